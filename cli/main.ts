@@ -1,0 +1,47 @@
+// Dispatch for the one mcp-warden command. Each subcommand lives in its own file.
+import { explainUsage, runPolicyExplain } from "./policy-explain.ts";
+import { lintUsage, runPolicyLint } from "./policy-lint.ts";
+import { UsageError } from "./usage-error.ts";
+
+interface Command {
+  usage: string;
+  run: (argv: string[]) => Promise<number>;
+}
+
+const commands: ReadonlyMap<string, Command> = new Map([
+  ["policy lint", { usage: lintUsage, run: runPolicyLint }],
+  ["policy explain", { usage: explainUsage, run: runPolicyExplain }],
+]);
+
+function usage(): string {
+  return ["usage:", ...[...commands.values()].map((c) => `  ${c.usage}`)].join("\n") + "\n";
+}
+
+/** Runs a command line and returns the exit code: 0 ok, 1 the command failed, 2 usage error. */
+export async function main(argv: readonly string[]): Promise<number> {
+  if (argv.length === 0 || ["help", "--help", "-h"].includes(argv[0] as string)) {
+    (argv.length === 0 ? process.stderr : process.stdout).write(usage());
+    return argv.length === 0 ? 2 : 0;
+  }
+  const words = commands.has(`${argv[0]} ${argv[1]}`) ? 2 : 1;
+  const name = argv.slice(0, words).join(" ");
+  const command = commands.get(name);
+  if (!command) {
+    process.stderr.write(`mcp-warden: unknown command "${name}"\n${usage()}`);
+    return 2;
+  }
+  const rest = argv.slice(words);
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(`usage: ${command.usage}\n`);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError || String((err as NodeJS.ErrnoException).code).startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`mcp-warden: ${(err as Error).message}\nusage: ${command.usage}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}

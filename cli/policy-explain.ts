@@ -1,0 +1,74 @@
+// `mcp-warden policy explain FILE --tool NAME [--args JSON] [--caller SUB]`: how the policy decides
+// one call, with the deciding rule and the limits that would be drawn on.
+import { parseArgs } from "node:util";
+import { describeLimit } from "../policy/compile.ts";
+import { decideToolCall, evaluateToolCall } from "../policy/decide.ts";
+import type { ToolCall } from "../policy/decision.ts";
+import { SlidingWindowMemoryStore } from "../policy/ratelimit/memory-store.ts";
+import { compilePolicyFile, printProblems } from "./policy-file.ts";
+import { UsageError } from "./usage-error.ts";
+
+export const explainUsage = "mcp-warden policy explain FILE --tool NAME [--args JSON] [--caller SUB] [--groups G1,G2] [--json]";
+
+export async function runPolicyExplain(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      tool: { type: "string" },
+      args: { type: "string", default: "{}" },
+      caller: { type: "string" },
+      groups: { type: "string", default: "" },
+      json: { type: "boolean" },
+    },
+  });
+  const file = positionals[0];
+  if (!file || positionals.length > 1) throw new UsageError("policy explain needs exactly one FILE");
+  if (!values.tool) throw new UsageError("policy explain needs --tool NAME");
+  let args: unknown;
+  try {
+    args = JSON.parse(values.args);
+  } catch (err) {
+    throw new UsageError(`--args is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof args !== "object" || args === null || Array.isArray(args)) throw new UsageError("--args must be a JSON object");
+
+  const result = await compilePolicyFile(file);
+  if (!result.ok) {
+    printProblems(file, result.problems);
+    return 1;
+  }
+  const policy = result.policy;
+  const call: ToolCall = {
+    tool: values.tool,
+    args: args as Record<string, unknown>,
+    caller: {
+      grant: values.caller ?? "anonymous",
+      sub: values.caller ?? "",
+      groups: values.groups.split(",").filter(Boolean),
+      claims: {},
+    },
+  };
+  const store = new SlidingWindowMemoryStore();
+  const evaluation = evaluateToolCall(policy, call);
+  const decision = await decideToolCall(policy, call, store);
+  const limits = evaluation.decision === "denied" ? [] : evaluation.plan.limits;
+  if (values.json) {
+    const { reservation: _r, ...shown } = decision;
+    process.stdout.write(JSON.stringify({ policy: policy.name, mode: policy.mode, tool: call.tool, ...shown, limits: limits.map((l) => ({ counter: l.counter, rule: l.pointer, window: l.window, max: l.max, scope: l.scope })) }, null, 2) + "\n");
+    return 0;
+  }
+  const lines = [
+    ["policy", `${policy.name} (${policy.format}, version ${policy.generation ?? policy.digest}, mode ${policy.mode})`],
+    ["tool", call.tool],
+    ["caller", call.caller.grant],
+    ["decision", decision.decision],
+    ["reason", decision.reason],
+    ["rule", decision.rule],
+  ];
+  if (decision.message) lines.push(["message", decision.message]);
+  for (const limit of limits) lines.push(["limit", `${limit.counter}: ${describeLimit(limit)} (${limit.pointer})`]);
+  if (policy.mode === "Audit" && decision.decision !== "allowed") lines.push(["note", "mode is Audit: the call would be logged and forwarded, not blocked"]);
+  for (const [key, value] of lines) process.stdout.write(`${`${key}:`.padEnd(10)}${value}\n`);
+  return 0;
+}

@@ -1,0 +1,112 @@
+// Deciding a tool call: `evaluateToolCall` applies the policy (pure and synchronous), then
+// `admitToolCall` consumes the rate limits of an admitted call from the store. `decideToolCall`
+// does both. Precedence: hide > deny > approve > allow; argument checks and limits apply after the
+// tool itself is allowed.
+import type { CelActivation } from "./cel/compile.ts";
+import { describeLimit, type CompiledLimit, type CompiledPolicy, type ToolPlan } from "./compile.ts";
+import type { Decision, ToolCall } from "./decision.ts";
+import type { LimitCheck, RateLimitStore, Reservation } from "./ratelimit/store.ts";
+
+export interface Evaluation extends Decision {
+  /** For allowed and approval_required calls: the tool's plan (limits, approval settings). */
+  readonly plan: ToolPlan;
+}
+
+export interface Admission extends Decision {
+  /** Set when limits were consumed; pass to `refundToolCall` if the upstream fails the call. */
+  readonly reservation?: Reservation;
+}
+
+export function evaluateToolCall(policy: CompiledPolicy, call: ToolCall): Evaluation {
+  const plan = policy.planFor(call.tool);
+  if (plan.terminal) return withPlan(plan.terminal, plan);
+  if (plan.checks.length > 0) {
+    let activation: CelActivation | undefined;
+    const lazyActivation = () => (activation ??= { args: call.args, tool: call.tool, caller: call.caller });
+    for (const check of plan.checks) {
+      const denial = check.run(call, lazyActivation);
+      if (denial) return withPlan(denial, plan);
+    }
+  }
+  return withPlan(plan.admitted, plan);
+}
+
+function withPlan(decision: Decision, plan: ToolPlan): Evaluation {
+  return { ...decision, plan };
+}
+
+/**
+ * Consumes every limit of an admitted call, all or nothing. A store failure fails closed
+ * (`rate_limited`, reason `store_unavailable`) unless the policy chose `failMode: open`.
+ */
+export async function admitToolCall(
+  policy: CompiledPolicy,
+  call: ToolCall,
+  evaluation: Evaluation,
+  store: RateLimitStore,
+): Promise<Admission> {
+  const limits = evaluation.plan.limits;
+  const admitted: Decision = { decision: "allowed", reason: evaluation.reason, message: "", rule: evaluation.rule };
+  if (limits.length === 0) return admitted;
+  const checks = limits.map((limit): LimitCheck => ({ key: limitKey(limit, call), windowMs: limit.windowMs, max: limit.max }));
+  let result;
+  try {
+    result = await store.consume(checks);
+  } catch (err) {
+    if (policy.failMode === "open") return { ...admitted, reason: "store_unavailable" };
+    return {
+      decision: "rate_limited",
+      reason: "store_unavailable",
+      message: `The rate-limit store is unavailable, so '${call.tool}' cannot be counted and is refused (${describeError(err)}). Retry in a few seconds.`,
+      rule: (limits[0] as CompiledLimit).pointer,
+      retryAfterSeconds: 5,
+    };
+  }
+  if (result.admitted) {
+    const refundable = result.reservation.keys.filter((_, i) => (limits[i] as CompiledLimit).refundOnError);
+    return refundable.length === 0 ? admitted : { ...admitted, reservation: { keys: refundable, token: result.reservation.token } };
+  }
+  const limit = limits[result.blocked] as CompiledLimit;
+  const retryAfterSeconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
+  return {
+    decision: "rate_limited",
+    reason: "limit_exceeded",
+    message:
+      `Rate limit reached for '${call.tool}': at most ${describeLimit(limit)} (counter ${limit.counter}). ` +
+      `Retry after ${retryAfterSeconds} second${retryAfterSeconds === 1 ? "" : "s"}.`,
+    rule: limit.pointer,
+    retryAfterSeconds,
+  };
+}
+
+export async function decideToolCall(policy: CompiledPolicy, call: ToolCall, store: RateLimitStore): Promise<Admission> {
+  const evaluation = evaluateToolCall(policy, call);
+  if (evaluation.decision !== "allowed") return stripPlan(evaluation);
+  return admitToolCall(policy, call, evaluation, store);
+}
+
+/** Gives back the limits of a call the upstream failed (those whose limit allows refunds). */
+export async function refundToolCall(admission: Admission, store: RateLimitStore): Promise<void> {
+  if (admission.reservation) await store.refund(admission.reservation);
+}
+
+function stripPlan(evaluation: Evaluation): Decision {
+  const { plan: _plan, ...decision } = evaluation;
+  return decision;
+}
+
+/** The budget a call draws on: the counter, per caller, per session or shared by all. */
+export function limitKey(limit: CompiledLimit, call: ToolCall): string {
+  switch (limit.scope) {
+    case "grant":
+      return `${limit.counter}|grant|${call.caller.grant}`;
+    case "session":
+      return call.session ? `${limit.counter}|session|${call.session}` : `${limit.counter}|grant|${call.caller.grant}`;
+    case "global":
+      return `${limit.counter}|global`;
+  }
+}
+
+function describeError(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,196 @@
+// The McpPolicy resource as a zod schema: the single source of truth for the TypeScript types,
+// the CRD (crds/ is generated from this file) and policy validation in the sidecar and CLI.
+// Keep it CRD-friendly: no unions or $refs, camelCase fields, closed objects, bounded sizes.
+import { z } from "zod";
+
+export const API_GROUP = "mcpwarden.io";
+export const API_VERSION = "v1alpha1";
+export const KIND = "McpPolicy";
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** Counter names: letters, digits and `_.-`, like a Prometheus label value people can read. */
+const COUNTER_NAME = /^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/;
+/** `second | minute | hour | day`, or a duration such as `90s`, `15m`, `2h`, `7d`. */
+export const WINDOW_PATTERN = /^(second|minute|hour|day|[1-9][0-9]{0,8}(ms|s|m|h|d))$/;
+/** Go-style durations for timeouts: `30s`, `5m`, `1h`. */
+const DURATION_PATTERN = /^[1-9][0-9]{0,8}(ms|s|m|h)$/;
+
+const celExpression = z
+  .string()
+  .min(1)
+  .max(4096)
+  .describe("A CEL expression over `args`, `tool` and `caller` that evaluates to a bool.");
+
+export const Limit = z
+  .strictObject({
+    counter: z
+      .string()
+      .regex(COUNTER_NAME, "must be letters, digits, '_', '.' or '-'")
+      .max(128)
+      .optional()
+      .describe("Budget name; limits that name the same counter share one budget. Defaults to a budget private to this limit."),
+    window: z
+      .string()
+      .regex(WINDOW_PATTERN, "must be second, minute, hour, day or a duration such as 90s, 15m, 2h")
+      .describe("Sliding window length."),
+    max: z.int().min(1).max(1_000_000).describe("Calls admitted in any interval of one window length."),
+    scope: z
+      .enum(["grant", "session", "global"])
+      .default("grant")
+      .describe("grant: per authenticated caller; session: per MCP session; global: one budget for everyone."),
+    refundOnError: z
+      .boolean()
+      .default(true)
+      .describe("Give the call back to the budget when the upstream fails it."),
+  })
+  .describe("A sliding-window rate limit.");
+
+export const Approval = z
+  .strictObject({
+    timeout: z.string().regex(DURATION_PATTERN).default("5m").describe("How long a call waits for a decision."),
+    ttl: z.string().regex(DURATION_PATTERN).default("15m").describe("How long an approval can be used by a retry of the same call."),
+    via: z.enum(["kubernetes", "elicitation", "both"]).default("kubernetes"),
+  })
+  .describe("How calls of an `approve` rule are approved.");
+
+export const ToolRule = z
+  .strictObject({
+    name: z
+      .string()
+      .min(1)
+      .max(256)
+      .describe("Tool name, exact or a glob (`*` any run of characters, `?` one character)."),
+    action: z.enum(["allow", "deny", "approve"]).default("allow"),
+    reason: z.string().max(1024).optional().describe("Shown to the agent when this rule denies a call."),
+    limits: z.array(Limit).max(16).optional(),
+    require: z.array(celExpression).max(32).optional().describe("CEL conditions that must all hold."),
+    denyIf: z.array(celExpression).max(32).optional().describe("CEL conditions of which any denies the call."),
+    arguments: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("A JSON Schema (draft 2020-12) the call's arguments must satisfy."),
+    approval: Approval.optional(),
+  })
+  .describe("What happens to calls of the tools this rule names.");
+
+const LabelSelectorRequirement = z.strictObject({
+  key: z.string().min(1).max(317),
+  operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]),
+  values: z.array(z.string().max(63)).max(64).optional(),
+});
+
+export const LabelSelector = z
+  .strictObject({
+    matchLabels: z.record(z.string(), z.string()).optional(),
+    matchExpressions: z.array(LabelSelectorRequirement).max(32).optional(),
+  })
+  .describe("A Kubernetes label selector.");
+
+const SecretKeyRef = z.strictObject({
+  name: z.string().regex(DNS_LABEL).max(253),
+  key: z.string().min(1).max(253),
+});
+
+export const Identity = z
+  .strictObject({
+    anonymous: z.boolean().default(false).describe("Admit callers without credentials; they share the grant `anonymous`."),
+    apiKeys: z
+      .strictObject({
+        secretRef: SecretKeyRef.optional().describe("Secret holding `name: sha256(key)` lines (mounted into the sidecar)."),
+        file: z.string().min(1).max(4096).optional().describe("Path of the grants file when running outside Kubernetes."),
+      })
+      .optional(),
+    jwt: z
+      .strictObject({
+        issuer: z.string().min(1).max(2048),
+        audiences: z.array(z.string().min(1).max(2048)).min(1).max(16),
+        jwksUri: z.string().max(2048).optional().describe("Defaults to the issuer's OIDC discovery document."),
+        clockSkewSeconds: z.int().min(0).max(600).default(30),
+        subjectClaim: z.string().max(128).default("sub"),
+        groupsClaim: z.string().max(128).default("groups"),
+      })
+      .optional(),
+    kubernetes: z
+      .strictObject({
+        audiences: z.array(z.string().min(1).max(2048)).min(1).max(16).optional(),
+      })
+      .optional()
+      .describe("Accept Kubernetes service-account tokens, verified against the cluster's OIDC JWKS."),
+  })
+  .describe("Who callers are; the grant of a rate limit is the authenticated caller.");
+
+export const RateLimitConfig = z
+  .strictObject({
+    store: z.enum(["memory", "redis"]).default("memory"),
+    failMode: z
+      .enum(["closed", "open"])
+      .default("closed")
+      .describe("What happens when the limit store is unavailable: closed denies, open allows and counts."),
+    redis: z
+      .strictObject({
+        url: z.string().max(2048).optional(),
+        secretRef: SecretKeyRef.optional(),
+        keyPrefix: z.string().max(256).optional(),
+        timeoutMs: z.int().min(1).max(10_000).default(250),
+      })
+      .optional(),
+  })
+  .describe("Where rate-limit counters live.");
+
+export const Upstream = z.strictObject({
+  port: z.int().min(1).max(65535).default(8000),
+  path: z.string().regex(/^\/[^\s?#]*$/).max(1024).default("/mcp"),
+  profile: z
+    .enum(["generic", "kestra"])
+    .default("generic")
+    .describe("kestra: start the Kestra MCP server with FastMCP's HTTP transport on loopback."),
+});
+
+export const Listen = z.strictObject({
+  port: z.int().min(1).max(65535).default(8080),
+});
+
+const ResourceList = z.record(z.string(), z.string());
+export const SidecarSettings = z
+  .strictObject({
+    resources: z.strictObject({ requests: ResourceList.optional(), limits: ResourceList.optional() }).optional(),
+    allowedOrigins: z.array(z.string().max(2048)).max(64).optional(),
+  })
+  .describe("Settings of the injected sidecar.");
+
+export const McpPolicySpec = z.strictObject({
+  podSelector: LabelSelector.optional().describe("Pods that get the sidecar. Empty selects no pods."),
+  upstream: Upstream.optional(),
+  listen: Listen.optional(),
+  mode: z.enum(["Enforce", "Audit"]).default("Enforce").describe("Audit decides, logs and counts but never blocks."),
+  default: z.enum(["allow", "deny"]).default("deny").describe("What happens to tools no rule names."),
+  hide: z.array(z.string().min(1).max(256)).max(1024).optional().describe("Tools removed from tools/list and denied; `*` hides all."),
+  identity: Identity.optional(),
+  rateLimit: RateLimitConfig.optional(),
+  allTools: z.strictObject({ limits: z.array(Limit).max(16).optional() }).optional(),
+  tools: z.array(ToolRule).max(10_000).optional(),
+  sidecar: SidecarSettings.optional(),
+});
+
+export const ObjectMeta = z.looseObject({
+  name: z.string().regex(DNS_LABEL).max(253),
+  namespace: z.string().regex(DNS_LABEL).max(63).optional(),
+  generation: z.int().optional(),
+  uid: z.string().optional(),
+  resourceVersion: z.string().optional(),
+});
+
+export const McpPolicyResource = z.strictObject({
+  apiVersion: z.literal(`${API_GROUP}/${API_VERSION}`),
+  kind: z.literal(KIND),
+  metadata: ObjectMeta,
+  spec: McpPolicySpec,
+  status: z.unknown().optional(),
+});
+
+export type LimitSpec = z.infer<typeof Limit>;
+export type ToolRuleSpec = z.infer<typeof ToolRule>;
+export type McpPolicySpecType = z.infer<typeof McpPolicySpec>;
+export type McpPolicyResourceType = z.infer<typeof McpPolicyResource>;
+export type IdentitySpec = z.infer<typeof Identity>;
+export type RateLimitSpec = z.infer<typeof RateLimitConfig>;
