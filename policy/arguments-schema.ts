@@ -14,7 +14,19 @@ const re2RegExp = Object.assign((pattern: string) => compileRe2(pattern), { code
 export function createArgumentsCompiler(): (schema: Record<string, unknown>) => ArgumentsValidator | { problem: string } {
   const ajv = new Ajv2020({ strict: true, allErrors: false, code: { regExp: re2RegExp } });
   addFormats(ajv);
+  // Policies often repeat one schema across many tools; compile each distinct schema once.
+  const compiled = new Map<string, ArgumentsValidator | { problem: string }>();
   return (schema) => {
+    const key = JSON.stringify(schema);
+    let result = compiled.get(key);
+    if (result === undefined) {
+      result = compileOne(schema);
+      compiled.set(key, result);
+    }
+    return result;
+  };
+
+  function compileOne(schema: Record<string, unknown>): ArgumentsValidator | { problem: string } {
     let validate: ReturnType<typeof ajv.compile>;
     try {
       validate = ajv.compile(schema);
@@ -27,5 +39,5 @@ export function createArgumentsCompiler(): (schema: Record<string, unknown>) => 
       if (!first) return "arguments do not match the schema";
       return `${first.instancePath === "" ? "arguments" : first.instancePath} ${first.message ?? "are invalid"}`;
     };
-  };
+  }
 }

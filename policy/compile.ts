@@ -36,13 +36,34 @@ export interface ApprovalSettings {
 /** What the engine does with calls of one tool name. */
 export interface ToolPlan {
   /** Set when every call of the tool gets the same answer whatever its arguments (hidden, denied). */
-  readonly terminal: Decision | undefined;
+  readonly terminal: Evaluation | undefined;
   readonly checks: readonly CompiledCheck[];
   /** Limits consumed when a call is admitted: the policy-wide ones first, each counter once. */
   readonly limits: readonly CompiledLimit[];
   /** The decision once every check passes: allowed, or approval required. */
-  readonly admitted: Decision;
+  readonly admitted: Evaluation;
   readonly approval: ApprovalSettings | undefined;
+}
+
+/** A decision plus the plan it came from (limits to consume, approval settings). */
+export interface Evaluation extends Decision {
+  readonly plan: ToolPlan;
+}
+
+/** Builds a plan whose precomputed evaluations point back at it, so deciding allocates nothing. */
+function makePlan(parts: {
+  terminal?: Decision;
+  checks: readonly CompiledCheck[];
+  limits: readonly CompiledLimit[];
+  admitted: Decision;
+  approval?: ApprovalSettings;
+}): ToolPlan {
+  const plan = { checks: parts.checks, limits: parts.limits, approval: parts.approval } as {
+    -readonly [K in keyof ToolPlan]: ToolPlan[K];
+  };
+  plan.admitted = Object.freeze({ ...parts.admitted, plan });
+  plan.terminal = parts.terminal ? Object.freeze({ ...parts.terminal, plan }) : undefined;
+  return Object.freeze(plan);
 }
 
 export interface CompiledPolicy {
@@ -116,6 +137,13 @@ export function compilePolicy(loaded: LoadedPolicy): CompiledPolicy {
   };
 
   const compileArguments = createArgumentsCompiler();
+  // Predicates are pure, so one compiled predicate serves every rule with the same source text.
+  const celCache = new Map<string, ReturnType<typeof compileCel>>();
+  const compileExpression = (source: string) => {
+    let compiled = celCache.get(source);
+    if (compiled === undefined) celCache.set(source, (compiled = compileCel(source)));
+    return compiled;
+  };
 
   // hide
   const hideExact = new Set<string>();
@@ -164,7 +192,7 @@ export function compilePolicy(loaded: LoadedPolicy): CompiledPolicy {
     }
     for (const kind of ["require", "denyIf"] as const) {
       (rule[kind] ?? []).forEach((source, i) => {
-        const compiled = compileCel(source);
+        const compiled = compileExpression(source);
         if (!compiled.ok) problem([...base, kind, i], compiled.problem);
         else checks.push(buildCheck({ kind, pointer: pointer([...base, kind, i]), source, predicate: compiled.predicate, reason: rule.reason }));
       });
@@ -208,19 +236,18 @@ export function compilePolicy(loaded: LoadedPolicy): CompiledPolicy {
             rule: pointer(["tools", first.index]),
           }
         : { decision: "allowed", reason: "rule_allowed", message: "", rule: pointer(["tools", first.index]) };
-    return {
-      terminal: undefined,
+    return makePlan({
       checks: winners.flatMap((e) => e.checks),
       limits: uniqueByCounter([...allToolsLimits, ...winners.flatMap((e) => e.limits)]),
       admitted,
-      approval,
-    };
+      ...(approval ? { approval } : {}),
+    });
   };
 
   const hiddenPlan = terminalPlan({ decision: "denied", reason: "hidden", message: "", rule: HIDDEN_RULE });
   const defaultPlan = (tool: string): ToolPlan =>
     spec.default === "allow"
-      ? { terminal: undefined, checks: [], limits: allToolsLimits, admitted: { decision: "allowed", reason: "default_allow", message: "", rule: DEFAULT_ALLOW_RULE }, approval: undefined }
+      ? makePlan({ checks: [], limits: allToolsLimits, admitted: { decision: "allowed", reason: "default_allow", message: "", rule: DEFAULT_ALLOW_RULE } })
       : terminalPlan({
           decision: "denied",
           reason: "default_deny",
@@ -264,7 +291,7 @@ export function compilePolicy(loaded: LoadedPolicy): CompiledPolicy {
 }
 
 function terminalPlan(decision: Decision): ToolPlan {
-  return { terminal: decision, checks: [], limits: [], admitted: decision, approval: undefined };
+  return makePlan({ terminal: decision, checks: [], limits: [], admitted: decision });
 }
 
 function uniqueByCounter(limits: CompiledLimit[]): CompiledLimit[] {

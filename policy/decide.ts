@@ -3,14 +3,11 @@
 // does both. Precedence: hide > deny > approve > allow; argument checks and limits apply after the
 // tool itself is allowed.
 import type { CelActivation } from "./cel/compile.ts";
-import { describeLimit, type CompiledLimit, type CompiledPolicy, type ToolPlan } from "./compile.ts";
+import { describeLimit, type CompiledLimit, type CompiledPolicy, type Evaluation, type ToolPlan } from "./compile.ts";
+
+export type { Evaluation };
 import type { Decision, ToolCall } from "./decision.ts";
 import type { LimitCheck, RateLimitStore, Reservation } from "./ratelimit/store.ts";
-
-export interface Evaluation extends Decision {
-  /** For allowed and approval_required calls: the tool's plan (limits, approval settings). */
-  readonly plan: ToolPlan;
-}
 
 export interface Admission extends Decision {
   /** Set when limits were consumed; pass to `refundToolCall` if the upstream fails the call. */
@@ -19,7 +16,7 @@ export interface Admission extends Decision {
 
 export function evaluateToolCall(policy: CompiledPolicy, call: ToolCall): Evaluation {
   const plan = policy.planFor(call.tool);
-  if (plan.terminal) return withPlan(plan.terminal, plan);
+  if (plan.terminal) return plan.terminal;
   if (plan.checks.length > 0) {
     let activation: CelActivation | undefined;
     const lazyActivation = () => (activation ??= { args: call.args, tool: call.tool, caller: call.caller });
@@ -28,7 +25,7 @@ export function evaluateToolCall(policy: CompiledPolicy, call: ToolCall): Evalua
       if (denial) return withPlan(denial, plan);
     }
   }
-  return withPlan(plan.admitted, plan);
+  return plan.admitted;
 }
 
 function withPlan(decision: Decision, plan: ToolPlan): Evaluation {
