@@ -1,6 +1,9 @@
 // Dispatch for the one mcp-warden command. Each subcommand lives in its own file.
 import { explainUsage, runPolicyExplain } from "./policy-explain.ts";
+import { importUsage, runPolicyImport } from "./policy-import.ts";
+import { initUsage, runPolicyInit } from "./policy-init.ts";
 import { lintUsage, runPolicyLint } from "./policy-lint.ts";
+import { runPolicyTest, testUsage } from "./policy-test.ts";
 import { UsageError } from "./usage-error.ts";
 
 interface Command {
@@ -11,6 +14,9 @@ interface Command {
 const commands: ReadonlyMap<string, Command> = new Map([
   ["policy lint", { usage: lintUsage, run: runPolicyLint }],
   ["policy explain", { usage: explainUsage, run: runPolicyExplain }],
+  ["policy test", { usage: testUsage, run: runPolicyTest }],
+  ["policy import", { usage: importUsage, run: runPolicyImport }],
+  ["policy init", { usage: initUsage, run: runPolicyInit }],
 ]);
 
 function usage(): string {

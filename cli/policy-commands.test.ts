@@ -1,30 +1,7 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { promisify } from "node:util";
-
-const cli = new URL("./mcp-warden.ts", import.meta.url).pathname;
-const examples = new URL("../examples/", import.meta.url).pathname;
-
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-async function file(name: string, text: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "mcp-warden-cli-"));
-  const path = join(dir, name);
-  await writeFile(path, text);
-  return path;
-}
+import { examples, runCli as run, tempFile as file } from "./testing.ts";
 
 test("policy lint: exit 0 for valid documents of both formats", async () => {
   const mcp = await file("kestra.yaml", "apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: kestra, namespace: agents}\nspec:\n  tools: [{name: list_flows}]\n");

@@ -25,7 +25,10 @@ export function conditionToCel(condition: ConditionType): { cel: string } | { pr
   const fields = segments.slice(1);
   const access = fields.reduce((expr, field) => expr + selector(field), "args");
   const presence = fields
-    .map((field, i) => `${celString(field)} in ${fields.slice(0, i).reduce((e, f) => e + selector(f), "args")}`)
+    .map((field, i) => {
+      const parent = fields.slice(0, i).reduce((e, f) => e + selector(f), "args");
+      return isIdentifier(field) ? `has(${parent}.${field})` : `${celString(field)} in ${parent}`;
+    })
     .join(" && ");
   const { op, value } = condition;
 
@@ -84,8 +87,12 @@ export function conditionToCel(condition: ConditionType): { cel: string } | { pr
   return { cel: `${presence} && ${test}` };
 }
 
+function isIdentifier(field: string): boolean {
+  return IDENTIFIER.test(field) && !RESERVED.has(field);
+}
+
 function selector(field: string): string {
-  return IDENTIFIER.test(field) && !RESERVED.has(field) ? `.${field}` : `[${celString(field)}]`;
+  return isIdentifier(field) ? `.${field}` : `[${celString(field)}]`;
 }
 
 function celString(s: string): string {

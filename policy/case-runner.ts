@@ -1,0 +1,110 @@
+// Table-driven policy tests (`mcp-warden policy test FILE --cases CASES.yaml`): each case is a call or
+// a sequence of calls on a virtual clock, with the decision (and optionally reason, rule, message)
+// expected. Every case starts with fresh rate-limit counters.
+import { z } from "zod";
+import type { CelCaller } from "./cel/environment.ts";
+import type { CompiledPolicy } from "./compile.ts";
+import { decideToolCall } from "./decide.ts";
+import { parseDuration } from "./duration.ts";
+import { SlidingWindowMemoryStore } from "./ratelimit/memory-store.ts";
+
+const Caller = z.union([
+  z.string().min(1),
+  z.strictObject({
+    grant: z.string().min(1),
+    sub: z.string().optional(),
+    groups: z.array(z.string()).optional(),
+    claims: z.record(z.string(), z.unknown()).optional(),
+  }),
+]);
+
+const Expectation = z.union([
+  z.enum(["allowed", "denied", "rate_limited", "approval_required"]),
+  z.strictObject({
+    decision: z.enum(["allowed", "denied", "rate_limited", "approval_required"]),
+    reason: z.string().optional(),
+    rule: z.string().optional(),
+    messageContains: z.string().optional(),
+  }),
+]);
+
+const Step = z.union([
+  z.strictObject({
+    tool: z.string().min(1),
+    args: z.record(z.string(), z.unknown()).default({}),
+    caller: Caller.optional(),
+    session: z.string().optional(),
+    repeat: z.int().min(1).max(100_000).default(1),
+    expect: Expectation,
+  }),
+  z.strictObject({ advance: z.string().refine((d) => parseDuration(d) !== undefined, "must be a duration such as 30s or 1m") }),
+]);
+
+const Case = z.union([
+  z.strictObject({
+    name: z.string().min(1),
+    tool: z.string().min(1),
+    args: z.record(z.string(), z.unknown()).default({}),
+    caller: Caller.optional(),
+    session: z.string().optional(),
+    expect: Expectation,
+  }),
+  z.strictObject({ name: z.string().min(1), caller: Caller.optional(), sequence: z.array(Step).min(1) }),
+]);
+
+export const CaseFile = z.strictObject({ cases: z.array(Case).min(1) });
+export type CaseFileType = z.infer<typeof CaseFile>;
+
+export interface CaseMismatch {
+  step: number;
+  call: number;
+  field: string;
+  expected: string;
+  actual: string;
+}
+
+export interface CaseResult {
+  name: string;
+  mismatches: CaseMismatch[];
+}
+
+function toCaller(c: z.infer<typeof Caller> | undefined): CelCaller {
+  if (c === undefined) return { grant: "anonymous", sub: "", groups: [], claims: {} };
+  if (typeof c === "string") return { grant: c, sub: c, groups: [], claims: {} };
+  return { grant: c.grant, sub: c.sub ?? c.grant, groups: c.groups ?? [], claims: c.claims ?? {} };
+}
+
+export async function runCases(policy: CompiledPolicy, file: CaseFileType): Promise<CaseResult[]> {
+  const results: CaseResult[] = [];
+  for (const testCase of file.cases) {
+    const steps = "sequence" in testCase ? testCase.sequence : [{ ...testCase, repeat: 1 }];
+    const caseCaller = testCase.caller;
+    let now = Date.UTC(2026, 0, 1);
+    const store = new SlidingWindowMemoryStore({ now: () => now });
+    const mismatches: CaseMismatch[] = [];
+    for (const [stepIndex, step] of steps.entries()) {
+      if ("advance" in step) {
+        now += parseDuration(step.advance) as number;
+        continue;
+      }
+      const expected = typeof step.expect === "string" ? { decision: step.expect } : step.expect;
+      const call = { tool: step.tool, args: step.args, caller: toCaller(step.caller ?? caseCaller), session: step.session };
+      for (let n = 1; n <= step.repeat; n++) {
+        const actual = await decideToolCall(policy, call, store);
+        const compare = (field: string, want: string | undefined, got: string, ok = want === undefined || want === got) => {
+          if (!ok) mismatches.push({ step: stepIndex + 1, call: n, field, expected: String(want), actual: got });
+        };
+        compare("decision", expected.decision, actual.decision);
+        compare("reason", expected.reason, actual.reason);
+        compare("rule", expected.rule, actual.rule);
+        if (expected.messageContains !== undefined) {
+          compare("message", `…${expected.messageContains}…`, actual.message, actual.message.includes(expected.messageContains));
+        }
+        if (mismatches.length > 0) break;
+      }
+      if (mismatches.length > 0) break;
+    }
+    results.push({ name: testCase.name, mismatches });
+  }
+  return results;
+}

@@ -1,0 +1,129 @@
+// Recommended McpPolicies for the Kestra MCP server, generated from the catalogue:
+// - read-only: reads only; generators without auto_create; everything else denied with a reason.
+// - balanced: reads; execute tools capped at 10 per minute per grant (the public recommendation for
+//   resume/restart) and made to name their target; writes and deletes denied with reasons.
+// - strict: reads that cannot leak stored values; execute tools need human approval and are capped.
+// Multi-action tools are allowed only for the actions the level permits, by CEL on `args.action`.
+import { celLiteral } from "../conditions.ts";
+import { API_GROUP, API_VERSION, KIND, type McpPolicyResourceType, type ToolRuleSpec } from "../schema.ts";
+import { actionsOfRisk, KESTRA_TOOLS, type CatalogTool } from "./kestra.ts";
+
+export const LEVELS = ["strict", "balanced", "read-only"] as const;
+export type Level = (typeof LEVELS)[number];
+
+export interface RecommendedPolicy {
+  resource: McpPolicyResourceType;
+  /** A comment for each rule of `spec.tools`, by index. */
+  comments: string[];
+}
+
+/** Arguments that name the target of tools which otherwise act on "the latest" one. */
+const TARGET_ARGUMENT: Readonly<Record<string, string>> = {
+  restart_execution: "execution_id",
+  resume_execution: "execution_ids",
+  replay_execution: "ids",
+};
+
+const EXECUTE_LIMIT = { window: "minute", max: 10, scope: "grant" as const };
+
+export function recommendKestraPolicy(level: Level, name = "kestra", namespace?: string): RecommendedPolicy {
+  const tools: ToolRuleSpec[] = [];
+  const comments: string[] = [];
+  for (const tool of KESTRA_TOOLS) {
+    const rule = ruleFor(tool, level);
+    tools.push(rule);
+    comments.push(commentFor(tool, rule));
+  }
+  return {
+    resource: {
+      apiVersion: `${API_GROUP}/${API_VERSION}`,
+      kind: KIND,
+      metadata: namespace ? { name, namespace } : { name },
+      spec: {
+        podSelector: { matchLabels: { app: name } },
+        upstream: { port: 8000, path: "/mcp", profile: "kestra" },
+        mode: "Enforce",
+        default: "deny",
+        tools,
+      },
+    },
+    comments,
+  };
+}
+
+function ruleFor(tool: CatalogTool, level: Level): ToolRuleSpec {
+  if (tool.actions) return multiActionRule(tool, level);
+  if (tool.autoCreate) {
+    return {
+      name: tool.name,
+      action: "allow",
+      denyIf: ["has(args.auto_create) && args.auto_create == true"],
+      reason: `auto_create writes the generated result to Kestra; call ${tool.name} without auto_create and create it through a reviewed change.`,
+    };
+  }
+  switch (tool.risk) {
+    case "read":
+      return { name: tool.name, action: "allow" };
+    case "execute":
+      return executeRule(tool, level);
+    case "write":
+      return { name: tool.name, action: "deny", reason: `${tool.name} changes Kestra (${tool.summary.toLowerCase()}); this policy lets agents read only.` };
+    case "delete":
+      return { name: tool.name, action: "deny", reason: `${tool.name} deletes data (${tool.summary.toLowerCase()}) and is never allowed for agents.` };
+  }
+}
+
+function executeRule(tool: CatalogTool, level: Level): ToolRuleSpec {
+  if (level === "read-only") {
+    return { name: tool.name, action: "deny", reason: `${tool.name} runs or changes executions; this policy lets agents read only.` };
+  }
+  if (level === "balanced" && tool.name === "force_run_execution") {
+    return { name: tool.name, action: "deny", reason: "force_run_execution bypasses Kestra's concurrency limits; use resume_execution instead." };
+  }
+  const rule: ToolRuleSpec = {
+    name: tool.name,
+    action: level === "strict" ? "approve" : "allow",
+    limits: [{ counter: `${tool.name}_rate`, ...EXECUTE_LIMIT, refundOnError: true }],
+  };
+  const target = TARGET_ARGUMENT[tool.name];
+  if (target) {
+    rule.require = [`has(args.${target})`];
+    rule.reason = `${tool.name} must name its target (${target}); without it Kestra picks the latest one.`;
+  }
+  return rule;
+}
+
+function multiActionRule(tool: CatalogTool, level: Level): ToolRuleSpec {
+  // Every level allows the read actions only; what differs is the stored values strict keeps back.
+  let allowed = actionsOfRisk(tool, ["read"]);
+  // Strict keeps stored values (KV values, file contents) away from agents.
+  if (level === "strict" && tool.returnsStoredValues) allowed = allowed.filter((a) => a !== "get" && !(tool.name === "manage_kv_store" && a === "list"));
+  const refused = Object.keys(tool.actions ?? {}).filter((a) => !allowed.includes(a));
+  if (allowed.length === 0) {
+    return { name: tool.name, action: "deny", reason: `${tool.name} has no action this policy allows (${refused.join(", ")}).` };
+  }
+  const list = celLiteral(allowed).replaceAll('"', "'");
+  const omitted = tool.defaultAction && allowed.includes(tool.defaultAction) ? "!has(args.action) || " : "has(args.action) && ";
+  return {
+    name: tool.name,
+    action: "allow",
+    require: [`${omitted}args.action in ${list}`],
+    reason: `${tool.name} is allowed only with action ${allowed.join(", ")}; ${refused.join(", ")} ${refused.length === 1 ? "is" : "are"} not allowed for agents.`,
+  };
+}
+
+function commentFor(tool: CatalogTool, rule: ToolRuleSpec): string {
+  const risk = tool.actions
+    ? Object.entries(tool.actions)
+        .map(([a, r]) => `${a}=${r}`)
+        .join(" ")
+    : tool.autoCreate
+      ? "read, write with auto_create"
+      : tool.risk;
+  const notes = [`${tool.summary} [${tool.group}: ${risk}]`];
+  if (tool.returnsStoredValues) notes.push("returns stored values verbatim: they may hold secrets");
+  if (tool.defaultAction) notes.push(`action defaults to ${tool.defaultAction} when omitted`);
+  if (tool.picksLatestTarget && !rule.require) notes.push("acts on the latest target when ids are omitted");
+  if (rule.action === "approve") notes.push("each call waits for a person's approval");
+  return notes.join("; ");
+}
