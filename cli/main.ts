@@ -3,6 +3,7 @@ import { explainUsage, runPolicyExplain } from "./policy-explain.ts";
 import { importUsage, runPolicyImport } from "./policy-import.ts";
 import { initUsage, runPolicyInit } from "./policy-init.ts";
 import { lintUsage, runPolicyLint } from "./policy-lint.ts";
+import { runPolicyScan, scanUsage } from "./policy-scan.ts";
 import { runPolicyTest, testUsage } from "./policy-test.ts";
 import { UsageError } from "./usage-error.ts";
 
@@ -17,6 +18,7 @@ const commands: ReadonlyMap<string, Command> = new Map([
   ["policy test", { usage: testUsage, run: runPolicyTest }],
   ["policy import", { usage: importUsage, run: runPolicyImport }],
   ["policy init", { usage: initUsage, run: runPolicyInit }],
+  ["policy scan", { usage: scanUsage, run: runPolicyScan }],
 ]);
 
 function usage(): string {
