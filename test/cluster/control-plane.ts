@@ -1,5 +1,5 @@
 // A running test control plane and what tests do with it. startControlPlane() in harness.ts makes one.
-import { rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { AdmissionregistrationV1Api, CoreV1Api } from "@kubernetes/client-node";
@@ -15,6 +15,8 @@ import type { KubectlOptions, KubectlResult } from "./kubectl.ts";
 import { createNamespace } from "./namespaces.ts";
 import type { NamespaceOptions } from "./namespaces.ts";
 import { recordOwnership } from "./orphans.ts";
+import { writePodServiceAccountVolume } from "./pod-identity.ts";
+import type { PodServiceAccountVolume } from "./pod-identity.ts";
 import type { IssuedCertificate } from "./pki.ts";
 import type { ComponentProcess } from "./processes.ts";
 import { registerMutatingWebhook } from "./webhooks.ts";
@@ -116,6 +118,15 @@ export class ControlPlane {
   /** A kubeconfig that authenticates as the service account with a TokenRequest token. */
   async serviceAccountCredentials(namespace: string, serviceAccount: string, expirationSeconds?: number): Promise<Credentials> {
     return await serviceAccountCredentials(this.credentialContext(), this.client(CoreV1Api), namespace, serviceAccount, expirationSeconds);
+  }
+
+  /**
+   * The files and environment the kubelet would give the pod's containers to reach the API (token
+   * bound to the pod, ca.crt, namespace), for running a process such as the sidecar as that pod.
+   */
+  async podServiceAccountVolume(namespace: string, podName: string, options: { expirationSeconds?: number } = {}): Promise<PodServiceAccountVolume> {
+    const pathPrefix = await mkdtemp(join(this.dir, "credentials", `pod-${namespace}-${podName}-`));
+    return await writePodServiceAccountVolume({ core: this.client(CoreV1Api), server: this.server, caPem: this.caPem, pathPrefix }, namespace, podName, options);
   }
 
   /**

@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { after, before, describe, test } from "node:test";
-import { ApiException, AppsV1Api, CoreV1Api, RbacAuthorizationV1Api } from "@kubernetes/client-node";
+import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import type { V1Pod, V1PodTemplateSpec } from "@kubernetes/client-node";
-import { createLocalJWKSet, errors, jwtVerify } from "jose";
+import { createLocalJWKSet, decodeJwt, errors, jwtVerify } from "jose";
 import type { JSONWebKeySet } from "jose";
 import { startLabellingWebhook } from "./fixtures/labelling-webhook.ts";
 import { eventually, KubectlError, startControlPlane } from "./harness.ts";
@@ -139,6 +139,42 @@ void describe("test control plane", () => {
     const forged = Buffer.from(JSON.stringify({ ...payload, sub: "system:serviceaccount:kube-system:admin" })).toString("base64url");
     assert.notEqual(forged, body);
     await assert.rejects(jwtVerify(`${header}.${forged}.${signature}`, jwks), errors.JWSSignatureVerificationFailed);
+  });
+
+  void test("gives a process the pod's service-account volume, as the kubelet would", async () => {
+    await cluster.createNamespace("in-pod");
+    await core.createNamespacedServiceAccount({ namespace: "in-pod", body: { metadata: { name: "reader" } } });
+    await cluster.client(RbacAuthorizationV1Api).createNamespacedRoleBinding({
+      namespace: "in-pod",
+      body: {
+        metadata: { name: "reader-view" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+        subjects: [{ kind: "ServiceAccount", name: "reader", namespace: "in-pod" }],
+      },
+    });
+    await core.createNamespacedPod({ namespace: "in-pod", body: pod("mcp-server", { serviceAccountName: "reader" }) });
+    const volume = await cluster.podServiceAccountVolume("in-pod", "mcp-server");
+    assert.equal(volume.serviceAccount, "reader");
+    const claims = decodeJwt(readFileSync(volume.tokenFile, "utf8"));
+    assert.equal((claims["kubernetes.io"] as { pod: { name: string } }).pod.name, "mcp-server", "the token is bound to the pod");
+    assert.equal(readFileSync(volume.namespaceFile, "utf8"), "in-pod");
+
+    const inCluster = new KubeConfig();
+    const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+    Object.assign(process.env, volume.env);
+    try {
+      inCluster.loadFromCluster(volume.pathPrefix);
+    } finally {
+      for (const [name, value] of [["KUBERNETES_SERVICE_HOST", saved.host], ["KUBERNETES_SERVICE_PORT", saved.port]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+    assert.equal(inCluster.getCurrentCluster()?.server, cluster.server);
+    const asPod = inCluster.makeApiClient(CoreV1Api);
+    assert.equal(await statusOf(asPod.listNamespacedPod({ namespace: "in-pod" })), 200);
+    assert.equal(await statusOf(asPod.listNamespacedSecret({ namespace: "in-pod" })), 403, "view does not include secrets");
+    assert.equal(await statusOf(asPod.listNamespacedPod({ namespace: "default" })), 403, "the binding is namespaced");
   });
 
   void test("enforces Pod Security restricted and accepts a native sidecar", async () => {

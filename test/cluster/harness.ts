@@ -28,6 +28,7 @@ export { ControlPlane } from "./control-plane.ts";
 export type { ComponentName, StartupTimings } from "./control-plane.ts";
 export type { Credentials, ServiceAccountToken, ServiceAccountTokenOptions } from "./credentials.ts";
 export { KubectlError } from "./kubectl.ts";
+export type { PodServiceAccountVolume } from "./pod-identity.ts";
 export type { MutatingWebhookOptions } from "./webhooks.ts";
 export { eventually } from "./wait.ts";
 
