@@ -167,6 +167,7 @@ export class ControlPlane {
   /** Starts the stopped API server again, on the same port with the same flags; resolves when ready. */
   async startApiServer(): Promise<void> {
     const { state } = this;
+    if (this.stopping) throw new Error("the control plane is stopped");
     if (state.apiServer.running) throw new Error("kube-apiserver is already running");
     const started = performance.now();
     try {

@@ -3,6 +3,7 @@
 // server that can be stopped and started while etcd keeps the data.
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { after, before, describe, test } from "node:test";
 import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
@@ -34,6 +35,9 @@ function statusMessage(error: unknown): string {
   return (JSON.parse(String(error.body)) as { message: string }).message;
 }
 
+// Bounds, so that a hang fails the run instead of stalling it; far above the usual seconds.
+const timeout = 90_000;
+
 async function statusOf(promise: Promise<unknown>): Promise<number> {
   try {
     await promise;
@@ -51,19 +55,19 @@ void describe("test control plane", () => {
   before(async () => {
     cluster = await startControlPlane({ name: "harness" });
     core = cluster.client(CoreV1Api);
-  });
+  }, { timeout: 300_000 });
   after(async () => {
     await cluster?.stop();
   });
 
-  void test("serves the API of the built Kubernetes version, stored in the built etcd", async () => {
+  void test("serves the API of the built Kubernetes version, stored in the built etcd", { timeout }, async () => {
     const version = await httpsGet(`${cluster.server}/version`, { caPem: cluster.caPem, token: (await cluster.requestServiceAccountToken("default", "default")).token });
     assert.equal((JSON.parse(version.body) as { gitVersion: string }).gitVersion, `v${cluster.binaries.versions.kubernetes}`);
     const etcd = (await (await fetch(`${cluster.etcdUrl}/version`)).json()) as { etcdserver: string };
     assert.equal(etcd.etcdserver, cluster.binaries.versions.etcd);
   });
 
-  void test("creates, reads, updates and deletes namespaces and ConfigMaps", async () => {
+  void test("creates, reads, updates and deletes namespaces and ConfigMaps", { timeout }, async () => {
     await cluster.createNamespace("crud", { labels: { team: "platform" } });
     assert.equal((await core.readNamespace({ name: "crud" })).metadata?.labels?.team, "platform");
     await core.createNamespacedConfigMap({ namespace: "crud", body: { metadata: { name: "settings" }, data: { mode: "Enforce" } } });
@@ -79,7 +83,7 @@ void describe("test control plane", () => {
     await eventually(async () => assert.equal(await statusOf(core.readNamespace({ name: "crud" })), 404), { timeoutMs: 60_000 });
   });
 
-  void test("gives new namespaces a default ServiceAccount and the cluster CA (controller-manager)", async () => {
+  void test("gives new namespaces a default ServiceAccount and the cluster CA (controller-manager)", { timeout }, async () => {
     await cluster.createNamespace("fresh", { waitForDefaultServiceAccount: false });
     const serviceAccount = await eventually(() => core.readNamespacedServiceAccount({ namespace: "fresh", name: "default" }));
     assert.equal(serviceAccount.metadata?.namespace, "fresh");
@@ -87,7 +91,7 @@ void describe("test control plane", () => {
     assert.equal(rootCa.data?.["ca.crt"]?.trim(), cluster.caPem.trim());
   });
 
-  void test("turns a Deployment into a ReplicaSet and a Pending Pod (controller-manager, ServiceAccount admission)", async () => {
+  void test("turns a Deployment into a ReplicaSet and a Pending Pod (controller-manager, ServiceAccount admission)", { timeout }, async () => {
     await cluster.createNamespace("workloads");
     const apps = cluster.client(AppsV1Api);
     const deployment = await apps.createNamespacedDeployment({
@@ -114,7 +118,7 @@ void describe("test control plane", () => {
     assert.ok(created.spec?.volumes?.some((volume) => volume.name.startsWith("kube-api-access-") && volume.projected), "ServiceAccount admission adds the projected token volume");
   });
 
-  void test("issues TokenRequest tokens that verify against the issuer's OIDC discovery and JWKS", async () => {
+  void test("issues TokenRequest tokens that verify against the issuer's OIDC discovery and JWKS", { timeout }, async () => {
     await cluster.createNamespace("tokens");
     await core.createNamespacedServiceAccount({ namespace: "tokens", body: { metadata: { name: "mcp-client" } } });
     const boundTo = await core.createNamespacedPod({ namespace: "tokens", body: pod("agent", { serviceAccountName: "mcp-client" }) });
@@ -141,7 +145,7 @@ void describe("test control plane", () => {
     await assert.rejects(jwtVerify(`${header}.${forged}.${signature}`, jwks), errors.JWSSignatureVerificationFailed);
   });
 
-  void test("gives a process the pod's service-account volume, as the kubelet would", async () => {
+  void test("gives a process the pod's service-account volume, as the kubelet would", { timeout }, async () => {
     await cluster.createNamespace("in-pod");
     await core.createNamespacedServiceAccount({ namespace: "in-pod", body: { metadata: { name: "reader" } } });
     await cluster.client(RbacAuthorizationV1Api).createNamespacedRoleBinding({
@@ -177,7 +181,7 @@ void describe("test control plane", () => {
     assert.equal(await statusOf(asPod.listNamespacedPod({ namespace: "default" })), 403, "the binding is namespaced");
   });
 
-  void test("enforces Pod Security restricted and accepts a native sidecar", async () => {
+  void test("enforces Pod Security restricted and accepts a native sidecar", { timeout }, async () => {
     await cluster.createNamespace("restricted", { labels: { "pod-security.kubernetes.io/enforce": "restricted" } });
     const privileged = pod("privileged");
     privileged.spec!.containers[0]!.securityContext = { privileged: true };
@@ -191,7 +195,7 @@ void describe("test control plane", () => {
     assert.equal(stored.spec?.initContainers?.[0]?.restartPolicy, "Always", "native sidecars are on: the API server keeps restartPolicy");
   });
 
-  void test("calls a mutating webhook by URL and stores its patch; with failurePolicy Fail, refuses when it is down", async () => {
+  void test("calls a mutating webhook by URL and stores its patch; with failurePolicy Fail, refuses when it is down", { timeout }, async () => {
     const certificate = await cluster.issueServingCertificate("labelling-webhook");
     const webhook = await startLabellingWebhook(certificate, { key: "mcpwarden.io/mutated", value: "true" });
     try {
@@ -224,7 +228,7 @@ void describe("test control plane", () => {
     }
   });
 
-  void test("denies a user and a service account without RBAC (403) and allows them once bound", async () => {
+  void test("denies a user and a service account without RBAC (403) and allows them once bound", { timeout }, async () => {
     await cluster.createNamespace("rbac");
     const jane = await cluster.userCredentials("jane", ["mcp-warden-testers"]);
     const whoami = JSON.parse((await cluster.kubectl(["auth", "whoami", "-o", "json"], { kubeconfig: jane.kubeconfigPath })).stdout) as { status: { userInfo: { username: string; groups: string[] } } };
@@ -255,7 +259,7 @@ void describe("test control plane", () => {
     assert.equal(await statusOf(robotCore.listNamespacedSecret({ namespace: "rbac" })), 403, "the binding is for the group only");
   });
 
-  void test("keeps the data across an API-server restart on the same port; controllers and tokens carry on", async () => {
+  void test("keeps the data across an API-server restart on the same port; controllers and tokens carry on", { timeout }, async () => {
     await cluster.createNamespace("restart");
     const before = await core.createNamespacedConfigMap({ namespace: "restart", body: { metadata: { name: "kept" }, data: { value: "written-before-the-outage" } } });
     const robot = await cluster.serviceAccountCredentials("restart", "default");
@@ -267,6 +271,14 @@ void describe("test control plane", () => {
     const range = (await (await fetch(`${cluster.etcdUrl}/v3/kv/range`, { method: "POST", body: JSON.stringify({ key }) })).json()) as { kvs?: { value: string }[] };
     assert.match(Buffer.from(range.kvs?.[0]?.value ?? "", "base64").toString("latin1"), /written-before-the-outage/, "etcd holds the object while the API server is down");
 
+    // Clients hold the URL, so a restart must get the same port back, and says so when it cannot.
+    const squatter = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => squatter.listen(Number(new URL(cluster.server).port), "127.0.0.1", resolve));
+    try {
+      await assert.rejects(cluster.startApiServer(), /cannot restart: another process took port \d+ while it was stopped/);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
     await cluster.startApiServer();
     const after = await core.readNamespacedConfigMap({ namespace: "restart", name: "kept" });
     assert.equal(after.metadata?.uid, before.metadata?.uid);
@@ -282,7 +294,7 @@ void describe("test control plane", () => {
 });
 
 void describe("test control plane start-up failures", () => {
-  void test("fail with the component's own error and leave nothing running", async () => {
+  void test("fail with the component's own error and leave nothing running", { timeout }, async () => {
     const label = `broken-${process.pid}`;
     await assert.rejects(startControlPlane({ name: label, apiServerFlags: { "authorization-mode": "NoSuchMode" } }), (error: unknown) => {
       assert.ok(error instanceof Error);

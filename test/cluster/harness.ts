@@ -65,9 +65,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     components.push(component);
     recordOwnership(dir, components);
   };
+  // Certificates and etcd do not depend on each other.
+  const pkiReady = createClusterPki(dir).then((pki) => ({ pki, ms: performance.now() - started }));
+  pkiReady.catch(() => undefined); // awaited below; handled now so a failure while etcd starts is not "unhandled"
   try {
-    // Certificates and etcd do not depend on each other.
-    const pkiReady = createClusterPki(dir).then((pki) => ({ pki, ms: performance.now() - started }));
     const etcdStarted = performance.now();
     const etcd = await startEtcd(binaries, dir, timeoutMs);
     record(etcd.process);
@@ -135,9 +136,16 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       apiServerLaunch, apiServerPort: apiServer.port, apiServerArgs: apiServer.args, etcd: etcd.process, apiServer: apiServer.process, controllerManager,
     });
   } catch (error) {
-    await Promise.all(components.reverse().map((component) => component.stop({ signal: "SIGKILL" })));
-    if (keepDir) process.stderr.write(`[cluster] ${label}: start failed; kept ${dir}\n`);
-    else await rm(dir, { recursive: true, force: true });
+    await Promise.all([
+      ...components.reverse().map((component) => component.stop({ signal: "SIGKILL" })),
+      pkiReady.catch(() => undefined), // let it settle before its dir is removed
+    ]);
+    if (keepDir) {
+      await rm(join(dir, "owner.json"), { force: true }); // nothing left to reap; keep it for reading
+      process.stderr.write(`[cluster] ${label}: start failed; kept ${dir}\n`);
+    } else {
+      await rm(dir, { recursive: true, force: true });
+    }
     throw error;
   }
 }

@@ -28,14 +28,14 @@ const isAlive = (pid: number): boolean => {
   }
 };
 
-void test("stop() sends SIGTERM to the whole process group", async () => {
+void test("stop() sends SIGTERM to the whole process group", { timeout: 30_000 }, async () => {
   const component = ComponentProcess.spawn({ name: "shell", binary: "/bin/sh", args: ["-c", "sleep 60 & wait"], logFile: join(dir, "term.log") });
   assert.equal(component.running, true);
   assert.deepEqual(await component.stop({ graceMs: 10_000 }), { code: null, signal: "SIGTERM" });
   assert.equal(component.running, false);
 });
 
-void test("stop() escalates to SIGKILL when the process ignores SIGTERM", async () => {
+void test("stop() escalates to SIGKILL when the process ignores SIGTERM", { timeout: 30_000 }, async () => {
   const component = ComponentProcess.spawn({
     name: "stubborn", binary: "/bin/sh", args: ["-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done"], logFile: join(dir, "stubborn.log"),
   });
@@ -43,7 +43,7 @@ void test("stop() escalates to SIGKILL when the process ignores SIGTERM", async 
   assert.deepEqual(await component.stop({ graceMs: 200 }), { code: null, signal: "SIGKILL" });
 });
 
-void test("reads only the current run's log", async () => {
+void test("reads only the current run's log", { timeout: 30_000 }, async () => {
   const logFile = join(dir, "restarted.log");
   writeFileSync(logFile, "line from an earlier run\n");
   const component = ComponentProcess.spawn({ name: "printer", binary: "/bin/sh", args: ["-c", "echo first; echo second"], logFile });
@@ -68,7 +68,7 @@ async function ownerWithComponent(ending: string): Promise<{ owner: ReturnType<t
 }
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  void test(`kills the components when the test process is ended by ${signal}`, async () => {
+  void test(`kills the components when the test process is ended by ${signal}`, { timeout: 30_000 }, async () => {
     const { owner, componentPid } = await ownerWithComponent("setInterval(() => {}, 1000);");
     assert.ok(isAlive(componentPid));
     const ended = new Promise((resolve) => owner.once("exit", (_code, received) => resolve(received)));
@@ -78,7 +78,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
-void test("kills the components when the test process exits", async () => {
+void test("kills the components when the test process exits", { timeout: 30_000 }, async () => {
   const { owner, componentPid } = await ownerWithComponent("setTimeout(() => process.exit(3), 100);");
   const code = await new Promise((resolve) => owner.once("exit", resolve));
   assert.equal(code, 3);
