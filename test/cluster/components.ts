@@ -7,7 +7,7 @@ import type { ControlPlaneBinaries } from "./binaries.ts";
 import { apiServerFlags, commandLine, controllerManagerFlags, etcdFlags } from "./flags.ts";
 import type { ApiServerFiles, ControllerManagerFiles, EtcdPorts, Flags } from "./flags.ts";
 import { httpsGet } from "./https-get.ts";
-import { ComponentProcess, freePort, lostPortRace } from "./processes.ts";
+import { ComponentProcess, freePorts, lostPortRace } from "./processes.ts";
 import { waitUntilReady } from "./wait.ts";
 
 const portAttempts = 3;
@@ -19,7 +19,8 @@ export interface StartedEtcd {
 
 export async function startEtcd(binaries: ControlPlaneBinaries, dir: string, timeoutMs: number): Promise<StartedEtcd> {
   for (let attempt = 1; ; attempt++) {
-    const ports = { client: await freePort(), peer: await freePort() };
+    const [client, peer] = await freePorts(2);
+    const ports = { client: client!, peer: peer! };
     const etcd = ComponentProcess.spawn({
       name: "etcd",
       binary: binaries.etcd,
@@ -77,7 +78,7 @@ export interface StartedApiServer {
 /** Starts the API server on a free port and waits for /readyz. */
 export async function startApiServer(launch: ApiServerLaunch): Promise<StartedApiServer> {
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const [port] = (await freePorts(1)) as [number];
     const args = commandLine({ ...apiServerFlags(launch.dir, port, launch.etcdClientPort, launch.files), ...launch.overrides });
     const apiServer = await launchApiServer(launch, port, args).catch((error: unknown) => {
       if (attempt < portAttempts && error instanceof PortTakenError) return undefined;

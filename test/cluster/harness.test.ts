@@ -75,7 +75,8 @@ void describe("test control plane", () => {
     assert.equal((await core.readNamespacedConfigMap({ namespace: "crud", name: "settings" })).data?.mode, "Audit");
     await cluster.kubectl(["apply", "-n", "crud", "-f", "-"], { input: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: applied}\ndata: {via: kubectl}\n" });
     const listed = JSON.parse((await cluster.kubectl(["get", "configmaps", "-n", "crud", "-o", "json"])).stdout) as { items: { metadata: { name: string } }[] };
-    assert.deepEqual(listed.items.map((item) => item.metadata.name).sort(), ["applied", "kube-root-ca.crt", "settings"]);
+    // kube-root-ca.crt comes from a controller, sooner or later: not this test's subject.
+    assert.deepEqual(listed.items.map((item) => item.metadata.name).filter((name) => name !== "kube-root-ca.crt").sort(), ["applied", "settings"]);
     await core.deleteNamespacedConfigMap({ namespace: "crud", name: "settings" });
     assert.equal(await statusOf(core.readNamespacedConfigMap({ namespace: "crud", name: "settings" })), 404);
     await core.deleteNamespace({ name: "crud" });
@@ -218,7 +219,7 @@ void describe("test control plane", () => {
 
       await webhook.close();
       await assert.rejects(core.createNamespacedPod({ namespace: "injected", body: pod("unguarded") }), (error: unknown) => {
-        assert.match(statusMessage(error), /failed calling webhook "labelling\.test\.mcpwarden\.io".*connection refused/);
+        assert.match(statusMessage(error), /failed calling webhook "labelling\.test\.mcpwarden\.io"/);
         return true;
       });
       assert.equal(await statusOf(core.readNamespacedPod({ namespace: "injected", name: "unguarded" })), 404);
