@@ -10,8 +10,8 @@ import { launchApiServer, PortTakenError } from "./components.ts";
 import type { ApiServerLaunch } from "./components.ts";
 import { requestServiceAccountToken, serviceAccountCredentials, userCredentials } from "./credentials.ts";
 import type { CredentialContext, Credentials, ServiceAccountToken, ServiceAccountTokenOptions } from "./credentials.ts";
-import { runKubectl } from "./kubectl.ts";
-import type { KubectlOptions, KubectlResult } from "./kubectl.ts";
+import { runHelm, runKubectl } from "./cli-tools.ts";
+import type { ToolContext, ToolOptions, ToolResult } from "./cli-tools.ts";
 import { createNamespace } from "./namespaces.ts";
 import type { NamespaceOptions } from "./namespaces.ts";
 import { recordOwnership } from "./orphans.ts";
@@ -94,10 +94,14 @@ export class ControlPlane {
     return this.kubeConfig.makeApiClient(api);
   }
 
-  /** Runs the kubectl of the same version, as the admin (or as options.kubeconfig's user). */
-  async kubectl(args: string[], options: KubectlOptions = {}): Promise<KubectlResult> {
-    const context = { binary: this.binaries.kubectl, kubeconfig: this.adminKubeconfigPath, cacheDir: join(this.dir, "kubectl-cache") };
-    return await runKubectl(context, args, options);
+  /** Runs the kubectl of the same version, as the admin (or as options.kubeconfig's user); rejects with KubectlError. */
+  async kubectl(args: string[], options: ToolOptions = {}): Promise<ToolResult> {
+    return await runKubectl(this.toolContext(), args, options);
+  }
+
+  /** Runs helm against the cluster, as the admin (or as options.kubeconfig's user); rejects with HelmError. */
+  async helm(args: string[], options: ToolOptions = {}): Promise<ToolResult> {
+    return await runHelm(this.toolContext(), args, options);
   }
 
   /** Creates a labelled namespace and (by default) waits for its `default` ServiceAccount. */
@@ -206,6 +210,10 @@ export class ControlPlane {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
+  }
+
+  private toolContext(): ToolContext {
+    return { kubectl: this.binaries.kubectl, helm: this.binaries.helm, kubeconfig: this.adminKubeconfigPath, dir: this.dir };
   }
 
   private credentialContext(): CredentialContext {

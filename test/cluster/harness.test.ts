@@ -2,9 +2,10 @@
 // controllers, the service-account issuer, admission (Pod Security, webhooks), RBAC, and an API
 // server that can be stopped and started while etcd keeps the data.
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import type { V1Pod, V1PodTemplateSpec } from "@kubernetes/client-node";
@@ -82,6 +83,21 @@ void describe("test control plane", () => {
     await core.deleteNamespace({ name: "crud" });
     // The namespace controller empties a Terminating namespace, then the API server removes it.
     await eventually(async () => assert.equal(await statusOf(core.readNamespace({ name: "crud" })), 404), { timeoutMs: 60_000 });
+  });
+
+  void test("installs a Helm chart with the built helm", { timeout }, async () => {
+    const chart = join(cluster.dir, "probe-chart");
+    mkdirSync(join(chart, "templates"), { recursive: true });
+    writeFileSync(join(chart, "Chart.yaml"), "apiVersion: v2\nname: probe\nversion: 0.1.0\n");
+    writeFileSync(join(chart, "values.yaml"), "greeting: hello\n");
+    writeFileSync(join(chart, "templates", "configmap.yaml"),
+      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\ndata:\n  greeting: {{ .Values.greeting | quote }}\n");
+    await cluster.createNamespace("helm");
+    assert.match((await cluster.helm(["version", "--short"])).stdout, new RegExp(`^v${cluster.binaries.versions.helm.replaceAll(".", "\\.")}`));
+    await cluster.helm(["install", "probe", chart, "--namespace", "helm", "--set", "greeting=from-the-test"]);
+    assert.equal((await core.readNamespacedConfigMap({ namespace: "helm", name: "probe-settings" })).data?.greeting, "from-the-test");
+    const releases = JSON.parse((await cluster.helm(["list", "--namespace", "helm", "--output", "json"])).stdout) as { name: string; status: string }[];
+    assert.deepEqual(releases.map(({ name, status }) => ({ name, status })), [{ name: "probe", status: "deployed" }]);
   });
 
   void test("gives new namespaces a default ServiceAccount and the cluster CA (controller-manager)", { timeout }, async () => {
