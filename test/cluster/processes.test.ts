@@ -52,6 +52,11 @@ void test("reads only the current run's log", { timeout: 30_000 }, async () => {
   assert.match(component.logTail(1), /--- last 1 lines of .*restarted\.log ---\nsecond$/);
 });
 
+void test("a binary that cannot be started is an error, not a crash", { timeout: 30_000 }, async () => {
+  assert.throws(() => ComponentProcess.spawn({ name: "missing", binary: join(dir, "no-such-binary"), args: [], logFile: join(dir, "missing.log") }), /could not start missing/);
+  await new Promise((resolve) => setImmediate(resolve)); // the spawn's "error" event arrives now; it must be handled
+});
+
 // A separate Node process owns a component; we end that process and check the component died with it.
 async function ownerWithComponent(ending: string): Promise<{ owner: ReturnType<typeof spawn>; componentPid: number }> {
   const script = `

@@ -64,11 +64,12 @@ export class ComponentProcess {
     } finally {
       closeSync(log);
     }
+    // A failed spawn (no such binary) is reported as an "error" event too; without a listener it would crash.
+    child.once("error", (error) => process.stderr.write(`[cluster] ${spec.name}: ${error.message}\n`));
     if (child.pid === undefined) throw new Error(`could not start ${spec.name} (${spec.binary})`);
     // Unreferenced: a forgotten stop must not keep the test process alive; the exit hook kills it.
     child.unref();
     const component = new ComponentProcess(spec, child, child.pid, logStart);
-    child.once("error", (error) => process.stderr.write(`[cluster] ${spec.name}: ${error.message}\n`));
     live.add(component);
     installExitHooks();
     return component;
