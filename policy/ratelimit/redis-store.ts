@@ -199,9 +199,10 @@ export class RedisSlidingWindowStore implements RateLimitStore {
     const message = err instanceof Error ? err.message : String(err);
     if (this.closed) return "the rate-limit store is closed";
     if (/timed out|Socket timeout/i.test(message)) return `Redis did not answer within ${this.timeoutMs} ms`;
-    if (/writeable|isn't ready|Connection is closed|MaxRetriesPerRequest|max retries|ECONN|EPIPE|ETIMEDOUT|EHOSTUNREACH/i.test(message)) {
-      return "no connection to Redis";
-    }
+    // Sent, but the connection went down before the answer: Redis may or may not have applied it.
+    if (/max retries per request|Connection is closed|ECONNRESET|EPIPE/i.test(message)) return "the connection to Redis was lost";
+    // Never sent.
+    if (/writeable|isn't ready|ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND/i.test(message)) return "no connection to Redis";
     if (/different partitions|unexpected reply/.test(message)) return `rate-limit store error: ${message}`;
     // Redis answered with an error (OOM, READONLY, CLUSTERDOWN, …): its first word is the error class.
     const code = /^[A-Z]+\b/.exec(message)?.[0];
