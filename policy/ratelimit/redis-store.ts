@@ -8,7 +8,7 @@
 // together (see docs/adr/0400-redis-rate-limit-store.md).
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createRedisClient, type RedisClient } from "./redis-client.ts";
+import { createRedisClient, writeBatcher, type RedisClient } from "./redis-client.ts";
 import type { RedisTarget } from "./redis-target.ts";
 import { RateLimitStoreError, type ConsumeResult, type LimitCheck, type RateLimitStore, type Reservation } from "./store.ts";
 
@@ -50,6 +50,7 @@ export class RedisSlidingWindowStore implements RateLimitStore {
   readonly description: string;
   private readonly client: RedisClient;
   private readonly scripts: ScriptCommands;
+  private readonly batchWrites: () => void;
   private readonly keyPrefix: string;
   private readonly policyTag: string;
   private readonly timeoutMs: number;
@@ -73,6 +74,7 @@ export class RedisSlidingWindowStore implements RateLimitStore {
     this.client.defineCommand("mcpWardenConsume", { lua: CONSUME_SCRIPT });
     this.client.defineCommand("mcpWardenRefund", { lua: REFUND_SCRIPT });
     this.scripts = this.client as unknown as ScriptCommands;
+    this.batchWrites = writeBatcher(this.client);
     this.client.on("error", (err: Error) => {
       this.lastConnectionError = err;
     });
@@ -132,6 +134,7 @@ export class RedisSlidingWindowStore implements RateLimitStore {
 
     let reply: unknown;
     try {
+      this.batchWrites();
       reply = await this.scripts.mcpWardenConsume(count, ...keys, ...args);
     } catch (err) {
       throw this.failed("consume", err);
@@ -149,6 +152,7 @@ export class RedisSlidingWindowStore implements RateLimitStore {
   async refund(reservation: Reservation): Promise<void> {
     if (reservation.keys.length === 0 || typeof reservation.token !== "string") return;
     try {
+      this.batchWrites();
       await this.scripts.mcpWardenRefund(reservation.keys.length, ...reservation.keys, reservation.token);
     } catch (err) {
       throw this.failed("refund", err);
