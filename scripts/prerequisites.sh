@@ -8,6 +8,8 @@ node -e 'const [major] = process.versions.node.split("."); if (+major < 24) { co
 apt_packages=()
 command -v redis-server >/dev/null 2>&1 || apt_packages+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || apt_packages+=(redis-tools)
+# openssl: certificates for the TLS tests.
+command -v openssl >/dev/null 2>&1 || apt_packages+=(openssl)
 if ((${#apt_packages[@]} > 0)); then
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
     echo "missing ${apt_packages[*]}: install them (Debian: apt-get install ${apt_packages[*]})" >&2

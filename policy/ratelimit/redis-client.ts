@@ -31,6 +31,8 @@ export function createRedisClient(settings: RedisClientSettings): RedisClient {
     username: target.username,
     password: target.password,
     connectionName: settings.connectionName ?? "mcp-warden-ratelimit",
+    // The connection name identifies the sidecars; CLIENT SETINFO would only need one more ACL grant.
+    disableClientInfo: true,
     commandTimeout: timeoutMs,
     socketTimeout: timeoutMs,
     connectTimeout: Math.max(1_000, 4 * timeoutMs),

@@ -114,3 +114,50 @@ tools:
     assert.deepEqual(perMaster.filter((n) => n > 0), [1 + grants.length], `keys per master: ${perMaster.join(", ")}`);
   });
 });
+
+describe("RedisSlidingWindowStore when one master of the cluster hangs", () => {
+  test("callers on the other masters are decided as usual; the rest fail within the timeout, then recover", async () => {
+    const store = await openStore({ timeoutMs: 200 });
+    const grants = Array.from({ length: 30 }, (_, i) => `agent-${i}`);
+    const check = (grant: string) => ({ key: `t|grant|${grant}`, windowMs: 60_000, max: 1_000, partition: grant });
+    // Which master holds each caller's slot.
+    await Promise.all(grants.map((g) => store.consume([check(g)])));
+    const owner = new Map<string, number>();
+    for (const [index, node] of cluster.nodes.entries()) {
+      const keys = (await node.cli("--scan", "--pattern", store.redisKey({ key: "t|grant|*", partition: "*" }).replace("{*}", "*"))).split("\n");
+      for (const key of keys) {
+        const grant = /\|grant\|(.+)$/.exec(key)?.[1];
+        if (grant) owner.set(grant, index);
+      }
+    }
+    assert.equal(owner.size, grants.length);
+    const hung = cluster.nodes[0] as (typeof cluster.nodes)[number];
+    const onHung = grants.filter((g) => owner.get(g) === 0);
+    const elsewhere = grants.filter((g) => owner.get(g) !== 0);
+    assert.ok(onHung.length > 0 && elsewhere.length > 0);
+
+    hung.pause();
+    try {
+      // Stay well inside cluster-node-timeout (5 s), so the cluster itself stays up.
+      for (let round = 0; round < 3; round++) {
+        const started = performance.now();
+        const results = await Promise.allSettled(grants.map((g) => store.consume([check(g)])));
+        const took = performance.now() - started;
+        assert.ok(took <= 1_500, `round ${round} took ${took.toFixed(0)} ms`);
+        grants.forEach((g, i) => {
+          const result = results[i] as PromiseSettledResult<unknown>;
+          assert.equal(result.status, owner.get(g) === 0 ? "rejected" : "fulfilled", `${g} on master ${owner.get(g)}`);
+        });
+      }
+    } finally {
+      hung.resume();
+    }
+    const resumed = performance.now();
+    for (;;) {
+      const results = await Promise.allSettled(onHung.map((g) => store.consume([check(g)])));
+      if (results.every((r) => r.status === "fulfilled")) break;
+      assert.ok(performance.now() - resumed <= 2_000, "callers on the resumed master are decided again within 2 s");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  });
+});

@@ -136,7 +136,7 @@ describe("RedisSlidingWindowStore on one redis-server", () => {
       assert.equal(mine.filter((x) => x.a.decision === "allowed").length, 25, grant);
       const limited = mine.filter((x) => x.a.decision === "rate_limited");
       assert.equal(limited.length, 125);
-      assert.ok(limited.every((x) => x.a.reason === "limit_exceeded" && x.a.retryAfterSeconds === 60));
+      assert.ok(limited.every((x) => x.a.reason === "limit_exceeded" && (x.a.retryAfterSeconds ?? 0) > 50 && (x.a.retryAfterSeconds ?? 0) <= 60));
       const key = `${prefix}{${grant}}resume_execution/limits/0|grant|${grant}`;
       assert.equal(await server.cli("zcard", key), "25");
     }

@@ -3,7 +3,8 @@
 // in its own process group, is stopped by `stop()` and is killed when the test process exits.
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createConnection, createServer } from "node:net";
+import { createConnection, createServer, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -46,14 +47,21 @@ export interface RedisServerOptions {
   port?: number;
   /** Extra `redis-server` arguments, e.g. `["--cluster-enabled", "yes"]`. */
   args?: readonly string[];
+  /** Serve TLS only (PEM files); the URL becomes `rediss://localhost:<port>`. */
+  tls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const port = options.port ?? (await freePort());
   const dir = await mkdtemp(join(tmpdir(), "mcp-warden-redis-"));
   const logFile = join(dir, "redis.log");
+  const listen = options.tls
+    ? ["--port", "0", "--tls-port", String(port), "--tls-cert-file", options.tls.certFile, "--tls-key-file", options.tls.keyFile,
+       "--tls-ca-cert-file", options.tls.caFile, "--tls-auth-clients", "no"]
+    : ["--port", String(port)];
+  const ca = options.tls ? await readFile(options.tls.caFile, "utf8") : undefined;
   const args = [
-    "--port", String(port),
+    ...listen,
     "--bind", HOST,
     "--dir", dir,
     "--save", "",
@@ -76,7 +84,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       started.once("exit", (code, signal) => reject(new Error(`redis-server on port ${port} exited (${signal ?? code}) while starting`)));
     });
     try {
-      await Promise.race([waitForPing(port, START_TIMEOUT_MS), failed]);
+      await Promise.race([waitForPing(port, START_TIMEOUT_MS, ca), failed]);
     } catch (err) {
       const log = await readFile(logFile, "utf8").catch(() => "");
       killGroup(started, "SIGKILL");
@@ -101,7 +109,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   return {
     host: HOST,
     port,
-    url: `redis://${HOST}:${port}`,
+    url: options.tls ? `rediss://localhost:${port}` : `redis://${HOST}:${port}`,
     dir,
     get pid() {
       return current().pid as number;
@@ -113,7 +121,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       await kill();
       await launch();
     },
-    cli: (...cliArgs) => redisCli(port, ...cliArgs),
+    cli: (...cliArgs) => redisCli(port, ...(options.tls ? ["--tls", "--cacert", options.tls.caFile, "--sni", "localhost"] : []), ...cliArgs),
     log: () => readFile(logFile, "utf8").catch(() => ""),
     stop: async () => {
       if (stopped) return;
@@ -182,11 +190,12 @@ export async function freePort(options: { withClusterBus?: boolean } = {}): Prom
   throw new Error("no free loopback port found");
 }
 
-/** Resolves once `PING` on the port answers `+PONG`. */
-export async function waitForPing(port: number, timeoutMs: number): Promise<void> {
+/** Resolves once `PING` on the port is answered (`+PONG`, or `-NOAUTH` from a server with a password);
+ * over TLS when `ca` (PEM) is given. */
+export async function waitForPing(port: number, timeoutMs: number, ca?: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await ping(port)) return;
+    if (await ping(port, ca)) return;
     if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
     await sleep(20);
   }
@@ -197,9 +206,11 @@ export async function redisCli(port: number, ...args: string[]): Promise<string>
   return stdout.trim();
 }
 
-function ping(port: number): Promise<boolean> {
+function ping(port: number, ca?: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = createConnection({ host: HOST, port });
+    const socket: Socket = ca
+      ? tlsConnect({ host: HOST, port, ca, servername: "localhost" }, () => socket.write("PING\r\n"))
+      : createConnection({ host: HOST, port }, () => socket.write("PING\r\n"));
     let answer = "";
     const done = (ok: boolean) => {
       socket.destroy();
@@ -207,10 +218,9 @@ function ping(port: number): Promise<boolean> {
     };
     socket.setTimeout(500, () => done(false));
     socket.once("error", () => done(false));
-    socket.once("connect", () => socket.write("PING\r\n"));
-    socket.on("data", (chunk) => {
+    socket.on("data", (chunk: Buffer) => {
       answer += chunk.toString();
-      if (answer.includes("\r\n")) done(answer.startsWith("+PONG"));
+      if (answer.includes("\r\n")) done(answer.startsWith("+PONG") || answer.startsWith("-NOAUTH"));
     });
   });
 }
