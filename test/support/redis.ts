@@ -52,7 +52,22 @@ export interface RedisServerOptions {
 }
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  const port = options.port ?? (await freePort());
+  if (options.port !== undefined) return startOn(options.port, options);
+  return withFreshPorts(async () => startOn(await freePort(), options));
+}
+
+/** Other suites pick ports too: a port found free can be taken before redis-server binds it. */
+async function withFreshPorts<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt === 3 || !/Address already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startOn(port: number, options: RedisServerOptions): Promise<RedisServer> {
   const dir = await mkdtemp(join(tmpdir(), "mcp-warden-redis-"));
   const logFile = join(dir, "redis.log");
   const listen = options.tls
@@ -92,7 +107,12 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     }
     failed.catch(() => {});
   };
-  await launch();
+  try {
+    await launch();
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
 
   const current = (): ChildProcess => {
     if (!child || child.exitCode !== null || child.signalCode !== null) throw new Error(`redis-server on port ${port} is not running`);
@@ -145,13 +165,14 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   const nodes: RedisServer[] = [];
   try {
     for (let i = 0; i < masters; i++) {
-      // The cluster bus listens on port + 10000, so both must be free.
-      const port = await freePort({ withClusterBus: true });
       nodes.push(
-        await startRedisServer({
-          port,
-          args: ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"],
-        }),
+        await withFreshPorts(async () =>
+          startOn(
+            // The cluster bus listens on port + 10000, so both must be free.
+            await freePort({ withClusterBus: true }),
+            { args: ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"] },
+          ),
+        ),
       );
     }
     await run("redis-cli", ["--cluster", "create", ...nodes.map((n) => `${HOST}:${n.port}`), "--cluster-replicas", "0", "--cluster-yes"], {
