@@ -5,7 +5,7 @@
 // - while disconnected, commands fail immediately instead of queueing (no offline queue), and commands
 //   lost with a connection are failed, not resent (a late replay would count calls that were refused);
 // - reconnection is automatic, at most ~0.6 s apart, so the store recovers quickly when Redis returns.
-// Commands issued in one tick leave in one socket write (`batchWrites`): concurrent decisions cost one
+// Commands issued in one tick leave in one socket write (`writeBatcher`): concurrent decisions cost one
 // system call, not one each, on both sides of the connection.
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
 import type { RedisTarget } from "./redis-target.ts";
