@@ -9,6 +9,7 @@ import { describeWindow, parseDuration } from "./duration.ts";
 import type { LoadedPolicy, PolicyFormat } from "./load.ts";
 import { fieldPath, jsonPointer, PolicyError, type DocPath, type PolicyProblem } from "./paths.ts";
 import { buildCheck, type CompiledCheck } from "./checks.ts";
+import { parseRedisUrl } from "./ratelimit/redis-target.ts";
 import {
   DEFAULT_ALLOW_RULE,
   DEFAULT_DENY_RULE,
@@ -74,6 +75,12 @@ export interface CompiledPolicy {
   readonly digest: string;
   readonly mode: "Enforce" | "Audit";
   readonly failMode: "closed" | "open";
+  /**
+   * How a distributed rate-limit store may spread this policy's budgets: by the caller's grant, or all
+   * together ("policy") when some limit is global, because a call checks a global budget and its
+   * caller's budgets in one atomic step.
+   */
+  readonly limitPartitioning: "grant" | "policy";
   readonly spec: McpPolicySpecType;
   readonly warnings: readonly PolicyProblem[];
   planFor(tool: string): ToolPlan;
@@ -212,6 +219,23 @@ export function compilePolicy(loaded: LoadedPolicy): CompiledPolicy {
     else exact.set(rule.name, entry);
   });
 
+  // rateLimit: a Redis store needs exactly one source for its URL; a URL in the policy must parse.
+  const redis = spec.rateLimit?.redis;
+  if (spec.rateLimit?.store === "redis") {
+    if (redis?.url === undefined && redis?.secretRef === undefined) {
+      problem(["rateLimit"], "store redis needs redis.url or redis.secretRef");
+    } else if (redis.url !== undefined && redis.secretRef !== undefined) {
+      problem(["rateLimit", "redis"], "set url or secretRef, not both");
+    }
+  }
+  if (redis?.url !== undefined) {
+    try {
+      parseRedisUrl(redis.url);
+    } catch (err) {
+      problem(["rateLimit", "redis", "url"], (err as Error).message);
+    }
+  }
+
   if (problems.length > 0) throw new PolicyError(problems);
 
   // Plans
@@ -282,6 +306,7 @@ export function compilePolicy(loaded: LoadedPolicy): CompiledPolicy {
     digest: createHash("sha256").update(JSON.stringify(spec)).digest("hex").slice(0, 12),
     mode: spec.mode,
     failMode: spec.rateLimit?.failMode ?? "closed",
+    limitPartitioning: [...counters.values()].some((c) => c.limit.scope === "global") ? "policy" : "grant",
     spec,
     warnings: loaded.warnings,
     planFor,

@@ -45,7 +45,8 @@ export async function admitToolCall(
   const limits = evaluation.plan.limits;
   const admitted: Decision = { decision: "allowed", reason: evaluation.reason, message: "", rule: evaluation.rule };
   if (limits.length === 0) return admitted;
-  const checks = limits.map((limit): LimitCheck => ({ key: limitKey(limit, call), windowMs: limit.windowMs, max: limit.max }));
+  const partition = policy.limitPartitioning === "grant" ? call.caller.grant : "";
+  const checks = limits.map((limit): LimitCheck => ({ key: limitKey(limit, call), windowMs: limit.windowMs, max: limit.max, partition }));
   let result;
   try {
     result = await store.consume(checks);

@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
-# Installs or builds what the test suites need beyond npm packages. Idempotent.
+# Installs or builds what the test suites need beyond npm packages. Idempotent: a second run finds
+# everything in place in about a second. When something cannot be had, this fails (tests never skip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 node -e 'const [major] = process.versions.node.split("."); if (+major < 24) { console.error(`Node ${process.version} is first on PATH; run through npm (npm test) so node_modules/.bin/node (Node 24) is used`); process.exit(1) }'
 
-apt_updated=false
+# Debian packages the suites run for real.
+missing=()
 need() { # command, Debian package that provides it
-  command -v "$1" >/dev/null && return 0
-  if [ "$apt_updated" = false ]; then apt-get update -qq; apt_updated=true; fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+  command -v "$1" >/dev/null 2>&1 || missing+=("$2")
 }
-need openssl openssl  # certificates of the test control plane (test/cluster/pki.ts)
-need flock util-linux # one build of the control-plane binaries at a time
+need openssl openssl           # certificates: test control plane, webhook and TLS tests
+need flock util-linux          # one build of the control-plane binaries at a time
+need redis-server redis-server # rate-limit store tests
+need redis-cli redis-tools
+if ((${#missing[@]} > 0)); then
+  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "missing ${missing[*]}: install them (Debian: apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "== installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
 # The real Kubernetes control plane for the cluster suites: built from the Go module proxy on the
 # first run (about ten minutes), then found in the cache in well under a second.

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SlidingWindowMemoryStore } from "./memory-store.ts";
+import { describeStoreConformance } from "./store-conformance.ts";
 
 function setup(start = 0) {
   const clock = { now: start };
@@ -73,3 +74,5 @@ test("a lowered max applies at once to the admissions already counted", () => {
   const refused = store.consume([limit("k", 2)]);
   assert.equal(refused.admitted, false);
 });
+
+describeStoreConformance("SlidingWindowMemoryStore", (clock) => new SlidingWindowMemoryStore({ now: clock }));

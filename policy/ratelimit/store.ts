@@ -5,10 +5,18 @@ export interface LimitCheck {
   readonly key: string;
   readonly windowMs: number;
   readonly max: number;
+  /**
+   * Budgets that may be stored apart from others. Every check of one call carries the same partition:
+   * the caller's grant, or "" when the policy has a global limit and so all of its budgets must be
+   * counted together. A distributed store keeps one partition's budgets together (one Redis Cluster
+   * slot) so that a call is checked atomically; the memory store ignores it.
+   */
+  readonly partition?: string;
 }
 
-/** Proof of a consumption, used to give it back. `token` is store-specific. */
+/** Proof of a consumption, used to give it back. `keys` and `token` are store-specific. */
 export interface Reservation {
+  /** The store's names for the budgets consumed, in the order of the checks (a refund may pass a subset). */
   readonly keys: readonly string[];
   readonly token: string | number;
 }
@@ -33,4 +41,18 @@ export interface RateLimitStore {
   /** Gives a consumption back (the upstream failed the call). Unknown or expired ones are ignored. */
   refund(reservation: Reservation): void | Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * A store could not answer. `message` is short and safe to show an agent ("Redis did not answer
+ * within 250 ms"); `cause` keeps the client's own error for logs.
+ */
+export class RateLimitStoreError extends Error {
+  override readonly name = "RateLimitStoreError";
+  readonly operation: "consume" | "refund";
+
+  constructor(operation: "consume" | "refund", message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.operation = operation;
+  }
 }
