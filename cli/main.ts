@@ -1,5 +1,6 @@
 // Dispatch for the one mcp-warden command. Each subcommand lives in its own file.
 import { explainUsage, runPolicyExplain } from "./policy-explain.ts";
+import { operatorUsage, runOperator } from "./operator.ts";
 import { lintUsage, runPolicyLint } from "./policy-lint.ts";
 import { UsageError } from "./usage-error.ts";
 
@@ -11,6 +12,7 @@ interface Command {
 const commands: ReadonlyMap<string, Command> = new Map([
   ["policy lint", { usage: lintUsage, run: runPolicyLint }],
   ["policy explain", { usage: explainUsage, run: runPolicyExplain }],
+  ["operator", { usage: operatorUsage, run: (argv) => runOperator(argv) }],
 ]);
 
 function usage(): string {

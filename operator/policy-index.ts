@@ -129,6 +129,10 @@ export class PolicyIndex {
     return this.#byNamespace.get(namespace)?.get(name);
   }
 
+  all(): PolicyEntry[] {
+    return [...this.#byNamespace.values()].flatMap((names) => [...names.values()]);
+  }
+
   inNamespace(namespace: string): PolicyEntry[] {
     return [...(this.#byNamespace.get(namespace)?.values() ?? [])];
   }
