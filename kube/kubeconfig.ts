@@ -13,6 +13,8 @@ export interface KubeConfigOptions {
   /** A context in that file other than the current one. */
   context?: string | undefined;
   env?: NodeJS.ProcessEnv;
+  /** Prefix of /var/run/secrets/kubernetes.io/serviceaccount for the in-cluster files (tests). */
+  serviceAccountRoot?: string;
 }
 
 export function loadKubeConfig(options: KubeConfigOptions = {}): KubeConfig {
@@ -27,7 +29,7 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): KubeConfig {
     }
     kc.loadFromDefault();
   } else if (env.KUBERNETES_SERVICE_HOST) {
-    kc.loadFromCluster();
+    kc.loadFromCluster(options.serviceAccountRoot);
   } else if (existsSync(home)) {
     kc.loadFromFile(home);
   } else {
