@@ -11,6 +11,7 @@ import { loadPolicySpec } from "../../policy/load.ts";
 import { PolicyError } from "../../policy/paths.ts";
 import { API_GROUP, API_VERSION, KIND, McpPolicyStatus, type McpPolicyStatusType } from "../../policy/schema.ts";
 import { MCP_POLICY_PLURAL } from "../crd/mcppolicy-crd.ts";
+import { readInjectionStatus } from "../injector/mutate.ts";
 import { INJECTION_ENABLED, INJECTION_NAMESPACE_LABEL } from "../names.ts";
 import type { PolicyEntry, PolicyIndex } from "../policy-index.ts";
 import { findConflicts, governedBy } from "./conflicts.ts";
@@ -118,9 +119,12 @@ export class PolicyReconciler {
       const id = pod.metadata.uid ?? pod.metadata.name;
       current.add(id);
       if (reported.has(id)) continue;
+      const other = pod.hasSidecar ? readInjectionStatus(pod.metadata.annotations)?.policy : undefined;
       const why = pod.hostNetwork
         ? "it uses hostNetwork, which mcp-warden never injects"
-        : `it was created before the policy, before the namespace was labelled, or under another policy; restart it: ${fixes([pod], entry.namespace)[0]}`;
+        : other
+          ? `it runs the sidecar of McpPolicy ${other}; make the podSelectors disjoint, then restart it: ${fixes([pod], entry.namespace)[0]}`
+          : `it was created before the policy or before the namespace was labelled; restart it: ${fixes([pod], entry.namespace)[0]}`;
       events.record(
         { kind: "Pod", apiVersion: "v1", namespace: entry.namespace, name: pod.metadata.name, uid: pod.metadata.uid },
         "Warning",

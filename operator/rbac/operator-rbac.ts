@@ -39,8 +39,8 @@ export function operatorClusterRules(names: OperatorRbacNames): V1PolicyRule[] {
     // permission it grants, so no escalate or bind verbs are needed).
     { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles", "rolebindings"], verbs: ["create"] },
     { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles", "rolebindings"], resourceNames: [SIDECAR_ROLE], verbs: ["get", "update", "patch", "delete"] },
-    // The caBundle of its own MutatingWebhookConfiguration.
-    { apiGroups: ["admissionregistration.k8s.io"], resources: ["mutatingwebhookconfigurations"], resourceNames: [names.webhookConfiguration], verbs: ["get", "patch"] },
+    // The caBundle of its own MutatingWebhookConfiguration (watched by name, to correct it at once).
+    { apiGroups: ["admissionregistration.k8s.io"], resources: ["mutatingwebhookconfigurations"], resourceNames: [names.webhookConfiguration], verbs: ["get", "list", "watch", "patch"] },
   ];
 }
 

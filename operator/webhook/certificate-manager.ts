@@ -43,6 +43,11 @@ export class WebhookCertificates {
   readonly #core: CoreV1Api;
   readonly #admission: AdmissionregistrationV1Api;
   readonly #informer: Informer<KubeObject>;
+  /** The MutatingWebhookConfiguration: a caBundle reset by someone else (or a configuration created
+   * after the Secret) is corrected at once, not at the next periodic check. */
+  readonly #configuration: Informer<KubeObject>;
+  #reconciling = false;
+  #again = false;
   readonly #backoff = new Backoff({ initialMs: 2_000, maxMs: 60_000 });
   #current: { certificate: ServingCertificate; notAfter: number } | undefined;
   #waiters: Array<() => void> = [];
@@ -63,6 +68,15 @@ export class WebhookCertificates {
     });
     const load = (secret: KubeObject) => this.#load(secret);
     this.#informer.on("add", load).on("update", load);
+    this.#configuration = new Informer({
+      http: options.http,
+      path: "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
+      fieldSelector: `metadata.name=${options.webhookConfigurationName}`,
+      clock: this.#o.clock,
+      logger: this.#o.logger,
+    });
+    const kick = () => this.#kick();
+    this.#configuration.on("add", kick).on("update", kick);
   }
 
   get current(): ServingCertificate | undefined {
@@ -71,14 +85,17 @@ export class WebhookCertificates {
 
   start(): void {
     this.#informer.start();
-    if (this.#o.source === "self") this.#schedule(0);
+    if (this.#o.source === "self") {
+      this.#configuration.start();
+      this.#schedule(0);
+    }
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#timer?.cancel();
     await this.#running;
-    await this.#informer.stop();
+    await Promise.all([this.#informer.stop(), this.#configuration.stop()]);
     for (const resolve of this.#waiters.splice(0)) resolve();
   }
 
@@ -121,22 +138,42 @@ export class WebhookCertificates {
     return plan.nextCheckAt;
   }
 
+  /** Reconciles as soon as possible (after the pass in progress, if any). */
+  #kick(): void {
+    if (this.#stopped) return;
+    if (this.#reconciling) {
+      this.#again = true;
+      return;
+    }
+    this.#timer?.cancel();
+    this.#schedule(0);
+  }
+
   #schedule(delayMs: number): void {
     if (this.#stopped) return;
     this.#timer = this.#o.clock.schedule(delayMs, () => {
-      this.#running = this.reconcile().then(
-        (nextCheckAt) => {
-          this.#backoff.reset();
-          // A little jitter keeps replicas from waking together.
-          this.#schedule(Math.max(0, nextCheckAt - this.#o.clock.now()) + Math.floor(Math.random() * 10_000));
-        },
-        (error: unknown) => {
-          this.#o.logger.warn({ error: describeApiError(error) }, "could not reconcile the webhook certificates; retrying");
-          this.#schedule(this.#backoff.next());
-        },
-      );
+      this.#reconciling = true;
+      this.#running = this.reconcile()
+        .then(
+          (nextCheckAt) => {
+            this.#backoff.reset();
+            // A little jitter keeps replicas from waking together.
+            return Math.max(0, nextCheckAt - this.#o.clock.now()) + Math.floor(Math.random() * 10_000);
+          },
+          (error: unknown) => {
+            this.#o.logger.warn({ error: describeApiError(error) }, "could not reconcile the webhook certificates; retrying");
+            return this.#backoff.next();
+          },
+        )
+        .then((delay) => {
+          this.#reconciling = false;
+          const again = this.#again;
+          this.#again = false;
+          this.#schedule(again ? 0 : delay);
+        });
     });
   }
+
 
   async #readSecret(): Promise<V1Secret | undefined> {
     try {
