@@ -77,7 +77,8 @@ describe("kube/ against a real API server", () => {
   it("re-lists after 410 Gone and finds what changed, including deletions, across an API server restart", async () => {
     await configMap("keep");
     await configMap("doomed");
-    const { informer, events } = record(track(new Informer({ http, path: `/api/v1/namespaces/${NS}/configmaps`, ...fast })));
+    // Only 410 Gone may cause the re-list here (not a run of failed reconnects while the API is down).
+    const { informer, events } = record(track(new Informer({ http, path: `/api/v1/namespaces/${NS}/configmaps`, relistAfterWatchFailures: 1_000, ...fast })));
     const errors: Error[] = [];
     informer.onError((e) => errors.push(e));
     informer.start();
@@ -125,7 +126,8 @@ describe("kube/ against a real API server", () => {
   });
 
   it("elects one leader on a real Lease and hands it over when the leader stops", async () => {
-    const timings = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 };
+    // A lease long enough that taking it over quickly can only mean it was released.
+    const timings = { leaseDurationMs: 10_000, renewDeadlineMs: 6_000, retryPeriodMs: 500 };
     const log: string[] = [];
     const make = (identity: string) =>
       new LeaderElector({
@@ -147,13 +149,13 @@ describe("kube/ against a real API server", () => {
     const coordination = cluster.client(CoordinationV1Api);
     const lease = await coordination.readNamespacedLease({ namespace: NS, name: "election" });
     assert.equal(lease.spec?.holderIdentity, "a");
-    assert.equal(lease.spec?.leaseDurationSeconds, 3);
+    assert.equal(lease.spec?.leaseDurationSeconds, 10);
 
     const stoppedAt = performance.now();
     stopA.abort();
     await runA;
     await eventually(() => assert.ok(b.isLeader), { timeoutMs: 10_000 });
-    assert.ok(performance.now() - stoppedAt < 2_500, "a released lease is taken within about one retry period, not a lease duration");
+    assert.ok(performance.now() - stoppedAt < 5_000, "a released lease is taken within a retry period or two, not a lease duration");
     const after = await coordination.readNamespacedLease({ namespace: NS, name: "election" });
     assert.equal(after.spec?.holderIdentity, "b");
     assert.equal(after.spec?.leaseTransitions, 1);
