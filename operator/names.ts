@@ -20,11 +20,9 @@ export const ADMIN_PORT_ANNOTATION = `${API_GROUP}/admin-port`;
 export const SIDECAR_CONTAINER = "mcp-warden";
 export const TOKEN_VOLUME = "mcp-warden-token";
 export const API_KEYS_VOLUME = "mcp-warden-api-keys";
-export const REDIS_VOLUME = "mcp-warden-redis";
 /** The sidecar reads its service-account token where in-cluster clients expect it. */
 export const TOKEN_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
 export const API_KEYS_MOUNT_PATH = "/etc/mcp-warden/api-keys";
-export const REDIS_MOUNT_PATH = "/etc/mcp-warden/redis";
 export const ADMIN_PORT_NAME = "warden-admin";
 export const DEFAULT_ADMIN_PORT = 9090;
 /** Where a profile-started MCP server listens when the policy does not say (see ADR 0302). */

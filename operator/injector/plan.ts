@@ -12,7 +12,6 @@ import {
   DEFAULT_PROFILE_UPSTREAM_PORT,
   KESTRA_IMAGE,
   PORT_ANNOTATION,
-  REDIS_VOLUME,
   SIDECAR_CONTAINER,
   TOKEN_VOLUME,
 } from "../names.ts";
@@ -42,7 +41,7 @@ export interface InjectionPlan {
 
 export type PlanResult = { ok: true; plan: InjectionPlan } | { ok: false; reason: RejectReason; message: string };
 
-const RESERVED_VOLUMES = new Set([TOKEN_VOLUME, API_KEYS_VOLUME, REDIS_VOLUME]);
+const RESERVED_VOLUMES = new Set([TOKEN_VOLUME, API_KEYS_VOLUME]);
 const reject = (reason: RejectReason, message: string): PlanResult => ({ ok: false, reason, message });
 
 export function planInjection(pod: V1Pod, policy: PolicyEntry, overrides: PodOverrides): PlanResult {

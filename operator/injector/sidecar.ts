@@ -2,13 +2,11 @@
 // startup probe, so the MCP server starts only once the policy is loaded; a security context that
 // passes Pod Security "restricted"; its own projected service-account token (the MCP container gets
 // none from us); and the Secrets the policy references, mounted read-only.
-import type { V1Container, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
+import type { V1Container, V1EnvVar, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import {
   ADMIN_PORT_NAME,
   API_KEYS_MOUNT_PATH,
   API_KEYS_VOLUME,
-  REDIS_MOUNT_PATH,
-  REDIS_VOLUME,
   SIDECAR_CONTAINER,
   TOKEN_MOUNT_PATH,
   TOKEN_VOLUME,
@@ -21,7 +19,7 @@ export const SIDECAR_UID = 65532;
 
 export function sidecarContainer(plan: InjectionPlan, namespace: string, config: InjectorConfig): V1Container {
   const { policy, port, adminPort } = plan;
-  const env = [
+  const env: V1EnvVar[] = [
     { name: "MCP_WARDEN_POLICY", value: `k8s://${namespace}/${policy.name}` },
     { name: "MCP_WARDEN_UPSTREAM", value: `http://127.0.0.1:${plan.upstreamPort}${plan.upstreamPath}` },
     { name: "MCP_WARDEN_LISTEN", value: `0.0.0.0:${port.containerPort}` },
@@ -30,13 +28,15 @@ export function sidecarContainer(plan: InjectionPlan, namespace: string, config:
   const mounts: V1VolumeMount[] = [{ name: TOKEN_VOLUME, mountPath: TOKEN_MOUNT_PATH, readOnly: true }];
   const apiKeys = policy.injection.apiKeysSecret;
   if (apiKeys) {
-    env.push({ name: "MCP_WARDEN_API_KEYS_FILE", value: `${API_KEYS_MOUNT_PATH}/${apiKeys.key}` });
+    // A mounted Secret, not an environment variable: the kubelet updates the file when the Secret
+    // changes, and the sidecar reloads grants without a restart.
+    env.push({ name: "MCP_WARDEN_API_KEYS", value: `${API_KEYS_MOUNT_PATH}/${apiKeys.key}` });
     mounts.push({ name: API_KEYS_VOLUME, mountPath: API_KEYS_MOUNT_PATH, readOnly: true });
   }
   const redis = policy.injection.redisSecret;
   if (redis) {
-    env.push({ name: "MCP_WARDEN_REDIS_URL_FILE", value: `${REDIS_MOUNT_PATH}/${redis.key}` });
-    mounts.push({ name: REDIS_VOLUME, mountPath: REDIS_MOUNT_PATH, readOnly: true });
+    // The Redis URL carries a password; the store reads it from this variable (ADR 0401).
+    env.push({ name: "MCP_WARDEN_REDIS_URL", valueFrom: { secretKeyRef: { name: redis.name, key: redis.key } } });
   }
   const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
     httpGet: { path, port: adminPort },
@@ -98,10 +98,6 @@ export function sidecarVolumes(plan: InjectionPlan, config: InjectorConfig): V1V
   const apiKeys = plan.policy.injection.apiKeysSecret;
   if (apiKeys) {
     volumes.push({ name: API_KEYS_VOLUME, secret: { secretName: apiKeys.name, items: [{ key: apiKeys.key, path: apiKeys.key }], defaultMode: 0o444 } });
-  }
-  const redis = plan.policy.injection.redisSecret;
-  if (redis) {
-    volumes.push({ name: REDIS_VOLUME, secret: { secretName: redis.name, items: [{ key: redis.key, path: redis.key }], defaultMode: 0o444 } });
   }
   return volumes;
 }
