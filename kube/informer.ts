@@ -12,19 +12,10 @@ import { systemClock, type Clock, type TimerHandle } from "./clock.ts";
 import { isGone, KubeApiError, describeApiError } from "./api-errors.ts";
 import type { KubeHttp } from "./http.ts";
 import { silentLogger, type Logger } from "./logger.ts";
+import { ObjectStore, type Change, type KubeObject, type ObjectMeta } from "./object-store.ts";
 import { runWatch, type WatchEnd, type WatchEvent } from "./watch-stream.ts";
 
-export interface ObjectMeta {
-  name?: string;
-  namespace?: string;
-  resourceVersion?: string;
-  [field: string]: unknown;
-}
-
-export interface KubeObject {
-  metadata?: ObjectMeta;
-  [field: string]: unknown;
-}
+export { objectKey, type KubeObject, type ObjectMeta } from "./object-store.ts";
 
 export interface InformerOptions<T extends KubeObject> {
   http: KubeHttp;
@@ -70,16 +61,10 @@ interface ListPage {
   items?: KubeObject[];
 }
 
-export function objectKey(object: KubeObject): string {
-  const { namespace, name } = object.metadata ?? {};
-  return namespace ? `${namespace}/${name ?? ""}` : (name ?? "");
-}
-
 export class Informer<T extends KubeObject = KubeObject> {
   readonly #o: Required<Omit<InformerOptions<T>, "labelSelector" | "fieldSelector" | "transform">> &
     Pick<InformerOptions<T>, "labelSelector" | "fieldSelector" | "transform">;
-  readonly #store = new Map<string, T>();
-  readonly #byNamespace = new Map<string, Map<string, T>>();
+  readonly #store = new ObjectStore<T>();
   readonly #handlers = { add: [] as InformerHandler<T>[], update: [] as InformerHandler<T>[], delete: [] as InformerHandler<T>[] };
   readonly #errorHandlers: Array<(error: Error) => void> = [];
   readonly #syncWaiters: Array<() => void> = [];
@@ -138,12 +123,11 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   list(namespace?: string): T[] {
-    if (namespace === undefined) return [...this.#store.values()];
-    return [...(this.#byNamespace.get(namespace)?.values() ?? [])];
+    return this.#store.list(namespace);
   }
 
   keys(): string[] {
-    return [...this.#store.keys()];
+    return this.#store.keys();
   }
 
   /** Resolves once the first list has filled the cache, or when `signal` aborts. */
@@ -266,7 +250,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       continueToken = page.metadata?.continue || undefined;
     } while (continueToken !== undefined);
     if (signal.aborted) throw new Error("list aborted");
-    this.#replace(items);
+    for (const change of this.#store.replace(items.map((item) => this.#transform(item)))) this.#emit(change);
     this.#resourceVersion = resourceVersion;
     this.#stats.lists++;
     this.#progress();
@@ -305,73 +289,28 @@ export class Informer<T extends KubeObject = KubeObject> {
       throw new KubeApiError(status.code ?? 500, status, `watch ${this.#o.path}`);
     }
     const rv = (event.object.metadata as ObjectMeta | undefined)?.resourceVersion;
-    if (event.type !== "BOOKMARK") {
-      const object = this.#transform(event.object);
-      const key = objectKey(object);
-      const old = this.#store.get(key);
-      if (event.type === "DELETED") {
-        if (old) this.#remove(key, old);
-        this.#emit("delete", old ?? object, old);
-      } else if (!old || old.metadata?.resourceVersion !== object.metadata?.resourceVersion) {
-        this.#put(key, object);
-        this.#emit(old ? "update" : "add", object, old);
-      }
+    if (event.type === "DELETED") this.#emit(this.#store.delete(this.#transform(event.object)));
+    else if (event.type !== "BOOKMARK") {
+      const change = this.#store.upsert(this.#transform(event.object));
+      if (change) this.#emit(change);
     }
     if (rv) this.#resourceVersion = rv;
-  }
-
-  #replace(items: KubeObject[]): void {
-    const fresh = new Map<string, T>();
-    for (const item of items) {
-      const object = this.#transform(item);
-      fresh.set(objectKey(object), object);
-    }
-    const changes: Array<["add" | "update" | "delete", T, T | undefined]> = [];
-    for (const [key, old] of this.#store) {
-      if (!fresh.has(key)) {
-        this.#remove(key, old);
-        changes.push(["delete", old, old]);
-      }
-    }
-    for (const [key, object] of fresh) {
-      const old = this.#store.get(key);
-      if (!old) changes.push(["add", object, undefined]);
-      else if (old.metadata?.resourceVersion !== object.metadata?.resourceVersion) changes.push(["update", object, old]);
-      else continue;
-      this.#put(key, object);
-    }
-    for (const [event, object, old] of changes) this.#emit(event, object, old);
   }
 
   #transform(object: KubeObject): T {
     return this.#o.transform ? this.#o.transform(object) : (object as T);
   }
 
-  #put(key: string, object: T): void {
-    this.#store.set(key, object);
-    const ns = object.metadata?.namespace ?? "";
-    let names = this.#byNamespace.get(ns);
-    if (!names) this.#byNamespace.set(ns, (names = new Map<string, T>()));
-    names.set(object.metadata?.name ?? "", object);
-  }
-
-  #remove(key: string, object: T): void {
-    this.#store.delete(key);
-    const ns = object.metadata?.namespace ?? "";
-    const names = this.#byNamespace.get(ns);
-    names?.delete(object.metadata?.name ?? "");
-    if (names?.size === 0) this.#byNamespace.delete(ns);
-  }
-
-  #emit(event: "add" | "update" | "delete", object: T, old: T | undefined): void {
-    for (const handler of this.#handlers[event]) {
+  #emit(change: Change<T>): void {
+    for (const handler of this.#handlers[change.kind]) {
       try {
-        handler(object, old);
+        handler(change.object, change.old);
       } catch (error) {
-        this.#o.logger.error({ informer: this.#o.path, err: error }, `informer ${event} handler threw`);
+        this.#o.logger.error({ informer: this.#o.path, err: error }, `informer ${change.kind} handler threw`);
       }
     }
   }
+
 
   #fail(error: unknown, during: string): void {
     this.#stats.failures++;
