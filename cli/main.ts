@@ -2,6 +2,7 @@
 import { explainUsage, runPolicyExplain } from "./policy-explain.ts";
 import { importUsage, runPolicyImport } from "./policy-import.ts";
 import { initUsage, runPolicyInit } from "./policy-init.ts";
+import { operatorUsage, runOperator } from "./operator.ts";
 import { lintUsage, runPolicyLint } from "./policy-lint.ts";
 import { runPolicyScan, scanUsage } from "./policy-scan.ts";
 import { runPolicyTest, testUsage } from "./policy-test.ts";
@@ -19,6 +20,7 @@ const commands: ReadonlyMap<string, Command> = new Map([
   ["policy import", { usage: importUsage, run: runPolicyImport }],
   ["policy init", { usage: initUsage, run: runPolicyInit }],
   ["policy scan", { usage: scanUsage, run: runPolicyScan }],
+  ["operator", { usage: operatorUsage, run: (argv) => runOperator(argv) }],
 ]);
 
 function usage(): string {

@@ -8,6 +8,12 @@ export const API_VERSION = "v1alpha1";
 export const KIND = "McpPolicy";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** Object names such as Secrets' are DNS subdomains: DNS labels joined by dots. */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** A label value: empty, or alphanumerics with `-_.` inside, at most 63 characters. */
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+/** A Kubernetes resource quantity (`100m`, `64Mi`, `1.5`, `2e3`). */
+const QUANTITY = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/;
 /** Counter names: letters, digits and `_.-`, like a Prometheus label value people can read. */
 const COUNTER_NAME = /^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/;
 /** `second | minute | hour | day`, or a duration such as `90s`, `15m`, `2h`, `7d`. */
@@ -71,23 +77,51 @@ export const ToolRule = z
       .describe("A JSON Schema (draft 2020-12) the call's arguments must satisfy."),
     approval: Approval.optional(),
   })
+  .meta({
+    // What the schema cannot say on its own; the API server rejects these at apply time.
+    "x-kubernetes-validations": [
+      ...(["require", "denyIf", "limits", "arguments"] as const).map((field) => ({
+        rule: `!has(self.action) || self.action != 'deny' || !has(self.${field})`,
+        message: `${field} has no effect on a rule whose action is deny: remove it, or set action to allow or approve`,
+        fieldPath: `.${field}`,
+        reason: "FieldValueForbidden",
+      })),
+      {
+        rule: "!has(self.approval) || (has(self.action) && self.action == 'approve')",
+        message: "approval only applies to a rule whose action is approve",
+        fieldPath: ".approval",
+        reason: "FieldValueForbidden",
+      },
+    ],
+  })
   .describe("What happens to calls of the tools this rule names.");
 
-const LabelSelectorRequirement = z.strictObject({
-  key: z.string().min(1).max(317),
-  operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]),
-  values: z.array(z.string().max(63)).max(64).optional(),
-});
+const LabelSelectorRequirement = z
+  .strictObject({
+    key: z.string().min(1).max(317),
+    operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]),
+    values: z.array(z.string().max(63).regex(LABEL_VALUE, "must be a valid label value")).max(64).optional(),
+  })
+  .meta({
+    "x-kubernetes-validations": [
+      {
+        rule: "self.operator in ['In', 'NotIn'] ? has(self.values) && size(self.values) > 0 : !has(self.values) || size(self.values) == 0",
+        message: "values must be non-empty when operator is In or NotIn, and empty when it is Exists or DoesNotExist",
+        fieldPath: ".values",
+        reason: "FieldValueInvalid",
+      },
+    ],
+  });
 
 export const LabelSelector = z
   .strictObject({
-    matchLabels: z.record(z.string(), z.string()).optional(),
+    matchLabels: z.record(z.string().min(1).max(317), z.string().max(63).regex(LABEL_VALUE, "must be a valid label value")).optional(),
     matchExpressions: z.array(LabelSelectorRequirement).max(32).optional(),
   })
   .describe("A Kubernetes label selector.");
 
 const SecretKeyRef = z.strictObject({
-  name: z.string().regex(DNS_LABEL).max(253),
+  name: z.string().regex(DNS_SUBDOMAIN, "must be a Secret name (a DNS subdomain)").max(253),
   key: z.string().min(1).max(253),
 });
 
@@ -98,6 +132,11 @@ export const Identity = z
       .strictObject({
         secretRef: SecretKeyRef.optional().describe("Secret holding `name: sha256(key)` lines (mounted into the sidecar)."),
         file: z.string().min(1).max(4096).optional().describe("Path of the grants file when running outside Kubernetes."),
+      })
+      .meta({
+        "x-kubernetes-validations": [
+          { rule: "has(self.secretRef) != has(self.file)", message: "set exactly one of secretRef or file", reason: "FieldValueInvalid" },
+        ],
       })
       .optional(),
     jwt: z
@@ -138,7 +177,12 @@ export const RateLimitConfig = z
   .describe("Where rate-limit counters live.");
 
 export const Upstream = z.strictObject({
-  port: z.int().min(1).max(65535).default(8000),
+  port: z
+    .int()
+    .min(1)
+    .max(65535)
+    .optional()
+    .describe("Loopback port the MCP server listens on once the sidecar takes its port over. Required unless a profile starts the server (kestra: 18000)."),
   path: z.string().regex(/^\/[^\s?#]*$/).max(1024).default("/mcp"),
   profile: z
     .enum(["generic", "kestra"])
@@ -147,10 +191,20 @@ export const Upstream = z.strictObject({
 });
 
 export const Listen = z.strictObject({
-  port: z.int().min(1).max(65535).default(8080),
+  port: z
+    .int()
+    .min(1)
+    .max(65535)
+    .default(8080)
+    .describe("Port the sidecar serves when the MCP container declares none; otherwise it takes over the declared port."),
 });
 
-const ResourceList = z.record(z.string(), z.string());
+const quantity = z.string().max(64).regex(QUANTITY, "must be a Kubernetes quantity such as 100m or 64Mi");
+const ResourceList = z.strictObject({
+  cpu: quantity.optional(),
+  memory: quantity.optional(),
+  "ephemeral-storage": quantity.optional(),
+});
 export const SidecarSettings = z
   .strictObject({
     resources: z.strictObject({ requests: ResourceList.optional(), limits: ResourceList.optional() }).optional(),
@@ -164,11 +218,21 @@ export const McpPolicySpec = z.strictObject({
   listen: Listen.optional(),
   mode: z.enum(["Enforce", "Audit"]).default("Enforce").describe("Audit decides, logs and counts but never blocks."),
   default: z.enum(["allow", "deny"]).default("deny").describe("What happens to tools no rule names."),
-  hide: z.array(z.string().min(1).max(256)).max(1024).optional().describe("Tools removed from tools/list and denied; `*` hides all."),
+  hide: z
+    .array(z.string().min(1).max(256))
+    .max(1024)
+    .meta({ "x-kubernetes-list-type": "set" })
+    .optional()
+    .describe("Tools removed from tools/list and denied; `*` hides all."),
   identity: Identity.optional(),
   rateLimit: RateLimitConfig.optional(),
   allTools: z.strictObject({ limits: z.array(Limit).max(16).optional() }).optional(),
-  tools: z.array(ToolRule).max(10_000).optional(),
+  tools: z
+    .array(ToolRule)
+    .max(10_000)
+    .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
+    .optional()
+    .describe("Rules by tool name; each name appears once."),
   sidecar: SidecarSettings.optional(),
 });
 
@@ -188,9 +252,41 @@ export const McpPolicyResource = z.strictObject({
   status: z.unknown().optional(),
 });
 
+/** A condition in the Kubernetes API convention (metav1.Condition). */
+export const PolicyCondition = z.strictObject({
+  type: z.string().min(1).max(316).regex(/^[A-Za-z][A-Za-z0-9]*$/).describe("Ready, or another condition type in CamelCase."),
+  status: z.enum(["True", "False", "Unknown"]),
+  observedGeneration: z.int().min(0).optional().describe("The spec generation the condition was computed from."),
+  lastTransitionTime: z.string().max(64).meta({ format: "date-time" }).describe("When status last changed."),
+  reason: z.string().min(1).max(1024).regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/).describe("CamelCase reason, such as Accepted or InvalidRule."),
+  message: z.string().max(32768).describe("What is wrong and how to fix it."),
+});
+
+/** What the operator reports about an McpPolicy (the status subresource). */
+export const McpPolicyStatus = z
+  .strictObject({
+    observedGeneration: z.int().min(0).optional().describe("The spec generation this status was computed from."),
+    conditions: z
+      .array(PolicyCondition)
+      .max(16)
+      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] })
+      .optional(),
+    selectedPods: z.int().min(0).optional().describe("Running pods the podSelector selects."),
+    enforcedPods: z.int().min(0).optional().describe("Selected pods that run the mcp-warden sidecar for this policy."),
+    unguardedPods: z
+      .array(z.string().max(253))
+      .max(20)
+      .optional()
+      .describe("Selected pods that run without the sidecar (the first 20 by name)."),
+    policyDigest: z.string().max(64).optional().describe("Digest of the compiled policy, as the sidecars report it in mcp_warden_policy_info."),
+  })
+  .describe("Observed state of the policy, written by the operator.");
+
 export type LimitSpec = z.infer<typeof Limit>;
 export type ToolRuleSpec = z.infer<typeof ToolRule>;
 export type McpPolicySpecType = z.infer<typeof McpPolicySpec>;
 export type McpPolicyResourceType = z.infer<typeof McpPolicyResource>;
 export type IdentitySpec = z.infer<typeof Identity>;
 export type RateLimitSpec = z.infer<typeof RateLimitConfig>;
+export type PolicyConditionType = z.infer<typeof PolicyCondition>;
+export type McpPolicyStatusType = z.infer<typeof McpPolicyStatus>;

@@ -41,7 +41,7 @@ export function recommendKestraPolicy(level: Level, name = "kestra", namespace?:
       metadata: namespace ? { name, namespace } : { name },
       spec: {
         podSelector: { matchLabels: { app: name } },
-        upstream: { port: 8000, path: "/mcp", profile: "kestra" },
+        upstream: { path: "/mcp", profile: "kestra" },
         mode: "Enforce",
         default: "deny",
         tools,

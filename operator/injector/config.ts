@@ -1,0 +1,33 @@
+// How the operator builds sidecars: image, defaults, and where it never injects.
+import { SYSTEM_NAMESPACES } from "../names.ts";
+
+export interface ResourceRequirements {
+  requests?: Record<string, string>;
+  limits?: Record<string, string>;
+}
+
+export interface InjectorConfig {
+  sidecarImage: string;
+  imagePullPolicy: "Always" | "IfNotPresent" | "Never";
+  /** Used when the policy sets no spec.sidecar.resources. */
+  defaultResources: ResourceRequirements;
+  /** Never injected, whatever their labels: the Kubernetes system namespaces and the operator's own. */
+  systemNamespaces: ReadonlySet<string>;
+  /** Lifetime of the sidecar's projected service-account token (the kubelet renews it at 80 %). */
+  tokenExpirationSeconds: number;
+}
+
+export const DEFAULT_SIDECAR_RESOURCES: ResourceRequirements = {
+  requests: { cpu: "50m", memory: "64Mi" },
+  limits: { memory: "256Mi" },
+};
+
+export function injectorConfig(options: { sidecarImage: string; operatorNamespace: string } & Partial<Omit<InjectorConfig, "sidecarImage" | "systemNamespaces">>): InjectorConfig {
+  return {
+    imagePullPolicy: "IfNotPresent",
+    defaultResources: DEFAULT_SIDECAR_RESOURCES,
+    tokenExpirationSeconds: 3600,
+    ...options,
+    systemNamespaces: new Set([...SYSTEM_NAMESPACES, options.operatorNamespace]),
+  };
+}

@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import type { V1PolicyRule } from "@kubernetes/client-node";
+import { DEFAULT_OPERATOR_NAMES, OPERATOR_RBAC_FILE, operatorClusterRules, operatorNamespaceRules, renderOperatorRbac, renderOperatorRbacYaml } from "./operator-rbac.ts";
+import { SIDECAR_ROLE, sidecarRole, sidecarRoleBinding } from "./sidecar-rbac.ts";
+
+const root = join(import.meta.dirname, "..", "..");
+
+describe("sidecar RBAC", () => {
+  it("lets every service account of the namespace read McpPolicies there, and nothing else", () => {
+    const role = sidecarRole("agents");
+    assert.equal(role.metadata?.namespace, "agents");
+    assert.deepEqual(role.rules, [{ apiGroups: ["mcpwarden.io"], resources: ["mcppolicies"], verbs: ["get", "list", "watch"] }]);
+    const binding = sidecarRoleBinding("agents");
+    assert.deepEqual(binding.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: SIDECAR_ROLE });
+    assert.deepEqual(binding.subjects, [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "system:serviceaccounts:agents" }]);
+    assert.equal(binding.metadata?.labels?.["app.kubernetes.io/managed-by"], "mcp-warden");
+  });
+});
+
+describe("operator RBAC", () => {
+  const rules: V1PolicyRule[] = [...operatorClusterRules(DEFAULT_OPERATOR_NAMES), ...operatorNamespaceRules(DEFAULT_OPERATOR_NAMES)];
+
+  it("uses no wildcard verbs, resources or API groups", () => {
+    for (const rule of rules) {
+      for (const value of [...rule.verbs, ...(rule.resources ?? []), ...(rule.apiGroups ?? [])]) assert.notEqual(value, "*", JSON.stringify(rule));
+    }
+  });
+
+  it("cannot escalate: no escalate, bind or impersonate, and Secrets only by name (besides creating its own)", () => {
+    for (const rule of rules) {
+      for (const verb of ["escalate", "bind", "impersonate"]) assert.ok(!rule.verbs.includes(verb), JSON.stringify(rule));
+      if (rule.resources?.includes("secrets") && !(rule.verbs.length === 1 && rule.verbs[0] === "create")) {
+        assert.deepEqual(rule.resourceNames, ["mcp-warden-webhook-tls"]);
+      }
+    }
+  });
+
+  it("holds every permission it grants to sidecars (so creating their Role needs no escalate)", () => {
+    for (const granted of sidecarRole("x").rules ?? []) {
+      for (const verb of granted.verbs) {
+        const held = operatorClusterRules(DEFAULT_OPERATOR_NAMES).some(
+          (r) => !r.resourceNames && r.verbs.includes(verb) && granted.resources?.every((res) => r.resources?.includes(res)) && granted.apiGroups?.every((g) => r.apiGroups?.includes(g)),
+        );
+        assert.ok(held, `operator lacks ${verb} on ${granted.resources?.join(",")}`);
+      }
+    }
+  });
+
+  it("binds the cluster and namespace roles to the operator's service account", () => {
+    const docs = renderOperatorRbac();
+    assert.deepEqual(docs.map((d) => d.kind), ["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]);
+  });
+
+  it("is checked in as generated (run npm run generate:rbac)", () => {
+    assert.equal(readFileSync(join(root, OPERATOR_RBAC_FILE), "utf8"), renderOperatorRbacYaml());
+  });
+});
