@@ -1,14 +1,18 @@
 // Dispatch for the one mcp-warden command. Each subcommand lives in its own file.
 import { explainUsage, runPolicyExplain } from "./policy-explain.ts";
 import { lintUsage, runPolicyLint } from "./policy-lint.ts";
+import { runSidecar, sidecarHelp, sidecarUsage } from "./sidecar.ts";
 import { UsageError } from "./usage-error.ts";
 
 interface Command {
   usage: string;
+  /** Full `--help` text, when there is more to say than the usage line. */
+  help?: () => string;
   run: (argv: string[]) => Promise<number>;
 }
 
-const commands: ReadonlyMap<string, Command> = new Map([
+const commands: ReadonlyMap<string, Command> = new Map<string, Command>([
+  ["sidecar", { usage: sidecarUsage, help: sidecarHelp, run: runSidecar }],
   ["policy lint", { usage: lintUsage, run: runPolicyLint }],
   ["policy explain", { usage: explainUsage, run: runPolicyExplain }],
 ]);
@@ -32,7 +36,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const rest = argv.slice(words);
   if (rest.includes("--help") || rest.includes("-h")) {
-    process.stdout.write(`usage: ${command.usage}\n`);
+    process.stdout.write(command.help ? command.help() : `usage: ${command.usage}\n`);
     return 0;
   }
   try {

@@ -1,0 +1,69 @@
+// One audit line per tool-call decision. Records who called what and what the sidecar and the
+// upstream did about it, never argument values (they may hold secrets): only their keys.
+import { createHash } from "node:crypto";
+import type { Logger } from "pino";
+import type { UpstreamOutcome, Verdict } from "../enforcement/outcome.ts";
+
+export interface AuditRecord {
+  policy: string | undefined;
+  policyVersion: string | undefined;
+  mode: "Enforce" | "Audit" | undefined;
+  grant: string;
+  sub: string;
+  authMethod: string;
+  session: string | undefined;
+  requestId: string | number;
+  tool: string;
+  verdict: Verdict;
+  /** Whether the call went to the upstream (in Audit mode also calls the policy would not allow). */
+  forwarded: boolean;
+  arguments: unknown;
+  upstreamStatus: number | undefined;
+  upstreamOutcome: UpstreamOutcome;
+  refunded: boolean;
+  durationSeconds: number;
+}
+
+const MAX_KEYS = 64;
+const MAX_KEY_LENGTH = 128;
+
+export function argumentKeys(args: unknown): string[] {
+  if (typeof args !== "object" || args === null || Array.isArray(args)) return [];
+  const keys = Object.keys(args).sort();
+  const shown = keys.slice(0, MAX_KEYS).map((k) => (k.length > MAX_KEY_LENGTH ? `${k.slice(0, MAX_KEY_LENGTH)}…` : k));
+  if (keys.length > MAX_KEYS) shown.push(`… ${keys.length - MAX_KEYS} more`);
+  return shown;
+}
+
+/**
+ * Session ids let whoever holds one act in that session, so the log carries a fingerprint that
+ * correlates lines without being usable.
+ */
+export function sessionFingerprint(session: string | undefined): string | undefined {
+  return session === undefined ? undefined : createHash("sha256").update(session).digest("hex").slice(0, 16);
+}
+
+export function writeAudit(audit: Logger, r: AuditRecord): void {
+  audit.info(
+    {
+      policy: r.policy ?? null,
+      policyVersion: r.policyVersion ?? null,
+      mode: r.mode ?? null,
+      caller: { grant: r.grant, sub: r.sub, method: r.authMethod },
+      session: sessionFingerprint(r.session) ?? null,
+      requestId: r.requestId,
+      tool: r.tool,
+      decision: r.verdict.decision,
+      reason: r.verdict.reason,
+      rule: r.verdict.rule,
+      ...(r.verdict.retryAfterSeconds !== undefined ? { retryAfterSeconds: r.verdict.retryAfterSeconds } : {}),
+      forwarded: r.forwarded,
+      argumentKeys: argumentKeys(r.arguments),
+      upstreamStatus: r.upstreamStatus ?? null,
+      upstreamOutcome: r.upstreamOutcome,
+      refunded: r.refunded,
+      durationMs: Math.round(r.durationSeconds * 1e6) / 1e3,
+    },
+    "tool call",
+  );
+}
