@@ -26,6 +26,15 @@ export class SseSplitter {
   push(chunk: Buffer): SseEvent[] {
     if (this.overflowed) return [];
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    return this.split(false);
+  }
+
+  /** The stream ended: a CR at the very end is a line end after all. Returns the last events. */
+  end(): SseEvent[] {
+    return this.overflowed ? [] : this.split(true);
+  }
+
+  private split(ended: boolean): SseEvent[] {
     const events: SseEvent[] = [];
     const buf = this.pending;
     let eventStart = 0;
@@ -34,7 +43,7 @@ export class SseSplitter {
       const end = nextLineEnd(buf, pos);
       if (end === -1) break;
       // A CR at the very end may be the first half of a CRLF still in flight.
-      if (buf[end] === CR && end + 1 === buf.length) break;
+      if (buf[end] === CR && end + 1 === buf.length && !ended) break;
       const terminatorLength = buf[end] === CR && buf[end + 1] === LF ? 2 : 1;
       const emptyLine = end === pos;
       pos = end + terminatorLength;

@@ -32,7 +32,11 @@ export function createMcpServer(deps: McpServerDeps): FastifyInstance {
     return503OnClosing: true,
     exposeHeadRoutes: false,
     // Node keeps counting the request timeout until the body is read; answers and streams are unbounded.
-    http: { headersTimeout: Math.min(config.headersTimeoutMs, config.requestTimeoutMs) },
+    http: {
+      headersTimeout: Math.min(config.headersTimeoutMs, config.requestTimeoutMs),
+      // How often Node looks for expired requests (default 30 s, which would stretch every bound).
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, config.headersTimeoutMs / 2)),
+    },
   });
   const callers = new WeakMap<IncomingMessage, Omit<CallerContext, "session">>();
   const gate = { ...deps, allowedOrigins: config.allowedOrigins, publicUrl: config.publicUrl, mcpPath: path };

@@ -64,7 +64,9 @@ export async function handlePost(deps: ProxyDeps, ex: Exchange, body: Buffer | u
     if (!batch) {
       const only = plans[0] as MessagePlan;
       // A notification that cannot be accepted gets an HTTP error, as the transport prescribes.
-      return only.answer === undefined ? sendJson(res, 400, rpcError(null, INVALID_REQUEST, "Invalid Request: tools/call and tools/list must be requests with an id")) : sendJson(res, 200, only.answer);
+      if (only.answer === undefined) return sendJson(res, 400, rpcError(null, INVALID_REQUEST, "Invalid Request: tools/call and tools/list must be requests with an id"));
+      // A body that is no JSON-RPC message is a bad request; a request the sidecar answers is not.
+      return sendJson(res, only.message.kind === "invalid" ? 400 : 200, only.answer);
     }
     if (answers.length === 0) {
       res.writeHead(202).end();

@@ -8,7 +8,7 @@ import type { Dispatcher } from "undici";
 import type { Logger } from "pino";
 import { downstreamResponseHeaders, mediaType } from "../mcp/http-headers.ts";
 import { INVALID_REQUEST, rpcError } from "../mcp/answers.ts";
-import { eventData, messageEvent, replaceEventData, SseSplitter } from "../mcp/sse.ts";
+import { eventData, messageEvent, replaceEventData, SseSplitter, type SseEvent } from "../mcp/sse.ts";
 import type { AnswerInspector } from "./answer-inspector.ts";
 
 export interface RelayPlan {
@@ -87,33 +87,42 @@ async function relaySse(upstream: Dispatcher.ResponseData, res: ServerResponse, 
   res.flushHeaders();
   for (const answer of plan.synthesized) res.write(messageEvent(answer));
   const splitter = new SseSplitter(plan.maxInspectBytes);
+  // Rewriting: each event is written once complete, rewritten if it is a filtered tools/list answer.
+  // Otherwise bytes go out as they arrive and the events are only read alongside.
+  const rewriteEvents = async (events: readonly SseEvent[]) => {
+    for (const event of events) {
+      const data = eventData(event.raw);
+      const rewritten = data === undefined ? undefined : inspector?.inspectText(data);
+      await write(res, rewritten === undefined ? event.raw : replaceEventData(event.raw, rewritten));
+    }
+  };
+  const readEvents = (events: readonly SseEvent[]) => {
+    for (const event of events) {
+      const data = eventData(event.raw);
+      if (data !== undefined) inspector?.inspectText(data);
+    }
+  };
   try {
     for await (const chunk of upstream.body) {
       const bytes = chunk as Buffer;
-      if (plan.rewrite) {
-        const events = splitter.push(bytes);
-        if (splitter.overflowed) {
-          plan.log.error({ limit: plan.maxInspectBytes }, "SSE event too large to filter; closing the stream");
-          res.destroy();
-          upstream.body.destroy();
-          break;
-        }
-        for (const event of events) {
-          const data = eventData(event.raw);
-          const rewritten = data === undefined ? undefined : inspector?.inspectText(data);
-          await write(res, rewritten === undefined ? event.raw : replaceEventData(event.raw, rewritten));
-        }
+      if (!plan.rewrite) {
+        await write(res, bytes);
+        if (inspector?.interested && !splitter.overflowed) readEvents(splitter.push(bytes));
         continue;
       }
-      await write(res, bytes);
-      if (inspector?.interested && !splitter.overflowed) {
-        for (const event of splitter.push(bytes)) {
-          const data = eventData(event.raw);
-          if (data !== undefined) inspector.inspectText(data);
-        }
+      const events = splitter.push(bytes);
+      if (splitter.overflowed) {
+        plan.log.error({ limit: plan.maxInspectBytes }, "SSE event too large to filter; closing the stream");
+        throw new Error("SSE event too large to filter");
       }
+      await rewriteEvents(events);
     }
-    if (plan.rewrite && !splitter.overflowed && splitter.rest().length > 0) await write(res, splitter.rest());
+    if (plan.rewrite) {
+      await rewriteEvents(splitter.end());
+      if (splitter.rest().length > 0) await write(res, splitter.rest());
+    } else if (inspector?.interested && !splitter.overflowed) {
+      readEvents(splitter.end());
+    }
     res.end();
     inspector?.finish("unknown", upstream.statusCode);
   } catch (err) {
