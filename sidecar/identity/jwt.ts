@@ -21,7 +21,7 @@ export class TokenRejected extends Error {
   override name = "TokenRejected";
 }
 
-export type FetchLike = (url: string, init: { headers?: Record<string, string>; signal?: AbortSignal }) => Promise<Response>;
+export type FetchLike = (url: string, init: { headers?: Headers | Record<string, string>; signal?: AbortSignal }) => Promise<Response>;
 
 /** Verifies tokens of one issuer. */
 export class JwtVerifier {

@@ -42,7 +42,10 @@ export function kubernetesFetch(access: KubernetesApiAccess): FetchLike {
       },
     ));
   return async (url, init) => {
-    const headers: Record<string, string> = { ...init.headers, accept: "application/json" };
+    const headers: Record<string, string> = {};
+    new Headers(init.headers).forEach((value, name) => (headers[name] = value));
+    // The API server serves its JWKS only as application/jwk-set+json.
+    headers.accept = "application/json, application/jwk-set+json";
     if (access.tokenFile) headers.authorization = `Bearer ${(await readFile(access.tokenFile, "utf8")).trim()}`;
     return await undiciFetch(url, { headers, signal: init.signal, dispatcher: await agent() });
   };

@@ -35,7 +35,8 @@ const PREFIX = {
 
 /** The answer to a tool call the policy does not let through. */
 export function decisionAnswer(id: RequestId, tool: string, verdict: Verdict): Record<string, unknown> {
-  if (verdict.reason === "hidden") return rpcError(id, INVALID_PARAMS, `Unknown tool: ${tool}`) as unknown as Record<string, unknown>;
+  // In FastMCP's words for a tool it does not have.
+  if (verdict.reason === "hidden") return rpcError(id, INVALID_PARAMS, `Unknown tool: '${tool}'`) as unknown as Record<string, unknown>;
   const decision = verdict.decision === "allowed" ? "denied" : verdict.decision;
   const text = `${PREFIX[decision]} ${verdict.message || `Tool '${tool}' is not allowed by policy.`}`;
   const meta: Record<string, unknown> = { decision, reason: verdict.reason, rule: verdict.rule };

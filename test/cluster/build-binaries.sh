@@ -39,6 +39,6 @@ if [ ! -x "$bin/helm" ]; then
 fi
 
 "$bin/kube-apiserver" --version >&2
-"$bin/etcd" --version | head -1 >&2
+"$bin/etcd" --version | sed -n 1p >&2  # sed reads to the end: no SIGPIPE under pipefail
 "$bin/helm" version --short >&2
 echo "$bin"

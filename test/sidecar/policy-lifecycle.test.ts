@@ -111,15 +111,17 @@ describe("policy lifecycle", () => {
     }
   });
 
-  it("answers a hidden tool exactly like the upstream answers a tool it does not have", async () => {
+  it("answers a hidden tool with JSON-RPC -32602 in the words FastMCP uses for a tool it does not have", async () => {
     const h = await startHarness({ policy: mcpPolicy("default: allow\nhide: [force_run_execution]") });
     try {
       const alice = await h.client(KEYS.alice);
       const hidden = await alice.callTool({ name: "force_run_execution", arguments: {} }).catch((e: unknown) => e);
-      const missing = await alice.callTool({ name: "not_a_kestra_tool", arguments: {} }).catch((e: unknown) => e);
-      assert.ok(hidden instanceof McpError && missing instanceof McpError);
-      assert.equal(hidden.code, missing.code);
-      assert.equal(hidden.message.replace("force_run_execution", "X"), missing.message.replace("not_a_kestra_tool", "X"));
+      assert.ok(hidden instanceof McpError);
+      assert.equal(hidden.code, -32602);
+      assert.equal(hidden.message, "MCP error -32602: Unknown tool: 'force_run_execution'");
+      const missing = (await alice.callTool({ name: "not_a_kestra_tool", arguments: {} })) as ToolResult;
+      assert.equal(text(missing), "Unknown tool: 'not_a_kestra_tool'", "the upstream's own answer");
+      assert.equal(h.upstream.calls.some((c) => c.tool === "force_run_execution"), false);
     } finally {
       await h.close();
     }

@@ -90,8 +90,8 @@ export async function startKestraDouble(options: KestraDoubleOptions = {}): Prom
       const headers = extra.requestInfo?.headers ?? {};
       record(calls, { tool: name, arguments: args, sessionId: extra.sessionId, authorization: headers.authorization as string | undefined });
       const validate = validators.get(name);
-      // FastMCP's wording; McpError would prefix "MCP error -32602:" on the wire.
-      if (!validate) throw Object.assign(new Error(`Unknown tool: ${name}`), { code: ErrorCode.InvalidParams });
+      // FastMCP 3 answers an unknown tool with a tool error, not a JSON-RPC error.
+      if (!validate) return { isError: true, content: [{ type: "text", text: `Unknown tool: '${name}'` }] };
       if (failures.get(name) === "rpc_error") {
         failures.delete(name);
         throw new McpError(ErrorCode.InternalError, `Kestra API unavailable while running ${name}`);
