@@ -33,8 +33,11 @@ const PREFIX = {
   approval_required: "[APPROVAL REQUIRED]",
 } as const;
 
-/** The answer to a tool call the policy does not let through. */
-export function decisionAnswer(id: RequestId, tool: string, verdict: Verdict): Record<string, unknown> {
+/**
+ * The answer to a tool call the policy does not let through. `modern`: the request speaks 2026-07-28
+ * or later, whose results must say `resultType` (older clients do not know the field).
+ */
+export function decisionAnswer(id: RequestId, tool: string, verdict: Verdict, modern = false): Record<string, unknown> {
   // In FastMCP's words for a tool it does not have.
   if (verdict.reason === "hidden") return rpcError(id, INVALID_PARAMS, `Unknown tool: '${tool}'`) as unknown as Record<string, unknown>;
   const decision = verdict.decision === "allowed" ? "denied" : verdict.decision;
@@ -44,6 +47,6 @@ export function decisionAnswer(id: RequestId, tool: string, verdict: Verdict): R
   return {
     jsonrpc: "2.0",
     id,
-    result: { content: [{ type: "text", text }], isError: true, _meta: { [DECISION_META_KEY]: meta } },
+    result: { content: [{ type: "text", text }], isError: true, ...(modern ? { resultType: "complete" } : {}), _meta: { [DECISION_META_KEY]: meta } },
   };
 }

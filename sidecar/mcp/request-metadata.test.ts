@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { classify } from "./jsonrpc.ts";
-import { decodeHeaderValue, declaresModernRevision, metadataMismatch } from "./request-metadata.ts";
+import { decisionAnswer } from "./answers.ts";
+import { decodeHeaderValue, declaresModernRevision, isModernMessage, metadataMismatch } from "./request-metadata.ts";
 
 const call = classify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "get_weather" } });
 const read = classify({ jsonrpc: "2.0", id: 2, method: "resources/read", params: { uri: "file:///x" } });
@@ -33,5 +34,15 @@ describe("request metadata headers", () => {
     assert.equal(declaresModernRevision({ "mcp-protocol-version": "2026-07-28" }), true);
     assert.equal(declaresModernRevision({ "mcp-protocol-version": "2025-11-25" }), false);
     assert.equal(declaresModernRevision({}), false);
+  });
+
+  it("recognises 2026-07-28 requests by their _meta or header, and answers them with resultType", () => {
+    const modern = classify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "x", _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28" } } });
+    assert.equal(isModernMessage({}, modern), true);
+    assert.equal(isModernMessage({ "mcp-protocol-version": "2026-07-28" }, call), true);
+    assert.equal(isModernMessage({ "mcp-protocol-version": "2025-06-18" }, call), false);
+    const verdict = { decision: "denied", reason: "default_deny", rule: "(default deny)", message: "no" } as const;
+    assert.equal((decisionAnswer(1, "x", verdict, true).result as Record<string, unknown>).resultType, "complete");
+    assert.equal("resultType" in (decisionAnswer(1, "x", verdict).result as Record<string, unknown>), false, "older clients never see the field");
   });
 });

@@ -26,6 +26,20 @@ export function declaresModernRevision(headers: IncomingHttpHeaders): boolean {
   return version !== undefined && version >= MODERN_REVISION;
 }
 
+/** The revision a request declares in its `_meta` (2026-07-28 carries it on every request). */
+export function declaredRevision(message: ClientMessage): string | undefined {
+  if (message.kind !== "request" && message.kind !== "notification") return undefined;
+  const meta = (message.params as { _meta?: Record<string, unknown> } | undefined)?._meta;
+  const version = typeof meta === "object" && meta !== null ? meta["io.modelcontextprotocol/protocolVersion"] : undefined;
+  return typeof version === "string" ? version : undefined;
+}
+
+/** Whether answers to this message must follow the 2026-07-28 result rules (e.g. `resultType`). */
+export function isModernMessage(headers: IncomingHttpHeaders, message: ClientMessage): boolean {
+  const declared = declaredRevision(message);
+  return declared !== undefined ? declared >= MODERN_REVISION : declaresModernRevision(headers);
+}
+
 /** The body field a request's Mcp-Name mirrors. */
 function nameSource(message: ClientMessage): unknown {
   if (message.kind !== "request" && message.kind !== "notification") return undefined;

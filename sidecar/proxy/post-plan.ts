@@ -1,11 +1,13 @@
 // What to do with each message of a POST body: forward it, or answer it here. Every `tools/call` is
 // decided by the policy; look-alikes of policed methods, malformed messages and calls the policy does
 // not allow never reach the upstream.
+import type { IncomingHttpHeaders } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { CallerContext, DecidedCall, Enforcer } from "../enforcement/enforcer.ts";
 import { toolNameProblem, type KnownTools } from "../enforcement/tool-names.ts";
 import { decisionAnswer, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, rpcError } from "../mcp/answers.ts";
 import { idKey, imitatesPolicedMethod, type ClientMessage, type RequestId } from "../mcp/jsonrpc.ts";
+import { isModernMessage } from "../mcp/request-metadata.ts";
 import type { RequestOutcome } from "../observability/metrics.ts";
 import type { PolicyHolder } from "../policy-holder.ts";
 
@@ -25,13 +27,13 @@ export interface PlanDeps {
   knownTools: KnownTools;
 }
 
-export async function planMessages(deps: PlanDeps, messages: readonly ClientMessage[], context: CallerContext, startedAt = performance.now()): Promise<MessagePlan[]> {
+export async function planMessages(deps: PlanDeps, messages: readonly ClientMessage[], context: CallerContext, headers: IncomingHttpHeaders, startedAt = performance.now()): Promise<MessagePlan[]> {
   const plans: MessagePlan[] = [];
-  for (const message of messages) plans.push(await planMessage(deps, message, context, startedAt));
+  for (const message of messages) plans.push(await planMessage(deps, message, context, isModernMessage(headers, message), startedAt));
   return plans;
 }
 
-async function planMessage(deps: PlanDeps, message: ClientMessage, context: CallerContext, startedAt: number): Promise<MessagePlan> {
+async function planMessage(deps: PlanDeps, message: ClientMessage, context: CallerContext, modern: boolean, startedAt: number): Promise<MessagePlan> {
   const answer = (id: RequestId | null, code: number, text: string): MessagePlan => ({ message, forward: false, answer: rpcError(id, code, text), outcome: "answered" });
   switch (message.kind) {
     case "response":
@@ -68,7 +70,7 @@ async function planMessage(deps: PlanDeps, message: ClientMessage, context: Call
   const call = await deps.enforcer.decide(request, context, startedAt);
   if (call.forward) return { message, forward: true, call, outcome: "forwarded" };
   void deps.enforcer.complete(call, "not_forwarded");
-  return { message, forward: false, answer: decisionAnswer(id, name, call.verdict), call, outcome: "answered" };
+  return { message, forward: false, answer: decisionAnswer(id, name, call.verdict, modern), call, outcome: "answered" };
 }
 
 /** Request ids must be unique within a batch: answers are matched to requests by id. */

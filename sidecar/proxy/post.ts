@@ -55,7 +55,7 @@ export async function handlePost(deps: ProxyDeps, ex: Exchange, body: Buffer | u
   }
 
   const context = { ...ex.caller, session };
-  const plans = await planMessages(deps, messages, context, ex.startedAt);
+  const plans = await planMessages(deps, messages, context, req.headers, ex.startedAt);
   plans.forEach((p, i) => deps.metrics.countRequest(methods[i] as string, p.outcome));
   const forwarded = plans.filter((p) => p.forward);
   const answers = plans.flatMap((p) => (!p.forward && p.answer !== undefined ? [p.answer] : []));

@@ -79,7 +79,7 @@ export async function startTestApiServer(): Promise<TestApiServer> {
         // already gone
       }
     }
-    await Promise.all(processes.map((p) => (p.exitCode === null ? new Promise((r) => p.once("exit", r)) : Promise.resolve())));
+    await Promise.all(processes.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once("exit", r)) : Promise.resolve())));
   };
 
   const ca = readFileSync(join(dir, "ca.crt"), "utf8");
