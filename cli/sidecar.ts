@@ -19,9 +19,9 @@ export async function runSidecar(argv: string[]): Promise<number> {
   try {
     sidecar = await startSidecar({ config });
   } catch (err) {
-    if (!(err instanceof StartupError) && !(err as NodeJS.ErrnoException).code) throw err;
-    process.stderr.write(`mcp-warden sidecar: ${(err as Error).message}\n`);
-    for (const problem of err instanceof StartupError ? err.problems : []) process.stderr.write(`  ${problem}\n`);
+    if (!(err instanceof StartupError)) throw err;
+    process.stderr.write(`mcp-warden sidecar: ${err.message}\n`);
+    for (const problem of err.problems) process.stderr.write(`  ${problem}\n`);
     return 1;
   }
   const running = sidecar;

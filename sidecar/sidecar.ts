@@ -69,10 +69,20 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   const upstream = new Upstream({ url: config.upstream, connectTimeoutMs: config.upstreamConnectTimeoutMs, headersTimeoutMs: config.upstreamHeadersTimeoutMs, maxConnections: config.upstreamMaxConnections });
   const enforcer = new Enforcer({ holder, metrics, audit: loggers.audit, log, knownTools });
 
-  const source = options.source ?? createPolicySource(config.policy, { file: { debounceMs: config.reloadDebounceMs } });
+  const release = async () => {
+    authenticator.close();
+    await Promise.all([upstream.close(), holder.close()]);
+  };
+  let source: PolicySource;
+  try {
+    source = options.source ?? createPolicySource(config.policy, { file: { debounceMs: config.reloadDebounceMs } });
+  } catch (err) {
+    await release();
+    throw new StartupError((err as Error).message);
+  }
   await source.start(holder.handlers());
   if (!holder.current && holder.lastRejection) {
-    await source.stop();
+    await Promise.all([source.stop(), release()]);
     throw new StartupError(`the policy from ${source.description} is invalid`, holder.lastRejection.map(formatProblem));
   }
   if (!holder.current) log.warn({ source: source.description }, "no policy yet: not ready, and every tool call is denied until one loads");
@@ -95,8 +105,14 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   const admin = createAdminServer(metrics, {
     notReadyBecause: () => (shuttingDown ? "shutting down" : holder.current ? undefined : "no policy loaded"),
   });
-  await admin.listen({ host: config.adminListen.host, port: config.adminListen.port });
-  await app.listen({ host: config.listen.host, port: config.listen.port });
+  try {
+    await admin.listen({ host: config.adminListen.host, port: config.adminListen.port });
+    await app.listen({ host: config.listen.host, port: config.listen.port });
+  } catch (err) {
+    await Promise.all([admin.close(), app.close(), source.stop(), release()]);
+    const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+    throw new StartupError(e.code === "EADDRINUSE" ? `cannot listen on ${e.address}:${e.port}: the address is in use` : `cannot listen: ${e.message}`);
+  }
   const url = `http://${hostFor(app)}${config.upstream.pathname}`;
   log.info({ listen: url, admin: `http://${hostFor(admin)}`, upstream: config.upstream.href, policy: source.description }, "sidecar started");
 
