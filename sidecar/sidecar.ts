@@ -3,7 +3,7 @@
 // grace period, close standalone streams (their clients reconnect elsewhere), and release everything.
 import { readFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { formatProblem } from "../policy/paths.ts";
 import { createAdminServer } from "./admin-server.ts";
@@ -16,6 +16,7 @@ import { SidecarMetrics } from "./observability/metrics.ts";
 import { PolicyHolder } from "./policy-holder.ts";
 import type { PolicySource } from "./policy-source.ts";
 import { createPolicySource } from "./policy-sources/index.ts";
+import { ConnectionTracker } from "./proxy/connections.ts";
 import { createMcpServer } from "./proxy/mcp-server.ts";
 import { Upstream } from "./proxy/upstream.ts";
 import type { StoreFactory } from "./rate-limit-store.ts";
@@ -92,16 +93,21 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   const exchanges = new Set<ServerResponse>();
   const streams = new Set<ServerResponse>();
   const inFlight = {
-    add(res: ServerResponse, stream: boolean) {
+    begin(res: ServerResponse) {
       exchanges.add(res);
-      if (stream) streams.add(res);
+      const done = connections.begin(res.socket as Socket);
       res.on("close", () => {
         exchanges.delete(res);
         streams.delete(res);
+        done();
       });
+    },
+    stream(res: ServerResponse) {
+      streams.add(res);
     },
   };
   const app = createMcpServer({ config, upstream, enforcer, holder, sessions, knownTools, metrics, log, authenticator, inFlight });
+  const connections = new ConnectionTracker(app.server);
   const admin = createAdminServer(metrics, {
     notReadyBecause: () => (shuttingDown ? "shutting down" : holder.current ? undefined : "no policy loaded"),
   });
@@ -130,6 +136,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
         log.info({ inFlight: exchanges.size, streams: streams.size, graceMs }, "shutting down");
         for (const res of streams) res.destroy();
         const closed = app.close();
+        connections.drain();
         const finished = await Promise.race([
           closed.then(() => true),
           new Promise<false>((resolve) => setTimeout(() => resolve(false), graceMs).unref()),

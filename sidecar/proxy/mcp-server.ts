@@ -17,8 +17,8 @@ import { handleOptions, handleStreamOrDelete } from "./stream.ts";
 
 export interface McpServerDeps extends ProxyDeps {
   authenticator: Authenticator;
-  /** Counts exchanges in flight, for graceful shutdown. */
-  inFlight: { add(res: Exchange["res"], stream: boolean): void };
+  /** Tracks exchanges in flight (and standalone streams among them), for graceful shutdown. */
+  inFlight: { begin(res: Exchange["res"]): void; stream(res: Exchange["res"]): void };
 }
 
 export function createMcpServer(deps: McpServerDeps): FastifyInstance {
@@ -28,6 +28,9 @@ export function createMcpServer(deps: McpServerDeps): FastifyInstance {
     logger: false,
     bodyLimit: config.maxBodyBytes,
     requestTimeout: config.requestTimeoutMs,
+    // A connection that sends nothing is closed after the header timeout; once a request has
+    // arrived the socket timeout is lifted (answers and streams may be quiet for long).
+    connectionTimeout: config.headersTimeoutMs,
     keepAliveTimeout: config.keepAliveTimeoutMs,
     return503OnClosing: true,
     exposeHeadRoutes: false,
@@ -53,6 +56,8 @@ export function createMcpServer(deps: McpServerDeps): FastifyInstance {
   });
 
   app.addHook("onRequest", async (request, reply) => {
+    request.raw.socket.setTimeout(0);
+    deps.inFlight.begin(reply.raw);
     if (!request.url.startsWith(path) || request.method === "OPTIONS") return;
     const caller = await admit(gate, request.raw, reply.raw);
     if (!caller) return reply.hijack();
@@ -68,7 +73,7 @@ export function createMcpServer(deps: McpServerDeps): FastifyInstance {
       startedAt: performance.now(),
       search: query === -1 ? "" : request.url.slice(query),
     };
-    deps.inFlight.add(res, method === "GET");
+    if (method === "GET") deps.inFlight.stream(res);
     try {
       if (method === "POST") await handlePost(deps, ex, request.body as Buffer | undefined);
       else if (method === "OPTIONS") await handleOptions(deps, ex);

@@ -152,6 +152,11 @@ describe("bad input", () => {
     assert.match(answer, /^HTTP\/1\.1 408|^$/);
   });
 
+  it("closes a connection that never sends anything", async () => {
+    const socket = connect(Number(new URL(h.sidecar.url).port), "127.0.0.1");
+    assert.equal(await readUntilClosed(socket), "");
+  });
+
   it("closes a connection whose body never finishes", async () => {
     const socket = connect(Number(new URL(h.sidecar.url).port), "127.0.0.1");
     socket.write(`POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEYS.alice}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"jsonrpc":`);

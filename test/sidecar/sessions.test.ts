@@ -1,6 +1,7 @@
 // MCP sessions through the sidecar: bound to the caller that created them, forgotten on DELETE, bounded
 // in number; and what a client sees when the upstream cannot be reached.
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { describe, it } from "node:test";
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -46,6 +47,20 @@ describe("sessions", () => {
     } finally {
       await h.close();
     }
+  });
+
+  it("closes idle and never-used connections at shutdown instead of waiting out the grace period", async () => {
+    const h = await startHarness({ policy: POLICY });
+    const client = await h.client(KEYS.alice);
+    await client.listTools(); // a keep-alive connection that is idle now
+    const silent = connect(Number(new URL(h.sidecar.url).port), "127.0.0.1"); // and one that never speaks
+    await new Promise((resolve) => silent.once("connect", resolve));
+    const closed = new Promise((resolve) => silent.once("close", resolve));
+    await h.sidecar.shutdown(60_000);
+    await closed;
+    assert.equal(h.logs.logLines.some((l) => String(l.msg).startsWith("shutdown grace period over")), false);
+    await client.close();
+    await h.upstream.close();
   });
 
   it("answers 502 with a JSON-RPC error when the upstream is down, and counts it", async () => {
