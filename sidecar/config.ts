@@ -2,7 +2,7 @@
 // default, and a line in `--help`, all from the one table below.
 import { parseArgs } from "node:util";
 import { parseDuration } from "../policy/duration.ts";
-import { inClusterApiAccess, IN_CLUSTER_CA_FILE, IN_CLUSTER_TOKEN_FILE, type KubernetesApiAccess } from "./identity/kubernetes.ts";
+import { inClusterApiAccess, IN_CLUSTER_CA_FILE, IN_CLUSTER_TOKEN_FILE, type KubernetesApiAccess } from "./identity/kubernetes-api.ts";
 import { LOG_LEVELS, type LogLevel } from "./observability/logging.ts";
 
 export interface ListenAddress {

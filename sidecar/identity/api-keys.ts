@@ -2,7 +2,7 @@
 // caller sends `Authorization: Bearer <key>`; the sidecar hashes it and compares against every entry
 // in constant time, so neither timing nor the file reveals keys. A new version of the file with a
 // bad line is rejected whole and the previous grants stay in force, like policies.
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 
 export interface ApiKeyGrant {
   readonly name: string;
@@ -45,7 +45,7 @@ export function parseApiKeyGrants(text: string): ParsedGrants {
 
 /** The grant whose key this is, comparing against every entry (no early exit). */
 export function matchApiKey(grants: readonly ApiKeyGrant[], key: string): string | undefined {
-  const digest = createHash("sha256").update(key, "utf8").digest();
+  const digest = hash("sha256", key, "buffer");
   let match: string | undefined;
   for (const grant of grants) {
     if (timingSafeEqual(grant.digest, digest) && match === undefined) match = grant.name;
@@ -55,5 +55,5 @@ export function matchApiKey(grants: readonly ApiKeyGrant[], key: string): string
 
 /** The line to put in a grants file for a key. */
 export function grantLine(name: string, key: string): string {
-  return `${name}: ${createHash("sha256").update(key, "utf8").digest("hex")}`;
+  return `${name}: ${hash("sha256", key, "hex")}`;
 }

@@ -2,15 +2,17 @@
 // budget of `scope: grant` limits). Configured by the policy's `identity` (anonymous, apiKeys, jwt,
 // kubernetes) plus the sidecar's `--api-keys` file; rebuilt when the policy's identity changes.
 // Without any configured method, and without `anonymous: true`, every caller is refused (fail closed).
+// Token verification (jose and its key handling) is loaded only when a policy accepts tokens.
 import type { Logger } from "pino";
-import { errors as joseErrors } from "jose";
 import { ANONYMOUS_CALLER } from "../../policy/decision.ts";
 import type { CelCaller } from "../../policy/cel/environment.ts";
 import type { IdentitySpec } from "../../policy/schema.ts";
 import { watchFile, type WatchedFile } from "../watched-file.ts";
 import { matchApiKey, parseApiKeyGrants, type ApiKeyGrant } from "./api-keys.ts";
-import { JwtVerifier, TokenRejected, unverifiedIssuer } from "./jwt.ts";
-import { KubernetesTokenVerifier, type KubernetesApiAccess } from "./kubernetes.ts";
+import type * as JwtModule from "./jwt.ts";
+import type { JwtVerifier } from "./jwt.ts";
+import type { KubernetesApiAccess } from "./kubernetes-api.ts";
+import type { KubernetesTokenVerifier } from "./kubernetes.ts";
 
 export type AuthMethod = "api_key" | "jwt" | "kubernetes" | "anonymous";
 
@@ -40,6 +42,8 @@ export class Authenticator {
   private watched: WatchedFile | undefined;
   private jwt: JwtVerifier | undefined;
   private kubernetes: KubernetesTokenVerifier | undefined;
+  private tokens: typeof JwtModule | undefined;
+  private generation = 0;
 
   constructor(options: AuthenticatorOptions) {
     this.options = options;
@@ -47,23 +51,28 @@ export class Authenticator {
   }
 
   /** Applies a policy's identity section (undefined before any policy is loaded). Resolves once key files were read. */
-  configure(spec: IdentitySpec | undefined): Promise<void> {
+  async configure(spec: IdentitySpec | undefined): Promise<void> {
     const key = JSON.stringify(spec ?? null);
-    if (key === this.configured) return Promise.resolve();
+    if (key === this.configured) return;
     this.configured = key;
+    const generation = ++this.generation;
     const { log } = this.options;
+    const tokens = spec?.jwt || spec?.kubernetes ? await import("./jwt.ts") : undefined;
+    const k8s = spec?.kubernetes && this.options.kubernetesApi ? await import("./kubernetes.ts") : undefined;
+    if (generation !== this.generation) return; // a newer policy arrived meanwhile
+    this.tokens = tokens;
     this.anonymous = spec?.anonymous ?? false;
-    this.jwt = spec?.jwt ? new JwtVerifier(spec.jwt) : undefined;
+    this.jwt = spec?.jwt && tokens ? new tokens.JwtVerifier(spec.jwt) : undefined;
     this.kubernetes = undefined;
     if (spec?.kubernetes) {
-      if (this.options.kubernetesApi) this.kubernetes = new KubernetesTokenVerifier(this.options.kubernetesApi, spec.kubernetes.audiences);
+      if (k8s && this.options.kubernetesApi) this.kubernetes = new k8s.KubernetesTokenVerifier(this.options.kubernetesApi, spec.kubernetes.audiences);
       else log.error("identity.kubernetes is set but the Kubernetes API is unknown (not in a cluster, no --kubernetes-api): service-account tokens are refused");
     }
     const file = this.options.apiKeysFile ?? spec?.apiKeys?.file;
     if (spec?.apiKeys?.secretRef && !file) {
       log.error({ secret: spec.apiKeys.secretRef.name }, "identity.apiKeys.secretRef needs the Secret mounted into the sidecar and passed with --api-keys; API keys are refused");
     }
-    return this.watchGrants(file);
+    await this.watchGrants(file);
   }
 
   /** Whether OAuth protected-resource metadata applies (JWT or service-account tokens are accepted). */
@@ -96,15 +105,17 @@ export class Authenticator {
       const name = matchApiKey(this.grants, token);
       if (name !== undefined) return { ok: true, caller: { grant: name, sub: name, groups: [], claims: {} }, method: "api_key" };
     }
-    if (!JWT_SHAPE.test(token) || (!this.jwt && !this.kubernetes)) return { ok: false, problem: "invalid", message: "unknown credential" };
-    const issuer = unverifiedIssuer(token);
+    const tokens = this.tokens;
+    if (!JWT_SHAPE.test(token) || !tokens || (!this.jwt && !this.kubernetes)) return { ok: false, problem: "invalid", message: "unknown credential" };
+    const issuer = tokens.unverifiedIssuer(token);
     try {
       if (this.kubernetes && (!this.jwt || issuer !== this.jwt.settings.issuer)) {
         return { ok: true, caller: await this.kubernetes.verify(token), method: "kubernetes" };
       }
       if (this.jwt) return { ok: true, caller: (await this.jwt.verify(token)).caller, method: "jwt" };
     } catch (err) {
-      return verificationFailure(err);
+      const problem = tokens.classifyVerificationError(err);
+      return { ok: false, problem, message: problem === "invalid" ? `invalid token: ${(err as Error).message}` : `cannot verify tokens right now: ${(err as Error).message}` };
     }
     return { ok: false, problem: "invalid", message: "unknown credential" };
   }
@@ -136,13 +147,4 @@ export class Authenticator {
   close(): void {
     this.watched?.stop();
   }
-}
-
-/** JOSE failures that say nothing about the token: the key set could not be had. */
-const INFRASTRUCTURE_CODES = new Set(["ERR_JWKS_TIMEOUT", "ERR_JOSE_GENERIC", "ERR_JWKS_INVALID"]);
-
-function verificationFailure(err: unknown): Authentication {
-  const token = err instanceof TokenRejected || (err instanceof joseErrors.JOSEError && !INFRASTRUCTURE_CODES.has(err.code));
-  if (token) return { ok: false, problem: "invalid", message: `invalid token: ${(err).message}` };
-  return { ok: false, problem: "unavailable", message: `cannot verify tokens right now: ${(err as Error).message}` };
 }

@@ -2,7 +2,7 @@
 // issuer, audience, expiry (required) and not-before with the configured clock skew. The JWKS location
 // comes from the policy or from the issuer's OpenID discovery document; keys are cached and refetched
 // when a token names an unknown key id (jose's cooldown bounds how often).
-import { createRemoteJWKSet, customFetch, decodeJwt, jwtVerify, type FetchImplementation, type JWTPayload } from "jose";
+import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type FetchImplementation, type JWTPayload } from "jose";
 import type { CelCaller } from "../../policy/cel/environment.ts";
 
 export const ASYMMETRIC_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
@@ -91,4 +91,13 @@ export function unverifiedIssuer(token: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** JOSE failures that say nothing about the token: the key set could not be had. */
+const INFRASTRUCTURE_CODES = new Set(["ERR_JWKS_TIMEOUT", "ERR_JOSE_GENERIC", "ERR_JWKS_INVALID"]);
+
+/** A rejected token (401) or a verification that could not be done right now (503). */
+export function classifyVerificationError(err: unknown): "invalid" | "unavailable" {
+  if (err instanceof TokenRejected) return "invalid";
+  return err instanceof errors.JOSEError && !INFRASTRUCTURE_CODES.has(err.code) ? "invalid" : "unavailable";
 }

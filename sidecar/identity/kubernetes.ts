@@ -9,26 +9,9 @@ import { readFile } from "node:fs/promises";
 import { Agent, fetch as undiciFetch } from "undici";
 import type { CelCaller } from "../../policy/cel/environment.ts";
 import { JwtVerifier, TokenRejected, type FetchLike } from "./jwt.ts";
+import type { KubernetesApiAccess } from "./kubernetes-api.ts";
 
-export const IN_CLUSTER_TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token";
-export const IN_CLUSTER_CA_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
 export const DEFAULT_AUDIENCES = ["mcp-warden"];
-
-export interface KubernetesApiAccess {
-  /** https://host:port of the API server. */
-  server: string;
-  /** The sidecar's own token, re-read on every request (projected tokens rotate). */
-  tokenFile: string | undefined;
-  caFile: string | undefined;
-}
-
-/** The in-cluster API server from the environment every pod gets, if any. */
-export function inClusterApiAccess(env: NodeJS.ProcessEnv = process.env): KubernetesApiAccess | undefined {
-  const host = env.KUBERNETES_SERVICE_HOST;
-  const port = env.KUBERNETES_SERVICE_PORT ?? "443";
-  if (!host) return undefined;
-  return { server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`, tokenFile: IN_CLUSTER_TOKEN_FILE, caFile: IN_CLUSTER_CA_FILE };
-}
 
 /** A fetch that presents the pod's token and trusts the cluster CA. */
 export function kubernetesFetch(access: KubernetesApiAccess): FetchLike {

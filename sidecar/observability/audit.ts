@@ -1,6 +1,6 @@
 // One audit line per tool-call decision. Records who called what and what the sidecar and the
 // upstream did about it, never argument values (they may hold secrets): only their keys.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { Logger } from "pino";
 import type { UpstreamOutcome, Verdict } from "../enforcement/outcome.ts";
 
@@ -40,7 +40,7 @@ export function argumentKeys(args: unknown): string[] {
  * correlates lines without being usable.
  */
 export function sessionFingerprint(session: string | undefined): string | undefined {
-  return session === undefined ? undefined : createHash("sha256").update(session).digest("hex").slice(0, 16);
+  return session === undefined ? undefined : hash("sha256", session, "hex").slice(0, 16);
 }
 
 export function writeAudit(audit: Logger, r: AuditRecord): void {

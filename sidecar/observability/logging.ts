@@ -25,9 +25,25 @@ const common = {
   formatters: { level: (label: string) => ({ level: label }) },
 };
 
+/** Lines are written in batches of at least this many bytes, or after FLUSH_INTERVAL_MS at the latest. */
+const BATCH_BYTES = 8192;
+const FLUSH_INTERVAL_MS = 200;
+
 export function createLoggers(options: LoggerOptions = {}): Loggers {
-  const logDestination = options.logDestination ?? pino.destination({ fd: 2, sync: false });
-  const auditDestination = options.auditDestination ?? pino.destination({ fd: 1, sync: false });
+  // One write per line would cost a system call per tool call; batches are flushed within 200 ms.
+  const logDestination = options.logDestination ?? pino.destination({ fd: 2, sync: false, minLength: BATCH_BYTES });
+  const auditDestination = options.auditDestination ?? pino.destination({ fd: 1, sync: false, minLength: BATCH_BYTES });
+  const flushAsync = () => {
+    for (const d of [logDestination, auditDestination]) {
+      const flushable = d as { flush?: () => void; writing?: boolean };
+      try {
+        flushable.flush?.();
+      } catch {
+        // Not yet open or already being written: the next interval takes it.
+      }
+    }
+  };
+  setInterval(flushAsync, FLUSH_INTERVAL_MS).unref();
   const log = pino({ ...common, name: "mcp-warden", level: options.level ?? "info", base: { component: "sidecar" } }, logDestination);
   const audit = pino({ ...common, name: "mcp-warden-audit", level: "info", base: { audit: true } }, auditDestination);
   return {

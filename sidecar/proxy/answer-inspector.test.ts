@@ -27,6 +27,26 @@ describe("AnswerInspector", () => {
     assert.deepEqual(outcomes.at(-1), "four:unknown:200");
   });
 
+  it("judges the sole call of a POST without parsing when its answer names no deciding field, and parses otherwise", () => {
+    const outcomes: string[] = [];
+    const make = () =>
+      new AnswerInspector({
+        toolCalls: new Map([[idKey(7), { complete: (o: UpstreamOutcome) => outcomes.push(o) }]]),
+        toolLists: new Set(),
+        hidden: undefined,
+        knownTools: new KnownTools(),
+        status: 200,
+        soleCall: idKey(7),
+      });
+    make().inspectText('{"result":{"content":[{"type":"text","text":"{\\"error\\":1}"}]},"jsonrpc":"2.0","id":7}');
+    make().inspectText('{"jsonrpc":"2.0","id":7,"error":{"code":-32603,"message":"boom"}}');
+    make().inspectText('{"jsonrpc":"2.0","id":7,"result":{"isError":true,"content":[]}}');
+    const notified = make();
+    notified.inspectText('{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1,"progress":1}}');
+    notified.inspectText("");
+    assert.deepEqual(outcomes, ["ok", "rpc_error", "tool_error"], "a notification or a priming event completes nothing");
+  });
+
   it("recognises a 2026-07-28 InputRequiredResult", () => {
     const { i, outcomes } = inspector();
     i.inspectText('{"jsonrpc":"2.0","id":4,"result":{"resultType":"input_required","inputRequests":{}}}');

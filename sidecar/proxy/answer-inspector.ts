@@ -20,7 +20,17 @@ export interface InspectorOptions {
   knownTools: KnownTools;
   /** HTTP status of the upstream answer being read. */
   status: number;
+  /**
+   * The idKey of the tool call when it is the only request of its POST: any response on that answer
+   * is then its answer, and one that names none of the fields deciding its outcome is a plain success,
+   * found without parsing (a Kestra answer is tens of kilobytes).
+   */
+  soleCall?: string | undefined;
 }
+
+/** Fields whose presence means a message needs a full parse to be judged (quotes inside JSON strings are escaped, so these cannot match string content). */
+const MAY_MATTER = /"(?:method|error|isError|resultType)"/;
+const OPEN_BRACE = 0x7b;
 
 type Json = Record<string, unknown>;
 
@@ -38,6 +48,13 @@ export class AnswerInspector {
 
   /** Inspects a JSON text holding one message or a batch; returns replacement text if it had to change. */
   inspectText(text: string): string | undefined {
+    const sole = this.options.soleCall;
+    if (sole !== undefined && text.charCodeAt(0) === OPEN_BRACE && !MAY_MATTER.test(text)) {
+      const call = this.options.toolCalls.get(sole);
+      this.options.toolCalls.delete(sole);
+      call?.complete("ok", this.options.status);
+      return undefined;
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

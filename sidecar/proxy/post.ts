@@ -111,7 +111,10 @@ async function forward(deps: ProxyDeps, ex: Exchange, f: Forwarding): Promise<vo
   }
   noteSession(deps, ex, upstream.statusCode, upstream.headers, f.initializes);
   const hidden = hiddenTest(deps.holder);
-  const inspector = new AnswerInspector({ toolCalls: calls, toolLists: lists, hidden, knownTools: deps.knownTools, status: upstream.statusCode });
+  const requests = f.plans.filter((p) => p.message.kind === "request");
+  const only = requests.length === 1 ? requests[0]?.message : undefined;
+  const soleCall = only?.kind === "request" && calls.has(idKey(only.id)) ? idKey(only.id) : undefined;
+  const inspector = new AnswerInspector({ toolCalls: calls, toolLists: lists, hidden, knownTools: deps.knownTools, status: upstream.statusCode, soleCall });
   await relayAnswer(upstream, res, { inspector, rewrite: lists.size > 0 && hidden !== undefined, synthesized: f.answers, maxInspectBytes: deps.config.maxInspectBytes, log: deps.log });
 }
 

@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { downstreamResponseHeaders, mediaType } from "../mcp/http-headers.ts";
 import { INVALID_REQUEST, rpcError } from "../mcp/answers.ts";
 import { eventData, messageEvent, replaceEventData, SseSplitter, type SseEvent } from "../mcp/sse.ts";
+import { TurnWriter } from "./turn-writer.ts";
 import type { AnswerInspector } from "./answer-inspector.ts";
 
 export interface RelayPlan {
@@ -84,8 +85,8 @@ async function relayJson(upstream: Dispatcher.ResponseData, res: ServerResponse,
 async function relaySse(upstream: Dispatcher.ResponseData, res: ServerResponse, plan: RelayPlan): Promise<void> {
   const { inspector } = plan;
   res.writeHead(upstream.statusCode, downstreamResponseHeaders(upstream.headers, { keepLength: false }));
-  res.flushHeaders();
-  for (const answer of plan.synthesized) res.write(messageEvent(answer));
+  const out = new TurnWriter(res);
+  for (const answer of plan.synthesized) await out.write(messageEvent(answer));
   const splitter = new SseSplitter(plan.maxInspectBytes);
   // Rewriting: each event is written once complete, rewritten if it is a filtered tools/list answer.
   // Otherwise bytes go out as they arrive and the events are only read alongside.
@@ -93,7 +94,7 @@ async function relaySse(upstream: Dispatcher.ResponseData, res: ServerResponse, 
     for (const event of events) {
       const data = eventData(event.raw);
       const rewritten = data === undefined ? undefined : inspector?.inspectText(data);
-      await write(res, rewritten === undefined ? event.raw : replaceEventData(event.raw, rewritten));
+      await out.write(rewritten === undefined ? event.raw : replaceEventData(event.raw, rewritten));
     }
   };
   const readEvents = (events: readonly SseEvent[]) => {
@@ -106,7 +107,7 @@ async function relaySse(upstream: Dispatcher.ResponseData, res: ServerResponse, 
     for await (const chunk of upstream.body) {
       const bytes = chunk as Buffer;
       if (!plan.rewrite) {
-        await write(res, bytes);
+        await out.write(bytes);
         if (inspector?.interested && !splitter.overflowed) readEvents(splitter.push(bytes));
         continue;
       }
@@ -119,11 +120,11 @@ async function relaySse(upstream: Dispatcher.ResponseData, res: ServerResponse, 
     }
     if (plan.rewrite) {
       await rewriteEvents(splitter.end());
-      if (splitter.rest().length > 0) await write(res, splitter.rest());
+      if (splitter.rest().length > 0) await out.write(splitter.rest());
     } else if (inspector?.interested && !splitter.overflowed) {
       readEvents(splitter.end());
     }
-    res.end();
+    out.end();
     inspector?.finish("unknown", upstream.statusCode);
   } catch (err) {
     inspector?.finish(res.destroyed ? "cancelled" : "connection_error", upstream.statusCode);
@@ -133,18 +134,25 @@ async function relaySse(upstream: Dispatcher.ResponseData, res: ServerResponse, 
   }
 }
 
-/** Streams the upstream body to the client; when `keep` is given, also returns up to that many bytes of it. */
+/**
+ * Streams a (non-SSE) upstream body to the client; when `keep` is given, also returns up to that many
+ * bytes of it. Each chunk is written when the next one arrives and the last one with the end of the
+ * answer, which saves a write per answer; nothing can read a JSON body before it is complete anyway.
+ */
 async function pipeBody(upstream: Dispatcher.ResponseData, res: ServerResponse, keep?: number): Promise<Buffer | undefined> {
   const kept: Buffer[] = [];
   let size = 0;
+  let held: Buffer | undefined;
   try {
     for await (const chunk of upstream.body) {
       const bytes = chunk as Buffer;
       if (keep !== undefined && size + bytes.length <= keep) kept.push(bytes);
       size += bytes.length;
-      await write(res, bytes);
+      if (held) await write(res, held);
+      held = bytes;
     }
-    res.end();
+    if (held) res.end(held);
+    else res.end();
   } catch {
     res.destroy();
     upstream.body.destroy();

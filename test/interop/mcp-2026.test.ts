@@ -4,6 +4,7 @@
 // disagree with it, and refunds a call that only asked for input.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { request } from "undici";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
 import { rawPost } from "../support/raw-mcp.ts";
@@ -13,6 +14,7 @@ const POLICY = mcpPolicy(`
 default: deny
 hide: [wipe]
 tools:
+  - name: wait
   - name: greet
     denyIf: ["args.who == 'mallory'"]
   - name: deploy
@@ -73,6 +75,22 @@ for (const responseMode of ["auto", "sse"] as const) {
       const again = await client.callTool({ name: "deploy", arguments: { env: "staging" } });
       assert.match(JSON.stringify(again.content), /\[RATE LIMITED\]/);
       await client.close();
+    });
+
+    it("passes cancellation on: a client that closes its response stream cancels the call upstream", async () => {
+      const abort = new AbortController();
+      const answer = request(proxy.sidecar.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${KEYS.alice}`, "mcp-protocol-version": MODERN, "mcp-method": "tools/call", "mcp-name": "wait" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 77, method: "tools/call", params: { name: "wait", arguments: {}, _meta: meta } }),
+        signal: abort.signal,
+      }).catch(() => undefined);
+      await server.waiting;
+      abort.abort();
+      await answer;
+      const deadline = Date.now() + 5000;
+      while (!server.calls.includes("wait:cancelled") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(server.calls.includes("wait:cancelled"), `the upstream saw the cancellation: ${server.calls.join(",")}`);
     });
 
     it("rejects metadata headers that disagree with the body with 400 HeaderMismatch (-32020)", async () => {

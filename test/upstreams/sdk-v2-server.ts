@@ -8,13 +8,17 @@ import { acceptedContent, createMcpHandler, inputRequired, McpServer } from "@mo
 
 export interface V2Server {
   url: string;
-  /** Tool calls that ran (after any confirmation). */
+  /** Tool calls that ran (after any confirmation); "wait:cancelled" when a `wait` call was cancelled. */
   calls: string[];
+  /** Resolves when a `wait` call has started. */
+  waiting: Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startV2Server(responseMode: "auto" | "sse" | "json" = "auto"): Promise<V2Server> {
   const calls: string[] = [];
+  let markWaiting!: () => void;
+  const waiting = new Promise<void>((resolve) => (markWaiting = resolve));
   const handler = createMcpHandler(() => {
     const server = new McpServer({ name: "v2-interop", version: "2.0.0" });
     server.registerTool("greet", { description: "Greets", inputSchema: z.object({ who: z.string() }) }, ({ who }) => {
@@ -29,6 +33,19 @@ export async function startV2Server(responseMode: "auto" | "sse" | "json" = "aut
       calls.push("deploy");
       return { content: [{ type: "text", text: `deployed to ${env}` }] };
     });
+    server.registerTool("wait", { description: "Waits until cancelled (at most 10 s)", inputSchema: z.object({}) }, async (_args, ctx) => {
+      markWaiting();
+      const signal = ctx.mcpReq.signal;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 10_000);
+        signal.addEventListener("abort", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      calls.push(signal.aborted ? "wait:cancelled" : "wait:done");
+      return { content: [{ type: "text", text: "waited" }] };
+    });
     server.registerTool("wipe", { description: "Dangerous", inputSchema: z.object({}) }, () => {
       calls.push("wipe");
       return { content: [{ type: "text", text: "wiped" }] };
@@ -42,7 +59,12 @@ export async function startV2Server(responseMode: "auto" | "sse" | "json" = "aut
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const headers = new Headers();
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
-      const response = await handler.fetch(new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, { method: req.method, headers, body: req.method === "POST" ? Buffer.concat(chunks) : undefined }));
+      // Closing the response is how a 2026-07-28 client cancels: the request's signal carries it.
+      const abort = new AbortController();
+      res.on("close", () => {
+        if (!res.writableFinished) abort.abort();
+      });
+      const response = await handler.fetch(new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, { method: req.method, headers, body: req.method === "POST" ? Buffer.concat(chunks) : undefined, signal: abort.signal }));
       res.writeHead(response.status, Object.fromEntries(response.headers));
       if (response.body) for await (const chunk of response.body) res.write(chunk);
       res.end();
@@ -52,6 +74,7 @@ export async function startV2Server(responseMode: "auto" | "sse" | "json" = "aut
   return {
     url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
     calls,
+    waiting,
     async close() {
       await handler.close();
       http.closeAllConnections();
