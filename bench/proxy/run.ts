@@ -96,7 +96,7 @@ async function main(): Promise<void> {
     const cell = (w: string, s: number, t: string, f: keyof Sample) => median((cells.get(`${w}|${s}|${t}`) ?? []).map((r) => r[f]));
 
     for (const w of Object.keys(WORKLOADS)) {
-      console.log(`### ${w}: latency in ms, p50 / p99 (added over direct in brackets)`);
+      console.log(`#### ${w}: latency in ms, p50 / p99 (added over direct in brackets)`);
       console.log("| sessions | direct | nginx | node | sidecar | sidecar ÷ nginx, added p50 |");
       console.log("|---|---|---|---|---|---|");
       for (const s of CONCURRENCY) {
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
         const col = (t: string) => `${fmt(cell(w, s, t, "p50"))} / ${fmt(cell(w, s, t, "p99"))} (+${fmt(cell(w, s, t, "p50") - d50)} / ${fmt(cell(w, s, t, "p99") - d99)})`;
         console.log(`| ${s} | ${fmt(d50)} / ${fmt(d99)} | ${col("nginx")} | ${col("node")} | ${col("sidecar")} | ${ratio(cell(w, s, "sidecar", "p50") - d50, cell(w, s, "nginx", "p50") - d50)} |`);
       }
-      console.log(`\n### ${w}: throughput (calls/s) and proxy CPU seconds per 1,000 calls`);
+      console.log(`\n#### ${w}: throughput (calls/s) and proxy CPU seconds per 1,000 calls`);
       console.log("| sessions | direct | nginx | node | sidecar | sidecar ÷ nginx | CPU nginx | CPU node | CPU sidecar | sidecar ÷ nginx |");
       console.log("|---|---|---|---|---|---|---|---|---|---|");
       for (const s of CONCURRENCY) {
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
       for (const t of listTargets) lists.set(t.name, [...(lists.get(t.name) ?? []), await measure(t, 1, TOOLS_LIST)]);
     }
     const list = (name: string, f: keyof Sample) => median((lists.get(name) ?? []).map((r) => r[f]));
-    console.log("### tools/list of the 39 Kestra tools (~42 KB), 1 session");
+    console.log("#### tools/list of the 39 Kestra tools (~42 KB), 1 session");
     console.log("| path | p50 / p99 ms | added p50 ms | CPU s per 1,000 lists |");
     console.log("|---|---|---|---|");
     for (const t of listTargets) {
@@ -137,7 +137,7 @@ async function main(): Promise<void> {
       loaded[p] = rssMiB(byName(p).pids);
       await holder.stop();
     }
-    console.log("\n### Resident memory, MiB");
+    console.log("\n#### Resident memory, MiB");
     console.log("| | nginx (master + worker) | node | sidecar | sidecar ÷ nginx |");
     console.log("|---|---|---|---|---|");
     console.log(`| idle, policy loaded | ${fmt(idle.nginx ?? 0, 1)} | ${fmt(idle.node ?? 0, 1)} | ${fmt(idle.sidecar ?? 0, 1)} | ${ratio(idle.sidecar ?? 0, idle.nginx ?? 0)} |`);
