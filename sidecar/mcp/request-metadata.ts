@@ -50,6 +50,8 @@ function nameSource(message: ClientMessage): unknown {
   return undefined;
 }
 
+const shown = (s: string) => (s.length > 200 ? `${s.slice(0, 200)}…` : s);
+
 /** What is wrong with the metadata headers of a POST, or undefined when they agree with the body. */
 export function metadataMismatch(headers: IncomingHttpHeaders, messages: readonly ClientMessage[], batch: boolean): string | undefined {
   const methodHeader = headerValue(headers, "mcp-method");
@@ -59,14 +61,14 @@ export function metadataMismatch(headers: IncomingHttpHeaders, messages: readonl
   const message = messages[0] as ClientMessage;
   const method = message.kind === "request" || message.kind === "notification" ? message.method : undefined;
   if (methodHeader !== undefined && methodHeader !== method) {
-    return `Mcp-Method header value '${methodHeader}' does not match body value '${method ?? "(none)"}'`;
+    return `Mcp-Method header value '${shown(methodHeader)}' does not match body value '${shown(method ?? "(none)")}'`;
   }
   if (nameHeader !== undefined) {
     const decoded = decodeHeaderValue(nameHeader);
     if (decoded === undefined) return "Mcp-Name header has an invalid =?base64?…?= value";
     const source = nameSource(message);
     if (typeof source !== "string" || decoded !== source) {
-      return `Mcp-Name header value '${decoded}' does not match body value '${typeof source === "string" ? source : "(none)"}'`;
+      return `Mcp-Name header value '${shown(decoded)}' does not match body value '${typeof source === "string" ? shown(source) : "(none)"}'`;
     }
   }
   return undefined;

@@ -26,6 +26,12 @@ export interface AuditRecord {
 
 const MAX_KEYS = 64;
 const MAX_KEY_LENGTH = 128;
+/** Caller-chosen strings (tool names, request ids) are cut: a line must stay a line. */
+const MAX_FIELD_LENGTH = 256;
+
+function cut(s: string): string {
+  return s.length > MAX_FIELD_LENGTH ? `${s.slice(0, MAX_FIELD_LENGTH)}…` : s;
+}
 
 export function argumentKeys(args: unknown): string[] {
   if (typeof args !== "object" || args === null || Array.isArray(args)) return [];
@@ -51,8 +57,8 @@ export function writeAudit(audit: Logger, r: AuditRecord): void {
       mode: r.mode ?? null,
       caller: { grant: r.grant, sub: r.sub, method: r.authMethod },
       session: sessionFingerprint(r.session) ?? null,
-      requestId: r.requestId,
-      tool: r.tool,
+      requestId: typeof r.requestId === "string" ? cut(r.requestId) : r.requestId,
+      tool: cut(r.tool),
       decision: r.verdict.decision,
       reason: r.verdict.reason,
       rule: r.verdict.rule,

@@ -139,6 +139,12 @@ describe("bad input", () => {
     });
   }
 
+  it("keeps audit lines short whatever the caller sends", () => {
+    const longest = Math.max(...h.logs.auditLines.map((l) => JSON.stringify(l).length));
+    assert.ok(longest < 2000, `an audit line of ${longest} characters`);
+    assert.ok(h.logs.auditLines.some((l) => String(l.tool).endsWith("…")), "the 10,000-character name was cut");
+  });
+
   it("counted look-alike names as invalid_tool_name under _unknown, never under their own label", async () => {
     assert.ok(((await h.metric("mcp_warden_tool_calls_total", { tool: "_unknown", reason: "invalid_tool_name" })) ?? 0) >= 5);
     const text = await (await fetch(`${h.sidecar.adminUrl}/metrics`)).text();
