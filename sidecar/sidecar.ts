@@ -65,7 +65,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   const holder = new PolicyHolder({ metrics, log, stores: options.stores });
   const authenticator = new Authenticator({ log, apiKeysFile: config.apiKeysFile, kubernetesApi: config.kubernetesApi, watch: { debounceMs: config.reloadDebounceMs } });
   holder.onChange((policy) => void authenticator.configure(policy.spec.identity));
-  const knownTools = new KnownTools();
+  const knownTools = new KnownTools(10_000, (n) => metrics.upstreamToolNames.set(n));
   const sessions = new SessionTable({ maxSessions: config.maxSessions, idleTimeoutMs: config.sessionIdleTimeoutMs, onSize: (n) => metrics.sessions.set(n) });
   const upstream = new Upstream({ url: config.upstream, connectTimeoutMs: config.upstreamConnectTimeoutMs, headersTimeoutMs: config.upstreamHeadersTimeoutMs, maxConnections: config.upstreamMaxConnections });
   const enforcer = new Enforcer({ holder, metrics, audit: loggers.audit, log, knownTools });

@@ -10,16 +10,20 @@ const GUIDANCE = /^[A-Za-z0-9_.\-/]{1,128}$/;
 export class KnownTools {
   private readonly names = new Set<string>();
   private readonly limit: number;
+  private readonly onSize: ((size: number) => void) | undefined;
 
-  constructor(limit = 10_000) {
+  constructor(limit = 10_000, onSize?: (size: number) => void) {
     this.limit = limit;
+    this.onSize = onSize;
   }
 
   learn(names: Iterable<string>): void {
+    const before = this.names.size;
     for (const name of names) {
-      if (this.names.size >= this.limit) return;
+      if (this.names.size >= this.limit) break;
       if (name.length <= 1024) this.names.add(name);
     }
+    if (this.names.size !== before) this.onSize?.(this.names.size);
   }
 
   has(name: string): boolean {

@@ -127,6 +127,8 @@ for (const answers of ["sse", "json"] as const) {
       assert.ok(((await h.metric("mcp_warden_requests_total", { method: "tools/call", outcome: "forwarded" })) ?? 0) >= 5);
       assert.equal(await h.metric("mcp_warden_policy_info", { policy: "agents/kestra", format: "McpPolicy", version: "1", mode: "Enforce" }), 1);
       assert.equal(await h.metric("mcp_warden_build_info", { component: "sidecar" }), 1);
+      assert.equal(await h.metric("mcp_warden_upstream_tools"), 39, "learnt from tools/list, hidden tools included");
+      assert.equal(await h.metric("mcp_warden_sessions"), 3);
       assert.equal(await h.metric("mcp_warden_rate_limit_store_errors_total"), undefined, "registered, no samples until a store fails");
     });
 
