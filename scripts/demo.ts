@@ -55,7 +55,7 @@ async function main(): Promise<number> {
   try {
     say(bold("mcp-warden demo: an agent calling the Kestra MCP server through the enforcing sidecar"));
     say(`  upstream  Kestra-compatible MCP server (39 tools) at ${kestra.url}`);
-    say(`  sidecar   mcp-warden ${args.slice(0, 2).join(" ")} (${FIRST_EXAMPLE}) --upstream … --listen 127.0.0.1:${port}`);
+    say(`  sidecar   mcp-warden sidecar --policy ${FIRST_EXAMPLE} (a copy the demo edits later) --upstream … --listen 127.0.0.1:${port} --api-keys …`);
     say(`  policy    the first Kestra example: resume_execution allowed, 10 calls per minute per caller; everything else denied`);
     await waitFor(() => /"msg":"sidecar started"/.test(logs), () => logs);
 
