@@ -6,14 +6,18 @@ import { operatorUsage, runOperator } from "./operator.ts";
 import { lintUsage, runPolicyLint } from "./policy-lint.ts";
 import { runPolicyScan, scanUsage } from "./policy-scan.ts";
 import { runPolicyTest, testUsage } from "./policy-test.ts";
+import { runSidecar, sidecarHelp, sidecarUsage } from "./sidecar.ts";
 import { UsageError } from "./usage-error.ts";
 
 interface Command {
   usage: string;
+  /** Full `--help` text, when there is more to say than the usage line. */
+  help?: () => string;
   run: (argv: string[]) => Promise<number>;
 }
 
-const commands: ReadonlyMap<string, Command> = new Map([
+const commands: ReadonlyMap<string, Command> = new Map<string, Command>([
+  ["sidecar", { usage: sidecarUsage, help: sidecarHelp, run: runSidecar }],
   ["policy lint", { usage: lintUsage, run: runPolicyLint }],
   ["policy explain", { usage: explainUsage, run: runPolicyExplain }],
   ["policy test", { usage: testUsage, run: runPolicyTest }],
@@ -42,7 +46,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const rest = argv.slice(words);
   if (rest.includes("--help") || rest.includes("-h")) {
-    process.stdout.write(`usage: ${command.usage}\n`);
+    process.stdout.write(command.help ? command.help() : `usage: ${command.usage}\n`);
     return 0;
   }
   try {

@@ -14,6 +14,7 @@ need openssl openssl           # certificates: test control plane, webhook and T
 need flock util-linux          # one build of the control-plane binaries at a time
 need redis-server redis-server # rate-limit store tests
 need redis-cli redis-tools
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)  # Python MCP peers
 if ((${#missing[@]} > 0)); then
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
     echo "missing ${missing[*]}: install them (Debian: apt-get install ${missing[*]})" >&2
@@ -27,3 +28,18 @@ fi
 # The real Kubernetes control plane for the cluster suites: built from the Go module proxy on the
 # first run (about ten minutes), then found in the cache in well under a second.
 bash test/cluster/build-binaries.sh >/dev/null
+
+# Python MCP peers (the `mcp` client SDK and a FastMCP server), pinned in test/python/requirements.txt.
+# The virtualenv is keyed by the requirements' hash, so a change of pins builds a fresh one.
+cache=${MCP_WARDEN_CACHE:-$HOME/.cache/mcp-warden}
+mkdir -p "$cache"
+requirements=test/python/requirements.txt
+venv="$cache/venv-$(sha256sum "$requirements" | cut -c1-12)"
+if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ]; then
+  echo "== creating the Python virtualenv for the interop tests ($venv)" >&2
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r "$requirements"
+  touch "$venv/.complete"
+fi
+ln -sfn "$venv" "$cache/venv"

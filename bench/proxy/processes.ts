@@ -1,0 +1,141 @@
+// The processes the proxy benchmark runs side by side: the upstream, the sidecar (the real CLI), nginx
+// as a plain reverse proxy, and the load generator.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+
+const here = new URL(".", import.meta.url).pathname;
+const root = new URL("../../", import.meta.url).pathname;
+
+export interface Running {
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function start(command: string, args: string[], ready: RegExp | undefined, stdout: "pipe" | "ignore" = "pipe"): Promise<{ running: Running; match: RegExpMatchArray | undefined }> {
+  const child = spawn(command, args, { detached: true, stdio: ["ignore", stdout, "pipe"] });
+  let output = "";
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    try {
+      process.kill(-(child.pid as number), "SIGTERM");
+    } catch {
+      return;
+    }
+    await exited;
+  };
+  return new Promise((resolve, reject) => {
+    const check = (d: Buffer) => {
+      output += d.toString();
+      const match = ready?.exec(output);
+      if (match) resolve({ running: { child, stop }, match });
+    };
+    child.stdout?.on("data", check);
+    child.stderr?.on("data", check);
+    child.on("exit", (code) => reject(new Error(`${command} exited (${code}) before it was ready:\n${output.slice(-2000)}`)));
+    if (!ready) setTimeout(() => resolve({ running: { child, stop }, match: undefined }), 300);
+  });
+}
+
+export async function startUpstream(): Promise<Running & { url: string }> {
+  const { running, match } = await start(process.execPath, [join(here, "upstream.ts")], /READY (\S+)/);
+  return { ...running, url: (match as RegExpMatchArray)[1] as string };
+}
+
+export async function startSidecar(policyFile: string, keysFile: string, upstream: string): Promise<Running & { url: string }> {
+  const [port, admin] = [await freePort(), await freePort()];
+  const args = [join(root, "cli/mcp-warden.ts"), "sidecar", "--policy", policyFile, "--api-keys", keysFile, "--upstream", upstream, "--listen", `127.0.0.1:${port}`, "--admin-listen", `127.0.0.1:${admin}`, "--max-sessions", "20000", "--log-level", "warn"];
+  // Audit lines (stdout) are written as in production, to /dev/null here.
+  const { running } = await start(process.execPath, args, undefined, "ignore");
+  await waitForReady(`http://127.0.0.1:${admin}/readyz`);
+  return { ...running, url: `http://127.0.0.1:${port}${new URL(upstream).pathname}` };
+}
+
+/** The Node baseline: a bare fastify + undici passthrough. */
+export async function startNodePassthrough(upstream: string): Promise<Running & { url: string }> {
+  const port = await freePort();
+  const { running } = await start(process.execPath, [join(here, "node-passthrough.ts"), upstream, String(port)], /READY/);
+  return { ...running, url: `http://127.0.0.1:${port}${new URL(upstream).pathname}` };
+}
+
+export const NGINX = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((p) => existsSync(p));
+
+/** nginx as a plain reverse proxy in front of the upstream: one worker (the sidecar is one thread), keep-alive, no buffering. */
+export async function startNginx(dir: string, upstream: string): Promise<Running & { url: string }> {
+  if (!NGINX) throw new Error("nginx is not installed: run bash bench/proxy/setup.sh");
+  const port = await freePort();
+  const target = new URL(upstream);
+  mkdirSync(join(dir, "nginx-temp"), { recursive: true });
+  const temp = join(dir, "nginx-temp");
+  writeFileSync(
+    join(dir, "nginx.conf"),
+    `worker_processes 1;
+daemon off;
+pid ${join(dir, "nginx.pid")};
+error_log ${join(dir, "nginx-error.log")} warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path ${temp}/body; proxy_temp_path ${temp}/proxy; fastcgi_temp_path ${temp}/fastcgi; uwsgi_temp_path ${temp}/uwsgi; scgi_temp_path ${temp}/scgi;
+  upstream mcp { server ${target.host}; keepalive 256; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://mcp;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_request_buffering off;
+      proxy_read_timeout 1h;
+    }
+  }
+}
+`,
+  );
+  const { running } = await start(NGINX, ["-c", join(dir, "nginx.conf"), "-p", dir], undefined);
+  return { ...running, url: `http://127.0.0.1:${port}${target.pathname}` };
+}
+
+async function waitForReady(url: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if ((await fetch(url).catch(() => undefined))?.status === 200) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url} never became ready`);
+}
+
+export interface LoadResult {
+  calls: number;
+  total: number;
+  errors: number;
+  throughput: number;
+  p50: number;
+  p90: number;
+  p99: number;
+}
+
+export function runLoad(config: Record<string, unknown>): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, "load.ts"), JSON.stringify(config)], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load generator failed (${code}): ${err.slice(-2000)}`))));
+  });
+}
+
+/** Opens `sessions` sessions with their GET streams and keeps them until stopped. */
+export function holdSessions(config: Record<string, unknown>): Promise<Running> {
+  return start(process.execPath, [join(here, "load.ts"), JSON.stringify({ ...config, hold: true })], /HOLDING \d+/).then((r) => r.running);
+}

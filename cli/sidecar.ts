@@ -1,0 +1,50 @@
+// `mcp-warden sidecar …`: runs the enforcing proxy until SIGTERM/SIGINT (graceful, exit 0).
+// SIGHUP re-reads a file policy at once. The logic lives in sidecar/; this only wires the process.
+import { ConfigError, parseSidecarConfig, sidecarHelp, sidecarUsage } from "../sidecar/config.ts";
+import { FilePolicySource } from "../sidecar/policy-sources/file.ts";
+import { startSidecar, StartupError } from "../sidecar/sidecar.ts";
+import { UsageError } from "./usage-error.ts";
+
+export { sidecarHelp, sidecarUsage };
+
+export async function runSidecar(argv: string[]): Promise<number> {
+  let config;
+  try {
+    config = parseSidecarConfig(argv);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+  let sidecar;
+  try {
+    sidecar = await startSidecar({ config });
+  } catch (err) {
+    if (!(err instanceof StartupError)) throw err;
+    process.stderr.write(`mcp-warden sidecar: ${err.message}\n`);
+    for (const problem of err.problems) process.stderr.write(`  ${problem}\n`);
+    return 1;
+  }
+  const running = sidecar;
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        process.stderr.write(`mcp-warden sidecar: ${signal} again, exiting now\n`);
+        process.exit(1);
+      }
+      stopping = true;
+      running.shutdown().then(
+        () => resolve(0),
+        (err: unknown) => {
+          process.stderr.write(`mcp-warden sidecar: shutdown failed: ${(err as Error).message}\n`);
+          resolve(1);
+        },
+      );
+    };
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+    process.on("SIGHUP", () => {
+      if (running.source instanceof FilePolicySource) void running.source.reload();
+    });
+  });
+}

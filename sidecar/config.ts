@@ -1,0 +1,182 @@
+// The sidecar's settings: every flag has an MCP_WARDEN_* environment variable (the flag wins), a
+// default, and a line in `--help`, all from the one table below.
+import { parseArgs } from "node:util";
+import { parseDuration } from "../policy/duration.ts";
+import { inClusterApiAccess, IN_CLUSTER_CA_FILE, IN_CLUSTER_TOKEN_FILE, type KubernetesApiAccess } from "./identity/kubernetes-api.ts";
+import { LOG_LEVELS, type LogLevel } from "./observability/logging.ts";
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface SidecarConfig {
+  policy: string;
+  upstream: URL;
+  listen: ListenAddress;
+  adminListen: ListenAddress;
+  apiKeysFile: string | undefined;
+  allowedOrigins: string[];
+  publicUrl: URL | undefined;
+  maxBodyBytes: number;
+  maxJsonDepth: number;
+  maxBatchSize: number;
+  maxInspectBytes: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  upstreamConnectTimeoutMs: number;
+  upstreamHeadersTimeoutMs: number;
+  upstreamMaxConnections: number | undefined;
+  maxSessions: number;
+  sessionIdleTimeoutMs: number;
+  shutdownGraceMs: number;
+  reloadDebounceMs: number;
+  logLevel: LogLevel;
+  kubernetesApi: KubernetesApiAccess | undefined;
+}
+
+interface Option {
+  flag: string;
+  env: string;
+  value: string;
+  default?: string;
+  help: string;
+}
+
+const OPTIONS: readonly Option[] = [
+  { flag: "policy", env: "MCP_WARDEN_POLICY", value: "FILE|k8s://NS/NAME", help: "McpPolicy YAML/JSON or PolicyLayer v1 JSON file (reloaded on change), or an McpPolicy in the API. Required." },
+  { flag: "upstream", env: "MCP_WARDEN_UPSTREAM", value: "URL", default: "http://127.0.0.1:8000/mcp", help: "The MCP server's Streamable HTTP endpoint; the sidecar serves MCP at the same path." },
+  { flag: "listen", env: "MCP_WARDEN_LISTEN", value: "HOST:PORT", default: "0.0.0.0:8080", help: "Where agents connect." },
+  { flag: "admin-listen", env: "MCP_WARDEN_ADMIN_LISTEN", value: "HOST:PORT", default: "0.0.0.0:9090", help: "GET /metrics, /healthz, /readyz." },
+  { flag: "api-keys", env: "MCP_WARDEN_API_KEYS", value: "FILE", help: "API-key grants, one 'name: sha256hex(key)' per line (reloaded on change); used with the policy's identity." },
+  { flag: "allowed-origins", env: "MCP_WARDEN_ALLOWED_ORIGINS", value: "LIST", help: "Comma-separated Origins browsers may call from; others get 403 (adds to spec.sidecar.allowedOrigins)." },
+  { flag: "public-url", env: "MCP_WARDEN_PUBLIC_URL", value: "URL", help: "The MCP endpoint's public URL, the `resource` of OAuth metadata (default: from the request's Host)." },
+  { flag: "max-body-bytes", env: "MCP_WARDEN_MAX_BODY_BYTES", value: "N", default: "4194304", help: "Largest POST body accepted (413 above)." },
+  { flag: "max-json-depth", env: "MCP_WARDEN_MAX_JSON_DEPTH", value: "N", default: "64", help: "Deepest JSON nesting accepted in a POST body." },
+  { flag: "max-batch", env: "MCP_WARDEN_MAX_BATCH", value: "N", default: "100", help: "Most messages in one JSON-RPC batch (2025-03-26)." },
+  { flag: "max-inspect-bytes", env: "MCP_WARDEN_MAX_INSPECT_BYTES", value: "N", default: "33554432", help: "Largest upstream answer or SSE event the sidecar reads (tools/list filtering)." },
+  { flag: "header-timeout", env: "MCP_WARDEN_HEADER_TIMEOUT", value: "DURATION", default: "10s", help: "Time a client has to send its request headers (slow-loris bound)." },
+  { flag: "request-timeout", env: "MCP_WARDEN_REQUEST_TIMEOUT", value: "DURATION", default: "30s", help: "Time a client has to send its whole request (answers and streams are not bounded)." },
+  { flag: "keep-alive-timeout", env: "MCP_WARDEN_KEEP_ALIVE_TIMEOUT", value: "DURATION", default: "75s", help: "Idle time before a client keep-alive connection is closed." },
+  { flag: "upstream-connect-timeout", env: "MCP_WARDEN_UPSTREAM_CONNECT_TIMEOUT", value: "DURATION", default: "5s", help: "Time to connect to the upstream." },
+  { flag: "upstream-headers-timeout", env: "MCP_WARDEN_UPSTREAM_HEADERS_TIMEOUT", value: "DURATION", default: "300s", help: "Time the upstream has to start answering (bodies and streams are not bounded)." },
+  { flag: "upstream-max-connections", env: "MCP_WARDEN_UPSTREAM_MAX_CONNECTIONS", value: "N", help: "Upper bound of upstream connections (default: unbounded; each open stream holds one)." },
+  { flag: "max-sessions", env: "MCP_WARDEN_MAX_SESSIONS", value: "N", default: "10000", help: "MCP sessions remembered; the least recently used are forgotten first." },
+  { flag: "session-idle-timeout", env: "MCP_WARDEN_SESSION_IDLE_TIMEOUT", value: "DURATION", default: "2h", help: "A session unused this long is forgotten (its client gets 404 and starts anew)." },
+  { flag: "shutdown-grace", env: "MCP_WARDEN_SHUTDOWN_GRACE", value: "DURATION", default: "20s", help: "On SIGTERM, how long in-flight calls and streams may finish." },
+  { flag: "reload-debounce", env: "MCP_WARDEN_RELOAD_DEBOUNCE", value: "DURATION", default: "250ms", help: "Quiet time after a file change before the policy or API-key file is re-read." },
+  { flag: "log-level", env: "MCP_WARDEN_LOG_LEVEL", value: "LEVEL", default: "info", help: `Operational log level: ${LOG_LEVELS.join(", ")}. (Audit lines are always written.)` },
+  { flag: "kubernetes-api", env: "MCP_WARDEN_KUBERNETES_API", value: "URL", help: "API server for service-account token verification (default: in-cluster)." },
+  { flag: "kubernetes-token-file", env: "MCP_WARDEN_KUBERNETES_TOKEN_FILE", value: "FILE", default: IN_CLUSTER_TOKEN_FILE, help: "Token the sidecar presents to that API server." },
+  { flag: "kubernetes-ca-file", env: "MCP_WARDEN_KUBERNETES_CA_FILE", value: "FILE", default: IN_CLUSTER_CA_FILE, help: "CA bundle of that API server." },
+];
+
+export const sidecarUsage = "mcp-warden sidecar --policy FILE|k8s://NS/NAME [--upstream URL] [--listen HOST:PORT] [--admin-listen HOST:PORT] [options]";
+
+export function sidecarHelp(): string {
+  const lines = [`usage: ${sidecarUsage}`, "", "Options (each also read from its environment variable; the flag wins):"];
+  for (const o of OPTIONS) {
+    lines.push(`  --${o.flag} ${o.value}`.padEnd(46) + `${o.env}`);
+    lines.push(`      ${o.help}${o.default !== undefined ? ` Default: ${o.default}.` : ""}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** A setting that is wrong; the CLI prints it with the usage and exits 2. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export function parseSidecarConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): SidecarConfig {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: Object.fromEntries(OPTIONS.map((o) => [o.flag, { type: "string" as const }])),
+  });
+  if (positionals.length > 0) throw new ConfigError(`unexpected argument "${positionals[0]}"`);
+  const raw = (flag: string): string | undefined => {
+    const option = OPTIONS.find((o) => o.flag === flag) as Option;
+    const fromFlag = values[flag];
+    if (typeof fromFlag === "string") return fromFlag;
+    const fromEnv = env[option.env];
+    return fromEnv !== undefined && fromEnv !== "" ? fromEnv : option.default;
+  };
+  const text = (flag: string) => raw(flag);
+  const int = (flag: string, min: number) => {
+    const v = raw(flag);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < min) throw new ConfigError(`--${flag} must be an integer ≥ ${min}, got "${v}"`);
+    return n;
+  };
+  const duration = (flag: string) => {
+    const v = raw(flag) as string;
+    const ms = parseDuration(v);
+    if (ms === undefined) throw new ConfigError(`--${flag} must be a duration such as 500ms, 10s, 5m, got "${v}"`);
+    return ms;
+  };
+  const url = (flag: string) => {
+    const v = raw(flag);
+    if (v === undefined) return undefined;
+    let parsed: URL;
+    try {
+      parsed = new URL(v);
+    } catch {
+      throw new ConfigError(`--${flag} must be a URL, got "${v}"`);
+    }
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new ConfigError(`--${flag} must be an http(s) URL, got "${v}"`);
+    return parsed;
+  };
+
+  const policy = text("policy");
+  if (!policy) throw new ConfigError("--policy (or MCP_WARDEN_POLICY) is required");
+  const upstream = url("upstream") as URL;
+  if (upstream.search || upstream.hash) throw new ConfigError("--upstream must not have a query or fragment");
+  const logLevel = text("log-level") as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
+  const explicitApi = url("kubernetes-api");
+  const inCluster = inClusterApiAccess(env);
+  const kubernetesApi = explicitApi || inCluster
+    ? { server: (explicitApi?.origin ?? inCluster?.server) as string, tokenFile: text("kubernetes-token-file"), caFile: text("kubernetes-ca-file") }
+    : undefined;
+
+  return {
+    policy,
+    upstream,
+    listen: parseListen("listen", text("listen") as string),
+    adminListen: parseListen("admin-listen", text("admin-listen") as string),
+    apiKeysFile: text("api-keys"),
+    allowedOrigins: (text("allowed-origins") ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+    publicUrl: url("public-url"),
+    maxBodyBytes: int("max-body-bytes", 1) as number,
+    maxJsonDepth: int("max-json-depth", 2) as number,
+    maxBatchSize: int("max-batch", 1) as number,
+    maxInspectBytes: int("max-inspect-bytes", 1024) as number,
+    headersTimeoutMs: duration("header-timeout"),
+    requestTimeoutMs: duration("request-timeout"),
+    keepAliveTimeoutMs: duration("keep-alive-timeout"),
+    upstreamConnectTimeoutMs: duration("upstream-connect-timeout"),
+    upstreamHeadersTimeoutMs: duration("upstream-headers-timeout"),
+    upstreamMaxConnections: int("upstream-max-connections", 1),
+    maxSessions: int("max-sessions", 1) as number,
+    sessionIdleTimeoutMs: duration("session-idle-timeout"),
+    shutdownGraceMs: duration("shutdown-grace"),
+    reloadDebounceMs: duration("reload-debounce"),
+    logLevel,
+    kubernetesApi,
+  };
+}
+
+export function parseListen(flag: string, value: string): ListenAddress {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(value) ?? /^()()(\d{1,5})$/.exec(value);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) throw new ConfigError(`--${flag} must be HOST:PORT or PORT, got "${value}"`);
+  return { host: match[1] || match[2] || "0.0.0.0", port };
+}
+
+/** Config for tests and embedding: the defaults with some settings replaced. */
+export function sidecarConfig(overrides: Partial<SidecarConfig> & Pick<SidecarConfig, "policy" | "upstream">): SidecarConfig {
+  const base = parseSidecarConfig(["--policy", overrides.policy, "--upstream", overrides.upstream.href], {});
+  return { ...base, ...overrides };
+}

@@ -1,0 +1,52 @@
+// Answers the sidecar writes itself. Policy decisions are tool results (HTTP 200, the request's id):
+// clients tear sessions down on HTTP errors, and a result an agent can read lets it adapt. Only a
+// hidden tool is a JSON-RPC error, indistinguishable from a tool that does not exist. Error codes are
+// JSON-RPC's own, which every revision of MCP understands.
+import type { Verdict } from "../enforcement/outcome.ts";
+import type { RequestId } from "./jsonrpc.ts";
+
+export const PARSE_ERROR = -32700;
+export const INVALID_REQUEST = -32600;
+export const METHOD_NOT_FOUND = -32601;
+export const INVALID_PARAMS = -32602;
+/** Session not found: what the TypeScript SDK answers (with HTTP 404) for unknown sessions. */
+export const SESSION_NOT_FOUND = -32001;
+/** 2026-07-28 HeaderMismatch; only ever sent to requests that declare that revision. */
+export const HEADER_MISMATCH = -32020;
+
+/** Where the decision is carried in machine-readable form, next to the text the agent reads. */
+export const DECISION_META_KEY = "mcpwarden.io/decision";
+
+export interface JsonRpcErrorAnswer {
+  jsonrpc: "2.0";
+  id: RequestId | null;
+  error: { code: number; message: string; data?: unknown };
+}
+
+export function rpcError(id: RequestId | null, code: number, message: string, data?: unknown): JsonRpcErrorAnswer {
+  return { jsonrpc: "2.0", id, error: data === undefined ? { code, message } : { code, message, data } };
+}
+
+const PREFIX = {
+  denied: "[POLICY DENIED]",
+  rate_limited: "[RATE LIMITED]",
+  approval_required: "[APPROVAL REQUIRED]",
+} as const;
+
+/**
+ * The answer to a tool call the policy does not let through. `modern`: the request speaks 2026-07-28
+ * or later, whose results must say `resultType` (older clients do not know the field).
+ */
+export function decisionAnswer(id: RequestId, tool: string, verdict: Verdict, modern = false): Record<string, unknown> {
+  // In FastMCP's words for a tool it does not have.
+  if (verdict.reason === "hidden") return rpcError(id, INVALID_PARAMS, `Unknown tool: '${tool}'`) as unknown as Record<string, unknown>;
+  const decision = verdict.decision === "allowed" ? "denied" : verdict.decision;
+  const text = `${PREFIX[decision]} ${verdict.message || `Tool '${tool}' is not allowed by policy.`}`;
+  const meta: Record<string, unknown> = { decision, reason: verdict.reason, rule: verdict.rule };
+  if (verdict.retryAfterSeconds !== undefined) meta.retryAfterSeconds = verdict.retryAfterSeconds;
+  return {
+    jsonrpc: "2.0",
+    id,
+    result: { content: [{ type: "text", text }], isError: true, ...(modern ? { resultType: "complete" } : {}), _meta: { [DECISION_META_KEY]: meta } },
+  };
+}

@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { eventData, messageEvent, replaceEventData, SseSplitter } from "./sse.ts";
+
+const split = (chunks: Buffer[], max = 1 << 20) => {
+  const s = new SseSplitter(max);
+  const events = [...chunks.flatMap((c) => s.push(c)), ...s.end()].map((e) => e.raw.toString("utf8"));
+  return { events, rest: s.rest().toString("utf8"), overflowed: s.overflowed };
+};
+
+describe("SseSplitter", () => {
+  it("yields the same events, byte for byte, however the stream is cut into chunks", () => {
+    const event = fc.tuple(
+      fc.constantFrom("\n", "\r\n", "\r"),
+      fc.array(fc.constantFrom("event: message", "id: 7", "retry: 3000", ": keep-alive", "data: {\"a\":1}", "data:", "data: é中"), { minLength: 1, maxLength: 4 }),
+    ).map(([eol, lines]) => lines.join(eol) + eol + eol);
+    fc.assert(
+      fc.property(fc.array(event, { minLength: 1, maxLength: 6 }), fc.array(fc.nat(), { maxLength: 8 }), (events, cuts) => {
+        const bytes = Buffer.from(events.join(""), "utf8");
+        const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+        const chunks = [0, ...points, bytes.length].slice(1).map((end, i, all) => bytes.subarray(i === 0 ? 0 : (all[i - 1] as number), end));
+        const out = split(chunks);
+        assert.deepEqual(out.events, events);
+        assert.equal(out.rest, "");
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("waits when a chunk ends in CR: it may be half of a CRLF", () => {
+    const s = new SseSplitter(1024);
+    assert.deepEqual(s.push(Buffer.from("data: x\r\n\r")), []);
+    assert.deepEqual(s.push(Buffer.from("\n")).map((e) => e.raw.toString()), ["data: x\r\n\r\n"]);
+  });
+
+  it("keeps an unfinished event as the rest, and gives up past the size bound", () => {
+    assert.deepEqual(split([Buffer.from("data: 1\n\ndata: 2")]), { events: ["data: 1\n\n"], rest: "data: 2", overflowed: false });
+    assert.equal(split([Buffer.from(`data: ${"x".repeat(100)}`)], 64).overflowed, true);
+  });
+});
+
+describe("SSE fields", () => {
+  it("joins data lines, ignores comments and other fields, and tells priming events apart", () => {
+    assert.equal(eventData(Buffer.from("event: message\nid: 3\ndata: {\"a\":\ndata: 1}\n\n")), '{"a":\n1}');
+    assert.equal(eventData(Buffer.from("id: 9\nretry: 100\ndata: \n\n")), "");
+    assert.equal(eventData(Buffer.from(": ping\n\n")), undefined);
+    assert.equal(eventData(Buffer.from("data:x\r\n\r\n")), "x");
+  });
+
+  it("replaces the data and keeps every other field in place", () => {
+    const out = replaceEventData(Buffer.from("event: message\r\nid: 4\r\ndata: {\"old\":\r\ndata: 1}\r\n: note\r\n\r\n"), '{"new":2}');
+    assert.equal(out.toString(), 'event: message\nid: 4\ndata: {"new":2}\n: note\n\n');
+    assert.equal(eventData(out), '{"new":2}');
+    assert.equal(messageEvent({ a: 1 }).toString(), 'event: message\ndata: {"a":1}\n\n');
+  });
+});

@@ -1,0 +1,113 @@
+// Server-Sent Events as they cross the proxy: split into events without touching their bytes, so
+// each event can be relayed verbatim, inspected, or (for a tools/list answer) rewritten.
+// Lines end with CRLF, LF or CR (WHATWG HTML §9.2); an empty line ends an event.
+
+export interface SseEvent {
+  /** The event's bytes including the blank line that ends it. */
+  readonly raw: Buffer;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+export class SseSplitter {
+  private pending: Buffer = Buffer.alloc(0);
+  /** Offset in `pending` where the current line starts. */
+  private lineStart = 0;
+  private readonly maxEventBytes: number;
+  /** Set once an event grew past the bound; the splitter then stops and callers fall back. */
+  overflowed = false;
+
+  constructor(maxEventBytes: number) {
+    this.maxEventBytes = maxEventBytes;
+  }
+
+  /** Feeds bytes; returns the events they complete. */
+  push(chunk: Buffer): SseEvent[] {
+    if (this.overflowed) return [];
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    return this.split(false);
+  }
+
+  /** The stream ended: a CR at the very end is a line end after all. Returns the last events. */
+  end(): SseEvent[] {
+    return this.overflowed ? [] : this.split(true);
+  }
+
+  private split(ended: boolean): SseEvent[] {
+    const events: SseEvent[] = [];
+    const buf = this.pending;
+    let eventStart = 0;
+    let pos = this.lineStart;
+    for (;;) {
+      const end = nextLineEnd(buf, pos);
+      if (end === -1) break;
+      // A CR at the very end may be the first half of a CRLF still in flight.
+      if (buf[end] === CR && end + 1 === buf.length && !ended) break;
+      const terminatorLength = buf[end] === CR && buf[end + 1] === LF ? 2 : 1;
+      const emptyLine = end === pos;
+      pos = end + terminatorLength;
+      if (emptyLine) {
+        events.push({ raw: buf.subarray(eventStart, pos) });
+        eventStart = pos;
+      }
+    }
+    this.pending = buf.subarray(eventStart);
+    this.lineStart = pos - eventStart;
+    if (this.pending.length > this.maxEventBytes) {
+      this.overflowed = true;
+      this.pending = Buffer.alloc(0);
+    }
+    return events;
+  }
+
+  /** Bytes of an unfinished event when the stream ends. */
+  rest(): Buffer {
+    return this.pending;
+  }
+}
+
+function nextLineEnd(buf: Buffer, from: number): number {
+  const lf = buf.indexOf(LF, from);
+  const cr = buf.indexOf(CR, from);
+  if (lf === -1) return cr;
+  if (cr === -1) return lf;
+  return Math.min(lf, cr);
+}
+
+/** The event's data (data lines joined by LF), or undefined when it has none (comments, priming). */
+export function eventData(raw: Buffer): string | undefined {
+  let data: string | undefined;
+  for (const line of raw.toString("utf8").split(/\r\n|\r|\n/)) {
+    if (line === "" || line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon === -1 ? line : line.slice(0, colon);
+    if (field !== "data") continue;
+    let value = colon === -1 ? "" : line.slice(colon + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    data = data === undefined ? value : `${data}\n${value}`;
+  }
+  return data;
+}
+
+/** The same event with its data replaced; every other field (id, event, retry, comments) is kept in place. */
+export function replaceEventData(raw: Buffer, data: string): Buffer {
+  const lines = raw.toString("utf8").split(/\r\n|\r|\n/);
+  const out: string[] = [];
+  let written = false;
+  for (const line of lines) {
+    if (line === "") continue;
+    const isData = line === "data" || line.startsWith("data:");
+    if (!isData) out.push(line);
+    else if (!written) {
+      out.push(`data: ${data}`);
+      written = true;
+    }
+  }
+  return Buffer.from(`${out.join("\n")}\n\n`, "utf8");
+}
+
+/** An SSE message event carrying one JSON-RPC message, as the sidecar writes its own answers. */
+export function messageEvent(message: unknown): Buffer {
+  return Buffer.from(`event: message\ndata: ${JSON.stringify(message)}\n\n`, "utf8");
+}

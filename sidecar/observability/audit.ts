@@ -1,0 +1,75 @@
+// One audit line per tool-call decision. Records who called what and what the sidecar and the
+// upstream did about it, never argument values (they may hold secrets): only their keys.
+import { hash } from "node:crypto";
+import type { Logger } from "pino";
+import type { UpstreamOutcome, Verdict } from "../enforcement/outcome.ts";
+
+export interface AuditRecord {
+  policy: string | undefined;
+  policyVersion: string | undefined;
+  mode: "Enforce" | "Audit" | undefined;
+  grant: string;
+  sub: string;
+  authMethod: string;
+  session: string | undefined;
+  requestId: string | number;
+  tool: string;
+  verdict: Verdict;
+  /** Whether the call went to the upstream (in Audit mode also calls the policy would not allow). */
+  forwarded: boolean;
+  arguments: unknown;
+  upstreamStatus: number | undefined;
+  upstreamOutcome: UpstreamOutcome;
+  refunded: boolean;
+  durationSeconds: number;
+}
+
+const MAX_KEYS = 64;
+const MAX_KEY_LENGTH = 128;
+/** Caller-chosen strings (tool names, request ids) are cut: a line must stay a line. */
+const MAX_FIELD_LENGTH = 256;
+
+function cut(s: string): string {
+  return s.length > MAX_FIELD_LENGTH ? `${s.slice(0, MAX_FIELD_LENGTH)}…` : s;
+}
+
+export function argumentKeys(args: unknown): string[] {
+  if (typeof args !== "object" || args === null || Array.isArray(args)) return [];
+  const keys = Object.keys(args).sort();
+  const shown = keys.slice(0, MAX_KEYS).map((k) => (k.length > MAX_KEY_LENGTH ? `${k.slice(0, MAX_KEY_LENGTH)}…` : k));
+  if (keys.length > MAX_KEYS) shown.push(`… ${keys.length - MAX_KEYS} more`);
+  return shown;
+}
+
+/**
+ * Session ids let whoever holds one act in that session, so the log carries a fingerprint that
+ * correlates lines without being usable.
+ */
+export function sessionFingerprint(session: string | undefined): string | undefined {
+  return session === undefined ? undefined : hash("sha256", session, "hex").slice(0, 16);
+}
+
+export function writeAudit(audit: Logger, r: AuditRecord): void {
+  audit.info(
+    {
+      policy: r.policy ?? null,
+      policyVersion: r.policyVersion ?? null,
+      mode: r.mode ?? null,
+      caller: { grant: r.grant, sub: r.sub, method: r.authMethod },
+      session: sessionFingerprint(r.session) ?? null,
+      requestId: typeof r.requestId === "string" ? cut(r.requestId) : r.requestId,
+      tool: cut(r.tool),
+      decision: r.verdict.decision,
+      reason: r.verdict.reason,
+      rule: r.verdict.rule,
+      ...(r.verdict.retryAfterSeconds !== undefined ? { retryAfterSeconds: r.verdict.retryAfterSeconds } : {}),
+      forwarded: r.forwarded,
+      argumentKeys: argumentKeys(r.arguments),
+      upstreamStatus: r.upstreamStatus ?? null,
+      upstreamOutcome: r.upstreamOutcome,
+      refunded: r.refunded,
+      durationMs: Math.round(r.durationSeconds * 1e6) / 1e3,
+    },
+    "tool call",
+  );
+}

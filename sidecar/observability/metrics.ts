@@ -1,0 +1,117 @@
+// The sidecar's Prometheus metrics, on a registry of its own (several sidecars can live in one test
+// process). Every label has a bounded set of values: tool names the policy and the upstream do not
+// know become `_unknown`, methods outside MCP's vocabulary become `_other`; no caller, session or
+// argument ever becomes a label.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { DecisionKind } from "../../policy/decision.ts";
+import type { SidecarReason } from "../enforcement/outcome.ts";
+
+export const UNKNOWN_TOOL = "_unknown";
+export const OTHER_METHOD = "_other";
+
+/** How the sidecar dealt with one MCP message or HTTP request (the `outcome` of requests_total). */
+export type RequestOutcome =
+  | "forwarded" // passed to the upstream
+  | "answered" // answered by the sidecar in JSON-RPC (a policy decision or a JSON-RPC error)
+  | "rejected" // refused with an HTTP 4xx: bad input
+  | "unauthenticated" // 401
+  | "forbidden" // 403: Origin not allowed
+  | "unknown_session" // 404: a session not issued to this caller through this sidecar
+  | "upstream_error"; // the upstream could not be reached or failed at the HTTP level
+
+/** Every JSON-RPC method of MCP revisions 2025-03-26 … 2026-07-28 (others are counted as `_other`). */
+const KNOWN_METHODS = new Set([
+  "initialize", "ping", "server/discover", "subscriptions/listen",
+  "tools/list", "tools/call", "resources/list", "resources/templates/list", "resources/read",
+  "resources/subscribe", "resources/unsubscribe", "prompts/list", "prompts/get", "completion/complete",
+  "logging/setLevel", "sampling/createMessage", "elicitation/create", "roots/list",
+  "tasks/get", "tasks/result", "tasks/list", "tasks/cancel",
+  "notifications/initialized", "notifications/cancelled", "notifications/progress", "notifications/message",
+  "notifications/roots/list_changed", "notifications/tools/list_changed", "notifications/resources/list_changed",
+  "notifications/resources/updated", "notifications/prompts/list_changed", "notifications/elicitation/complete",
+  "notifications/tasks/status",
+]);
+
+/** Pseudo-methods for what is not a JSON-RPC request or notification. */
+export type PseudoMethod = "GET" | "DELETE" | "_response" | "_invalid";
+const PSEUDO_METHODS: ReadonlySet<string> = new Set<PseudoMethod>(["GET", "DELETE", "_response", "_invalid"]);
+
+export function methodLabel(method: string): string {
+  return KNOWN_METHODS.has(method) ? method : OTHER_METHOD;
+}
+
+export interface BuildInfo {
+  version: string;
+}
+
+export class SidecarMetrics {
+  readonly registry = new Registry();
+  readonly toolCalls: Counter<"policy" | "tool" | "decision" | "reason" | "mode">;
+  readonly toolCallDuration: Histogram<"policy" | "decision">;
+  readonly requests: Counter<"method" | "outcome">;
+  readonly policyInfo: Gauge<"policy" | "format" | "version" | "digest" | "mode">;
+  readonly policyReloads: Counter<"result">;
+  readonly rateLimitStoreErrors: Counter<"store">;
+  readonly sessions: Gauge;
+  readonly upstreamToolNames: Gauge;
+
+  constructor(build: BuildInfo, options: { processMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.toolCalls = new Counter({
+      name: "mcp_warden_tool_calls_total",
+      help: "Tool calls decided by the sidecar, by policy, tool, decision and reason. mode=Audit counts calls forwarded whatever the decision.",
+      labelNames: ["policy", "tool", "decision", "reason", "mode"],
+      registers,
+    });
+    this.toolCallDuration = new Histogram({
+      name: "mcp_warden_tool_call_duration_seconds",
+      help: "Time from receiving a tool call to the end of its answer (the upstream's, or the sidecar's for calls not forwarded).",
+      labelNames: ["policy", "decision"],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    });
+    this.requests = new Counter({
+      name: "mcp_warden_requests_total",
+      help: "MCP messages and HTTP requests received, by JSON-RPC method (GET/DELETE for streams and session ends) and outcome.",
+      labelNames: ["method", "outcome"],
+      registers,
+    });
+    this.policyInfo = new Gauge({
+      name: "mcp_warden_policy_info",
+      help: "The policy in force (value 1); absent while no policy is loaded.",
+      labelNames: ["policy", "format", "version", "digest", "mode"],
+      registers,
+    });
+    this.policyReloads = new Counter({
+      name: "mcp_warden_policy_reloads_total",
+      help: "Policy versions received from the policy source, by result (success, invalid: rejected and the previous policy kept).",
+      labelNames: ["result"],
+      registers,
+    });
+    this.rateLimitStoreErrors = new Counter({
+      name: "mcp_warden_rate_limit_store_errors_total",
+      help: "Rate-limit store operations that failed (the policy's failMode then decides).",
+      labelNames: ["store"],
+      registers,
+    });
+    this.sessions = new Gauge({ name: "mcp_warden_sessions", help: "MCP sessions bound to a caller through this sidecar.", registers });
+    this.upstreamToolNames = new Gauge({ name: "mcp_warden_upstream_tools", help: "Tool names learnt from the upstream's tools/list answers.", registers });
+    const buildInfo = new Gauge({
+      name: "mcp_warden_build_info",
+      help: "Build information (value 1).",
+      labelNames: ["version", "node_version", "component"],
+      registers,
+    });
+    buildInfo.set({ version: build.version, node_version: process.version, component: "sidecar" }, 1);
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  countToolCall(labels: { policy: string; tool: string; decision: DecisionKind; reason: SidecarReason; mode: string }): void {
+    this.toolCalls.inc(labels);
+  }
+
+  /** `method` is a JSON-RPC method or a PseudoMethod. */
+  countRequest(method: string, outcome: RequestOutcome): void {
+    this.requests.inc({ method: PSEUDO_METHODS.has(method) ? method : methodLabel(method), outcome });
+  }
+}

@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { pino } from "pino";
+import { parsePolicyText } from "../policy/load.ts";
+import { SlidingWindowMemoryStore } from "../policy/ratelimit/memory-store.ts";
+import { SidecarMetrics } from "./observability/metrics.ts";
+import { PolicyHolder } from "./policy-holder.ts";
+
+const doc = (generation: number, spec: string) => parsePolicyText(`apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: p, namespace: ns, generation: ${generation}}\nspec: ${spec}\n`, "x");
+
+function holder() {
+  const metrics = new SidecarMetrics({ version: "test" }, { processMetrics: false });
+  const h = new PolicyHolder({ metrics, log: pino({ level: "silent" }) });
+  const sample = async (name: string) => (await metrics.registry.getSingleMetric(name)?.get())?.values ?? [];
+  return { h, sample };
+}
+
+describe("PolicyHolder", () => {
+  it("installs compiled policies, publishes policy_info and tells listeners", async () => {
+    const { h, sample } = holder();
+    const seen: string[] = [];
+    h.onChange((p) => seen.push(`${p.name}@${p.generation}`));
+    assert.equal(h.current === undefined, true);
+    assert.equal(h.accept(doc(1, "{default: deny}")), true);
+    assert.equal(h.accept(doc(2, "{default: allow}")), true);
+    assert.deepEqual(seen, ["ns/p@1", "ns/p@2"]);
+    const info = await sample("mcp_warden_policy_info");
+    assert.equal(info.length, 1, "only the policy in force is published");
+    assert.deepEqual({ ...info[0]?.labels }, { policy: "ns/p", format: "McpPolicy", version: "2", digest: h.current?.digest, mode: "Enforce" });
+    assert.deepEqual((await sample("mcp_warden_policy_reloads_total")).map((v) => [v.labels.result, v.value]), [["success", 2]]);
+  });
+
+  it("keeps the last good policy when a new version does not compile, and counts it", async () => {
+    const { h, sample } = holder();
+    h.accept(doc(1, "{default: deny}"));
+    assert.equal(h.accept(doc(2, "{default: deny, tools: [{name: a, denyIf: ['args.x ==']}]}")), false);
+    assert.equal(h.current?.generation, 1);
+    assert.match(h.lastRejection?.[0]?.message ?? "", /./);
+    assert.deepEqual((await sample("mcp_warden_policy_reloads_total")).map((v) => [v.labels.result, v.value]).sort(), [["invalid", 1], ["success", 1]]);
+    h.handlers().invalid(Object.assign(new Error("x"), { problems: [{ path: ["spec"], message: "bad" }] }));
+    assert.equal(h.current?.generation, 1);
+  });
+
+  it("keeps one rate-limit store across reloads, so counters survive", () => {
+    const { h } = holder();
+    h.accept(doc(1, "{default: deny}"));
+    const store = h.store;
+    assert.ok(store instanceof SlidingWindowMemoryStore);
+    h.accept(doc(2, "{default: allow}"));
+    assert.equal(h.store, store);
+  });
+
+  it("rejects a policy asking for a store this build does not have", () => {
+    const { h } = holder();
+    h.accept(doc(1, "{default: deny}"));
+    assert.equal(h.accept(doc(2, "{default: deny, rateLimit: {store: redis}}")), false);
+    assert.match(h.lastRejection?.map((p) => `${p.path.join(".")}: ${p.message}`).join() ?? "", /spec\.rateLimit\.store: rateLimit\.store redis is not available/);
+    assert.equal(h.current?.generation, 1);
+  });
+});

@@ -1,0 +1,66 @@
+// One HTTP exchange on the MCP endpoint and what every handler needs to serve it.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import type { SidecarConfig } from "../config.ts";
+import type { CallerContext, Enforcer } from "../enforcement/enforcer.ts";
+import type { KnownTools } from "../enforcement/tool-names.ts";
+import { AnswerInspector, type PendingToolCall } from "./answer-inspector.ts";
+import type { SidecarMetrics } from "../observability/metrics.ts";
+import type { PolicyHolder } from "../policy-holder.ts";
+import type { SessionTable } from "../sessions.ts";
+import type { Upstream } from "./upstream.ts";
+import { upstreamRequestHeaders } from "../mcp/http-headers.ts";
+
+export interface ProxyDeps {
+  config: SidecarConfig;
+  upstream: Upstream;
+  enforcer: Enforcer;
+  holder: PolicyHolder;
+  sessions: SessionTable;
+  knownTools: KnownTools;
+  metrics: SidecarMetrics;
+  log: Logger;
+}
+
+export interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** The authenticated caller; `session` is filled in once the session header is checked. */
+  caller: CallerContext;
+  startedAt: number;
+  /** Query string of the request, passed on to the upstream. */
+  search: string;
+}
+
+/** Aborts the upstream request when the client goes away before its answer is complete. */
+export function abortOnClientClose(res: ServerResponse): AbortController {
+  const controller = new AbortController();
+  res.on("close", () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller;
+}
+
+export function forwardHeaders(ex: Exchange): Record<string, string | string[]> {
+  const encrypted = (ex.req.socket as { encrypted?: boolean }).encrypted === true;
+  return upstreamRequestHeaders(ex.req.headers, { remoteAddress: ex.req.socket.remoteAddress, host: ex.req.headers.host, proto: encrypted ? "https" : "http" });
+}
+
+/** An inspector for answers on a stream that is not tied to known requests (GET): filters any tools/list result. */
+export function streamInspector(deps: ProxyDeps, status: number): AnswerInspector {
+  return new AnswerInspector({
+    toolCalls: new Map<string, PendingToolCall>(),
+    toolLists: "any",
+    hidden: hiddenTest(deps.holder),
+    knownTools: deps.knownTools,
+    status,
+  });
+}
+
+/** The hidden-tool test while filtering applies: a policy with `hide` entries, in Enforce mode. */
+export function hiddenTest(holder: PolicyHolder): ((tool: string) => boolean) | undefined {
+  const policy = holder.current;
+  if (!policy) return () => true; // no policy: list nothing rather than everything
+  if (policy.mode !== "Enforce" || !policy.spec.hide?.length) return undefined;
+  return (tool) => policy.isHidden(tool);
+}

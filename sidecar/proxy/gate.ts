@@ -1,0 +1,49 @@
+// What every request to the MCP endpoint passes before its body is read: the Origin allow-list
+// (browsers, DNS rebinding) and authentication. Failures are answered here: 403, 401 with a
+// WWW-Authenticate challenge (naming the RFC 9728 metadata when OAuth tokens are accepted), or 503
+// when tokens cannot be verified right now.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { CallerContext } from "../enforcement/enforcer.ts";
+import type { Authenticator } from "../identity/authenticator.ts";
+import { protectedResourceMetadataUrl } from "../identity/protected-resource.ts";
+import { INVALID_REQUEST, rpcError } from "../mcp/answers.ts";
+import { headerValue } from "../mcp/http-headers.ts";
+import type { SidecarMetrics } from "../observability/metrics.ts";
+import type { PolicyHolder } from "../policy-holder.ts";
+import { sendJson } from "./relay.ts";
+
+export interface GateDeps {
+  authenticator: Authenticator;
+  holder: PolicyHolder;
+  metrics: SidecarMetrics;
+  allowedOrigins: readonly string[];
+  publicUrl: URL | undefined;
+  mcpPath: string;
+}
+
+/** The caller of an admitted request; undefined when the gate answered it. */
+export async function admit(deps: GateDeps, req: IncomingMessage, res: ServerResponse): Promise<Omit<CallerContext, "session"> | undefined> {
+  const method = req.method === "GET" || req.method === "DELETE" ? req.method : "_invalid";
+  const origin = headerValue(req.headers, "origin");
+  if (origin !== undefined) {
+    const allowed = [...deps.allowedOrigins, ...(deps.holder.current?.spec.sidecar?.allowedOrigins ?? [])];
+    if (allowed.length > 0 && !allowed.includes(origin)) {
+      deps.metrics.countRequest(method, "forbidden");
+      sendJson(res, 403, rpcError(null, INVALID_REQUEST, `Forbidden: Origin ${origin} is not allowed`));
+      return undefined;
+    }
+  }
+  const result = await deps.authenticator.authenticate(headerValue(req.headers, "authorization"));
+  if (result.ok) return { caller: result.caller, authMethod: result.method };
+  deps.metrics.countRequest(method, "unauthenticated");
+  if (result.problem === "unavailable") {
+    sendJson(res, 503, rpcError(null, INVALID_REQUEST, result.message), { "retry-after": "5" });
+    return undefined;
+  }
+  const params: string[] = [];
+  if (deps.authenticator.usesOAuth) params.push(`resource_metadata="${protectedResourceMetadataUrl(req, deps.publicUrl, deps.mcpPath)}"`);
+  else params.push('realm="mcp-warden"');
+  if (result.problem === "invalid") params.push('error="invalid_token"', `error_description="${result.message.replace(/["\\\r\n]/g, "'")}"`);
+  sendJson(res, 401, rpcError(null, INVALID_REQUEST, `Unauthorized: ${result.message}`), { "www-authenticate": `Bearer ${params.join(", ")}` });
+  return undefined;
+}

@@ -1,0 +1,86 @@
+// What to do with each message of a POST body: forward it, or answer it here. Every `tools/call` is
+// decided by the policy; look-alikes of policed methods, malformed messages and calls the policy does
+// not allow never reach the upstream.
+import type { IncomingHttpHeaders } from "node:http";
+import { performance } from "node:perf_hooks";
+import type { CallerContext, DecidedCall, Enforcer } from "../enforcement/enforcer.ts";
+import { toolNameProblem, type KnownTools } from "../enforcement/tool-names.ts";
+import { decisionAnswer, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, rpcError } from "../mcp/answers.ts";
+import { idKey, imitatesPolicedMethod, type ClientMessage, type RequestId } from "../mcp/jsonrpc.ts";
+import { isModernMessage } from "../mcp/request-metadata.ts";
+import type { RequestOutcome } from "../observability/metrics.ts";
+import type { PolicyHolder } from "../policy-holder.ts";
+
+export interface MessagePlan {
+  readonly message: ClientMessage;
+  readonly forward: boolean;
+  /** The sidecar's answer when not forwarded (absent for dropped notifications). */
+  readonly answer?: unknown;
+  /** For forwarded tool calls: the decision, completed when the upstream answers. */
+  readonly call?: DecidedCall;
+  readonly outcome: RequestOutcome;
+}
+
+export interface PlanDeps {
+  enforcer: Enforcer;
+  holder: PolicyHolder;
+  knownTools: KnownTools;
+}
+
+export async function planMessages(deps: PlanDeps, messages: readonly ClientMessage[], context: CallerContext, headers: IncomingHttpHeaders, startedAt = performance.now()): Promise<MessagePlan[]> {
+  const plans: MessagePlan[] = [];
+  for (const message of messages) plans.push(await planMessage(deps, message, context, isModernMessage(headers, message), startedAt));
+  return plans;
+}
+
+async function planMessage(deps: PlanDeps, message: ClientMessage, context: CallerContext, modern: boolean, startedAt: number): Promise<MessagePlan> {
+  const answer = (id: RequestId | null, code: number, text: string): MessagePlan => ({ message, forward: false, answer: rpcError(id, code, text), outcome: "answered" });
+  switch (message.kind) {
+    case "response":
+      return { message, forward: true, outcome: "forwarded" };
+    case "invalid":
+      return answer(message.id, INVALID_REQUEST, `Invalid Request: ${message.problem}`);
+    case "notification":
+      if (message.method === "tools/call" || message.method === "tools/list" || imitatesPolicedMethod(message.method)) {
+        // A call without an id cannot be answered, so it cannot be decided: it is dropped.
+        return { message, forward: false, outcome: "rejected" };
+      }
+      return { message, forward: true, outcome: "forwarded" };
+    case "request":
+      break;
+  }
+  const { id, method } = message;
+  if (imitatesPolicedMethod(method)) return answer(id, METHOD_NOT_FOUND, `Method not found: ${method} (method names are case-sensitive)`);
+  if (method !== "tools/call") return { message, forward: true, outcome: "forwarded" };
+
+  const params = message.params;
+  if (typeof params !== "object" || params === null || Array.isArray(params)) return answer(id, INVALID_PARAMS, "Invalid params: tools/call needs a params object");
+  const { name, arguments: args } = params as Record<string, unknown>;
+  if (typeof name !== "string") return answer(id, INVALID_PARAMS, "Invalid params: params.name must be a string");
+  if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args))) {
+    return answer(id, INVALID_PARAMS, "Invalid params: params.arguments must be an object");
+  }
+  const request = { id, tool: name, args: (args ?? {}) as Record<string, unknown> };
+  const problem = toolNameProblem(name, deps.holder.current, deps.knownTools);
+  if (problem !== undefined) {
+    const call = deps.enforcer.refuse(request, context, problem, startedAt);
+    void deps.enforcer.complete(call, "not_forwarded");
+    return answer(id, INVALID_PARAMS, `Invalid params: ${problem}`);
+  }
+  const call = await deps.enforcer.decide(request, context, startedAt);
+  if (call.forward) return { message, forward: true, call, outcome: "forwarded" };
+  void deps.enforcer.complete(call, "not_forwarded");
+  return { message, forward: false, answer: decisionAnswer(id, name, call.verdict, modern), call, outcome: "answered" };
+}
+
+/** Request ids must be unique within a batch: answers are matched to requests by id. */
+export function duplicateRequestId(messages: readonly ClientMessage[]): RequestId | undefined {
+  const seen = new Set<string>();
+  for (const m of messages) {
+    if (m.kind !== "request") continue;
+    const key = idKey(m.id);
+    if (seen.has(key)) return m.id;
+    seen.add(key);
+  }
+  return undefined;
+}

@@ -1,0 +1,165 @@
+// The sidecar's lifecycle: load the policy (an invalid first policy is a startup error), then serve the
+// MCP endpoint and the admin port; on shutdown stop accepting, let in-flight calls finish within the
+// grace period, close standalone streams (their clients reconnect elsewhere), and release everything.
+import { readFileSync } from "node:fs";
+import type { ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import type { FastifyInstance } from "fastify";
+import { formatProblem } from "../policy/paths.ts";
+import { createAdminServer } from "./admin-server.ts";
+import type { SidecarConfig } from "./config.ts";
+import { Enforcer } from "./enforcement/enforcer.ts";
+import { KnownTools } from "./enforcement/tool-names.ts";
+import { Authenticator } from "./identity/authenticator.ts";
+import { createLoggers, type Loggers } from "./observability/logging.ts";
+import { SidecarMetrics } from "./observability/metrics.ts";
+import { PolicyHolder } from "./policy-holder.ts";
+import type { PolicySource } from "./policy-source.ts";
+import { createPolicySource } from "./policy-sources/index.ts";
+import { ConnectionTracker } from "./proxy/connections.ts";
+import { createMcpServer } from "./proxy/mcp-server.ts";
+import { Upstream } from "./proxy/upstream.ts";
+import type { StoreFactory } from "./rate-limit-store.ts";
+import { SessionTable } from "./sessions.ts";
+
+export interface SidecarOptions {
+  config: SidecarConfig;
+  loggers?: Loggers;
+  /** Defaults to the source `config.policy` names. */
+  source?: PolicySource;
+  stores?: StoreFactory;
+  /** Node process metrics on /metrics (default true). */
+  processMetrics?: boolean;
+}
+
+export interface RunningSidecar {
+  /** The MCP endpoint, e.g. http://127.0.0.1:8080/mcp. */
+  readonly url: string;
+  readonly adminUrl: string;
+  readonly holder: PolicyHolder;
+  readonly metrics: SidecarMetrics;
+  readonly sessions: SessionTable;
+  readonly source: PolicySource;
+  /** Graceful: stop accepting, finish in-flight exchanges within the grace period, release everything. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+/** The sidecar cannot start; `problems` lists why (e.g. every problem of an invalid policy). */
+export class StartupError extends Error {
+  readonly problems: readonly string[];
+
+  constructor(message: string, problems: readonly string[] = []) {
+    super(message);
+    this.name = "StartupError";
+    this.problems = problems;
+  }
+}
+
+export const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+export async function startSidecar(options: SidecarOptions): Promise<RunningSidecar> {
+  const { config } = options;
+  const loggers = options.loggers ?? createLoggers({ level: config.logLevel });
+  const { log } = loggers;
+  const metrics = new SidecarMetrics({ version: VERSION }, { processMetrics: options.processMetrics });
+  const holder = new PolicyHolder({ metrics, log, stores: options.stores });
+  const authenticator = new Authenticator({ log, apiKeysFile: config.apiKeysFile, kubernetesApi: config.kubernetesApi, watch: { debounceMs: config.reloadDebounceMs } });
+  holder.onChange((policy) => void authenticator.configure(policy.spec.identity));
+  const knownTools = new KnownTools(10_000, (n) => metrics.upstreamToolNames.set(n));
+  const sessions = new SessionTable({ maxSessions: config.maxSessions, idleTimeoutMs: config.sessionIdleTimeoutMs, onSize: (n) => metrics.sessions.set(n) });
+  const upstream = new Upstream({ url: config.upstream, connectTimeoutMs: config.upstreamConnectTimeoutMs, headersTimeoutMs: config.upstreamHeadersTimeoutMs, maxConnections: config.upstreamMaxConnections });
+  const enforcer = new Enforcer({ holder, metrics, audit: loggers.audit, log, knownTools });
+
+  const release = async () => {
+    authenticator.close();
+    await Promise.all([upstream.close(), holder.close()]);
+  };
+  let source: PolicySource;
+  try {
+    source = options.source ?? createPolicySource(config.policy, { file: { debounceMs: config.reloadDebounceMs } });
+  } catch (err) {
+    await release();
+    throw new StartupError((err as Error).message);
+  }
+  await source.start(holder.handlers());
+  if (!holder.current && holder.lastRejection) {
+    await Promise.all([source.stop(), release()]);
+    throw new StartupError(`the policy from ${source.description} is invalid`, holder.lastRejection.map(formatProblem));
+  }
+  if (!holder.current) log.warn({ source: source.description }, "no policy yet: not ready, and every tool call is denied until one loads");
+  await authenticator.configure(holder.current?.spec.identity);
+
+  let shuttingDown = false;
+  const exchanges = new Set<ServerResponse>();
+  const streams = new Set<ServerResponse>();
+  const inFlight = {
+    begin(res: ServerResponse) {
+      exchanges.add(res);
+      const done = connections.begin(res.socket as Socket);
+      res.on("close", () => {
+        exchanges.delete(res);
+        streams.delete(res);
+        done();
+      });
+    },
+    stream(res: ServerResponse) {
+      streams.add(res);
+    },
+  };
+  const app = createMcpServer({ config, upstream, enforcer, holder, sessions, knownTools, metrics, log, authenticator, inFlight });
+  const connections = new ConnectionTracker(app.server);
+  const admin = createAdminServer(metrics, {
+    notReadyBecause: () => (shuttingDown ? "shutting down" : holder.current ? undefined : "no policy loaded"),
+  });
+  try {
+    await admin.listen({ host: config.adminListen.host, port: config.adminListen.port });
+    await app.listen({ host: config.listen.host, port: config.listen.port });
+  } catch (err) {
+    await Promise.all([admin.close(), app.close(), source.stop(), release()]);
+    const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+    throw new StartupError(e.code === "EADDRINUSE" ? `cannot listen on ${e.address}:${e.port}: the address is in use` : `cannot listen: ${e.message}`);
+  }
+  const url = `http://${hostFor(app)}${config.upstream.pathname}`;
+  log.info({ listen: url, admin: `http://${hostFor(admin)}`, upstream: config.upstream.href, policy: source.description }, "sidecar started");
+
+  let shutdown: Promise<void> | undefined;
+  return {
+    url,
+    adminUrl: `http://${hostFor(admin)}`,
+    holder,
+    metrics,
+    sessions,
+    source,
+    shutdown(graceMs = config.shutdownGraceMs) {
+      shutdown ??= (async () => {
+        shuttingDown = true;
+        log.info({ inFlight: exchanges.size, streams: streams.size, graceMs }, "shutting down");
+        for (const res of streams) res.destroy();
+        const closed = app.close();
+        connections.drain();
+        const finished = await Promise.race([
+          closed.then(() => true),
+          new Promise<false>((resolve) => setTimeout(() => resolve(false), graceMs).unref()),
+        ]);
+        if (!finished) {
+          log.warn({ inFlight: exchanges.size }, "shutdown grace period over; closing what is still open");
+          app.server.closeAllConnections();
+          await upstream.destroy();
+          await closed;
+        }
+        await source.stop();
+        authenticator.close();
+        await Promise.all([upstream.close().catch(() => undefined), holder.close(), admin.close()]);
+        log.info("sidecar stopped");
+        loggers.flush();
+      })();
+      return shutdown;
+    },
+  };
+}
+
+function hostFor(app: FastifyInstance): string {
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return `${host}:${address.port}`;
+}

@@ -1,0 +1,149 @@
+// Runs a real sidecar (in this process) in front of a Kestra double for integration tests, with the
+// audit and operational logs captured as parsed JSON lines.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import { pino } from "pino";
+import { sidecarConfig, type SidecarConfig } from "../../sidecar/config.ts";
+import { grantLine } from "../../sidecar/identity/api-keys.ts";
+import type { Loggers } from "../../sidecar/observability/logging.ts";
+import type { PolicySource } from "../../sidecar/policy-source.ts";
+import { startSidecar, type RunningSidecar } from "../../sidecar/sidecar.ts";
+import { startKestraDouble, type KestraDouble, type KestraDoubleOptions } from "../upstreams/kestra-double.ts";
+
+export type LogLine = Record<string, unknown>;
+
+/** Loggers writing parsed JSON lines into arrays. */
+export function captureLoggers(): Loggers & { logLines: LogLine[]; auditLines: LogLine[] } {
+  const logLines: LogLine[] = [];
+  const auditLines: LogLine[] = [];
+  const into = (lines: LogLine[]) => ({ write: (s: string) => void lines.push(JSON.parse(s) as LogLine) });
+  const common = { timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label: string) => ({ level: label }) } };
+  return {
+    log: pino({ ...common, level: "debug" }, into(logLines)),
+    audit: pino({ ...common, base: { audit: true } }, into(auditLines)),
+    flush() {},
+    logLines,
+    auditLines,
+  };
+}
+
+export const KEYS = { alice: "alice-secret-key-0001", bob: "bob-secret-key-0002" } as const;
+
+export interface ProxyHarness {
+  sidecar: RunningSidecar;
+  dir: string;
+  policyFile: string;
+  logs: ReturnType<typeof captureLoggers>;
+  /** An SDK client connected through the sidecar with the given API key (or none). */
+  client(key?: string, options?: { name?: string; capabilities?: ClientCapabilities }): Promise<Client>;
+  metric(name: string, labels?: Record<string, string>): Promise<number | undefined>;
+  close(): Promise<void>;
+}
+
+export interface Harness extends ProxyHarness {
+  upstream: KestraDouble;
+}
+
+export interface HarnessOptions {
+  /** Policy document text (written to a file the sidecar watches). */
+  policy: string;
+  upstream?: KestraDoubleOptions;
+  config?: Partial<SidecarConfig>;
+  /** Use this source instead of the policy file. */
+  source?: PolicySource;
+  /** Grants file content; defaults to alice and bob. null: no grants file. */
+  apiKeys?: string | null;
+}
+
+/** A sidecar in front of the Kestra double. */
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  const upstream = await startKestraDouble(options.upstream);
+  try {
+    const proxy = await startProxy(upstream.url, options);
+    return {
+      ...proxy,
+      upstream,
+      async close() {
+        await proxy.close();
+        await upstream.close();
+      },
+    };
+  } catch (err) {
+    await upstream.close();
+    throw err;
+  }
+}
+
+/** A sidecar in front of any upstream URL. */
+export async function startProxy(upstreamUrl: string, options: Omit<HarnessOptions, "upstream">): Promise<ProxyHarness> {
+  const dir = mkdtempSync(join(tmpdir(), "mcp-warden-test-"));
+  const policyFile = join(dir, "policy.yaml");
+  writeFileSync(policyFile, options.policy);
+  let apiKeysFile: string | undefined;
+  if (options.apiKeys !== null) {
+    apiKeysFile = join(dir, "api-keys");
+    writeFileSync(apiKeysFile, options.apiKeys ?? `${grantLine("alice", KEYS.alice)}\n${grantLine("bob", KEYS.bob)}\n`);
+  }
+  const logs = captureLoggers();
+  const config = sidecarConfig({
+    policy: policyFile,
+    upstream: new URL(upstreamUrl),
+    listen: { host: "127.0.0.1", port: 0 },
+    adminListen: { host: "127.0.0.1", port: 0 },
+    apiKeysFile,
+    reloadDebounceMs: 20,
+    ...options.config,
+  });
+  const sidecar = await startSidecar({ config, loggers: logs, source: options.source, processMetrics: false });
+  const clients: Client[] = [];
+  return {
+    sidecar,
+    dir,
+    policyFile,
+    logs,
+    async client(key, clientOptions) {
+      const client = new Client({ name: clientOptions?.name ?? "test-agent", version: "1.0.0" }, { capabilities: clientOptions?.capabilities ?? {} });
+      const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
+      await client.connect(new StreamableHTTPClientTransport(new URL(sidecar.url), { requestInit: { headers } }));
+      clients.push(client);
+      return client;
+    },
+    async metric(name, labels = {}) {
+      const text = await (await fetch(`${sidecar.adminUrl}/metrics`)).text();
+      return metricValue(text, name, labels);
+    },
+    async close() {
+      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+      await sidecar.shutdown(2000);
+    },
+  };
+}
+
+/** The value of the first sample of `name` whose labels include `labels`. */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const labelText = line.slice(name.length).startsWith("{") ? line.slice(name.length + 1, line.indexOf("}")) : "";
+    const found = new Map([...labelText.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1] as string, m[2] as string]));
+    if (Object.entries(labels).every(([k, v]) => found.get(k) === v)) return Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return undefined;
+}
+
+/** An McpPolicy for the Kestra double with the given spec (YAML). */
+export function mcpPolicy(spec: string, name = "kestra"): string {
+  return `apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: ${name}, namespace: agents, generation: 1}\nspec:\n${spec.replace(/^/gm, "  ")}\n`;
+}
+
+/** Waits until `check` returns true (polling; for events the test cannot await directly). */
+export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
