@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pino } from "pino";
 import { parsePolicyText } from "../policy/load.ts";
+import { RedisSlidingWindowStore } from "../policy/ratelimit/redis-store.ts";
 import { SlidingWindowMemoryStore } from "../policy/ratelimit/memory-store.ts";
 import { SidecarMetrics } from "./observability/metrics.ts";
 import { PolicyHolder } from "./policy-holder.ts";
@@ -50,11 +51,26 @@ describe("PolicyHolder", () => {
     assert.equal(h.store, store);
   });
 
-  it("rejects a policy asking for a store this build does not have", () => {
+  it("rejects a policy whose Redis URL cannot be had, keeping the policy in force", () => {
     const { h } = holder();
     h.accept(doc(1, "{default: deny}"));
-    assert.equal(h.accept(doc(2, "{default: deny, rateLimit: {store: redis}}")), false);
-    assert.match(h.lastRejection?.map((p) => `${p.path.join(".")}: ${p.message}`).join() ?? "", /spec\.rateLimit\.store: rateLimit\.store redis is not available/);
+    assert.equal(h.accept(doc(2, "{default: deny, rateLimit: {store: redis, redis: {secretRef: {name: redis, key: url}}}}")), false);
+    assert.match(h.lastRejection?.map((p) => `${p.path.join(".")}: ${p.message}`).join() ?? "", /spec\.rateLimit: .*MCP_WARDEN_REDIS_URL is not set/);
     assert.equal(h.current?.generation, 1);
+  });
+
+  it("switches to a Redis store when the policy asks for one, and keeps it while the settings stay the same", async () => {
+    const { h } = holder();
+    h.accept(doc(1, "{default: deny}"));
+    const memory = h.store;
+    h.accept(doc(2, "{default: deny, rateLimit: {store: redis, redis: {url: 'redis://127.0.0.1:1'}}}"));
+    assert.ok(h.store instanceof RedisSlidingWindowStore);
+    const redis = h.store;
+    h.accept(doc(3, "{default: allow, rateLimit: {store: redis, redis: {url: 'redis://127.0.0.1:1'}}}"));
+    assert.equal(h.store, redis, "same settings, same store: counters survive");
+    h.accept(doc(4, "{default: allow}"));
+    assert.ok(h.store instanceof SlidingWindowMemoryStore);
+    assert.notEqual(h.store, memory, "a new memory store: the Redis one was closed");
+    await h.close();
   });
 });

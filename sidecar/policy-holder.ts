@@ -9,7 +9,8 @@ import { formatProblem, PolicyError, type PolicyProblem } from "../policy/paths.
 import type { RateLimitStore } from "../policy/ratelimit/store.ts";
 import type { SidecarMetrics } from "./observability/metrics.ts";
 import type { PolicySourceHandlers } from "./policy-source.ts";
-import { builtinStores, storeKind, type StoreFactory } from "./rate-limit-store.ts";
+import { sameStoreSettings, type RateLimitStoreSettings } from "../policy/ratelimit/create-store.ts";
+import { createStoreFactory, type StoreFactory } from "./rate-limit-store.ts";
 
 export interface PolicyHolderOptions {
   metrics: SidecarMetrics;
@@ -22,6 +23,7 @@ export type PolicyListener = (policy: CompiledPolicy) => void;
 export class PolicyHolder {
   private policy: CompiledPolicy | undefined;
   private rateLimitStore: RateLimitStore | undefined;
+  private storeSettings: RateLimitStoreSettings | undefined;
   private readonly listeners: PolicyListener[] = [];
   private readonly metrics: SidecarMetrics;
   private readonly log: Logger;
@@ -32,7 +34,7 @@ export class PolicyHolder {
   constructor(options: PolicyHolderOptions) {
     this.metrics = options.metrics;
     this.log = options.log;
-    this.stores = options.stores ?? builtinStores;
+    this.stores = options.stores ?? createStoreFactory(process.env, options.log);
   }
 
   get current(): CompiledPolicy | undefined {
@@ -67,15 +69,19 @@ export class PolicyHolder {
       this.reject(err.problems);
       return false;
     }
-    const unsupported = this.stores.unsupported(compiled.spec);
-    if (unsupported) {
-      this.reject([{ path: loaded.docPath(["rateLimit", "store"]), message: unsupported }]);
+    let settings: RateLimitStoreSettings;
+    try {
+      settings = this.stores.settings(compiled);
+    } catch (err) {
+      this.reject([{ path: loaded.docPath(["rateLimit"]), message: (err as Error).message }]);
       return false;
     }
     const previous = this.policy;
-    if (!this.rateLimitStore || (previous && storeKind(previous.spec) !== storeKind(compiled.spec))) {
+    if (!this.rateLimitStore || !this.storeSettings || !sameStoreSettings(this.storeSettings, settings)) {
       const old = this.rateLimitStore;
-      this.rateLimitStore = this.stores.create(compiled.spec);
+      this.rateLimitStore = this.stores.create(settings);
+      this.storeSettings = settings;
+      if (old) this.log.info({ store: settings.description }, "rate-limit store changed: counters start afresh");
       void old?.close();
     }
     this.policy = compiled;

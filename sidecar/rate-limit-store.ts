@@ -1,29 +1,41 @@
-// Which rate-limit store a policy asks for. The store outlives policy reloads (counters are kept);
-// it is only replaced when a new policy asks for a different kind of store.
-import { SlidingWindowMemoryStore } from "../policy/ratelimit/memory-store.ts";
+// Which rate-limit store the policy in force asks for. The store outlives policy reloads (counters are
+// kept); it is replaced only when a new policy asks for a different store (kind, Redis target, key
+// prefix or timeout).
+import type { Logger } from "pino";
+import type { CompiledPolicy } from "../policy/compile.ts";
+import {
+  createRateLimitStore,
+  resolveRateLimitStoreSettings,
+  type RateLimitStoreSettings,
+} from "../policy/ratelimit/create-store.ts";
 import type { RateLimitStore } from "../policy/ratelimit/store.ts";
 import type { McpPolicySpecType } from "../policy/schema.ts";
 
 export type StoreKind = "memory" | "redis";
 
 export interface StoreFactory {
-  /** Undefined when this build can make the kind; otherwise why not, for the policy's problem list. */
-  unsupported(spec: McpPolicySpecType): string | undefined;
-  create(spec: McpPolicySpecType): RateLimitStore;
+  /** The store settings a policy asks for; throws (with a message naming the field) when they cannot be had. */
+  settings(policy: CompiledPolicy): RateLimitStoreSettings;
+  create(settings: RateLimitStoreSettings): RateLimitStore;
 }
 
 export function storeKind(spec: McpPolicySpecType): StoreKind {
   return spec.rateLimit?.store ?? "memory";
 }
 
-/** The stores this build has: memory. (The Redis store plugs in here.) */
-export const builtinStores: StoreFactory = {
-  unsupported(spec) {
-    return storeKind(spec) === "redis"
-      ? "rateLimit.store redis is not available in this build of the sidecar; use memory"
-      : undefined;
-  },
-  create() {
-    return new SlidingWindowMemoryStore();
-  },
-};
+/** Memory and Redis stores; the Redis URL may come from the environment (a Secret, see ADR 0401). */
+export function createStoreFactory(env: Readonly<Record<string, string | undefined>>, log: Logger): StoreFactory {
+  return {
+    settings: (policy) => resolveRateLimitStoreSettings(policy.spec.rateLimit, { policyName: policy.name, env }),
+    create: (settings) =>
+      createRateLimitStore(settings, {
+        events: {
+          // Failed operations are counted where the sidecar performs them (decisions and refunds).
+          availabilityChanged: (available, cause) =>
+            available
+              ? log.info({ store: settings.description }, "rate-limit store available")
+              : log.error({ store: settings.description, cause }, "rate-limit store unavailable: limited calls fail closed unless failMode is open"),
+        },
+      }),
+  };
+}

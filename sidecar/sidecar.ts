@@ -81,7 +81,12 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     await release();
     throw new StartupError((err as Error).message);
   }
-  await source.start(holder.handlers());
+  try {
+    await source.start(holder.handlers());
+  } catch (err) {
+    await release();
+    throw new StartupError(`cannot read the policy from ${source.description}: ${(err as Error).message}`);
+  }
   if (!holder.current && holder.lastRejection) {
     await Promise.all([source.stop(), release()]);
     throw new StartupError(`the policy from ${source.description} is invalid`, holder.lastRejection.map(formatProblem));

@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import type { LoadedPolicy } from "../../policy/load.ts";
 import type { PolicyError } from "../../policy/paths.ts";
 import { FilePolicySource } from "./file.ts";
-import { createPolicySource, parseKubernetesRef } from "./index.ts";
+import { createPolicySource } from "./index.ts";
 
 /** Writes a file whole (temp file + rename), so a reader never sees half of it. */
 function writeWhole(file: string, text: string): void {
@@ -112,10 +112,10 @@ describe("FilePolicySource", () => {
 });
 
 describe("createPolicySource", () => {
-  it("says clearly that k8s:// sources are not in this build, after checking the reference", () => {
-    assert.throws(() => createPolicySource("k8s://agents/kestra"), /reading McpPolicy agents\/kestra from the Kubernetes API is not available in this build/);
+  it("reads k8s://<namespace>/<name> from the Kubernetes API and checks the reference first", () => {
+    assert.equal(createPolicySource("k8s://agents/kestra.v2").description, "McpPolicy agents/kestra.v2");
     assert.throws(() => createPolicySource("k8s://agents"), /expected k8s:\/\/<namespace>\/<name>/);
-    assert.throws(() => createPolicySource("k8s://Agents/x"), /not a valid namespace/);
-    assert.deepEqual(parseKubernetesRef("k8s://agents/kestra.v2"), { namespace: "agents", name: "kestra.v2" });
+    assert.throws(() => createPolicySource("k8s://Agents/x"), /is not an McpPolicy reference/);
+    assert.throws(() => createPolicySource(""), /--policy is empty/);
   });
 });

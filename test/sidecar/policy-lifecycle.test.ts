@@ -57,10 +57,14 @@ describe("policy lifecycle", () => {
     );
   });
 
-  it("refuses to start on rateLimit.store redis, which this build does not have", async () => {
+  it("refuses to start when the policy's Redis store cannot be configured, saying what is missing", async () => {
     await assert.rejects(
       startHarness({ policy: mcpPolicy("default: allow\nrateLimit: {store: redis}") }),
-      (err: unknown) => err instanceof StartupError && /spec\.rateLimit\.store: rateLimit\.store redis is not available/.test(err.problems.join("\n")),
+      (err: unknown) => err instanceof StartupError && /spec\.rateLimit: store redis needs redis\.url or redis\.secretRef/.test(err.problems.join("\n")),
+    );
+    await assert.rejects(
+      startHarness({ policy: mcpPolicy("default: allow\nrateLimit: {store: redis, redis: {secretRef: {name: redis, key: url}}}") }),
+      (err: unknown) => err instanceof StartupError && /MCP_WARDEN_REDIS_URL is not set/.test(err.problems.join("\n")),
     );
   });
 
