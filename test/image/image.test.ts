@@ -88,7 +88,7 @@ describe("the image's /app, built without Docker", { timeout: 240_000 }, () => {
   const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
     runPeer(process.execPath, [join(app, relative("/app", entrypoint[1] as string)), ...args], { env: { ...env, NODE_ENV: "production" }, timeoutMs: 60_000 });
 
-  before(async () => {
+  before(() => {
     work = mkdtempSync(join(tmpdir(), "mcp-warden-image-"));
     app = join(work, "app");
     // The dependencies stage: its COPY lines into its WORKDIR, then its npm ci (without the cache
@@ -142,7 +142,7 @@ describe("the image's /app, built without Docker", { timeout: 240_000 }, () => {
     const deployment = get<V1Deployment>(await renderChart(), "Deployment");
     const operatorArgs = deployment.spec?.template.spec?.containers[0]?.args ?? [];
     assert.equal(operatorArgs[0], "operator");
-    const operatorHelp = await run([operatorArgs[0] as string, "--help"]);
+    const operatorHelp = await run([operatorArgs[0], "--help"]);
     assert.equal(operatorHelp.code, 0, operatorHelp.stderr);
     assert.match(operatorHelp.stdout, /^usage: mcp-warden operator --sidecar-image IMAGE/);
     const sidecarHelp = await run(["sidecar", "--help"]);
