@@ -293,6 +293,20 @@ describe("the chart installed into a real API server, watched by a real Promethe
     }, { timeoutMs: 30_000 });
   });
 
+  it("upgrades with helm: the new values take effect, the caBundle stays trusted and injection keeps working", async () => {
+    const admission = cluster.client(AdmissionregistrationV1Api);
+    const { resourceVersion } = (await admission.readMutatingWebhookConfiguration({ name: "mcp-warden-injector" })).metadata ?? {};
+    const upgrade = await cluster.helm(["upgrade", "mcp-warden", CHART_DIR, "--namespace", NS, "--reuse-values", "--set", "webhook.timeoutSeconds=4"]);
+    assert.match(upgrade.stdout, /STATUS: deployed/);
+    const ca = Buffer.from((await core.readNamespacedSecret({ namespace: NS, name: "mcp-warden-webhook-tls" })).data?.["ca.crt"] ?? "", "base64").toString();
+    const config = await admission.readMutatingWebhookConfiguration({ name: "mcp-warden-injector" });
+    assert.notEqual(config.metadata?.resourceVersion, resourceVersion, "helm changed the configuration");
+    assert.equal(config.webhooks?.[0]?.timeoutSeconds, 4);
+    assert.equal(Buffer.from(config.webhooks?.[0]?.clientConfig.caBundle ?? "", "base64").toString(), ca, "the caBundle is still the operator's CA");
+    const dryRun = await core.createNamespacedPod({ namespace: AGENTS, body: kestraPod("after-upgrade"), dryRun: "All" });
+    assert.ok(dryRun.spec?.initContainers?.some((c) => c.name === "mcp-warden"));
+  });
+
   it("uninstalls with helm, keeping the CRDs and every McpPolicy", async () => {
     stopping = true;
     await traffic?.stop();
