@@ -1,4 +1,5 @@
-// End to end on a real API server: `helm install` of the chart (into a namespace enforcing Pod
+// End to end on a real API server: every ci/ scenario's objects pass a server-side dry run, then
+// `helm install` of the chart (into a namespace enforcing Pod
 // Security "restricted"), the operator started from the installed Deployment's command line as the
 // chart's ServiceAccount (its webhook configuration pointed at it by URL), a pod injected through the
 // installed webhook configuration, the sidecar started from the injected container's command line
@@ -6,7 +7,8 @@
 // scraping both the way the chart's PodMonitor and ServiceMonitor say, with the chart's alerts
 // loaded (pod discovery from the API server through pod-discovery.ts: Debian's Prometheus is built
 // without kubernetes_sd). Every dashboard query then runs through Prometheus's HTTP API and must return the label
-// sets PANEL_EXPECTATIONS names. `helm uninstall` keeps the CRDs and the policies.
+// sets PANEL_EXPECTATIONS names. `helm upgrade` keeps the webhook working; `helm uninstall` keeps
+// the CRDs and the policies.
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -21,7 +23,7 @@ import { startPeer, type Peer } from "../support/processes.ts";
 import { startPrometheus, type RunningPrometheus, type Sample } from "../support/prometheus.ts";
 import { startKestraDouble, type KestraDouble } from "../upstreams/kestra-double.ts";
 import { AgentTraffic } from "./agent-traffic.ts";
-import { CHART_DIR, get, renderChart, scenarioFile, type KubeDocument } from "./chart.ts";
+import { CHART_DIR, get, renderChart, SCENARIOS, scenarioFile, type KubeDocument } from "./chart.ts";
 import { ALL, dashboardTargets, regexValue, substitute, variableQuery, type Selection } from "./dashboard-queries.ts";
 import { AGENTS, API_KEY, KEYS_SECRET, kestraPod, PANEL_EXPECTATIONS, POLICY, policyManifest, type Expectation } from "./scenario.ts";
 import { startPodDiscovery, type PodDiscovery } from "./pod-discovery.ts";
@@ -102,6 +104,19 @@ describe("the chart installed into a real API server, watched by a real Promethe
     await Promise.all(peers.map((p) => p.stop()));
     await kestra?.close();
     await cluster?.stop();
+  });
+
+  it("renders every ci/ scenario into objects the API server accepts (server-side dry run of the built-in kinds)", async () => {
+    // Before anything is installed, so every object is a create.
+    await cluster.createNamespace("dry-run", { waitForDefaultServiceAccount: false });
+    await cluster.createNamespace("monitoring", { waitForDefaultServiceAccount: false });
+    for (const scenario of SCENARIOS) {
+      const docs = await renderChart({ namespace: "dry-run", valuesFiles: [scenarioFile(scenario)] });
+      // PodMonitor, Certificate…: their CRDs (Prometheus Operator, cert-manager) are not in this cluster.
+      const builtIn = docs.filter((d) => !/monitoring\.coreos\.com|cert-manager\.io/.test(d.apiVersion));
+      const { stdout } = await cluster.kubectl(["apply", "--dry-run=server", "-f", "-"], { input: builtIn.map((d) => stringify(d)).join("---\n") });
+      assert.equal(stdout.trim().split("\n").length, builtIn.length, `${scenario}: ${stdout}`);
+    }
   });
 
   it("installs with helm into a namespace enforcing Pod Security restricted, and says what to do next", async () => {
