@@ -29,7 +29,7 @@ const SCRIPT: [string, Record<string, unknown>][] = [
 ];
 
 async function pythonClient(url: string, script: [string, Record<string, unknown>][], token?: string): Promise<Record<string, unknown>[]> {
-  return (await runPythonClient(url, script, token)) as Record<string, unknown>[];
+  return await runPythonClient(url, script, token);
 }
 
 async function startFastMcp(flags: string[]): Promise<{ peer: Peer; url: string }> {
