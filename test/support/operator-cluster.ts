@@ -1,0 +1,102 @@
+// A real control plane with mcp-warden installed the way the chart installs it (CRD, operator RBAC,
+// the mutating webhook pointing at the operator) and the operator running in this process, for suites
+// that need policies with a status and injected pods. kubectl and the mcp-warden kubectl plugin run as
+// a user would run them: found on PATH, configured by KUBECONFIG, with no flag before the plugin's name.
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { CoreV1Api } from "@kubernetes/client-node";
+import { pino } from "pino";
+import { stringify } from "yaml";
+import { MCP_POLICY_CRD_FILE } from "../../operator/crd/mcppolicy-crd.ts";
+import { startOperator, type RunningOperator } from "../../operator/operator.ts";
+import { DEFAULT_OPERATOR_NAMES as N, renderOperatorRbac } from "../../operator/rbac/operator-rbac.ts";
+import { renderWebhookConfiguration } from "../../operator/webhook/configuration.ts";
+import { startControlPlane, type ControlPlane } from "../cluster/harness.ts";
+import { runPeer, type RunResult } from "./processes.ts";
+
+export const REPO = join(import.meta.dirname, "..", "..");
+
+export interface OperatorCluster {
+  cluster: ControlPlane;
+  operator: RunningOperator;
+  /** A shell environment like a user's after `npm install -g`: mcp-warden, the kubectl plugin, the cluster's
+   * kubectl and Node 24 on PATH, KUBECONFIG set to the admin's, a HOME of its own. */
+  env: NodeJS.ProcessEnv;
+  /** Runs a command line through `sh -c` in that environment, from the repository's root. */
+  sh(command: string, options?: { input?: string; env?: NodeJS.ProcessEnv }): Promise<RunResult>;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export async function startOperatorCluster(name: string): Promise<OperatorCluster> {
+  const cluster = await startControlPlane({ name });
+  const home = mkdtempSync(join(tmpdir(), "mcp-warden-user-"));
+  let operator: RunningOperator | undefined;
+  try {
+    await cluster.kubectl(["apply", "--server-side", "-f", join(REPO, MCP_POLICY_CRD_FILE)]);
+    await cluster.kubectl(["wait", "--for=condition=Established", "crd/mcppolicies.mcpwarden.io"]);
+    await cluster.createNamespace(N.namespace);
+    await cluster.client(CoreV1Api).createNamespacedServiceAccount({ namespace: N.namespace, body: { metadata: { name: N.serviceAccount } } });
+    await cluster.kubectl(["apply", "-f", "-"], { input: renderOperatorRbac().map((d) => stringify(d)).join("---\n") });
+    const credentials = await cluster.serviceAccountCredentials(N.namespace, N.serviceAccount);
+    const port = await freePort();
+    operator = await startOperator({
+      kubeConfig: credentials.kubeConfig,
+      namespace: N.namespace,
+      identity: `${name}-operator`,
+      sidecarImage: "ghcr.io/mcp-warden/mcp-warden:test",
+      webhookListen: { host: "127.0.0.1", port },
+      adminListen: { host: "127.0.0.1", port: 0 },
+      webhookService: "mcp-warden-operator",
+      extraHosts: ["127.0.0.1"],
+      webhookConfiguration: N.webhookConfiguration,
+      webhookSecret: N.webhookSecret,
+      certificateSource: "self",
+      leaseName: N.name,
+      leaseTimings: { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 },
+      shutdownDelayMs: 0,
+      resyncIntervalMs: 2_000,
+      version: "test",
+      ...(process.env.MCP_WARDEN_TEST_LOG === "1" ? { logger: pino({ level: "debug" }, pino.destination(2)) } : {}),
+    });
+    const webhook = renderWebhookConfiguration({ name: N.webhookConfiguration, operatorNamespace: N.namespace, url: `https://127.0.0.1:${operator.webhookPort}/mutate-pods` });
+    await cluster.kubectl(["apply", "-f", "-"], { input: stringify(webhook) });
+  } catch (error) {
+    await operator?.stop();
+    await cluster.stop();
+    throw error;
+  }
+
+  const bin = join(home, "bin");
+  mkdirSync(bin);
+  symlinkSync(join(REPO, "cli", "kubectl-mcp_warden"), join(bin, "kubectl-mcp_warden"));
+  symlinkSync(join(REPO, "cli", "mcp-warden.ts"), join(bin, "mcp-warden"));
+  symlinkSync(cluster.binaries.kubectl, join(bin, "kubectl"));
+  const env: NodeJS.ProcessEnv = {
+    PATH: [bin, dirname(process.execPath), "/usr/bin", "/bin"].join(":"),
+    HOME: home,
+    KUBECONFIG: cluster.adminKubeconfigPath,
+    KUBECACHEDIR: join(home, ".kube", "cache"),
+  };
+  const running = operator;
+  return {
+    cluster,
+    operator: running,
+    env,
+    sh: (command, options = {}) => runPeer("/bin/sh", ["-c", `cd "${REPO}" && ${command}`], { env: { ...env, ...options.env }, input: options.input ?? "", timeoutMs: 60_000 }),
+    async stop() {
+      await running.stop();
+      await cluster.stop();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
