@@ -51,7 +51,7 @@ export function recommendKestraPolicy(level: Level, name = "kestra", namespace?:
         upstream: { path: "/mcp", profile: "kestra" },
         mode: "Enforce",
         default: "deny",
-        identity: identity === "kubernetes" ? { kubernetes: { audiences: [TOKEN_AUDIENCE] } } : { apiKeys: { secretRef: { name: `${name}-api-keys`, key: "grants" } } },
+        identity: { anonymous: false, ...(identity === "kubernetes" ? { kubernetes: { audiences: [TOKEN_AUDIENCE] } } : { apiKeys: { secretRef: { name: `${name}-api-keys`, key: "grants" } } }) },
         tools,
       },
     },

@@ -5,7 +5,7 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { stringify } from "yaml";
@@ -21,8 +21,8 @@ export const REPO = join(import.meta.dirname, "..", "..");
 export interface OperatorCluster {
   cluster: ControlPlane;
   operator: RunningOperator;
-  /** A shell environment like a user's after `npm install -g`: mcp-warden, the kubectl plugin, the cluster's
-   * kubectl and Node 24 on PATH, KUBECONFIG set to the admin's, a HOME of its own. */
+  /** A shell environment like a user's after `npm install -g .`: mcp-warden, the kubectl plugin and the
+   * cluster's kubectl on PATH, KUBECONFIG set to the admin's, a HOME of its own. */
   env: NodeJS.ProcessEnv;
   /** Runs a command line through `sh -c` in that environment, from the repository's root. */
   sh(command: string, options?: { input?: string; env?: NodeJS.ProcessEnv }): Promise<RunResult>;
@@ -76,17 +76,27 @@ export async function startOperatorCluster(name: string): Promise<OperatorCluste
     throw error;
   }
 
+  // The user's tools: the cluster's kubectl, and mcp-warden installed the way docs/kestra.md says
+  // (`npm install -g .` from a checkout), into a prefix of this HOME; the system's Node stays first.
   const bin = join(home, "bin");
   mkdirSync(bin);
-  symlinkSync(join(REPO, "cli", "kubectl-mcp_warden"), join(bin, "kubectl-mcp_warden"));
-  symlinkSync(join(REPO, "cli", "mcp-warden.ts"), join(bin, "mcp-warden"));
   symlinkSync(cluster.binaries.kubectl, join(bin, "kubectl"));
+  const prefix = join(home, "npm-global");
   const env: NodeJS.ProcessEnv = {
-    PATH: [bin, dirname(process.execPath), "/usr/bin", "/bin"].join(":"),
+    // Nothing of the npm running this suite (its npm_* settings) or of the developer's cluster.
+    ...Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith("npm_") || k.startsWith("KUBE")).map((k) => [k, undefined])),
+    PATH: [join(prefix, "bin"), bin, "/usr/local/bin", "/usr/bin", "/bin"].join(":"),
     HOME: home,
     KUBECONFIG: cluster.adminKubeconfigPath,
     KUBECACHEDIR: join(home, ".kube", "cache"),
+    npm_config_prefix: prefix,
   };
+  const install = await runPeer("npm", ["install", "--global", "--no-audit", "--no-fund", REPO], { env, timeoutMs: 120_000 });
+  if (install.code !== 0) {
+    await operator.stop();
+    await cluster.stop();
+    throw new Error(`npm install --global failed:\n${install.stderr}`);
+  }
   const running = operator;
   return {
     cluster,
