@@ -24,8 +24,8 @@ export interface OperatorCluster {
   /** A shell environment like a user's after `npm install -g .`: mcp-warden, the kubectl plugin and the
    * cluster's kubectl on PATH, KUBECONFIG set to the admin's, a HOME of its own. */
   env: NodeJS.ProcessEnv;
-  /** Runs a command line through `sh -c` in that environment, from the repository's root. */
-  sh(command: string, options?: { input?: string; env?: NodeJS.ProcessEnv }): Promise<RunResult>;
+  /** Runs a command line through `sh -c` in that environment, from the repository's root or `cwd`. */
+  sh(command: string, options?: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string }): Promise<RunResult>;
   stop(): Promise<void>;
 }
 
@@ -37,7 +37,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startOperatorCluster(name: string): Promise<OperatorCluster> {
+/** `install: false` leaves installing mcp-warden (`npm install --global .`) to the test. */
+export async function startOperatorCluster(name: string, options: { install?: boolean } = {}): Promise<OperatorCluster> {
   const cluster = await startControlPlane({ name });
   const home = mkdtempSync(join(tmpdir(), "mcp-warden-user-"));
   let operator: RunningOperator | undefined;
@@ -91,7 +92,7 @@ export async function startOperatorCluster(name: string): Promise<OperatorCluste
     KUBECACHEDIR: join(home, ".kube", "cache"),
     npm_config_prefix: prefix,
   };
-  const install = await runPeer("npm", ["install", "--global", "--no-audit", "--no-fund", REPO], { env, timeoutMs: 120_000 });
+  const install = options.install === false ? { code: 0, stderr: "" } : await runPeer("npm", ["install", "--global", "--no-audit", "--no-fund", REPO], { env, timeoutMs: 120_000 });
   if (install.code !== 0) {
     await operator.stop();
     await cluster.stop();
@@ -102,7 +103,8 @@ export async function startOperatorCluster(name: string): Promise<OperatorCluste
     cluster,
     operator: running,
     env,
-    sh: (command, options = {}) => runPeer("/bin/sh", ["-c", `cd "${REPO}" && ${command}`], { env: { ...env, ...options.env }, input: options.input ?? "", timeoutMs: 60_000 }),
+    sh: (command, shOptions = {}) =>
+      runPeer("/bin/sh", ["-c", `cd "${shOptions.cwd ?? REPO}" && ${command}`], { env: { ...env, ...shOptions.env }, input: shOptions.input ?? "", timeoutMs: 60_000 }),
     async stop() {
       await running.stop();
       await cluster.stop();
