@@ -4,7 +4,6 @@ objects (groups, invitations, apps, tests, announcements). Objects have the shap
 the values are made up and deterministic. Failures are raised as KestraApiError, worded like the
 HTTP errors the real server's httpx client raises."""
 import base64
-import copy
 import hashlib
 from datetime import datetime, timedelta, timezone
 
@@ -19,7 +18,7 @@ REASONS = {400: "Bad Request", 404: "Not Found", 409: "Conflict", 422: "Unproces
 class KestraApiError(Exception):
     """What `response.raise_for_status()` raises in the real server for a Kestra error answer."""
 
-    def __init__(self, status: int, method: str, path: str, detail: str = ""):
+    def __init__(self, status: int, path: str, detail: str = ""):
         kind = "Client" if status < 500 else "Server"
         message = f"{kind} error '{status} {REASONS.get(status, 'Error')}' for url '{BASE_URL}{path}'"
         super().__init__(f"{message}: {detail}" if detail else message)
@@ -99,7 +98,7 @@ class FakeKestra:
     def flow(self, namespace: str, flow_id: str) -> dict:
         flow = self.flows.get((namespace, flow_id))
         if flow is None:
-            raise KestraApiError(404, "GET", f"/flows/{namespace}/{flow_id}", f"Unable to find flow '{namespace}.{flow_id}'")
+            raise KestraApiError(404, f"/flows/{namespace}/{flow_id}", f"Unable to find flow '{namespace}.{flow_id}'")
         return flow
 
     def flow_yaml(self, flow: dict) -> str:
@@ -145,12 +144,12 @@ class FakeKestra:
     def execution(self, execution_id: str) -> dict:
         execution = self.executions.get(execution_id)
         if execution is None:
-            raise KestraApiError(404, "GET", f"/executions/{execution_id}", f"Execution '{execution_id}' not found")
+            raise KestraApiError(404, f"/executions/{execution_id}", f"Execution '{execution_id}' not found")
         return execution
 
     def set_state(self, execution: dict, state: str) -> dict:
         if state not in STATES:
-            raise KestraApiError(422, "POST", f"/executions/{execution['id']}/change-status", f"Invalid state '{state}'")
+            raise KestraApiError(422, f"/executions/{execution['id']}/change-status", f"Invalid state '{state}'")
         execution["state"]["current"] = state
         execution["state"]["histories"].append({"state": state, "date": iso(self.now())})
         execution["state"]["endDate"] = execution["state"]["histories"][-1]["date"] if state in TERMINAL else None
@@ -159,7 +158,7 @@ class FakeKestra:
     def latest(self, namespace: str | None, flow_id: str | None, states: set[str]) -> dict:
         found = [e for e in self.executions.values() if (namespace is None or e["namespace"] == namespace) and (flow_id is None or e["flowId"] == flow_id) and e["state"]["current"] in states]
         if not found:
-            raise KestraApiError(404, "GET", f"/executions/search?namespace={namespace}&flowId={flow_id}", f"No {'/'.join(sorted(states))} execution found")
+            raise KestraApiError(404, f"/executions/search?namespace={namespace}&flowId={flow_id}", f"No {'/'.join(sorted(states))} execution found")
         return max(found, key=lambda e: e["state"]["startDate"])
 
     def search_executions(self, namespace: str, flow_id: str = "") -> list[dict]:
@@ -177,9 +176,5 @@ class FakeKestra:
     # -- namespaces -----------------------------------------------------------------------------
     def namespace(self, namespace: str) -> str:
         if namespace not in self.namespaces:
-            raise KestraApiError(404, "GET", f"/namespaces/{namespace}", f"Namespace '{namespace}' not found")
+            raise KestraApiError(404, f"/namespaces/{namespace}", f"Namespace '{namespace}' not found")
         return namespace
-
-    def snapshot(self) -> dict:
-        """What a test may compare before and after a call (deep copy)."""
-        return copy.deepcopy({"executions": self.executions, "kv": self.kv, "files": self.files, "flows": {f"{k[0]}/{k[1]}": v for k, v in self.flows.items()}})

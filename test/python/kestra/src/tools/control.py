@@ -14,7 +14,7 @@ def register(mcp, kestra: FakeKestra) -> None:
         flow = kestra.flow(namespace, flow_id)
         schedules = [t for t in flow["triggers"] if trigger_id in (None, t["id"])]
         if not schedules:
-            raise KestraApiError(404, "PUT", f"/triggers/{namespace}/{flow_id}/{trigger_id or ''}", "No schedule trigger to backfill")
+            raise KestraApiError(404, f"/triggers/{namespace}/{flow_id}/{trigger_id or ''}", "No schedule trigger to backfill")
         if start is None and not (days or hours or minutes):
             raise ValueError("Give `start`, or a window in days, hours or minutes.")
         begin = start or iso(EPOCH - timedelta(days=days, hours=hours, minutes=minutes))
@@ -40,7 +40,7 @@ def register(mcp, kestra: FakeKestra) -> None:
         """Restart a failed execution, or the latest failed one of a flow."""
         execution = kestra.execution(execution_id) if execution_id else kestra.latest(namespace, flow_id, {"FAILED"})
         if execution["state"]["current"] != "FAILED":
-            raise KestraApiError(409, "POST", f"/executions/{execution['id']}/restart", f"Execution is {execution['state']['current']}; only FAILED executions can be restarted")
+            raise KestraApiError(409, f"/executions/{execution['id']}/restart", f"Execution is {execution['state']['current']}; only FAILED executions can be restarted")
         kestra.set_state(execution, "RESTARTED")
         return {"id": execution["id"], "namespace": execution["namespace"], "flowId": execution["flowId"], "state": execution["state"]["current"], "revision": revision or execution["flowRevision"]}
 
@@ -51,7 +51,7 @@ def register(mcp, kestra: FakeKestra) -> None:
         runs = execution["taskRunList"]
         run = next((r for r in runs if r["id"] == task_run_id), None) if task_run_id else runs[-1]
         if run is None:
-            raise KestraApiError(404, "POST", f"/executions/{execution_id}/state", f"Task run '{task_run_id}' not found")
+            raise KestraApiError(404, f"/executions/{execution_id}/state", f"Task run '{task_run_id}' not found")
         run["state"]["current"] = state
         return {"id": execution_id, "taskRunId": run["id"], "taskId": run["taskId"], "state": state}
 
@@ -62,7 +62,7 @@ def register(mcp, kestra: FakeKestra) -> None:
         targets = [kestra.execution(i) for i in execution_ids] if execution_ids else [kestra.latest(namespace, flow_id, {"PAUSED"})]
         for execution in targets:
             if execution["state"]["current"] != "PAUSED":
-                raise KestraApiError(409, "POST", f"/executions/{execution['id']}/resume", f"Execution is {execution['state']['current']}, not PAUSED")
+                raise KestraApiError(409, f"/executions/{execution['id']}/resume", f"Execution is {execution['state']['current']}, not PAUSED")
         resumed = [kestra.set_state(e, "RUNNING") for e in targets]
         return {"count": len(resumed), "executions": [{"id": e["id"], "state": e["state"]["current"], "onResume": on_resume or {}} for e in resumed]}
 
@@ -71,6 +71,6 @@ def register(mcp, kestra: FakeKestra) -> None:
         """Force-run a created, paused or queued execution."""
         execution = kestra.execution(execution_id)
         if execution["state"]["current"] not in {"CREATED", "PAUSED", "QUEUED"}:
-            raise KestraApiError(409, "POST", f"/executions/{execution_id}/force-run", f"Execution is {execution['state']['current']}")
+            raise KestraApiError(409, f"/executions/{execution_id}/force-run", f"Execution is {execution['state']['current']}")
         kestra.set_state(execution, "RUNNING")
         return {"id": execution_id, "state": "RUNNING"}

@@ -10,7 +10,7 @@ Role = Literal["admin", "developer", "editor", "launcher", "viewer"]
 def register(mcp, kestra: FakeKestra) -> None:
     def find(table: dict, key: str | None, what: str, path: str) -> dict:
         if not key or key not in table:
-            raise KestraApiError(404, "GET", f"{path}/{key or ''}", f"{what} '{key}' not found")
+            raise KestraApiError(404, f"{path}/{key or ''}", f"{what} '{key}' not found")
         return table[key]
 
     @mcp.tool

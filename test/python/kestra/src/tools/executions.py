@@ -10,7 +10,7 @@ def register(mcp, kestra: FakeKestra) -> None:
                            labels: dict = None, schedule_date: str = "") -> dict:
         """Start an execution of a flow."""
         if revision and revision != kestra.flow(namespace, flow_id)["revision"]:
-            raise KestraApiError(404, "POST", f"/executions/{namespace}/{flow_id}", f"Revision {revision} of flow '{namespace}.{flow_id}' not found")
+            raise KestraApiError(404, f"/executions/{namespace}/{flow_id}", f"Revision {revision} of flow '{namespace}.{flow_id}' not found")
         extra = [{"key": str(k), "value": str(v)} for k, v in (labels or {}).items()]
         execution = kestra.create_execution(namespace, flow_id, inputs=inputs, labels=extra)
         if wait:
@@ -28,7 +28,7 @@ def register(mcp, kestra: FakeKestra) -> None:
             return execution
         if action == "pause":
             if execution["state"]["current"] != "RUNNING":
-                raise KestraApiError(409, "POST", f"/executions/{execution_id}/pause", f"Execution is {execution['state']['current']}, not RUNNING")
+                raise KestraApiError(409, f"/executions/{execution_id}/pause", f"Execution is {execution['state']['current']}, not RUNNING")
             kestra.set_state(execution, "PAUSED")
             return {"status": "paused"}
         if action == "kill":

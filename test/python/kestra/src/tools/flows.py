@@ -41,9 +41,9 @@ def register(mcp, kestra: FakeKestra) -> None:
         try:
             source = yaml.safe_load(yaml_definition)
         except yaml.YAMLError as err:
-            raise KestraApiError(422, "POST", "/flows", f"Invalid YAML: {err}") from err
+            raise KestraApiError(422, "/flows", f"Invalid YAML: {err}") from err
         if not isinstance(source, dict) or not source.get("id") or not source.get("namespace") or not source.get("tasks"):
-            raise KestraApiError(422, "POST", "/flows", "A flow needs id, namespace and tasks")
+            raise KestraApiError(422, "/flows", "A flow needs id, namespace and tasks")
         namespace, flow_id = str(source["namespace"]), str(source["id"])
         previous = kestra.flows.get((namespace, flow_id))
         flow = kestra.make_flow(namespace, flow_id, None, False, [str(t.get("id")) for t in source["tasks"]])

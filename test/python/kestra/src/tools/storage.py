@@ -19,7 +19,7 @@ def register(mcp, kestra: FakeKestra) -> None:
             files[path] = (file_content or b"").decode("utf-8", errors="replace")
             return {"namespace": namespace, "path": path, "size": len(files[path])}
         if path not in files:
-            raise KestraApiError(404, "GET", f"/namespaces/{namespace}/files?path={path}", f"File '{path}' not found")
+            raise KestraApiError(404, f"/namespaces/{namespace}/files?path={path}", f"File '{path}' not found")
         if action == "get":
             return {"namespace": namespace, "path": path, "content": files[path]}
         if action == "move":
@@ -44,7 +44,7 @@ def register(mcp, kestra: FakeKestra) -> None:
             directories.add(path.rstrip("/"))
             return {"namespace": namespace, "created": path}
         if path.rstrip("/") not in directories:
-            raise KestraApiError(404, "GET", f"/namespaces/{namespace}/files/directory?path={path}", f"Directory '{path}' not found")
+            raise KestraApiError(404, f"/namespaces/{namespace}/files/directory?path={path}", f"Directory '{path}' not found")
         moved = [p for p in files if p.startswith(prefix)]
         directories.discard(path.rstrip("/"))
         if action == "move":
@@ -72,7 +72,7 @@ def register(mcp, kestra: FakeKestra) -> None:
             entries[key] = value
             return {"status": "ok"}
         if key not in entries:
-            raise KestraApiError(404, "GET", f"/namespaces/{namespace}/kv/{key}", f"Key '{key}' not found")
+            raise KestraApiError(404, f"/namespaces/{namespace}/kv/{key}", f"Key '{key}' not found")
         if action == "get":
             return {"key": key, "value": entries[key]}
         del entries[key]
