@@ -78,7 +78,7 @@ async function main(): Promise<void> {
       }
       const [d50, s50] = [median(stats.d50), median(stats.s50)];
       console.log(
-        `${name.padEnd(52)}${ms(d50).padStart(12)}${ms(s50).padStart(13)}${`+${(s50 - d50).toFixed(2)} ms`.padStart(11)}${ms(median(stats.d99)).padStart(12)}${ms(median(stats.s99)).padStart(13)}` +
+        `${name.padEnd(52)}${ms(d50).padStart(12)}${ms(s50).padStart(13)}${`${s50 >= d50 ? "+" : ""}${(s50 - d50).toFixed(2)} ms`.padStart(11)}${ms(median(stats.d99)).padStart(12)}${ms(median(stats.s99)).padStart(13)}` +
           `${ms(median(stats.sidecarCpu)).padStart(18)}${ms(median(stats.fastmcpCpu)).padStart(18)}`,
       );
     }
