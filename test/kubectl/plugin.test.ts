@@ -92,7 +92,7 @@ describe("kubectl mcp-warden status", { timeout: 240_000 }, () => {
     const out = await ok("mcp-warden status -n agents");
     const lines = out.split("\n");
     assert.match(lines[0] ?? "", /^NAME +MODE +DEFAULT +READY +REASON +SELECTED +ENFORCED +AGE$/);
-    assert.match(lines[1] ?? "", /^kestra +Enforce +deny +True +Accepted +3 +1 +\d+s$/);
+    assert.match(lines[1] ?? "", /^kestra +Enforce +deny +True +Accepted +3 +1 +\d\S*$/);
     assert.equal(lines[3], "kestra: 2 of 3 selected pods run without the sidecar; the fix:");
     assert.deepEqual(lines.slice(4, 6).map((l) => l.trim().split(/ {3,}/)), unguarded.map((pod) => [pod, "kubectl rollout restart deployment/kestra-mcp -n agents"]));
   });
