@@ -21,6 +21,7 @@ export interface Sample {
 export interface Target {
   labels: Record<string, string>;
   discoveredLabels: Record<string, string>;
+  scrapePool: string;
   scrapeUrl: string;
   health: "up" | "down" | "unknown";
   lastError: string;
@@ -43,14 +44,16 @@ export interface RunningPrometheus {
   /** GET /api/v1/label/<label>/values?match[]=<selector>, as Grafana's label_values() does. */
   labelValues(label: string, selector: string): Promise<string[]>;
   targets(): Promise<Target[]>;
+  /** Targets service discovery found and relabelling dropped: only their discovered labels. */
+  droppedTargets(): Promise<Array<{ discoveredLabels: Record<string, string> }>>;
   rules(): Promise<RuleState[]>;
   log(): string;
   stop(): Promise<void>;
 }
 
 export interface PrometheusOptions {
-  /** prometheus.yml as an object. */
-  config: Record<string, unknown>;
+  /** prometheus.yml as an object, or as the text a user would write. */
+  config: Record<string, unknown> | string;
   /** Extra files written next to the config (rule files), by name. */
   files?: Record<string, string>;
 }
@@ -67,7 +70,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
   const dir = mkdtempSync(join(tmpdir(), "mcp-warden-prometheus-"));
   for (const [name, text] of Object.entries(options.files ?? {})) writeFileSync(join(dir, name), text);
   const configFile = join(dir, "prometheus.yml");
-  writeFileSync(configFile, stringify(options.config));
+  writeFileSync(configFile, typeof options.config === "string" ? options.config : stringify(options.config));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const peer: Peer = startPeer("prometheus", [
@@ -111,6 +114,9 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
     },
     async targets() {
       return (await api<{ activeTargets: Target[] }>("/api/v1/targets?state=active")).activeTargets;
+    },
+    async droppedTargets() {
+      return (await api<{ droppedTargets: Array<{ discoveredLabels: Record<string, string> }> }>("/api/v1/targets?state=dropped")).droppedTargets;
     },
     async rules() {
       return (await api<{ groups: Array<{ rules: RuleState[] }> }>("/api/v1/rules")).groups.flatMap((g) => g.rules);
