@@ -99,7 +99,9 @@ describe("e2e: operator replicas, leadership and outages", () => {
     await replicas.get("mcp-warden-operator-a")?.stop("SIGKILL");
     const handover = await handedOverTo("mcp-warden-operator-b", killed);
     t.diagnostic(`hand-over after SIGKILL of the holder: ${(handover / 1000).toFixed(1)} s (lease ${LEASE_DURATION_MS / 1000} s; bound ${KILLED_HANDOVER_BOUND_MS / 1000} s)`);
-    assert.ok(handover <= KILLED_HANDOVER_BOUND_MS + 1_000, `hand-over took ${handover} ms`);
+    // Slack for a loaded machine, where requests and timers run late; a hand-over that waited for
+    // a second lease, or never came, still fails.
+    assert.ok(handover <= KILLED_HANDOVER_BOUND_MS + 5_000, `hand-over took ${handover} ms`);
     await eventually(async () => assert.equal(await b.metric("mcp_warden_leader"), 1));
     await apply(mcpPolicy("second", "agents", { podSelector: { matchLabels: { app: "second" } } }));
     await eventually(async () => assert.equal(await readyReason("second"), "Accepted"), { timeoutMs: 20_000 });
