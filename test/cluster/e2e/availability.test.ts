@@ -142,8 +142,8 @@ describe("e2e: operator replicas, leadership and outages", () => {
       assert.ok(events.items.some((e) => /failed calling webhook "inject\.mcpwarden\.io"/.test(e.message ?? "")), "the ReplicaSet was refused");
     });
     const core = cluster.client(CoreV1Api);
-    const names = async () => (await core.listNamespacedPod({ namespace: "agents", labelSelector: "app=kestra-mcp" })).items.map((p) => p.metadata?.name).sort();
-    assert.deepEqual(await names(), ["opted-out", "served-by-follower"], "no pod was created while the injector was down");
+    const stored = (await core.listNamespacedPod({ namespace: "agents", labelSelector: "app=kestra-mcp" })).items.map((p) => p.metadata?.name).sort();
+    assert.deepEqual(stored, ["opted-out", "served-by-follower"], "no pod was created while the injector was down");
 
     const back = await start("mcp-warden-operator-d", webhookPort);
     const restarted = performance.now();
