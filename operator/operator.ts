@@ -20,6 +20,7 @@ import { createOperatorMetrics, type OperatorMetrics } from "./metrics.ts";
 import { MANAGED_BY_LABELS } from "./names.ts";
 import { PolicyIndex, policyEntry, type McpPolicyObject } from "./policy-index.ts";
 import { WebhookCertificates, type CertificateSource } from "./webhook/certificate-manager.ts";
+import type { RotationTiming } from "./webhook/rotation.ts";
 import { WebhookServer } from "./webhook/server.ts";
 
 export interface HostPort {
@@ -55,6 +56,8 @@ export interface OperatorOptions {
   /** Faster timings for tests; production uses the Kubernetes defaults. */
   leaseTimings?: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
   resyncIntervalMs?: number;
+  /** Certificate lifetimes and rotation steps (short ones let a test watch a whole CA rotation). */
+  certificateTiming?: RotationTiming;
 }
 
 export interface RunningOperator {
@@ -101,6 +104,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     webhookConfigurationName: o.webhookConfiguration,
     hosts: [...serviceHosts(o.webhookService, o.namespace), ...(o.extraHosts ?? [])],
     source: o.certificateSource,
+    ...(o.certificateTiming ? { timing: o.certificateTiming } : {}),
     clock,
     logger,
     onCertificate: (certificate, notAfter) => {

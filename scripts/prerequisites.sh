@@ -12,6 +12,8 @@ need() { # command, Debian package that provides it
 }
 need openssl openssl           # certificates: test control plane, webhook and TLS tests
 need flock util-linux          # one build of the control-plane binaries at a time
+need unshare util-linux        # e2e: a sidecar runs as its pod would, its token mounted in a private mount namespace
+need mount mount
 need redis-server redis-server # rate-limit store tests
 need redis-cli redis-tools
 need prometheus prometheus     # the dashboard's queries run against a real Prometheus

@@ -157,8 +157,10 @@ export class WebhookCertificates {
         .then(
           (nextCheckAt) => {
             this.#backoff.reset();
-            // A little jitter keeps replicas from waking together.
-            return Math.max(0, nextCheckAt - this.#o.clock.now()) + Math.floor(Math.random() * 10_000);
+            // A little jitter keeps replicas from waking together; never more than a tenth of the
+            // longest interval between checks, so short lifetimes are still renewed in time.
+            const jitterMs = Math.min(10_000, this.#o.timing.recheckMs / 10);
+            return Math.max(0, nextCheckAt - this.#o.clock.now()) + Math.floor(Math.random() * jitterMs);
           },
           (error: unknown) => {
             this.#o.logger.warn({ error: describeApiError(error) }, "could not reconcile the webhook certificates; retrying");

@@ -22,7 +22,7 @@ const subtle = webcrypto.subtle;
 const KEY_ALGORITHM = { name: "ECDSA", namedCurve: "P-256" } as const;
 const SIGNING_ALGORITHM = { name: "ECDSA", hash: "SHA-256" } as const;
 /** Allowance for clocks a little behind ours. */
-const BACKDATE_MS = 5 * 60_000;
+export const BACKDATE_MS = 5 * 60_000;
 
 export interface KeyPairPem {
   cert: string;

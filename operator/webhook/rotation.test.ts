@@ -23,10 +23,19 @@ describe("planRotation", () => {
     assert.equal(certificateInfo(m.ca?.cert)?.isCA, true);
     const plan = planRotation(m, HOSTS, t0);
     assert.deepEqual(plan.steps, []);
-    // Renewal is due with a third of the 30-day life left: 20 days (and 5 minutes' backdating) in.
+    // Renewal is due with a third of the 30-day life left: 20 days in.
     assert.ok(Math.abs(plan.nextCheckAt - t0) <= T.recheckMs, "checks at least hourly");
     assert.deepEqual(planRotation(m, HOSTS, t0 + 19 * DAY).steps, []);
     assert.deepEqual(planRotation(m, HOSTS, t0 + 20 * DAY).steps.map((s) => s.kind), ["issue-serving"]);
+  });
+
+  it("renews short-lived certificates when a third of their validity is left, not counting the backdated start", async () => {
+    const short = { caValidityMs: 45_000, servingValidityMs: 30_000, renewFraction: 1 / 3, caPropagationMs: 5_000, recheckMs: 1_000 };
+    const m = await step({ retiredCas: [] }, t0, HOSTS, short);
+    assert.deepEqual(planRotation(m, HOSTS, t0 + 1_000, short).steps, []);
+    assert.deepEqual(planRotation(m, HOSTS, t0 + 19_000, short).steps, []);
+    assert.deepEqual(planRotation(m, HOSTS, t0 + 20_000, short).steps.map((s) => s.kind), ["issue-serving"]);
+    assert.deepEqual(planRotation(m, HOSTS, t0 + 30_000, short).steps.map((s) => s.kind), ["stage-ca", "issue-serving"]);
   });
 
   it("reissues the serving certificate when the hosts change or its key does not match", async () => {

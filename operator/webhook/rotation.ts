@@ -4,6 +4,7 @@
 // added to the trusted bundle (caBundle) next to the old one, and only after the bundle has had time
 // to reach the API server does it start signing; the old CA stays trusted until it expires.
 import {
+  BACKDATE_MS,
   certificateInfo,
   createCertificateAuthority,
   isSignedBy,
@@ -56,7 +57,10 @@ export interface RotationPlan {
 export function planRotation(material: TlsMaterial, hosts: readonly string[], now: number, timing: RotationTiming = DEFAULT_ROTATION_TIMING): RotationPlan {
   const steps: RotationStep[] = [];
   const checks: number[] = [now + timing.recheckMs];
-  const renewAt = (info: { notBefore: number; notAfter: number }) => info.notAfter - (info.notAfter - info.notBefore) * timing.renewFraction;
+  // Certificates start BACKDATE_MS early for clock skew; that margin is not life to renew by (it
+  // would make a certificate shorter-lived than 2.5 times the margin due for renewal at once).
+  const renewAt = (info: { notBefore: number; notAfter: number }) =>
+    info.notAfter - Math.max(0, info.notAfter - info.notBefore - BACKDATE_MS) * timing.renewFraction;
 
   const ca = usableCa(material.ca, now);
   const next = usableCa(material.nextCa, now);

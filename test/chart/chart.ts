@@ -24,6 +24,8 @@ export interface RenderOptions {
   /** --set-json entries: path → any JSON value. */
   set?: Record<string, unknown>;
   releaseName?: string;
+  /** Render only these templates (paths inside the chart, e.g. templates/rbac.yaml). */
+  showOnly?: string[];
 }
 
 let helmHome: string | undefined;
@@ -52,6 +54,7 @@ export function templateArgs(options: RenderOptions = {}): string[] {
     "--kube-version", kubeVersion(),
     ...(options.valuesFiles ?? []).flatMap((file) => ["--values", file]),
     ...Object.entries(options.set ?? {}).flatMap(([path, value]) => ["--set-json", `${path}=${JSON.stringify(value)}`]),
+    ...(options.showOnly ?? []).flatMap((template) => ["--show-only", template]),
   ];
 }
 

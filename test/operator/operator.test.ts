@@ -2,32 +2,21 @@
 // the RBAC written down in operator/rbac: it makes its webhook certificate and sets the caBundle,
 // the API server calls it to inject pods (which then pass Pod Security "restricted"), it reports
 // McpPolicy status and Events, manages the sidecars' RBAC per opted-in namespace, and hands its
-// Lease to a second replica. The full end-to-end scenarios (real sidecar, real MCP traffic) are
-// test/e2e's.
+// Lease to a second replica. The end-to-end scenarios (the operator and sidecar as processes, real
+// MCP traffic) are in test/cluster/e2e/.
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { AdmissionregistrationV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api, type V1Pod } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { stringify } from "yaml";
-import { MCP_POLICY_CRD_FILE } from "../../operator/crd/mcppolicy-crd.ts";
 import { startOperator, type RunningOperator } from "../../operator/operator.ts";
-import { DEFAULT_OPERATOR_NAMES as N, renderOperatorRbac } from "../../operator/rbac/operator-rbac.ts";
-import { renderWebhookConfiguration } from "../../operator/webhook/configuration.ts";
+import { DEFAULT_OPERATOR_NAMES as N } from "../../operator/rbac/operator-rbac.ts";
 import type { McpPolicyStatusType } from "../../policy/schema.ts";
 import { eventually, KubectlError, startControlPlane, type ControlPlane } from "../cluster/harness.ts";
+import { applyWebhookConfiguration, installMcpWarden } from "../cluster/install.ts";
+import { freePorts } from "../cluster/processes.ts";
 
-const root = join(import.meta.dirname, "..", "..");
 const leaseTimings = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const policy = (name: string, namespace: string, spec: Record<string, unknown>) =>
   stringify({ apiVersion: "mcpwarden.io/v1alpha1", kind: "McpPolicy", metadata: { name, namespace }, spec });
@@ -58,13 +47,13 @@ describe("operator on a real API server, with its least-privilege RBAC", () => {
   let objects: CustomObjectsApi;
   let operator: RunningOperator;
   let second: RunningOperator | undefined;
-  let operatorKubeconfig: Awaited<ReturnType<ControlPlane["serviceAccountCredentials"]>>;
+  let operatorKubeconfig: Awaited<ReturnType<typeof installMcpWarden>>["operatorCredentials"];
   const apply = (manifest: string) => cluster.kubectl(["apply", "-f", "-"], { input: manifest });
   const statusOf = async (namespace: string, name: string) =>
     ((await objects.getNamespacedCustomObject({ group: "mcpwarden.io", version: "v1alpha1", namespace, plural: "mcppolicies", name })) as { status?: McpPolicyStatusType }).status;
   const ready = async (namespace: string, name: string) => (await statusOf(namespace, name))?.conditions?.find((c) => c.type === "Ready");
   const start = async (identity: string) => {
-    const port = await freePort();
+    const [port] = (await freePorts(1)) as [number];
     return startOperator({
       kubeConfig: operatorKubeconfig.kubeConfig,
       namespace: N.namespace,
@@ -91,12 +80,7 @@ describe("operator on a real API server, with its least-privilege RBAC", () => {
     cluster = await startControlPlane({ name: "operator" });
     core = cluster.client(CoreV1Api);
     objects = cluster.client(CustomObjectsApi);
-    await cluster.kubectl(["apply", "--server-side", "-f", join(root, MCP_POLICY_CRD_FILE)]);
-    await cluster.kubectl(["wait", "--for=condition=Established", "crd/mcppolicies.mcpwarden.io"]);
-    await cluster.createNamespace(N.namespace);
-    await core.createNamespacedServiceAccount({ namespace: N.namespace, body: { metadata: { name: N.serviceAccount } } });
-    await apply(renderOperatorRbac().map((d) => stringify(d)).join("---\n"));
-    operatorKubeconfig = await cluster.serviceAccountCredentials(N.namespace, N.serviceAccount);
+    ({ operatorCredentials: operatorKubeconfig } = await installMcpWarden(cluster));
     await cluster.createNamespace("agents", {
       labels: { "mcpwarden.io/injection": "enabled", "pod-security.kubernetes.io/enforce": "restricted" },
     });
@@ -105,7 +89,7 @@ describe("operator on a real API server, with its least-privilege RBAC", () => {
     await core.createNamespacedPod({ namespace: "agents", body: mcpPod("early", { app: "everything" }) });
 
     operator = await start("op-1");
-    await apply(stringify(renderWebhookConfiguration({ name: N.webhookConfiguration, operatorNamespace: N.namespace, url: `https://127.0.0.1:${operator.webhookPort}/mutate-pods` })));
+    await applyWebhookConfiguration(cluster, N, `https://127.0.0.1:${operator.webhookPort}/mutate-pods`);
   });
   after(async () => {
     await second?.stop();

@@ -13,6 +13,9 @@ import type { Loggers } from "../../sidecar/observability/logging.ts";
 import type { PolicySource } from "../../sidecar/policy-source.ts";
 import { startSidecar, type RunningSidecar } from "../../sidecar/sidecar.ts";
 import { startKestraDouble, type KestraDouble, type KestraDoubleOptions } from "../upstreams/kestra-double.ts";
+import { metricValue } from "./metrics.ts";
+
+export { metricValue } from "./metrics.ts";
 
 export type LogLine = Record<string, unknown>;
 
@@ -121,17 +124,6 @@ export async function startProxy(upstreamUrl: string, options: Omit<HarnessOptio
       await sidecar.shutdown(2000);
     },
   };
-}
-
-/** The value of the first sample of `name` whose labels include `labels`. */
-export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const labelText = line.slice(name.length).startsWith("{") ? line.slice(name.length + 1, line.indexOf("}")) : "";
-    const found = new Map([...labelText.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1] as string, m[2] as string]));
-    if (Object.entries(labels).every(([k, v]) => found.get(k) === v)) return Number(line.slice(line.lastIndexOf(" ") + 1));
-  }
-  return undefined;
 }
 
 /** An McpPolicy for the Kestra double with the given spec (YAML). */
