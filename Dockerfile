@@ -31,4 +31,6 @@ COPY operator ./operator
 COPY policy ./policy
 COPY sidecar ./sidecar
 USER 65532:65532
-ENTRYPOINT ["/nodejs/bin/node", "/app/cli/mcp-warden.ts"]
+# A young generation of at most 2 × 8 MiB instead of V8's 2 × 32 MiB: the same throughput for a proxy's
+# short-lived objects at some 60 MiB less resident memory under load (ADR 0108).
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=8", "/app/cli/mcp-warden.ts"]

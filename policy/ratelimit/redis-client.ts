@@ -7,10 +7,18 @@
 // - reconnection is automatic, at most ~0.6 s apart, so the store recovers quickly when Redis returns.
 // Commands issued in one tick leave in one socket write (`writeBatcher`): concurrent decisions cost one
 // system call, not one each, on both sides of the connection.
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
+// ioredis is required when the first client is made: a sidecar whose policy keeps its counters in
+// memory never loads it.
+import { createRequire } from "node:module";
+import type * as Ioredis from "ioredis";
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from "ioredis";
 import type { RedisTarget } from "./redis-target.ts";
 
+const requireIoredis = () => createRequire(import.meta.url)("ioredis") as typeof Ioredis;
+
 export type RedisClient = Redis | Cluster;
+
+const isCluster = (client: RedisClient): client is Cluster => client.isCluster;
 
 export interface RedisClientSettings {
   readonly target: RedisTarget;
@@ -26,6 +34,7 @@ export function reconnectDelay(attempt: number): number {
 }
 
 export function createRedisClient(settings: RedisClientSettings): RedisClient {
+  const { Cluster, Redis } = requireIoredis();
   const { target, timeoutMs } = settings;
   const connection: RedisOptions = {
     username: target.username,
@@ -74,7 +83,7 @@ export function writeBatcher(client: RedisClient): () => void {
   let holding = false;
   return () => {
     if (holding) return;
-    const sockets = client instanceof Cluster ? client.nodes("master").map((node) => node.stream) : [client.stream];
+    const sockets = isCluster(client) ? client.nodes("master").map((node) => node.stream) : [client.stream];
     const held = sockets.filter((socket) => socket?.writable);
     if (held.length === 0) return;
     holding = true;

@@ -4,11 +4,11 @@
 // the kubelet rotates it). Each new generation is parsed and handed over; the consumer compiles it,
 // keeps the last good policy through invalid versions and API outages, and stays not ready (denying
 // every call) until the first one arrives. Status-only updates are not new versions.
+// kube/ (and with it @kubernetes/client-node, a large module graph) is loaded on start, so that a
+// sidecar whose policy is a file never pays for it in memory or start time.
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Clock } from "../../kube/clock.ts";
-import { KubeHttp } from "../../kube/http.ts";
-import { Informer, type KubeObject } from "../../kube/informer.ts";
-import { loadKubeConfig } from "../../kube/kubeconfig.ts";
+import type { Informer, KubeObject } from "../../kube/informer.ts";
 import type { Logger } from "../../kube/logger.ts";
 import { loadPolicySpec } from "../../policy/load.ts";
 import { PolicyError } from "../../policy/paths.ts";
@@ -63,6 +63,11 @@ export class KubernetesPolicySource implements PolicySource {
   async start(handlers: PolicySourceHandlers): Promise<void> {
     const { namespace, name } = this.#o;
     const key = `${namespace}/${name}`;
+    const [{ KubeHttp }, { Informer }, { loadKubeConfig }] = await Promise.all([
+      import("../../kube/http.ts"),
+      import("../../kube/informer.ts"),
+      import("../../kube/kubeconfig.ts"),
+    ]);
     const informer = new Informer<McpPolicyObject>({
       http: new KubeHttp(this.#o.kubeConfig ?? loadKubeConfig()),
       path: `/apis/${API_GROUP}/${API_VERSION}/namespaces/${encodeURIComponent(namespace)}/mcppolicies`,

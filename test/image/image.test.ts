@@ -22,6 +22,8 @@ const root = join(import.meta.dirname, "..", "..");
 const dockerfile = parseDockerfile(readFileSync(join(root, "Dockerfile"), "utf8"));
 const inContext = dockerignore(readFileSync(join(root, ".dockerignore"), "utf8"));
 const runtime = dockerfile.stages.at(-1) as Stage;
+/** Node flags of the image's entrypoint (ADR 0108); the installed launcher passes the same. */
+const IMAGE_NODE_FLAGS = ["--max-semi-space-size=8"];
 const entrypoint = runtime.instructions.find((i) => i.name === "ENTRYPOINT")?.exec ?? [];
 /** Directories of the repository the final stage copies (COPY <dir> ./<dir>). */
 const copiedSources = runtime.instructions.filter((i) => i.name === "COPY" && !i.flags.from).map((i) => i.words[0] as string);
@@ -53,9 +55,11 @@ describe("Dockerfile", () => {
   });
 
   it("has an exec-form ENTRYPOINT: Node running cli/mcp-warden.ts from /app", () => {
-    assert.deepEqual(entrypoint, ["/nodejs/bin/node", "/app/cli/mcp-warden.ts"]);
+    assert.deepEqual(entrypoint, ["/nodejs/bin/node", ...IMAGE_NODE_FLAGS, "/app/cli/mcp-warden.ts"]);
     assert.equal(runtime.instructions.find((i) => i.name === "WORKDIR")?.raw, "/app");
     assert.equal(runtime.instructions.find((i) => i.name === "CMD"), undefined, "the chart and the injector give the subcommand as args");
+    const launcher = readFileSync(join(root, "cli", "bin", "mcp-warden"), "utf8");
+    assert.match(launcher, new RegExp(`exec "\\$node" ${IMAGE_NODE_FLAGS.join(" ")} "\\$root/cli/\\$entry"`), "cli/bin/mcp-warden runs Node with the image's flags");
   });
 });
 
@@ -86,7 +90,7 @@ describe("the image's /app, built without Docker", { timeout: 240_000 }, () => {
   let kestra: KestraDouble | undefined;
   /** Runs the ENTRYPOINT with the given args, /nodejs/bin/node being this Node and /app the rebuilt tree. */
   const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    runPeer(process.execPath, [join(app, relative("/app", entrypoint[1] as string)), ...args], { env: { ...env, NODE_ENV: "production" }, timeoutMs: 60_000 });
+    runPeer(process.execPath, [...entrypoint.slice(1, -1), join(app, relative("/app", entrypoint.at(-1) as string)), ...args], { env: { ...env, NODE_ENV: "production" }, timeoutMs: 60_000 });
 
   before(() => {
     work = mkdtempSync(join(tmpdir(), "mcp-warden-image-"));
@@ -172,7 +176,7 @@ describe("the image's /app, built without Docker", { timeout: 240_000 }, () => {
     const policy = join(work, "policy.yaml");
     writeFileSync(policy, "apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: kestra, namespace: agents}\nspec:\n  identity: {anonymous: true}\n  default: deny\n  tools: [{name: list_namespaces}]\n");
     // The injector's way: subcommand as args, everything else from MCP_WARDEN_* variables.
-    const sidecar = startPeer(process.execPath, [join(app, "cli", "mcp-warden.ts"), "sidecar"], {
+    const sidecar = startPeer(process.execPath, [...IMAGE_NODE_FLAGS, join(app, "cli", "mcp-warden.ts"), "sidecar"], {
       env: { NODE_ENV: "production", MCP_WARDEN_POLICY: policy, MCP_WARDEN_UPSTREAM: kestra.url, MCP_WARDEN_LISTEN: `127.0.0.1:${port}`, MCP_WARDEN_ADMIN_LISTEN: `127.0.0.1:${adminPort}` },
     });
     peers.push(sidecar);
