@@ -1,13 +1,12 @@
 // The processes the proxy benchmark runs side by side: the upstream, the sidecar (the real CLI), nginx
 // as a plain reverse proxy, and the load generator.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { parseDockerfile } from "../../test/image/dockerfile.ts";
+import { imageTree } from "./image-tree.ts";
 
 const here = new URL(".", import.meta.url).pathname;
-const root = new URL("../../", import.meta.url).pathname;
 
 export interface Running {
   child: ChildProcess;
@@ -53,16 +52,10 @@ export async function startUpstream(): Promise<Running & { url: string }> {
   return { ...running, url: (match as RegExpMatchArray)[1] as string };
 }
 
-/** The Node flags the image's ENTRYPOINT runs with, so the sidecar is measured as it runs in a pod. */
-export function imageNodeFlags(): string[] {
-  const runtime = parseDockerfile(readFileSync(join(root, "Dockerfile"), "utf8")).stages.at(-1);
-  const entrypoint = runtime?.instructions.find((i) => i.name === "ENTRYPOINT")?.exec ?? [];
-  return entrypoint.slice(1, -1);
-}
-
 export async function startSidecar(policyFile: string, keysFile: string, upstream: string): Promise<Running & { url: string }> {
   const [port, admin] = [await freePort(), await freePort()];
-  const args = [...imageNodeFlags(), join(root, "cli/mcp-warden.ts"), "sidecar", "--policy", policyFile, "--api-keys", keysFile, "--upstream", upstream, "--listen", `127.0.0.1:${port}`, "--admin-listen", `127.0.0.1:${admin}`, "--max-sessions", "20000", "--log-level", "warn"];
+  const image = imageTree();
+  const args = [...image.nodeFlags, image.cli, "sidecar", "--policy", policyFile, "--api-keys", keysFile, "--upstream", upstream, "--listen", `127.0.0.1:${port}`, "--admin-listen", `127.0.0.1:${admin}`, "--max-sessions", "20000", "--log-level", "warn"];
   // Audit lines (stdout) are written as in production, to /dev/null here.
   const { running } = await start(process.execPath, args, undefined, "ignore");
   await waitForReady(`http://127.0.0.1:${admin}/readyz`);
@@ -72,8 +65,9 @@ export async function startSidecar(policyFile: string, keysFile: string, upstrea
 /** The Node baseline: a bare fastify + undici passthrough. */
 export async function startNodePassthrough(upstream: string): Promise<Running & { url: string }> {
   const port = await freePort();
-  // The same Node flags as the sidecar, so the two differ only in what they do per call.
-  const { running } = await start(process.execPath, [...imageNodeFlags(), join(here, "node-passthrough.ts"), upstream, String(port)], /READY/);
+  // Compiled and started like the sidecar, so the two differ only in what they do per call.
+  const image = imageTree();
+  const { running } = await start(process.execPath, [...image.nodeFlags, image.passthrough, upstream, String(port)], /READY/);
   return { ...running, url: `http://127.0.0.1:${port}${new URL(upstream).pathname}` };
 }
 

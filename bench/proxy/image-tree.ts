@@ -1,0 +1,43 @@
+// The benchmarks run the sidecar as the image runs it: the sources compiled by the Dockerfile's build
+// stage (tsconfig.build.json, the Lua scripts beside them) and started with the ENTRYPOINT's Node
+// flags. The Node baseline is compiled the same way, so neither pays for type stripping.
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { stripTypeScriptTypes } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseDockerfile } from "../../test/image/dockerfile.ts";
+
+const root = new URL("../../", import.meta.url).pathname;
+
+export interface ImageTree {
+  /** The compiled `mcp-warden` entrypoint. */
+  cli: string;
+  /** The compiled Node passthrough baseline. */
+  passthrough: string;
+  /** The Node flags of the image's ENTRYPOINT. */
+  nodeFlags: string[];
+}
+
+let built: ImageTree | undefined;
+
+export function imageTree(): ImageTree {
+  if (built) return built;
+  const app = join(mkdtempSync(join(tmpdir(), "mcp-warden-bench-image-")), "app");
+  execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.build.json"), "--outDir", app], { stdio: "inherit" });
+  for (const lua of readdirSync(join(root, "policy/ratelimit")).filter((f) => f.endsWith(".lua"))) {
+    copyFileSync(join(root, "policy/ratelimit", lua), join(app, "policy/ratelimit", lua));
+  }
+  copyFileSync(join(root, "package.json"), join(app, "package.json"));
+  symlinkSync(join(root, "node_modules"), join(app, "node_modules"));
+  const passthrough = join(app, "node-passthrough.js");
+  writeFileSync(passthrough, stripTypeScriptTypes(readFileSync(join(root, "bench/proxy/node-passthrough.ts"), "utf8")));
+  built = { cli: join(app, "cli/mcp-warden.js"), passthrough, nodeFlags: entrypointNodeFlags() };
+  return built;
+}
+
+function entrypointNodeFlags(): string[] {
+  const runtime = parseDockerfile(readFileSync(join(root, "Dockerfile"), "utf8")).stages.at(-1);
+  const entrypoint = runtime?.instructions.find((i) => i.name === "ENTRYPOINT")?.exec ?? [];
+  return entrypoint.slice(1, -1);
+}
