@@ -2,6 +2,12 @@
 // MCP endpoint and the admin port; on shutdown stop accepting, let in-flight calls finish within the
 // grace period, close standalone streams (their clients reconnect elsewhere), and release everything.
 import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { Clock } from "../kube/clock.ts";
+import { loadKubeConfig } from "../kube/kubeconfig.ts";
+import { createApprovalRuntime } from "./approvals/runtime.ts";
+import { parsePolicyUrl } from "./policy-sources/kubernetes.ts";
 import type { ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { FastifyInstance } from "fastify";
@@ -30,6 +36,15 @@ export interface SidecarOptions {
   stores?: StoreFactory;
   /** Node process metrics on /metrics (default true). */
   processMetrics?: boolean;
+  /**
+   * The Kubernetes API configuration for a `k8s://` policy and its approvals; defaults to the
+   * in-cluster configuration (the pod's projected token).
+   */
+  kubeConfig?: KubeConfig;
+  /** This sidecar's name on the approvals it uses; defaults to POD_NAME, else the host name (a pod's name). */
+  podName?: string;
+  /** Time for holding calls that wait for approval (tests inject one). */
+  clock?: Clock;
 }
 
 export interface RunningSidecar {
@@ -72,11 +87,21 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
 
   const release = async () => {
     authenticator.close();
-    await Promise.all([upstream.close(), holder.close()]);
+    await Promise.all([upstream.close(), holder.close(), approvals.stop()]);
   };
+  const policyRef = config.policy.startsWith("k8s://") ? parsePolicyUrl(config.policy) : undefined;
+  let kubeConfig = options.kubeConfig;
+  const approvals = createApprovalRuntime({
+    policy: policyRef,
+    kubeConfig: policyRef ? () => (kubeConfig ??= loadKubeConfig()) : undefined,
+    podName: options.podName ?? process.env.POD_NAME ?? hostname(),
+    keepAliveMs: config.approvalKeepAliveMs,
+    ...(options.clock ? { clock: options.clock } : {}),
+    log,
+  });
   let source: PolicySource;
   try {
-    source = options.source ?? createPolicySource(config.policy, { file: { debounceMs: config.reloadDebounceMs } });
+    source = options.source ?? createPolicySource(config.policy, { file: { debounceMs: config.reloadDebounceMs }, ...(options.kubeConfig ? { kubernetes: { kubeConfig: options.kubeConfig } } : {}) });
   } catch (err) {
     await release();
     throw new StartupError((err as Error).message);
@@ -111,7 +136,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
       streams.add(res);
     },
   };
-  const app = createMcpServer({ config, upstream, enforcer, holder, sessions, knownTools, metrics, log, authenticator, inFlight });
+  const app = createMcpServer({ config, upstream, enforcer, holder, sessions, knownTools, metrics, log, authenticator, inFlight, approvals });
   const connections = new ConnectionTracker(app.server);
   const admin = createAdminServer(metrics, {
     notReadyBecause: () => (shuttingDown ? "shutting down" : holder.current ? undefined : "no policy loaded"),
@@ -138,8 +163,10 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     shutdown(graceMs = config.shutdownGraceMs) {
       shutdown ??= (async () => {
         shuttingDown = true;
-        log.info({ inFlight: exchanges.size, streams: streams.size, graceMs }, "shutting down");
+        log.info({ inFlight: exchanges.size, streams: streams.size, heldForApproval: approvals.held.size, graceMs }, "shutting down");
         for (const res of streams) res.destroy();
+        // Calls waiting for approval end now with [APPROVAL REQUIRED]; their approvals stay for a retry.
+        approvals.held.abortAll();
         const closed = app.close();
         connections.drain();
         const finished = await Promise.race([
@@ -154,7 +181,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
         }
         await source.stop();
         authenticator.close();
-        await Promise.all([upstream.close().catch(() => undefined), holder.close(), admin.close()]);
+        await Promise.all([upstream.close().catch(() => undefined), holder.close(), admin.close(), approvals.stop()]);
         log.info("sidecar stopped");
         loggers.flush();
       })();

@@ -5,7 +5,8 @@ import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import type { CompiledPolicy } from "../../policy/compile.ts";
 import type { CelCaller } from "../../policy/cel/environment.ts";
-import { decideToolCall, refundToolCall, type Admission } from "../../policy/decide.ts";
+import type { Decision } from "../../policy/decision.ts";
+import { admitToolCall, evaluateToolCall, refundToolCall, type Admission, type Evaluation } from "../../policy/decide.ts";
 import type { RequestId } from "../mcp/jsonrpc.ts";
 import { writeAudit } from "../observability/audit.ts";
 import { UNKNOWN_TOOL, type SidecarMetrics } from "../observability/metrics.ts";
@@ -37,6 +38,21 @@ export interface DecidedCall {
   readonly policy: CompiledPolicy | undefined;
   readonly admission: Admission | undefined;
   readonly startedAt: number;
+  /**
+   * Set while the call waits for a person's approval (an approve rule, in Enforce mode): the
+   * evaluation whose limits are consumed once it is approved. Such a call is counted when it settles.
+   */
+  readonly awaitingApproval?: Evaluation;
+  /** How an approval-required call was settled, for the audit log. */
+  readonly approval?: ApprovalRecord;
+}
+
+/** The approval behind a call's final decision (audit log). */
+export interface ApprovalRecord {
+  /** namespace/name of the McpApproval, when there is one. */
+  readonly name?: string | undefined;
+  readonly via?: "Kubernetes" | "Elicitation" | undefined;
+  readonly decidedBy?: string | undefined;
 }
 
 export interface EnforcerDeps {
@@ -65,17 +81,43 @@ export class Enforcer {
     const policy = this.deps.holder.current;
     const store = this.deps.holder.store;
     if (!policy || !store) return this.account({ request, context, verdict: NO_POLICY, forward: false, policy, admission: undefined, startedAt });
-    const admission = await decideToolCall(policy, { tool: request.tool, args: request.args, caller: context.caller, session: context.session }, store);
+    const toolCall = { tool: request.tool, args: request.args, caller: context.caller, session: context.session };
+    const evaluation = evaluateToolCall(policy, toolCall);
+    if (evaluation.decision === "approval_required" && policy.mode === "Enforce" && evaluation.plan.approval) {
+      // Not counted yet: the call is counted once, with the decision it ends with.
+      return { request, context, verdict: verdictOf(evaluation), forward: false, policy, admission: undefined, startedAt, awaitingApproval: evaluation };
+    }
+    const admission = evaluation.decision === "allowed" ? await admitToolCall(policy, toolCall, evaluation, store) : withoutPlan(evaluation);
     if (admission.reason === "store_unavailable") this.deps.metrics.rateLimitStoreErrors.inc({ store: storeKind(policy.spec) });
-    const verdict: Verdict = {
-      decision: admission.decision,
-      reason: admission.reason,
-      rule: admission.rule,
-      message: admission.message,
-      retryAfterSeconds: admission.retryAfterSeconds,
-    };
     const forward = admission.decision === "allowed" || policy.mode === "Audit";
-    return this.account({ request, context, verdict, forward, policy, admission, startedAt });
+    return this.account({ request, context, verdict: verdictOf(admission), forward, policy, admission, startedAt });
+  }
+
+  /** Consumes the limits of a call a person approved (not counted yet: see settleApproval). */
+  async admitApproved(call: DecidedCall): Promise<Admission> {
+    const { policy, awaitingApproval } = call;
+    const store = this.deps.holder.store;
+    if (!policy || !awaitingApproval || !store) return { decision: "denied", reason: "approval_required", rule: NO_POLICY.rule, message: NO_POLICY.message };
+    const toolCall = { tool: call.request.tool, args: call.request.args, caller: call.context.caller, session: call.context.session };
+    const admission = await admitToolCall(policy, toolCall, awaitingApproval, store);
+    if (admission.reason === "store_unavailable") this.deps.metrics.rateLimitStoreErrors.inc({ store: storeKind(policy.spec) });
+    return admission;
+  }
+
+  /** Ends the wait of a call held for approval with its final decision, and counts it (once). */
+  settleApproval(call: DecidedCall, verdict: Verdict, options: { forward: boolean; admission?: Admission; record?: ApprovalRecord }): DecidedCall {
+    return this.account({ ...call, verdict, forward: options.forward, admission: options.admission, awaitingApproval: undefined, approval: options.record });
+  }
+
+  /** Gives back limits consumed for a call that is not forwarded after all. */
+  async release(admission: Admission): Promise<void> {
+    const store = this.deps.holder.store;
+    if (!admission.reservation || !store) return;
+    try {
+      await refundToolCall(admission, store);
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message }, "rate-limit refund failed");
+    }
   }
 
   /** A call refused before evaluation because its name is not a tool name. */
@@ -123,6 +165,16 @@ export class Enforcer {
       upstreamOutcome: outcome,
       refunded,
       durationSeconds: seconds,
+      approval: call.approval,
     });
   }
+}
+
+function verdictOf(d: Decision): Verdict {
+  return { decision: d.decision, reason: d.reason, rule: d.rule, message: d.message, retryAfterSeconds: d.retryAfterSeconds };
+}
+
+function withoutPlan(evaluation: Evaluation): Decision {
+  const { plan: _plan, ...decision } = evaluation;
+  return decision;
 }
