@@ -1,4 +1,5 @@
 // Dispatch for the one mcp-warden command. Each subcommand lives in its own file.
+import { approveUsage, denyUsage, listUsage, runApprovalsApprove, runApprovalsDeny, runApprovalsList } from "./approvals.ts";
 import { explainUsage, runPolicyExplain } from "./policy-explain.ts";
 import { importUsage, runPolicyImport } from "./policy-import.ts";
 import { initUsage, runPolicyInit } from "./policy-init.ts";
@@ -25,6 +26,9 @@ const commands: ReadonlyMap<string, Command> = new Map<string, Command>([
   ["policy init", { usage: initUsage, run: runPolicyInit }],
   ["policy scan", { usage: scanUsage, run: runPolicyScan }],
   ["operator", { usage: operatorUsage, run: (argv) => runOperator(argv) }],
+  ["approvals list", { usage: listUsage, run: runApprovalsList }],
+  ["approvals approve", { usage: approveUsage, run: runApprovalsApprove }],
+  ["approvals deny", { usage: denyUsage, run: runApprovalsDeny }],
 ]);
 
 function usage(): string {

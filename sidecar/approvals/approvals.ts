@@ -113,7 +113,6 @@ export class Approvals {
     const { settings } = request;
     const asking = (settings.via === "elicitation" || settings.via === "both") && request.hold && request.elicit !== undefined;
     const needKubernetes = settings.via !== "elicitation" || !asking;
-    const startedAt = this.#o.clock.now();
     const binding = this.binding(request);
     const preview = argumentsPreview(request.args);
 
@@ -130,7 +129,7 @@ export class Approvals {
       }
     }
     if (!request.hold) return approval ? { kind: "pending", approval: approval.metadata.name, waitedMs: 0, held: false } : { kind: "unavailable", why: kubernetesProblem ?? "the call cannot wait" };
-    return this.#wait(request, { binding, preview, approval, asking, startedAt });
+    return this.#wait(request, { binding, preview, approval, asking, startedAt: this.#o.clock.now() });
   }
 
   async #requestOnKubernetes(request: ApprovalRequest, binding: ApprovalBinding, preview: string): Promise<{ outcome: ApprovalOutcome } | { problem: string } | { approval: McpApprovalObject }> {
@@ -189,9 +188,8 @@ export class Approvals {
         for (const undo of cleanup) undo();
         resolve(outcome);
       };
-      const waited = () => clock.now() - w.startedAt;
-      const pendingOrUnanswered = (): ApprovalOutcome =>
-        approval ? { kind: "pending", approval: approval.metadata.name, waitedMs: waited(), held: true } : { kind: "unanswered", waitedMs: waited() };
+      const pendingOrUnanswered = (waitedMs: number): ApprovalOutcome =>
+        approval ? { kind: "pending", approval: approval.metadata.name, waitedMs, held: true } : { kind: "unanswered", waitedMs };
 
       const judge = (current: McpApprovalObject | undefined) => {
         if (done || !approval) return;
@@ -211,9 +209,10 @@ export class Approvals {
         judge(kubernetes.get(target.metadata.name) ?? target);
       };
 
-      const deadline = clock.schedule(request.settings.timeoutMs, () => finish(pendingOrUnanswered()));
+      const deadline = clock.schedule(request.settings.timeoutMs, () => finish(pendingOrUnanswered(request.settings.timeoutMs)));
       cleanup.push(() => deadline.cancel());
-      const onAbort = () => finish(pendingOrUnanswered());
+      // Cancelled or shutting down: say how long it waited, in whole seconds.
+      const onAbort = () => finish(pendingOrUnanswered(Math.max(1000, Math.round((clock.now() - w.startedAt) / 1000) * 1000)));
       if (request.signal.aborted) return onAbort();
       request.signal.addEventListener("abort", onAbort, { once: true });
       cleanup.push(() => request.signal.removeEventListener("abort", onAbort));
