@@ -6,7 +6,7 @@ import { hostname } from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Clock } from "../kube/clock.ts";
 import { loadKubeConfig } from "../kube/kubeconfig.ts";
-import { createApprovalRuntime } from "./approvals/runtime.ts";
+import { createApprovalRuntime, type ApprovalRuntime } from "./approvals/runtime.ts";
 import { parsePolicyUrl } from "./policy-sources/kubernetes.ts";
 import type { ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -55,6 +55,8 @@ export interface RunningSidecar {
   readonly metrics: SidecarMetrics;
   readonly sessions: SessionTable;
   readonly source: PolicySource;
+  /** Calls held for approval and the approvals behind them. */
+  readonly approvals: ApprovalRuntime["approvals"];
   /** Graceful: stop accepting, finish in-flight exchanges within the grace period, release everything. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -160,6 +162,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     metrics,
     sessions,
     source,
+    approvals: approvals.approvals,
     shutdown(graceMs = config.shutdownGraceMs) {
       shutdown ??= (async () => {
         shuttingDown = true;
