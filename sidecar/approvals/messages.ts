@@ -16,7 +16,8 @@ export function pendingMessage(p: { tool: string; namespace: string; name: strin
 
 export function deniedMessage(p: { tool: string; approval: string | undefined; by: string; reason: string | undefined }): string {
   const which = p.approval ? `Approval ${p.approval} for '${p.tool}'` : `The call to '${p.tool}'`;
-  return `${which} was denied by ${p.by}${p.reason ? `: ${p.reason}` : "."} Do not retry it with these arguments.`;
+  const reason = p.reason ? `: ${p.reason}${/[.!?]$/.test(p.reason) ? "" : "."}` : ".";
+  return `${which} was denied by ${p.by}${reason} Do not retry it with these arguments.`;
 }
 
 export function expiredMessage(p: { tool: string; approval: string }): string {

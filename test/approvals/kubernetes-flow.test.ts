@@ -79,7 +79,7 @@ describe("approval through Kubernetes (real kube-apiserver)", { timeout: 240_000
     const approval = await k.approvalWhere((a) => a.spec.tool === "execute_flow" && a.spec.argsDigest === argumentsDigest(args));
     await k.decide(approval.metadata.name, "Denied", "not during business hours");
     const result = (await answer) as ToolResult;
-    assert.equal(text(result), `[POLICY DENIED] Approval agents/${approval.metadata.name} for 'execute_flow' was denied by ops-alice: not during business hours Do not retry it with these arguments.`);
+    assert.equal(text(result), `[POLICY DENIED] Approval agents/${approval.metadata.name} for 'execute_flow' was denied by ops-alice: not during business hours. Do not retry it with these arguments.`);
     assert.deepEqual(result._meta?.["mcpwarden.io/decision"], { decision: "denied", reason: "approval_denied", rule: "/spec/tools/0" });
     const again = (await alice.callTool({ name: "execute_flow", arguments: args })) as ToolResult;
     assert.equal(text(again), text(result), "a retry is refused at once, without asking again");
