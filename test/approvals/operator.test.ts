@@ -82,7 +82,8 @@ describe("operator: approval Events, metrics and expiry (real kube-apiserver, op
     await eventually(async () => {
       for (const name of ["nobody-decides", "approved-used", "denied", "approved-unused"]) assert.equal(await exists(name), false, `${name} still exists`);
     }, { timeoutMs: 30_000 });
-    const outcomes = Object.fromEntries(await Promise.all(["approved", "denied", "used", "timed_out", "expired"].map(async (o) => [o, await value(metrics, "mcp_warden_approvals_total", { outcome: o })])));
+    const outcomes: Record<string, number | undefined> = {};
+    for (const o of ["approved", "denied", "used", "timed_out", "expired"]) outcomes[o] = await value(metrics, "mcp_warden_approvals_total", { outcome: o });
     assert.deepEqual(outcomes, { approved: 2, denied: 1, used: 1, timed_out: 1, expired: 2 });
     assert.equal(await value(metrics, "mcp_warden_approvals_pending"), 0);
     assert.equal(await value(metrics, "mcp_warden_approval_decision_duration_seconds_count", { decision: "approved" }), 2);
