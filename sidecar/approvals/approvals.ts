@@ -114,7 +114,9 @@ export class Approvals {
     const asking = (settings.via === "elicitation" || settings.via === "both") && request.hold && request.elicit !== undefined;
     const needKubernetes = settings.via !== "elicitation" || !asking;
     const binding = this.binding(request);
-    const preview = argumentsPreview(request.args);
+    // Only needed to request an approval or ask at the client (not for a retry that has one).
+    let previewText: string | undefined;
+    const preview = () => (previewText ??= argumentsPreview(request.args));
 
     let approval: McpApprovalObject | undefined;
     let kubernetesProblem: string | undefined;
@@ -132,7 +134,7 @@ export class Approvals {
     return this.#wait(request, { binding, preview, approval, asking, startedAt: this.#o.clock.now() });
   }
 
-  async #requestOnKubernetes(request: ApprovalRequest, binding: ApprovalBinding, preview: string): Promise<{ outcome: ApprovalOutcome } | { problem: string } | { approval: McpApprovalObject }> {
+  async #requestOnKubernetes(request: ApprovalRequest, binding: ApprovalBinding, preview: () => string): Promise<{ outcome: ApprovalOutcome } | { problem: string } | { approval: McpApprovalObject }> {
     const kubernetes = this.#o.kubernetes;
     if (!kubernetes) return { problem: "this sidecar reads its policy from a file, and Kubernetes approvals need --policy k8s://<namespace>/<name>" };
     if (request.policy.generation === undefined) return { problem: "the policy has no generation to bind an approval to" };
@@ -156,7 +158,7 @@ export class Approvals {
     }
     try {
       const created = await kubernetes.create(binding, {
-        args: preview,
+        args: preview(),
         waitUntil: new Date(now + request.settings.timeoutMs),
         expiresAt: new Date(now + request.settings.timeoutMs + request.settings.ttlMs),
       }, request.signal);
@@ -173,7 +175,7 @@ export class Approvals {
     return { kind: "denied", via: "Kubernetes", approval: `${approval.metadata.namespace ?? ""}/${approval.metadata.name}`, decidedBy: approval.status?.decidedBy ?? "an approver", reason: approval.status?.reason };
   }
 
-  #wait(request: ApprovalRequest, w: { binding: ApprovalBinding; preview: string; approval: McpApprovalObject | undefined; asking: boolean; startedAt: number }): Promise<ApprovalOutcome> {
+  #wait(request: ApprovalRequest, w: { binding: ApprovalBinding; preview: () => string; approval: McpApprovalObject | undefined; asking: boolean; startedAt: number }): Promise<ApprovalOutcome> {
     const { clock } = this.#o;
     const kubernetes = this.#o.kubernetes;
     return new Promise<ApprovalOutcome>((resolve) => {
@@ -221,7 +223,7 @@ export class Approvals {
       if (done || !w.asking || !request.elicit) return;
       const { target, send } = request.elicit;
       const policyName = kubernetes ? `${kubernetes.namespace}/${kubernetes.policy}` : request.policy.name;
-      void this.#o.broker.ask(target, approvalQuestion(request.tool, policyName, w.preview), send, asked.signal).then(
+      void this.#o.broker.ask(target, approvalQuestion(request.tool, policyName, w.preview()), send, asked.signal).then(
         (reply) => this.#onReply(reply, request, { approval: () => approval, finish, fallBack: async () => {
           // The client cannot answer after all: Kubernetes approval, as for clients without elicitation.
           if (approval || done) return;

@@ -76,7 +76,7 @@ describe("McpApproval CRD on a real API server", () => {
     const wide = (await cluster.kubectl(["get", "mcpa", "printed", "-n", "agents", "-o", "wide"])).stdout;
     assert.match(wide.split("\n")[0] ?? "", /POLICY\s+DECIDED-BY\s+USED\s+EXPIRES/);
     const category = (await cluster.kubectl(["get", "mcp-warden", "-n", "agents"])).stdout;
-    assert.match(category, /mcpapproval\.mcpwarden\.io\/printed/);
+    assert.match(category, /^printed\s+resume_execution/m, "listed by the mcp-warden category");
   });
 
   it("refuses any change to the request: tool, caller, digest, arguments, session, times", async () => {

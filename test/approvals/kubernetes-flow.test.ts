@@ -17,7 +17,7 @@ const SPEC = {
   tools: [
     { name: "execute_flow", action: "approve", approval: { timeout: "60s", ttl: "10m" } },
     { name: "restart_execution", action: "approve", approval: { timeout: "2s", ttl: "10m" } },
-    { name: "resume_execution", action: "approve", approval: { timeout: "1s", ttl: "2s" } },
+    { name: "resume_execution", action: "approve", approval: { timeout: "3s", ttl: "3s" } },
     { name: "change_taskrun_state", action: "approve", approval: { timeout: "2s", ttl: "10m" }, limits: [{ counter: "state", window: "minute", max: 1 }] },
     { name: "list_namespaces" },
   ],
@@ -114,7 +114,7 @@ describe("approval through Kubernetes (real kube-apiserver)", { timeout: 240_000
     const name = approvalNamed(text(await alice.callTool({ name: "resume_execution", arguments: args })));
     assert.ok(name);
     await k.decide(name, "Approved");
-    await new Promise((r) => setTimeout(r, 2_500)); // the rule's ttl is 2 s
+    await new Promise((r) => setTimeout(r, 3_500)); // the rule's ttl is 3 s
     const late = text(await alice.callTool({ name: "resume_execution", arguments: args }));
     assert.match(late, /^\[APPROVAL REQUIRED\]/);
     assert.notEqual(approvalNamed(late), name);

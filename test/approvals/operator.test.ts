@@ -67,12 +67,22 @@ describe("operator: approval Events, metrics and expiry (real kube-apiserver, op
   it("counts and reports each outcome once, keeps the pending gauge, and deletes approvals at expiry", async () => {
     const metrics = createOperatorMetrics({ version: "test", defaultMetrics: false });
     const controller = start(metrics);
+    try {
+      await countsEachOutcome(metrics);
+    } finally {
+      await controller.stop();
+    }
+  });
+
+  const countsEachOutcome = async (metrics: OperatorMetrics) => {
     await eventually(async () => assert.equal(await value(metrics, "mcp_warden_approvals_pending"), 0));
 
     await request("nobody-decides", { waitMs: 1_000, expireMs: 3_000 });
-    await request("approved-used", { waitMs: 2_000, expireMs: 4_000 });
-    await request("denied", { waitMs: 2_000, expireMs: 4_000 });
-    await request("approved-unused", { waitMs: 2_000, expireMs: 4_000 });
+    // The decided ones wait longer than they live, so a slow machine cannot end their wait before
+    // the decision arrives (which would rightly count as timed_out too).
+    await request("approved-used", { waitMs: 60_000, expireMs: 5_000 });
+    await request("denied", { waitMs: 60_000, expireMs: 5_000 });
+    await request("approved-unused", { waitMs: 60_000, expireMs: 5_000 });
     await eventually(async () => assert.equal(await value(metrics, "mcp_warden_approvals_pending"), 4));
     await k.decide("approved-used", "Approved", "ticket 7");
     await use("approved-used");
@@ -87,7 +97,6 @@ describe("operator: approval Events, metrics and expiry (real kube-apiserver, op
     assert.deepEqual(outcomes, { approved: 2, denied: 1, used: 1, timed_out: 1, expired: 2 });
     assert.equal(await value(metrics, "mcp_warden_approvals_pending"), 0);
     assert.equal(await value(metrics, "mcp_warden_approval_decision_duration_seconds_count", { decision: "approved" }), 2);
-    await controller.stop();
 
     const nobody = await eventsFor("nobody-decides");
     assert.ok(nobody.some((e) => /^Requested: alice asks to call execute_flow with \{"flow_id":"nobody-decides"\}\. To approve: kubectl mcp-warden approvals approve nobody-decides -n agents$/.test(e)), nobody.join("\n"));
@@ -95,19 +104,22 @@ describe("operator: approval Events, metrics and expiry (real kube-apiserver, op
     assert.ok(nobody.some((e) => /^Expired: Expired at .*, never decided; deleted$/.test(e)));
     assert.deepEqual((await eventsFor("approved-used")).filter((e) => !e.startsWith("Requested")).sort(), ["Approved: Approved by ops-alice: ticket 7", "Used: The call was forwarded by kestra-0 (approved here)"]);
     assert.ok((await eventsFor("denied")).includes("Denied: Denied by ops-alice: no"));
-    assert.ok((await eventsFor("approved-unused")).some((e) => /approved but never used; deleted$/.test(e)));
-  });
+    await eventually(async () => assert.ok((await eventsFor("approved-unused")).some((e) => /approved but never used; deleted$/.test(e))));
+  };
 
   it("a new leader counts only what happens under it, and still cleans up what expires", async () => {
-    await request("before-failover", { waitMs: 500, expireMs: 3_000 });
+    await request("before-failover", { waitMs: 500, expireMs: 6_000 });
     await k.decide("before-failover", "Approved");
     await new Promise((r) => setTimeout(r, 600)); // its wait is over before the new leader starts
     const metrics = createOperatorMetrics({ version: "test", defaultMetrics: false });
     const controller = start(metrics);
-    await eventually(async () => assert.equal(await exists("before-failover"), false), { timeoutMs: 30_000 });
-    assert.equal(await value(metrics, "mcp_warden_approvals_total", { outcome: "approved" }), 0, "decided before this leader: not counted again");
-    assert.equal(await value(metrics, "mcp_warden_approvals_total", { outcome: "timed_out" }), 0);
-    assert.equal(await value(metrics, "mcp_warden_approvals_total", { outcome: "expired" }), 1, "the replica that deletes it counts the expiry");
-    await controller.stop();
+    try {
+      await eventually(async () => assert.equal(await exists("before-failover"), false), { timeoutMs: 30_000 });
+      assert.equal(await value(metrics, "mcp_warden_approvals_total", { outcome: "approved" }), 0, "decided before this leader: not counted again");
+      assert.equal(await value(metrics, "mcp_warden_approvals_total", { outcome: "timed_out" }), 0);
+      assert.equal(await value(metrics, "mcp_warden_approvals_total", { outcome: "expired" }), 1, "the replica that deletes it counts the expiry");
+    } finally {
+      await controller.stop();
+    }
   });
 });
