@@ -19,6 +19,8 @@ export interface Decision {
   decision: "Approved" | "Denied";
   reason?: string | undefined;
   now?: () => number;
+  /** How the approver runs mcp-warden ("kubectl mcp-warden" as a plugin), for hints. */
+  program?: string;
 }
 
 export async function decideApproval(http: KubeHttp, d: Decision): Promise<{ approval: McpApprovalObject; decidedBy: string }> {
@@ -61,7 +63,7 @@ async function read(client: McpApprovalClient, d: Decision, where: string): Prom
   try {
     raw = await client.get(d.namespace, d.name);
   } catch (error) {
-    if (isNotFound(error)) throw new DecisionError(`there is no ${where} (list them with: mcp-warden approvals list -n ${d.namespace})`);
+    if (isNotFound(error)) throw new DecisionError(`there is no ${where} (list them with: ${d.program ?? "mcp-warden"} approvals list -n ${d.namespace})`);
     if (statusCodeOf(error) === 403) throw new DecisionError(`you may not read McpApprovals in namespace ${d.namespace} (${describeApiError(error)}); approvers need the ClusterRole ${APPROVER_ROLE} there`);
     throw error;
   }

@@ -7,12 +7,22 @@ import { McpApprovalClient, parseApproval, type McpApprovalObject } from "../kub
 import { approvalState, timeOf } from "../policy/approval/state.ts";
 import { APPROVER_ROLE } from "../operator/rbac/approver-role.ts";
 import { decideApproval, DecisionError } from "./approvals-decide.ts";
-import { KUBE_OPTIONS, KUBE_USAGE, kubeTarget } from "./kube-flags.ts";
+import { KUBE_CONTEXT_OPTIONS, KUBE_CONTEXT_USAGE, kubeContext, type KubeContext, type KubeContextFlags } from "./kube-context.ts";
 import { UsageError } from "./usage-error.ts";
 
-export const listUsage = `mcp-warden approvals list ${KUBE_USAGE} [-A] [--pending] [-o wide|json]`;
-export const approveUsage = `mcp-warden approvals approve NAME ${KUBE_USAGE} [--reason TEXT]`;
-export const denyUsage = `mcp-warden approvals deny NAME --reason TEXT ${KUBE_USAGE}`;
+// approve and deny work on one approval, in one namespace: kubectl's flags without -A.
+const { "all-namespaces": _all, ...KUBE_ONE_NAMESPACE_OPTIONS } = KUBE_CONTEXT_OPTIONS;
+const KUBE_ONE_NAMESPACE_USAGE = "[--kubeconfig FILE] [--context NAME] [-n NAMESPACE]";
+
+export const listUsage = `mcp-warden approvals list ${KUBE_CONTEXT_USAGE} [--pending] [-o wide|json]`;
+export const approveUsage = `mcp-warden approvals approve NAME ${KUBE_ONE_NAMESPACE_USAGE} [--reason TEXT]`;
+export const denyUsage = `mcp-warden approvals deny NAME --reason TEXT ${KUBE_ONE_NAMESPACE_USAGE}`;
+
+interface Invocation {
+  /** How the user invoked mcp-warden ("kubectl mcp-warden" as a kubectl plugin), for hints. */
+  program: string;
+}
+const DIRECT: Invocation = { program: "mcp-warden" };
 
 const MAX_REASON = 1024;
 
@@ -20,17 +30,17 @@ export async function runApprovalsList(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...KUBE_OPTIONS, "all-namespaces": { type: "boolean", short: "A" }, pending: { type: "boolean" }, output: { type: "string", short: "o" } },
+    options: { ...KUBE_CONTEXT_OPTIONS, pending: { type: "boolean" }, output: { type: "string", short: "o" } },
   });
   if (positionals.length > 0) throw new UsageError(`approvals list takes no arguments, got "${positionals[0]}"`);
   const output = values.output ?? "table";
   if (!["table", "wide", "json"].includes(output)) throw new UsageError(`-o must be wide or json, not "${output}"`);
   const target = connect(values);
   if (!target) return 1;
-  const all = values["all-namespaces"] === true;
+  const all = target.namespace === undefined;
   let items: unknown[];
   try {
-    items = await new McpApprovalClient(new KubeHttp(target.kubeConfig)).list(all ? undefined : target.namespace);
+    items = await new McpApprovalClient(new KubeHttp(target.kubeConfig)).list(target.namespace);
   } catch (error) {
     return fail(statusCodeOf(error) === 403 ? `you may not list McpApprovals ${all ? "in all namespaces" : `in namespace ${target.namespace}`} (${describeApiError(error)}); approvers need the ClusterRole ${APPROVER_ROLE}` : `cannot list McpApprovals: ${describeApiError(error)}`);
   }
@@ -55,12 +65,12 @@ export async function runApprovalsList(argv: string[]): Promise<number> {
   return 0;
 }
 
-export const runApprovalsApprove = (argv: string[]) => runDecision(argv, "Approved");
-export const runApprovalsDeny = (argv: string[]) => runDecision(argv, "Denied");
+export const runApprovalsApprove = (argv: string[], invocation: Invocation = DIRECT) => runDecision(argv, "Approved", invocation);
+export const runApprovalsDeny = (argv: string[], invocation: Invocation = DIRECT) => runDecision(argv, "Denied", invocation);
 
-async function runDecision(argv: string[], decision: "Approved" | "Denied"): Promise<number> {
+async function runDecision(argv: string[], decision: "Approved" | "Denied", invocation: Invocation): Promise<number> {
   const verb = decision === "Approved" ? "approve" : "deny";
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...KUBE_OPTIONS, reason: { type: "string" } } });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...KUBE_ONE_NAMESPACE_OPTIONS, reason: { type: "string" } } });
   if (positionals.length !== 1) throw new UsageError(`approvals ${verb} needs exactly one approval NAME`);
   const reason = values.reason?.trim();
   if (decision === "Denied" && !reason) throw new UsageError("approvals deny needs --reason: the agent is told why");
@@ -68,22 +78,24 @@ async function runDecision(argv: string[], decision: "Approved" | "Denied"): Pro
   const target = connect(values);
   if (!target) return 1;
   const name = positionals[0] as string;
+  const namespace = target.namespace ?? "default";
   try {
-    const { approval, decidedBy } = await decideApproval(new KubeHttp(target.kubeConfig), { namespace: target.namespace, name, decision, reason });
+    const { approval, decidedBy } = await decideApproval(new KubeHttp(target.kubeConfig), { namespace, name, decision, reason, program: invocation.program });
     const s = approval.spec;
     process.stdout.write(`mcpapproval.mcpwarden.io/${name} ${decision.toLowerCase()} by ${decidedBy}: ${s.caller} may call ${s.tool} with ${s.args}\n`);
     if (decision === "Approved") process.stdout.write(`The call goes through when it is made (or retried with the same arguments) before it expires.\n`);
     return 0;
   } catch (error) {
     if (error instanceof DecisionError) return fail(error.message);
-    return fail(`cannot ${verb} McpApproval ${target.namespace}/${name}: ${describeApiError(error)}`);
+    return fail(`cannot ${verb} McpApproval ${namespace}/${name}: ${describeApiError(error)}`);
   }
 }
 
-function connect(values: { kubeconfig?: string | undefined; context?: string | undefined; namespace?: string | undefined }) {
+function connect(values: KubeContextFlags): KubeContext | undefined {
   try {
-    return kubeTarget(values);
+    return kubeContext(values);
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     fail((error as Error).message);
     return undefined;
   }

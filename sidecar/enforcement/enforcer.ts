@@ -38,6 +38,8 @@ export interface DecidedCall {
   readonly policy: CompiledPolicy | undefined;
   readonly admission: Admission | undefined;
   readonly startedAt: number;
+  /** The tool's metric label (`_unknown` for names neither the policy nor the upstream knows). */
+  readonly toolLabel: string;
   /**
    * Set while the call waits for a person's approval (an approve rule, in Enforce mode): the
    * evaluation whose limits are consumed once it is approved. Such a call is counted when it settles.
@@ -45,6 +47,8 @@ export interface DecidedCall {
   readonly awaitingApproval?: Evaluation;
   /** How an approval-required call was settled, for the audit log. */
   readonly approval?: ApprovalRecord;
+  /** When a call held for approval went upstream (its wait is not the upstream's latency). */
+  readonly forwardedAt?: number | undefined;
 }
 
 /** The approval behind a call's final decision (audit log). */
@@ -85,7 +89,7 @@ export class Enforcer {
     const evaluation = evaluateToolCall(policy, toolCall);
     if (evaluation.decision === "approval_required" && policy.mode === "Enforce" && evaluation.plan.approval) {
       // Not counted yet: the call is counted once, with the decision it ends with.
-      return { request, context, verdict: verdictOf(evaluation), forward: false, policy, admission: undefined, startedAt, awaitingApproval: evaluation };
+      return this.labelled({ request, context, verdict: verdictOf(evaluation), forward: false, policy, admission: undefined, startedAt, awaitingApproval: evaluation });
     }
     const admission = evaluation.decision === "allowed" ? await admitToolCall(policy, toolCall, evaluation, store) : withoutPlan(evaluation);
     if (admission.reason === "store_unavailable") this.deps.metrics.rateLimitStoreErrors.inc({ store: storeKind(policy.spec) });
@@ -106,7 +110,9 @@ export class Enforcer {
 
   /** Ends the wait of a call held for approval with its final decision, and counts it (once). */
   settleApproval(call: DecidedCall, verdict: Verdict, options: { forward: boolean; admission?: Admission; record?: ApprovalRecord }): DecidedCall {
-    return this.account({ ...call, verdict, forward: options.forward, admission: options.admission, awaitingApproval: undefined, approval: options.record });
+    // The upstream's latency is measured from here, not from the start of the person's decision.
+    const forwardedAt = options.forward ? performance.now() : undefined;
+    return this.account({ ...call, verdict, forward: options.forward, admission: options.admission, awaitingApproval: undefined, approval: options.record, forwardedAt });
   }
 
   /** Gives back limits consumed for a call that is not forwarded after all. */
@@ -126,11 +132,16 @@ export class Enforcer {
     return this.account({ request, context, verdict, forward: false, policy: this.deps.holder.current, admission: undefined, startedAt });
   }
 
-  private account(call: DecidedCall): DecidedCall {
-    const { policy, verdict } = call;
-    const tool = verdict.reason === "invalid_tool_name" ? UNKNOWN_TOOL : toolLabel(call.request.tool, policy, this.deps.knownTools);
-    this.deps.metrics.countToolCall({ policy: policy?.name ?? "_none", tool, decision: verdict.decision, reason: verdict.reason, mode: policy?.mode ?? "Enforce" });
-    return call;
+  private labelled(call: Omit<DecidedCall, "toolLabel">): DecidedCall {
+    const tool = call.verdict.reason === "invalid_tool_name" ? UNKNOWN_TOOL : toolLabel(call.request.tool, call.policy, this.deps.knownTools);
+    return { ...call, toolLabel: tool };
+  }
+
+  private account(call: Omit<DecidedCall, "toolLabel">): DecidedCall {
+    const labelled = this.labelled(call);
+    const { policy, verdict } = labelled;
+    this.deps.metrics.countToolCall({ policy: policy?.name ?? "_none", tool: labelled.toolLabel, decision: verdict.decision, reason: verdict.reason, mode: policy?.mode ?? "Enforce" });
+    return labelled;
   }
 
   /** Records the outcome of a call: refund, duration, audit line. Never throws. */
@@ -147,7 +158,10 @@ export class Enforcer {
       }
     }
     const seconds = (performance.now() - call.startedAt) / 1000;
-    this.deps.metrics.toolCallDuration.observe({ policy: call.policy?.name ?? "_none", decision: call.verdict.decision }, seconds);
+    const policy = call.policy?.name ?? "_none";
+    this.deps.metrics.toolCallDuration.observe({ policy, decision: call.verdict.decision }, seconds);
+    // A client that went away says nothing about the upstream's latency.
+    if (call.forward && outcome !== "cancelled") this.deps.metrics.upstreamDuration.observe({ policy, tool: call.toolLabel }, (performance.now() - (call.forwardedAt ?? call.startedAt)) / 1000);
     writeAudit(this.deps.audit, {
       policy: call.policy?.name,
       policyVersion: call.policy ? versionOf(call.policy) : undefined,

@@ -12,7 +12,7 @@ import { McpApprovalClient, parseApproval, type McpApprovalObject } from "../../
 import { MCP_APPROVAL_CRD_FILE } from "../../operator/crd/mcpapproval-crd.ts";
 import { MCP_POLICY_CRD_FILE } from "../../operator/crd/mcppolicy-crd.ts";
 import { approverClusterRole, approverRoleBinding, decisionPolicy } from "../../operator/rbac/approver-role.ts";
-import { sidecarRole, sidecarRoleBinding } from "../../operator/rbac/sidecar-rbac.ts";
+import { sidecarClusterRole, sidecarRoleBinding } from "../../operator/rbac/sidecar-rbac.ts";
 import { eventually, startControlPlane, type ControlPlane, type Credentials } from "../cluster/harness.ts";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -47,7 +47,7 @@ export async function startApprovalCluster(name: string): Promise<ApprovalCluste
     await cluster.kubectl(["wait", "--for=condition=Established", "crd/mcppolicies.mcpwarden.io", "crd/mcpapprovals.mcpwarden.io"]);
     await cluster.createNamespace("agents");
     await cluster.createNamespace("elsewhere", { waitForDefaultServiceAccount: false });
-    await apply([sidecarRole("agents"), sidecarRoleBinding("agents"), approverClusterRole(), approverRoleBinding("agents", [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "ops-alice" }]), ...decisionPolicy()]);
+    await apply([sidecarClusterRole(), sidecarRoleBinding("agents"), approverClusterRole(), approverRoleBinding("agents", [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "ops-alice" }]), ...decisionPolicy()]);
     const sidecar = await cluster.serviceAccountCredentials("agents", "default");
     const approver = await cluster.userCredentials("ops-alice");
     const outsider = await cluster.userCredentials("ops-bob");
