@@ -65,5 +65,6 @@ export function renderMcpApprovalCrd(): Record<string, unknown> {
 
 export function renderMcpApprovalCrdYaml(): string {
   const header = "# Generated from policy/approval/schema.ts by scripts/generate-crds.ts (npm run generate:crds). Do not edit.\n";
-  return header + stringify(renderMcpApprovalCrd(), { lineWidth: 0 });
+  // A document start of its own: `helm show crds` joins the chart's CRD files without one.
+  return header + "---\n" + stringify(renderMcpApprovalCrd(), { lineWidth: 0 });
 }
