@@ -24,6 +24,8 @@ export interface RenderOptions {
   /** --set-json entries: path → any JSON value. */
   set?: Record<string, unknown>;
   releaseName?: string;
+  /** --kube-version; the test API server's by default. */
+  kubeVersion?: string;
 }
 
 let helmHome: string | undefined;
@@ -49,7 +51,7 @@ export function templateArgs(options: RenderOptions = {}): string[] {
   return [
     "template", options.releaseName ?? "mcp-warden", CHART_DIR,
     "--namespace", options.namespace ?? "mcp-warden",
-    "--kube-version", kubeVersion(),
+    "--kube-version", options.kubeVersion ?? kubeVersion(),
     ...(options.valuesFiles ?? []).flatMap((file) => ["--values", file]),
     ...Object.entries(options.set ?? {}).flatMap(([path, value]) => ["--set-json", `${path}=${JSON.stringify(value)}`]),
   ];
