@@ -6,9 +6,12 @@ import { copyFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runCli } from "../../cli/testing.ts";
+import { runPeer } from "../support/processes.ts";
 import { KubeHttp } from "../../kube/http.ts";
 import { McpApprovalClient } from "../../kube/mcp-approvals.ts";
 import { startApprovalCluster, type ApprovalCluster } from "./fixture.ts";
+
+const PLUGIN = join(import.meta.dirname, "..", "..", "cli", "bin", "kubectl-mcp_warden");
 
 // Each run starts the CLI afresh (Node with type stripping and client-node: seconds on a loaded
 // machine), so the runs are few and the timeout generous.
@@ -89,6 +92,19 @@ describe("mcp-warden approvals (real kube-apiserver)", { timeout: 600_000 }, () 
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /there is no McpApproval agents\/nope \(list them with: mcp-warden approvals list -n agents\)/);
     assert.equal((await k.approvalWhere((a) => a.metadata.name === "decide-me")).status, undefined);
+  });
+
+  it("runs as the kubectl plugin (cli/bin/kubectl-mcp_warden), its hints naming it so", async () => {
+    const plugin = (...args: string[]) => runPeer(PLUGIN, ["approvals", ...args], { timeoutMs: 120_000 });
+    const usage = await plugin("deny", "decide-me");
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /^kubectl mcp-warden: approvals deny needs --reason: the agent is told why\nusage: kubectl mcp-warden approvals deny NAME --reason TEXT/);
+    const missing = await plugin("approve", "nope", "--kubeconfig", approverInAgents);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /there is no McpApproval agents\/nope \(list them with: kubectl mcp-warden approvals list -n agents\)/);
+    const listed = await plugin("list", "--kubeconfig", approverInAgents, "-o", "json");
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.ok((JSON.parse(listed.stdout) as { items: unknown[] }).items.length >= 3);
   });
 
   it("is part of the mcp-warden command's usage", async () => {
