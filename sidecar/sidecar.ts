@@ -89,18 +89,8 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
 
   const release = async () => {
     authenticator.close();
-    await Promise.all([upstream.close(), holder.close(), approvals.stop()]);
+    await Promise.all([upstream.close(), holder.close()]);
   };
-  const policyRef = config.policy.startsWith("k8s://") ? parsePolicyUrl(config.policy) : undefined;
-  let kubeConfig = options.kubeConfig;
-  const approvals = createApprovalRuntime({
-    policy: policyRef,
-    kubeConfig: policyRef ? () => (kubeConfig ??= loadKubeConfig()) : undefined,
-    podName: options.podName ?? process.env.POD_NAME ?? hostname(),
-    keepAliveMs: config.approvalKeepAliveMs,
-    ...(options.clock ? { clock: options.clock } : {}),
-    log,
-  });
   let source: PolicySource;
   try {
     source = options.source ?? createPolicySource(config.policy, { file: { debounceMs: config.reloadDebounceMs }, ...(options.kubeConfig ? { kubernetes: { kubeConfig: options.kubeConfig } } : {}) });
@@ -119,6 +109,24 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     throw new StartupError(`the policy from ${source.description} is invalid`, holder.lastRejection.map(formatProblem));
   }
   if (!holder.current) log.warn({ source: source.description }, "no policy yet: not ready, and every tool call is denied until one loads");
+  // After the policy source: a k8s:// source has found its Kubernetes configuration by now (or
+  // failed with a startup error that says so), and approvals live beside that policy.
+  const policyRef = config.policy.startsWith("k8s://") ? parsePolicyUrl(config.policy) : undefined;
+  let kubeConfig = options.kubeConfig;
+  let approvals: ApprovalRuntime;
+  try {
+    approvals = createApprovalRuntime({
+      policy: policyRef,
+      kubeConfig: policyRef ? () => (kubeConfig ??= loadKubeConfig()) : undefined,
+      podName: options.podName ?? process.env.POD_NAME ?? hostname(),
+      keepAliveMs: config.approvalKeepAliveMs,
+      ...(options.clock ? { clock: options.clock } : {}),
+      log,
+    });
+  } catch (err) {
+    await Promise.all([source.stop(), release()]);
+    throw new StartupError(`cannot watch approvals beside ${source.description}: ${(err as Error).message}`);
+  }
   await authenticator.configure(holder.current?.spec.identity);
 
   let shuttingDown = false;
@@ -147,7 +155,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     await admin.listen({ host: config.adminListen.host, port: config.adminListen.port });
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (err) {
-    await Promise.all([admin.close(), app.close(), source.stop(), release()]);
+    await Promise.all([admin.close(), app.close(), source.stop(), release(), approvals.stop()]);
     const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
     throw new StartupError(e.code === "EADDRINUSE" ? `cannot listen on ${e.address}:${e.port}: the address is in use` : `cannot listen: ${e.message}`);
   }
