@@ -20,6 +20,9 @@ const commands: ReadonlyMap<string, () => Promise<Command>> = new Map<string, ()
   ["policy scan", async () => import("./policy-scan.ts").then((m) => ({ usage: m.scanUsage, run: m.runPolicyScan }))],
   ["operator", async () => import("./operator.ts").then((m) => ({ usage: m.operatorUsage, run: (argv) => m.runOperator(argv) }))],
   ["status", async () => import("./status.ts").then((m) => ({ usage: m.statusUsage, run: (argv, { program }) => m.runStatus(argv, { ...m.processIo, program }) }))],
+  ["approvals list", async () => import("./approvals.ts").then((m) => ({ usage: m.listUsage, run: m.runApprovalsList }))],
+  ["approvals approve", async () => import("./approvals.ts").then((m) => ({ usage: m.approveUsage, run: m.runApprovalsApprove }))],
+  ["approvals deny", async () => import("./approvals.ts").then((m) => ({ usage: m.denyUsage, run: m.runApprovalsDeny }))],
 ]);
 
 export interface MainOptions {

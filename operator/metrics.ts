@@ -2,6 +2,7 @@
 // Base units, `_total` counters, histograms; label values come from bounded sets only.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { InjectionReason, InjectionResult } from "./injector/outcome.ts";
+import { APPROVAL_OUTCOMES } from "./approvals/transitions.ts";
 
 export interface OperatorMetrics {
   registry: Registry;
@@ -10,6 +11,9 @@ export interface OperatorMetrics {
   reconciles: Counter<"result">;
   leader: Gauge;
   certificateExpiry: Gauge;
+  approvals: Counter<"outcome">;
+  approvalsPending: Gauge;
+  approvalDecisionDuration: Histogram<"decision">;
   /** Per McpPolicy, from the leader's controller (what `kubectl get mcpp` shows as SELECTED and ENFORCED). */
   policySelectedPods: Gauge<"namespace" | "policy">;
   policyEnforcedPods: Gauge<"namespace" | "policy">;
@@ -53,6 +57,25 @@ export function createOperatorMetrics(options: { version: string; defaultMetrics
     help: "When the webhook serving certificate in use expires (Unix time).",
     registers: [registry],
   });
+  const approvals = new Counter({
+    name: "mcp_warden_approvals_total",
+    help: "McpApproval outcomes seen by the controller: approved, denied, used (a call was forwarded on it), timed_out (no decision within the agent's wait), expired (deleted at its expiry, never used or denied).",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
+  for (const outcome of APPROVAL_OUTCOMES) approvals.inc({ outcome }, 0);
+  const approvalsPending = new Gauge({
+    name: "mcp_warden_approvals_pending",
+    help: "McpApprovals waiting for a decision (not decided, not used, not expired); set by the replica holding the Lease, 0 on the others.",
+    registers: [registry],
+  });
+  const approvalDecisionDuration = new Histogram({
+    name: "mcp_warden_approval_decision_duration_seconds",
+    help: "Time from an McpApproval's creation to its decision, by decision (approved, denied).",
+    labelNames: ["decision"] as const,
+    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 14400],
+    registers: [registry],
+  });
   // `policy` is "<namespace>/<name>", as on the sidecars' metrics, so one dashboard variable filters
   // both; `namespace` is the policy's (the ServiceMonitor keeps it with honorLabels).
   const policySelectedPods = new Gauge({
@@ -69,5 +92,5 @@ export function createOperatorMetrics(options: { version: string; defaultMetrics
   });
   const build = new Gauge({ name: "mcp_warden_build_info", help: "Build information; always 1.", labelNames: ["version", "component"] as const, registers: [registry] });
   build.set({ version: options.version, component: "operator" }, 1);
-  return { registry, injections, webhookDuration, reconciles, leader, certificateExpiry, policySelectedPods, policyEnforcedPods };
+  return { registry, injections, webhookDuration, reconciles, leader, certificateExpiry, policySelectedPods, policyEnforcedPods, approvals, approvalsPending, approvalDecisionDuration };
 }

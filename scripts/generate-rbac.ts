@@ -1,7 +1,11 @@
-// Writes the operator's RBAC for the default names (operator/rbac/operator-rbac.yaml).
+// Writes the RBAC the chart installs, for the default names: the operator's
+// (operator/rbac/operator-rbac.yaml) and the approvers' (operator/rbac/approver-role.yaml).
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { APPROVER_RBAC_FILE, renderApproverYaml } from "../operator/rbac/approver-role.ts";
 import { OPERATOR_RBAC_FILE, renderOperatorRbacYaml } from "../operator/rbac/operator-rbac.ts";
 
-writeFileSync(join(import.meta.dirname, "..", OPERATOR_RBAC_FILE), renderOperatorRbacYaml());
-process.stdout.write(`wrote ${OPERATOR_RBAC_FILE}\n`);
+for (const [file, text] of [[OPERATOR_RBAC_FILE, renderOperatorRbacYaml()], [APPROVER_RBAC_FILE, renderApproverYaml()]] as const) {
+  writeFileSync(join(import.meta.dirname, "..", file), text);
+  process.stdout.write(`wrote ${file}\n`);
+}

@@ -34,6 +34,7 @@ export interface SidecarConfig {
   reloadDebounceMs: number;
   logLevel: LogLevel;
   kubernetesApi: KubernetesApiAccess | undefined;
+  approvalKeepAliveMs: number;
 }
 
 interface Option {
@@ -67,6 +68,7 @@ const OPTIONS: readonly Option[] = [
   { flag: "shutdown-grace", env: "MCP_WARDEN_SHUTDOWN_GRACE", value: "DURATION", default: "20s", help: "On SIGTERM, how long in-flight calls and streams may finish." },
   { flag: "reload-debounce", env: "MCP_WARDEN_RELOAD_DEBOUNCE", value: "DURATION", default: "250ms", help: "Quiet time after a file change before the policy or API-key file is re-read." },
   { flag: "log-level", env: "MCP_WARDEN_LOG_LEVEL", value: "LEVEL", default: "info", help: `Operational log level: ${LOG_LEVELS.join(", ")}. (Audit lines are always written.)` },
+  { flag: "approval-keep-alive", env: "MCP_WARDEN_APPROVAL_KEEP_ALIVE", value: "DURATION", default: "15s", help: "While a call waits for approval: how often its stream gets a progress notification (or an SSE comment)." },
   { flag: "kubernetes-api", env: "MCP_WARDEN_KUBERNETES_API", value: "URL", help: "API server for service-account token verification (default: in-cluster)." },
   { flag: "kubernetes-token-file", env: "MCP_WARDEN_KUBERNETES_TOKEN_FILE", value: "FILE", default: IN_CLUSTER_TOKEN_FILE, help: "Token the sidecar presents to that API server." },
   { flag: "kubernetes-ca-file", env: "MCP_WARDEN_KUBERNETES_CA_FILE", value: "FILE", default: IN_CLUSTER_CA_FILE, help: "CA bundle of that API server." },
@@ -165,6 +167,7 @@ export function parseSidecarConfig(argv: readonly string[], env: NodeJS.ProcessE
     reloadDebounceMs: duration("reload-debounce"),
     logLevel,
     kubernetesApi,
+    approvalKeepAliveMs: duration("approval-keep-alive"),
   };
 }
 

@@ -19,6 +19,8 @@ export interface SessionTableOptions {
 interface Binding {
   grant: string;
   lastSeen: number;
+  /** The client declared form elicitation when it initialised the session. */
+  elicitation: boolean;
 }
 
 export class SessionTable {
@@ -39,11 +41,11 @@ export class SessionTable {
   }
 
   /** Records a session the upstream issued to `grant`. A session id already bound keeps its owner. */
-  bind(session: string, grant: string): boolean {
+  bind(session: string, grant: string, client: { elicitation?: boolean } = {}): boolean {
     const existing = this.bindings.get(session);
     if (existing && existing.grant !== grant) return false;
     this.bindings.delete(session);
-    this.bindings.set(session, { grant, lastSeen: this.now() });
+    this.bindings.set(session, { grant, lastSeen: this.now(), elicitation: client.elicitation ?? false });
     while (this.bindings.size > this.options.maxSessions) {
       const oldest = this.bindings.keys().next().value as string;
       this.bindings.delete(oldest);
@@ -67,6 +69,11 @@ export class SessionTable {
     binding.lastSeen = now;
     this.bindings.set(session, binding);
     return "ok";
+  }
+
+  /** Whether the client of a session declared form elicitation (the sidecar may ask it for approvals). */
+  supportsElicitation(session: string): boolean {
+    return this.bindings.get(session)?.elicitation ?? false;
   }
 
   forget(session: string): void {

@@ -2,6 +2,11 @@
 // MCP endpoint and the admin port; on shutdown stop accepting, let in-flight calls finish within the
 // grace period, close standalone streams (their clients reconnect elsewhere), and release everything.
 import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { Clock } from "../kube/clock.ts";
+import { createApprovalRuntime, type ApprovalRuntime } from "./approvals/runtime.ts";
+import { parsePolicyUrl } from "./policy-sources/kubernetes.ts";
 import type { ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { FastifyInstance } from "fastify";
@@ -30,6 +35,15 @@ export interface SidecarOptions {
   stores?: StoreFactory;
   /** Node process metrics on /metrics (default true). */
   processMetrics?: boolean;
+  /**
+   * The Kubernetes API configuration for a `k8s://` policy and its approvals; defaults to the
+   * in-cluster configuration (the pod's projected token).
+   */
+  kubeConfig?: KubeConfig;
+  /** This sidecar's name on the approvals it uses; defaults to POD_NAME, else the host name (a pod's name). */
+  podName?: string;
+  /** Time for holding calls that wait for approval (tests inject one). */
+  clock?: Clock;
 }
 
 export interface RunningSidecar {
@@ -40,6 +54,8 @@ export interface RunningSidecar {
   readonly metrics: SidecarMetrics;
   readonly sessions: SessionTable;
   readonly source: PolicySource;
+  /** Calls held for approval and the approvals behind them. */
+  readonly approvals: ApprovalRuntime["approvals"];
   /** Graceful: stop accepting, finish in-flight exchanges within the grace period, release everything. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -76,7 +92,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   };
   let source: PolicySource;
   try {
-    source = options.source ?? createPolicySource(config.policy, { file: { debounceMs: config.reloadDebounceMs } });
+    source = options.source ?? createPolicySource(config.policy, { file: { debounceMs: config.reloadDebounceMs }, ...(options.kubeConfig ? { kubernetes: { kubeConfig: options.kubeConfig } } : {}) });
   } catch (err) {
     await release();
     throw new StartupError((err as Error).message);
@@ -92,6 +108,23 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     throw new StartupError(`the policy from ${source.description} is invalid`, holder.lastRejection.map(formatProblem));
   }
   if (!holder.current) log.warn({ source: source.description }, "no policy yet: not ready, and every tool call is denied until one loads");
+  // After the policy source: a k8s:// source has found its Kubernetes configuration by now (or
+  // failed with a startup error that says so), and approvals live beside that policy.
+  const policyRef = config.policy.startsWith("k8s://") ? parsePolicyUrl(config.policy) : undefined;
+  let approvals: ApprovalRuntime;
+  try {
+    approvals = await createApprovalRuntime({
+      policy: policyRef,
+      kubeConfig: options.kubeConfig,
+      podName: options.podName ?? process.env.POD_NAME ?? hostname(),
+      keepAliveMs: config.approvalKeepAliveMs,
+      ...(options.clock ? { clock: options.clock } : {}),
+      log,
+    });
+  } catch (err) {
+    await Promise.all([source.stop(), release()]);
+    throw new StartupError(`cannot watch approvals beside ${source.description}: ${(err as Error).message}`);
+  }
   await authenticator.configure(holder.current?.spec.identity);
 
   let shuttingDown = false;
@@ -111,7 +144,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
       streams.add(res);
     },
   };
-  const app = createMcpServer({ config, upstream, enforcer, holder, sessions, knownTools, metrics, log, authenticator, inFlight });
+  const app = createMcpServer({ config, upstream, enforcer, holder, sessions, knownTools, metrics, log, authenticator, inFlight, approvals });
   const connections = new ConnectionTracker(app.server);
   const admin = createAdminServer(metrics, {
     notReadyBecause: () => (shuttingDown ? "shutting down" : holder.current ? undefined : "no policy loaded"),
@@ -120,7 +153,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     await admin.listen({ host: config.adminListen.host, port: config.adminListen.port });
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (err) {
-    await Promise.all([admin.close(), app.close(), source.stop(), release()]);
+    await Promise.all([admin.close(), app.close(), source.stop(), release(), approvals.stop()]);
     const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
     throw new StartupError(e.code === "EADDRINUSE" ? `cannot listen on ${e.address}:${e.port}: the address is in use` : `cannot listen: ${e.message}`);
   }
@@ -135,11 +168,14 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     metrics,
     sessions,
     source,
+    approvals: approvals.approvals,
     shutdown(graceMs = config.shutdownGraceMs) {
       shutdown ??= (async () => {
         shuttingDown = true;
-        log.info({ inFlight: exchanges.size, streams: streams.size, graceMs }, "shutting down");
+        log.info({ inFlight: exchanges.size, streams: streams.size, heldForApproval: approvals.held.size, graceMs }, "shutting down");
         for (const res of streams) res.destroy();
+        // Calls waiting for approval end now with [APPROVAL REQUIRED]; their approvals stay for a retry.
+        approvals.held.abortAll();
         const closed = app.close();
         connections.drain();
         const finished = await Promise.race([
@@ -154,7 +190,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
         }
         await source.stop();
         authenticator.close();
-        await Promise.all([upstream.close().catch(() => undefined), holder.close(), admin.close()]);
+        await Promise.all([upstream.close().catch(() => undefined), holder.close(), admin.close(), approvals.stop()]);
         log.info("sidecar stopped");
         loggers.flush();
       })();

@@ -206,5 +206,39 @@ export const INJECTION: RowSpec = {
   ],
 };
 
+// The operator's leader counts approvals across the cluster (ADR 705): these panels carry no
+// namespace or policy, like the injection row. Outcomes are not exclusive (an approval can time
+// out, then be approved, then be used).
+export const APPROVALS: RowSpec = {
+  title: "Approvals (operator)",
+  panels: [
+    {
+      title: "Approvals pending",
+      description: "McpApprovals waiting for a person's decision. Agents wait up to the rule's timeout, then retry once approved. kubectl mcp-warden approvals list -A shows them.",
+      kind: "stat",
+      unit: "short",
+      width: 6,
+      targets: [{ expr: "max(mcp_warden_approvals_pending)", legend: "pending" }],
+    },
+    {
+      title: "Approvals by outcome",
+      description: "approved and denied: decisions; used: approved calls forwarded (once each); timed_out: no decision within the agent's wait; expired: deleted at expiry, never used.",
+      kind: "timeseries",
+      unit: "short",
+      width: 12,
+      colors: { approved: "green", denied: "red", used: "blue", timed_out: "orange", expired: "text" },
+      targets: [{ expr: "sum by (outcome) (increase(mcp_warden_approvals_total[$__rate_interval]))", legend: "{{outcome}}" }],
+    },
+    {
+      title: "Time to decision p50 / p99",
+      description: "From the request of an approval to a person's decision.",
+      kind: "timeseries",
+      unit: "s",
+      width: 6,
+      targets: quantiles("mcp_warden_approval_decision_duration_seconds_bucket", "", "", ""),
+    },
+  ],
+};
+
 /** The dashboard's rows, top to bottom. */
-export const ROWS: readonly RowSpec[] = [TOOL_CALLS, POLICIES, INJECTION];
+export const ROWS: readonly RowSpec[] = [TOOL_CALLS, POLICIES, APPROVALS, INJECTION];

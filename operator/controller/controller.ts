@@ -12,6 +12,7 @@ import type { Logger } from "../../kube/logger.ts";
 import { processQueue, WorkQueue } from "../../kube/work-queue.ts";
 import type { OperatorMetrics } from "../metrics.ts";
 import type { PolicyEntry, PolicyIndex } from "../policy-index.ts";
+import { ApprovalController } from "../approvals/approval-controller.ts";
 import { NamespaceReconciler } from "./namespace-reconciler.ts";
 import { PolicyReconciler, statusWriter, type NamespaceView, type PolicyReconcilerDeps } from "./policy-reconciler.ts";
 import { summarizePod, type PodSummary } from "./pod-summary.ts";
@@ -107,6 +108,9 @@ export class Controller {
 
     pods.start();
     namespaces.start();
+    // McpApprovals: Events, metrics, deletion once expired (its own informer; same leadership).
+    const approvals = new ApprovalController({ http, clock, logger, metrics: this.#o.metrics, events: this.#o.events, ...(this.#o.informerOptions ? { informerOptions: this.#o.informerOptions } : {}) });
+    const approvalsDone = approvals.run(signal).catch((error: unknown) => logger.error({ err: error }, "approval controller failed"));
     let resync: TimerHandle | undefined;
     const enqueueAll = () => {
       for (const name of namespaces.keys()) queue.add(`namespace:${name}`);
@@ -151,7 +155,7 @@ export class Controller {
       this.#o.metrics.policyEnforcedPods.reset();
       resync?.cancel();
       queue.shutDown();
-      await Promise.all([pods.stop(), namespaces.stop()]);
+      await Promise.all([pods.stop(), namespaces.stop(), approvalsDone]);
       logger.info({}, "controller stopped");
     }
   }

@@ -67,5 +67,6 @@ export function renderMcpPolicyCrd(): Record<string, unknown> {
 
 export function renderMcpPolicyCrdYaml(): string {
   const header = "# Generated from policy/schema.ts by scripts/generate-crds.ts (npm run generate:crds). Do not edit.\n";
-  return header + stringify(renderMcpPolicyCrd(), { lineWidth: 0 });
+  // A document start of its own: `helm show crds` joins the chart's CRD files without one.
+  return header + "---\n" + stringify(renderMcpPolicyCrd(), { lineWidth: 0 });
 }

@@ -6,6 +6,7 @@ import type { V1ClusterRole, V1ClusterRoleBinding, V1PolicyRule, V1Role, V1RoleB
 import { stringify } from "yaml";
 import { API_GROUP } from "../../policy/schema.ts";
 import { MCP_POLICY_PLURAL } from "../crd/mcppolicy-crd.ts";
+import { APPROVAL_PLURAL } from "../../policy/approval/schema.ts";
 import { MANAGED_BY_LABELS } from "../names.ts";
 import { SIDECAR_ROLE, sidecarClusterRole } from "./sidecar-rbac.ts";
 
@@ -31,6 +32,10 @@ export function operatorClusterRules(names: OperatorRbacNames): V1PolicyRule[] {
     // Status of McpPolicies; the webhook's policy cache.
     { apiGroups: [API_GROUP], resources: [MCP_POLICY_PLURAL], verbs: ["get", "list", "watch"] },
     { apiGroups: [API_GROUP], resources: [`${MCP_POLICY_PLURAL}/status`], verbs: ["get", "patch", "update"] },
+    // McpApprovals: watched for metrics and Events, deleted once expired. create and update are
+    // here only because the sidecars' Role grants them (the API server lets the operator grant only
+    // what it holds); the operator never writes approvals' status, so it cannot approve.
+    { apiGroups: [API_GROUP], resources: [APPROVAL_PLURAL], verbs: ["get", "list", "watch", "delete", "create", "update"] },
     // Which pods run the sidecar; which namespaces opted in.
     { apiGroups: [""], resources: ["pods", "namespaces"], verbs: ["list", "watch"] },
     // Events on McpPolicies, pods and their controllers.

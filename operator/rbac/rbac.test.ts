@@ -5,14 +5,19 @@ import { describe, it } from "node:test";
 import type { V1PolicyRule } from "@kubernetes/client-node";
 import { DEFAULT_OPERATOR_NAMES, OPERATOR_RBAC_FILE, operatorClusterRules, operatorNamespaceRules, renderOperatorRbac, renderOperatorRbacYaml } from "./operator-rbac.ts";
 import { SIDECAR_ROLE, SIDECAR_RULES, sidecarClusterRole, sidecarRoleBinding } from "./sidecar-rbac.ts";
+import { APPROVER_RBAC_FILE, APPROVER_ROLE, approverClusterRole, renderApproverYaml } from "./approver-role.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 
 describe("sidecar RBAC", () => {
-  it("lets every service account of the namespace read McpPolicies there, and nothing else", () => {
+  it("lets every service account of the namespace read McpPolicies and request and use McpApprovals there, and nothing else", () => {
     const role = sidecarClusterRole();
     assert.equal(role.metadata?.name, "mcp-warden-sidecar");
-    assert.deepEqual(role.rules, [{ apiGroups: ["mcpwarden.io"], resources: ["mcppolicies"], verbs: ["get", "list", "watch"] }]);
+    assert.deepEqual(role.rules, [
+      { apiGroups: ["mcpwarden.io"], resources: ["mcppolicies"], verbs: ["get", "list", "watch"] },
+      { apiGroups: ["mcpwarden.io"], resources: ["mcpapprovals"], verbs: ["create", "get", "list", "watch", "update"] },
+    ]);
+    assert.ok(!JSON.stringify(role.rules).includes("status"), "sidecars cannot write any status, so they cannot approve");
     const binding = sidecarRoleBinding("agents");
     assert.equal(binding.metadata?.namespace, "agents", "a RoleBinding: the ClusterRole's rules apply in that namespace only");
     assert.deepEqual(binding.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: SIDECAR_ROLE });
@@ -63,5 +68,24 @@ describe("operator RBAC", () => {
 
   it("is checked in as generated (run npm run generate:rbac)", () => {
     assert.equal(readFileSync(join(root, OPERATOR_RBAC_FILE), "utf8"), renderOperatorRbacYaml());
+  });
+});
+
+describe("approver role", () => {
+  it("reads McpApprovals and writes their status, nothing else", () => {
+    const role = approverClusterRole();
+    assert.equal(role.metadata?.name, APPROVER_ROLE);
+    assert.deepEqual(role.rules, [
+      { apiGroups: ["mcpwarden.io"], resources: ["mcpapprovals"], verbs: ["get", "list", "watch"] },
+      { apiGroups: ["mcpwarden.io"], resources: ["mcpapprovals/status"], verbs: ["get", "update", "patch"] },
+    ]);
+  });
+
+  it("the operator cannot approve: it holds nothing on mcpapprovals/status", () => {
+    for (const rule of operatorClusterRules(DEFAULT_OPERATOR_NAMES)) assert.ok(!rule.resources?.includes("mcpapprovals/status"), JSON.stringify(rule));
+  });
+
+  it("is checked in as generated (run npm run generate:rbac)", () => {
+    assert.equal(readFileSync(join(root, APPROVER_RBAC_FILE), "utf8"), renderApproverYaml());
   });
 });

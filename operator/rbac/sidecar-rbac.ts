@@ -1,20 +1,23 @@
 // What the sidecars of an opted-in namespace may do with the API: read McpPolicies there (the
-// sidecar watches its own). One ClusterRole holds the rules (the chart installs it, and
-// operator-rbac.yaml renders it); the operator binds it in each opted-in namespace with a
-// RoleBinding, so the grant never reaches beyond that namespace. The subject is every service
-// account of the namespace, because sidecars run as their pod's service account, whichever it is.
-// Adding McpApproval access later is one more rule below (and the same verbs for the operator,
-// which must hold what it binds).
+// sidecar watches its own), and request and use McpApprovals: create them, watch them, and record an
+// approval's one use in spec.use (update; the CRD's rules let nothing else change). Nothing on
+// mcpapprovals/status: a sidecar (or any other pod of the namespace) cannot approve. One ClusterRole
+// holds the rules (the chart installs it, and operator-rbac.yaml renders it); the operator binds it
+// in each opted-in namespace with a RoleBinding, so the grant never reaches beyond that namespace.
+// The subject is every service account of the namespace, because sidecars run as their pod's service
+// account, whichever it is. The operator holds every verb here, since it binds them.
 import type { V1ClusterRole, V1PolicyRule, V1RoleBinding } from "@kubernetes/client-node";
 import { API_GROUP } from "../../policy/schema.ts";
 import { MANAGED_BY_LABELS } from "../names.ts";
 import { MCP_POLICY_PLURAL } from "../crd/mcppolicy-crd.ts";
+import { APPROVAL_PLURAL } from "../../policy/approval/schema.ts";
 
 /** The sidecars' ClusterRole and, in each opted-in namespace, the RoleBinding to it. */
 export const SIDECAR_ROLE = "mcp-warden-sidecar";
 
 export const SIDECAR_RULES: V1PolicyRule[] = [
   { apiGroups: [API_GROUP], resources: [MCP_POLICY_PLURAL], verbs: ["get", "list", "watch"] },
+  { apiGroups: [API_GROUP], resources: [APPROVAL_PLURAL], verbs: ["create", "get", "list", "watch", "update"] },
 ];
 
 export function sidecarClusterRole(): V1ClusterRole {

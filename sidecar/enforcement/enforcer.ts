@@ -5,7 +5,8 @@ import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import type { CompiledPolicy } from "../../policy/compile.ts";
 import type { CelCaller } from "../../policy/cel/environment.ts";
-import { decideToolCall, refundToolCall, type Admission } from "../../policy/decide.ts";
+import type { Decision } from "../../policy/decision.ts";
+import { admitToolCall, evaluateToolCall, refundToolCall, type Admission, type Evaluation } from "../../policy/decide.ts";
 import type { RequestId } from "../mcp/jsonrpc.ts";
 import { writeAudit } from "../observability/audit.ts";
 import { UNKNOWN_TOOL, type SidecarMetrics } from "../observability/metrics.ts";
@@ -39,6 +40,23 @@ export interface DecidedCall {
   readonly startedAt: number;
   /** The tool's metric label (`_unknown` for names neither the policy nor the upstream knows). */
   readonly toolLabel: string;
+  /**
+   * Set while the call waits for a person's approval (an approve rule, in Enforce mode): the
+   * evaluation whose limits are consumed once it is approved. Such a call is counted when it settles.
+   */
+  readonly awaitingApproval?: Evaluation;
+  /** How an approval-required call was settled, for the audit log. */
+  readonly approval?: ApprovalRecord;
+  /** When a call held for approval went upstream (its wait is not the upstream's latency). */
+  readonly forwardedAt?: number | undefined;
+}
+
+/** The approval behind a call's final decision (audit log). */
+export interface ApprovalRecord {
+  /** namespace/name of the McpApproval, when there is one. */
+  readonly name?: string | undefined;
+  readonly via?: "Kubernetes" | "Elicitation" | undefined;
+  readonly decidedBy?: string | undefined;
 }
 
 export interface EnforcerDeps {
@@ -67,17 +85,45 @@ export class Enforcer {
     const policy = this.deps.holder.current;
     const store = this.deps.holder.store;
     if (!policy || !store) return this.account({ request, context, verdict: NO_POLICY, forward: false, policy, admission: undefined, startedAt });
-    const admission = await decideToolCall(policy, { tool: request.tool, args: request.args, caller: context.caller, session: context.session }, store);
+    const toolCall = { tool: request.tool, args: request.args, caller: context.caller, session: context.session };
+    const evaluation = evaluateToolCall(policy, toolCall);
+    if (evaluation.decision === "approval_required" && policy.mode === "Enforce" && evaluation.plan.approval) {
+      // Not counted yet: the call is counted once, with the decision it ends with.
+      return this.labelled({ request, context, verdict: verdictOf(evaluation), forward: false, policy, admission: undefined, startedAt, awaitingApproval: evaluation });
+    }
+    const admission = evaluation.decision === "allowed" ? await admitToolCall(policy, toolCall, evaluation, store) : withoutPlan(evaluation);
     if (admission.reason === "store_unavailable") this.deps.metrics.rateLimitStoreErrors.inc({ store: storeKind(policy.spec) });
-    const verdict: Verdict = {
-      decision: admission.decision,
-      reason: admission.reason,
-      rule: admission.rule,
-      message: admission.message,
-      retryAfterSeconds: admission.retryAfterSeconds,
-    };
     const forward = admission.decision === "allowed" || policy.mode === "Audit";
-    return this.account({ request, context, verdict, forward, policy, admission, startedAt });
+    return this.account({ request, context, verdict: verdictOf(admission), forward, policy, admission, startedAt });
+  }
+
+  /** Consumes the limits of a call a person approved (not counted yet: see settleApproval). */
+  async admitApproved(call: DecidedCall): Promise<Admission> {
+    const { policy, awaitingApproval } = call;
+    const store = this.deps.holder.store;
+    if (!policy || !awaitingApproval || !store) return { decision: "denied", reason: "approval_required", rule: NO_POLICY.rule, message: NO_POLICY.message };
+    const toolCall = { tool: call.request.tool, args: call.request.args, caller: call.context.caller, session: call.context.session };
+    const admission = await admitToolCall(policy, toolCall, awaitingApproval, store);
+    if (admission.reason === "store_unavailable") this.deps.metrics.rateLimitStoreErrors.inc({ store: storeKind(policy.spec) });
+    return admission;
+  }
+
+  /** Ends the wait of a call held for approval with its final decision, and counts it (once). */
+  settleApproval(call: DecidedCall, verdict: Verdict, options: { forward: boolean; admission?: Admission; record?: ApprovalRecord }): DecidedCall {
+    // The upstream's latency is measured from here, not from the start of the person's decision.
+    const forwardedAt = options.forward ? performance.now() : undefined;
+    return this.account({ ...call, verdict, forward: options.forward, admission: options.admission, awaitingApproval: undefined, approval: options.record, forwardedAt });
+  }
+
+  /** Gives back limits consumed for a call that is not forwarded after all. */
+  async release(admission: Admission): Promise<void> {
+    const store = this.deps.holder.store;
+    if (!admission.reservation || !store) return;
+    try {
+      await refundToolCall(admission, store);
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message }, "rate-limit refund failed");
+    }
   }
 
   /** A call refused before evaluation because its name is not a tool name. */
@@ -86,11 +132,16 @@ export class Enforcer {
     return this.account({ request, context, verdict, forward: false, policy: this.deps.holder.current, admission: undefined, startedAt });
   }
 
-  private account(call: Omit<DecidedCall, "toolLabel">): DecidedCall {
-    const { policy, verdict } = call;
-    const tool = verdict.reason === "invalid_tool_name" ? UNKNOWN_TOOL : toolLabel(call.request.tool, policy, this.deps.knownTools);
-    this.deps.metrics.countToolCall({ policy: policy?.name ?? "_none", tool, decision: verdict.decision, reason: verdict.reason, mode: policy?.mode ?? "Enforce" });
+  private labelled(call: Omit<DecidedCall, "toolLabel">): DecidedCall {
+    const tool = call.verdict.reason === "invalid_tool_name" ? UNKNOWN_TOOL : toolLabel(call.request.tool, call.policy, this.deps.knownTools);
     return { ...call, toolLabel: tool };
+  }
+
+  private account(call: Omit<DecidedCall, "toolLabel">): DecidedCall {
+    const labelled = this.labelled(call);
+    const { policy, verdict } = labelled;
+    this.deps.metrics.countToolCall({ policy: policy?.name ?? "_none", tool: labelled.toolLabel, decision: verdict.decision, reason: verdict.reason, mode: policy?.mode ?? "Enforce" });
+    return labelled;
   }
 
   /** Records the outcome of a call: refund, duration, audit line. Never throws. */
@@ -110,7 +161,7 @@ export class Enforcer {
     const policy = call.policy?.name ?? "_none";
     this.deps.metrics.toolCallDuration.observe({ policy, decision: call.verdict.decision }, seconds);
     // A client that went away says nothing about the upstream's latency.
-    if (call.forward && outcome !== "cancelled") this.deps.metrics.upstreamDuration.observe({ policy, tool: call.toolLabel }, seconds);
+    if (call.forward && outcome !== "cancelled") this.deps.metrics.upstreamDuration.observe({ policy, tool: call.toolLabel }, (performance.now() - (call.forwardedAt ?? call.startedAt)) / 1000);
     writeAudit(this.deps.audit, {
       policy: call.policy?.name,
       policyVersion: call.policy ? versionOf(call.policy) : undefined,
@@ -128,6 +179,16 @@ export class Enforcer {
       upstreamOutcome: outcome,
       refunded,
       durationSeconds: seconds,
+      approval: call.approval,
     });
   }
+}
+
+function verdictOf(d: Decision): Verdict {
+  return { decision: d.decision, reason: d.reason, rule: d.rule, message: d.message, retryAfterSeconds: d.retryAfterSeconds };
+}
+
+function withoutPlan(evaluation: Evaluation): Decision {
+  const { plan: _plan, ...decision } = evaluation;
+  return decision;
 }

@@ -7,7 +7,14 @@ export type SidecarReason =
   /** No policy has been loaded yet: every call is denied (fail closed). */
   | "no_policy"
   /** params.name is not a name the policy or the upstream knows and not a plain tool name (look-alikes). */
-  | "invalid_tool_name";
+  | "invalid_tool_name"
+  /** A person approved the call (allowed). */
+  | "approved"
+  /** A person denied the call, or the approval expired before anyone decided (denied). */
+  | "approval_denied"
+  | "approval_expired"
+  /** No approval could be requested: no Kubernetes API, or it cannot be reached (approval_required). */
+  | "approval_unavailable";
 
 /** What happened to a call after the decision, for the audit log. */
 export type UpstreamOutcome =

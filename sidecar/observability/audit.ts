@@ -2,6 +2,7 @@
 // upstream did about it, never argument values (they may hold secrets): only their keys.
 import { hash } from "node:crypto";
 import type { Logger } from "pino";
+import type { ApprovalRecord } from "../enforcement/enforcer.ts";
 import type { UpstreamOutcome, Verdict } from "../enforcement/outcome.ts";
 
 export interface AuditRecord {
@@ -22,6 +23,8 @@ export interface AuditRecord {
   upstreamOutcome: UpstreamOutcome;
   refunded: boolean;
   durationSeconds: number;
+  /** For calls an approve rule held: the approval they ended with. */
+  approval?: ApprovalRecord | undefined;
 }
 
 const MAX_KEYS = 64;
@@ -69,6 +72,7 @@ export function writeAudit(audit: Logger, r: AuditRecord): void {
       upstreamOutcome: r.upstreamOutcome,
       refunded: r.refunded,
       durationMs: Math.round(r.durationSeconds * 1e6) / 1e3,
+      ...(r.approval ? { approval: { name: r.approval.name ?? null, via: r.approval.via ?? null, decidedBy: r.approval.decidedBy ? cut(r.approval.decidedBy) : null } } : {}),
     },
     "tool call",
   );

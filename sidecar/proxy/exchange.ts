@@ -10,6 +10,7 @@ import type { PolicyHolder } from "../policy-holder.ts";
 import type { SessionTable } from "../sessions.ts";
 import type { Upstream } from "./upstream.ts";
 import { upstreamRequestHeaders } from "../mcp/http-headers.ts";
+import type { ApprovalRuntime } from "../approvals/runtime.ts";
 
 export interface ProxyDeps {
   config: SidecarConfig;
@@ -20,6 +21,7 @@ export interface ProxyDeps {
   knownTools: KnownTools;
   metrics: SidecarMetrics;
   log: Logger;
+  approvals: ApprovalRuntime;
 }
 
 export interface Exchange {

@@ -10,6 +10,7 @@ import { idKey, imitatesPolicedMethod, type ClientMessage, type RequestId } from
 import { isModernMessage } from "../mcp/request-metadata.ts";
 import type { RequestOutcome } from "../observability/metrics.ts";
 import type { PolicyHolder } from "../policy-holder.ts";
+import type { ApprovalRuntime } from "../approvals/runtime.ts";
 
 export interface MessagePlan {
   readonly message: ClientMessage;
@@ -19,12 +20,20 @@ export interface MessagePlan {
   /** For forwarded tool calls: the decision, completed when the upstream answers. */
   readonly call?: DecidedCall;
   readonly outcome: RequestOutcome;
+  /** A client's answer the sidecar took (to its own elicitation question): nothing to forward or answer. */
+  readonly taken?: boolean;
 }
 
 export interface PlanDeps {
   enforcer: Enforcer;
   holder: PolicyHolder;
   knownTools: KnownTools;
+  approvals: ApprovalRuntime;
+}
+
+/** A tool call that an approve rule holds back, still to be settled (held or looked up). */
+export function awaitsApproval(plan: MessagePlan): boolean {
+  return plan.call?.awaitingApproval !== undefined;
 }
 
 export async function planMessages(deps: PlanDeps, messages: readonly ClientMessage[], context: CallerContext, headers: IncomingHttpHeaders, startedAt = performance.now()): Promise<MessagePlan[]> {
@@ -37,6 +46,7 @@ async function planMessage(deps: PlanDeps, message: ClientMessage, context: Call
   const answer = (id: RequestId | null, code: number, text: string): MessagePlan => ({ message, forward: false, answer: rpcError(id, code, text), outcome: "answered" });
   switch (message.kind) {
     case "response":
+      if (deps.approvals.broker.deliver(message.raw, context.session, context.caller.grant)) return { message, forward: false, outcome: "answered", taken: true };
       return { message, forward: true, outcome: "forwarded" };
     case "invalid":
       return answer(message.id, INVALID_REQUEST, `Invalid Request: ${message.problem}`);
@@ -45,6 +55,7 @@ async function planMessage(deps: PlanDeps, message: ClientMessage, context: Call
         // A call without an id cannot be answered, so it cannot be decided: it is dropped.
         return { message, forward: false, outcome: "rejected" };
       }
+      if (message.method === "notifications/cancelled") cancelHeld(deps, message.params, context);
       return { message, forward: true, outcome: "forwarded" };
     case "request":
       break;
@@ -69,8 +80,15 @@ async function planMessage(deps: PlanDeps, message: ClientMessage, context: Call
   }
   const call = await deps.enforcer.decide(request, context, startedAt);
   if (call.forward) return { message, forward: true, call, outcome: "forwarded" };
+  if (call.awaitingApproval) return { message, forward: false, call, outcome: "answered" };
   void deps.enforcer.complete(call, "not_forwarded");
   return { message, forward: false, answer: decisionAnswer(id, name, call.verdict, modern), call, outcome: "answered" };
+}
+
+/** A client cancelling a call held for approval ends its wait (the notification still goes upstream). */
+function cancelHeld(deps: PlanDeps, params: unknown, context: CallerContext): void {
+  const id = (params as { requestId?: unknown } | undefined)?.requestId;
+  if (typeof id === "string" || (typeof id === "number" && Number.isFinite(id))) deps.approvals.held.cancel(context.session, context.caller.grant, id);
 }
 
 /** Request ids must be unique within a batch: answers are matched to requests by id. */

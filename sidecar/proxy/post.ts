@@ -7,11 +7,15 @@ import { decodeUtf8, JsonInputError, parseStrictJson, type StrictJson } from "..
 import { HEADER_MISMATCH, INVALID_REQUEST, PARSE_ERROR, SESSION_NOT_FOUND, rpcError } from "../mcp/answers.ts";
 import { headerValue, isJsonRequestContentType } from "../mcp/http-headers.ts";
 import { classify, idKey, type ClientMessage, type RequestId } from "../mcp/jsonrpc.ts";
+import { supportsFormElicitation } from "../approvals/elicitation.ts";
 import { declaresModernRevision, metadataMismatch } from "../mcp/request-metadata.ts";
 import type { RequestOutcome } from "../observability/metrics.ts";
 import { AnswerInspector, type PendingToolCall } from "./answer-inspector.ts";
 import { abortOnClientClose, forwardHeaders, hiddenTest, type Exchange, type ProxyDeps } from "./exchange.ts";
-import { duplicateRequestId, planMessages, type MessagePlan } from "./post-plan.ts";
+import { isModernMessage } from "../mcp/request-metadata.ts";
+import { holdToolCall, settleInBatch } from "./held-call.ts";
+import { forwardIntoHeld } from "./held-relay.ts";
+import { awaitsApproval, duplicateRequestId, planMessages, type MessagePlan } from "./post-plan.ts";
 import { relayAnswer, sendJson } from "./relay.ts";
 
 export async function handlePost(deps: ProxyDeps, ex: Exchange, body: Buffer | undefined): Promise<void> {
@@ -56,13 +60,30 @@ export async function handlePost(deps: ProxyDeps, ex: Exchange, body: Buffer | u
 
   const context = { ...ex.caller, session };
   const plans = await planMessages(deps, messages, context, req.headers, ex.startedAt);
+  const only = plans[0] as MessagePlan;
+  if (!batch && awaitsApproval(only)) {
+    // Alone in its POST, a call that needs approval waits for it with its answer held open.
+    return holdToolCall(deps, ex, only, async (call, held) => {
+      deps.metrics.countRequest("tools/call", "forwarded");
+      if (held.opened) return forwardIntoHeld(deps, ex, call, body ?? Buffer.alloc(0), held);
+      await forward(deps, ex, { body: body ?? Buffer.alloc(0), plans: [{ ...only, forward: true, call, outcome: "forwarded" }], answers: [], singleId, initialize: undefined });
+    });
+  }
+  // In a batch a call cannot wait: it passes on an approval it already has, or is told which to get.
+  for (const [i, p] of plans.entries()) {
+    if (awaitsApproval(p)) plans[i] = await settleInBatch(deps, p, isModernMessage(req.headers, p.message));
+  }
   plans.forEach((p, i) => deps.metrics.countRequest(methods[i] as string, p.outcome));
   const forwarded = plans.filter((p) => p.forward);
   const answers = plans.flatMap((p) => (!p.forward && p.answer !== undefined ? [p.answer] : []));
 
   if (forwarded.length === 0) {
     if (!batch) {
-      const only = plans[0] as MessagePlan;
+      // The client's answer to the sidecar's own question: taken, nothing to forward.
+      if (only.taken) {
+        res.writeHead(202).end();
+        return;
+      }
       // A notification that cannot be accepted gets an HTTP error, as the transport prescribes.
       if (only.answer === undefined) return sendJson(res, 400, rpcError(null, INVALID_REQUEST, "Invalid Request: tools/call and tools/list must be requests with an id"));
       // A body that is no JSON-RPC message is a bad request; a request the sidecar answers is not.
@@ -75,7 +96,8 @@ export async function handlePost(deps: ProxyDeps, ex: Exchange, body: Buffer | u
     return sendJson(res, 200, answers);
   }
   const text = forwarded.length === plans.length ? body : subsetBody(parsed, plans);
-  await forward(deps, ex, { body: text as Buffer | string, plans: forwarded, answers, singleId, initializes: !session && forwarded.some((p) => methodOf(p.message) === "initialize") });
+  const initialize = session === undefined ? forwarded.find((p) => methodOf(p.message) === "initialize") : undefined;
+  await forward(deps, ex, { body: text as Buffer | string, plans: forwarded, answers, singleId, initialize: initialize && clientOf(initialize.message) });
 }
 
 interface Forwarding {
@@ -83,7 +105,13 @@ interface Forwarding {
   plans: readonly MessagePlan[];
   answers: readonly unknown[];
   singleId: RequestId | null;
-  initializes: boolean;
+  /** The client an initialize request (without a session yet) describes, to remember with the session. */
+  initialize: { elicitation: boolean } | undefined;
+}
+
+function clientOf(message: ClientMessage): { elicitation: boolean } {
+  const capabilities = message.kind === "request" ? (message.params as { capabilities?: unknown } | undefined)?.capabilities : undefined;
+  return { elicitation: supportsFormElicitation(capabilities) };
 }
 
 async function forward(deps: ProxyDeps, ex: Exchange, f: Forwarding): Promise<void> {
@@ -109,7 +137,7 @@ async function forward(deps: ProxyDeps, ex: Exchange, f: Forwarding): Promise<vo
     sendJson(res, timeout ? 504 : 502, rpcError(f.singleId, INVALID_REQUEST, `The MCP server behind the policy proxy ${timeout ? "did not answer in time" : "cannot be reached"}`));
     return;
   }
-  noteSession(deps, ex, upstream.statusCode, upstream.headers, f.initializes);
+  noteSession(deps, ex, upstream.statusCode, upstream.headers, f.initialize);
   const hidden = hiddenTest(deps.holder);
   const requests = f.plans.filter((p) => p.message.kind === "request");
   const only = requests.length === 1 ? requests[0]?.message : undefined;
@@ -131,11 +159,11 @@ function pending(deps: ProxyDeps, plan: MessagePlan): PendingToolCall {
 }
 
 /** Binds a session the upstream just issued to the caller, or forgets one it no longer knows. */
-function noteSession(deps: ProxyDeps, ex: Exchange, status: number, headers: IncomingHttpHeaders, initializes: boolean): void {
+function noteSession(deps: ProxyDeps, ex: Exchange, status: number, headers: IncomingHttpHeaders, initialize: { elicitation: boolean } | undefined): void {
   const issued = headerValue(headers, "mcp-session-id");
   const sent = headerValue(ex.req.headers, "mcp-session-id");
   if (sent !== undefined && status === 404) deps.sessions.forget(sent);
-  if (initializes && issued !== undefined && status >= 200 && status < 300 && !deps.sessions.bind(issued, ex.caller.caller.grant)) {
+  if (initialize && issued !== undefined && status >= 200 && status < 300 && !deps.sessions.bind(issued, ex.caller.caller.grant, initialize)) {
     deps.log.error("the upstream issued a session id already bound to another caller; it stays theirs");
   }
 }

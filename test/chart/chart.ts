@@ -26,6 +26,8 @@ export interface RenderOptions {
   releaseName?: string;
   /** Render only these templates (paths inside the chart, e.g. templates/rbac.yaml). */
   showOnly?: string[];
+  /** --kube-version; the test API server's by default. */
+  kubeVersion?: string;
 }
 
 let helmHome: string | undefined;
@@ -51,7 +53,7 @@ export function templateArgs(options: RenderOptions = {}): string[] {
   return [
     "template", options.releaseName ?? "mcp-warden", CHART_DIR,
     "--namespace", options.namespace ?? "mcp-warden",
-    "--kube-version", kubeVersion(),
+    "--kube-version", options.kubeVersion ?? kubeVersion(),
     ...(options.valuesFiles ?? []).flatMap((file) => ["--values", file]),
     ...Object.entries(options.set ?? {}).flatMap(([path, value]) => ["--set-json", `${path}=${JSON.stringify(value)}`]),
     ...(options.showOnly ?? []).flatMap((template) => ["--show-only", template]),

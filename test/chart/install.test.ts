@@ -8,28 +8,37 @@
 // loaded (pod discovery from the API server through pod-discovery.ts: Debian's Prometheus is built
 // without kubernetes_sd). Every dashboard query then runs through Prometheus's HTTP API and must return the label
 // sets PANEL_EXPECTATIONS names. `helm upgrade` keeps the webhook working; `helm uninstall` keeps
-// the CRDs and the policies.
+// the CRDs and the policies. Approvals run through the same pieces: the sidecar requests them with
+// the chart's sidecar ClusterRole, a person bound to its mcp-warden-approver ClusterRole decides with
+// `kubectl mcp-warden approvals` (the real kubectl finding the plugin on PATH), the chart's
+// ValidatingAdmissionPolicy checks the decision, and the operator counts them for the dashboard.
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi, type V1Container, type V1Pod } from "@kubernetes/client-node";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { stringify } from "yaml";
+import { KubeHttp } from "../../kube/http.ts";
+import { McpApprovalClient, parseApproval, type McpApprovalObject } from "../../kube/mcp-approvals.ts";
 import { grantLine } from "../../sidecar/identity/api-keys.ts";
-import { eventually, KubectlError, startControlPlane, type ControlPlane } from "../cluster/harness.ts";
-import { startPeer, type Peer } from "../support/processes.ts";
+import { eventually, KubectlError, startControlPlane, type ControlPlane, type Credentials } from "../cluster/harness.ts";
+import { runPeer, startPeer, type Peer } from "../support/processes.ts";
 import { startPrometheus, type RunningPrometheus, type Sample } from "../support/prometheus.ts";
 import { startKestraDouble, type KestraDouble } from "../upstreams/kestra-double.ts";
 import { AgentTraffic } from "./agent-traffic.ts";
+import { ApprovalTraffic } from "./approval-traffic.ts";
 import { CHART_DIR, get, renderChart, SCENARIOS, scenarioFile, type KubeDocument } from "./chart.ts";
 import { ALL, dashboardTargets, regexValue, substitute, variableQuery, type Selection } from "./dashboard-queries.ts";
-import { AGENTS, API_KEY, KEYS_SECRET, kestraPod, PANEL_EXPECTATIONS, POLICY, policyManifest, type Expectation } from "./scenario.ts";
+import { AGENTS, API_KEY, APPROVE_TOOL, APPROVER, KEYS_SECRET, kestraPod, PANEL_EXPECTATIONS, POLICY, policyManifest, type Expectation } from "./scenario.ts";
 import { startPodDiscovery, type PodDiscovery } from "./pod-discovery.ts";
 import { podMonitorScrapeConfig, serviceMonitorStaticConfig, type PodMonitor, type ServiceMonitor } from "./scrape-config.ts";
 
-const CLI = join(import.meta.dirname, "..", "..", "cli", "mcp-warden.ts");
+const REPO = join(import.meta.dirname, "..", "..");
+const CLI = join(REPO, "cli", "mcp-warden.ts");
 const NS = "mcp-warden";
 const OPERATOR_POD = "mcp-warden-operator-local";
 
@@ -71,6 +80,10 @@ describe("the chart installed into a real API server, watched by a real Promethe
   let prometheus: RunningPrometheus | undefined;
   let discovery: PodDiscovery | undefined;
   let traffic: AgentTraffic | undefined;
+  let approvalTraffic: ApprovalTraffic | undefined;
+  let approver: Credentials | undefined;
+  let approvalAgent: Client | undefined;
+  let leftPending: Promise<unknown> | undefined;
   let admissions: Promise<void> | undefined;
   let stopping = false;
   let installNotes = "";
@@ -98,6 +111,9 @@ describe("the chart installed into a real API server, watched by a real Promethe
   after(async () => {
     stopping = true;
     await traffic?.stop().catch(() => undefined);
+    await approvalTraffic?.stop().catch(() => undefined);
+    await approvalAgent?.close().catch(() => undefined);
+    await leftPending;
     await admissions;
     await prometheus?.stop();
     await discovery?.close();
@@ -216,6 +232,49 @@ describe("the chart installed into a real API server, watched by a real Promethe
     assert.deepEqual(kestra.calls.map((c) => c.tool).filter((t) => t !== "list_namespaces"), ["resume_execution", "resume_execution"], "denied calls never reach the server");
   });
 
+  it("holds a call of an approve rule until someone bound to the chart's mcp-warden-approver approves it with kubectl mcp-warden, then forwards it once", async () => {
+    await cluster.kubectl(["create", "rolebinding", "mcp-warden-approver", "--clusterrole=mcp-warden-approver", `--user=${APPROVER}`, "-n", AGENTS]);
+    approver = await cluster.userCredentials(APPROVER);
+    // The approver's tools: the cluster's kubectl and the plugin as installed (a link to cli/bin).
+    const bin = join(cluster.dir, "approver-bin");
+    mkdirSync(bin);
+    symlinkSync(cluster.binaries.kubectl, join(bin, "kubectl"));
+    symlinkSync(join(REPO, "cli", "bin", "kubectl-mcp_warden"), join(bin, "kubectl-mcp_warden"));
+    const env = { PATH: `${bin}:/usr/bin:/bin`, HOME: cluster.dir, KUBECONFIG: approver.kubeconfigPath };
+    const kubectl = (...args: string[]) => runPeer(join(bin, "kubectl"), args, { env, timeoutMs: 60_000 });
+
+    approvalAgent = new Client({ name: "mcp-warden-chart-test-approvals", version: "1.0.0" });
+    await approvalAgent.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${ports.sidecar}/mcp`), { requestInit: { headers: { authorization: `Bearer ${API_KEY}` } } }));
+    const args = { namespace: "company.team", flow_id: "nightly" };
+    const held = approvalAgent.callTool({ name: APPROVE_TOOL, arguments: args });
+    const admin = new McpApprovalClient(new KubeHttp(cluster.kubeConfig));
+    let requested: McpApprovalObject | undefined;
+    await eventually(async () => {
+      requested = (await admin.list(AGENTS)).flatMap((raw) => {
+        const parsed = parseApproval(raw);
+        return parsed.ok ? [parsed.approval] : [];
+      })[0];
+      assert.ok(requested, "the sidecar requested an approval, as the pod's service account");
+    }, { timeoutMs: 30_000 });
+    const name = requested!.metadata.name;
+    assert.deepEqual([requested!.spec.policy, requested!.spec.tool, requested!.spec.caller, requested!.spec.args], [POLICY, APPROVE_TOOL, "agent", '{"flow_id":"nightly","namespace":"company.team"}'], "the preview is canonical JSON");
+
+    const listed = await kubectl("mcp-warden", "approvals", "list", "-n", AGENTS);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, new RegExp(`^${name}\\s+${APPROVE_TOOL}\\s+agent\\s+Pending\\s`, "m"));
+    const approved = await kubectl("mcp-warden", "approvals", "approve", name, "-n", AGENTS, "--reason", "nightly run");
+    assert.equal(approved.code, 0, approved.stderr);
+    assert.match(approved.stdout, new RegExp(`^mcpapproval\\.mcpwarden\\.io/${name} approved by ${APPROVER}: agent may call ${APPROVE_TOOL}`));
+
+    const text = JSON.stringify((await held).content ?? []);
+    assert.doesNotMatch(text, /\[(POLICY DENIED|APPROVAL REQUIRED)\]/, "forwarded once approved");
+    assert.deepEqual(kestra?.calls.filter((c) => c.tool === APPROVE_TOOL).map((c) => c.arguments), [args], "the approved call reached the server once");
+    const used = parseApproval(await admin.get(AGENTS, name));
+    assert.ok(used.ok && used.approval.status?.decidedBy === APPROVER && used.approval.spec.use?.by, "decided by the approver, its use recorded");
+    // Left undecided, for the pending gauge (the agent is told after 30 s; the request stays for 30 min).
+    leftPending = approvalAgent.callTool({ name: APPROVE_TOOL, arguments: { namespace: "company.team", flow_id: "left-pending" } }).catch(() => undefined);
+  });
+
   it("is scraped by Prometheus through the PodMonitor's selection (sidecars) and the ServiceMonitor's (operator)", async () => {
     // The kubelet would report the pod's IP; here the sidecar listens on this machine's loopback.
     await cluster.kubectl(["patch", "pod", "kestra-0", "-n", AGENTS, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { phase: "Running", podIP: "127.0.0.1", podIPs: [{ ip: "127.0.0.1" }] } })]);
@@ -234,6 +293,12 @@ describe("the chart installed into a real API server, watched by a real Promethe
       },
     });
     traffic?.start();
+    approvalTraffic = new ApprovalTraffic({ url: `http://127.0.0.1:${ports.sidecar}/mcp`, apiKey: API_KEY, tool: APPROVE_TOOL, namespace: AGENTS, approver: approver!.kubeConfig });
+    await approvalTraffic.connect();
+    await approvalTraffic.round();
+    await approvalTraffic.round();
+    assert.deepEqual(approvalTraffic.tally, { forwarded: 1, denied: 1 }, "one approved and forwarded, one denied");
+    approvalTraffic.start();
     // Admissions keep coming too: injected, skipped (not selected) and rejected (a typo), all dry runs.
     admissions = (async () => {
       const unselected: V1Pod = { ...kestraPod("other"), metadata: { name: "other", labels: { app: "other" } } };
@@ -296,6 +361,8 @@ describe("the chart installed into a real API server, watched by a real Promethe
       assert.deepEqual(reload?.alerts?.map((a) => [a.state, a.labels.namespace, a.labels.pod]), [["firing", AGENTS, "kestra-0"]]);
       const unenforced = rules.find((r) => r.name === "McpWardenPodsNotEnforced");
       assert.deepEqual(unenforced?.alerts?.map((a) => [a.state, a.labels.policy, Number(a.value)]), [["pending", `${AGENTS}/${POLICY}`, 1]]);
+      const pending = rules.find((r) => r.name === "McpWardenApprovalsPending");
+      assert.deepEqual(pending?.alerts?.map((a) => a.state), ["pending"], "an approval is waiting (fires after its for)");
       for (const quiet of ["McpWardenOperatorDown", "McpWardenSidecarWithoutPolicy", "McpWardenWebhookErrors", "McpWardenWebhookCertificateExpiresSoon"]) {
         assert.equal(rules.find((r) => r.name === quiet)?.state, "inactive", quiet);
       }
@@ -322,12 +389,16 @@ describe("the chart installed into a real API server, watched by a real Promethe
     assert.ok(dryRun.spec?.initContainers?.some((c) => c.name === "mcp-warden"));
   });
 
-  it("uninstalls with helm, keeping the CRDs and every McpPolicy", async () => {
+  it("uninstalls with helm, keeping the CRDs, every McpPolicy and McpApproval", async () => {
     stopping = true;
     await traffic?.stop();
+    await approvalTraffic?.stop();
     await admissions;
     await cluster.helm(["uninstall", "mcp-warden", "--namespace", NS]);
     await cluster.kubectl(["get", "crd", "mcppolicies.mcpwarden.io"]);
+    await cluster.kubectl(["get", "crd", "mcpapprovals.mcpwarden.io"]);
+    const approvals = await cluster.kubectl(["get", "mcpa", "-n", AGENTS, "-o", "name"]);
+    assert.match(approvals.stdout, /^mcpapproval\.mcpwarden\.io\//m, "approvals stay for the operator of a later install to clean up");
     const { stdout } = await cluster.kubectl(["get", "mcpp", POLICY, "-n", AGENTS, "-o", "name"]);
     assert.equal(stdout.trim(), "mcppolicy.mcpwarden.io/kestra");
     await assert.rejects(cluster.client(AdmissionregistrationV1Api).readMutatingWebhookConfiguration({ name: "mcp-warden-injector" }), /404|not found/i);

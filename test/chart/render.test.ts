@@ -10,6 +10,7 @@ import { parse, parseAllDocuments } from "yaml";
 import { DASHBOARD_FILE } from "../../monitoring/dashboard/dashboard.ts";
 import { ADMIN_PORT_NAME, POLICY_POD_LABEL } from "../../operator/names.ts";
 import { DEFAULT_OPERATOR_NAMES, operatorClusterRules, operatorNamespaceRules } from "../../operator/rbac/operator-rbac.ts";
+import { APPROVER_ROLE, APPROVER_RULES, DECISION_POLICY, decisionPolicy } from "../../operator/rbac/approver-role.ts";
 import { SIDECAR_ROLE, SIDECAR_RULES } from "../../operator/rbac/sidecar-rbac.ts";
 import { renderWebhookConfiguration } from "../../operator/webhook/configuration.ts";
 import { CHART_DIR, find, get, helm, kubeVersion, renderChart, SCENARIOS, scenarioFile, type KubeDocument } from "./chart.ts";
@@ -130,11 +131,21 @@ describe("the chart with default values", () => {
     assert.deepEqual(get<V1ClusterRole>(docs, "ClusterRole", "mcp-warden-operator").rules, operatorClusterRules(names));
     assert.deepEqual(get<V1Role>(docs, "Role", "mcp-warden-operator").rules, operatorNamespaceRules(names));
     assert.deepEqual(get<V1ClusterRole>(docs, "ClusterRole", SIDECAR_ROLE).rules, SIDECAR_RULES);
+    assert.deepEqual(get<V1ClusterRole>(docs, "ClusterRole", APPROVER_ROLE).rules, APPROVER_RULES);
     for (const kind of ["ClusterRoleBinding", "RoleBinding"]) {
       const binding = get<{ roleRef: { kind: string; name: string }; subjects: unknown[] }>(docs, kind, "mcp-warden-operator");
       assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: "mcp-warden-operator", namespace: NAMESPACE }]);
       assert.equal(binding.roleRef.name, "mcp-warden-operator");
     }
+  });
+
+  it("has the API server check every approval decision exactly as decisionPolicy() says (Kubernetes 1.30 and later)", async () => {
+    const [policy, binding] = decisionPolicy() as Array<{ kind: string; spec: unknown }>;
+    assert.deepEqual(get<{ spec: unknown }>(docs, "ValidatingAdmissionPolicy", DECISION_POLICY).spec, policy?.spec);
+    assert.deepEqual(get<{ spec: unknown }>(docs, "ValidatingAdmissionPolicyBinding", DECISION_POLICY).spec, binding?.spec);
+    const old = await renderChart({ namespace: NAMESPACE, kubeVersion: "1.29.4" });
+    assert.ok(!old.some((d) => d.kind.startsWith("ValidatingAdmissionPolicy")), "left out where the API is not GA");
+    assert.deepEqual(get<V1ClusterRole>(old, "ClusterRole", APPROVER_ROLE).rules, APPROVER_RULES, "RBAC still decides who approves");
   });
 
   it("has no wildcard, escalate, bind or impersonate in any RBAC rule", () => {
@@ -153,7 +164,7 @@ describe("the chart with default values", () => {
 
   it("puts every namespaced object into the release namespace", () => {
     for (const doc of docs) {
-      if (["ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration"].includes(doc.kind)) assert.equal(doc.metadata.namespace, undefined);
+      if (["ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"].includes(doc.kind)) assert.equal(doc.metadata.namespace, undefined);
       else assert.equal(doc.metadata.namespace, NAMESPACE, `${doc.kind}/${doc.metadata.name}`);
     }
   });
@@ -164,7 +175,7 @@ describe("the chart with default values", () => {
     const shipped = parseAllDocuments(await helm(["show", "crds", CHART_DIR])).map((d) => (d.toJS() as KubeDocument).metadata.name).sort();
     const expected = files.map((f) => (parse(readFileSync(join(root, "crds", f), "utf8")) as KubeDocument).metadata.name).sort();
     assert.deepEqual(shipped, expected);
-    assert.ok(expected.includes("mcppolicies.mcpwarden.io"));
+    assert.ok(expected.includes("mcppolicies.mcpwarden.io") && expected.includes("mcpapprovals.mcpwarden.io"));
     assert.ok(!docs.some((d) => d.kind === "CustomResourceDefinition"));
   });
 });
@@ -216,7 +227,7 @@ describe("chart scenarios", () => {
     const rules = get<{ spec: { groups: Array<{ rules: Array<{ alert: string; labels: Record<string, string>; annotations: Record<string, string> }> }> } }>(docs, "PrometheusRule", "mcp-warden");
     const alerts = rules.spec.groups.flatMap((g) => g.rules);
     assert.deepEqual(alerts.map((a) => a.alert).sort(), [
-      "McpWardenDenialSpike", "McpWardenOperatorDown", "McpWardenPodsNotEnforced", "McpWardenPolicyReloadFailed", "McpWardenRateLimitStoreErrors",
+      "McpWardenApprovalsPending", "McpWardenDenialSpike", "McpWardenOperatorDown", "McpWardenPodsNotEnforced", "McpWardenPolicyReloadFailed", "McpWardenRateLimitStoreErrors",
       "McpWardenSidecarWithoutPolicy", "McpWardenWebhookCertificateExpiresSoon", "McpWardenWebhookErrors", "McpWardenWebhookSlow",
     ]);
     for (const alert of alerts) {

@@ -7,6 +7,10 @@ export const AGENTS = "agents";
 export const POLICY = "kestra";
 export const API_KEY = "agent-key-0001";
 export const KEYS_SECRET = "kestra-agent-keys";
+/** The tool whose calls need a person's approval. */
+export const APPROVE_TOOL = "execute_flow";
+/** Who approves: bound to the chart's mcp-warden-approver ClusterRole in the agents namespace. */
+export const APPROVER = "ops-alice";
 
 /** The policy; `brokenRule` adds a CEL rule the CRD accepts but the engine cannot compile. */
 export function policyManifest(options: { brokenRule?: boolean } = {}): string {
@@ -24,6 +28,8 @@ export function policyManifest(options: { brokenRule?: boolean } = {}): string {
         { name: "list_namespaces", ...(options.brokenRule ? { require: ["args.query.startsWith("] } : {}) },
         { name: "delete_flow_logs", action: "deny", reason: "Execution logs are kept for audits." },
         { name: "resume_execution", limits: [{ counter: "resume", window: "minute", max: 2, scope: "grant" }] },
+        // Held until a person decides (or 30 s pass); an undecided request stays pending for 30 min.
+        { name: APPROVE_TOOL, action: "approve", approval: { timeout: "30s", ttl: "30m" } },
       ],
     },
   });
@@ -72,6 +78,10 @@ export const PANEL_EXPECTATIONS: Record<string, Expectation[]> = {
   "Policy versions rejected": [{ labels: ["namespace", "pod"], atLeast: 0 }],
   "Rate-limit store errors": [{ labels: ["namespace", "pod", "store"], equals: { label: "store", value: "memory", is: 0 } }],
   "Pods selected but not enforced": [{ labels: ["namespace", "policy"], equals: { label: "policy", value: `${AGENTS}/${POLICY}`, is: 1 } }],
+  // One request is left undecided; ApprovalTraffic keeps approving and denying others.
+  "Approvals pending": [{ labels: [], atLeast: 1 }],
+  "Approvals by outcome": [{ labels: ["outcome"], positive: { label: "outcome", values: ["approved", "denied", "used"] } }],
+  "Time to decision p50 / p99": [{ labels: [], atLeast: 0 }, { labels: [], atLeast: 0 }],
   "Injections by result": [{ labels: ["result"], positive: { label: "result", values: ["injected", "skipped", "rejected"] } }],
   "Injections rejected or failed, by reason": [{ labels: ["reason", "result"], positive: { label: "reason", values: ["invalid_override"] } }],
   "Webhook latency p50 / p99": [{ labels: [], atLeast: 0 }, { labels: [], atLeast: 0 }],

@@ -11,7 +11,7 @@ import { sidecarConfig, type SidecarConfig } from "../../sidecar/config.ts";
 import { grantLine } from "../../sidecar/identity/api-keys.ts";
 import type { Loggers } from "../../sidecar/observability/logging.ts";
 import type { PolicySource } from "../../sidecar/policy-source.ts";
-import { startSidecar, type RunningSidecar } from "../../sidecar/sidecar.ts";
+import { startSidecar, type RunningSidecar, type SidecarOptions } from "../../sidecar/sidecar.ts";
 import { startKestraDouble, type KestraDouble, type KestraDoubleOptions } from "../upstreams/kestra-double.ts";
 import { metricValue } from "./metrics.ts";
 
@@ -60,6 +60,8 @@ export interface HarnessOptions {
   source?: PolicySource;
   /** Grants file content; defaults to alice and bob. null: no grants file. */
   apiKeys?: string | null;
+  /** More for startSidecar: the Kubernetes configuration of a k8s:// policy, the pod name, a clock. */
+  sidecar?: Pick<SidecarOptions, "kubeConfig" | "podName" | "clock">;
 }
 
 /** A sidecar in front of the Kestra double. */
@@ -101,7 +103,7 @@ export async function startProxy(upstreamUrl: string, options: Omit<HarnessOptio
     reloadDebounceMs: 20,
     ...options.config,
   });
-  const sidecar = await startSidecar({ config, loggers: logs, source: options.source, processMetrics: false });
+  const sidecar = await startSidecar({ config, loggers: logs, source: options.source, processMetrics: false, ...options.sidecar });
   const clients: Client[] = [];
   return {
     sidecar,
