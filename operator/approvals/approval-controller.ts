@@ -47,6 +47,11 @@ export class ApprovalController {
     this.#client = new McpApprovalClient(options.http);
   }
 
+  /** True once the first list is in: from then on each change is counted and reported as it happens. */
+  get live(): boolean {
+    return this.#live;
+  }
+
   /** Runs until `signal` aborts (leadership lost or shutdown). */
   async run(signal: AbortSignal): Promise<void> {
     const { http, clock, logger } = this.#o;

@@ -54,7 +54,7 @@ describe("McpApproval CRD on a real API server", () => {
   before(async () => {
     cluster = await startControlPlane({ name: "approval-crd" });
     await cluster.kubectl(["apply", "--server-side", "-f", join(root, MCP_APPROVAL_CRD_FILE)]);
-    await cluster.kubectl(["wait", "--for=condition=Established", "crd/mcpapprovals.mcpwarden.io"]);
+    await cluster.waitForCrds(["mcpapprovals.mcpwarden.io"]);
     await cluster.createNamespace("agents", { waitForDefaultServiceAccount: false });
     approvals = new McpApprovalClient(new KubeHttp(cluster.kubeConfig));
   });

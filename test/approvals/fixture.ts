@@ -44,7 +44,7 @@ export async function startApprovalCluster(name: string): Promise<ApprovalCluste
   };
   try {
     await cluster.kubectl(["apply", "--server-side", "-f", join(root, MCP_POLICY_CRD_FILE), "-f", join(root, MCP_APPROVAL_CRD_FILE)]);
-    await cluster.kubectl(["wait", "--for=condition=Established", "crd/mcppolicies.mcpwarden.io", "crd/mcpapprovals.mcpwarden.io"]);
+    await cluster.waitForCrds(["mcppolicies.mcpwarden.io", "mcpapprovals.mcpwarden.io"]);
     await cluster.createNamespace("agents");
     await cluster.createNamespace("elsewhere", { waitForDefaultServiceAccount: false });
     await apply([sidecarClusterRole(), sidecarRoleBinding("agents"), approverClusterRole(), approverRoleBinding("agents", [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "ops-alice" }]), ...decisionPolicy()]);

@@ -31,7 +31,7 @@ describe("operator: approval Events, metrics and expiry (real kube-apiserver, op
     const stop = new AbortController();
     const done = controller.run(stop.signal);
     running.push({ stop, done });
-    return { stop: async () => { stop.abort(); await done; await events.flush(); } };
+    return { controller, stop: async () => { stop.abort(); await done; await events.flush(); } };
   };
   const value = async (metrics: OperatorMetrics, name: string, labels: Record<string, string> = {}) => metricValue(await metrics.registry.metrics(), name, labels);
   const request = async (name: string, life: { waitMs: number; expireMs: number }) => {
@@ -68,6 +68,8 @@ describe("operator: approval Events, metrics and expiry (real kube-apiserver, op
     const metrics = createOperatorMetrics({ version: "test", defaultMetrics: false });
     const controller = start(metrics);
     try {
+      // Approvals that exist before the controller's first list are not new to it: wait for it.
+      await eventually(() => assert.ok(controller.controller.live));
       await countsEachOutcome(metrics);
     } finally {
       await controller.stop();

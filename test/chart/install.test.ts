@@ -141,7 +141,7 @@ describe("the chart installed into a real API server, watched by a real Promethe
     installNotes = install.stdout;
     assert.match(installNotes, /STATUS: deployed/);
     assert.match(installNotes, /kubectl label namespace <namespace> mcpwarden\.io\/injection=enabled/);
-    await cluster.kubectl(["wait", "--for=condition=Established", "crd/mcppolicies.mcpwarden.io"]);
+    await cluster.waitForCrds(["mcppolicies.mcpwarden.io"]);
     // The Deployment's controllers made its pods, so they pass admission, restricted included.
     await eventually(async () => {
       const pods = await core.listNamespacedPod({ namespace: NS, labelSelector: "app.kubernetes.io/component=operator" });

@@ -13,6 +13,7 @@ import type { CredentialContext, Credentials, ServiceAccountToken, ServiceAccoun
 import { runHelm, runKubectl } from "./cli-tools.ts";
 import type { ToolContext, ToolOptions, ToolResult } from "./cli-tools.ts";
 import { createNamespace } from "./namespaces.ts";
+import { eventually } from "./wait.ts";
 import type { NamespaceOptions } from "./namespaces.ts";
 import { recordOwnership } from "./orphans.ts";
 import { writePodServiceAccountVolume } from "./pod-identity.ts";
@@ -97,6 +98,19 @@ export class ControlPlane {
   /** Runs the kubectl of the same version, as the admin (or as options.kubeconfig's user); rejects with KubectlError. */
   async kubectl(args: string[], options: ToolOptions = {}): Promise<ToolResult> {
     return await runKubectl(this.toolContext(), args, options);
+  }
+
+  /**
+   * Waits until each CRD is Established. Not `kubectl wait`: it fails at once, instead of waiting, on
+   * a CRD whose status has no conditions yet (right after it was created).
+   */
+  async waitForCrds(names: string[], timeoutMs = 60_000): Promise<void> {
+    await eventually(async () => {
+      for (const name of names) {
+        const { stdout } = await this.kubectl(["get", `crd/${name}`, "-o", 'jsonpath={.status.conditions[?(@.type=="Established")].status}']);
+        if (stdout.trim() !== "True") throw new Error(`crd/${name} is not Established yet`);
+      }
+    }, { timeoutMs });
   }
 
   /** Runs helm against the cluster, as the admin (or as options.kubeconfig's user); rejects with HelmError. */

@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { CoreV1Api, type V1Pod } from "@kubernetes/client-node";
 import { stringify } from "yaml";
+import { MCP_APPROVAL_CRD_NAME } from "../../operator/crd/mcpapproval-crd.ts";
 import { MCP_POLICY_CRD_NAME } from "../../operator/crd/mcppolicy-crd.ts";
 import { SIDECAR_CONTAINER } from "../../operator/names.ts";
 import { DEFAULT_OPERATOR_NAMES, type OperatorRbacNames } from "../../operator/rbac/operator-rbac.ts";
@@ -26,7 +27,7 @@ export interface McpWardenInstallation {
 export async function installMcpWarden(cluster: ControlPlane): Promise<McpWardenInstallation> {
   const names = DEFAULT_OPERATOR_NAMES;
   await cluster.kubectl(["apply", "--server-side", "-f", join(CHART_DIR, "crds/")]);
-  await cluster.kubectl(["wait", "--for=condition=Established", `crd/${MCP_POLICY_CRD_NAME}`, "--timeout=60s"]);
+  await cluster.waitForCrds([MCP_POLICY_CRD_NAME, MCP_APPROVAL_CRD_NAME]);
   await cluster.createNamespace(names.namespace);
   const manifests = await renderChart({ namespace: names.namespace, showOnly: ["templates/serviceaccount.yaml", "templates/rbac.yaml"] });
   await cluster.kubectl(["apply", "-f", "-"], { input: manifests.map((m) => stringify(m)).join("---\n") });

@@ -31,7 +31,7 @@ describe("McpPolicy CRD on a real API server", () => {
   before(async () => {
     cluster = await startControlPlane({ name: "crd" });
     await cluster.kubectl(["apply", "--server-side", "-f", join(root, MCP_POLICY_CRD_FILE)]);
-    await cluster.kubectl(["wait", "--for=condition=Established", `crd/${MCP_POLICY_CRD_NAME}`, "--timeout=60s"]);
+    await cluster.waitForCrds([MCP_POLICY_CRD_NAME]);
     await cluster.createNamespace("agents", { waitForDefaultServiceAccount: false });
   });
   after(() => cluster?.stop());

@@ -51,7 +51,7 @@ describe("KubernetesPolicySource on a real API server", () => {
   before(async () => {
     cluster = await startControlPlane({ name: "policy-source" });
     await cluster.kubectl(["apply", "--server-side", "-f", join(root, MCP_POLICY_CRD_FILE)]);
-    await cluster.kubectl(["wait", "--for=condition=Established", "crd/mcppolicies.mcpwarden.io"]);
+    await cluster.waitForCrds(["mcppolicies.mcpwarden.io"]);
     await cluster.createNamespace("agents");
     await cluster.createNamespace("elsewhere", { waitForDefaultServiceAccount: false });
     await cluster.kubectl(["apply", "-f", "-"], { input: [sidecarClusterRole(), sidecarRoleBinding("agents")].map((d) => stringify(d)).join("---\n") });

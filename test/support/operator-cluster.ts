@@ -44,7 +44,7 @@ export async function startOperatorCluster(name: string, options: { install?: bo
   let operator: RunningOperator | undefined;
   try {
     await cluster.kubectl(["apply", "--server-side", "-f", join(REPO, MCP_POLICY_CRD_FILE)]);
-    await cluster.kubectl(["wait", "--for=condition=Established", "crd/mcppolicies.mcpwarden.io"]);
+    await cluster.waitForCrds(["mcppolicies.mcpwarden.io"]);
     await cluster.createNamespace(N.namespace);
     await cluster.client(CoreV1Api).createNamespacedServiceAccount({ namespace: N.namespace, body: { metadata: { name: N.serviceAccount } } });
     await cluster.kubectl(["apply", "-f", "-"], { input: renderOperatorRbac().map((d) => stringify(d)).join("---\n") });

@@ -94,6 +94,8 @@ export function runPeer(command: string, args: readonly string[], options: { inp
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // A command may exit without reading its input (grep -q, a usage error): not a failure of the run.
+    child.stdin.on("error", () => {});
     child.stdin.end(options.input ?? "");
   });
 }
