@@ -36,7 +36,7 @@ describe("AnswerInspector", () => {
         hidden: undefined,
         knownTools: new KnownTools(),
         status: 200,
-        soleCall: idKey(7),
+        soleRequest: idKey(7),
       });
     make().inspectText('{"result":{"content":[{"type":"text","text":"{\\"error\\":1}"}]},"jsonrpc":"2.0","id":7}');
     make().inspectText('{"jsonrpc":"2.0","id":7,"error":{"code":-32603,"message":"boom"}}');
