@@ -3,6 +3,8 @@
 // cancellation and client disconnects reach the upstream, elicitation passes through,
 // the standalone GET stream carries server notifications, and a dropped stream resumes with Last-Event-ID.
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import { request } from "undici";
 import { ElicitRequestSchema, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
@@ -99,6 +101,30 @@ describe("streaming", () => {
         const result = (await client.callTool({ name: "ask", arguments: { question: "deploy?" } })) as { content: { text: string }[] };
         assert.equal(result.content[0]?.text, 'accept: {"reply":"yes to deploy?"}');
       });
+    }
+  });
+
+  it("sends a quiet stream's headers at once, before any event", { timeout: 10_000 }, async () => {
+    // The upstream sends its first event only after the client has seen the stream's headers: a proxy
+    // that holds headers back until data comes would deadlock here.
+    let headersSeen!: () => void;
+    const seen = new Promise<void>((resolve) => (headersSeen = resolve));
+    const server = createServer((req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+      res.flushHeaders();
+      void seen.then(() => res.end('event: message\ndata: {"jsonrpc":"2.0","method":"notifications/tools/list_changed"}\n\n'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const proxy = await startProxy(`http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`, { policy: POLICY });
+    try {
+      const res = await request(proxy.sidecar.url, { method: "GET", headers: { authorization: `Bearer ${KEYS.alice}`, accept: "text/event-stream" } });
+      assert.equal(res.statusCode, 200);
+      headersSeen();
+      assert.match(await res.body.text(), /list_changed/);
+    } finally {
+      await proxy.close();
+      server.closeAllConnections();
+      server.close();
     }
   });
 
