@@ -67,7 +67,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   holder.onChange((policy) => void authenticator.configure(policy.spec.identity));
   const knownTools = new KnownTools(10_000, (n) => metrics.upstreamToolNames.set(n));
   const sessions = new SessionTable({ maxSessions: config.maxSessions, idleTimeoutMs: config.sessionIdleTimeoutMs, onSize: (n) => metrics.sessions.set(n) });
-  const upstream = new Upstream({ url: config.upstream, connectTimeoutMs: config.upstreamConnectTimeoutMs, headersTimeoutMs: config.upstreamHeadersTimeoutMs, maxConnections: config.upstreamMaxConnections });
+  const upstream = new Upstream({ url: config.upstream, connectTimeoutMs: config.upstreamConnectTimeoutMs, headersTimeoutMs: config.upstreamHeadersTimeoutMs, keepAliveTimeoutMs: config.upstreamKeepAliveTimeoutMs, maxConnections: config.upstreamMaxConnections });
   const enforcer = new Enforcer({ holder, metrics, audit: loggers.audit, log, knownTools });
 
   const release = async () => {
