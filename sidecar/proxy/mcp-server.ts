@@ -17,8 +17,8 @@ import { handleOptions, handleStreamOrDelete } from "./stream.ts";
 
 export interface McpServerDeps extends ProxyDeps {
   authenticator: Authenticator;
-  /** Tracks exchanges in flight (and standalone streams among them), for graceful shutdown. */
-  inFlight: { begin(res: Exchange["res"]): void; stream(res: Exchange["res"]): void };
+  /** Tracks exchanges in flight (false: refused, the connection is closing for a shutdown) and standalone streams among them. */
+  inFlight: { begin(res: Exchange["res"]): boolean; stream(res: Exchange["res"]): void };
 }
 
 export function createMcpServer(deps: McpServerDeps): FastifyInstance {
@@ -57,7 +57,7 @@ export function createMcpServer(deps: McpServerDeps): FastifyInstance {
 
   app.addHook("onRequest", async (request, reply) => {
     request.raw.socket.setTimeout(0);
-    deps.inFlight.begin(reply.raw);
+    if (!deps.inFlight.begin(reply.raw)) return reply.hijack();
     if (!request.url.startsWith(path) || request.method === "OPTIONS") return;
     const caller = await admit(gate, request.raw, reply.raw);
     if (!caller) return reply.hijack();

@@ -86,7 +86,7 @@ describe("1,000 concurrent sessions through a sidecar process", { timeout: 300_0
       assert.equal(s.stream.statusCode, 200);
     }
     const answers = await Promise.all(sessions.map((s, i) => call(sidecar.url, s, i + 1)));
-    const failed = answers.filter((a) => a.status !== 200 || messagesOf(a as Parameters<typeof messagesOf>[0]).some((m) => "error" in m || (m.result as { isError?: boolean } | undefined)?.isError));
+    const failed = answers.filter((a) => a.status !== 200 || messagesOf(a).some((m) => "error" in m || (m.result as { isError?: boolean } | undefined)?.isError));
     assert.equal(failed.length, 0, `${failed.length} calls failed, e.g. ${failed[0]?.status} ${failed[0]?.text.slice(0, 200)}`);
     assert.equal(await sidecar.metric("mcp_warden_sessions"), SESSIONS, "the warm-up session was forgotten to make room");
     const loaded = { rss: sidecar.rssBytes(), heap: await heapUsed(sidecar) };

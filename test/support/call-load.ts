@@ -2,6 +2,7 @@
 // with an MCP session of its own, send tools/call after tools/call until told to stop, and record
 // what every call got (HTTP status, the decision the answer shows, timings). Every call is raced
 // against a hang detector, so a call that never settles fails the load instead of stalling it.
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Pool } from "undici";
@@ -18,14 +19,20 @@ export interface CallRecord {
   target: number;
   worker: number;
   tool: string;
-  /** performance.now() when the request was sent and when its answer was complete. */
+  /** performance.now() when the call was issued, and when its answer was complete. */
   started: number;
   settled: number;
+  /** performance.now() when its bytes were written to a connection; undefined if they never were. */
+  sent?: number;
   status: number;
   /** allowed (an upstream result), a sidecar decision, "error" (a JSON-RPC error), or "failed" (no HTTP answer). */
   outcome: "allowed" | "denied" | "rate_limited" | "approval_required" | "tool_error" | "error" | "failed";
   /** `_meta["mcpwarden.io/decision"].reason` of a sidecar decision. */
   reason?: string;
+  /** The client error's code when there was no HTTP answer (ECONNREFUSED, UND_ERR_SOCKET, …). */
+  code?: string;
+  /** The answer's Connection header. */
+  connection?: string;
   text: string;
 }
 
@@ -40,7 +47,7 @@ export interface LoadOptions {
 
 export interface RunningLoad {
   readonly records: CallRecord[];
-  /** Stops sending and resolves once every call in flight has settled. */
+  /** Stops sending and resolves once every call in flight has settled (idempotent). */
   stop(): Promise<CallRecord[]>;
   /** Resolves when at least `n` calls have settled. */
   settled(n: number): Promise<void>;
@@ -68,6 +75,14 @@ export async function startCallLoad(options: LoadOptions): Promise<RunningLoad> 
     ),
   );
 
+  // When each call's request was written to its connection (undici publishes that synchronously with
+  // the write), told apart by a header of its own.
+  const sentAt = new Map<string, number>();
+  const onSend = (message: unknown) => {
+    const match = /\r\nx-load-call: (\S+)\r\n/.exec((message as { headers: string }).headers);
+    if (match) sentAt.set(match[1] as string, performance.now());
+  };
+  subscribe("undici:client:sendHeaders", onSend);
   let stopping = false;
   let failure: Error | undefined;
   const waiters = new Set<() => void>();
@@ -77,25 +92,32 @@ export async function startCallLoad(options: LoadOptions): Promise<RunningLoad> 
       const body = JSON.stringify({ jsonrpc: "2.0", id: n + 1, method: "tools/call", params: { name, arguments: args } });
       const started = performance.now();
       const hang = sleep(hangMs, "hang" as const, { ref: false });
-      const answer = await Promise.race([post(target, headers, body).catch((err: unknown) => err as Error), hang]);
+      const tag = `${worker}.${n}`;
+      const answer = await Promise.race([post(target, { ...headers, "x-load-call": tag }, body).catch((err: unknown) => err as Error), hang]);
       if (answer === "hang") {
         failure = new Error(`a call to ${name} through target ${target} did not settle within ${hangMs} ms`);
         stopping = true;
         break;
       }
-      records.push({ target, worker, tool: name, started, settled: performance.now(), ...classify(answer) });
+      const sent = sentAt.get(tag);
+      sentAt.delete(tag);
+      records.push({ target, worker, tool: name, started, settled: performance.now(), ...(sent !== undefined ? { sent } : {}), ...classify(answer) });
       for (const w of waiters) w();
     }
   });
   const all = Promise.all(workers);
+  let stopped: Promise<CallRecord[]> | undefined;
   return {
     records,
-    async stop() {
+    stop() {
       stopping = true;
-      await all;
-      await Promise.all(pools.map((p) => p.close()));
-      if (failure) throw failure;
-      return records;
+      stopped ??= all.then(async () => {
+        unsubscribe("undici:client:sendHeaders", onSend);
+        await Promise.all(pools.map((p) => p.close()));
+        if (failure) throw failure;
+        return records;
+      });
+      return stopped;
     },
     settled: (n) =>
       new Promise<void>((resolve, reject) => {
@@ -112,9 +134,9 @@ export async function startCallLoad(options: LoadOptions): Promise<RunningLoad> 
   };
 }
 
-function classify(answer: RawAnswer | Error): Pick<CallRecord, "status" | "outcome" | "reason" | "text"> {
-  if (answer instanceof Error) return { status: 0, outcome: "failed", text: answer.message };
-  if (answer.status !== 200) return { status: answer.status, outcome: "failed", text: answer.text.slice(0, 500) };
+function classify(answer: RawAnswer | Error): Pick<CallRecord, "status" | "outcome" | "reason" | "code" | "connection" | "text"> {
+  if (answer instanceof Error) return { status: 0, outcome: "failed", code: String((answer as NodeJS.ErrnoException).code ?? answer.name), text: answer.message };
+  if (answer.status !== 200) return { status: answer.status, outcome: "failed", connection: String(answer.headers.connection ?? ""), text: answer.text.slice(0, 500) };
   let message: Record<string, unknown> | undefined;
   try {
     message = messagesOf(answer).find((m) => "result" in m || "error" in m);
