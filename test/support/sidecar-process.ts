@@ -47,8 +47,10 @@ export interface SidecarProcessOptions {
   env?: Record<string, string>;
   /** Node flags before the CLI path. */
   nodeArgs?: readonly string[];
-  /** Keep at most this many parsed audit lines (default 100,000); older ones are counted, then dropped. */
+  /** Keep at most this many parsed audit lines (default 100,000); older ones are dropped. */
   keepAuditLines?: number;
+  /** Send the audit log (stdout) to /dev/null instead of reading it (benchmarks). */
+  discardAudit?: boolean;
 }
 
 export interface ExitStatus {
@@ -97,7 +99,7 @@ export async function startSidecarProcess(options: SidecarProcessOptions): Promi
     ...(options.apiKeys ? ["--api-keys", options.apiKeys] : []),
     ...(options.args ?? []),
   ];
-  const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } });
+  const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", options.discardAudit ? "ignore" : "pipe", "pipe"], env: { ...process.env, ...options.env } });
   live.add(child);
   const exited = new Promise<ExitStatus>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
   void exited.then(() => live.delete(child));
@@ -119,7 +121,7 @@ export async function startSidecarProcess(options: SidecarProcessOptions): Promi
     if (into.length > limit) into.splice(0, into.length - limit);
     for (const w of waiters) w(line);
   };
-  splitLines(child.stdout as NodeJS.ReadableStream, onLine(auditLines, keep));
+  if (child.stdout) splitLines(child.stdout, onLine(auditLines, keep));
   splitLines(child.stderr as NodeJS.ReadableStream, onLine(logLines, 100_000));
   child.once("exit", () => {
     for (const w of waiters) w(undefined);
