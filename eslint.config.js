@@ -49,6 +49,16 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard is data about the metrics, not code that uses the components.
+    files: ["monitoring/**/*.ts"],
+    ignores: ["monitoring/**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [{ group: ["**/sidecar/**", "**/operator/**", "**/cli/**", "**/kube/**", "**/policy/**"], message: "monitoring/ stands alone" }],
+      }],
+    },
+  },
+  {
     files: ["operator/**/*.ts"],
     rules: {
       "no-restricted-imports": ["error", {

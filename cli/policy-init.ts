@@ -1,11 +1,11 @@
-// `mcp-warden policy init --server kestra [--level strict|balanced|read-only] [--name N] [--namespace NS]`:
+// `mcp-warden policy init --server kestra [--level strict|balanced|read-only] [--identity kubernetes|api-keys] [--name N] [--namespace NS]`:
 // prints a ready, commented McpPolicy for a known MCP server.
 import { parseArgs } from "node:util";
-import { LEVELS, recommendKestraPolicy, type Level } from "../policy/catalog/recommend.ts";
+import { IDENTITIES, LEVELS, recommendKestraPolicy, TOKEN_AUDIENCE, type IdentityChoice, type Level } from "../policy/catalog/recommend.ts";
 import { renderPolicyYaml } from "../policy/render.ts";
 import { UsageError } from "./usage-error.ts";
 
-export const initUsage = "mcp-warden policy init --server kestra [--level strict|balanced|read-only] [--name N] [--namespace NS]";
+export const initUsage = "mcp-warden policy init --server kestra [--level strict|balanced|read-only] [--identity kubernetes|api-keys] [--name N] [--namespace NS]";
 
 export function runPolicyInit(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -13,16 +13,24 @@ export function runPolicyInit(argv: string[]): Promise<number> {
     options: {
       server: { type: "string" },
       level: { type: "string", default: "balanced" },
+      identity: { type: "string", default: "kubernetes" },
       name: { type: "string", default: "kestra" },
       namespace: { type: "string" },
     },
   });
   if (values.server !== "kestra") throw new UsageError(`--server must be kestra (the servers with a built-in catalogue), got ${values.server ?? "nothing"}`);
   if (!(LEVELS as readonly string[]).includes(values.level)) throw new UsageError(`--level must be one of ${LEVELS.join(", ")}`);
+  if (!(IDENTITIES as readonly string[]).includes(values.identity)) throw new UsageError(`--identity must be one of ${IDENTITIES.join(", ")}`);
   const level = values.level as Level;
-  const recommended = recommendKestraPolicy(level, values.name, values.namespace);
+  const identity = values.identity as IdentityChoice;
+  const recommended = recommendKestraPolicy(level, values.name, values.namespace, identity);
+  const callers =
+    identity === "kubernetes"
+      ? `Agents authenticate with service-account tokens minted for the audience ${TOKEN_AUDIENCE}; the grant is the service account.`
+      : `Agents authenticate with API keys: Secret ${values.name}-api-keys, key grants, lines of "name: sha256(key)"; the grant is the name.`;
   const header = [
     `McpPolicy for the Kestra MCP server, level ${level} (mcp-warden policy init).`,
+    callers,
     "Unlisted tools are denied. Review, adjust podSelector, then: kubectl apply -f <this file>",
   ].join("\n");
   process.stdout.write(renderPolicyYaml(recommended.resource, { header, toolComments: recommended.comments }));

@@ -24,6 +24,18 @@ test("policy init prints commented McpPolicies that lint clean, for every level"
   assert.match(bad.stderr, /--server must be kestra/);
 });
 
+test("policy init says how agents authenticate: service-account tokens by default, or API keys in a Secret", async () => {
+  const tokens = await runCli("policy", "init", "--server", "kestra", "--name", "kestra");
+  assert.match(tokens.stdout, /^# Agents authenticate with service-account tokens minted for the audience mcp-warden;/m);
+  assert.deepEqual(parsePolicyText(tokens.stdout, "t").spec.identity, { anonymous: false, kubernetes: { audiences: ["mcp-warden"] } });
+  const keys = await runCli("policy", "init", "--server", "kestra", "--name", "ops-kestra", "--identity", "api-keys");
+  assert.match(keys.stdout, /^# Agents authenticate with API keys: Secret ops-kestra-api-keys, key grants,/m);
+  assert.deepEqual(parsePolicyText(keys.stdout, "k").spec.identity?.apiKeys, { secretRef: { name: "ops-kestra-api-keys", key: "grants" } });
+  const bad = await runCli("policy", "init", "--server", "kestra", "--identity", "oidc");
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--identity must be one of kubernetes, api-keys/);
+});
+
 test("policy import: the McpPolicy decides exactly like the PolicyLayer document", async () => {
   const source = JSON.stringify({
     version: "1",

@@ -4,7 +4,7 @@
 // what anyone running this wants, so that case is an error that says what was tried.
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 
 export interface KubeConfigOptions {
@@ -24,10 +24,11 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): KubeConfig {
   if (options.kubeconfig) {
     kc.loadFromFile(options.kubeconfig);
   } else if (env.KUBECONFIG) {
-    for (const file of env.KUBECONFIG.split(":").filter(Boolean)) {
+    const files = env.KUBECONFIG.split(delimiter).filter(Boolean);
+    for (const file of files) {
       if (!existsSync(file)) throw new Error(`KUBECONFIG names ${file}, which does not exist`);
     }
-    kc.loadFromDefault();
+    loadMerged(kc, files);
   } else if (env.KUBERNETES_SERVICE_HOST) {
     kc.loadFromCluster(options.serviceAccountRoot);
   } else if (existsSync(home)) {
@@ -35,7 +36,31 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): KubeConfig {
   } else {
     throw new Error(`no Kubernetes configuration: not in a cluster (KUBERNETES_SERVICE_HOST unset), no --kubeconfig, no KUBECONFIG, no ${home}`);
   }
-  if (options.context) kc.setCurrentContext(options.context);
+  if (options.context) {
+    if (!kc.getContextObject(options.context)) {
+      throw new Error(`context "${options.context}" is not in the kubeconfig (it has: ${kc.getContexts().map((c) => c.name).join(", ") || "none"})`);
+    }
+    kc.setCurrentContext(options.context);
+  }
   if (!kc.getCurrentCluster()) throw new Error(`kubeconfig has no cluster for context "${kc.getCurrentContext()}"`);
   return kc;
+}
+
+/** Several kubeconfig files merged as kubectl merges them: for each name (and the current context),
+ * the first file that sets it wins. */
+function loadMerged(kc: KubeConfig, files: string[]): void {
+  kc.loadFromFile(files[0] as string);
+  for (const file of files.slice(1)) {
+    const next = new KubeConfig();
+    next.loadFromFile(file);
+    const has = (list: { name: string }[], name: string) => list.some((item) => item.name === name);
+    const fresh = new KubeConfig();
+    fresh.loadFromOptions({
+      clusters: next.getClusters().filter((c) => !has(kc.getClusters(), c.name)),
+      users: next.getUsers().filter((u) => !has(kc.getUsers(), u.name)),
+      contexts: next.getContexts().filter((c) => !has(kc.getContexts(), c.name)),
+      currentContext: next.getCurrentContext(),
+    });
+    kc.mergeConfig(fresh, Boolean(kc.getCurrentContext()));
+  }
 }

@@ -10,6 +10,9 @@ export interface OperatorMetrics {
   reconciles: Counter<"result">;
   leader: Gauge;
   certificateExpiry: Gauge;
+  /** Per McpPolicy, from the leader's controller (what `kubectl get mcpp` shows as SELECTED and ENFORCED). */
+  policySelectedPods: Gauge<"namespace" | "policy">;
+  policyEnforcedPods: Gauge<"namespace" | "policy">;
 }
 
 const INJECTION_OUTCOMES: Array<[InjectionResult, InjectionReason]> = [
@@ -50,7 +53,21 @@ export function createOperatorMetrics(options: { version: string; defaultMetrics
     help: "When the webhook serving certificate in use expires (Unix time).",
     registers: [registry],
   });
+  // `policy` is "<namespace>/<name>", as on the sidecars' metrics, so one dashboard variable filters
+  // both; `namespace` is the policy's (the ServiceMonitor keeps it with honorLabels).
+  const policySelectedPods = new Gauge({
+    name: "mcp_warden_policy_selected_pods",
+    help: "Live pods an McpPolicy selects (status.selectedPods); exported by the controller on the leader.",
+    labelNames: ["namespace", "policy"] as const,
+    registers: [registry],
+  });
+  const policyEnforcedPods = new Gauge({
+    name: "mcp_warden_policy_enforced_pods",
+    help: "Selected pods running the McpPolicy's sidecar (status.enforcedPods); exported by the controller on the leader.",
+    labelNames: ["namespace", "policy"] as const,
+    registers: [registry],
+  });
   const build = new Gauge({ name: "mcp_warden_build_info", help: "Build information; always 1.", labelNames: ["version", "component"] as const, registers: [registry] });
   build.set({ version: options.version, component: "operator" }, 1);
-  return { registry, injections, webhookDuration, reconciles, leader, certificateExpiry };
+  return { registry, injections, webhookDuration, reconciles, leader, certificateExpiry, policySelectedPods, policyEnforcedPods };
 }

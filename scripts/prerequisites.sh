@@ -14,6 +14,9 @@ need openssl openssl           # certificates: test control plane, webhook and T
 need flock util-linux          # one build of the control-plane binaries at a time
 need redis-server redis-server # rate-limit store tests
 need redis-cli redis-tools
+need prometheus prometheus     # the dashboard's queries run against a real Prometheus
+need promtool prometheus       # checks and unit-tests the chart's alerts
+need curl curl                 # commands of docs/kestra.md
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)  # Python MCP peers
 if ((${#missing[@]} > 0)); then
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then

@@ -28,7 +28,8 @@ describe("PolicyHolder", () => {
     const info = await sample("mcp_warden_policy_info");
     assert.equal(info.length, 1, "only the policy in force is published");
     assert.deepEqual({ ...info[0]?.labels }, { policy: "ns/p", format: "McpPolicy", version: "2", digest: h.current?.digest, mode: "Enforce" });
-    assert.deepEqual((await sample("mcp_warden_policy_reloads_total")).map((v) => [v.labels.result, v.value]), [["success", 2]]);
+    assert.deepEqual((await sample("mcp_warden_policy_reloads_total")).map((v) => [v.labels.result, v.value]).sort(), [["invalid", 0], ["success", 2]]);
+    assert.deepEqual((await sample("mcp_warden_rate_limit_store_errors_total")).map((v) => [v.labels.store, v.value]), [["memory", 0]], "the store in use starts at zero");
   });
 
   it("keeps the last good policy when a new version does not compile, and counts it", async () => {

@@ -10,7 +10,7 @@ import type { RateLimitStore } from "../policy/ratelimit/store.ts";
 import type { SidecarMetrics } from "./observability/metrics.ts";
 import type { PolicySourceHandlers } from "./policy-source.ts";
 import { sameStoreSettings, type RateLimitStoreSettings } from "../policy/ratelimit/create-store.ts";
-import { createStoreFactory, type StoreFactory } from "./rate-limit-store.ts";
+import { createStoreFactory, storeKind, type StoreFactory } from "./rate-limit-store.ts";
 
 export interface PolicyHolderOptions {
   metrics: SidecarMetrics;
@@ -87,6 +87,8 @@ export class PolicyHolder {
     this.policy = compiled;
     this.lastRejection = undefined;
     this.metrics.policyReloads.inc({ result: "success" });
+    // The store in use gets its error series at zero, so a first failure shows up in increase().
+    this.metrics.rateLimitStoreErrors.inc({ store: storeKind(compiled.spec) }, 0);
     this.metrics.policyInfo.reset();
     this.metrics.policyInfo.set(
       { policy: compiled.name, format: compiled.format, version: versionOf(compiled), digest: compiled.digest, mode: compiled.mode },

@@ -88,6 +88,18 @@ export class Controller {
       namespaces: { get: (name) => namespaces.get(name) },
       writeStatus: this.#o.writeStatus ?? statusWriter(this.#o.kubeConfig),
       events: this.#o.events,
+      podCounts: {
+        set: (namespace, name, counts) => {
+          const labels = { namespace, policy: `${namespace}/${name}` };
+          this.#o.metrics.policySelectedPods.set(labels, counts.selected);
+          this.#o.metrics.policyEnforcedPods.set(labels, counts.enforced);
+        },
+        delete: (namespace, name) => {
+          const labels = { namespace, policy: `${namespace}/${name}` };
+          this.#o.metrics.policySelectedPods.remove(labels);
+          this.#o.metrics.policyEnforcedPods.remove(labels);
+        },
+      },
       clock,
       logger,
     });
@@ -134,6 +146,9 @@ export class Controller {
       await done;
     } finally {
       this.#queue = undefined;
+      // Only the leader's counts are current; a replica that stopped leading stops publishing them.
+      this.#o.metrics.policySelectedPods.reset();
+      this.#o.metrics.policyEnforcedPods.reset();
       resync?.cancel();
       queue.shutDown();
       await Promise.all([pods.stop(), namespaces.stop()]);

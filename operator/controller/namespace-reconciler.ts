@@ -1,11 +1,12 @@
-// Keeps the sidecars' Role and RoleBinding in step with each namespace's opt-in label: present (and
-// as rendered) while the namespace is labelled mcpwarden.io/injection=enabled, gone once it is not.
-// Only objects carrying mcp-warden's managed-by label are ever changed or deleted.
-import { RbacAuthorizationV1Api, type KubeConfig, type V1Role, type V1RoleBinding } from "@kubernetes/client-node";
+// Keeps the sidecars' RoleBinding (to the mcp-warden-sidecar ClusterRole) in step with each
+// namespace's opt-in label: present (and as rendered) while the namespace is labelled
+// mcpwarden.io/injection=enabled, gone once it is not. Only objects carrying mcp-warden's
+// managed-by label are ever changed or deleted.
+import { RbacAuthorizationV1Api, type KubeConfig, type V1RoleBinding } from "@kubernetes/client-node";
 import { isNotFound } from "../../kube/api-errors.ts";
 import type { Logger } from "../../kube/logger.ts";
 import { INJECTION_ENABLED, INJECTION_NAMESPACE_LABEL, MANAGED_BY_LABELS } from "../names.ts";
-import { SIDECAR_ROLE, sidecarRole, sidecarRoleBinding } from "../rbac/sidecar-rbac.ts";
+import { SIDECAR_ROLE, sidecarRoleBinding } from "../rbac/sidecar-rbac.ts";
 import type { NamespaceView } from "./policy-reconciler.ts";
 
 export interface NamespaceReconcilerDeps {
@@ -33,16 +34,6 @@ export class NamespaceReconciler {
   }
 
   async #ensure(namespace: string): Promise<void> {
-    const role = sidecarRole(namespace);
-    const existingRole = await this.#get(() => this.#rbac.readNamespacedRole({ namespace, name: SIDECAR_ROLE }));
-    if (!existingRole) {
-      await this.#rbac.createNamespacedRole({ namespace, body: role });
-      this.#d.logger.info({ namespace }, "created the sidecar Role");
-    } else if (JSON.stringify(existingRole.rules) !== JSON.stringify(role.rules) || !managed(existingRole)) {
-      await this.#rbac.replaceNamespacedRole({ namespace, name: SIDECAR_ROLE, body: { ...role, metadata: { ...role.metadata, resourceVersion: existingRole.metadata?.resourceVersion } } });
-      this.#d.logger.info({ namespace }, "updated the sidecar Role");
-    }
-
     const binding = sidecarRoleBinding(namespace);
     const existing = await this.#get(() => this.#rbac.readNamespacedRoleBinding({ namespace, name: SIDECAR_ROLE }));
     if (!existing) {
@@ -63,8 +54,6 @@ export class NamespaceReconciler {
       await this.#ignoreNotFound(() => this.#rbac.deleteNamespacedRoleBinding({ namespace, name: SIDECAR_ROLE }));
       this.#d.logger.info({ namespace }, "removed the sidecar RoleBinding (namespace no longer opted in)");
     }
-    const role = await this.#get(() => this.#rbac.readNamespacedRole({ namespace, name: SIDECAR_ROLE }));
-    if (role && managed(role)) await this.#ignoreNotFound(() => this.#rbac.deleteNamespacedRole({ namespace, name: SIDECAR_ROLE }));
   }
 
   async #get<T>(read: () => Promise<T>): Promise<T | undefined> {
@@ -85,6 +74,6 @@ export class NamespaceReconciler {
   }
 }
 
-function managed(object: V1Role | V1RoleBinding): boolean {
+function managed(object: V1RoleBinding): boolean {
   return object.metadata?.labels?.[MANAGED_BY] === MANAGED_BY_LABELS[MANAGED_BY];
 }

@@ -28,8 +28,15 @@ export interface PolicyReconcilerDeps {
   namespaces: { get(name: string): NamespaceView | undefined };
   writeStatus: (namespace: string, name: string, status: McpPolicyStatusType) => Promise<void>;
   events: EventRecorder | undefined;
+  /** Where SELECTED and ENFORCED are published as metrics (absent in tests that do not look). */
+  podCounts?: PolicyPodCounts;
   clock: Clock;
   logger: Logger;
+}
+
+export interface PolicyPodCounts {
+  set(namespace: string, name: string, counts: { selected: number; enforced: number }): void;
+  delete(namespace: string, name: string): void;
 }
 
 /** Writes the status subresource with a merge patch; absent fields are cleared explicitly. */
@@ -58,6 +65,7 @@ export class PolicyReconciler {
     if (!entry) {
       this.#compiled.delete(`${namespace}/${name}`);
       this.#reportedPods.delete(`${namespace}/${name}`);
+      this.#d.podCounts?.delete(namespace, name);
       return;
     }
     const previousParse = McpPolicyStatus.safeParse(entry.object.status ?? {});
@@ -78,6 +86,7 @@ export class PolicyReconciler {
       now: this.#d.clock.now(),
     });
     this.#recordEvents(entry, previous, status, pods);
+    this.#d.podCounts?.set(namespace, name, { selected: status.selectedPods ?? 0, enforced: status.enforcedPods ?? 0 });
     if (sameStatus(previous, status)) return;
     try {
       await this.#d.writeStatus(namespace, name, status);

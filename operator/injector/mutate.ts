@@ -37,7 +37,7 @@ export function injectPod(pod: V1Pod, plan: InjectionPlan, namespace: string, co
   }
   if (plan.profile === "kestra") {
     // The image serves stdio only; FastMCP's own CLI serves the same server over HTTP (WORKDIR /app).
-    mcp.command = ["fastmcp", "run", "src/server.py:mcp", "--transport", "http", "--host", "127.0.0.1", "--port", String(plan.upstreamPort)];
+    mcp.command = kestraServerCommand(plan.upstreamPort);
     delete mcp.args;
   }
 
@@ -62,6 +62,12 @@ export function injectPod(pod: V1Pod, plan: InjectionPlan, namespace: string, co
   metadata.annotations = { ...metadata.annotations, [STATUS_ANNOTATION]: JSON.stringify(status) };
   metadata.labels = { ...metadata.labels, [POLICY_POD_LABEL]: plan.policy.name };
   return out;
+}
+
+/** How the "kestra" profile starts the Kestra image's server: FastMCP's CLI serving `src/server.py`
+ * (relative to the image's WORKDIR) over Streamable HTTP on loopback. */
+export function kestraServerCommand(port: number): string[] {
+  return ["fastmcp", "run", "src/server.py:mcp", "--transport", "http", "--host", "127.0.0.1", "--port", String(port)];
 }
 
 /** Probes that named the moved port would find no such port on the MCP container any more; the

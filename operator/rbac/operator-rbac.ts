@@ -7,7 +7,7 @@ import { stringify } from "yaml";
 import { API_GROUP } from "../../policy/schema.ts";
 import { MCP_POLICY_PLURAL } from "../crd/mcppolicy-crd.ts";
 import { MANAGED_BY_LABELS } from "../names.ts";
-import { SIDECAR_ROLE } from "./sidecar-rbac.ts";
+import { SIDECAR_ROLE, sidecarClusterRole } from "./sidecar-rbac.ts";
 
 export interface OperatorRbacNames {
   namespace: string;
@@ -35,10 +35,10 @@ export function operatorClusterRules(names: OperatorRbacNames): V1PolicyRule[] {
     { apiGroups: [""], resources: ["pods", "namespaces"], verbs: ["list", "watch"] },
     // Events on McpPolicies, pods and their controllers.
     { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
-    // The sidecars' Role and RoleBinding in each opted-in namespace (the operator holds every
-    // permission it grants, so no escalate or bind verbs are needed).
-    { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles", "rolebindings"], verbs: ["create"] },
-    { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles", "rolebindings"], resourceNames: [SIDECAR_ROLE], verbs: ["get", "update", "patch", "delete"] },
+    // The RoleBinding of the sidecars' ClusterRole in each opted-in namespace (the operator holds
+    // every permission that role grants, so no escalate or bind verbs are needed).
+    { apiGroups: ["rbac.authorization.k8s.io"], resources: ["rolebindings"], verbs: ["create"] },
+    { apiGroups: ["rbac.authorization.k8s.io"], resources: ["rolebindings"], resourceNames: [SIDECAR_ROLE], verbs: ["get", "update", "patch", "delete"] },
     // The caBundle of its own MutatingWebhookConfiguration (watched by name, to correct it at once).
     { apiGroups: ["admissionregistration.k8s.io"], resources: ["mutatingwebhookconfigurations"], resourceNames: [names.webhookConfiguration], verbs: ["get", "list", "watch", "patch"] },
   ];
@@ -55,6 +55,7 @@ export function operatorNamespaceRules(names: OperatorRbacNames): V1PolicyRule[]
   ];
 }
 
+/** The operator's roles and bindings, then the sidecars' ClusterRole it binds per namespace. */
 export function renderOperatorRbac(names: OperatorRbacNames = DEFAULT_OPERATOR_NAMES): Array<V1ClusterRole | V1ClusterRoleBinding | V1Role | V1RoleBinding> {
   const labels = { ...MANAGED_BY_LABELS };
   const subject = { kind: "ServiceAccount", name: names.serviceAccount, namespace: names.namespace };
@@ -75,6 +76,7 @@ export function renderOperatorRbac(names: OperatorRbacNames = DEFAULT_OPERATOR_N
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: names.name },
       subjects: [subject],
     },
+    sidecarClusterRole(),
   ];
 }
 

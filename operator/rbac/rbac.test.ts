@@ -4,17 +4,18 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { V1PolicyRule } from "@kubernetes/client-node";
 import { DEFAULT_OPERATOR_NAMES, OPERATOR_RBAC_FILE, operatorClusterRules, operatorNamespaceRules, renderOperatorRbac, renderOperatorRbacYaml } from "./operator-rbac.ts";
-import { SIDECAR_ROLE, sidecarRole, sidecarRoleBinding } from "./sidecar-rbac.ts";
+import { SIDECAR_ROLE, SIDECAR_RULES, sidecarClusterRole, sidecarRoleBinding } from "./sidecar-rbac.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 
 describe("sidecar RBAC", () => {
   it("lets every service account of the namespace read McpPolicies there, and nothing else", () => {
-    const role = sidecarRole("agents");
-    assert.equal(role.metadata?.namespace, "agents");
+    const role = sidecarClusterRole();
+    assert.equal(role.metadata?.name, "mcp-warden-sidecar");
     assert.deepEqual(role.rules, [{ apiGroups: ["mcpwarden.io"], resources: ["mcppolicies"], verbs: ["get", "list", "watch"] }]);
     const binding = sidecarRoleBinding("agents");
-    assert.deepEqual(binding.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: SIDECAR_ROLE });
+    assert.equal(binding.metadata?.namespace, "agents", "a RoleBinding: the ClusterRole's rules apply in that namespace only");
+    assert.deepEqual(binding.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: SIDECAR_ROLE });
     assert.deepEqual(binding.subjects, [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "system:serviceaccounts:agents" }]);
     assert.equal(binding.metadata?.labels?.["app.kubernetes.io/managed-by"], "mcp-warden");
   });
@@ -39,7 +40,7 @@ describe("operator RBAC", () => {
   });
 
   it("holds every permission it grants to sidecars (so creating their Role needs no escalate)", () => {
-    for (const granted of sidecarRole("x").rules ?? []) {
+    for (const granted of SIDECAR_RULES) {
       for (const verb of granted.verbs) {
         const held = operatorClusterRules(DEFAULT_OPERATOR_NAMES).some(
           (r) => !r.resourceNames && r.verbs.includes(verb) && granted.resources?.every((res) => r.resources?.includes(res)) && granted.apiGroups?.every((g) => r.apiGroups?.includes(g)),
@@ -49,9 +50,15 @@ describe("operator RBAC", () => {
     }
   });
 
-  it("binds the cluster and namespace roles to the operator's service account", () => {
+  it("binds the cluster and namespace roles to the operator's service account, and renders the sidecars' ClusterRole", () => {
     const docs = renderOperatorRbac();
-    assert.deepEqual(docs.map((d) => d.kind), ["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]);
+    assert.deepEqual(docs.map((d) => [d.kind, d.metadata?.name]), [
+      ["ClusterRole", "mcp-warden-operator"],
+      ["ClusterRoleBinding", "mcp-warden-operator"],
+      ["Role", "mcp-warden-operator"],
+      ["RoleBinding", "mcp-warden-operator"],
+      ["ClusterRole", "mcp-warden-sidecar"],
+    ]);
   });
 
   it("is checked in as generated (run npm run generate:rbac)", () => {

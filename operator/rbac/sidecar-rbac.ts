@@ -1,23 +1,27 @@
-// What the sidecars of an opted-in namespace may do with the API, as the operator renders it into
-// each such namespace: read McpPolicies there (the sidecar watches its own). The subject is every
-// service account of the namespace, because sidecars run as their pod's service account, whichever
-// it is. Adding McpApproval access later is one more rule below.
-import type { V1PolicyRule, V1Role, V1RoleBinding } from "@kubernetes/client-node";
+// What the sidecars of an opted-in namespace may do with the API: read McpPolicies there (the
+// sidecar watches its own). One ClusterRole holds the rules (the chart installs it, and
+// operator-rbac.yaml renders it); the operator binds it in each opted-in namespace with a
+// RoleBinding, so the grant never reaches beyond that namespace. The subject is every service
+// account of the namespace, because sidecars run as their pod's service account, whichever it is.
+// Adding McpApproval access later is one more rule below (and the same verbs for the operator,
+// which must hold what it binds).
+import type { V1ClusterRole, V1PolicyRule, V1RoleBinding } from "@kubernetes/client-node";
 import { API_GROUP } from "../../policy/schema.ts";
 import { MANAGED_BY_LABELS } from "../names.ts";
 import { MCP_POLICY_PLURAL } from "../crd/mcppolicy-crd.ts";
 
+/** The sidecars' ClusterRole and, in each opted-in namespace, the RoleBinding to it. */
 export const SIDECAR_ROLE = "mcp-warden-sidecar";
 
 export const SIDECAR_RULES: V1PolicyRule[] = [
   { apiGroups: [API_GROUP], resources: [MCP_POLICY_PLURAL], verbs: ["get", "list", "watch"] },
 ];
 
-export function sidecarRole(namespace: string): V1Role {
+export function sidecarClusterRole(): V1ClusterRole {
   return {
     apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "Role",
-    metadata: { name: SIDECAR_ROLE, namespace, labels: { ...MANAGED_BY_LABELS } },
+    kind: "ClusterRole",
+    metadata: { name: SIDECAR_ROLE, labels: { ...MANAGED_BY_LABELS } },
     rules: structuredClone(SIDECAR_RULES),
   };
 }
@@ -27,7 +31,7 @@ export function sidecarRoleBinding(namespace: string): V1RoleBinding {
     apiVersion: "rbac.authorization.k8s.io/v1",
     kind: "RoleBinding",
     metadata: { name: SIDECAR_ROLE, namespace, labels: { ...MANAGED_BY_LABELS } },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: SIDECAR_ROLE },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: SIDECAR_ROLE },
     subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: `system:serviceaccounts:${namespace}` }],
   };
 }

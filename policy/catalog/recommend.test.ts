@@ -1,23 +1,17 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { compilePolicy } from "../compile.ts";
 import { evaluateToolCall } from "../decide.ts";
 import { loadPolicyObject } from "../load.ts";
 import { call } from "../testing.ts";
 import { KESTRA_TOOLS, type CatalogTool } from "./kestra.ts";
-import { LEVELS, recommendKestraPolicy, type Level } from "./recommend.ts";
-
-interface FixtureTool {
-  name: string;
-  inputSchema: { properties?: Record<string, { enum?: string[]; default?: unknown }>; required?: string[] };
-}
-const fixture = JSON.parse(readFileSync(new URL("../../test/fixtures/kestra-tools-list.json", import.meta.url), "utf8")) as { tools: FixtureTool[] };
+import { LEVELS, recommendKestraPolicy } from "./recommend.ts";
+import { KESTRA_FIXTURE, kestraCalls, PROMISED } from "./testing.ts";
 
 test("the catalogue covers exactly the 39 tools of the Kestra server, with their action values", () => {
   assert.equal(KESTRA_TOOLS.length, 39);
-  assert.deepEqual(KESTRA_TOOLS.map((t) => t.name).sort(), fixture.tools.map((t) => t.name).sort());
-  for (const tool of fixture.tools) {
+  assert.deepEqual(KESTRA_TOOLS.map((t) => t.name).sort(), KESTRA_FIXTURE.map((t) => t.name).sort());
+  for (const tool of KESTRA_FIXTURE) {
     const entry = KESTRA_TOOLS.find((t) => t.name === tool.name) as CatalogTool;
     const action = tool.inputSchema.properties?.action;
     assert.deepEqual(Object.keys(entry.actions ?? {}).sort(), [...(action?.enum ?? [])].sort(), `${tool.name} actions`);
@@ -25,32 +19,6 @@ test("the catalogue covers exactly the 39 tools of the Kestra server, with their
     assert.equal(entry.autoCreate ?? false, "auto_create" in (tool.inputSchema.properties ?? {}), `${tool.name} auto_create`);
   }
 });
-
-/** What each level must decide for each kind of call. Multi-action tools allow read actions only. */
-const EXPECTED: Record<Level, Record<string, string>> = {
-  "read-only": { read: "allowed", write: "denied", execute: "denied", delete: "denied", storedRead: "allowed", generate: "allowed", autoCreate: "denied", executeAction: "denied" },
-  balanced: { read: "allowed", write: "denied", execute: "allowed", delete: "denied", storedRead: "allowed", generate: "allowed", autoCreate: "denied", executeAction: "denied" },
-  strict: { read: "allowed", write: "denied", execute: "approval_required", delete: "denied", storedRead: "denied", generate: "allowed", autoCreate: "denied", executeAction: "denied" },
-};
-
-/** One call per tool and per action, with arguments that satisfy the server's required fields. */
-function callsFor(tool: CatalogTool): { args: Record<string, unknown>; kind: string }[] {
-  const schema = fixture.tools.find((t) => t.name === tool.name)?.inputSchema;
-  const base: Record<string, unknown> = {};
-  for (const field of schema?.required ?? []) if (field !== "action") base[field] = field === "labels" ? {} : `${field}-1`;
-  for (const target of ["execution_id", "execution_ids", "ids"]) if (schema?.properties?.[target]) base[target] = target === "execution_id" ? "e1" : ["e1"];
-  if (tool.autoCreate) return [{ args: base, kind: "generate" }, { args: { ...base, auto_create: true }, kind: "autoCreate" }];
-  if (!tool.actions) return [{ args: base, kind: tool.name === "force_run_execution" ? "force" : tool.risk }];
-  return Object.entries(tool.actions).map(([action, risk]) => ({
-    args: { ...base, action },
-    kind:
-      risk === "read" && tool.returnsStoredValues && (action === "get" || (tool.name === "manage_kv_store" && action === "list"))
-        ? "storedRead"
-        : risk === "execute"
-          ? "executeAction"
-          : risk,
-  }));
-}
 
 for (const level of LEVELS) {
   describe(`policy init --level ${level}`, () => {
@@ -64,13 +32,12 @@ for (const level of LEVELS) {
     });
 
     test("decides every tool and action as the level promises", () => {
-      for (const tool of KESTRA_TOOLS) {
-        for (const { args, kind } of callsFor(tool)) {
-          const expected = kind === "force" ? (level === "strict" ? "approval_required" : "denied") : EXPECTED[level][kind];
-          const d = evaluateToolCall(policy, call(tool.name, args));
-          assert.equal(d.decision, expected, `${level}: ${tool.name} ${JSON.stringify(args)} (${kind}) → ${d.decision}: ${d.message}`);
-          if (d.decision === "denied") assert.ok(d.message.length > 20, "denials carry a reason");
-        }
+      const calls = kestraCalls();
+      assert.equal(calls.length, 74, "one call per tool, per action and per generator mode");
+      for (const { tool, args, kind } of calls) {
+        const d = evaluateToolCall(policy, call(tool, args));
+        assert.equal(d.decision, PROMISED[level][kind], `${level}: ${tool} ${JSON.stringify(args)} (${kind}) → ${d.decision}: ${d.message}`);
+        if (d.decision === "denied") assert.ok(d.message.length > 20, "denials carry a reason");
       }
     });
 

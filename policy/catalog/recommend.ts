@@ -11,6 +11,13 @@ import { actionsOfRisk, KESTRA_TOOLS, type CatalogTool } from "./kestra.ts";
 export const LEVELS = ["strict", "balanced", "read-only"] as const;
 export type Level = (typeof LEVELS)[number];
 
+/** How callers authenticate: service-account tokens of agents in the cluster, or API keys in a Secret. */
+export const IDENTITIES = ["kubernetes", "api-keys"] as const;
+export type IdentityChoice = (typeof IDENTITIES)[number];
+
+/** The audience agents mint their service-account tokens for (the sidecar's default). */
+export const TOKEN_AUDIENCE = "mcp-warden";
+
 export interface RecommendedPolicy {
   resource: McpPolicyResourceType;
   /** A comment for each rule of `spec.tools`, by index. */
@@ -26,7 +33,7 @@ const TARGET_ARGUMENT: Readonly<Record<string, string>> = {
 
 const EXECUTE_LIMIT = { window: "minute", max: 10, scope: "grant" as const };
 
-export function recommendKestraPolicy(level: Level, name = "kestra", namespace?: string): RecommendedPolicy {
+export function recommendKestraPolicy(level: Level, name = "kestra", namespace?: string, identity: IdentityChoice = "kubernetes"): RecommendedPolicy {
   const tools: ToolRuleSpec[] = [];
   const comments: string[] = [];
   for (const tool of KESTRA_TOOLS) {
@@ -44,6 +51,7 @@ export function recommendKestraPolicy(level: Level, name = "kestra", namespace?:
         upstream: { path: "/mcp", profile: "kestra" },
         mode: "Enforce",
         default: "deny",
+        identity: { anonymous: false, ...(identity === "kubernetes" ? { kubernetes: { audiences: [TOKEN_AUDIENCE] } } : { apiKeys: { secretRef: { name: `${name}-api-keys`, key: "grants" } } }) },
         tools,
       },
     },

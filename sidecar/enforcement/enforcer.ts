@@ -37,6 +37,8 @@ export interface DecidedCall {
   readonly policy: CompiledPolicy | undefined;
   readonly admission: Admission | undefined;
   readonly startedAt: number;
+  /** The tool's metric label (`_unknown` for names neither the policy nor the upstream knows). */
+  readonly toolLabel: string;
 }
 
 export interface EnforcerDeps {
@@ -84,11 +86,11 @@ export class Enforcer {
     return this.account({ request, context, verdict, forward: false, policy: this.deps.holder.current, admission: undefined, startedAt });
   }
 
-  private account(call: DecidedCall): DecidedCall {
+  private account(call: Omit<DecidedCall, "toolLabel">): DecidedCall {
     const { policy, verdict } = call;
     const tool = verdict.reason === "invalid_tool_name" ? UNKNOWN_TOOL : toolLabel(call.request.tool, policy, this.deps.knownTools);
     this.deps.metrics.countToolCall({ policy: policy?.name ?? "_none", tool, decision: verdict.decision, reason: verdict.reason, mode: policy?.mode ?? "Enforce" });
-    return call;
+    return { ...call, toolLabel: tool };
   }
 
   /** Records the outcome of a call: refund, duration, audit line. Never throws. */
@@ -105,7 +107,10 @@ export class Enforcer {
       }
     }
     const seconds = (performance.now() - call.startedAt) / 1000;
-    this.deps.metrics.toolCallDuration.observe({ policy: call.policy?.name ?? "_none", decision: call.verdict.decision }, seconds);
+    const policy = call.policy?.name ?? "_none";
+    this.deps.metrics.toolCallDuration.observe({ policy, decision: call.verdict.decision }, seconds);
+    // A client that went away says nothing about the upstream's latency.
+    if (call.forward && outcome !== "cancelled") this.deps.metrics.upstreamDuration.observe({ policy, tool: call.toolLabel }, seconds);
     writeAudit(this.deps.audit, {
       policy: call.policy?.name,
       policyVersion: call.policy ? versionOf(call.policy) : undefined,

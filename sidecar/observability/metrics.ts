@@ -48,6 +48,7 @@ export class SidecarMetrics {
   readonly registry = new Registry();
   readonly toolCalls: Counter<"policy" | "tool" | "decision" | "reason" | "mode">;
   readonly toolCallDuration: Histogram<"policy" | "decision">;
+  readonly upstreamDuration: Histogram<"policy" | "tool">;
   readonly requests: Counter<"method" | "outcome">;
   readonly policyInfo: Gauge<"policy" | "format" | "version" | "digest" | "mode">;
   readonly policyReloads: Counter<"result">;
@@ -70,6 +71,15 @@ export class SidecarMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers,
     });
+    // Forwarded calls only, by tool: what the MCP server costs each tool (the dashboard's p50/p99).
+    // Fewer buckets than above, since tool multiplies the series (tool names are bounded, see top).
+    this.upstreamDuration = new Histogram({
+      name: "mcp_warden_upstream_duration_seconds",
+      help: "Time from receiving a forwarded tool call to the end of the upstream's answer, by policy and tool.",
+      labelNames: ["policy", "tool"],
+      buckets: [0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
     this.requests = new Counter({
       name: "mcp_warden_requests_total",
       help: "MCP messages and HTTP requests received, by JSON-RPC method (GET/DELETE for streams and session ends) and outcome.",
@@ -88,6 +98,9 @@ export class SidecarMetrics {
       labelNames: ["result"],
       registers,
     });
+    // Both results exist from the start, so increase() sees the first invalid version (a series
+    // born at 1 has no earlier sample to increase from) and alerts need no absent() tricks.
+    for (const result of ["success", "invalid"]) this.policyReloads.inc({ result }, 0);
     this.rateLimitStoreErrors = new Counter({
       name: "mcp_warden_rate_limit_store_errors_total",
       help: "Rate-limit store operations that failed (the policy's failMode then decides).",

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { KEYS, mcpPolicy, startHarness, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
-import { PYTHON_DIR, runPeer, startPeer, venvPython, type Peer } from "../support/processes.ts";
+import { PYTHON_DIR, startPeer, venvPython, type Peer } from "../support/processes.ts";
+import { runPythonClient } from "../support/python-client.ts";
 import { messagesOf, rawInitialize, rawPost, toolCall } from "../support/raw-mcp.ts";
 
 const POLICY = mcpPolicy(`
@@ -27,10 +28,8 @@ const SCRIPT: [string, Record<string, unknown>][] = [
   ["prompts/get", { name: "summarise", arguments: { topic: "executions" } }],
 ];
 
-async function pythonClient(url: string, script: unknown, token?: string): Promise<Record<string, unknown>[]> {
-  const result = await runPeer(venvPython(), [`${PYTHON_DIR}mcp_client.py`, url, ...(token ? ["--token", token] : [])], { input: JSON.stringify(script), timeoutMs: 60_000 });
-  assert.equal(result.code, 0, `python client failed:\n${result.stderr.slice(-3000)}`);
-  return result.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+async function pythonClient(url: string, script: [string, Record<string, unknown>][], token?: string): Promise<Record<string, unknown>[]> {
+  return await runPythonClient(url, script, token);
 }
 
 async function startFastMcp(flags: string[]): Promise<{ peer: Peer; url: string }> {

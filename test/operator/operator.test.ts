@@ -169,6 +169,10 @@ describe("operator on a real API server, with its least-privilege RBAC", () => {
     }, { timeoutMs: 20_000 });
     const { stdout } = await cluster.kubectl(["get", "mcpp", "everything", "-n", "agents", "--no-headers"]);
     assert.match(stdout, /^everything\s+Enforce\s+deny\s+True\s+2\s+1\s+/);
+    // The same counts as metrics, for the dashboard and the "selected but not enforced" alert.
+    const metrics = await (await fetch(`http://127.0.0.1:${operator.adminPort}/metrics`)).text();
+    assert.match(metrics, /^mcp_warden_policy_selected_pods\{namespace="agents",policy="agents\/everything"\} 2$/m);
+    assert.match(metrics, /^mcp_warden_policy_enforced_pods\{namespace="agents",policy="agents\/everything"\} 1$/m);
     await eventually(async () => {
       const events = await core.listNamespacedEvent({ namespace: "agents", fieldSelector: "involvedObject.name=early,reason=NotInjected" });
       const messages = events.items.map((e) => e.message ?? "");
@@ -236,8 +240,15 @@ describe("operator on a real API server, with its least-privilege RBAC", () => {
     assert.match(metrics, /mcp_warden_injections_total\{result="injected",reason="injected"\} 1/);
     assert.match(metrics, /mcp_warden_leader 1/);
 
+    const standby = await (await fetch(`http://127.0.0.1:${second.adminPort}/metrics`)).text();
+    assert.doesNotMatch(standby, /^mcp_warden_policy_selected_pods\{/m, "a standby publishes no policy counts");
+
     await operator.stop();
     await eventually(() => assert.equal(second?.isLeader(), true), { timeoutMs: 10_000 });
+    await eventually(async () => {
+      const metrics = await (await fetch(`http://127.0.0.1:${second!.adminPort}/metrics`)).text();
+      assert.match(metrics, /^mcp_warden_policy_selected_pods\{namespace="agents",policy="agents\/everything"\} \d+$/m, "the new leader publishes them");
+    }, { timeoutMs: 10_000 });
     assert.equal((await coordination.readNamespacedLease({ namespace: N.namespace, name: N.name })).spec?.holderIdentity, "op-2");
     // The new leader reconciles: a policy created now gets a status.
     await apply(policy("after-failover", "agents", { podSelector: { matchLabels: { app: "z" } } }));

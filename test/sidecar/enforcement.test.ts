@@ -129,7 +129,9 @@ for (const answers of ["sse", "json"] as const) {
       assert.equal(await h.metric("mcp_warden_build_info", { component: "sidecar" }), 1);
       assert.equal(await h.metric("mcp_warden_upstream_tools"), 39, "learnt from tools/list, hidden tools included");
       assert.equal(await h.metric("mcp_warden_sessions"), 3);
-      assert.equal(await h.metric("mcp_warden_rate_limit_store_errors_total"), undefined, "registered, no samples until a store fails");
+      assert.equal(await h.metric("mcp_warden_rate_limit_store_errors_total", { store: "memory" }), 0, "the store in use starts at zero, so a first failure shows in increase()");
+      assert.ok(((await h.metric("mcp_warden_upstream_duration_seconds_count", { policy: "agents/kestra", tool: "resume_execution" })) ?? 0) >= 1, "forwarded calls, by tool");
+      assert.equal(await h.metric("mcp_warden_upstream_duration_seconds_count", { tool: "delete_flow_logs" }), undefined, "calls not forwarded cost the upstream nothing");
     });
 
     it("writes one audit line per decision, with argument keys but never values", async () => {

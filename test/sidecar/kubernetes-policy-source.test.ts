@@ -10,7 +10,7 @@ import { stringify } from "yaml";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { loadKubeConfig } from "../../kube/kubeconfig.ts";
 import { MCP_POLICY_CRD_FILE } from "../../operator/crd/mcppolicy-crd.ts";
-import { sidecarRole, sidecarRoleBinding } from "../../operator/rbac/sidecar-rbac.ts";
+import { sidecarClusterRole, sidecarRoleBinding } from "../../operator/rbac/sidecar-rbac.ts";
 import type { LoadedPolicy } from "../../policy/load.ts";
 import type { PolicyError } from "../../policy/paths.ts";
 import type { PolicySourceHandlers } from "../../sidecar/policy-source.ts";
@@ -54,7 +54,7 @@ describe("KubernetesPolicySource on a real API server", () => {
     await cluster.kubectl(["wait", "--for=condition=Established", "crd/mcppolicies.mcpwarden.io"]);
     await cluster.createNamespace("agents");
     await cluster.createNamespace("elsewhere", { waitForDefaultServiceAccount: false });
-    await cluster.kubectl(["apply", "-f", "-"], { input: [sidecarRole("agents"), sidecarRoleBinding("agents")].map((d) => stringify(d)).join("---\n") });
+    await cluster.kubectl(["apply", "-f", "-"], { input: [sidecarClusterRole(), sidecarRoleBinding("agents")].map((d) => stringify(d)).join("---\n") });
     await cluster.kubectl(["apply", "-f", "-"], { input: manifest("kestra", { podSelector: { matchLabels: { app: "kestra" } }, tools: [{ name: "list_flows" }] }) });
 
     // What the injected projected volume gives the sidecar: token, cluster CA and namespace, read by

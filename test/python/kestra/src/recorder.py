@@ -1,0 +1,45 @@
+"""What the tests read back from the server: every tool call that reached it (name, arguments, MCP
+session, the Authorization header it carried, and the result or error it produced), served as JSON
+at GET /_test/calls. POST /_test/reset empties the record and gives Kestra its initial state again.
+Neither route exists on the real server; the MCP endpoint is untouched by them."""
+from fastmcp.server.dependencies import get_http_headers
+from fastmcp.server.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+
+class CallRecorder(Middleware):
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    async def on_call_tool(self, context, call_next):
+        headers = get_http_headers(include_all=True)
+        call = {
+            "tool": context.message.name,
+            "arguments": context.message.arguments or {},
+            "session": headers.get("mcp-session-id"),
+            "authorization": headers.get("authorization"),
+        }
+        self.calls.append(call)
+        try:
+            result = await call_next(context)
+        except Exception as err:
+            call["error"] = str(err)
+            raise
+        call["result"] = {
+            "content": [block.model_dump(mode="json", by_alias=True, exclude_none=True) for block in result.content],
+            "structuredContent": result.structured_content,
+        }
+        return result
+
+
+def add_test_routes(mcp, recorder: CallRecorder, reset_kestra) -> None:
+    @mcp.custom_route("/_test/calls", methods=["GET"])
+    async def calls(_: Request) -> JSONResponse:
+        return JSONResponse(recorder.calls)
+
+    @mcp.custom_route("/_test/reset", methods=["POST"])
+    async def reset(_: Request) -> JSONResponse:
+        recorder.calls.clear()
+        reset_kestra()
+        return JSONResponse({"reset": True})

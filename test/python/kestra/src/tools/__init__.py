@@ -1,0 +1,1 @@
+"""The tools of the Kestra MCP server, one module per area, each with a `register(mcp, kestra)`."""

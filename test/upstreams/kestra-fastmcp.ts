@@ -1,0 +1,81 @@
+// The Kestra test server on the real FastMCP (test/python/kestra), started with exactly the command the
+// injector's "kestra" profile gives the Kestra container (`fastmcp run src/server.py:mcp --transport
+// http --host 127.0.0.1 --port N`), from test/python/kestra as the image's working directory, with the
+// pinned virtualenv's `fastmcp` first on PATH.
+//
+//   const kestra = await startKestraFastMcp();   // kestra.url → http://127.0.0.1:PORT/mcp
+//   await kestra.calls()                         // the tool calls that reached FastMCP, with their results
+//   await kestra.reset()                         // initial Kestra state, empty call record
+//   await kestra.stop();
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { kestraServerCommand } from "../../operator/injector/mutate.ts";
+import { PYTHON_DIR, startPeer, venvPython, type Peer } from "../support/processes.ts";
+
+export const KESTRA_SERVER_DIR = join(PYTHON_DIR, "kestra");
+
+export interface FastMcpCall {
+  tool: string;
+  arguments: Record<string, unknown>;
+  /** The Mcp-Session-Id the request carried. */
+  session: string | null;
+  /** The Authorization header FastMCP received (a proxy must never pass the caller's on). */
+  authorization: string | null;
+  /** What the tool returned (FastMCP sends it as the result), or the error it raised (an isError result). */
+  result?: { content: { type: string; text?: string }[]; structuredContent: Record<string, unknown> | null };
+  error?: string;
+}
+
+export interface KestraFastMcp {
+  readonly url: string;
+  readonly port: number;
+  /** The command line it was started with (the injector's, with the port). */
+  readonly command: string[];
+  readonly peer: Peer;
+  calls(): Promise<FastMcpCall[]>;
+  reset(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export async function startKestraFastMcp(): Promise<KestraFastMcp> {
+  const bin = dirname(venvPython());
+  // A port found free can be taken before uvicorn binds it (other suites run in parallel): try again.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const [command, ...args] = kestraServerCommand(port) as [string, ...string[]];
+    const peer = startPeer(join(bin, command), args, {
+      cwd: KESTRA_SERVER_DIR,
+      env: { PATH: `${bin}:${process.env.PATH ?? ""}`, FASTMCP_CHECK_FOR_UPDATES: "off", FASTMCP_SHOW_SERVER_BANNER: "false", PYTHONDONTWRITEBYTECODE: "1" },
+    });
+    try {
+      await peer.waitFor(/Uvicorn running on http:\/\/127\.0\.0\.1:\d+/, 60_000);
+    } catch (error) {
+      await peer.stop();
+      if (attempt < 3 && /address already in use/i.test(peer.output())) continue;
+      throw error;
+    }
+    const base = `http://127.0.0.1:${port}`;
+    return {
+      url: `${base}/mcp`,
+      port,
+      command: [command, ...args],
+      peer,
+      async calls() {
+        return (await (await fetch(`${base}/_test/calls`)).json()) as FastMcpCall[];
+      },
+      async reset() {
+        const response = await fetch(`${base}/_test/reset`, { method: "POST" });
+        if (!response.ok) throw new Error(`reset failed: ${response.status}`);
+      },
+      stop: () => peer.stop(),
+    };
+  }
+}
