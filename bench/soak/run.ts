@@ -17,7 +17,7 @@ import { startSidecarProcess } from "../../test/support/sidecar-process.ts";
 import { cpuSeconds } from "../proxy/proc.ts";
 import { startUpstream } from "../proxy/processes.ts";
 import { AGENTS, SOAK_POLICY, Traffic } from "./traffic.ts";
-import { slopePerMinute, type Sample } from "./trend.ts";
+import { floorSlopePerMinute, slopePerMinute, type Sample } from "./trend.ts";
 
 const { values } = parseArgs({
   options: {
@@ -98,8 +98,11 @@ for (const s of samples.filter((_, i) => (i + 1) % Math.max(1, Math.round(60_000
 out.push("");
 out.push(`calls: ${traffic.stats.sent} sent (${(traffic.stats.sent / (minutes * 60)).toFixed(1)}/s), answered ${JSON.stringify(traffic.stats.outcomes)}; sessions opened ${traffic.stats.sessionsOpened}, ended ${traffic.stats.sessionsEnded}`);
 out.push(`latency: p50 ${pct(50).toFixed(2)} ms, p99 ${pct(99).toFixed(2)} ms; sidecar CPU ${((last.cpuSeconds / last.calls) * 1000).toFixed(2)} ms per call (${((last.cpuSeconds / (last.minute * 60)) * 100).toFixed(1)} % of a core)`);
-out.push(`RSS: ${range("rssMiB")}; trend over the second half ${slopePerMinute(secondHalf, "rssMiB").toFixed(3)} MiB/min (whole run ${slopePerMinute(samples, "rssMiB").toFixed(3)} MiB/min)`);
-out.push(`heap used: ${range("heapMiB")}; trend over the second half ${slopePerMinute(secondHalf, "heapMiB").toFixed(3)} MiB/min (whole run ${slopePerMinute(samples, "heapMiB").toFixed(3)} MiB/min)`);
+const trends = (key: "rssMiB" | "heapMiB") =>
+  `trend over the second half ${slopePerMinute(secondHalf, key).toFixed(3)} MiB/min (whole run ${slopePerMinute(samples, key).toFixed(3)} MiB/min); ` +
+  `per-minute minimum ${floorSlopePerMinute(secondHalf, key).toFixed(3)} MiB/min over the second half (whole run ${floorSlopePerMinute(samples, key).toFixed(3)} MiB/min)`;
+out.push(`RSS: ${range("rssMiB")}; ${trends("rssMiB")}`);
+out.push(`heap used: ${range("heapMiB")}; ${trends("heapMiB")}`);
 out.push(`errors: ${traffic.stats.errors}${traffic.stats.errorSamples.length ? `\n  ${traffic.stats.errorSamples.join("\n  ")}` : ""}`);
 process.stdout.write(`${out.join("\n")}\n`);
 if (traffic.stats.errors > 0) process.exitCode = 1;

@@ -90,6 +90,8 @@ export class Traffic {
   private nextId = 1;
   private timer: NodeJS.Timeout | undefined;
   private churn: NodeJS.Timeout | undefined;
+  /** Session replacements under way (each waits 2 s before ending the old session). */
+  private readonly replacing = new Set<Promise<void>>();
 
   constructor(url: string) {
     this.url = new URL(url);
@@ -105,13 +107,18 @@ export class Traffic {
       for (; due < target; due++) void this.call();
     }, 10);
     let turn = 0;
-    this.churn = setInterval(() => void this.replaceSession(turn++ % this.sessions.length), churnMs);
+    this.churn = setInterval(() => {
+      const replaced = this.replaceSession(turn++ % this.sessions.length).finally(() => this.replacing.delete(replaced));
+      this.replacing.add(replaced);
+    }, churnMs);
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.churn);
     while (this.stats.inFlight > 0) await new Promise((r) => setTimeout(r, 20));
+    // A replacement under way still ends its old session: closing the client under it is no sidecar error.
+    await Promise.all(this.replacing);
     for (const s of this.sessions) s.stream.body.destroy();
     await this.agent.close();
   }

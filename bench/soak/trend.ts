@@ -23,3 +23,17 @@ export function slopePerMinute(samples: readonly Sample[], key: "rssMiB" | "heap
   }
   return num / den;
 }
+
+/**
+ * Slope (per minute) of the per-window minimum of `key`: the floor the garbage collector brings memory
+ * back to. A leak raises the floor; a heap that merely fills up between major collections does not.
+ */
+export function floorSlopePerMinute(samples: readonly Sample[], key: "rssMiB" | "heapMiB", windowMinutes = 1): number {
+  const floors = new Map<number, Sample>();
+  for (const s of samples) {
+    const window = Math.floor(s.minute / windowMinutes);
+    const floor = floors.get(window);
+    if (!floor || s[key] < floor[key]) floors.set(window, s);
+  }
+  return slopePerMinute([...floors.values()], key);
+}
