@@ -102,13 +102,14 @@ export async function benchThroughSidecars(redis: RedisServer): Promise<Row[]> {
 }
 
 export function printThroughSidecars(rows: Row[]): string {
-  const widths = [46, 14, 10, 10, 14, 14, 13, 11];
+  const widths = [56, 14, 10, 10, 15, 15, 13, 11];
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join("") + "\n";
   const ms = (x: number) => `${x.toFixed(2)} ms`;
+  const signed = (x: number) => `${x >= 0 ? "+" : ""}${ms(x)}`;
   let out = line(["case (16 sessions per sidecar)", "calls/s each", "p50", "p99", "p50 vs memory", "p99 vs memory", "sidecar CPU", "redis CPU"]);
   for (const row of rows) {
     const memory = rows.find((m) => m.store === "memory" && m.sidecars === row.sidecars && m.kind === row.kind);
-    const added = row.store === "redis" && memory ? [`+${ms(row.p50 - memory.p50)}`, `${row.p99 >= memory.p99 ? "+" : ""}${ms(row.p99 - memory.p99)}`] : ["", ""];
+    const added = row.store === "redis" && memory ? [signed(row.p50 - memory.p50), signed(row.p99 - memory.p99)] : ["", ""];
     out += line([
       `${row.store}, ${row.sidecars === 1 ? "1 sidecar" : `${row.sidecars} sidecars${row.store === "redis" ? " sharing it" : ""}`}, ${KINDS[row.kind].label}`,
       Math.round(row.perSidecar).toLocaleString("en-US"),
