@@ -10,6 +10,7 @@ import type { Authenticator } from "../identity/authenticator.ts";
 import { protectedResourceMetadata, WELL_KNOWN } from "../identity/protected-resource.ts";
 import { INVALID_REQUEST, PARSE_ERROR, rpcError } from "../mcp/answers.ts";
 import type { Exchange, ProxyDeps } from "./exchange.ts";
+import { clientErrorHandler } from "./client-errors.ts";
 import { admit } from "./gate.ts";
 import { handlePost } from "./post.ts";
 import { sendJson } from "./relay.ts";
@@ -34,6 +35,7 @@ export function createMcpServer(deps: McpServerDeps): FastifyInstance {
     keepAliveTimeout: config.keepAliveTimeoutMs,
     return503OnClosing: true,
     exposeHeadRoutes: false,
+    clientErrorHandler: clientErrorHandler(() => deps.metrics.countRequest("_invalid", "rejected")),
     // Node keeps counting the request timeout until the body is read; answers and streams are unbounded.
     http: {
       headersTimeout: Math.min(config.headersTimeoutMs, config.requestTimeoutMs),
