@@ -27,6 +27,7 @@ export interface SidecarConfig {
   keepAliveTimeoutMs: number;
   upstreamConnectTimeoutMs: number;
   upstreamHeadersTimeoutMs: number;
+  upstreamKeepAliveTimeoutMs: number;
   upstreamMaxConnections: number | undefined;
   maxSessions: number;
   sessionIdleTimeoutMs: number;
@@ -62,6 +63,7 @@ const OPTIONS: readonly Option[] = [
   { flag: "keep-alive-timeout", env: "MCP_WARDEN_KEEP_ALIVE_TIMEOUT", value: "DURATION", default: "75s", help: "Idle time before a client keep-alive connection is closed." },
   { flag: "upstream-connect-timeout", env: "MCP_WARDEN_UPSTREAM_CONNECT_TIMEOUT", value: "DURATION", default: "5s", help: "Time to connect to the upstream." },
   { flag: "upstream-headers-timeout", env: "MCP_WARDEN_UPSTREAM_HEADERS_TIMEOUT", value: "DURATION", default: "300s", help: "Time the upstream has to start answering (bodies and streams are not bounded)." },
+  { flag: "upstream-keep-alive-timeout", env: "MCP_WARDEN_UPSTREAM_KEEP_ALIVE_TIMEOUT", value: "DURATION", default: "1s", help: "Idle time after which the sidecar closes an upstream connection; keep it below the MCP server's own (uvicorn and Node: 5s)." },
   { flag: "upstream-max-connections", env: "MCP_WARDEN_UPSTREAM_MAX_CONNECTIONS", value: "N", help: "Upper bound of upstream connections (default: unbounded; each open stream holds one)." },
   { flag: "max-sessions", env: "MCP_WARDEN_MAX_SESSIONS", value: "N", default: "10000", help: "MCP sessions remembered; the least recently used are forgotten first." },
   { flag: "session-idle-timeout", env: "MCP_WARDEN_SESSION_IDLE_TIMEOUT", value: "DURATION", default: "2h", help: "A session unused this long is forgotten (its client gets 404 and starts anew)." },
@@ -160,6 +162,7 @@ export function parseSidecarConfig(argv: readonly string[], env: NodeJS.ProcessE
     keepAliveTimeoutMs: duration("keep-alive-timeout"),
     upstreamConnectTimeoutMs: duration("upstream-connect-timeout"),
     upstreamHeadersTimeoutMs: duration("upstream-headers-timeout"),
+    upstreamKeepAliveTimeoutMs: duration("upstream-keep-alive-timeout"),
     upstreamMaxConnections: int("upstream-max-connections", 1),
     maxSessions: int("max-sessions", 1) as number,
     sessionIdleTimeoutMs: duration("session-idle-timeout"),

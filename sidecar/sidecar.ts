@@ -83,7 +83,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   holder.onChange((policy) => void authenticator.configure(policy.spec.identity));
   const knownTools = new KnownTools(10_000, (n) => metrics.upstreamToolNames.set(n));
   const sessions = new SessionTable({ maxSessions: config.maxSessions, idleTimeoutMs: config.sessionIdleTimeoutMs, onSize: (n) => metrics.sessions.set(n) });
-  const upstream = new Upstream({ url: config.upstream, connectTimeoutMs: config.upstreamConnectTimeoutMs, headersTimeoutMs: config.upstreamHeadersTimeoutMs, maxConnections: config.upstreamMaxConnections });
+  const upstream = new Upstream({ url: config.upstream, connectTimeoutMs: config.upstreamConnectTimeoutMs, headersTimeoutMs: config.upstreamHeadersTimeoutMs, keepAliveTimeoutMs: config.upstreamKeepAliveTimeoutMs, maxConnections: config.upstreamMaxConnections });
   const enforcer = new Enforcer({ holder, metrics, audit: loggers.audit, log, knownTools });
 
   const release = async () => {
@@ -131,14 +131,18 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   const exchanges = new Set<ServerResponse>();
   const streams = new Set<ServerResponse>();
   const inFlight = {
-    begin(res: ServerResponse) {
-      exchanges.add(res);
+    begin(res: ServerResponse): boolean {
       const done = connections.begin(res.socket as Socket);
+      if (!done) return false;
+      exchanges.add(res);
+      // During a shutdown every answer tells its client that the connection ends with it.
+      if (shuttingDown) res.setHeader("connection", "close");
       res.on("close", () => {
         exchanges.delete(res);
         streams.delete(res);
         done();
       });
+      return true;
     },
     stream(res: ServerResponse) {
       streams.add(res);
@@ -173,21 +177,26 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
       shutdown ??= (async () => {
         shuttingDown = true;
         log.info({ inFlight: exchanges.size, streams: streams.size, heldForApproval: approvals.held.size, graceMs }, "shutting down");
+        connections.stopAccepting();
         for (const res of streams) res.destroy();
         // Calls waiting for approval end now with [APPROVAL REQUIRED]; their approvals stay for a retry.
         approvals.held.abortAll();
-        const closed = app.close();
-        connections.drain();
+        for (const res of exchanges) if (!res.headersSent) res.setHeader("connection", "close");
+        // Requests that arrived before the signal are read and answered; idle connections close now,
+        // the others after their answer (see proxy/connections.ts).
+        await connections.drain();
+        let timer: NodeJS.Timeout | undefined;
         const finished = await Promise.race([
-          closed.then(() => true),
-          new Promise<false>((resolve) => setTimeout(() => resolve(false), graceMs).unref()),
+          connections.closed().then(() => true),
+          new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
         ]);
+        clearTimeout(timer);
         if (!finished) {
           log.warn({ inFlight: exchanges.size }, "shutdown grace period over; closing what is still open");
           app.server.closeAllConnections();
           await upstream.destroy();
-          await closed;
         }
+        await app.close();
         await source.stop();
         authenticator.close();
         await Promise.all([upstream.close().catch(() => undefined), holder.close(), admin.close(), approvals.stop()]);

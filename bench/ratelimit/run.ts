@@ -16,6 +16,7 @@ import { parseRedisUrl } from "../../policy/ratelimit/redis-target.ts";
 import type { RateLimitStore } from "../../policy/ratelimit/store.ts";
 import { startRedisServer } from "../../test/support/redis.ts";
 import { benchCalls, benchPolicy, median, runLoad, type LoadResult } from "./load.ts";
+import { benchThroughSidecars, printThroughSidecars } from "./through-sidecars.ts";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 2) * 1_000;
@@ -36,6 +37,7 @@ interface Row {
   rounds: Round[];
 }
 
+let throughSidecars: Awaited<ReturnType<typeof benchThroughSidecars>> | undefined;
 const policy = benchPolicy(1_000_000);
 const calls = benchCalls(GRANTS);
 const rows: Row[] = [];
@@ -105,6 +107,7 @@ try {
   await inProcess("redis, 1 client, 16 in flight, all refused", [await openRedis("bench-refused:")], 16, benchPolicy(10), benchCalls(1));
   await inProcess("redis, 3 clients in 1 process, 16 each", await Promise.all([1, 2, 3].map(() => openRedis("bench-3:"))), 16);
   await inProcesses("redis, 3 client processes, 16 each", 3, 16);
+  if (!process.argv.includes("--stores-only")) throughSidecars = await benchThroughSidecars(server);
 } finally {
   await server.stop();
 }
@@ -169,4 +172,11 @@ process.stdout.write(`\nTarget (issue 7): Redis store ≥ 20,000 decisions/s per
 for (const s of summary.filter((x) => x.store === "redis" && x.inFlight > 1 && !x.name.includes("refused"))) {
   const met = s.perClient >= 20_000 && s.p99 <= 2_000;
   process.stdout.write(`  ${s.name}: ${fmt(s.perClient)}/s per client, p99 ${time(s.p99)}: ${met ? "met" : "not met"} in this run\n`);
+}
+if (throughSidecars) {
+  process.stdout.write(
+    `\nThrough sidecar processes (the CLI, HTTP from a load process per sidecar; median of ${ROUNDS} rounds; CPU per call; ` +
+      `"vs memory" is what the Redis round trip adds over the memory store in the same case):\n\n`,
+  );
+  process.stdout.write(printThroughSidecars(throughSidecars));
 }

@@ -13,6 +13,8 @@ export const INVALID_PARAMS = -32602;
 export const SESSION_NOT_FOUND = -32001;
 /** 2026-07-28 HeaderMismatch; only ever sent to requests that declare that revision. */
 export const HEADER_MISMATCH = -32020;
+/** The connection behind a request closed before its answer (the SDKs' ConnectionClosed). */
+export const CONNECTION_CLOSED = -32000;
 
 /** Where the decision is carried in machine-readable form, next to the text the agent reads. */
 export const DECISION_META_KEY = "mcpwarden.io/decision";

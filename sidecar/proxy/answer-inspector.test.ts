@@ -36,7 +36,7 @@ describe("AnswerInspector", () => {
         hidden: undefined,
         knownTools: new KnownTools(),
         status: 200,
-        soleCall: idKey(7),
+        soleRequest: idKey(7),
       });
     make().inspectText('{"result":{"content":[{"type":"text","text":"{\\"error\\":1}"}]},"jsonrpc":"2.0","id":7}');
     make().inspectText('{"jsonrpc":"2.0","id":7,"error":{"code":-32603,"message":"boom"}}');
@@ -45,6 +45,27 @@ describe("AnswerInspector", () => {
     notified.inspectText('{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1,"progress":1}}');
     notified.inspectText("");
     assert.deepEqual(outcomes, ["ok", "rpc_error", "tool_error"], "a notification or a priming event completes nothing");
+  });
+
+  it("keeps track of the forwarded requests still unanswered, whatever their method", () => {
+    const requests = new Map<string, string | number>([[idKey(1), 1], [idKey("b"), "b"], [idKey(3), 3]]);
+    const i = new AnswerInspector({ toolCalls: new Map(), toolLists: new Set(), requests, hidden: undefined, knownTools: new KnownTools(), status: 200 });
+    assert.equal(i.awaitingAnswers, true);
+    i.inspectText('{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1}}');
+    i.inspectText('[{"jsonrpc":"2.0","id":1,"result":{}},{"jsonrpc":"2.0","id":"3","error":{"code":1,"message":"x"}}]');
+    assert.deepEqual(i.unanswered(), ["b", 3], "id 3 and id \"3\" are different requests");
+    i.inspectText('{"jsonrpc":"2.0","id":"b","error":{"code":1,"message":"x"}}');
+    i.inspectText('{"jsonrpc":"2.0","id":3,"result":{}}');
+    assert.equal(i.awaitingAnswers, false);
+  });
+
+  it("takes any plain message on the answer to a sole request as its answer, without parsing", () => {
+    const requests = new Map<string, string | number>([[idKey(4), 4]]);
+    const i = new AnswerInspector({ toolCalls: new Map(), toolLists: new Set(), requests, hidden: undefined, knownTools: new KnownTools(), status: 200, soleRequest: idKey(4) });
+    i.inspectText('{"jsonrpc":"2.0","method":"notifications/message","params":{}}');
+    assert.equal(i.awaitingAnswers, true, "a notification is no answer");
+    i.inspectText('{"result":{"contents":[]},"jsonrpc":"2.0","id":4}');
+    assert.deepEqual(i.unanswered(), []);
   });
 
   it("recognises a 2026-07-28 InputRequiredResult", () => {

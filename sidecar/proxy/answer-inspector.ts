@@ -1,10 +1,11 @@
 // Reads the upstream's JSON-RPC answers as they pass: completes forwarded tool calls (their outcome
-// decides refunds and goes into the audit log), learns tool names from tools/list answers, and
-// removes hidden tools from them. Only a tools/list answer that loses a tool is rewritten; every other
-// message keeps its bytes.
+// decides refunds and goes into the audit log), learns tool names from tools/list answers, removes
+// hidden tools from them, and keeps track of which forwarded requests are still unanswered (if the
+// upstream breaks off a stream, the sidecar answers those itself). Only a tools/list answer that loses
+// a tool is rewritten; every other message keeps its bytes.
 import type { UpstreamOutcome } from "../enforcement/outcome.ts";
 import type { KnownTools } from "../enforcement/tool-names.ts";
-import { idKey } from "../mcp/jsonrpc.ts";
+import { idKey, type RequestId } from "../mcp/jsonrpc.ts";
 
 export interface PendingToolCall {
   complete(outcome: UpstreamOutcome, status?: number): void;
@@ -15,17 +16,19 @@ export interface InspectorOptions {
   toolCalls: Map<string, PendingToolCall>;
   /** Forwarded tools/list requests by idKey, or "any" to treat every tools-shaped result as one (GET streams). */
   toolLists: Set<string> | "any";
+  /** Every forwarded request (any method) by idKey; answered ones are removed. */
+  requests?: Map<string, RequestId>;
   /** Hidden-tool test while filtering is on; undefined when nothing is to be removed. */
   hidden: ((tool: string) => boolean) | undefined;
   knownTools: KnownTools;
   /** HTTP status of the upstream answer being read. */
   status: number;
   /**
-   * The idKey of the tool call when it is the only request of its POST: any response on that answer
-   * is then its answer, and one that names none of the fields deciding its outcome is a plain success,
-   * found without parsing (a Kestra answer is tens of kilobytes).
+   * The idKey of the only request of its POST: any response on that answer is then its answer, and
+   * one that names none of the fields deciding an outcome is a plain success, found without parsing
+   * (a Kestra answer is tens of kilobytes). Not used for a tools/list request, whose answer is read.
    */
-  soleCall?: string | undefined;
+  soleRequest?: string | undefined;
 }
 
 /** Fields whose presence means a message needs a full parse to be judged (quotes inside JSON strings are escaped, so these cannot match string content). */
@@ -46,10 +49,22 @@ export class AnswerInspector {
     return this.options.toolCalls.size > 0 || this.options.toolLists === "any" || this.options.toolLists.size > 0;
   }
 
+  /** Whether forwarded requests are still waiting for their answers. */
+  get awaitingAnswers(): boolean {
+    return (this.options.requests?.size ?? 0) > 0;
+  }
+
+  /** Ids of the forwarded requests not answered so far. */
+  unanswered(): RequestId[] {
+    return [...(this.options.requests?.values() ?? [])];
+  }
+
   /** Inspects a JSON text holding one message or a batch; returns replacement text if it had to change. */
   inspectText(text: string): string | undefined {
-    const sole = this.options.soleCall;
-    if (sole !== undefined && text.charCodeAt(0) === OPEN_BRACE && !MAY_MATTER.test(text)) {
+    const sole = this.options.soleRequest;
+    const lists = this.options.toolLists;
+    if (sole !== undefined && text.charCodeAt(0) === OPEN_BRACE && !MAY_MATTER.test(text) && lists !== "any" && !lists.has(sole)) {
+      this.options.requests?.delete(sole);
       const call = this.options.toolCalls.get(sole);
       this.options.toolCalls.delete(sole);
       call?.complete("ok", this.options.status);
@@ -77,6 +92,7 @@ export class AnswerInspector {
     if (typeof id !== "string" && typeof id !== "number") return false;
     if (!Object.hasOwn(m, "result") && !Object.hasOwn(m, "error")) return false;
     const key = idKey(id);
+    this.options.requests?.delete(key);
     const call = this.options.toolCalls.get(key);
     if (call) {
       this.options.toolCalls.delete(key);

@@ -37,7 +37,7 @@ export async function forwardIntoHeld(deps: ProxyDeps, ex: Exchange, call: Decid
     return;
   }
   const status = upstream.statusCode;
-  const inspector = new AnswerInspector({ toolCalls: new Map([[idKey(id), pending]]), toolLists: new Set(), hidden: undefined, knownTools: deps.knownTools, status, soleCall: idKey(id) });
+  const inspector = new AnswerInspector({ toolCalls: new Map([[idKey(id), pending]]), toolLists: new Set(), hidden: undefined, knownTools: deps.knownTools, status, soleRequest: idKey(id) });
   const type = mediaType(headerString(upstream.headers["content-type"]));
   const encoding = headerString(upstream.headers["content-encoding"]);
   const readable = status >= 200 && status < 300 && (encoding === undefined || encoding === "identity");

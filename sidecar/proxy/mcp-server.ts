@@ -10,6 +10,7 @@ import type { Authenticator } from "../identity/authenticator.ts";
 import { protectedResourceMetadata, WELL_KNOWN } from "../identity/protected-resource.ts";
 import { INVALID_REQUEST, PARSE_ERROR, rpcError } from "../mcp/answers.ts";
 import type { Exchange, ProxyDeps } from "./exchange.ts";
+import { clientErrorHandler } from "./client-errors.ts";
 import { admit } from "./gate.ts";
 import { handlePost } from "./post.ts";
 import { sendJson } from "./relay.ts";
@@ -17,8 +18,8 @@ import { handleOptions, handleStreamOrDelete } from "./stream.ts";
 
 export interface McpServerDeps extends ProxyDeps {
   authenticator: Authenticator;
-  /** Tracks exchanges in flight (and standalone streams among them), for graceful shutdown. */
-  inFlight: { begin(res: Exchange["res"]): void; stream(res: Exchange["res"]): void };
+  /** Tracks exchanges in flight (false: refused, the connection is closing for a shutdown) and standalone streams among them. */
+  inFlight: { begin(res: Exchange["res"]): boolean; stream(res: Exchange["res"]): void };
 }
 
 export function createMcpServer(deps: McpServerDeps): FastifyInstance {
@@ -34,6 +35,7 @@ export function createMcpServer(deps: McpServerDeps): FastifyInstance {
     keepAliveTimeout: config.keepAliveTimeoutMs,
     return503OnClosing: true,
     exposeHeadRoutes: false,
+    clientErrorHandler: clientErrorHandler(() => deps.metrics.countRequest("_invalid", "rejected")),
     // Node keeps counting the request timeout until the body is read; answers and streams are unbounded.
     http: {
       headersTimeout: Math.min(config.headersTimeoutMs, config.requestTimeoutMs),
@@ -57,7 +59,7 @@ export function createMcpServer(deps: McpServerDeps): FastifyInstance {
 
   app.addHook("onRequest", async (request, reply) => {
     request.raw.socket.setTimeout(0);
-    deps.inFlight.begin(reply.raw);
+    if (!deps.inFlight.begin(reply.raw)) return reply.hijack();
     if (!request.url.startsWith(path) || request.method === "OPTIONS") return;
     const caller = await admit(gate, request.raw, reply.raw);
     if (!caller) return reply.hijack();

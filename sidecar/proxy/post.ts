@@ -118,8 +118,10 @@ async function forward(deps: ProxyDeps, ex: Exchange, f: Forwarding): Promise<vo
   const { res } = ex;
   const calls = new Map<string, PendingToolCall>();
   const lists = new Set<string>();
+  const requests = new Map<string, RequestId>();
   for (const p of f.plans) {
     if (p.message.kind !== "request") continue;
+    requests.set(idKey(p.message.id), p.message.id);
     if (p.call) calls.set(idKey(p.message.id), pending(deps, p));
     else if (p.message.method === "tools/list") lists.add(idKey(p.message.id));
   }
@@ -139,10 +141,8 @@ async function forward(deps: ProxyDeps, ex: Exchange, f: Forwarding): Promise<vo
   }
   noteSession(deps, ex, upstream.statusCode, upstream.headers, f.initialize);
   const hidden = hiddenTest(deps.holder);
-  const requests = f.plans.filter((p) => p.message.kind === "request");
-  const only = requests.length === 1 ? requests[0]?.message : undefined;
-  const soleCall = only?.kind === "request" && calls.has(idKey(only.id)) ? idKey(only.id) : undefined;
-  const inspector = new AnswerInspector({ toolCalls: calls, toolLists: lists, hidden, knownTools: deps.knownTools, status: upstream.statusCode, soleCall });
+  const soleRequest = requests.size === 1 ? (requests.keys().next().value as string) : undefined;
+  const inspector = new AnswerInspector({ toolCalls: calls, toolLists: lists, requests, hidden, knownTools: deps.knownTools, status: upstream.statusCode, soleRequest });
   await relayAnswer(upstream, res, { inspector, rewrite: lists.size > 0 && hidden !== undefined, synthesized: f.answers, maxInspectBytes: deps.config.maxInspectBytes, log: deps.log });
 }
 

@@ -7,7 +7,8 @@ import type { ServerResponse } from "node:http";
 import type { Dispatcher } from "undici";
 import type { Logger } from "pino";
 import { downstreamResponseHeaders, mediaType } from "../mcp/http-headers.ts";
-import { INVALID_REQUEST, rpcError } from "../mcp/answers.ts";
+import { CONNECTION_CLOSED, INVALID_REQUEST, rpcError } from "../mcp/answers.ts";
+import type { RequestId } from "../mcp/jsonrpc.ts";
 import { eventData, messageEvent, replaceEventData, SseSplitter, type SseEvent } from "../mcp/sse.ts";
 import { TurnWriter } from "./turn-writer.ts";
 import type { AnswerInspector } from "./answer-inspector.ts";
@@ -103,12 +104,15 @@ async function relaySse(upstream: Dispatcher.ResponseData, res: ServerResponse, 
       if (data !== undefined) inspector?.inspectText(data);
     }
   };
+  // Reading alongside: to complete tool calls and learn lists, and to know which requests are still
+  // open should the upstream break off (the bytes themselves pass unchanged).
+  const reading = () => (inspector?.interested === true || inspector?.awaitingAnswers === true) && !splitter.overflowed;
   try {
     for await (const chunk of upstream.body) {
       const bytes = chunk as Buffer;
       if (!plan.rewrite) {
         await out.write(bytes);
-        if (inspector?.interested && !splitter.overflowed) readEvents(splitter.push(bytes));
+        if (reading()) readEvents(splitter.push(bytes));
         continue;
       }
       const events = splitter.push(bytes);
@@ -121,18 +125,50 @@ async function relaySse(upstream: Dispatcher.ResponseData, res: ServerResponse, 
     if (plan.rewrite) {
       await rewriteEvents(splitter.end());
       if (splitter.rest().length > 0) await out.write(splitter.rest());
-    } else if (inspector?.interested && !splitter.overflowed) {
+    } else if (reading()) {
       readEvents(splitter.end());
     }
     out.end();
     inspector?.finish("unknown", upstream.statusCode);
   } catch (err) {
-    inspector?.finish(res.destroyed ? "cancelled" : "connection_error", upstream.statusCode);
-    if (!res.destroyed) plan.log.warn({ err: (err as Error).message }, "upstream SSE stream broke off");
-    res.destroy();
     upstream.body.destroy();
+    const open = inspector?.unanswered() ?? [];
+    inspector?.finish(res.destroyed ? "cancelled" : "connection_error", upstream.statusCode);
+    if (res.destroyed) return;
+    plan.log.warn({ err: (err as Error).message, unanswered: open.length }, "upstream SSE stream broke off");
+    await closeBrokenStream(res, out, open, plan.rewrite ? Buffer.alloc(0) : splitter.overflowed ? undefined : splitter.rest());
   }
 }
+
+/**
+ * Ends a client's SSE answer whose upstream stream broke off: every request of the POST not answered
+ * yet gets a JSON-RPC error (clients reject the call at once instead of waiting out their timeout),
+ * then the stream ends cleanly. `cut` is what was already relayed of an unfinished event (undefined
+ * when unknown): that event is closed with a type clients ignore, so no truncated message is read.
+ * A stream with nothing left to answer (a GET stream) is cut off, as the upstream's was.
+ */
+async function closeBrokenStream(res: ServerResponse, out: TurnWriter, open: readonly RequestId[], cut: Buffer | undefined): Promise<void> {
+  if (open.length === 0) {
+    res.destroy();
+    return;
+  }
+  try {
+    if (cut === undefined || cut.length > 0) {
+      const last = cut?.at(-1);
+      const lineEnded = last === 0x0a || last === 0x0d;
+      await out.write(Buffer.from(`${lineEnded ? "" : "\n"}event: ${DISCARDED_EVENT}\n\n`));
+    }
+    for (const id of open) {
+      await out.write(messageEvent(rpcError(id, CONNECTION_CLOSED, "The MCP server behind the policy proxy broke off its answer before answering this request")));
+    }
+    out.end();
+  } catch {
+    res.destroy();
+  }
+}
+
+/** Type given to an event the upstream left unfinished: clients dispatch only `message` events. */
+export const DISCARDED_EVENT = "mcp-warden-discarded";
 
 /**
  * Streams a (non-SSE) upstream body to the client; when `keep` is given, also returns up to that many

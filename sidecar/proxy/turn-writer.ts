@@ -9,6 +9,8 @@ export class TurnWriter {
   private readonly res: ServerResponse;
   private pending: Buffer[] = [];
   private scheduled = false;
+  /** Whether anything (headers included) has gone to the socket; `headersSent` is true from writeHead on. */
+  private flushed = false;
 
   constructor(res: ServerResponse) {
     this.res = res;
@@ -38,7 +40,8 @@ export class TurnWriter {
       if (this.res.destroyed || this.res.writableEnded) return;
       const data = this.take();
       if (data) this.res.write(data);
-      else if (!this.res.headersSent) this.res.flushHeaders();
+      else if (!this.flushed) this.res.flushHeaders();
+      this.flushed = true;
     });
   }
 

@@ -1,12 +1,17 @@
 // The upstream leg: one undici Pool for the MCP server's origin, shared by every caller and session
 // (no connection or session per call). Connect and first-byte timeouts are bounded; bodies are not,
 // because SSE streams may stay quiet for a long time (undici's default 300 s body timeout would cut them).
+// Idle connections are closed by the sidecar before the server closes them (uvicorn and Node after
+// 5 s): a request sent on a connection the server is closing at that moment fails, and a tool call
+// (a POST) cannot be resent safely. The bound holds whatever Keep-Alive hint the server sends.
 import { Pool, type Dispatcher } from "undici";
 
 export interface UpstreamOptions {
   url: URL;
   connectTimeoutMs: number;
   headersTimeoutMs: number;
+  /** Idle upstream connections are closed after this long. */
+  keepAliveTimeoutMs: number;
   maxConnections: number | undefined;
 }
 
@@ -30,7 +35,8 @@ export class Upstream {
       connectTimeout: options.connectTimeoutMs,
       headersTimeout: options.headersTimeoutMs,
       bodyTimeout: 0,
-      keepAliveTimeout: 30_000,
+      keepAliveTimeout: options.keepAliveTimeoutMs,
+      keepAliveMaxTimeout: options.keepAliveTimeoutMs,
       pipelining: 1,
     });
   }

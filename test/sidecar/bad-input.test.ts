@@ -41,6 +41,7 @@ const CORPUS: Row[] = [
   { name: "a batch larger than the bound", body: `[${Array.from({ length: 101 }, (_, i) => call(ALLOWED).replace('"id":7', `"id":${1000 + i}`)).join(",")}]`, status: 400, code: -32600 },
   { name: "a body over the size bound", body: call(ALLOWED, { padding: "x".repeat(70_000) }), status: 413, code: -32600 },
   { name: "nesting deeper than the bound", body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"${ALLOWED}","arguments":${'{"a":'.repeat(80)}1${"}".repeat(80)}}}`, status: 400, code: -32700, match: /nested deeper than 64/ },
+  { name: "headers over the size bound", body: call(ALLOWED), headers: { "mcp-name": "x".repeat(20_000) }, status: 431, code: -32600, match: /headers larger than/ },
   { name: "Content-Type text/plain", body: call(ALLOWED), headers: { "content-type": "text/plain" }, status: 415 },
   { name: "a JSON Content-Type in another charset", body: call(ALLOWED), headers: { "content-type": "application/json; charset=iso-8859-1" }, status: 415 },
   { name: "Content-Type form data", body: call(ALLOWED), headers: { "content-type": "application/x-www-form-urlencoded" }, status: 415 },
@@ -168,6 +169,14 @@ describe("bad input", () => {
     socket.write(`POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEYS.alice}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"jsonrpc":`);
     const answer = await readUntilClosed(socket);
     assert.match(answer, /^HTTP\/1\.1 408|^$/);
+  });
+
+  it("answers a request that is not HTTP with a JSON-RPC error, and closes the connection", async () => {
+    const socket = connect(Number(new URL(h.sidecar.url).port), "127.0.0.1");
+    socket.write("POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: banana\r\n\r\n");
+    const answer = await readUntilClosed(socket);
+    assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.deepEqual(JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)), { jsonrpc: "2.0", id: null, error: { code: -32600, message: "Malformed HTTP request" } });
   });
 
   it("still serves well-formed calls after all of this", async () => {

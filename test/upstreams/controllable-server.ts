@@ -1,7 +1,8 @@
 // A small MCP upstream (TypeScript SDK McpServer) whose timing the test controls, to prove streaming
 // properties through the proxy: `gate` sends a progress notification and then waits until the test
-// opens the gate; `ask` elicits input from the client; `announce` makes the server send
-// notifications/tools/list_changed on the standalone GET stream.
+// opens the gate; `sleep` answers after `ms` milliseconds; `ask` elicits input from the client;
+// `announce` makes the server send notifications/tools/list_changed on the standalone GET stream.
+// It also counts HTTP requests whose client (the proxy) went away before the answer was complete.
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -18,15 +19,26 @@ export interface ControllableServer {
   started: Promise<void>;
   /** Set when the client cancelled a `gate` call. */
   cancelled: boolean;
+  /** HTTP requests whose connection closed before their answer was complete. */
+  readonly abortedRequests: number;
+  /** `sleep` calls that finished (answered) so far. */
+  readonly slept: number;
   close(): Promise<void>;
 }
 
-export async function startControllableServer(options: { answers?: "sse" | "json"; resumable?: boolean } = {}): Promise<ControllableServer> {
+export interface ControllableServerOptions {
+  answers?: "sse" | "json";
+  resumable?: boolean;
+  /** 0 (default) picks a free port. */
+  port?: number;
+}
+
+export async function startControllableServer(options: ControllableServerOptions = {}): Promise<ControllableServer> {
   let openGate!: () => void;
   const gate = new Promise<void>((resolve) => (openGate = resolve));
   let markStarted!: () => void;
   const started = new Promise<void>((resolve) => (markStarted = resolve));
-  const state = { cancelled: false };
+  const state = { cancelled: false, abortedRequests: 0, slept: 0 };
   const transports = new Map<string, StreamableHTTPServerTransport>();
   const servers: McpServer[] = [];
 
@@ -39,6 +51,17 @@ export async function startControllableServer(options: { answers?: "sse" | "json
       await Promise.race([gate, new Promise<void>((resolve) => extra.signal.addEventListener("abort", () => resolve()))]);
       if (extra.signal.aborted) state.cancelled = true;
       return { content: [{ type: "text", text: "gate passed" }] };
+    });
+    server.registerTool("sleep", { description: "Answers after ms milliseconds", inputSchema: { ms: z.number().int().min(0) } }, async ({ ms }, extra) => {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        extra.signal.addEventListener("abort", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      state.slept++;
+      return { content: [{ type: "text", text: `slept ${ms} ms` }] };
     });
     server.registerTool("ask", { description: "Asks the user", inputSchema: { question: z.string() } }, async ({ question }) => {
       const answer = await server.server.elicitInput({ mode: "form", message: question, requestedSchema: { type: "object", properties: { reply: { type: "string" } }, required: ["reply"] } });
@@ -53,6 +76,9 @@ export async function startControllableServer(options: { answers?: "sse" | "json
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    res.once("close", () => {
+      if (!res.writableFinished) state.abortedRequests++;
+    });
     const session = req.headers["mcp-session-id"];
     let transport = typeof session === "string" ? transports.get(session) : undefined;
     if (typeof session === "string" && !transport) {
@@ -72,13 +98,22 @@ export async function startControllableServer(options: { answers?: "sse" | "json
     await transport.handleRequest(req, res);
   };
   const http = createServer((req, res) => void handle(req, res).catch(() => res.destroy()));
-  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(options.port ?? 0, "127.0.0.1", resolve);
+  });
   return {
     url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
     open: () => openGate(),
     started,
     get cancelled() {
       return state.cancelled;
+    },
+    get abortedRequests() {
+      return state.abortedRequests;
+    },
+    get slept() {
+      return state.slept;
     },
     async close() {
       openGate();

@@ -1,0 +1,73 @@
+// A test upstream (test/upstreams/serve.ts) in a process of its own, for faults the proxy must survive:
+// `kill()` crashes it (SIGKILL: connections reset mid-answer), `restart()` brings a fresh process up on
+// the same port (its sessions are gone, as after a real crash).
+import { spawn, type ChildProcess } from "node:child_process";
+import type { UpstreamSpec } from "../upstreams/serve.ts";
+
+const SERVE = new URL("../upstreams/serve.ts", import.meta.url).pathname;
+const live = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of live) kill(child, "SIGKILL");
+});
+
+export interface UpstreamProcess {
+  readonly url: string;
+  readonly port: number;
+  /** SIGKILL; resolves once the process is gone. */
+  kill(): Promise<void>;
+  /** A new process on the same port (after `kill()`). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startUpstreamProcess(spec: UpstreamSpec): Promise<UpstreamProcess> {
+  let child: ChildProcess;
+  let url = "";
+  const launch = async (port: number) => {
+    child = spawn(process.execPath, [SERVE, JSON.stringify({ ...spec, port })], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    live.add(child);
+    const started = child;
+    started.once("exit", () => live.delete(started));
+    url = await new Promise<string>((resolve, reject) => {
+      let output = "";
+      const onData = (d: Buffer) => {
+        output += d.toString("utf8");
+        const match = /READY (\S+)/.exec(output);
+        if (match) resolve(match[1] as string);
+      };
+      started.stdout?.on("data", onData);
+      started.stderr?.on("data", (d: Buffer) => (output += d.toString("utf8")));
+      started.once("exit", (code) => reject(new Error(`upstream exited (${code}) before it was ready:\n${output.slice(-2000)}`)));
+    });
+  };
+  await launch(0);
+  const port = Number(new URL(url).port);
+  const gone = async (signal: NodeJS.Signals) => {
+    const target = child;
+    if (target.exitCode !== null || target.signalCode !== null) return;
+    const exited = new Promise((resolve) => target.once("exit", resolve));
+    kill(target, signal);
+    await exited;
+  };
+  return {
+    get url() {
+      return url;
+    },
+    port,
+    kill: () => gone("SIGKILL"),
+    async restart() {
+      await gone("SIGKILL");
+      await launch(port);
+    },
+    stop: () => gone("SIGTERM"),
+  };
+}
+
+function kill(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // gone
+  }
+}
