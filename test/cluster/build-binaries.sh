@@ -14,6 +14,8 @@ cache=${MCP_WARDEN_CACHE:-$HOME/.cache/mcp-warden}
 bin="$cache/bin/k8s-v$KUBE_VERSION-etcd-v$ETCD_VERSION-helm-v$HELM_VERSION"
 
 fail() { echo "build-binaries: $*" >&2; exit 1; }
+# Go's own installer puts it in /usr/local/go/bin, which a non-login shell may not have on PATH.
+if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then PATH=/usr/local/go/bin:$PATH; fi
 command -v go >/dev/null || fail "Go is not installed; it builds the control plane from the Go module proxy (https://go.dev/dl)"
 grep -q "^require k8s.io/kubernetes v$KUBE_VERSION\$" "$here/tools/kubernetes/go.mod" \
   || fail "tools/kubernetes/go.mod does not require k8s.io/kubernetes v$KUBE_VERSION (versions.env)"
