@@ -3,7 +3,6 @@
 // client) showing what each decision looks like to an agent, then the metrics for them.
 import { spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -11,6 +10,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { grantLine } from "../sidecar/identity/api-keys.ts";
 import { startKestraDouble } from "../test/upstreams/kestra-double.ts";
+import { freePort } from "../test/cluster/processes.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const FIRST_EXAMPLE = "examples/kestra-resume.policylayer.json";
@@ -20,14 +20,6 @@ const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const say = (s = "") => process.stdout.write(`${s}\n`);
 const short = (s: string, n = 150) => (s.length > n ? `${s.slice(0, n)}…` : s);
 type Result = { isError?: boolean; content: { type: string; text?: string }[] };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function main(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "mcp-warden-demo-"));

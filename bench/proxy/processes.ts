@@ -2,8 +2,8 @@
 // as a plain reverse proxy, and the load generator.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
+import { freePort } from "../../test/cluster/processes.ts";
 import { imageTree } from "./image-tree.ts";
 
 const here = new URL(".", import.meta.url).pathname;
@@ -11,14 +11,6 @@ const here = new URL(".", import.meta.url).pathname;
 export interface Running {
   child: ChildProcess;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 function start(command: string, args: string[], ready: RegExp | undefined, stdout: "pipe" | "ignore" = "pipe"): Promise<{ running: Running; match: RegExpMatchArray | undefined }> {

@@ -14,7 +14,6 @@
 // ValidatingAdmissionPolicy checks the decision, and the operator counts them for the dashboard.
 import assert from "node:assert/strict";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -36,19 +35,12 @@ import { ALL, dashboardTargets, regexValue, substitute, variableQuery, type Sele
 import { AGENTS, API_KEY, APPROVE_TOOL, APPROVER, KEYS_SECRET, kestraPod, PANEL_EXPECTATIONS, POLICY, policyManifest, type Expectation } from "./scenario.ts";
 import { startPodDiscovery, type PodDiscovery } from "./pod-discovery.ts";
 import { podMonitorScrapeConfig, serviceMonitorStaticConfig, type PodMonitor, type ServiceMonitor } from "./scrape-config.ts";
+import { freePort } from "../cluster/processes.ts";
 
 const REPO = join(import.meta.dirname, "..", "..");
 const CLI = join(REPO, "cli", "mcp-warden.ts");
 const NS = "mcp-warden";
 const OPERATOR_POD = "mcp-warden-operator-local";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** The problems of one query's result against its expectation; empty when it holds. */
 function check(samples: Sample[], want: Expectation): string[] {

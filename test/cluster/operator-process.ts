@@ -3,14 +3,40 @@
 // other components if the test process dies. Resolves once its /readyz answers 200 (policy cache
 // synced, webhook certificate loaded, webhook listening).
 import { join } from "node:path";
+import type { OperatorOptions } from "../../operator/operator.ts";
 import type { ControlPlane } from "./control-plane.ts";
-import { REPOSITORY_ROOT } from "./install.ts";
+import { REPOSITORY_ROOT, type McpWardenInstallation } from "./install.ts";
 import { ComponentProcess, freePorts, lostPortRace, type ExitStatus } from "./processes.ts";
 import { waitUntilReady } from "./wait.ts";
 import { metricValue } from "../support/metrics.ts";
 
 export const MCP_WARDEN_CLI = join(REPOSITORY_ROOT, "cli", "mcp-warden.ts");
 export const TEST_SIDECAR_IMAGE = "ghcr.io/mcp-warden/mcp-warden:0.1.0";
+
+/**
+ * startOperator's options for an operator running inside the test process (when a test needs its
+ * internals: timings of seconds, a logger): the installation's names and credentials, the webhook on
+ * a loopback port the webhook configuration names by URL, no shutdown delay. Callers add the rest.
+ */
+export function inProcessOperatorOptions(installation: McpWardenInstallation, o: { identity: string; webhookPort: number }): OperatorOptions {
+  const { names, operatorCredentials } = installation;
+  return {
+    kubeConfig: operatorCredentials.kubeConfig,
+    namespace: names.namespace,
+    identity: o.identity,
+    sidecarImage: TEST_SIDECAR_IMAGE,
+    webhookListen: { host: "127.0.0.1", port: o.webhookPort },
+    adminListen: { host: "127.0.0.1", port: 0 },
+    webhookService: names.name,
+    extraHosts: ["127.0.0.1"],
+    webhookConfiguration: names.webhookConfiguration,
+    webhookSecret: names.webhookSecret,
+    certificateSource: "self",
+    leaseName: names.name,
+    shutdownDelayMs: 0,
+    version: "test",
+  };
+}
 
 export interface OperatorProcessOptions {
   /** The replica's name (POD_NAME): its Lease identity and Events' reportingInstance. */

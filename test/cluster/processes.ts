@@ -187,6 +187,11 @@ export async function freePorts(count: number): Promise<number[]> {
   }
 }
 
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0] as number;
+}
+
 /** True when a component's log says it could not bind its port (another process took it). */
 export function lostPortRace(component: ComponentProcess): boolean {
   return /address already in use/.test(component.logSinceStart());

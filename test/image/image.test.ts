@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -17,6 +16,7 @@ import { rawInitialize, rawPost, toolCall } from "../support/raw-mcp.ts";
 import { runPeer, startPeer, type Peer } from "../support/processes.ts";
 import { startKestraDouble, type KestraDouble } from "../upstreams/kestra-double.ts";
 import { dockerignore, parseDockerfile, type Stage } from "./dockerfile.ts";
+import { freePort } from "../cluster/processes.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const dockerfile = parseDockerfile(readFileSync(join(root, "Dockerfile"), "utf8"));
@@ -30,14 +30,6 @@ const copiedSources = dockerfile.stages.flatMap((stage) => stage.instructions.fi
 /** Every stage works in /app; a stage's /app is a directory of its own here. */
 const WORKDIR = "/app";
 const repositoryFiles = () => execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], { cwd: root, encoding: "utf8" }).split("\n").filter(Boolean);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe("Dockerfile", () => {
   it("is multi-stage: production dependencies installed apart, a Node 24 runtime without a shell", () => {

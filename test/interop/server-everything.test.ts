@@ -2,7 +2,6 @@
 // feature: server-to-client requests (elicitation, sampling, roots), progress, logging, resource
 // subscriptions, tasks; all through the sidecar, driven by the TypeScript SDK client.
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -19,6 +18,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
 import { startPeer, type Peer } from "../support/processes.ts";
+import { freePort } from "../cluster/processes.ts";
 
 const EVERYTHING = new URL("../../node_modules/@modelcontextprotocol/server-everything/dist/index.js", import.meta.url).pathname;
 const POLICY = mcpPolicy(`
@@ -29,14 +29,6 @@ tools:
     action: deny
     reason: "Fetching URLs is not allowed for agents."
 `);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 type Text = { content: { type: string; text?: string }[] };
 

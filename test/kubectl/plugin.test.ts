@@ -2,12 +2,12 @@
 // server where the operator writes the policies' status: the current context and its namespace,
 // --kubeconfig, --context, -n, -A, the three output formats, and the pods to restart with their fix.
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { CoreV1Api, type V1Pod } from "@kubernetes/client-node";
 import { parse, stringify } from "yaml";
 import { eventually } from "../cluster/harness.ts";
 import { startOperatorCluster, type OperatorCluster } from "../support/operator-cluster.ts";
+import { freePort } from "../cluster/processes.ts";
 
 const policy = (name: string, namespace: string, spec: Record<string, unknown>) =>
   stringify({ apiVersion: "mcpwarden.io/v1alpha1", kind: "McpPolicy", metadata: { name, namespace }, spec });
@@ -22,15 +22,6 @@ const deployment = stringify({
   metadata: { name: "kestra-mcp", namespace: "agents" },
   spec: { replicas: 2, selector: { matchLabels: { app: "kestra" } }, template: { metadata: { labels: { app: "kestra" } }, spec: kestraPod("x").spec } },
 });
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface StatusJson {
   policies: { namespace: string; name: string; ready: { status: string; reason: string; message: string }; selectedPods: number; enforcedPods: number; unguardedPods: { name: string; fix: string }[] }[];
@@ -137,7 +128,7 @@ describe("kubectl mcp-warden status", { timeout: 240_000 }, () => {
     assert.equal(forbidden.code, 1);
     assert.match(forbidden.stderr, /^kubectl mcp-warden status: not allowed to read McpPolicies in namespace agents: 403 Forbidden: .*"jane" cannot list resource "mcppolicies"/);
 
-    const closed = await closedPort();
+    const closed = await freePort();
     await ok(`config --kubeconfig "$HOME/dead" set-cluster dead --server=https://127.0.0.1:${closed}`);
     await ok("config --kubeconfig \"$HOME/dead\" set-context dead --cluster=dead --user=nobody");
     const unreachable = await kubectl("mcp-warden status --context dead", { KUBECONFIG: `${oc.env.HOME}/dead` });

@@ -13,7 +13,8 @@ import { startOperator, type RunningOperator } from "../../operator/operator.ts"
 import { DEFAULT_OPERATOR_NAMES as N } from "../../operator/rbac/operator-rbac.ts";
 import type { McpPolicyStatusType } from "../../policy/schema.ts";
 import { eventually, KubectlError, startControlPlane, type ControlPlane } from "../cluster/harness.ts";
-import { applyWebhookConfiguration, installMcpWarden } from "../cluster/install.ts";
+import { applyWebhookConfiguration, installMcpWarden, type McpWardenInstallation } from "../cluster/install.ts";
+import { inProcessOperatorOptions } from "../cluster/operator-process.ts";
 import { freePorts } from "../cluster/processes.ts";
 
 const leaseTimings = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 };
@@ -47,7 +48,7 @@ describe("operator on a real API server, with its least-privilege RBAC", () => {
   let objects: CustomObjectsApi;
   let operator: RunningOperator;
   let second: RunningOperator | undefined;
-  let operatorKubeconfig: Awaited<ReturnType<typeof installMcpWarden>>["operatorCredentials"];
+  let installation: McpWardenInstallation;
   const apply = (manifest: string) => cluster.kubectl(["apply", "-f", "-"], { input: manifest });
   const statusOf = async (namespace: string, name: string) =>
     ((await objects.getNamespacedCustomObject({ group: "mcpwarden.io", version: "v1alpha1", namespace, plural: "mcppolicies", name })) as { status?: McpPolicyStatusType }).status;
@@ -55,22 +56,9 @@ describe("operator on a real API server, with its least-privilege RBAC", () => {
   const start = async (identity: string) => {
     const [port] = (await freePorts(1)) as [number];
     return startOperator({
-      kubeConfig: operatorKubeconfig.kubeConfig,
-      namespace: N.namespace,
-      identity,
-      sidecarImage: "ghcr.io/mcp-warden/mcp-warden:test",
-      webhookListen: { host: "127.0.0.1", port },
-      adminListen: { host: "127.0.0.1", port: 0 },
-      webhookService: "mcp-warden-operator",
-      extraHosts: ["127.0.0.1"],
-      webhookConfiguration: N.webhookConfiguration,
-      webhookSecret: N.webhookSecret,
-      certificateSource: "self",
-      leaseName: N.name,
+      ...inProcessOperatorOptions(installation, { identity, webhookPort: port }),
       leaseTimings,
-      shutdownDelayMs: 0,
       resyncIntervalMs: 2_000,
-      version: "test",
       // MCP_WARDEN_TEST_LOG=1 shows the operator's log while debugging this test.
       ...(process.env.MCP_WARDEN_TEST_LOG === "1" ? { logger: pino({ level: "debug", base: { identity } }, pino.destination(2)) } : {}),
     });
@@ -80,7 +68,7 @@ describe("operator on a real API server, with its least-privilege RBAC", () => {
     cluster = await startControlPlane({ name: "operator" });
     core = cluster.client(CoreV1Api);
     objects = cluster.client(CustomObjectsApi);
-    ({ operatorCredentials: operatorKubeconfig } = await installMcpWarden(cluster));
+    installation = await installMcpWarden(cluster);
     await cluster.createNamespace("agents", {
       labels: { "mcpwarden.io/injection": "enabled", "pod-security.kubernetes.io/enforce": "restricted" },
     });

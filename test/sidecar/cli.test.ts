@@ -2,7 +2,6 @@
 // graceful shutdown on SIGTERM (in-flight calls finish, streams close, exit 0, bounded by the grace).
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -12,17 +11,10 @@ import { runPeer, startPeer, type Peer } from "../support/processes.ts";
 import { startControllableServer } from "../upstreams/controllable-server.ts";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { freePort } from "../cluster/processes.ts";
 
 const CLI = new URL("../../cli/mcp-warden.ts", import.meta.url).pathname;
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runPeer(process.execPath, [CLI, ...args], { env, timeoutMs: 30_000 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function files(policy: string) {
   const dir = mkdtempSync(join(tmpdir(), "mcp-warden-cli-"));

@@ -4,13 +4,13 @@
 // ports move, to free loopback ports, so tests can run side by side; the sidecar's stdout (the audit
 // log) and stderr go to files, as `kubectl logs` would show them.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CoreV1Api, type V1Container, type V1Pod } from "@kubernetes/client-node";
 import { startKestraFastMcp, type KestraFastMcp } from "../upstreams/kestra-fastmcp.ts";
 import type { OperatorCluster } from "./operator-cluster.ts";
 import { startPeer, type Peer } from "./processes.ts";
+import { freePort } from "../cluster/processes.ts";
 
 export interface RunningPod {
   pod: V1Pod;
@@ -25,14 +25,6 @@ export interface RunningPod {
   stdout(): string;
   stdoutFile: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export async function runInjectedPod(oc: OperatorCluster, namespace: string, name: string): Promise<RunningPod> {

@@ -1,20 +1,17 @@
-// A real control plane with mcp-warden installed the way the chart installs it (CRD, operator RBAC,
+// A real control plane with mcp-warden installed from the chart's manifests (CRDs, operator RBAC,
 // the mutating webhook pointing at the operator) and the operator running in this process, for suites
 // that need policies with a status and injected pods. kubectl and the mcp-warden kubectl plugin run as
 // a user would run them: found on PATH, configured by KUBECONFIG, with no flag before the plugin's name.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CoreV1Api } from "@kubernetes/client-node";
 import { pino } from "pino";
-import { stringify } from "yaml";
-import { MCP_POLICY_CRD_FILE } from "../../operator/crd/mcppolicy-crd.ts";
 import { startOperator, type RunningOperator } from "../../operator/operator.ts";
-import { DEFAULT_OPERATOR_NAMES as N, renderOperatorRbac } from "../../operator/rbac/operator-rbac.ts";
-import { renderWebhookConfiguration } from "../../operator/webhook/configuration.ts";
 import { startControlPlane, type ControlPlane } from "../cluster/harness.ts";
+import { applyWebhookConfiguration, installMcpWarden } from "../cluster/install.ts";
+import { inProcessOperatorOptions } from "../cluster/operator-process.ts";
 import { runPeer, type RunResult } from "./processes.ts";
+import { freePort } from "../cluster/processes.ts";
 
 export const REPO = join(import.meta.dirname, "..", "..");
 
@@ -29,48 +26,20 @@ export interface OperatorCluster {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /** `install: false` leaves installing mcp-warden (`npm install --global .`) to the test. */
 export async function startOperatorCluster(name: string, options: { install?: boolean } = {}): Promise<OperatorCluster> {
   const cluster = await startControlPlane({ name });
   const home = mkdtempSync(join(tmpdir(), "mcp-warden-user-"));
   let operator: RunningOperator | undefined;
   try {
-    await cluster.kubectl(["apply", "--server-side", "-f", join(REPO, MCP_POLICY_CRD_FILE)]);
-    await cluster.waitForCrds(["mcppolicies.mcpwarden.io"]);
-    await cluster.createNamespace(N.namespace);
-    await cluster.client(CoreV1Api).createNamespacedServiceAccount({ namespace: N.namespace, body: { metadata: { name: N.serviceAccount } } });
-    await cluster.kubectl(["apply", "-f", "-"], { input: renderOperatorRbac().map((d) => stringify(d)).join("---\n") });
-    const credentials = await cluster.serviceAccountCredentials(N.namespace, N.serviceAccount);
-    const port = await freePort();
+    const installation = await installMcpWarden(cluster);
     operator = await startOperator({
-      kubeConfig: credentials.kubeConfig,
-      namespace: N.namespace,
-      identity: `${name}-operator`,
-      sidecarImage: "ghcr.io/mcp-warden/mcp-warden:test",
-      webhookListen: { host: "127.0.0.1", port },
-      adminListen: { host: "127.0.0.1", port: 0 },
-      webhookService: "mcp-warden-operator",
-      extraHosts: ["127.0.0.1"],
-      webhookConfiguration: N.webhookConfiguration,
-      webhookSecret: N.webhookSecret,
-      certificateSource: "self",
-      leaseName: N.name,
+      ...inProcessOperatorOptions(installation, { identity: `${name}-operator`, webhookPort: await freePort() }),
       leaseTimings: { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 },
-      shutdownDelayMs: 0,
       resyncIntervalMs: 2_000,
-      version: "test",
       ...(process.env.MCP_WARDEN_TEST_LOG === "1" ? { logger: pino({ level: "debug" }, pino.destination(2)) } : {}),
     });
-    const webhook = renderWebhookConfiguration({ name: N.webhookConfiguration, operatorNamespace: N.namespace, url: `https://127.0.0.1:${operator.webhookPort}/mutate-pods` });
-    await cluster.kubectl(["apply", "-f", "-"], { input: stringify(webhook) });
+    await applyWebhookConfiguration(cluster, installation.names, `https://127.0.0.1:${operator.webhookPort}/mutate-pods`);
   } catch (error) {
     await operator?.stop();
     await cluster.stop();

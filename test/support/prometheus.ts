@@ -5,12 +5,12 @@
 //   const series = await prometheus.query('sum by (decision) (rate(mcp_warden_tool_calls_total[30s]))');
 //   await prometheus.stop();
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { stringify } from "yaml";
 import { startPeer, type Peer } from "./processes.ts";
+import { freePort } from "../cluster/processes.ts";
 
 export interface Sample {
   metric: Record<string, string>;
@@ -56,14 +56,6 @@ export interface PrometheusOptions {
   config: Record<string, unknown> | string;
   /** Extra files written next to the config (rule files), by name. */
   files?: Record<string, string>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export async function startPrometheus(options: PrometheusOptions): Promise<RunningPrometheus> {

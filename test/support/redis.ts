@@ -8,6 +8,7 @@ import { connect as tlsConnect } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { freePort as anyFreePort } from "../cluster/processes.ts";
 
 const HOST = "127.0.0.1";
 const START_TIMEOUT_MS = 10_000;
@@ -203,7 +204,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
 /** A loopback port nothing listens on (and, for cluster nodes, whose bus port is free too). */
 export async function freePort(options: { withClusterBus?: boolean } = {}): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
-    const port = options.withClusterBus ? 20_000 + Math.floor(Math.random() * 30_000) : await ephemeralPort();
+    const port = options.withClusterBus ? 20_000 + Math.floor(Math.random() * 30_000) : await anyFreePort();
     if (!(await portFree(port))) continue;
     if (options.withClusterBus && !(await portFree(port + 10_000))) continue;
     return port;
@@ -242,17 +243,6 @@ function ping(port: number, ca?: string): Promise<boolean> {
     socket.on("data", (chunk: Buffer) => {
       answer += chunk.toString();
       if (answer.includes("\r\n")) done(answer.startsWith("+PONG") || answer.startsWith("-NOAUTH"));
-    });
-  });
-}
-
-function ephemeralPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
     });
   });
 }

@@ -7,10 +7,10 @@
 //   await kestra.calls()                         // the tool calls that reached FastMCP, with their results
 //   await kestra.reset()                         // initial Kestra state, empty call record
 //   await kestra.stop();
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { kestraServerCommand } from "../../operator/injector/mutate.ts";
 import { PYTHON_DIR, startPeer, venvPython, type Peer } from "../support/processes.ts";
+import { freePort } from "../cluster/processes.ts";
 
 export const KESTRA_SERVER_DIR = join(PYTHON_DIR, "kestra");
 
@@ -35,14 +35,6 @@ export interface KestraFastMcp {
   calls(): Promise<FastMcpCall[]>;
   reset(): Promise<void>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export async function startKestraFastMcp(): Promise<KestraFastMcp> {

@@ -16,7 +16,7 @@ import { splitPemBundle } from "../../../operator/webhook/certificates.ts";
 import type { RotationTiming } from "../../../operator/webhook/rotation.ts";
 import { eventually, startControlPlane, type ControlPlane } from "../harness.ts";
 import { applyWebhookConfiguration, installMcpWarden, waitForInjection } from "../install.ts";
-import { TEST_SIDECAR_IMAGE } from "../operator-process.ts";
+import { inProcessOperatorOptions } from "../operator-process.ts";
 import { freePorts } from "../processes.ts";
 import { mcpPolicy, serverPod, yaml, type ServerOptions } from "./manifests.ts";
 
@@ -64,24 +64,13 @@ describe("e2e: webhook certificate rotation under load", () => {
 
   before(async () => {
     cluster = await startControlPlane({ name: "e2e-certificates" });
-    const { names, operatorCredentials } = await installMcpWarden(cluster);
+    const installation = await installMcpWarden(cluster);
+    const { names } = installation;
     webhookConfiguration = names.webhookConfiguration;
     await cluster.createNamespace("agents", { labels: { "mcpwarden.io/injection": "enabled" } });
     const [webhookPort] = (await freePorts(1)) as [number];
     operator = await startOperator({
-      kubeConfig: operatorCredentials.kubeConfig,
-      namespace: names.namespace,
-      identity: "mcp-warden-operator-0",
-      sidecarImage: TEST_SIDECAR_IMAGE,
-      webhookListen: { host: "127.0.0.1", port: webhookPort },
-      adminListen: { host: "127.0.0.1", port: 0 },
-      webhookService: "mcp-warden-operator",
-      extraHosts: ["127.0.0.1"],
-      webhookConfiguration: names.webhookConfiguration,
-      webhookSecret: names.webhookSecret,
-      certificateSource: "self",
-      leaseName: names.name,
-      shutdownDelayMs: 0,
+      ...inProcessOperatorOptions(installation, { identity: "mcp-warden-operator-0", webhookPort }),
       version: "e2e",
       certificateTiming: TIMING,
       logger: pino({ level: "debug", base: { identity: "mcp-warden-operator-0" } }, pino.destination({ dest: join(cluster.dir, "logs", "operator.log"), sync: true })),
