@@ -23,6 +23,7 @@ import type { PolicySource } from "./policy-source.ts";
 import { createPolicySource } from "./policy-sources/index.ts";
 import { ConnectionTracker } from "./proxy/connections.ts";
 import { createMcpServer } from "./proxy/mcp-server.ts";
+import { RequestIds } from "./proxy/request-ids.ts";
 import { Upstream } from "./proxy/upstream.ts";
 import type { StoreFactory } from "./rate-limit-store.ts";
 import { SessionTable } from "./sessions.ts";
@@ -148,7 +149,8 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
       streams.add(res);
     },
   };
-  const app = createMcpServer({ config, upstream, enforcer, holder, sessions, knownTools, metrics, log, authenticator, inFlight, approvals });
+  const requestIds = new RequestIds(config.maxSessions);
+  const app = createMcpServer({ config, upstream, enforcer, holder, sessions, knownTools, metrics, log, authenticator, inFlight, approvals, requestIds });
   const connections = new ConnectionTracker(app.server);
   const admin = createAdminServer(metrics, {
     notReadyBecause: () => (shuttingDown ? "shutting down" : holder.current ? undefined : "no policy loaded"),

@@ -20,18 +20,10 @@ export class JsonInputError extends Error {
   }
 }
 
-/** Where one element of a top-level array sits in the text: `[start, end)`. */
-export interface Span {
-  readonly start: number;
-  readonly end: number;
-}
-
 export interface StrictJson {
   /** The text that was read. */
   readonly text: string;
   readonly value: unknown;
-  /** For a top-level array: the source text span of each element, so a subset can be forwarded verbatim. */
-  readonly elements: readonly Span[] | undefined;
 }
 
 const QUOTE = 0x22;
@@ -53,8 +45,8 @@ const ALWAYS_EXACT_DIGITS = 15;
 /** Validates `text` strictly (RFC 8259 grammar, unique keys, bounded depth, exact integers) and parses it. */
 export function parseStrictJson(text: string, limits: StrictJsonLimits): StrictJson {
   const scanner = new Scanner(text, limits.maxDepth);
-  const elements = scanner.scanDocument();
-  return { text, value: JSON.parse(text) as unknown, elements };
+  scanner.scanDocument();
+  return { text, value: JSON.parse(text) as unknown };
 }
 
 class Scanner {
@@ -68,20 +60,17 @@ class Scanner {
     this.maxDepth = maxDepth;
   }
 
-  scanDocument(): Span[] | undefined {
+  scanDocument(): void {
     this.skipWhitespace();
-    let elements: Span[] | undefined;
-    if (this.peek() === OPEN_BRACKET) elements = this.scanArray(true);
-    else this.scanValue();
+    this.scanValue();
     this.skipWhitespace();
     if (this.pos < this.text.length) this.fail("unexpected data after the JSON value");
-    return elements;
   }
 
   private scanValue(): void {
     const c = this.peek();
     if (c === OPEN_BRACE) this.scanObject();
-    else if (c === OPEN_BRACKET) this.scanArray(false);
+    else if (c === OPEN_BRACKET) this.scanArray();
     else if (c === QUOTE) this.scanString();
     else if (c === MINUS || (c >= ZERO && c <= NINE)) this.scanNumber();
     else if (this.text.startsWith("true", this.pos)) this.pos += 4;
@@ -133,19 +122,16 @@ class Scanner {
     this.depth--;
   }
 
-  private scanArray(recordElements: boolean): Span[] | undefined {
+  private scanArray(): void {
     this.enter();
-    const spans: Span[] | undefined = recordElements ? [] : undefined;
     this.skipWhitespace();
     if (this.peek() === CLOSE_BRACKET) {
       this.pos++;
       this.depth--;
-      return spans;
+      return;
     }
     for (;;) {
-      const start = this.pos;
       this.scanValue();
-      spans?.push({ start, end: this.pos });
       this.skipWhitespace();
       const c = this.peek();
       this.pos++;
@@ -154,7 +140,6 @@ class Scanner {
       this.skipWhitespace();
     }
     this.depth--;
-    return spans;
   }
 
   /** Scans a string at the current quote and returns its decoded value. */
@@ -211,14 +196,22 @@ class Scanner {
       if (sign === PLUS || sign === MINUS) this.pos++;
       if (!this.digits()) this.fail("invalid number: digits expected in the exponent");
     }
-    if (integer && intDigits > ALWAYS_EXACT_DIGITS) {
-      const literal = text.slice(start, this.pos);
-      const asDouble = Number(literal);
-      // Accepted: integers a double holds exactly, and the shortest form a JSON serialiser writes for a
-      // double (what JavaScript clients send). Rejected: digits that a double would silently round.
-      if (!Number.isFinite(asDouble) || (BigInt(literal) !== BigInt(asDouble) && String(asDouble) !== literal)) {
-        this.fail(`integer ${literal.length > 40 ? `${literal.slice(0, 40)}…` : literal} cannot be represented exactly`, start);
-      }
+    this.checkExact(text.slice(start, this.pos), integer && intDigits > ALWAYS_EXACT_DIGITS, start);
+  }
+
+  /**
+   * Numbers are forwarded as JavaScript serialises the double the policy compared, so that string
+   * must be read as the same value everywhere: an integer literal that a double would round is
+   * refused, and so is an integer-valued double beyond 2^53 that serialises as digits naming another
+   * integer (2^60 is written 1152921504606847000, which Python reads exactly, as a different number).
+   */
+  private checkExact(literal: string, longInteger: boolean, at: number): void {
+    const value = Number(literal);
+    const shown = literal.length > 40 ? `${literal.slice(0, 40)}…` : literal;
+    if (!Number.isFinite(value)) this.fail(`number ${shown} is out of range`, at);
+    if (longInteger && BigInt(literal) !== BigInt(value)) this.fail(`integer ${shown} cannot be represented exactly`, at);
+    if (Number.isInteger(value) && !Number.isSafeInteger(value) && Math.abs(value) < 1e21 && BigInt(String(value)) !== BigInt(value)) {
+      this.fail(`number ${shown} is beyond the integers every server reads alike (±2^53)`, at);
     }
   }
 

@@ -37,14 +37,14 @@ export function classify(raw: unknown): ClientMessage {
 /**
  * Whether `method` imitates a policed method without being it: JSON-RPC method names are
  * case-sensitive, so `Tools/Call`, `tools/call ` or full-width `ｔｏｏｌｓ/call` are other methods to a
- * strict server, but a lenient one might fold them into the real thing.
+ * strict server, but a lenient one might fold them into the real thing (or stop reading at a NUL).
  */
 export function imitatesPolicedMethod(method: string): boolean {
   if (POLICED_METHODS.includes(method)) return false;
   const folded = method
     .normalize("NFKC")
     .toLowerCase()
-    .replace(/[\s\u00ad\u180e\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]/gu, "");
+    .replace(/[\s\p{Cc}\p{Cf}\p{Z}\u180e]/gu, "");
   return POLICED_METHODS.includes(folded);
 }
 

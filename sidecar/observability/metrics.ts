@@ -17,7 +17,8 @@ export type RequestOutcome =
   | "unauthenticated" // 401
   | "forbidden" // 403: Origin not allowed
   | "unknown_session" // 404: a session not issued to this caller through this sidecar
-  | "upstream_error"; // the upstream could not be reached or failed at the HTTP level
+  | "upstream_error" // the upstream could not be reached or failed at the HTTP level
+  | "dropped"; // an upstream answer (`_response`) whose id was not minted for the stream it came on
 
 /** Every JSON-RPC method of MCP revisions 2025-03-26 … 2026-07-28 (others are counted as `_other`). */
 const KNOWN_METHODS = new Set([

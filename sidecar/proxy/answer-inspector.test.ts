@@ -1,99 +1,130 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { pino } from "pino";
 import type { UpstreamOutcome } from "../enforcement/outcome.ts";
 import { KnownTools } from "../enforcement/tool-names.ts";
-import { idKey } from "../mcp/jsonrpc.ts";
-import { AnswerInspector, type PendingToolCall } from "./answer-inspector.ts";
-import { mergeIntoBatch } from "./relay.ts";
+import { AnswerInspector, type ForwardedRequest, type PendingToolCall } from "./answer-inspector.ts";
+import { RequestIds } from "./request-ids.ts";
 
-function inspector(hidden?: (t: string) => boolean) {
+const log = pino({ level: "silent" });
+
+function inspector(options: { hidden?: (t: string) => boolean; replayed?: (minted: number) => string | number | undefined } = {}) {
   const outcomes: string[] = [];
+  const dropped: string[] = [];
   const call = (name: string): PendingToolCall => ({ complete: (o: UpstreamOutcome, s?: number) => outcomes.push(`${name}:${o}:${s}`) });
-  const toolCalls = new Map([[idKey(1), call("one")], [idKey("two"), call("two")], [idKey(3), call("three")], [idKey(4), call("four")]]);
+  const forwarded = new Map<number, ForwardedRequest>([
+    [101, { clientId: 1, method: "tools/call", call: call("one") }],
+    [102, { clientId: "two", method: "tools/call", call: call("two") }],
+    [103, { clientId: 3, method: "tools/call", call: call("three") }],
+    [104, { clientId: "1", method: "tools/list" }],
+    [105, { clientId: 5, method: "ping" }],
+  ]);
   const known = new KnownTools();
-  const i = new AnswerInspector({ toolCalls, toolLists: new Set([idKey(9)]), hidden, knownTools: known, status: 200 });
-  return { i, outcomes, known };
+  const settled: number[] = [];
+  const i = new AnswerInspector({
+    forwarded,
+    settled: (m) => settled.push(m),
+    hidden: options.hidden,
+    replayed: options.replayed,
+    knownTools: known,
+    status: 200,
+    log,
+    onDropped: () => dropped.push("x"),
+  });
+  return { i, outcomes, known, dropped, settled };
 }
 
+const answer = (id: unknown, result: unknown = { content: [] }) => ({ jsonrpc: "2.0", id, result });
+
 describe("AnswerInspector", () => {
-  it("completes tool calls with the outcome their answers show", () => {
-    const { i, outcomes } = inspector();
-    assert.equal(i.inspectText('{"jsonrpc":"2.0","id":1,"result":{"content":[]}}'), undefined);
-    i.inspectText('[{"jsonrpc":"2.0","id":"two","error":{"code":-32603,"message":"x"}},{"jsonrpc":"2.0","id":3,"result":{"isError":true,"content":[]}}]');
-    i.inspectText('{"jsonrpc":"2.0","method":"notifications/progress","params":{}}');
-    i.inspectText("not json");
+  it("gives answers their client ids back and completes tool calls with the outcome their answers show", () => {
+    const { i, outcomes, settled } = inspector();
+    assert.deepEqual(i.admit(answer(101)), answer(1));
+    const batch = i.translate([{ jsonrpc: "2.0", id: 102, error: { code: -32603, message: "x" } }, answer(103, { isError: true, content: [] })]);
+    assert.deepEqual(batch, [{ jsonrpc: "2.0", id: "two", error: { code: -32603, message: "x" } }, answer(3, { isError: true, content: [] })]);
     assert.deepEqual(outcomes, ["one:ok:200", "two:rpc_error:200", "three:tool_error:200"]);
-    i.finish("unknown", 200);
-    assert.deepEqual(outcomes.at(-1), "four:unknown:200");
+    assert.deepEqual(settled, [101, 102, 103]);
+    assert.deepEqual(i.unanswered(), ["1", 5], 'id 1 and id "1" are different requests');
   });
 
-  it("judges the sole call of a POST without parsing when its answer names no deciding field, and parses otherwise", () => {
-    const outcomes: string[] = [];
-    const make = () =>
-      new AnswerInspector({
-        toolCalls: new Map([[idKey(7), { complete: (o: UpstreamOutcome) => outcomes.push(o) }]]),
-        toolLists: new Set(),
-        hidden: undefined,
-        knownTools: new KnownTools(),
-        status: 200,
-        soleRequest: idKey(7),
-      });
-    make().inspectText('{"result":{"content":[{"type":"text","text":"{\\"error\\":1}"}]},"jsonrpc":"2.0","id":7}');
-    make().inspectText('{"jsonrpc":"2.0","id":7,"error":{"code":-32603,"message":"boom"}}');
-    make().inspectText('{"jsonrpc":"2.0","id":7,"result":{"isError":true,"content":[]}}');
-    const notified = make();
-    notified.inspectText('{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1,"progress":1}}');
-    notified.inspectText("");
-    assert.deepEqual(outcomes, ["ok", "rpc_error", "tool_error"], "a notification or a priming event completes nothing");
+  it("drops answers whose ids were not minted for this stream, and answers with client ids", () => {
+    const { i, dropped, outcomes } = inspector();
+    assert.equal(i.admit(answer(1)), undefined, "a client id never reaches the client from upstream");
+    assert.equal(i.admit(answer("101")), undefined, 'the string "101" is not the minted 101');
+    assert.equal(i.admit(answer(999)), undefined);
+    assert.equal(i.admit({ jsonrpc: "2.0", id: null, result: {} }), undefined, "a result for no request");
+    assert.equal(i.admit("text"), undefined);
+    assert.equal(i.translate([answer(998), answer(997)]), undefined, "a batch with nothing left is dropped whole");
+    assert.equal(dropped.length, 7);
+    assert.deepEqual(outcomes, [], "no call is completed by an answer that is not its own");
+    assert.equal(i.admit(answer(101)) !== undefined, true, "the call's own answer still completes it");
   });
 
-  it("keeps track of the forwarded requests still unanswered, whatever their method", () => {
-    const requests = new Map<string, string | number>([[idKey(1), 1], [idKey("b"), "b"], [idKey(3), 3]]);
-    const i = new AnswerInspector({ toolCalls: new Map(), toolLists: new Set(), requests, hidden: undefined, knownTools: new KnownTools(), status: 200 });
-    assert.equal(i.awaitingAnswers, true);
-    i.inspectText('{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1}}');
-    i.inspectText('[{"jsonrpc":"2.0","id":1,"result":{}},{"jsonrpc":"2.0","id":"3","error":{"code":1,"message":"x"}}]');
-    assert.deepEqual(i.unanswered(), ["b", 3], "id 3 and id \"3\" are different requests");
-    i.inspectText('{"jsonrpc":"2.0","id":"b","error":{"code":1,"message":"x"}}');
-    i.inspectText('{"jsonrpc":"2.0","id":3,"result":{}}');
+  it("passes the server's requests and notifications and errors about no request in particular", () => {
+    const { i } = inspector();
+    const progress = { jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: 1, progress: 1 } };
+    const elicit = { jsonrpc: "2.0", id: 7, method: "elicitation/create", params: {} };
+    const parseError = { jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error" } };
+    assert.equal(i.admit(progress), progress);
+    assert.equal(i.admit(elicit), elicit);
+    assert.equal(i.admit(parseError), parseError);
+  });
+
+  it("removes hidden tools from every tools array of every answer, whatever request it answers", () => {
+    const { i, known } = inspector({ hidden: (t) => t === "secret" });
+    const tools = () => ({ tools: [{ name: "open" }, { name: "secret" }, { title: "no name" }] });
+    assert.deepEqual(i.admit(answer(104, tools())), answer("1", { tools: [{ name: "open" }] }));
+    assert.deepEqual(i.admit(answer(105, tools())), answer(5, { tools: [{ name: "open" }] }), "a ping's answer that carries tools is filtered too");
+    assert.equal(known.has("open"), true);
+    assert.equal(known.has("secret"), true, "names are learnt from tools/list answers before filtering");
+  });
+
+  it("learns tool names only from answers to tools/list", () => {
+    const { i, known } = inspector();
+    i.admit(answer(101, { tools: [{ name: "from_a_call" }] }));
+    assert.equal(known.has("from_a_call"), false);
+  });
+
+  it("maps a replayed answer on a stream not tied to its request", () => {
+    const { i, dropped } = inspector({ replayed: (m) => (m === 500 ? 42 : undefined) });
+    assert.deepEqual(i.admit(answer(500)), answer(42));
+    assert.equal(i.admit(answer(501)), undefined);
+    assert.equal(dropped.length, 1);
+  });
+
+  it("completes calls never answered when the answer ends", () => {
+    const { i, outcomes, settled } = inspector();
+    i.admit(answer(101));
+    i.finish("connection_error", 200);
+    assert.deepEqual(outcomes, ["one:ok:200", "two:connection_error:200", "three:connection_error:200"]);
+    assert.deepEqual(settled.sort(), [101, 102, 103, 104, 105]);
     assert.equal(i.awaitingAnswers, false);
-  });
-
-  it("takes any plain message on the answer to a sole request as its answer, without parsing", () => {
-    const requests = new Map<string, string | number>([[idKey(4), 4]]);
-    const i = new AnswerInspector({ toolCalls: new Map(), toolLists: new Set(), requests, hidden: undefined, knownTools: new KnownTools(), status: 200, soleRequest: idKey(4) });
-    i.inspectText('{"jsonrpc":"2.0","method":"notifications/message","params":{}}');
-    assert.equal(i.awaitingAnswers, true, "a notification is no answer");
-    i.inspectText('{"result":{"contents":[]},"jsonrpc":"2.0","id":4}');
-    assert.deepEqual(i.unanswered(), []);
-  });
-
-  it("recognises a 2026-07-28 InputRequiredResult", () => {
-    const { i, outcomes } = inspector();
-    i.inspectText('{"jsonrpc":"2.0","id":4,"result":{"resultType":"input_required","inputRequests":{}}}');
-    assert.deepEqual(outcomes, ["four:input_required:200"]);
-  });
-
-  it("removes hidden tools from a tools/list answer, keeps every other field, and learns all names", () => {
-    const { i, known } = inspector((t) => t === "secret");
-    const text = '{"jsonrpc":"2.0","id":9,"result":{"tools":[{"name":"a","x-extra":1},{"name":"secret"}],"nextCursor":"c2","_meta":{"k":true}}}';
-    const out = i.inspectText(text);
-    assert.deepEqual(JSON.parse(out ?? ""), { jsonrpc: "2.0", id: 9, result: { tools: [{ name: "a", "x-extra": 1 }], nextCursor: "c2", _meta: { k: true } } });
-    assert.ok(known.has("secret") && known.has("a"));
-    // The same id again is not a tools/list answer any more.
-    assert.equal(i.inspectText(text), undefined);
-  });
-
-  it("leaves a tools/list answer byte for byte alone when nothing in it is hidden", () => {
-    const { i } = inspector((t) => t === "secret");
-    assert.equal(i.inspectText('{"jsonrpc":"2.0","id":9,"result":{"tools":[{"name":"a"}]}}'), undefined);
   });
 });
 
-describe("mergeIntoBatch", () => {
-  it("appends the sidecar's answers and keeps the upstream's bytes", () => {
-    assert.equal(mergeIntoBatch(' [ {"id":1, "result":{}} ] ', [{ id: 2 }]), '[ {"id":1, "result":{}} ,{"id":2}]');
-    assert.equal(mergeIntoBatch('{"id":1}', [{ id: 2 }]), '[{"id":1},{"id":2}]');
-    assert.equal(mergeIntoBatch("[]", [{ id: 2 }]), '[{"id":2}]');
+describe("RequestIds", () => {
+  it("mints ids unique across scopes, maps them back, and names outstanding requests for cancellation", () => {
+    const ids = new RequestIds();
+    const a = ids.mint("session:a", 1);
+    const b = ids.mint("session:b", 1);
+    const c = ids.mint("session:a", "1");
+    assert.equal(new Set([a, b, c]).size, 3);
+    assert.equal(ids.clientId("session:a", a), 1);
+    assert.equal(ids.clientId("session:a", b), undefined, "another session's id is not mapped");
+    assert.equal(ids.outstanding("session:a", 1), a);
+    assert.equal(ids.outstanding("session:a", "1"), c);
+    ids.settle("session:a", a);
+    assert.equal(ids.outstanding("session:a", 1), undefined, "an answered request cannot be cancelled");
+    assert.equal(ids.clientId("session:a", a), 1, "but a replay of its answer can still be mapped");
+    ids.forget("session:a");
+    assert.equal(ids.clientId("session:a", c), undefined);
+  });
+
+  it("stays bounded in scopes", () => {
+    const ids = new RequestIds(2);
+    const first = ids.mint("s1", 1);
+    ids.mint("s2", 1);
+    ids.mint("s3", 1);
+    assert.equal(ids.clientId("s1", first), undefined);
   });
 });

@@ -1,39 +1,42 @@
-// Reads the upstream's JSON-RPC answers as they pass: completes forwarded tool calls (their outcome
-// decides refunds and goes into the audit log), learns tool names from tools/list answers, removes
-// hidden tools from them, and keeps track of which forwarded requests are still unanswered (if the
-// upstream breaks off a stream, the sidecar answers those itself). Only a tools/list answer that loses
-// a tool is rewritten; every other message keeps its bytes.
+// Reads every JSON-RPC message of an upstream answer before the client sees it. An answer to a
+// forwarded request gets the client's id back (the upstream only ever saw ids the sidecar minted); an
+// answer with an id not minted for this stream is dropped, so nothing an upstream misroutes reaches a
+// client. Every `tools` array of every result is filtered while tools are hidden, whatever request it
+// claims to answer. Forwarded tool calls are completed by their answers (their outcome decides refunds
+// and goes into the audit log), and tool names and schemas are learnt from tools/list answers.
+import type { Logger } from "pino";
 import type { UpstreamOutcome } from "../enforcement/outcome.ts";
 import type { KnownTools } from "../enforcement/tool-names.ts";
-import { idKey, type RequestId } from "../mcp/jsonrpc.ts";
+import type { RequestId } from "../mcp/jsonrpc.ts";
 
 export interface PendingToolCall {
   complete(outcome: UpstreamOutcome, status?: number): void;
 }
 
+/** A request forwarded upstream under a minted id. */
+export interface ForwardedRequest {
+  readonly clientId: RequestId;
+  readonly method: string;
+  /** For tools/call: completed by the answer. */
+  readonly call?: PendingToolCall;
+}
+
 export interface InspectorOptions {
-  /** Forwarded tools/call requests by idKey. */
-  toolCalls: Map<string, PendingToolCall>;
-  /** Forwarded tools/list requests by idKey, or "any" to treat every tools-shaped result as one (GET streams). */
-  toolLists: Set<string> | "any";
-  /** Every forwarded request (any method) by idKey; answered ones are removed. */
-  requests?: Map<string, RequestId>;
+  /** The requests forwarded on this stream, by minted id; answered ones are removed. */
+  forwarded: Map<number, ForwardedRequest>;
+  /** A minted id answered on a stream not tied to its request (a resumed GET stream replays answers). */
+  replayed?: (minted: number) => RequestId | undefined;
+  /** Called once for every forwarded request answered (its client id no longer names it). */
+  settled?: (minted: number) => void;
   /** Hidden-tool test while filtering is on; undefined when nothing is to be removed. */
   hidden: ((tool: string) => boolean) | undefined;
   knownTools: KnownTools;
   /** HTTP status of the upstream answer being read. */
   status: number;
-  /**
-   * The idKey of the only request of its POST: any response on that answer is then its answer, and
-   * one that names none of the fields deciding an outcome is a plain success, found without parsing
-   * (a Kestra answer is tens of kilobytes). Not used for a tools/list request, whose answer is read.
-   */
-  soleRequest?: string | undefined;
+  log: Logger;
+  /** An answer was dropped (its id was not minted for this stream). */
+  onDropped?: () => void;
 }
-
-/** Fields whose presence means a message needs a full parse to be judged (quotes inside JSON strings are escaped, so these cannot match string content). */
-const MAY_MATTER = /"(?:method|error|isError|resultType)"/;
-const OPEN_BRACE = 0x7b;
 
 type Json = Record<string, unknown>;
 
@@ -44,86 +47,85 @@ export class AnswerInspector {
     this.options = options;
   }
 
-  /** Whether an answer still has to be read (a tool call to complete, a list to learn or filter). */
-  get interested(): boolean {
-    return this.options.toolCalls.size > 0 || this.options.toolLists === "any" || this.options.toolLists.size > 0;
-  }
-
   /** Whether forwarded requests are still waiting for their answers. */
   get awaitingAnswers(): boolean {
-    return (this.options.requests?.size ?? 0) > 0;
+    return this.options.forwarded.size > 0;
   }
 
-  /** Ids of the forwarded requests not answered so far. */
+  /** Client ids of the forwarded requests not answered so far. */
   unanswered(): RequestId[] {
-    return [...(this.options.requests?.values() ?? [])];
+    return [...this.options.forwarded.values()].map((r) => r.clientId);
   }
 
-  /** Inspects a JSON text holding one message or a batch; returns replacement text if it had to change. */
-  inspectText(text: string): string | undefined {
-    const sole = this.options.soleRequest;
-    const lists = this.options.toolLists;
-    if (sole !== undefined && text.charCodeAt(0) === OPEN_BRACE && !MAY_MATTER.test(text) && lists !== "any" && !lists.has(sole)) {
-      this.options.requests?.delete(sole);
-      const call = this.options.toolCalls.get(sole);
-      this.options.toolCalls.delete(sole);
-      call?.complete("ok", this.options.status);
-      return undefined;
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      return undefined;
-    }
-    if (Array.isArray(parsed)) {
-      let changed = false;
-      for (const m of parsed) if (this.inspectMessage(m)) changed = true;
-      return changed ? JSON.stringify(parsed) : undefined;
-    }
-    return this.inspectMessage(parsed) ? JSON.stringify(parsed) : undefined;
+  /** One message (or a batch) as the client is to see it; undefined when nothing of it may pass. */
+  translate(value: unknown): unknown {
+    if (!Array.isArray(value)) return this.admit(value);
+    const kept = value.flatMap((m) => {
+      const admitted = this.admit(m);
+      return admitted === undefined ? [] : [admitted];
+    });
+    return kept.length > 0 ? kept : undefined;
   }
 
-  /** Inspects one parsed message, mutating a tools/list result in place; true when it changed. */
-  inspectMessage(message: unknown): boolean {
-    if (typeof message !== "object" || message === null) return false;
+  /** One message as the client is to see it, or undefined when it is dropped. */
+  admit(message: unknown): unknown {
+    if (typeof message !== "object" || message === null || Array.isArray(message)) return this.drop("not a JSON-RPC message", message);
     const m = message as Json;
-    const id = m.id;
-    if (typeof id !== "string" && typeof id !== "number") return false;
-    if (!Object.hasOwn(m, "result") && !Object.hasOwn(m, "error")) return false;
-    const key = idKey(id);
-    this.options.requests?.delete(key);
-    const call = this.options.toolCalls.get(key);
-    if (call) {
-      this.options.toolCalls.delete(key);
-      call.complete(callOutcome(m), this.options.status);
-      return false;
-    }
-    const lists = this.options.toolLists;
-    if (lists === "any" || lists.has(key)) {
-      if (lists !== "any") lists.delete(key);
-      return this.filterToolList(m.result);
-    }
-    return false;
+    if (typeof m.method === "string") return m; // the server's own requests and notifications
+    if (!Object.hasOwn(m, "result") && !Object.hasOwn(m, "error")) return this.drop("neither a request nor an answer", m.id);
+    if (m.id === null && !Object.hasOwn(m, "result")) return m; // an error about no request in particular
+    return this.answer(m);
   }
 
   /** The stream or body ended: calls never answered on it are completed as such. */
   finish(outcome: UpstreamOutcome, status?: number): void {
-    for (const call of this.options.toolCalls.values()) call.complete(outcome, status);
-    this.options.toolCalls.clear();
+    for (const [minted, request] of this.options.forwarded) {
+      request.call?.complete(outcome, status);
+      this.options.settled?.(minted);
+    }
+    this.options.forwarded.clear();
   }
 
-  private filterToolList(result: unknown): boolean {
-    if (typeof result !== "object" || result === null) return false;
-    const tools = (result as Json).tools;
-    if (!Array.isArray(tools)) return false;
-    const names = tools.flatMap((t: unknown) => (typeof t === "object" && t !== null && typeof (t as Json).name === "string" ? [(t as Json).name as string] : []));
-    this.options.knownTools.learn(names);
-    const hidden = this.options.hidden;
-    if (!hidden || !names.some(hidden)) return false;
-    (result as Json).tools = tools.filter((t: unknown) => !(typeof t === "object" && t !== null && typeof (t as Json).name === "string" && hidden((t as Json).name as string)));
-    return true;
+  private answer(m: Json): Json | undefined {
+    const minted = m.id;
+    if (typeof minted !== "number") return this.drop("an id the sidecar did not mint", minted);
+    const request = this.options.forwarded.get(minted);
+    const clientId = request?.clientId ?? this.options.replayed?.(minted);
+    if (clientId === undefined) return this.drop("an id not minted for this stream", minted);
+    if (request) {
+      this.options.forwarded.delete(minted);
+      this.options.settled?.(minted);
+      request.call?.complete(callOutcome(m), this.options.status);
+    }
+    m.id = clientId;
+    this.filterTools(m.result, request?.method === "tools/list");
+    return m;
   }
+
+  /** Removes hidden tools from any `tools` array of a result; learns the tools of a tools/list answer. */
+  private filterTools(result: unknown, learn: boolean): void {
+    if (typeof result !== "object" || result === null) return;
+    const tools = (result as Json).tools;
+    if (!Array.isArray(tools)) return;
+    if (learn) this.options.knownTools.learn(tools.flatMap((t: unknown) => (typeof toolName(t) === "string" ? [toolName(t) as string] : [])));
+    const hidden = this.options.hidden;
+    if (!hidden) return;
+    // A tool without a readable name cannot be shown not to be hidden: it goes too.
+    (result as Json).tools = tools.filter((t: unknown) => {
+      const name = toolName(t);
+      return typeof name === "string" && !hidden(name);
+    });
+  }
+
+  private drop(why: string, id: unknown): undefined {
+    this.options.onDropped?.();
+    this.options.log.warn({ why, id: typeof id === "string" || typeof id === "number" ? id : typeof id }, "upstream message dropped");
+    return undefined;
+  }
+}
+
+function toolName(tool: unknown): unknown {
+  return typeof tool === "object" && tool !== null ? (tool as Json).name : undefined;
 }
 
 function callOutcome(message: Json): UpstreamOutcome {

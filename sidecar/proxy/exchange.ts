@@ -4,7 +4,8 @@ import type { Logger } from "pino";
 import type { SidecarConfig } from "../config.ts";
 import type { CallerContext, Enforcer } from "../enforcement/enforcer.ts";
 import type { KnownTools } from "../enforcement/tool-names.ts";
-import { AnswerInspector, type PendingToolCall } from "./answer-inspector.ts";
+import { AnswerInspector } from "./answer-inspector.ts";
+import { idScope, type RequestIds } from "./request-ids.ts";
 import type { SidecarMetrics } from "../observability/metrics.ts";
 import type { PolicyHolder } from "../policy-holder.ts";
 import type { SessionTable } from "../sessions.ts";
@@ -22,6 +23,7 @@ export interface ProxyDeps {
   metrics: SidecarMetrics;
   log: Logger;
   approvals: ApprovalRuntime;
+  requestIds: RequestIds;
 }
 
 export interface Exchange {
@@ -48,14 +50,20 @@ export function forwardHeaders(ex: Exchange): Record<string, string | string[]> 
   return upstreamRequestHeaders(ex.req.headers, { remoteAddress: ex.req.socket.remoteAddress, host: ex.req.headers.host, proto: encrypted ? "https" : "http" });
 }
 
-/** An inspector for answers on a stream that is not tied to known requests (GET): filters any tools/list result. */
-export function streamInspector(deps: ProxyDeps, status: number): AnswerInspector {
+/**
+ * An inspector for a stream not tied to requests of its own (GET): the server's requests and
+ * notifications pass; an answer passes only when it replays one minted in the caller's session.
+ */
+export function streamInspector(deps: ProxyDeps, ex: Exchange, status: number): AnswerInspector {
+  const scope = idScope(ex.caller.session, ex.caller.caller.grant);
   return new AnswerInspector({
-    toolCalls: new Map<string, PendingToolCall>(),
-    toolLists: "any",
+    forwarded: new Map(),
+    replayed: (minted) => deps.requestIds.clientId(scope, minted),
     hidden: hiddenTest(deps.holder),
     knownTools: deps.knownTools,
     status,
+    log: deps.log,
+    onDropped: () => deps.metrics.countRequest("_response", "dropped"),
   });
 }
 

@@ -1,222 +1,145 @@
-// Relays an upstream answer to the client. Bytes pass through as they arrive; an inspector reads
-// alongside (tool-call outcomes, tool names). Only when something must change (hidden tools removed
-// from a tools/list answer, or the sidecar's own answers merged into a batch answer) is a JSON body
-// held until complete, or an SSE stream relayed event by event with just that event rewritten.
-import { once } from "node:events";
-import type { ServerResponse } from "node:http";
+// Relays an upstream answer to the client, one JSON-RPC message at a time: every message is read,
+// translated by the inspector (the client's ids back, hidden tools removed, foreign answers dropped) and
+// written anew. A JSON body is read whole (bounded); an SSE stream is relayed event by event as events
+// complete, never held longer. What cannot be read (an encoded body, an unknown type, a body or event
+// over the inspection bound, text that is not JSON) is never relayed: the client gets an error instead.
+// Requests still unanswered when the answer ends are answered by the sidecar, so no client waits out
+// its timeout.
 import type { Dispatcher } from "undici";
 import type { Logger } from "pino";
 import { downstreamResponseHeaders, mediaType } from "../mcp/http-headers.ts";
-import { CONNECTION_CLOSED, INVALID_REQUEST, rpcError } from "../mcp/answers.ts";
-import type { RequestId } from "../mcp/jsonrpc.ts";
-import { eventData, messageEvent, replaceEventData, SseSplitter, type SseEvent } from "../mcp/sse.ts";
-import { TurnWriter } from "./turn-writer.ts";
+import { CONNECTION_CLOSED, rpcError } from "../mcp/answers.ts";
+import { eventData, messageEvent, replaceEventData, SseSplitter } from "../mcp/sse.ts";
 import type { AnswerInspector } from "./answer-inspector.ts";
+import type { Downstream, EventSink } from "./downstream.ts";
+
+export { sendJson } from "./downstream.ts";
 
 export interface RelayPlan {
-  inspector: AnswerInspector | undefined;
-  /** The answer may have to be rewritten (tools/list filtering is on for a forwarded tools/list). */
-  rewrite: boolean;
+  inspector: AnswerInspector;
   /** The sidecar's answers to the batch elements it did not forward. */
   synthesized: readonly unknown[];
   maxInspectBytes: number;
   log: Logger;
 }
 
-export async function relayAnswer(upstream: Dispatcher.ResponseData, res: ServerResponse, plan: RelayPlan): Promise<void> {
-  const type = mediaType(headerString(upstream.headers["content-type"]));
-  const status = upstream.statusCode;
-  const encoded = headerString(upstream.headers["content-encoding"]);
-  const readable = status >= 200 && status < 300 && (encoded === undefined || encoded === "identity");
-  if (readable && type === "text/event-stream") return relaySse(upstream, res, plan);
-  if (readable && type === "application/json") return relayJson(upstream, res, plan);
+const UNREADABLE = "The MCP server behind the policy proxy answered in a form the policy proxy cannot inspect";
 
-  if (plan.synthesized.length > 0 && status === 202) {
-    // Only notifications or responses were forwarded; the batch's answers are the sidecar's.
-    await upstream.body.dump();
-    sendJson(res, 200, plan.synthesized);
-    plan.inspector?.finish("unknown", status);
-    return;
-  }
-  if (plan.rewrite && readable && status !== 202) {
-    // A tools/list answer the sidecar cannot read (unknown type or encoding) would leak hidden tools.
-    await upstream.body.dump();
-    plan.log.error({ status, contentType: type, contentEncoding: encoded }, "upstream tools/list answer cannot be filtered; refusing it");
-    sendJson(res, 502, rpcError(null, INVALID_REQUEST, "The upstream answered in a form the policy proxy cannot filter"));
-    plan.inspector?.finish("unknown", status);
-    return;
-  }
-  res.writeHead(status, downstreamResponseHeaders(upstream.headers, { keepLength: true }));
-  await pipeBody(upstream, res);
-  plan.inspector?.finish(status >= 400 ? "http_error" : "unknown", status);
+export async function relayAnswer(upstream: Dispatcher.ResponseData, out: Downstream, plan: RelayPlan): Promise<void> {
+  const status = upstream.statusCode;
+  const type = mediaType(headerString(upstream.headers["content-type"]));
+  const encoding = headerString(upstream.headers["content-encoding"]);
+  if (encoding !== undefined && encoding.toLowerCase() !== "identity") return refuse(upstream, out, plan, { contentEncoding: encoding });
+  if (type === "text/event-stream" && status >= 200 && status < 300) return relayEvents(upstream, out, plan);
+  return relayBody(upstream, out, plan, type);
 }
 
-async function relayJson(upstream: Dispatcher.ResponseData, res: ServerResponse, plan: RelayPlan): Promise<void> {
+async function relayBody(upstream: Dispatcher.ResponseData, out: Downstream, plan: RelayPlan, type: string | undefined): Promise<void> {
+  const status = upstream.statusCode;
+  const body = await readBounded(upstream, plan.maxInspectBytes).catch(() => undefined);
+  if (body === undefined) return refuse(upstream, out, plan, { tooLarge: plan.maxInspectBytes });
+  let messages: unknown[] = [];
+  if (body.length > 0 && type === "application/json") {
+    const parsed = parseJson(body.toString("utf8"));
+    if (parsed === undefined) return refuse(upstream, out, plan, { unparseable: true });
+    messages = asList(plan.inspector.translate(parsed.value));
+  } else if (body.length > 0 && status >= 200 && status < 300) {
+    return refuse(upstream, out, plan, { contentType: type });
+  }
+  const unanswered = status >= 200 && status < 300 ? unansweredErrors(plan.inspector) : [];
+  plan.inspector.finish(status >= 400 ? "http_error" : "unknown", status);
+  await out.answer(status, answerHeaders(upstream), [...messages, ...plan.synthesized, ...unanswered]);
+}
+
+async function relayEvents(upstream: Dispatcher.ResponseData, out: Downstream, plan: RelayPlan): Promise<void> {
   const { inspector } = plan;
-  const mustHold = plan.rewrite || plan.synthesized.length > 0;
-  if (!mustHold) {
-    res.writeHead(upstream.statusCode, downstreamResponseHeaders(upstream.headers, { keepLength: true }));
-    const kept = inspector?.interested ? await pipeBody(upstream, res, plan.maxInspectBytes) : await pipeBody(upstream, res);
-    if (kept) inspector?.inspectText(kept.toString("utf8"));
-    inspector?.finish("unknown", upstream.statusCode);
+  const sink = out.stream(upstream.statusCode, answerHeaders(upstream));
+  const splitter = new SseSplitter(plan.maxInspectBytes);
+  try {
+    for (const answer of plan.synthesized) await sink.write(messageEvent(answer));
+    for await (const chunk of upstream.body) {
+      for (const event of splitter.push(chunk as Buffer)) await writeEvent(sink, event.raw, plan);
+      if (splitter.overflowed) throw new Error(`an SSE event larger than ${plan.maxInspectBytes} bytes`);
+    }
+    for (const event of splitter.end()) await writeEvent(sink, event.raw, plan);
+    await endStream(sink, out, plan);
+  } catch (err) {
+    upstream.body.destroy();
+    if (out.destroyed) {
+      inspector.finish("cancelled", upstream.statusCode);
+      return;
+    }
+    plan.log.warn({ err: (err as Error).message, unanswered: inspector.unanswered().length }, "upstream SSE stream broke off");
+    await endStream(sink, out, plan, "connection_error").catch(() => out.destroy());
+  }
+}
+
+/** One complete SSE event, translated; events without data (priming, comments) pass as they are. */
+async function writeEvent(sink: EventSink, raw: Buffer, plan: RelayPlan): Promise<void> {
+  const data = eventData(raw);
+  if (data === undefined || data === "") return sink.write(raw);
+  const parsed = parseJson(data);
+  if (parsed === undefined) {
+    plan.log.warn({ bytes: raw.length }, "upstream SSE event is not JSON; dropped");
     return;
   }
+  const translated = plan.inspector.translate(parsed.value);
+  if (translated !== undefined) await sink.write(replaceEventData(raw, JSON.stringify(translated)));
+}
+
+/**
+ * Ends a streamed answer. Requests of the POST still unanswered get a JSON-RPC error; a stream with
+ * none (a GET stream) that broke off is cut off, as the upstream's was.
+ */
+async function endStream(sink: EventSink, out: Downstream, plan: RelayPlan, broke?: "connection_error"): Promise<void> {
+  const errors = unansweredErrors(plan.inspector, broke !== undefined);
+  plan.inspector.finish(broke ?? "unknown");
+  if (broke && errors.length === 0) return out.destroy();
+  for (const error of errors) await sink.write(messageEvent(error));
+  sink.end();
+}
+
+async function refuse(upstream: Dispatcher.ResponseData, out: Downstream, plan: RelayPlan, why: Record<string, unknown>): Promise<void> {
+  upstream.body.destroy();
+  if (out.destroyed) return plan.inspector.finish("cancelled", upstream.statusCode);
+  plan.log.error({ status: upstream.statusCode, ...why }, "upstream answer cannot be inspected; refusing it");
+  plan.inspector.finish("unknown", upstream.statusCode);
+  await out.fail(502, UNREADABLE);
+}
+
+function unansweredErrors(inspector: AnswerInspector, brokeOff = false): unknown[] {
+  const message = brokeOff ? "broke off its answer before answering this request" : "ended its answer without answering this request";
+  return inspector.unanswered().map((id) => rpcError(id, CONNECTION_CLOSED, `The MCP server behind the policy proxy ${message}`));
+}
+
+function answerHeaders(upstream: Dispatcher.ResponseData): Record<string, string | string[]> {
+  const headers = downstreamResponseHeaders(upstream.headers, { keepLength: false }) as Record<string, string | string[]>;
+  delete headers["content-encoding"];
+  return headers;
+}
+
+async function readBounded(upstream: Dispatcher.ResponseData, max: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of upstream.body) {
     size += (chunk as Buffer).length;
-    if (size > plan.maxInspectBytes) {
-      upstream.body.destroy();
-      plan.log.error({ limit: plan.maxInspectBytes }, "upstream answer too large to filter; refusing it");
-      sendJson(res, 502, rpcError(null, INVALID_REQUEST, "The upstream answer is too large for the policy proxy to filter"));
-      inspector?.finish("unknown", upstream.statusCode);
-      return;
-    }
+    if (size > max) throw new Error(`the upstream answer is larger than ${max} bytes`);
     chunks.push(chunk as Buffer);
   }
-  let text = Buffer.concat(chunks).toString("utf8");
-  text = inspector?.inspectText(text) ?? text;
-  if (plan.synthesized.length > 0) text = mergeIntoBatch(text, plan.synthesized);
-  inspector?.finish("unknown", upstream.statusCode);
-  const headers = downstreamResponseHeaders(upstream.headers, { keepLength: false });
-  res.writeHead(upstream.statusCode, { ...headers, "content-length": Buffer.byteLength(text) });
-  res.end(text);
+  return Buffer.concat(chunks);
 }
 
-async function relaySse(upstream: Dispatcher.ResponseData, res: ServerResponse, plan: RelayPlan): Promise<void> {
-  const { inspector } = plan;
-  res.writeHead(upstream.statusCode, downstreamResponseHeaders(upstream.headers, { keepLength: false }));
-  const out = new TurnWriter(res);
-  for (const answer of plan.synthesized) await out.write(messageEvent(answer));
-  const splitter = new SseSplitter(plan.maxInspectBytes);
-  // Rewriting: each event is written once complete, rewritten if it is a filtered tools/list answer.
-  // Otherwise bytes go out as they arrive and the events are only read alongside.
-  const rewriteEvents = async (events: readonly SseEvent[]) => {
-    for (const event of events) {
-      const data = eventData(event.raw);
-      const rewritten = data === undefined ? undefined : inspector?.inspectText(data);
-      await out.write(rewritten === undefined ? event.raw : replaceEventData(event.raw, rewritten));
-    }
-  };
-  const readEvents = (events: readonly SseEvent[]) => {
-    for (const event of events) {
-      const data = eventData(event.raw);
-      if (data !== undefined) inspector?.inspectText(data);
-    }
-  };
-  // Reading alongside: to complete tool calls and learn lists, and to know which requests are still
-  // open should the upstream break off (the bytes themselves pass unchanged).
-  const reading = () => (inspector?.interested === true || inspector?.awaitingAnswers === true) && !splitter.overflowed;
+function parseJson(text: string): { value: unknown } | undefined {
   try {
-    for await (const chunk of upstream.body) {
-      const bytes = chunk as Buffer;
-      if (!plan.rewrite) {
-        await out.write(bytes);
-        if (reading()) readEvents(splitter.push(bytes));
-        continue;
-      }
-      const events = splitter.push(bytes);
-      if (splitter.overflowed) {
-        plan.log.error({ limit: plan.maxInspectBytes }, "SSE event too large to filter; closing the stream");
-        throw new Error("SSE event too large to filter");
-      }
-      await rewriteEvents(events);
-    }
-    if (plan.rewrite) {
-      await rewriteEvents(splitter.end());
-      if (splitter.rest().length > 0) await out.write(splitter.rest());
-    } else if (reading()) {
-      readEvents(splitter.end());
-    }
-    out.end();
-    inspector?.finish("unknown", upstream.statusCode);
-  } catch (err) {
-    upstream.body.destroy();
-    const open = inspector?.unanswered() ?? [];
-    inspector?.finish(res.destroyed ? "cancelled" : "connection_error", upstream.statusCode);
-    if (res.destroyed) return;
-    plan.log.warn({ err: (err as Error).message, unanswered: open.length }, "upstream SSE stream broke off");
-    await closeBrokenStream(res, out, open, plan.rewrite ? Buffer.alloc(0) : splitter.overflowed ? undefined : splitter.rest());
-  }
-}
-
-/**
- * Ends a client's SSE answer whose upstream stream broke off: every request of the POST not answered
- * yet gets a JSON-RPC error (clients reject the call at once instead of waiting out their timeout),
- * then the stream ends cleanly. `cut` is what was already relayed of an unfinished event (undefined
- * when unknown): that event is closed with a type clients ignore, so no truncated message is read.
- * A stream with nothing left to answer (a GET stream) is cut off, as the upstream's was.
- */
-async function closeBrokenStream(res: ServerResponse, out: TurnWriter, open: readonly RequestId[], cut: Buffer | undefined): Promise<void> {
-  if (open.length === 0) {
-    res.destroy();
-    return;
-  }
-  try {
-    if (cut === undefined || cut.length > 0) {
-      const last = cut?.at(-1);
-      const lineEnded = last === 0x0a || last === 0x0d;
-      await out.write(Buffer.from(`${lineEnded ? "" : "\n"}event: ${DISCARDED_EVENT}\n\n`));
-    }
-    for (const id of open) {
-      await out.write(messageEvent(rpcError(id, CONNECTION_CLOSED, "The MCP server behind the policy proxy broke off its answer before answering this request")));
-    }
-    out.end();
+    return { value: JSON.parse(text) as unknown };
   } catch {
-    res.destroy();
-  }
-}
-
-/** Type given to an event the upstream left unfinished: clients dispatch only `message` events. */
-export const DISCARDED_EVENT = "mcp-warden-discarded";
-
-/**
- * Streams a (non-SSE) upstream body to the client; when `keep` is given, also returns up to that many
- * bytes of it. Each chunk is written when the next one arrives and the last one with the end of the
- * answer, which saves a write per answer; nothing can read a JSON body before it is complete anyway.
- */
-async function pipeBody(upstream: Dispatcher.ResponseData, res: ServerResponse, keep?: number): Promise<Buffer | undefined> {
-  const kept: Buffer[] = [];
-  let size = 0;
-  let held: Buffer | undefined;
-  try {
-    for await (const chunk of upstream.body) {
-      const bytes = chunk as Buffer;
-      if (keep !== undefined && size + bytes.length <= keep) kept.push(bytes);
-      size += bytes.length;
-      if (held) await write(res, held);
-      held = bytes;
-    }
-    if (held) res.end(held);
-    else res.end();
-  } catch {
-    res.destroy();
-    upstream.body.destroy();
     return undefined;
   }
-  return keep !== undefined && size <= keep ? Buffer.concat(kept) : undefined;
 }
 
-async function write(res: ServerResponse, bytes: Buffer): Promise<void> {
-  if (res.destroyed) throw new Error("client went away");
-  if (!res.write(bytes)) await Promise.race([once(res, "drain"), once(res, "close")]);
-}
-
-/** Adds the sidecar's answers to the upstream's batch answer, keeping the upstream's bytes. */
-export function mergeIntoBatch(upstreamText: string, synthesized: readonly unknown[]): string {
-  const ours = synthesized.map((a) => JSON.stringify(a)).join(",");
-  const trimmed = upstreamText.trim();
-  if (trimmed.startsWith("[") && trimmed.endsWith("]")) {
-    const inner = trimmed.slice(1, -1);
-    return inner.trim() === "" ? `[${ours}]` : `[${inner},${ours}]`;
-  }
-  return `[${trimmed},${ours}]`;
-}
-
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
+function asList(value: unknown): unknown[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
 }
 
 function headerString(v: string | string[] | undefined): string | undefined {

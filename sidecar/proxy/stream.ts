@@ -1,11 +1,14 @@
 // GET (the standalone SSE stream, and resumption with Last-Event-ID), DELETE (ending a session) and
-// OPTIONS (CORS preflight) on the MCP endpoint. Streams are relayed as they arrive; a resumed stream can
-// replay a tools/list answer, so any tools/list result on it is filtered like on a POST.
+// OPTIONS (CORS preflight) on the MCP endpoint. Streams are relayed event by event through an
+// inspector: a resumed stream can replay answers, which are mapped back (or dropped) and filtered like
+// those of a POST. A preflight carries no MCP message and passes as it is.
 import { errors as undiciErrors, type Dispatcher } from "undici";
 import { INVALID_REQUEST, SESSION_NOT_FOUND, rpcError } from "../mcp/answers.ts";
-import { headerValue } from "../mcp/http-headers.ts";
-import { abortOnClientClose, forwardHeaders, hiddenTest, streamInspector, type Exchange, type ProxyDeps } from "./exchange.ts";
-import { relayAnswer, sendJson } from "./relay.ts";
+import { downstreamResponseHeaders, headerValue } from "../mcp/http-headers.ts";
+import { HttpDownstream, sendJson } from "./downstream.ts";
+import { abortOnClientClose, forwardHeaders, streamInspector, type Exchange, type ProxyDeps } from "./exchange.ts";
+import { idScope } from "./request-ids.ts";
+import { relayAnswer } from "./relay.ts";
 
 export async function handleStreamOrDelete(deps: ProxyDeps, ex: Exchange, method: "GET" | "DELETE"): Promise<void> {
   const session = headerValue(ex.req.headers, "mcp-session-id");
@@ -17,25 +20,23 @@ export async function handleStreamOrDelete(deps: ProxyDeps, ex: Exchange, method
   const upstream = await send(deps, ex, method);
   if (!upstream) return;
   deps.metrics.countRequest(method, "forwarded");
+  ex.caller = { ...ex.caller, session };
+  const inspector = streamInspector(deps, ex, upstream.statusCode);
   if (session !== undefined && (upstream.statusCode === 404 || (method === "DELETE" && upstream.statusCode >= 200 && upstream.statusCode < 300))) {
     deps.sessions.forget(session);
+    deps.requestIds.forget(idScope(session, ex.caller.caller.grant));
   }
-  const hidden = hiddenTest(deps.holder);
-  await relayAnswer(upstream, ex.res, {
-    inspector: streamInspector(deps, upstream.statusCode),
-    // A resumed GET stream may replay a tools/list answer; DELETE answers carry no list.
-    rewrite: method === "GET" && hidden !== undefined,
-    synthesized: [],
-    maxInspectBytes: deps.config.maxInspectBytes,
-    log: deps.log,
-  });
+  const out = new HttpDownstream(ex.res, { batch: false, soleId: null });
+  await relayAnswer(upstream, out, { inspector, synthesized: [], maxInspectBytes: deps.config.maxInspectBytes, log: deps.log });
 }
 
 /** CORS preflight carries no credentials and no MCP message: it passes as it is. */
 export async function handleOptions(deps: ProxyDeps, ex: Exchange): Promise<void> {
   const upstream = await send(deps, ex, "OPTIONS");
   if (!upstream) return;
-  await relayAnswer(upstream, ex.res, { inspector: undefined, rewrite: false, synthesized: [], maxInspectBytes: deps.config.maxInspectBytes, log: deps.log });
+  ex.res.writeHead(upstream.statusCode, downstreamResponseHeaders(upstream.headers, { keepLength: false }));
+  await upstream.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+  ex.res.end();
 }
 
 async function send(deps: ProxyDeps, ex: Exchange, method: "GET" | "DELETE" | "OPTIONS"): Promise<Dispatcher.ResponseData | undefined> {
