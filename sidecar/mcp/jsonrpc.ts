@@ -13,6 +13,8 @@ export type ClientMessage =
 /** Methods the sidecar acts on; a look-alike of one of these is never forwarded. */
 export const POLICED_METHODS: readonly string[] = ["tools/call", "tools/list"];
 
+const CONTROL = /\p{Cc}/u;
+
 export function classify(raw: unknown): ClientMessage {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     return { kind: "invalid", id: null, method: undefined, problem: "a JSON-RPC message must be an object", raw };
@@ -29,6 +31,7 @@ export function classify(raw: unknown): ClientMessage {
   if (typeof method !== "string") {
     return { kind: "invalid", id: validId ? id : null, method: undefined, problem: "method must be a string", raw };
   }
+  if (CONTROL.test(method)) return { kind: "invalid", id: validId ? id : null, method: undefined, problem: "method must not contain control characters", raw };
   if (!hasId) return { kind: "notification", method, params: message.params, raw: message };
   if (!validId) return { kind: "invalid", id: null, method, problem: "id must be a string or a number", raw };
   return { kind: "request", id, method, params: message.params, raw: message };
