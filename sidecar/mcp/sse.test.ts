@@ -48,9 +48,10 @@ describe("SSE fields", () => {
     assert.equal(eventData(Buffer.from("data:x\r\n\r\n")), "x");
   });
 
-  it("replaces the data and keeps every other field in place", () => {
+  it("replaces the data and keeps every other field in place, with the event's line ending", () => {
     const out = replaceEventData(Buffer.from("event: message\r\nid: 4\r\ndata: {\"old\":\r\ndata: 1}\r\n: note\r\n\r\n"), '{"new":2}');
-    assert.equal(out.toString(), 'event: message\nid: 4\ndata: {"new":2}\n: note\n\n');
+    assert.equal(out.toString(), 'event: message\r\nid: 4\r\ndata: {"new":2}\r\n: note\r\n\r\n');
+    assert.equal(replaceEventData(Buffer.from("id: 4\ndata: 1\n\n"), "2").toString(), "id: 4\ndata: 2\n\n");
     assert.equal(eventData(out), '{"new":2}');
     assert.equal(messageEvent({ a: 1 }).toString(), 'event: message\ndata: {"a":1}\n\n');
   });

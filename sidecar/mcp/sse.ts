@@ -90,9 +90,14 @@ export function eventData(raw: Buffer): string | undefined {
   return data;
 }
 
-/** The same event with its data replaced; every other field (id, event, retry, comments) is kept in place. */
+/**
+ * The same event with its data replaced; every other field (id, event, retry, comments) is kept in
+ * place, with the event's own line ending.
+ */
 export function replaceEventData(raw: Buffer, data: string): Buffer {
-  const lines = raw.toString("utf8").split(/\r\n|\r|\n/);
+  const text = raw.toString("utf8");
+  const eol = /\r\n|\r|\n/.exec(text)?.[0] ?? "\n";
+  const lines = text.split(/\r\n|\r|\n/);
   const out: string[] = [];
   let written = false;
   for (const line of lines) {
@@ -104,7 +109,7 @@ export function replaceEventData(raw: Buffer, data: string): Buffer {
       written = true;
     }
   }
-  return Buffer.from(`${out.join("\n")}\n\n`, "utf8");
+  return Buffer.from(`${out.join(eol)}${eol}${eol}`, "utf8");
 }
 
 /** An SSE message event carrying one JSON-RPC message, as the sidecar writes its own answers. */
