@@ -64,7 +64,7 @@ async function relayEvents(upstream: Dispatcher.ResponseData, out: Downstream, p
     for (const event of splitter.end()) await writeEvent(sink, event.raw, plan);
     await endStream(sink, out, plan);
   } catch (err) {
-    upstream.body.destroy();
+    discard(upstream);
     if (out.destroyed) {
       inspector.finish("cancelled", upstream.statusCode);
       return;
@@ -100,11 +100,17 @@ async function endStream(sink: EventSink, out: Downstream, plan: RelayPlan, brok
 }
 
 async function refuse(upstream: Dispatcher.ResponseData, out: Downstream, plan: RelayPlan, why: Record<string, unknown>): Promise<void> {
-  upstream.body.destroy();
+  discard(upstream);
   if (out.destroyed) return plan.inspector.finish("cancelled", upstream.statusCode);
   plan.log.error({ status: upstream.statusCode, ...why }, "upstream answer cannot be inspected; refusing it");
   plan.inspector.finish("unknown", upstream.statusCode);
   await out.fail(502, UNREADABLE);
+}
+
+/** Stops reading an upstream answer; the error its body then reports is expected, not a crash. */
+function discard(upstream: Dispatcher.ResponseData): void {
+  upstream.body.on("error", () => undefined);
+  upstream.body.destroy();
 }
 
 function unansweredErrors(inspector: AnswerInspector, brokeOff = false): unknown[] {
