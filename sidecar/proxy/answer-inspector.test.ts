@@ -23,7 +23,8 @@ function inspector(options: { hidden?: (t: string) => boolean; replayed?: (minte
   const settled: number[] = [];
   const i = new AnswerInspector({
     forwarded,
-    settled: (m) => settled.push(m),
+    answered: (m) => settled.push(m),
+    interrupted: (m) => settled.push(-m),
     hidden: options.hidden,
     replayed: options.replayed,
     knownTools: known,
@@ -97,7 +98,7 @@ describe("AnswerInspector", () => {
     i.admit(answer(101));
     i.finish("connection_error", 200);
     assert.deepEqual(outcomes, ["one:ok:200", "two:connection_error:200", "three:connection_error:200"]);
-    assert.deepEqual(settled.sort(), [101, 102, 103, 104, 105]);
+    assert.deepEqual(settled, [101, -102, -103, -104, -105]);
     assert.equal(i.awaitingAnswers, false);
   });
 });
@@ -113,18 +114,27 @@ describe("RequestIds", () => {
     assert.equal(ids.clientId("session:a", b), undefined, "another session's id is not mapped");
     assert.equal(ids.outstanding("session:a", 1), a);
     assert.equal(ids.outstanding("session:a", "1"), c);
-    ids.settle("session:a", a);
+    ids.answered("session:a", a);
     assert.equal(ids.outstanding("session:a", 1), undefined, "an answered request cannot be cancelled");
-    assert.equal(ids.clientId("session:a", a), 1, "but a replay of its answer can still be mapped");
+    assert.equal(ids.clientId("session:a", a), undefined, "and is forgotten");
+    ids.interrupted("session:a", c);
+    assert.equal(ids.outstanding("session:a", "1"), undefined);
+    assert.equal(ids.clientId("session:a", c), "1", "an interrupted request's answer can still be mapped when replayed");
     ids.forget("session:a");
     assert.equal(ids.clientId("session:a", c), undefined);
   });
 
-  it("stays bounded in scopes", () => {
+  it("holds memory only for what is in flight or interrupted, bounded per scope and in scopes", () => {
     const ids = new RequestIds(2);
+    for (let i = 0; i < 10_000; i++) ids.answered("s", ids.mint("s", i));
+    assert.equal(ids.size, 0, "answered requests leave nothing behind");
+    for (let i = 0; i < 100; i++) ids.interrupted("s", ids.mint("s", i));
+    const kept = Array.from({ length: 200 }, (_, m) => ids.clientId("s", 10_001 + m)).filter((x) => x !== undefined);
+    assert.equal(kept.length, 32);
     const first = ids.mint("s1", 1);
     ids.mint("s2", 1);
     ids.mint("s3", 1);
-    assert.equal(ids.clientId("s1", first), undefined);
+    assert.equal(ids.clientId("s1", first), undefined, "the least recently used scope goes first");
+    assert.equal(ids.size, 2);
   });
 });

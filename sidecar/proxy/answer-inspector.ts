@@ -26,8 +26,10 @@ export interface InspectorOptions {
   forwarded: Map<number, ForwardedRequest>;
   /** A minted id answered on a stream not tied to its request (a resumed GET stream replays answers). */
   replayed?: (minted: number) => RequestId | undefined;
-  /** Called once for every forwarded request answered (its client id no longer names it). */
-  settled?: (minted: number) => void;
+  /** A forwarded request was answered. */
+  answered?: (minted: number) => void;
+  /** A forwarded request's answer will not come on this stream (it ended or broke off). */
+  interrupted?: (minted: number) => void;
   /** Hidden-tool test while filtering is on; undefined when nothing is to be removed. */
   hidden: ((tool: string) => boolean) | undefined;
   knownTools: KnownTools;
@@ -81,7 +83,7 @@ export class AnswerInspector {
   finish(outcome: UpstreamOutcome, status?: number): void {
     for (const [minted, request] of this.options.forwarded) {
       request.call?.complete(outcome, status);
-      this.options.settled?.(minted);
+      this.options.interrupted?.(minted);
     }
     this.options.forwarded.clear();
   }
@@ -94,7 +96,7 @@ export class AnswerInspector {
     if (clientId === undefined) return this.drop("an id not minted for this stream", minted);
     if (request) {
       this.options.forwarded.delete(minted);
-      this.options.settled?.(minted);
+      this.options.answered?.(minted);
       request.call?.complete(callOutcome(m), this.options.status);
     }
     m.id = clientId;

@@ -29,7 +29,8 @@ export async function forward(deps: ProxyDeps, ex: Exchange, f: Forwarding, out:
   const inspector = (status: number) =>
     new AnswerInspector({
       forwarded: sent.forwarded,
-      settled: (minted) => deps.requestIds.settle(scope, minted),
+      answered: (minted) => deps.requestIds.answered(scope, minted),
+      interrupted: (minted) => deps.requestIds.interrupted(scope, minted),
       hidden: hiddenTest(deps.holder),
       knownTools: deps.knownTools,
       status,

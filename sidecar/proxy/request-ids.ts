@@ -2,21 +2,24 @@
 // integer, unique for the life of the process, so unique in every upstream session and connection),
 // and the answer's id is mapped back to the client's. No client id reaches the upstream, so no quirk of
 // an upstream's id handling (the Python SDK keys answer streams by `str(id)`: `1` and `"1"` collide)
-// can alias two requests. A scope (the MCP session, or the grant where there is none) remembers the
-// client ids still outstanding, so a client's `notifications/cancelled` names the right request, and
-// a few recent answers, so a resumed GET stream that replays them can still be mapped.
+// can alias two requests. A scope (the MCP session, or the grant where there is none) remembers its
+// requests still outstanding, so a client's `notifications/cancelled` names the right one, and a few
+// whose stream broke off before their answer, so a resumed GET stream that replays the answer can still
+// be mapped. Answered requests are forgotten at once: memory follows what is in flight.
 import { idKey, type RequestId } from "../mcp/jsonrpc.ts";
 
-/** Answers a scope keeps mappable after they were answered (for stream resumption). */
-const ANSWERED_KEPT = 256;
 /** Requests a scope may have outstanding; the oldest mapping is forgotten past this. */
-const OUTSTANDING_KEPT = 4096;
+const OUTSTANDING_KEPT = 1024;
+/** Interrupted requests a scope keeps mappable for stream resumption. */
+const INTERRUPTED_KEPT = 32;
 
 interface ScopeIds {
   /** idKey(client id) → minted id, for requests not answered yet. */
   readonly outstanding: Map<string, number>;
-  /** minted id → client id, for every request minted in this scope (bounded). */
+  /** minted id → client id, for outstanding requests. */
   readonly clientIds: Map<number, RequestId>;
+  /** minted id → client id, for requests whose answer never reached the client (bounded). */
+  readonly interrupted: Map<number, RequestId>;
 }
 
 export class RequestIds {
@@ -32,20 +35,35 @@ export class RequestIds {
   mint(scope: string, clientId: RequestId): number {
     const minted = this.next++;
     const ids = this.scope(scope);
-    ids.outstanding.delete(idKey(clientId));
-    ids.outstanding.set(idKey(clientId), minted);
+    const key = idKey(clientId);
+    const previous = ids.outstanding.get(key);
+    if (previous !== undefined) ids.clientIds.delete(previous);
+    ids.outstanding.delete(key);
+    ids.outstanding.set(key, minted);
     ids.clientIds.set(minted, clientId);
-    trim(ids.outstanding, OUTSTANDING_KEPT);
-    trim(ids.clientIds, OUTSTANDING_KEPT + ANSWERED_KEPT);
+    if (ids.outstanding.size > OUTSTANDING_KEPT) this.answered(scope, ids.outstanding.values().next().value as number);
     return minted;
   }
 
-  /** The request was answered (or will never be): its client id no longer names it. */
-  settle(scope: string, minted: number): void {
+  /** The request was answered: its ids are forgotten. */
+  answered(scope: string, minted: number): void {
     const ids = this.scopes.get(scope);
     const clientId = ids?.clientIds.get(minted);
     if (ids === undefined || clientId === undefined) return;
+    ids.clientIds.delete(minted);
     if (ids.outstanding.get(idKey(clientId)) === minted) ids.outstanding.delete(idKey(clientId));
+    if (ids.clientIds.size === 0 && ids.interrupted.size === 0) this.scopes.delete(scope);
+  }
+
+  /** Its answer never reached the client (the stream broke off): kept for a replay, no longer cancellable. */
+  interrupted(scope: string, minted: number): void {
+    const ids = this.scopes.get(scope);
+    const clientId = ids?.clientIds.get(minted);
+    if (ids === undefined || clientId === undefined) return;
+    this.answered(scope, minted);
+    const kept = this.scope(scope);
+    kept.interrupted.set(minted, clientId);
+    if (kept.interrupted.size > INTERRUPTED_KEPT) kept.interrupted.delete(kept.interrupted.keys().next().value as number);
   }
 
   /** The minted id of the client's outstanding request `clientId`, if there is one. */
@@ -53,9 +71,15 @@ export class RequestIds {
     return this.scopes.get(scope)?.outstanding.get(idKey(clientId));
   }
 
-  /** The client id a minted id stands for in this scope (recent answers included). */
+  /** The client id a minted id stands for in this scope (outstanding or interrupted). */
   clientId(scope: string, minted: number): RequestId | undefined {
-    return this.scopes.get(scope)?.clientIds.get(minted);
+    const ids = this.scopes.get(scope);
+    return ids?.clientIds.get(minted) ?? ids?.interrupted.get(minted);
+  }
+
+  /** Scopes with requests outstanding or interrupted (for tests and the memory bound). */
+  get size(): number {
+    return this.scopes.size;
   }
 
   /** The session ended: its mappings go with it. */
@@ -68,10 +92,10 @@ export class RequestIds {
     if (ids) {
       this.scopes.delete(name);
     } else {
-      ids = { outstanding: new Map(), clientIds: new Map() };
+      ids = { outstanding: new Map(), clientIds: new Map(), interrupted: new Map() };
     }
     this.scopes.set(name, ids);
-    trim(this.scopes, this.maxScopes);
+    if (this.scopes.size > this.maxScopes) this.scopes.delete(this.scopes.keys().next().value as string);
     return ids;
   }
 }
@@ -79,8 +103,4 @@ export class RequestIds {
 /** The scope of a caller's requests: its MCP session, or its grant when it has none. */
 export function idScope(session: string | undefined, grant: string): string {
   return session !== undefined ? `session:${session}` : `grant:${grant}`;
-}
-
-function trim<K, V>(map: Map<K, V>, max: number): void {
-  while (map.size > max) map.delete(map.keys().next().value as K);
 }
