@@ -75,14 +75,14 @@ describe("approval at the client with elicitation (real kube-apiserver for the f
     const bob = await h.client(KEYS.bob);
     const args = { namespace: "company.team", flow_id: "no-elicitation" };
     const pending = bob.callTool({ name: "execute_flow", arguments: args }, undefined, { timeout: 60_000 });
-    const approval = await k.approvalWhere((a) => a.spec.caller === "bob" && a.spec.argsDigest === argumentsDigest(args));
+    const approval = await k.approvalWhere((a) => a.spec.caller === "apikey:bob" && a.spec.argsDigest === argumentsDigest(args));
     await k.decide(approval.metadata.name, "Approved");
     assert.equal(((await pending) as ToolResult).isError, undefined);
 
     answer = () => Promise.reject(new McpError(ErrorCode.InvalidParams, "this client cannot show forms"));
     const failing = { namespace: "company.team", flow_id: "client-error" };
     const afterError = alice.callTool({ name: "execute_flow", arguments: failing }, undefined, { timeout: 60_000 });
-    const fallback = await k.approvalWhere((a) => a.spec.caller === "alice" && a.spec.argsDigest === argumentsDigest(failing));
+    const fallback = await k.approvalWhere((a) => a.spec.caller === "apikey:alice" && a.spec.argsDigest === argumentsDigest(failing));
     await k.decide(fallback.metadata.name, "Approved");
     assert.equal(((await afterError) as ToolResult).isError, undefined);
     assert.equal(callsOf("execute_flow").filter((c) => c.arguments.namespace === "company.team").length, 3);

@@ -38,7 +38,7 @@ describe("API-key grants", () => {
   });
 
   it("make the grant the rate-limit budget and caller.grant in CEL", async () => {
-    const h = await startHarness({ policy: mcpPolicy("default: deny\ntools:\n  - name: list_namespaces\n    require: [\"caller.grant == 'alice'\"]") });
+    const h = await startHarness({ policy: mcpPolicy("default: deny\ntools:\n  - name: list_namespaces\n    require: [\"caller.grant == 'apikey:alice'\"]") });
     try {
       const alice = await h.client(KEYS.alice);
       const bob = await h.client(KEYS.bob);
@@ -137,7 +137,7 @@ tools:
     assert.match(JSON.stringify(await admin.callTool({ name: "resume_execution", arguments: {} })), /RATE LIMITED/);
     assert.equal(((await other.callTool({ name: "resume_execution", arguments: {} })) as { isError?: boolean }).isError, undefined, "ops-2 has a budget of its own");
     const line = h.logs.auditLines.find((l) => l.tool === "manage_kv_store");
-    assert.deepEqual(line?.caller, { grant: "ops-1", sub: "ops-1", method: "jwt" });
+    assert.deepEqual(line?.caller, { grant: "jwt:ops-1", sub: "ops-1", method: "jwt" });
   });
 
   it("answers 503 (not 401) while the issuer's keys cannot be fetched", async () => {
