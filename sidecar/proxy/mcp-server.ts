@@ -12,6 +12,7 @@ import type { CallerContext } from "../enforcement/enforcer.ts";
 import type { Authenticator } from "../identity/authenticator.ts";
 import { protectedResourceMetadata, WELL_KNOWN } from "../identity/protected-resource.ts";
 import { INVALID_REQUEST, PARSE_ERROR, rpcError } from "../mcp/answers.ts";
+import { connectionHeaderProblem } from "../mcp/http-headers.ts";
 import type { Exchange, ProxyDeps } from "./exchange.ts";
 import { clientErrorHandler } from "./client-errors.ts";
 import { admit } from "./gate.ts";
@@ -27,10 +28,11 @@ export interface McpServerDeps extends ProxyDeps {
 }
 
 /**
- * The exchange of a CORS preflight is nobody's: stream.ts's OPTIONS handler reads no caller. An empty
- * grant that no authenticated caller can have (every grant is prefixed by its identity method).
+ * The exchange of a CORS preflight is nobody's: stream.ts's OPTIONS handler reads no caller, and no
+ * other handler ever gets this one. Its grant is one no authenticated caller can have (every grant is
+ * `anonymous` or prefixed by its identity method).
  */
-const PREFLIGHT: Omit<CallerContext, "session"> = Object.freeze({ caller: Object.freeze({ grant: "", sub: "", groups: [], claims: {} }), authMethod: "none" });
+const PREFLIGHT: Omit<CallerContext, "session"> = Object.freeze({ caller: Object.freeze({ grant: "(cors-preflight)", sub: "", groups: [], claims: {} }), authMethod: "none" });
 
 export function createMcpServer(deps: McpServerDeps): FastifyInstance {
   const { config } = deps;
@@ -127,13 +129,15 @@ export function createMcpServer(deps: McpServerDeps): FastifyInstance {
       );
     },
   });
-  // CORS preflight carries no credentials and no MCP message (stream.ts passes it on as it is): only
-  // the exact path is required. It has no caller, and no caller's grant ever stands in for one.
+  // CORS preflight carries no credentials and no MCP message (stream.ts passes it on as it is): the
+  // exact path and a Connection header naming no header are required. It has no caller, and no caller's grant ever stands in for one.
   app.route({
     method: "OPTIONS",
     url: path,
     onRequest: async (request, reply) => {
       if (mcpTargetProblem(request.raw.url, path) !== undefined) return notFound(reply);
+      const connection = connectionHeaderProblem(request.headers);
+      if (connection !== undefined) return reply.code(400).type("application/json").send(rpcError(null, INVALID_REQUEST, `Bad Request: ${connection}`));
     },
     handler: async (request, reply) => {
       reply.hijack();

@@ -106,6 +106,7 @@ describe("the front door", () => {
     assert.equal(h.upstream.requests.at(-1)?.method, "OPTIONS");
     await refused(404, "OPTIONS /%6Dcp HTTP/1.1", preflight);
     await refused(400, "OPTIONS http://x/mcp HTTP/1.1", preflight);
+    await refused(400, "OPTIONS /mcp HTTP/1.1", { ...preflight, Connection: "origin" });
   });
 
   it("refuses a Connection header that names any header, for POST, GET and DELETE", async () => {
