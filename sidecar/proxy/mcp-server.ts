@@ -130,7 +130,8 @@ export function createMcpServer(deps: McpServerDeps): FastifyInstance {
     },
   });
   // CORS preflight carries no credentials and no MCP message (stream.ts passes it on as it is): the
-  // exact path and a Connection header naming no header are required. It has no caller, and no caller's grant ever stands in for one.
+  // exact path and a Connection header naming no header are required. It has no caller, and no
+  // caller's grant ever stands in for one.
   app.route({
     method: "OPTIONS",
     url: path,
