@@ -13,9 +13,13 @@ export interface MediaType {
 
 export type ParsedContentType = { ok: true; mediaType: MediaType } | { ok: false; problem: string };
 
-/** tchar of RFC 9110 §5.6.2. */
-const TCHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
-const OWS = /[ \t]/;
+/** tchar of RFC 9110 §5.6.2, as a lookup table by character code. */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
+
+function isTchar(code: number): boolean {
+  return code < 128 && TCHAR[code] === 1;
+}
 
 function isQdtext(code: number): boolean {
   return code === 0x09 || code === 0x20 || code === 0x21 || (code >= 0x23 && code <= 0x5b) || (code >= 0x5d && code <= 0x7e) || (code >= 0x80 && code <= 0xff);
@@ -43,12 +47,12 @@ function readQuotedString(text: string, start: number): { value: string; end: nu
 
 function readToken(text: string, start: number): { value: string; end: number } {
   let end = start;
-  while (end < text.length && TCHAR.test(text[end] as string)) end++;
+  while (end < text.length && isTchar(text.charCodeAt(end))) end++;
   return { value: text.slice(start, end), end };
 }
 
 function skipOws(text: string, i: number): number {
-  while (i < text.length && OWS.test(text[i] as string)) i++;
+  while (i < text.length && (text[i] === " " || text[i] === "\t")) i++;
   return i;
 }
 
