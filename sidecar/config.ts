@@ -30,6 +30,7 @@ export interface SidecarConfig {
   upstreamKeepAliveTimeoutMs: number;
   upstreamMaxConnections: number | undefined;
   maxSessions: number;
+  maxSessionsPerGrant: number;
   sessionIdleTimeoutMs: number;
   shutdownGraceMs: number;
   reloadDebounceMs: number;
@@ -65,7 +66,8 @@ const OPTIONS: readonly Option[] = [
   { flag: "upstream-headers-timeout", env: "MCP_WARDEN_UPSTREAM_HEADERS_TIMEOUT", value: "DURATION", default: "300s", help: "Time the upstream has to start answering (bodies and streams are not bounded)." },
   { flag: "upstream-keep-alive-timeout", env: "MCP_WARDEN_UPSTREAM_KEEP_ALIVE_TIMEOUT", value: "DURATION", default: "1s", help: "Idle time after which the sidecar closes an upstream connection; keep it below the MCP server's own (uvicorn and Node: 5s)." },
   { flag: "upstream-max-connections", env: "MCP_WARDEN_UPSTREAM_MAX_CONNECTIONS", value: "N", help: "Upper bound of upstream connections (default: unbounded; each open stream holds one)." },
-  { flag: "max-sessions", env: "MCP_WARDEN_MAX_SESSIONS", value: "N", default: "10000", help: "MCP sessions remembered; the least recently used are forgotten first." },
+  { flag: "max-sessions", env: "MCP_WARDEN_MAX_SESSIONS", value: "N", default: "10000", help: "MCP sessions remembered; when full, a grant's new session replaces its own least recently used (a first session: one of the grant holding the most)." },
+  { flag: "max-sessions-per-grant", env: "MCP_WARDEN_MAX_SESSIONS_PER_GRANT", value: "N", default: "1000", help: "MCP sessions one grant (caller) may hold; beyond it the grant's own least recently used is forgotten, never another caller's." },
   { flag: "session-idle-timeout", env: "MCP_WARDEN_SESSION_IDLE_TIMEOUT", value: "DURATION", default: "2h", help: "A session unused this long is forgotten (its client gets 404 and starts anew)." },
   { flag: "shutdown-grace", env: "MCP_WARDEN_SHUTDOWN_GRACE", value: "DURATION", default: "20s", help: "On SIGTERM, how long in-flight calls and streams may finish." },
   { flag: "reload-debounce", env: "MCP_WARDEN_RELOAD_DEBOUNCE", value: "DURATION", default: "250ms", help: "Quiet time after a file change before the policy or API-key file is re-read." },
@@ -165,6 +167,7 @@ export function parseSidecarConfig(argv: readonly string[], env: NodeJS.ProcessE
     upstreamKeepAliveTimeoutMs: duration("upstream-keep-alive-timeout"),
     upstreamMaxConnections: int("upstream-max-connections", 1),
     maxSessions: int("max-sessions", 1) as number,
+    maxSessionsPerGrant: int("max-sessions-per-grant", 1) as number,
     sessionIdleTimeoutMs: duration("session-idle-timeout"),
     shutdownGraceMs: duration("shutdown-grace"),
     reloadDebounceMs: duration("reload-debounce"),

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { SessionTable } from "./sessions.ts";
 
-function table(max = 3, idle = 1000) {
+function table(max = 3, idle = 1000, perGrant = max) {
   const clock = { now: 0 };
   const sizes: number[] = [];
-  const t = new SessionTable({ maxSessions: max, idleTimeoutMs: idle, now: () => clock.now, onSize: (n) => sizes.push(n) });
+  const t = new SessionTable({ maxSessions: max, maxSessionsPerGrant: perGrant, idleTimeoutMs: idle, now: () => clock.now, onSize: (n) => sizes.push(n) });
   return { t, clock, sizes };
 }
 
@@ -44,5 +44,56 @@ describe("SessionTable", () => {
     t.forget("busy");
     assert.equal(t.size, 0);
     assert.equal(sizes.at(-1), 0);
+  });
+
+  it("keeps each grant within its quota by forgetting that grant's own least recently used session", () => {
+    const { t } = table(100, 1000, 2);
+    t.bind("a1", "apikey:a");
+    t.bind("a2", "apikey:a");
+    for (let i = 0; i < 10; i++) t.bind(`b${i}`, "apikey:b");
+    assert.equal(t.countOf("apikey:b"), 2);
+    assert.equal(t.check("b9", "apikey:b"), "ok");
+    assert.equal(t.check("b8", "apikey:b"), "ok");
+    assert.equal(t.check("b7", "apikey:b"), "unknown");
+    assert.equal(t.check("a1", "apikey:a"), "ok");
+    assert.equal(t.check("a2", "apikey:a"), "ok");
+  });
+
+  it("when full, evicts within the binding grant first, even if another grant's session is older", () => {
+    const { t, clock } = table(4, 10_000, 10);
+    t.bind("a1", "apikey:a");
+    t.bind("a2", "apikey:a");
+    clock.now = 1;
+    t.bind("b1", "apikey:b");
+    t.bind("b2", "apikey:b");
+    for (let i = 3; i < 20; i++) t.bind(`b${i}`, "apikey:b");
+    assert.equal(t.check("a1", "apikey:a"), "ok", "the least recently used session overall is another grant's: it stays");
+    assert.equal(t.check("a2", "apikey:a"), "ok");
+    assert.equal(t.countOf("apikey:b"), 2);
+    assert.equal(t.size, 4);
+  });
+
+  it("gives a grant's first session room by taking from the grant holding the most", () => {
+    const { t } = table(4, 10_000, 10);
+    t.bind("a1", "apikey:a");
+    t.bind("b1", "apikey:b");
+    t.bind("b2", "apikey:b");
+    t.bind("b3", "apikey:b");
+    t.bind("c1", "apikey:c");
+    assert.equal(t.check("b1", "apikey:b"), "unknown", "the largest holder's oldest session made room");
+    assert.equal(t.check("a1", "apikey:a"), "ok");
+    assert.equal(t.check("c1", "apikey:c"), "ok");
+    assert.equal(t.size, 4);
+  });
+
+  it("keeps the per-grant index in step when sessions expire or are forgotten", () => {
+    const { t, clock } = table(10, 1000, 3);
+    t.bind("s1", "g");
+    t.bind("s2", "g");
+    t.forget("s1");
+    assert.equal(t.countOf("g"), 1);
+    clock.now = 5000;
+    assert.equal(t.check("s2", "g"), "unknown");
+    assert.equal(t.countOf("g"), 0);
   });
 });

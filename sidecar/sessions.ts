@@ -2,13 +2,19 @@
 // the caller that initialised it. A request naming a session issued to someone else, or one never
 // issued through this sidecar, is answered 404 (what MCP prescribes for unknown sessions) and never
 // forwarded: otherwise one caller could act in another's session or spend its session-scoped budget.
-// The table is bounded (least recently used sessions are forgotten first) and idle sessions expire;
-// a forgotten session gets 404 and the client starts a new one, as the spec describes.
+// The table is bounded in total and per grant, and idle sessions expire; a forgotten session gets 404
+// and the client starts a new one, as the spec describes. Eviction stays within the caller's own grant
+// first, so one caller's initializes cannot push out everyone else's sessions: beyond its own quota a
+// grant forgets its own least recently used session; when the whole table is full, the binding grant
+// gives up its own oldest session if it has one, and only a grant's first session takes one from the
+// grant that holds the most.
 
 export type SessionCheck = "ok" | "unknown" | "foreign";
 
 export interface SessionTableOptions {
   maxSessions: number;
+  /** Sessions one grant may hold; beyond it the grant's own least recently used is forgotten. */
+  maxSessionsPerGrant: number;
   idleTimeoutMs: number;
   /** Milliseconds clock; injectable for tests. */
   now?: () => number;
@@ -26,6 +32,8 @@ interface Binding {
 export class SessionTable {
   /** Map order is recency order: the first entry is the least recently used. */
   private readonly bindings = new Map<string, Binding>();
+  /** Each grant's sessions, least recently used first. */
+  private readonly byGrant = new Map<string, Set<string>>();
   private readonly options: SessionTableOptions;
   private readonly now: () => number;
   private lastSweep: number;
@@ -44,13 +52,47 @@ export class SessionTable {
   bind(session: string, grant: string, client: { elicitation?: boolean } = {}): boolean {
     const existing = this.bindings.get(session);
     if (existing && existing.grant !== grant) return false;
-    this.bindings.delete(session);
+    this.remove(session);
     this.bindings.set(session, { grant, lastSeen: this.now(), elicitation: client.elicitation ?? false });
-    while (this.bindings.size > this.options.maxSessions) {
-      const oldest = this.bindings.keys().next().value as string;
-      this.bindings.delete(oldest);
-    }
+    const own = this.sessionsOf(grant);
+    own.add(session);
+    while (own.size > this.options.maxSessionsPerGrant) this.remove(own.values().next().value as string);
+    while (this.bindings.size > this.options.maxSessions) this.remove(this.victim(grant, session));
     this.changed();
+    return true;
+  }
+
+  /** Sessions bound to `grant` now. */
+  countOf(grant: string): number {
+    return this.byGrant.get(grant)?.size ?? 0;
+  }
+
+  /** The session to forget when the table is full: the binding grant's own oldest, else the oldest of the largest holder. */
+  private victim(grant: string, keep: string): string {
+    const own = this.sessionsOf(grant);
+    if (own.size > 1) return own.values().next().value as string;
+    let largest: Set<string> | undefined;
+    for (const [other, sessions] of this.byGrant) {
+      if (other !== grant && sessions.size > (largest?.size ?? 0)) largest = sessions;
+    }
+    const oldest = largest?.values().next().value;
+    return oldest ?? keep;
+  }
+
+  private sessionsOf(grant: string): Set<string> {
+    let sessions = this.byGrant.get(grant);
+    if (!sessions) this.byGrant.set(grant, (sessions = new Set()));
+    return sessions;
+  }
+
+  /** Drops a session from both indexes; true if it was bound. */
+  private remove(session: string): boolean {
+    const binding = this.bindings.get(session);
+    if (!binding) return false;
+    this.bindings.delete(session);
+    const own = this.byGrant.get(binding.grant);
+    own?.delete(session);
+    if (own?.size === 0) this.byGrant.delete(binding.grant);
     return true;
   }
 
@@ -68,6 +110,9 @@ export class SessionTable {
     this.bindings.delete(session);
     binding.lastSeen = now;
     this.bindings.set(session, binding);
+    const own = this.sessionsOf(grant);
+    own.delete(session);
+    own.add(session);
     return "ok";
   }
 
@@ -77,7 +122,7 @@ export class SessionTable {
   }
 
   forget(session: string): void {
-    if (this.bindings.delete(session)) this.changed();
+    if (this.remove(session)) this.changed();
   }
 
   /** Drops idle sessions; runs at most once per idle timeout, from the oldest end only. */
@@ -87,7 +132,7 @@ export class SessionTable {
     let removed = false;
     for (const [session, binding] of this.bindings) {
       if (now - binding.lastSeen <= this.options.idleTimeoutMs) break;
-      this.bindings.delete(session);
+      this.remove(session);
       removed = true;
     }
     if (removed) this.changed();

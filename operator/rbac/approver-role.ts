@@ -59,7 +59,9 @@ export function decisionPolicy(): Record<string, unknown>[] {
             reason: "Forbidden",
           },
           {
-            expression: "!variables.decidedNow || object.spec.caller != request.userInfo.username",
+            // spec.caller is the grant: the user name behind its identity-method prefix
+            // (`k8s:system:serviceaccount:…` for service accounts), or bare in approvals made before grants had one.
+            expression: "!variables.decidedNow || !(object.spec.caller in [request.userInfo.username, 'apikey:' + request.userInfo.username, 'jwt:' + request.userInfo.username, 'k8s:' + request.userInfo.username])",
             message: "a caller cannot decide the approval of its own tool call",
             reason: "Forbidden",
           },

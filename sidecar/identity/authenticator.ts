@@ -1,5 +1,5 @@
 // Who is calling: turns the Authorization header into the caller a policy sees (`caller.grant` is the
-// budget of `scope: grant` limits). Configured by the policy's `identity` (anonymous, apiKeys, jwt,
+// budget of `scope: grant` limits, prefixed by the identity method: see grants.ts). Configured by the policy's `identity` (anonymous, apiKeys, jwt,
 // kubernetes) plus the sidecar's `--api-keys` file; rebuilt when the policy's identity changes.
 // Without any configured method, and without `anonymous: true`, every caller is refused (fail closed).
 // Token verification (jose and its key handling) is loaded only when a policy accepts tokens.
@@ -9,6 +9,7 @@ import type { CelCaller } from "../../policy/cel/environment.ts";
 import type { IdentitySpec } from "../../policy/schema.ts";
 import { watchFile, type WatchedFile } from "../watched-file.ts";
 import { matchApiKey, parseApiKeyGrants, type ApiKeyGrant } from "./api-keys.ts";
+import { apiKeyGrant } from "./grants.ts";
 import type * as JwtModule from "./jwt.ts";
 import type { JwtVerifier } from "./jwt.ts";
 import type { KubernetesApiAccess } from "./kubernetes-api.ts";
@@ -103,7 +104,7 @@ export class Authenticator {
     if (!token) return { ok: false, problem: "invalid", message: "the Authorization header must be 'Bearer <token>'" };
     if (this.grants) {
       const name = matchApiKey(this.grants, token);
-      if (name !== undefined) return { ok: true, caller: { grant: name, sub: name, groups: [], claims: {} }, method: "api_key" };
+      if (name !== undefined) return { ok: true, caller: { grant: apiKeyGrant(name), sub: name, groups: [], claims: {} }, method: "api_key" };
     }
     const tokens = this.tokens;
     if (!JWT_SHAPE.test(token) || !tokens || (!this.jwt && !this.kubernetes)) return { ok: false, problem: "invalid", message: "unknown credential" };

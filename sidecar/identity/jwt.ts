@@ -4,6 +4,7 @@
 // when a token names an unknown key id (jose's cooldown bounds how often).
 import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type FetchImplementation, type JWTPayload } from "jose";
 import type { CelCaller } from "../../policy/cel/environment.ts";
+import { jwtGrant } from "./grants.ts";
 
 export const ASYMMETRIC_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
 
@@ -80,7 +81,7 @@ export function callerFromClaims(payload: JWTPayload, subjectClaim: string, grou
   if (typeof sub !== "string" || sub === "") throw new TokenRejected(`token has no "${subjectClaim}" claim`);
   const rawGroups = payload[groupsClaim];
   const groups = Array.isArray(rawGroups) ? rawGroups.filter((g): g is string => typeof g === "string") : typeof rawGroups === "string" ? [rawGroups] : [];
-  return { grant: sub, sub, groups, claims: payload };
+  return { grant: jwtGrant(sub), sub, groups, claims: payload };
 }
 
 /** The unverified issuer of a token, to pick the verifier (never trusted for anything else). */

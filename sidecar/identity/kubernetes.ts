@@ -8,6 +8,7 @@
 import { readFile } from "node:fs/promises";
 import { Agent, fetch as undiciFetch } from "undici";
 import type { CelCaller } from "../../policy/cel/environment.ts";
+import { serviceAccountGrant } from "./grants.ts";
 import { JwtVerifier, TokenRejected, type FetchLike } from "./jwt.ts";
 import type { KubernetesApiAccess } from "./kubernetes-api.ts";
 
@@ -56,10 +57,12 @@ export class KubernetesTokenVerifier {
     const k8s = payload["kubernetes.io"] as { namespace?: unknown; serviceaccount?: { name?: unknown } } | undefined;
     const namespace = typeof k8s?.namespace === "string" ? k8s.namespace : undefined;
     const sub = payload.sub as string;
-    if (!namespace || !sub.startsWith("system:serviceaccount:")) throw new TokenRejected("not a service-account token");
+    const prefix = `system:serviceaccount:${namespace}:`;
+    const name = namespace && sub.startsWith(prefix) ? sub.slice(prefix.length) : "";
+    if (!namespace || name === "" || name.includes(":")) throw new TokenRejected("not a service-account token");
     // The groups Kubernetes itself gives a service account.
     const groups = ["system:serviceaccounts", `system:serviceaccounts:${namespace}`, "system:authenticated"];
-    return { grant: sub, sub, groups, claims: payload };
+    return { grant: serviceAccountGrant(namespace, name), sub, groups, claims: payload };
   }
 
   private jwtVerifier(): Promise<JwtVerifier> {

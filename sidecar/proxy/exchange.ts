@@ -47,7 +47,9 @@ export function abortOnClientClose(res: ServerResponse): AbortController {
 
 export function forwardHeaders(ex: Exchange): Record<string, string | string[]> {
   const encrypted = (ex.req.socket as { encrypted?: boolean }).encrypted === true;
-  return upstreamRequestHeaders(ex.req.headers, { remoteAddress: ex.req.socket.remoteAddress, host: ex.req.headers.host, proto: encrypted ? "https" : "http" });
+  const forwarded = { remoteAddress: ex.req.socket.remoteAddress, host: ex.req.headers.host, proto: encrypted ? "https" as const : "http" as const };
+  // Only a POST carries a body upstream, and it is the sidecar's JSON.
+  return upstreamRequestHeaders(ex.req.headers, forwarded, { jsonBody: ex.req.method === "POST" });
 }
 
 /**

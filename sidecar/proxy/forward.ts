@@ -1,6 +1,7 @@
 // The one way decided messages go upstream, for ordinary POSTs and for calls held for approval alike:
-// the canonical body with minted ids, `Content-Type: application/json` set by the sidecar, and the
-// answer relayed through the inspector to wherever the client waits for it.
+// the canonical body with minted ids, `Content-Type: application/json` set by the sidecar
+// (`upstreamRequestHeaders`), and the answer relayed through the inspector to wherever the client
+// waits for it.
 import type { IncomingHttpHeaders } from "node:http";
 import { errors as undiciErrors, type Dispatcher } from "undici";
 import { headerValue } from "../mcp/http-headers.ts";
@@ -41,8 +42,7 @@ export async function forward(deps: ProxyDeps, ex: Exchange, f: Forwarding, out:
   const controller = abortOnClientClose(ex.res);
   let upstream: Dispatcher.ResponseData;
   try {
-    const headers = { ...forwardHeaders(ex), "content-type": "application/json" };
-    upstream = await deps.upstream.request({ method: "POST", search: ex.search, headers, body: sent.body, signal: controller.signal });
+    upstream = await deps.upstream.request({ method: "POST", search: ex.search, headers: forwardHeaders(ex), body: sent.body, signal: controller.signal });
   } catch (err) {
     const cancelled = controller.signal.aborted;
     inspector(0).finish(cancelled ? "cancelled" : "connection_error");

@@ -1,13 +1,15 @@
-// What every request to the MCP endpoint passes before its body is read: the Origin allow-list
-// (browsers, DNS rebinding) and authentication. Failures are answered here: 403, 401 with a
-// WWW-Authenticate challenge (naming the RFC 9728 metadata when OAuth tokens are accepted), or 503
-// when tokens cannot be verified right now.
+// What every request to the MCP endpoint passes before its body is read, run as a hook of the MCP
+// route (after the router resolved it, never on the raw URL): a Connection header that names no
+// header, the Origin allow-list (browsers, DNS rebinding), authentication, and for a POST a body
+// without Content-Encoding. Failures are answered here: 400, 403, 401 with a WWW-Authenticate
+// challenge (naming the RFC 9728 metadata when OAuth tokens are accepted), 503 when tokens cannot be
+// verified right now, or 415.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CallerContext } from "../enforcement/enforcer.ts";
 import type { Authenticator } from "../identity/authenticator.ts";
 import { protectedResourceMetadataUrl } from "../identity/protected-resource.ts";
 import { INVALID_REQUEST, rpcError } from "../mcp/answers.ts";
-import { headerValue } from "../mcp/http-headers.ts";
+import { connectionHeaderProblem, hasRequestContentEncoding, headerValue } from "../mcp/http-headers.ts";
 import type { SidecarMetrics } from "../observability/metrics.ts";
 import type { PolicyHolder } from "../policy-holder.ts";
 import { sendJson } from "./relay.ts";
@@ -24,6 +26,12 @@ export interface GateDeps {
 /** The caller of an admitted request; undefined when the gate answered it. */
 export async function admit(deps: GateDeps, req: IncomingMessage, res: ServerResponse): Promise<Omit<CallerContext, "session"> | undefined> {
   const method = req.method === "GET" || req.method === "DELETE" ? req.method : "_invalid";
+  const connection = connectionHeaderProblem(req.headers);
+  if (connection !== undefined) {
+    deps.metrics.countRequest(method, "rejected");
+    sendJson(res, 400, rpcError(null, INVALID_REQUEST, `Bad Request: ${connection}`));
+    return undefined;
+  }
   const origin = headerValue(req.headers, "origin");
   if (origin !== undefined) {
     const allowed = [...deps.allowedOrigins, ...(deps.holder.current?.spec.sidecar?.allowedOrigins ?? [])];
@@ -34,7 +42,15 @@ export async function admit(deps: GateDeps, req: IncomingMessage, res: ServerRes
     }
   }
   const result = await deps.authenticator.authenticate(headerValue(req.headers, "authorization"));
-  if (result.ok) return { caller: result.caller, authMethod: result.method };
+  if (result.ok) {
+    if (req.method === "POST" && hasRequestContentEncoding(req.headers)) {
+      // The upstream would decode what the sidecar never read (express.json inflates gzip, deflate, br).
+      deps.metrics.countRequest(method, "rejected");
+      sendJson(res, 415, rpcError(null, INVALID_REQUEST, "Unsupported Media Type: the body must not have a Content-Encoding"));
+      return undefined;
+    }
+    return { caller: result.caller, authMethod: result.method };
+  }
   deps.metrics.countRequest(method, "unauthenticated");
   if (result.problem === "unavailable") {
     sendJson(res, 503, rpcError(null, INVALID_REQUEST, result.message), { "retry-after": "5" });

@@ -1,19 +1,24 @@
 // The HTTP front of the proxy (fastify): the MCP endpoint at the upstream's path, and the OAuth
-// protected-resource metadata. Origin and authentication are checked before a body is read; bodies are
-// read raw (bounded) because the proxy parses them itself, strictly. Handlers write to the raw response
-// so upstream streams pass through without framework buffering.
+// protected-resource metadata. There is one front door: the MCP route's own onRequest hook, which runs
+// once the router has resolved the route, refuses any target that is not exactly the MCP path, then
+// checks the Origin and authenticates before a body is read; a request without an authenticated
+// caller is never served. Absolute-form targets are refused for every route. Bodies are read raw
+// (bounded) because the proxy parses them itself, strictly. Handlers write to the raw response so
+// upstream streams pass through without framework buffering.
 import type { IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
-import { fastify, type FastifyError, type FastifyInstance } from "fastify";
+import { fastify, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { CallerContext } from "../enforcement/enforcer.ts";
 import type { Authenticator } from "../identity/authenticator.ts";
 import { protectedResourceMetadata, WELL_KNOWN } from "../identity/protected-resource.ts";
 import { INVALID_REQUEST, PARSE_ERROR, rpcError } from "../mcp/answers.ts";
+import { connectionHeaderProblem } from "../mcp/http-headers.ts";
 import type { Exchange, ProxyDeps } from "./exchange.ts";
 import { clientErrorHandler } from "./client-errors.ts";
 import { admit } from "./gate.ts";
 import { handlePost } from "./post.ts";
 import { sendJson } from "./relay.ts";
+import { isOriginForm, mcpTargetProblem, searchOf } from "./request-target.ts";
 import { handleOptions, handleStreamOrDelete } from "./stream.ts";
 
 export interface McpServerDeps extends ProxyDeps {
@@ -21,6 +26,13 @@ export interface McpServerDeps extends ProxyDeps {
   /** Tracks exchanges in flight (false: refused, the connection is closing for a shutdown) and standalone streams among them. */
   inFlight: { begin(res: Exchange["res"]): boolean; stream(res: Exchange["res"]): void };
 }
+
+/**
+ * The exchange of a CORS preflight is nobody's: stream.ts's OPTIONS handler reads no caller, and no
+ * other handler ever gets this one. Its grant is one no authenticated caller can have (every grant is
+ * `anonymous` or prefixed by its identity method).
+ */
+const PREFLIGHT: Omit<CallerContext, "session"> = Object.freeze({ caller: Object.freeze({ grant: "(cors-preflight)", sub: "", groups: [], claims: {} }), authMethod: "none" });
 
 export function createMcpServer(deps: McpServerDeps): FastifyInstance {
   const { config } = deps;
@@ -57,42 +69,81 @@ export function createMcpServer(deps: McpServerDeps): FastifyInstance {
     return reply.code(status).type("application/json").send(rpcError(null, status === 400 ? PARSE_ERROR : INVALID_REQUEST, message));
   });
 
+  const notFound = (reply: FastifyReply) => reply.code(404).type("application/json").send(rpcError(null, INVALID_REQUEST, `Not found: the MCP endpoint is ${path}`));
+
   app.addHook("onRequest", async (request, reply) => {
     request.raw.socket.setTimeout(0);
     if (!deps.inFlight.begin(reply.raw)) return reply.hijack();
-    if (!request.url.startsWith(path) || request.method === "OPTIONS") return;
+    if (!isOriginForm(request.raw.url)) {
+      deps.metrics.countRequest("_invalid", "rejected");
+      return reply.code(400).type("application/json").send(rpcError(null, INVALID_REQUEST, "Bad Request: the request target must be a path (origin-form), not an absolute URL"));
+    }
+  });
+
+  /** The MCP route's front door: the exact path, then the gate (Connection, Origin, authentication, Content-Encoding). */
+  const frontDoor = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (mcpTargetProblem(request.raw.url, path) !== undefined) {
+      deps.metrics.countRequest("_invalid", "rejected");
+      return notFound(reply);
+    }
     const caller = await admit(gate, request.raw, reply.raw);
     if (!caller) return reply.hijack();
     callers.set(request.raw, caller);
+  };
+
+  const exchange = (request: FastifyRequest, res: Exchange["res"], caller: Omit<CallerContext, "session">): Exchange => ({
+    req: request.raw,
+    res,
+    caller: { ...caller, session: undefined },
+    startedAt: performance.now(),
+    search: searchOf(request.raw.url as string),
   });
 
-  const serve = async (request: { raw: IncomingMessage; body?: unknown; url: string }, res: Exchange["res"], method: string): Promise<void> => {
-    const query = request.url.indexOf("?");
-    const ex: Exchange = {
-      req: request.raw,
-      res,
-      caller: { ...(callers.get(request.raw) ?? { caller: { grant: "", sub: "", groups: [], claims: {} }, authMethod: "none" }), session: undefined },
-      startedAt: performance.now(),
-      search: query === -1 ? "" : request.url.slice(query),
-    };
-    if (method === "GET") deps.inFlight.stream(res);
+  const serve = async (request: FastifyRequest, res: Exchange["res"], run: () => Promise<void>): Promise<void> => {
     try {
-      if (method === "POST") await handlePost(deps, ex, request.body as Buffer | undefined);
-      else if (method === "OPTIONS") await handleOptions(deps, ex);
-      else await handleStreamOrDelete(deps, ex, method as "GET" | "DELETE");
+      await run();
     } catch (err) {
-      deps.log.error({ err: (err as Error).message, stack: (err as Error).stack }, "unexpected error handling an MCP request");
+      deps.log.error({ err: (err as Error).message, stack: (err as Error).stack, method: request.method }, "unexpected error handling an MCP request");
       if (!res.headersSent) sendJson(res, 500, rpcError(null, INVALID_REQUEST, "Internal error in the policy proxy"));
       else res.destroy();
     }
   };
 
   app.route({
-    method: ["POST", "GET", "DELETE", "OPTIONS"],
+    method: ["POST", "GET", "DELETE"],
     url: path,
+    onRequest: frontDoor,
     handler: async (request, reply) => {
       reply.hijack();
-      await serve(request, reply.raw, request.method);
+      const res = reply.raw;
+      const caller = callers.get(request.raw);
+      if (!caller) {
+        // Unreachable while the front door runs; if it ever did not, nothing is served (fail closed).
+        deps.metrics.countRequest("_invalid", "unauthenticated");
+        return sendJson(res, 401, rpcError(null, INVALID_REQUEST, "Unauthorized: no authenticated caller"));
+      }
+      const ex = exchange(request, res, caller);
+      if (request.method === "GET") deps.inFlight.stream(res);
+      await serve(request, res, () =>
+        request.method === "POST" ? handlePost(deps, ex, request.body as Buffer | undefined) : handleStreamOrDelete(deps, ex, request.method as "GET" | "DELETE"),
+      );
+    },
+  });
+  // CORS preflight carries no credentials and no MCP message (stream.ts passes it on as it is): the
+  // exact path and a Connection header naming no header are required. It has no caller, and no
+  // caller's grant ever stands in for one.
+  app.route({
+    method: "OPTIONS",
+    url: path,
+    onRequest: async (request, reply) => {
+      if (mcpTargetProblem(request.raw.url, path) !== undefined) return notFound(reply);
+      const connection = connectionHeaderProblem(request.headers);
+      if (connection !== undefined) return reply.code(400).type("application/json").send(rpcError(null, INVALID_REQUEST, `Bad Request: ${connection}`));
+    },
+    handler: async (request, reply) => {
+      reply.hijack();
+      const res = reply.raw;
+      await serve(request, res, () => handleOptions(deps, exchange(request, res, PREFLIGHT)));
     },
   });
   // Anything else on the endpoint would reach the upstream unparsed: refused.
@@ -109,6 +160,6 @@ export function createMcpServer(deps: McpServerDeps): FastifyInstance {
   };
   app.get(WELL_KNOWN, metadata);
   app.get(`${WELL_KNOWN}${path}`, metadata);
-  app.setNotFoundHandler((_request, reply) => reply.code(404).type("application/json").send(rpcError(null, INVALID_REQUEST, `Not found: the MCP endpoint is ${path}`)));
+  app.setNotFoundHandler((_request, reply) => notFound(reply));
   return app;
 }

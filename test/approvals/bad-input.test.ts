@@ -41,7 +41,7 @@ describe("approvals that must not unlock anything (real kube-apiserver)", { time
       apiVersion: "mcpwarden.io/v1alpha1",
       kind: "McpApproval",
       metadata: { name, namespace, labels: options.labels ?? { "mcpwarden.io/policy": "kestra" } },
-      spec: { policy: "kestra", policyGeneration: 1, tool: "restart_execution", caller: "alice", session: sessionFingerprint(session), args: "{}", waitUntil: new Date(now + 2_000).toISOString(), expiresAt: new Date(now + 600_000).toISOString(), ...spec },
+      spec: { policy: "kestra", policyGeneration: 1, tool: "restart_execution", caller: "apikey:alice", session: sessionFingerprint(session), args: "{}", waitUntil: new Date(now + 2_000).toISOString(), expiresAt: new Date(now + 600_000).toISOString(), ...spec },
     };
     await k.cluster.kubectl(["apply", "-f", "-"], { input: stringify(doc) });
     if (namespace === "agents") await k.decide(name, "Approved");
@@ -63,7 +63,8 @@ describe("approvals that must not unlock anything (real kube-apiserver)", { time
     const args = { namespace: "prod", flow_id: "f", execution_id: "forged" };
     const digest = argumentsDigest(args);
     await forge("other-tool", { tool: "execute_flow", argsDigest: digest });
-    await forge("other-caller", { caller: "bob", argsDigest: digest });
+    await forge("other-caller", { caller: "apikey:bob", argsDigest: digest });
+    await forge("same-name-other-method", { caller: "jwt:alice", argsDigest: digest });
     await forge("other-session", { session: "0000000000000000", argsDigest: digest });
     await forge("tampered-digest", { argsDigest: argumentsDigest({ ...args, execution_id: "something-else" }) });
     await forge("old-generation", { policyGeneration: 2, argsDigest: digest });
@@ -128,8 +129,11 @@ describe("approvals that must not unlock anything (real kube-apiserver)", { time
     // The API server checks the approver's name itself (ValidatingAdmissionPolicy).
     const asAlice = new McpApprovalClient(new KubeHttp(k.approver.kubeConfig));
     await assert.rejects(asAlice.replaceStatus(decided("the-cto")), /status\.decidedBy must be the user deciding \(ops-alice\), not the-cto/);
-    await assert.rejects(forge("self-approval", { caller: "ops-alice", argsDigest: "c".repeat(64) }), /a caller cannot decide the approval of its own tool call/);
-    assert.equal((await k.approvalWhere((a) => a.metadata.name === "self-approval")).status, undefined);
+    // Whatever identity method named the caller: the grant is the user name behind its method's prefix.
+    for (const [i, caller] of ["ops-alice", "apikey:ops-alice", "jwt:ops-alice", "k8s:ops-alice"].entries()) {
+      await assert.rejects(forge(`self-approval-${i}`, { caller, argsDigest: "c".repeat(64) }), /a caller cannot decide the approval of its own tool call/, caller);
+      assert.equal((await k.approvalWhere((a) => a.metadata.name === `self-approval-${i}`)).status, undefined);
+    }
     assert.equal((await k.approvalWhere((a) => a.metadata.name === name)).status, undefined, "nothing above decided it");
   });
 });

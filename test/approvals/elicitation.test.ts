@@ -57,13 +57,13 @@ describe("approval at the client with elicitation (real kube-apiserver for the f
     assert.equal(question.requestedSchema.properties.approve?.type, "boolean");
     assert.equal((await k.approvals()).length, 0, "elicitation alone needs no McpApproval");
     const audit = h.logs.auditLines.find((l) => l.tool === "execute_flow");
-    assert.deepEqual([audit?.reason, audit?.approval], ["approved", { name: null, via: "Elicitation", decidedBy: "alice (at the client)" }]);
+    assert.deepEqual([audit?.reason, audit?.approval], ["approved", { name: null, via: "Elicitation", decidedBy: "apikey:alice (at the client)" }]);
   });
 
   it("denies on decline, and on an unticked box with the person's reason", async () => {
     answer = () => Promise.resolve({ action: "decline" });
     const declined = (await alice.callTool({ name: "execute_flow", arguments: { namespace: "n", flow_id: "declined" } })) as ToolResult;
-    assert.equal(text(declined), "[POLICY DENIED] The call to 'execute_flow' was denied by alice (at the client): declined at the client. Do not retry it with these arguments.");
+    assert.equal(text(declined), "[POLICY DENIED] The call to 'execute_flow' was denied by apikey:alice (at the client): declined at the client. Do not retry it with these arguments.");
     assert.equal(declined._meta?.["mcpwarden.io/decision"]?.reason, "approval_denied");
     answer = () => Promise.resolve({ action: "accept", content: { approve: false, reason: "wrong namespace" } });
     const unticked = (await alice.callTool({ name: "execute_flow", arguments: { namespace: "n", flow_id: "unticked" } })) as ToolResult;
@@ -75,14 +75,14 @@ describe("approval at the client with elicitation (real kube-apiserver for the f
     const bob = await h.client(KEYS.bob);
     const args = { namespace: "company.team", flow_id: "no-elicitation" };
     const pending = bob.callTool({ name: "execute_flow", arguments: args }, undefined, { timeout: 60_000 });
-    const approval = await k.approvalWhere((a) => a.spec.caller === "bob" && a.spec.argsDigest === argumentsDigest(args));
+    const approval = await k.approvalWhere((a) => a.spec.caller === "apikey:bob" && a.spec.argsDigest === argumentsDigest(args));
     await k.decide(approval.metadata.name, "Approved");
     assert.equal(((await pending) as ToolResult).isError, undefined);
 
     answer = () => Promise.reject(new McpError(ErrorCode.InvalidParams, "this client cannot show forms"));
     const failing = { namespace: "company.team", flow_id: "client-error" };
     const afterError = alice.callTool({ name: "execute_flow", arguments: failing }, undefined, { timeout: 60_000 });
-    const fallback = await k.approvalWhere((a) => a.spec.caller === "alice" && a.spec.argsDigest === argumentsDigest(failing));
+    const fallback = await k.approvalWhere((a) => a.spec.caller === "apikey:alice" && a.spec.argsDigest === argumentsDigest(failing));
     await k.decide(fallback.metadata.name, "Approved");
     assert.equal(((await afterError) as ToolResult).isError, undefined);
     assert.equal(callsOf("execute_flow").filter((c) => c.arguments.namespace === "company.team").length, 3);

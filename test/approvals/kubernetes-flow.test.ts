@@ -55,7 +55,7 @@ describe("approval through Kubernetes (real kube-apiserver)", { timeout: 240_000
     const approval = await k.approvalWhere((a) => a.spec.tool === "execute_flow");
     assert.deepEqual(
       { policy: approval.spec.policy, generation: approval.spec.policyGeneration, caller: approval.spec.caller, digest: approval.spec.argsDigest, args: approval.spec.args, label: approval.metadata.labels?.["mcpwarden.io/policy"] },
-      { policy: "kestra", generation: 1, caller: "alice", digest: argumentsDigest(args), args: '{"flow_id":"nightly","namespace":"company.team"}', label: "kestra" },
+      { policy: "kestra", generation: 1, caller: "apikey:alice", digest: argumentsDigest(args), args: '{"flow_id":"nightly","namespace":"company.team"}', label: "kestra" },
     );
     assert.match(approval.spec.session ?? "", /^[0-9a-f]{16}$/, "bound to the MCP session by its fingerprint");
     assert.match(approval.metadata.name, /^execute-flow-[a-z0-9]{5}$/);

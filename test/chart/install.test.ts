@@ -249,11 +249,11 @@ describe("the chart installed into a real API server, watched by a real Promethe
       assert.ok(requested, "the sidecar requested an approval, as the pod's service account");
     }, { timeoutMs: 30_000 });
     const name = requested!.metadata.name;
-    assert.deepEqual([requested!.spec.policy, requested!.spec.tool, requested!.spec.caller, requested!.spec.args], [POLICY, APPROVE_TOOL, "agent", '{"flow_id":"nightly","namespace":"company.team"}'], "the preview is canonical JSON");
+    assert.deepEqual([requested!.spec.policy, requested!.spec.tool, requested!.spec.caller, requested!.spec.args], [POLICY, APPROVE_TOOL, "apikey:agent", '{"flow_id":"nightly","namespace":"company.team"}'], "the preview is canonical JSON");
 
     const listed = await kubectl("mcp-warden", "approvals", "list", "-n", AGENTS);
     assert.equal(listed.code, 0, listed.stderr);
-    assert.match(listed.stdout, new RegExp(`^${name}\\s+${APPROVE_TOOL}\\s+agent\\s+Pending\\s`, "m"));
+    assert.match(listed.stdout, new RegExp(`^${name}\\s+${APPROVE_TOOL}\\s+apikey:agent\\s+Pending\\s`, "m"));
     const approved = await kubectl("mcp-warden", "approvals", "approve", name, "-n", AGENTS, "--reason", "nightly run");
     assert.equal(approved.code, 0, approved.stderr);
     assert.match(approved.stdout, new RegExp(`^mcpapproval\\.mcpwarden\\.io/${name} approved by ${APPROVER}: agent may call ${APPROVE_TOOL}`));

@@ -69,7 +69,7 @@ for (const responseMode of ["auto", "sse"] as const) {
       const client = await connect(proxy.sidecar.url, KEYS.bob);
       const result = await client.callTool({ name: "deploy", arguments: { env: "prod" } });
       assert.deepEqual(result.content, [{ type: "text", text: "deployed to prod" }]);
-      const lines = proxy.logs.auditLines.filter((l) => l.tool === "deploy" && (l.caller as { grant: string }).grant === "bob");
+      const lines = proxy.logs.auditLines.filter((l) => l.tool === "deploy" && (l.caller as { grant: string }).grant === "apikey:bob");
       assert.deepEqual(lines.map((l) => [l.decision, l.upstreamOutcome, l.refunded]), [["allowed", "input_required", true], ["allowed", "ok", false]]);
       // max 1 per minute: the confirmation round did not use the budget, the deployment did.
       const again = await client.callTool({ name: "deploy", arguments: { env: "staging" } });

@@ -95,7 +95,7 @@ for (const kind of ["redis-server", "3-master Redis Cluster"] as const) {
         assert.equal(await sidecar.metricSum("mcp_warden_rate_limit_store_errors_total"), 0, `sidecar ${i}: no store errors`);
         await eventually(() => sidecar.auditLines.filter((l) => l.tool === "resume_execution").length === perSession * GRANTS.length, `sidecar ${i}'s audit lines`);
         for (const grant of GRANTS) {
-          const lines = sidecar.auditLines.filter((l) => l.tool === "resume_execution" && (l.caller as { grant: string }).grant === grant);
+          const lines = sidecar.auditLines.filter((l) => l.tool === "resume_execution" && (l.caller as { grant: string }).grant === `apikey:${grant}`);
           const clientView = tally(mine.filter((s) => s.grant === grant).map((s) => s.outcome));
           assert.deepEqual(tally(lines.map((l) => String(l.decision))), clientView, `sidecar ${i}, ${grant}: audit lines`);
           assert.ok(lines.filter((l) => l.decision === "allowed").every((l) => l.forwarded === true && l.upstreamOutcome === "ok" && l.refunded === false));
@@ -112,7 +112,7 @@ for (const kind of ["redis-server", "3-master Redis Cluster"] as const) {
         for (const key of keys) holders.push(`${key} on :${node.port}`);
       }
       assert.deepEqual([...budgets.values()], [LIMIT, LIMIT], JSON.stringify([...budgets]));
-      for (const grant of GRANTS) assert.ok([...budgets.keys()].some((k) => k.includes(`{${grant}}`) && k.endsWith(`|grant|${grant}`)), `a budget for ${grant}`);
+      for (const grant of GRANTS) assert.ok([...budgets.keys()].some((k) => k.includes(`{apikey:${grant}}`) && k.endsWith(`|grant|apikey:${grant}`)), `a budget for ${grant}`);
       const perSidecar = sidecars.map((_, i) => tally(seen.filter((s) => s.sidecar === i && s.outcome === "allowed").map((s) => s.grant)));
       t.diagnostic(`admitted per sidecar: ${JSON.stringify(perSidecar)}; budgets: ${holders.join(", ")}`);
     });

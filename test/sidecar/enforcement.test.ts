@@ -141,7 +141,7 @@ for (const answers of ["sse", "json"] as const) {
       assert.equal(line.audit, true);
       assert.deepEqual(line.argumentKeys, ["action", "key", "namespace", "value"]);
       assert.equal(JSON.stringify(h.logs.auditLines).includes("s3cr3t-value-xyz"), false);
-      assert.deepEqual((line.caller as Record<string, unknown>).grant, "alice");
+      assert.deepEqual((line.caller as Record<string, unknown>).grant, "apikey:alice");
       for (const field of ["policy", "policyVersion", "session", "decision", "reason", "rule", "upstreamStatus", "durationMs"]) assert.ok(field in line, field);
       assert.equal(line.upstreamStatus, 200);
       assert.equal(line.policyVersion, "1");

@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { SignJWT } from "jose";
 import { grantLine } from "../../sidecar/identity/api-keys.ts";
 import { eventually, KEYS, mcpPolicy, startHarness, type Harness } from "../support/sidecar-harness.ts";
-import { rawPost, toolCall } from "../support/raw-mcp.ts";
+import { rawInitialize, rawPost, toolCall } from "../support/raw-mcp.ts";
 import { startTestIssuer, type TestIssuer } from "../support/oidc-issuer.ts";
 
 const AUDIENCE = "https://mcp.agents.example/mcp";
@@ -38,7 +38,7 @@ describe("API-key grants", () => {
   });
 
   it("make the grant the rate-limit budget and caller.grant in CEL", async () => {
-    const h = await startHarness({ policy: mcpPolicy("default: deny\ntools:\n  - name: list_namespaces\n    require: [\"caller.grant == 'alice'\"]") });
+    const h = await startHarness({ policy: mcpPolicy("default: deny\ntools:\n  - name: list_namespaces\n    require: [\"caller.grant == 'apikey:alice'\"]") });
     try {
       const alice = await h.client(KEYS.alice);
       const bob = await h.client(KEYS.bob);
@@ -137,7 +137,38 @@ tools:
     assert.match(JSON.stringify(await admin.callTool({ name: "resume_execution", arguments: {} })), /RATE LIMITED/);
     assert.equal(((await other.callTool({ name: "resume_execution", arguments: {} })) as { isError?: boolean }).isError, undefined, "ops-2 has a budget of its own");
     const line = h.logs.auditLines.find((l) => l.tool === "manage_kv_store");
-    assert.deepEqual(line?.caller, { grant: "ops-1", sub: "ops-1", method: "jwt" });
+    assert.deepEqual(line?.caller, { grant: "jwt:ops-1", sub: "ops-1", method: "jwt" });
+  });
+
+  it("keeps an API key and a token subject of the same name apart: budgets, sessions and caller.grant", async () => {
+    const policy = mcpPolicy(`
+identity:
+  jwt: {issuer: "${issuer.issuer}", audiences: ["${AUDIENCE}"]}
+default: deny
+tools:
+  - name: list_namespaces
+    require: ["caller.grant == 'apikey:ops-9' && caller.sub == 'ops-9'"]
+  - name: resume_execution
+    limits: [{counter: resume, window: minute, max: 1}]
+`);
+    const both = await startHarness({ policy, apiKeys: `${grantLine("ops-9", "ops-9-api-key")}\n` });
+    try {
+      const token = await issuer.sign({ sub: "ops-9" });
+      const byKey = await both.client("ops-9-api-key");
+      const byToken = await both.client(token);
+      assert.equal(((await byKey.callTool({ name: "resume_execution", arguments: {} })) as { isError?: boolean }).isError, undefined);
+      assert.match(JSON.stringify(await byKey.callTool({ name: "resume_execution", arguments: {} })), /RATE LIMITED/);
+      assert.equal(((await byToken.callTool({ name: "resume_execution", arguments: {} })) as { isError?: boolean }).isError, undefined, "the token's subject has its own budget");
+      assert.equal(((await byKey.callTool({ name: "list_namespaces", arguments: {} })) as { isError?: boolean }).isError, undefined);
+      assert.match(JSON.stringify(await byToken.callTool({ name: "list_namespaces", arguments: {} })), /POLICY DENIED/);
+      const keySession = await rawInitialize(both.sidecar.url, { authorization: "Bearer ops-9-api-key" });
+      const stolen = await rawPost(both.sidecar.url, toolCall(5, "resume_execution"), { authorization: `Bearer ${token}`, "mcp-session-id": keySession, "mcp-protocol-version": "2025-03-26" });
+      assert.equal(stolen.status, 404, "a session of the API key is not the token's");
+      const grants = new Set(both.logs.auditLines.map((l) => (l.caller as { grant: string }).grant));
+      assert.deepEqual([...grants].sort(), ["apikey:ops-9", "jwt:ops-9"]);
+    } finally {
+      await both.close();
+    }
   });
 
   it("answers 503 (not 401) while the issuer's keys cannot be fetched", async () => {

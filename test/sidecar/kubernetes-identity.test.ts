@@ -46,7 +46,7 @@ tools:
     const client = await h.client(await token("agents", "deployer", ["mcp-warden"]));
     assert.equal(((await client.callTool({ name: "resume_execution", arguments: {} })) as { isError?: boolean }).isError, undefined);
     const line = h.logs.auditLines.find((l) => l.tool === "resume_execution");
-    assert.deepEqual(line?.caller, { grant: "system:serviceaccount:agents:deployer", sub: "system:serviceaccount:agents:deployer", method: "kubernetes" });
+    assert.deepEqual(line?.caller, { grant: "k8s:system:serviceaccount:agents:deployer", sub: "system:serviceaccount:agents:deployer", method: "kubernetes" });
   });
 
   it("gives CEL rules the service account's subject and groups", async () => {

@@ -80,6 +80,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       allowedOrigins: [ALLOWED_ORIGIN],
       maxBodyBytes: 64 * 1024,
       maxSessions: 2_000_000,
+      maxSessionsPerGrant: 2_000_000,
     }),
     loggers,
     processMetrics: false,

@@ -10,7 +10,7 @@ import { evaluateToolCall } from "../../../policy/decide.ts";
 import { imitatesPolicedMethod } from "../../../sidecar/mcp/jsonrpc.ts";
 import { FUZZ_POLICY, LIMITED_MAX, LIMITED_TOOL, UPSTREAM_TOOLS } from "./policy.ts";
 
-const CALLER = { grant: "alice", sub: "alice", groups: [], claims: {} };
+const CALLER = { grant: "apikey:alice", sub: "alice", groups: [], claims: {} };
 const TOOL_NAME = /^[A-Za-z0-9_.\-/]{1,128}$/;
 const MAX_VIOLATIONS = 50;
 
