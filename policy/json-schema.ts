@@ -198,10 +198,12 @@ function checkExpansion(root: unknown, path: DocPath, problems: PolicyProblem[])
     const known = sizes.get(ref);
     if (known !== undefined) return known;
     if (inProgress.has(ref)) return refuse(at, `recursive schema: ${JSON.stringify(ref)} refers back to itself; recursive schemas are not supported`);
-    const target = resolvePointer(root, ref);
+    const segments = pointerSegments(ref);
+    const target = resolve(root, segments);
     if (target === undefined) return 1; // Ajv reports the unresolvable reference
     inProgress.add(ref);
-    const size = sizeOf(target, at);
+    // Problems inside a definition are located where it is written, not where it is used.
+    const size = sizeOf(target, [...path, ...segments]);
     inProgress.delete(ref);
     sizes.set(ref, size);
     return size;
@@ -209,11 +211,17 @@ function checkExpansion(root: unknown, path: DocPath, problems: PolicyProblem[])
   sizeOf(root, path);
 }
 
-function resolvePointer(root: unknown, ref: string): unknown {
-  if (ref === "#") return root;
+function pointerSegments(ref: string): string[] {
+  if (ref === "#") return [];
+  return ref
+    .slice(2)
+    .split("/")
+    .map((raw) => decodeURIComponent(raw).replaceAll("~1", "/").replaceAll("~0", "~"));
+}
+
+function resolve(root: unknown, segments: readonly string[]): unknown {
   let node = root;
-  for (const raw of ref.slice(2).split("/")) {
-    const key = decodeURIComponent(raw).replaceAll("~1", "/").replaceAll("~0", "~");
+  for (const key of segments) {
     if (Array.isArray(node)) node = node[Number(key)];
     else if (isObject(node)) node = node[key];
     else return undefined;
@@ -241,12 +249,9 @@ function tooLongMessage(error: ErrorObject, data: unknown): string | undefined {
 
 function valueAt(data: unknown, instancePath: string): unknown {
   if (instancePath === "") return data;
-  let node = data;
-  for (const raw of instancePath.slice(1).split("/")) {
-    const key = raw.replaceAll("~1", "/").replaceAll("~0", "~");
-    if (Array.isArray(node)) node = node[Number(key)];
-    else if (isObject(node)) node = node[key];
-    else return undefined;
-  }
-  return node;
+  const segments = instancePath
+    .slice(1)
+    .split("/")
+    .map((raw) => raw.replaceAll("~1", "/").replaceAll("~0", "~"));
+  return resolve(data, segments);
 }
