@@ -1,6 +1,8 @@
 // The CPU a single decision may take. JavaScript cannot stop synchronous code, so this does not
 // bound a check while it runs (the safe JSON Schema configuration and RE2 do that, ADR 0007); it makes
 // sure a decision that took too long is never an admission: whatever the checks said, it denies.
+// It is CPU time of the thread, not wall time, so a busy machine preempting the sidecar does not
+// deny calls; the wall clock (cheaper to read) only decides when the CPU clock is worth reading.
 import type { Decision, ToolCall } from "./decision.ts";
 
 /**
@@ -18,5 +20,24 @@ export function cpuBudgetExceeded(call: ToolCall, elapsedMs: number, budgetMs: n
       `Call to '${call.tool}' denied: policy evaluation exceeded its CPU budget (${elapsedMs.toFixed(0)} ms, budget ${budgetMs} ms). ` +
       `Send smaller arguments.`,
     rule,
+  };
+}
+
+export interface RunningBudget {
+  /** The CPU milliseconds spent since the start when they exceed the budget, else undefined. */
+  overrun(): number | undefined;
+}
+
+export function startBudget(budgetMs: number): RunningBudget {
+  const wallStart = performance.now();
+  const cpuStart = process.threadCpuUsage();
+  return {
+    overrun() {
+      // CPU time never exceeds wall time on one thread.
+      if (performance.now() - wallStart <= budgetMs) return undefined;
+      const cpu = process.threadCpuUsage(cpuStart);
+      const spentMs = (cpu.user + cpu.system) / 1000;
+      return spentMs > budgetMs ? spentMs : undefined;
+    },
   };
 }

@@ -8,7 +8,7 @@
 // ADR 0007 records what was considered and why.
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import { RE2JS } from "@bufbuild/re2";
-import { compileRe2 } from "./cel/environment.ts";
+import { compileRe2Search } from "./re2-search.ts";
 import { MAX_FORMAT_STRING_LENGTH, SAFE_FORMATS } from "./json-schema-formats.ts";
 import type { DocPath, PolicyProblem } from "./paths.ts";
 
@@ -26,9 +26,9 @@ export const MAX_EXPANDED_SUBSCHEMAS = 10_000;
 /** What Ajv calls to build a pattern: RE2, and a too-long string does not match. */
 const re2RegExp = Object.assign(
   (pattern: string) => {
-    const compiled = compileRe2(pattern);
+    const search = compileRe2Search(pattern);
     return {
-      test: (value: string) => value.length <= MAX_PATTERN_STRING_LENGTH && compiled.test(value),
+      test: (value: string) => value.length <= MAX_PATTERN_STRING_LENGTH && search(value),
       // Ajv keys its compiled patterns by this text: one per pattern.
       toString: () => `re2(${JSON.stringify(pattern)})`,
     };
