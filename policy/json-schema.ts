@@ -36,13 +36,22 @@ const re2RegExp = Object.assign(
   { code: "re2" },
 );
 
+export interface SafeAjvOptions {
+  /**
+   * Strict mode (default): an unknown keyword or format is an error, as it is a mistake in a policy.
+   * Schemas the sidecar does not write (a tool's declared inputSchema) may need `false`: unknown
+   * keywords are then ignored, which costs nothing. Safety does not depend on it.
+   */
+  readonly strict?: boolean;
+}
+
 /**
- * An Ajv (draft 2020-12, the MCP default dialect) in strict mode (an unknown keyword or format is a
- * mistake), stopping at the first error: `allErrors` would let `uniqueItems` compare items that
- * `items` has already rejected. Compile only schemas `schemaProblems` found nothing wrong with.
+ * An Ajv (draft 2020-12, the MCP default dialect) stopping at the first error: `allErrors` would let
+ * `uniqueItems` compare items that `items` has already rejected. Compile only schemas
+ * `schemaProblems` found nothing wrong with. It never logs (stderr is the sidecar's JSON log).
  */
-export function createSafeAjv(): Ajv2020 {
-  const ajv = new Ajv2020({ strict: true, allErrors: false, code: { regExp: re2RegExp } });
+export function createSafeAjv(options: SafeAjvOptions = {}): Ajv2020 {
+  const ajv = new Ajv2020({ strict: options.strict ?? true, allErrors: false, logger: false, code: { regExp: re2RegExp } });
   for (const [name, format] of Object.entries(SAFE_FORMATS)) ajv.addFormat(name, format);
   return ajv;
 }
