@@ -11,7 +11,8 @@ import { after, before, describe, it } from "node:test";
 import { Worker } from "node:worker_threads";
 import { tally } from "../support/mcp-clients.ts";
 import { KEYS, mcpPolicy } from "../support/sidecar-harness.ts";
-import { sidecarFiles, startSidecarProcess, type SidecarProcess } from "../support/sidecar-process.ts";
+import { runPeer } from "../support/processes.ts";
+import { CLI, sidecarFiles, startSidecarProcess, type SidecarProcess } from "../support/sidecar-process.ts";
 import { startControllableServer, type ControllableServer } from "../upstreams/controllable-server.ts";
 import { KINDS, type FloodRecord } from "./validation-flood.ts";
 
@@ -134,6 +135,15 @@ describe("validation cannot stall the sidecar", { timeout: 60_000 }, () => {
     assert.ok(records.length >= KINDS.length * WORKERS, `only ${records.length} calls were made: the flood did not flood`);
     assert.ok(latencies.length >= FLOOD_MS / (PROBE_EVERY_MS + LIVENESS_MS), `only ${latencies.length} probes were answered`);
     assert.ok(worst < LIVENESS_MS, `the slowest /healthz took ${worst.toFixed(1)} ms`);
+  });
+});
+
+describe("a sidecar refuses a policy whose schemas could stall it", { timeout: 60_000 }, () => {
+  it("exits 1 at startup, naming the field", async () => {
+    const files = sidecarFiles(mcpPolicy("tools:\n  - name: a\n    arguments: {type: object, properties: {ids: {type: array, uniqueItems: true}}}"));
+    const run = await runPeer(process.execPath, [CLI, "sidecar", "--policy", files.policy, "--upstream", "http://127.0.0.1:9/mcp", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"], { timeoutMs: 30_000 });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /is invalid\n {2}spec\.tools\[0\]\.arguments\.properties\.ids\.uniqueItems: uniqueItems needs items declared scalar/);
   });
 });
 
