@@ -67,6 +67,10 @@ describe("schemaProblems refuses at load what could stall validation, naming the
     assert.match(laughs[0] ?? "", new RegExp(`the schema expands to more than ${MAX_EXPANDED_SUBSCHEMAS} subschemas through \\$ref`));
     assert.match(problemsAt({ $ref: "https://example.com/s.json" })[0] ?? "", /^arguments\["\$ref"\]: only local references/);
     assert.match(problemsAt({ $dynamicRef: "#meta" })[0] ?? "", /^arguments\["\$dynamicRef"\]: \$dynamicRef is not supported/);
+    // Inside a resource of its own, "#/$defs/x" is that resource's x, which refers to itself.
+    const hidden = { $defs: { x: { type: "string" } }, properties: { a: { $id: "https://example.com/a", $defs: { x: { properties: { n: { $ref: "#/$defs/x" } } } }, $ref: "#/$defs/x" } } };
+    assert.match(problemsAt(hidden)[0] ?? "", /^arguments\.properties\.a\["\$id"\]: \$id is only supported on the root schema/);
+    assert.deepEqual(problemsAt({ $id: "https://example.com/root", type: "object" }), []);
     const shared = { $defs: { name: { type: "string", minLength: 1 } }, properties: { a: { $ref: "#/$defs/name" }, b: { $ref: "#/$defs/name" } } };
     assert.deepEqual(problemsAt(shared), [], "a definition used several times is fine");
   });

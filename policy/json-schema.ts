@@ -74,6 +74,9 @@ export function schemaProblems(schema: unknown, path: DocPath): PolicyProblem[] 
     checkPatterns(node, at, problems);
     checkUniqueItems(node, at, problems);
     checkReferenceKeywords(node, at, problems);
+    // An embedded $id starts a new resource whose "#/…" references resolve inside it: the checks
+    // below resolve against the root, so a cycle could hide behind one.
+    if (node !== schema && "$id" in node) problems.push({ path: [...at, "$id"], message: "$id is only supported on the root schema" });
   });
   if (problems.length === 0) checkExpansion(schema, path, problems);
   return problems;
