@@ -9,7 +9,7 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import { RE2JS } from "@bufbuild/re2";
 import { compileRe2Search } from "./re2-search.ts";
-import { MAX_FORMAT_STRING_LENGTH, SAFE_FORMATS } from "./json-schema-formats.ts";
+import { MAX_FORMAT_STRING_LENGTH, SAFE_FORMATS, WARM_UP_INPUTS, warmSafeFormats } from "./json-schema-formats.ts";
 import type { DocPath, PolicyProblem } from "./paths.ts";
 
 export { MAX_FORMAT_STRING_LENGTH };
@@ -27,6 +27,7 @@ export const MAX_EXPANDED_SUBSCHEMAS = 10_000;
 const re2RegExp = Object.assign(
   (pattern: string) => {
     const search = compileRe2Search(pattern);
+    for (const input of WARM_UP_INPUTS) search(input); // see warmSafeFormats
     return {
       test: (value: string) => value.length <= MAX_PATTERN_STRING_LENGTH && search(value),
       // Ajv keys its compiled patterns by this text: one per pattern.
@@ -53,6 +54,7 @@ export interface SafeAjvOptions {
 export function createSafeAjv(options: SafeAjvOptions = {}): Ajv2020 {
   const ajv = new Ajv2020({ strict: options.strict ?? true, allErrors: false, logger: false, code: { regExp: re2RegExp } });
   for (const [name, format] of Object.entries(SAFE_FORMATS)) ajv.addFormat(name, format);
+  warmSafeFormats();
   return ajv;
 }
 

@@ -35,7 +35,7 @@ tools:
 
 const FLOOD = new URL("./validation-flood.ts", import.meta.url).pathname;
 const FLOOD_MS = 4_000;
-const WORKERS = 4;
+const WORKERS = 3;
 const PROBE_EVERY_MS = 20;
 const LIVENESS_MS = 100;
 
