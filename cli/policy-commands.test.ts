@@ -11,6 +11,21 @@ test("policy lint: exit 0 for valid documents of both formats", async () => {
   assert.match(r.stdout, /kestra\.yaml: ok \(McpPolicy agents\/kestra, 1 tool rules, default deny, mode Enforce\)/);
 });
 
+test("policy lint: argument schemas that could stall validation are errors naming the field", async () => {
+  const bad = await file(
+    "stall.yaml",
+    "apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: kestra, namespace: agents}\nspec:\n  tools:\n" +
+      "    - name: a\n    - name: b\n    - name: fetch\n      arguments:\n        type: object\n        properties:\n" +
+      "          url: {type: string, pattern: '^(?!file:)'}\n          ids: {type: array, uniqueItems: true}\n",
+  );
+  const r = await run("policy", "lint", bad);
+  assert.equal(r.code, 1);
+  const lines = r.stderr.trim().split("\n");
+  assert.equal(lines.length, 2, r.stderr);
+  assert.match(lines[0] ?? "", /stall\.yaml: spec\.tools\[2\]\.arguments\.properties\.url\.pattern: pattern "\^\(\?!file:\)" is not an RE2 regular expression/);
+  assert.match(lines[1] ?? "", /stall\.yaml: spec\.tools\[2\]\.arguments\.properties\.ids\.uniqueItems: uniqueItems needs items declared scalar/);
+});
+
 test("policy lint: exit 1 with every error and its field path", async () => {
   const bad = await file(
     "bad.yaml",

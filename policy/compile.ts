@@ -9,6 +9,7 @@ import { describeWindow, parseDuration } from "./duration.ts";
 import type { LoadedPolicy, PolicyFormat } from "./load.ts";
 import { fieldPath, jsonPointer, PolicyError, type DocPath, type PolicyProblem } from "./paths.ts";
 import { buildCheck, type CompiledCheck } from "./checks.ts";
+import { DEFAULT_CPU_BUDGET_MS } from "./cpu-budget.ts";
 import { parseRedisUrl } from "./ratelimit/redis-target.ts";
 import {
   DEFAULT_ALLOW_RULE,
@@ -83,6 +84,8 @@ export interface CompiledPolicy {
   readonly limitPartitioning: "grant" | "policy";
   readonly spec: McpPolicySpecType;
   readonly warnings: readonly PolicyProblem[];
+  /** How long one decision's argument checks may take before the call is denied (policy/cpu-budget.ts). */
+  readonly cpuBudgetMs: number;
   planFor(tool: string): ToolPlan;
   isHidden(tool: string): boolean;
   /** Whether a rule or the hide list names this tool exactly (used to bound metric labels). */
@@ -102,7 +105,12 @@ interface RuleEntry {
   readonly limits: CompiledLimit[];
 }
 
-export function compilePolicy(loaded: LoadedPolicy): CompiledPolicy {
+export interface CompileOptions {
+  /** Overrides DEFAULT_CPU_BUDGET_MS (tests, benchmarks). */
+  readonly cpuBudgetMs?: number;
+}
+
+export function compilePolicy(loaded: LoadedPolicy, options: CompileOptions = {}): CompiledPolicy {
   const { spec } = loaded;
   const problems: PolicyProblem[] = [...loaded.problems];
   const at = (specPath: DocPath): DocPath => loaded.docPath(specPath);
@@ -194,7 +202,7 @@ export function compilePolicy(loaded: LoadedPolicy): CompiledPolicy {
     const checks: CompiledCheck[] = [];
     if (rule.arguments) {
       const validator = compileArguments(rule.arguments);
-      if ("problem" in validator) problem([...base, "arguments"], validator.problem);
+      if ("problems" in validator) for (const p of validator.problems) problem([...base, "arguments", ...p.path], p.message);
       else checks.push(buildCheck({ kind: "arguments", pointer: pointer([...base, "arguments"]), validator, reason: rule.reason }));
     }
     for (const kind of ["require", "denyIf"] as const) {
@@ -309,6 +317,7 @@ export function compilePolicy(loaded: LoadedPolicy): CompiledPolicy {
     limitPartitioning: [...counters.values()].some((c) => c.limit.scope === "global") ? "policy" : "grant",
     spec,
     warnings: loaded.warnings,
+    cpuBudgetMs: options.cpuBudgetMs ?? DEFAULT_CPU_BUDGET_MS,
     planFor,
     isHidden,
     namesTool: (tool) => exact.has(tool) || hideExact.has(tool),

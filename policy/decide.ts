@@ -3,6 +3,7 @@
 // does both. Precedence: hide > deny > approve > allow; argument checks and limits apply after the
 // tool itself is allowed.
 import type { CelActivation } from "./cel/compile.ts";
+import { cpuBudgetExceeded, startBudget } from "./cpu-budget.ts";
 import { describeLimit, type CompiledLimit, type CompiledPolicy, type Evaluation, type ToolPlan } from "./compile.ts";
 
 export type { Evaluation };
@@ -20,9 +21,13 @@ export function evaluateToolCall(policy: CompiledPolicy, call: ToolCall): Evalua
   if (plan.checks.length > 0) {
     let activation: CelActivation | undefined;
     const lazyActivation = () => (activation ??= { args: call.args, tool: call.tool, caller: call.caller });
+    const budget = startBudget(policy.cpuBudgetMs);
     for (const check of plan.checks) {
       const denial = check.run(call, lazyActivation);
       if (denial) return withPlan(denial, plan);
+      // After each check: a slow check is not followed by more, and never admits (fail closed).
+      const spent = budget.overrun();
+      if (spent !== undefined) return withPlan(cpuBudgetExceeded(call, spent, policy.cpuBudgetMs, check.pointer), plan);
     }
   }
   return plan.admitted;

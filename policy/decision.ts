@@ -14,13 +14,15 @@ export type DecisionReason =
   | "deny_if_matched"
   | "invalid_arguments"
   | "evaluation_error"
+  /** The argument checks took longer than the policy's CPU budget: denied whatever they said. */
+  | "cpu_budget_exceeded"
   | "limit_exceeded"
   | "store_unavailable"
   | "approval_required";
 
 export const DECISION_REASONS: readonly DecisionReason[] = [
   "rule_allowed", "default_allow", "default_deny", "hidden", "tool_denied", "require_failed",
-  "deny_if_matched", "invalid_arguments", "evaluation_error", "limit_exceeded", "store_unavailable",
+  "deny_if_matched", "invalid_arguments", "evaluation_error", "cpu_budget_exceeded", "limit_exceeded", "store_unavailable",
   "approval_required",
 ];
 

@@ -74,7 +74,11 @@ export const ToolRule = z
     arguments: z
       .record(z.string(), z.unknown())
       .optional()
-      .describe("A JSON Schema (draft 2020-12) the call's arguments must satisfy."),
+      .describe(
+        "A JSON Schema (draft 2020-12) the call's arguments must satisfy. Patterns and formats run on RE2; " +
+          "formats check strings of up to 8 KiB, patterns up to 64 KiB; uniqueItems needs items declared scalar; " +
+          "$ref must be local and not recursive.",
+      ),
     approval: Approval.optional(),
   })
   .meta({
