@@ -82,6 +82,11 @@ export interface CompiledPolicy {
    */
   readonly limitPartitioning: "grant" | "policy";
   readonly spec: McpPolicySpecType;
+  /**
+   * Set when `spec.arguments` is strict: the pointer to that field, the rule of the denials of calls
+   * whose arguments do not validate against the tool's declared inputSchema.
+   */
+  readonly strictArguments: string | undefined;
   readonly warnings: readonly PolicyProblem[];
   planFor(tool: string): ToolPlan;
   isHidden(tool: string): boolean;
@@ -308,6 +313,7 @@ export function compilePolicy(loaded: LoadedPolicy): CompiledPolicy {
     failMode: spec.rateLimit?.failMode ?? "closed",
     limitPartitioning: [...counters.values()].some((c) => c.limit.scope === "global") ? "policy" : "grant",
     spec,
+    strictArguments: spec.arguments === "strict" ? pointer(["arguments"]) : undefined,
     warnings: loaded.warnings,
     planFor,
     isHidden,

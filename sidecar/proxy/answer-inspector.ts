@@ -118,7 +118,7 @@ export class AnswerInspector {
     const tools = (result as Json).tools;
     if (!Array.isArray(tools)) return false;
     const names = tools.flatMap((t: unknown) => (typeof t === "object" && t !== null && typeof (t as Json).name === "string" ? [(t as Json).name as string] : []));
-    this.options.knownTools.learn(names);
+    this.options.knownTools.learnTools(tools);
     const hidden = this.options.hidden;
     if (!hidden || !names.some(hidden)) return false;
     (result as Json).tools = tools.filter((t: unknown) => !(typeof t === "object" && t !== null && typeof (t as Json).name === "string" && hidden((t as Json).name as string)));
