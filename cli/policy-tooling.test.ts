@@ -15,6 +15,8 @@ test("policy init prints commented McpPolicies that lint clean, for every level"
     assert.equal(init.code, 0, init.stderr);
     assert.match(init.stdout, new RegExp(`^# McpPolicy for the Kestra MCP server, level ${level}`));
     assert.match(init.stdout, /# Resume paused executions \[resume: execute\]/);
+    assert.match(init.stdout, /^# arguments: strict: each call's arguments must match the inputSchema the server declares/m);
+    assert.equal(parsePolicyText(init.stdout, level).spec.arguments, "strict");
     const lint = await runCli("policy", "lint", await tempFile(`${level}.yaml`, init.stdout));
     assert.equal(lint.code, 0, lint.stderr);
     assert.equal(lint.stderr, "", "no warnings");
