@@ -83,3 +83,19 @@ describe("KnownTools and the upstream's tool lists", () => {
     assert.equal(order.length, 2);
   });
 });
+
+describe("warming the catalogue", () => {
+  it("compiles every learnt schema in the background, one per turn of the event loop", async () => {
+    const schemas = new ToolInputSchemas();
+    schemas.learn([tool("a"), tool("b")]);
+    schemas.warm();
+    schemas.learn([tool("c")]);
+    schemas.warm(); // while warming: picked up when the first round ends
+    const compiledNow = () => ["a", "b", "c"].filter((n) => (schemas as unknown as { entries: Map<string, { compiled?: unknown }> }).entries.get(n)?.compiled !== undefined).length;
+    assert.equal(compiledNow(), 0, "nothing compiled synchronously");
+    await new Promise((r) => setImmediate(r));
+    assert.equal(compiledNow(), 1, "one per turn");
+    for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(compiledNow(), 3);
+  });
+});

@@ -28,12 +28,14 @@ export class KnownTools {
   learnTools(tools: readonly unknown[]): void {
     this.learn(toolNames(tools));
     this.inputSchemas.learn(tools);
+    this.inputSchemas.warm();
   }
 
   /** The complete tools/list of the sidecar's own session: replaces the schemas known so far. */
   replaceTools(tools: readonly unknown[]): void {
     this.learn(toolNames(tools));
     this.inputSchemas.replace(tools);
+    this.inputSchemas.warm();
   }
 
   /**
