@@ -81,6 +81,17 @@ describe("declared input schemas, checked without coercion", () => {
     assert.match(JSON.stringify(schema({ type: "object", properties: { x: { type: "string", pattern: "(a)\\1" } } })), /cannot be checked/);
   });
 
+  it("never runs uniqueItems (quadratic in the caller's input; the server's business), and still checks the items' types", () => {
+    const compile = createDeclaredSchemaCompiler();
+    const s = { type: "object", properties: { tags: { type: "array", uniqueItems: true, items: { type: "object", properties: { k: { type: "string" } } } } } };
+    const schema = compile(s, JSON.stringify(s));
+    const tags = Array.from({ length: 20_000 }, (_, i) => ({ k: String(i % 7) }));
+    const started = performance.now();
+    assert.equal(validate(schema, { tags }), undefined);
+    assert.ok(performance.now() - started < 100, `${(performance.now() - started).toFixed(1)} ms for 20,000 items`);
+    assert.equal(validate(schema, { tags: [{ k: 1 }] }), "argument tags[0].k must be a string, not the number 1");
+  });
+
   it("denies, failing closed, calls to tools whose schema is unknown or unusable", () => {
     const none: DeclaredInputSchemas = { lookup: () => undefined };
     const unknown = checkDeclaredArguments(call("restart_execution", {}), none, "/spec/arguments");

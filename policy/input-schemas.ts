@@ -49,14 +49,11 @@ function newDeclaredSchemaAjv(dialect: Dialect): Ajv | Ajv2019 | Ajv2020 {
     logger: false as const,
     code: { regExp: re2RegExp },
   };
-  switch (dialect) {
-    case "2020-12":
-      return new Ajv2020(options);
-    case "2019-09":
-      return new Ajv2019(options);
-    case "draft-07":
-      return new Ajv(options);
-  }
+  const ajv = dialect === "2020-12" ? new Ajv2020(options) : dialect === "2019-09" ? new Ajv2019(options) : new Ajv(options);
+  // uniqueItems compares every pair of items: quadratic in what the caller sends. It says nothing about
+  // types (pydantic declares it for sets), so it is left to the server, never run in the sidecar.
+  ajv.removeKeyword("uniqueItems");
+  return ajv;
 }
 
 /** Compiled schemas kept per compiler before its Ajv instances are replaced (frees their caches). */
