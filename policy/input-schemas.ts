@@ -102,6 +102,24 @@ function compileDeclared(schema: unknown, text: string, ajvFor: (d: Dialect) => 
 }
 
 /**
+ * The declared schemas of a saved tools/list answer (`{tools: [...]}`, or the JSON-RPC response around
+ * it), for offline checks (`policy test --tools`, `policy explain --tools`).
+ */
+export function declaredSchemasOf(document: unknown): DeclaredInputSchemas | { problem: string } {
+  const root = document as { tools?: unknown; result?: { tools?: unknown } } | null;
+  const tools = root?.tools ?? root?.result?.tools;
+  if (!Array.isArray(tools)) return { problem: "is not a tools/list result: no tools array (as `tools` or `result.tools`)" };
+  const compile = createDeclaredSchemaCompiler();
+  const byName = new Map<string, DeclaredSchema>();
+  for (const tool of tools as unknown[]) {
+    const { name, inputSchema } = (tool ?? {}) as { name?: unknown; inputSchema?: unknown };
+    if (typeof name !== "string") return { problem: "has a tool without a name" };
+    byName.set(name, inputSchema === undefined ? { problem: "the tool declares no inputSchema" } : compile(inputSchema, JSON.stringify(inputSchema)));
+  }
+  return { lookup: (tool) => byName.get(tool) };
+}
+
+/**
  * The strict-arguments check (`spec.arguments: strict`): undefined when the call's arguments validate
  * against the tool's declared inputSchema, else the denial. A tool whose schema is unknown, or cannot
  * be checked, is denied (fail closed).
