@@ -1,14 +1,16 @@
-// `mcp-warden policy explain FILE --tool NAME [--args JSON] [--caller SUB]`: how the policy decides
-// one call, with the deciding rule and the limits that would be drawn on.
+// `mcp-warden policy explain FILE --tool NAME [--args JSON] [--caller SUB] [--tools TOOLS_LIST.json]`: how
+// the policy decides one call, with the deciding rule and the limits that would be drawn on. With
+// --tools, `arguments: strict` is checked against the declared schemas in that saved tools/list.
 import { parseArgs } from "node:util";
 import { describeLimit } from "../policy/compile.ts";
 import { decideToolCall, evaluateToolCall } from "../policy/decide.ts";
 import type { ToolCall } from "../policy/decision.ts";
 import { SlidingWindowMemoryStore } from "../policy/ratelimit/memory-store.ts";
 import { compilePolicyFile, printProblems } from "./policy-file.ts";
+import { readToolsFile } from "./tools-file.ts";
 import { UsageError } from "./usage-error.ts";
 
-export const explainUsage = "mcp-warden policy explain FILE --tool NAME [--args JSON] [--caller SUB] [--groups G1,G2] [--json]";
+export const explainUsage = "mcp-warden policy explain FILE --tool NAME [--args JSON] [--caller SUB] [--groups G1,G2] [--tools TOOLS_LIST.json] [--json]";
 
 export async function runPolicyExplain(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -19,6 +21,7 @@ export async function runPolicyExplain(argv: string[]): Promise<number> {
       args: { type: "string", default: "{}" },
       caller: { type: "string" },
       groups: { type: "string", default: "" },
+      tools: { type: "string" },
       json: { type: "boolean" },
     },
   });
@@ -33,6 +36,7 @@ export async function runPolicyExplain(argv: string[]): Promise<number> {
   }
   if (typeof args !== "object" || args === null || Array.isArray(args)) throw new UsageError("--args must be a JSON object");
 
+  const declared = await readToolsFile(values.tools);
   const result = await compilePolicyFile(file);
   if (!result.ok) {
     printProblems(file, result.problems);
@@ -50,8 +54,8 @@ export async function runPolicyExplain(argv: string[]): Promise<number> {
     },
   };
   const store = new SlidingWindowMemoryStore();
-  const evaluation = evaluateToolCall(policy, call);
-  const decision = await decideToolCall(policy, call, store);
+  const evaluation = evaluateToolCall(policy, call, declared);
+  const decision = await decideToolCall(policy, call, store, declared);
   const limits = evaluation.decision === "denied" ? [] : evaluation.plan.limits;
   if (values.json) {
     const { reservation: _r, ...shown } = decision;

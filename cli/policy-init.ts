@@ -31,6 +31,7 @@ export function runPolicyInit(argv: string[]): Promise<number> {
   const header = [
     `McpPolicy for the Kestra MCP server, level ${level} (mcp-warden policy init).`,
     callers,
+    'arguments: strict: each call\'s arguments must match the inputSchema the server declares, uncoerced ("true" is not true).',
     "Unlisted tools are denied. Review, adjust podSelector, then: kubectl apply -f <this file>",
   ].join("\n");
   process.stdout.write(renderPolicyYaml(recommended.resource, { header, toolComments: recommended.comments }));

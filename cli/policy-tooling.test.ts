@@ -15,6 +15,8 @@ test("policy init prints commented McpPolicies that lint clean, for every level"
     assert.equal(init.code, 0, init.stderr);
     assert.match(init.stdout, new RegExp(`^# McpPolicy for the Kestra MCP server, level ${level}`));
     assert.match(init.stdout, /# Resume paused executions \[resume: execute\]/);
+    assert.match(init.stdout, /^# arguments: strict: each call's arguments must match the inputSchema the server declares/m);
+    assert.equal(parsePolicyText(init.stdout, level).spec.arguments, "strict");
     const lint = await runCli("policy", "lint", await tempFile(`${level}.yaml`, init.stdout));
     assert.equal(lint.code, 0, lint.stderr);
     assert.equal(lint.stderr, "", "no warnings");
@@ -34,6 +36,34 @@ test("policy init says how agents authenticate: service-account tokens by defaul
   const bad = await runCli("policy", "init", "--server", "kestra", "--identity", "oidc");
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--identity must be one of kubernetes, api-keys/);
+});
+
+test("policy test and explain check arguments: strict against a saved tools/list (--tools)", async () => {
+  const tools = new URL("../test/fixtures/kestra-tools-list.json", import.meta.url).pathname;
+  const policy = join(examples, "kestra", "mcppolicy.yaml");
+  const cases = await tempFile("cases.yaml", `cases:
+  - name: a flag only the declared schema rules on
+    tool: execute_flow
+    args: {namespace: company.team, flow_id: nightly-etl, wait: 1}
+    expect: {decision: denied, reason: input_schema_mismatch, rule: /spec/arguments, messageContains: "argument wait must be a boolean, not the number 1"}
+  - name: a call as declared
+    tool: list_executions
+    args: {namespace: company.team}
+    expect: allowed
+`);
+  const strict = await runCli("policy", "test", policy, "--cases", cases, "--tools", tools);
+  assert.equal(strict.code, 0, strict.stdout + strict.stderr);
+  assert.match(strict.stdout, /2 passed, 0 failed/);
+  const offline = await runCli("policy", "test", policy, "--cases", cases);
+  assert.equal(offline.code, 1, "without the declared schemas only the rules run: wait: 1 passes them");
+  assert.match(offline.stdout, /✗ a flag only the declared schema rules on/);
+
+  const explained = await runCli("policy", "explain", policy, "--tool", "generate_flow", "--args", '{"user_prompt":"p","auto_create":"yes"}', "--tools", tools, "--json");
+  assert.equal(explained.code, 0, explained.stderr);
+  assert.deepEqual((JSON.parse(explained.stdout) as { reason: string; rule: string }).reason, "input_schema_mismatch");
+  const missing = await runCli("policy", "explain", policy, "--tool", "generate_flow", "--tools", join(examples, "kestra", "cases.yaml"));
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /^mcp-warden: --tools \S*cases\.yaml: /m, "a file that is not JSON is a usage error");
 });
 
 test("policy import: the McpPolicy decides exactly like the PolicyLayer document", async () => {

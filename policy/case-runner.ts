@@ -6,6 +6,7 @@ import type { CelCaller } from "./cel/environment.ts";
 import type { CompiledPolicy } from "./compile.ts";
 import { decideToolCall } from "./decide.ts";
 import { parseDuration } from "./duration.ts";
+import type { DeclaredInputSchemas } from "./input-schemas.ts";
 import { SlidingWindowMemoryStore } from "./ratelimit/memory-store.ts";
 
 const Caller = z.union([
@@ -74,7 +75,8 @@ function toCaller(c: z.infer<typeof Caller> | undefined): CelCaller {
   return { grant: c.grant, sub: c.sub ?? c.grant, groups: c.groups ?? [], claims: c.claims ?? {} };
 }
 
-export async function runCases(policy: CompiledPolicy, file: CaseFileType): Promise<CaseResult[]> {
+/** `declared`: the tools' declared input schemas, for a policy with `arguments: strict` (ADR 10). */
+export async function runCases(policy: CompiledPolicy, file: CaseFileType, declared?: DeclaredInputSchemas): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
   for (const testCase of file.cases) {
     const steps = "sequence" in testCase ? testCase.sequence : [{ ...testCase, repeat: 1 }];
@@ -90,7 +92,7 @@ export async function runCases(policy: CompiledPolicy, file: CaseFileType): Prom
       const expected = typeof step.expect === "string" ? { decision: step.expect } : step.expect;
       const call = { tool: step.tool, args: step.args, caller: toCaller(step.caller ?? caseCaller), session: step.session };
       for (let n = 1; n <= step.repeat; n++) {
-        const actual = await decideToolCall(policy, call, store);
+        const actual = await decideToolCall(policy, call, store, declared);
         const compare = (field: string, want: string | undefined, got: string, ok = want === undefined || want === got) => {
           if (!ok) mismatches.push({ step: stepIndex + 1, call: n, field, expected: String(want), actual: got });
         };

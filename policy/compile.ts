@@ -83,6 +83,11 @@ export interface CompiledPolicy {
    */
   readonly limitPartitioning: "grant" | "policy";
   readonly spec: McpPolicySpecType;
+  /**
+   * Set when `spec.arguments` is strict: the pointer to that field, the rule of the denials of calls
+   * whose arguments do not validate against the tool's declared inputSchema.
+   */
+  readonly strictArguments: string | undefined;
   readonly warnings: readonly PolicyProblem[];
   /** How long one decision's argument checks may take before the call is denied (policy/cpu-budget.ts). */
   readonly cpuBudgetMs: number;
@@ -316,6 +321,7 @@ export function compilePolicy(loaded: LoadedPolicy, options: CompileOptions = {}
     failMode: spec.rateLimit?.failMode ?? "closed",
     limitPartitioning: [...counters.values()].some((c) => c.limit.scope === "global") ? "policy" : "grant",
     spec,
+    strictArguments: spec.arguments === "strict" ? pointer(["arguments"]) : undefined,
     warnings: loaded.warnings,
     cpuBudgetMs: options.cpuBudgetMs ?? DEFAULT_CPU_BUDGET_MS,
     planFor,

@@ -8,6 +8,7 @@ import { describeLimit, type CompiledLimit, type CompiledPolicy, type Evaluation
 
 export type { Evaluation };
 import type { Decision, ToolCall } from "./decision.ts";
+import { checkDeclaredArguments, type DeclaredInputSchemas } from "./input-schemas.ts";
 import type { LimitCheck, RateLimitStore, Reservation } from "./ratelimit/store.ts";
 
 export interface Admission extends Decision {
@@ -15,9 +16,20 @@ export interface Admission extends Decision {
   readonly reservation?: Reservation;
 }
 
-export function evaluateToolCall(policy: CompiledPolicy, call: ToolCall): Evaluation {
+/**
+ * `declared` is the tools' declared input schemas, for a policy with `arguments: strict`: the sidecar
+ * always passes what it learnt from the upstream (a tool it does not know is then denied). Offline
+ * tools (`policy test`, `policy explain`) have no upstream and pass none; the policy's own rules are
+ * then the only argument checks.
+ */
+export function evaluateToolCall(policy: CompiledPolicy, call: ToolCall, declared?: DeclaredInputSchemas): Evaluation {
   const plan = policy.planFor(call.tool);
   if (plan.terminal) return plan.terminal;
+  // Before any rule: a rule must only ever see arguments of the types the tool declares.
+  if (policy.strictArguments !== undefined && declared !== undefined) {
+    const denial = checkDeclaredArguments(call, declared, policy.strictArguments);
+    if (denial) return withPlan(denial, plan);
+  }
   if (plan.checks.length > 0) {
     let activation: CelActivation | undefined;
     const lazyActivation = () => (activation ??= { args: call.args, tool: call.tool, caller: call.caller });
@@ -82,8 +94,8 @@ export async function admitToolCall(
   };
 }
 
-export async function decideToolCall(policy: CompiledPolicy, call: ToolCall, store: RateLimitStore): Promise<Admission> {
-  const evaluation = evaluateToolCall(policy, call);
+export async function decideToolCall(policy: CompiledPolicy, call: ToolCall, store: RateLimitStore, declared?: DeclaredInputSchemas): Promise<Admission> {
+  const evaluation = evaluateToolCall(policy, call, declared);
   if (evaluation.decision !== "allowed") return stripPlan(evaluation);
   return admitToolCall(policy, call, evaluation, store);
 }

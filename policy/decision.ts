@@ -13,6 +13,10 @@ export type DecisionReason =
   | "require_failed"
   | "deny_if_matched"
   | "invalid_arguments"
+  /** `arguments: strict`: the arguments do not validate against the tool's declared inputSchema. */
+  | "input_schema_mismatch"
+  /** `arguments: strict`: the tool's declared inputSchema is not known (never listed) or not usable. */
+  | "input_schema_unknown"
   | "evaluation_error"
   /** The argument checks took longer than the policy's CPU budget: denied whatever they said. */
   | "cpu_budget_exceeded"
@@ -22,7 +26,8 @@ export type DecisionReason =
 
 export const DECISION_REASONS: readonly DecisionReason[] = [
   "rule_allowed", "default_allow", "default_deny", "hidden", "tool_denied", "require_failed",
-  "deny_if_matched", "invalid_arguments", "evaluation_error", "cpu_budget_exceeded", "limit_exceeded", "store_unavailable",
+  "deny_if_matched", "invalid_arguments", "input_schema_mismatch", "input_schema_unknown", "evaluation_error", "cpu_budget_exceeded",
+  "limit_exceeded", "store_unavailable",
   "approval_required",
 ];
 

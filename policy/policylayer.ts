@@ -32,6 +32,8 @@ export const PolicyLayerDocument = z.strictObject({
   version: z.literal("1", { error: 'version must be "1"' }),
   description: z.string().optional(),
   default: z.enum(["allow", "deny"]).optional(),
+  /** mcp-warden's extension (as `arguments` on a tool is): spec.arguments of the McpPolicy. */
+  arguments: z.enum(["strict", "rules"]).optional(),
   hide: z.array(z.string().min(1).max(256)).max(1024).optional(),
   all_tools: z.strictObject({ limits: z.array(PolicyLayerLimit).max(16).optional() }).optional(),
   tools: z.record(z.string().min(1).max(256), PolicyLayerTool).optional(),
@@ -86,6 +88,7 @@ export function convertPolicyLayer(doc: PolicyLayerDocumentType): ConvertedPolic
   }
   const spec: McpPolicySpecType = { mode: "Enforce", default: doc.default ?? "deny", tools };
   if (doc.hide) spec.hide = doc.hide;
+  if (doc.arguments) spec.arguments = doc.arguments;
   const allLimits = doc.all_tools?.limits?.map(convertLimit);
   if (allLimits?.length) spec.allTools = { limits: allLimits };
 

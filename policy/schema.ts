@@ -228,6 +228,14 @@ export const McpPolicySpec = z.strictObject({
     .meta({ "x-kubernetes-list-type": "set" })
     .optional()
     .describe("Tools removed from tools/list and denied; `*` hides all."),
+  arguments: z
+    .enum(["strict", "rules"])
+    .optional()
+    .describe(
+      "strict: before any rule runs, a call's arguments must validate, without type coercion, against the inputSchema the MCP server " +
+        "declares for the tool in tools/list (\"true\" is not a boolean, 1 is not a boolean); calls that do not, or to tools whose " +
+        "inputSchema the sidecar has not learnt, are denied. rules (the default): only the policy's own rules check arguments.",
+    ),
   identity: Identity.optional(),
   rateLimit: RateLimitConfig.optional(),
   allTools: z.strictObject({ limits: z.array(Limit).max(16).optional() }).optional(),

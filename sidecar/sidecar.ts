@@ -14,6 +14,7 @@ import { formatProblem } from "../policy/paths.ts";
 import { createAdminServer } from "./admin-server.ts";
 import type { SidecarConfig } from "./config.ts";
 import { Enforcer } from "./enforcement/enforcer.ts";
+import { ToolLister } from "./enforcement/tool-lister.ts";
 import { KnownTools } from "./enforcement/tool-names.ts";
 import { Authenticator } from "./identity/authenticator.ts";
 import { createLoggers, type Loggers } from "./observability/logging.ts";
@@ -86,10 +87,16 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   const sessions = new SessionTable({ maxSessions: config.maxSessions, maxSessionsPerGrant: config.maxSessionsPerGrant, idleTimeoutMs: config.sessionIdleTimeoutMs, onSize: (n) => metrics.sessions.set(n) });
   const upstream = new Upstream({ url: config.upstream, connectTimeoutMs: config.upstreamConnectTimeoutMs, headersTimeoutMs: config.upstreamHeadersTimeoutMs, keepAliveTimeoutMs: config.upstreamKeepAliveTimeoutMs, maxConnections: config.upstreamMaxConnections });
   const enforcer = new Enforcer({ holder, metrics, audit: loggers.audit, log, knownTools });
+  // The sidecar's own tools/list, for policies that check arguments as the tools declare them; it
+  // runs in the background from the first such policy on, and readiness never waits for it.
+  const toolLister = new ToolLister({ url: config.upstream, knownTools, log, version: VERSION });
+  holder.onChange((policy) => {
+    if (policy.strictArguments !== undefined) toolLister.start();
+  });
 
   const release = async () => {
     authenticator.close();
-    await Promise.all([upstream.close(), holder.close()]);
+    await Promise.all([upstream.close(), holder.close(), toolLister.stop()]);
   };
   let source: PolicySource;
   try {
@@ -201,7 +208,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
         await app.close();
         await source.stop();
         authenticator.close();
-        await Promise.all([upstream.close().catch(() => undefined), holder.close(), admin.close(), approvals.stop()]);
+        await Promise.all([upstream.close().catch(() => undefined), holder.close(), admin.close(), approvals.stop(), toolLister.stop()]);
         log.info("sidecar stopped");
         loggers.flush();
       })();

@@ -4,7 +4,10 @@
 import { compilePolicy, type CompiledPolicy } from "../../policy/compile.ts";
 import { decideToolCall, evaluateToolCall } from "../../policy/decide.ts";
 import type { ToolCall } from "../../policy/decision.ts";
+import { createDeclaredSchemaCompiler, type DeclaredInputSchemas } from "../../policy/input-schemas.ts";
 import { loadPolicyObject } from "../../policy/load.ts";
+import { recommendKestraPolicy } from "../../policy/catalog/recommend.ts";
+import { kestraCalls, KESTRA_FIXTURE } from "../../policy/catalog/testing.ts";
 import { SlidingWindowMemoryStore } from "../../policy/ratelimit/memory-store.ts";
 import { formatRow, measure, type Measurement } from "./measure.ts";
 
@@ -55,6 +58,26 @@ for (const withRules of [false, true]) {
     rows.push(
       measure(`decide, ${size} tools, ${withRules ? "CEL + JSON Schema" : "names only"}`, SAMPLES, () => {
         evaluateToolCall(policy, batch[i++ & 1023] as ToolCall);
+      }),
+    );
+  }
+}
+
+// The generated Kestra policy (balanced, arguments: strict) over one call per tool and action: with the
+// server's declared schemas (as the sidecar decides), and without (the policy's own rules only).
+{
+  const policy = compilePolicy(loadPolicyObject(recommendKestraPolicy("balanced").resource, "kestra"));
+  const compile = createDeclaredSchemaCompiler();
+  const started = performance.now();
+  const schemas = new Map(KESTRA_FIXTURE.map((t) => [t.name, compile(t.inputSchema, JSON.stringify(t.inputSchema))]));
+  compileTimes.push(["39 declared Kestra inputSchemas", performance.now() - started]);
+  const declared: DeclaredInputSchemas = { lookup: (tool) => schemas.get(tool) };
+  const batch = kestraCalls().map(({ tool, args }): ToolCall => ({ tool, args, caller }));
+  for (const strict of [false, true]) {
+    let i = 0;
+    rows.push(
+      measure(`decide, Kestra balanced, ${strict ? "strict + rules" : "rules only"}`, SAMPLES, () => {
+        evaluateToolCall(policy, batch[i++ % batch.length] as ToolCall, strict ? declared : undefined);
       }),
     );
   }

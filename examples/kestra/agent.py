@@ -29,6 +29,7 @@ async def main() -> None:
             show("list_namespaces", await session.call_tool("list_namespaces", {}))
             show("manage_kv_store delete", await session.call_tool("manage_kv_store", {"namespace": "company.team", "action": "delete", "key": "db_password"}))
             show("restart_execution without an id", await session.call_tool("restart_execution", FLOW))
+            show('generate_flow, auto_create "true"', await session.call_tool("generate_flow", {"user_prompt": "Copy orders hourly", "auto_create": "true"}))
             for _ in range(11):
                 result = await session.call_tool("execute_flow", FLOW)
             show("execute_flow, 11th call in a minute", result)

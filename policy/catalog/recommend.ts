@@ -2,6 +2,8 @@
 // - read-only: reads only; generators without auto_create; everything else denied with a reason.
 // - balanced: reads; execute tools capped at 10 per minute per grant (the public recommendation for
 //   resume/restart) and made to name their target; writes and deletes denied with reasons.
+// Every level checks arguments as the tools declare them (`arguments: strict`: no type coercion), and
+// states its argument rules as JSON Schema (targets non-empty, `auto_create` false), ADR 0012.
 // - strict: reads that cannot leak stored values; execute tools need human approval and are capped.
 // Multi-action tools are allowed only for the actions the level permits, by CEL on `args.action`.
 import { celLiteral } from "../conditions.ts";
@@ -24,12 +26,11 @@ export interface RecommendedPolicy {
   comments: string[];
 }
 
-/** Arguments that name the target of tools which otherwise act on "the latest" one. */
-const TARGET_ARGUMENT: Readonly<Record<string, string>> = {
-  restart_execution: "execution_id",
-  resume_execution: "execution_ids",
-  replay_execution: "ids",
-};
+/** JSON Schemas of a target argument: present, of its type, and not empty (new objects: YAML would alias shared ones). */
+const TARGET_SCHEMA = {
+  id: () => ({ type: "string", minLength: 1 }),
+  ids: () => ({ type: "array", minItems: 1, items: { type: "string", minLength: 1 } }),
+} as const;
 
 const EXECUTE_LIMIT = { window: "minute", max: 10, scope: "grant" as const };
 
@@ -51,6 +52,7 @@ export function recommendKestraPolicy(level: Level, name = "kestra", namespace?:
         upstream: { path: "/mcp", profile: "kestra" },
         mode: "Enforce",
         default: "deny",
+        arguments: "strict",
         identity: { anonymous: false, ...(identity === "kubernetes" ? { kubernetes: { audiences: [TOKEN_AUDIENCE] } } : { apiKeys: { secretRef: { name: `${name}-api-keys`, key: "grants" } } }) },
         tools,
       },
@@ -65,13 +67,14 @@ function ruleFor(tool: CatalogTool, level: Level): ToolRuleSpec {
     return {
       name: tool.name,
       action: "allow",
-      denyIf: ["has(args.auto_create) && args.auto_create == true"],
+      // A schema, not CEL: `auto_create: "true"` or `1` is no boolean to CEL, but pydantic makes it true.
+      arguments: { type: "object", properties: { auto_create: { type: "boolean", const: false } } },
       reason: `auto_create writes the generated result to Kestra; call ${tool.name} without auto_create and create it through a reviewed change.`,
     };
   }
   switch (tool.risk) {
     case "read":
-      return { name: tool.name, action: "allow" };
+      return tool.targets ? { name: tool.name, action: "allow", ...targetRule(tool) } : { name: tool.name, action: "allow" };
     case "execute":
       return executeRule(tool, level);
     case "write":
@@ -88,17 +91,29 @@ function executeRule(tool: CatalogTool, level: Level): ToolRuleSpec {
   if (level === "balanced" && tool.name === "force_run_execution") {
     return { name: tool.name, action: "deny", reason: "force_run_execution bypasses Kestra's concurrency limits; use resume_execution instead." };
   }
-  const rule: ToolRuleSpec = {
+  return {
     name: tool.name,
     action: level === "strict" ? "approve" : "allow",
     limits: [{ counter: `${tool.name}_rate`, ...EXECUTE_LIMIT, refundOnError: true }],
+    ...targetRule(tool),
   };
-  const target = TARGET_ARGUMENT[tool.name];
-  if (target) {
-    rule.require = [`has(args.${target})`];
-    rule.reason = `${tool.name} must name its target (${target}); without it Kestra picks the latest one.`;
-  }
-  return rule;
+}
+
+/**
+ * Every target argument required and non-empty, by JSON Schema: with `arguments: strict` the types are
+ * the declared ones already, and the schema adds what the declaration allows but Kestra reads as
+ * "not given" (a missing id, `""`, `[]`), after which it picks a target itself.
+ */
+function targetRule(tool: CatalogTool): Pick<ToolRuleSpec, "arguments" | "reason"> {
+  const targets = Object.entries(tool.targets ?? {});
+  if (targets.length === 0) return {};
+  const names = targets.map(([name]) => name);
+  const described = targets.map(([name, kind]) => (kind === "ids" ? `${name}, a non-empty list of ids` : name)).join(", ");
+  const latest = tool.picksLatestTarget ? "; without it Kestra picks the latest one" : "";
+  return {
+    arguments: { type: "object", required: names, properties: Object.fromEntries(targets.map(([name, kind]) => [name, TARGET_SCHEMA[kind]()])) },
+    reason: `${tool.name} must name its target (${described}; none empty)${latest}.`,
+  };
 }
 
 function multiActionRule(tool: CatalogTool, level: Level): ToolRuleSpec {
@@ -112,11 +127,15 @@ function multiActionRule(tool: CatalogTool, level: Level): ToolRuleSpec {
   }
   const list = celLiteral(allowed).replaceAll('"', "'");
   const omitted = tool.defaultAction && allowed.includes(tool.defaultAction) ? "!has(args.action) || " : "has(args.action) && ";
+  const target = targetRule(tool);
+  // One reason per rule: it names the actions and, when there is one, the target to name.
+  const also = target.reason ? `; it ${target.reason.slice(tool.name.length + 1)}` : ".";
   return {
     name: tool.name,
     action: "allow",
     require: [`${omitted}args.action in ${list}`],
-    reason: `${tool.name} is allowed only with action ${allowed.join(", ")}; ${refused.join(", ")} ${refused.length === 1 ? "is" : "are"} not allowed for agents.`,
+    ...(target.arguments ? { arguments: target.arguments } : {}),
+    reason: `${tool.name} is allowed only with action ${allowed.join(", ")}; ${refused.join(", ")} ${refused.length === 1 ? "is" : "are"} not allowed for agents${also}`,
   };
 }
 
@@ -131,7 +150,7 @@ function commentFor(tool: CatalogTool, rule: ToolRuleSpec): string {
   const notes = [`${tool.summary} [${tool.group}: ${risk}]`];
   if (tool.returnsStoredValues) notes.push("returns stored values verbatim: they may hold secrets");
   if (tool.defaultAction) notes.push(`action defaults to ${tool.defaultAction} when omitted`);
-  if (tool.picksLatestTarget && !rule.require) notes.push("acts on the latest target when ids are omitted");
+  if (tool.picksLatestTarget && !rule.arguments) notes.push("acts on the latest target when ids are omitted");
   if (rule.action === "approve") notes.push("each call waits for a person's approval");
   return notes.join("; ");
 }

@@ -5,7 +5,7 @@ import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import type { CompiledPolicy } from "../../policy/compile.ts";
 import type { CelCaller } from "../../policy/cel/environment.ts";
-import type { Decision } from "../../policy/decision.ts";
+import type { Decision, ToolCall } from "../../policy/decision.ts";
 import { admitToolCall, evaluateToolCall, refundToolCall, type Admission, type Evaluation } from "../../policy/decide.ts";
 import type { RequestId } from "../mcp/jsonrpc.ts";
 import { writeAudit } from "../observability/audit.ts";
@@ -67,6 +67,9 @@ export interface EnforcerDeps {
   knownTools: KnownTools;
 }
 
+/** How long a strict call waits for a listing that may teach the sidecar its tool's schema. */
+const SCHEMA_WAIT_MS = 3000;
+
 const NO_POLICY: Verdict = {
   decision: "denied",
   reason: "no_policy",
@@ -86,7 +89,7 @@ export class Enforcer {
     const store = this.deps.holder.store;
     if (!policy || !store) return this.account({ request, context, verdict: NO_POLICY, forward: false, policy, admission: undefined, startedAt });
     const toolCall = { tool: request.tool, args: request.args, caller: context.caller, session: context.session };
-    const evaluation = evaluateToolCall(policy, toolCall);
+    const evaluation = await this.evaluate(policy, toolCall);
     if (evaluation.decision === "approval_required" && policy.mode === "Enforce" && evaluation.plan.approval) {
       // Not counted yet: the call is counted once, with the decision it ends with.
       return this.labelled({ request, context, verdict: verdictOf(evaluation), forward: false, policy, admission: undefined, startedAt, awaitingApproval: evaluation });
@@ -95,6 +98,21 @@ export class Enforcer {
     if (admission.reason === "store_unavailable") this.deps.metrics.rateLimitStoreErrors.inc({ store: storeKind(policy.spec) });
     const forward = admission.decision === "allowed" || policy.mode === "Audit";
     return this.account({ request, context, verdict: verdictOf(admission), forward, policy, admission, startedAt });
+  }
+
+  /**
+   * The policy's evaluation. A strict policy's call to a tool whose schema is not known yet (the
+   * sidecar's first listing still under way, or a tool the upstream gained since it last listed)
+   * waits, for a bounded time, for a new listing, and is then decided on what it found.
+   */
+  private async evaluate(policy: CompiledPolicy, toolCall: ToolCall): Promise<Evaluation> {
+    const known = this.deps.knownTools;
+    const evaluation = evaluateToolCall(policy, toolCall, known.inputSchemas);
+    if (evaluation.reason !== "input_schema_unknown" || known.inputSchemas.lookup(toolCall.tool) !== undefined) return evaluation;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([known.toolListChanged(), new Promise((resolve) => (timer = setTimeout(resolve, SCHEMA_WAIT_MS)))]);
+    clearTimeout(timer);
+    return evaluateToolCall(policy, toolCall, known.inputSchemas);
   }
 
   /** Consumes the limits of a call a person approved (not counted yet: see settleApproval). */

@@ -3,18 +3,58 @@
 // the upstream has ever named is refused outright: that is how look-alikes (Cyrillic 'а' for 'a',
 // zero-width joiners, trailing spaces) of denied tools are stopped before any rule matching.
 import type { CompiledPolicy } from "../../policy/compile.ts";
+import { ToolInputSchemas } from "./tool-input-schemas.ts";
 
 const GUIDANCE = /^[A-Za-z0-9_.\-/]{1,128}$/;
 
-/** Names learnt from the upstream's tools/list answers, bounded so a misbehaving upstream cannot grow it. */
+/**
+ * What the sidecar knows of the upstream's tools, from its tools/list answers: their names (bounded,
+ * so a misbehaving upstream cannot grow them) and their declared input schemas (`inputSchemas`).
+ */
 export class KnownTools {
   private readonly names = new Set<string>();
   private readonly limit: number;
   private readonly onSize: ((size: number) => void) | undefined;
+  private readonly listingWanted = new Set<() => Promise<void>>();
+  readonly inputSchemas: ToolInputSchemas;
 
   constructor(limit = 10_000, onSize?: (size: number) => void) {
     this.limit = limit;
     this.onSize = onSize;
+    this.inputSchemas = new ToolInputSchemas(limit);
+  }
+
+  /** The `tools` of a tools/list answer (one page) an agent received through the proxy. */
+  learnTools(tools: readonly unknown[]): void {
+    this.learn(toolNames(tools));
+    this.inputSchemas.learn(tools);
+    this.inputSchemas.warm();
+  }
+
+  /** The complete tools/list of the sidecar's own session: replaces the schemas known so far. */
+  replaceTools(tools: readonly unknown[]): void {
+    this.learn(toolNames(tools));
+    this.inputSchemas.replace(tools);
+    this.inputSchemas.warm();
+  }
+
+  /**
+   * The upstream said its tools changed (`notifications/tools/list_changed`, seen by the proxy or the
+   * sidecar's own session): the sidecar lists them again. Also called when a strict call names a tool
+   * whose schema is unknown, in case the upstream gained it since. Resolves when that listing has
+   * ended (at once when the sidecar does not list tools itself); callers need not wait.
+   */
+  toolListChanged(): Promise<void> {
+    return Promise.all([...this.listingWanted].map((listener) => listener())).then(() => undefined);
+  }
+
+  /**
+   * Registers what lists the upstream's tools again on `toolListChanged()` (its promise settles when
+   * that listing has ended, and never rejects); returns its removal.
+   */
+  onToolListChanged(listener: () => Promise<void>): () => void {
+    this.listingWanted.add(listener);
+    return () => this.listingWanted.delete(listener);
   }
 
   learn(names: Iterable<string>): void {
@@ -33,6 +73,10 @@ export class KnownTools {
   get size(): number {
     return this.names.size;
   }
+}
+
+function toolNames(tools: readonly unknown[]): string[] {
+  return tools.flatMap((t) => (typeof t === "object" && t !== null && typeof (t as { name?: unknown }).name === "string" ? [(t as { name: string }).name] : []));
 }
 
 export function followsNameGuidance(name: string): boolean {

@@ -3,7 +3,8 @@
 // answer with an id not minted for this stream is dropped, so nothing an upstream misroutes reaches a
 // client. Every `tools` array of every result is filtered while tools are hidden, whatever request it
 // claims to answer. Forwarded tool calls are completed by their answers (their outcome decides refunds
-// and goes into the audit log), and tool names and schemas are learnt from tools/list answers.
+// and goes into the audit log), tool names and input schemas are learnt from tools/list answers, and a
+// `notifications/tools/list_changed` makes the sidecar list the tools again.
 import type { Logger } from "pino";
 import type { UpstreamOutcome } from "../enforcement/outcome.ts";
 import type { KnownTools } from "../enforcement/tool-names.ts";
@@ -73,7 +74,11 @@ export class AnswerInspector {
   admit(message: unknown): unknown {
     if (typeof message !== "object" || message === null || Array.isArray(message)) return this.drop("not a JSON-RPC message", message);
     const m = message as Json;
-    if (typeof m.method === "string") return m; // the server's own requests and notifications
+    if (typeof m.method === "string") {
+      // The server's own requests and notifications pass; a changed tool list is listed again.
+      if (m.method === "notifications/tools/list_changed") void this.options.knownTools.toolListChanged();
+      return m;
+    }
     if (!Object.hasOwn(m, "result") && !Object.hasOwn(m, "error")) return this.drop("neither a request nor an answer", m.id);
     if (m.id === null && !Object.hasOwn(m, "result")) return m; // an error about no request in particular
     return this.answer(m);
@@ -109,7 +114,7 @@ export class AnswerInspector {
     if (typeof result !== "object" || result === null) return;
     const tools = (result as Json).tools;
     if (!Array.isArray(tools)) return;
-    if (learn) this.options.knownTools.learn(tools.flatMap((t: unknown) => (typeof toolName(t) === "string" ? [toolName(t) as string] : [])));
+    if (learn) this.options.knownTools.learnTools(tools);
     const hidden = this.options.hidden;
     if (!hidden) return;
     // A tool without a readable name cannot be shown not to be hidden: it goes too.

@@ -219,7 +219,7 @@ describe("docs/kestra.md, run as written", { timeout: 600_000 }, () => {
         const namespaces = await prom.query(`group by (namespace) (${/^label_values\((\w+), namespace\)$/.exec(dashboard.templating.list[1]?.definition ?? "")?.[1]})`);
         assert.deepEqual(namespaces.map((s) => s.metric.namespace), ["agents"], "the dashboard's namespace variable lists the namespace");
         const refused = await prom.query(withGrafanaVariables(dashboard.panels.find((p) => p.title === "Refused calls by tool and reason")?.targets[0]?.expr as string));
-        assert.deepEqual(refused.map((s) => [s.metric.tool, s.metric.reason]).sort(), [["execute_flow", "limit_exceeded"], ["manage_kv_store", "require_failed"], ["restart_execution", "require_failed"]]);
+        assert.deepEqual(refused.map((s) => [s.metric.tool, s.metric.reason]).sort(), [["execute_flow", "limit_exceeded"], ["generate_flow", "input_schema_mismatch"], ["manage_kv_store", "require_failed"], ["restart_execution", "invalid_arguments"]]);
       });
     }
   }

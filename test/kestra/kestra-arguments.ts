@@ -12,6 +12,8 @@ export interface SeededExecutions {
   PAUSED: string;
   RUNNING: string;
   QUEUED: string;
+  /** A task run of the RUNNING execution (change_taskrun_state names one). */
+  runningTaskRun: string;
 }
 
 /** Reads the seeded executions' ids from the server itself (directly, not through a sidecar). */
@@ -21,8 +23,10 @@ export async function seededExecutions(url: string): Promise<SeededExecutions> {
   try {
     const result = (await client.callTool({ name: "list_executions", arguments: { namespace: "company.team" } })) as CallToolResult;
     const executions = (result.structuredContent as { results: { id: string; state: { current: string } }[] }).results;
-    const byState = Object.fromEntries(executions.map((e) => [e.state.current, e.id]));
-    return byState as unknown as SeededExecutions;
+    const byState = Object.fromEntries(executions.map((e) => [e.state.current, e.id])) as Record<string, string>;
+    const running = (await client.callTool({ name: "manage_executions", arguments: { action: "get", execution_id: byState.RUNNING } })) as CallToolResult;
+    const taskRuns = (running.structuredContent as { taskRunList: { id: string }[] }).taskRunList;
+    return { ...byState, runningTaskRun: (taskRuns.at(-1) as { id: string }).id } as unknown as SeededExecutions;
   } finally {
     await client.close();
   }
@@ -34,7 +38,7 @@ const FLOW_YAML = "id: weekly-report\nnamespace: company.team\ntasks:\n  - id: r
 /** The arguments (without `action`) for each tool. */
 export function realisticArguments(ids: SeededExecutions): (tool: CatalogTool) => Record<string, unknown> {
   const table: Record<string, Record<string, unknown>> = {
-    backfill_executions: { ...FLOW, days: 1 },
+    backfill_executions: { ...FLOW, trigger_id: "schedule", days: 1 },
     invite_user: { email: "new.agent@example.com", group_names: ["data-engineers"] },
     manage_tests: { namespace: "company.team", id_: "nightly-etl-tests", yaml_source: "id: nightly-etl-tests" },
     manage_apps: { uid: "app-reports", yaml_source: "id: reports" },
@@ -70,7 +74,7 @@ export function realisticArguments(ids: SeededExecutions): (tool: CatalogTool) =
     list_namespace_dependencies: { namespace: "company.team" },
     replay_execution: { ids: [ids.SUCCESS] },
     restart_execution: { ...FLOW, execution_id: ids.FAILED },
-    change_taskrun_state: { execution_id: ids.RUNNING, state: "SUCCESS" },
+    change_taskrun_state: { execution_id: ids.RUNNING, task_run_id: ids.runningTaskRun, state: "SUCCESS" },
     resume_execution: { execution_ids: [ids.PAUSED] },
     force_run_execution: { execution_id: ids.QUEUED },
   };
