@@ -1,0 +1,59 @@
+// The differential suite: every attack of issue 12 run through a real sidecar process against three
+// real upstream stacks (the TypeScript SDK's Express app, the Python SDK's FastMCP, FastMCP 3), each
+// behind a raw recording tap, and judged by what the upstream executed: every execution allowed by the
+// sidecar's audit with the same tool and arguments, no hidden tool in any answer, no limit beyond max.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { ATTACKS } from "./attacks.ts";
+import { messagesIn } from "./raw-http.ts";
+import { mcpHeaders, startStack, STACKS, type Stack } from "./stack.ts";
+import { startUninspectableServer, UNINSPECTABLE_MODES, type UninspectableServer } from "./stacks/uninspectable-server.ts";
+
+/** Small, so one caller's initializes would evict others' sessions if eviction were not per grant. */
+const SIDECAR_ARGS = ["--max-sessions", "8"];
+
+for (const name of STACKS) {
+  describe(`differential: ${name}`, () => {
+    let stack: Stack;
+    before(async () => {
+      stack = await startStack(name, { sidecarArgs: SIDECAR_ARGS });
+    });
+    after(async () => {
+      await stack?.stop();
+    });
+
+    for (const attack of ATTACKS) {
+      test(attack.name, { timeout: 60_000 }, async () => {
+        const c = stack.begin();
+        const deviations = await attack.run(stack, c);
+        assert.deepEqual(await c.judge(), [], "the upstream ran what the sidecar did not decide");
+        assert.deepEqual(deviations, [], "the answers differ from the documented behaviour");
+      });
+    }
+  });
+}
+
+describe("differential: an upstream tools/list answer the sidecar cannot inspect", { timeout: 60_000 }, () => {
+  let double: UninspectableServer;
+  let stack: Stack;
+  before(async () => {
+    double = await startUninspectableServer();
+    stack = await startStack({ label: "uninspectable", url: double.url, stop: () => double.close() });
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  for (const mode of UNINSPECTABLE_MODES) {
+    test(`a ${mode} tools/list answer is an error to the client, never relayed with the hidden tool`, async () => {
+      await double.setMode(mode);
+      const c = stack.begin();
+      const caller = stack.caller();
+      const session = await c.initialize(caller);
+      const res = await c.post(caller, session, { jsonrpc: "2.0", id: 7, method: "tools/list" }, [...mcpHeaders(caller, session), ["Accept-Encoding", "gzip, deflate, br"]]);
+      assert.deepEqual(await c.judge(), [], "the client got the hidden tool");
+      const message = messagesIn(res).find((m) => m.id === 7);
+      assert.ok(res.status >= 500 || message?.error !== undefined, `expected an error answer, got ${res.status} ${res.text.slice(0, 200)}`);
+    });
+  }
+});
