@@ -58,27 +58,38 @@ function view(line: LogLine): AuditView {
   };
 }
 
+/** A violation, with the execution (index in the record slice) or answer (index) it concerns. */
+export interface Finding {
+  text: string;
+  execution?: number;
+  answer?: number;
+}
+
 export function violations(evidence: Evidence): string[] {
-  const found: string[] = [];
+  return findingsOf(evidence).map((f) => f.text);
+}
+
+export function findingsOf(evidence: Evidence): Finding[] {
+  const found: Finding[] = [];
   const audits = evidence.audits.filter((l) => l.msg === "tool call").map(view);
   const used = new Set<number>();
-  for (const run of evidence.executions) {
+  for (const [execution, run] of evidence.executions.entries()) {
     const keys = Object.keys(run.arguments);
     const match = audits.findIndex((a, i) => !used.has(i) && a.tool === run.tool && a.decision === "allowed" && a.forwarded && keys.every((k) => a.keys.includes(k)));
     if (match === -1) {
-      found.push(`the upstream ran ${run.tool} ${show(run.arguments)} with no audit line that allowed and forwarded it`);
+      found.push({ execution, text: `the upstream ran ${run.tool} ${show(run.arguments)} with no audit line that allowed and forwarded it` });
       continue;
     }
     used.add(match);
     const audit = audits[match] as AuditView;
-    if (audit.grant === "" || audit.method === "none") found.push(`the upstream ran ${run.tool} for an unauthenticated caller (grant "${audit.grant}", method ${audit.method})`);
+    if (audit.grant === "" || audit.method === "none") found.push({ execution, text: `the upstream ran ${run.tool} for an unauthenticated caller (grant "${audit.grant}", method ${audit.method})` });
     const decided = evaluateToolCall(POLICY, { tool: run.tool, args: run.arguments, caller: { grant: audit.grant, sub: audit.grant, groups: [], claims: {} } });
-    if (decided.decision !== "allowed") found.push(`the upstream ran ${run.tool} ${show(run.arguments)}, which the policy decides ${decided.decision} (${decided.reason}) as the upstream read it`);
+    if (decided.decision !== "allowed") found.push({ execution, text: `the upstream ran ${run.tool} ${show(run.arguments)}, which the policy decides ${decided.decision} (${decided.reason}) as the upstream read it` });
   }
   const limited = evidence.executions.filter((r) => r.tool === TOOLS.limited).length;
   const budget = LIMIT_MAX * Math.max(1, evidence.limitedCallers);
-  if (limited > budget) found.push(`the upstream ran ${TOOLS.limited} ${limited} times against a budget of ${budget} (max ${LIMIT_MAX} per minute per caller)`);
-  for (const answer of evidence.answers) found.push(...hiddenIn(answer));
+  if (limited > budget) found.push({ text: `the upstream ran ${TOOLS.limited} ${limited} times against a budget of ${budget} (max ${LIMIT_MAX} per minute per caller)` });
+  for (const [answer, res] of evidence.answers.entries()) found.push(...hiddenIn(res).map((text) => ({ answer, text })));
   return found;
 }
 

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startPeer, venvPython, type Peer } from "../support/processes.ts";
 import { startSidecarProcess, type SidecarProcess } from "../support/sidecar-process.ts";
-import { parseRecordLine, violations, type Execution } from "./judge.ts";
+import { findingsOf, parseRecordLine, type Execution, type Finding } from "./judge.ts";
 import { API_KEYS_TEXT, CALLERS, POLICY_TEXT, type Caller } from "./policy.ts";
 import { rawRequest, header, type HeaderList, type Json, type RawRequest, type RawResponse } from "./raw-http.ts";
 import { startTap, type Tap } from "./tap.ts";
@@ -37,7 +37,7 @@ export interface Stack {
   readonly tap: Tap;
   readonly sidecar: SidecarProcess;
   readonly upstreamUrl: string;
-  /** A caller no other case has used. */
+  /** The next of the 64 callers; they come round again only after all 64 (long runs: over a minute later). */
   caller(): Caller;
   begin(): Case;
   executions(): Execution[];
@@ -57,8 +57,12 @@ export interface Case {
   initialize(caller: Caller): Promise<string>;
   /** Marks the number of callers whose limited-tool budgets this case drew on (default 1). */
   limitedCallers(n: number): void;
-  /** Waits until the record and the audit log are quiet, then lists every violation of the invariant. */
-  judge(): Promise<string[]>;
+  /** Waits until the record and the audit log have been quiet for `settleMs` (default 300), then lists every violation of the invariant. */
+  judge(settleMs?: number): Promise<string[]>;
+  /** The same verdict, each violation with the execution or answer (indexes within this case) it concerns. */
+  findings(settleMs?: number): Promise<Finding[]>;
+  /** Executions recorded and answers kept since the case began. */
+  progress(): { executions: number; answers: number };
 }
 
 export function mcpHeaders(caller: Caller | null, session?: string): [string, string][] {
@@ -118,11 +122,7 @@ export async function startStack(which: StackName | GivenUpstream, options: Stac
     tap,
     sidecar,
     upstreamUrl: upstream.url,
-    caller() {
-      const caller = CALLERS[nextCaller++];
-      if (!caller) throw new Error(`more than ${CALLERS.length} callers asked of one stack`);
-      return caller;
-    },
+    caller: () => CALLERS[nextCaller++ % CALLERS.length] as Caller,
     executions,
     begin: () => beginCase(stack),
     keepFiles: () => void (keep = true),
@@ -155,6 +155,10 @@ function beginCase(stack: Stack): Case {
       headers: headers ?? mcpHeaders(caller, session),
       body: typeof body === "string" || Buffer.isBuffer(body) ? body : JSON.stringify(body),
     });
+  const findings = async (settleMs = 300): Promise<Finding[]> => {
+    await quiet(() => stack.executions().length + stack.sidecar.auditLines.length, settleMs);
+    return findingsOf({ executions: stack.executions().slice(recordFrom), audits: stack.sidecar.auditLines.slice(auditFrom), answers, limitedCallers });
+  };
   return {
     since,
     send,
@@ -167,23 +171,19 @@ function beginCase(stack: Stack): Case {
       return session;
     },
     limitedCallers: (n) => void (limitedCallers = n),
-    async judge() {
-      await quiet(() => stack.executions().length + stack.sidecar.auditLines.length);
-      const found = violations({
-        executions: stack.executions().slice(recordFrom),
-        audits: stack.sidecar.auditLines.slice(auditFrom),
-        answers,
-        limitedCallers,
-      });
+    findings,
+    async judge(settleMs = 300) {
+      const found = (await findings(settleMs)).map((f) => f.text);
       if (found.length > 0) stack.keepFiles();
       if (found.length > 0) found.push(`(${stack.name}; tap log ${stack.tap.logFile}; last bytes:\n${stack.tap.excerpt(since, 3000)})`);
       return found;
     },
+    progress: () => ({ executions: stack.executions().length - recordFrom, answers: answers.length }),
   };
 }
 
-/** Resolves once `size()` has not changed for 300 ms (executions and audit lines trail the answers). */
-async function quiet(size: () => number): Promise<void> {
+/** Resolves once `size()` has not changed for `settleMs` (executions and audit lines trail the answers). */
+async function quiet(size: () => number, settleMs: number): Promise<void> {
   let last = -1;
   let stableSince = Date.now();
   for (;;) {
@@ -191,7 +191,7 @@ async function quiet(size: () => number): Promise<void> {
     if (now !== last) {
       last = now;
       stableSince = Date.now();
-    } else if (Date.now() - stableSince >= 300) return;
-    await new Promise((r) => setTimeout(r, 50));
+    } else if (Date.now() - stableSince >= settleMs) return;
+    await new Promise((r) => setTimeout(r, 25));
   }
 }
