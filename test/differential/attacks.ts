@@ -75,6 +75,8 @@ async function frontDoor(stack: Stack, c: Case, key: string | null, targets: rea
       if (session === undefined) continue;
       const whose = session === own ? "its own session" : "another caller's session";
       await c.send({ method: "POST", target, headers: withSession(session), body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) });
+      const listed = await c.send({ method: "POST", target, headers: withSession(session), body: JSON.stringify(toolCall(9, TOOLS.list, { namespace: "dev" })) });
+      found.push(...expect401(`${what}: tools/call ${TOOLS.list} on ${whose}`, listed));
       for (let i = 0; i < LIMIT_MAX + 2; i++) {
         const call = await c.send({ method: "POST", target, headers: withSession(session), body: JSON.stringify(toolCall(10 + i, TOOLS.limited, { execution_id: `e-${i}` })) });
         if (i === 0) found.push(...expect401(`${what}: tools/call on ${whose}`, call));
@@ -171,7 +173,7 @@ export const ATTACKS: readonly Attack[] = [
     },
   },
   {
-    name: "stall: 48 KB against a format: url rule while /healthz keeps answering within 100 ms",
+    name: "stall: 24 KB against a format: url rule while /healthz keeps answering within 100 ms",
     async run(stack, c) {
       const caller = stack.caller();
       const session = await c.initialize(caller);
@@ -186,11 +188,11 @@ export const ATTACKS: readonly Attack[] = [
         }
       })();
       await new Promise((r) => setTimeout(r, 100));
-      const res = await c.post(caller, session, toolCall(50, TOOLS.formatted, { source: `http://${":".repeat(48 * 1024)}` }));
+      const res = await c.post(caller, session, toolCall(50, TOOLS.formatted, { source: `http://${":".repeat(24 * 1024)}` }));
       await new Promise((r) => setTimeout(r, 100));
       polling = false;
       await poll;
-      const found = expectRefusedOrDenied("48 KB non-URL", res, 50);
+      const found = expectRefusedOrDenied("24 KB non-URL", res, 50);
       if (slowest.ms >= 100) found.push(`/healthz took ${slowest.ms.toFixed(0)} ms while the argument was validated`);
       return found;
     },
