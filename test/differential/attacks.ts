@@ -17,10 +17,17 @@ export interface Attack {
 const WRONG_KEY = "not-a-key-of-anyone-0000";
 /** Concurrent rounds of the id-aliasing cases, and how long a read waits for an answer that may go elsewhere. */
 const ALIAS_ROUNDS = 10;
+/** The tools/list–ping race is won or lost by timing: more concurrent rounds (they cost no wait). */
+const LIST_ALIAS_ROUNDS = 24;
 const ALIAS_READ_MS = 2500;
 
 function is4xx(res: RawResponse): boolean {
   return res.status >= 400 && res.status < 500;
+}
+
+/** A request that must not be served: refused for its credentials (401) or for its target (4xx). */
+function expectRefused(what: string, res: RawResponse): string[] {
+  return is4xx(res) ? [] : [`${what}: expected a 4xx refusal, got ${res.status} ${res.text.slice(0, 200)}`];
 }
 
 function expect401(what: string, res: RawResponse): string[] {
@@ -65,28 +72,31 @@ async function frontDoor(stack: Stack, c: Case, key: string | null, targets: rea
   const auth: HeaderList = key === null ? [] : [["Authorization", `Bearer ${key}`]];
   const base: HeaderList = [["Content-Type", "application/json"], ["Accept", "application/json, text/event-stream"], ...auth];
   const withSession = (session: string): HeaderList => [...base, ["Mcp-Session-Id", session], ["Mcp-Protocol-Version", PROTOCOL]];
+  // The same requests on the MCP path itself: 401, as documented.
+  const plain = await c.send({ method: "POST", target: new URL(stack.sidecar.url).pathname, headers: base, body: JSON.stringify(initializeMessage()) });
+  found.push(...expect401(`/mcp with ${key === null ? "no key" : "a wrong key"}: initialize`, plain));
   for (const target of targets) {
     const since = Date.now();
     const what = `${target} with ${key === null ? "no key" : "a wrong key"}`;
     const init = await c.send({ method: "POST", target, headers: base, body: JSON.stringify(initializeMessage()) });
-    found.push(...expect401(`${what}: initialize`, init));
+    found.push(...expectRefused(`${what}: initialize`, init));
     const own = header(init, "mcp-session-id");
     for (const session of [own, victimSession]) {
       if (session === undefined) continue;
       const whose = session === own ? "its own session" : "another caller's session";
       await c.send({ method: "POST", target, headers: withSession(session), body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) });
       const listed = await c.send({ method: "POST", target, headers: withSession(session), body: JSON.stringify(toolCall(9, TOOLS.list, { namespace: "dev" })) });
-      found.push(...expect401(`${what}: tools/call ${TOOLS.list} on ${whose}`, listed));
+      found.push(...expectRefused(`${what}: tools/call ${TOOLS.list} on ${whose}`, listed));
       for (let i = 0; i < LIMIT_MAX + 2; i++) {
         const call = await c.send({ method: "POST", target, headers: withSession(session), body: JSON.stringify(toolCall(10 + i, TOOLS.limited, { execution_id: `e-${i}` })) });
-        if (i === 0) found.push(...expect401(`${what}: tools/call on ${whose}`, call));
+        if (i === 0) found.push(...expectRefused(`${what}: tools/call on ${whose}`, call));
       }
       const list = await c.send({ method: "POST", target, headers: withSession(session), body: JSON.stringify({ jsonrpc: "2.0", id: 20, method: "tools/list" }) });
-      found.push(...expect401(`${what}: tools/list on ${whose}`, list));
+      found.push(...expectRefused(`${what}: tools/list on ${whose}`, list));
       const stream = await c.send({ method: "GET", target, headers: [["Accept", "text/event-stream"], ["Mcp-Session-Id", session], ["Mcp-Protocol-Version", PROTOCOL], ...auth], readMs: 800 });
-      found.push(...expect401(`${what}: GET on ${whose}`, stream));
+      found.push(...expectRefused(`${what}: GET on ${whose}`, stream));
       const del = await c.send({ method: "DELETE", target, headers: [["Mcp-Session-Id", session], ["Mcp-Protocol-Version", PROTOCOL], ...auth] });
-      found.push(...expect401(`${what}: DELETE on ${whose}`, del));
+      found.push(...expectRefused(`${what}: DELETE on ${whose}`, del));
     }
     found.push(...nothingSent(stack, since, what));
   }
@@ -149,7 +159,7 @@ export const ATTACKS: readonly Attack[] = [
       const session = await c.initialize(caller);
       // An answer delivered on another request's stream leaves its own stream open: reads are cut short.
       const quick = (body: Json) => c.post(caller, session, body, mcpHeaders(caller, session), ALIAS_READ_MS);
-      await concurrently(ALIAS_ROUNDS, async (round) => {
+      await concurrently(LIST_ALIAS_ROUNDS, async (round) => {
         const id = 1001 + round;
         await Promise.all([quick({ jsonrpc: "2.0", id: String(id), method: "tools/list" }), quick({ jsonrpc: "2.0", id, method: "ping" })]);
       });
@@ -242,7 +252,8 @@ export const ATTACKS: readonly Attack[] = [
       const a = stack.caller();
       const b = stack.caller();
       const sessionA = await c.initialize(a);
-      for (let i = 0; i < 12; i++) await c.initialize(b);
+      // B's initializes may be refused once B is over a quota of its own: only A's session is judged.
+      for (let i = 0; i < 12; i++) await c.post(b, undefined, initializeMessage(100 + i));
       const res = await c.post(a, sessionA, toolCall(90, TOOLS.list, { namespace: "dev" }));
       const ran = resultOf(res, 90)?.result !== undefined;
       return res.status === 200 && ran ? [] : [`caller A's session after caller B's 12 initializes: ${res.status} ${res.text.slice(0, 200)}`];
