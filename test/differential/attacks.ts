@@ -15,10 +15,11 @@ export interface Attack {
 }
 
 const WRONG_KEY = "not-a-key-of-anyone-0000";
-/** Concurrent rounds of the id-aliasing cases, and how long a read waits for an answer that may go elsewhere. */
+/** Rounds of the bogus-request case (one after another, so refunds can be spent). */
 const ALIAS_ROUNDS = 10;
-/** The tools/list–ping race is won or lost by timing: more concurrent rounds (they cost no wait). */
+/** The tools/list–ping race is won or lost by timing: more rounds, all at once (they cost no wait). */
 const LIST_ALIAS_ROUNDS = 24;
+/** How long a read waits for an answer that the upstream may deliver on another request's stream. */
 const ALIAS_READ_MS = 2500;
 
 function is4xx(res: RawResponse): boolean {
@@ -103,11 +104,36 @@ async function frontDoor(stack: Stack, c: Case, key: string | null, targets: rea
   return found;
 }
 
-export async function concurrently<T>(n: number, make: (i: number) => Promise<T>): Promise<T[]> {
+async function concurrently<T>(n: number, make: (i: number) => Promise<T>): Promise<T[]> {
   return Promise.all(Array.from({ length: n }, (_, i) => make(i)));
 }
 
 export const ATTACKS: readonly Attack[] = [
+  {
+    // The control: proves the stack records executions and the sidecar answers as documented, so
+    // the attack cases below cannot pass for want of a record.
+    name: "control: allowed runs once, denied and hidden never, the limit admits exactly max",
+    async run(stack, c) {
+      const caller = stack.caller();
+      const session = await c.initialize(caller);
+      const found: string[] = [];
+      const before = stack.executions().length;
+      const allowed = await c.post(caller, session, toolCall(1, TOOLS.list, { namespace: "dev" }));
+      if (!isPlainListResult(allowed, 1)) found.push(`allowed call: expected the upstream's result, got ${allowed.status} ${allowed.text.slice(0, 200)}`);
+      found.push(...expectDenied("denied tool", await c.post(caller, session, toolCall(2, TOOLS.denied, { execution_id: "e1" })), 2));
+      const hidden = await c.post(caller, session, toolCall(3, TOOLS.hidden, { execution_id: "e1" }));
+      const hiddenError = resultOf(hidden, 3)?.error as { code?: number } | undefined;
+      if (hidden.status !== 200 || hiddenError?.code !== -32602) found.push(`hidden tool: expected 200 with JSON-RPC -32602, got ${hidden.status} ${hidden.text.slice(0, 200)}`);
+      const limited = [];
+      for (let i = 0; i < LIMIT_MAX + 1; i++) limited.push(await c.post(caller, session, toolCall(4 + i, TOOLS.limited, { execution_id: `e-${i}` })));
+      const last = resultOf(limited[LIMIT_MAX] as RawResponse, 4 + LIMIT_MAX)?.result as { content?: { text?: string }[] } | undefined;
+      if (!/^\[RATE LIMITED\]/.test(last?.content?.[0]?.text ?? "")) found.push(`call ${LIMIT_MAX + 1} of the limited tool: expected [RATE LIMITED], got ${JSON.stringify(last)}`);
+      const ran = stack.executions().slice(before).map((e) => e.tool);
+      const expected = [TOOLS.list, ...Array<string>(LIMIT_MAX).fill(TOOLS.limited)];
+      if (JSON.stringify(ran) !== JSON.stringify(expected)) found.push(`the record holds ${JSON.stringify(ran)}, expected ${JSON.stringify(expected)}`);
+      return found;
+    },
+  },
   {
     name: "front door: a percent-encoded MCP path (/%6Dcp, /m%63p) runs no authentication",
     run: (stack, c) => frontDoor(stack, c, null, SKEWED_TARGETS(stack.sidecar.url).filter((t) => t.startsWith("/"))),
