@@ -1,7 +1,7 @@
 // The differential property at bench scale: `npm run fuzz:differential -- --cases 5000 [--seed N]
-// [--stacks ts-express,python-sdk,fastmcp3]`. The same mutations and judge as
-// test/differential/property.test.ts, against the three real upstream stacks behind the recording tap;
-// prints the cases run and the bypasses found per stack, and exits 1 when any stack had a bypass.
+// [--stacks ts-express,python-sdk,fastmcp3]`. The same mutations and judge as the short run in
+// test/differential/differential.test.ts, against the three real upstream stacks behind the recording
+// tap; prints the cases run and the bypasses found per stack, and exits 1 when any stack had one.
 import { parseArgs } from "node:util";
 import { runProperty } from "../../test/differential/property.ts";
 import { startStack, STACKS, type StackName } from "../../test/differential/stack.ts";
