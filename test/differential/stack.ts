@@ -17,6 +17,17 @@ export const STACKS: readonly StackName[] = (process.env.DIFFERENTIAL_STACKS?.sp
 export const PROTOCOL = "2025-03-26";
 
 const TS_SERVER = new URL("./stacks/ts-express-server.ts", import.meta.url).pathname;
+/** Upstream process groups still running; killed if the test process exits before its after-hooks. */
+const liveUpstreams = new Set<number>();
+process.once("exit", () => {
+  for (const pid of liveUpstreams) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+});
 const PY_SERVER = new URL("./stacks/python_server.py", import.meta.url).pathname;
 
 export interface StackOptions {
@@ -89,7 +100,15 @@ async function startUpstream(name: StackName, record: string): Promise<{ peer: P
     name === "ts-express"
       ? startPeer(process.execPath, [TS_SERVER, record])
       : startPeer(venvPython(), [PY_SERVER, "--stack", name === "python-sdk" ? "mcp" : "fastmcp", "--record", record], { env });
-  const ready = await peer.waitFor(/READY (\S+)/, 60_000);
+  const pid = peer.child.pid;
+  if (pid !== undefined) {
+    liveUpstreams.add(pid);
+    peer.child.once("exit", () => liveUpstreams.delete(pid));
+  }
+  const ready = await peer.waitFor(/READY (\S+)/, 60_000).catch(async (err: unknown) => {
+    await peer.stop();
+    throw err;
+  });
   const said = ready[1] as string;
   return { peer, url: /^\d+$/.test(said) ? `http://127.0.0.1:${said}/mcp` : said };
 }
