@@ -286,6 +286,27 @@ export const ATTACKS: readonly Attack[] = [
     },
   },
   {
+    name: "identity: a JWT whose sub is an API-key caller's name is not that caller (sessions, budgets)",
+    async run(stack, c) {
+      const found: string[] = [];
+      const holder = stack.caller();
+      const session = await c.initialize(holder);
+      for (const sub of [holder.grant, `apikey:${holder.grant}`]) {
+        const namesake = await stack.jwtCaller(sub);
+        const res = await c.post(namesake, session, toolCall(140, TOOLS.list, { namespace: "dev" }));
+        if (!is4xx(res)) found.push(`a JWT with sub "${sub}" used the session of API-key caller ${holder.grant}: ${res.status} ${res.text.slice(0, 200)}`);
+      }
+      // The namesake spends its own budget, not the key holder's.
+      const namesake = await stack.jwtCaller(holder.grant);
+      const own = await c.initialize(namesake);
+      for (let i = 0; i < LIMIT_MAX; i++) await c.post(namesake, own, toolCall(150 + i, TOOLS.limited, { execution_id: `jwt-${i}` }));
+      const holderCall = await c.post(holder, session, toolCall(160, TOOLS.limited, { execution_id: "key-0" }));
+      if (!isResult(holderCall, 160, `${TOOLS.limited} ran`)) found.push(`after a JWT namesake spent ${LIMIT_MAX} calls, API-key caller ${holder.grant} was refused its first: ${holderCall.text.slice(0, 200)}`);
+      c.limitedCallers(2);
+      return found;
+    },
+  },
+  {
     name: "fragile: a request body with Content-Encoding gzip is refused (415), never inflated upstream",
     async run(stack, c) {
       const caller = stack.caller();
@@ -342,7 +363,11 @@ export const ATTACKS: readonly Attack[] = [
   },
 ];
 
-function isPlainListResult(res: RawResponse, id: number): boolean {
+function isResult(res: RawResponse, id: number, text: string): boolean {
   const result = resultOf(res, id)?.result as { isError?: boolean; content?: { text?: string }[] } | undefined;
-  return result !== undefined && result.isError !== true && result.content?.[0]?.text === `${TOOLS.list} ran`;
+  return result !== undefined && result.isError !== true && result.content?.[0]?.text === text;
+}
+
+function isPlainListResult(res: RawResponse, id: number): boolean {
+  return isResult(res, id, `${TOOLS.list} ran`);
 }

@@ -9,7 +9,9 @@ import { after, before, describe, test } from "node:test";
 import { ATTACKS } from "./attacks.ts";
 import { runProperty } from "./property.ts";
 import { messagesIn } from "./raw-http.ts";
-import { mcpHeaders, startStack, STACKS, type Stack } from "./stack.ts";
+import { startTestIssuer, type TestIssuer } from "../support/oidc-issuer.ts";
+import { JWT_AUDIENCE } from "./policy.ts";
+import { mcpHeaders, startStack, STACKS, type JwtIssuer, type Stack } from "./stack.ts";
 import { startUninspectableServer, UNINSPECTABLE_MODES, type UninspectableServer } from "./stacks/uninspectable-server.ts";
 
 /** Small, so one caller's initializes would evict others' sessions if eviction were not per grant. */
@@ -18,11 +20,26 @@ const SIDECAR_ARGS = ["--max-sessions", "8"];
 const PROPERTY_CASES = 120;
 const PROPERTY_TIME_LIMIT_MS = 7_000;
 
+// One OpenID issuer for every stack: its tokens are accepted beside the API keys (the identity case).
+let issuer: TestIssuer | undefined;
+const jwt: JwtIssuer = {
+  get issuer() {
+    return (issuer as TestIssuer).issuer;
+  },
+  token: (sub) => (issuer as TestIssuer).sign({ sub }, { audience: JWT_AUDIENCE }),
+};
+before(async () => {
+  issuer = await startTestIssuer(JWT_AUDIENCE);
+});
+after(async () => {
+  await issuer?.close();
+});
+
 for (const name of STACKS) {
   describe(`differential: ${name}`, () => {
     let stack: Stack;
     before(async () => {
-      stack = await startStack(name, { sidecarArgs: SIDECAR_ARGS });
+      stack = await startStack(name, { sidecarArgs: SIDECAR_ARGS, jwt });
     });
     after(async () => {
       await stack?.stop();

@@ -46,15 +46,24 @@ function compiles(text: string): boolean {
   }
 }
 
+/** The JWT audience the suite's tokens carry (identity.jwt, beside the API keys). */
+export const JWT_AUDIENCE = "mcp-warden-differential";
+
 /**
- * The policy file's text. `arguments: strict` (arguments checked against the tool's own inputSchema,
+ * The policy file's text, with `identity.jwt` when an issuer is given (API keys come from the
+ * sidecar's --api-keys file either way). `arguments: strict` (arguments checked against the tool's own inputSchema,
  * no coercion) is asked for once the policy language has it; before that the policy is the same
  * without it, so the suite runs, and judges, both before and after.
  */
-export const POLICY_TEXT = compiles(document(`arguments: strict\n${TOOL_RULES}`)) ? document(`arguments: strict\n${TOOL_RULES}`) : document(TOOL_RULES);
+const STRICT = compiles(document(`arguments: strict\n${TOOL_RULES}`));
+
+export function policyText(jwtIssuer?: string): string {
+  const identity = jwtIssuer === undefined ? "" : `identity:\n  jwt: {issuer: "${jwtIssuer}", audiences: ["${JWT_AUDIENCE}"]}\n`;
+  return document(`${STRICT ? "arguments: strict\n" : ""}${identity}${TOOL_RULES}`);
+}
 
 /** The same policy, compiled here, to decide what the upstream recorded as the upstream read it. */
-export const POLICY: CompiledPolicy = compilePolicy(parsePolicyText(POLICY_TEXT, "differential"));
+export const POLICY: CompiledPolicy = compilePolicy(parsePolicyText(policyText(), "differential"));
 
 export interface Caller {
   readonly grant: string;

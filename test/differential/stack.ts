@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { startPeer, venvPython, type Peer } from "../support/processes.ts";
 import { startSidecarProcess, type SidecarProcess } from "../support/sidecar-process.ts";
 import { findingsOf, parseRecordLine, type Execution, type Finding } from "./judge.ts";
-import { API_KEYS_TEXT, CALLERS, POLICY_TEXT, type Caller } from "./policy.ts";
+import { API_KEYS_TEXT, CALLERS, policyText, type Caller } from "./policy.ts";
 import { rawRequest, header, type HeaderList, type Json, type RawRequest, type RawResponse } from "./raw-http.ts";
 import { startTap, type Tap } from "./tap.ts";
 
@@ -33,6 +33,14 @@ const PY_SERVER = new URL("./stacks/python_server.py", import.meta.url).pathname
 export interface StackOptions {
   /** Extra sidecar flags, e.g. ["--max-sessions", "4"]. */
   sidecarArgs?: readonly string[];
+  /** An OpenID issuer whose tokens the sidecar also accepts (identity.jwt), beside the API keys. */
+  jwt?: JwtIssuer;
+}
+
+export interface JwtIssuer {
+  readonly issuer: string;
+  /** A token for `sub`, with the suite's audience. */
+  token(sub: string): Promise<string>;
 }
 
 /** An upstream the caller started (a test double), used instead of one of the three stacks. */
@@ -50,6 +58,8 @@ export interface Stack {
   readonly upstreamUrl: string;
   /** The next of the 64 callers; they come round again only after all 64 (long runs: over a minute later). */
   caller(): Caller;
+  /** A caller authenticated by a JWT whose subject is `sub` (the stack must have been given an issuer). */
+  jwtCaller(sub: string): Promise<Caller>;
   begin(): Case;
   executions(): Execution[];
   /** Keeps the stack's files (record, tap log, policy) after stop(), for a failure to be read. */
@@ -118,7 +128,7 @@ export async function startStack(which: StackName | GivenUpstream, options: Stac
   const dir = mkdtempSync(join(tmpdir(), `mcp-warden-differential-${name}-`));
   const recordFile = join(dir, "record.jsonl");
   writeFileSync(recordFile, "");
-  writeFileSync(join(dir, "policy.yaml"), POLICY_TEXT);
+  writeFileSync(join(dir, "policy.yaml"), policyText(options.jwt?.issuer));
   writeFileSync(join(dir, "api-keys"), API_KEYS_TEXT);
   const upstream = typeof which === "string" ? await startUpstream(which, recordFile) : { url: which.url, peer: { stop: () => which.stop() } };
   const tap = await startTap(upstream.url, join(dir, "tap.log"));
@@ -142,6 +152,10 @@ export async function startStack(which: StackName | GivenUpstream, options: Stac
     sidecar,
     upstreamUrl: upstream.url,
     caller: () => CALLERS[nextCaller++ % CALLERS.length] as Caller,
+    async jwtCaller(sub) {
+      if (!options.jwt) throw new Error(`${name}: started without a JWT issuer`);
+      return { grant: `jwt sub ${sub}`, key: await options.jwt.token(sub) };
+    },
     executions,
     begin: () => beginCase(stack),
     keepFiles: () => void (keep = true),
