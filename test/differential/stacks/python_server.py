@@ -1,0 +1,86 @@
+"""Stacks (b) and (c) of the differential suite: the same tools as stacks/ts-express-server.ts on the
+Python MCP SDK's FastMCP (`--stack mcp`, mcp.server.fastmcp) or on FastMCP 3 (`--stack fastmcp`),
+served over stateful Streamable HTTP. Each tool execution appends one JSON line (tool name and the
+arguments exactly as pydantic parsed them, integers exact) to the record file.
+
+    python python_server.py --stack mcp|fastmcp --record FILE   → prints READY <port>"""
+import argparse
+import asyncio
+import json
+import socket
+
+import uvicorn
+
+
+def recorder(path: str):
+    def record(tool: str, arguments: dict) -> str:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps({"tool": tool, "arguments": arguments}) + "\n")
+        return f"{tool} ran"
+    return record
+
+
+def register(mcp, record) -> None:
+    @mcp.tool()
+    def list_executions(namespace: str) -> str:
+        return record("list_executions", {"namespace": namespace})
+
+    @mcp.tool()
+    def resume_execution(execution_id: str) -> str:
+        return record("resume_execution", {"execution_id": execution_id})
+
+    @mcp.tool()
+    def delete_execution(execution_id: str) -> str:
+        return record("delete_execution", {"execution_id": execution_id})
+
+    @mcp.tool()
+    def force_run_execution(execution_id: str) -> str:
+        return record("force_run_execution", {"execution_id": execution_id})
+
+    @mcp.tool()
+    def create_flow(namespace: str, auto_create: bool) -> str:
+        return record("create_flow", {"namespace": namespace, "auto_create": auto_create})
+
+    @mcp.tool()
+    def kill_executions(execution_ids: list[str]) -> str:
+        return record("kill_executions", {"execution_ids": execution_ids})
+
+    @mcp.tool()
+    def schedule_runs(count: int) -> str:
+        return record("schedule_runs", {"count": count})
+
+    @mcp.tool()
+    def import_flow(source: str) -> str:
+        return record("import_flow", {"source": source})
+
+
+def app_of(stack: str, record):
+    if stack == "mcp":
+        from mcp.server.fastmcp import FastMCP
+
+        mcp = FastMCP("differential-python-sdk", log_level="WARNING")
+        register(mcp, record)
+        return mcp.streamable_http_app()
+    from fastmcp import FastMCP
+
+    mcp = FastMCP("differential-fastmcp3")
+    register(mcp, record)
+    return mcp.http_app(transport="http")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--stack", choices=["mcp", "fastmcp"], required=True)
+    parser.add_argument("--record", required=True)
+    args = parser.parse_args()
+    app = app_of(args.stack, recorder(args.record))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    print(f"READY {sock.getsockname()[1]}", flush=True)
+    asyncio.run(server.serve(sockets=[sock]))
+
+
+if __name__ == "__main__":
+    main()
