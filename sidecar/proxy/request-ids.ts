@@ -3,15 +3,18 @@
 // and the answer's id is mapped back to the client's. No client id reaches the upstream, so no quirk of
 // an upstream's id handling (the Python SDK keys answer streams by `str(id)`: `1` and `"1"` collide)
 // can alias two requests. A scope (the MCP session, or the grant where there is none) remembers its
-// requests still outstanding, so a client's `notifications/cancelled` names the right one, and a few
-// whose stream broke off before their answer, so a resumed GET stream that replays the answer can still
-// be mapped. Answered requests are forgotten at once: memory follows what is in flight.
+// requests still outstanding, so a client's `notifications/cancelled` names the right one, and the last
+// few answered and those whose stream broke off, so a resumed GET stream that replays their answers
+// (the client may have gone before an answer written to it arrived) can still map them. Memory per
+// session is bounded by those few and by what is in flight.
 import { idKey, type RequestId } from "../mcp/jsonrpc.ts";
 
 /** Requests a scope may have outstanding; the oldest mapping is forgotten past this. */
 const OUTSTANDING_KEPT = 1024;
 /** Interrupted requests a scope keeps mappable for stream resumption. */
 const INTERRUPTED_KEPT = 32;
+/** Answered requests a scope keeps mappable for stream resumption. */
+const ANSWERED_KEPT = 8;
 
 interface ScopeIds {
   /** idKey(client id) → minted id, for requests not answered yet. */
@@ -20,6 +23,8 @@ interface ScopeIds {
   readonly clientIds: Map<number, RequestId>;
   /** minted id → client id, for requests whose answer never reached the client (bounded). */
   readonly interrupted: Map<number, RequestId>;
+  /** minted id → client id, for the last requests answered (bounded). */
+  readonly answered: Map<number, RequestId>;
 }
 
 export class RequestIds {
@@ -41,29 +46,18 @@ export class RequestIds {
     ids.outstanding.delete(key);
     ids.outstanding.set(key, minted);
     ids.clientIds.set(minted, clientId);
-    if (ids.outstanding.size > OUTSTANDING_KEPT) this.answered(scope, ids.outstanding.values().next().value as number);
+    if (ids.outstanding.size > OUTSTANDING_KEPT) this.interrupted(scope, ids.outstanding.values().next().value as number);
     return minted;
   }
 
-  /** The request was answered: its ids are forgotten. */
+  /** The request was answered: no longer cancellable, kept among the last few for a replay. */
   answered(scope: string, minted: number): void {
-    const ids = this.scopes.get(scope);
-    const clientId = ids?.clientIds.get(minted);
-    if (ids === undefined || clientId === undefined) return;
-    ids.clientIds.delete(minted);
-    if (ids.outstanding.get(idKey(clientId)) === minted) ids.outstanding.delete(idKey(clientId));
-    if (ids.clientIds.size === 0 && ids.interrupted.size === 0) this.scopes.delete(scope);
+    this.settle(scope, minted, "answered", ANSWERED_KEPT);
   }
 
   /** Its answer never reached the client (the stream broke off): kept for a replay, no longer cancellable. */
   interrupted(scope: string, minted: number): void {
-    const ids = this.scopes.get(scope);
-    const clientId = ids?.clientIds.get(minted);
-    if (ids === undefined || clientId === undefined) return;
-    this.answered(scope, minted);
-    const kept = this.scope(scope);
-    kept.interrupted.set(minted, clientId);
-    if (kept.interrupted.size > INTERRUPTED_KEPT) kept.interrupted.delete(kept.interrupted.keys().next().value as number);
+    this.settle(scope, minted, "interrupted", INTERRUPTED_KEPT);
   }
 
   /** The minted id of the client's outstanding request `clientId`, if there is one. */
@@ -71,13 +65,13 @@ export class RequestIds {
     return this.scopes.get(scope)?.outstanding.get(idKey(clientId));
   }
 
-  /** The client id a minted id stands for in this scope (outstanding or interrupted). */
+  /** The client id a minted id stands for in this scope (outstanding, interrupted or answered lately). */
   clientId(scope: string, minted: number): RequestId | undefined {
     const ids = this.scopes.get(scope);
-    return ids?.clientIds.get(minted) ?? ids?.interrupted.get(minted);
+    return ids?.clientIds.get(minted) ?? ids?.interrupted.get(minted) ?? ids?.answered.get(minted);
   }
 
-  /** Scopes with requests outstanding or interrupted (for tests and the memory bound). */
+  /** Scopes remembered (for tests and the memory bound). */
   get size(): number {
     return this.scopes.size;
   }
@@ -87,12 +81,23 @@ export class RequestIds {
     this.scopes.delete(scope);
   }
 
+  private settle(scope: string, minted: number, as: "answered" | "interrupted", keep: number): void {
+    const ids = this.scopes.get(scope);
+    const clientId = ids?.clientIds.get(minted);
+    if (ids === undefined || clientId === undefined) return;
+    ids.clientIds.delete(minted);
+    if (ids.outstanding.get(idKey(clientId)) === minted) ids.outstanding.delete(idKey(clientId));
+    const kept = ids[as];
+    kept.set(minted, clientId);
+    if (kept.size > keep) kept.delete(kept.keys().next().value as number);
+  }
+
   private scope(name: string): ScopeIds {
     let ids = this.scopes.get(name);
     if (ids) {
       this.scopes.delete(name);
     } else {
-      ids = { outstanding: new Map(), clientIds: new Map(), interrupted: new Map() };
+      ids = { outstanding: new Map(), clientIds: new Map(), interrupted: new Map(), answered: new Map() };
     }
     this.scopes.set(name, ids);
     if (this.scopes.size > this.maxScopes) this.scopes.delete(this.scopes.keys().next().value as string);
