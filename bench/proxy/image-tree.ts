@@ -1,6 +1,8 @@
 // The benchmarks run the sidecar as the image runs it: the sources compiled by the Dockerfile's build
 // stage (tsconfig.build.json, the Lua scripts beside them) and started with the ENTRYPOINT's Node
-// flags. The Node baseline is compiled the same way, so neither pays for type stripping.
+// flags. The Node baseline is compiled the same way, so neither pays for type stripping. Another source
+// tree (a baseline commit, bench/proxy/baseline.ts) is compiled and started the same way from its own
+// sources, tsconfig and Dockerfile.
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { stripTypeScriptTypes } from "node:module";
@@ -19,25 +21,29 @@ export interface ImageTree {
   nodeFlags: string[];
 }
 
-let built: ImageTree | undefined;
+const built = new Map<string, ImageTree>();
 
-export function imageTree(): ImageTree {
-  if (built) return built;
+/** The image's app directory compiled from `source` (this tree unless given). */
+export function imageTree(source: string = root): ImageTree {
+  const cached = built.get(source);
+  if (cached) return cached;
   const app = join(mkdtempSync(join(tmpdir(), "mcp-warden-bench-image-")), "app");
-  execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.build.json"), "--outDir", app], { stdio: "inherit" });
-  for (const lua of readdirSync(join(root, "policy/ratelimit")).filter((f) => f.endsWith(".lua"))) {
-    copyFileSync(join(root, "policy/ratelimit", lua), join(app, "policy/ratelimit", lua));
+  execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(source, "tsconfig.build.json"), "--outDir", app], { stdio: "inherit" });
+  for (const lua of readdirSync(join(source, "policy/ratelimit")).filter((f) => f.endsWith(".lua"))) {
+    copyFileSync(join(source, "policy/ratelimit", lua), join(app, "policy/ratelimit", lua));
   }
-  copyFileSync(join(root, "package.json"), join(app, "package.json"));
+  copyFileSync(join(source, "package.json"), join(app, "package.json"));
   symlinkSync(join(root, "node_modules"), join(app, "node_modules"));
+  // The passthrough is the benchmark's own yardstick: always this tree's.
   const passthrough = join(app, "node-passthrough.js");
   writeFileSync(passthrough, stripTypeScriptTypes(readFileSync(join(root, "bench/proxy/node-passthrough.ts"), "utf8")));
-  built = { cli: join(app, "cli/mcp-warden.js"), passthrough, nodeFlags: entrypointNodeFlags() };
-  return built;
+  const tree = { cli: join(app, "cli/mcp-warden.js"), passthrough, nodeFlags: entrypointNodeFlags(source) };
+  built.set(source, tree);
+  return tree;
 }
 
-function entrypointNodeFlags(): string[] {
-  const runtime = parseDockerfile(readFileSync(join(root, "Dockerfile"), "utf8")).stages.at(-1);
+function entrypointNodeFlags(source: string): string[] {
+  const runtime = parseDockerfile(readFileSync(join(source, "Dockerfile"), "utf8")).stages.at(-1);
   const entrypoint = runtime?.instructions.find((i) => i.name === "ENTRYPOINT")?.exec ?? [];
   return entrypoint.slice(1, -1);
 }

@@ -44,9 +44,10 @@ export async function startUpstream(): Promise<Running & { url: string }> {
   return { ...running, url: (match as RegExpMatchArray)[1] as string };
 }
 
-export async function startSidecar(policyFile: string, keysFile: string, upstream: string): Promise<Running & { url: string }> {
+/** The sidecar compiled from this tree, or from `source` (a baseline commit's tree). */
+export async function startSidecar(policyFile: string, keysFile: string, upstream: string, source?: string): Promise<Running & { url: string }> {
   const [port, admin] = [await freePort(), await freePort()];
-  const image = imageTree();
+  const image = imageTree(source);
   const args = [...image.nodeFlags, image.cli, "sidecar", "--policy", policyFile, "--api-keys", keysFile, "--upstream", upstream, "--listen", `127.0.0.1:${port}`, "--admin-listen", `127.0.0.1:${admin}`, "--max-sessions", "20000", "--log-level", "warn"];
   // Audit lines (stdout) are written as in production, to /dev/null here.
   const { running } = await start(process.execPath, args, undefined, "ignore");

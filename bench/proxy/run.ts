@@ -3,12 +3,15 @@
 // through the mcp-warden sidecar enforcing a policy, all in one run. Prints medians over the
 // repetitions, side by side, with ratios to nginx. Figures, not a verdict: nothing passes or fails.
 //
-// Environment: BENCH_REPS (default 3), BENCH_DURATION_MS (default 3000), BENCH_CONCURRENCY (default 1,16,64).
+// Environment: BENCH_REPS (default 3), BENCH_DURATION_MS (default 3000), BENCH_CONCURRENCY (default 1,16,64);
+// BENCH_BASELINE=<git ref> also runs the sidecar of that commit (exported and compiled the same way,
+// bench/proxy/baseline.ts) as one more target, so before and after stand side by side in one run.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { grantLine } from "../../sidecar/identity/api-keys.ts";
+import { baselineTree } from "./baseline.ts";
 import { cpuSeconds, rssMiB, withChildren } from "./proc.ts";
 import { holdSessions, NGINX, runLoad, startNginx, startNodePassthrough, startSidecar, startUpstream, type LoadResult, type Running } from "./processes.ts";
 
@@ -16,6 +19,10 @@ const REPS = Number(process.env.BENCH_REPS ?? 3);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? "1,16,64").split(",").map(Number);
 const TOKEN = "bench-agent-key";
+const BASELINE = process.env.BENCH_BASELINE ? baselineTree(process.env.BENCH_BASELINE) : undefined;
+/** The sidecar of this tree, and the baseline commit's when there is one. */
+const SIDECAR = BASELINE ? "sidecar (this tree)" : "sidecar";
+const BEFORE = BASELINE ? `sidecar (${BASELINE.sha.slice(0, 7)})` : undefined;
 const WORKLOADS = {
   "small answer (resume_execution, ~0.3 KB)": { method: "tools/call", params: { name: "resume_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } } },
   "Kestra answer (list_executions, ~24 KB)": { method: "tools/call", params: { name: "list_executions", arguments: { namespace: "company.team" } } },
@@ -39,7 +46,7 @@ type Sample = LoadResult & { cpuPer1000: number };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const fmt = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : "–");
 const ratio = (a: number, b: number) => (Number.isFinite(a) && b > 0 ? `${(a / b).toFixed(2)}×` : "–");
-const PROXIES = ["nginx", "node", "sidecar"] as const;
+const PROXIES = ["nginx", "node", ...(BEFORE ? [BEFORE] : []), SIDECAR];
 
 async function measure(target: Target, sessions: number, request: unknown): Promise<Sample> {
   const before = target.pids.length ? cpuSeconds(target.pids) : 0;
@@ -65,6 +72,8 @@ async function main(): Promise<void> {
     running.push(upstream);
     const sidecar = await startSidecar(join(dir, "policy.yaml"), join(dir, "keys"), upstream.url);
     const plain = await startSidecar(join(dir, "policy-nohide.yaml"), join(dir, "keys"), upstream.url);
+    const before = BASELINE ? await startSidecar(join(dir, "policy.yaml"), join(dir, "keys"), upstream.url, BASELINE.dir) : undefined;
+    if (before) running.push(before);
     const nginx = await startNginx(dir, upstream.url);
     const node = await startNodePassthrough(upstream.url);
     running.push(sidecar, plain, nginx, node);
@@ -72,7 +81,8 @@ async function main(): Promise<void> {
       { name: "direct", url: upstream.url, pids: [] },
       { name: "nginx", url: nginx.url, pids: withChildren(nginx.child.pid as number) },
       { name: "node", url: node.url, pids: [node.child.pid as number] },
-      { name: "sidecar", url: sidecar.url, pids: [sidecar.child.pid as number] },
+      ...(before && BEFORE ? [{ name: BEFORE, url: before.url, pids: [before.child.pid as number] }] : []),
+      { name: SIDECAR, url: sidecar.url, pids: [sidecar.child.pid as number] },
     ];
     const byName = (name: string) => targets.find((t) => t.name === name) as Target;
     await new Promise((r) => setTimeout(r, 1000)); // let start-up settle before the idle figures
@@ -80,7 +90,9 @@ async function main(): Promise<void> {
 
     console.log(`mcp-warden proxy benchmark, ${new Date().toISOString()}: ${REPS} repetitions × ${DURATION_MS} ms per cell (after 500 ms warm-up), medians`);
     console.log(`node ${process.version}, ${nginxVersion()} (1 worker), ${cpus().length} vCPUs (${cpus()[0]?.model ?? "?"}) shared by load generator, upstream and proxy; load average at start ${loadavg()[0]?.toFixed(1)}`);
-    console.log("direct = the upstream itself; nginx = plain reverse proxy; node = bare fastify + undici passthrough (no policy); sidecar = mcp-warden enforcing a policy (API key, limits, audit log, metrics)\n");
+    console.log(`direct = the upstream itself; nginx = plain reverse proxy; node = bare fastify + undici passthrough (no policy); ${SIDECAR} = mcp-warden enforcing a policy (API key, limits, audit log, metrics)`);
+    if (BASELINE) console.log(`${BEFORE} = the same sidecar, policy and flags, compiled from commit ${BASELINE.sha} (BENCH_BASELINE=${BASELINE.ref})`);
+    console.log("");
 
     const cells = new Map<string, Sample[]>();
     for (let rep = 0; rep < REPS; rep++) {
@@ -95,22 +107,27 @@ async function main(): Promise<void> {
     }
     const cell = (w: string, s: number, t: string, f: keyof Sample) => median((cells.get(`${w}|${s}|${t}`) ?? []).map((r) => r[f]));
 
+    const sidecars = BEFORE ? [BEFORE, SIDECAR] : [SIDECAR];
+    const vsBefore = BASELINE ? ` this tree ÷ ${BASELINE.sha.slice(0, 7)},` : "";
     for (const w of Object.keys(WORKLOADS)) {
       console.log(`#### ${w}: latency in ms, p50 / p99 (added over direct in brackets)`);
-      console.log("| sessions | direct | nginx | node | sidecar | sidecar ÷ nginx, added p50 |");
-      console.log("|---|---|---|---|---|---|");
+      console.log(`| sessions | direct | nginx | node | ${sidecars.join(" | ")} | sidecar ÷ nginx, added p50 |${BEFORE ? `${vsBefore} p50 / p99 |` : ""}`);
+      console.log(`|---|---|---|---|${sidecars.map(() => "---|").join("")}---|${BEFORE ? "---|" : ""}`);
       for (const s of CONCURRENCY) {
         const [d50, d99] = [cell(w, s, "direct", "p50"), cell(w, s, "direct", "p99")];
         const col = (t: string) => `${fmt(cell(w, s, t, "p50"))} / ${fmt(cell(w, s, t, "p99"))} (+${fmt(cell(w, s, t, "p50") - d50)} / ${fmt(cell(w, s, t, "p99") - d99)})`;
-        console.log(`| ${s} | ${fmt(d50)} / ${fmt(d99)} | ${col("nginx")} | ${col("node")} | ${col("sidecar")} | ${ratio(cell(w, s, "sidecar", "p50") - d50, cell(w, s, "nginx", "p50") - d50)} |`);
+        const versus = BEFORE ? ` ${ratio(cell(w, s, SIDECAR, "p50"), cell(w, s, BEFORE, "p50"))} / ${ratio(cell(w, s, SIDECAR, "p99"), cell(w, s, BEFORE, "p99"))} |` : "";
+        console.log(`| ${s} | ${fmt(d50)} / ${fmt(d99)} | ${col("nginx")} | ${col("node")} | ${sidecars.map(col).join(" | ")} | ${ratio(cell(w, s, SIDECAR, "p50") - d50, cell(w, s, "nginx", "p50") - d50)} |${versus}`);
       }
       console.log(`\n#### ${w}: throughput (calls/s) and proxy CPU seconds per 1,000 calls`);
-      console.log("| sessions | direct | nginx | node | sidecar | sidecar ÷ nginx | CPU nginx | CPU node | CPU sidecar | sidecar ÷ nginx |");
-      console.log("|---|---|---|---|---|---|---|---|---|---|");
+      const cpuHeads = sidecars.map((n) => `CPU ${n}`).join(" | ");
+      console.log(`| sessions | direct | nginx | node | ${sidecars.join(" | ")} | sidecar ÷ nginx | CPU nginx | CPU node | ${cpuHeads} | sidecar ÷ nginx |${BEFORE ? `${vsBefore} calls/s, CPU |` : ""}`);
+      console.log(`|---|---|---|---|${sidecars.map(() => "---|").join("")}---|---|---|${sidecars.map(() => "---|").join("")}---|${BEFORE ? "---|" : ""}`);
       for (const s of CONCURRENCY) {
         const t = (n: string) => cell(w, s, n, "throughput");
         const c = (n: string) => cell(w, s, n, "cpuPer1000");
-        console.log(`| ${s} | ${fmt(t("direct"), 0)} | ${fmt(t("nginx"), 0)} | ${fmt(t("node"), 0)} | ${fmt(t("sidecar"), 0)} | ${ratio(t("sidecar"), t("nginx"))} | ${fmt(c("nginx"), 3)} | ${fmt(c("node"), 3)} | ${fmt(c("sidecar"), 3)} | ${ratio(c("sidecar"), c("nginx"))} |`);
+        const versus = BEFORE ? ` ${ratio(t(SIDECAR), t(BEFORE))}, ${ratio(c(SIDECAR), c(BEFORE))} |` : "";
+        console.log(`| ${s} | ${fmt(t("direct"), 0)} | ${fmt(t("nginx"), 0)} | ${fmt(t("node"), 0)} | ${sidecars.map((n) => fmt(t(n), 0)).join(" | ")} | ${ratio(t(SIDECAR), t("nginx"))} | ${fmt(c("nginx"), 3)} | ${fmt(c("node"), 3)} | ${sidecars.map((n) => fmt(c(n), 3)).join(" | ")} | ${ratio(c(SIDECAR), c("nginx"))} |${versus}`);
       }
       console.log("");
     }
@@ -131,6 +148,8 @@ async function main(): Promise<void> {
 
     // Memory: idle, and with 1,000 open sessions (each with its standalone GET stream).
     const loaded: Record<string, number> = {};
+    const rss = (row: Record<string, number>) => PROXIES.map((p) => fmt(row[p] ?? 0, 1)).join(" | ");
+    const rssVersus = (row: Record<string, number>) => (BEFORE ? ` ${ratio(row[SIDECAR] ?? 0, row[BEFORE] ?? 0)} |` : "");
     for (const p of PROXIES) {
       const holder = await holdSessions({ url: byName(p).url, sessions: 1000, token: TOKEN });
       await new Promise((r) => setTimeout(r, 1000));
@@ -138,10 +157,10 @@ async function main(): Promise<void> {
       await holder.stop();
     }
     console.log("\n#### Resident memory, MiB");
-    console.log("| | nginx (master + worker) | node | sidecar | sidecar ÷ nginx |");
-    console.log("|---|---|---|---|---|");
-    console.log(`| idle, policy loaded | ${fmt(idle.nginx ?? 0, 1)} | ${fmt(idle.node ?? 0, 1)} | ${fmt(idle.sidecar ?? 0, 1)} | ${ratio(idle.sidecar ?? 0, idle.nginx ?? 0)} |`);
-    console.log(`| 1,000 open sessions with GET streams | ${fmt(loaded.nginx ?? 0, 1)} | ${fmt(loaded.node ?? 0, 1)} | ${fmt(loaded.sidecar ?? 0, 1)} | ${ratio(loaded.sidecar ?? 0, loaded.nginx ?? 0)} |`);
+    console.log(`| | nginx (master + worker) | node | ${sidecars.join(" | ")} | sidecar ÷ nginx |${BEFORE ? `${vsBefore.replace(/,$/, "")} |` : ""}`);
+    console.log(`|---|---|---|${sidecars.map(() => "---|").join("")}---|${BEFORE ? "---|" : ""}`);
+    console.log(`| idle, policy loaded | ${rss(idle)} | ${ratio(idle[SIDECAR] ?? 0, idle.nginx ?? 0)} |${rssVersus(idle)}`);
+    console.log(`| 1,000 open sessions with GET streams | ${rss(loaded)} | ${ratio(loaded[SIDECAR] ?? 0, loaded.nginx ?? 0)} |${rssVersus(loaded)}`);
   } finally {
     for (const r of running.reverse()) await r.stop();
   }
