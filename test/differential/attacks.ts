@@ -6,7 +6,7 @@ import { gzipSync } from "node:zlib";
 import { smuggle, UTF7_CONTENT_TYPE } from "./encodings.ts";
 import { header, messagesIn, type HeaderList, type Json, type RawResponse } from "./raw-http.ts";
 import { initializeMessage, mcpHeaders, PROTOCOL, toolCall, type Case, type Stack } from "./stack.ts";
-import { HUGE_COUNT, LIMIT_MAX, TOOLS } from "./stacks/catalogue.ts";
+import { ACTION_WAIT_MS, HUGE_COUNT, LIMIT_MAX, TOOLS } from "./stacks/catalogue.ts";
 
 export interface Attack {
   readonly name: string;
@@ -21,6 +21,8 @@ const ALIAS_ROUNDS = 10;
 const LIST_ALIAS_ROUNDS = 24;
 /** How long a read waits for an answer that the upstream may deliver on another request's stream. */
 const ALIAS_READ_MS = 2500;
+/** Rounds of the cancellation case, one after another (a refund is spent by the next round). */
+const CANCEL_ROUNDS = 8;
 
 function is4xx(res: RawResponse): boolean {
   return res.status >= 400 && res.status < 500;
@@ -204,6 +206,28 @@ export const ATTACKS: readonly Attack[] = [
         const id = 2000 + round;
         const bogusId = round % 2 === 0 ? id : String(id);
         await Promise.all([quick({ jsonrpc: "2.0", id: bogusId, method: "bogus/method", params: {} }), quick(toolCall(id, TOOLS.limited, { execution_id: `e-${round}` }))]);
+      }
+      return [];
+    },
+  },
+  {
+    // A client cancelling its own tools/call while the tool runs: the Python SDK answers the call with
+    // a JSON-RPC error ("Request cancelled") once the tool is done or stopped, and an error answer
+    // refunds the rate limit; the tool (or what it started) ran all the same.
+    name: `cancellation: cancelling one's own running tools/call does not buy more than ${LIMIT_MAX} calls`,
+    async run(stack, c) {
+      const caller = stack.caller();
+      let session = await c.initialize(caller);
+      const cancel = (id: number, on: string) => c.post(caller, on, { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: "changed my mind" } }, mcpHeaders(caller, on), 1000);
+      for (let round = 0; round < CANCEL_ROUNDS; round++) {
+        const id = 3000 + round;
+        const on = session;
+        const call = c.post(caller, on, toolCall(id, TOOLS.limited, { execution_id: `c-${round}` }), mcpHeaders(caller, on), 1500);
+        // Cancelled after the action started, before it completed.
+        await new Promise((r) => setTimeout(r, ACTION_WAIT_MS / 2));
+        const [res] = await Promise.all([call, cancel(id, on)]);
+        // An upstream may end a session whose request was cancelled: the caller simply opens another.
+        if (res.status === 404 || /Session not found|HTTP 404/.test(res.text)) session = await c.initialize(caller);
       }
       return [];
     },

@@ -11,6 +11,9 @@ import socket
 
 import uvicorn
 
+# How long resume_execution waits for the action it started (catalogue.ts: ACTION_WAIT_MS).
+ACTION_WAIT_S = 0.1
+
 
 def recorder(path: str):
     def record(tool: str, arguments: dict) -> str:
@@ -26,8 +29,11 @@ def register(mcp, record) -> None:
         return record("list_executions", {"namespace": namespace})
 
     @mcp.tool()
-    def resume_execution(execution_id: str) -> str:
-        return record("resume_execution", {"execution_id": execution_id})
+    async def resume_execution(execution_id: str) -> str:
+        # Like a real action tool (Kestra's): the action is started, then its completion awaited.
+        done = record("resume_execution", {"execution_id": execution_id})
+        await asyncio.sleep(ACTION_WAIT_S)
+        return done
 
     @mcp.tool()
     def delete_execution(execution_id: str) -> str:

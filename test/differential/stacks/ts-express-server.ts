@@ -12,7 +12,7 @@ import { z } from "zod";
 import { createMcpExpressApp } from "@modelcontextprotocol/sdk/server/express.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { TOOLS } from "./catalogue.ts";
+import { ACTION_WAIT_MS, TOOLS } from "./catalogue.ts";
 
 type Handler = (req: IncomingMessage & { body?: unknown }, res: ServerResponse) => void;
 /** The part of Express this server uses (the SDK's declaration names Express, whose types are not installed). */
@@ -43,7 +43,12 @@ function build(): McpServer {
   const server = new McpServer({ name: "differential-ts-express", version: "1.0.0" });
   const id = { execution_id: z.string() };
   server.registerTool(TOOLS.list, { inputSchema: { namespace: z.string() } }, (args) => record(TOOLS.list, args));
-  server.registerTool(TOOLS.limited, { inputSchema: id }, (args) => record(TOOLS.limited, args));
+  // Like a real action tool (Kestra's): the action is started, then its completion awaited.
+  server.registerTool(TOOLS.limited, { inputSchema: id }, async (args) => {
+    const done = record(TOOLS.limited, args);
+    await new Promise((r) => setTimeout(r, ACTION_WAIT_MS));
+    return done;
+  });
   server.registerTool(TOOLS.denied, { inputSchema: id }, (args) => record(TOOLS.denied, args));
   server.registerTool(TOOLS.hidden, { inputSchema: id }, (args) => record(TOOLS.hidden, args));
   server.registerTool(TOOLS.flagged, { inputSchema: { namespace: z.string(), auto_create: z.boolean() } }, (args) => record(TOOLS.flagged, args));
