@@ -30,6 +30,7 @@ export async function forward(deps: ProxyDeps, ex: Exchange, f: Forwarding, out:
   const inspector = (status: number) =>
     new AnswerInspector({
       forwarded: sent.forwarded,
+      cancelledByClient: (minted) => deps.requestIds.cancelledByClient(scope, minted),
       answered: (minted) => deps.requestIds.answered(scope, minted),
       interrupted: (minted) => deps.requestIds.interrupted(scope, minted),
       hidden: hiddenTest(deps.holder),
