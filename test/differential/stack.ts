@@ -33,6 +33,8 @@ const PY_SERVER = new URL("./stacks/python_server.py", import.meta.url).pathname
 export interface StackOptions {
   /** Extra sidecar flags, e.g. ["--max-sessions", "4"]. */
   sidecarArgs?: readonly string[];
+  /** resume_execution's answer grows by this many characters (a tool whose output is large). */
+  answerPadding?: number;
   /** An OpenID issuer whose tokens the sidecar also accepts (identity.jwt), beside the API keys. */
   jwt?: JwtIssuer;
 }
@@ -104,12 +106,12 @@ export function toolCall(id: number | string, name: string, args: Json): Json {
   return { jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args } };
 }
 
-async function startUpstream(name: StackName, record: string): Promise<{ peer: Peer; url: string }> {
+async function startUpstream(name: StackName, record: string, padding = 0): Promise<{ peer: Peer; url: string }> {
   const env = { PYTHONDONTWRITEBYTECODE: "1", FASTMCP_CHECK_FOR_UPDATES: "off", FASTMCP_SHOW_SERVER_BANNER: "false" };
   const peer =
     name === "ts-express"
-      ? startPeer(process.execPath, [TS_SERVER, record])
-      : startPeer(venvPython(), [PY_SERVER, "--stack", name === "python-sdk" ? "mcp" : "fastmcp", "--record", record], { env });
+      ? startPeer(process.execPath, [TS_SERVER, record, String(padding)])
+      : startPeer(venvPython(), [PY_SERVER, "--stack", name === "python-sdk" ? "mcp" : "fastmcp", "--record", record, "--answer-padding", String(padding)], { env });
   const pid = peer.child.pid;
   if (pid !== undefined) {
     liveUpstreams.add(pid);
@@ -130,7 +132,7 @@ export async function startStack(which: StackName | GivenUpstream, options: Stac
   writeFileSync(recordFile, "");
   writeFileSync(join(dir, "policy.yaml"), policyText(options.jwt?.issuer));
   writeFileSync(join(dir, "api-keys"), API_KEYS_TEXT);
-  const upstream = typeof which === "string" ? await startUpstream(which, recordFile) : { url: which.url, peer: { stop: () => which.stop() } };
+  const upstream = typeof which === "string" ? await startUpstream(which, recordFile, options.answerPadding) : { url: which.url, peer: { stop: () => which.stop() } };
   const tap = await startTap(upstream.url, join(dir, "tap.log"));
   const sidecar = await startSidecarProcess({ policy: join(dir, "policy.yaml"), apiKeys: join(dir, "api-keys"), upstream: tap.url, args: options.sidecarArgs ?? [] }).catch(async (err: unknown) => {
     await tap.close();

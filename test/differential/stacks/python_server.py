@@ -3,7 +3,7 @@ Python MCP SDK's FastMCP (`--stack mcp`, mcp.server.fastmcp) or on FastMCP 3 (`-
 served over stateful Streamable HTTP. Each tool execution appends one JSON line (tool name and the
 arguments exactly as pydantic parsed them, integers exact) to the record file.
 
-    python python_server.py --stack mcp|fastmcp --record FILE   → prints READY <port>"""
+    python python_server.py --stack mcp|fastmcp --record FILE [--answer-padding N]   → prints READY <port>"""
 import argparse
 import asyncio
 import json
@@ -23,7 +23,7 @@ def recorder(path: str):
     return record
 
 
-def register(mcp, record) -> None:
+def register(mcp, record, padding: int = 0) -> None:
     @mcp.tool()
     def list_executions(namespace: str) -> str:
         return record("list_executions", {"namespace": namespace})
@@ -31,7 +31,7 @@ def register(mcp, record) -> None:
     @mcp.tool()
     async def resume_execution(execution_id: str) -> str:
         # Like a real action tool (Kestra's): the action is started, then its completion awaited.
-        done = record("resume_execution", {"execution_id": execution_id})
+        done = record("resume_execution", {"execution_id": execution_id}) + " " * padding
         await asyncio.sleep(ACTION_WAIT_S)
         return done
 
@@ -60,17 +60,17 @@ def register(mcp, record) -> None:
         return record("import_flow", {"source": source})
 
 
-def app_of(stack: str, record):
+def app_of(stack: str, record, padding: int):
     if stack == "mcp":
         from mcp.server.fastmcp import FastMCP
 
         mcp = FastMCP("differential-python-sdk", log_level="WARNING")
-        register(mcp, record)
+        register(mcp, record, padding)
         return mcp.streamable_http_app()
     from fastmcp import FastMCP
 
     mcp = FastMCP("differential-fastmcp3")
-    register(mcp, record)
+    register(mcp, record, padding)
     return mcp.http_app(transport="http")
 
 
@@ -78,8 +78,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--stack", choices=["mcp", "fastmcp"], required=True)
     parser.add_argument("--record", required=True)
+    # resume_execution's answer grows by this many characters (a tool whose output is large).
+    parser.add_argument("--answer-padding", type=int, default=0)
     args = parser.parse_args()
-    app = app_of(args.stack, recorder(args.record))
+    app = app_of(args.stack, recorder(args.record), args.answer_padding)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)

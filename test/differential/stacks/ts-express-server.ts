@@ -3,7 +3,7 @@
 // StreamableHTTPServerTransport per session. Each tool execution appends one JSON line (tool name and
 // the arguments exactly as zod parsed them) to the record file.
 //
-//   node test/differential/stacks/ts-express-server.ts <record-file>   → prints READY <url>
+//   node test/differential/stacks/ts-express-server.ts <record-file> [answer-padding]   → prints READY <url>
 import { randomUUID } from "node:crypto";
 import { appendFileSync } from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
@@ -24,6 +24,8 @@ interface ExpressApp {
 }
 
 const recordFile = process.argv[2];
+/** resume_execution's answer grows by this many characters (a tool whose output is large). */
+const answerPadding = Number(process.argv[3] ?? 0);
 if (!recordFile) throw new Error("usage: ts-express-server.ts <record-file>");
 
 /** JSON.rawJSON (Node 24), which TypeScript's es2024 library does not declare yet. */
@@ -46,6 +48,7 @@ function build(): McpServer {
   // Like a real action tool (Kestra's): the action is started, then its completion awaited.
   server.registerTool(TOOLS.limited, { inputSchema: id }, async (args) => {
     const done = record(TOOLS.limited, args);
+    done.content[0]!.text += " ".repeat(answerPadding);
     await new Promise((r) => setTimeout(r, ACTION_WAIT_MS));
     return done;
   });
