@@ -3,7 +3,7 @@ Python MCP SDK's FastMCP (`--stack mcp`, mcp.server.fastmcp) or on FastMCP 3 (`-
 served over stateful Streamable HTTP. Each tool execution appends one JSON line (tool name and the
 arguments exactly as pydantic parsed them, integers exact) to the record file.
 
-    python python_server.py --stack mcp|fastmcp --record FILE [--answer-padding N]   → prints READY <port>"""
+    python python_server.py --stack mcp|fastmcp --record FILE [--answer-padding N] [--json-response] [--action-wait-ms N]   → prints READY <port>"""
 import argparse
 import asyncio
 import json
@@ -11,7 +11,8 @@ import socket
 
 import uvicorn
 
-# How long resume_execution waits for the action it started (catalogue.ts: ACTION_WAIT_MS).
+# How long resume_execution waits for the action it started (catalogue.ts: ACTION_WAIT_MS), unless
+# --action-wait-ms says otherwise.
 ACTION_WAIT_S = 0.1
 
 
@@ -60,18 +61,18 @@ def register(mcp, record, padding: int = 0) -> None:
         return record("import_flow", {"source": source})
 
 
-def app_of(stack: str, record, padding: int):
+def app_of(stack: str, record, padding: int, json_response: bool):
     if stack == "mcp":
         from mcp.server.fastmcp import FastMCP
 
-        mcp = FastMCP("differential-python-sdk", log_level="WARNING")
+        mcp = FastMCP("differential-python-sdk", log_level="WARNING", json_response=json_response)
         register(mcp, record, padding)
         return mcp.streamable_http_app()
     from fastmcp import FastMCP
 
     mcp = FastMCP("differential-fastmcp3")
     register(mcp, record, padding)
-    return mcp.http_app(transport="http")
+    return mcp.http_app(transport="http", json_response=json_response)
 
 
 def main() -> None:
@@ -80,8 +81,14 @@ def main() -> None:
     parser.add_argument("--record", required=True)
     # resume_execution's answer grows by this many characters (a tool whose output is large).
     parser.add_argument("--answer-padding", type=int, default=0)
+    # Answer POSTs with one JSON body, sent when the answer is ready, instead of an SSE stream.
+    parser.add_argument("--json-response", action="store_true")
+    parser.add_argument("--action-wait-ms", type=int, default=None)
     args = parser.parse_args()
-    app = app_of(args.stack, recorder(args.record), args.answer_padding)
+    if args.action_wait_ms is not None:
+        global ACTION_WAIT_S
+        ACTION_WAIT_S = args.action_wait_ms / 1000
+    app = app_of(args.stack, recorder(args.record), args.answer_padding, args.json_response)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)

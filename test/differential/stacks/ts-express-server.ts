@@ -3,7 +3,7 @@
 // StreamableHTTPServerTransport per session. Each tool execution appends one JSON line (tool name and
 // the arguments exactly as zod parsed them) to the record file.
 //
-//   node test/differential/stacks/ts-express-server.ts <record-file> [answer-padding]   → prints READY <url>
+//   node test/differential/stacks/ts-express-server.ts <record-file> [answer-padding] [json|sse] [action-wait-ms]   → prints READY <url>
 import { randomUUID } from "node:crypto";
 import { appendFileSync } from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
@@ -26,6 +26,10 @@ interface ExpressApp {
 const recordFile = process.argv[2];
 /** resume_execution's answer grows by this many characters (a tool whose output is large). */
 const answerPadding = Number(process.argv[3] ?? 0);
+/** "json": POSTs are answered with one JSON body when the answer is ready, instead of an SSE stream. */
+const jsonResponse = process.argv[4] === "json";
+/** How long resume_execution waits for the action it started. */
+const actionWaitMs = Number(process.argv[5] ?? ACTION_WAIT_MS);
 if (!recordFile) throw new Error("usage: ts-express-server.ts <record-file>");
 
 /** JSON.rawJSON (Node 24), which TypeScript's es2024 library does not declare yet. */
@@ -49,7 +53,7 @@ function build(): McpServer {
   server.registerTool(TOOLS.limited, { inputSchema: id }, async (args) => {
     const done = record(TOOLS.limited, args);
     done.content[0]!.text += " ".repeat(answerPadding);
-    await new Promise((r) => setTimeout(r, ACTION_WAIT_MS));
+    await new Promise((r) => setTimeout(r, actionWaitMs));
     return done;
   });
   server.registerTool(TOOLS.denied, { inputSchema: id }, (args) => record(TOOLS.denied, args));
@@ -75,6 +79,7 @@ const handle: Handler = (req, res) => {
     if (known) return known.handleRequest(req, res, req.body);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      enableJsonResponse: jsonResponse,
       onsessioninitialized: (id) => void transports.set(id, transport),
       onsessionclosed: (id) => void transports.delete(id),
     });
