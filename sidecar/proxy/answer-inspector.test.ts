@@ -8,7 +8,7 @@ import { RequestIds } from "./request-ids.ts";
 
 const log = pino({ level: "silent" });
 
-function inspector(options: { hidden?: (t: string) => boolean; replayed?: (minted: number) => string | number | undefined } = {}) {
+function inspector(options: { hidden?: (t: string) => boolean; replayed?: (minted: number) => string | number | undefined; cancelledByClient?: (minted: number) => boolean } = {}) {
   const outcomes: string[] = [];
   const dropped: string[] = [];
   const call = (name: string): PendingToolCall => ({ complete: (o: UpstreamOutcome, s?: number) => outcomes.push(`${name}:${o}:${s}`) });
@@ -27,6 +27,7 @@ function inspector(options: { hidden?: (t: string) => boolean; replayed?: (minte
     interrupted: (m) => settled.push(-m),
     hidden: options.hidden,
     replayed: options.replayed,
+    cancelledByClient: options.cancelledByClient,
     knownTools: known,
     status: 200,
     log,
@@ -101,6 +102,14 @@ describe("AnswerInspector", () => {
     assert.deepEqual(settled, [101, -102, -103, -104, -105]);
     assert.equal(i.awaitingAnswers, false);
   });
+
+  it("completes a call its client cancelled as cancelled when it failed or broke off (no refund: the tool may have run)", () => {
+    const { i, outcomes } = inspector({ cancelledByClient: (m) => m === 101 || m === 102 || m === 103 });
+    i.admit({ jsonrpc: "2.0", id: 101, error: { code: 0, message: "Request cancelled" } });
+    i.admit(answer(102));
+    i.finish("connection_error", 200);
+    assert.deepEqual(outcomes, ["one:cancelled:200", "two:ok:200", "three:cancelled:200"]);
+  });
 });
 
 describe("RequestIds", () => {
@@ -137,5 +146,16 @@ describe("RequestIds", () => {
     ids.mint("s3", 1);
     assert.equal(ids.clientId("s1", first), undefined, "the least recently used scope goes first");
     assert.equal(ids.size, 2);
+  });
+
+  it("remembers which outstanding requests the client cancelled, until they are settled", () => {
+    const ids = new RequestIds();
+    const minted = ids.mint("session:a", 7);
+    assert.equal(ids.cancel("session:b", 7), undefined, "another scope's request is not cancelled");
+    assert.equal(ids.cancelledByClient("session:a", minted), false);
+    assert.equal(ids.cancel("session:a", 7), minted);
+    assert.equal(ids.cancelledByClient("session:a", minted), true);
+    ids.answered("session:a", minted);
+    assert.equal(ids.cancelledByClient("session:a", minted), false);
   });
 });

@@ -27,6 +27,11 @@ export interface InspectorOptions {
   forwarded: Map<number, ForwardedRequest>;
   /** A minted id answered on a stream not tied to its request (a resumed GET stream replays answers). */
   replayed?: (minted: number) => RequestId | undefined;
+  /**
+   * Whether the client cancelled this forwarded request: a failure after a cancel is no sign that
+   * the tool did not run, so such a call is completed as cancelled (no refund).
+   */
+  cancelledByClient?: (minted: number) => boolean;
   /** A forwarded request was answered. */
   answered?: (minted: number) => void;
   /** A forwarded request's answer will not come on this stream (it ended or broke off). */
@@ -87,7 +92,7 @@ export class AnswerInspector {
   /** The stream or body ended: calls never answered on it are completed as such. */
   finish(outcome: UpstreamOutcome, status?: number): void {
     for (const [minted, request] of this.options.forwarded) {
-      request.call?.complete(outcome, status);
+      request.call?.complete(this.afterCancel(minted, outcome), status);
       this.options.interrupted?.(minted);
     }
     this.options.forwarded.clear();
@@ -100,13 +105,20 @@ export class AnswerInspector {
     const clientId = request?.clientId ?? this.options.replayed?.(minted);
     if (clientId === undefined) return this.drop("an id not minted for this stream", minted);
     if (request) {
+      const outcome = this.afterCancel(minted, callOutcome(m));
       this.options.forwarded.delete(minted);
       this.options.answered?.(minted);
-      request.call?.complete(callOutcome(m), this.options.status);
+      request.call?.complete(outcome, this.options.status);
     }
     m.id = clientId;
     this.filterTools(m.result, request?.method === "tools/list");
     return m;
+  }
+
+  /** A call the client cancelled that did not end in a result is cancelled, whatever the upstream said. */
+  private afterCancel(minted: number, outcome: UpstreamOutcome): UpstreamOutcome {
+    if (outcome === "ok" || outcome === "tool_error") return outcome;
+    return this.options.cancelledByClient?.(minted) === true ? "cancelled" : outcome;
   }
 
   /** Removes hidden tools from any `tools` array of a result; learns the tools of a tools/list answer. */

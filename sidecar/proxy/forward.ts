@@ -30,6 +30,7 @@ export async function forward(deps: ProxyDeps, ex: Exchange, f: Forwarding, out:
   const inspector = (status: number) =>
     new AnswerInspector({
       forwarded: sent.forwarded,
+      cancelledByClient: (minted) => deps.requestIds.cancelledByClient(scope, minted),
       answered: (minted) => deps.requestIds.answered(scope, minted),
       interrupted: (minted) => deps.requestIds.interrupted(scope, minted),
       hidden: hiddenTest(deps.holder),
@@ -45,9 +46,12 @@ export async function forward(deps: ProxyDeps, ex: Exchange, f: Forwarding, out:
     upstream = await deps.upstream.request({ method: "POST", search: ex.search, headers: forwardHeaders(ex), body: sent.body, signal: controller.signal });
   } catch (err) {
     const cancelled = controller.signal.aborted;
-    inspector(0).finish(cancelled ? "cancelled" : "connection_error");
+    // The request was delivered when the sidecar stopped waiting for its answer: the tool may be
+    // running (no refund). A request that never got through, or whose connection broke, is refunded.
+    const delivered = err instanceof undiciErrors.HeadersTimeoutError;
+    inspector(0).finish(cancelled ? "cancelled" : delivered ? "unknown" : "connection_error");
     if (cancelled) return;
-    const timeout = err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.ConnectTimeoutError;
+    const timeout = delivered || err instanceof undiciErrors.ConnectTimeoutError;
     deps.log.warn({ err: (err as Error).message }, "upstream request failed");
     for (const p of f.plans) deps.metrics.countRequest(methodOf(p.message), "upstream_error");
     return out.fail(timeout ? 504 : 502, `The MCP server behind the policy proxy ${timeout ? "did not answer in time" : "cannot be reached"}`);

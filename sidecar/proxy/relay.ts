@@ -69,6 +69,12 @@ async function relayEvents(upstream: Dispatcher.ResponseData, out: Downstream, p
       inspector.finish("cancelled", upstream.statusCode);
       return;
     }
+    if (splitter.overflowed) {
+      // The upstream answered; the sidecar cannot read it. No failure of the upstream: no refund.
+      plan.log.error({ status: upstream.statusCode, tooLarge: plan.maxInspectBytes }, "upstream answer cannot be inspected; refusing it");
+      await endStream(sink, out, plan, "unreadable").catch(() => out.destroy());
+      return;
+    }
     plan.log.warn({ err: (err as Error).message, unanswered: inspector.unanswered().length }, "upstream SSE stream broke off");
     await endStream(sink, out, plan, "connection_error").catch(() => out.destroy());
   }
@@ -91,9 +97,10 @@ async function writeEvent(sink: EventSink, raw: Buffer, plan: RelayPlan): Promis
  * Ends a streamed answer. Requests of the POST still unanswered get a JSON-RPC error; a stream with
  * none (a GET stream) that broke off is cut off, as the upstream's was.
  */
-async function endStream(sink: EventSink, out: Downstream, plan: RelayPlan, broke?: "connection_error"): Promise<void> {
-  const errors = unansweredErrors(plan.inspector, broke !== undefined);
-  plan.inspector.finish(broke ?? "unknown");
+async function endStream(sink: EventSink, out: Downstream, plan: RelayPlan, broke?: "connection_error" | "unreadable"): Promise<void> {
+  const errors = unansweredErrors(plan.inspector, broke);
+  // An answer the sidecar could not read may have been a result: only a real break-off is refunded.
+  plan.inspector.finish(broke === "connection_error" ? "connection_error" : "unknown");
   if (broke && errors.length === 0) return out.destroy();
   for (const error of errors) await sink.write(messageEvent(error));
   sink.end();
@@ -113,8 +120,9 @@ function discard(upstream: Dispatcher.ResponseData): void {
   upstream.body.destroy();
 }
 
-function unansweredErrors(inspector: AnswerInspector, brokeOff = false): unknown[] {
-  const message = brokeOff ? "broke off its answer before answering this request" : "ended its answer without answering this request";
+function unansweredErrors(inspector: AnswerInspector, end?: "connection_error" | "unreadable"): unknown[] {
+  if (end === "unreadable") return inspector.unanswered().map((id) => rpcError(id, CONNECTION_CLOSED, UNREADABLE));
+  const message = end ? "broke off its answer before answering this request" : "ended its answer without answering this request";
   return inspector.unanswered().map((id) => rpcError(id, CONNECTION_CLOSED, `The MCP server behind the policy proxy ${message}`));
 }
 

@@ -25,6 +25,8 @@ interface ScopeIds {
   readonly interrupted: Map<number, RequestId>;
   /** minted id → client id, for the last requests answered (bounded). */
   readonly answered: Map<number, RequestId>;
+  /** Outstanding minted ids the client cancelled (their answer or break-off refunds nothing). */
+  readonly cancelled: Set<number>;
 }
 
 export class RequestIds {
@@ -42,7 +44,10 @@ export class RequestIds {
     const ids = this.scope(scope);
     const key = idKey(clientId);
     const previous = ids.outstanding.get(key);
-    if (previous !== undefined) ids.clientIds.delete(previous);
+    if (previous !== undefined) {
+      ids.clientIds.delete(previous);
+      ids.cancelled.delete(previous);
+    }
     ids.outstanding.delete(key);
     ids.outstanding.set(key, minted);
     ids.clientIds.set(minted, clientId);
@@ -63,6 +68,21 @@ export class RequestIds {
   /** The minted id of the client's outstanding request `clientId`, if there is one. */
   outstanding(scope: string, clientId: RequestId): number | undefined {
     return this.scopes.get(scope)?.outstanding.get(idKey(clientId));
+  }
+
+  /**
+   * The client cancels its outstanding request `clientId`: its minted id, remembered as cancelled by
+   * the client, since the tool may have run (or started what it does) before the cancel reached it.
+   */
+  cancel(scope: string, clientId: RequestId): number | undefined {
+    const minted = this.outstanding(scope, clientId);
+    if (minted !== undefined) this.scopes.get(scope)?.cancelled.add(minted);
+    return minted;
+  }
+
+  /** Whether the client cancelled this outstanding request. */
+  cancelledByClient(scope: string, minted: number): boolean {
+    return this.scopes.get(scope)?.cancelled.has(minted) ?? false;
   }
 
   /** The client id a minted id stands for in this scope (outstanding, interrupted or answered lately). */
@@ -86,6 +106,7 @@ export class RequestIds {
     const clientId = ids?.clientIds.get(minted);
     if (ids === undefined || clientId === undefined) return;
     ids.clientIds.delete(minted);
+    ids.cancelled.delete(minted);
     if (ids.outstanding.get(idKey(clientId)) === minted) ids.outstanding.delete(idKey(clientId));
     const kept = ids[as];
     kept.set(minted, clientId);
@@ -97,7 +118,7 @@ export class RequestIds {
     if (ids) {
       this.scopes.delete(name);
     } else {
-      ids = { outstanding: new Map(), clientIds: new Map(), interrupted: new Map(), answered: new Map() };
+      ids = { outstanding: new Map(), clientIds: new Map(), interrupted: new Map(), answered: new Map(), cancelled: new Set() };
     }
     this.scopes.set(name, ids);
     if (this.scopes.size > this.maxScopes) this.scopes.delete(this.scopes.keys().next().value as string);

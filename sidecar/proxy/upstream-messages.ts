@@ -43,6 +43,6 @@ function cancellation(raw: Record<string, unknown>, ids: RequestIds, scope: stri
   if (typeof params !== "object" || params === null || Array.isArray(params)) return undefined;
   const requestId = (params as Record<string, unknown>).requestId;
   if (typeof requestId !== "string" && typeof requestId !== "number") return undefined;
-  const minted = ids.outstanding(scope, requestId);
+  const minted = ids.cancel(scope, requestId);
   return minted === undefined ? undefined : { ...raw, params: { ...params, requestId: minted } };
 }

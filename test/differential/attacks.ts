@@ -6,7 +6,7 @@ import { gzipSync } from "node:zlib";
 import { smuggle, UTF7_CONTENT_TYPE } from "./encodings.ts";
 import { header, messagesIn, type HeaderList, type Json, type RawResponse } from "./raw-http.ts";
 import { initializeMessage, mcpHeaders, PROTOCOL, toolCall, type Case, type Stack } from "./stack.ts";
-import { HUGE_COUNT, LIMIT_MAX, TOOLS } from "./stacks/catalogue.ts";
+import { ACTION_WAIT_MS, HUGE_COUNT, LIMIT_MAX, TOOLS } from "./stacks/catalogue.ts";
 
 export interface Attack {
   readonly name: string;
@@ -21,6 +21,8 @@ const ALIAS_ROUNDS = 10;
 const LIST_ALIAS_ROUNDS = 24;
 /** How long a read waits for an answer that the upstream may deliver on another request's stream. */
 const ALIAS_READ_MS = 2500;
+/** Rounds of the cancellation case, one after another (a refund is spent by the next round). */
+const CANCEL_ROUNDS = 8;
 
 function is4xx(res: RawResponse): boolean {
   return res.status >= 400 && res.status < 500;
@@ -206,6 +208,111 @@ export const ATTACKS: readonly Attack[] = [
         await Promise.all([quick({ jsonrpc: "2.0", id: bogusId, method: "bogus/method", params: {} }), quick(toolCall(id, TOOLS.limited, { execution_id: `e-${round}` }))]);
       }
       return [];
+    },
+  },
+  {
+    // A client cancelling its own tools/call while the tool runs: the Python SDK answers the call with
+    // a JSON-RPC error ("Request cancelled") once the tool is done or stopped, and an error answer
+    // refunds the rate limit; the tool (or what it started) ran all the same.
+    name: `cancellation: cancelling one's own running tools/call does not buy more than ${LIMIT_MAX} calls`,
+    async run(stack, c) {
+      const caller = stack.caller();
+      let session = await c.initialize(caller);
+      const cancel = (id: number, on: string) => c.post(caller, on, { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: "changed my mind" } }, mcpHeaders(caller, on), 1000);
+      for (let round = 0; round < CANCEL_ROUNDS; round++) {
+        const id = 3000 + round;
+        const on = session;
+        const call = c.post(caller, on, toolCall(id, TOOLS.limited, { execution_id: `c-${round}` }), mcpHeaders(caller, on), 1500);
+        // Cancelled after the action started, before it completed.
+        await new Promise((r) => setTimeout(r, ACTION_WAIT_MS / 2));
+        const [res] = await Promise.all([call, cancel(id, on)]);
+        // An upstream may end a session whose request was cancelled: the caller simply opens another.
+        if (res.status === 404 || /Session not found|HTTP 404/.test(res.text)) session = await c.initialize(caller);
+      }
+      return [];
+    },
+  },
+  {
+    // Ending one's own session while a call runs: the upstream drops the call's stream, which must not
+    // count as a failure that gives the budget back.
+    name: `cancellation: deleting one's session while a tools/call runs does not buy more than ${LIMIT_MAX} calls`,
+    async run(stack, c) {
+      const caller = stack.caller();
+      for (let round = 0; round < CANCEL_ROUNDS; round++) {
+        const session = await c.initialize(caller);
+        const call = c.post(caller, session, toolCall(3100 + round, TOOLS.limited, { execution_id: `d-${round}` }), mcpHeaders(caller, session), 1500);
+        await new Promise((r) => setTimeout(r, ACTION_WAIT_MS / 2));
+        const end = c.send({ method: "DELETE", target: new URL(stack.sidecar.url).pathname, headers: [["Authorization", `Bearer ${caller.key}`], ["Mcp-Session-Id", session], ["Mcp-Protocol-Version", PROTOCOL]] });
+        await Promise.all([call, end]);
+      }
+      return [];
+    },
+  },
+  {
+    name: "odd JSON: escaped keys, __proto__, lone surrogates, BOM, array params, method with result, odd ids",
+    async run(stack, c) {
+      const caller = stack.caller();
+      const session = await c.initialize(caller);
+      const found: string[] = [];
+      const H = TOOLS.hidden;
+      const bodies: [string, number | null][] = [
+        [`{"jsonrpc":"2.0","id":400,"method":"tools/call","params":{"n\\u0061me":"${H}","arguments":{"execution_id":"e1"}}}`, 400],
+        [`{"jsonrpc":"2.0","id":401,"method":"tools/call","params":{"name":"${TOOLS.list}","arguments":{"namespace":"dev"},"__proto__":{"name":"${H}"}}}`, null],
+        [`{"jsonrpc":"2.0","id":402,"method":"tools/call","params":{"name":"${TOOLS.list}","arguments":{"__proto__":{"namespace":"x"},"namespace":"dev"}}}`, null],
+        [`{"jsonrpc":"2.0","id":403,"method":"tools/call","params":{"name":"${H}\\ud800","arguments":{"execution_id":"e1"}}}`, 403],
+        [`\ufeff{"jsonrpc":"2.0","id":404,"method":"tools/call","params":{"name":"${H}","arguments":{"execution_id":"e1"}}}`, 404],
+        [`{"jsonrpc":"2.0","id":405,"method":"tools/call","params":["${H}",{"execution_id":"e1"}]}`, 405],
+        [`{"jsonrpc":"2.0","id":406,"method":"tools/call","params":{"name":"${H}","arguments":{"execution_id":"e1"}},"result":{}}`, 406],
+        [`{"jsonrpc":"2.0","id":407,"result":{},"params":{"name":"${H}","arguments":{"execution_id":"e1"}}}`, null],
+        [`{"jsonrpc":"2.0","id":408.0,"method":"tools/call","params":{"name":"${H}","arguments":{"execution_id":"e1"}}}`, 408],
+        [`{"jsonrpc":"2.0","id":-0,"method":"tools/call","params":{"name":"${TOOLS.denied}","arguments":{"execution_id":"e1"}}}`, 0],
+        [`{"jsonrpc":"2.0","id":1e300,"method":"tools/call","params":{"name":"${TOOLS.denied}","arguments":{"execution_id":"e1"}}}`, 1e300],
+        [`{"jsonrpc":"1.0","id":409,"method":"tools/call","params":{"name":"${H}","arguments":{"execution_id":"e1"}}}`, 409],
+        [`{"jsonrpc":"2.0","id":410,"method":"tools/call","params":{"name":"${TOOLS.flagged}","arguments":{"namespace":"dev","auto_create":false,"auto\\u005fcreate":true}}}`, 410],
+        [`{"jsonrpc":"2.0","id":411,"method":"tools/call","params":{"name":"${TOOLS.targets}","arguments":{"execution_ids":"[]"}}}`, 411],
+        [`{"jsonrpc":"2.0","id":412,"method":"tools/call","params":{"name":"${TOOLS.flagged}","arguments":{"namespace":"dev","auto_create":"true"}}}`, 412],
+        [`{"jsonrpc":"2.0","id":413,"method":"tools/call","params":{"name":"${TOOLS.list}","arguments":{"namespace":"dev"},"_meta":{"fastmcp":{"version":"0"}},"name ":"${H}"}}`, null],
+      ];
+      for (const [body, id] of bodies) {
+        const res = await c.post(caller, session, body);
+        if (id !== null) found.push(...expectRefusedOrDenied(body.slice(0, 90), res, id));
+      }
+      return found;
+    },
+  },
+  {
+    name: "odd HTTP: duplicate and folded session headers, chunk extensions, another caller's session",
+    async run(stack, c) {
+      const victim = stack.caller();
+      const attacker = stack.caller();
+      const victimSession = await c.initialize(victim);
+      const own = await c.initialize(attacker);
+      const found: string[] = [];
+      const path = new URL(stack.sidecar.url).pathname;
+      const call = JSON.stringify(toolCall(500, TOOLS.list, { namespace: "dev" }));
+      const base: HeaderList = [["Content-Type", "application/json"], ["Accept", "application/json, text/event-stream"], ["Authorization", `Bearer ${attacker.key}`], ["Mcp-Protocol-Version", PROTOCOL]];
+      const variants: [string, HeaderList][] = [
+        ["two session headers (own, victim)", [...base, ["Mcp-Session-Id", own], ["Mcp-Session-Id", victimSession]]],
+        ["two session headers (victim, own)", [...base, ["Mcp-Session-Id", victimSession], ["Mcp-Session-Id", own]]],
+        ["victim's session", [...base, ["Mcp-Session-Id", victimSession]]],
+        ["victim's session, upper case", [...base, ["MCP-SESSION-ID", victimSession.toUpperCase()]]],
+        ["underscored header", [...base, ["Mcp_Session_Id", victimSession]]],
+      ];
+      for (const [what, headers] of variants) {
+        const res = await c.send({ method: "POST", target: path, headers, body: call });
+        if (resultOf(res, 500)?.result !== undefined && what !== "underscored header") found.push(`${what}: the call ran: ${res.status}`);
+      }
+      const chunked = `${(call.length).toString(16)};ext="x"\r\n${call}\r\n0\r\n\r\n`;
+      await c.send({ method: "POST", target: path, headers: [...base, ["Mcp-Session-Id", own], ["Transfer-Encoding", "chunked"]], body: chunked });
+      const smuggled = `${call}POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n{}`;
+      await c.send({ method: "POST", target: path, headers: [...base, ["Mcp-Session-Id", own], ["Content-Length", String(call.length)], ["Transfer-Encoding", "chunked"]], body: smuggled });
+      for (const method of ["GET", "DELETE"]) {
+        const res = await c.send({ method, target: path, headers: [["Authorization", `Bearer ${attacker.key}`], ["Accept", "text/event-stream"], ["Mcp-Session-Id", victimSession], ["Mcp-Protocol-Version", PROTOCOL]], readMs: 800 });
+        if (!is4xx(res)) found.push(`${method} on another caller's session: ${res.status}`);
+      }
+      const after = await c.post(victim, victimSession, toolCall(501, TOOLS.list, { namespace: "dev" }));
+      if (resultOf(after, 501)?.result === undefined) found.push(`the victim's session no longer works: ${after.status} ${after.text.slice(0, 200)}`);
+      return found;
     },
   },
   {

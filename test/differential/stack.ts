@@ -10,6 +10,7 @@ import { startSidecarProcess, type SidecarProcess } from "../support/sidecar-pro
 import { findingsOf, parseRecordLine, type Execution, type Finding } from "./judge.ts";
 import { API_KEYS_TEXT, CALLERS, policyText, type Caller } from "./policy.ts";
 import { rawRequest, header, type HeaderList, type Json, type RawRequest, type RawResponse } from "./raw-http.ts";
+import { ACTION_WAIT_MS } from "./stacks/catalogue.ts";
 import { startTap, type Tap } from "./tap.ts";
 
 export type StackName = "ts-express" | "python-sdk" | "fastmcp3";
@@ -33,6 +34,12 @@ const PY_SERVER = new URL("./stacks/python_server.py", import.meta.url).pathname
 export interface StackOptions {
   /** Extra sidecar flags, e.g. ["--max-sessions", "4"]. */
   sidecarArgs?: readonly string[];
+  /** resume_execution's answer grows by this many characters (a tool whose output is large). */
+  answerPadding?: number;
+  /** The upstream answers POSTs with one JSON body when the answer is ready (no SSE stream). */
+  jsonResponse?: boolean;
+  /** How long resume_execution waits for the action it started (default catalogue.ts ACTION_WAIT_MS). */
+  actionWaitMs?: number;
   /** An OpenID issuer whose tokens the sidecar also accepts (identity.jwt), beside the API keys. */
   jwt?: JwtIssuer;
 }
@@ -104,12 +111,15 @@ export function toolCall(id: number | string, name: string, args: Json): Json {
   return { jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args } };
 }
 
-async function startUpstream(name: StackName, record: string): Promise<{ peer: Peer; url: string }> {
+async function startUpstream(name: StackName, record: string, options: StackOptions): Promise<{ peer: Peer; url: string }> {
+  const padding = options.answerPadding ?? 0;
+  const json = options.jsonResponse === true;
+  const wait = options.actionWaitMs ?? ACTION_WAIT_MS;
   const env = { PYTHONDONTWRITEBYTECODE: "1", FASTMCP_CHECK_FOR_UPDATES: "off", FASTMCP_SHOW_SERVER_BANNER: "false" };
   const peer =
     name === "ts-express"
-      ? startPeer(process.execPath, [TS_SERVER, record])
-      : startPeer(venvPython(), [PY_SERVER, "--stack", name === "python-sdk" ? "mcp" : "fastmcp", "--record", record], { env });
+      ? startPeer(process.execPath, [TS_SERVER, record, String(padding), json ? "json" : "sse", String(wait)])
+      : startPeer(venvPython(), [PY_SERVER, "--stack", name === "python-sdk" ? "mcp" : "fastmcp", "--record", record, "--answer-padding", String(padding), "--action-wait-ms", String(wait), ...(json ? ["--json-response"] : [])], { env });
   const pid = peer.child.pid;
   if (pid !== undefined) {
     liveUpstreams.add(pid);
@@ -130,7 +140,7 @@ export async function startStack(which: StackName | GivenUpstream, options: Stac
   writeFileSync(recordFile, "");
   writeFileSync(join(dir, "policy.yaml"), policyText(options.jwt?.issuer));
   writeFileSync(join(dir, "api-keys"), API_KEYS_TEXT);
-  const upstream = typeof which === "string" ? await startUpstream(which, recordFile) : { url: which.url, peer: { stop: () => which.stop() } };
+  const upstream = typeof which === "string" ? await startUpstream(which, recordFile, options) : { url: which.url, peer: { stop: () => which.stop() } };
   const tap = await startTap(upstream.url, join(dir, "tap.log"));
   const sidecar = await startSidecarProcess({ policy: join(dir, "policy.yaml"), apiKeys: join(dir, "api-keys"), upstream: tap.url, args: options.sidecarArgs ?? [] }).catch(async (err: unknown) => {
     await tap.close();

@@ -22,5 +22,7 @@ export const TOOLS = {
 } as const;
 
 export const LIMIT_MAX = 3;
+/** How long the limited tool waits, after starting its action, for the action to complete (python_server.py: ACTION_WAIT_S). */
+export const ACTION_WAIT_MS = 100;
 /** The integer the schedule_runs denyIf names: 2^60 + 24, which a double rounds to 2^60. */
 export const HUGE_COUNT = "1152921504606847000";

@@ -3,13 +3,17 @@ Python MCP SDK's FastMCP (`--stack mcp`, mcp.server.fastmcp) or on FastMCP 3 (`-
 served over stateful Streamable HTTP. Each tool execution appends one JSON line (tool name and the
 arguments exactly as pydantic parsed them, integers exact) to the record file.
 
-    python python_server.py --stack mcp|fastmcp --record FILE   → prints READY <port>"""
+    python python_server.py --stack mcp|fastmcp --record FILE [--answer-padding N] [--json-response] [--action-wait-ms N]   → prints READY <port>"""
 import argparse
 import asyncio
 import json
 import socket
 
 import uvicorn
+
+# How long resume_execution waits for the action it started (catalogue.ts: ACTION_WAIT_MS), unless
+# --action-wait-ms says otherwise.
+ACTION_WAIT_S = 0.1
 
 
 def recorder(path: str):
@@ -20,14 +24,17 @@ def recorder(path: str):
     return record
 
 
-def register(mcp, record) -> None:
+def register(mcp, record, padding: int = 0) -> None:
     @mcp.tool()
     def list_executions(namespace: str) -> str:
         return record("list_executions", {"namespace": namespace})
 
     @mcp.tool()
-    def resume_execution(execution_id: str) -> str:
-        return record("resume_execution", {"execution_id": execution_id})
+    async def resume_execution(execution_id: str) -> str:
+        # Like a real action tool (Kestra's): the action is started, then its completion awaited.
+        done = record("resume_execution", {"execution_id": execution_id}) + " " * padding
+        await asyncio.sleep(ACTION_WAIT_S)
+        return done
 
     @mcp.tool()
     def delete_execution(execution_id: str) -> str:
@@ -54,26 +61,34 @@ def register(mcp, record) -> None:
         return record("import_flow", {"source": source})
 
 
-def app_of(stack: str, record):
+def app_of(stack: str, record, padding: int, json_response: bool):
     if stack == "mcp":
         from mcp.server.fastmcp import FastMCP
 
-        mcp = FastMCP("differential-python-sdk", log_level="WARNING")
-        register(mcp, record)
+        mcp = FastMCP("differential-python-sdk", log_level="WARNING", json_response=json_response)
+        register(mcp, record, padding)
         return mcp.streamable_http_app()
     from fastmcp import FastMCP
 
     mcp = FastMCP("differential-fastmcp3")
-    register(mcp, record)
-    return mcp.http_app(transport="http")
+    register(mcp, record, padding)
+    return mcp.http_app(transport="http", json_response=json_response)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--stack", choices=["mcp", "fastmcp"], required=True)
     parser.add_argument("--record", required=True)
+    # resume_execution's answer grows by this many characters (a tool whose output is large).
+    parser.add_argument("--answer-padding", type=int, default=0)
+    # Answer POSTs with one JSON body, sent when the answer is ready, instead of an SSE stream.
+    parser.add_argument("--json-response", action="store_true")
+    parser.add_argument("--action-wait-ms", type=int, default=None)
     args = parser.parse_args()
-    app = app_of(args.stack, recorder(args.record))
+    if args.action_wait_ms is not None:
+        global ACTION_WAIT_S
+        ACTION_WAIT_S = args.action_wait_ms / 1000
+    app = app_of(args.stack, recorder(args.record), args.answer_padding, args.json_response)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)

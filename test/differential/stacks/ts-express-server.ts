@@ -3,7 +3,7 @@
 // StreamableHTTPServerTransport per session. Each tool execution appends one JSON line (tool name and
 // the arguments exactly as zod parsed them) to the record file.
 //
-//   node test/differential/stacks/ts-express-server.ts <record-file>   → prints READY <url>
+//   node test/differential/stacks/ts-express-server.ts <record-file> [answer-padding] [json|sse] [action-wait-ms]   → prints READY <url>
 import { randomUUID } from "node:crypto";
 import { appendFileSync } from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
@@ -12,7 +12,7 @@ import { z } from "zod";
 import { createMcpExpressApp } from "@modelcontextprotocol/sdk/server/express.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { TOOLS } from "./catalogue.ts";
+import { ACTION_WAIT_MS, TOOLS } from "./catalogue.ts";
 
 type Handler = (req: IncomingMessage & { body?: unknown }, res: ServerResponse) => void;
 /** The part of Express this server uses (the SDK's declaration names Express, whose types are not installed). */
@@ -24,6 +24,12 @@ interface ExpressApp {
 }
 
 const recordFile = process.argv[2];
+/** resume_execution's answer grows by this many characters (a tool whose output is large). */
+const answerPadding = Number(process.argv[3] ?? 0);
+/** "json": POSTs are answered with one JSON body when the answer is ready, instead of an SSE stream. */
+const jsonResponse = process.argv[4] === "json";
+/** How long resume_execution waits for the action it started. */
+const actionWaitMs = Number(process.argv[5] ?? ACTION_WAIT_MS);
 if (!recordFile) throw new Error("usage: ts-express-server.ts <record-file>");
 
 /** JSON.rawJSON (Node 24), which TypeScript's es2024 library does not declare yet. */
@@ -43,7 +49,13 @@ function build(): McpServer {
   const server = new McpServer({ name: "differential-ts-express", version: "1.0.0" });
   const id = { execution_id: z.string() };
   server.registerTool(TOOLS.list, { inputSchema: { namespace: z.string() } }, (args) => record(TOOLS.list, args));
-  server.registerTool(TOOLS.limited, { inputSchema: id }, (args) => record(TOOLS.limited, args));
+  // Like a real action tool (Kestra's): the action is started, then its completion awaited.
+  server.registerTool(TOOLS.limited, { inputSchema: id }, async (args) => {
+    const done = record(TOOLS.limited, args);
+    done.content[0]!.text += " ".repeat(answerPadding);
+    await new Promise((r) => setTimeout(r, actionWaitMs));
+    return done;
+  });
   server.registerTool(TOOLS.denied, { inputSchema: id }, (args) => record(TOOLS.denied, args));
   server.registerTool(TOOLS.hidden, { inputSchema: id }, (args) => record(TOOLS.hidden, args));
   server.registerTool(TOOLS.flagged, { inputSchema: { namespace: z.string(), auto_create: z.boolean() } }, (args) => record(TOOLS.flagged, args));
@@ -67,6 +79,7 @@ const handle: Handler = (req, res) => {
     if (known) return known.handleRequest(req, res, req.body);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      enableJsonResponse: jsonResponse,
       onsessioninitialized: (id) => void transports.set(id, transport),
       onsessionclosed: (id) => void transports.delete(id),
     });
