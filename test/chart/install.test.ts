@@ -256,7 +256,7 @@ describe("the chart installed into a real API server, watched by a real Promethe
     assert.match(listed.stdout, new RegExp(`^${name}\\s+${APPROVE_TOOL}\\s+apikey:agent\\s+Pending\\s`, "m"));
     const approved = await kubectl("mcp-warden", "approvals", "approve", name, "-n", AGENTS, "--reason", "nightly run");
     assert.equal(approved.code, 0, approved.stderr);
-    assert.match(approved.stdout, new RegExp(`^mcpapproval\\.mcpwarden\\.io/${name} approved by ${APPROVER}: agent may call ${APPROVE_TOOL}`));
+    assert.match(approved.stdout, new RegExp(`^mcpapproval\\.mcpwarden\\.io/${name} approved by ${APPROVER}: apikey:agent may call ${APPROVE_TOOL}`));
 
     const text = JSON.stringify((await held).content ?? []);
     assert.doesNotMatch(text, /\[(POLICY DENIED|APPROVAL REQUIRED)\]/, "forwarded once approved");
