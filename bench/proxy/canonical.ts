@@ -88,7 +88,7 @@ class Session {
 
   constructor(kind: "young" | "long") {
     this.young = kind === "young";
-    if (!this.young) for (let i = 0; i < 10_000; i++) this.ids.settle("session:bench", this.ids.mint("session:bench", i));
+    if (!this.young) for (let i = 0; i < 10_000; i++) this.ids.answered("session:bench", this.ids.mint("session:bench", i));
   }
 
   next(): RequestIds {
@@ -105,7 +105,7 @@ function requestAfter(body: Buffer, session?: Session): unknown {
   if (!session) return message;
   const ids = session.next();
   const sent = upstreamMessages([{ message, call }], ids, "session:bench", false);
-  for (const minted of sent.forwarded.keys()) ids.settle("session:bench", minted); // as its answer will
+  for (const minted of sent.forwarded.keys()) ids.answered("session:bench", minted); // as its answer will
   return Buffer.from(sent.body as string, "utf8");
 }
 
@@ -160,7 +160,7 @@ function answerBefore(answer: Answer, known: InstanceType<typeof old.tools.Known
 /** Now: every answer parsed, translated (client id back, tools arrays filtered) and serialised again. */
 function answerAfter(answer: Answer, known: KnownTools): string {
   const forwarded = new Map<number, ForwardedRequest>([[ANSWER_ID, { clientId: 42, method: answer.method, ...(answer.method === "tools/call" ? { call } : {}) }]]);
-  const inspector = new AnswerInspector({ forwarded, settled: () => undefined, hidden, knownTools: known, status: 200, log });
+  const inspector = new AnswerInspector({ forwarded, answered: () => undefined, hidden, knownTools: known, status: 200, log });
   const out = JSON.stringify(inspector.translate(JSON.parse(answer.data)));
   inspector.finish("unknown", 200);
   return out;

@@ -78,13 +78,12 @@ async function relayEvents(upstream: Dispatcher.ResponseData, out: Downstream, p
 async function writeEvent(sink: EventSink, raw: Buffer, plan: RelayPlan): Promise<void> {
   const data = eventData(raw);
   if (data === undefined || data === "") return sink.write(raw);
-  const parsed = parseJson(data);
-  if (parsed === undefined) {
+  const translated = plan.inspector.translateText(data);
+  if (translated === null) {
     plan.log.warn({ bytes: raw.length }, "upstream SSE event is not JSON; dropped");
     return;
   }
-  const translated = plan.inspector.translate(parsed.value);
-  if (translated !== undefined) await sink.write(replaceEventData(raw, JSON.stringify(translated)));
+  if (translated !== undefined) await sink.write(replaceEventData(raw, translated));
 }
 
 /**
