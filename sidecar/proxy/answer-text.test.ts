@@ -138,7 +138,10 @@ describe("answer texts: the fast path against the full parse", () => {
   it("reads the answers it is meant for", () => {
     assert.deepEqual(readAnswerText('{"jsonrpc":"2.0","id":101,"result":{"content":[],"isError":true}}'), { kind: "answer", minted: 101, idStart: 22, idEnd: 25, outcome: "tool_error" });
     assert.equal(fastPath('{"jsonrpc":"2.0","id":102,"result":{"content":[{"type":"text","text":"{\\"id\\":101}"}]}}', true).out, '{"jsonrpc":"2.0","id":"two \\"quoted\\" ☃","result":{"content":[{"type":"text","text":"{\\"id\\":101}"}]}}');
-    assert.deepEqual(readAnswerText('{"method":"notifications/tools/list_changed","jsonrpc":"2.0"}'), { kind: "message", method: "notifications/tools/list_changed" });
+    const changed = '{"method":"notifications/tools/list_changed", "jsonrpc":"2.0"}';
+    assert.deepEqual(readAnswerText(changed), { kind: "message", method: "notifications/tools/list_changed" });
+    assert.deepEqual(fastPath(changed, true), { out: changed, effects: ["list changed"] }, "passed unchanged, the tools listed again");
+    assert.deepEqual(fastPath('{"jsonrpc":"2.0","id":999,"result":{}}', true), { out: undefined, effects: ["dropped"] });
     assert.deepEqual(readAnswerText('{"id":101,"error":{"code":1,"message":"m"},"result":{"resultType":"input_required"}}')?.kind, "answer");
   });
 
