@@ -100,11 +100,14 @@ describe("topLevelMembers", () => {
     assert.ok(topLevelMembers('{"result":{"x":{"tools":[]}},"tools":1}', "result", ["tools"]), "only the nested object's own members");
   });
 
-  it("skips a long string with many escapes, and an unterminated one, in linear time", () => {
+  it("skips long strings and runs, and gives up an unterminated string, in linear time", () => {
     const long = `{"a":"${'\\"x'.repeat(200_000)}"}`;
     const start = Date.now();
     assert.ok(topLevelMembers(long, ""));
     assert.equal(topLevelMembers(long.slice(0, -2), ""), undefined);
-    assert.ok(Date.now() - start < 2000);
+    // A run too long for the pattern engine's backtracking stack is left to the full parse, not an error.
+    const numbers = `{"a":[${Array(2_000_000).fill(1).join(",")}]}`;
+    assert.doesNotThrow(() => topLevelMembers(numbers, ""));
+    assert.ok(Date.now() - start < 4000);
   });
 });
