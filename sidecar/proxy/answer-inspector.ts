@@ -67,15 +67,8 @@ export class AnswerInspector {
    * their own text with the client's id spliced in; everything else is parsed and translated in full.
    */
   translateText(text: string): string | undefined | null {
-    const read = readAnswerText(text);
-    if (read?.kind === "message") {
-      this.passing(read.method);
-      return text;
-    }
-    if (read) {
-      const clientId = this.mapBack(read.minted, () => read.outcome);
-      return clientId === undefined ? undefined : `${text.slice(0, read.idStart)}${JSON.stringify(clientId)}${text.slice(read.idEnd)}`;
-    }
+    const fast = this.fastTranslate(text);
+    if (fast) return fast.text;
     let value: unknown;
     try {
       value = JSON.parse(text) as unknown;
@@ -84,6 +77,21 @@ export class AnswerInspector {
     }
     const translated = this.translate(value);
     return translated === undefined ? undefined : JSON.stringify(translated);
+  }
+
+  /**
+   * The fast reading alone: the text to relay (undefined: dropped), or undefined when the text is to
+   * be parsed in full. A text it gives is one JSON object without line breaks.
+   */
+  fastTranslate(text: string): { text: string | undefined } | undefined {
+    const read = readAnswerText(text);
+    if (read?.kind === "message") {
+      this.passing(read.method);
+      return { text };
+    }
+    if (!read) return undefined;
+    const clientId = this.mapBack(read.minted, () => read.outcome);
+    return { text: clientId === undefined ? undefined : `${text.slice(0, read.idStart)}${JSON.stringify(clientId)}${text.slice(read.idEnd)}` };
   }
 
   /** One message (or a batch) as the client is to see it; undefined when nothing of it may pass. */
