@@ -2,10 +2,11 @@
 // side in one process: the request side (the strict reading of a tools/call body, then either the
 // original bytes forwarded, as before, or the canonical body under a minted id built by
 // `upstreamMessages`, as now) and the answer side (before: the inspector read a tool call's answer only
-// when it had to and rewrote only a filtered tools/list; now: every answer is parsed, translated by
-// `AnswerInspector.translate` and serialised again). "Before" is the code of the baseline commit itself
-// (BENCH_BASELINE, default a086234, the last one that forwarded original bytes), exported and imported
-// as it was (bench/proxy/baseline.ts). The answers are the bytes the proxy benchmark's upstream sends
+// when it had to and rewrote only a filtered tools/list; the full path: every answer parsed, translated
+// by `AnswerInspector.translate` and serialised again; now: `AnswerInspector.translateText`, which
+// splices the client's id into answers a validating scan shows need nothing else, ADR 0118). "Before"
+// is the code of the baseline commit itself (BENCH_BASELINE, default a086234, the last one that
+// forwarded original bytes), exported and imported as it was (bench/proxy/baseline.ts). The answers are the bytes the proxy benchmark's upstream sends
 // (the Kestra double, answering as SSE, with docstring-length descriptions): each case measures one SSE
 // event's data, the SSE framing around it being the same before and after.
 //
@@ -157,13 +158,26 @@ function answerBefore(answer: Answer, known: InstanceType<typeof old.tools.Known
   return out;
 }
 
-/** Now: every answer parsed, translated (client id back, tools arrays filtered) and serialised again. */
+/** The full path: the answer parsed, translated (client id back, tools arrays filtered) and serialised again. */
 function answerAfter(answer: Answer, known: KnownTools): string {
-  const forwarded = new Map<number, ForwardedRequest>([[ANSWER_ID, { clientId: 42, method: answer.method, ...(answer.method === "tools/call" ? { call } : {}) }]]);
-  const inspector = new AnswerInspector({ forwarded, answered: () => undefined, hidden, knownTools: known, status: 200, log });
+  const inspector = answerInspector(answer, known);
   const out = JSON.stringify(inspector.translate(JSON.parse(answer.data)));
   inspector.finish("unknown", 200);
   return out;
+}
+
+/** Now: `translateText`, as the relay calls it: the fast path (ADR 0118) where it applies, else the full one. */
+function answerNow(answer: Answer, known: KnownTools): string {
+  const inspector = answerInspector(answer, known);
+  const out = inspector.translateText(answer.data);
+  inspector.finish("unknown", 200);
+  if (typeof out !== "string") throw new Error("an answer was not relayed");
+  return out;
+}
+
+function answerInspector(answer: Answer, known: KnownTools): AnswerInspector {
+  const forwarded = new Map<number, ForwardedRequest>([[ANSWER_ID, { clientId: 42, method: answer.method, ...(answer.method === "tools/call" ? { call } : {}) }]]);
+  return new AnswerInspector({ forwarded, answered: () => undefined, hidden, knownTools: known, status: 200, log });
 }
 
 // ---- timing ---------------------------------------------------------------------------------------
@@ -213,6 +227,7 @@ async function main(): Promise<void> {
     const after = JSON.parse(answerAfter(answer, new KnownTools())) as { id: unknown; result?: { tools?: { name: string }[] } };
     if (after.id !== 42) throw new Error(`${name}: the client's id was not restored`);
     if (answer.method === "tools/list" && (after.result?.tools?.length !== 38 || after.result.tools.some((t) => t.name === HIDDEN))) throw new Error(`${name}: ${HIDDEN} was not removed`);
+    if (JSON.stringify(JSON.parse(answerNow(answer, new KnownTools()))) !== answerAfter(answer, new KnownTools())) throw new Error(`${name}: the fast path relays another message`);
   }
 
   console.log(`mcp-warden canonical forwarding, per message, ${new Date().toISOString()}: before = ${BEFORE} (${BASELINE.ref}), after = this tree`);
@@ -229,13 +244,13 @@ async function main(): Promise<void> {
   }
 
   console.log("\n#### Answer side: one upstream message (an SSE event's data) relayed to the client");
-  console.log(`| answer | size | before: read only when needed | after: parse + translate + stringify | added per message | after ÷ before |`);
-  console.log("|---|---|---|---|---|---|");
+  console.log(`| answer | size | before: read only when needed | full path: parse + translate + stringify | now: translateText (fast path where it applies) | now ÷ before | now ÷ full path |`);
+  console.log("|---|---|---|---|---|---|---|");
   const [knownBefore, knownAfter] = [new old.tools.KnownTools(), new KnownTools()];
   for (const [name, answer] of Object.entries(answers)) {
-    const m = compare({ before: () => answerBefore(answer, knownBefore), after: () => answerAfter(answer, knownAfter) });
-    const [before, after] = [m.before as number, m.after as number];
-    console.log(`| ${name} | ${kb(Buffer.byteLength(answer.data))} | ${us(before)} | ${us(after)} | ${added(after - before)} | ${ratio(after, before)} |`);
+    const m = compare({ before: () => answerBefore(answer, knownBefore), after: () => answerAfter(answer, knownAfter), now: () => answerNow(answer, knownAfter) });
+    const [before, after, now] = [m.before as number, m.after as number, m.now as number];
+    console.log(`| ${name} | ${kb(Buffer.byteLength(answer.data))} | ${us(before)} | ${us(after)} | ${us(now)} | ${ratio(now, before)} | ${ratio(now, after)} |`);
   }
   if (sink === Symbol.for("never")) console.log(sink); // keeps the results observable to the optimiser
 }

@@ -1,6 +1,7 @@
 // Server-Sent Events as they cross the proxy: split into events without touching their bytes, so
 // each event can be relayed verbatim, inspected, or (for a tools/list answer) rewritten.
 // Lines end with CRLF, LF or CR (WHATWG HTML §9.2); an empty line ends an event.
+import { jsonOf } from "./json-text.ts";
 
 export interface SseEvent {
   /** The event's bytes including the blank line that ends it. */
@@ -114,5 +115,5 @@ export function replaceEventData(raw: Buffer, data: string): Buffer {
 
 /** An SSE message event carrying one JSON-RPC message, as the sidecar writes its own answers. */
 export function messageEvent(message: unknown): Buffer {
-  return Buffer.from(`event: message\ndata: ${JSON.stringify(message)}\n\n`, "utf8");
+  return Buffer.from(`event: message\ndata: ${jsonOf(message)}\n\n`, "utf8");
 }

@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import type { UpstreamOutcome } from "../enforcement/outcome.ts";
 import type { KnownTools } from "../enforcement/tool-names.ts";
 import type { RequestId } from "../mcp/jsonrpc.ts";
+import { readAnswerText } from "./answer-text.ts";
 
 export interface PendingToolCall {
   complete(outcome: UpstreamOutcome, status?: number): void;
@@ -65,6 +66,39 @@ export class AnswerInspector {
     return [...this.options.forwarded.values()].map((r) => r.clientId);
   }
 
+  /**
+   * One answer text (an SSE event's data) as the client is to see it: undefined when nothing of it
+   * may pass, null when it is not JSON. Answers the fast reading is sure of (ADR 0118) are relayed as
+   * their own text with the client's id spliced in; everything else is parsed and translated in full.
+   */
+  translateText(text: string): string | undefined | null {
+    const fast = this.fastTranslate(text);
+    if (fast) return fast.text;
+    let value: unknown;
+    try {
+      value = JSON.parse(text) as unknown;
+    } catch {
+      return null;
+    }
+    const translated = this.translate(value);
+    return translated === undefined ? undefined : JSON.stringify(translated);
+  }
+
+  /**
+   * The fast reading alone: the text to relay (undefined: dropped), or undefined when the text is to
+   * be parsed in full. A text it gives is one JSON object without line breaks.
+   */
+  fastTranslate(text: string): { text: string | undefined } | undefined {
+    const read = readAnswerText(text);
+    if (read?.kind === "message") {
+      this.passing(read.method);
+      return { text };
+    }
+    if (!read) return undefined;
+    const clientId = this.mapBack(read.minted, () => read.outcome);
+    return { text: clientId === undefined ? undefined : `${text.slice(0, read.idStart)}${JSON.stringify(clientId)}${text.slice(read.idEnd)}` };
+  }
+
   /** One message (or a batch) as the client is to see it; undefined when nothing of it may pass. */
   translate(value: unknown): unknown {
     if (!Array.isArray(value)) return this.admit(value);
@@ -80,8 +114,7 @@ export class AnswerInspector {
     if (typeof message !== "object" || message === null || Array.isArray(message)) return this.drop("not a JSON-RPC message", message);
     const m = message as Json;
     if (typeof m.method === "string") {
-      // The server's own requests and notifications pass; a changed tool list is listed again.
-      if (m.method === "notifications/tools/list_changed") void this.options.knownTools.toolListChanged();
+      this.passing(m.method);
       return m;
     }
     if (!Object.hasOwn(m, "result") && !Object.hasOwn(m, "error")) return this.drop("neither a request nor an answer", m.id);
@@ -98,21 +131,37 @@ export class AnswerInspector {
     this.options.forwarded.clear();
   }
 
+  /** The server's own requests and notifications pass; a changed tool list is listed again. */
+  private passing(method: string): void {
+    if (method === "notifications/tools/list_changed") void this.options.knownTools.toolListChanged();
+  }
+
   private answer(m: Json): Json | undefined {
     const minted = m.id;
     if (typeof minted !== "number") return this.drop("an id the sidecar did not mint", minted);
+    const method = this.options.forwarded.get(minted)?.method;
+    const clientId = this.mapBack(minted, () => callOutcome(m));
+    if (clientId === undefined) return undefined;
+    m.id = clientId;
+    this.filterTools(m.result, method === "tools/list");
+    return m;
+  }
+
+  /**
+   * The client id of an answer's minted id, its request settled (a tool call completed with the
+   * answer's outcome); undefined, the answer dropped, when the id was not minted for this stream.
+   */
+  private mapBack(minted: number, outcome: () => UpstreamOutcome): RequestId | undefined {
     const request = this.options.forwarded.get(minted);
     const clientId = request?.clientId ?? this.options.replayed?.(minted);
     if (clientId === undefined) return this.drop("an id not minted for this stream", minted);
     if (request) {
-      const outcome = this.afterCancel(minted, callOutcome(m));
+      const settled = this.afterCancel(minted, outcome());
       this.options.forwarded.delete(minted);
       this.options.answered?.(minted);
-      request.call?.complete(outcome, this.options.status);
+      request.call?.complete(settled, this.options.status);
     }
-    m.id = clientId;
-    this.filterTools(m.result, request?.method === "tools/list");
-    return m;
+    return clientId;
   }
 
   /** A call the client cancelled that did not end in a result is cancelled, whatever the upstream said. */

@@ -4,6 +4,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { HeldAnswer } from "../approvals/held-answer.ts";
 import { INVALID_REQUEST, rpcError } from "../mcp/answers.ts";
+import { jsonOf } from "../mcp/json-text.ts";
 import type { RequestId } from "../mcp/jsonrpc.ts";
 import { TurnWriter } from "./turn-writer.ts";
 
@@ -103,7 +104,7 @@ export class HeldDownstream implements Downstream {
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
-  const text = JSON.stringify(body);
+  const text = jsonOf(body);
   res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   res.end(text);
 }

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { SidecarConfig } from "../config.ts";
 import type { CallerContext, Enforcer } from "../enforcement/enforcer.ts";
 import type { KnownTools } from "../enforcement/tool-names.ts";
-import { AnswerInspector } from "./answer-inspector.ts";
+import { AnswerInspector, type ForwardedRequest } from "./answer-inspector.ts";
 import { idScope, type RequestIds } from "./request-ids.ts";
 import type { SidecarMetrics } from "../observability/metrics.ts";
 import type { PolicyHolder } from "../policy-holder.ts";
@@ -53,14 +53,22 @@ export function forwardHeaders(ex: Exchange): Record<string, string | string[]> 
 }
 
 /**
- * An inspector for a stream not tied to requests of its own (GET): the server's requests and
- * notifications pass; an answer passes only when it replays one minted in the caller's session.
+ * The inspector of an upstream answer in the caller's id scope. A POST's answer maps only the requests
+ * it forwarded (`forwarded`); a stream not tied to requests of its own (GET) passes the server's
+ * requests and notifications, and an answer only when it replays one minted in the caller's session.
  */
-export function streamInspector(deps: ProxyDeps, ex: Exchange, status: number): AnswerInspector {
+export function answerInspector(deps: ProxyDeps, ex: Exchange, status: number, forwarded?: Map<number, ForwardedRequest>): AnswerInspector {
   const scope = idScope(ex.caller.session, ex.caller.caller.grant);
+  const ids = deps.requestIds;
   return new AnswerInspector({
-    forwarded: new Map(),
-    replayed: (minted) => deps.requestIds.clientId(scope, minted),
+    forwarded: forwarded ?? new Map<number, ForwardedRequest>(),
+    ...(forwarded === undefined
+      ? { replayed: (minted: number) => ids.clientId(scope, minted) }
+      : {
+          cancelledByClient: (minted: number) => ids.cancelledByClient(scope, minted),
+          answered: (minted: number) => ids.answered(scope, minted),
+          interrupted: (minted: number) => ids.interrupted(scope, minted),
+        }),
     hidden: hiddenTest(deps.holder),
     knownTools: deps.knownTools,
     status,

@@ -6,9 +6,8 @@ import type { IncomingHttpHeaders } from "node:http";
 import { errors as undiciErrors, type Dispatcher } from "undici";
 import { headerValue } from "../mcp/http-headers.ts";
 import type { ClientMessage } from "../mcp/jsonrpc.ts";
-import { AnswerInspector } from "./answer-inspector.ts";
 import type { Downstream } from "./downstream.ts";
-import { abortOnClientClose, forwardHeaders, hiddenTest, type Exchange, type ProxyDeps } from "./exchange.ts";
+import { abortOnClientClose, answerInspector, forwardHeaders, type Exchange, type ProxyDeps } from "./exchange.ts";
 import type { MessagePlan } from "./post-plan.ts";
 import { idScope } from "./request-ids.ts";
 import { relayAnswer } from "./relay.ts";
@@ -27,18 +26,7 @@ export interface Forwarding {
 export async function forward(deps: ProxyDeps, ex: Exchange, f: Forwarding, out: Downstream): Promise<void> {
   const scope = idScope(ex.caller.session, ex.caller.caller.grant);
   const sent = upstreamMessages(f.plans.map((p) => forwardedMessage(deps, p)), deps.requestIds, scope, f.batch);
-  const inspector = (status: number) =>
-    new AnswerInspector({
-      forwarded: sent.forwarded,
-      cancelledByClient: (minted) => deps.requestIds.cancelledByClient(scope, minted),
-      answered: (minted) => deps.requestIds.answered(scope, minted),
-      interrupted: (minted) => deps.requestIds.interrupted(scope, minted),
-      hidden: hiddenTest(deps.holder),
-      knownTools: deps.knownTools,
-      status,
-      log: deps.log,
-      onDropped: () => deps.metrics.countRequest("_response", "dropped"),
-    });
+  const inspector = (status: number) => answerInspector(deps, ex, status, sent.forwarded);
   if (sent.body === undefined) return out.answer(202, {}, f.answers);
   const controller = abortOnClientClose(ex.res);
   let upstream: Dispatcher.ResponseData;

@@ -9,6 +9,7 @@ import type { Dispatcher } from "undici";
 import type { Logger } from "pino";
 import { downstreamResponseHeaders, mediaType } from "../mcp/http-headers.ts";
 import { CONNECTION_CLOSED, rpcError } from "../mcp/answers.ts";
+import { JsonText } from "../mcp/json-text.ts";
 import { eventData, messageEvent, replaceEventData, SseSplitter } from "../mcp/sse.ts";
 import type { AnswerInspector } from "./answer-inspector.ts";
 import type { Downstream, EventSink } from "./downstream.ts";
@@ -40,9 +41,11 @@ async function relayBody(upstream: Dispatcher.ResponseData, out: Downstream, pla
   if (body === undefined) return refuse(upstream, out, plan, { tooLarge: plan.maxInspectBytes });
   let messages: unknown[] = [];
   if (body.length > 0 && type === "application/json") {
-    const parsed = parseJson(body.toString("utf8"));
-    if (parsed === undefined) return refuse(upstream, out, plan, { unparseable: true });
-    messages = asList(plan.inspector.translate(parsed.value));
+    const text = body.toString("utf8");
+    const fast = plan.inspector.fastTranslate(text);
+    const parsed = fast ? undefined : parseJson(text);
+    if (!fast && parsed === undefined) return refuse(upstream, out, plan, { unparseable: true });
+    messages = fast ? (fast.text === undefined ? [] : [new JsonText(fast.text)]) : asList(plan.inspector.translate(parsed?.value));
   } else if (body.length > 0 && status >= 200 && status < 300) {
     return refuse(upstream, out, plan, { contentType: type });
   }
@@ -84,13 +87,12 @@ async function relayEvents(upstream: Dispatcher.ResponseData, out: Downstream, p
 async function writeEvent(sink: EventSink, raw: Buffer, plan: RelayPlan): Promise<void> {
   const data = eventData(raw);
   if (data === undefined || data === "") return sink.write(raw);
-  const parsed = parseJson(data);
-  if (parsed === undefined) {
+  const translated = plan.inspector.translateText(data);
+  if (translated === null) {
     plan.log.warn({ bytes: raw.length }, "upstream SSE event is not JSON; dropped");
     return;
   }
-  const translated = plan.inspector.translate(parsed.value);
-  if (translated !== undefined) await sink.write(replaceEventData(raw, JSON.stringify(translated)));
+  if (translated !== undefined) await sink.write(replaceEventData(raw, translated));
 }
 
 /**

@@ -6,7 +6,7 @@ import { errors as undiciErrors, type Dispatcher } from "undici";
 import { INVALID_REQUEST, SESSION_NOT_FOUND, rpcError } from "../mcp/answers.ts";
 import { downstreamResponseHeaders, headerValue } from "../mcp/http-headers.ts";
 import { HttpDownstream, sendJson } from "./downstream.ts";
-import { abortOnClientClose, forwardHeaders, streamInspector, type Exchange, type ProxyDeps } from "./exchange.ts";
+import { abortOnClientClose, answerInspector, forwardHeaders, type Exchange, type ProxyDeps } from "./exchange.ts";
 import { idScope } from "./request-ids.ts";
 import { relayAnswer } from "./relay.ts";
 
@@ -21,7 +21,7 @@ export async function handleStreamOrDelete(deps: ProxyDeps, ex: Exchange, method
   if (!upstream) return;
   deps.metrics.countRequest(method, "forwarded");
   ex.caller = { ...ex.caller, session };
-  const inspector = streamInspector(deps, ex, upstream.statusCode);
+  const inspector = answerInspector(deps, ex, upstream.statusCode);
   if (session !== undefined && (upstream.statusCode === 404 || (method === "DELETE" && upstream.statusCode >= 200 && upstream.statusCode < 300))) {
     deps.sessions.forget(session);
     deps.requestIds.forget(idScope(session, ex.caller.caller.grant));
