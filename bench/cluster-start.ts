@@ -41,7 +41,7 @@ const median = (values: number[]): number => {
 const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 const cell = (values: number[]): string => `${s(median(values))} (${s(Math.min(...values))}–${s(Math.max(...values))})`;
 
-const phases: [string, keyof Sample][] = [
+const phases: [string, Exclude<keyof Sample, "node">][] = [
   ["certificates", "certificatesMs"],
   ["etcd ready", "etcdMs"],
   ["kube-apiserver ready", "kubeApiServerMs"],
