@@ -97,10 +97,10 @@ export function contentHash(parts: (string | { file: string })[]): string {
  * a time per archive across processes (a lock dir holding the builder's pid; a dead builder's lock is
  * broken).
  */
-export async function cachedArchive(stem: string, hash: string, build: (out: string) => Promise<void>): Promise<string> {
+export async function cachedArchive(stem: string, hash: string, build: (out: string) => Promise<void>, extension = "oci.tar"): Promise<string> {
   const dir = imageCacheDir();
   mkdirSync(dir, { recursive: true });
-  const out = join(dir, `${stem}-${hash}.oci.tar`);
+  const out = join(dir, `${stem}-${hash}.${extension}`);
   if (existsSync(out)) return out;
   const lock = `${out}.lock`;
   for (;;) {
