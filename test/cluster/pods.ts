@@ -1,5 +1,5 @@
 // Helpers for suites whose pods run (startNodeCluster): waiting for pods, reading what happened to
-// their containers, and driving the agent image (images/agent.mjs) from the test process. The root
+// their containers, and driving the agent image (images/agent.js) from the test process. The root
 // namespace reaches pod IPs through the node's veth (routes for the pod range), never the reverse
 // beyond the API server.
 import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";

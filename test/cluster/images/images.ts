@@ -9,7 +9,7 @@
 // - the Kestra image, under the name the injector's profile recognises
 //   (ghcr.io/kestra-io/mcp-server-python): Debian's Python 3.11, FastMCP 3 and the pinned packages of
 //   test/python/requirements.txt, and the project's Kestra test server (test/python/kestra) in /app;
-// - the agent image: the project's image (its Node and MCP SDK) with test/cluster/images/agent.mjs,
+// - the agent image: the project's image (its Node and MCP SDK) with test/cluster/images/agent.js,
 //   a small HTTP-driven MCP client for in-cluster callers.
 import { execFile, execFileSync } from "node:child_process";
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -250,16 +250,16 @@ export async function kestraImageArchive(): Promise<string> {
   });
 }
 
-/** The agent image: the project's image (Node 24, the MCP SDK) with agent.mjs. */
+/** The agent image: the project's image (Node 24, the MCP SDK) with agent.js. */
 export async function agentImageArchive(): Promise<string> {
   const project = await projectImageArchive();
-  const agent = join(HERE, "agent.mjs");
+  const agent = join(HERE, "agent.js");
   return await cachedArchive("agent", contentHash(["agent-1", AGENT_IMAGE, basename(project), { file: agent }]), async (out) => {
     await withBuildah("agent", async (storage) => {
       await buildahLoad(storage, project, projectImage());
       const container = (await exec("buildah", [...buildahArgs(storage), "from", "--quiet", "--pull-never", projectImage()])).trim();
-      await exec("buildah", [...buildahArgs(storage), "copy", "--chown", "0:0", container, agent, "/app/agent.mjs"]);
-      await exec("buildah", [...buildahArgs(storage), "config", "--entrypoint", JSON.stringify(["/nodejs/bin/node", "/app/agent.mjs"]), "--cmd", "", container]);
+      await exec("buildah", [...buildahArgs(storage), "copy", "--chown", "0:0", container, agent, "/app/agent.js"]);
+      await exec("buildah", [...buildahArgs(storage), "config", "--entrypoint", JSON.stringify(["/nodejs/bin/node", "/app/agent.js"]), "--cmd", "", container]);
       await exec("buildah", [...buildahArgs(storage), "commit", "--quiet", "--format", "oci", container, AGENT_IMAGE]);
       await buildahExport(storage, AGENT_IMAGE, out);
     });
