@@ -1,0 +1,271 @@
+// Issue 13's scenarios on running pods: the chart installed with `helm install` into a node-backed
+// cluster (kubelet, containerd, kube-proxy; the project's image built from its Dockerfile), the
+// operator running as its Deployment, a Kestra Deployment (the Kestra image the injector recognises)
+// injected with the native sidecar, agents calling through the Kestra Service with projected
+// service-account tokens. One cluster, scenarios in order (each leaves the cluster as the next expects).
+// Figures are printed as test diagnostics (ℹ lines).
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { AdmissionregistrationV1Api, AppsV1Api, CoordinationV1Api, CoreV1Api } from "@kubernetes/client-node";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { SIDECAR_CONTAINER } from "../../../operator/names.ts";
+import { startNodeCluster, type NodeCluster } from "../harness.ts";
+import { agentImageArchive, kestraImageArchive, projectImageArchive } from "../images/images.ts";
+import { agentCalls, agentFetch, resultText, waitForReadyPods } from "../pods.ts";
+import { eventually } from "../wait.ts";
+import {
+  AGENT_SA, AGENTS, CALLERS, injection, installChart, KESTRA_SERVICE, kestraDeployment, kestraLoggedCalls, kestraPods, OPERATOR_NS, percentile,
+  RESTRICTED, seedPolicy, serviceClient, sidecarStatus, startAgent, textOf, waitForDeploymentPods, yamlDocs,
+} from "./fixture.ts";
+
+const RESUME = { name: "resume_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } };
+const RESTART = { name: "restart_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } };
+const LIST_FLOWS = { name: "list_flows", arguments: { namespace: "company.team" } };
+const ms = (value: number) => `${value.toFixed(0)} ms`;
+
+describe("issue 13: mcp-warden on running pods", { timeout: 1_500_000 }, () => {
+  let cluster: NodeCluster;
+  let core: CoreV1Api;
+  let apps: AppsV1Api;
+  let kestraServiceIp = "";
+  let agentIp = "";
+
+  before(async () => {
+    cluster = await startNodeCluster({ name: "scenarios", images: [await projectImageArchive(), await kestraImageArchive(), await agentImageArchive()] });
+    core = cluster.client(CoreV1Api);
+    apps = cluster.client(AppsV1Api);
+    await cluster.createNamespace(OPERATOR_NS, { labels: RESTRICTED });
+    await cluster.createNamespace(AGENTS, { labels: { ...RESTRICTED, "mcpwarden.io/injection": "enabled" } });
+    await cluster.createNamespace(CALLERS, { labels: RESTRICTED });
+    await core.createNamespacedServiceAccount({ namespace: CALLERS, body: { metadata: { name: AGENT_SA } } });
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it("1. install: the operator as a Deployment of two pods, the webhook through its Service, a Kestra Deployment injected with the native sidecar", async (t) => {
+    const installMs = await installChart(cluster);
+    t.diagnostic(`helm install --wait: ${ms(installMs)}`);
+    const operators = await waitForReadyPods(core, OPERATOR_NS, "app.kubernetes.io/component=operator", 2);
+    assert.equal(operators.length, 2);
+    const lease = await eventually(async () => {
+      const found = await cluster.client(CoordinationV1Api).readNamespacedLease({ namespace: OPERATOR_NS, name: "mcp-warden-operator" });
+      assert.ok(operators.some((p) => p.metadata?.name === found.spec?.holderIdentity), `lease held by ${found.spec?.holderIdentity}`);
+      return found;
+    }, { timeoutMs: 60_000 });
+    t.diagnostic(`leader: ${lease.spec?.holderIdentity}`);
+    const webhook = await cluster.client(AdmissionregistrationV1Api).readMutatingWebhookConfiguration({ name: "mcp-warden-injector" });
+    for (const hook of webhook.webhooks ?? []) {
+      assert.equal(hook.clientConfig.service?.name, "mcp-warden-operator");
+      assert.equal(hook.clientConfig.url, undefined);
+      assert.ok(hook.clientConfig.caBundle, "caBundle patched by the operator");
+    }
+
+    await cluster.kubectl(["apply", "-f", "-"], { input: await seedPolicy("resume") });
+    await cluster.kubectl(["apply", "-f", "-"], { input: yamlDocs(KESTRA_SERVICE) });
+    const started = performance.now();
+    // The webhook's CA may still be reaching the API server's informer: the ReplicaSet retries.
+    await cluster.kubectl(["apply", "-f", "-"], { input: yamlDocs(kestraDeployment(1)) });
+    const [pod] = await waitForDeploymentPods(core, 1);
+    t.diagnostic(`Kestra Deployment applied → pod Ready: ${ms(performance.now() - started)}`);
+    const status = injection(pod!);
+    assert.equal(status.profile, "kestra");
+    const sidecar = pod!.spec!.initContainers!.find((c) => c.name === SIDECAR_CONTAINER)!;
+    assert.equal(sidecar.restartPolicy, "Always", "a native sidecar");
+    assert.ok(sidecar.startupProbe, "with a startup probe");
+    assert.equal(sidecar.securityContext?.readOnlyRootFilesystem, true);
+    const kestra = pod!.spec!.containers.find((c) => c.name === "kestra")!;
+    assert.deepEqual(kestra.command?.slice(0, 3), ["fastmcp", "run", "src/server.py:mcp"]);
+    assert.ok(kestra.command?.includes("127.0.0.1"));
+    // Ready only after the sidecar's startup probe passed: the kubelet started Kestra after it.
+    const sidecarState = sidecarStatus(pod!);
+    assert.equal(sidecarState?.started, true);
+    const kestraStarted = Date.parse(String(pod!.status!.containerStatuses!.find((c) => c.name === "kestra")!.state!.running!.startedAt));
+    const sidecarStarted = Date.parse(String(sidecarState.state!.running!.startedAt));
+    assert.ok(kestraStarted >= sidecarStarted, `Kestra started ${kestraStarted}, the sidecar ${sidecarStarted}`);
+    const ready = pod!.status!.conditions!.find((c) => c.type === "Ready")!;
+    assert.ok(Date.parse(String(ready.lastTransitionTime)) >= sidecarStarted);
+    // Pod Security "restricted" is enforced where the pods run; they were admitted under it.
+    const namespace = await core.readNamespace({ name: AGENTS });
+    assert.equal(namespace.metadata?.labels?.["pod-security.kubernetes.io/enforce"], "restricted");
+    const service = await core.readNamespacedService({ namespace: AGENTS, name: "kestra-mcp" });
+    kestraServiceIp = service.spec!.clusterIP!;
+  });
+
+  it("2. an agent pod calls through the Kestra Service with its projected token: the seed policy holds exactly", async (t) => {
+    const started = performance.now();
+    agentIp = await startAgent(cluster, core);
+    t.diagnostic(`agent pod create → Ready: ${ms(performance.now() - started)}`);
+    const url = `http://${kestraServiceIp}:8000/mcp`;
+    const answer = await agentCalls(agentIp, { url, calls: [...Array.from({ length: 12 }, () => RESUME), RESTART, LIST_FLOWS, { name: "tools/list" }] });
+    assert.equal(answer.connectError, undefined);
+    const texts = answer.results.map(resultText);
+    const resumes = texts.slice(0, 12);
+    for (const [index, text] of resumes.slice(0, 10).entries()) {
+      assert.doesNotMatch(text, /^\[(POLICY DENIED|RATE LIMITED)\]/, `call ${index + 1} of resume_execution: ${text}`);
+    }
+    for (const text of resumes.slice(10)) assert.match(text, /^\[RATE LIMITED\]/);
+    assert.match(texts[12]!, /^\[POLICY DENIED\]/, "restart_execution");
+    assert.match(texts[13]!, /^\[POLICY DENIED\]/, "list_flows");
+    // Without a token: refused before MCP (401).
+    const anonymous = await agentCalls(agentIp, { url, calls: [RESUME], token: "none" });
+    assert.match(anonymous.connectError ?? "", /401|nauthori/);
+    const [pod] = await kestraPods(core);
+    const logged = await kestraLoggedCalls(cluster, pod!.metadata!.name!);
+    assert.deepEqual(logged, Array.from({ length: 10 }, () => "resume_execution"), "exactly the ten allowed calls reached Kestra");
+    t.diagnostic(`12 resume_execution: 10 forwarded, 2 rate limited; restart_execution and list_flows denied; Kestra logged ${logged.length} calls`);
+  });
+
+  it("3. nothing bypasses the sidecar: the MCP server's port is loopback only, by pod IP and by a Service", async () => {
+    const [pod] = await kestraPods(core);
+    const { upstreamPort } = injection(pod!);
+    const podIp = pod!.status!.podIP!;
+    const direct = await agentFetch(agentIp, { url: `http://${podIp}:${upstreamPort}/mcp`, method: "POST", body: "{}", headers: { "content-type": "application/json" } });
+    assert.match(direct.error ?? JSON.stringify(direct), /ECONNREFUSED/);
+    await cluster.kubectl(["apply", "-f", "-"], { input: yamlDocs({ apiVersion: "v1", kind: "Service", metadata: { name: "kestra-direct", namespace: AGENTS }, spec: { selector: { app: "kestra-mcp" }, ports: [{ port: 80, targetPort: upstreamPort }] } }) });
+    const directService = await core.readNamespacedService({ namespace: AGENTS, name: "kestra-direct" });
+    await eventually(async () => {
+      const viaService = await agentFetch(agentIp, { url: `http://${directService.spec!.clusterIP}/mcp`, method: "POST", body: "{}", headers: { "content-type": "application/json" } });
+      assert.match(viaService.error ?? JSON.stringify(viaService), /ECONNREFUSED/);
+    }, { timeoutMs: 20_000 });
+    // The sidecar's own port, without credentials: 401, never forwarded.
+    const unauthenticated = await agentFetch(agentIp, { url: `http://${podIp}:8000/mcp`, method: "POST", body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "restart_execution", arguments: {} } }), headers: { "content-type": "application/json", accept: "application/json, text/event-stream" } });
+    assert.equal(unauthenticated.status, 401);
+    assert.ok(!(await kestraLoggedCalls(cluster, pod!.metadata!.name!)).includes("restart_execution"));
+  });
+
+  it("5. the sidecar container killed: the kubelet restarts it, and no call reaches the server unenforced meanwhile", async (t) => {
+    const [pod] = await kestraPods(core);
+    const name = pod!.metadata!.name!;
+    const before = sidecarStatus(pod!)!;
+    const containerId = before.containerID!.replace(/^containerd:\/\//, "");
+    const outcomes = { denied: 0, failed: 0, passed: 0 };
+    let stop = false;
+    const token = (await cluster.requestServiceAccountToken(CALLERS, AGENT_SA, { audiences: ["mcp-warden"] })).token;
+    const probe = (async () => {
+      while (!stop) {
+        let client: Client | undefined;
+        try {
+          client = await serviceClient(cluster, kestraServiceIp, token);
+          const text = textOf(await client.callTool(RESTART));
+          if (text.startsWith("[POLICY DENIED]")) outcomes.denied++;
+          else outcomes.passed++;
+        } catch {
+          outcomes.failed++;
+          await sleep(50);
+        } finally {
+          await client?.close().catch(() => undefined);
+        }
+      }
+    })();
+    await sleep(500);
+    const killed = performance.now();
+    await cluster.node.ctr(["tasks", "kill", "--signal", "SIGKILL", containerId]);
+    const restarted = await eventually(async () => {
+      const current = await core.readNamespacedPod({ namespace: AGENTS, name });
+      const status = sidecarStatus(current)!;
+      assert.ok((status.restartCount ?? 0) > (before.restartCount ?? 0), "restarted");
+      assert.ok(current.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"), "Ready again");
+      return current;
+    }, { timeoutMs: 120_000, intervalMs: 100 });
+    const downMs = performance.now() - killed;
+    await sleep(1_000);
+    stop = true;
+    await probe;
+    t.diagnostic(`sidecar SIGKILLed → restarted by the kubelet and the pod Ready again: ${ms(downMs)}; calls meanwhile: ${JSON.stringify(outcomes)}; restartCount ${sidecarStatus(restarted)!.restartCount}`);
+    assert.equal(outcomes.passed, 0, "no call passed unenforced");
+    assert.ok(outcomes.denied > 0);
+    assert.ok(!(await kestraLoggedCalls(cluster, name)).includes("restart_execution"), "no denied call reached Kestra's log");
+    // Kestra itself was not restarted.
+    assert.equal(restarted.status?.containerStatuses?.find((c) => c.name === "kestra")?.restartCount ?? 0, 0);
+  });
+
+  it("4. a changed policy is enforced by the running pods within 1 s (p99 of 20); operator scaled to zero: pods keep enforcing, new pods are refused until it is back", async (t) => {
+    const client = await serviceClient(cluster, kestraServiceIp);
+    const denied = async () => textOf(await client.callTool(RESUME)).startsWith("[POLICY DENIED]");
+    const policies = { resume: await seedPolicy("resume"), restart: await seedPolicy("restart") };
+    const delays: number[] = [];
+    for (let change = 0; change < 20; change++) {
+      const next = change % 2 === 0 ? "restart" : "resume";
+      await cluster.kubectl(["apply", "-f", "-"], { input: policies[next] });
+      const applied = performance.now();
+      await eventually(async () => assert.equal(await denied(), next === "restart"), { timeoutMs: 30_000, intervalMs: 5 });
+      delays.push(performance.now() - applied);
+    }
+    const p99 = percentile(delays, 99);
+    t.diagnostic(`kubectl apply returned → running pod enforcing, 20 changes: p50 ${ms(percentile(delays, 50))}, p99 ${ms(p99)}, max ${ms(Math.max(...delays))}`);
+    assert.ok(p99 <= 1_000, `p99 ${p99} ms`);
+
+    // Operator scaled to zero.
+    await cluster.kubectl(["scale", "deployment/mcp-warden-operator", "-n", OPERATOR_NS, "--replicas=0"]);
+    await eventually(async () => assert.equal((await core.listNamespacedPod({ namespace: OPERATOR_NS })).items.length, 0), { timeoutMs: 90_000 });
+    assert.equal(await denied(), false, "the running pod still enforces the resume policy");
+    assert.match(textOf(await client.callTool(RESTART)), /^\[POLICY DENIED\]/);
+    // A change made while the operator is down reaches the running pods all the same (they watch the API).
+    await cluster.kubectl(["apply", "-f", "-"], { input: policies.restart });
+    await eventually(async () => assert.equal(await denied(), true), { timeoutMs: 10_000, intervalMs: 20 });
+    const extra = { apiVersion: "v1", kind: "Pod", metadata: { name: "kestra-extra", namespace: AGENTS, labels: { app: "kestra-mcp" } }, spec: kestraDeployment().spec!.template.spec };
+    await assert.rejects(cluster.kubectl(["apply", "-f", "-"], { input: yamlDocs(extra) }), /failed calling webhook|mcp-warden/);
+    await cluster.kubectl(["scale", "deployment/mcp-warden-operator", "-n", OPERATOR_NS, "--replicas=2"]);
+    const back = performance.now();
+    await waitForReadyPods(core, OPERATOR_NS, "app.kubernetes.io/component=operator", 2, 180_000);
+    await eventually(async () => cluster.kubectl(["apply", "-f", "-"], { input: yamlDocs(extra) }), { timeoutMs: 60_000, intervalMs: 500 });
+    t.diagnostic(`operator back: refused pod created ${ms(performance.now() - back)} after the scale-up`);
+    const created = await core.readNamespacedPod({ namespace: AGENTS, name: "kestra-extra" });
+    assert.ok(created.spec?.initContainers?.some((c) => c.name === SIDECAR_CONTAINER), "created with its sidecar");
+    await core.deleteNamespacedPod({ namespace: AGENTS, name: "kestra-extra", gracePeriodSeconds: 0 });
+    await cluster.kubectl(["apply", "-f", "-"], { input: policies.resume });
+    await client.close();
+  });
+
+  it("6. a rolling update of the Kestra Deployment and a helm upgrade of the chart, with pods running", async (t) => {
+    const token = (await cluster.requestServiceAccountToken(CALLERS, AGENT_SA, { audiences: ["mcp-warden"] })).token;
+    const outcomes = { enforced: 0, failed: 0, passed: 0 };
+    let stop = false;
+    const probe = (async () => {
+      while (!stop) {
+        let client: Client | undefined;
+        try {
+          client = await serviceClient(cluster, kestraServiceIp, token);
+          const text = textOf(await client.callTool(RESTART));
+          if (text.startsWith("[POLICY DENIED]")) outcomes.enforced++;
+          else outcomes.passed++;
+        } catch {
+          outcomes.failed++;
+          await sleep(50);
+        } finally {
+          await client?.close().catch(() => undefined);
+        }
+      }
+    })();
+    try {
+      const [old] = await kestraPods(core);
+      const started = performance.now();
+      await cluster.kubectl(["apply", "-f", "-"], { input: yamlDocs(kestraDeployment(1, { "example.com/revision": "2" })) });
+      await cluster.kubectl(["rollout", "status", "deployment/kestra-mcp", "-n", AGENTS, "--timeout=180s"], { timeoutMs: 190_000 });
+      const [pod] = await waitForDeploymentPods(core, 1);
+      t.diagnostic(`rolling update: ${ms(performance.now() - started)}`);
+      assert.notEqual(pod!.metadata!.name, old!.metadata!.name);
+      assert.equal(injection(pod!).profile, "kestra");
+
+      const upgradeStarted = performance.now();
+      await cluster.helm(["upgrade", "mcp-warden", (await import("../../chart/chart.ts")).CHART_DIR, "--namespace", OPERATOR_NS, "--reuse-values", "--set", "operator.logLevel=debug", "--wait", "--timeout", "5m"], { timeoutMs: 330_000 });
+      t.diagnostic(`helm upgrade --wait: ${ms(performance.now() - upgradeStarted)}`);
+      const operators = await waitForReadyPods(core, OPERATOR_NS, "app.kubernetes.io/component=operator", 2, 180_000);
+      assert.ok(operators.every((p) => p.spec?.containers[0]?.args?.includes("--log-level=debug")));
+      // Injection after the upgrade.
+      await apps.patchNamespacedDeploymentScale({ namespace: AGENTS, name: "kestra-mcp", body: { spec: { replicas: 2 } } }).catch(async () =>
+        await cluster.kubectl(["scale", "deployment/kestra-mcp", "-n", AGENTS, "--replicas=2"]));
+      const pods = await waitForDeploymentPods(core, 2);
+      for (const p of pods) assert.equal(injection(p).profile, "kestra");
+    } finally {
+      stop = true;
+      await probe;
+    }
+    t.diagnostic(`calls during the rollout and the upgrade: ${JSON.stringify(outcomes)}`);
+    assert.equal(outcomes.passed, 0);
+    assert.ok(outcomes.enforced > 0);
+    await cluster.kubectl(["scale", "deployment/kestra-mcp", "-n", AGENTS, "--replicas=1"]);
+  });
+});
