@@ -61,3 +61,8 @@ if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ]; then
   touch "$venv/.complete"
 fi
 ln -sfn "$venv" "$cache/venv"
+
+# The images the node-backed suites run (test/cluster/images): the project's Dockerfile built with
+# buildah, the Kestra image (from the virtualenv above) and the agent image, each cached by content
+# hash in $cache/images; a source change rebuilds the project's image (about two minutes).
+node test/cluster/images/build.ts >/dev/null

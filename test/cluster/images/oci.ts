@@ -4,7 +4,7 @@
 // oci-archive:` take it). Images are built once per content hash into the cache, under a lock.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -125,9 +125,18 @@ export async function cachedArchive(stem: string, hash: string, build: (out: str
       const started = performance.now();
       await build(out);
       process.stderr.write(`[images] built ${out} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+      pruneOlder(dir, stem, extension, out);
     }
     return out;
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
+}
+
+/** Keeps the three newest archives of a stem (other worktrees may still use a recent one). */
+function pruneOlder(dir: string, stem: string, extension: string, keep: string): void {
+  const pattern = new RegExp(`^${stem}-[0-9a-f]{16}\\.${extension.replace(/\./g, "\\.")}$`);
+  const archives = readdirSync(dir).filter((entry) => pattern.test(entry)).map((entry) => join(dir, entry))
+    .filter((path) => path !== keep).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  for (const old of archives.slice(2)) rmSync(old, { force: true });
 }

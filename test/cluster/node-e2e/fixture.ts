@@ -11,7 +11,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { parse, stringify } from "yaml";
 import { readInjectionStatus, type InjectionStatus } from "../../../operator/injector/mutate.ts";
-import { SIDECAR_CONTAINER } from "../../../operator/names.ts";
+import { DEFAULT_PROFILE_UPSTREAM_PORT, SIDECAR_CONTAINER } from "../../../operator/names.ts";
 import { CHART_DIR } from "../../chart/chart.ts";
 import type { NodeCluster } from "../harness.ts";
 import { AGENT_IMAGE, KESTRA_IMAGE } from "../images/images.ts";
@@ -56,6 +56,15 @@ export function kestraDeployment(replicas = 1, annotations: Record<string, strin
             imagePullPolicy: "IfNotPresent",
             env: [{ name: "KESTRA_BASE_URL", value: "http://kestra.kestra.svc:8080/api/v1" }],
             ports: [{ name: "mcp", containerPort: 8000 }],
+            // Ready once the server listens. The sidecar's own readiness says nothing about the
+            // server behind it (it starts first), and a probe of the "mcp" port would reach the
+            // sidecar, which refuses unauthenticated requests: so the probe runs in the container,
+            // against the loopback port the Kestra profile moves the server to.
+            readinessProbe: {
+              exec: { command: ["python", "-c", `import socket; socket.create_connection(("127.0.0.1", ${DEFAULT_PROFILE_UPSTREAM_PORT}), 1)`] },
+              periodSeconds: 1,
+              timeoutSeconds: 3,
+            },
             securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
           }],
         },

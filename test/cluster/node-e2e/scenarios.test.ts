@@ -5,11 +5,18 @@
 // service-account tokens. One cluster, scenarios in order (each leaves the cluster as the next expects).
 // Figures are printed as test diagnostics (ℹ lines).
 import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AdmissionregistrationV1Api, AppsV1Api, CoordinationV1Api, CoreV1Api } from "@kubernetes/client-node";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { KubeHttp } from "../../../kube/http.ts";
+import { McpApprovalClient, parseApproval, type McpApprovalObject } from "../../../kube/mcp-approvals.ts";
 import { SIDECAR_CONTAINER } from "../../../operator/names.ts";
+import { ALL, dashboardTargets, substitute } from "../../chart/dashboard-queries.ts";
+import { runPeer } from "../../support/processes.ts";
+import { startPrometheus, type RunningPrometheus } from "../../support/prometheus.ts";
 import { startNodeCluster, type NodeCluster } from "../harness.ts";
 import { agentImageArchive, kestraImageArchive, projectImageArchive } from "../images/images.ts";
 import { agentCalls, agentFetch, resultText, waitForReadyPods } from "../pods.ts";
@@ -22,6 +29,9 @@ import {
 const RESUME = { name: "resume_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } };
 const RESTART = { name: "restart_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } };
 const LIST_FLOWS = { name: "list_flows", arguments: { namespace: "company.team" } };
+const EXECUTE = { name: "execute_flow", arguments: { namespace: "company.team", flow_id: "nightly-etl" } };
+const APPROVER = "ops-alice";
+const REPO = join(import.meta.dirname, "..", "..", "..");
 const ms = (value: number) => `${value.toFixed(0)} ms`;
 
 describe("issue 13: mcp-warden on running pods", { timeout: 1_500_000 }, () => {
@@ -30,6 +40,7 @@ describe("issue 13: mcp-warden on running pods", { timeout: 1_500_000 }, () => {
   let apps: AppsV1Api;
   let kestraServiceIp = "";
   let agentIp = "";
+  let prometheus: RunningPrometheus | undefined;
 
   before(async () => {
     cluster = await startNodeCluster({ name: "scenarios", images: [await projectImageArchive(), await kestraImageArchive(), await agentImageArchive()] });
@@ -41,6 +52,7 @@ describe("issue 13: mcp-warden on running pods", { timeout: 1_500_000 }, () => {
     await core.createNamespacedServiceAccount({ namespace: CALLERS, body: { metadata: { name: AGENT_SA } } });
   });
   after(async () => {
+    await prometheus?.stop();
     await cluster?.stop();
   });
 
@@ -222,6 +234,7 @@ describe("issue 13: mcp-warden on running pods", { timeout: 1_500_000 }, () => {
   it("6. a rolling update of the Kestra Deployment and a helm upgrade of the chart, with pods running", async (t) => {
     const token = (await cluster.requestServiceAccountToken(CALLERS, AGENT_SA, { audiences: ["mcp-warden"] })).token;
     const outcomes = { enforced: 0, failed: 0, passed: 0 };
+    const errors = new Map<string, number>();
     let stop = false;
     const probe = (async () => {
       while (!stop) {
@@ -231,8 +244,10 @@ describe("issue 13: mcp-warden on running pods", { timeout: 1_500_000 }, () => {
           const text = textOf(await client.callTool(RESTART));
           if (text.startsWith("[POLICY DENIED]")) outcomes.enforced++;
           else outcomes.passed++;
-        } catch {
+        } catch (error) {
           outcomes.failed++;
+          const message = String((error as Error).message).slice(0, 120);
+          errors.set(message, (errors.get(message) ?? 0) + 1);
           await sleep(50);
         } finally {
           await client?.close().catch(() => undefined);
@@ -263,9 +278,99 @@ describe("issue 13: mcp-warden on running pods", { timeout: 1_500_000 }, () => {
       stop = true;
       await probe;
     }
-    t.diagnostic(`calls during the rollout and the upgrade: ${JSON.stringify(outcomes)}`);
+    t.diagnostic(`calls during the rollout and the upgrade: ${JSON.stringify(outcomes)}; failures: ${JSON.stringify([...errors])}`);
     assert.equal(outcomes.passed, 0);
     assert.ok(outcomes.enforced > 0);
     await cluster.kubectl(["scale", "deployment/kestra-mcp", "-n", AGENTS, "--replicas=1"]);
+  });
+
+  it("8. human approval end to end: a held call in a pod, approved with kubectl mcp-warden by a user with the approver role, forwarded once", async (t) => {
+    const [pod] = await kestraPods(core);
+    const { adminPort } = injection(pod!);
+    // The policy in force, as the running sidecar publishes it (its digest changes with the policy).
+    const policyInfo = async () => (await (await fetch(`http://${pod!.status!.podIP}:${adminPort}/metrics`)).text()).split("\n").find((line) => line.startsWith("mcp_warden_policy_info"));
+    const infoBefore = await policyInfo();
+    await cluster.kubectl(["apply", "-f", "-"], { input: await seedPolicy("resume", { tools: [
+      { name: "resume_execution", limits: [{ counter: "resume_execution_rate", window: "minute", max: 10, scope: "grant" }] },
+      { name: "execute_flow", action: "approve", approval: { timeout: "90s", ttl: "30m" } },
+    ] }) });
+    await eventually(async () => assert.notEqual(await policyInfo(), infoBefore), { timeoutMs: 30_000 });
+    await cluster.kubectl(["create", "rolebinding", "mcp-warden-approver", "--clusterrole=mcp-warden-approver", `--user=${APPROVER}`, "-n", AGENTS]);
+    const approver = await cluster.userCredentials(APPROVER);
+    const bin = join(cluster.dir, "approver-bin");
+    mkdirSync(bin);
+    symlinkSync(cluster.binaries.kubectl, join(bin, "kubectl"));
+    symlinkSync(join(REPO, "cli", "bin", "kubectl-mcp_warden"), join(bin, "kubectl-mcp_warden"));
+    const env = { PATH: `${bin}:${join(REPO, "node_modules", ".bin")}:/usr/bin:/bin`, HOME: cluster.dir, KUBECONFIG: approver.kubeconfigPath };
+    const kubectl = (...args: string[]) => runPeer(join(bin, "kubectl"), args, { env, timeoutMs: 60_000 });
+
+    const before = (await kestraLoggedCalls(cluster, pod!.metadata!.name!)).filter((tool) => tool === "execute_flow").length;
+    const admin = new McpApprovalClient(new KubeHttp(cluster.kubeConfig));
+    const existing = new Set((await admin.list(AGENTS)).flatMap((raw) => { const parsed = parseApproval(raw); return parsed.ok ? [parsed.approval.metadata.name] : []; }));
+
+    const started = performance.now();
+    const held = agentCalls(agentIp, { url: `http://${kestraServiceIp}:8000/mcp`, calls: [EXECUTE] }, 120_000);
+    let requested: McpApprovalObject | undefined;
+    await eventually(async () => {
+      requested = (await admin.list(AGENTS)).flatMap((raw) => {
+        const parsed = parseApproval(raw);
+        return parsed.ok && !existing.has(parsed.approval.metadata.name) && parsed.approval.spec.args.includes("nightly-etl") ? [parsed.approval] : [];
+      })[0];
+      assert.ok(requested, "the sidecar in the pod requested an approval");
+    }, { timeoutMs: 30_000 });
+    assert.equal(requested!.spec.tool, "execute_flow");
+    const name = requested!.metadata.name;
+    const listed = await kubectl("mcp-warden", "approvals", "list", "-n", AGENTS);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, new RegExp(`^${name}\\s+execute_flow\\s`, "m"));
+    const approved = await kubectl("mcp-warden", "approvals", "approve", name, "-n", AGENTS, "--reason", "nightly run");
+    assert.equal(approved.code, 0, approved.stderr);
+    const answer = await held;
+    t.diagnostic(`held call → approved → answered: ${ms(performance.now() - started)}`);
+    assert.equal(answer.connectError, undefined);
+    const text = resultText(answer.results[0]!);
+    assert.doesNotMatch(text, /^\[(APPROVAL REQUIRED|POLICY DENIED)\]/, text);
+    const after = (await kestraLoggedCalls(cluster, pod!.metadata!.name!)).filter((tool) => tool === "execute_flow").length;
+    assert.equal(after - before, 1, "forwarded once");
+  });
+
+  it("7. Prometheus scrapes the running sidecars and the operator by pod IP; the dashboard's queries return the decisions made", async (t) => {
+    const operators = await waitForReadyPods(core, OPERATOR_NS, "app.kubernetes.io/component=operator", 2);
+    const [pod] = await waitForDeploymentPods(core, 1);
+    const { adminPort } = injection(pod!);
+    const target = (p: typeof pod, port: number) => ({ targets: [`${p!.status!.podIP}:${port}`], labels: { namespace: p!.metadata!.namespace!, pod: p!.metadata!.name! } });
+    prometheus = await startPrometheus({
+      config: {
+        global: { scrape_interval: "1s", evaluation_interval: "1s" },
+        scrape_configs: [
+          { job_name: "mcp-warden-sidecars", static_configs: [target(pod, adminPort)] },
+          { job_name: "mcp-warden-operator", static_configs: operators.map((o) => target(o, 9090)) },
+        ],
+      },
+    });
+    await eventually(async () => {
+      const targets = await prometheus!.targets();
+      assert.equal(targets.filter((x) => x.health === "up").length, 3, JSON.stringify(targets.map((x) => [x.scrapeUrl, x.health, x.lastError])));
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+    await sleep(2_500); // a few scrapes before the traffic, so that rate() sees the increase
+    // Traffic through the Service, from the agent pod: allowed then rate limited, denied.
+    await agentCalls(agentIp, { url: `http://${kestraServiceIp}:8000/mcp`, calls: [...Array.from({ length: 12 }, () => RESUME), RESTART, LIST_FLOWS] });
+    const dashboard = JSON.parse(readFileSync(join(REPO, "charts", "mcp-warden", "dashboards", "mcp-warden.json"), "utf8")) as Parameters<typeof dashboardTargets>[0];
+    const byDecision = dashboardTargets(dashboard).find((target) => target.panel === "Tool calls per second by decision")!;
+    const deniedByTool = dashboardTargets(dashboard).find((target) => target.panel === "Denied calls by tool")!;
+    await eventually(async () => {
+      const targets = await prometheus!.targets();
+      assert.equal(targets.filter((x) => x.health === "up").length, 3, JSON.stringify(targets.map((x) => [x.scrapeUrl, x.health, x.lastError])));
+      const decisions = await prometheus!.query(substitute(byDecision.expr, ALL, "1m"));
+      for (const decision of ["allowed", "denied", "rate_limited"]) {
+        assert.ok(Number(decisions.find((sample) => sample.metric.decision === decision)?.value[1]) > 0, `${decision}: ${JSON.stringify(decisions)}`);
+      }
+      const denied = await prometheus!.query(substitute(deniedByTool.expr, ALL, "1m"));
+      for (const tool of ["restart_execution", "list_flows"]) assert.ok(Number(denied.find((sample) => sample.metric.tool === tool)?.value[1]) > 0, `${tool}: ${JSON.stringify(denied)}`);
+      const injections = await prometheus!.query("sum(mcp_warden_injections_total)");
+      assert.ok(Number(injections[0]?.value[1]) > 0, "the operator's injections");
+    }, { timeoutMs: 60_000, intervalMs: 1_000 });
+    const totals = await prometheus.query('sum by (decision) (mcp_warden_tool_calls_total{namespace="agents"})');
+    t.diagnostic(`scraped by pod IP: ${totals.map((sample) => `${sample.metric.decision} ${sample.value[1]}`).join(", ")}`);
   });
 });
