@@ -147,6 +147,52 @@ describe("issue 13: mcp-warden on running pods", { timeout: 1_500_000 }, () => {
     assert.ok(!(await kestraLoggedCalls(cluster, pod!.metadata!.name!)).includes("restart_execution"));
   });
 
+  it("3. nobody opts out quietly: with spec.injection: Required, a selected pod that would run without the sidecar is refused, naming the policy and the fix; status counts such pods", async (t) => {
+    const { stdout: init } = await runPeer(process.execPath, [join(REPO, "cli", "mcp-warden.ts"), "policy", "init", "--server", "kestra"]);
+    assert.match(init, /^ {2}injection: Required$/m, "policy init writes Required");
+    const kestraSpec = kestraDeployment().spec!.template.spec!;
+    const pod = (namespace: string, name: string, labels: Record<string, string>, extra: object = {}) =>
+      yamlDocs({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace, labels: { app: "kestra-mcp", ...labels } }, spec: { ...kestraSpec, ...extra } });
+    const refusal = async (manifest: string) => {
+      try {
+        await cluster.kubectl(["apply", "-f", "-"], { input: manifest });
+      } catch (error) {
+        return String((error as Error).message);
+      }
+      return "";
+    };
+    // A namespace where Pod Security lets hostNetwork through, and one nobody opted in.
+    await cluster.createNamespace("agents-host", { labels: { "mcpwarden.io/injection": "enabled" } });
+    await cluster.createNamespace("agents-unlabelled");
+    // Before: Optional. An opted-out pod is stored as sent (and, with Optional, not counted).
+    await cluster.kubectl(["apply", "-f", "-"], { input: (await seedPolicy("resume")).replace("namespace: agents", "namespace: agents-host") });
+    await cluster.kubectl(["apply", "-f", "-"], { input: pod("agents-host", "opted-out-before", { "mcpwarden.io/inject": "false" }) });
+    for (const namespace of [AGENTS, "agents-host", "agents-unlabelled"]) {
+      await cluster.kubectl(["apply", "-f", "-"], { input: (await seedPolicy("resume", { injection: "Required" })).replace("namespace: agents", `namespace: ${namespace}`) });
+    }
+    const started = performance.now();
+    const optedOut = await eventually(async () => {
+      const message = await refusal(pod(AGENTS, "opted-out", { "mcpwarden.io/inject": "false" }));
+      assert.match(message, /McpPolicy kestra \(spec\.injection: Required\)/);
+      return message;
+    }, { timeoutMs: 30_000, intervalMs: 500 });
+    t.diagnostic(`Required in force at admission ${ms(performance.now() - started)} after kubectl apply`);
+    assert.match(optedOut, /mcpwarden\.io\/inject=false; remove the label/);
+    assert.match(optedOut, /set spec\.injection: Optional in McpPolicy kestra/);
+    assert.match(await refusal(pod("agents-host", "on-host", {}, { hostNetwork: true })), /McpPolicy kestra .*uses hostNetwork/);
+    assert.match(await refusal(pod("agents-unlabelled", "not-injected", {})), /McpPolicy kestra .*label the namespace mcpwarden\.io\/injection=enabled/);
+    // Pods the policy does not select, and injected pods, are untouched.
+    await cluster.kubectl(["apply", "-f", "-"], { input: yamlDocs({ apiVersion: "v1", kind: "Pod", metadata: { name: "unrelated", namespace: "agents-unlabelled", labels: { app: "other" } }, spec: kestraSpec }) });
+    // Status counts the pod that opted out before the policy became Required.
+    await eventually(async () => {
+      const { stdout } = await cluster.kubectl(["get", "mcppolicy/kestra", "-n", "agents-host", "-o", "json"]);
+      const status = (JSON.parse(stdout) as { status?: { selectedPods?: number; unguardedPods?: string[] } }).status;
+      assert.equal(status?.selectedPods, 1);
+      assert.deepEqual(status?.unguardedPods, ["opted-out-before"]);
+    }, { timeoutMs: 30_000 });
+    await cluster.kubectl(["apply", "-f", "-"], { input: await seedPolicy("resume") });
+  });
+
   it("5. the sidecar container killed: the kubelet restarts it, and no call reaches the server unenforced meanwhile", async (t) => {
     const [pod] = await kestraPods(core);
     const name = pod!.metadata!.name!;
