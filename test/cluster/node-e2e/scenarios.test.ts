@@ -398,9 +398,26 @@ describe("issue 13: mcp-warden on running pods", { timeout: 1_500_000 }, () => {
       const targets = await prometheus!.targets();
       assert.equal(targets.filter((x) => x.health === "up").length, 3, JSON.stringify(targets.map((x) => [x.scrapeUrl, x.health, x.lastError])));
     }, { timeoutMs: 60_000, intervalMs: 500 });
-    await sleep(2_500); // a few scrapes before the traffic, so that rate() sees the increase
-    // Traffic through the Service, from the agent pod: allowed then rate limited, denied.
-    await agentCalls(agentIp, { url: `http://${kestraServiceIp}:8000/mcp`, calls: [...Array.from({ length: 12 }, () => RESUME), RESTART, LIST_FLOWS] });
+    // Traffic through the Service as a service account of its own (a fresh rate-limit budget): one
+    // round to create the series, and once Prometheus has them, one to increase them (a counter's first
+    // sample is not an increase for rate()).
+    await core.createNamespacedServiceAccount({ namespace: CALLERS, body: { metadata: { name: "observer" } } });
+    const observer = await serviceClient(cluster, kestraServiceIp, (await cluster.requestServiceAccountToken(CALLERS, "observer", { audiences: ["mcp-warden"] })).token);
+    const round = async (resumes: number) => {
+      const texts: string[] = [];
+      for (const call of [...Array.from({ length: resumes }, () => RESUME), RESTART, LIST_FLOWS]) texts.push(textOf(await observer.callTool(call)));
+      return texts;
+    };
+    await observer.listTools(); // the sidecar learns the upstream's tool names (others are counted as _unknown)
+    await round(1);
+    await eventually(async () => {
+      const seen = await prometheus!.query('count(mcp_warden_tool_calls_total{decision=~"allowed|denied"})');
+      assert.ok(Number(seen[0]?.value[1]) >= 2, JSON.stringify(seen));
+    }, { timeoutMs: 30_000, intervalMs: 500 });
+    await sleep(2_000);
+    const second = await round(11);
+    assert.equal(second.filter((text) => text.startsWith("[RATE LIMITED]")).length, 2, JSON.stringify(second));
+    await observer.close();
     const dashboard = JSON.parse(readFileSync(join(REPO, "charts", "mcp-warden", "dashboards", "mcp-warden.json"), "utf8")) as Parameters<typeof dashboardTargets>[0];
     const byDecision = dashboardTargets(dashboard).find((target) => target.panel === "Tool calls per second by decision")!;
     const deniedByTool = dashboardTargets(dashboard).find((target) => target.panel === "Denied calls by tool")!;
