@@ -23,7 +23,20 @@ const run = promisify(execFile);
 const REPO = join(import.meta.dirname, "..", "..", "..");
 const HERE = import.meta.dirname;
 const NODE_BINARY = join(REPO, "node_modules", "node", "bin", "node");
-const HOST_NPM = "/usr/lib/node_modules/npm";
+/** The machine's npm (the first on PATH that is a real npm package): copied into the Node build base. */
+function hostNpm(): string {
+  for (const dir of (process.env.PATH ?? "").split(":")) {
+    const candidate = join(dir, "npm");
+    if (!dir || !existsSync(candidate)) continue;
+    const root = dirname(dirname(realpathSync(candidate)));
+    try {
+      if ((JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name?: string }).name === "npm") return root;
+    } catch {
+      // not an npm package layout
+    }
+  }
+  throw new Error("npm is not on PATH: the Node build base for the Dockerfile needs it");
+}
 const HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 const DEBIAN_MIRROR = process.env.MCP_WARDEN_DEBIAN_MIRROR ?? "http://deb.debian.org/debian";
 const DEBIAN_SUITE = "bookworm";
@@ -111,7 +124,8 @@ async function distrolessNodeBase(): Promise<string> {
 async function nodeBuildBase(): Promise<string> {
   const packages = ["dash", "bash", "coreutils", "libstdc++6", "libgcc-s1", "ca-certificates", "findutils", "grep", "sed"];
   const rootfs = await debianRootfs(packages);
-  const npmVersion = (JSON.parse(readFileSync(join(HOST_NPM, "package.json"), "utf8")) as { version: string }).version;
+  const npm = hostNpm();
+  const npmVersion = (JSON.parse(readFileSync(join(npm, "package.json"), "utf8")) as { version: string }).version;
   return await cachedArchive("node-bookworm-slim", contentHash(["node-bookworm-slim-1", rootfs, npmVersion, { file: NODE_BINARY }, { file: HOST_CA_BUNDLE }]), async (out) => {
     const work = workDir("node-slim");
     try {
@@ -122,7 +136,7 @@ async function nodeBuildBase(): Promise<string> {
       mkdirSync(join(node, "usr", "local", "bin"), { recursive: true });
       mkdirSync(join(node, "usr", "local", "lib", "node_modules"), { recursive: true });
       cpSync(NODE_BINARY, join(node, "usr", "local", "bin", "node"));
-      cpSync(HOST_NPM, join(node, "usr", "local", "lib", "node_modules", "npm"), { recursive: true });
+      cpSync(npm, join(node, "usr", "local", "lib", "node_modules", "npm"), { recursive: true });
       symlinkSync("../lib/node_modules/npm/bin/npm-cli.js", join(node, "usr", "local", "bin", "npm"));
       symlinkSync("../lib/node_modules/npm/bin/npx-cli.js", join(node, "usr", "local", "bin", "npx"));
       // Extracted, not configured: the CA bundle ca-certificates would generate is the host's.

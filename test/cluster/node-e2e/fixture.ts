@@ -65,6 +65,9 @@ export function kestraDeployment(replicas = 1, annotations: Record<string, strin
               periodSeconds: 1,
               timeoutSeconds: 3,
             },
+            // The server keeps answering while the endpoint removal reaches kube-proxy: without this,
+            // a terminating pod's sidecar (which outlives its main container) answers 502 meanwhile.
+            lifecycle: { preStop: { sleep: { seconds: 3 } } },
             securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
           }],
         },
