@@ -28,7 +28,7 @@ import {
 
 const RESUME = { name: "resume_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } };
 const RESTART = { name: "restart_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } };
-const LIST_FLOWS = { name: "list_flows", arguments: { namespace: "company.team" } };
+const LIST_FLOWS = { name: "list_flows_in_namespace", arguments: { namespace: "company.team" } };
 const EXECUTE = { name: "execute_flow", arguments: { namespace: "company.team", flow_id: "nightly-etl" } };
 const APPROVER = "ops-alice";
 const REPO = join(import.meta.dirname, "..", "..", "..");
@@ -119,14 +119,14 @@ describe("issue 13: mcp-warden on running pods", { timeout: 1_500_000 }, () => {
     }
     for (const text of resumes.slice(10)) assert.match(text, /^\[RATE LIMITED\]/);
     assert.match(texts[12]!, /^\[POLICY DENIED\]/, "restart_execution");
-    assert.match(texts[13]!, /^\[POLICY DENIED\]/, "list_flows");
+    assert.match(texts[13]!, /^\[POLICY DENIED\]/, "list_flows_in_namespace");
     // Without a token: refused before MCP (401).
     const anonymous = await agentCalls(agentIp, { url, calls: [RESUME], token: "none" });
     assert.match(anonymous.connectError ?? "", /401|nauthori/);
     const [pod] = await kestraPods(core);
     const logged = await kestraLoggedCalls(cluster, pod!.metadata!.name!);
     assert.deepEqual(logged, Array.from({ length: 10 }, () => "resume_execution"), "exactly the ten allowed calls reached Kestra");
-    t.diagnostic(`12 resume_execution: 10 forwarded, 2 rate limited; restart_execution and list_flows denied; Kestra logged ${logged.length} calls`);
+    t.diagnostic(`12 resume_execution: 10 forwarded, 2 rate limited; restart_execution and list_flows_in_namespace denied; Kestra logged ${logged.length} calls`);
   });
 
   it("3. nothing bypasses the sidecar: the MCP server's port is loopback only, by pod IP and by a Service", async () => {
@@ -427,7 +427,7 @@ describe("issue 13: mcp-warden on running pods", { timeout: 1_500_000 }, () => {
         assert.ok(Number(decisions.find((sample) => sample.metric.decision === decision)?.value[1]) > 0, `${decision}: ${JSON.stringify(decisions)}`);
       }
       const denied = await prometheus!.query(substitute(deniedByTool.expr, ALL, "1m"));
-      for (const tool of ["restart_execution", "list_flows"]) assert.ok(Number(denied.find((sample) => sample.metric.tool === tool)?.value[1]) > 0, `${tool}: ${JSON.stringify(denied)}`);
+      for (const tool of ["restart_execution", "list_flows_in_namespace"]) assert.ok(Number(denied.find((sample) => sample.metric.tool === tool)?.value[1]) > 0, `${tool}: ${JSON.stringify(denied)}`);
       const injections = await prometheus!.query("sum(mcp_warden_injections_total)");
       assert.ok(Number(injections[0]?.value[1]) > 0, "the operator's injections");
     }, { timeoutMs: 90_000, intervalMs: 1_000 }).finally(async () => {
