@@ -59,10 +59,12 @@ const phases: [string, Exclude<keyof Sample, "node">][] = [
   ["teardown", "teardownMs"],
 ];
 const width = 32;
-console.log(`\ntest control plane, ${runs} runs per column, median (min–max)`);
-console.log(["phase".padEnd(width), ...configurations.map((c) => c.label.padEnd(30))].join(""));
-for (const [name, key] of phases) {
-  console.log([name.padEnd(width), ...samples.map((column) => cell(column.map((sample) => sample[key])).padEnd(30))].join(""));
+if (runs > 0) {
+  console.log(`\ntest control plane, ${runs} runs per column, median (min–max)`);
+  console.log(["phase".padEnd(width), ...configurations.map((c) => c.label.padEnd(30))].join(""));
+  for (const [name, key] of phases) {
+    console.log([name.padEnd(width), ...samples.map((column) => cell(column.map((sample) => sample[key])).padEnd(30))].join(""));
+  }
 }
 if (runs > 0) {
   const [tuned, upstream] = samples.map((column) => median(column.map((sample) => sample.totalMs)));

@@ -33,9 +33,15 @@ try {
   await cluster.kubectl(["apply", "-f", "-"], { input: await seedPolicy("resume", { default: "allow" }) });
 
   const template = kestraDeployment().spec!.template;
+  // Without mcp-warden, Kestra's server is run as teams run it today (examples/kestra/deployment.yaml):
+  // FastMCP's HTTP transport on the pod's port, probed there.
+  const plainSpec = structuredClone(template.spec!);
+  const server = plainSpec.containers[0]!;
+  server.command = ["fastmcp", "run", "src/server.py:mcp", "--transport", "http", "--host", "0.0.0.0", "--port", "8000"];
+  server.readinessProbe = { ...server.readinessProbe, exec: { command: ["python", "-c", 'import socket; socket.create_connection(("127.0.0.1", 8000), 1)'] } };
   const createReady = async (namespace: string, name: string) => {
     const started = performance.now();
-    await core.createNamespacedPod({ namespace, body: { metadata: { name, labels: template.metadata!.labels }, spec: template.spec! } });
+    await core.createNamespacedPod({ namespace, body: { metadata: { name, labels: template.metadata!.labels }, spec: namespace === "plain" ? plainSpec : template.spec! } });
     await waitForPodReady(core, namespace, name, 180_000);
     return performance.now() - started;
   };
