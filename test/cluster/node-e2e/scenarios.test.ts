@@ -416,6 +416,11 @@ describe("issue 13: mcp-warden on running pods", { timeout: 1_500_000 }, () => {
         await sleep(300);
       }
     })();
+    // Admissions the operator replicas running now have made (the upgrade replaced the earlier ones).
+    for (let i = 0; i < 4; i++) {
+      const admitted = await core.createNamespacedPod({ namespace: AGENTS, dryRun: "All", body: { metadata: { generateName: "metrics-", labels: { app: "kestra-mcp" } }, spec: kestraDeployment().spec!.template.spec! } });
+      assert.ok(admitted.spec?.initContainers?.some((c) => c.name === SIDECAR_CONTAINER));
+    }
     const dashboard = JSON.parse(readFileSync(join(REPO, "charts", "mcp-warden", "dashboards", "mcp-warden.json"), "utf8")) as Parameters<typeof dashboardTargets>[0];
     const byDecision = dashboardTargets(dashboard).find((target) => target.panel === "Tool calls per second by decision")!;
     const deniedByTool = dashboardTargets(dashboard).find((target) => target.panel === "Denied calls by tool")!;
