@@ -221,6 +221,13 @@ export const McpPolicySpec = z.strictObject({
   upstream: Upstream.optional(),
   listen: Listen.optional(),
   mode: z.enum(["Enforce", "Audit"]).default("Enforce").describe("Audit decides, logs and counts but never blocks."),
+  injection: z
+    .enum(["Required", "Optional"])
+    .optional()
+    .describe(
+      "Required: a pod this policy selects is refused at admission unless it runs the sidecar (opted out with mcpwarden.io/inject=false, hostNetwork, " +
+        "or a namespace without mcpwarden.io/injection=enabled), and status counts such pods. Optional (when unset): such pods run without it.",
+    ),
   default: z.enum(["allow", "deny"]).default("deny").describe("What happens to tools no rule names."),
   hide: z
     .array(z.string().min(1).max(256))

@@ -19,6 +19,19 @@ need redis-cli redis-tools
 need prometheus prometheus     # the dashboard's queries run against a real Prometheus
 need promtool prometheus       # checks and unit-tests the chart's alerts
 need curl curl                 # commands of docs/kestra.md
+# The node of the node-backed cluster suites (test/cluster/node.ts) and the images its pods run.
+need containerd containerd
+need ctr containerd
+need runc runc
+[ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+need iptables iptables         # kube-proxy's rules, inside the node's network namespace
+need nft nftables              # the drop table that keeps pod traffic on the machine
+need conntrack conntrack
+need ip iproute2
+need nsenter util-linux
+need buildah buildah           # builds the project's Dockerfile, unmodified
+need mmdebstrap mmdebstrap     # Debian root filesystems for the substitute base images
+need gcc gcc                   # the static pause binary
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)  # Python MCP peers
 if ((${#missing[@]} > 0)); then
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
@@ -48,3 +61,8 @@ if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ]; then
   touch "$venv/.complete"
 fi
 ln -sfn "$venv" "$cache/venv"
+
+# The images the node-backed suites run (test/cluster/images): the project's Dockerfile built with
+# buildah, the Kestra image (from the virtualenv above) and the agent image, each cached by content
+# hash in $cache/images; a source change rebuilds the project's image (about two minutes).
+node test/cluster/images/build.ts >/dev/null

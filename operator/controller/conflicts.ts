@@ -7,9 +7,9 @@ import type { PolicyEntry } from "../policy-index.ts";
 import type { PolicyConflict } from "./policy-status.ts";
 import { isLive, type PodSummary } from "./pod-summary.ts";
 
-/** The pods a policy governs: live, selected, and not opted out. */
+/** The pods a policy governs: live, selected, and not opted out (unless the policy requires injection). */
 export function governedBy(policy: PolicyEntry, pods: readonly PodSummary[]): PodSummary[] {
-  return pods.filter((p) => isLive(p) && p.metadata.labels?.[INJECT_POD_LABEL] !== "false" && policy.matches(p.metadata.labels));
+  return pods.filter((p) => isLive(p) && (policy.injection.required || p.metadata.labels?.[INJECT_POD_LABEL] !== "false") && policy.matches(p.metadata.labels));
 }
 
 /** Conflicts of each policy of one namespace, by policy name. */

@@ -51,6 +51,7 @@ export function recommendKestraPolicy(level: Level, name = "kestra", namespace?:
         podSelector: { matchLabels: { app: name } },
         upstream: { path: "/mcp", profile: "kestra" },
         mode: "Enforce",
+        injection: "Required",
         default: "deny",
         arguments: "strict",
         identity: { anonymous: false, ...(identity === "kubernetes" ? { kubernetes: { audiences: [TOKEN_AUDIENCE] } } : { apiKeys: { secretRef: { name: `${name}-api-keys`, key: "grants" } } }) },

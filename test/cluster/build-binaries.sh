@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the real control-plane binaries the end-to-end suites use, from the Go module proxy:
-# kube-apiserver, kube-controller-manager, kubectl (k8s.io/kubernetes), etcd and helm.
+# kube-apiserver, kube-controller-manager, kubectl (k8s.io/kubernetes), etcd and helm; and for the
+# node-backed suites, kube-scheduler, kubelet and kube-proxy from the same module setup.
 # Idempotent: binaries are cached outside the clone in a folder named after their versions
 # (test/cluster/versions.env), reused when present and reporting the expected version, and built
 # under a lock so that concurrent runs (several worktrees, CI) wait for one build instead of racing.
@@ -39,7 +40,7 @@ fi
 
 version_of() { # the version a built binary reports, in the form versions.env uses
   case $1 in
-    kube-apiserver | kube-controller-manager) "$bin/$1" --version | sed -n 's/^Kubernetes v//p' ;;
+    kube-apiserver | kube-controller-manager | kube-scheduler | kubelet | kube-proxy) "$bin/$1" --version | sed -n 's/^Kubernetes v//p' ;;
     kubectl) "$bin/kubectl" version --client | sed -n 's/^Client Version: v//p' ;;
     etcd) "$bin/etcd" --version | sed -n 's/^etcd Version: //p' ;;
     helm) "$bin/helm" version --short | sed -n 's/^v\([0-9.]*\).*/\1/p' ;;
@@ -69,7 +70,7 @@ build() { # name, expected version, module dir, package, extra ldflags
 
 minor=${KUBE_VERSION#1.}; minor=${minor%%.*}
 kube_ld="-X k8s.io/component-base/version.gitVersion=v$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
-for cmd in kube-apiserver kube-controller-manager kubectl; do
+for cmd in kube-apiserver kube-controller-manager kubectl kube-scheduler kube-proxy kubelet; do
   build "$cmd" "$KUBE_VERSION" "$here/tools/kubernetes" "k8s.io/kubernetes/cmd/$cmd" "$kube_ld"
 done
 build etcd "$ETCD_VERSION" "$here/tools/etcd" .
@@ -83,5 +84,5 @@ if ! current helm "$HELM_VERSION"; then
   echo "built helm in $((SECONDS - started))s" >&2
 fi
 
-echo "control plane binaries: kube-apiserver, kube-controller-manager, kubectl v$KUBE_VERSION; etcd v$ETCD_VERSION; helm v$HELM_VERSION" >&2
+echo "cluster binaries: kube-apiserver, kube-controller-manager, kubectl, kube-scheduler, kube-proxy, kubelet v$KUBE_VERSION; etcd v$ETCD_VERSION; helm v$HELM_VERSION" >&2
 echo "$bin"

@@ -14,7 +14,7 @@ export interface ClusterPki {
   controllerManager: IssuedCertificate;
 }
 
-export async function createClusterPki(dir: string): Promise<ClusterPki> {
+export async function createClusterPki(dir: string, extraIpAddresses: string[] = []): Promise<ClusterPki> {
   const pkiDir = join(dir, "pki");
   const [ca, webhookCa, serviceAccountKey] = await Promise.all([
     CertificateAuthority.create(pkiDir, "ca", "mcp-warden-test-cluster-ca"),
@@ -28,7 +28,7 @@ export async function createClusterPki(dir: string): Promise<ClusterPki> {
       usage: "server",
       // What in-cluster clients would use too, should a test hand the kubernetes Service's names around.
       dnsNames: ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"],
-      ipAddresses: ["127.0.0.1", "10.0.0.1"],
+      ipAddresses: ["127.0.0.1", "10.0.0.1", ...extraIpAddresses],
     }),
     ca.issue({ name: "admin", commonName: "mcp-warden-test-admin", organizations: ["system:masters"], usage: "client" }),
     ca.issue({ name: "kube-controller-manager", commonName: "system:kube-controller-manager", usage: "client" }),

@@ -67,6 +67,8 @@ export interface ApiServerLaunch {
   timeoutMs: number;
   /** The etcd process, whose death explains an API server that does not get ready. */
   etcd: ComponentProcess;
+  /** The address it listens on: 127.0.0.1, or the node network's host address (node-backed clusters). */
+  host?: string;
 }
 
 export interface StartedApiServer {
@@ -79,7 +81,7 @@ export interface StartedApiServer {
 export async function startApiServer(launch: ApiServerLaunch): Promise<StartedApiServer> {
   for (let attempt = 1; ; attempt++) {
     const [port] = (await freePorts(1)) as [number];
-    const args = commandLine({ ...apiServerFlags(launch.dir, port, launch.etcdClientPort, launch.files), ...launch.overrides });
+    const args = commandLine({ ...apiServerFlags(launch.dir, port, launch.etcdClientPort, launch.files, launch.host), ...launch.overrides });
     const apiServer = await launchApiServer(launch, port, args).catch((error: unknown) => {
       if (attempt < portAttempts && error instanceof PortTakenError) return undefined;
       throw error;
@@ -99,7 +101,7 @@ export async function launchApiServer(launch: ApiServerLaunch, port: number, arg
     logFile: join(launch.dir, "logs", "kube-apiserver.log"),
   });
   try {
-    await waitUntilReady(() => apiServerReady(`https://127.0.0.1:${port}`, launch.adminTls), {
+    await waitUntilReady(() => apiServerReady(`https://${launch.host ?? "127.0.0.1"}:${port}`, launch.adminTls), {
       description: `kube-apiserver /readyz on port ${port}`,
       components: [apiServer, launch.etcd],
       timeoutMs: launch.timeoutMs,

@@ -18,6 +18,7 @@ import type { NamespaceOptions } from "./namespaces.ts";
 import { recordOwnership } from "./orphans.ts";
 import { writePodServiceAccountVolume } from "./pod-identity.ts";
 import type { PodServiceAccountVolume } from "./pod-identity.ts";
+import type { ClusterNode, NodeStartTimings } from "./node.ts";
 import type { IssuedCertificate } from "./pki.ts";
 import type { ComponentProcess } from "./processes.ts";
 import { registerMutatingWebhook } from "./webhooks.ts";
@@ -28,6 +29,8 @@ export interface StartupTimings {
   etcdMs: number;
   kubeApiServerMs: number;
   kubeControllerManagerMs: number;
+  /** Node-backed clusters: containerd, kubelet (to node Ready) and kube-proxy. */
+  node?: NodeStartTimings;
   totalMs: number;
 }
 
@@ -51,6 +54,7 @@ export interface ControlPlaneState {
   etcd: ComponentProcess;
   apiServer: ComponentProcess;
   controllerManager: ComponentProcess;
+  node?: ClusterNode | undefined;
 }
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
@@ -73,6 +77,8 @@ export class ControlPlane {
   /** The temp dir holding logs/, pki/, credentials/ and the etcd data. */
   readonly dir: string;
   readonly startup: StartupTimings;
+  /** The node (kubelet, containerd, kube-proxy, scheduler) of a node-backed cluster. */
+  readonly node: ClusterNode | undefined;
   private readonly state: ControlPlaneState;
   private stopping: Promise<void> | undefined;
 
@@ -88,6 +94,7 @@ export class ControlPlane {
     this.binaries = state.binaries;
     this.dir = state.dir;
     this.startup = state.startup;
+    this.node = state.node;
   }
 
   /** An API client as the admin, e.g. cluster.client(CoreV1Api). */
@@ -196,7 +203,7 @@ export class ControlPlane {
       }
       throw error;
     }
-    recordOwnership(state.dir, [state.etcd, state.apiServer, state.controllerManager]);
+    recordOwnership(state.dir, [state.etcd, state.apiServer, state.controllerManager, ...(state.node?.components ?? [])]);
     process.stderr.write(`[cluster] ${state.label}: kube-apiserver restarted in ${seconds(performance.now() - started)}\n`);
   }
 
@@ -209,7 +216,9 @@ export class ControlPlane {
   /** Stops every component (controllers and API server, then etcd) and removes the temp dir. Idempotent. */
   async stop(): Promise<void> {
     this.stopping ??= (async () => {
-      const { etcd, apiServer, controllerManager, dir, keepDir, label } = this.state;
+      const { etcd, apiServer, controllerManager, dir, keepDir, label, node } = this.state;
+      const started = performance.now();
+      await node?.stop();
       await Promise.all([controllerManager.stop({ graceMs: 5_000 }), apiServer.stop({ graceMs: 5_000 })]);
       await etcd.stop({ graceMs: 5_000 });
       if (keepDir) {
@@ -218,6 +227,7 @@ export class ControlPlane {
       } else {
         await rm(dir, { recursive: true, force: true });
       }
+      if (node) process.stderr.write(`[cluster] ${label}: node-backed cluster stopped and cleaned in ${seconds(performance.now() - started)}\n`);
     })();
     await this.stopping;
   }

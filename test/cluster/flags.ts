@@ -38,10 +38,10 @@ export interface ApiServerFiles {
   serviceAccountPrivateKey: string;
 }
 
-export function apiServerFlags(dir: string, port: number, etcdClientPort: number, files: ApiServerFiles): Flags {
+export function apiServerFlags(dir: string, port: number, etcdClientPort: number, files: ApiServerFiles, host = "127.0.0.1"): Flags {
   return {
-    "advertise-address": "127.0.0.1",
-    "bind-address": "127.0.0.1",
+    "advertise-address": host,
+    "bind-address": host,
     "secure-port": String(port),
     "etcd-servers": `http://127.0.0.1:${etcdClientPort}`,
     // Unused with explicit serving certificates, but the default is /var/run/kubernetes.
@@ -50,7 +50,7 @@ export function apiServerFlags(dir: string, port: number, etcdClientPort: number
     "tls-private-key-file": files.servingKey,
     "client-ca-file": files.caCert,
     // An https issuer makes the API server serve OIDC discovery and the JWKS for its tokens.
-    "service-account-issuer": `https://127.0.0.1:${port}`,
+    "service-account-issuer": `https://${host}:${port}`,
     "service-account-key-file": files.serviceAccountPublicKey,
     "service-account-signing-key-file": files.serviceAccountPrivateKey,
     "authorization-mode": "Node,RBAC",

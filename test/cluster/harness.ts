@@ -21,6 +21,12 @@ import { ControlPlane } from "./control-plane.ts";
 import type { StartupTimings } from "./control-plane.ts";
 import type { Flags } from "./flags.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
+import { pauseImage } from "./images/pause.ts";
+import { startNode } from "./node.ts";
+import type { ClusterNode } from "./node.ts";
+import { createNodeNetwork, removeNodeNetwork } from "./node-network.ts";
+import type { NodeNetwork } from "./node-network.ts";
+import { reapOrphanedNode } from "./node-orphans.ts";
 import { controlPlaneDirPrefix, reapOrphanedControlPlanes, recordOwnership } from "./orphans.ts";
 import type { ComponentProcess } from "./processes.ts";
 
@@ -32,6 +38,7 @@ export type { ToolOptions, ToolResult } from "./cli-tools.ts";
 export type { PodServiceAccountVolume } from "./pod-identity.ts";
 export type { MutatingWebhookOptions } from "./webhooks.ts";
 export { eventually } from "./wait.ts";
+export type { ClusterNode } from "./node.ts";
 
 export interface ControlPlaneOptions {
   /** Names the temp dir and the log lines, e.g. the test file's subject. */
@@ -43,6 +50,21 @@ export interface ControlPlaneOptions {
   startTimeoutMs?: number;
   /** Keep the temp dir (logs, certificates, etcd data) after stop(); also MCP_WARDEN_KEEP_CLUSTER=1. */
   keepDir?: boolean;
+  /**
+   * A node beside the control plane (kube-scheduler, containerd, kubelet, kube-proxy; node.ts), its
+   * pods in a network namespace of the cluster's own. The API server then listens on the node
+   * network's host address instead of 127.0.0.1. Use startNodeCluster() for the typed result.
+   */
+  node?: boolean;
+  /** OCI archives to import into the node's containerd before the kubelet starts. */
+  images?: string[];
+}
+
+/** A control plane with a node: pods run. */
+export type NodeCluster = ControlPlane & { readonly node: ClusterNode };
+
+export async function startNodeCluster(options: Omit<ControlPlaneOptions, "node"> = {}): Promise<NodeCluster> {
+  return (await startControlPlane({ ...options, node: true })) as NodeCluster;
 }
 
 /**
@@ -54,6 +76,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const started = performance.now();
   const binaries = findControlPlaneBinaries();
   for (const dir of reapOrphanedControlPlanes(tmpdir())) {
+    await reapOrphanedNode(dir);
     process.stderr.write(`[cluster] reaped a control plane left running by a killed test process: ${dir}\n`);
   }
   const label = (options.name ?? "cluster").replace(/[^A-Za-z0-9-]/g, "-");
@@ -66,15 +89,31 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     components.push(component);
     recordOwnership(dir, components);
   };
+  let network: NodeNetwork | undefined;
+  if (options.node) {
+    await mkdir(join(dir, "node"));
+    network = await createNodeNetwork(dir);
+  }
+  const host = network?.hostAddress ?? "127.0.0.1";
   // Certificates and etcd do not depend on each other.
-  const pkiReady = createClusterPki(dir).then((pki) => ({ pki, ms: performance.now() - started }));
+  const pkiReady = createClusterPki(dir, network ? [network.hostAddress, network.kubernetesServiceIp] : []).then(async (pki) => {
+    const kubeletClient = network ? await pki.ca.issue({ name: "kube-apiserver-kubelet-client", commonName: "kube-apiserver-kubelet-client", organizations: ["system:masters"], usage: "client" }) : undefined;
+    return { pki, kubeletClient, ms: performance.now() - started };
+  });
   pkiReady.catch(() => undefined); // awaited below; handled now so a failure while etcd starts is not "unhandled"
   try {
     const etcdStarted = performance.now();
     const etcd = await startEtcd(binaries, dir, timeoutMs);
     record(etcd.process);
     const etcdMs = performance.now() - etcdStarted;
-    const { pki, ms: certificatesMs } = await pkiReady;
+    const { pki, kubeletClient, ms: certificatesMs } = await pkiReady;
+    const nodeFlags: Flags = network && kubeletClient ? {
+      "service-cluster-ip-range": network.serviceCidr,
+      "kubelet-client-certificate": kubeletClient.certFile,
+      "kubelet-client-key": kubeletClient.keyFile,
+      "kubelet-certificate-authority": pki.ca.certFile,
+      "kubelet-preferred-address-types": "InternalIP",
+    } : {};
 
     const apiServerStarted = performance.now();
     const apiServerLaunch: ApiServerLaunch = {
@@ -89,13 +128,14 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         serviceAccountPrivateKey: pki.serviceAccountKey.privateKeyFile,
       },
       adminTls: { caPem: pki.ca.certPem, clientCertPem: pki.admin.certPem, clientKeyPem: pki.admin.keyPem },
-      overrides: options.apiServerFlags ?? {},
+      overrides: { ...nodeFlags, ...options.apiServerFlags },
       timeoutMs,
       etcd: etcd.process,
+      host,
     };
     const apiServer = await startApiServer(apiServerLaunch);
     record(apiServer.process);
-    const server = `https://127.0.0.1:${apiServer.port}`;
+    const server = `https://${host}:${apiServer.port}`;
     const kubeApiServerMs = performance.now() - apiServerStarted;
 
     const controllerManagerStarted = performance.now();
@@ -124,23 +164,36 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     });
     record(controllerManager);
 
+    let node: ClusterNode | undefined;
+    if (network) {
+      node = await startNode({
+        label, binaries, dir, network, pki, server, core: kubeConfig.makeApiClient(CoreV1Api), timeoutMs,
+        images: [await pauseImage(), ...(options.images ?? [])],
+        dependencies: [apiServer.process, etcd.process, controllerManager],
+      });
+      for (const component of node.components) record(component);
+      network = undefined; // the node owns it now
+    }
+
     const startup: StartupTimings = {
       certificatesMs,
       etcdMs,
       kubeApiServerMs,
-      kubeControllerManagerMs: performance.now() - controllerManagerStarted,
+      kubeControllerManagerMs: performance.now() - controllerManagerStarted - (node?.startup.totalMs ?? 0),
+      ...(node ? { node: node.startup } : {}),
       totalMs: performance.now() - started,
     };
     process.stderr.write(`[cluster] ${label}: ${describeStartup(startup)}; ${server}, logs in ${join(dir, "logs")}\n`);
     return new ControlPlane({
       label, binaries, dir, keepDir, server, etcdUrl: `http://127.0.0.1:${etcd.ports.client}`, adminKubeconfigPath, kubeConfig, pki, startup,
-      apiServerLaunch, apiServerPort: apiServer.port, apiServerArgs: apiServer.args, etcd: etcd.process, apiServer: apiServer.process, controllerManager,
+      apiServerLaunch, apiServerPort: apiServer.port, apiServerArgs: apiServer.args, etcd: etcd.process, apiServer: apiServer.process, controllerManager, node,
     });
   } catch (error) {
     await Promise.all([
       ...components.reverse().map((component) => component.stop({ signal: "SIGKILL" })),
       pkiReady.catch(() => undefined), // let it settle before its dir is removed
     ]);
+    if (network) await removeNodeNetwork(network);
     if (keepDir) {
       await rm(join(dir, "owner.json"), { force: true }); // nothing left to reap; keep it for reading
       process.stderr.write(`[cluster] ${label}: start failed; kept ${dir}\n`);
@@ -153,6 +206,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
 
 export function describeStartup(timings: StartupTimings): string {
   const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
-  return `control plane ready in ${s(timings.totalMs)} (certificates ${s(timings.certificatesMs)}, etcd ${s(timings.etcdMs)}, ` +
-    `kube-apiserver ${s(timings.kubeApiServerMs)}, kube-controller-manager ${s(timings.kubeControllerManagerMs)})`;
+  const node = timings.node
+    ? `, node ${s(timings.node.totalMs)}: containerd ${s(timings.node.containerdMs)}, kubelet to Ready ${s(timings.node.kubeletMs)}, kube-proxy ${s(timings.node.kubeProxyMs)}`
+    : "";
+  return `${timings.node ? "node-backed cluster" : "control plane"} ready in ${s(timings.totalMs)} (certificates ${s(timings.certificatesMs)}, etcd ${s(timings.etcdMs)}, ` +
+    `kube-apiserver ${s(timings.kubeApiServerMs)}, kube-controller-manager ${s(timings.kubeControllerManagerMs)}${node})`;
 }

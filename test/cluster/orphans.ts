@@ -1,7 +1,7 @@
 // A test process killed with SIGKILL (or a crashed runner) cannot stop its control plane. Each
 // control plane records its owner and components in its temp dir; the next start reaps the ones
 // whose owner is gone, killing only processes that still run the recorded binary.
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export const controlPlaneDirPrefix = "mcp-warden-cluster-";
@@ -69,7 +69,9 @@ export function reapOrphanedControlPlanes(tmpRoot: string): string[] {
         // already gone
       }
     }
-    rmSync(dir, { recursive: true, force: true });
+    // A node's dir holds mounts (pod volumes, container root filesystems): reapOrphanedNode() unmounts
+    // them and cleans the host before it removes the dir.
+    if (!existsSync(join(dir, "node-slot"))) rmSync(dir, { recursive: true, force: true });
     reaped.push(dir);
   }
   return reaped;

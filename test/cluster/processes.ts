@@ -13,6 +13,8 @@ export interface ComponentSpec {
   args: string[];
   logFile: string;
   env?: NodeJS.ProcessEnv;
+  /** A command that execs the binary, e.g. `nsenter --net=<file>` to start it in the node's network namespace. */
+  wrapper?: string[];
 }
 
 export interface ExitStatus {
@@ -60,7 +62,8 @@ export class ComponentProcess {
     const logStart = fstatSync(log).size;
     let child: ChildProcess;
     try {
-      child = spawn(spec.binary, spec.args, { detached: true, stdio: ["ignore", log, log], env: spec.env ?? process.env });
+      const [command, ...prefix] = spec.wrapper ?? [];
+      child = spawn(command ?? spec.binary, command ? [...prefix, spec.binary, ...spec.args] : spec.args, { detached: true, stdio: ["ignore", log, log], env: spec.env ?? process.env });
     } finally {
       closeSync(log);
     }

@@ -8,6 +8,7 @@ release name): one mcp-warden per cluster.
 {{- define "mcp-warden.sidecarRoleName" -}}mcp-warden-sidecar{{- end }}
 {{- define "mcp-warden.approverRoleName" -}}mcp-warden-approver{{- end }}
 {{- define "mcp-warden.decisionPolicyName" -}}mcp-warden-approval-decisions{{- end }}
+{{- define "mcp-warden.requiredInjectionPolicyName" -}}mcp-warden-required-injection{{- end }}
 
 {{- define "mcp-warden.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}

@@ -1,7 +1,12 @@
 """What the tests read back from the server: every tool call that reached it (name, arguments, MCP
 session, the Authorization header it carried, and the result or error it produced), served as JSON
 at GET /_test/calls. POST /_test/reset empties the record and gives Kestra its initial state again.
-Neither route exists on the real server; the MCP endpoint is untouched by them."""
+Neither route exists on the real server; the MCP endpoint is untouched by them. Each call is also
+logged on stdout (one JSON line, the tool's name and argument keys), which is what a container's log
+shows of the calls that reached the server."""
+import json
+import sys
+
 from fastmcp.server.dependencies import get_http_headers
 from fastmcp.server.middleware import Middleware
 from starlette.requests import Request
@@ -21,6 +26,7 @@ class CallRecorder(Middleware):
             "authorization": headers.get("authorization"),
         }
         self.calls.append(call)
+        print(json.dumps({"event": "tool_call", "tool": call["tool"], "argumentKeys": sorted(call["arguments"])}), file=sys.stdout, flush=True)
         try:
             result = await call_next(context)
         except Exception as err:
