@@ -4,13 +4,13 @@
 // and the Kestra server) would otherwise act on values that the policy's rules, which compare types
 // strictly, never saw as such. Used by `spec.arguments: strict` (ADR 0010).
 //
-// Every validator for a declared schema is made by `newDeclaredSchemaAjv`, the one place to swap in a
-// hardened Ajv factory (RE2 formats, bounded strings, refused quadratic keywords) when there is one.
+// Every validator for a declared schema is made by `newDeclaredSchemaAjv`, with the policy's own
+// pattern engine (RE2, bounded strings: `policy/json-schema.ts`).
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { Ajv2019 } from "ajv/dist/2019.js";
 import { Ajv2020 } from "ajv/dist/2020.js";
-import { compileRe2 } from "./cel/environment.ts";
 import type { Decision, ToolCall } from "./decision.ts";
+import { re2RegExp } from "./json-schema.ts";
 
 /** What the sidecar knows about a tool's declared arguments: a validator, or why there is none. */
 export type DeclaredSchema = { readonly validate: (args: unknown) => string | undefined } | { readonly problem: string };
@@ -29,14 +29,11 @@ const DIALECTS: readonly [RegExp, Dialect][] = [
   [/^https?:\/\/json-schema\.org\/draft-07\/schema#?$/, "draft-07"],
 ];
 
-const re2RegExp = Object.assign((pattern: string) => compileRe2(pattern), { code: "re2" });
-
 /**
  * The Ajv for schemas a server declares (not the policy's own, which load in strict mode): unknown
  * keywords and formats are the server's business and ignored (formats are annotations in 2020-12);
  * what is checked is checked without coercion and without touching the arguments.
- * Swap point for the hardened factory: keep these options (coerceTypes false, useDefaults false,
- * removeAdditional false), add its format and string-length guards.
+ * Patterns run on RE2 with the policy's string bound; formats are not checked at all.
  */
 function newDeclaredSchemaAjv(dialect: Dialect): Ajv | Ajv2019 | Ajv2020 {
   const options = {

@@ -23,8 +23,11 @@ export const MAX_PATTERN_STRING_LENGTH = 65536;
 /** Subschemas a schema may expand to through `$ref`s; beyond it a schema is refused at load. */
 export const MAX_EXPANDED_SUBSCHEMAS = 10_000;
 
-/** What Ajv calls to build a pattern: RE2, and a too-long string does not match. */
-const re2RegExp = Object.assign(
+/**
+ * What Ajv calls to build a pattern (its `code.regExp` option): RE2, and a too-long string does not
+ * match. Shared by the policy's own schemas and the tools' declared ones.
+ */
+export const re2RegExp = Object.assign(
   (pattern: string) => {
     const search = compileRe2Search(pattern);
     for (const input of WARM_UP_INPUTS) search(input); // see warmSafeFormats

@@ -31,11 +31,10 @@ export function readAnswerText(text: string): TextAnswer | undefined {
   }
   const { id, result, error } = top;
   if (!id || (!result && !error) || !isNumber(text, id)) return undefined;
-  const outcome = error ? "rpc_error" : "ok";
-  if (!result?.members) return { kind: "answer", minted: Number(text.slice(id.start, id.end)), idStart: id.start, idEnd: id.end, outcome };
-  const inResult = byName(result.members, RESULT_KEYS);
+  const inResult = result?.members ? byName(result.members, RESULT_KEYS) : {};
   if (!inResult || inResult.tools) return undefined;
-  return { kind: "answer", minted: Number(text.slice(id.start, id.end)), idStart: id.start, idEnd: id.end, outcome: error ? "rpc_error" : resultOutcome(text, inResult) };
+  const outcome = error ? "rpc_error" : resultOutcome(text, inResult);
+  return { kind: "answer", minted: Number(text.slice(id.start, id.end)), idStart: id.start, idEnd: id.end, outcome };
 }
 
 /** As the full path decides a call's outcome from its result: `resultType` first, then `isError`. */

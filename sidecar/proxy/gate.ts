@@ -12,7 +12,7 @@ import { INVALID_REQUEST, rpcError } from "../mcp/answers.ts";
 import { connectionHeaderProblem, hasRequestContentEncoding, headerValue } from "../mcp/http-headers.ts";
 import type { SidecarMetrics } from "../observability/metrics.ts";
 import type { PolicyHolder } from "../policy-holder.ts";
-import { sendJson } from "./relay.ts";
+import { sendJson } from "./downstream.ts";
 
 export interface GateDeps {
   authenticator: Authenticator;

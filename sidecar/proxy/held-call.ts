@@ -16,7 +16,7 @@ import type { RequestId } from "../mcp/jsonrpc.ts";
 import { isModernMessage } from "../mcp/request-metadata.ts";
 import type { Exchange, ProxyDeps } from "./exchange.ts";
 import type { MessagePlan } from "./post-plan.ts";
-import { sendJson } from "./relay.ts";
+import { sendJson } from "./downstream.ts";
 
 type Settled = { forward: true; call: DecidedCall } | { forward: false; call: DecidedCall; answer: Record<string, unknown> };
 

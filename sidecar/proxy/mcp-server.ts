@@ -17,7 +17,7 @@ import type { Exchange, ProxyDeps } from "./exchange.ts";
 import { clientErrorHandler } from "./client-errors.ts";
 import { admit } from "./gate.ts";
 import { handlePost } from "./post.ts";
-import { sendJson } from "./relay.ts";
+import { sendJson } from "./downstream.ts";
 import { isOriginForm, mcpTargetProblem, searchOf } from "./request-target.ts";
 import { handleOptions, handleStreamOrDelete } from "./stream.ts";
 

@@ -7,14 +7,12 @@
 // its timeout.
 import type { Dispatcher } from "undici";
 import type { Logger } from "pino";
-import { downstreamResponseHeaders, mediaType } from "../mcp/http-headers.ts";
+import { downstreamResponseHeaders, headerValue, mediaType } from "../mcp/http-headers.ts";
 import { CONNECTION_CLOSED, rpcError } from "../mcp/answers.ts";
 import { JsonText } from "../mcp/json-text.ts";
 import { eventData, messageEvent, replaceEventData, SseSplitter } from "../mcp/sse.ts";
 import type { AnswerInspector } from "./answer-inspector.ts";
 import type { Downstream, EventSink } from "./downstream.ts";
-
-export { sendJson } from "./downstream.ts";
 
 export interface RelayPlan {
   inspector: AnswerInspector;
@@ -28,8 +26,8 @@ const UNREADABLE = "The MCP server behind the policy proxy answered in a form th
 
 export async function relayAnswer(upstream: Dispatcher.ResponseData, out: Downstream, plan: RelayPlan): Promise<void> {
   const status = upstream.statusCode;
-  const type = mediaType(headerString(upstream.headers["content-type"]));
-  const encoding = headerString(upstream.headers["content-encoding"]);
+  const type = mediaType(headerValue(upstream.headers, "content-type"));
+  const encoding = headerValue(upstream.headers, "content-encoding");
   if (encoding !== undefined && encoding.toLowerCase() !== "identity") return refuse(upstream, out, plan, { contentEncoding: encoding });
   if (type === "text/event-stream" && status >= 200 && status < 300) return relayEvents(upstream, out, plan);
   return relayBody(upstream, out, plan, type);
@@ -41,11 +39,9 @@ async function relayBody(upstream: Dispatcher.ResponseData, out: Downstream, pla
   if (body === undefined) return refuse(upstream, out, plan, { tooLarge: plan.maxInspectBytes });
   let messages: unknown[] = [];
   if (body.length > 0 && type === "application/json") {
-    const text = body.toString("utf8");
-    const fast = plan.inspector.fastTranslate(text);
-    const parsed = fast ? undefined : parseJson(text);
-    if (!fast && parsed === undefined) return refuse(upstream, out, plan, { unparseable: true });
-    messages = fast ? (fast.text === undefined ? [] : [new JsonText(fast.text)]) : asList(plan.inspector.translate(parsed?.value));
+    const read = bodyMessages(body.toString("utf8"), plan.inspector);
+    if (read === undefined) return refuse(upstream, out, plan, { unparseable: true });
+    messages = read;
   } else if (body.length > 0 && status >= 200 && status < 300) {
     return refuse(upstream, out, plan, { contentType: type });
   }
@@ -145,19 +141,20 @@ async function readBounded(upstream: Dispatcher.ResponseData, max: number): Prom
   return Buffer.concat(chunks);
 }
 
-function parseJson(text: string): { value: unknown } | undefined {
+/**
+ * The messages of a JSON body as the client is to see them (a batch's elements each), or undefined
+ * when the body is not JSON. A single answer the fast reading is sure of keeps its own text.
+ */
+function bodyMessages(text: string, inspector: AnswerInspector): unknown[] | undefined {
+  const fast = inspector.fastTranslate(text);
+  if (fast) return fast.text === undefined ? [] : [new JsonText(fast.text)];
+  let value: unknown;
   try {
-    return { value: JSON.parse(text) as unknown };
+    value = JSON.parse(text) as unknown;
   } catch {
     return undefined;
   }
-}
-
-function asList(value: unknown): unknown[] {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? value : [value];
-}
-
-function headerString(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
+  const translated = inspector.translate(value);
+  if (translated === undefined) return [];
+  return Array.isArray(translated) ? (translated as unknown[]) : [translated];
 }

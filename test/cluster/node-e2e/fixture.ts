@@ -128,6 +128,46 @@ export async function serviceClient(cluster: NodeCluster, serviceIp: string, tok
   return client;
 }
 
+/** Outcomes of calls made one after another through the Service while something changes underneath. */
+export interface CallProbe {
+  readonly outcomes: { enforced: number; failed: number; passed: number };
+  /** Failure messages (first 120 characters) and how often each was seen. */
+  readonly errors: Map<string, number>;
+  stop(): Promise<void>;
+}
+
+/** Calls `call` (a denied tool) through the Service, a new session each time, until stopped. */
+export function probeCalls(cluster: NodeCluster, serviceIp: string, token: string, call: { name: string; arguments: Record<string, unknown> }): CallProbe {
+  const outcomes = { enforced: 0, failed: 0, passed: 0 };
+  const errors = new Map<string, number>();
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      let client: Client | undefined;
+      try {
+        client = await serviceClient(cluster, serviceIp, token);
+        if (textOf(await client.callTool(call)).startsWith("[POLICY DENIED]")) outcomes.enforced++;
+        else outcomes.passed++;
+      } catch (error) {
+        outcomes.failed++;
+        const message = String((error as Error).message).slice(0, 120);
+        errors.set(message, (errors.get(message) ?? 0) + 1);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      } finally {
+        await client?.close().catch(() => undefined);
+      }
+    }
+  })();
+  return {
+    outcomes,
+    errors,
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
 export function textOf(result: unknown): string {
   const content = (result as { content?: { type: string; text?: string }[] }).content ?? [];
   return content.find((c) => c.type === "text")?.text ?? "";

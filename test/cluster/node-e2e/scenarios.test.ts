@@ -10,7 +10,6 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AdmissionregistrationV1Api, AppsV1Api, CoordinationV1Api, CoreV1Api } from "@kubernetes/client-node";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { KubeHttp } from "../../../kube/http.ts";
 import { McpApprovalClient, parseApproval, type McpApprovalObject } from "../../../kube/mcp-approvals.ts";
 import { SIDECAR_CONTAINER } from "../../../operator/names.ts";
@@ -23,7 +22,7 @@ import { agentCalls, agentFetch, resultText, waitForReadyPods } from "../pods.ts
 import { eventually } from "../wait.ts";
 import {
   AGENT_SA, AGENTS, CALLERS, injection, installChart, KESTRA_SERVICE, kestraDeployment, kestraLoggedCalls, kestraPods, OPERATOR_NS, percentile,
-  RESTRICTED, seedPolicy, serviceClient, sidecarStatus, startAgent, textOf, waitForDeploymentPods, yamlDocs,
+  probeCalls, RESTRICTED, seedPolicy, serviceClient, sidecarStatus, startAgent, textOf, waitForDeploymentPods, yamlDocs,
 } from "./fixture.ts";
 
 const RESUME = { name: "resume_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } };
@@ -198,27 +197,11 @@ describe("issue 13: mcp-warden on running pods", { timeout: 1_500_000 }, () => {
     const name = pod!.metadata!.name!;
     const before = sidecarStatus(pod!)!;
     const containerId = before.containerID!.replace(/^containerd:\/\//, "");
-    const outcomes = { denied: 0, failed: 0, passed: 0 };
-    let stop = false;
     const token = (await cluster.requestServiceAccountToken(CALLERS, AGENT_SA, { audiences: ["mcp-warden"] })).token;
-    const probe = (async () => {
-      while (!stop) {
-        let client: Client | undefined;
-        try {
-          client = await serviceClient(cluster, kestraServiceIp, token);
-          const text = textOf(await client.callTool(RESTART));
-          if (text.startsWith("[POLICY DENIED]")) outcomes.denied++;
-          else outcomes.passed++;
-        } catch {
-          outcomes.failed++;
-          await sleep(50);
-        } finally {
-          await client?.close().catch(() => undefined);
-        }
-      }
-    })();
-    await eventually(() => assert.ok(outcomes.denied > 0, "enforcing before the kill"), { timeoutMs: 30_000, intervalMs: 50 });
-    const deniedBefore = outcomes.denied;
+    const probe = probeCalls(cluster, kestraServiceIp, token, RESTART);
+    const { outcomes } = probe;
+    await eventually(() => assert.ok(outcomes.enforced > 0, "enforcing before the kill"), { timeoutMs: 30_000, intervalMs: 50 });
+    const deniedBefore = outcomes.enforced;
     const killed = performance.now();
     await cluster.node.ctr(["tasks", "kill", "--signal", "SIGKILL", containerId]);
     const restarted = await eventually(async () => {
@@ -230,12 +213,11 @@ describe("issue 13: mcp-warden on running pods", { timeout: 1_500_000 }, () => {
     }, { timeoutMs: 120_000, intervalMs: 100 });
     const downMs = performance.now() - killed;
     // Enforcing again through the Service once the endpoint is back.
-    await eventually(() => assert.ok(outcomes.denied > deniedBefore + 2, "enforcing after the restart"), { timeoutMs: 60_000, intervalMs: 50 });
-    stop = true;
-    await probe;
+    await eventually(() => assert.ok(outcomes.enforced > deniedBefore + 2, "enforcing after the restart"), { timeoutMs: 60_000, intervalMs: 50 });
+    await probe.stop();
     t.diagnostic(`sidecar SIGKILLed → restarted by the kubelet and the pod Ready again: ${ms(downMs)}; calls meanwhile: ${JSON.stringify(outcomes)}; restartCount ${sidecarStatus(restarted)!.restartCount}`);
     assert.equal(outcomes.passed, 0, "no call passed unenforced");
-    assert.ok(outcomes.denied > 0);
+    assert.ok(outcomes.enforced > 0);
     assert.ok(!(await kestraLoggedCalls(cluster, name)).includes("restart_execution"), "no denied call reached Kestra's log");
     // Kestra itself was not restarted.
     assert.equal(restarted.status?.containerStatuses?.find((c) => c.name === "kestra")?.restartCount ?? 0, 0);
@@ -281,27 +263,8 @@ describe("issue 13: mcp-warden on running pods", { timeout: 1_500_000 }, () => {
 
   it("6. a rolling update of the Kestra Deployment and a helm upgrade of the chart, with pods running", async (t) => {
     const token = (await cluster.requestServiceAccountToken(CALLERS, AGENT_SA, { audiences: ["mcp-warden"] })).token;
-    const outcomes = { enforced: 0, failed: 0, passed: 0 };
-    const errors = new Map<string, number>();
-    let stop = false;
-    const probe = (async () => {
-      while (!stop) {
-        let client: Client | undefined;
-        try {
-          client = await serviceClient(cluster, kestraServiceIp, token);
-          const text = textOf(await client.callTool(RESTART));
-          if (text.startsWith("[POLICY DENIED]")) outcomes.enforced++;
-          else outcomes.passed++;
-        } catch (error) {
-          outcomes.failed++;
-          const message = String((error as Error).message).slice(0, 120);
-          errors.set(message, (errors.get(message) ?? 0) + 1);
-          await sleep(50);
-        } finally {
-          await client?.close().catch(() => undefined);
-        }
-      }
-    })();
+    const probe = probeCalls(cluster, kestraServiceIp, token, RESTART);
+    const { outcomes, errors } = probe;
     try {
       const [old] = await kestraPods(core);
       const started = performance.now();
@@ -323,8 +286,7 @@ describe("issue 13: mcp-warden on running pods", { timeout: 1_500_000 }, () => {
       const pods = await waitForDeploymentPods(core, 2);
       for (const p of pods) assert.equal(injection(p).profile, "kestra");
     } finally {
-      stop = true;
-      await probe;
+      await probe.stop();
     }
     t.diagnostic(`calls during the rollout and the upgrade: ${JSON.stringify(outcomes)}; failures: ${JSON.stringify([...errors])}`);
     assert.equal(outcomes.passed, 0);
