@@ -148,7 +148,7 @@ describe("Redis killed under load through three sidecar processes (failMode: clo
     const limitedAfter = allowedAfter("resume_execution");
     assert.equal(await zcard(redis, prefix, "limited"), limitedAfter);
     assert.ok(limitedAfter <= LIMITED_MAX);
-    const upstreamSaw = upstream.calls.filter((c) => c.tool === "resume_execution").length;
+    const upstreamSaw = upstream.executions("resume_execution");
     assert.equal(upstreamSaw, records.filter((r) => r.tool === "resume_execution" && r.outcome === "allowed").length, "the upstream saw exactly the allowed calls");
     t.diagnostic(
       `${records.length} calls, ${during.length} during the ${OUTAGE_MS} ms outage (all refused); slowest answer ${slowest.toFixed(0)} ms; ` +
@@ -225,7 +225,7 @@ describe("Redis killed under load through a sidecar process (failMode: open)", {
     assert.equal(await sidecar.metricSum("mcp_warden_rate_limit_store_errors_total", { store: "redis" }), openedAudit.length);
     const allowedLimited = records.filter((r) => r.tool === "resume_execution" && r.outcome === "allowed").length;
     assert.ok(allowedLimited > LIMITED_MAX, `${allowedLimited} resume_execution calls allowed in all, more than the budget's ${LIMITED_MAX}`);
-    assert.equal(upstream.calls.filter((c) => c.tool === "resume_execution").length, allowedLimited);
+    assert.equal(upstream.executions("resume_execution"), allowedLimited);
     const recovered = recoveries(records, 1, phases.restartedAt)[0] as number;
     assert.ok(recovered <= RECOVERY_BOUND_MS, `recovered ${recovered.toFixed(0)} ms after Redis returned`);
     t.diagnostic(`${records.length} calls, ${during.length} during the outage (all allowed, ${openedAudit.length} counted as store errors); slowest ${slowest.toFixed(0)} ms; recovered ${recovered.toFixed(0)} ms after Redis returned`);

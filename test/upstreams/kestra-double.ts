@@ -52,6 +52,8 @@ export interface KestraDouble {
   readonly port: number;
   /** The most recent 1,000 tool calls that reached the server. */
   readonly calls: RecordedCall[];
+  /** How many calls of `tool` reached the server in all (not bounded like `calls`). */
+  executions(tool: string): number;
   /** Headers of the most recent 1,000 HTTP requests. */
   readonly requests: { method: string; headers: IncomingMessage["headers"] }[];
   /** Open sessions (stateful mode). */
@@ -76,6 +78,7 @@ export async function startKestraDouble(options: KestraDoubleOptions = {}): Prom
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
   const validators = new Map(tools.map((t) => [t.name, ajv.compile(t.inputSchema)]));
   const calls: RecordedCall[] = [];
+  const executed = new Map<string, number>();
   const requests: KestraDouble["requests"] = [];
   const failures = new Map<string, Failure>();
   const transports = new Map<string, StreamableHTTPServerTransport>();
@@ -89,6 +92,7 @@ export async function startKestraDouble(options: KestraDoubleOptions = {}): Prom
       const args = request.params.arguments ?? {};
       const headers = extra.requestInfo?.headers ?? {};
       record(calls, { tool: name, arguments: args, sessionId: extra.sessionId, authorization: headers.authorization as string | undefined });
+      executed.set(name, (executed.get(name) ?? 0) + 1);
       const validate = validators.get(name);
       // FastMCP 3 answers an unknown tool with a tool error, not a JSON-RPC error.
       if (!validate) return { isError: true, content: [{ type: "text", text: `Unknown tool: '${name}'` }] };
@@ -178,6 +182,7 @@ export async function startKestraDouble(options: KestraDoubleOptions = {}): Prom
     url: `http://${options.host ?? "127.0.0.1"}:${port}${path}`,
     port,
     calls,
+    executions: (tool) => executed.get(tool) ?? 0,
     requests,
     get sessionCount() {
       return transports.size;
