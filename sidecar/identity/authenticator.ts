@@ -45,17 +45,27 @@ export class Authenticator {
   private kubernetes: KubernetesTokenVerifier | undefined;
   private tokens: typeof JwtModule | undefined;
   private generation = 0;
+  private applied: Promise<void> = Promise.resolve();
 
   constructor(options: AuthenticatorOptions) {
     this.options = options;
     void this.configure(undefined);
   }
 
-  /** Applies a policy's identity section (undefined before any policy is loaded). Resolves once key files were read. */
-  async configure(spec: IdentitySpec | undefined): Promise<void> {
+  /**
+   * Applies a policy's identity section (undefined before any policy is loaded). Resolves once key
+   * files were read, also when the section is the one already applied (its files may still be read).
+   */
+  configure(spec: IdentitySpec | undefined): Promise<void> {
     const key = JSON.stringify(spec ?? null);
-    if (key === this.configured) return;
-    this.configured = key;
+    if (key !== this.configured) {
+      this.configured = key;
+      this.applied = this.apply(spec);
+    }
+    return this.applied;
+  }
+
+  private async apply(spec: IdentitySpec | undefined): Promise<void> {
     const generation = ++this.generation;
     const { log } = this.options;
     const tokens = spec?.jwt || spec?.kubernetes ? await import("./jwt.ts") : undefined;
