@@ -8,6 +8,7 @@
 //   await kestra.reset()                         // initial Kestra state, empty call record
 //   await kestra.stop();
 import { dirname, join } from "node:path";
+import { KESTRA_FASTMCP_ENV } from "../../operator/injector/kestra-env.ts";
 import { kestraServerCommand } from "../../operator/injector/mutate.ts";
 import { PYTHON_DIR, startPeer, venvPython, type Peer } from "../support/processes.ts";
 import { freePort } from "../cluster/processes.ts";
@@ -45,7 +46,8 @@ export async function startKestraFastMcp(): Promise<KestraFastMcp> {
     const [command, ...args] = kestraServerCommand(port) as [string, ...string[]];
     const peer = startPeer(join(bin, command), args, {
       cwd: KESTRA_SERVER_DIR,
-      env: { PATH: `${bin}:${process.env.PATH ?? ""}`, FASTMCP_CHECK_FOR_UPDATES: "off", FASTMCP_SHOW_SERVER_BANNER: "false", PYTHONDONTWRITEBYTECODE: "1" },
+      // The environment the injector gives the Kestra container, as it would be in the pod.
+      env: { PATH: `${bin}:${process.env.PATH ?? ""}`, ...Object.fromEntries(KESTRA_FASTMCP_ENV.map((e) => [e.name, e.value])), PYTHONDONTWRITEBYTECODE: "1" },
     });
     try {
       await peer.waitFor(/Uvicorn running on http:\/\/127\.0\.0\.1:\d+/, 60_000);
