@@ -6,6 +6,7 @@
 //   const kestra = await startKestraFastMcp();   // kestra.url → http://127.0.0.1:PORT/mcp
 //   await kestra.calls()                         // the tool calls that reached FastMCP, with their results
 //   await kestra.reset()                         // initial Kestra state, empty call record
+//   await kestra.kestraFault({ status: 503 })    // Kestra's API fails (or { unreachable: true }; {} ends it)
 //   await kestra.stop();
 import { dirname, join } from "node:path";
 import { KESTRA_FASTMCP_ENV } from "../../operator/injector/kestra-env.ts";
@@ -35,6 +36,8 @@ export interface KestraFastMcp {
   readonly peer: Peer;
   calls(): Promise<FastMcpCall[]>;
   reset(): Promise<void>;
+  /** Makes Kestra's API fail (an HTTP error status, or unreachable) for every call until cleared ({}). */
+  kestraFault(fault: { status: number } | { unreachable: true } | Record<string, never>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -68,6 +71,10 @@ export async function startKestraFastMcp(): Promise<KestraFastMcp> {
       async reset() {
         const response = await fetch(`${base}/_test/reset`, { method: "POST" });
         if (!response.ok) throw new Error(`reset failed: ${response.status}`);
+      },
+      async kestraFault(fault) {
+        const response = await fetch(`${base}/_test/kestra-fault`, { method: "POST", body: JSON.stringify(fault), headers: { "content-type": "application/json" } });
+        if (!response.ok) throw new Error(`kestra-fault failed: ${response.status} ${await response.text()}`);
       },
       stop: () => peer.stop(),
     };

@@ -5,6 +5,8 @@ the values are made up and deterministic. Failures are raised as KestraApiError,
 HTTP errors the real server's httpx client raises."""
 import base64
 import hashlib
+
+import httpx
 from datetime import datetime, timedelta, timezone
 
 BASE_URL = "http://localhost:8080/api/v1"
@@ -12,7 +14,8 @@ EPOCH = datetime(2026, 5, 4, 2, 0, 0, tzinfo=timezone.utc)
 TERMINAL = {"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED"}
 STATES = TERMINAL | {"CREATED", "QUEUED", "RUNNING", "PAUSED", "RESTARTED", "KILLING", "RETRYING"}
 LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]
-REASONS = {400: "Bad Request", 404: "Not Found", 409: "Conflict", 422: "Unprocessable Entity"}
+REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 422: "Unprocessable Entity",
+           500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
 
 class KestraApiError(Exception):
@@ -23,6 +26,14 @@ class KestraApiError(Exception):
         message = f"{kind} error '{status} {REASONS.get(status, 'Error')}' for url '{BASE_URL}{path}'"
         super().__init__(f"{message}: {detail}" if detail else message)
         self.status = status
+
+
+def raise_fault(fault: dict) -> None:
+    """Kestra failing as a test asked: what httpx raises when it cannot connect, or the error status
+    raise_for_status() turns into an exception (no change was made)."""
+    if fault.get("unreachable"):
+        raise httpx.ConnectError("All connection attempts failed")
+    raise KestraApiError(int(fault["status"]), "", "")
 
 
 def kestra_id(seed: str) -> str:
