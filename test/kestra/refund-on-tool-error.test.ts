@@ -47,7 +47,7 @@ describe("refundOn behind the FastMCP Kestra server, when Kestra's API fails", {
   /** Executions of nightly-etl Kestra holds beyond its initial three, i.e. started through the sidecar. */
   const started = async () => {
     const result = await call("list_executions", { namespace: "company.team", flow_id: "nightly-etl" });
-    return (result.structuredContent as { total: number }).total - 3;
+    return (result.structuredContent as { results: unknown[] }).results.length - 3;
   };
   const auditOf = (tool: string) => proxy.logs.auditLines.filter((l: LogLine) => l.tool === tool);
 
