@@ -84,7 +84,8 @@ describe("the Kestra test server answers as the real server's code does", { time
   ] as [string, [string, Record<string, unknown>][]][]) {
     it(what, async () => {
       // Ids of seeded executions are named by state; the execution just started is read back by its id.
-      const resolved = calls.map(([name, args]): [string, Record<string, unknown>] => [name, JSON.parse(JSON.stringify(args).replace(/"(FAILED|PAUSED|SUCCESS)"/g, (_, state: keyof typeof ids) => JSON.stringify(ids[state])))]);
+      const named = (args: Record<string, unknown>) => JSON.parse(JSON.stringify(args).replace(/"(FAILED|PAUSED|SUCCESS)"/g, (_, state: keyof typeof ids) => JSON.stringify(ids[state]))) as Record<string, unknown>;
+      const resolved = calls.map(([name, args]): [string, Record<string, unknown>] => [name, named(args)]);
       if (resolved.length === 2) {
         await Promise.all([testServer.reset(), real.reset()]);
         const started = answerOf((await testClient.callTool({ name: resolved[0]![0], arguments: resolved[0]![1] })) as CallToolResult) as { id: string };

@@ -36,6 +36,10 @@ export interface KestraPypi {
   readonly kestraApi: string;
   requests(): Promise<KestraRequest[]>;
   reset(): Promise<void>;
+  /** Kestra's API answers this status to every request until `kestraFault({})`. */
+  kestraFault(fault: { status: number } | Record<string, never>): Promise<void>;
+  /** Stops Kestra's API (the server's calls find nothing listening) or starts it again, in its initial state. */
+  kestraReachable(reachable: boolean): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -68,12 +72,13 @@ async function onFreePort(start: (port: number) => Peer, ready: RegExp): Promise
   }
 }
 
+function startKestraApi(port: number): Peer {
+  return startPeer(venvPython(), ["fake_kestra_api.py", String(port)], { cwd: join(KESTRA_SERVER_DIR, "src"), env: { PYTHONDONTWRITEBYTECODE: "1" } });
+}
+
 export async function startKestraPypi(): Promise<KestraPypi> {
   const venv = kestraPypiVenv();
-  const api = await onFreePort(
-    (port) => startPeer(venvPython(), ["fake_kestra_api.py", String(port)], { cwd: join(KESTRA_SERVER_DIR, "src"), env: { PYTHONDONTWRITEBYTECODE: "1" } }),
-    /Uvicorn running on/,
-  );
+  const api = await onFreePort(startKestraApi, /Uvicorn running on/);
   const apiBase = `http://127.0.0.1:${api.port}`;
   try {
     const cwd = await sitePackages(venv);
@@ -104,6 +109,17 @@ export async function startKestraPypi(): Promise<KestraPypi> {
       async reset() {
         const response = await fetch(`${apiBase}/_test/reset`, { method: "POST" });
         if (!response.ok) throw new Error(`reset failed: ${response.status}`);
+      },
+      async kestraFault(fault) {
+        const response = await fetch(`${apiBase}/_test/fault`, { method: "POST", body: JSON.stringify(fault), headers: { "content-type": "application/json" } });
+        if (!response.ok) throw new Error(`fault failed: ${response.status} ${await response.text()}`);
+      },
+      async kestraReachable(reachable) {
+        await api.peer.stop();
+        if (reachable) {
+          api.peer = startKestraApi(api.port);
+          await api.peer.waitFor(/Uvicorn running on/, 60_000);
+        }
       },
       async stop() {
         await server.peer.stop();

@@ -3,7 +3,8 @@ to call (KESTRA_BASE_URL=http://127.0.0.1:PORT/api/v1): the endpoints the Kestra
 for namespaces, flows, executions and key-value pairs, answering Kestra's objects, status codes and
 error bodies. Every request is recorded (method, path, query, body, Authorization header) and served
 at GET /_test/requests, so a test judges what reached Kestra; POST /_test/reset restores the initial
-state and empties the record. Paths it does not serve answer 404, as Kestra does.
+state and empties the record; POST /_test/fault makes every API request answer an error status.
+Paths it does not serve answer 404, as Kestra does.
 
     python fake_kestra_api.py PORT"""
 import json
@@ -24,6 +25,8 @@ class State:
     def __init__(self) -> None:
         self.kestra = FakeKestra()
         self.requests: list[dict] = []
+        # An HTTP status every API request answers while a test says Kestra is failing.
+        self.fault_status: int | None = None
 
 
 state = State()
@@ -156,7 +159,17 @@ async def recorded(_: Request):
 async def reset(_: Request):
     state.kestra = FakeKestra()
     state.requests.clear()
+    state.fault_status = None
     return JSONResponse({"reset": True})
+
+
+async def fault(request: Request):
+    """{"status": 503}: every API request answers that status (recorded, nothing changes); {}: ends it."""
+    status = (await request.json()).get("status")
+    if status is not None and not (isinstance(status, int) and 400 <= status <= 599):
+        return JSONResponse({"error": "give {\"status\": 4xx|5xx} or {}"}, status_code=400)
+    state.fault_status = status
+    return JSONResponse({"status": status})
 
 
 ROUTES = [
@@ -183,6 +196,8 @@ ROUTES = [
 
 def api_route(method: str, path: str, handler) -> Route:
     async def endpoint(request: Request):
+        if state.fault_status is not None:
+            return JSONResponse({"message": "Kestra is failing (test fault)"}, status_code=state.fault_status)
         try:
             return await handler(request)
         except KestraApiError as err:
@@ -220,7 +235,8 @@ class Recorder:
 
 
 app = Recorder(Starlette(routes=[api_route(*route) for route in ROUTES]
-                         + [Route("/_test/requests", recorded, methods=["GET"]), Route("/_test/reset", reset, methods=["POST"])]))
+                         + [Route("/_test/requests", recorded, methods=["GET"]), Route("/_test/reset", reset, methods=["POST"]),
+                            Route("/_test/fault", fault, methods=["POST"])]))
 
 if __name__ == "__main__":
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="info")
