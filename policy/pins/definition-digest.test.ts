@@ -37,8 +37,9 @@ function paths(value: unknown, at: (string | number)[] = []): (string | number)[
 
 function replaceAt(value: unknown, path: (string | number)[], replacement: unknown): unknown {
   if (path.length === 0) return replacement;
-  const [head, ...rest] = path as [string | number, ...(string | number)[]];
-  const copy = (Array.isArray(value) ? [...value] : { ...(value as object) }) as Record<string | number, unknown>;
+  const head = path[0] as string | number;
+  const rest = path.slice(1);
+  const copy = (Array.isArray(value) ? [...(value as unknown[])] : { ...(value as object) }) as Record<string | number, unknown>;
   copy[head] = replaceAt(copy[head], rest, replacement);
   return copy;
 }
