@@ -9,7 +9,7 @@ import type { PinsSpec } from "../../policy/schema.ts";
 import type { SidecarMetrics } from "../observability/metrics.ts";
 import type { PolicyHolder } from "../policy-holder.ts";
 import { versionOf } from "../policy-holder.ts";
-import { changedFields, definitionDiff } from "./definition-diff.ts";
+import { changedFields, definitionDiff } from "../../policy/pins/definition-diff.ts";
 import type { LiveDefinitions } from "./live-definitions.ts";
 import { activePins, isDrift, pinState, type PinState } from "./pin-check.ts";
 

@@ -37,21 +37,28 @@ export interface KestraFastMcp {
   stop(): Promise<void>;
 }
 
-export async function startKestraFastMcp(): Promise<KestraFastMcp> {
+export interface KestraFastMcpOptions {
+  /** A port to listen on (a restart on the same port); default a free one. */
+  port?: number;
+  /** Tool descriptions to list instead of the declared ones (test/python/kestra/src/definitions.py). */
+  descriptions?: Record<string, string>;
+}
+
+export async function startKestraFastMcp(options: KestraFastMcpOptions = {}): Promise<KestraFastMcp> {
   const bin = dirname(venvPython());
   // A port found free can be taken before uvicorn binds it (other suites run in parallel): try again.
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const [command, ...args] = kestraServerCommand(port) as [string, ...string[]];
     const peer = startPeer(join(bin, command), args, {
       cwd: KESTRA_SERVER_DIR,
-      env: { PATH: `${bin}:${process.env.PATH ?? ""}`, FASTMCP_CHECK_FOR_UPDATES: "off", FASTMCP_SHOW_SERVER_BANNER: "false", PYTHONDONTWRITEBYTECODE: "1" },
+      env: { PATH: `${bin}:${process.env.PATH ?? ""}`, FASTMCP_CHECK_FOR_UPDATES: "off", FASTMCP_SHOW_SERVER_BANNER: "false", PYTHONDONTWRITEBYTECODE: "1", ...(options.descriptions ? { KESTRA_TEST_DESCRIPTIONS: JSON.stringify(options.descriptions) } : {}) },
     });
     try {
       await peer.waitFor(/Uvicorn running on http:\/\/127\.0\.0\.1:\d+/, 60_000);
     } catch (error) {
       await peer.stop();
-      if (attempt < 3 && /address already in use/i.test(peer.output())) continue;
+      if (attempt < 3 && options.port === undefined && /address already in use/i.test(peer.output())) continue;
       throw error;
     }
     const base = `http://127.0.0.1:${port}`;
