@@ -21,6 +21,8 @@ const commands: ReadonlyMap<string, () => Promise<Command>> = new Map<string, ()
   ["policy scan", async () => import("./policy-scan.ts").then((m) => ({ usage: m.scanUsage, run: m.runPolicyScan }))],
   ["operator", async () => import("./operator.ts").then((m) => ({ usage: m.operatorUsage, run: (argv) => m.runOperator(argv) }))],
   ["status", async () => import("./status.ts").then((m) => ({ usage: m.statusUsage, run: (argv, { program }) => m.runStatus(argv, { ...m.processIo, program }) }))],
+  ["pins diff", async () => import("./pins.ts").then((m) => ({ usage: m.diffUsage, run: m.runPinsDiff }))],
+  ["pins accept", async () => import("./pins.ts").then((m) => ({ usage: m.acceptUsage, run: m.runPinsAccept }))],
   ["approvals list", async () => import("./approvals.ts").then((m) => ({ usage: m.listUsage, run: m.runApprovalsList }))],
   ["approvals approve", async () => import("./approvals.ts").then((m) => ({ usage: m.approveUsage, run: m.runApprovalsApprove }))],
   ["approvals deny", async () => import("./approvals.ts").then((m) => ({ usage: m.denyUsage, run: m.runApprovalsDeny }))],

@@ -93,7 +93,7 @@ class EventDriftReporter implements DriftReporter {
     const more = snapshot.drifted.length > 20 ? ` and ${snapshot.drifted.length - 20} more` : "";
     const effect = snapshot.mode === "Enforce" ? "blocked until their pins are updated" : "reported only (pins mode " + snapshot.mode + ")";
     const message = drifted
-      ? `Pod ${pod}: ${snapshot.drifted.length} tool definition${snapshot.drifted.length === 1 ? "" : "s"} differ from spec.pins, ${effect}: ${listed.join(", ")}${more}. Review with: kubectl mcp-warden pins diff -n ${this.o.namespace} ${this.o.name}`
+      ? `Pod ${pod}: ${snapshot.drifted.length} tool definition${snapshot.drifted.length === 1 ? " differs" : "s differ"} from spec.pins, ${effect}: ${listed.join(", ")}${more}. Review with: kubectl mcp-warden pins diff -n ${this.o.namespace} ${this.o.name}`
       : `Pod ${pod}: every listed tool definition matches spec.pins.`;
     return {
       apiVersion: "v1",

@@ -86,7 +86,7 @@ export class DriftMonitor {
       for (const tool of tools) this.judge(policy, pins, tool, before.get(tool));
       for (const tool of this.gauged) if (!tools.has(tool)) this.ungauge(policy.name, tool);
     }
-    this.publish(before);
+    this.publish(before, true);
   }
 
   private check(changed: readonly string[]): void {
@@ -157,12 +157,14 @@ export class DriftMonitor {
     if (this.gauged.delete(tool)) this.deps.metrics.toolDefinitionDrift.remove({ policy, tool });
   }
 
-  private publish(before: ReadonlyMap<string, DriftedTool>): void {
+  /** Reports the drift when it changed, or always after a policy change (the report names its generation). */
+  private publish(before: ReadonlyMap<string, DriftedTool>, policyChanged = false): void {
     const same = before.size === this.drifted.size && [...this.drifted].every(([tool, d]) => before.get(tool) === d);
     const policy = this.deps.holder.current;
     const pins = activePins(policy);
-    if (same && pins) return;
-    if (!policy) return;
+    if (same && !policyChanged) return;
+    // A policy without pins reports only to take back an earlier report's drift.
+    if (!policy || (!pins && before.size === 0)) return;
     this.deps.report?.({ policy: policy.name, generation: policy.generation, mode: pins?.mode ?? "Off", drifted: this.current() });
   }
 }
