@@ -49,6 +49,7 @@ describe("kubectl mcp-warden pins diff|accept with the operator's DefinitionsPin
     await cluster.createNamespace("agents", { labels: { "mcpwarden.io/injection": "enabled" } });
     const spec = {
       podSelector: { matchLabels: { app: "tools" } },
+      upstream: { port: 9000 },
       default: "allow",
       pins: { mode: "Enforce", onDrift: "hide", tools: { read_report: definitionDigest(READ), send_mail: definitionDigest(SEND) } },
     };
