@@ -230,7 +230,7 @@ describe("chart scenarios", () => {
     const alerts = rules.spec.groups.flatMap((g) => g.rules);
     assert.deepEqual(alerts.map((a) => a.alert).sort(), [
       "McpWardenApprovalsPending", "McpWardenDenialSpike", "McpWardenOperatorDown", "McpWardenPodsNotEnforced", "McpWardenPolicyReloadFailed", "McpWardenRateLimitStoreErrors",
-      "McpWardenSidecarWithoutPolicy", "McpWardenWebhookCertificateExpiresSoon", "McpWardenWebhookErrors", "McpWardenWebhookSlow",
+      "McpWardenSidecarWithoutPolicy", "McpWardenToolDefinitionDrift", "McpWardenWebhookCertificateExpiresSoon", "McpWardenWebhookErrors", "McpWardenWebhookSlow",
     ]);
     for (const alert of alerts) {
       assert.equal(alert.labels.team, "platform", `${alert.alert} carries alertLabels`);
