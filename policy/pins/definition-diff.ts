@@ -1,7 +1,7 @@
 // A bounded unified diff of two tool definitions, field by field over the digested fields, for the
 // drift audit line, the Event and `kubectl mcp-warden pins diff`. Each field is pretty-printed JSON
 // (keys sorted, so reordering shows no change); fields that did not change are left out.
-import { canonicalJson } from "./canonical-json.ts";
+import { canonicalJson } from "../approval/canonical-json.ts";
 import { DIGESTED_FIELDS } from "./definition-digest.ts";
 
 /** A diff longer than this is cut, with a line saying how much was left out. */

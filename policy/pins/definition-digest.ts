@@ -4,7 +4,7 @@
 // not send is left out of the digested object (absent and null differ: null is a value a server sent).
 // Fields outside this list (icons, execution and whatever later revisions add) do not change it.
 import { createHash } from "node:crypto";
-import { canonicalJson } from "./canonical-json.ts";
+import { canonicalJson } from "../approval/canonical-json.ts";
 
 export const DIGESTED_FIELDS = ["name", "title", "description", "inputSchema", "outputSchema", "annotations", "_meta"] as const;
 export type DigestedField = (typeof DIGESTED_FIELDS)[number];
