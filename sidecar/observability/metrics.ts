@@ -112,7 +112,7 @@ export class SidecarMetrics {
     });
     this.sessions = new Gauge({ name: "mcp_warden_sessions", help: "MCP sessions bound to a caller through this sidecar.", registers });
     this.upstreamToolNames = new Gauge({ name: "mcp_warden_upstream_tools", help: "Tool names learnt from the upstream's tools/list answers.", registers });
-    // Pinned tool definitions (ADR 0131): tool is a pinned name or one the upstream listed (bounded).
+    // Pinned tool definitions (ADR 0130): tool is a pinned name or one the upstream listed (bounded).
     this.toolDefinitionDrift = new Gauge({
       name: "mcp_warden_tool_definition_drift",
       help: "1 while a tool's live definition does not match its pin in spec.pins (or it has none under newTools: hide), 0 while it matches.",
