@@ -74,6 +74,18 @@ describe("kubectl mcp-warden pins diff|accept with the operator's DefinitionsPin
     await oc?.stop();
   });
 
+  it("refuses malformed pins at apply time, naming the field", async () => {
+    const bad = (pins: string) => `apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: bad, namespace: agents}\nspec:\n  pins:\n${pins}`;
+    const plainHex = await oc.sh("kubectl apply -f -", { input: bad(`    tools: {send_mail: "${"a".repeat(64)}"}\n`) });
+    assert.notEqual(plainHex.code, 0);
+    assert.match(plainHex.stderr, /spec\.pins\.tools\.send_mail: Invalid value: "a{64}": spec\.pins\.tools\.send_mail in body should match '\^sha256:\[0-9a-f\]\{64\}\$'/);
+    const unquotedOff = await oc.sh("kubectl apply -f -", { input: bad("    mode: Off\n") });
+    assert.notEqual(unquotedOff.code, 0);
+    assert.match(unquotedOff.stderr, /spec\.pins\.mode/);
+    const quotedOff = await oc.sh("kubectl apply --dry-run=server -f -", { input: bad('    mode: "Off"\n') });
+    assert.equal(quotedOff.code, 0, quotedOff.stderr);
+  });
+
   it("reports the drift as an Event and in DefinitionsPinned, shows it in pins diff, and restores calls once accepted", async () => {
     const agent = await proxy.client(KEYS.alice);
     upstream.tools = [READ, POISONED];
