@@ -186,3 +186,10 @@ test("policy init --pin pins the catalogue's Kestra tool definitions", async () 
   const plain = await runCli("policy", "init", "--server", "kestra");
   assert.equal(parsePolicyText(plain.stdout, "plain").spec.pins, undefined);
 });
+
+test("policy lint names a malformed pin and what a pin looks like", async () => {
+  const file = await tempFile("bad-pins.yaml", 'apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: x, namespace: agents}\nspec:\n  pins:\n    tools: {send_mail: "abc"}\n');
+  const lint = await runCli("policy", "lint", file);
+  assert.equal(lint.code, 1);
+  assert.match(lint.stderr, /spec\.pins\.tools\.send_mail: must be sha256: followed by the 64 lower-case hex digits of the tool definition's digest/);
+});
