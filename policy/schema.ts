@@ -217,7 +217,7 @@ export const SidecarSettings = z
   .describe("Settings of the injected sidecar.");
 
 
-// Tool definition pins (ADR 0130–0133): the reviewed definitions of the upstream's tools, by digest.
+// Tool definition pins (ADR 0130–0134): the reviewed definitions of the upstream's tools, by digest.
 /** A pin: `sha256:` and the 64 lower-case hex digits of a tool definition's digest (policy/pins). */
 export const PIN_DIGEST = /^sha256:[0-9a-f]{64}$/;
 export const Pins = z
