@@ -40,6 +40,8 @@ export function pinsHideTest(policy: CompiledPolicy | undefined, live: LiveDefin
   return (tool) => {
     const state = pinState(pins, live, tool);
     if (state === "drifted") return pins.onDrift === "hide";
+    // Listed but not judged (its name too long, or the live view full): not shown as reviewed.
+    if (state === "unknown" && pins.tools?.[tool] !== undefined) return pins.onDrift === "hide";
     // A tool without a pin is hidden under newTools: hide, listed or not.
     return pins.tools?.[tool] === undefined && pins.newTools === "hide";
   };
