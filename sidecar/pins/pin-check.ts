@@ -65,7 +65,7 @@ export function pinVerdict(policy: CompiledPolicy, live: LiveDefinitions, tool: 
   if (pinned === undefined && pins.newTools === "hide") {
     return deny("definition_unpinned", rule, `Tool '${tool}' has no reviewed definition in policy ${policy.name} (spec.pins.newTools: hide) and is not callable until it is pinned.`);
   }
-  if (state === "unknown") {
+  if (state === "unknown" && pinned !== undefined) {
     return deny("definition_unknown", rule, `Tool '${tool}' is pinned in policy ${policy.name} but the sidecar has not seen its definition yet, so it cannot tell whether it changed. Retry in a few seconds.`);
   }
   return undefined;
