@@ -14,6 +14,7 @@ import { versionOf, type PolicyHolder } from "../policy-holder.ts";
 import { storeKind } from "../rate-limit-store.ts";
 import { refundClassOf, type UpstreamOutcome, type Verdict } from "./outcome.ts";
 import { toolLabel, type KnownTools } from "./tool-names.ts";
+import { pinVerdict } from "../pins/pin-check.ts";
 
 export interface CallerContext {
   readonly caller: CelCaller;
@@ -88,6 +89,8 @@ export class Enforcer {
     const policy = this.deps.holder.current;
     const store = this.deps.holder.store;
     if (!policy || !store) return this.account({ request, context, verdict: NO_POLICY, forward: false, policy, admission: undefined, startedAt });
+    const pinned = await this.pinned(policy, request.tool);
+    if (pinned) return this.account({ request, context, verdict: pinned, forward: false, policy, admission: undefined, startedAt });
     const toolCall = { tool: request.tool, args: request.args, caller: context.caller, session: context.session };
     const evaluation = await this.evaluate(policy, toolCall);
     if (evaluation.decision === "approval_required" && policy.mode === "Enforce" && evaluation.plan.approval) {
@@ -113,6 +116,20 @@ export class Enforcer {
     await Promise.race([known.toolListChanged(), new Promise((resolve) => (timer = setTimeout(resolve, SCHEMA_WAIT_MS)))]);
     clearTimeout(timer);
     return evaluateToolCall(policy, toolCall, known.inputSchemas);
+  }
+
+  /**
+   * The pins' denial of a call, before any rule (ADR 0132). A pinned tool whose definition the sidecar
+   * has not seen yet waits, for a bounded time, for a listing, as strict argument checks do.
+   */
+  private async pinned(policy: CompiledPolicy, tool: string): Promise<Verdict | undefined> {
+    const live = this.deps.knownTools.definitions;
+    const verdict = pinVerdict(policy, live, tool);
+    if (verdict?.reason !== "definition_unknown") return verdict;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.deps.knownTools.toolListChanged(), new Promise((resolve) => (timer = setTimeout(resolve, SCHEMA_WAIT_MS)))]);
+    clearTimeout(timer);
+    return pinVerdict(policy, live, tool);
   }
 
   /** Consumes the limits of a call a person approved (not counted yet: see settleApproval). */

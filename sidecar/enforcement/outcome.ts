@@ -15,7 +15,13 @@ export type SidecarReason =
   | "approval_denied"
   | "approval_expired"
   /** No approval could be requested: no Kubernetes API, or it cannot be reached (approval_required). */
-  | "approval_unavailable";
+  | "approval_unavailable"
+  /** spec.pins: the tool's live definition is not the pinned one (denied in Enforce). */
+  | "definition_drift"
+  /** spec.pins.newTools: hide, and the tool has no pin. */
+  | "definition_unpinned"
+  /** The tool is pinned and the sidecar has not seen its definition (fail closed). */
+  | "definition_unknown";
 
 /** What happened to a call after the decision, for the audit log. */
 export type UpstreamOutcome =

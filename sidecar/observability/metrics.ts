@@ -56,6 +56,8 @@ export class SidecarMetrics {
   readonly rateLimitStoreErrors: Counter<"store">;
   readonly sessions: Gauge;
   readonly upstreamToolNames: Gauge;
+  readonly toolDefinitionDrift: Gauge<"policy" | "tool">;
+  readonly toolDefinitionDriftTotal: Counter<"policy" | "tool">;
 
   constructor(build: BuildInfo, options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -110,6 +112,19 @@ export class SidecarMetrics {
     });
     this.sessions = new Gauge({ name: "mcp_warden_sessions", help: "MCP sessions bound to a caller through this sidecar.", registers });
     this.upstreamToolNames = new Gauge({ name: "mcp_warden_upstream_tools", help: "Tool names learnt from the upstream's tools/list answers.", registers });
+    // Pinned tool definitions (ADR 0130): tool is a pinned name or one the upstream listed (bounded).
+    this.toolDefinitionDrift = new Gauge({
+      name: "mcp_warden_tool_definition_drift",
+      help: "1 while a tool's live definition does not match its pin in spec.pins (or it has none under newTools: hide), 0 while it matches.",
+      labelNames: ["policy", "tool"],
+      registers,
+    });
+    this.toolDefinitionDriftTotal = new Counter({
+      name: "mcp_warden_tool_definition_drift_total",
+      help: "Drifts seen: a tool listed with a definition whose digest is not its pin, counted once per new live digest.",
+      labelNames: ["policy", "tool"],
+      registers,
+    });
     const buildInfo = new Gauge({
       name: "mcp_warden_build_info",
       help: "Build information (value 1).",

@@ -41,22 +41,34 @@ export interface KestraFastMcp {
   stop(): Promise<void>;
 }
 
-export async function startKestraFastMcp(): Promise<KestraFastMcp> {
+export interface KestraFastMcpOptions {
+  /** A port to listen on (a restart on the same port); default a free one. */
+  port?: number;
+  /** Tool descriptions to list instead of the declared ones (test/python/kestra/src/definitions.py). */
+  descriptions?: Record<string, string>;
+}
+
+export async function startKestraFastMcp(options: KestraFastMcpOptions = {}): Promise<KestraFastMcp> {
   const bin = dirname(venvPython());
   // A port found free can be taken before uvicorn binds it (other suites run in parallel): try again.
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const [command, ...args] = kestraServerCommand(port) as [string, ...string[]];
     const peer = startPeer(join(bin, command), args, {
       cwd: KESTRA_SERVER_DIR,
       // The environment the injector gives the Kestra container, as it would be in the pod.
-      env: { PATH: `${bin}:${process.env.PATH ?? ""}`, ...Object.fromEntries(KESTRA_FASTMCP_ENV.map((e) => [e.name, e.value])), PYTHONDONTWRITEBYTECODE: "1" },
+      env: {
+        PATH: `${bin}:${process.env.PATH ?? ""}`,
+        ...Object.fromEntries(KESTRA_FASTMCP_ENV.map((e) => [e.name, e.value])),
+        PYTHONDONTWRITEBYTECODE: "1",
+        ...(options.descriptions ? { KESTRA_TEST_DESCRIPTIONS: JSON.stringify(options.descriptions) } : {}),
+      },
     });
     try {
       await peer.waitFor(/Uvicorn running on http:\/\/127\.0\.0\.1:\d+/, 60_000);
     } catch (error) {
       await peer.stop();
-      if (attempt < 3 && /address already in use/i.test(peer.output())) continue;
+      if (attempt < 3 && options.port === undefined && /address already in use/i.test(peer.output())) continue;
       throw error;
     }
     const base = `http://127.0.0.1:${port}`;

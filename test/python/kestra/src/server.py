@@ -9,6 +9,7 @@ the image's working directory:
 from fastmcp import FastMCP
 
 from fake_kestra import FakeKestra, raise_fault
+from definitions import add_replaced_descriptions
 from recorder import CallRecorder, add_test_routes
 from tools import control, ee, executions, flows, generate, logs, storage
 
@@ -40,5 +41,6 @@ kestra = KestraHolder()
 recorder = CallRecorder()
 mcp.add_middleware(recorder)
 add_test_routes(mcp, recorder, kestra)
+add_replaced_descriptions(mcp)
 for area in (control, ee, executions, storage, flows, generate, logs):
     area.register(mcp, kestra)
