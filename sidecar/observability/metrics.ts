@@ -5,6 +5,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { DecisionKind } from "../../policy/decision.ts";
 import type { SidecarReason } from "../enforcement/outcome.ts";
+import type { ResultVerdict } from "../../policy/results/inspect.ts";
 
 export const UNKNOWN_TOOL = "_unknown";
 export const OTHER_METHOD = "_other";
@@ -56,6 +57,9 @@ export class SidecarMetrics {
   readonly rateLimitStoreErrors: Counter<"store">;
   readonly sessions: Gauge;
   readonly upstreamToolNames: Gauge;
+  // Result rules (policy/results)
+  readonly resultRedactions: Counter<"policy" | "tool" | "detector">;
+  readonly resultsWithheld: Counter<"policy" | "tool" | "reason">;
 
   constructor(build: BuildInfo, options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -110,6 +114,19 @@ export class SidecarMetrics {
     });
     this.sessions = new Gauge({ name: "mcp_warden_sessions", help: "MCP sessions bound to a caller through this sidecar.", registers });
     this.upstreamToolNames = new Gauge({ name: "mcp_warden_upstream_tools", help: "Tool names learnt from the upstream's tools/list answers.", registers });
+    // Result rules: detector names come from the policy, so the label stays bounded.
+    this.resultRedactions = new Counter({
+      name: "mcp_warden_result_redactions_total",
+      help: "Matches redacted in tool results, by policy, tool and detector.",
+      labelNames: ["policy", "tool", "detector"],
+      registers,
+    });
+    this.resultsWithheld = new Counter({
+      name: "mcp_warden_results_withheld_total",
+      help: "Tool results withheld by result rules, by policy, tool and reason (detector, too_large, condition, evaluation_error, scan_failed).",
+      labelNames: ["policy", "tool", "reason"],
+      registers,
+    });
     const buildInfo = new Gauge({
       name: "mcp_warden_build_info",
       help: "Build information (value 1).",
@@ -122,6 +139,12 @@ export class SidecarMetrics {
 
   countToolCall(labels: { policy: string; tool: string; decision: DecisionKind; reason: SidecarReason; mode: string }): void {
     this.toolCalls.inc(labels);
+  }
+
+  /** What result rules did to one result. */
+  countResult(policy: string, tool: string, verdict: ResultVerdict): void {
+    if (verdict.action === "withheld") this.resultsWithheld.inc({ policy, tool, reason: verdict.reason ?? "detector" });
+    else if (verdict.action === "redacted") for (const [detector, n] of Object.entries(verdict.detectors)) this.resultRedactions.inc({ policy, tool, detector }, n);
   }
 
   /** `method` is a JSON-RPC method or a PseudoMethod. */

@@ -12,6 +12,7 @@ import type { SessionTable } from "../sessions.ts";
 import type { Upstream } from "./upstream.ts";
 import { upstreamRequestHeaders } from "../mcp/http-headers.ts";
 import type { ApprovalRuntime } from "../approvals/runtime.ts";
+import { WITHHELD_PREFIX, withheldResult } from "../../policy/results/inspect.ts";
 
 export interface ProxyDeps {
   config: SidecarConfig;
@@ -74,7 +75,21 @@ export function answerInspector(deps: ProxyDeps, ex: Exchange, status: number, f
     status,
     log: deps.log,
     onDropped: () => deps.metrics.countRequest("_response", "dropped"),
+    unattributedResult: unattributedResults(deps.holder),
   });
+}
+
+/**
+ * A replayed answer's call is not known on the stream that replays it, so its result rules cannot be
+ * applied: under a policy with result rules (Enforce mode) such a result is withheld. Fail closed.
+ */
+function unattributedResults(holder: PolicyHolder): ((result: unknown) => unknown) | undefined {
+  const policy = holder.current;
+  if (!policy?.hasResultRules || policy.mode !== "Enforce") return undefined;
+  return (result) =>
+    typeof result === "object" && result !== null && ("content" in result || "structuredContent" in result)
+      ? withheldResult(`${WITHHELD_PREFIX} A replayed result was withheld by policy ${policy.name}: it cannot be matched to its call, so its result rules cannot be applied. Call the tool again.`)
+      : result;
 }
 
 /** The hidden-tool test while filtering applies: a policy with `hide` entries, in Enforce mode. */

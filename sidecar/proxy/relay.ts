@@ -154,7 +154,7 @@ function bodyMessages(text: string, inspector: AnswerInspector): unknown[] | und
   } catch {
     return undefined;
   }
-  const translated = inspector.translate(value);
+  const translated = inspector.translateSized(value, text);
   if (translated === undefined) return [];
   return Array.isArray(translated) ? (translated as unknown[]) : [translated];
 }

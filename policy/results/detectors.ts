@@ -1,0 +1,114 @@
+// The built-in detectors: data, not code paths. Each is a name, an RE2 pattern (linear time: no
+// backtracking, so no input can make a scan slow) and optionally a validator a match must pass. A
+// pattern's group named `secret` is the part redacted (the value of `password: …`, not the word).
+// Patterns avoid counted repetition of groups, which RE2's DFA would unroll into many states.
+import type { ValidatorName } from "./validators.ts";
+
+export interface DetectorDefinition {
+  readonly name: string;
+  readonly pattern: string;
+  readonly validator?: ValidatorName | undefined;
+  readonly minEntropy?: number | undefined;
+  readonly description: string;
+}
+
+export const BUILTIN_DETECTORS: readonly DetectorDefinition[] = [
+  {
+    name: "private-key",
+    // The body may be a JSON-escaped text (`\n` as two characters); an END line that is missing
+    // (a cut-off key) still redacts what follows the BEGIN line.
+    pattern:
+      "-----BEGIN[A-Z0-9 ]{0,40} PRIVATE KEY( BLOCK)?-----(?:[A-Za-z0-9+/=\\s:,.]|\\\\[nr]|-[A-Za-z0-9])*(?:-----END[A-Z0-9 ]{0,40} PRIVATE KEY( BLOCK)?-----)?",
+    description: "PEM private keys (RSA, EC, DSA, OpenSSH, PKCS#8, PGP), from BEGIN to END.",
+  },
+  {
+    name: "aws-access-key-id",
+    pattern: "\\b(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA|AGPA|ANPA|ANVA|APKA)[A-Z0-9]{16}\\b",
+    description: "AWS access key ids.",
+  },
+  {
+    name: "aws-secret-access-key",
+    pattern: "(?i)aws[A-Za-z0-9_.-]{0,30}(?:secret|private)[A-Za-z0-9_.-]{0,20}\\\\?[\"']?\\s*[:=]\\s*\\\\?[\"']?(?P<secret>[A-Za-z0-9/+=]{40})(?:[^A-Za-z0-9/+=]|$)",
+    description: "AWS secret access keys, where a name such as aws_secret_access_key assigns them.",
+  },
+  {
+    name: "gcp-api-key",
+    pattern: "\\bAIza[0-9A-Za-z_-]{35}",
+    description: "Google Cloud API keys.",
+  },
+  {
+    name: "gcp-service-account-key",
+    pattern: "\\\\?\"private_key_id\\\\?\"\\s*:\\s*\\\\?\"(?P<secret>[a-f0-9]{40})\\\\?\"",
+    description: "The key id of a Google service-account key file (its private_key is a PEM key).",
+  },
+  {
+    name: "azure-storage-key",
+    pattern: "(?i)(?:AccountKey|SharedAccessKey)=(?P<secret>[A-Za-z0-9+/]{43,86}={0,2})",
+    description: "Azure storage account and Service Bus keys in connection strings.",
+  },
+  {
+    name: "azure-client-secret",
+    pattern: "\\b[A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}",
+    description: "Azure (Entra ID) application client secrets.",
+  },
+  {
+    name: "github-token",
+    pattern: "\\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{82})\\b",
+    description: "GitHub personal access, OAuth, app and refresh tokens.",
+  },
+  {
+    name: "gitlab-token",
+    pattern: "\\b(?:glpat|glptt|gldt|glrt|glsoat|glcbt|gloas|glffct)-[A-Za-z0-9_-]{20,}",
+    description: "GitLab personal, pipeline, deploy, runner and OAuth tokens.",
+  },
+  {
+    name: "slack-token",
+    pattern: "\\bxox[abposre]-[A-Za-z0-9-]{10,250}|https://hooks\\.slack\\.com/(?:services|workflows)/[A-Za-z0-9+/_-]{20,}",
+    description: "Slack bot, user and app tokens, and incoming webhook URLs.",
+  },
+  {
+    name: "jwt",
+    pattern: "\\beyJ[A-Za-z0-9_-]{6,}\\.[A-Za-z0-9_-]{4,}\\.[A-Za-z0-9_-]*",
+    validator: "jwt",
+    description: "JSON Web Tokens (header and payload must decode to JSON).",
+  },
+  {
+    name: "password-assignment",
+    pattern:
+      "(?i)\\b(?:password|passwd|pwd|secret|token|client[_-]?secret|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|private[_-]?key)\\\\?[\"']?\\s*[:=]\\s*\\\\?[\"']?(?P<secret>[^\\s\"'\\\\,;&<>{}]{4,})",
+    description: "Values assigned to names such as password, secret, api_key (password=…, \"secret\": \"…\", secret: …).",
+  },
+  {
+    name: "high-entropy",
+    pattern: "[A-Za-z0-9+/_=-]{32,}",
+    validator: "entropy",
+    minEntropy: 4.2,
+    description: "Random-looking strings of 32 or more base64 characters (at least 4.2 bits per character, letters and digits mixed).",
+  },
+  {
+    name: "email",
+    pattern: "\\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\\.[A-Za-z0-9-]{1,63})*\\.[A-Za-z]{2,24}\\b",
+    description: "E-mail addresses.",
+  },
+  {
+    name: "iban",
+    pattern: "\\b[A-Z]{2}[0-9]{2} ?[A-Z0-9]{4}(?: ?[A-Z0-9]{1,4}){2,7}\\b",
+    validator: "iban",
+    description: "International bank account numbers (country length and mod-97 check digits).",
+  },
+  {
+    name: "credit-card",
+    pattern: "\\b[0-9][0-9 -]{11,21}[0-9]\\b",
+    validator: "luhn",
+    description: "Payment card numbers of 13 to 19 digits (Luhn check digit).",
+  },
+];
+
+/** Names that stand for several detectors in `redact` and `denyIf`. */
+export const DETECTOR_GROUPS: Readonly<Record<string, readonly string[]>> = {
+  secrets: [
+    "private-key", "aws-access-key-id", "aws-secret-access-key", "gcp-api-key", "gcp-service-account-key", "azure-storage-key",
+    "azure-client-secret", "github-token", "gitlab-token", "slack-token", "jwt", "password-assignment", "high-entropy",
+  ],
+  "personal-data": ["email", "iban", "credit-card"],
+};

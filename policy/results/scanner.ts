@@ -1,0 +1,108 @@
+// Finds detector matches in strings, for every detector a result's rules name, in one pass over the
+// result's strings. Each string is first tested by each detector's RE2 automaton (@bufbuild/re2: a
+// DFA, linear, fast when nothing matches: the usual case); only a string a detector matches is
+// searched again for the positions (re2js: RE2 with match positions, also linear). A match that
+// fails its detector's validator is no finding. Compiled once per policy.
+import { RE2JS as Re2Test } from "@bufbuild/re2";
+import { RE2JS as Re2Find } from "re2js";
+import type { DetectorDefinition } from "./detectors.ts";
+import { validatorFor } from "./validators.ts";
+
+export interface Finding {
+  readonly detector: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface CompiledDetector {
+  readonly name: string;
+  /** Every validated match in `text`, in order. */
+  find(text: string): Finding[];
+}
+
+/** Compiles a detector; throws (with RE2's message) when its pattern is not valid RE2. */
+export function compileDetector(definition: DetectorDefinition): CompiledDetector {
+  const probe = Re2Test.compile(definition.pattern);
+  const locate = Re2Find.compile(definition.pattern);
+  const secretGroup = locate.namedGroups().secret;
+  const valid = definition.validator ? validatorFor(definition.validator, { minEntropy: definition.minEntropy }) : undefined;
+  const name = definition.name;
+  return {
+    name,
+    find(text) {
+      if (!probe.test(text)) return [];
+      const findings: Finding[] = [];
+      const matcher = locate.matcher(text);
+      // Each search starts where the last match ended: the scan stays linear even when a long
+      // match fails its validator.
+      while (matcher.find()) {
+        const hasSecret = secretGroup !== undefined && matcher.start(secretGroup) >= 0;
+        const start = hasSecret ? matcher.start(secretGroup) : matcher.start();
+        const end = hasSecret ? matcher.end(secretGroup) : matcher.end();
+        if (end <= start) continue;
+        if (valid && !valid(text.slice(start, end))) continue;
+        findings.push({ detector: name, start, end });
+      }
+      return findings;
+    },
+  };
+}
+
+/** The problem with a detector's pattern, or undefined when RE2 accepts it. */
+export function patternProblem(pattern: string): string | undefined {
+  try {
+    Re2Test.compile(pattern);
+    const locate = Re2Find.compile(pattern);
+    if (locate.matcher("").matches() && pattern.length > 0) return "matches the empty string, so it would match everywhere";
+    return undefined;
+  } catch (err) {
+    return `not a valid RE2 pattern: ${(err as Error).message}`;
+  }
+}
+
+/** Scans strings with a set of detectors. */
+export class Scanner {
+  readonly detectors: readonly CompiledDetector[];
+
+  constructor(detectors: readonly CompiledDetector[]) {
+    this.detectors = detectors;
+  }
+
+  /** Findings of every detector in `text`, overlapping ones included, ordered by start. */
+  scan(text: string): Finding[] {
+    const all: Finding[] = [];
+    for (const detector of this.detectors) {
+      const found = detector.find(text);
+      for (const f of found) all.push(f);
+    }
+    return all.length > 1 ? all.sort((a, b) => a.start - b.start || b.end - a.end) : all;
+  }
+}
+
+/**
+ * `text` with the findings of the named detectors replaced by `[REDACTED:<detector>]`. Overlapping
+ * findings are one redaction, named after the one that starts first (the longest at a tie).
+ */
+export function redactText(text: string, findings: readonly Finding[]): string {
+  let out = "";
+  let at = 0;
+  let open: Finding | undefined;
+  let openEnd = 0;
+  const close = () => {
+    if (!open) return;
+    out += `${text.slice(at, open.start)}[REDACTED:${open.detector}]`;
+    at = openEnd;
+    open = undefined;
+  };
+  for (const f of findings) {
+    if (open && f.start < openEnd) {
+      openEnd = Math.max(openEnd, f.end);
+      continue;
+    }
+    close();
+    open = f;
+    openEnd = f.end;
+  }
+  close();
+  return out + text.slice(at);
+}
