@@ -282,7 +282,7 @@ function passwordAssignments(): DetectorCorpus {
     truePositives: range(22).map((i) => {
       const value = `${pick(ALNUM, 8)}!${pick(DIGITS, 2)}`;
       const name = names[i % names.length] as string;
-      const text = [`${name}=${value}`, `"${name}": "${value}"`, `${name}: ${value}`, `\\"${name}\\": \\"${value}\\"`, `jdbc?user=app&${name}=${value}`][i % 5] as string;
+      const text = [`${name}=${value}`, `"${name}": "${value}"`, `${name}: ${value}`, `\\"${name}\\": \\"${value}\\"`, `jdbc?user=app&${name}=${value}`, `DB_${name.toUpperCase()}=${value}`][i % 6] as string;
       return tp(text, value);
     }),
     falsePositives: [

@@ -38,7 +38,7 @@ export const BUILTIN_DETECTORS: readonly DetectorDefinition[] = [
   },
   {
     name: "gcp-service-account-key",
-    pattern: "\\\\?\"private_key_id\\\\?\"\\s*:\\s*\\\\?\"(?P<secret>[a-f0-9]{40})\\\\?\"",
+    pattern: "private_key_id\\\\?[\"']?\\s*[:=]\\s*\\\\?[\"']?(?P<secret>[a-f0-9]{40})\\b",
     description: "The key id of a Google service-account key file (its private_key is a PEM key).",
   },
   {
@@ -75,19 +75,21 @@ export const BUILTIN_DETECTORS: readonly DetectorDefinition[] = [
   {
     name: "password-assignment",
     pattern:
-      "(?i)\\b(?:password|passwd|pwd|secret|token|client[_-]?secret|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|private[_-]?key)\\\\?[\"']?\\s*[:=]\\s*\\\\?[\"']?(?P<secret>[^\\s\"'\\\\,;&<>{}]{4,})",
+      "(?i)(?:password|passwd|pwd|secret|token|client[_-]?secret|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|private[_-]?key)\\\\?[\"']?\\s*[:=]\\s*\\\\?[\"']?(?P<secret>[^\\s\"'\\\\,;&<>{}]{4,})",
     description: "Values assigned to names such as password, secret, api_key (password=…, \"secret\": \"…\", secret: …).",
   },
   {
     name: "high-entropy",
-    pattern: "[A-Za-z0-9+/_=-]{32,}",
+    // `=` only as padding at the end, so `NAME=value` is not one run.
+    pattern: "[A-Za-z0-9+/_-]{32,}={0,2}",
     validator: "entropy",
     minEntropy: 4.2,
     description: "Random-looking strings of 32 or more base64 characters (at least 4.2 bits per character, letters and digits mixed).",
   },
   {
     name: "email",
-    pattern: "\\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\\.[A-Za-z0-9-]{1,63})*\\.[A-Za-z]{2,24}\\b",
+    // Unbounded runs, not {1,64}: counted repetition in an unanchored search multiplies DFA states.
+    pattern: "\\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}\\b",
     description: "E-mail addresses.",
   },
   {

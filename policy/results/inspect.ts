@@ -7,7 +7,7 @@
 // the matched text.
 import type { CelCaller } from "../cel/environment.ts";
 import type { ResultPlan } from "./rules.ts";
-import { redactText, type Finding, type Scanner } from "./scanner.ts";
+import { redactionsOf, redactText, type Finding, type Scanner } from "./scanner.ts";
 
 export type ResultAction = "passed" | "redacted" | "withheld";
 /** Why a result was withheld (a metric label: bounded). */
@@ -66,17 +66,15 @@ function decide(plan: ResultPlan, result: unknown, context: ResultContext): Resu
   if (!plan.scanner) return { action: "passed", result, detectors: {} };
   const counts: Record<string, number> = {};
   const denied: Record<string, number> = {};
-  const redacted = walk(result, plan.scanner, (findings) => {
-    const kept: Finding[] = [];
-    for (const f of findings) {
-      if (plan.denyIf.has(f.detector)) denied[f.detector] = (denied[f.detector] ?? 0) + 1;
-      if (plan.redact.has(f.detector)) {
-        counts[f.detector] = (counts[f.detector] ?? 0) + 1;
-        kept.push(f);
-      }
-    }
-    return kept;
-  });
+  const redacted = walk(result, {
+    scanner: plan.scanner,
+    keep(findings) {
+      for (const f of findings) if (plan.denyIf.has(f.detector)) denied[f.detector] = (denied[f.detector] ?? 0) + 1;
+      const kept = findings.filter((f) => plan.redact.has(f.detector));
+      for (const r of redactionsOf(kept)) counts[r.detector] = (counts[r.detector] ?? 0) + 1;
+      return kept;
+    },
+  }, 0, undefined);
   if (Object.keys(denied).length > 0) {
     return withheld(plan, context, "detector", denied, plan.pointers[0], `it contains ${describeCounts(denied)}`);
   }
@@ -84,32 +82,70 @@ function decide(plan: ResultPlan, result: unknown, context: ResultContext): Resu
   return { action: "redacted", result: redacted, detectors: counts, rule: plan.pointers[0] };
 }
 
+interface Walk {
+  readonly scanner: Scanner;
+  /** Records the findings of one string; returns those to redact. */
+  keep(findings: Finding[]): Finding[];
+}
+
+/** How deep JSON texts inside strings are read (a text holding JSON holding JSON…). */
+const MAX_JSON_TEXT_DEPTH = 3;
+
 /**
- * A copy of `value` with every string passed through the scanner and its kept findings redacted;
- * `value` itself when nothing changed. Object keys are kept as they are: they name, values hold.
+ * A copy of `value` with every string scanned and its kept findings redacted; `value` itself when
+ * nothing changed. Object keys are kept as they are, but a string member is scanned as
+ * `key=value`, so detectors that need the name (`password`, `aws_secret_access_key`) see it; only
+ * the value part is redacted. A string that holds JSON (FastMCP puts a tool's dict into the text
+ * content as JSON) is read as JSON and, when something in it is redacted, written again as JSON: its
+ * escapes never split a match, and it stays valid.
  */
-function walk(value: unknown, scanner: Scanner, keep: (findings: Finding[]) => Finding[]): unknown {
-  if (typeof value === "string") {
-    const findings = scanner.scan(value);
-    if (findings.length === 0) return value;
-    const kept = keep(findings);
-    return kept.length === 0 ? value : redactText(value, kept);
-  }
+function walk(value: unknown, w: Walk, jsonDepth: number, key: string | undefined): unknown {
+  if (typeof value === "string") return scanString(value, w, jsonDepth, key);
   if (typeof value !== "object" || value === null) return value;
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
     value.forEach((item, i) => {
-      const next = walk(item, scanner, keep);
+      const next = walk(item, w, jsonDepth, undefined);
       if (next !== item) (copy ??= [...(value as unknown[])])[i] = next;
     });
     return copy ?? value;
   }
   let copy: Record<string, unknown> | undefined;
-  for (const [key, item] of Object.entries(value)) {
-    const next = walk(item, scanner, keep);
-    if (next !== item) (copy ??= { ...(value as Record<string, unknown>) })[key] = next;
+  for (const [name, item] of Object.entries(value)) {
+    const next = walk(item, w, jsonDepth, name);
+    if (next !== item) (copy ??= { ...(value as Record<string, unknown>) })[name] = next;
   }
   return copy ?? value;
+}
+
+function scanString(text: string, w: Walk, jsonDepth: number, key: string | undefined): string {
+  if (jsonDepth < MAX_JSON_TEXT_DEPTH && looksLikeJson(text)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text) as unknown;
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed !== undefined) {
+      const next = walk(parsed, w, jsonDepth + 1, undefined);
+      return next === parsed ? text : JSON.stringify(next);
+    }
+  }
+  const prefix = key === undefined ? "" : `${key}=`;
+  const findings = w.scanner.scan(prefix + text);
+  if (findings.length === 0) return text;
+  // Back to the value's offsets; what lies in the name alone is no finding.
+  const shifted = findings
+    .map((f) => ({ detector: f.detector, start: Math.max(0, f.start - prefix.length), end: f.end - prefix.length }))
+    .filter((f) => f.end > f.start);
+  const kept = w.keep(shifted);
+  return kept.length === 0 ? text : redactText(text, kept);
+}
+
+function looksLikeJson(text: string): boolean {
+  const first = text.charCodeAt(0);
+  const last = text.charCodeAt(text.length - 1);
+  return (first === 123 && last === 125) || (first === 91 && last === 93); // {…} or […]
 }
 
 function withheld(

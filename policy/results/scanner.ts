@@ -79,30 +79,34 @@ export class Scanner {
   }
 }
 
+/** A span to redact and the detector it is named after. */
+export interface Redaction {
+  readonly detector: string;
+  readonly start: number;
+  readonly end: number;
+}
+
 /**
- * `text` with the findings of the named detectors replaced by `[REDACTED:<detector>]`. Overlapping
- * findings are one redaction, named after the one that starts first (the longest at a tie).
+ * Overlapping findings merged into one redaction each, named after the finding that starts first
+ * (the longest at a tie, then the detector listed first: specific ones before high-entropy).
  */
+export function redactionsOf(findings: readonly Finding[]): Redaction[] {
+  const out: Redaction[] = [];
+  for (const f of findings) {
+    const last = out.at(-1);
+    if (last && f.start < last.end) out[out.length - 1] = { ...last, end: Math.max(last.end, f.end) };
+    else out.push({ detector: f.detector, start: f.start, end: f.end });
+  }
+  return out;
+}
+
+/** `text` with each redaction's span replaced by `[REDACTED:<detector>]`. */
 export function redactText(text: string, findings: readonly Finding[]): string {
   let out = "";
   let at = 0;
-  let open: Finding | undefined;
-  let openEnd = 0;
-  const close = () => {
-    if (!open) return;
-    out += `${text.slice(at, open.start)}[REDACTED:${open.detector}]`;
-    at = openEnd;
-    open = undefined;
-  };
-  for (const f of findings) {
-    if (open && f.start < openEnd) {
-      openEnd = Math.max(openEnd, f.end);
-      continue;
-    }
-    close();
-    open = f;
-    openEnd = f.end;
+  for (const r of redactionsOf(findings)) {
+    out += `${text.slice(at, r.start)}[REDACTED:${r.detector}]`;
+    at = r.end;
   }
-  close();
   return out + text.slice(at);
 }

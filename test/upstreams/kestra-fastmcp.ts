@@ -37,7 +37,12 @@ export interface KestraFastMcp {
   stop(): Promise<void>;
 }
 
-export async function startKestraFastMcp(): Promise<KestraFastMcp> {
+export interface KestraFastMcpOptions {
+  /** More environment for FastMCP, e.g. FASTMCP_JSON_RESPONSE=true for JSON answers instead of SSE. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export async function startKestraFastMcp(options: KestraFastMcpOptions = {}): Promise<KestraFastMcp> {
   const bin = dirname(venvPython());
   // A port found free can be taken before uvicorn binds it (other suites run in parallel): try again.
   for (let attempt = 1; ; attempt++) {
@@ -45,7 +50,7 @@ export async function startKestraFastMcp(): Promise<KestraFastMcp> {
     const [command, ...args] = kestraServerCommand(port) as [string, ...string[]];
     const peer = startPeer(join(bin, command), args, {
       cwd: KESTRA_SERVER_DIR,
-      env: { PATH: `${bin}:${process.env.PATH ?? ""}`, FASTMCP_CHECK_FOR_UPDATES: "off", FASTMCP_SHOW_SERVER_BANNER: "false", PYTHONDONTWRITEBYTECODE: "1" },
+      env: { PATH: `${bin}:${process.env.PATH ?? ""}`, FASTMCP_CHECK_FOR_UPDATES: "off", FASTMCP_SHOW_SERVER_BANNER: "false", PYTHONDONTWRITEBYTECODE: "1", ...options.env },
     });
     try {
       await peer.waitFor(/Uvicorn running on http:\/\/127\.0\.0\.1:\d+/, 60_000);
