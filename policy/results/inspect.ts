@@ -33,6 +33,8 @@ export interface ResultContext {
   readonly caller: CelCaller;
   /** UTF-8 size of the answer message carrying the result, when known. */
   readonly bytes?: number | undefined;
+  /** The answer was not read whole (it passed maxBytes): `bytes` is a lower bound. */
+  readonly partial?: boolean | undefined;
 }
 
 /** The prefix of every withheld result's text. */
@@ -50,10 +52,13 @@ export function inspectResult(plan: ResultPlan, result: unknown, context: Result
 function decide(plan: ResultPlan, result: unknown, context: ResultContext): ResultVerdict {
   const bytes = context.bytes ?? Buffer.byteLength(JSON.stringify(result) ?? "");
   if (plan.maxBytes && bytes > plan.maxBytes.limit) {
-    return withheld(plan, context, "too_large", {}, plan.maxBytes.pointer, `it is ${bytes} bytes, more than the ${plan.maxBytes.limit} bytes the policy allows`);
+    const size = context.partial ? "it is" : `it is ${bytes} bytes,`;
+    return withheld(plan, context, "too_large", {}, plan.maxBytes.pointer, `${size} more than the ${plan.maxBytes.limit} bytes the policy allows`);
   }
   if (plan.withholdIf.length > 0) {
-    const resultObject = typeof result === "object" && result !== null && !Array.isArray(result) ? (result as Record<string, unknown>) : {};
+    // isError and content as MCP defines them when absent; structuredContent stays absent (has()).
+    const given = typeof result === "object" && result !== null && !Array.isArray(result) ? (result as Record<string, unknown>) : {};
+    const resultObject = { ...given, isError: given.isError === true, content: Array.isArray(given.content) ? given.content : [] };
     const activation = { args: context.args, tool: context.tool, caller: context.caller, result: resultObject };
     for (const condition of plan.withholdIf) {
       const outcome = condition.predicate(activation);

@@ -71,6 +71,37 @@ export class AnswerInspector {
     return this.options.forwarded.size > 0;
   }
 
+  /**
+   * The size bound result rules set on this answer: the largest maxBytes of the forwarded requests
+   * when every one of them is a tool call with one; undefined otherwise. A larger answer need not be
+   * read: each call is answered with `withholdOversized`.
+   */
+  resultBound(): number | undefined {
+    let bound = 0;
+    for (const request of this.options.forwarded.values()) {
+      const limit = request.call?.results?.maxBytes;
+      if (limit === undefined) return undefined;
+      bound = Math.max(bound, limit);
+    }
+    return bound > 0 ? bound : undefined;
+  }
+
+  /** Answers every forwarded call with the result that stands for an answer over its size bound. */
+  withholdOversized(): Record<string, unknown>[] {
+    const answers: Record<string, unknown>[] = [];
+    for (const [minted, request] of this.options.forwarded) {
+      const results = request.call?.results;
+      if (!results) continue;
+      const result = results.oversized();
+      this.options.forwarded.delete(minted);
+      this.options.answered?.(minted);
+      // The upstream answered; the tool ran: no refund.
+      request.call?.complete("ok", this.options.status);
+      answers.push({ jsonrpc: "2.0", id: request.clientId, result });
+    }
+    return answers;
+  }
+
   /** Client ids of the forwarded requests not answered so far. */
   unanswered(): RequestId[] {
     return [...this.options.forwarded.values()].map((r) => r.clientId);

@@ -12,6 +12,10 @@ export interface ResultGuard {
   inspect(result: unknown, bytes: number | undefined): unknown;
   /** The verdict on the result, once inspected (for the audit line). */
   readonly verdict: ResultVerdict | undefined;
+  /** The policy's size bound on the answer (Enforce mode), when it sets one. */
+  readonly maxBytes: number | undefined;
+  /** The result that stands for an answer larger than maxBytes, which is never read whole. */
+  oversized(): unknown;
 }
 
 export function resultGuard(call: DecidedCall, metrics: SidecarMetrics): ResultGuard | undefined {
@@ -19,18 +23,20 @@ export function resultGuard(call: DecidedCall, metrics: SidecarMetrics): ResultG
   const plan = policy?.planFor(call.request.tool).results;
   if (!policy || !plan) return undefined;
   let verdict: ResultVerdict | undefined;
+  const maxBytes = policy.mode === "Enforce" ? plan.maxBytes?.limit : undefined;
+  const context = () => ({ policy: policy.name, tool: call.request.tool, args: call.request.args, caller: call.context.caller });
   return {
     get verdict() {
       return verdict;
     },
+    maxBytes,
+    oversized() {
+      verdict = inspectResult(plan, null, { ...context(), bytes: (maxBytes ?? 0) + 1, partial: true });
+      metrics.countResult(policy.name, call.toolLabel, verdict);
+      return verdict.result;
+    },
     inspect(result, bytes) {
-      verdict = inspectResult(plan, result, {
-        policy: policy.name,
-        tool: call.request.tool,
-        args: call.request.args,
-        caller: call.context.caller,
-        bytes,
-      });
+      verdict = inspectResult(plan, result, { ...context(), bytes });
       if (policy.mode !== "Enforce") return result;
       metrics.countResult(policy.name, call.toolLabel, verdict);
       return verdict.result;
