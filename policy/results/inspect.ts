@@ -74,7 +74,8 @@ function decide(plan: ResultPlan, result: unknown, context: ResultContext): Resu
   const redacted = walk(result, {
     scanner: plan.scanner,
     keep(findings) {
-      for (const f of findings) if (plan.denyIf.has(f.detector)) denied[f.detector] = (denied[f.detector] ?? 0) + 1;
+      // Counted as redactions would be: overlapping findings are one match, named as redaction names it.
+      for (const r of redactionsOf(findings.filter((f) => plan.denyIf.has(f.detector)))) denied[r.detector] = (denied[r.detector] ?? 0) + 1;
       const kept = findings.filter((f) => plan.redact.has(f.detector));
       for (const r of redactionsOf(kept)) counts[r.detector] = (counts[r.detector] ?? 0) + 1;
       return kept;
@@ -141,7 +142,7 @@ function scanString(text: string, w: Walk, jsonDepth: number, key: string | unde
   if (findings.length === 0) return text;
   // Back to the value's offsets; what lies in the name alone is no finding.
   const shifted = findings
-    .map((f) => ({ detector: f.detector, start: Math.max(0, f.start - prefix.length), end: f.end - prefix.length }))
+    .map((f) => ({ ...f, start: Math.max(0, f.start - prefix.length), end: f.end - prefix.length }))
     .filter((f) => f.end > f.start);
   const kept = w.keep(shifted);
   return kept.length === 0 ? text : redactText(text, kept);

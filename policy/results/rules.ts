@@ -97,7 +97,9 @@ export function createResultRulesCompiler(
     if (known) return known;
     const redact = new Set(applying.flatMap((a) => expand(a.rules.redact ?? [])));
     const denyIf = new Set(applying.flatMap((a) => expand(a.rules.denyIf ?? [])));
-    const scanned = [...new Set([...denyIf, ...redact])].filter((n) => definitions.has(n));
+    // In catalogue order (specific detectors before high-entropy, the policy's own last): overlapping
+    // findings are named after the first.
+    const scanned = [...definitions.keys()].filter((n) => denyIf.has(n) || redact.has(n));
     let maxBytes: ResultPlan["maxBytes"];
     for (const a of applying) {
       const limit = a.rules.maxBytes;

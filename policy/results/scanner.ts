@@ -12,6 +12,8 @@ export interface Finding {
   readonly detector: string;
   readonly start: number;
   readonly end: number;
+  /** The detector's place in its scanner: overlapping findings are named after the lowest. */
+  readonly rank?: number | undefined;
 }
 
 export interface CompiledDetector {
@@ -71,10 +73,9 @@ export class Scanner {
   /** Findings of every detector in `text`, overlapping ones included, ordered by start. */
   scan(text: string): Finding[] {
     const all: Finding[] = [];
-    for (const detector of this.detectors) {
-      const found = detector.find(text);
-      for (const f of found) all.push(f);
-    }
+    this.detectors.forEach((detector, rank) => {
+      for (const f of detector.find(text)) all.push({ ...f, rank });
+    });
     return all.length > 1 ? all.sort((a, b) => a.start - b.start || b.end - a.end) : all;
   }
 }
@@ -87,17 +88,23 @@ export interface Redaction {
 }
 
 /**
- * Overlapping findings merged into one redaction each, named after the finding that starts first
- * (the longest at a tie, then the detector listed first: specific ones before high-entropy).
+ * Overlapping findings merged into one redaction each, named after the detector listed first among
+ * them (built-in detectors are listed specific first, high-entropy late), so a GitHub token inside a
+ * longer random-looking run is still called a GitHub token.
  */
 export function redactionsOf(findings: readonly Finding[]): Redaction[] {
-  const out: Redaction[] = [];
+  const out: { detector: string; start: number; end: number; rank: number }[] = [];
   for (const f of findings) {
     const last = out.at(-1);
-    if (last && f.start < last.end) out[out.length - 1] = { ...last, end: Math.max(last.end, f.end) };
-    else out.push({ detector: f.detector, start: f.start, end: f.end });
+    const rank = f.rank ?? Number.MAX_SAFE_INTEGER;
+    if (last && f.start < last.end) {
+      last.end = Math.max(last.end, f.end);
+      if (rank < last.rank) Object.assign(last, { detector: f.detector, rank });
+    } else {
+      out.push({ detector: f.detector, start: f.start, end: f.end, rank });
+    }
   }
-  return out;
+  return out.map(({ detector, start, end }) => ({ detector, start, end }));
 }
 
 /** `text` with each redaction's span replaced by `[REDACTED:<detector>]`. */

@@ -168,7 +168,8 @@ for (const transport of ["sse", "json"] as const) {
     it("refuses a result larger than maxBytes, saying the limit", async () => {
       const { result } = await fileGet(7, "/data/big.csv");
       assert.equal(result.isError, true);
-      assert.match(textOf(result), /it is \d+ bytes, more than the 8192 bytes the policy allows/);
+      // Measured when the answer came whole; "it is more than" when the sidecar stopped reading at the bound.
+      assert.match(textOf(result), /it is (\d+ bytes, )?more than the 8192 bytes the policy allows/);
     });
 
     it("counts redactions and withheld results, and audits detectors and counts", async () => {
