@@ -6,7 +6,7 @@
 import { RE2JS as Re2Test } from "@bufbuild/re2";
 import { RE2JS as Re2Find } from "re2js";
 import type { DetectorDefinition } from "./detectors.ts";
-import { validatorFor } from "./validators.ts";
+import { quickCheckFor, validatorFor } from "./validators.ts";
 
 export interface Finding {
   readonly detector: string;
@@ -18,8 +18,8 @@ export interface Finding {
 
 export interface CompiledDetector {
   readonly name: string;
-  /** Every validated match in `text`, in order. */
-  find(text: string): Finding[];
+  /** Every validated match in `text`, in order; `lower` is `text` in lower case, when already made. */
+  find(text: string, lower?: string): Finding[];
 }
 
 /** Compiles a detector; throws (with RE2's message) when its pattern is not valid RE2. */
@@ -29,9 +29,15 @@ export function compileDetector(definition: DetectorDefinition): CompiledDetecto
   const secretGroup = locate.namedGroups().secret;
   const valid = definition.validator ? validatorFor(definition.validator, { minEntropy: definition.minEntropy }) : undefined;
   const name = definition.name;
+  const literals = definition.literals?.map((l) => l.toLowerCase());
+  const minLength = definition.minLength ?? 1;
+  const quickCheck = definition.validator ? quickCheckFor(definition.validator) : undefined;
   return {
     name,
-    find(text) {
+    find(text, lower) {
+      if (text.length < minLength) return [];
+      if (literals && !literals.some((l) => (lower ??= text.toLowerCase()).includes(l))) return [];
+      if (quickCheck && !quickCheck(text)) return [];
       if (!probe.test(text)) return [];
       const findings: Finding[] = [];
       const matcher = locate.matcher(text);
@@ -62,6 +68,9 @@ export function patternProblem(pattern: string): string | undefined {
   }
 }
 
+/** Strings this long are put in lower case once for all detectors' literal pre-checks. */
+const LOWER_CASE_FROM = 6;
+
 /** Scans strings with a set of detectors. */
 export class Scanner {
   readonly detectors: readonly CompiledDetector[];
@@ -73,8 +82,11 @@ export class Scanner {
   /** Findings of every detector in `text`, overlapping ones included, ordered by start. */
   scan(text: string): Finding[] {
     const all: Finding[] = [];
+    // Made once for the literal pre-checks of every detector, and only when one needs it.
+    let lower: string | undefined;
     this.detectors.forEach((detector, rank) => {
-      for (const f of detector.find(text)) all.push({ ...f, rank });
+      const found = detector.find(text, lower ?? (text.length >= LOWER_CASE_FROM ? (lower = text.toLowerCase()) : undefined));
+      for (const f of found) all.push({ ...f, rank });
     });
     return all.length > 1 ? all.sort((a, b) => a.start - b.start || b.end - a.end) : all;
   }

@@ -24,6 +24,44 @@ export function validatorFor(name: ValidatorName, options: ValidatorOptions = {}
   }
 }
 
+/**
+ * A linear pre-check of the text a validator's detector scans: false when no match can pass the
+ * validator, so the pattern need not run (card numbers and IBANs have no literal to look for).
+ */
+export function quickCheckFor(name: ValidatorName): ((text: string) => boolean) | undefined {
+  if (name === "luhn") return hasCardRun;
+  if (name === "iban") return hasIbanStart;
+  return undefined;
+}
+
+/** A run of 13 or more digits, spaces and dashes holding at least 13 digits. */
+function hasCardRun(text: string): boolean {
+  let digits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++digits >= 13) return true;
+    } else if (c !== 32 && c !== 45) {
+      digits = 0;
+    }
+  }
+  return false;
+}
+
+/** Two letters followed by two digits (an IBAN's country and check digits). */
+function hasIbanStart(text: string): boolean {
+  for (let i = 0; i + 3 < text.length; i++) {
+    const a = text.charCodeAt(i + 2);
+    if (a < 48 || a > 57) continue;
+    const b = text.charCodeAt(i + 3);
+    // Either case: the validator reads the country code in upper case.
+    const x = text.charCodeAt(i) | 32;
+    const y = text.charCodeAt(i + 1) | 32;
+    if (b >= 48 && b <= 57 && x >= 97 && x <= 122 && y >= 97 && y <= 122) return true;
+  }
+  return false;
+}
+
 /** 13 to 19 digits (spaces or dashes between groups allowed), not all one digit, Luhn check digit right. */
 export function validCardNumber(match: string): boolean {
   const digits = match.replace(/[ -]/g, "");
