@@ -49,8 +49,8 @@ export interface InspectorOptions {
   /** An answer was dropped (its id was not minted for this stream). */
   onDropped?: () => void;
   /**
-   * For results that cannot be tied to a call of this stream (a resumed stream replaying answers)
-   * while the policy has result rules: what the client sees instead.
+   * For results that cannot be tied to a call of this stream (a resumed stream replaying answers,
+   * `tasks/result` of a task-augmented call) while the policy has result rules: what the client sees.
    */
   unattributedResult?: ((result: unknown) => unknown) | undefined;
 }
@@ -148,7 +148,7 @@ export class AnswerInspector {
     if (!read) return undefined;
     // A call with result rules needs its result read in full.
     const pending = this.options.forwarded.get(read.minted);
-    if (pending ? pending.call?.results : this.options.unattributedResult) return undefined;
+    if (pending?.call?.results || (this.options.unattributedResult && unattributed(pending))) return undefined;
     const clientId = this.mapBack(read.minted, () => read.outcome);
     return { text: clientId === undefined ? undefined : `${text.slice(0, read.idStart)}${JSON.stringify(clientId)}${text.slice(read.idEnd)}` };
   }
@@ -199,7 +199,7 @@ export class AnswerInspector {
     // Before the call completes, so its audit line has the verdict; the outcome stays the upstream's.
     const results = request?.call?.results;
     if (results && Object.hasOwn(m, "result")) m.result = results.inspect(m.result, this.messageBytes);
-    else if (!request && this.options.unattributedResult && Object.hasOwn(m, "result")) m.result = this.options.unattributedResult(m.result);
+    else if (unattributed(request) && this.options.unattributedResult && Object.hasOwn(m, "result")) m.result = this.options.unattributedResult(m.result);
     const clientId = this.mapBack(minted, () => outcome);
     if (clientId === undefined) return undefined;
     m.id = clientId;
@@ -250,6 +250,14 @@ export class AnswerInspector {
     this.options.log.warn({ why, id: typeof id === "string" || typeof id === "number" ? id : typeof id }, "upstream message dropped");
     return undefined;
   }
+}
+
+/**
+ * A result whose tool call is not known here: replayed on a resumed stream (no request), or the
+ * deferred result of a task-augmented call (`tasks/result` names a task, not a tool).
+ */
+function unattributed(request: ForwardedRequest | undefined): boolean {
+  return request === undefined || request.method === "tasks/result";
 }
 
 function toolName(tool: unknown): unknown {

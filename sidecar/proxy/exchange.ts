@@ -80,15 +80,19 @@ export function answerInspector(deps: ProxyDeps, ex: Exchange, status: number, f
 }
 
 /**
- * A replayed answer's call is not known on the stream that replays it, so its result rules cannot be
- * applied: under a policy with result rules (Enforce mode) such a result is withheld. Fail closed.
+ * A replayed answer's call is not known on the stream that replays it, nor a task's on the
+ * `tasks/result` that fetches it, so their result rules cannot be applied: under a policy with
+ * result rules (Enforce mode) such a tool result is withheld. Fail closed.
  */
 function unattributedResults(holder: PolicyHolder): ((result: unknown) => unknown) | undefined {
   const policy = holder.current;
   if (!policy?.hasResultRules || policy.mode !== "Enforce") return undefined;
   return (result) =>
     typeof result === "object" && result !== null && ("content" in result || "structuredContent" in result)
-      ? withheldResult(`${WITHHELD_PREFIX} A replayed result was withheld by policy ${policy.name}: it cannot be matched to its call, so its result rules cannot be applied. Call the tool again.`)
+      ? withheldResult(
+          `${WITHHELD_PREFIX} A result was withheld by policy ${policy.name}: it cannot be matched to its tool call here (a replayed answer, or a task's result), ` +
+            "so its result rules cannot be applied. Call the tool again, without a task.",
+        )
       : result;
 }
 

@@ -59,6 +59,11 @@ describe("AnswerInspector with result rules", () => {
     assert.equal(i.translateText(progress), progress, "notifications pass as written");
   });
 
+  it("withholds the result a tasks/result request fetches: it names a task, not the tool call", () => {
+    const i = inspector(new Map<number, ForwardedRequest>([[8, { clientId: 8, method: "tasks/result" }]]), () => ({ content: [], isError: true }));
+    assert.equal(i.translateText('{"jsonrpc":"2.0","id":8,"result":{"content":[{"type":"text","text":"secret"}]}}'), '{"jsonrpc":"2.0","id":8,"result":{"content":[],"isError":true}}');
+  });
+
   it("answers calls over their size bound with the refusal", () => {
     const outcomes: UpstreamOutcome[] = [];
     const i = inspector(new Map([[5, { clientId: "c", method: "tools/call", call: { complete: (o) => outcomes.push(o), results: guard((r) => r) } }]]));
