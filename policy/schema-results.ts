@@ -39,6 +39,15 @@ export const ResultRules = z
       .describe("CEL conditions over `result` (isError, content, structuredContent), `args`, `tool` and `caller`; any that holds withholds the result."),
     reason: z.string().max(1024).optional().describe("Added to the message of a withheld result."),
   })
+  .meta({
+    "x-kubernetes-validations": [
+      {
+        rule: "has(self.redact) || has(self.denyIf) || has(self.maxBytes) || has(self.withholdIf)",
+        message: "results has no effect: set redact, denyIf, maxBytes or withholdIf",
+        reason: "FieldValueRequired",
+      },
+    ],
+  })
   .describe("What may come back from the tools this entry names.");
 
 export const Detector = z
@@ -55,6 +64,16 @@ export const Detector = z
       .describe("A check a match must also pass: luhn (card numbers), iban (mod-97), entropy (Shannon bits per character), jwt (header and payload decode to JSON)."),
     minEntropy: z.number().min(0).max(8).optional().describe("With validator entropy: bits per character a match needs (default 4.2)."),
     description: z.string().max(1024).optional(),
+  })
+  .meta({
+    "x-kubernetes-validations": [
+      {
+        rule: "!has(self.minEntropy) || (has(self.validator) && self.validator == 'entropy')",
+        message: "minEntropy only applies with validator entropy",
+        fieldPath: ".minEntropy",
+        reason: "FieldValueForbidden",
+      },
+    ],
   })
   .describe("A detector of the policy's own.");
 
