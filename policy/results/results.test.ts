@@ -49,6 +49,7 @@ test("rules apply per tool, per glob and for all tools, merged into one plan", (
   const files = POLICY.planFor("namespace_file_action").results;
   assert.deepEqual([...(files?.denyIf ?? [])], ["private-key"]);
   assert.equal(files?.maxBytes?.limit, 2000);
+  assert.deepEqual(kv?.maxBytes, { limit: 4 * 1024 * 1024, pointer: "(default maxBytes of scanned results)" }, "scanned results are bounded by default");
   assert.deepEqual(files?.pointers, ["/spec/allTools/results", "/spec/tools/1/results"]);
   assert.equal(mcpPolicy("default: allow").planFor("x").results, undefined);
   assert.equal(mcpPolicy("default: allow").hasResultRules, false);
