@@ -170,24 +170,32 @@ tools:
 test("scanning stays linear on long adversarial inputs (RE2: no backtracking)", () => {
   const scanner = new Scanner(BUILTIN_DETECTORS.map(compileDetector));
   const MB = 1 << 20;
-  const inputs = {
-    letters: "a".repeat(MB),
-    base64: "Ab1+".repeat(MB / 4),
-    digits: "4111 ".repeat(MB / 5),
-    unterminatedKey: `-----BEGIN RSA PRIVATE KEY-----\n${"QUJD\n".repeat(MB / 5)}`,
-    atSigns: "a.".repeat(MB / 2) + "@",
-    assignments: "password=".repeat(MB / 9),
-    jwtLike: "eyJ".repeat(MB / 3),
+  // Each input built at both sizes, so the small one has the same shape (a pre-check that the large
+  // one passes must not skip the small one's scan).
+  const inputs: Record<string, (n: number) => string> = {
+    letters: (n) => "a".repeat(n),
+    base64: (n) => "Ab1+".repeat(n / 4),
+    digits: (n) => "4111 ".repeat(n / 5),
+    unterminatedKey: (n) => `-----BEGIN RSA PRIVATE KEY-----\n${"QUJD\n".repeat(n / 5)}`,
+    atSigns: (n) => `${"a.".repeat(n / 2)}@`,
+    assignments: (n) => "password=".repeat(n / 9),
+    jwtLike: (n) => "eyJ".repeat(n / 3),
+    ibanLike: (n) => "DE89 ".repeat(n / 5),
   };
-  for (const [name, text] of Object.entries(inputs)) {
+  for (const [name, make] of Object.entries(inputs)) {
+    // The fastest of three runs: a pause of the shared machine or the collector is not the scan's.
     const time = (s: string) => {
-      const start = performance.now();
-      scanner.scan(s);
-      return performance.now() - start;
+      let best = Infinity;
+      for (let i = 0; i < 3; i++) {
+        const start = performance.now();
+        scanner.scan(s);
+        best = Math.min(best, performance.now() - start);
+      }
+      return best;
     };
-    time(text.slice(0, MB / 16)); // warm the automata
-    const small = Math.max(time(text.slice(0, MB / 16)), 1);
-    const large = time(text);
+    time(make(MB / 16)); // warm the automata
+    const small = Math.max(time(make(MB / 16)), 1);
+    const large = time(make(MB));
     // Linear is 16×; a quadratic scan would be 256×. Generous for a shared machine.
     assert.ok(large / small < 80, `${name}: 1 MiB took ${large.toFixed(0)} ms, 64 KiB ${small.toFixed(0)} ms`);
     assert.ok(large < 20_000, `${name}: 1 MiB took ${large.toFixed(0)} ms`);
