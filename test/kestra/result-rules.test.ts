@@ -9,6 +9,7 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { runPythonClient } from "../support/python-client.ts";
 import { messagesOf, rawInitialize, rawPost, toolCall, type RawAnswer } from "../support/raw-mcp.ts";
 import { KEYS, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
 import { startKestraFastMcp, type KestraFastMcp } from "../upstreams/kestra-fastmcp.ts";
@@ -183,6 +184,19 @@ for (const transport of ["sse", "json"] as const) {
       assert.deepEqual(pem?.results, { action: "withheld", reason: "detector", detectors: { "private-key": 2 }, rule: "/spec/tools/1/results" });
       const aws = audit.find((l) => l.requestId === 2);
       assert.deepEqual(aws?.results, { action: "redacted", detectors: { "aws-access-key-id": 2, "aws-secret-access-key": 2 }, rule: "/spec/tools/0/results" });
+    });
+
+    it("gives the TypeScript SDK and Python mcp clients redacted results they accept (outputSchema, isError)", async () => {
+      const client = await proxy.client(KEYS.alice);
+      const read = await client.callTool({ name: "manage_kv_store", arguments: { namespace: NAMESPACE, action: "get", key: "ci_token" } });
+      const sdkText = JSON.stringify(read);
+      assert.match(sdkText, /\[REDACTED:github-token\]/);
+      const pem = await client.callTool({ name: "namespace_file_action", arguments: { namespace: NAMESPACE, action: "get", path: "/keys/deploy.pem" } });
+      assert.equal(pem.isError, true);
+      const lines = await runPythonClient(proxy.sidecar.url, [["tools/call", { name: "manage_kv_store", arguments: { namespace: NAMESPACE, action: "get", key: "aws_credentials" } }]], KEYS.bob);
+      const pythonText = JSON.stringify(lines[1]);
+      assert.match(pythonText, /\[REDACTED:aws-secret-access-key\]/);
+      transcript.push(sdkText, JSON.stringify(pem), pythonText);
     });
 
     it("shows no secret anywhere: answers, audit lines, log lines, metrics", async () => {
