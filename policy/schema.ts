@@ -2,6 +2,7 @@
 // the CRD (crds/ is generated from this file) and policy validation in the sidecar and CLI.
 // Keep it CRD-friendly: no unions or $refs, camelCase fields, closed objects, bounded sizes.
 import { z } from "zod";
+import { refundOnErrorField, refundOnField } from "./schema-refund.ts";
 import { Detector, ResultRules } from "./schema-results.ts";
 
 export const API_GROUP = "mcpwarden.io";
@@ -45,10 +46,9 @@ export const Limit = z
       .enum(["grant", "session", "global"])
       .default("grant")
       .describe("grant: per authenticated caller; session: per MCP session; global: one budget for everyone."),
-    refundOnError: z
-      .boolean()
-      .default(true)
-      .describe("Give the call back to the budget when the upstream fails it."),
+    // Refunds (policy/schema-refund.ts).
+    refundOn: refundOnField,
+    refundOnError: refundOnErrorField,
   })
   .describe("A sliding-window rate limit.");
 

@@ -6,14 +6,14 @@ import type { Logger } from "pino";
 import type { CompiledPolicy } from "../../policy/compile.ts";
 import type { CelCaller } from "../../policy/cel/environment.ts";
 import type { Decision, ToolCall } from "../../policy/decision.ts";
-import { admitToolCall, evaluateToolCall, refundToolCall, type Admission, type Evaluation } from "../../policy/decide.ts";
+import { admitToolCall, evaluateToolCall, refundToolCall, reservationFor, type Admission, type Evaluation } from "../../policy/decide.ts";
 import type { RequestId } from "../mcp/jsonrpc.ts";
 import { writeAudit } from "../observability/audit.ts";
 import type { ResultVerdict } from "../../policy/results/inspect.ts";
 import { UNKNOWN_TOOL, type SidecarMetrics } from "../observability/metrics.ts";
 import { versionOf, type PolicyHolder } from "../policy-holder.ts";
 import { storeKind } from "../rate-limit-store.ts";
-import { refundable, type UpstreamOutcome, type Verdict } from "./outcome.ts";
+import { refundClassOf, type UpstreamOutcome, type Verdict } from "./outcome.ts";
 import { toolLabel, type KnownTools } from "./tool-names.ts";
 
 export interface CallerContext {
@@ -167,10 +167,10 @@ export class Enforcer {
   async complete(call: DecidedCall, outcome: UpstreamOutcome, upstreamStatus?: number, results?: ResultVerdict): Promise<void> {
     let refunded = false;
     const store = this.deps.holder.store;
-    if (call.forward && call.admission?.reservation && store && refundable(outcome, upstreamStatus)) {
+    const failure = refundClassOf(outcome, upstreamStatus);
+    if (call.forward && call.admission && failure && store && reservationFor(call.admission, failure)) {
       try {
-        await refundToolCall(call.admission, store);
-        refunded = true;
+        refunded = await refundToolCall(call.admission, store, failure);
       } catch (err) {
         if (call.policy) this.deps.metrics.rateLimitStoreErrors.inc({ store: storeKind(call.policy.spec) });
         this.deps.log.warn({ err: (err as Error).message, tool: call.request.tool }, "rate-limit refund failed");
