@@ -52,6 +52,8 @@ type Problem = (path: DocPath, message: string) => void;
 export const DEFAULT_SCANNED_MAX_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_MAX_BYTES_RULE = "(default maxBytes of scanned results)";
 
+const PLAN_CACHE_LIMIT = 4096;
+
 export function createResultRulesCompiler(
   detectorSpecs: readonly DetectorSpec[] | undefined,
   problem: Problem,
@@ -93,6 +95,8 @@ export function createResultRulesCompiler(
       else compiledConditions.push({ pointer: pointer([...at.path, "withholdIf", i]), source, predicate: c.predicate });
     });
     conditions.set(pointer(at.path), compiledConditions);
+    // Compiled now, at load, not at the first call that needs them.
+    for (const name of expand([...(at.rules.redact ?? []), ...(at.rules.denyIf ?? [])])) if (definitions.has(name)) detector(name);
     const empty = ["redact", "denyIf", "maxBytes", "withholdIf"].every((f) => at.rules[f as keyof ResultRulesSpec] === undefined);
     if (empty) problem(at.path, "has no effect: set redact, denyIf, maxBytes or withholdIf");
   };
@@ -123,6 +127,8 @@ export function createResultRulesCompiler(
       pointers: applying.map((a) => pointer(a.path)),
       reason: applying.map((a) => a.rules.reason).find((r) => r !== undefined),
     });
+    // Tool names (and so combinations of matching globs) are chosen by callers: the memo is bounded.
+    if (plans.size >= PLAN_CACHE_LIMIT) plans.clear();
     plans.set(key, plan);
     return plan;
   };
