@@ -30,7 +30,10 @@ function resultLines(plan: ResultPlan): string[] {
   const lines: string[] = [];
   if (plan.redact.size > 0) lines.push(`redact ${[...plan.redact].join(", ")}`);
   if (plan.denyIf.size > 0) lines.push(`withhold when any of ${[...plan.denyIf].join(", ")} matches`);
-  if (plan.maxBytes) lines.push(`withhold answers over ${plan.maxBytes.limit} bytes (${plan.maxBytes.pointer})`);
+  if (plan.maxBytes) {
+    const from = plan.maxBytes.pointer.startsWith("(") ? plan.maxBytes.pointer : `(${plan.maxBytes.pointer})`;
+    lines.push(`withhold answers over ${plan.maxBytes.limit} bytes ${from}`);
+  }
   for (const c of plan.withholdIf) lines.push(`withhold when \`${c.source}\` (${c.pointer})`);
   lines.push(`from ${plan.pointers.join(", ")}`);
   return lines;

@@ -85,6 +85,7 @@ test("policy explain lists a tool's result rules and judges a given result", asy
   const explained = await runCli("policy", "explain", balanced, "--tool", "manage_kv_store", "--args", JSON.stringify(KV_GET), "--caller", "alice", "--result", result);
   assert.equal(explained.code, 0, explained.stderr);
   assert.match(explained.stdout, /^results: {2}redact private-key, aws-access-key-id, .*high-entropy$/m);
+  assert.match(explained.stdout, /^results: {2}withhold answers over 4194304 bytes \(default maxBytes of scanned results\)$/m);
   assert.match(explained.stdout, /^results: {2}from \/spec\/tools\/\d+\/results$/m);
   assert.match(explained.stdout, /^verdict: {2}redacted: aws-access-key-id \(1 match\)$/m);
   assert.match(explained.stdout, /^shown: {4}\{"content":\[\{"type":"text","text":"id \[REDACTED:aws-access-key-id\]"\}\]\}$/m);
