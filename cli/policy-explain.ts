@@ -1,6 +1,8 @@
 // `mcp-warden policy explain FILE --tool NAME [--args JSON] [--caller SUB] [--tools TOOLS_LIST.json]`: how
 // the policy decides one call, with the deciding rule and the limits that would be drawn on. With
-// --tools, `arguments: strict` is checked against the declared schemas in that saved tools/list.
+// --tools, `arguments: strict` is checked against the declared schemas in that saved tools/list. The
+// result rules that apply to the tool are listed; with --result, that result is judged as the sidecar
+// would judge the call's answer (redacted, withheld or passed) and shown as the agent would see it.
 import { parseArgs } from "node:util";
 import { describeLimit } from "../policy/compile.ts";
 import { decideToolCall, evaluateToolCall } from "../policy/decide.ts";
@@ -9,8 +11,36 @@ import { SlidingWindowMemoryStore } from "../policy/ratelimit/memory-store.ts";
 import { compilePolicyFile, printProblems } from "./policy-file.ts";
 import { readToolsFile } from "./tools-file.ts";
 import { UsageError } from "./usage-error.ts";
+import { describeCounts, inspectResult } from "../policy/results/inspect.ts";
+import type { ResultPlan } from "../policy/results/rules.ts";
 
-export const explainUsage = "mcp-warden policy explain FILE --tool NAME [--args JSON] [--caller SUB] [--groups G1,G2] [--tools TOOLS_LIST.json] [--json]";
+/** The result rules of a plan, as data (--json). */
+function describeResultPlan(plan: ResultPlan): Record<string, unknown> {
+  return {
+    rules: plan.pointers,
+    redact: [...plan.redact],
+    denyIf: [...plan.denyIf],
+    ...(plan.maxBytes ? { maxBytes: plan.maxBytes.limit } : {}),
+    withholdIf: plan.withholdIf.map((c) => c.source),
+  };
+}
+
+/** The result rules of a plan, one line each. */
+function resultLines(plan: ResultPlan): string[] {
+  const lines: string[] = [];
+  if (plan.redact.size > 0) lines.push(`redact ${[...plan.redact].join(", ")}`);
+  if (plan.denyIf.size > 0) lines.push(`withhold when any of ${[...plan.denyIf].join(", ")} matches`);
+  if (plan.maxBytes) {
+    const from = plan.maxBytes.pointer.startsWith("(") ? plan.maxBytes.pointer : `(${plan.maxBytes.pointer})`;
+    lines.push(`withhold answers over ${plan.maxBytes.limit} bytes ${from}`);
+  }
+  for (const c of plan.withholdIf) lines.push(`withhold when \`${c.source}\` (${c.pointer})`);
+  lines.push(`from ${plan.pointers.join(", ")}`);
+  return lines;
+}
+
+export const explainUsage =
+  "mcp-warden policy explain FILE --tool NAME [--args JSON] [--caller SUB] [--groups G1,G2] [--tools TOOLS_LIST.json] [--result JSON] [--json]";
 
 export async function runPolicyExplain(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -23,8 +53,18 @@ export async function runPolicyExplain(argv: string[]): Promise<number> {
       groups: { type: "string", default: "" },
       tools: { type: "string" },
       json: { type: "boolean" },
+      result: { type: "string" },
     },
   });
+  let toolResult: unknown;
+  if (values.result !== undefined) {
+    try {
+      toolResult = JSON.parse(values.result) as unknown;
+    } catch (err) {
+      throw new UsageError(`--result is not valid JSON: ${(err as Error).message}`);
+    }
+    if (typeof toolResult !== "object" || toolResult === null || Array.isArray(toolResult)) throw new UsageError("--result must be a JSON object (a tool result)");
+  }
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError("policy explain needs exactly one FILE");
   if (!values.tool) throw new UsageError("policy explain needs --tool NAME");
@@ -57,9 +97,14 @@ export async function runPolicyExplain(argv: string[]): Promise<number> {
   const evaluation = evaluateToolCall(policy, call, declared);
   const decision = await decideToolCall(policy, call, store, declared);
   const limits = evaluation.decision === "denied" ? [] : evaluation.plan.limits;
+  const resultPlan = evaluation.decision === "denied" ? undefined : evaluation.plan.results;
+  const verdict = resultPlan && toolResult !== undefined ? inspectResult(resultPlan, toolResult, { policy: policy.name, tool: call.tool, args: call.args, caller: call.caller }) : undefined;
   if (values.json) {
     const { reservation: _r, ...shown } = decision;
-    process.stdout.write(JSON.stringify({ policy: policy.name, mode: policy.mode, tool: call.tool, ...shown, limits: limits.map((l) => ({ counter: l.counter, rule: l.pointer, window: l.window, max: l.max, scope: l.scope })) }, null, 2) + "\n");
+    const results = resultPlan ? { ...describeResultPlan(resultPlan), ...(verdict ? { verdict } : {}) } : undefined;
+    process.stdout.write(
+      JSON.stringify({ policy: policy.name, mode: policy.mode, tool: call.tool, ...shown, limits: limits.map((l) => ({ counter: l.counter, rule: l.pointer, window: l.window, max: l.max, scope: l.scope })), ...(results ? { results } : {}) }, null, 2) + "\n",
+    );
     return 0;
   }
   const lines = [
@@ -72,6 +117,12 @@ export async function runPolicyExplain(argv: string[]): Promise<number> {
   ];
   if (decision.message) lines.push(["message", decision.message]);
   for (const limit of limits) lines.push(["limit", `${limit.counter}: ${describeLimit(limit)} (${limit.pointer})`]);
+  if (resultPlan) for (const line of resultLines(resultPlan)) lines.push(["results", line]);
+  if (resultPlan && toolResult !== undefined && !verdict) lines.push(["verdict", "passed (no result rules)"]);
+  if (verdict) {
+    lines.push(["verdict", `${verdict.action}${verdict.reason ? ` (${verdict.reason})` : ""}${Object.keys(verdict.detectors).length > 0 ? `: ${describeCounts(verdict.detectors)}` : ""}`]);
+    lines.push(["shown", JSON.stringify(verdict.result)]);
+  }
   if (policy.mode === "Audit" && decision.decision !== "allowed") lines.push(["note", "mode is Audit: the call would be logged and forwarded, not blocked"]);
   for (const [key, value] of lines) process.stdout.write(`${`${key}:`.padEnd(10)}${value}\n`);
   return 0;

@@ -19,6 +19,7 @@ import {
 } from "./decision.ts";
 import { refundClasses, type RefundClass } from "./schema-refund.ts";
 import type { LimitSpec, McpPolicySpecType, ToolRuleSpec } from "./schema.ts";
+import { createResultRulesCompiler, type ResultPlan, type ResultRulesAt } from "./results/rules.ts";
 
 export interface CompiledLimit {
   readonly pointer: string;
@@ -47,6 +48,8 @@ export interface ToolPlan {
   /** The decision once every check passes: allowed, or approval required. */
   readonly admitted: Evaluation;
   readonly approval: ApprovalSettings | undefined;
+  /** What happens to the results of admitted calls (policy/results); undefined when no rule says. */
+  readonly results: ResultPlan | undefined;
 }
 
 /** A decision plus the plan it came from (limits to consume, approval settings). */
@@ -61,8 +64,9 @@ function makePlan(parts: {
   limits: readonly CompiledLimit[];
   admitted: Decision;
   approval?: ApprovalSettings;
+  results?: ResultPlan | undefined;
 }): ToolPlan {
-  const plan = { checks: parts.checks, limits: parts.limits, approval: parts.approval } as {
+  const plan = { checks: parts.checks, limits: parts.limits, approval: parts.approval, results: parts.results } as {
     -readonly [K in keyof ToolPlan]: ToolPlan[K];
   };
   plan.admitted = Object.freeze({ ...parts.admitted, plan });
@@ -94,6 +98,8 @@ export interface CompiledPolicy {
   /** How long one decision's argument checks may take before the call is denied (policy/cpu-budget.ts). */
   readonly cpuBudgetMs: number;
   planFor(tool: string): ToolPlan;
+  /** Whether any rule has result rules (answers that cannot be tied to their call are then withheld). */
+  readonly hasResultRules: boolean;
   isHidden(tool: string): boolean;
   /** Whether a rule or the hide list names this tool exactly (used to bound metric labels). */
   namesTool(tool: string): boolean;
@@ -177,6 +183,16 @@ export function compilePolicy(loaded: LoadedPolicy, options: CompileOptions = {}
   });
   const isHidden = (tool: string): boolean => hideExact.has(tool) || hideGlobs.some((g) => globMatches(g, tool));
 
+  // Result rules and detectors (policy/results)
+  const resultRules = createResultRulesCompiler(spec.detectors, problem, pointer);
+  const allToolsResults: ResultRulesAt[] = spec.allTools?.results ? [{ rules: spec.allTools.results, path: ["allTools", "results"] }] : [];
+  for (const at of allToolsResults) resultRules.check(at);
+  const resultsOf = (entries: readonly RuleEntry[]): ResultPlan | undefined =>
+    resultRules.planFor([
+      ...allToolsResults,
+      ...entries.flatMap((e) => (e.rule.results ? [{ rules: e.rule.results, path: ["tools", e.index, "results"] }] : [])),
+    ]);
+
   // allTools
   const allToolsLimits: CompiledLimit[] = [];
   (spec.allTools?.limits ?? []).forEach((limit, i) => {
@@ -195,7 +211,7 @@ export function compilePolicy(loaded: LoadedPolicy, options: CompileOptions = {}
       return;
     }
     if (rule.action === "deny") {
-      for (const field of ["require", "denyIf", "arguments", "limits", "approval"] as const) {
+      for (const field of ["require", "denyIf", "arguments", "limits", "approval", "results"] as const) {
         if (rule[field] !== undefined) problem([...base, field], `has no effect: the rule's action is deny`);
       }
     }
@@ -224,6 +240,7 @@ export function compilePolicy(loaded: LoadedPolicy, options: CompileOptions = {}
       const compiled = compileLimit(limit, [...base, "limits", i], `${rule.name}/limits/${i}`);
       if (compiled) limits.push(compiled);
     });
+    if (rule.results) resultRules.check({ rules: rule.results, path: [...base, "results"] });
     for (const kind of ["timeout", "ttl"] as const) {
       const text = rule.approval?.[kind];
       if (text !== undefined && parseDuration(text) === undefined) problem([...base, "approval", kind], `invalid duration "${text}"`);
@@ -280,13 +297,20 @@ export function compilePolicy(loaded: LoadedPolicy, options: CompileOptions = {}
       limits: uniqueByCounter([...allToolsLimits, ...winners.flatMap((e) => e.limits)]),
       admitted,
       ...(approval ? { approval } : {}),
+      // Every matching rule's result rules apply, whichever decided the call.
+      results: resultsOf(entries),
     });
   };
 
   const hiddenPlan = terminalPlan({ decision: "denied", reason: "hidden", message: "", rule: HIDDEN_RULE });
   const defaultPlan = (tool: string): ToolPlan =>
     spec.default === "allow"
-      ? makePlan({ checks: [], limits: allToolsLimits, admitted: { decision: "allowed", reason: "default_allow", message: "", rule: DEFAULT_ALLOW_RULE } })
+      ? makePlan({
+          checks: [],
+          limits: allToolsLimits,
+          admitted: { decision: "allowed", reason: "default_allow", message: "", rule: DEFAULT_ALLOW_RULE },
+          results: resultsOf([]),
+        })
       : terminalPlan({
           decision: "denied",
           reason: "default_deny",
@@ -327,6 +351,7 @@ export function compilePolicy(loaded: LoadedPolicy, options: CompileOptions = {}
     warnings: loaded.warnings,
     cpuBudgetMs: options.cpuBudgetMs ?? DEFAULT_CPU_BUDGET_MS,
     planFor,
+    hasResultRules: allToolsResults.length > 0 || (spec.tools ?? []).some((r) => r.results !== undefined),
     isHidden,
     namesTool: (tool) => exact.has(tool) || hideExact.has(tool),
   };

@@ -3,6 +3,7 @@
 // Keep it CRD-friendly: no unions or $refs, camelCase fields, closed objects, bounded sizes.
 import { z } from "zod";
 import { refundOnErrorField, refundOnField } from "./schema-refund.ts";
+import { Detector, ResultRules } from "./schema-results.ts";
 
 export const API_GROUP = "mcpwarden.io";
 export const API_VERSION = "v1alpha1";
@@ -80,11 +81,13 @@ export const ToolRule = z
           "$ref must be local and not recursive.",
       ),
     approval: Approval.optional(),
+    // Result rules (schema-results.ts)
+    results: ResultRules.optional(),
   })
   .meta({
     // What the schema cannot say on its own; the API server rejects these at apply time.
     "x-kubernetes-validations": [
-      ...(["require", "denyIf", "limits", "arguments"] as const).map((field) => ({
+      ...(["require", "denyIf", "limits", "arguments", "results"] as const).map((field) => ({
         rule: `!has(self.action) || self.action != 'deny' || !has(self.${field})`,
         message: `${field} has no effect on a rule whose action is deny: remove it, or set action to allow or approve`,
         fieldPath: `.${field}`,
@@ -274,7 +277,13 @@ export const McpPolicySpec = z.strictObject({
     ),
   identity: Identity.optional(),
   rateLimit: RateLimitConfig.optional(),
-  allTools: z.strictObject({ limits: z.array(Limit).max(16).optional() }).optional(),
+  allTools: z
+    .strictObject({
+      limits: z.array(Limit).max(16).optional(),
+      // Result rules (schema-results.ts)
+      results: ResultRules.optional(),
+    })
+    .optional(),
   tools: z
     .array(ToolRule)
     .max(10_000)
@@ -283,6 +292,13 @@ export const McpPolicySpec = z.strictObject({
     .describe("Rules by tool name; each name appears once."),
   sidecar: SidecarSettings.optional(),
   pins: Pins.optional(),
+  // Result rules (schema-results.ts)
+  detectors: z
+    .array(Detector)
+    .max(64)
+    .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
+    .optional()
+    .describe("Detectors of the policy's own, named in results rules beside the built-in ones."),
 });
 
 export const ObjectMeta = z.looseObject({

@@ -255,5 +255,27 @@ export const APPROVALS: RowSpec = {
   ],
 };
 
+export const TOOL_RESULTS: RowSpec = {
+  title: "Tool results",
+  panels: [
+    {
+      title: "Result redactions by detector",
+      description: "Matches the policy's result rules replaced by [REDACTED:<detector>] in tool results (secrets, personal data, the policy's own detectors).",
+      kind: "timeseries",
+      unit: "short",
+      width: 12,
+      targets: [{ expr: `sum by (detector) (increase(mcp_warden_result_redactions_total{${CALLS}}[$__rate_interval]))`, legend: "{{detector}}" }],
+    },
+    {
+      title: "Results withheld by reason",
+      description: "Tool results replaced by an error result: detector (a denyIf detector matched), too_large (over maxBytes), condition (a withholdIf held), evaluation_error and scan_failed (fail closed).",
+      kind: "timeseries",
+      unit: "short",
+      width: 12,
+      targets: [{ expr: `sum by (reason) (increase(mcp_warden_results_withheld_total{${CALLS}}[$__rate_interval]))`, legend: "{{reason}}" }],
+    },
+  ],
+};
+
 /** The dashboard's rows, top to bottom. */
-export const ROWS: readonly RowSpec[] = [TOOL_CALLS, POLICIES, APPROVALS, INJECTION];
+export const ROWS: readonly RowSpec[] = [TOOL_CALLS, TOOL_RESULTS, POLICIES, APPROVALS, INJECTION];

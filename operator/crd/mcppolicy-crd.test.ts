@@ -53,7 +53,7 @@ describe("McpPolicy CRD", () => {
     const args = dig(tools, ["items", "properties", "arguments"]) as JsonSchemaProps;
     assert.deepEqual({ type: args.type, preserve: args["x-kubernetes-preserve-unknown-fields"] }, { type: "object", preserve: true });
     const rules = dig(tools, ["items", "x-kubernetes-validations"]) as Array<{ fieldPath: string }>;
-    assert.deepEqual(rules.map((r) => r.fieldPath), [".require", ".denyIf", ".limits", ".arguments", ".approval"]);
+    assert.deepEqual(rules.map((r) => r.fieldPath), [".require", ".denyIf", ".limits", ".arguments", ".results", ".approval"]);
   });
 });
 

@@ -6,6 +6,8 @@
 // states its argument rules as JSON Schema (targets non-empty, `auto_create` false), ADR 0012.
 // - strict: reads that cannot leak stored values; execute tools need human approval and are capped.
 // Multi-action tools are allowed only for the actions the level permits, by CEL on `args.action`.
+// Tools that return stored values (KV entries, namespace files) get result rules: every level redacts
+// secrets the detectors find in what they return; strict withholds such a result whole.
 import { celLiteral } from "../conditions.ts";
 import { API_GROUP, API_VERSION, KIND, type McpPolicyResourceType, type ToolRuleSpec } from "../schema.ts";
 import { actionsOfRisk, KESTRA_TOOLS, type CatalogTool } from "./kestra.ts";
@@ -139,7 +141,13 @@ function multiActionRule(tool: CatalogTool, level: Level): ToolRuleSpec {
     require: [`${omitted}args.action in ${list}`],
     ...(target.arguments ? { arguments: target.arguments } : {}),
     reason: `${tool.name} is allowed only with action ${allowed.join(", ")}; ${refused.join(", ")} ${refused.length === 1 ? "is" : "are"} not allowed for agents${also}`,
+    ...(tool.returnsStoredValues ? { results: storedValueResults(level) } : {}),
   };
+}
+
+/** Secrets in stored values: redacted, or at strict the whole result withheld. */
+function storedValueResults(level: Level): NonNullable<ToolRuleSpec["results"]> {
+  return level === "strict" ? { denyIf: ["secrets"] } : { redact: ["secrets"] };
 }
 
 function commentFor(tool: CatalogTool, rule: ToolRuleSpec): string {
@@ -151,7 +159,7 @@ function commentFor(tool: CatalogTool, rule: ToolRuleSpec): string {
       ? "read, write with auto_create"
       : tool.risk;
   const notes = [`${tool.summary} [${tool.group}: ${risk}]`];
-  if (tool.returnsStoredValues) notes.push("returns stored values verbatim: they may hold secrets");
+  if (tool.returnsStoredValues) notes.push(rule.results?.denyIf ? "returns stored values: a result holding secrets is withheld" : rule.results ? "returns stored values: secrets in them are redacted" : "returns stored values verbatim: they may hold secrets");
   if (tool.defaultAction) notes.push(`action defaults to ${tool.defaultAction} when omitted`);
   if (tool.picksLatestTarget && !rule.arguments) notes.push("acts on the latest target when ids are omitted");
   if (rule.action === "approve") notes.push("each call waits for a person's approval");

@@ -9,6 +9,7 @@ import type { Decision, ToolCall } from "../../policy/decision.ts";
 import { admitToolCall, evaluateToolCall, refundToolCall, reservationFor, type Admission, type Evaluation } from "../../policy/decide.ts";
 import type { RequestId } from "../mcp/jsonrpc.ts";
 import { writeAudit } from "../observability/audit.ts";
+import type { ResultVerdict } from "../../policy/results/inspect.ts";
 import { UNKNOWN_TOOL, type SidecarMetrics } from "../observability/metrics.ts";
 import { versionOf, type PolicyHolder } from "../policy-holder.ts";
 import { storeKind } from "../rate-limit-store.ts";
@@ -180,7 +181,7 @@ export class Enforcer {
   }
 
   /** Records the outcome of a call: refund, duration, audit line. Never throws. */
-  async complete(call: DecidedCall, outcome: UpstreamOutcome, upstreamStatus?: number): Promise<void> {
+  async complete(call: DecidedCall, outcome: UpstreamOutcome, upstreamStatus?: number, results?: ResultVerdict): Promise<void> {
     let refunded = false;
     const store = this.deps.holder.store;
     const failure = refundClassOf(outcome, upstreamStatus);
@@ -215,6 +216,7 @@ export class Enforcer {
       refunded,
       durationSeconds: seconds,
       approval: call.approval,
+      results,
     });
   }
 }

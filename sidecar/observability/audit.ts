@@ -4,6 +4,7 @@ import { hash } from "node:crypto";
 import type { Logger } from "pino";
 import type { ApprovalRecord } from "../enforcement/enforcer.ts";
 import type { UpstreamOutcome, Verdict } from "../enforcement/outcome.ts";
+import type { ResultVerdict } from "../../policy/results/inspect.ts";
 
 export interface AuditRecord {
   policy: string | undefined;
@@ -25,6 +26,8 @@ export interface AuditRecord {
   durationSeconds: number;
   /** For calls an approve rule held: the approval they ended with. */
   approval?: ApprovalRecord | undefined;
+  /** What the result rules did to the result: detectors and match counts, never matched text. */
+  results?: ResultVerdict | undefined;
 }
 
 const MAX_KEYS = 64;
@@ -72,8 +75,19 @@ export function writeAudit(audit: Logger, r: AuditRecord): void {
       upstreamOutcome: r.upstreamOutcome,
       refunded: r.refunded,
       durationMs: Math.round(r.durationSeconds * 1e6) / 1e3,
+      ...(r.results ? { results: resultRecord(r.results) } : {}),
       ...(r.approval ? { approval: { name: r.approval.name ?? null, via: r.approval.via ?? null, decidedBy: r.approval.decidedBy ? cut(r.approval.decidedBy) : null } } : {}),
     },
     "tool call",
   );
+}
+
+/** The audit view of a result verdict: what was done, why, and how many matches of each detector. */
+function resultRecord(v: ResultVerdict): Record<string, unknown> {
+  return {
+    action: v.action,
+    ...(v.reason ? { reason: v.reason } : {}),
+    detectors: v.detectors,
+    ...(v.rule ? { rule: v.rule } : {}),
+  };
 }

@@ -5,6 +5,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { DecisionKind } from "../../policy/decision.ts";
 import type { SidecarReason } from "../enforcement/outcome.ts";
+import type { ResultVerdict } from "../../policy/results/inspect.ts";
 
 export const UNKNOWN_TOOL = "_unknown";
 export const OTHER_METHOD = "_other";
@@ -58,6 +59,9 @@ export class SidecarMetrics {
   readonly upstreamToolNames: Gauge;
   readonly toolDefinitionDrift: Gauge<"policy" | "tool">;
   readonly toolDefinitionDriftTotal: Counter<"policy" | "tool">;
+  // Result rules (policy/results)
+  readonly resultRedactions: Counter<"policy" | "tool" | "detector">;
+  readonly resultsWithheld: Counter<"policy" | "tool" | "reason">;
 
   constructor(build: BuildInfo, options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -125,6 +129,19 @@ export class SidecarMetrics {
       labelNames: ["policy", "tool"],
       registers,
     });
+    // Result rules: detector names come from the policy, so the label stays bounded.
+    this.resultRedactions = new Counter({
+      name: "mcp_warden_result_redactions_total",
+      help: "Matches redacted in tool results, by policy, tool and detector.",
+      labelNames: ["policy", "tool", "detector"],
+      registers,
+    });
+    this.resultsWithheld = new Counter({
+      name: "mcp_warden_results_withheld_total",
+      help: "Tool results withheld by result rules, by policy, tool and reason (detector, too_large, condition, evaluation_error, scan_failed).",
+      labelNames: ["policy", "tool", "reason"],
+      registers,
+    });
     const buildInfo = new Gauge({
       name: "mcp_warden_build_info",
       help: "Build information (value 1).",
@@ -137,6 +154,12 @@ export class SidecarMetrics {
 
   countToolCall(labels: { policy: string; tool: string; decision: DecisionKind; reason: SidecarReason; mode: string }): void {
     this.toolCalls.inc(labels);
+  }
+
+  /** What result rules did to one result. */
+  countResult(policy: string, tool: string, verdict: ResultVerdict): void {
+    if (verdict.action === "withheld") this.resultsWithheld.inc({ policy, tool, reason: verdict.reason ?? "detector" });
+    else if (verdict.action === "redacted") for (const [detector, n] of Object.entries(verdict.detectors)) this.resultRedactions.inc({ policy, tool, detector }, n);
   }
 
   /** `method` is a JSON-RPC method or a PseudoMethod. */

@@ -10,9 +10,12 @@ import type { UpstreamOutcome } from "../enforcement/outcome.ts";
 import type { KnownTools } from "../enforcement/tool-names.ts";
 import type { RequestId } from "../mcp/jsonrpc.ts";
 import { readAnswerText } from "./answer-text.ts";
+import type { ResultGuard } from "./result-guard.ts";
 
 export interface PendingToolCall {
   complete(outcome: UpstreamOutcome, status?: number): void;
+  /** The call's result rules, when the policy has some for its tool: its answer is read in full. */
+  readonly results?: ResultGuard;
 }
 
 /** A request forwarded upstream under a minted id. */
@@ -45,12 +48,19 @@ export interface InspectorOptions {
   log: Logger;
   /** An answer was dropped (its id was not minted for this stream). */
   onDropped?: () => void;
+  /**
+   * For results that cannot be tied to a call of this stream (a resumed stream replaying answers,
+   * `tasks/result` of a task-augmented call) while the policy has result rules: what the client sees.
+   */
+  unattributedResult?: ((result: unknown) => unknown) | undefined;
 }
 
 type Json = Record<string, unknown>;
 
 export class AnswerInspector {
   private readonly options: InspectorOptions;
+  /** UTF-8 size of the single message being translated, when known. */
+  private messageBytes: number | undefined;
 
   constructor(options: InspectorOptions) {
     this.options = options;
@@ -59,6 +69,37 @@ export class AnswerInspector {
   /** Whether forwarded requests are still waiting for their answers. */
   get awaitingAnswers(): boolean {
     return this.options.forwarded.size > 0;
+  }
+
+  /**
+   * The size bound result rules set on this answer: the largest maxBytes of the forwarded requests
+   * when every one of them is a tool call with one; undefined otherwise. A larger answer need not be
+   * read: each call is answered with `withholdOversized`.
+   */
+  resultBound(): number | undefined {
+    let bound = 0;
+    for (const request of this.options.forwarded.values()) {
+      const limit = request.call?.results?.maxBytes;
+      if (limit === undefined) return undefined;
+      bound = Math.max(bound, limit);
+    }
+    return bound > 0 ? bound : undefined;
+  }
+
+  /** Answers every forwarded call with the result that stands for an answer over its size bound. */
+  withholdOversized(): Record<string, unknown>[] {
+    const answers: Record<string, unknown>[] = [];
+    for (const [minted, request] of this.options.forwarded) {
+      const results = request.call?.results;
+      if (!results) continue;
+      const result = results.oversized();
+      this.options.forwarded.delete(minted);
+      this.options.answered?.(minted);
+      // The upstream answered; the tool ran: no refund.
+      request.call?.complete("ok", this.options.status);
+      answers.push({ jsonrpc: "2.0", id: request.clientId, result });
+    }
+    return answers;
   }
 
   /** Client ids of the forwarded requests not answered so far. */
@@ -80,8 +121,18 @@ export class AnswerInspector {
     } catch {
       return null;
     }
-    const translated = this.translate(value);
+    const translated = this.translateSized(value, text);
     return translated === undefined ? undefined : JSON.stringify(translated);
+  }
+
+  /** `translate`, knowing the message's text: its size is what result rules' maxBytes bound. */
+  translateSized(value: unknown, text: string): unknown {
+    this.messageBytes = Array.isArray(value) ? undefined : Buffer.byteLength(text);
+    try {
+      return this.translate(value);
+    } finally {
+      this.messageBytes = undefined;
+    }
   }
 
   /**
@@ -95,6 +146,9 @@ export class AnswerInspector {
       return { text };
     }
     if (!read) return undefined;
+    // A call with result rules needs its result read in full.
+    const pending = this.options.forwarded.get(read.minted);
+    if (pending?.call?.results || (this.options.unattributedResult && unattributed(pending))) return undefined;
     const clientId = this.mapBack(read.minted, () => read.outcome);
     return { text: clientId === undefined ? undefined : `${text.slice(0, read.idStart)}${JSON.stringify(clientId)}${text.slice(read.idEnd)}` };
   }
@@ -139,8 +193,14 @@ export class AnswerInspector {
   private answer(m: Json): Json | undefined {
     const minted = m.id;
     if (typeof minted !== "number") return this.drop("an id the sidecar did not mint", minted);
-    const method = this.options.forwarded.get(minted)?.method;
-    const clientId = this.mapBack(minted, () => callOutcome(m));
+    const request = this.options.forwarded.get(minted);
+    const method = request?.method;
+    const outcome = callOutcome(m);
+    // Before the call completes, so its audit line has the verdict; the outcome stays the upstream's.
+    const results = request?.call?.results;
+    if (results && Object.hasOwn(m, "result")) m.result = results.inspect(m.result, this.messageBytes);
+    else if (unattributed(request) && this.options.unattributedResult && Object.hasOwn(m, "result")) m.result = this.options.unattributedResult(m.result);
+    const clientId = this.mapBack(minted, () => outcome);
     if (clientId === undefined) return undefined;
     m.id = clientId;
     this.filterTools(m.result, method === "tools/list");
@@ -190,6 +250,14 @@ export class AnswerInspector {
     this.options.log.warn({ why, id: typeof id === "string" || typeof id === "number" ? id : typeof id }, "upstream message dropped");
     return undefined;
   }
+}
+
+/**
+ * A result whose tool call is not known here: replayed on a resumed stream (no request), or the
+ * deferred result of a task-augmented call (`tasks/result` names a task, not a tool).
+ */
+function unattributed(request: ForwardedRequest | undefined): boolean {
+  return request === undefined || request.method === "tasks/result";
 }
 
 function toolName(tool: unknown): unknown {

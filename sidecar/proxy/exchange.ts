@@ -13,6 +13,7 @@ import type { Upstream } from "./upstream.ts";
 import { upstreamRequestHeaders } from "../mcp/http-headers.ts";
 import type { ApprovalRuntime } from "../approvals/runtime.ts";
 import { pinsHideTest } from "../pins/pin-check.ts";
+import { WITHHELD_PREFIX, withheldResult } from "../../policy/results/inspect.ts";
 
 export interface ProxyDeps {
   config: SidecarConfig;
@@ -75,7 +76,25 @@ export function answerInspector(deps: ProxyDeps, ex: Exchange, status: number, f
     status,
     log: deps.log,
     onDropped: () => deps.metrics.countRequest("_response", "dropped"),
+    unattributedResult: unattributedResults(deps.holder),
   });
+}
+
+/**
+ * A replayed answer's call is not known on the stream that replays it, nor a task's on the
+ * `tasks/result` that fetches it, so their result rules cannot be applied: under a policy with
+ * result rules (Enforce mode) such a tool result is withheld. Fail closed.
+ */
+function unattributedResults(holder: PolicyHolder): ((result: unknown) => unknown) | undefined {
+  const policy = holder.current;
+  if (!policy?.hasResultRules || policy.mode !== "Enforce") return undefined;
+  return (result) =>
+    typeof result === "object" && result !== null && ("content" in result || "structuredContent" in result)
+      ? withheldResult(
+          `${WITHHELD_PREFIX} A result was withheld by policy ${policy.name}: it cannot be matched to its tool call here (a replayed answer, or a task's result), ` +
+            "so its result rules cannot be applied. Call the tool again, without a task.",
+        )
+      : result;
 }
 
 /**

@@ -11,6 +11,7 @@ import { abortOnClientClose, answerInspector, forwardHeaders, type Exchange, typ
 import type { MessagePlan } from "./post-plan.ts";
 import { idScope } from "./request-ids.ts";
 import { relayAnswer } from "./relay.ts";
+import { resultGuard } from "./result-guard.ts";
 import { upstreamMessages, type ForwardedMessage } from "./upstream-messages.ts";
 
 export interface Forwarding {
@@ -52,6 +53,7 @@ export async function forward(deps: ProxyDeps, ex: Exchange, f: Forwarding, out:
 function forwardedMessage(deps: ProxyDeps, plan: MessagePlan): ForwardedMessage {
   if (!plan.call) return { message: plan.message };
   const call = plan.call;
+  const results = resultGuard(call, deps.metrics);
   let done = false;
   return {
     message: plan.message,
@@ -59,8 +61,9 @@ function forwardedMessage(deps: ProxyDeps, plan: MessagePlan): ForwardedMessage 
       complete(outcome, status) {
         if (done) return;
         done = true;
-        void deps.enforcer.complete(call, outcome, status);
+        void deps.enforcer.complete(call, outcome, status, results?.verdict);
       },
+      ...(results ? { results } : {}),
     },
   };
 }

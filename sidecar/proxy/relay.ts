@@ -22,6 +22,9 @@ export interface RelayPlan {
   log: Logger;
 }
 
+/** Room for an SSE event's field names, id and line ends around its data. */
+const SSE_FRAMING_BYTES = 4096;
+
 const UNREADABLE = "The MCP server behind the policy proxy answered in a form the policy proxy cannot inspect";
 
 export async function relayAnswer(upstream: Dispatcher.ResponseData, out: Downstream, plan: RelayPlan): Promise<void> {
@@ -35,7 +38,9 @@ export async function relayAnswer(upstream: Dispatcher.ResponseData, out: Downst
 
 async function relayBody(upstream: Dispatcher.ResponseData, out: Downstream, plan: RelayPlan, type: string | undefined): Promise<void> {
   const status = upstream.statusCode;
-  const body = await readBounded(upstream, plan.maxInspectBytes).catch(() => undefined);
+  const bound = resultBound(plan);
+  const body = await readBounded(upstream, bound ?? plan.maxInspectBytes).catch(() => undefined);
+  if (body === undefined && bound !== undefined && status >= 200 && status < 300) return withholdOversized(upstream, out, plan);
   if (body === undefined) return refuse(upstream, out, plan, { tooLarge: plan.maxInspectBytes });
   let messages: unknown[] = [];
   if (body.length > 0 && type === "application/json") {
@@ -53,7 +58,9 @@ async function relayBody(upstream: Dispatcher.ResponseData, out: Downstream, pla
 async function relayEvents(upstream: Dispatcher.ResponseData, out: Downstream, plan: RelayPlan): Promise<void> {
   const { inspector } = plan;
   const sink = out.stream(upstream.statusCode, answerHeaders(upstream));
-  const splitter = new SseSplitter(plan.maxInspectBytes);
+  const bound = resultBound(plan);
+  // An event carries one message plus its field names and line ends.
+  const splitter = new SseSplitter(bound === undefined ? plan.maxInspectBytes : bound + SSE_FRAMING_BYTES);
   try {
     for (const answer of plan.synthesized) await sink.write(messageEvent(answer));
     for await (const chunk of upstream.body) {
@@ -66,6 +73,12 @@ async function relayEvents(upstream: Dispatcher.ResponseData, out: Downstream, p
     discard(upstream);
     if (out.destroyed) {
       inspector.finish("cancelled", upstream.statusCode);
+      return;
+    }
+    if (splitter.overflowed && bound !== undefined) {
+      // Over the policy's size bound: the calls get the result rules' refusal, the rest is not read.
+      for (const answer of inspector.withholdOversized()) await sink.write(messageEvent(answer));
+      await endStream(sink, out, plan).catch(() => out.destroy());
       return;
     }
     if (splitter.overflowed) {
@@ -102,6 +115,21 @@ async function endStream(sink: EventSink, out: Downstream, plan: RelayPlan, brok
   if (broke && errors.length === 0) return out.destroy();
   for (const error of errors) await sink.write(messageEvent(error));
   sink.end();
+}
+
+/** A size bound result rules set below the inspection bound, when every forwarded call has one. */
+function resultBound(plan: RelayPlan): number | undefined {
+  const bound = plan.inspector.resultBound();
+  return bound !== undefined && bound + SSE_FRAMING_BYTES < plan.maxInspectBytes ? bound : undefined;
+}
+
+/** An answer over the result rules' size bound: the calls get their refusal, read no further. */
+async function withholdOversized(upstream: Dispatcher.ResponseData, out: Downstream, plan: RelayPlan): Promise<void> {
+  discard(upstream);
+  if (out.destroyed) return plan.inspector.finish("cancelled", upstream.statusCode);
+  const answers = plan.inspector.withholdOversized();
+  plan.inspector.finish("unknown", upstream.statusCode);
+  await out.answer(200, answerHeaders(upstream), [...answers, ...plan.synthesized]);
 }
 
 async function refuse(upstream: Dispatcher.ResponseData, out: Downstream, plan: RelayPlan, why: Record<string, unknown>): Promise<void> {
@@ -154,7 +182,7 @@ function bodyMessages(text: string, inspector: AnswerInspector): unknown[] | und
   } catch {
     return undefined;
   }
-  const translated = inspector.translate(value);
+  const translated = inspector.translateSized(value, text);
   if (translated === undefined) return [];
   return Array.isArray(translated) ? (translated as unknown[]) : [translated];
 }

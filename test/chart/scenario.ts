@@ -24,8 +24,15 @@ export function policyManifest(options: { brokenRule?: boolean } = {}): string {
       identity: { apiKeys: { secretRef: { name: KEYS_SECRET, key: "grants" } } },
       default: "deny",
       hide: ["force_run_execution"],
+      // Result rules, so the dashboard's result panels have series: a namespace is redacted from every
+      // listing, and a listing with a query is withheld.
+      detectors: [{ name: "finance-namespace", pattern: "company\\.finance" }],
       tools: [
-        { name: "list_namespaces", ...(options.brokenRule ? { require: ["args.query.startsWith("] } : {}) },
+        {
+          name: "list_namespaces",
+          ...(options.brokenRule ? { require: ["args.query.startsWith("] } : {}),
+          results: { redact: ["finance-namespace"], withholdIf: ["has(args.query)"] },
+        },
         { name: "delete_flow_logs", action: "deny", reason: "Execution logs are kept for audits." },
         { name: "resume_execution", limits: [{ counter: "resume", window: "minute", max: 2, scope: "grant" }] },
         // Held until a person decides (or 30 s pass); an undecided request stays pending for 30 min.
@@ -73,6 +80,8 @@ export const PANEL_EXPECTATIONS: Record<string, Expectation[]> = {
     { labels: ["tool"], positive: { label: "tool", values: ["list_namespaces"] } },
     { labels: ["tool"], positive: { label: "tool", values: ["list_namespaces"] } },
   ],
+  "Result redactions by detector": [{ labels: ["detector"], positive: { label: "detector", values: ["finance-namespace"] } }],
+  "Results withheld by reason": [{ labels: ["reason"], positive: { label: "reason", values: ["condition"] } }],
   "Policy versions in force": [{ labels: ["mode", "namespace", "policy", "version"], equals: { label: "policy", value: `${AGENTS}/${POLICY}`, is: 1 } }],
   "Sidecars without a policy": [{ labels: ["namespace"], equals: { label: "namespace", value: AGENTS, is: 0 } }],
   "Policy versions rejected": [{ labels: ["namespace", "pod"], atLeast: 0 }],

@@ -46,6 +46,8 @@ export interface KestraFastMcpOptions {
   port?: number;
   /** Tool descriptions to list instead of the declared ones (test/python/kestra/src/definitions.py). */
   descriptions?: Record<string, string>;
+  /** More environment for FastMCP, e.g. FASTMCP_JSON_RESPONSE=true for JSON answers instead of SSE. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export async function startKestraFastMcp(options: KestraFastMcpOptions = {}): Promise<KestraFastMcp> {
@@ -62,6 +64,7 @@ export async function startKestraFastMcp(options: KestraFastMcpOptions = {}): Pr
         ...Object.fromEntries(KESTRA_FASTMCP_ENV.map((e) => [e.name, e.value])),
         PYTHONDONTWRITEBYTECODE: "1",
         ...(options.descriptions ? { KESTRA_TEST_DESCRIPTIONS: JSON.stringify(options.descriptions) } : {}),
+        ...options.env,
       },
     });
     try {
