@@ -21,7 +21,8 @@ export interface RecordingUpstream {
 
 const TOOLS = ["list_flows", "execute_flow", "delete_flow", "search"].map((name) => ({ name, description: name, inputSchema: { type: "object" } }));
 
-export async function startRecordingUpstream(): Promise<RecordingUpstream> {
+/** `record: false` keeps nothing (benchmarks). */
+export async function startRecordingUpstream(options: { record?: boolean } = {}): Promise<RecordingUpstream> {
   const received: ReceivedRequest[] = [];
   const server = createServer((req, res) => {
     if (req.method !== "POST") {
@@ -33,7 +34,7 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
     req.on("end", () => {
       const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as ReceivedRequest["message"] | ReceivedRequest["message"][];
       const messages = Array.isArray(body) ? body : [body];
-      for (const message of messages) received.push({ headers: req.headers, message });
+      if (options.record ?? true) for (const message of messages) received.push({ headers: req.headers, message });
       const answers = messages.filter((m) => m.id !== undefined && m.method !== undefined).map(answer);
       const headers: Record<string, string> = { "content-type": "application/json" };
       if (messages.some((m) => m.method === "initialize")) headers["mcp-session-id"] = randomUUID();
