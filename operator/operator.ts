@@ -63,6 +63,8 @@ export interface OperatorOptions {
   tracing?: TracingMode;
   /** Ratio of new traces sampled (parent-based); default: OTEL_TRACES_SAMPLER, else all. */
   traceSamplingRatio?: number;
+  /** The collector injected sidecars export their traces to (unset: their tracing stays off). */
+  sidecarOtlpEndpoint?: string;
 }
 
 export interface RunningOperator {
@@ -144,6 +146,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     operatorNamespace: o.namespace,
     ...(o.imagePullPolicy ? { imagePullPolicy: o.imagePullPolicy } : {}),
     ...(o.sidecarResources ? { defaultResources: o.sidecarResources } : {}),
+    ...(o.sidecarOtlpEndpoint ? { otlpEndpoint: o.sidecarOtlpEndpoint } : {}),
   }), ready: () => policies.synced, metrics, events, logger, tracing });
   const startup = new AbortController();
   const certificate = await certificates.waitForCertificate(startup.signal);

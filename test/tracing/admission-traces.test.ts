@@ -79,6 +79,22 @@ describe("admission decisions traced into a real collector", { timeout: 60_000 }
     assert.deepEqual([starting.attributes["mcp_warden.admission.decision"], starting.attributes["mcp_warden.admission.reason"], starting.status.code], ["refuse", "not_ready", 2]);
   });
 
+  it("with a collector for sidecars (the chart's tracing.otlpEndpoint), injected sidecars export their traces to it", () => {
+    const index = new PolicyIndex();
+    index.set(policyEntry({ metadata: { name: "k", namespace: "agents" }, spec: { podSelector: { matchLabels: { app: "k" } }, upstream: { profile: "kestra" } } }));
+    const envOf = (config: ReturnType<typeof injectorConfig>) => {
+      const answer = new AdmissionHandler({ index, config, ready: () => true, metrics }).review(review("env", { app: "k" }));
+      const patch = JSON.parse(Buffer.from((answer.body as { response: { patch: string } }).response.patch, "base64").toString("utf8")) as { value?: unknown }[];
+      type Container = { name?: string; env?: { name: string; value?: string }[] };
+      const sidecar = patch.flatMap((op) => (Array.isArray(op.value) ? (op.value as Container[]) : [op.value as Container])).find((v) => v?.name === "mcp-warden");
+      return Object.fromEntries((sidecar?.env ?? []).map((e) => [e.name, e.value]));
+    };
+    const traced = envOf(injectorConfig({ sidecarImage: "img", operatorNamespace: "mcp-warden", otlpEndpoint: "http://collector:4318" }));
+    assert.deepEqual([traced.MCP_WARDEN_TRACING, traced.OTEL_EXPORTER_OTLP_ENDPOINT], ["otlp", "http://collector:4318"]);
+    const plain = envOf(injectorConfig({ sidecarImage: "img", operatorNamespace: "mcp-warden" }));
+    assert.ok(plain.MCP_WARDEN_POLICY !== undefined && plain.MCP_WARDEN_TRACING === undefined, "tracing stays off unless asked for");
+  });
+
   it("continues the API server's trace from its traceparent", async () => {
     const [trace, parent] = [randomBytes(16).toString("hex"), randomBytes(8).toString("hex")];
     handler.review(review("traced", { app: "k" }), { traceparent: `00-${trace}-${parent}-01` });
