@@ -2,7 +2,8 @@
 // exporter): a real sidecar process with --tracing otlp, a recording upstream double, and the spans
 // read back from what the collector wrote. An allowed, a denied, a rate-limited and an approved call;
 // a client's traceparent continuing the trace (header and _meta); the upstream receiving the
-// sidecar's context in both places; trace ids as exemplars on /metrics (OpenMetrics); and with the
+// sidecar's context in both places; trace ids as exemplars on /metrics (OpenMetrics), ingested by a
+// real Prometheus with exemplar storage; and with the
 // collector stopped, calls still answered and the lost spans counted.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -12,6 +13,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { outcomeOf } from "../support/mcp-clients.ts";
 import { messagesOf, rawInitialize, rawPost, toolCall } from "../support/raw-mcp.ts";
+import { startPrometheus } from "../support/prometheus.ts";
 import { KEYS, mcpPolicy } from "../support/sidecar-harness.ts";
 import { sidecarFiles, startSidecarProcess, type SidecarProcess } from "../support/sidecar-process.ts";
 import { startCollector, type ReceivedSpan, type RunningCollector } from "./otel-collector.ts";
@@ -178,6 +180,31 @@ describe("OpenTelemetry traces into a real collector", { timeout: 180_000 }, () 
     assert.ok(exemplars.length > 0, "the histograms carry exemplars");
     for (const id of exemplars) assert.ok(exported.has(id as string), `exemplar ${id} names a trace the collector received`);
     assert.ok(exported.has(server.traceId));
+  });
+
+  it("Prometheus (exemplar storage on) scrapes OpenMetrics and ingests the exemplars: Grafana's link from a latency bucket to its trace", async () => {
+    const admin = new URL(sidecar.adminUrl);
+    const prometheus = await startPrometheus({
+      config: { global: { scrape_interval: "1s" }, scrape_configs: [{ job_name: "sidecar", static_configs: [{ targets: [admin.host] }] }] },
+      flags: ["--enable-feature=exemplar-storage"],
+    });
+    try {
+      await call("list_flows");
+      const exported = new Set(collector.spans().map((s) => s.traceId));
+      let ingested: string[] = [];
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
+        const now = Date.now() / 1000;
+        const query = encodeURIComponent("mcp_warden_tool_call_duration_seconds_bucket");
+        const body = (await (await fetch(`${prometheus.url}/api/v1/query_exemplars?query=${query}&start=${now - 600}&end=${now + 60}`)).json()) as { data?: { exemplars: { labels: { trace_id?: string } }[] }[] };
+        ingested = (body.data ?? []).flatMap((series) => series.exemplars.map((e) => e.labels.trace_id ?? ""));
+        if (ingested.some((id) => exported.has(id))) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      assert.ok(ingested.some((id) => exported.has(id)), `Prometheus holds exemplars naming exported traces (got ${ingested.join(", ") || "none"}):\n${prometheus.log().slice(-2000)}`);
+    } finally {
+      await prometheus.stop();
+    }
   });
 
   it("with the collector stopped, calls go on and the lost spans are counted", async () => {
