@@ -84,7 +84,7 @@ class OtelSpan implements TraceSpan {
   }
 
   get sampled(): boolean {
-    return (this.span.spanContext().traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
+    return (this.span.spanContext().traceFlags & TraceFlags.SAMPLED) !== 0;
   }
 
   setAttributes(attributes: Attributes): void {

@@ -1,6 +1,10 @@
 // Run as its own process by lazy-sdk.test.ts: starts a sidecar in-process with --tracing as given
-// in argv[2], serves one tool call, and prints every module URL that was loaded, as JSON.
+// in argv[2], serves one tool call, and prints every module URL that was loaded, as JSON. The
+// project's modules are imported after the hook is registered (Node built-ins are no concern).
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { registerHooks } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const loaded: string[] = [];
 registerHooks({
@@ -14,9 +18,6 @@ registerHooks({
 const { startSidecar } = await import("../../sidecar/sidecar.ts");
 const { parseSidecarConfig } = await import("../../sidecar/config.ts");
 const { startRecordingUpstream } = await import("./recording-upstream.ts");
-const { mkdtempSync, writeFileSync } = await import("node:fs");
-const { join } = await import("node:path");
-const { tmpdir } = await import("node:os");
 const { grantLine } = await import("../../sidecar/identity/api-keys.ts");
 
 const upstream = await startRecordingUpstream();
