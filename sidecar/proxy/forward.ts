@@ -29,7 +29,9 @@ export async function forward(deps: ProxyDeps, ex: Exchange, f: Forwarding, out:
   const scope = idScope(ex.caller.session, ex.caller.caller.grant);
   // The upstream call's client span: the upstream receives its context in the traceparent header
   // and in each request's params._meta, where MCP carries it per message.
-  const span = upstreamSpan(ex.trace, deps.upstream.url, f.plans.map((p) => p.message));
+  // A POST of cancellations only may send nothing: it gets no upstream span.
+  const sends = f.plans.some((p) => !(p.message.kind === "notification" && p.message.method === "notifications/cancelled"));
+  const span = sends ? upstreamSpan(ex.trace, deps.upstream.url, f.plans.map((p) => p.message)) : undefined;
   const context = span?.carrier();
   const sent = upstreamMessages(f.plans.map((p) => forwardedMessage(deps, p)), deps.requestIds, scope, f.batch, context);
   const inspector = (status: number) => answerInspector(deps, ex, status, sent.forwarded);
