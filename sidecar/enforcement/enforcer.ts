@@ -204,6 +204,7 @@ export class Enforcer {
       refunded,
       durationSeconds: seconds,
       approval: call.approval,
+      traceId: call.traceId,
     });
   }
 }

@@ -25,6 +25,8 @@ export interface AuditRecord {
   durationSeconds: number;
   /** For calls an approve rule held: the approval they ended with. */
   approval?: ApprovalRecord | undefined;
+  /** The exported trace the call belongs to, when tracing sampled it: from an audit line to its trace. */
+  traceId?: string | undefined;
 }
 
 const MAX_KEYS = 64;
@@ -72,6 +74,7 @@ export function writeAudit(audit: Logger, r: AuditRecord): void {
       upstreamOutcome: r.upstreamOutcome,
       refunded: r.refunded,
       durationMs: Math.round(r.durationSeconds * 1e6) / 1e3,
+      ...(r.traceId !== undefined ? { traceId: r.traceId } : {}),
       ...(r.approval ? { approval: { name: r.approval.name ?? null, via: r.approval.via ?? null, decidedBy: r.approval.decidedBy ? cut(r.approval.decidedBy) : null } } : {}),
     },
     "tool call",

@@ -14,7 +14,7 @@ import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { outcomeOf } from "../support/mcp-clients.ts";
 import { messagesOf, rawInitialize, rawPost, toolCall } from "../support/raw-mcp.ts";
 import { startPrometheus } from "../support/prometheus.ts";
-import { KEYS, mcpPolicy } from "../support/sidecar-harness.ts";
+import { eventually, KEYS, mcpPolicy } from "../support/sidecar-harness.ts";
 import { sidecarFiles, startSidecarProcess, type SidecarProcess } from "../support/sidecar-process.ts";
 import { startCollector, type ReceivedSpan, type RunningCollector } from "./otel-collector.ts";
 import { startRecordingUpstream, type RecordingUpstream } from "./recording-upstream.ts";
@@ -104,6 +104,8 @@ describe("OpenTelemetry traces into a real collector", { timeout: 180_000 }, () 
     const meta = TRACEPARENT.exec(String(received?.message.params?._meta?.traceparent));
     assert.deepEqual([header?.[1], header?.[2]], [server.traceId, client?.spanId]);
     assert.deepEqual([meta?.[1], meta?.[2]], [server.traceId, client?.spanId]);
+    // The audit line names the trace.
+    await eventually(() => sidecar.auditLines.some((l) => l.tool === "list_flows" && l.traceId === server.traceId), "the audit line of the call, with its trace id");
     // Never arguments or tokens.
     for (const span of all) for (const value of Object.values(span.attributes)) assert.ok(!String(value).includes(KEYS.alice));
   });
