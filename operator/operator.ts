@@ -59,7 +59,7 @@ export interface OperatorOptions {
   resyncIntervalMs?: number;
   /** Certificate lifetimes and rotation steps (short ones let a test watch a whole CA rotation). */
   certificateTiming?: RotationTiming;
-  /** Traces of admission decisions: OTLP over HTTP to OTEL_EXPORTER_OTLP_ENDPOINT (default off). */
+  /** Traces of admission decisions: OTLP to OTEL_EXPORTER_OTLP_ENDPOINT (default off). */
   tracing?: TracingMode;
   /** Ratio of new traces sampled (parent-based); default: OTEL_TRACES_SAMPLER, else all. */
   traceSamplingRatio?: number;

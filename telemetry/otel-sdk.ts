@@ -1,12 +1,11 @@
 // Tracing with the OpenTelemetry JS SDK, loaded only when tracing is on (tracing.ts). Spans go to a
-// batch span processor and from there, as OTLP over HTTP, to the collector the OTEL_EXPORTER_OTLP_*
-// variables name. Export never blocks a call: ending a span only queues it, and a collector that is
-// down or slow costs spans, counted by `onDropped`, never calls. The sampler is parent-based: a
-// client's sampled trace context continues, and new traces are sampled at a ratio read per trace
-// (the policy or a flag may change it at any time).
+// batch span processor and from there, as OTLP (HTTP with protobuf or JSON, or gRPC), to the
+// collector the OTEL_EXPORTER_OTLP_* variables name. Export never blocks a call: ending a span only
+// queues it, and a collector that is down or slow costs spans, counted by `onDropped`, never calls.
+// The sampler is parent-based: a client's sampled trace context continues, and new traces are
+// sampled at a ratio read per trace (the policy or a flag may change it at any time).
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, defaultTextMapGetter, defaultTextMapSetter, isSpanContextValid, trace, type Attributes as OtelAttributes, type Context, type Link, type Span, type Tracer } from "@opentelemetry/api";
 import { ExportResultCode, W3CTraceContextPropagator, type ExportResult } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
 import {
   BatchSpanProcessor,
@@ -21,17 +20,17 @@ import {
   type SpanProcessor,
 } from "@opentelemetry/sdk-trace";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
-import { batchFromEnv, checkProtocol, samplerFromEnv, type SamplerSetting } from "./tracing-env.ts";
+import { batchFromEnv, exportProtocol, samplerFromEnv, type OtlpProtocol, type SamplerSetting } from "./tracing-env.ts";
 import type { Attributes, SpanKindName, TraceCarrier, TraceSpan, Tracing, TracingOptions } from "./tracing.ts";
 
 const KINDS: Record<SpanKindName, SpanKind> = { server: SpanKind.SERVER, client: SpanKind.CLIENT, internal: SpanKind.INTERNAL };
 
-export function createOtlpTracing(options: TracingOptions): Tracing {
+export async function createOtlpTracing(options: TracingOptions): Promise<Tracing> {
   const env = options.env ?? process.env;
-  checkProtocol(env);
+  const protocol = exportProtocol(env);
   const fallback = samplerFromEnv(env);
   const batch = batchFromEnv(env);
-  const exporter = new CountingExporter(new OTLPTraceExporter(), options);
+  const exporter = new CountingExporter(await otlpExporter(protocol), options);
   const processor = new BoundedProcessor(new BatchSpanProcessor({ exporter, ...batch }), batch.maxQueueSize, options.onDropped);
   exporter.exported = (n) => processor.settled(n);
   const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName, [ATTR_SERVICE_VERSION]: options.serviceVersion }).merge(
@@ -49,6 +48,21 @@ export function createOtlpTracing(options: TracingOptions): Tracing {
     flush: () => provider.forceFlush(),
     shutdown: () => provider.shutdown(),
   };
+}
+
+/**
+ * The OTLP exporter of the protocol asked for, imported only then (the gRPC one brings @grpc/grpc-js).
+ * Each reads its endpoint, headers, timeout and compression from the OTEL_EXPORTER_OTLP_* variables.
+ */
+async function otlpExporter(protocol: OtlpProtocol): Promise<SpanExporter> {
+  switch (protocol) {
+    case "http/protobuf":
+      return new (await import("@opentelemetry/exporter-trace-otlp-proto")).OTLPTraceExporter();
+    case "http/json":
+      return new (await import("@opentelemetry/exporter-trace-otlp-http")).OTLPTraceExporter();
+    case "grpc":
+      return new (await import("@opentelemetry/exporter-trace-otlp-grpc")).OTLPTraceExporter();
+  }
 }
 
 /** The first carrier holding a valid trace context, as a parent context; none: a new trace. */

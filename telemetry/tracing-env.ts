@@ -54,14 +54,16 @@ export function batchFromEnv(env: NodeJS.ProcessEnv): BatchSettings {
   return settings;
 }
 
-/** Only OTLP over HTTP with JSON bodies is built in; any other protocol asked for is refused. */
-export function checkProtocol(env: NodeJS.ProcessEnv): void {
-  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL)?.trim();
-  if (protocol !== undefined && protocol !== "" && protocol !== "http/json") {
-    throw new TracingConfigError(`OTEL_EXPORTER_OTLP_PROTOCOL "${protocol}" is not supported: traces are exported as OTLP over HTTP with JSON bodies (http/json)`);
-  }
+export const OTLP_PROTOCOLS = ["http/protobuf", "http/json", "grpc"] as const;
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+
+/** The OTLP protocol asked for (the specification's default: http/protobuf); only OTLP exporters exist here. */
+export function exportProtocol(env: NodeJS.ProcessEnv): OtlpProtocol {
   const exporter = env.OTEL_TRACES_EXPORTER?.trim();
   if (exporter !== undefined && exporter !== "" && exporter !== "otlp") throw new TracingConfigError(`OTEL_TRACES_EXPORTER "${exporter}" is not supported (otlp)`);
+  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?.trim() || env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim() || "http/protobuf") as OtlpProtocol;
+  if (!OTLP_PROTOCOLS.includes(protocol)) throw new TracingConfigError(`OTEL_EXPORTER_OTLP_PROTOCOL must be one of ${OTLP_PROTOCOLS.join(", ")}, got "${protocol}"`);
+  return protocol;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {

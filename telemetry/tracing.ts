@@ -63,11 +63,11 @@ export const TRACING_OFF: Tracing = Object.freeze({
   shutdown: () => Promise.resolve(),
 });
 
-/** The tracing of a process: off, or OTLP over HTTP to the collector the OTEL_* variables name. */
+/** The tracing of a process: off, or OTLP (HTTP or gRPC) to the collector the OTEL_* variables name. */
 export async function startTracing(mode: TracingMode, options: TracingOptions): Promise<Tracing> {
   const env = options.env ?? process.env;
   // OTEL_SDK_DISABLED=true turns every signal off, whatever else asks for it.
   if (mode === "off" || env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true") return TRACING_OFF;
   const sdk = await import("./otel-sdk.ts");
-  return sdk.createOtlpTracing(options);
+  return await sdk.createOtlpTracing(options);
 }

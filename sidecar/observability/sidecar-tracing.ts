@@ -19,7 +19,7 @@ export async function startSidecarTracing(config: SidecarConfig, holder: PolicyH
     onDropped: (spans) => metrics.spansDropped.inc(spans),
     onExportError: (message) => log.warn({ err: message }, "trace export failed; spans are dropped until the collector answers"),
   });
-  if (tracing.enabled) log.info({ endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? "http://localhost:4318" }, "exporting traces (OTLP/HTTP)");
+  if (tracing.enabled) log.info({ endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? "http://localhost:4318" }, "exporting traces (OTLP)");
   return tracing;
 }
 

@@ -26,6 +26,8 @@ export interface ReceivedSpan {
 export interface RunningCollector {
   /** The OTLP/HTTP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT). */
   readonly endpoint: string;
+  /** The OTLP/gRPC endpoint (OTEL_EXPORTER_OTLP_ENDPOINT with OTEL_EXPORTER_OTLP_PROTOCOL=grpc). */
+  readonly grpcEndpoint: string;
   spans(): ReceivedSpan[];
   /** Waits until `predicate` holds for the spans received so far; returns them. */
   waitFor(predicate: (spans: ReceivedSpan[]) => boolean, what: string, timeoutMs?: number): Promise<ReceivedSpan[]>;
@@ -41,6 +43,7 @@ export async function startCollector(port?: number): Promise<RunningCollector> {
   const dir = mkdtempSync(join(tmpdir(), "mcp-warden-otelcol-"));
   const out = join(dir, "spans.jsonl");
   const httpPort = port ?? (await freePort());
+  const grpcPort = await freePort();
   const config = join(dir, "config.yaml");
   writeFileSync(
     config,
@@ -49,6 +52,7 @@ export async function startCollector(port?: number): Promise<RunningCollector> {
       "  otlp:",
       "    protocols:",
       `      http: {endpoint: "127.0.0.1:${httpPort}"}`,
+      `      grpc: {endpoint: "127.0.0.1:${grpcPort}"}`,
       "exporters:",
       `  file: {path: "${out}", flush_interval: 100ms}`,
       "service:",
@@ -64,6 +68,7 @@ export async function startCollector(port?: number): Promise<RunningCollector> {
   const spans = () => (existsSync(out) ? parseSpans(readFileSync(out, "utf8")) : []);
   return {
     endpoint,
+    grpcEndpoint: `http://127.0.0.1:${grpcPort}`,
     spans,
     async waitFor(predicate, what, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ConfigError, parseSidecarConfig } from "../../sidecar/config.ts";
 import { prefersOpenMetrics } from "../../sidecar/observability/open-metrics.ts";
-import { batchFromEnv, checkProtocol, samplerFromEnv, TracingConfigError } from "../../telemetry/tracing-env.ts";
+import { batchFromEnv, exportProtocol, samplerFromEnv, TracingConfigError } from "../../telemetry/tracing-env.ts";
 import { startTracing, TRACING_OFF } from "../../telemetry/tracing.ts";
 
 describe("tracing settings", () => {
@@ -24,10 +24,12 @@ describe("tracing settings", () => {
     assert.throws(() => batchFromEnv({ OTEL_BSP_MAX_QUEUE_SIZE: "10", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "20" }), /must not exceed OTEL_BSP_MAX_QUEUE_SIZE/);
   });
 
-  it("exports OTLP over HTTP with JSON only, and says so when another protocol is asked for", () => {
-    checkProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" });
-    assert.throws(() => checkProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }), /"grpc" is not supported: traces are exported as OTLP over HTTP with JSON bodies/);
-    assert.throws(() => checkProtocol({ OTEL_TRACES_EXPORTER: "zipkin" }), /OTEL_TRACES_EXPORTER "zipkin" is not supported/);
+  it("exports OTLP: http/protobuf unless OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL says http/json or grpc", () => {
+    assert.equal(exportProtocol({}), "http/protobuf");
+    assert.equal(exportProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }), "grpc");
+    assert.equal(exportProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: "grpc", OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/json" }), "http/json");
+    assert.throws(() => exportProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: "http/xml" }), /OTEL_EXPORTER_OTLP_PROTOCOL must be one of http\/protobuf, http\/json, grpc, got "http\/xml"/);
+    assert.throws(() => exportProtocol({ OTEL_TRACES_EXPORTER: "zipkin" }), /OTEL_TRACES_EXPORTER "zipkin" is not supported/);
   });
 
   it("is off unless asked for, and OTEL_SDK_DISABLED wins", async () => {
