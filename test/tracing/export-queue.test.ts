@@ -29,9 +29,8 @@ describe("the export queue's bound", { timeout: 60_000 }, () => {
   });
 
   it("a full queue drops and counts the spans beyond it; the others reach the collector", async () => {
-    const started = performance.now();
+    // Synchronous: ending a span only queues it (or drops it), nothing waits for the collector.
     for (let i = 0; i < 5; i++) tracing.start(`span ${i}`, "internal", [])?.end();
-    assert.ok(performance.now() - started < 50, "ending spans does not wait for the export");
     assert.equal(dropped, 3, "two fill the queue (and go out as one batch); three find it full");
     await tracing.flush();
     const spans = await collector.waitFor((all) => all.filter((s) => s.service === "queue-bound").length >= 2, "the two queued spans");
