@@ -1,11 +1,13 @@
-// `mcp-warden policy init --server kestra [--level strict|balanced|read-only] [--identity kubernetes|api-keys] [--name N] [--namespace NS]`:
-// prints a ready, commented McpPolicy for a known MCP server.
+// `mcp-warden policy init --server kestra [--level strict|balanced|read-only] [--identity kubernetes|api-keys] [--name N] [--namespace NS] [--pin]`:
+// prints a ready, commented McpPolicy for a known MCP server; --pin adds spec.pins with the definition
+// digests of the catalogue's tools (policy/catalog/kestra-pins.ts).
 import { parseArgs } from "node:util";
 import { IDENTITIES, LEVELS, recommendKestraPolicy, TOKEN_AUDIENCE, type IdentityChoice, type Level } from "../policy/catalog/recommend.ts";
+import { KESTRA_PINS } from "../policy/catalog/kestra-pins.ts";
 import { renderPolicyYaml } from "../policy/render.ts";
 import { UsageError } from "./usage-error.ts";
 
-export const initUsage = "mcp-warden policy init --server kestra [--level strict|balanced|read-only] [--identity kubernetes|api-keys] [--name N] [--namespace NS]";
+export const initUsage = "mcp-warden policy init --server kestra [--level strict|balanced|read-only] [--identity kubernetes|api-keys] [--name N] [--namespace NS] [--pin]";
 
 export function runPolicyInit(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -16,6 +18,7 @@ export function runPolicyInit(argv: string[]): Promise<number> {
       identity: { type: "string", default: "kubernetes" },
       name: { type: "string", default: "kestra" },
       namespace: { type: "string" },
+      pin: { type: "boolean", default: false },
     },
   });
   if (values.server !== "kestra") throw new UsageError(`--server must be kestra (the servers with a built-in catalogue), got ${values.server ?? "nothing"}`);
@@ -24,6 +27,7 @@ export function runPolicyInit(argv: string[]): Promise<number> {
   const level = values.level as Level;
   const identity = values.identity as IdentityChoice;
   const recommended = recommendKestraPolicy(level, values.name, values.namespace, identity);
+  if (values.pin) recommended.resource.spec.pins = { mode: "Enforce", onDrift: "hide", newTools: "hide", tools: { ...KESTRA_PINS } };
   const callers =
     identity === "kubernetes"
       ? `Agents authenticate with service-account tokens minted for the audience ${TOKEN_AUDIENCE}; the grant is the service account.`
@@ -33,6 +37,12 @@ export function runPolicyInit(argv: string[]): Promise<number> {
     callers,
     'arguments: strict: each call\'s arguments must match the inputSchema the server declares, uncoerced ("true" is not true).',
     "Unlisted tools are denied. Review, adjust podSelector, then: kubectl apply -f <this file>",
+    ...(values.pin
+      ? [
+          `spec.pins: the ${Object.keys(KESTRA_PINS).length} tool definitions of the catalogue, by digest; a tool whose definition differs is hidden and denied, and new tools are hidden,`,
+          "until a person reviews it: kubectl mcp-warden pins diff|accept -n NAMESPACE NAME (or mcp-warden policy pin --url URL --policy FILE).",
+        ]
+      : []),
   ].join("\n");
   process.stdout.write(renderPolicyYaml(recommended.resource, { header, toolComments: recommended.comments }));
   return Promise.resolve(0);

@@ -7,6 +7,7 @@ import { decideToolCall } from "../policy/decide.ts";
 import { parsePolicyText } from "../policy/load.ts";
 import { SlidingWindowMemoryStore } from "../policy/ratelimit/memory-store.ts";
 import { call, caller } from "../policy/testing.ts";
+import { definitionDigest } from "../policy/pins/definition-digest.ts";
 import { examples, runCli, tempFile } from "./testing.ts";
 
 test("policy init prints commented McpPolicies that lint clean, for every level", async () => {
@@ -169,4 +170,26 @@ test("the example policies in the repository lint clean", async () => {
   const result = await runCli("policy", "lint", join(examples, "kestra-resume.policylayer.json"), join(examples, "kestra-restart.policylayer.json"));
   assert.equal(result.code, 0, result.stderr);
   assert.ok((await readFile(join(examples, "kestra-resume.policylayer.json"), "utf8")).includes("resume_execution_rate"));
+});
+
+test("policy init --pin pins the catalogue's Kestra tool definitions", async () => {
+  const init = await runCli("policy", "init", "--server", "kestra", "--name", "kestra", "--namespace", "agents", "--pin");
+  assert.equal(init.code, 0, init.stderr);
+  const pins = parsePolicyText(init.stdout, "pinned").spec.pins;
+  const fixture = JSON.parse(await readFile(new URL("../test/fixtures/kestra-tools-list.json", import.meta.url), "utf8")) as { tools: { name: string }[] };
+  assert.deepEqual(Object.keys(pins?.tools ?? {}).sort(), fixture.tools.map((t) => t.name).sort());
+  assert.equal(pins?.tools?.list_namespaces, definitionDigest(fixture.tools.find((t) => t.name === "list_namespaces")));
+  assert.deepEqual({ mode: pins?.mode, onDrift: pins?.onDrift, newTools: pins?.newTools }, { mode: "Enforce", onDrift: "hide", newTools: "hide" });
+  assert.match(init.stdout, /^# spec\.pins: the 39 tool definitions of the catalogue, by digest;/m);
+  const lint = await runCli("policy", "lint", await tempFile("pinned.yaml", init.stdout));
+  assert.equal(lint.code, 0, lint.stderr);
+  const plain = await runCli("policy", "init", "--server", "kestra");
+  assert.equal(parsePolicyText(plain.stdout, "plain").spec.pins, undefined);
+});
+
+test("policy lint names a malformed pin and what a pin looks like", async () => {
+  const file = await tempFile("bad-pins.yaml", 'apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: x, namespace: agents}\nspec:\n  pins:\n    tools: {send_mail: "abc"}\n');
+  const lint = await runCli("policy", "lint", file);
+  assert.equal(lint.code, 1);
+  assert.match(lint.stderr, /spec\.pins\.tools\.send_mail: must be sha256: followed by the 64 lower-case hex digits of the tool definition's digest/);
 });

@@ -17,6 +17,7 @@ import {
   HIDDEN_RULE,
   type Decision,
 } from "./decision.ts";
+import { refundClasses, type RefundClass } from "./schema-refund.ts";
 import type { LimitSpec, McpPolicySpecType, ToolRuleSpec } from "./schema.ts";
 
 export interface CompiledLimit {
@@ -26,7 +27,8 @@ export interface CompiledLimit {
   readonly windowMs: number;
   readonly max: number;
   readonly scope: "grant" | "session" | "global";
-  readonly refundOnError: boolean;
+  /** The failures that give the call back to this limit's budget. */
+  readonly refundOn: readonly RefundClass[];
 }
 
 export interface ApprovalSettings {
@@ -138,7 +140,7 @@ export function compilePolicy(loaded: LoadedPolicy, options: CompileOptions = {}
       windowMs,
       max: limit.max,
       scope: limit.scope,
-      refundOnError: limit.refundOnError,
+      refundOn: refundClasses(limit),
     };
     const existing = counters.get(compiled.counter);
     if (!existing) {

@@ -243,6 +243,50 @@ tools:
     assert.deepEqual([fourth.decision, fourth.rule], ["rate_limited", "/spec/tools/0/limits/1"], "'kept' was never refunded");
   });
 
+  test("refundOn names the failures each limit gives back; refundOnError is its older spelling", async () => {
+    const policy = mcpPolicy(`
+tools:
+  - name: a
+    limits:
+      - {counter: both, window: minute, max: 5, refundOn: [upstreamError, toolError]}
+      - {counter: upstream, window: minute, max: 5}
+      - {counter: tool, window: minute, max: 5, refundOn: [toolError]}
+      - {counter: none, window: minute, max: 5, refundOn: []}
+      - {counter: old, window: minute, max: 5, refundOnError: true}
+      - {counter: oldOff, window: minute, max: 5, refundOnError: false}
+      - {counter: newWins, window: minute, max: 5, refundOn: [toolError], refundOnError: true}
+`);
+    const { store } = clockedStore();
+    const admission = await decideToolCall(policy, call("a"), store);
+    assert.deepEqual(admission.reservation?.keys.map((k) => k.split("|")[0]), ["both", "upstream", "old"]);
+    assert.deepEqual(admission.toolErrorReservation?.keys.map((k) => k.split("|")[0]), ["both", "tool", "newWins"]);
+    assert.equal(admission.toolErrorReservation?.token, admission.reservation?.token);
+    assert.equal(await refundToolCall(admission, store, "toolError"), true);
+    const none = await decideToolCall(mcpPolicy("tools: [{name: b, limits: [{window: minute, max: 1, refundOn: []}]}]"), call("b"), store);
+    assert.equal(await refundToolCall(none, store, "toolError"), false, "nothing to give back");
+    assert.equal(await refundToolCall(none, store, "upstreamError"), false);
+  });
+
+  test("a tool error refunds only the limits that list toolError", async () => {
+    const policy = mcpPolicy(`
+tools:
+  - {name: a, limits: [{counter: c, window: minute, max: 1, refundOn: [upstreamError, toolError]}]}
+  - {name: b, limits: [{counter: d, window: minute, max: 1}]}
+`);
+    const { store } = clockedStore();
+    const a = await decideToolCall(policy, call("a"), store);
+    await refundToolCall(a, store, "toolError");
+    assert.equal((await decideToolCall(policy, call("a"), store)).decision, "allowed", "the isError call was given back");
+    const b = await decideToolCall(policy, call("b"), store);
+    assert.equal(await refundToolCall(b, store, "toolError"), false);
+    assert.equal((await decideToolCall(policy, call("b"), store)).decision, "rate_limited", "without toolError the isError call counts");
+  });
+
+  test("refundOn rejects a class it does not know, and a class listed twice", () => {
+    assert.throws(() => mcpPolicy("tools: [{name: a, limits: [{window: minute, max: 1, refundOn: [toolErrors]}]}]"), /refundOn/);
+    assert.throws(() => mcpPolicy("tools: [{name: a, limits: [{window: minute, max: 1, refundOn: [toolError, toolError]}]}]"), /twice/);
+  });
+
   test("reloading a policy keeps the counters of unchanged counters", async () => {
     const v1 = mcpPolicy("tools: [{name: a, limits: [{counter: c, window: minute, max: 2}]}]");
     const v2 = mcpPolicy("tools: [{name: b}, {name: a, limits: [{counter: c, window: minute, max: 2}]}]");

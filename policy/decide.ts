@@ -10,10 +10,14 @@ export type { Evaluation };
 import type { Decision, ToolCall } from "./decision.ts";
 import { checkDeclaredArguments, type DeclaredInputSchemas } from "./input-schemas.ts";
 import type { LimitCheck, RateLimitStore, Reservation } from "./ratelimit/store.ts";
+import type { RefundClass } from "./schema-refund.ts";
 
 export interface Admission extends Decision {
-  /** Set when limits were consumed; pass to `refundToolCall` if the upstream fails the call. */
+  /** Set when limits that refund upstream failures were consumed; pass to `refundToolCall` if the
+   * upstream fails the call (also what a call that is not forwarded after all gives back). */
   readonly reservation?: Reservation;
+  /** The limits whose `refundOn` lists toolError: given back when the tool answers `isError: true`. */
+  readonly toolErrorReservation?: Reservation;
 }
 
 /**
@@ -78,8 +82,13 @@ export async function admitToolCall(
     };
   }
   if (result.admitted) {
-    const refundable = result.reservation.keys.filter((_, i) => (limits[i] as CompiledLimit).refundOnError);
-    return refundable.length === 0 ? admitted : { ...admitted, reservation: { keys: refundable, token: result.reservation.token } };
+    const { keys, token } = result.reservation;
+    const refundedOn = (failure: RefundClass): Reservation | undefined => {
+      const refundable = keys.filter((_, i) => (limits[i] as CompiledLimit).refundOn.includes(failure));
+      return refundable.length === 0 ? undefined : { keys: refundable, token };
+    };
+    const [reservation, toolErrorReservation] = [refundedOn("upstreamError"), refundedOn("toolError")];
+    return { ...admitted, ...(reservation && { reservation }), ...(toolErrorReservation && { toolErrorReservation }) };
   }
   const limit = limits[result.blocked] as CompiledLimit;
   const retryAfterSeconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
@@ -100,9 +109,17 @@ export async function decideToolCall(policy: CompiledPolicy, call: ToolCall, sto
   return admitToolCall(policy, call, evaluation, store);
 }
 
-/** Gives back the limits of a call the upstream failed (those whose limit allows refunds). */
-export async function refundToolCall(admission: Admission, store: RateLimitStore): Promise<void> {
-  if (admission.reservation) await store.refund(admission.reservation);
+/** The reservation a failure of this class gives back (the limits whose `refundOn` lists it). */
+export function reservationFor(admission: Admission, failure: RefundClass): Reservation | undefined {
+  return failure === "toolError" ? admission.toolErrorReservation : admission.reservation;
+}
+
+/** Gives back the limits of a failed call (those whose `refundOn` lists the failure's class). */
+export async function refundToolCall(admission: Admission, store: RateLimitStore, failure: RefundClass = "upstreamError"): Promise<boolean> {
+  const reservation = reservationFor(admission, failure);
+  if (!reservation) return false;
+  await store.refund(reservation);
+  return true;
 }
 
 function stripPlan(evaluation: Evaluation): Decision {

@@ -2,6 +2,7 @@
 // the CRD (crds/ is generated from this file) and policy validation in the sidecar and CLI.
 // Keep it CRD-friendly: no unions or $refs, camelCase fields, closed objects, bounded sizes.
 import { z } from "zod";
+import { refundOnErrorField, refundOnField } from "./schema-refund.ts";
 
 export const API_GROUP = "mcpwarden.io";
 export const API_VERSION = "v1alpha1";
@@ -44,10 +45,9 @@ export const Limit = z
       .enum(["grant", "session", "global"])
       .default("grant")
       .describe("grant: per authenticated caller; session: per MCP session; global: one budget for everyone."),
-    refundOnError: z
-      .boolean()
-      .default(true)
-      .describe("Give the call back to the budget when the upstream fails it."),
+    // Refunds (policy/schema-refund.ts).
+    refundOn: refundOnField,
+    refundOnError: refundOnErrorField,
   })
   .describe("A sliding-window rate limit.");
 
@@ -223,6 +223,35 @@ export const SidecarSettings = z
   })
   .describe("Settings of the injected sidecar.");
 
+
+// Tool definition pins (ADR 0130–0134): the reviewed definitions of the upstream's tools, by digest.
+/** A pin: `sha256:` and the 64 lower-case hex digits of a tool definition's digest (policy/pins). */
+export const PIN_DIGEST = /^sha256:[0-9a-f]{64}$/;
+export const Pins = z
+  .strictObject({
+    mode: z
+      .enum(["Enforce", "Audit", "Off"])
+      .default("Enforce")
+      .describe("Enforce: drifted and unpinned tools are treated as onDrift and newTools say. Audit: drift is reported (metrics, audit, status) and nothing is blocked. Off: not checked."),
+    tools: z
+      .record(
+        z.string().min(1).max(256),
+        z.string().regex(PIN_DIGEST, "must be sha256: followed by the 64 lower-case hex digits of the tool definition's digest (mcp-warden policy pin writes them)"),
+      )
+      .meta({ maxProperties: 10_000 })
+      .optional()
+      .describe("Reviewed tool definitions: tool name to the digest of its definition (name, title, description, inputSchema, outputSchema, annotations, _meta)."),
+    onDrift: z
+      .enum(["hide", "deny"])
+      .default("hide")
+      .describe("What happens to a pinned tool whose live definition has another digest: hide removes it from tools/list and denies its calls; deny lists it and denies its calls."),
+    newTools: z
+      .enum(["allow", "hide"])
+      .default("allow")
+      .describe("What happens to a tool the upstream lists that has no pin: allow leaves it to the rules; hide removes it from tools/list and denies its calls."),
+  })
+  .describe("Tool definitions pinned by digest: a tool whose definition changed is not callable until its pin is updated.");
+
 export const McpPolicySpec = z.strictObject({
   podSelector: LabelSelector.optional().describe("Pods that get the sidecar. Empty selects no pods."),
   upstream: Upstream.optional(),
@@ -260,6 +289,7 @@ export const McpPolicySpec = z.strictObject({
     .optional()
     .describe("Rules by tool name; each name appears once."),
   sidecar: SidecarSettings.optional(),
+  pins: Pins.optional(),
 });
 
 export const ObjectMeta = z.looseObject({
@@ -316,3 +346,4 @@ export type IdentitySpec = z.infer<typeof Identity>;
 export type RateLimitSpec = z.infer<typeof RateLimitConfig>;
 export type PolicyConditionType = z.infer<typeof PolicyCondition>;
 export type McpPolicyStatusType = z.infer<typeof McpPolicyStatus>;
+export type PinsSpec = z.infer<typeof Pins>;

@@ -66,6 +66,21 @@ if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ]; then
 fi
 ln -sfn "$venv" "$cache/venv"
 
+# The second real Kestra server (PyPI's iflow-mcp-mcp-server-python, FastMCP 2 and the SDK's FastMCP):
+# its pins conflict with the virtualenv above, so it has its own, keyed the same way.
+requirements=test/python/kestra-pypi/requirements.txt
+venv="$cache/venv-kestra-pypi-$(sha256sum "$requirements" | cut -c1-12)"
+if [ ! -x "$venv/bin/fastmcp" ] || [ ! -f "$venv/.complete" ]; then
+  echo "== creating the virtualenv of the PyPI Kestra server ($venv)" >&2
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r "$requirements"
+  # The package installs its server as src/server.py in site-packages; the tests start it from there.
+  [ -f "$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/src/server.py" ] || { echo "iflow-mcp-mcp-server-python has no src/server.py" >&2; exit 1; }
+  touch "$venv/.complete"
+fi
+ln -sfn "$venv" "$cache/venv-kestra-pypi"
+
 # The images the node-backed suites run (test/cluster/images): the project's Dockerfile built with
 # buildah, the Kestra image (from the virtualenv above) and the agent image, each cached by content
 # hash in $cache/images; a source change rebuilds the project's image (about two minutes).

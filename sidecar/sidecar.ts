@@ -16,6 +16,9 @@ import type { SidecarConfig } from "./config.ts";
 import { Enforcer } from "./enforcement/enforcer.ts";
 import { ToolLister } from "./enforcement/tool-lister.ts";
 import { KnownTools } from "./enforcement/tool-names.ts";
+import { DriftMonitor } from "./pins/drift-monitor.ts";
+import { createDriftReporter } from "./pins/drift-events.ts";
+import { activePins } from "./pins/pin-check.ts";
 import { Authenticator } from "./identity/authenticator.ts";
 import { createLoggers, type Loggers } from "./observability/logging.ts";
 import { SidecarMetrics } from "./observability/metrics.ts";
@@ -98,11 +101,16 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   const toolLister = new ToolLister({ url: config.upstream, knownTools, log, version: VERSION });
   holder.onChange((policy) => {
     if (policy.strictArguments !== undefined) toolLister.start();
+    // Pins are judged against the sidecar's own listing too, not only against what agents list.
+    if (activePins(policy)) toolLister.start();
   });
+  const driftReporter = createDriftReporter(config.policy, { kubeConfig: options.kubeConfig, podName: options.podName ?? process.env.POD_NAME ?? hostname(), log });
+  const drift = new DriftMonitor({ holder, live: knownTools.definitions, metrics, audit: loggers.audit, report: (snapshot) => driftReporter?.report(snapshot) });
 
   const release = async () => {
     authenticator.close();
-    await Promise.all([upstream.close(), holder.close(), toolLister.stop(), stopTracing(tracing)]);
+    drift.stop();
+    await Promise.all([upstream.close(), holder.close(), toolLister.stop(), driftReporter?.stop(), stopTracing(tracing)]);
   };
   let source: PolicySource;
   try {
@@ -214,7 +222,8 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
         await app.close();
         await source.stop();
         authenticator.close();
-        await Promise.all([upstream.close().catch(() => undefined), holder.close(), admin.close(), approvals.stop(), toolLister.stop(), stopTracing(tracing)]);
+        drift.stop();
+        await Promise.all([upstream.close().catch(() => undefined), holder.close(), admin.close(), approvals.stop(), toolLister.stop(), driftReporter?.stop(), stopTracing(tracing)]);
         log.info("sidecar stopped");
         loggers.flush();
       })();

@@ -146,6 +146,21 @@ export const POLICIES: RowSpec = {
       targets: [{ expr: 'sum by (namespace, pod, store) (rate(mcp_warden_rate_limit_store_errors_total{namespace=~"$namespace"}[$__rate_interval]))', legend: "{{namespace}}/{{pod}} {{store}}" }],
     },
     {
+      title: "Drifted tool definitions",
+      description: "Tools whose live definition differs from their pin in spec.pins (or have no pin under newTools: hide), by policy; 0 for policies without drift or pins. kubectl mcp-warden pins diff shows what changed.",
+      kind: "timeseries",
+      unit: "short",
+      width: 12,
+      targets: [
+        {
+          expr:
+            `count by (namespace, policy) (max by (namespace, policy, tool) (mcp_warden_tool_definition_drift{${SIDECARS}}) > 0)` +
+            ` or 0 * count by (namespace, policy) (mcp_warden_policy_info{${SIDECARS}})`,
+          legend: "{{policy}}",
+        },
+      ],
+    },
+    {
       title: "Pods selected but not enforced",
       description: "Pods a policy selects that run without its sidecar (created before the policy or the namespace label). kubectl describe mcpp names them and the restart that fixes each.",
       kind: "timeseries",

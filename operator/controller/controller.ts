@@ -16,6 +16,8 @@ import { ApprovalController } from "../approvals/approval-controller.ts";
 import { NamespaceReconciler } from "./namespace-reconciler.ts";
 import { PolicyReconciler, statusWriter, type NamespaceView, type PolicyReconcilerDeps } from "./policy-reconciler.ts";
 import { summarizePod, type PodSummary } from "./pod-summary.ts";
+import { driftEventSelector, summarizeDriftEvent, type DriftEventSummary } from "./drift-reports.ts";
+import { DRIFT_REPORT_SOURCE } from "../../policy/pins/drift-report.ts";
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -71,6 +73,8 @@ export class Controller {
         return { metadata: { name: m.name, labels: m.labels, resourceVersion: m.resourceVersion, deletionTimestamp: m.deletionTimestamp } };
       },
     });
+    // The sidecars' tool definition drift reports (Events on McpPolicies, ADR 0133).
+    const driftEvents = new Informer<DriftEventSummary & KubeObject>({ ...informerOptions, path: "/api/v1/events", fieldSelector: driftEventSelector(DRIFT_REPORT_SOURCE), transform: summarizeDriftEvent });
     const queue = new WorkQueue<Key>({ clock });
     const enqueueNamespace = (namespace: string) => {
       queue.add(`namespace:${namespace}`);
@@ -80,6 +84,10 @@ export class Controller {
       for (const p of index.inNamespace(pod.metadata.namespace)) queue.add(`policy:${p.namespace}/${p.name}`);
     };
     pods.on("add", onPod).on("update", onPod).on("delete", onPod);
+    const onDriftEvent = (event: DriftEventSummary) => {
+      if (index.get(event.metadata.namespace, event.policy)) queue.add(`policy:${event.metadata.namespace}/${event.policy}`);
+    };
+    driftEvents.on("add", onDriftEvent).on("update", onDriftEvent).on("delete", onDriftEvent);
     const onNamespace = (ns: NamespaceView) => enqueueNamespace(ns.metadata?.name ?? "");
     namespaces.on("add", onNamespace).on("update", onNamespace).on("delete", onNamespace);
 
@@ -87,6 +95,7 @@ export class Controller {
       index,
       pods: { list: (ns) => pods.list(ns) },
       namespaces: { get: (name) => namespaces.get(name) },
+      driftReports: { list: (ns) => driftEvents.list(ns) },
       writeStatus: this.#o.writeStatus ?? statusWriter(this.#o.kubeConfig),
       events: this.#o.events,
       podCounts: {
@@ -108,6 +117,7 @@ export class Controller {
 
     pods.start();
     namespaces.start();
+    driftEvents.start();
     // McpApprovals: Events, metrics, deletion once expired (its own informer; same leadership).
     const approvals = new ApprovalController({ http, clock, logger, metrics: this.#o.metrics, events: this.#o.events, ...(this.#o.informerOptions ? { informerOptions: this.#o.informerOptions } : {}) });
     const approvalsDone = approvals.run(signal).catch((error: unknown) => logger.error({ err: error }, "approval controller failed"));
@@ -123,7 +133,7 @@ export class Controller {
       });
     };
     try {
-      await Promise.all([pods.waitForSync(signal), namespaces.waitForSync(signal)]);
+      await Promise.all([pods.waitForSync(signal), namespaces.waitForSync(signal), driftEvents.waitForSync(signal)]);
       if (signal.aborted) return;
       logger.info({ pods: pods.keys().length, namespaces: namespaces.keys().length, policies: index.size }, "controller caches synced; reconciling");
       this.#queue = queue;
@@ -155,7 +165,7 @@ export class Controller {
       this.#o.metrics.policyEnforcedPods.reset();
       resync?.cancel();
       queue.shutDown();
-      await Promise.all([pods.stop(), namespaces.stop(), approvalsDone]);
+      await Promise.all([pods.stop(), namespaces.stop(), driftEvents.stop(), approvalsDone]);
       logger.info({}, "controller stopped");
     }
   }

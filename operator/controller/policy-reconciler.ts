@@ -9,7 +9,7 @@ import type { Logger } from "../../kube/logger.ts";
 import { compilePolicy } from "../../policy/compile.ts";
 import { loadPolicySpec } from "../../policy/load.ts";
 import { PolicyError } from "../../policy/paths.ts";
-import { API_GROUP, API_VERSION, KIND, McpPolicyStatus, type McpPolicyStatusType } from "../../policy/schema.ts";
+import { API_GROUP, API_VERSION, KIND, McpPolicyStatus, type McpPolicySpecType, type McpPolicyStatusType } from "../../policy/schema.ts";
 import { MCP_POLICY_PLURAL } from "../crd/mcppolicy-crd.ts";
 import { readInjectionStatus } from "../injector/mutate.ts";
 import { INJECTION_ENABLED, INJECTION_NAMESPACE_LABEL } from "../names.ts";
@@ -17,6 +17,7 @@ import type { PolicyEntry, PolicyIndex } from "../policy-index.ts";
 import { findConflicts, governedBy } from "./conflicts.ts";
 import { computePolicyStatus, enforces, fixes, sameStatus, type Compilation } from "./policy-status.ts";
 import type { PodSummary } from "./pod-summary.ts";
+import { definitionsPinnedCondition, type DriftEventSummary } from "./drift-reports.ts";
 
 export interface NamespaceView {
   metadata?: { name?: string; labels?: Record<string, string>; deletionTimestamp?: string };
@@ -28,6 +29,8 @@ export interface PolicyReconcilerDeps {
   namespaces: { get(name: string): NamespaceView | undefined };
   writeStatus: (namespace: string, name: string, status: McpPolicyStatusType) => Promise<void>;
   events: EventRecorder | undefined;
+  /** The sidecars' tool definition drift reports of a namespace (absent: no DefinitionsPinned input). */
+  driftReports?: { list(namespace: string): DriftEventSummary[] };
   /** Where SELECTED and ENFORCED are published as metrics (absent in tests that do not look). */
   podCounts?: PolicyPodCounts;
   clock: Clock;
@@ -84,6 +87,7 @@ export class PolicyReconciler {
       pods,
       conflicts: findConflicts(this.#d.index.inNamespace(namespace), allPods).get(name) ?? [],
       now: this.#d.clock.now(),
+      definitionsPinned: this.#definitionsPinned(entry, pods),
     });
     this.#recordEvents(entry, previous, status, pods);
     this.#d.podCounts?.set(namespace, name, { selected: status.selectedPods ?? 0, enforced: status.enforcedPods ?? 0 });
@@ -94,6 +98,14 @@ export class PolicyReconciler {
       if (isNotFound(error)) return; // deleted meanwhile
       throw error;
     }
+  }
+
+  #definitionsPinned(entry: PolicyEntry, pods: PodSummary[]) {
+    const spec = entry.object.spec as McpPolicySpecType | undefined;
+    if (!spec?.pins) return undefined;
+    const reports = (this.#d.driftReports?.list(entry.namespace) ?? []).filter((e) => e.policy === entry.name).flatMap((e) => (e.report ? [e.report] : []));
+    const sidecarPods = new Set(pods.filter((p) => enforces(p, entry.name)).map((p) => p.metadata.name));
+    return definitionsPinnedCondition(spec, entry.generation ?? 0, reports, sidecarPods);
   }
 
   #compile(entry: PolicyEntry): Compilation {

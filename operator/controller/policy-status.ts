@@ -4,6 +4,7 @@
 //   Ready               True Accepted | False InvalidRule, ConflictingSelector, InjectionDisabled
 //   PodsEnforced        True AllPodsEnforced, NoPodsSelected | False PodsWithoutSidecar
 //   UpstreamPortExposed True ContainerDeclaresUpstreamPort | False NotDeclared
+//   DefinitionsPinned   True DefinitionsMatch | False DefinitionsDrifted | Unknown PinsOff (only with spec.pins)
 import type { McpPolicyStatusType, PolicyConditionType } from "../../policy/schema.ts";
 import { formatProblem, type PolicyProblem } from "../../policy/paths.ts";
 import { INJECTION_ENABLED, INJECTION_NAMESPACE_LABEL } from "../names.ts";
@@ -31,6 +32,8 @@ export interface StatusInput {
   pods: PodSummary[];
   conflicts: PolicyConflict[];
   now: number;
+  /** DefinitionsPinned from the sidecars' drift reports (drift-reports.ts); absent without spec.pins. */
+  definitionsPinned?: ConditionBody | undefined;
 }
 
 export const UNGUARDED_LIMIT = 20;
@@ -44,6 +47,7 @@ export function computePolicyStatus(input: StatusInput): McpPolicyStatusType {
     readyCondition(input, enforced.length),
     podsCondition(input, unguarded),
     exposedCondition(input, enforced),
+    ...(input.definitionsPinned ? [input.definitionsPinned] : []),
   ].map((c) => withTransitionTime(c, input));
   return {
     observedGeneration: input.generation,

@@ -69,5 +69,6 @@ export function renderCustomResourceDefinition(resource: CustomResource): Record
 export function customResourceDefinitionYaml(crd: Record<string, unknown>, schemaFile: string): string {
   const header = `# Generated from ${schemaFile} by scripts/generate-crds.ts (npm run generate:crds). Do not edit.\n`;
   // A document start of its own: `helm show crds` joins the chart's CRD files without one.
-  return header + "---\n" + stringify(crd, { lineWidth: 0 });
+  // YAML 1.1 quoting: kubectl reads YAML 1.1, where an unquoted Off (an enum value) is the boolean false.
+  return header + "---\n" + stringify(crd, { lineWidth: 0, version: "1.1" });
 }

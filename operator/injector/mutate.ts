@@ -5,6 +5,7 @@ import type { V1Container, V1Pod, V1Probe } from "@kubernetes/client-node";
 import { POLICY_POD_LABEL, SIDECAR_CONTAINER, STATUS_ANNOTATION } from "../names.ts";
 import type { InjectorConfig } from "./config.ts";
 import type { InjectionPlan } from "./plan.ts";
+import { withKestraFastmcpEnv } from "./kestra-env.ts";
 import { sidecarContainer, sidecarVolumes } from "./sidecar.ts";
 
 /** What the status annotation records; also what the controller reads to know a pod is enforced. */
@@ -39,6 +40,7 @@ export function injectPod(pod: V1Pod, plan: InjectionPlan, namespace: string, co
     // The image serves stdio only; FastMCP's own CLI serves the same server over HTTP (WORKDIR /app).
     mcp.command = kestraServerCommand(plan.upstreamPort);
     delete mcp.args;
+    withKestraFastmcpEnv(mcp);
   }
 
   const sidecar = sidecarContainer(plan, namespace, config);

@@ -38,8 +38,8 @@ export function operatorClusterRules(names: OperatorRbacNames): V1PolicyRule[] {
     { apiGroups: [API_GROUP], resources: [APPROVAL_PLURAL], verbs: ["get", "list", "watch", "delete", "create", "update"] },
     // Which pods run the sidecar; which namespaces opted in.
     { apiGroups: [""], resources: ["pods", "namespaces"], verbs: ["list", "watch"] },
-    // Events on McpPolicies, pods and their controllers.
-    { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+    // Events on McpPolicies, pods and their controllers; the sidecars' drift reports are read (ADR 0133).
+    { apiGroups: [""], resources: ["events"], verbs: ["create", "patch", "list", "watch"] },
     // The RoleBinding of the sidecars' ClusterRole in each opted-in namespace (the operator holds
     // every permission that role grants, so no escalate or bind verbs are needed).
     { apiGroups: ["rbac.authorization.k8s.io"], resources: ["rolebindings"], verbs: ["create"] },

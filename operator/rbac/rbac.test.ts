@@ -10,12 +10,13 @@ import { APPROVER_RBAC_FILE, APPROVER_ROLE, approverClusterRole, renderApproverY
 const root = join(import.meta.dirname, "..", "..");
 
 describe("sidecar RBAC", () => {
-  it("lets every service account of the namespace read McpPolicies and request and use McpApprovals there, and nothing else", () => {
+  it("lets every service account of the namespace read McpPolicies, request and use McpApprovals and report drift in Events there, and nothing else", () => {
     const role = sidecarClusterRole();
     assert.equal(role.metadata?.name, "mcp-warden-sidecar");
     assert.deepEqual(role.rules, [
       { apiGroups: ["mcpwarden.io"], resources: ["mcppolicies"], verbs: ["get", "list", "watch"] },
       { apiGroups: ["mcpwarden.io"], resources: ["mcpapprovals"], verbs: ["create", "get", "list", "watch", "update"] },
+      { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
     ]);
     assert.ok(!JSON.stringify(role.rules).includes("status"), "sidecars cannot write any status, so they cannot approve");
     const binding = sidecarRoleBinding("agents");

@@ -1,6 +1,7 @@
 // What the sidecars of an opted-in namespace may do with the API: read McpPolicies there (the
 // sidecar watches its own), and request and use McpApprovals: create them, watch them, and record an
-// approval's one use in spec.use (update; the CRD's rules let nothing else change). Nothing on
+// approval's one use in spec.use (update; the CRD's rules let nothing else change), and report tool
+// definition drift as Events on their McpPolicy (create, patch). Nothing on
 // mcpapprovals/status: a sidecar (or any other pod of the namespace) cannot approve. One ClusterRole
 // holds the rules (the chart installs it, and operator-rbac.yaml renders it); the operator binds it
 // in each opted-in namespace with a RoleBinding, so the grant never reaches beyond that namespace.
@@ -18,6 +19,8 @@ export const SIDECAR_ROLE = "mcp-warden-sidecar";
 export const SIDECAR_RULES: V1PolicyRule[] = [
   { apiGroups: [API_GROUP], resources: [MCP_POLICY_PLURAL], verbs: ["get", "list", "watch"] },
   { apiGroups: [API_GROUP], resources: [APPROVAL_PLURAL], verbs: ["create", "get", "list", "watch", "update"] },
+  // The tool definition drift report: one Event per pod on its McpPolicy, rewritten in place (ADR 0133).
+  { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
 ];
 
 export function sidecarClusterRole(): V1ClusterRole {

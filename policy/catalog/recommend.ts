@@ -95,7 +95,9 @@ function executeRule(tool: CatalogTool, level: Level): ToolRuleSpec {
   return {
     name: tool.name,
     action: level === "strict" ? "approve" : "allow",
-    limits: [{ counter: `${tool.name}_rate`, ...EXECUTE_LIMIT, refundOnError: true }],
+    // The Kestra server reports every failure (Kestra refused, unreachable, bad input) as an isError
+    // result: such a call started nothing, so it does not use up the budget (docs/adr/0126).
+    limits: [{ counter: `${tool.name}_rate`, ...EXECUTE_LIMIT, refundOn: ["upstreamError", "toolError"] }],
     ...targetRule(tool),
   };
 }

@@ -6,14 +6,15 @@ import type { Logger } from "pino";
 import type { CompiledPolicy } from "../../policy/compile.ts";
 import type { CelCaller } from "../../policy/cel/environment.ts";
 import type { Decision, ToolCall } from "../../policy/decision.ts";
-import { admitToolCall, evaluateToolCall, refundToolCall, type Admission, type Evaluation } from "../../policy/decide.ts";
+import { admitToolCall, evaluateToolCall, refundToolCall, reservationFor, type Admission, type Evaluation } from "../../policy/decide.ts";
 import type { RequestId } from "../mcp/jsonrpc.ts";
 import { writeAudit } from "../observability/audit.ts";
 import { UNKNOWN_TOOL, type SidecarMetrics } from "../observability/metrics.ts";
 import { versionOf, type PolicyHolder } from "../policy-holder.ts";
 import { storeKind } from "../rate-limit-store.ts";
-import { refundable, type UpstreamOutcome, type Verdict } from "./outcome.ts";
+import { refundClassOf, type UpstreamOutcome, type Verdict } from "./outcome.ts";
 import { toolLabel, type KnownTools } from "./tool-names.ts";
+import { pinVerdict } from "../pins/pin-check.ts";
 
 export interface CallerContext {
   readonly caller: CelCaller;
@@ -92,6 +93,8 @@ export class Enforcer {
     const policy = this.deps.holder.current;
     const store = this.deps.holder.store;
     if (!policy || !store) return this.account({ request, context, verdict: NO_POLICY, forward: false, policy, admission: undefined, startedAt });
+    const pinned = await this.pinned(policy, request.tool);
+    if (pinned) return this.account({ request, context, verdict: pinned, forward: false, policy, admission: undefined, startedAt });
     const toolCall = { tool: request.tool, args: request.args, caller: context.caller, session: context.session };
     const evaluation = await this.evaluate(policy, toolCall);
     if (evaluation.decision === "approval_required" && policy.mode === "Enforce" && evaluation.plan.approval) {
@@ -119,6 +122,20 @@ export class Enforcer {
     await Promise.race([known.toolListChanged(), new Promise((resolve) => (timer = setTimeout(resolve, SCHEMA_WAIT_MS)))]);
     clearTimeout(timer);
     return evaluateToolCall(policy, toolCall, known.inputSchemas);
+  }
+
+  /**
+   * The pins' denial of a call, before any rule (ADR 0132). A pinned tool whose definition the sidecar
+   * has not seen yet waits, for a bounded time, for a listing, as strict argument checks do.
+   */
+  private async pinned(policy: CompiledPolicy, tool: string): Promise<Verdict | undefined> {
+    const live = this.deps.knownTools.definitions;
+    const verdict = pinVerdict(policy, live, tool);
+    if (verdict?.reason !== "definition_unknown") return verdict;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.deps.knownTools.toolListChanged(), new Promise((resolve) => (timer = setTimeout(resolve, SCHEMA_WAIT_MS)))]);
+    clearTimeout(timer);
+    return pinVerdict(policy, live, tool);
   }
 
   /** Consumes the limits of a call a person approved (not counted yet: see settleApproval). */
@@ -172,10 +189,10 @@ export class Enforcer {
   async complete(call: DecidedCall, outcome: UpstreamOutcome, upstreamStatus?: number): Promise<void> {
     let refunded = false;
     const store = this.deps.holder.store;
-    if (call.forward && call.admission?.reservation && store && refundable(outcome, upstreamStatus)) {
+    const failure = refundClassOf(outcome, upstreamStatus);
+    if (call.forward && call.admission && failure && store && reservationFor(call.admission, failure)) {
       try {
-        await refundToolCall(call.admission, store);
-        refunded = true;
+        refunded = await refundToolCall(call.admission, store, failure);
       } catch (err) {
         if (call.policy) this.deps.metrics.rateLimitStoreErrors.inc({ store: storeKind(call.policy.spec) });
         this.deps.log.warn({ err: (err as Error).message, tool: call.request.tool }, "rate-limit refund failed");

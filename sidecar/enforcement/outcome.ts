@@ -1,6 +1,7 @@
 // The sidecar's vocabulary for a decided tool call: the policy engine's decisions plus the reasons
 // only the sidecar can give (no policy loaded yet, a tool name that is not a name).
 import type { DecisionKind, DecisionReason } from "../../policy/decision.ts";
+import type { RefundClass } from "../../policy/schema-refund.ts";
 
 export type SidecarReason =
   | DecisionReason
@@ -14,7 +15,13 @@ export type SidecarReason =
   | "approval_denied"
   | "approval_expired"
   /** No approval could be requested: no Kubernetes API, or it cannot be reached (approval_required). */
-  | "approval_unavailable";
+  | "approval_unavailable"
+  /** spec.pins: the tool's live definition is not the pinned one (denied in Enforce). */
+  | "definition_drift"
+  /** spec.pins.newTools: hide, and the tool has no pin. */
+  | "definition_unpinned"
+  /** The tool is pinned and the sidecar has not seen its definition (fail closed). */
+  | "definition_unknown";
 
 /** What happened to a call after the decision, for the audit log. */
 export type UpstreamOutcome =
@@ -42,4 +49,11 @@ export interface Verdict {
 export function refundable(outcome: UpstreamOutcome, httpStatus: number | undefined): boolean {
   if (outcome === "rpc_error" || outcome === "connection_error" || outcome === "input_required") return true;
   return outcome === "http_error" && httpStatus !== undefined && httpStatus >= 500;
+}
+
+/** Which `refundOn` class an outcome is, if any: the server failed the call, or the tool reported
+ * that it failed (an isError result). Other outcomes are never refunded. */
+export function refundClassOf(outcome: UpstreamOutcome, httpStatus: number | undefined): RefundClass | undefined {
+  if (refundable(outcome, httpStatus)) return "upstreamError";
+  return outcome === "tool_error" ? "toolError" : undefined;
 }

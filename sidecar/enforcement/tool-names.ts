@@ -3,6 +3,7 @@
 // the upstream has ever named is refused outright: that is how look-alikes (Cyrillic 'а' for 'a',
 // zero-width joiners, trailing spaces) of denied tools are stopped before any rule matching.
 import type { CompiledPolicy } from "../../policy/compile.ts";
+import { LiveDefinitions } from "../pins/live-definitions.ts";
 import { ToolInputSchemas } from "./tool-input-schemas.ts";
 
 const GUIDANCE = /^[A-Za-z0-9_.\-/]{1,128}$/;
@@ -17,11 +18,14 @@ export class KnownTools {
   private readonly onSize: ((size: number) => void) | undefined;
   private readonly listingWanted = new Set<() => Promise<void>>();
   readonly inputSchemas: ToolInputSchemas;
+  /** The tools' definitions by digest, for spec.pins. */
+  readonly definitions: LiveDefinitions;
 
   constructor(limit = 10_000, onSize?: (size: number) => void) {
     this.limit = limit;
     this.onSize = onSize;
     this.inputSchemas = new ToolInputSchemas(limit);
+    this.definitions = new LiveDefinitions(limit);
   }
 
   /** The `tools` of a tools/list answer (one page) an agent received through the proxy. */
@@ -29,6 +33,7 @@ export class KnownTools {
     this.learn(toolNames(tools));
     this.inputSchemas.learn(tools);
     this.inputSchemas.warm();
+    this.definitions.observe(tools, false);
   }
 
   /** The complete tools/list of the sidecar's own session: replaces the schemas known so far. */
@@ -36,6 +41,7 @@ export class KnownTools {
     this.learn(toolNames(tools));
     this.inputSchemas.replace(tools);
     this.inputSchemas.warm();
+    this.definitions.observe(tools, true);
   }
 
   /**

@@ -57,6 +57,8 @@ export class SidecarMetrics {
   readonly sessions: Gauge;
   readonly upstreamToolNames: Gauge;
   readonly spansDropped: Counter;
+  readonly toolDefinitionDrift: Gauge<"policy" | "tool">;
+  readonly toolDefinitionDriftTotal: Counter<"policy" | "tool">;
 
   constructor(build: BuildInfo, options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -121,6 +123,19 @@ export class SidecarMetrics {
     this.spansDropped = new Counter({
       name: "mcp_warden_spans_dropped_total",
       help: "Sampled trace spans that never reached the OpenTelemetry collector (export failed or timed out, or the export queue was full). Calls are never held back for spans.",
+      registers,
+    });
+    // Pinned tool definitions (ADR 0130): tool is a pinned name or one the upstream listed (bounded).
+    this.toolDefinitionDrift = new Gauge({
+      name: "mcp_warden_tool_definition_drift",
+      help: "1 while a tool's live definition does not match its pin in spec.pins (or it has none under newTools: hide), 0 while it matches.",
+      labelNames: ["policy", "tool"],
+      registers,
+    });
+    this.toolDefinitionDriftTotal = new Counter({
+      name: "mcp_warden_tool_definition_drift_total",
+      help: "Drifts seen: a tool listed with a definition whose digest is not its pin, counted once per new live digest.",
+      labelNames: ["policy", "tool"],
       registers,
     });
     const buildInfo = new Gauge({

@@ -13,6 +13,7 @@ import type { Upstream } from "./upstream.ts";
 import { upstreamRequestHeaders } from "../mcp/http-headers.ts";
 import type { ApprovalRuntime } from "../approvals/runtime.ts";
 import type { TraceSpan, Tracing } from "../../telemetry/tracing.ts";
+import { pinsHideTest } from "../pins/pin-check.ts";
 
 export interface ProxyDeps {
   config: SidecarConfig;
@@ -73,7 +74,7 @@ export function answerInspector(deps: ProxyDeps, ex: Exchange, status: number, f
           answered: (minted: number) => ids.answered(scope, minted),
           interrupted: (minted: number) => ids.interrupted(scope, minted),
         }),
-    hidden: hiddenTest(deps.holder),
+    hidden: hiddenTest(deps.holder, deps.knownTools),
     knownTools: deps.knownTools,
     status,
     log: deps.log,
@@ -81,10 +82,16 @@ export function answerInspector(deps: ProxyDeps, ex: Exchange, status: number, f
   });
 }
 
-/** The hidden-tool test while filtering applies: a policy with `hide` entries, in Enforce mode. */
-export function hiddenTest(holder: PolicyHolder): ((tool: string) => boolean) | undefined {
+/**
+ * The hidden-tool test while filtering applies: a policy with `hide` entries, in Enforce mode, or
+ * Enforce pins that hide drifted or unpinned tools (judged on the definitions of the answer being
+ * filtered: they are learnt before it is filtered).
+ */
+export function hiddenTest(holder: PolicyHolder, knownTools?: KnownTools): ((tool: string) => boolean) | undefined {
   const policy = holder.current;
   if (!policy) return () => true; // no policy: list nothing rather than everything
-  if (policy.mode !== "Enforce" || !policy.spec.hide?.length) return undefined;
-  return (tool) => policy.isHidden(tool);
+  const pinned = knownTools ? pinsHideTest(policy, knownTools.definitions) : undefined;
+  const listed = policy.mode === "Enforce" && policy.spec.hide?.length ? (tool: string) => policy.isHidden(tool) : undefined;
+  if (!pinned) return listed;
+  return listed ? (tool) => listed(tool) || pinned(tool) : pinned;
 }

@@ -12,6 +12,7 @@ import { ADMIN_PORT_NAME, POLICY_POD_LABEL } from "../../operator/names.ts";
 import { DEFAULT_OPERATOR_NAMES, operatorClusterRules, operatorNamespaceRules } from "../../operator/rbac/operator-rbac.ts";
 import { APPROVER_ROLE, APPROVER_RULES, DECISION_POLICY, decisionPolicy } from "../../operator/rbac/approver-role.ts";
 import { SIDECAR_ROLE, SIDECAR_RULES } from "../../operator/rbac/sidecar-rbac.ts";
+import { PINS_APPROVER_ROLE, PINS_APPROVER_RULES } from "../../operator/rbac/pins-approver-role.ts";
 import { renderWebhookConfiguration } from "../../operator/webhook/configuration.ts";
 import { CHART_DIR, find, get, helm, kubeVersion, renderChart, SCENARIOS, scenarioFile, type KubeDocument } from "./chart.ts";
 
@@ -132,6 +133,7 @@ describe("the chart with default values", () => {
     assert.deepEqual(get<V1Role>(docs, "Role", "mcp-warden-operator").rules, operatorNamespaceRules(names));
     assert.deepEqual(get<V1ClusterRole>(docs, "ClusterRole", SIDECAR_ROLE).rules, SIDECAR_RULES);
     assert.deepEqual(get<V1ClusterRole>(docs, "ClusterRole", APPROVER_ROLE).rules, APPROVER_RULES);
+    assert.deepEqual(get<V1ClusterRole>(docs, "ClusterRole", PINS_APPROVER_ROLE).rules, PINS_APPROVER_RULES);
     for (const kind of ["ClusterRoleBinding", "RoleBinding"]) {
       const binding = get<{ roleRef: { kind: string; name: string }; subjects: unknown[] }>(docs, kind, "mcp-warden-operator");
       assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: "mcp-warden-operator", namespace: NAMESPACE }]);
@@ -228,7 +230,7 @@ describe("chart scenarios", () => {
     const alerts = rules.spec.groups.flatMap((g) => g.rules);
     assert.deepEqual(alerts.map((a) => a.alert).sort(), [
       "McpWardenApprovalsPending", "McpWardenDenialSpike", "McpWardenOperatorDown", "McpWardenPodsNotEnforced", "McpWardenPolicyReloadFailed", "McpWardenRateLimitStoreErrors",
-      "McpWardenSidecarWithoutPolicy", "McpWardenWebhookCertificateExpiresSoon", "McpWardenWebhookErrors", "McpWardenWebhookSlow",
+      "McpWardenSidecarWithoutPolicy", "McpWardenToolDefinitionDrift", "McpWardenWebhookCertificateExpiresSoon", "McpWardenWebhookErrors", "McpWardenWebhookSlow",
     ]);
     for (const alert of alerts) {
       assert.equal(alert.labels.team, "platform", `${alert.alert} carries alertLabels`);

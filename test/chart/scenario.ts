@@ -77,6 +77,7 @@ export const PANEL_EXPECTATIONS: Record<string, Expectation[]> = {
   "Sidecars without a policy": [{ labels: ["namespace"], equals: { label: "namespace", value: AGENTS, is: 0 } }],
   "Policy versions rejected": [{ labels: ["namespace", "pod"], atLeast: 0 }],
   "Rate-limit store errors": [{ labels: ["namespace", "pod", "store"], equals: { label: "store", value: "memory", is: 0 } }],
+  "Drifted tool definitions": [{ labels: ["namespace", "policy"], equals: { label: "policy", value: `${AGENTS}/${POLICY}`, is: 0 } }],
   "Pods selected but not enforced": [{ labels: ["namespace", "policy"], equals: { label: "policy", value: `${AGENTS}/${POLICY}`, is: 1 } }],
   // One request is left undecided; ApprovalTraffic keeps approving and denying others.
   "Approvals pending": [{ labels: [], atLeast: 1 }],

@@ -157,7 +157,7 @@ tools:
       assert.equal(reached.length, 5, "every attack reached FastMCP");
       assert.equal((await flowIds(kestra.url)).length, 2, "auto_create \"true\" and 1 created flows");
       assert.equal(JSON.stringify(resumed.structuredContent).includes(ids.PAUSED), true, "[] resumed the latest paused execution");
-      assert.equal(JSON.stringify(replayed.structuredContent).includes(ids.FAILED), true, "[] replayed the latest finished execution");
+      assert.equal(JSON.stringify(replayed.structuredContent).includes(ids.PAUSED), true, "[] replayed the latest execution");
       assert.equal((restarted.structuredContent as { id: string }).id, ids.FAILED, '"" restarted the latest failed execution');
     });
   });

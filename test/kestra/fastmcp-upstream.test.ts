@@ -60,8 +60,7 @@ describe("the FastMCP Kestra server", { timeout: 120_000 }, () => {
     assert.equal(answer.status, 200);
     assert.match(String(answer.headers["content-type"]), /^text\/event-stream/);
     assert.deepEqual((messagesOf(answer)[0]?.result as CallToolResult).structuredContent, {
-      results: ["company", "company.team", "company.finance", "dev.sandbox"].map((id) => ({ id, disabled: false })),
-      total: 4,
+      results: ["company (created)", "company.team (created)", "company.finance (created)", "dev.sandbox (created)"],
     });
     const sessionless = await rawPost(kestra.url, toolCall(2, "list_namespaces"), { "mcp-protocol-version": "2025-11-25" });
     assert.equal(sessionless.status, 400, "a call outside a session is refused");
@@ -71,9 +70,9 @@ describe("the FastMCP Kestra server", { timeout: 120_000 }, () => {
     const result = (await client.callTool({ name: "list_executions", arguments: { namespace: "company.team", count: 2 } })) as CallToolResult;
     assert.equal(result.isError, false);
     assert.equal(text(result), JSON.stringify(result.structuredContent));
-    const page = result.structuredContent as { results: { flowId: string; state: { current: string } }[]; total: number };
-    assert.equal(page.total, 6);
-    assert.deepEqual(page.results.map((e) => [e.flowId, e.state.current]), [["billing-sync", "QUEUED"], ["billing-sync", "RUNNING"]]);
+    const page = result.structuredContent as { results: Record<string, unknown>[] };
+    assert.deepEqual(page.results.map((e) => [e.flowId, (e.state as { current: string }).current]), [["billing-sync", "QUEUED"], ["billing-sync", "RUNNING"]]);
+    assert.deepEqual(Object.keys(page.results[0] ?? {}), ["id", "namespace", "flowId", "state", "labels"], "the real server's slim execution: no task runs");
   });
 
   it("returns Kestra and validation errors as isError results, not JSON-RPC errors", async () => {
@@ -95,20 +94,25 @@ describe("the FastMCP Kestra server", { timeout: 120_000 }, () => {
     assert.deepEqual((read.structuredContent as { labels: unknown[] }).labels.at(-1), { key: "ticket", value: "OPS-12" });
 
     const resumed = (await client.callTool({ name: "resume_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } })) as CallToolResult;
-    assert.deepEqual((resumed.structuredContent as { executions: { state: string }[] }).executions.map((e) => e.state), ["RUNNING"]);
+    const [paused, ...others] = Object.entries(resumed.structuredContent as Record<string, unknown>);
+    assert.deepEqual([others.length, paused?.[1]], [0, {}], "the real server's answer: the resumed execution's id, mapped to Kestra's empty 204");
+    const state = (await client.callTool({ name: "manage_executions", arguments: { action: "get", execution_id: paused?.[0] as string } })) as CallToolResult;
+    assert.equal((state.structuredContent as { state: { current: string } }).state.current, "RUNNING");
     const again = (await client.callTool({ name: "resume_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } })) as CallToolResult;
     assert.equal(again.isError, true, "no paused execution is left");
+    assert.match(text(again), /No paused executions found for company\.team\/nightly-etl\./);
   });
 
-  it("streams log notifications before the result of follow_execution_logs", async () => {
-    const lines: string[] = [];
-    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void lines.push(String((n.params.data as { msg?: string }).msg ?? n.params.data)));
+  it("returns Kestra's log stream of follow_execution_logs as one text, with no notifications, as the real server does", async () => {
+    const notified: unknown[] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void notified.push(n));
     const listed = (await client.callTool({ name: "list_executions", arguments: { namespace: "dev.sandbox" } })) as CallToolResult;
     const id = (listed.structuredContent as { results: { id: string }[] }).results[0]?.id as string;
     const result = (await client.callTool({ name: "follow_execution_logs", arguments: { execution_id: id } })) as CallToolResult;
-    assert.equal((result.structuredContent as { lines: number }).lines, 6);
-    assert.equal(lines.length, 6);
-    assert.match(lines[1] ?? "", /ERROR prepare: failed with exit code 1/);
+    const events = (result.structuredContent as { result: string }).result.split("\n\n").filter(Boolean);
+    assert.equal(events.length, 6);
+    assert.match(events[1] ?? "", /^data:\{.*"level":"ERROR","message":"prepare: failed with exit code 1"/);
+    assert.deepEqual(notified, []);
   });
 
   it("records each call that reached it with its session and result, for the tests behind the sidecar", async () => {

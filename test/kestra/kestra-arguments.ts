@@ -53,7 +53,7 @@ export function realisticArguments(ids: SeededExecutions): (tool: CatalogTool) =
     manage_executions: { execution_id: ids.SUCCESS, status: "WARNING" },
     add_execution_labels: { execution_id: ids.SUCCESS, labels: { reviewed: "yes" } },
     list_executions: { namespace: "company.team", count: 3 },
-    namespace_file_action: { namespace: "company.team", path: "/scripts/etl.py", to_path: "/scripts/old-etl.py", file_content: "print(1)" },
+    namespace_file_action: { namespace: "company.team", path: "/scripts/etl.py", to_path: "/scripts/old-etl.py", file_content: "print(1)", q: "etl" },
     namespace_directory_action: { namespace: "company.team", path: "/scripts", to_path: "/archive" },
     search_flows: { query: "etl" },
     find_flow: { query: "nightly" },

@@ -6,8 +6,10 @@
 //   const kestra = await startKestraFastMcp();   // kestra.url → http://127.0.0.1:PORT/mcp
 //   await kestra.calls()                         // the tool calls that reached FastMCP, with their results
 //   await kestra.reset()                         // initial Kestra state, empty call record
+//   await kestra.kestraFault({ status: 503 })    // Kestra's API fails (or { unreachable: true }; {} ends it)
 //   await kestra.stop();
 import { dirname, join } from "node:path";
+import { KESTRA_FASTMCP_ENV } from "../../operator/injector/kestra-env.ts";
 import { kestraServerCommand } from "../../operator/injector/mutate.ts";
 import { PYTHON_DIR, startPeer, venvPython, type Peer } from "../support/processes.ts";
 import { freePort } from "../cluster/processes.ts";
@@ -34,24 +36,39 @@ export interface KestraFastMcp {
   readonly peer: Peer;
   calls(): Promise<FastMcpCall[]>;
   reset(): Promise<void>;
+  /** Makes Kestra's API fail (an HTTP error status, or unreachable) for every call until cleared ({}). */
+  kestraFault(fault: { status: number } | { unreachable: true } | Record<string, never>): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startKestraFastMcp(): Promise<KestraFastMcp> {
+export interface KestraFastMcpOptions {
+  /** A port to listen on (a restart on the same port); default a free one. */
+  port?: number;
+  /** Tool descriptions to list instead of the declared ones (test/python/kestra/src/definitions.py). */
+  descriptions?: Record<string, string>;
+}
+
+export async function startKestraFastMcp(options: KestraFastMcpOptions = {}): Promise<KestraFastMcp> {
   const bin = dirname(venvPython());
   // A port found free can be taken before uvicorn binds it (other suites run in parallel): try again.
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const [command, ...args] = kestraServerCommand(port) as [string, ...string[]];
     const peer = startPeer(join(bin, command), args, {
       cwd: KESTRA_SERVER_DIR,
-      env: { PATH: `${bin}:${process.env.PATH ?? ""}`, FASTMCP_CHECK_FOR_UPDATES: "off", FASTMCP_SHOW_SERVER_BANNER: "false", PYTHONDONTWRITEBYTECODE: "1" },
+      // The environment the injector gives the Kestra container, as it would be in the pod.
+      env: {
+        PATH: `${bin}:${process.env.PATH ?? ""}`,
+        ...Object.fromEntries(KESTRA_FASTMCP_ENV.map((e) => [e.name, e.value])),
+        PYTHONDONTWRITEBYTECODE: "1",
+        ...(options.descriptions ? { KESTRA_TEST_DESCRIPTIONS: JSON.stringify(options.descriptions) } : {}),
+      },
     });
     try {
       await peer.waitFor(/Uvicorn running on http:\/\/127\.0\.0\.1:\d+/, 60_000);
     } catch (error) {
       await peer.stop();
-      if (attempt < 3 && /address already in use/i.test(peer.output())) continue;
+      if (attempt < 3 && options.port === undefined && /address already in use/i.test(peer.output())) continue;
       throw error;
     }
     const base = `http://127.0.0.1:${port}`;
@@ -66,6 +83,10 @@ export async function startKestraFastMcp(): Promise<KestraFastMcp> {
       async reset() {
         const response = await fetch(`${base}/_test/reset`, { method: "POST" });
         if (!response.ok) throw new Error(`reset failed: ${response.status}`);
+      },
+      async kestraFault(fault) {
+        const response = await fetch(`${base}/_test/kestra-fault`, { method: "POST", body: JSON.stringify(fault), headers: { "content-type": "application/json" } });
+        if (!response.ok) throw new Error(`kestra-fault failed: ${response.status} ${await response.text()}`);
       },
       stop: () => peer.stop(),
     };

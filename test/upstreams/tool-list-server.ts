@@ -16,6 +16,9 @@ import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprot
 export interface ListedTool {
   name: string;
   inputSchema: object;
+  description?: string;
+  title?: string;
+  annotations?: object;
 }
 
 export interface ToolListServerOptions {

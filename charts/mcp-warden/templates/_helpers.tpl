@@ -7,6 +7,7 @@ release name): one mcp-warden per cluster.
 {{- define "mcp-warden.webhookSecretName" -}}mcp-warden-webhook-tls{{- end }}
 {{- define "mcp-warden.sidecarRoleName" -}}mcp-warden-sidecar{{- end }}
 {{- define "mcp-warden.approverRoleName" -}}mcp-warden-approver{{- end }}
+{{- define "mcp-warden.pinsApproverRoleName" -}}mcp-warden-pins-approver{{- end }}
 {{- define "mcp-warden.decisionPolicyName" -}}mcp-warden-approval-decisions{{- end }}
 {{- define "mcp-warden.requiredInjectionPolicyName" -}}mcp-warden-required-injection{{- end }}
 

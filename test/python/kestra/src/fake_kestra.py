@@ -5,14 +5,21 @@ the values are made up and deterministic. Failures are raised as KestraApiError,
 HTTP errors the real server's httpx client raises."""
 import base64
 import hashlib
+
+import httpx
 from datetime import datetime, timedelta, timezone
 
 BASE_URL = "http://localhost:8080/api/v1"
 EPOCH = datetime(2026, 5, 4, 2, 0, 0, tzinfo=timezone.utc)
 TERMINAL = {"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED"}
-STATES = TERMINAL | {"CREATED", "QUEUED", "RUNNING", "PAUSED", "RESTARTED", "KILLING", "RETRYING"}
+STATES = TERMINAL | {"CREATED", "QUEUED", "RUNNING", "PAUSED", "RESTARTED", "KILLING", "RETRYING", "RETRIED"}
+# Flow ids that collide with API routes; the real server refuses them before calling Kestra.
+RESERVED_FLOW_IDS = {"pause", "resume", "force-run", "change-status", "kill", "executions", "search", "source", "disable", "enable"}
+# The states the real server accepts for manage_executions change_status.
+VALID_STATES = STATES
 LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]
-REASONS = {400: "Bad Request", 404: "Not Found", 409: "Conflict", 422: "Unprocessable Entity"}
+REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 422: "Unprocessable Entity",
+           500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
 
 class KestraApiError(Exception):
@@ -23,6 +30,14 @@ class KestraApiError(Exception):
         message = f"{kind} error '{status} {REASONS.get(status, 'Error')}' for url '{BASE_URL}{path}'"
         super().__init__(f"{message}: {detail}" if detail else message)
         self.status = status
+
+
+def raise_fault(fault: dict) -> None:
+    """Kestra failing as a test asked: what httpx raises when it cannot connect, or the error status
+    raise_for_status() turns into an exception (no change was made)."""
+    if fault.get("unreachable"):
+        raise httpx.ConnectError("All connection attempts failed")
+    raise KestraApiError(int(fault["status"]), "", "")
 
 
 def kestra_id(seed: str) -> str:
@@ -155,11 +170,11 @@ class FakeKestra:
         execution["state"]["endDate"] = execution["state"]["histories"][-1]["date"] if state in TERMINAL else None
         return execution
 
-    def latest(self, namespace: str | None, flow_id: str | None, states: set[str]) -> dict:
-        found = [e for e in self.executions.values() if (namespace is None or e["namespace"] == namespace) and (flow_id is None or e["flowId"] == flow_id) and e["state"]["current"] in states]
-        if not found:
-            raise KestraApiError(404, f"/executions/search?namespace={namespace}&flowId={flow_id}", f"No {'/'.join(sorted(states))} execution found")
-        return max(found, key=lambda e: e["state"]["startDate"])
+    def latest_or_none(self, namespace: str, flow_id: str, state: str | None = None) -> dict | None:
+        """What the real server's get_latest_execution finds: the newest execution of the flow (in the
+        state, if given), or nothing."""
+        found = [e for e in self.search_executions(namespace, flow_id) if state is None or e["state"]["current"] == state]
+        return found[0] if found else None
 
     def search_executions(self, namespace: str, flow_id: str = "") -> list[dict]:
         found = [e for e in self.executions.values() if e["namespace"] == namespace and (not flow_id or e["flowId"] == flow_id)]

@@ -1,6 +1,7 @@
 """What the tests read back from the server: every tool call that reached it (name, arguments, MCP
 session, the Authorization header it carried, and the result or error it produced), served as JSON
-at GET /_test/calls. POST /_test/reset empties the record and gives Kestra its initial state again.
+at GET /_test/calls. POST /_test/reset empties the record and gives Kestra its initial state again;
+POST /_test/kestra-fault makes Kestra fail (an error status, or unreachable) until it is cleared.
 Neither route exists on the real server; the MCP endpoint is untouched by them. Each call is also
 logged on stdout (one JSON line, the tool's name and argument keys), which is what a container's log
 shows of the calls that reached the server."""
@@ -39,7 +40,7 @@ class CallRecorder(Middleware):
         return result
 
 
-def add_test_routes(mcp, recorder: CallRecorder, reset_kestra) -> None:
+def add_test_routes(mcp, recorder: CallRecorder, kestra) -> None:
     @mcp.custom_route("/_test/calls", methods=["GET"])
     async def calls(_: Request) -> JSONResponse:
         return JSONResponse(recorder.calls)
@@ -47,5 +48,15 @@ def add_test_routes(mcp, recorder: CallRecorder, reset_kestra) -> None:
     @mcp.custom_route("/_test/reset", methods=["POST"])
     async def reset(_: Request) -> JSONResponse:
         recorder.calls.clear()
-        reset_kestra()
+        kestra.reset()
         return JSONResponse({"reset": True})
+
+    @mcp.custom_route("/_test/kestra-fault", methods=["POST"])
+    async def kestra_fault(request: Request) -> JSONResponse:
+        """{"status": 503} makes Kestra answer that status, {"unreachable": true} makes it unreachable,
+        {} ends the fault. State is kept: a failed call changes nothing."""
+        fault = await request.json()
+        if fault and not (isinstance(fault.get("status"), int) and 400 <= fault["status"] <= 599) and fault.get("unreachable") is not True:
+            return JSONResponse({"error": "give {\"status\": 4xx|5xx}, {\"unreachable\": true} or {}"}, status_code=400)
+        kestra.fault = fault or None
+        return JSONResponse({"fault": kestra.fault})

@@ -33,7 +33,7 @@ def register(mcp, kestra: FakeKestra) -> None:
         if action == "run":
             return {"testSuiteId": suite["id"], "state": "SUCCESS", "results": [{"id": "case-1", "state": "SUCCESS"}]}
         del kestra.tests[suite["id"]]
-        return {"deleted": suite["id"]}
+        return {}  # 204 No Content
 
     @mcp.tool
     async def manage_apps(action: Literal["create", "enable", "disable", "delete"], uid: str | None = None, yaml_source: str | None = None) -> Any:
@@ -47,7 +47,7 @@ def register(mcp, kestra: FakeKestra) -> None:
         app = find(kestra.apps, uid, "App", "/apps")
         if action == "delete":
             del kestra.apps[app["uid"]]
-            return {"deleted": app["uid"]}
+            return {}  # 204 No Content
         app["enabled"] = action == "enable"
         return app
 
@@ -79,7 +79,7 @@ def register(mcp, kestra: FakeKestra) -> None:
         announcement = find(kestra.announcements, id_, "Announcement", "/banners")
         if action == "delete":
             del kestra.announcements[announcement["id"]]
-            return {"deleted": announcement["id"]}
+            return {}  # 204 No Content
         announcement.update({k: v for k, v in {"message": message, "type": type, "startDate": startDate, "endDate": endDate}.items() if v is not None}, active=active)
         return announcement
 
@@ -97,7 +97,7 @@ def register(mcp, kestra: FakeKestra) -> None:
             return group
         if action == "delete":
             del kestra.groups[group["id"]]
-            return {"deleted": group["id"]}
+            return {}  # 204 No Content
         group.update({k: v for k, v in {"name": name, "role": role}.items() if v is not None})
         return group
 
