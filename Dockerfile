@@ -29,6 +29,7 @@ COPY kube ./kube
 COPY operator ./operator
 COPY policy ./policy
 COPY sidecar ./sidecar
+COPY telemetry ./telemetry
 RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json && cp policy/ratelimit/*.lua dist/policy/ratelimit/
 
 # Runtime: distroless Node 24 (no shell, no package manager), user 65532 ("nonroot"), which is the

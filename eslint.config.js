@@ -40,6 +40,15 @@ export default tseslint.config(
     },
   },
   {
+    // Traces for the sidecar and the operator alike: below both, and the SDK loaded only on demand.
+    files: ["telemetry/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [{ group: ["**/sidecar/**", "**/operator/**", "**/cli/**", "**/kube/**", "**/policy/**"], message: "telemetry/ sits below sidecar/ and operator/" }],
+      }],
+    },
+  },
+  {
     // Dependencies point one way: cli → sidecar | operator → kube, policy.
     files: ["sidecar/**/*.ts"],
     rules: {

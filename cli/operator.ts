@@ -11,7 +11,7 @@ import { UsageError } from "./usage-error.ts";
 export const operatorUsage =
   "mcp-warden operator --sidecar-image IMAGE [--namespace NS] [--kubeconfig FILE] [--webhook-listen HOST:PORT] [--admin-listen HOST:PORT] " +
   "[--webhook-service NAME] [--webhook-host NAME|IP]... [--webhook-configuration NAME] [--webhook-secret NAME] [--certificate-source self|cert-manager] " +
-  "[--lease NAME] [--no-leader-election] [--sidecar-pull-policy POLICY] [--sidecar-resources JSON] [--shutdown-delay SECONDS] [--log-level LEVEL]";
+  "[--lease NAME] [--no-leader-election] [--sidecar-pull-policy POLICY] [--sidecar-resources JSON] [--shutdown-delay SECONDS] [--log-level LEVEL] [--tracing off|otlp] [--trace-sampling-ratio RATIO] [--sidecar-otlp-endpoint URL]";
 
 const VERSION = "0.1.0";
 
@@ -35,6 +35,9 @@ export async function runOperator(argv: string[], env: NodeJS.ProcessEnv = proce
       "sidecar-resources": { type: "string" },
       "shutdown-delay": { type: "string", default: "5" },
       "log-level": { type: "string", default: env.MCP_WARDEN_LOG_LEVEL ?? "info" },
+      tracing: { type: "string", default: env.MCP_WARDEN_TRACING || "off" },
+      "trace-sampling-ratio": { type: "string", default: env.MCP_WARDEN_TRACE_SAMPLING_RATIO },
+      "sidecar-otlp-endpoint": { type: "string", default: env.MCP_WARDEN_SIDECAR_OTLP_ENDPOINT },
     },
   });
   const image = values["sidecar-image"];
@@ -53,6 +56,15 @@ export async function runOperator(argv: string[], env: NodeJS.ProcessEnv = proce
       throw new UsageError(`--sidecar-resources must be JSON such as {"requests":{"cpu":"50m","memory":"64Mi"}}`);
     }
   }
+
+  const tracing = values.tracing;
+  if (tracing !== "off" && tracing !== "otlp") throw new UsageError(`--tracing must be off or otlp, not "${tracing}"`);
+  const ratioText = values["trace-sampling-ratio"];
+  const ratio = ratioText === undefined || ratioText === "" ? undefined : Number(ratioText);
+  if (ratio !== undefined && (!Number.isFinite(ratio) || ratio < 0 || ratio > 1)) throw new UsageError(`--trace-sampling-ratio must be a number from 0 to 1, not "${ratioText}"`);
+
+  const sidecarOtlp = values["sidecar-otlp-endpoint"];
+  if (sidecarOtlp && !/^https?:\/\/[^/]/.test(sidecarOtlp)) throw new UsageError(`--sidecar-otlp-endpoint must be an http(s) URL, not "${sidecarOtlp}"`);
 
   const webhookListen = hostPort(values["webhook-listen"], "--webhook-listen");
   const adminListen = hostPort(values["admin-listen"], "--admin-listen");
@@ -84,6 +96,9 @@ export async function runOperator(argv: string[], env: NodeJS.ProcessEnv = proce
     shutdownDelayMs: shutdownDelay * 1000,
     version: VERSION,
     logger,
+    tracing,
+    ...(ratio !== undefined ? { traceSamplingRatio: ratio } : {}),
+    ...(sidecarOtlp ? { sidecarOtlpEndpoint: sidecarOtlp } : {}),
   });
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);

@@ -17,6 +17,7 @@ export interface OperatorMetrics {
   /** Per McpPolicy, from the leader's controller (what `kubectl get mcpp` shows as SELECTED and ENFORCED). */
   policySelectedPods: Gauge<"namespace" | "policy">;
   policyEnforcedPods: Gauge<"namespace" | "policy">;
+  spansDropped: Counter;
 }
 
 const INJECTION_OUTCOMES: Array<[InjectionResult, InjectionReason]> = [
@@ -90,7 +91,12 @@ export function createOperatorMetrics(options: { version: string; defaultMetrics
     labelNames: ["namespace", "policy"] as const,
     registers: [registry],
   });
+  const spansDropped = new Counter({
+    name: "mcp_warden_spans_dropped_total",
+    help: "Sampled trace spans that never reached the OpenTelemetry collector (export failed or timed out, or the export queue was full). Admission is never held back for spans.",
+    registers: [registry],
+  });
   const build = new Gauge({ name: "mcp_warden_build_info", help: "Build information; always 1.", labelNames: ["version", "component"] as const, registers: [registry] });
   build.set({ version: options.version, component: "operator" }, 1);
-  return { registry, injections, webhookDuration, reconciles, leader, certificateExpiry, policySelectedPods, policyEnforcedPods, approvals, approvalsPending, approvalDecisionDuration };
+  return { registry, injections, webhookDuration, reconciles, leader, certificateExpiry, policySelectedPods, policyEnforcedPods, approvals, approvalsPending, approvalDecisionDuration, spansDropped };
 }

@@ -17,6 +17,7 @@ import { MCP_POLICY_PLURAL } from "./crd/mcppolicy-crd.ts";
 import { AdmissionHandler } from "./injector/admission.ts";
 import { injectorConfig, type ResourceRequirements } from "./injector/config.ts";
 import { createOperatorMetrics, type OperatorMetrics } from "./metrics.ts";
+import { startTracing, type Tracing, type TracingMode } from "../telemetry/tracing.ts";
 import { MANAGED_BY_LABELS } from "./names.ts";
 import { PolicyIndex, policyEntry, type McpPolicyObject } from "./policy-index.ts";
 import { WebhookCertificates, type CertificateSource } from "./webhook/certificate-manager.ts";
@@ -58,6 +59,12 @@ export interface OperatorOptions {
   resyncIntervalMs?: number;
   /** Certificate lifetimes and rotation steps (short ones let a test watch a whole CA rotation). */
   certificateTiming?: RotationTiming;
+  /** Traces of admission decisions: OTLP to OTEL_EXPORTER_OTLP_ENDPOINT (default off). */
+  tracing?: TracingMode;
+  /** Ratio of new traces sampled (parent-based); default: OTEL_TRACES_SAMPLER, else all. */
+  traceSamplingRatio?: number;
+  /** The collector injected sidecars export their traces to (unset: their tracing stays off). */
+  sidecarOtlpEndpoint?: string;
 }
 
 export interface RunningOperator {
@@ -76,6 +83,13 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   const identity = o.identity ?? hostname();
   const http = new KubeHttp(o.kubeConfig);
   const metrics = createOperatorMetrics({ version: o.version });
+  const tracing = await startTracing(o.tracing ?? "off", {
+    serviceName: "mcp-warden-operator",
+    serviceVersion: o.version,
+    samplingRatio: () => o.traceSamplingRatio,
+    onDropped: (spans) => metrics.spansDropped.inc(spans),
+    onExportError: (message) => logger.warn({ err: message }, "trace export failed; spans are dropped until the collector answers"),
+  });
   const events = new EventRecorder(eventsApiFor(o.kubeConfig), { component: "mcp-warden-operator", instance: identity, logger, clock });
   const index = new PolicyIndex();
   const controller = new Controller({ kubeConfig: o.kubeConfig, http, index, metrics, events, clock, logger, ...(o.resyncIntervalMs ? { resyncIntervalMs: o.resyncIntervalMs } : {}) });
@@ -132,7 +146,8 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     operatorNamespace: o.namespace,
     ...(o.imagePullPolicy ? { imagePullPolicy: o.imagePullPolicy } : {}),
     ...(o.sidecarResources ? { defaultResources: o.sidecarResources } : {}),
-  }), ready: () => policies.synced, metrics, events, logger });
+    ...(o.sidecarOtlpEndpoint ? { otlpEndpoint: o.sidecarOtlpEndpoint } : {}),
+  }), ready: () => policies.synced, metrics, events, logger, tracing });
   const startup = new AbortController();
   const certificate = await certificates.waitForCertificate(startup.signal);
   if (!certificate) throw new Error("no webhook certificate");
@@ -191,9 +206,17 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
         await policies.stop();
         await events.flush();
         await admin.close();
+        await flushTraces(tracing);
         logger.info({}, "stopped");
       })()),
   };
+}
+
+/** The last admission spans, for a bounded time: a collector that is down never holds up a shutdown. */
+async function flushTraces(tracing: Tracing): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([tracing.shutdown().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
+  clearTimeout(timer);
 }
 
 function indexPolicy(index: PolicyIndex, object: McpPolicyObject) {

@@ -216,6 +216,13 @@ export const SidecarSettings = z
   .strictObject({
     resources: z.strictObject({ requests: ResourceList.optional(), limits: ResourceList.optional() }).optional(),
     allowedOrigins: z.array(z.string().max(2048)).max(64).optional(),
+    // OpenTelemetry traces (when the sidecar exports them: --tracing otlp).
+    traceSamplingRatio: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe("Ratio (0–1) of new traces the sidecar samples; a client's sampled trace context is always followed (parent-based). Overrides --trace-sampling-ratio."),
   })
   .describe("Settings of the injected sidecar.");
 

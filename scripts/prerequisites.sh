@@ -32,7 +32,11 @@ need nsenter util-linux
 need buildah buildah           # builds the project's Dockerfile, unmodified
 need mmdebstrap mmdebstrap     # Debian root filesystems for the substitute base images
 need gcc gcc                   # the static pause binary
-python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)  # Python MCP peers
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)  # The OpenTelemetry Collector the tracing suites export to (OTLP receiver, file exporter), built
+# from the Go module proxy on the first run (about two minutes), then found in the cache.
+bash test/tracing/build-collector.sh >/dev/null
+
+# Python MCP peers
 if ((${#missing[@]} > 0)); then
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
     echo "missing ${missing[*]}: install them (Debian: apt-get install ${missing[*]})" >&2

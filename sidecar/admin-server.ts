@@ -2,6 +2,7 @@
 // force and from the start of a shutdown, so Kubernetes sends traffic only to a sidecar that enforces.
 import { fastify, type FastifyInstance } from "fastify";
 import type { SidecarMetrics } from "./observability/metrics.ts";
+import { OPENMETRICS_CONTENT_TYPE, openMetricsText, prefersOpenMetrics } from "./observability/open-metrics.ts";
 
 export interface Readiness {
   /** Undefined when ready; otherwise why not. */
@@ -10,7 +11,12 @@ export interface Readiness {
 
 export function createAdminServer(metrics: SidecarMetrics, readiness: Readiness): FastifyInstance {
   const app = fastify({ logger: false, exposeHeadRoutes: false });
-  app.get("/metrics", async (_request, reply) => {
+  app.get("/metrics", async (request, reply) => {
+    // Prometheus text unless the scraper prefers OpenMetrics (the format with exemplars).
+    if (prefersOpenMetrics(request.headers.accept)) {
+      reply.header("content-type", OPENMETRICS_CONTENT_TYPE);
+      return openMetricsText(metrics.registry);
+    }
     reply.header("content-type", metrics.registry.contentType);
     return metrics.registry.metrics();
   });

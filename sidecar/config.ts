@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { parseDuration } from "../policy/duration.ts";
 import { inClusterApiAccess, IN_CLUSTER_CA_FILE, IN_CLUSTER_TOKEN_FILE, type KubernetesApiAccess } from "./identity/kubernetes-api.ts";
 import { LOG_LEVELS, type LogLevel } from "./observability/logging.ts";
+import { TRACING_MODES, type TracingMode } from "../telemetry/tracing.ts";
 
 export interface ListenAddress {
   host: string;
@@ -37,6 +38,10 @@ export interface SidecarConfig {
   logLevel: LogLevel;
   kubernetesApi: KubernetesApiAccess | undefined;
   approvalKeepAliveMs: number;
+  /** OpenTelemetry traces: off, or OTLP to the collector OTEL_EXPORTER_OTLP_ENDPOINT names. */
+  tracing: TracingMode;
+  /** Ratio of new traces sampled (parent-based), unless the policy's spec.sidecar.traceSamplingRatio sets one. */
+  traceSamplingRatio: number | undefined;
 }
 
 interface Option {
@@ -73,6 +78,8 @@ const OPTIONS: readonly Option[] = [
   { flag: "reload-debounce", env: "MCP_WARDEN_RELOAD_DEBOUNCE", value: "DURATION", default: "250ms", help: "Quiet time after a file change before the policy or API-key file is re-read." },
   { flag: "log-level", env: "MCP_WARDEN_LOG_LEVEL", value: "LEVEL", default: "info", help: `Operational log level: ${LOG_LEVELS.join(", ")}. (Audit lines are always written.)` },
   { flag: "approval-keep-alive", env: "MCP_WARDEN_APPROVAL_KEEP_ALIVE", value: "DURATION", default: "15s", help: "While a call waits for approval: how often its stream gets a progress notification (or an SSE comment)." },
+  { flag: "tracing", env: "MCP_WARDEN_TRACING", value: "off|otlp", default: "off", help: "OpenTelemetry traces of every request and decision: otlp exports them to OTEL_EXPORTER_OTLP_ENDPOINT (OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf, http/json or grpc); the other OTEL_* variables apply." },
+  { flag: "trace-sampling-ratio", env: "MCP_WARDEN_TRACE_SAMPLING_RATIO", value: "RATIO", help: "Ratio (0–1) of new traces sampled, parent-based; the policy's spec.sidecar.traceSamplingRatio wins (default: OTEL_TRACES_SAMPLER, else all)." },
   { flag: "kubernetes-api", env: "MCP_WARDEN_KUBERNETES_API", value: "URL", help: "API server for service-account token verification (default: in-cluster)." },
   { flag: "kubernetes-token-file", env: "MCP_WARDEN_KUBERNETES_TOKEN_FILE", value: "FILE", default: IN_CLUSTER_TOKEN_FILE, help: "Token the sidecar presents to that API server." },
   { flag: "kubernetes-ca-file", env: "MCP_WARDEN_KUBERNETES_CA_FILE", value: "FILE", default: IN_CLUSTER_CA_FILE, help: "CA bundle of that API server." },
@@ -174,7 +181,21 @@ export function parseSidecarConfig(argv: readonly string[], env: NodeJS.ProcessE
     logLevel,
     kubernetesApi,
     approvalKeepAliveMs: duration("approval-keep-alive"),
+    tracing: tracingMode(text("tracing") as string),
+    traceSamplingRatio: ratio("trace-sampling-ratio", text("trace-sampling-ratio")),
   };
+}
+
+function tracingMode(value: string): TracingMode {
+  if (!(TRACING_MODES as readonly string[]).includes(value)) throw new ConfigError(`--tracing must be one of ${TRACING_MODES.join(", ")}, got "${value}"`);
+  return value as TracingMode;
+}
+
+function ratio(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError(`--${flag} must be a number from 0 to 1, got "${value}"`);
+  return n;
 }
 
 export function parseListen(flag: string, value: string): ListenAddress {

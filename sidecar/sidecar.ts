@@ -22,6 +22,7 @@ import { activePins } from "./pins/pin-check.ts";
 import { Authenticator } from "./identity/authenticator.ts";
 import { createLoggers, type Loggers } from "./observability/logging.ts";
 import { SidecarMetrics } from "./observability/metrics.ts";
+import { startSidecarTracing, stopTracing } from "./observability/sidecar-tracing.ts";
 import { PolicyHolder } from "./policy-holder.ts";
 import type { PolicySource } from "./policy-source.ts";
 import { createPolicySource } from "./policy-sources/index.ts";
@@ -90,6 +91,11 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   const sessions = new SessionTable({ maxSessions: config.maxSessions, maxSessionsPerGrant: config.maxSessionsPerGrant, idleTimeoutMs: config.sessionIdleTimeoutMs, onSize: (n) => metrics.sessions.set(n) });
   const upstream = new Upstream({ url: config.upstream, connectTimeoutMs: config.upstreamConnectTimeoutMs, headersTimeoutMs: config.upstreamHeadersTimeoutMs, keepAliveTimeoutMs: config.upstreamKeepAliveTimeoutMs, maxConnections: config.upstreamMaxConnections });
   const enforcer = new Enforcer({ holder, metrics, audit: loggers.audit, log, knownTools });
+  const tracing = await startSidecarTracing(config, holder, metrics, log, VERSION).catch(async (err: unknown) => {
+    authenticator.close();
+    await Promise.all([upstream.close(), holder.close()]);
+    throw new StartupError(`tracing: ${(err as Error).message}`);
+  });
   // The sidecar's own tools/list, for policies that check arguments as the tools declare them; it
   // runs in the background from the first such policy on, and readiness never waits for it.
   const toolLister = new ToolLister({ url: config.upstream, knownTools, log, version: VERSION });
@@ -104,7 +110,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   const release = async () => {
     authenticator.close();
     drift.stop();
-    await Promise.all([upstream.close(), holder.close(), toolLister.stop(), driftReporter?.stop()]);
+    await Promise.all([upstream.close(), holder.close(), toolLister.stop(), driftReporter?.stop(), stopTracing(tracing)]);
   };
   let source: PolicySource;
   try {
@@ -165,7 +171,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     },
   };
   const requestIds = new RequestIds(config.maxSessions);
-  const app = createMcpServer({ config, upstream, enforcer, holder, sessions, knownTools, metrics, log, authenticator, inFlight, approvals, requestIds });
+  const app = createMcpServer({ config, upstream, enforcer, holder, sessions, knownTools, metrics, log, authenticator, inFlight, approvals, requestIds, tracing });
   const connections = new ConnectionTracker(app.server);
   const admin = createAdminServer(metrics, {
     notReadyBecause: () => (shuttingDown ? "shutting down" : holder.current ? undefined : "no policy loaded"),
@@ -217,7 +223,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
         await source.stop();
         authenticator.close();
         drift.stop();
-        await Promise.all([upstream.close().catch(() => undefined), holder.close(), admin.close(), approvals.stop(), toolLister.stop(), driftReporter?.stop()]);
+        await Promise.all([upstream.close().catch(() => undefined), holder.close(), admin.close(), approvals.stop(), toolLister.stop(), driftReporter?.stop(), stopTracing(tracing)]);
         log.info("sidecar stopped");
         loggers.flush();
       })();

@@ -41,6 +41,11 @@ describe("Grafana dashboard", () => {
     assert.equal(new Set(titles).size, titles.length, "panel titles are unique (the Prometheus proof keys on them)");
   });
 
+  it("shows the upstream latency's exemplars, the link from a slow bucket to its trace", () => {
+    const latency = panels.find((p) => p.title === "Upstream latency p50 / p99 by tool") as unknown as { targets: { exemplar?: boolean }[] };
+    assert.deepEqual(latency.targets.map((t) => t.exemplar), [true, true]);
+  });
+
   it("has the variables data source, namespace, policy and tool, multi-value with All as .*", () => {
     const list = dashboard.templating.list;
     assert.deepEqual(list.map((v) => v.name), ["datasource", "namespace", "policy", "tool"]);

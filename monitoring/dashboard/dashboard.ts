@@ -71,6 +71,7 @@ function panel(spec: PanelSpec, id: number, gridPos: Json): Json {
       datasource: DATASOURCE,
       expr: t.expr,
       legendFormat: t.legend,
+      ...(t.exemplar ? { exemplar: true } : {}),
       ...(spec.kind === "timeseries" ? { range: true, instant: false } : { range: false, instant: true, format: spec.kind === "table" ? "table" : "time_series" }),
     })),
   };

@@ -11,6 +11,8 @@ export interface PanelTarget {
   expr: string;
   /** Grafana legend, e.g. "{{decision}}". */
   legend: string;
+  /** Show the series' exemplars (trace ids of sampled calls), each a link to its trace. */
+  exemplar?: boolean;
 }
 
 export interface PanelSpec {
@@ -94,7 +96,8 @@ export const TOOL_CALLS: RowSpec = {
       kind: "timeseries",
       unit: "s",
       width: 24,
-      targets: quantiles("mcp_warden_upstream_duration_seconds_bucket", "tool, ", CALLS, "{{tool}}"),
+      // The sidecars' trace ids ride on these buckets as exemplars when tracing is on.
+      targets: quantiles("mcp_warden_upstream_duration_seconds_bucket", "tool, ", CALLS, "{{tool}}").map((t) => ({ ...t, exemplar: true })),
     },
   ],
 };

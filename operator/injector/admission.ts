@@ -10,6 +10,7 @@ import type { PolicyIndex } from "../policy-index.ts";
 import type { InjectorConfig } from "./config.ts";
 import { decideInjection, type InjectionOutcome } from "./injector.ts";
 import type { InjectionReason, InjectionResult } from "./outcome.ts";
+import { TRACING_OFF, type TraceCarrier, type Tracing } from "../../telemetry/tracing.ts";
 
 export interface AdmissionRequest {
   uid: string;
@@ -43,6 +44,8 @@ export interface AdmissionHandlerOptions {
   metrics: OperatorMetrics;
   events?: EventRecorder | undefined;
   logger?: Logger;
+  /** Traces of admission decisions (off unless given). */
+  tracing?: Tracing;
 }
 
 /** Warnings longer than this are cut (the API server limits what it passes on). */
@@ -55,16 +58,23 @@ export class AdmissionHandler {
     this.#o = { logger: silentLogger, ...options };
   }
 
-  review(body: unknown): AdmissionAnswer {
+  /** `trace`: the API server's trace context (its traceparent header), which the decision's span continues. */
+  review(body: unknown, trace?: TraceCarrier): AdmissionAnswer {
     const started = process.hrtime.bigint();
+    const span = (this.#o.tracing ?? TRACING_OFF).start("mcp_warden.admission", "server", [trace], reviewAttributes(body));
     const answer = this.#review(body);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.#o.metrics.webhookDuration.observe({ result: answer.result }, seconds);
     this.#o.metrics.injections.inc({ result: answer.result, reason: answer.reason });
+    if (span) {
+      span.setAttributes({ "mcp_warden.admission.decision": admissionDecision(answer), "mcp_warden.admission.result": answer.result, "mcp_warden.admission.reason": answer.reason, "mcp_warden.policy.name": answer.policy, "http.response.status_code": answer.answer.status });
+      if (answer.result === "error") span.fail(answer.reason);
+      span.end();
+    }
     return answer.answer;
   }
 
-  #review(body: unknown): { answer: AdmissionAnswer; result: InjectionResult; reason: InjectionReason } {
+  #review(body: unknown): { answer: AdmissionAnswer; result: InjectionResult; reason: InjectionReason; policy?: string | undefined } {
     const request = parseReview(body);
     if (typeof request === "string") {
       this.#o.logger.warn({ problem: request }, "malformed AdmissionReview");
@@ -105,14 +115,14 @@ export class AdmissionHandler {
     this.#log(outcome, namespace, pod);
     if (!request.dryRun) this.#event(outcome, namespace, pod);
     if (outcome.result === "rejected") {
-      return { answer: { status: 200, body: deny(403, "Forbidden", `mcp-warden: ${outcome.message}`) }, result: outcome.result, reason: outcome.reason };
+      return { answer: { status: 200, body: deny(403, "Forbidden", `mcp-warden: ${outcome.message}`) }, result: outcome.result, reason: outcome.reason, policy: policyName(outcome) };
     }
     const response = allow(outcome.warnings.map((w) => `mcp-warden: ${w}`));
     if (outcome.patch.length > 0) {
       response.response.patchType = "JSONPatch";
       response.response.patch = Buffer.from(JSON.stringify(outcome.patch)).toString("base64");
     }
-    return { answer: { status: 200, body: response }, result: outcome.result, reason: outcome.reason };
+    return { answer: { status: 200, body: response }, result: outcome.result, reason: outcome.reason, policy: policyName(outcome) };
   }
 
   #log(outcome: InjectionOutcome, namespace: string, pod: V1Pod): void {
@@ -136,6 +146,30 @@ export class AdmissionHandler {
       events.record(target, "Warning", "NotInjected", outcome.warnings.join("; "));
     }
   }
+}
+
+/** What the pod came to: inject (admitted with the sidecar), skip (admitted as it is), refuse, or error (a malformed review). */
+function admissionDecision(answer: { answer: AdmissionAnswer; result: InjectionResult; reason: InjectionReason }): "inject" | "skip" | "refuse" | "error" {
+  if (answer.answer.status !== 200) return "error";
+  if (!answer.answer.body.response.allowed) return "refuse";
+  return answer.result === "injected" ? "inject" : "skip";
+}
+
+function policyName(outcome: InjectionOutcome): string | undefined {
+  return outcome.policy ? `${outcome.policy.namespace}/${outcome.policy.name}` : undefined;
+}
+
+/** The request's identity on its span: namespace, pod (or its generateName), operation; never the pod spec. */
+function reviewAttributes(body: unknown): Record<string, string | boolean | undefined> {
+  const request = (body as { request?: AdmissionRequest } | null)?.request;
+  const pod = request?.object as V1Pod | undefined;
+  return {
+    "k8s.namespace.name": request?.namespace || pod?.metadata?.namespace,
+    "k8s.pod.name": pod?.metadata ? podName(pod) : undefined,
+    "mcp_warden.admission.uid": typeof request?.uid === "string" ? request.uid : undefined,
+    "mcp_warden.admission.operation": typeof request?.operation === "string" ? request.operation : undefined,
+    "mcp_warden.admission.dry_run": request?.dryRun === true ? true : undefined,
+  };
 }
 
 function parseReview(body: unknown): AdmissionRequest | string {

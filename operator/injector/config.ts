@@ -15,6 +15,8 @@ export interface InjectorConfig {
   systemNamespaces: ReadonlySet<string>;
   /** Lifetime of the sidecar's projected service-account token (the kubelet renews it at 80 %). */
   tokenExpirationSeconds: number;
+  /** When set, injected sidecars export traces (OTLP over HTTP) to this collector endpoint (the chart sets one value for both). */
+  otlpEndpoint?: string | undefined;
 }
 
 export const DEFAULT_SIDECAR_RESOURCES: ResourceRequirements = {

@@ -38,6 +38,10 @@ export function sidecarContainer(plan: InjectionPlan, namespace: string, config:
     // The Redis URL carries a password; the store reads it from this variable (ADR 0401).
     env.push({ name: "MCP_WARDEN_REDIS_URL", valueFrom: { secretKeyRef: { name: redis.name, key: redis.key } } });
   }
+  if (config.otlpEndpoint) {
+    // Traces of every request and decision, to the collector the operator exports to as well.
+    env.push({ name: "MCP_WARDEN_TRACING", value: "otlp" }, { name: "OTEL_EXPORTER_OTLP_ENDPOINT", value: config.otlpEndpoint });
+  }
   const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
     httpGet: { path, port: adminPort },
     periodSeconds,

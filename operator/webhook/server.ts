@@ -7,6 +7,7 @@ import type { Server as HttpsServer } from "node:https";
 import Fastify, { type FastifyInstance } from "fastify";
 import { silentLogger, type Logger } from "../../kube/logger.ts";
 import type { AdmissionHandler } from "../injector/admission.ts";
+import type { TraceCarrier } from "../../telemetry/tracing.ts";
 
 export interface ServingCertificate {
   cert: string;
@@ -41,7 +42,7 @@ export class WebhookServer {
       logger: false,
     });
     this.#app.post(WEBHOOK_PATH, (request, reply) => {
-      const answer = options.handler.review(request.body);
+      const answer = options.handler.review(request.body, traceContext(request.headers));
       return reply.code(answer.status).send(answer.body);
     });
     this.#app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
@@ -69,4 +70,10 @@ export class WebhookServer {
   async close(): Promise<void> {
     await this.#app.close();
   }
+}
+
+/** The API server's trace context, when it traces its webhook calls (APIServerTracing). */
+function traceContext(headers: Record<string, string | string[] | undefined>): TraceCarrier {
+  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+  return { traceparent: one(headers.traceparent), tracestate: one(headers.tracestate) };
 }

@@ -51,6 +51,10 @@ export interface DecidedCall {
   readonly approval?: ApprovalRecord;
   /** When a call held for approval went upstream (its wait is not the upstream's latency). */
   readonly forwardedAt?: number | undefined;
+  /** Time spent in the rate-limit store admitting the call (seconds), when it was consulted. */
+  readonly storeSeconds?: number | undefined;
+  /** The sampled trace the call belongs to: its id is the exemplar of the call's histograms. */
+  readonly traceId?: string | undefined;
 }
 
 /** The approval behind a call's final decision (audit log). */
@@ -98,10 +102,12 @@ export class Enforcer {
       // Not counted yet: the call is counted once, with the decision it ends with.
       return this.labelled({ request, context, verdict: verdictOf(evaluation), forward: false, policy, admission: undefined, startedAt, awaitingApproval: evaluation });
     }
+    const storeStarted = performance.now();
     const admission = evaluation.decision === "allowed" ? await admitToolCall(policy, toolCall, evaluation, store) : withoutPlan(evaluation);
+    const storeSeconds = evaluation.decision === "allowed" ? (performance.now() - storeStarted) / 1000 : undefined;
     if (admission.reason === "store_unavailable") this.deps.metrics.rateLimitStoreErrors.inc({ store: storeKind(policy.spec) });
     const forward = admission.decision === "allowed" || policy.mode === "Audit";
-    return this.account({ request, context, verdict: verdictOf(admission), forward, policy, admission, startedAt });
+    return this.account({ request, context, verdict: verdictOf(admission), forward, policy, admission, startedAt, storeSeconds });
   }
 
   /**
@@ -195,9 +201,9 @@ export class Enforcer {
     }
     const seconds = (performance.now() - call.startedAt) / 1000;
     const policy = call.policy?.name ?? "_none";
-    this.deps.metrics.toolCallDuration.observe({ policy, decision: call.verdict.decision }, seconds);
+    this.deps.metrics.observeToolCall({ policy, decision: call.verdict.decision }, seconds, call.traceId);
     // A client that went away says nothing about the upstream's latency.
-    if (call.forward && outcome !== "cancelled") this.deps.metrics.upstreamDuration.observe({ policy, tool: call.toolLabel }, (performance.now() - (call.forwardedAt ?? call.startedAt)) / 1000);
+    if (call.forward && outcome !== "cancelled") this.deps.metrics.observeUpstream({ policy, tool: call.toolLabel }, (performance.now() - (call.forwardedAt ?? call.startedAt)) / 1000, call.traceId);
     writeAudit(this.deps.audit, {
       policy: call.policy?.name,
       policyVersion: call.policy ? versionOf(call.policy) : undefined,
@@ -217,6 +223,7 @@ export class Enforcer {
       durationSeconds: seconds,
       approval: call.approval,
       results,
+      traceId: call.traceId,
     });
   }
 }

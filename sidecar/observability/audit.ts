@@ -28,6 +28,8 @@ export interface AuditRecord {
   approval?: ApprovalRecord | undefined;
   /** What the result rules did to the result: detectors and match counts, never matched text. */
   results?: ResultVerdict | undefined;
+  /** The exported trace the call belongs to, when tracing sampled it: from an audit line to its trace. */
+  traceId?: string | undefined;
 }
 
 const MAX_KEYS = 64;
@@ -76,6 +78,7 @@ export function writeAudit(audit: Logger, r: AuditRecord): void {
       refunded: r.refunded,
       durationMs: Math.round(r.durationSeconds * 1e6) / 1e3,
       ...(r.results ? { results: resultRecord(r.results) } : {}),
+      ...(r.traceId !== undefined ? { traceId: r.traceId } : {}),
       ...(r.approval ? { approval: { name: r.approval.name ?? null, via: r.approval.via ?? null, decidedBy: r.approval.decidedBy ? cut(r.approval.decidedBy) : null } } : {}),
     },
     "tool call",

@@ -2,7 +2,7 @@
 // process). Every label has a bounded set of values: tool names the policy and the upstream do not
 // know become `_unknown`, methods outside MCP's vocabulary become `_other`; no caller, session or
 // argument ever becomes a label.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from "prom-client";
 import type { DecisionKind } from "../../policy/decision.ts";
 import type { SidecarReason } from "../enforcement/outcome.ts";
 import type { ResultVerdict } from "../../policy/results/inspect.ts";
@@ -57,6 +57,7 @@ export class SidecarMetrics {
   readonly rateLimitStoreErrors: Counter<"store">;
   readonly sessions: Gauge;
   readonly upstreamToolNames: Gauge;
+  readonly spansDropped: Counter;
   readonly toolDefinitionDrift: Gauge<"policy" | "tool">;
   readonly toolDefinitionDriftTotal: Counter<"policy" | "tool">;
   // Result rules (policy/results)
@@ -71,13 +72,18 @@ export class SidecarMetrics {
       labelNames: ["policy", "tool", "decision", "reason", "mode"],
       registers,
     });
+    // The decision and latency histograms carry the trace id of a recent sampled call per bucket as
+    // an exemplar (OpenMetrics only, see open-metrics.ts). prom-client refuses exemplars on a
+    // Prometheus-text registry at construction, so these two are registered by hand.
     this.toolCallDuration = new Histogram({
       name: "mcp_warden_tool_call_duration_seconds",
       help: "Time from receiving a tool call to the end of its answer (the upstream's, or the sidecar's for calls not forwarded).",
       labelNames: ["policy", "decision"],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
-      registers,
+      enableExemplars: true,
+      registers: [],
     });
+    this.registry.registerMetric(this.toolCallDuration);
     // Forwarded calls only, by tool: what the MCP server costs each tool (the dashboard's p50/p99).
     // Fewer buckets than above, since tool multiplies the series (tool names are bounded, see top).
     this.upstreamDuration = new Histogram({
@@ -85,8 +91,10 @@ export class SidecarMetrics {
       help: "Time from receiving a forwarded tool call to the end of the upstream's answer, by policy and tool.",
       labelNames: ["policy", "tool"],
       buckets: [0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      registers,
+      enableExemplars: true,
+      registers: [],
     });
+    this.registry.registerMetric(this.upstreamDuration);
     this.requests = new Counter({
       name: "mcp_warden_requests_total",
       help: "MCP messages and HTTP requests received, by JSON-RPC method (GET/DELETE for streams and session ends) and outcome.",
@@ -116,6 +124,11 @@ export class SidecarMetrics {
     });
     this.sessions = new Gauge({ name: "mcp_warden_sessions", help: "MCP sessions bound to a caller through this sidecar.", registers });
     this.upstreamToolNames = new Gauge({ name: "mcp_warden_upstream_tools", help: "Tool names learnt from the upstream's tools/list answers.", registers });
+    this.spansDropped = new Counter({
+      name: "mcp_warden_spans_dropped_total",
+      help: "Sampled trace spans that never reached the OpenTelemetry collector (export failed or timed out, or the export queue was full). Calls are never held back for spans.",
+      registers,
+    });
     // Pinned tool definitions (ADR 0130): tool is a pinned name or one the upstream listed (bounded).
     this.toolDefinitionDrift = new Gauge({
       name: "mcp_warden_tool_definition_drift",
@@ -162,8 +175,22 @@ export class SidecarMetrics {
     else if (verdict.action === "redacted") for (const [detector, n] of Object.entries(verdict.detectors)) this.resultRedactions.inc({ policy, tool, detector }, n);
   }
 
+  /** Observes a call's duration; a sampled trace's id becomes the bucket's exemplar. */
+  observeToolCall(labels: { policy: string; decision: DecisionKind }, seconds: number, traceId: string | undefined): void {
+    this.toolCallDuration.observe({ labels, value: seconds, exemplarLabels: exemplar(traceId) });
+  }
+
+  observeUpstream(labels: { policy: string; tool: string }, seconds: number, traceId: string | undefined): void {
+    this.upstreamDuration.observe({ labels, value: seconds, exemplarLabels: exemplar(traceId) });
+  }
+
   /** `method` is a JSON-RPC method or a PseudoMethod. */
   countRequest(method: string, outcome: RequestOutcome): void {
     this.requests.inc({ method: PSEUDO_METHODS.has(method) ? method : methodLabel(method), outcome });
   }
+}
+
+/** A trace id as exemplar labels (prom-client types these as the metric's own label names; they are not). */
+function exemplar<T extends string>(traceId: string | undefined): LabelValues<T> {
+  return (traceId === undefined ? {} : { trace_id: traceId }) as LabelValues<T>;
 }

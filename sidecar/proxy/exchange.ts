@@ -12,6 +12,7 @@ import type { SessionTable } from "../sessions.ts";
 import type { Upstream } from "./upstream.ts";
 import { upstreamRequestHeaders } from "../mcp/http-headers.ts";
 import type { ApprovalRuntime } from "../approvals/runtime.ts";
+import type { TraceSpan, Tracing } from "../../telemetry/tracing.ts";
 import { pinsHideTest } from "../pins/pin-check.ts";
 import { WITHHELD_PREFIX, withheldResult } from "../../policy/results/inspect.ts";
 
@@ -26,6 +27,7 @@ export interface ProxyDeps {
   log: Logger;
   approvals: ApprovalRuntime;
   requestIds: RequestIds;
+  tracing: Tracing;
 }
 
 export interface Exchange {
@@ -36,6 +38,8 @@ export interface Exchange {
   startedAt: number;
   /** Query string of the request, passed on to the upstream. */
   search: string;
+  /** The server span of the MCP request (POST), when tracing is on. */
+  trace?: TraceSpan | undefined;
 }
 
 /** Aborts the upstream request when the client goes away before its answer is complete. */

@@ -13,6 +13,8 @@ import { idScope } from "./request-ids.ts";
 import { relayAnswer } from "./relay.ts";
 import { resultGuard } from "./result-guard.ts";
 import { upstreamMessages, type ForwardedMessage } from "./upstream-messages.ts";
+import { recordStatus, upstreamSpan } from "../observability/request-spans.ts";
+import type { TraceCarrier } from "../../telemetry/tracing.ts";
 
 export interface Forwarding {
   /** The plans of the messages to forward (all forward: true). */
@@ -26,13 +28,37 @@ export interface Forwarding {
 
 export async function forward(deps: ProxyDeps, ex: Exchange, f: Forwarding, out: Downstream): Promise<void> {
   const scope = idScope(ex.caller.session, ex.caller.caller.grant);
-  const sent = upstreamMessages(f.plans.map((p) => forwardedMessage(deps, p)), deps.requestIds, scope, f.batch);
+  // The upstream call's client span: the upstream receives its context in the traceparent header
+  // and in each request's params._meta, where MCP carries it per message.
+  // A POST of cancellations only may send nothing: it gets no upstream span.
+  const sends = f.plans.some((p) => !(p.message.kind === "notification" && p.message.method === "notifications/cancelled"));
+  const span = sends ? upstreamSpan(ex.trace, deps.upstream.url, f.plans.map((p) => p.message)) : undefined;
+  const context = span?.carrier();
+  const sent = upstreamMessages(f.plans.map((p) => forwardedMessage(deps, p)), deps.requestIds, scope, f.batch, context);
   const inspector = (status: number) => answerInspector(deps, ex, status, sent.forwarded);
-  if (sent.body === undefined) return out.answer(202, {}, f.answers);
+  if (sent.body === undefined) {
+    span?.end();
+    return out.answer(202, {}, f.answers);
+  }
+  try {
+    await send(deps, ex, f, out, { body: sent.body, inspector, context }, span);
+  } finally {
+    span?.end();
+  }
+}
+
+interface Sending {
+  body: string;
+  inspector: (status: number) => ReturnType<typeof answerInspector>;
+  context: TraceCarrier | undefined;
+}
+
+async function send(deps: ProxyDeps, ex: Exchange, f: Forwarding, out: Downstream, s: Sending, span: ReturnType<typeof upstreamSpan>): Promise<void> {
+  const { inspector } = s;
   const controller = abortOnClientClose(ex.res);
   let upstream: Dispatcher.ResponseData;
   try {
-    upstream = await deps.upstream.request({ method: "POST", search: ex.search, headers: forwardHeaders(ex), body: sent.body, signal: controller.signal });
+    upstream = await deps.upstream.request({ method: "POST", search: ex.search, headers: withTraceContext(forwardHeaders(ex), s.context), body: s.body, signal: controller.signal });
   } catch (err) {
     const cancelled = controller.signal.aborted;
     // The request was delivered when the sidecar stopped waiting for its answer: the tool may be
@@ -41,12 +67,23 @@ export async function forward(deps: ProxyDeps, ex: Exchange, f: Forwarding, out:
     inspector(0).finish(cancelled ? "cancelled" : delivered ? "unknown" : "connection_error");
     if (cancelled) return;
     const timeout = delivered || err instanceof undiciErrors.ConnectTimeoutError;
+    recordStatus(span, 0, timeout ? "timeout" : "connection_error");
     deps.log.warn({ err: (err as Error).message }, "upstream request failed");
     for (const p of f.plans) deps.metrics.countRequest(methodOf(p.message), "upstream_error");
     return out.fail(timeout ? 504 : 502, `The MCP server behind the policy proxy ${timeout ? "did not answer in time" : "cannot be reached"}`);
   }
+  recordStatus(span, upstream.statusCode);
   noteSession(deps, ex, upstream.statusCode, upstream.headers, f.initialize);
   await relayAnswer(upstream, out, { inspector: inspector(upstream.statusCode), synthesized: f.answers, maxInspectBytes: deps.config.maxInspectBytes, log: deps.log });
+}
+
+/** The sidecar's trace context replaces the client's: the upstream's parent is the sidecar's client span. */
+function withTraceContext(headers: Record<string, string | string[]>, context: TraceCarrier | undefined): Record<string, string | string[]> {
+  if (context?.traceparent === undefined) return headers;
+  const out: Record<string, string | string[]> = { ...headers, traceparent: context.traceparent };
+  delete out.tracestate;
+  if (context.tracestate !== undefined) out.tracestate = context.tracestate;
+  return out;
 }
 
 /** A forwarded tool call, completed once (by its answer, or by the stream or request ending). */

@@ -17,6 +17,7 @@ import { isModernMessage } from "../mcp/request-metadata.ts";
 import type { Exchange, ProxyDeps } from "./exchange.ts";
 import type { MessagePlan } from "./post-plan.ts";
 import { sendJson } from "./downstream.ts";
+import { approvalAttributes } from "../observability/request-spans.ts";
 
 type Settled = { forward: true; call: DecidedCall } | { forward: false; call: DecidedCall; answer: Record<string, unknown> };
 
@@ -67,7 +68,10 @@ export async function holdToolCall(
       signal,
       onApproval: (name) => (waitingOn = name),
     };
+    const wait = ex.trace?.child("mcp_warden.approval.wait", "internal", { "gen_ai.tool.name": call.request.tool, "mcp_warden.approval.timeout_seconds": settings.timeoutMs / 1000 });
     const settled = await settle(deps, call, request, { id: message.id, modern });
+    wait?.setAttributes(approvalAttributes(settled.call, settled.call.approval));
+    wait?.end();
     held.stop();
     if (gone.signal.aborted || ex.res.destroyed) {
       deps.metrics.countRequest("tools/call", "answered");

@@ -11,6 +11,8 @@ import { isModernMessage } from "../mcp/request-metadata.ts";
 import type { RequestOutcome } from "../observability/metrics.ts";
 import type { PolicyHolder } from "../policy-holder.ts";
 import type { ApprovalRuntime } from "../approvals/runtime.ts";
+import type { TraceSpan } from "../../telemetry/tracing.ts";
+import { decisionSpan } from "../observability/request-spans.ts";
 
 export interface MessagePlan {
   readonly message: ClientMessage;
@@ -36,13 +38,13 @@ export function awaitsApproval(plan: MessagePlan): boolean {
   return plan.call?.awaitingApproval !== undefined;
 }
 
-export async function planMessages(deps: PlanDeps, messages: readonly ClientMessage[], context: CallerContext, headers: IncomingHttpHeaders, startedAt = performance.now()): Promise<MessagePlan[]> {
+export async function planMessages(deps: PlanDeps, messages: readonly ClientMessage[], context: CallerContext, headers: IncomingHttpHeaders, startedAt = performance.now(), trace?: TraceSpan): Promise<MessagePlan[]> {
   const plans: MessagePlan[] = [];
-  for (const message of messages) plans.push(await planMessage(deps, message, context, isModernMessage(headers, message), startedAt));
+  for (const message of messages) plans.push(await planMessage(deps, message, context, isModernMessage(headers, message), startedAt, trace));
   return plans;
 }
 
-async function planMessage(deps: PlanDeps, message: ClientMessage, context: CallerContext, modern: boolean, startedAt: number): Promise<MessagePlan> {
+async function planMessage(deps: PlanDeps, message: ClientMessage, context: CallerContext, modern: boolean, startedAt: number, trace: TraceSpan | undefined): Promise<MessagePlan> {
   const answer = (id: RequestId | null, code: number, text: string): MessagePlan => ({ message, forward: false, answer: rpcError(id, code, text), outcome: "answered" });
   switch (message.kind) {
     case "response":
@@ -74,11 +76,11 @@ async function planMessage(deps: PlanDeps, message: ClientMessage, context: Call
   const request = { id, tool: name, args: (args ?? {}) as Record<string, unknown> };
   const problem = toolNameProblem(name, deps.holder.current, deps.knownTools);
   if (problem !== undefined) {
-    const call = deps.enforcer.refuse(request, context, problem, startedAt);
+    const call = await decisionSpan(trace, () => deps.enforcer.refuse(request, context, problem, startedAt));
     void deps.enforcer.complete(call, "not_forwarded");
     return answer(id, INVALID_PARAMS, `Invalid params: ${problem}`);
   }
-  const call = await deps.enforcer.decide(request, context, startedAt);
+  const call = await decisionSpan(trace, () => deps.enforcer.decide(request, context, startedAt));
   if (call.forward) return { message, forward: true, call, outcome: "forwarded" };
   if (call.awaitingApproval) return { message, forward: false, call, outcome: "answered" };
   void deps.enforcer.complete(call, "not_forwarded");

@@ -14,6 +14,7 @@ import type { Exchange, ProxyDeps } from "./exchange.ts";
 import { forward, methodOf } from "./forward.ts";
 import { holdToolCall, settleInBatch } from "./held-call.ts";
 import { awaitsApproval, duplicateRequestId, planMessages, type MessagePlan } from "./post-plan.ts";
+import { recordStatus, requestSpan } from "../observability/request-spans.ts";
 
 export async function handlePost(deps: ProxyDeps, ex: Exchange, body: Buffer | undefined): Promise<void> {
   const { req, res } = ex;
@@ -38,10 +39,26 @@ export async function handlePost(deps: ProxyDeps, ex: Exchange, body: Buffer | u
     return reject(400, [], "rejected", rpcError(null, INVALID_REQUEST, `Invalid Request: a batch may hold at most ${deps.config.maxBatchSize} messages`));
   }
   const messages = raw.map(classify);
+  const session = headerValue(req.headers, "mcp-session-id");
+  // The request's server span: it covers the decision, any approval wait and the upstream's answer.
+  ex.trace = requestSpan(deps.tracing, req.headers, messages, batch, { ...ex.caller, session });
+  try {
+    await handleMessages(deps, ex, messages, batch, session);
+  } finally {
+    recordStatus(ex.trace, res.headersSent ? res.statusCode : 0);
+    ex.trace?.end();
+  }
+}
+
+async function handleMessages(deps: ProxyDeps, ex: Exchange, messages: ClientMessage[], batch: boolean, session: string | undefined): Promise<void> {
+  const { req, res } = ex;
+  const reject = (status: number, methods: readonly string[], outcome: RequestOutcome, answer: unknown) => {
+    for (const m of methods.length > 0 ? methods : ["_invalid"]) deps.metrics.countRequest(m, outcome);
+    sendJson(res, status, answer);
+  };
   const methods = messages.map(methodOf);
   const singleId = !batch && messages[0]?.kind === "request" ? messages[0].id : null;
 
-  const session = headerValue(req.headers, "mcp-session-id");
   if (session !== undefined && deps.sessions.check(session, ex.caller.caller.grant) !== "ok") {
     return reject(404, methods, "unknown_session", rpcError(null, SESSION_NOT_FOUND, "Session not found"));
   }
@@ -57,7 +74,7 @@ export async function handlePost(deps: ProxyDeps, ex: Exchange, body: Buffer | u
 
   const context = { ...ex.caller, session };
   ex.caller = context;
-  const plans = await planMessages(deps, messages, context, req.headers, ex.startedAt);
+  const plans = await planMessages(deps, messages, context, req.headers, ex.startedAt, ex.trace);
   const only = plans[0] as MessagePlan;
   if (!batch && awaitsApproval(only)) {
     // Alone in its POST, a call that needs approval waits for it with its answer held open.

@@ -5,6 +5,7 @@
 import type { ClientMessage } from "../mcp/jsonrpc.ts";
 import type { ForwardedRequest, PendingToolCall } from "./answer-inspector.ts";
 import type { RequestIds } from "./request-ids.ts";
+import type { TraceCarrier } from "../../telemetry/tracing.ts";
 
 export interface ForwardedMessage {
   readonly message: ClientMessage;
@@ -19,14 +20,14 @@ export interface UpstreamMessages {
   readonly forwarded: Map<number, ForwardedRequest>;
 }
 
-export function upstreamMessages(messages: readonly ForwardedMessage[], ids: RequestIds, scope: string, batch: boolean): UpstreamMessages {
+export function upstreamMessages(messages: readonly ForwardedMessage[], ids: RequestIds, scope: string, batch: boolean, trace?: TraceCarrier): UpstreamMessages {
   const forwarded = new Map<number, ForwardedRequest>();
   const out: Record<string, unknown>[] = [];
   for (const { message, call } of messages) {
     if (message.kind === "request") {
       const minted = ids.mint(scope, message.id);
       forwarded.set(minted, { clientId: message.id, method: message.method, ...(call ? { call } : {}) });
-      out.push({ ...message.raw, id: minted });
+      out.push(withTraceContext({ ...message.raw, id: minted }, trace));
     } else if (message.kind === "notification" && message.method === "notifications/cancelled") {
       const cancel = cancellation(message.raw, ids, scope);
       if (cancel) out.push(cancel);
@@ -36,6 +37,25 @@ export function upstreamMessages(messages: readonly ForwardedMessage[], ids: Req
   }
   if (out.length === 0) return { body: undefined, forwarded };
   return { body: JSON.stringify(batch ? out : out[0]), forwarded };
+}
+
+/**
+ * A request carrying the sidecar's trace context in `params._meta` (as MCP propagates it per
+ * message), replacing any the client sent there; params that are not an object are left as they are.
+ */
+function withTraceContext(request: Record<string, unknown>, trace: TraceCarrier | undefined): Record<string, unknown> {
+  if (trace?.traceparent === undefined) return request;
+  const params = request.params ?? {};
+  if (!isObject(params)) return request;
+  const meta = params._meta ?? {};
+  if (!isObject(meta)) return request;
+  const { traceparent: _parent, tracestate: _state, ...kept } = meta;
+  const context = { traceparent: trace.traceparent, ...(trace.tracestate !== undefined ? { tracestate: trace.tracestate } : {}) };
+  return { ...request, params: { ...params, _meta: { ...kept, ...context } } };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function cancellation(raw: Record<string, unknown>, ids: RequestIds, scope: string): Record<string, unknown> | undefined {

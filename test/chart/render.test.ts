@@ -274,6 +274,15 @@ describe("chart scenarios", () => {
     assert.deepEqual(flag(docs, "webhook-host"), ["127.0.0.1", "operator.dev.example"]);
   });
 
+  it("tracing: one value turns it on for the operator and, through it, for every injected sidecar", async () => {
+    const off = await renderChart({});
+    assert.deepEqual([flag(off, "tracing"), flag(off, "sidecar-otlp-endpoint")], [[], []], "off unless set");
+    const docs = await renderChart({ set: { "tracing.otlpEndpoint": "http://otel-collector.observability:4318" } });
+    assert.deepEqual([flag(docs, "tracing"), flag(docs, "sidecar-otlp-endpoint")], [["otlp"], ["http://otel-collector.observability:4318"]]);
+    const env = container(docs).env ?? [];
+    assert.deepEqual(env.find((e) => e.name === "OTEL_EXPORTER_OTLP_ENDPOINT")?.value, "http://otel-collector.observability:4318");
+  });
+
   it("an image digest pins both the operator and the sidecars", async () => {
     const digest = `sha256:${"a1".repeat(32)}`;
     const docs = await renderChart({ set: { "image.digest": digest, "sidecar.resources": { requests: { cpu: "20m" } }, "sidecar.pullPolicy": "Always" } });
@@ -298,6 +307,7 @@ describe("values.schema.json", () => {
   it("rejects an unknown failure policy", () => rejects({ "webhook.failurePolicy": "Sometimes" }, /at '\/webhook\/failurePolicy': value must be one of 'Fail', 'Ignore'/));
   it("rejects a timeout the API server would refuse", () => rejects({ "webhook.timeoutSeconds": 31 }, /at '\/webhook\/timeoutSeconds': maximum/));
   it("rejects an unknown certificate source", () => rejects({ "webhook.certificates.source": "vault" }, /'self', 'cert-manager'/));
+  it("rejects a tracing endpoint that is not an http(s) URL", () => rejects({ "tracing.otlpEndpoint": "otel-collector:4317" }, /at '\/tracing\/otlpEndpoint'/));
   it("rejects a malformed digest", () => rejects({ "image.digest": "latest" }, /at '\/image\/digest'/));
   it("rejects a tag inside the repository", () => rejects({ "image.repository": "ghcr.io/x/mcp-warden:1.0" }, /at '\/image\/repository'/));
   it("rejects a webhook URL that is not https", () => rejects({ "webhook.url": "http://127.0.0.1:8443/mutate-pods" }, /at '\/webhook\/url'/));

@@ -56,6 +56,8 @@ export interface PrometheusOptions {
   config: Record<string, unknown> | string;
   /** Extra files written next to the config (rule files), by name. */
   files?: Record<string, string>;
+  /** Extra command-line flags, e.g. ["--enable-feature=exemplar-storage"]. */
+  flags?: readonly string[];
 }
 
 export async function startPrometheus(options: PrometheusOptions): Promise<RunningPrometheus> {
@@ -71,6 +73,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
     `--web.listen-address=127.0.0.1:${port}`,
     "--storage.tsdb.retention.time=1h",
     "--log.level=warn",
+    ...(options.flags ?? []),
   ]);
   // A missing binary is an "error" event, not an exception.
   const spawnError = new Promise<never>((_, reject) => peer.child.once("error", (e) => reject(new Error(`cannot start prometheus (scripts/prerequisites.sh installs it): ${e.message}`))));
