@@ -18,6 +18,7 @@ import {
   type Decision,
 } from "./decision.ts";
 import type { LimitSpec, McpPolicySpecType, ToolRuleSpec } from "./schema.ts";
+import { compileTargets, type TargetPolicy } from "./targets.ts";
 
 export interface CompiledLimit {
   readonly pointer: string;
@@ -95,6 +96,10 @@ export interface CompiledPolicy {
   isHidden(tool: string): boolean;
   /** Whether a rule or the hide list names this tool exactly (used to bound metric labels). */
   namesTool(tool: string): boolean;
+  /** The `resources:` block; undefined when the policy says nothing about resources (they pass). */
+  readonly resources: TargetPolicy | undefined;
+  /** The `prompts:` block; undefined when the policy says nothing about prompts (they pass). */
+  readonly prompts: TargetPolicy | undefined;
 }
 
 type Action = "allow" | "deny" | "approve";
@@ -249,6 +254,10 @@ export function compilePolicy(loaded: LoadedPolicy, options: CompileOptions = {}
     }
   }
 
+  const targetContext = { policyName: loaded.name, problem, pointer, compileLimit, compileArguments };
+  const resources = compileTargets(spec, "resource", targetContext);
+  const prompts = compileTargets(spec, "prompt", targetContext);
+
   if (problems.length > 0) throw new PolicyError(problems);
 
   // Plans
@@ -327,6 +336,8 @@ export function compilePolicy(loaded: LoadedPolicy, options: CompileOptions = {}
     planFor,
     isHidden,
     namesTool: (tool) => exact.has(tool) || hideExact.has(tool),
+    resources,
+    prompts,
   };
 }
 
