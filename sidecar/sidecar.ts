@@ -14,6 +14,7 @@ import { formatProblem } from "../policy/paths.ts";
 import { createAdminServer } from "./admin-server.ts";
 import type { SidecarConfig } from "./config.ts";
 import { Enforcer } from "./enforcement/enforcer.ts";
+import { KnownTargets, TargetEnforcer } from "./enforcement/target-enforcer.ts";
 import { ToolLister } from "./enforcement/tool-lister.ts";
 import { KnownTools } from "./enforcement/tool-names.ts";
 import { Authenticator } from "./identity/authenticator.ts";
@@ -87,6 +88,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   const sessions = new SessionTable({ maxSessions: config.maxSessions, maxSessionsPerGrant: config.maxSessionsPerGrant, idleTimeoutMs: config.sessionIdleTimeoutMs, onSize: (n) => metrics.sessions.set(n) });
   const upstream = new Upstream({ url: config.upstream, connectTimeoutMs: config.upstreamConnectTimeoutMs, headersTimeoutMs: config.upstreamHeadersTimeoutMs, keepAliveTimeoutMs: config.upstreamKeepAliveTimeoutMs, maxConnections: config.upstreamMaxConnections });
   const enforcer = new Enforcer({ holder, metrics, audit: loggers.audit, log, knownTools });
+  const targets = new TargetEnforcer({ holder, metrics, audit: loggers.audit, log, known: new KnownTargets() });
   // The sidecar's own tools/list, for policies that check arguments as the tools declare them; it
   // runs in the background from the first such policy on, and readiness never waits for it.
   const toolLister = new ToolLister({ url: config.upstream, knownTools, log, version: VERSION });
@@ -157,7 +159,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     },
   };
   const requestIds = new RequestIds(config.maxSessions);
-  const app = createMcpServer({ config, upstream, enforcer, holder, sessions, knownTools, metrics, log, authenticator, inFlight, approvals, requestIds });
+  const app = createMcpServer({ config, upstream, enforcer, targets, holder, sessions, knownTools, metrics, log, authenticator, inFlight, approvals, requestIds });
   const connections = new ConnectionTracker(app.server);
   const admin = createAdminServer(metrics, {
     notReadyBecause: () => (shuttingDown ? "shutting down" : holder.current ? undefined : "no policy loaded"),

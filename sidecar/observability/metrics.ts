@@ -56,6 +56,8 @@ export class SidecarMetrics {
   readonly rateLimitStoreErrors: Counter<"store">;
   readonly sessions: Gauge;
   readonly upstreamToolNames: Gauge;
+  /** Resources and prompts requests decided by the policy (tools keep tool_calls_total). */
+  readonly requestsDecided: Counter<"policy" | "kind" | "name" | "decision" | "reason" | "mode">;
 
   constructor(build: BuildInfo, options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -110,6 +112,13 @@ export class SidecarMetrics {
     });
     this.sessions = new Gauge({ name: "mcp_warden_sessions", help: "MCP sessions bound to a caller through this sidecar.", registers });
     this.upstreamToolNames = new Gauge({ name: "mcp_warden_upstream_tools", help: "Tool names learnt from the upstream's tools/list answers.", registers });
+    // kind is resource | prompt; name is a URI or prompt name a rule names or the upstream listed, else _unknown.
+    this.requestsDecided = new Counter({
+      name: "mcp_warden_requests_decided_total",
+      help: "resources/read and prompts/get requests decided by the sidecar, by policy, kind, name, decision and reason.",
+      labelNames: ["policy", "kind", "name", "decision", "reason", "mode"],
+      registers,
+    });
     const buildInfo = new Gauge({
       name: "mcp_warden_build_info",
       help: "Build information (value 1).",

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { SidecarConfig } from "../config.ts";
 import type { CallerContext, Enforcer } from "../enforcement/enforcer.ts";
+import type { TargetEnforcer } from "../enforcement/target-enforcer.ts";
 import type { KnownTools } from "../enforcement/tool-names.ts";
 import { AnswerInspector, type ForwardedRequest } from "./answer-inspector.ts";
 import { idScope, type RequestIds } from "./request-ids.ts";
@@ -11,12 +12,16 @@ import type { PolicyHolder } from "../policy-holder.ts";
 import type { SessionTable } from "../sessions.ts";
 import type { Upstream } from "./upstream.ts";
 import { upstreamRequestHeaders } from "../mcp/http-headers.ts";
+import { targetHidden } from "../../policy/decide-target.ts";
+import type { TargetKind } from "../../policy/targets.ts";
 import type { ApprovalRuntime } from "../approvals/runtime.ts";
 
 export interface ProxyDeps {
   config: SidecarConfig;
   upstream: Upstream;
   enforcer: Enforcer;
+  /** Resources and prompts decisions. */
+  targets: TargetEnforcer;
   holder: PolicyHolder;
   sessions: SessionTable;
   knownTools: KnownTools;
@@ -70,6 +75,8 @@ export function answerInspector(deps: ProxyDeps, ex: Exchange, status: number, f
           interrupted: (minted: number) => ids.interrupted(scope, minted),
         }),
     hidden: hiddenTest(deps.holder),
+    hiddenTarget: hiddenTargetTest(deps.holder),
+    knownTargets: deps.targets.known,
     knownTools: deps.knownTools,
     status,
     log: deps.log,
@@ -83,4 +90,12 @@ export function hiddenTest(holder: PolicyHolder): ((tool: string) => boolean) | 
   if (!policy) return () => true; // no policy: list nothing rather than everything
   if (policy.mode !== "Enforce" || !policy.spec.hide?.length) return undefined;
   return (tool) => policy.isHidden(tool);
+}
+
+/** The hidden test for listed resources, resource templates and prompts; undefined when nothing is hidden. */
+export function hiddenTargetTest(holder: PolicyHolder): ((kind: TargetKind, target: string) => boolean) | undefined {
+  const policy = holder.current;
+  if (!policy) return () => true;
+  if (policy.mode !== "Enforce" || (policy.resources === undefined && policy.prompts === undefined)) return undefined;
+  return (kind, target) => targetHidden(policy, kind, target);
 }

@@ -50,6 +50,7 @@ export async function forward(deps: ProxyDeps, ex: Exchange, f: Forwarding, out:
 
 /** A forwarded tool call, completed once (by its answer, or by the stream or request ending). */
 function forwardedMessage(deps: ProxyDeps, plan: MessagePlan): ForwardedMessage {
+  if (plan.completion) return { message: plan.message, call: plan.completion };
   if (!plan.call) return { message: plan.message };
   const call = plan.call;
   let done = false;
