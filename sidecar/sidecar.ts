@@ -128,6 +128,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
       kubeConfig: options.kubeConfig,
       podName: options.podName ?? process.env.POD_NAME ?? hostname(),
       keepAliveMs: config.approvalKeepAliveMs,
+      requestStateKeyFile: config.approvalStateKeyFile,
       ...(options.clock ? { clock: options.clock } : {}),
       log,
     });

@@ -34,7 +34,7 @@ prompts:
 `);
 const meta = { "io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" }, "io.modelcontextprotocol/clientCapabilities": { elicitation: { form: {} } } };
 const modern = (id: number, method: string, params: Record<string, unknown> = {}) => ({ jsonrpc: "2.0", id, method, params: { ...params, _meta: { ...meta, ...(params._meta as object | undefined) } } });
-const headersFor = (method: string, key?: string) => ({ "mcp-protocol-version": MODERN, "mcp-method": method, ...(key ? { authorization: `Bearer ${key}` } : {}) });
+const headersFor = (method: string, key?: string): Record<string, string> => ({ "mcp-protocol-version": MODERN, "mcp-method": method, ...(key ? { authorization: `Bearer ${key}` } : {}) });
 type Result = Record<string, unknown>;
 const resultOf = (answer: { headers: Record<string, unknown>; text: string }): Result => (messagesOf(answer as never)[0] as { result: Result }).result;
 
@@ -43,7 +43,7 @@ describe("MCP 2026-07-28 resources, prompts, caching and trace context through t
   let tap: Tap;
   let proxy: ProxyHarness;
   const both = async (method: string, params: Record<string, unknown> = {}) => {
-    const name = typeof params.uri === "string" ? { "mcp-name": params.uri } : {};
+    const name: Record<string, string> = typeof params.uri === "string" ? { "mcp-name": params.uri } : {};
     const direct = resultOf(await rawPost(server.url, modern(1, method, params), { ...headersFor(method), ...name }));
     const proxied = resultOf(await rawPost(proxy.sidecar.url, modern(1, method, params), { ...headersFor(method, KEYS.alice), ...name }));
     return { direct, proxied };
