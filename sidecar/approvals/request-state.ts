@@ -29,7 +29,7 @@ interface Payload {
   n: string;
 }
 
-export type StateCheck = { ok: true } | { ok: false; problem: string };
+export type StateCheck = { ok: true; nonce: string; expiresAt: number } | { ok: false; problem: string };
 
 export class RequestStateSigner {
   private readonly key: Buffer;
@@ -74,7 +74,7 @@ export class RequestStateSigner {
     this.prune(now);
     if (this.used.has(payload.n)) return { ok: false, problem: "it has already been used" };
     this.used.set(payload.n, payload.e);
-    return { ok: true };
+    return { ok: true, nonce: payload.n, expiresAt: payload.e };
   }
 
   private mac(body: string): string {

@@ -53,6 +53,11 @@ export async function approveThroughInput(deps: ProxyDeps, ex: Exchange, plan: M
   if (!check.ok) {
     return refuse({ decision: "denied", reason: "approval_denied", message: `The approval state of this call is refused: ${check.problem}. Call '${call.request.tool}' again without requestState to be asked anew.` });
   }
+  // Single use across replicas: the state's nonce is consumed once in the policy's rate-limit store
+  // (shared by every replica with the Redis store); a store that cannot say refuses (fail closed).
+  if (!(await consumeOnce(deps, check.nonce, check.expiresAt, binding.grant))) {
+    return refuse({ decision: "denied", reason: "approval_denied", message: `The approval state of this call is refused: it has already been used (or cannot be checked right now). Call '${call.request.tool}' again without requestState to be asked anew.` });
+  }
   if (reply?.action !== "accept" || reply.content?.approve !== true) {
     const why = typeof reply?.content?.reason === "string" ? ` (${reply.content.reason})` : "";
     return refuse({ decision: "denied", reason: "approval_denied", message: `The person at the client did not approve this call to '${call.request.tool}'${why}. Do not retry it unchanged.` });
@@ -63,6 +68,20 @@ export async function approveThroughInput(deps: ProxyDeps, ex: Exchange, plan: M
   deps.metrics.countRequest("tools/call", "forwarded");
   const forwarded = { ...plan, message: withoutApproval(message), forward: true, call: approved, outcome: "forwarded" as const };
   await forward(deps, ex, { plans: [forwarded], answers: [], batch: false, initialize: undefined }, new HttpDownstream(ex.res, { batch: false, soleId: message.id }));
+}
+
+async function consumeOnce(deps: ProxyDeps, nonce: string, expiresAt: number, grant: string): Promise<boolean> {
+  const store = deps.holder.store;
+  const policy = deps.holder.current;
+  if (!store || !policy) return false;
+  const windowMs = Math.max(1, expiresAt - deps.approvals.clock.now());
+  try {
+    const result = await store.consume([{ key: `approval-state|${nonce}`, windowMs, max: 1, partition: policy.limitPartitioning === "grant" ? grant : "" }]);
+    return result.admitted;
+  } catch (err) {
+    deps.log.warn({ err: (err as Error).message }, "approval state could not be checked in the rate-limit store");
+    return false;
+  }
 }
 
 function answer(deps: ProxyDeps, ex: Exchange, call: DecidedCall, message: Request, verdict: Verdict, outcome: "not_forwarded"): void {

@@ -3,10 +3,15 @@
 // retries with inputResponses; only an approved retry with the untouched state runs, once. Forged,
 // edited, another caller's and replayed states are refused. Judged by the tools the server ran.
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { APPROVAL_INPUT_KEY } from "../../sidecar/approvals/request-state.ts";
 import { messagesOf, rawPost } from "../support/raw-mcp.ts";
+import { startRedisServer, type RedisServer } from "../support/redis.ts";
+import { sidecarFiles, startSidecarProcess, type SidecarProcess } from "../support/sidecar-process.ts";
 import { eventually, KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
 import { startV2Server, type V2Server } from "../upstreams/sdk-v2-server.ts";
 
@@ -89,5 +94,49 @@ describe("MCP 2026-07-28 approvals through InputRequiredResult and a signed requ
     assert.equal(greets(), before + 1);
     await refused(KEYS.alice, { who: "grace" }, state, /already been used/);
     assert.equal(greets(), before + 1, "the replay did not run");
+  });
+});
+
+describe("2026-07-28 approval states across replicas (two sidecar processes, one key, one redis-server)", { timeout: 90_000 }, () => {
+  let server: V2Server;
+  let redis: RedisServer;
+  let replicas: SidecarProcess[] = [];
+  before(async () => {
+    server = await startV2Server("json");
+    redis = await startRedisServer();
+    const files = sidecarFiles(mcpPolicy(`
+default: allow
+rateLimit: {store: redis, redis: {secretRef: {name: redis, key: url}, keyPrefix: "approvals-test:"}, failMode: closed}
+tools:
+  - name: greet
+    action: approve
+    approval: {via: elicitation}
+`));
+    writeFileSync(join(files.dir, "state-key"), randomBytes(32));
+    const env = { MCP_WARDEN_REDIS_URL: redis.url, MCP_WARDEN_APPROVAL_STATE_KEY: join(files.dir, "state-key") };
+    replicas = await Promise.all([0, 1].map(() => startSidecarProcess({ policy: files.policy, apiKeys: files.apiKeys, upstream: server.url, env })));
+  });
+  after(async () => {
+    await Promise.all(replicas.map((r) => r.stop()));
+    await redis?.stop();
+    await server?.close();
+  });
+
+  it("a state issued by one replica is honoured by another, and only once across both", async () => {
+    const post = async (url: string, extra: Record<string, unknown>): Promise<Result> => {
+      const body = { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "greet", arguments: { who: "lin" }, ...extra, _meta: meta } };
+      const answer = await rawPost(url, body, { authorization: `Bearer ${KEYS.alice}`, "mcp-protocol-version": MODERN, "mcp-method": "tools/call", "mcp-name": "greet" });
+      return (messagesOf(answer)[0] as { result: Result }).result;
+    };
+    const [a, b] = replicas as [SidecarProcess, SidecarProcess];
+    const asked = await post(a.url, {});
+    assert.equal(asked.resultType, "input_required");
+    const retry = { requestState: asked.requestState, inputResponses: { [APPROVAL_INPUT_KEY]: { action: "accept", content: { approve: true } } } };
+    const before = server.calls.length;
+    assert.deepEqual((await post(b.url, retry)).content, [{ type: "text", text: "hello lin" }]);
+    const replay = await post(a.url, retry);
+    assert.equal(replay.isError, true);
+    assert.match(replay.content?.[0]?.text ?? "", /already been used/);
+    assert.deepEqual(server.calls.slice(before), ["greet"]);
   });
 });
