@@ -3,6 +3,8 @@
 import type { CelCaller } from "./cel/environment.ts";
 import type { CompiledPolicy, Evaluation } from "./compile.ts";
 import type { TargetKind, TargetPlan } from "./targets.ts";
+import { admitToolCall, type Admission } from "./decide.ts";
+import type { RateLimitStore } from "./ratelimit/store.ts";
 
 export interface TargetRequest {
   readonly kind: TargetKind;
@@ -35,4 +37,18 @@ export function evaluateTarget(policy: CompiledPolicy, request: TargetRequest): 
 export function targetHidden(policy: CompiledPolicy, kind: TargetKind, target: string): boolean {
   const block = kind === "resource" ? policy.resources : policy.prompts;
   return block !== undefined && block.isHidden(target);
+}
+
+/** Marks a request no block of the policy decides (the policy says nothing about its kind). */
+export const NOT_POLICED_RULE = "(not policed)";
+
+/** The decision, limits consumed; a kind the policy says nothing about is allowed as it always was. */
+export async function decideTarget(policy: CompiledPolicy, request: TargetRequest, store: RateLimitStore, session?: string): Promise<Admission> {
+  const evaluation = evaluateTarget(policy, request);
+  if (evaluation === undefined) return { decision: "allowed", reason: "default_allow", message: "", rule: NOT_POLICED_RULE };
+  if (evaluation.decision !== "allowed") {
+    const { plan: _plan, ...decision } = evaluation;
+    return decision;
+  }
+  return admitToolCall(policy, { tool: request.target, args: request.args, caller: request.caller, session }, evaluation, store);
 }
