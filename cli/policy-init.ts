@@ -32,7 +32,8 @@ export function runPolicyInit(argv: string[]): Promise<number> {
     `McpPolicy for the Kestra MCP server, level ${level} (mcp-warden policy init).`,
     callers,
     'arguments: strict: each call\'s arguments must match the inputSchema the server declares, uncoerced ("true" is not true).',
-    "Unlisted tools are denied. Review, adjust podSelector, then: kubectl apply -f <this file>",
+    "Unlisted tools are denied. Resources and prompts are denied too: the Kestra server serves none, so one it gains waits for review.",
+    "Review, adjust podSelector, then: kubectl apply -f <this file>",
   ].join("\n");
   process.stdout.write(renderPolicyYaml(recommended.resource, { header, toolComments: recommended.comments }));
   return Promise.resolve(0);
