@@ -14,6 +14,7 @@ import { UNKNOWN_TOOL, type SidecarMetrics } from "../observability/metrics.ts";
 import { versionOf, type PolicyHolder } from "../policy-holder.ts";
 import { storeKind } from "../rate-limit-store.ts";
 import type { CallerContext } from "./enforcer.ts";
+import { TaskOwners } from "./task-owners.ts";
 import { refundable, type UpstreamOutcome, type Verdict } from "./outcome.ts";
 
 /** Names learnt from the upstream's resources/list and prompts/list answers (metric labels). */
@@ -56,6 +57,8 @@ const NO_POLICY: Verdict = { decision: "denied", reason: "no_policy", rule: "(no
 
 export class TargetEnforcer {
   private readonly deps: TargetEnforcerDeps;
+  /** Which caller created each task (tasks are bound to their creator). */
+  readonly tasks = new TaskOwners();
 
   constructor(deps: TargetEnforcerDeps) {
     this.deps = deps;
@@ -77,6 +80,25 @@ export class TargetEnforcer {
     if (admission.reason === "store_unavailable") this.deps.metrics.rateLimitStoreErrors.inc({ store: storeKind(policy.spec) });
     const verdict: Verdict = { decision: admission.decision, reason: admission.reason, rule: admission.rule, message: admission.message, retryAfterSeconds: admission.retryAfterSeconds };
     return this.account({ ...base, verdict, forward: admission.decision === "allowed" || policy.mode === "Audit", policy, admission });
+  }
+
+  /**
+   * A subscription to resource updates (resources/subscribe, subscriptions/listen) may only name
+   * resources the caller may read: the first that is hidden or denied refuses it (limits are not
+   * drawn on; reading the resource later is decided again). Undefined: every URI may be subscribed to.
+   */
+  refuseSubscription(uris: readonly string[], context: CallerContext, id: RequestId): DecidedTarget | undefined {
+    const policy = this.deps.holder.current;
+    const base = { kind: "resource" as const, id, args: {}, context, startedAt: performance.now(), admission: undefined, forward: false };
+    if (!policy) return this.account({ ...base, target: uris[0] ?? "", verdict: NO_POLICY, policy });
+    for (const uri of uris) {
+      const evaluation = evaluateTarget(policy, { kind: "resource", target: uri, args: {}, caller: context.caller });
+      if (evaluation === undefined) return undefined;
+      if (evaluation.decision === "allowed" || policy.mode === "Audit") continue;
+      const verdict: Verdict = { decision: evaluation.decision, reason: evaluation.reason, rule: evaluation.rule, message: evaluation.message };
+      return this.account({ ...base, target: uri, verdict, policy });
+    }
+    return undefined;
   }
 
   private account(d: DecidedTarget): DecidedTarget {

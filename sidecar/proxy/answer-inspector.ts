@@ -47,6 +47,10 @@ export interface InspectorOptions {
   hiddenTarget?: ((kind: TargetKind, target: string) => boolean) | undefined;
   /** Learns resource URIs and prompt names from list answers (metric labels). */
   knownTargets?: { learn(kind: TargetKind, names: readonly string[]): void };
+  /** A task-augmented call created this task (it is bound to the caller). */
+  taskCreated?: (taskId: string) => void;
+  /** Whether the caller may see this task in a tasks/list answer. */
+  taskVisible?: (taskId: string) => boolean;
   /** HTTP status of the upstream answer being read. */
   status: number;
   log: Logger;
@@ -154,6 +158,7 @@ export class AnswerInspector {
     m.id = clientId;
     const filtered = this.filterTools(m.result, method === "tools/list");
     const filteredTargets = this.filterTargets(m.result, method);
+    this.noteTasks(m.result, method);
     if (filtered || filteredTargets || request?.uncacheable === true) uncacheable(m.result, request?.uncacheable === true);
     return m;
   }
@@ -179,6 +184,21 @@ export class AnswerInspector {
   private afterCancel(minted: number, outcome: UpstreamOutcome): UpstreamOutcome {
     if (outcome === "ok" || outcome === "tool_error") return outcome;
     return this.options.cancelledByClient?.(minted) === true ? "cancelled" : outcome;
+  }
+
+  /** Binds a task a tools/call created to the caller; keeps only the caller's own tasks in tasks/list. */
+  private noteTasks(result: unknown, method: string | undefined): void {
+    if (typeof result !== "object" || result === null) return;
+    const r = result as Json;
+    const created = memberOf(r.task, "taskId");
+    if (method === "tools/call" && typeof created === "string") this.options.taskCreated?.(created);
+    const visible = this.options.taskVisible;
+    if (method === "tasks/list" && Array.isArray(r.tasks) && visible) {
+      r.tasks = r.tasks.filter((t: unknown) => {
+        const id = memberOf(t, "taskId");
+        return typeof id === "string" && visible(id);
+      });
+    }
   }
 
   /**

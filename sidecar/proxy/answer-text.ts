@@ -15,7 +15,7 @@ export type TextAnswer =
 const TOP_KEYS = ["id", "result", "error", "method", "jsonrpc"];
 const RESULT_KEYS = ["tools", "isError", "resultType"];
 /** Lists the full path filters or learns from: an answer holding one is never read fast. */
-const LIST_KEYS = ["tools", "resources", "resourceTemplates", "prompts"];
+const LIST_KEYS = ["tools", "resources", "resourceTemplates", "prompts", "task", "tasks"];
 
 /**
  * What an answer text says, when the fast reading is sure of it; undefined sends the text to the full

@@ -77,6 +77,8 @@ export function answerInspector(deps: ProxyDeps, ex: Exchange, status: number, f
     hidden: hiddenTest(deps.holder),
     hiddenTarget: hiddenTargetTest(deps.holder),
     knownTargets: deps.targets.known,
+    taskCreated: (taskId: string) => deps.targets.tasks.bind(taskId, ex.caller.caller.grant),
+    taskVisible: (taskId: string) => deps.targets.tasks.owns(taskId, ex.caller.caller.grant),
     knownTools: deps.knownTools,
     status,
     log: deps.log,

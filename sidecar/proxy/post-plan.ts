@@ -69,6 +69,12 @@ async function planMessage(deps: PlanDeps, message: ClientMessage, context: Call
   const { id, method } = message;
   if (imitatesPolicedMethod(method)) return answer(id, METHOD_NOT_FOUND, `Method not found: ${method} (method names are case-sensitive)`);
   if (method === "resources/read" || method === "prompts/get") return planTarget(deps, message, context, startedAt);
+  if (method === "resources/subscribe" || method === "subscriptions/listen") return planSubscription(deps, message, context);
+  if (method === "tasks/get" || method === "tasks/result" || method === "tasks/cancel") {
+    // A task is its creator's: another caller's looks like one that does not exist.
+    const taskId = (message.params as { taskId?: unknown } | undefined)?.taskId;
+    if (typeof taskId !== "string" || !deps.targets.tasks.owns(taskId, context.caller.grant)) return answer(id, INVALID_PARAMS, "Task not found");
+  }
   if (method !== "tools/call") return { message, forward: true, outcome: "forwarded" };
 
   const params = message.params;
@@ -120,6 +126,20 @@ async function planTarget(deps: PlanDeps, message: ClientMessage & { kind: "requ
     },
   };
   return { message, forward: true, outcome: "forwarded", completion };
+}
+
+/** Subscriptions name only resources the caller may read (resources/subscribe: uri; subscriptions/listen: resourceSubscriptions). */
+function planSubscription(deps: PlanDeps, message: ClientMessage & { kind: "request" }, context: CallerContext): MessagePlan {
+  const params = message.params as Record<string, unknown> | undefined;
+  const listen = (params?.notifications as Record<string, unknown> | undefined)?.resourceSubscriptions;
+  const uris = message.method === "resources/subscribe" ? [params?.uri] : listen === undefined ? [] : listen;
+  if (!Array.isArray(uris) || uris.some((u) => typeof u !== "string")) {
+    return { message, forward: false, answer: rpcError(message.id, INVALID_PARAMS, "Invalid params: subscribed resource URIs must be strings"), outcome: "answered" };
+  }
+  const refused = deps.targets.refuseSubscription(uris as string[], context, message.id);
+  if (!refused) return { message, forward: true, outcome: "forwarded" };
+  void deps.targets.complete(refused, "not_forwarded");
+  return { message, forward: false, answer: targetDecisionAnswer(message.id, "resource", refused.target, refused.verdict), outcome: "answered" };
 }
 
 /** A client cancelling a call held for approval ends its wait (the notification still goes upstream). */

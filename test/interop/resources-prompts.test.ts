@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { Client as V2Client, StreamableHTTPClientTransport as V2Transport } from "@modelcontextprotocol/client";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { CreateTaskResultSchema, GetTaskResultSchema, ListTasksResultSchema, McpError, ResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { freePort } from "../cluster/processes.ts";
 import { startTap, type Tap } from "../differential/tap.ts";
 import { startPeer, type Peer } from "../support/processes.ts";
@@ -163,6 +163,34 @@ describe("resources and prompts under policy: real clients ↔ sidecar ↔ serve
     assert.ok(!((prompts?.ok as { prompts: { name: string }[] }).prompts).some((p) => p.name === "resource-prompt"));
     const sent = tap.sentSince(since);
     assert.ok(!sent.includes("architecture.md") && !sent.includes("Atlantis") && !sent.includes("structure.md\"}"), "a refused request reached the upstream");
+  });
+
+  it("binds tasks to the caller that created them: another caller cannot read, await, cancel or list them", async () => {
+    const alice = await proxy.client(KEYS.alice);
+    const bob = await proxy.client(KEYS.bob);
+    const created = await alice.request({ method: "tools/call", params: { name: "simulate-research-query", arguments: { topic: "ownership" }, task: { ttl: 60_000 } } }, CreateTaskResultSchema);
+    const { taskId } = created.task;
+    const since = Date.now();
+    for (const method of ["tasks/get", "tasks/result", "tasks/cancel"] as const) {
+      await assert.rejects(bob.request({ method, params: { taskId } }, ResultSchema), (err: McpError) => err.code === -32602 && /Task not found/.test(err.message), method);
+    }
+    assert.ok(!tap.sentSince(since).includes(taskId), "another caller's task request reached the upstream");
+    const listed = await bob.request({ method: "tasks/list", params: {} }, ListTasksResultSchema);
+    assert.ok(!listed.tasks.some((t) => t.taskId === taskId), "bob sees alice's task");
+    const own = await alice.request({ method: "tasks/list", params: {} }, ListTasksResultSchema);
+    assert.ok(own.tasks.some((t) => t.taskId === taskId), "alice does not see her own task");
+    assert.equal((await alice.request({ method: "tasks/get", params: { taskId } }, GetTaskResultSchema)).taskId, taskId);
+    await alice.request({ method: "tasks/cancel", params: { taskId } }, ResultSchema);
+  });
+
+  it("subscriptions name only resources the caller may read", async () => {
+    const client = await proxy.client(KEYS.alice);
+    const since = Date.now();
+    await assert.rejects(client.subscribeResource({ uri: `${DOC}architecture.md` }), (err: McpError) => err.code === -32010);
+    await assert.rejects(client.subscribeResource({ uri: `${DOC}structure.md` }), (err: McpError) => err.code === -32002);
+    assert.ok(!tap.sentSince(since).includes("resources/subscribe"), "a refused subscription reached the upstream");
+    await client.subscribeResource({ uri: `${DOC}features.md` });
+    assert.ok(tap.sentSince(since).includes("resources/subscribe"));
   });
 
   it("counts every decision with bounded labels and writes an audit line per request", async () => {
