@@ -8,6 +8,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { request } from "undici";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { startTap, type Tap } from "../differential/tap.ts";
 import { messagesOf, rawPost } from "../support/raw-mcp.ts";
@@ -106,6 +107,25 @@ describe("MCP 2026-07-28 resources, prompts, caching and trace context through t
     await eventually(() => proxy.logs.auditLines.filter((l) => l.uri === "kb://confirmed").length >= 2, "audit lines of the read");
     const lines = proxy.logs.auditLines.filter((l) => l.uri === "kb://confirmed");
     assert.deepEqual(lines.map((l) => [l.upstreamOutcome, l.succeeded]), [["input_required", false], ["ok", true]]);
+  });
+
+  it("subscriptions/listen may only subscribe to resources the caller may read", async () => {
+    const listen = (uris: string[]) => modern(3, "subscriptions/listen", { notifications: { resourceSubscriptions: uris, toolsListChanged: true } });
+    const headers = headersFor("subscriptions/listen", KEYS.alice);
+    for (const [uri, code] of [["kb://secret/keys", -32010], ["kb://internal/plan", -32002]] as const) {
+      const refused = await rawPost(proxy.sidecar.url, listen(["kb://public/readme", uri]), headers);
+      assert.equal((messagesOf(refused)[0] as { error: { code: number } }).error.code, code, uri);
+    }
+    // An allowed subscription reaches the server, which opens its stream with an acknowledgement.
+    const controller = new AbortController();
+    const res = await request(proxy.sidecar.url, { method: "POST", headers: { ...headers, "content-type": "application/json", accept: "application/json, text/event-stream" }, body: JSON.stringify(listen(["kb://public/readme"])), signal: controller.signal });
+    let text = "";
+    for await (const chunk of res.body) {
+      text += (chunk as Buffer).toString("utf8");
+      if (text.includes("notifications/subscriptions/acknowledged")) break;
+    }
+    controller.abort();
+    assert.match(text, /"method":"notifications\/subscriptions\/acknowledged"/);
   });
 
   it("passes traceparent, tracestate and baggage unchanged, in headers and in _meta", async () => {
