@@ -11,6 +11,7 @@ from fastmcp import FastMCP
 from fake_kestra import FakeKestra
 from recorder import CallRecorder, add_test_routes
 from tools import control, ee, executions, flows, generate, logs, storage
+import resources
 
 
 class KestraHolder:
@@ -36,3 +37,4 @@ mcp.add_middleware(recorder)
 add_test_routes(mcp, recorder, kestra.reset)
 for area in (control, ee, executions, storage, flows, generate, logs):
     area.register(mcp, kestra)
+resources.register(mcp)
