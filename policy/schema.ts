@@ -259,6 +259,9 @@ export const SidecarSettings = z
   .strictObject({
     resources: z.strictObject({ requests: ResourceList.optional(), limits: ResourceList.optional() }).optional(),
     allowedOrigins: z.array(z.string().max(2048)).max(64).optional(),
+    approvalStateKey: SecretKeyRef.optional().describe(
+      "Secret key (at least 32 bytes) that signs 2026-07-28 approval requestStates, mounted into the sidecar; every replica uses the same. Default: a random key per sidecar.",
+    ),
   })
   .describe("Settings of the injected sidecar.");
 
