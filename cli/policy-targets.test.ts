@@ -32,7 +32,7 @@ test("policy explain decides resources and prompts, and says when a kind is not 
   assert.deepEqual([json.decision, json.reason, (json.limits as unknown[]).length], ["allowed", "rule_allowed", 1]);
   const hidden = await runCli("policy", "explain", policy, "--prompt", "internal-debug");
   assert.match(hidden.stdout, /decision: denied\nreason: +hidden/);
-  const silent = await tempFile("silent.yaml", POLICY.replace(/  resources:[\s\S]*/, ""));
+  const silent = await tempFile("silent.yaml", POLICY.replace(/ {2}resources:[\s\S]*/, ""));
   const pass = await runCli("policy", "explain", silent, "--resource", "file:///etc/passwd");
   assert.match(pass.stdout, /decision: allowed[\s\S]*note: +the policy has no resources: block/);
   const both = await runCli("policy", "explain", policy, "--tool", "x", "--prompt", "y");

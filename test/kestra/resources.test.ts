@@ -2,7 +2,7 @@
 // SDK v1 clients: allowed, denied and hidden reads and lists, judged by the reads FastMCP logged.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import type { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { runPythonClient } from "../support/python-client.ts";
 import { KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
 import { startKestraFastMcp, type KestraFastMcp } from "../upstreams/kestra-fastmcp.ts";
