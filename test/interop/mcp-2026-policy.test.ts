@@ -26,6 +26,8 @@ resources:
       action: deny
     - uri: "kb://internal/*"
       action: hide
+    - uri: "kb://public/*"
+      limits: [{window: minute, max: 2}]
 prompts:
   default: deny
   rules:
@@ -78,6 +80,19 @@ describe("MCP 2026-07-28 resources, prompts, caching and trace context through t
     );
     assert.deepEqual(server.calls.slice(ran), ["read:kb://public/readme", "prompt:summarise"]);
     await client.close();
+  });
+
+  it("resources limits: a caller's third read in a minute is refused with -32011 and never reaches the server", async () => {
+    const read = async () => {
+      const answer = await rawPost(proxy.sidecar.url, modern(4, "resources/read", { uri: "kb://public/readme" }), { ...headersFor("resources/read", KEYS.bob), "mcp-name": "kb://public/readme" });
+      return messagesOf(answer)[0] as { result?: unknown; error?: { code: number; message: string; data: Record<string, { retryAfterSeconds?: number }> } };
+    };
+    const ran = server.calls.length;
+    const answers = [await read(), await read(), await read()];
+    assert.deepEqual(answers.map((a) => (a.error ? a.error.code : "ok")), ["ok", "ok", -32011]);
+    assert.match(answers[2]?.error?.message ?? "", /^\[RATE LIMITED\]/);
+    assert.ok((answers[2]?.error?.data["mcpwarden.io/decision"]?.retryAfterSeconds ?? 0) >= 1);
+    assert.deepEqual(server.calls.slice(ran), ["read:kb://public/readme", "read:kb://public/readme"]);
   });
 
   it("filtered lists become cacheScope private, keep ttlMs and the server's order; unfiltered answers are untouched", async () => {
