@@ -67,7 +67,7 @@ test("policy explain evaluates argument rules", async () => {
 test("usage errors exit 2 with the usage", async () => {
   const noTool = await run("policy", "explain", join(examples, "kestra-resume.policylayer.json"));
   assert.equal(noTool.code, 2);
-  assert.match(noTool.stderr, /needs --tool NAME\nusage: mcp-warden policy explain/);
+  assert.match(noTool.stderr, /needs exactly one of --tool NAME, --resource URI or --prompt NAME\nusage: mcp-warden policy explain/);
   const badArgs = await run("policy", "explain", join(examples, "kestra-resume.policylayer.json"), "--tool", "x", "--args", "{");
   assert.equal(badArgs.code, 2);
   assert.match(badArgs.stderr, /--args is not valid JSON/);

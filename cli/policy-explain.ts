@@ -4,7 +4,9 @@
 // result rules that apply to the tool are listed; with --result, that result is judged as the sidecar
 // would judge the call's answer (redacted, withheld or passed) and shown as the agent would see it.
 import { parseArgs } from "node:util";
-import { describeLimit } from "../policy/compile.ts";
+import { describeLimit, type CompiledPolicy } from "../policy/compile.ts";
+import { decideTarget, evaluateTarget, NOT_POLICED_RULE } from "../policy/decide-target.ts";
+import type { TargetKind } from "../policy/targets.ts";
 import { decideToolCall, evaluateToolCall } from "../policy/decide.ts";
 import type { ToolCall } from "../policy/decision.ts";
 import { SlidingWindowMemoryStore } from "../policy/ratelimit/memory-store.ts";
@@ -40,7 +42,7 @@ function resultLines(plan: ResultPlan): string[] {
 }
 
 export const explainUsage =
-  "mcp-warden policy explain FILE --tool NAME [--args JSON] [--caller SUB] [--groups G1,G2] [--tools TOOLS_LIST.json] [--result JSON] [--json]";
+  "mcp-warden policy explain FILE --tool NAME|--resource URI|--prompt NAME [--args JSON] [--caller SUB] [--groups G1,G2] [--tools TOOLS_LIST.json] [--result JSON] [--json]";
 
 export async function runPolicyExplain(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -48,6 +50,8 @@ export async function runPolicyExplain(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       tool: { type: "string" },
+      resource: { type: "string" },
+      prompt: { type: "string" },
       args: { type: "string", default: "{}" },
       caller: { type: "string" },
       groups: { type: "string", default: "" },
@@ -67,7 +71,8 @@ export async function runPolicyExplain(argv: string[]): Promise<number> {
   }
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError("policy explain needs exactly one FILE");
-  if (!values.tool) throw new UsageError("policy explain needs --tool NAME");
+  const targets = [values.tool, values.resource, values.prompt].filter((t) => t !== undefined);
+  if (targets.length !== 1) throw new UsageError("policy explain needs exactly one of --tool NAME, --resource URI or --prompt NAME");
   let args: unknown;
   try {
     args = JSON.parse(values.args);
@@ -83,6 +88,7 @@ export async function runPolicyExplain(argv: string[]): Promise<number> {
     return 1;
   }
   const policy = result.policy;
+  if (values.tool === undefined) return explainTarget(policy, values.resource !== undefined ? "resource" : "prompt", (values.resource ?? values.prompt) as string, args as Record<string, unknown>, values);
   const call: ToolCall = {
     tool: values.tool,
     args: args as Record<string, unknown>,
@@ -124,6 +130,32 @@ export async function runPolicyExplain(argv: string[]): Promise<number> {
     lines.push(["shown", JSON.stringify(verdict.result)]);
   }
   if (policy.mode === "Audit" && decision.decision !== "allowed") lines.push(["note", "mode is Audit: the call would be logged and forwarded, not blocked"]);
+  for (const [key, value] of lines) process.stdout.write(`${`${key}:`.padEnd(10)}${value}\n`);
+  return 0;
+}
+
+/** How the policy decides a resources/read or prompts/get (the `resources:` and `prompts:` blocks). */
+async function explainTarget(policy: CompiledPolicy, kind: TargetKind, target: string, args: Record<string, unknown>, values: { caller?: string | undefined; groups: string; json?: boolean | undefined }): Promise<number> {
+  const caller = { grant: values.caller ?? "anonymous", sub: values.caller ?? "", groups: values.groups.split(",").filter(Boolean), claims: {} };
+  const request = { kind, target, args, caller };
+  const evaluation = evaluateTarget(policy, request);
+  const { reservation: _r, ...decision } = await decideTarget(policy, request, new SlidingWindowMemoryStore());
+  const limits = evaluation === undefined || evaluation.decision === "denied" ? [] : evaluation.plan.limits;
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ policy: policy.name, mode: policy.mode, kind, [kind]: target, ...decision, limits: limits.map((l) => ({ counter: l.counter, rule: l.pointer, window: l.window, max: l.max, scope: l.scope })) }, null, 2) + "\n");
+    return 0;
+  }
+  const lines = [
+    ["policy", `${policy.name} (${policy.format}, version ${policy.generation ?? policy.digest}, mode ${policy.mode})`],
+    [kind, target],
+    ["caller", caller.grant],
+    ["decision", decision.decision],
+    ["reason", decision.reason],
+    ["rule", decision.rule],
+  ];
+  if (decision.message) lines.push(["message", decision.message]);
+  if (decision.rule === NOT_POLICED_RULE) lines.push(["note", `the policy has no ${kind === "resource" ? "resources" : "prompts"}: block, so such requests pass as they are`]);
+  for (const limit of limits) lines.push(["limit", `${limit.counter}: ${describeLimit(limit)} (${limit.pointer})`]);
   for (const [key, value] of lines) process.stdout.write(`${`${key}:`.padEnd(10)}${value}\n`);
   return 0;
 }

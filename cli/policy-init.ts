@@ -36,13 +36,14 @@ export function runPolicyInit(argv: string[]): Promise<number> {
     `McpPolicy for the Kestra MCP server, level ${level} (mcp-warden policy init).`,
     callers,
     'arguments: strict: each call\'s arguments must match the inputSchema the server declares, uncoerced ("true" is not true).',
-    "Unlisted tools are denied. Review, adjust podSelector, then: kubectl apply -f <this file>",
+    "Unlisted tools are denied. Resources and prompts are denied too: the Kestra server serves none, so one it gains waits for review.",
     ...(values.pin
       ? [
           `spec.pins: the ${Object.keys(KESTRA_PINS).length} tool definitions of the catalogue, by digest; a tool whose definition differs is hidden and denied, and new tools are hidden,`,
           "until a person reviews it: kubectl mcp-warden pins diff|accept -n NAMESPACE NAME (or mcp-warden policy pin --url URL --policy FILE).",
         ]
       : []),
+    "Review, adjust podSelector, then: kubectl apply -f <this file>",
   ].join("\n");
   process.stdout.write(renderPolicyYaml(recommended.resource, { header, toolComments: recommended.comments }));
   return Promise.resolve(0);

@@ -23,6 +23,8 @@ export const API_KEYS_VOLUME = "mcp-warden-api-keys";
 /** The sidecar reads its service-account token where in-cluster clients expect it. */
 export const TOKEN_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
 export const API_KEYS_MOUNT_PATH = "/etc/mcp-warden/api-keys";
+export const APPROVAL_STATE_KEY_VOLUME = "mcp-warden-approval-state-key";
+export const APPROVAL_STATE_KEY_MOUNT_PATH = "/etc/mcp-warden/approval-state-key";
 export const ADMIN_PORT_NAME = "warden-admin";
 export const DEFAULT_ADMIN_PORT = 9090;
 /** Where a profile-started MCP server listens when the policy does not say (see ADR 0302). */

@@ -15,7 +15,7 @@ describe("policyEntry", () => {
     const e = policyEntry(policy("k", { podSelector: { matchLabels: { a: "b" } }, upstream: { profile: "kestra" }, identity: { apiKeys: { secretRef: { name: "s", key: "k" } } } }));
     assert.deepEqual(e.injection, {
       upstreamPort: undefined, upstreamPath: "/mcp", profile: "kestra", listenPort: 8080, resources: undefined,
-      apiKeysSecret: { name: "s", key: "k" }, redisSecret: undefined, required: false,
+      apiKeysSecret: { name: "s", key: "k" }, redisSecret: undefined, approvalStateKeySecret: undefined, required: false,
     });
     assert.equal(e.specProblem, undefined);
   });

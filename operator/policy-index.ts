@@ -20,6 +20,8 @@ export interface InjectionSettings {
   resources: { requests?: Record<string, string>; limits?: Record<string, string> } | undefined;
   apiKeysSecret: SecretKeySelector | undefined;
   redisSecret: SecretKeySelector | undefined;
+  /** spec.sidecar.approvalStateKey: the Secret key that signs 2026-07-28 approval states. */
+  approvalStateKeySecret: SecretKeySelector | undefined;
   /** spec.injection: Required; selected pods without the sidecar are refused and counted. */
   required: boolean;
 }
@@ -91,6 +93,7 @@ function injectionSettings(raw: Record<string, unknown>): InjectionSettings {
     resources: resources && (resources.requests || resources.limits) ? (JSON.parse(JSON.stringify(resources)) as InjectionSettings["resources"]) : undefined,
     apiKeysSecret: identity.success ? identity.data.apiKeys?.secretRef : undefined,
     redisSecret: rateLimit.success ? rateLimit.data.redis?.secretRef : undefined,
+    approvalStateKeySecret: sidecar.success ? sidecar.data.approvalStateKey : undefined,
     required: raw.injection === "Required",
   };
 }

@@ -7,6 +7,8 @@ import { z } from "zod";
 import type { CelCaller } from "./cel/environment.ts";
 import type { CompiledPolicy } from "./compile.ts";
 import { decideToolCall } from "./decide.ts";
+import { decideTarget } from "./decide-target.ts";
+import type { Decision } from "./decision.ts";
 import { parseDuration } from "./duration.ts";
 import type { DeclaredInputSchemas } from "./input-schemas.ts";
 import { SlidingWindowMemoryStore } from "./ratelimit/memory-store.ts";
@@ -48,30 +50,38 @@ const ResultExpectation = z.union([
 ]);
 
 const ResultFields = { result: ToolResult.optional(), expectResult: ResultExpectation.optional() };
+/** What a step calls: a tool, a resource (by URI) or a prompt; exactly one. */
+const TARGET = {
+  tool: z.string().min(1).optional(),
+  resource: z.string().min(1).optional().describe("A resources/read of this URI."),
+  prompt: z.string().min(1).optional().describe("A prompts/get of this prompt (args are its arguments)."),
+};
+const oneTarget = (s: { tool?: string | undefined; resource?: string | undefined; prompt?: string | undefined }) => [s.tool, s.resource, s.prompt].filter((t) => t !== undefined).length === 1;
+const ONE_TARGET = { message: "give exactly one of tool, resource or prompt" };
 
 const Step = z.union([
   z.strictObject({
-    tool: z.string().min(1),
+    ...TARGET,
     args: z.record(z.string(), z.unknown()).default({}),
     caller: Caller.optional(),
     session: z.string().optional(),
     repeat: z.int().min(1).max(100_000).default(1),
     expect: Expectation,
     ...ResultFields,
-  }),
+  }).refine(oneTarget, ONE_TARGET),
   z.strictObject({ advance: z.string().refine((d) => parseDuration(d) !== undefined, "must be a duration such as 30s or 1m") }),
 ]);
 
 const Case = z.union([
   z.strictObject({
     name: z.string().min(1),
-    tool: z.string().min(1),
+    ...TARGET,
     args: z.record(z.string(), z.unknown()).default({}),
     caller: Caller.optional(),
     session: z.string().optional(),
     expect: Expectation,
     ...ResultFields,
-  }),
+  }).refine(oneTarget, ONE_TARGET),
   z.strictObject({ name: z.string().min(1), caller: Caller.optional(), sequence: z.array(Step).min(1) }),
 ]);
 
@@ -138,9 +148,14 @@ export async function runCases(policy: CompiledPolicy, file: CaseFileType, decla
         continue;
       }
       const expected = typeof step.expect === "string" ? { decision: step.expect } : step.expect;
-      const call = { tool: step.tool, args: step.args, caller: toCaller(step.caller ?? caseCaller), session: step.session };
+      const caller = toCaller(step.caller ?? caseCaller);
+      const call = { tool: step.tool as string, args: step.args, caller, session: step.session };
+      const decide = (): Promise<Decision> =>
+        step.resource !== undefined || step.prompt !== undefined
+          ? decideTarget(policy, { kind: step.resource !== undefined ? "resource" : "prompt", target: (step.resource ?? step.prompt) as string, args: step.args, caller }, store, step.session)
+          : decideToolCall(policy, call, store, declared);
       for (let n = 1; n <= step.repeat; n++) {
-        const actual = await decideToolCall(policy, call, store, declared);
+        const actual = await decide();
         const compare = (field: string, want: string | undefined, got: string, ok = want === undefined || want === got) => {
           if (!ok) mismatches.push({ step: stepIndex + 1, call: n, field, expected: String(want), actual: got });
         };
@@ -150,7 +165,7 @@ export async function runCases(policy: CompiledPolicy, file: CaseFileType, decla
         if (expected.messageContains !== undefined) {
           compare("message", `…${expected.messageContains}…`, actual.message, actual.message.includes(expected.messageContains));
         }
-        if (step.expectResult !== undefined || step.result !== undefined) compareResult(policy, call, actual.decision, step, compare);
+        if (step.tool !== undefined && (step.expectResult !== undefined || step.result !== undefined)) compareResult(policy, call, actual.decision, step, compare);
         if (mismatches.length > 0) break;
       }
       if (mismatches.length > 0) break;

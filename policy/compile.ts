@@ -20,6 +20,7 @@ import {
 import { refundClasses, type RefundClass } from "./schema-refund.ts";
 import type { LimitSpec, McpPolicySpecType, ToolRuleSpec } from "./schema.ts";
 import { createResultRulesCompiler, type ResultPlan, type ResultRulesAt } from "./results/rules.ts";
+import { compileTargets, type TargetPolicy } from "./targets.ts";
 
 export interface CompiledLimit {
   readonly pointer: string;
@@ -103,6 +104,10 @@ export interface CompiledPolicy {
   isHidden(tool: string): boolean;
   /** Whether a rule or the hide list names this tool exactly (used to bound metric labels). */
   namesTool(tool: string): boolean;
+  /** The `resources:` block; undefined when the policy says nothing about resources (they pass). */
+  readonly resources: TargetPolicy | undefined;
+  /** The `prompts:` block; undefined when the policy says nothing about prompts (they pass). */
+  readonly prompts: TargetPolicy | undefined;
 }
 
 type Action = "allow" | "deny" | "approve";
@@ -268,6 +273,10 @@ export function compilePolicy(loaded: LoadedPolicy, options: CompileOptions = {}
     }
   }
 
+  const targetContext = { policyName: loaded.name, problem, pointer, compileLimit, compileArguments };
+  const resources = compileTargets(spec, "resource", targetContext);
+  const prompts = compileTargets(spec, "prompt", targetContext);
+
   if (problems.length > 0) throw new PolicyError(problems);
 
   // Plans
@@ -354,6 +363,8 @@ export function compilePolicy(loaded: LoadedPolicy, options: CompileOptions = {}
     hasResultRules: allToolsResults.length > 0 || (spec.tools ?? []).some((r) => r.results !== undefined),
     isHidden,
     namesTool: (tool) => exact.has(tool) || hideExact.has(tool),
+    resources,
+    prompts,
   };
 }
 

@@ -103,6 +103,52 @@ export const ToolRule = z
   })
   .describe("What happens to calls of the tools this rule names.");
 
+// ---- Resources and prompts: the same decision as tools for resources/read|list, resources/templates/list,
+// prompts/get|list. A policy without these blocks leaves those methods as they pass today (ADR 0150).
+const targetAction = z.enum(["allow", "deny", "hide"]).default("allow");
+
+export const ResourceRule = z
+  .strictObject({
+    uri: z
+      .string()
+      .min(1)
+      .max(2048)
+      .describe("Resource URI, exact or a glob (`*` any run of characters, `?` one). Matched against resources' uri and templates' uriTemplate text."),
+    action: targetAction.describe("allow | deny | hide (hidden: removed from lists and answered as a resource that does not exist)."),
+    reason: z.string().max(1024).optional().describe("Shown to the agent when this rule denies a read."),
+    limits: z.array(Limit).max(16).optional(),
+    require: z.array(celExpression).max(32).optional().describe("CEL conditions over `uri` and `caller` that must all hold."),
+    denyIf: z.array(celExpression).max(32).optional().describe("CEL conditions over `uri` and `caller` of which any denies the read."),
+  })
+  .describe("What happens to reads of the resources this rule names.");
+
+export const PromptRule = z
+  .strictObject({
+    name: z.string().min(1).max(256).describe("Prompt name, exact or a glob."),
+    action: targetAction.describe("allow | deny | hide (hidden: removed from prompts/list and answered as an unknown prompt)."),
+    reason: z.string().max(1024).optional().describe("Shown to the agent when this rule denies a prompts/get."),
+    limits: z.array(Limit).max(16).optional(),
+    require: z.array(celExpression).max(32).optional().describe("CEL conditions over `name`, `args` and `caller` that must all hold."),
+    denyIf: z.array(celExpression).max(32).optional().describe("CEL conditions over `name`, `args` and `caller` of which any denies."),
+    arguments: z.record(z.string(), z.unknown()).optional().describe("A JSON Schema the prompt's arguments must satisfy."),
+  })
+  .describe("What happens to prompts/get of the prompts this rule names.");
+
+export const ResourcePolicy = z
+  .strictObject({
+    default: z.enum(["allow", "deny"]).default("deny").describe("What happens to resources no rule names."),
+    rules: z.array(ResourceRule).max(1000).meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["uri"] }).optional(),
+  })
+  .describe("Rules for resources/read, resources/list and resources/templates/list. Absent: those pass as they are.");
+
+export const PromptPolicy = z
+  .strictObject({
+    default: z.enum(["allow", "deny"]).default("deny").describe("What happens to prompts no rule names."),
+    rules: z.array(PromptRule).max(1000).meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] }).optional(),
+  })
+  .describe("Rules for prompts/get and prompts/list. Absent: those pass as they are.");
+// ---- end of resources and prompts
+
 const LabelSelectorRequirement = z
   .strictObject({
     key: z.string().min(1).max(317),
@@ -223,6 +269,9 @@ export const SidecarSettings = z
       .max(1)
       .optional()
       .describe("Ratio (0–1) of new traces the sidecar samples; a client's sampled trace context is always followed (parent-based). Overrides --trace-sampling-ratio."),
+    approvalStateKey: SecretKeyRef.optional().describe(
+      "Secret key (at least 32 bytes) that signs 2026-07-28 approval requestStates, mounted into the sidecar; every replica uses the same. Default: a random key per sidecar.",
+    ),
   })
   .describe("Settings of the injected sidecar.");
 
@@ -306,6 +355,8 @@ export const McpPolicySpec = z.strictObject({
     .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
     .optional()
     .describe("Detectors of the policy's own, named in results rules beside the built-in ones."),
+  resources: ResourcePolicy.optional(),
+  prompts: PromptPolicy.optional(),
 });
 
 export const ObjectMeta = z.looseObject({
@@ -356,6 +407,8 @@ export const McpPolicyStatus = z
 
 export type LimitSpec = z.infer<typeof Limit>;
 export type ToolRuleSpec = z.infer<typeof ToolRule>;
+export type ResourceRuleSpec = z.infer<typeof ResourceRule>;
+export type PromptRuleSpec = z.infer<typeof PromptRule>;
 export type McpPolicySpecType = z.infer<typeof McpPolicySpec>;
 export type McpPolicyResourceType = z.infer<typeof McpPolicyResource>;
 export type IdentitySpec = z.infer<typeof Identity>;

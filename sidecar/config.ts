@@ -17,6 +17,8 @@ export interface SidecarConfig {
   listen: ListenAddress;
   adminListen: ListenAddress;
   apiKeysFile: string | undefined;
+  /** Key (≥ 32 bytes) that signs 2026-07-28 approval requestStates; random per process when unset. */
+  approvalStateKeyFile: string | undefined;
   allowedOrigins: string[];
   publicUrl: URL | undefined;
   maxBodyBytes: number;
@@ -80,6 +82,7 @@ const OPTIONS: readonly Option[] = [
   { flag: "approval-keep-alive", env: "MCP_WARDEN_APPROVAL_KEEP_ALIVE", value: "DURATION", default: "15s", help: "While a call waits for approval: how often its stream gets a progress notification (or an SSE comment)." },
   { flag: "tracing", env: "MCP_WARDEN_TRACING", value: "off|otlp", default: "off", help: "OpenTelemetry traces of every request and decision: otlp exports them to OTEL_EXPORTER_OTLP_ENDPOINT (OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf, http/json or grpc); the other OTEL_* variables apply." },
   { flag: "trace-sampling-ratio", env: "MCP_WARDEN_TRACE_SAMPLING_RATIO", value: "RATIO", help: "Ratio (0–1) of new traces sampled, parent-based; the policy's spec.sidecar.traceSamplingRatio wins (default: OTEL_TRACES_SAMPLER, else all)." },
+  { flag: "approval-state-key", env: "MCP_WARDEN_APPROVAL_STATE_KEY", value: "FILE", help: "Key (at least 32 bytes, e.g. a mounted Secret) that signs the requestState of 2026-07-28 approval round trips; replicas behind one Service need the same key. Default: a random key per process." },
   { flag: "kubernetes-api", env: "MCP_WARDEN_KUBERNETES_API", value: "URL", help: "API server for service-account token verification (default: in-cluster)." },
   { flag: "kubernetes-token-file", env: "MCP_WARDEN_KUBERNETES_TOKEN_FILE", value: "FILE", default: IN_CLUSTER_TOKEN_FILE, help: "Token the sidecar presents to that API server." },
   { flag: "kubernetes-ca-file", env: "MCP_WARDEN_KUBERNETES_CA_FILE", value: "FILE", default: IN_CLUSTER_CA_FILE, help: "CA bundle of that API server." },
@@ -160,6 +163,7 @@ export function parseSidecarConfig(argv: readonly string[], env: NodeJS.ProcessE
     listen: parseListen("listen", text("listen") as string),
     adminListen: parseListen("admin-listen", text("admin-listen") as string),
     apiKeysFile: text("api-keys"),
+    approvalStateKeyFile: text("approval-state-key"),
     allowedOrigins: (text("allowed-origins") ?? "").split(",").map((s) => s.trim()).filter(Boolean),
     publicUrl: url("public-url"),
     maxBodyBytes: int("max-body-bytes", 1) as number,

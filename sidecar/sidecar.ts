@@ -14,6 +14,7 @@ import { formatProblem } from "../policy/paths.ts";
 import { createAdminServer } from "./admin-server.ts";
 import type { SidecarConfig } from "./config.ts";
 import { Enforcer } from "./enforcement/enforcer.ts";
+import { KnownTargets, TargetEnforcer } from "./enforcement/target-enforcer.ts";
 import { ToolLister } from "./enforcement/tool-lister.ts";
 import { KnownTools } from "./enforcement/tool-names.ts";
 import { DriftMonitor } from "./pins/drift-monitor.ts";
@@ -96,6 +97,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     await Promise.all([upstream.close(), holder.close()]);
     throw new StartupError(`tracing: ${(err as Error).message}`);
   });
+  const targets = new TargetEnforcer({ holder, metrics, audit: loggers.audit, log, known: new KnownTargets() });
   // The sidecar's own tools/list, for policies that check arguments as the tools declare them; it
   // runs in the background from the first such policy on, and readiness never waits for it.
   const toolLister = new ToolLister({ url: config.upstream, knownTools, log, version: VERSION });
@@ -140,6 +142,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
       kubeConfig: options.kubeConfig,
       podName: options.podName ?? process.env.POD_NAME ?? hostname(),
       keepAliveMs: config.approvalKeepAliveMs,
+      requestStateKeyFile: config.approvalStateKeyFile,
       ...(options.clock ? { clock: options.clock } : {}),
       log,
     });
@@ -171,7 +174,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     },
   };
   const requestIds = new RequestIds(config.maxSessions);
-  const app = createMcpServer({ config, upstream, enforcer, holder, sessions, knownTools, metrics, log, authenticator, inFlight, approvals, requestIds, tracing });
+  const app = createMcpServer({ config, upstream, enforcer, targets, holder, sessions, knownTools, metrics, log, authenticator, inFlight, approvals, requestIds, tracing });
   const connections = new ConnectionTracker(app.server);
   const admin = createAdminServer(metrics, {
     notReadyBecause: () => (shuttingDown ? "shutting down" : holder.current ? undefined : "no policy loaded"),

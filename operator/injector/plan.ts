@@ -7,6 +7,7 @@ import {
   ADMIN_PORT_ANNOTATION,
   ADMIN_PORT_NAME,
   API_KEYS_VOLUME,
+  APPROVAL_STATE_KEY_VOLUME,
   CONTAINER_ANNOTATION,
   DEFAULT_ADMIN_PORT,
   DEFAULT_PROFILE_UPSTREAM_PORT,
@@ -41,7 +42,7 @@ export interface InjectionPlan {
 
 export type PlanResult = { ok: true; plan: InjectionPlan } | { ok: false; reason: RejectReason; message: string };
 
-const RESERVED_VOLUMES = new Set([TOKEN_VOLUME, API_KEYS_VOLUME]);
+const RESERVED_VOLUMES = new Set([TOKEN_VOLUME, API_KEYS_VOLUME, APPROVAL_STATE_KEY_VOLUME]);
 const reject = (reason: RejectReason, message: string): PlanResult => ({ ok: false, reason, message });
 
 export function planInjection(pod: V1Pod, policy: PolicyEntry, overrides: PodOverrides): PlanResult {

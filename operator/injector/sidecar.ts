@@ -7,6 +7,8 @@ import {
   ADMIN_PORT_NAME,
   API_KEYS_MOUNT_PATH,
   API_KEYS_VOLUME,
+  APPROVAL_STATE_KEY_MOUNT_PATH,
+  APPROVAL_STATE_KEY_VOLUME,
   SIDECAR_CONTAINER,
   TOKEN_MOUNT_PATH,
   TOKEN_VOLUME,
@@ -32,6 +34,12 @@ export function sidecarContainer(plan: InjectionPlan, namespace: string, config:
     // changes, and the sidecar reloads grants without a restart.
     env.push({ name: "MCP_WARDEN_API_KEYS", value: `${API_KEYS_MOUNT_PATH}/${apiKeys.key}` });
     mounts.push({ name: API_KEYS_VOLUME, mountPath: API_KEYS_MOUNT_PATH, readOnly: true });
+  }
+  const stateKey = policy.injection.approvalStateKeySecret;
+  if (stateKey) {
+    // Signs 2026-07-28 approval requestStates; replicas share it, so a state one issues another honours.
+    env.push({ name: "MCP_WARDEN_APPROVAL_STATE_KEY", value: `${APPROVAL_STATE_KEY_MOUNT_PATH}/${stateKey.key}` });
+    mounts.push({ name: APPROVAL_STATE_KEY_VOLUME, mountPath: APPROVAL_STATE_KEY_MOUNT_PATH, readOnly: true });
   }
   const redis = policy.injection.redisSecret;
   if (redis) {
@@ -102,6 +110,10 @@ export function sidecarVolumes(plan: InjectionPlan, config: InjectorConfig): V1V
   const apiKeys = plan.policy.injection.apiKeysSecret;
   if (apiKeys) {
     volumes.push({ name: API_KEYS_VOLUME, secret: { secretName: apiKeys.name, items: [{ key: apiKeys.key, path: apiKeys.key }], defaultMode: 0o444 } });
+  }
+  const stateKey = plan.policy.injection.approvalStateKeySecret;
+  if (stateKey) {
+    volumes.push({ name: APPROVAL_STATE_KEY_VOLUME, secret: { secretName: stateKey.name, items: [{ key: stateKey.key, path: stateKey.key }], defaultMode: 0o444 } });
   }
   return volumes;
 }

@@ -41,6 +41,8 @@ for (const level of LEVELS) {
       assert.equal(recommended.resource.spec.default, "deny");
       assert.equal(recommended.resource.spec.arguments, "strict", "arguments are checked as the tools declare them");
       assert.equal(recommended.resource.spec.tools?.length, 39);
+      // The server serves no resources or prompts: the policy states its choice, deny, explicitly.
+      assert.deepEqual([recommended.resource.spec.resources, recommended.resource.spec.prompts], [{ default: "deny" }, { default: "deny" }]);
       assert.ok(recommended.comments.every((c) => c.length > 0));
     });
 

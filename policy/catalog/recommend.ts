@@ -58,6 +58,9 @@ export function recommendKestraPolicy(level: Level, name = "kestra", namespace?:
         arguments: "strict",
         identity: { anonymous: false, ...(identity === "kubernetes" ? { kubernetes: { audiences: [TOKEN_AUDIENCE] } } : { apiKeys: { secretRef: { name: `${name}-api-keys`, key: "grants" } } }) },
         tools,
+        // The Kestra MCP server serves tools only: a resource or prompt it gains later waits for review.
+        resources: { default: "deny" },
+        prompts: { default: "deny" },
       },
     },
     comments,

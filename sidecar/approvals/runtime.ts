@@ -9,6 +9,7 @@ import { systemClock, type Clock } from "../../kube/clock.ts";
 import { idKey, type RequestId } from "../mcp/jsonrpc.ts";
 import { Approvals } from "./approvals.ts";
 import { ElicitationBroker } from "./elicitation.ts";
+import { RequestStateSigner } from "./request-state.ts";
 import type { KubernetesApprovals } from "./kubernetes-approvals.ts";
 
 export class HeldCalls {
@@ -56,6 +57,8 @@ export interface ApprovalRuntime {
   held: HeldCalls;
   clock: Clock;
   keepAliveMs: number;
+  /** Signs and redeems the requestState of 2026-07-28 approval round trips. */
+  requestStates: RequestStateSigner;
   stop(): Promise<void>;
 }
 
@@ -68,6 +71,8 @@ export interface ApprovalRuntimeOptions {
   keepAliveMs: number;
   clock?: Clock;
   log: Logger;
+  /** File holding the requestState signing key (a mounted Secret); random per process when unset. */
+  requestStateKeyFile?: string | undefined;
 }
 
 export async function createApprovalRuntime(o: ApprovalRuntimeOptions): Promise<ApprovalRuntime> {
@@ -85,6 +90,7 @@ export async function createApprovalRuntime(o: ApprovalRuntimeOptions): Promise<
     held,
     clock,
     keepAliveMs: o.keepAliveMs,
+    requestStates: RequestStateSigner.fromFile(o.requestStateKeyFile, () => clock.now()),
     async stop() {
       held.abortAll();
       await kubernetes?.stop();

@@ -16,6 +16,15 @@ export const HEADER_MISMATCH = -32020;
 /** The connection behind a request closed before its answer (the SDKs' ConnectionClosed). */
 export const CONNECTION_CLOSED = -32000;
 
+/**
+ * The sidecar's own codes for resources and prompts decisions, inside the implementation range
+ * -32000…-32019 (2026-07-28 reserves -32020…-32099 for the protocol; ADR 0151).
+ */
+export const POLICY_DENIED = -32010;
+export const RATE_LIMITED = -32011;
+/** What MCP servers answer for a resource that does not exist (a hidden resource looks like one). */
+export const RESOURCE_NOT_FOUND = -32002;
+
 /** Where the decision is carried in machine-readable form, next to the text the agent reads. */
 export const DECISION_META_KEY = "mcpwarden.io/decision";
 
@@ -51,4 +60,19 @@ export function decisionAnswer(id: RequestId, tool: string, verdict: Verdict, mo
     id,
     result: { content: [{ type: "text", text }], isError: true, ...(modern ? { resultType: "complete" } : {}), _meta: { [DECISION_META_KEY]: meta } },
   };
+}
+
+/**
+ * The answer to a resources/read or prompts/get the policy does not let through. These results have no
+ * isError, so the decision is a JSON-RPC error: hidden ones as the server would answer for something
+ * that does not exist, the others with the sidecar's own code and the decision in `data`.
+ */
+export function targetDecisionAnswer(id: RequestId, kind: "resource" | "prompt", target: string, verdict: Verdict): JsonRpcErrorAnswer {
+  if (verdict.reason === "hidden") {
+    return kind === "resource" ? rpcError(id, RESOURCE_NOT_FOUND, "Resource not found", { uri: target }) : rpcError(id, INVALID_PARAMS, `Prompt ${target} not found`);
+  }
+  const decision = verdict.decision === "rate_limited" ? "rate_limited" : "denied";
+  const meta: Record<string, unknown> = { decision, reason: verdict.reason, rule: verdict.rule };
+  if (verdict.retryAfterSeconds !== undefined) meta.retryAfterSeconds = verdict.retryAfterSeconds;
+  return rpcError(id, decision === "rate_limited" ? RATE_LIMITED : POLICY_DENIED, `${PREFIX[decision]} ${verdict.message}`, { [DECISION_META_KEY]: meta });
 }

@@ -11,7 +11,7 @@ export type ClientMessage =
   | { kind: "invalid"; id: RequestId | null; method: string | undefined; problem: string; raw: unknown };
 
 /** Methods the sidecar acts on; a look-alike of one of these is never forwarded. */
-export const POLICED_METHODS: readonly string[] = ["tools/call", "tools/list"];
+export const POLICED_METHODS: readonly string[] = ["tools/call", "tools/list", "resources/read", "resources/list", "resources/templates/list", "prompts/get", "prompts/list"];
 
 const CONTROL = /\p{Cc}/u;
 

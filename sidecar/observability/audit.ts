@@ -7,6 +7,8 @@ import type { UpstreamOutcome, Verdict } from "../enforcement/outcome.ts";
 import type { ResultVerdict } from "../../policy/results/inspect.ts";
 
 export interface AuditRecord {
+  /** What was decided: a tool call (the default), a resource read or a prompt. */
+  kind?: "tool" | "resource" | "prompt";
   policy: string | undefined;
   policyVersion: string | undefined;
   mode: "Enforce" | "Audit" | undefined;
@@ -66,7 +68,9 @@ export function writeAudit(audit: Logger, r: AuditRecord): void {
       caller: { grant: r.grant, sub: r.sub, method: r.authMethod },
       session: sessionFingerprint(r.session) ?? null,
       requestId: typeof r.requestId === "string" ? cut(r.requestId) : r.requestId,
-      tool: cut(r.tool),
+      kind: r.kind ?? "tool",
+      // resources: the URI; prompts: the prompt's name.
+      ...(r.kind === "resource" ? { uri: cut(r.tool) } : r.kind === "prompt" ? { prompt: cut(r.tool) } : { tool: cut(r.tool) }),
       decision: r.verdict.decision,
       reason: r.verdict.reason,
       rule: r.verdict.rule,
@@ -75,13 +79,15 @@ export function writeAudit(audit: Logger, r: AuditRecord): void {
       argumentKeys: argumentKeys(r.arguments),
       upstreamStatus: r.upstreamStatus ?? null,
       upstreamOutcome: r.upstreamOutcome,
+      // Only a complete result is a success: an input_required answer asks for a retry, nothing ran to the end.
+      succeeded: r.forwarded && r.upstreamOutcome === "ok",
       refunded: r.refunded,
       durationMs: Math.round(r.durationSeconds * 1e6) / 1e3,
       ...(r.results ? { results: resultRecord(r.results) } : {}),
       ...(r.traceId !== undefined ? { traceId: r.traceId } : {}),
       ...(r.approval ? { approval: { name: r.approval.name ?? null, via: r.approval.via ?? null, decidedBy: r.approval.decidedBy ? cut(r.approval.decidedBy) : null } } : {}),
     },
-    "tool call",
+    r.kind === "resource" ? "resource read" : r.kind === "prompt" ? "prompt get" : "tool call",
   );
 }
 

@@ -63,6 +63,8 @@ export class SidecarMetrics {
   // Result rules (policy/results)
   readonly resultRedactions: Counter<"policy" | "tool" | "detector">;
   readonly resultsWithheld: Counter<"policy" | "tool" | "reason">;
+  /** Resources and prompts requests decided by the policy (tools keep tool_calls_total). */
+  readonly requestsDecided: Counter<"policy" | "kind" | "name" | "decision" | "reason" | "mode">;
 
   constructor(build: BuildInfo, options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -153,6 +155,13 @@ export class SidecarMetrics {
       name: "mcp_warden_results_withheld_total",
       help: "Tool results withheld by result rules, by policy, tool and reason (detector, too_large, condition, evaluation_error, scan_failed).",
       labelNames: ["policy", "tool", "reason"],
+      registers,
+    });
+    // kind is resource | prompt; name is a URI or prompt name a rule names or the upstream listed, else _unknown.
+    this.requestsDecided = new Counter({
+      name: "mcp_warden_requests_decided_total",
+      help: "resources/read and prompts/get requests decided by the sidecar, by policy, kind, name, decision and reason.",
+      labelNames: ["policy", "kind", "name", "decision", "reason", "mode"],
       registers,
     });
     const buildInfo = new Gauge({

@@ -11,6 +11,7 @@ import type { KnownTools } from "../enforcement/tool-names.ts";
 import type { RequestId } from "../mcp/jsonrpc.ts";
 import { readAnswerText } from "./answer-text.ts";
 import type { ResultGuard } from "./result-guard.ts";
+import type { TargetKind } from "../../policy/targets.ts";
 
 export interface PendingToolCall {
   complete(outcome: UpstreamOutcome, status?: number): void;
@@ -24,6 +25,8 @@ export interface ForwardedRequest {
   readonly method: string;
   /** For tools/call: completed by the answer. */
   readonly call?: PendingToolCall;
+  /** The request carried inputResponses: its answer is never marked cacheable. */
+  readonly uncacheable?: boolean;
 }
 
 export interface InspectorOptions {
@@ -43,6 +46,14 @@ export interface InspectorOptions {
   /** Hidden-tool test while filtering is on; undefined when nothing is to be removed. */
   hidden: ((tool: string) => boolean) | undefined;
   knownTools: KnownTools;
+  /** Hidden test for listed resources, resource templates and prompts; undefined when nothing is hidden. */
+  hiddenTarget?: ((kind: TargetKind, target: string) => boolean) | undefined;
+  /** Learns resource URIs and prompt names from list answers (metric labels). */
+  knownTargets?: { learn(kind: TargetKind, names: readonly string[]): void };
+  /** A task-augmented call created this task (it is bound to the caller). */
+  taskCreated?: (taskId: string) => void;
+  /** Whether the caller may see this task in a tasks/list answer. */
+  taskVisible?: (taskId: string) => boolean;
   /** HTTP status of the upstream answer being read. */
   status: number;
   log: Logger;
@@ -146,9 +157,9 @@ export class AnswerInspector {
       return { text };
     }
     if (!read) return undefined;
-    // A call with result rules needs its result read in full.
+    // A call with result rules needs its result read in full; so does a retry's, whose cache fields change.
     const pending = this.options.forwarded.get(read.minted);
-    if (pending?.call?.results || (this.options.unattributedResult && unattributed(pending))) return undefined;
+    if (pending?.call?.results || pending?.uncacheable === true || (this.options.unattributedResult && unattributed(pending))) return undefined;
     const clientId = this.mapBack(read.minted, () => read.outcome);
     return { text: clientId === undefined ? undefined : `${text.slice(0, read.idStart)}${JSON.stringify(clientId)}${text.slice(read.idEnd)}` };
   }
@@ -203,7 +214,10 @@ export class AnswerInspector {
     const clientId = this.mapBack(minted, () => outcome);
     if (clientId === undefined) return undefined;
     m.id = clientId;
-    this.filterTools(m.result, method === "tools/list");
+    const filtered = this.filterTools(m.result, method === "tools/list");
+    const filteredTargets = this.filterTargets(m.result, method);
+    this.noteTasks(m.result, method);
+    if (filtered || filteredTargets || request?.uncacheable === true) uncacheable(m.result, request?.uncacheable === true);
     return m;
   }
 
@@ -230,19 +244,58 @@ export class AnswerInspector {
     return this.options.cancelledByClient?.(minted) === true ? "cancelled" : outcome;
   }
 
-  /** Removes hidden tools from any `tools` array of a result; learns the tools of a tools/list answer. */
-  private filterTools(result: unknown, learn: boolean): void {
+  /** Binds a task a tools/call created to the caller; keeps only the caller's own tasks in tasks/list. */
+  private noteTasks(result: unknown, method: string | undefined): void {
     if (typeof result !== "object" || result === null) return;
+    const r = result as Json;
+    const created = memberOf(r.task, "taskId");
+    if (method === "tools/call" && typeof created === "string") this.options.taskCreated?.(created);
+    const visible = this.options.taskVisible;
+    if (method === "tasks/list" && Array.isArray(r.tasks) && visible) {
+      r.tasks = r.tasks.filter((t: unknown) => {
+        const id = memberOf(t, "taskId");
+        return typeof id === "string" && visible(id);
+      });
+    }
+  }
+
+  /**
+   * Removes hidden resources, resource templates and prompts from any such array of a result; learns
+   * the names of resources/list and prompts/list answers. True when the answer was filtered.
+   */
+  private filterTargets(result: unknown, method: string | undefined): boolean {
+    if (typeof result !== "object" || result === null) return false;
+    let filtered = false;
+    for (const [field, kind, key, list] of TARGET_LISTS) {
+      const items = (result as Json)[field];
+      if (!Array.isArray(items)) continue;
+      if (method === list) this.options.knownTargets?.learn(kind, items.flatMap((i: unknown) => (typeof memberOf(i, key) === "string" ? [memberOf(i, key) as string] : [])));
+      const hidden = this.options.hiddenTarget;
+      if (!hidden) continue;
+      // An entry without a readable name cannot be shown not to be hidden: it goes too. Order is kept.
+      (result as Json)[field] = items.filter((i: unknown) => {
+        const name = memberOf(i, key);
+        return typeof name === "string" && !hidden(kind, name);
+      });
+      filtered = true;
+    }
+    return filtered;
+  }
+
+  /** Removes hidden tools from any `tools` array of a result; learns the tools of a tools/list answer. True when filtered. */
+  private filterTools(result: unknown, learn: boolean): boolean {
+    if (typeof result !== "object" || result === null) return false;
     const tools = (result as Json).tools;
-    if (!Array.isArray(tools)) return;
+    if (!Array.isArray(tools)) return false;
     if (learn) this.options.knownTools.learnTools(tools);
     const hidden = this.options.hidden;
-    if (!hidden) return;
+    if (!hidden) return false;
     // A tool without a readable name cannot be shown not to be hidden: it goes too.
     (result as Json).tools = tools.filter((t: unknown) => {
       const name = toolName(t);
       return typeof name === "string" && !hidden(name);
     });
+    return true;
   }
 
   private drop(why: string, id: unknown): undefined {
@@ -258,6 +311,28 @@ export class AnswerInspector {
  */
 function unattributed(request: ForwardedRequest | undefined): boolean {
   return request === undefined || request.method === "tasks/result";
+}
+
+const TARGET_LISTS = [
+  ["resources", "resource", "uri", "resources/list"],
+  ["resourceTemplates", "resource", "uriTemplate", "resources/templates/list"],
+  ["prompts", "prompt", "name", "prompts/list"],
+] as const;
+
+function memberOf(item: unknown, key: string): unknown {
+  return typeof item === "object" && item !== null ? (item as Json)[key] : undefined;
+}
+
+/**
+ * A list the sidecar filtered is the policy's view, not the server's: a shared cache must not keep it
+ * (2026-07-28 cacheScope becomes private). The answer to a retry carrying inputResponses is never
+ * cacheable (ttlMs 0 as well). Fields an older revision's answer does not have are not added.
+ */
+function uncacheable(result: unknown, retry: boolean): void {
+  if (typeof result !== "object" || result === null) return;
+  const r = result as Json;
+  if (Object.hasOwn(r, "cacheScope")) r.cacheScope = "private";
+  if (retry && Object.hasOwn(r, "ttlMs")) r.ttlMs = 0;
 }
 
 function toolName(tool: unknown): unknown {

@@ -14,6 +14,8 @@ export type TextAnswer =
 
 const TOP_KEYS = ["id", "result", "error", "method", "jsonrpc"];
 const RESULT_KEYS = ["tools", "isError", "resultType"];
+/** Lists the full path filters or learns from: an answer holding one is never read fast. */
+const LIST_KEYS = ["tools", "resources", "resourceTemplates", "prompts", "task", "tasks"];
 
 /**
  * What an answer text says, when the fast reading is sure of it; undefined sends the text to the full
@@ -22,7 +24,7 @@ const RESULT_KEYS = ["tools", "isError", "resultType"];
  * or a result with a `tools` member (filtered or learnt only by the full path).
  */
 export function readAnswerText(text: string): TextAnswer | undefined {
-  const members = topLevelMembers(text, "result", ["tools"]);
+  const members = topLevelMembers(text, "result", LIST_KEYS);
   const top = members && byName(members, TOP_KEYS);
   if (!top) return undefined;
   if (top.method) {
@@ -32,7 +34,7 @@ export function readAnswerText(text: string): TextAnswer | undefined {
   const { id, result, error } = top;
   if (!id || (!result && !error) || !isNumber(text, id)) return undefined;
   const inResult = result?.members ? byName(result.members, RESULT_KEYS) : {};
-  if (!inResult || inResult.tools) return undefined;
+  if (!inResult || inResult.tools || result?.members?.some((m) => LIST_KEYS.includes(m.key))) return undefined;
   const outcome = error ? "rpc_error" : resultOutcome(text, inResult);
   return { kind: "answer", minted: Number(text.slice(id.start, id.end)), idStart: id.start, idEnd: id.end, outcome };
 }

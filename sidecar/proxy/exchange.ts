@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { SidecarConfig } from "../config.ts";
 import type { CallerContext, Enforcer } from "../enforcement/enforcer.ts";
+import type { TargetEnforcer } from "../enforcement/target-enforcer.ts";
 import type { KnownTools } from "../enforcement/tool-names.ts";
 import { AnswerInspector, type ForwardedRequest } from "./answer-inspector.ts";
 import { idScope, type RequestIds } from "./request-ids.ts";
@@ -11,6 +12,8 @@ import type { PolicyHolder } from "../policy-holder.ts";
 import type { SessionTable } from "../sessions.ts";
 import type { Upstream } from "./upstream.ts";
 import { upstreamRequestHeaders } from "../mcp/http-headers.ts";
+import { targetHidden } from "../../policy/decide-target.ts";
+import type { TargetKind } from "../../policy/targets.ts";
 import type { ApprovalRuntime } from "../approvals/runtime.ts";
 import type { TraceSpan, Tracing } from "../../telemetry/tracing.ts";
 import { pinsHideTest } from "../pins/pin-check.ts";
@@ -20,6 +23,8 @@ export interface ProxyDeps {
   config: SidecarConfig;
   upstream: Upstream;
   enforcer: Enforcer;
+  /** Resources and prompts decisions. */
+  targets: TargetEnforcer;
   holder: PolicyHolder;
   sessions: SessionTable;
   knownTools: KnownTools;
@@ -76,6 +81,10 @@ export function answerInspector(deps: ProxyDeps, ex: Exchange, status: number, f
           interrupted: (minted: number) => ids.interrupted(scope, minted),
         }),
     hidden: hiddenTest(deps.holder, deps.knownTools),
+    hiddenTarget: hiddenTargetTest(deps.holder),
+    knownTargets: deps.targets.known,
+    taskCreated: (taskId: string) => deps.targets.tasks.bind(taskId, ex.caller.caller.grant),
+    taskVisible: (taskId: string) => deps.targets.tasks.owns(taskId, ex.caller.caller.grant),
     knownTools: deps.knownTools,
     status,
     log: deps.log,
@@ -113,4 +122,12 @@ export function hiddenTest(holder: PolicyHolder, knownTools?: KnownTools): ((too
   const listed = policy.mode === "Enforce" && policy.spec.hide?.length ? (tool: string) => policy.isHidden(tool) : undefined;
   if (!pinned) return listed;
   return listed ? (tool) => listed(tool) || pinned(tool) : pinned;
+}
+
+/** The hidden test for listed resources, resource templates and prompts; undefined when nothing is hidden. */
+export function hiddenTargetTest(holder: PolicyHolder): ((kind: TargetKind, target: string) => boolean) | undefined {
+  const policy = holder.current;
+  if (!policy) return () => true;
+  if (policy.mode !== "Enforce" || (policy.resources === undefined && policy.prompts === undefined)) return undefined;
+  return (kind, target) => targetHidden(policy, kind, target);
 }

@@ -88,6 +88,7 @@ function withTraceContext(headers: Record<string, string | string[]>, context: T
 
 /** A forwarded tool call, completed once (by its answer, or by the stream or request ending). */
 function forwardedMessage(deps: ProxyDeps, plan: MessagePlan): ForwardedMessage {
+  if (plan.completion) return { message: plan.message, call: plan.completion };
   if (!plan.call) return { message: plan.message };
   const call = plan.call;
   const results = resultGuard(call, deps.metrics);

@@ -6,13 +6,16 @@ import { performance } from "node:perf_hooks";
 import type { CallerContext, DecidedCall, Enforcer } from "../enforcement/enforcer.ts";
 import { toolNameProblem, type KnownTools } from "../enforcement/tool-names.ts";
 import { decisionAnswer, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, rpcError } from "../mcp/answers.ts";
-import { idKey, imitatesPolicedMethod, type ClientMessage, type RequestId } from "../mcp/jsonrpc.ts";
+import { idKey, imitatesPolicedMethod, POLICED_METHODS, type ClientMessage, type RequestId } from "../mcp/jsonrpc.ts";
 import { isModernMessage } from "../mcp/request-metadata.ts";
 import type { RequestOutcome } from "../observability/metrics.ts";
 import type { PolicyHolder } from "../policy-holder.ts";
 import type { ApprovalRuntime } from "../approvals/runtime.ts";
 import type { TraceSpan } from "../../telemetry/tracing.ts";
 import { decisionSpan } from "../observability/request-spans.ts";
+import type { TargetEnforcer } from "../enforcement/target-enforcer.ts";
+import { targetDecisionAnswer } from "../mcp/answers.ts";
+import type { PendingToolCall } from "./answer-inspector.ts";
 
 export interface MessagePlan {
   readonly message: ClientMessage;
@@ -22,6 +25,8 @@ export interface MessagePlan {
   /** For forwarded tool calls: the decision, completed when the upstream answers. */
   readonly call?: DecidedCall;
   readonly outcome: RequestOutcome;
+  /** For forwarded resources/read and prompts/get: their accounting, completed by the answer. */
+  readonly completion?: PendingToolCall;
   /** A client's answer the sidecar took (to its own elicitation question): nothing to forward or answer. */
   readonly taken?: boolean;
 }
@@ -31,6 +36,7 @@ export interface PlanDeps {
   holder: PolicyHolder;
   knownTools: KnownTools;
   approvals: ApprovalRuntime;
+  targets: TargetEnforcer;
 }
 
 /** A tool call that an approve rule holds back, still to be settled (held or looked up). */
@@ -53,7 +59,7 @@ async function planMessage(deps: PlanDeps, message: ClientMessage, context: Call
     case "invalid":
       return answer(message.id, INVALID_REQUEST, `Invalid Request: ${message.problem}`);
     case "notification":
-      if (message.method === "tools/call" || message.method === "tools/list" || imitatesPolicedMethod(message.method)) {
+      if (POLICED_METHODS.includes(message.method) || imitatesPolicedMethod(message.method)) {
         // A call without an id cannot be answered, so it cannot be decided: it is dropped.
         return { message, forward: false, outcome: "rejected" };
       }
@@ -64,6 +70,13 @@ async function planMessage(deps: PlanDeps, message: ClientMessage, context: Call
   }
   const { id, method } = message;
   if (imitatesPolicedMethod(method)) return answer(id, METHOD_NOT_FOUND, `Method not found: ${method} (method names are case-sensitive)`);
+  if (method === "resources/read" || method === "prompts/get") return planTarget(deps, message, context, startedAt);
+  if (method === "resources/subscribe" || method === "subscriptions/listen") return planSubscription(deps, message, context);
+  if (method === "tasks/get" || method === "tasks/result" || method === "tasks/cancel") {
+    // A task is its creator's: another caller's looks like one that does not exist.
+    const taskId = (message.params as { taskId?: unknown } | undefined)?.taskId;
+    if (typeof taskId !== "string" || !deps.targets.tasks.owns(taskId, context.caller.grant)) return answer(id, INVALID_PARAMS, "Task not found");
+  }
   if (method !== "tools/call") return { message, forward: true, outcome: "forwarded" };
 
   const params = message.params;
@@ -85,6 +98,50 @@ async function planMessage(deps: PlanDeps, message: ClientMessage, context: Call
   if (call.awaitingApproval) return { message, forward: false, call, outcome: "answered" };
   void deps.enforcer.complete(call, "not_forwarded");
   return { message, forward: false, answer: decisionAnswer(id, name, call.verdict, modern), call, outcome: "answered" };
+}
+
+/** resources/read and prompts/get: decided by the policy's resources: and prompts: blocks when it has them. */
+async function planTarget(deps: PlanDeps, message: ClientMessage & { kind: "request" }, context: CallerContext, startedAt: number): Promise<MessagePlan> {
+  const kind = message.method === "resources/read" ? "resource" : "prompt";
+  const policy = deps.holder.current;
+  const policed = policy === undefined || (kind === "resource" ? policy.resources : policy.prompts) !== undefined;
+  const params = message.params as Record<string, unknown> | undefined;
+  const target = typeof params === "object" && params !== null && !Array.isArray(params) ? (kind === "resource" ? params.uri : params.name) : undefined;
+  const args = kind === "prompt" ? params?.arguments : undefined;
+  if (typeof target !== "string" || (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args)))) {
+    if (!policed) return { message, forward: true, outcome: "forwarded" };
+    const what = kind === "resource" ? "params.uri must be a string" : "params.name must be a string and params.arguments an object";
+    return { message, forward: false, answer: rpcError(message.id, INVALID_PARAMS, `Invalid params: ${what}`), outcome: "answered" };
+  }
+  const decided = await deps.targets.decide(kind, message.id, target, (args ?? {}) as Record<string, unknown>, context, startedAt);
+  if (decided === undefined) return { message, forward: true, outcome: "forwarded" };
+  if (!decided.forward) {
+    void deps.targets.complete(decided, "not_forwarded");
+    return { message, forward: false, answer: targetDecisionAnswer(message.id, kind, target, decided.verdict), outcome: "answered" };
+  }
+  let done = false;
+  const completion: PendingToolCall = {
+    complete(outcome, status) {
+      if (done) return;
+      done = true;
+      void deps.targets.complete(decided, outcome, status);
+    },
+  };
+  return { message, forward: true, outcome: "forwarded", completion };
+}
+
+/** Subscriptions name only resources the caller may read (resources/subscribe: uri; subscriptions/listen: resourceSubscriptions). */
+function planSubscription(deps: PlanDeps, message: ClientMessage & { kind: "request" }, context: CallerContext): MessagePlan {
+  const params = message.params as Record<string, unknown> | undefined;
+  const listen = (params?.notifications as Record<string, unknown> | undefined)?.resourceSubscriptions;
+  const uris = message.method === "resources/subscribe" ? [params?.uri] : listen === undefined ? [] : listen;
+  if (!Array.isArray(uris) || uris.some((u) => typeof u !== "string")) {
+    return { message, forward: false, answer: rpcError(message.id, INVALID_PARAMS, "Invalid params: subscribed resource URIs must be strings"), outcome: "answered" };
+  }
+  const refused = deps.targets.refuseSubscription(uris as string[], context, message.id);
+  if (!refused) return { message, forward: true, outcome: "forwarded" };
+  void deps.targets.complete(refused, "not_forwarded");
+  return { message, forward: false, answer: targetDecisionAnswer(message.id, "resource", refused.target, refused.verdict), outcome: "answered" };
 }
 
 /** A client cancelling a call held for approval ends its wait (the notification still goes upstream). */

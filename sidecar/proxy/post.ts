@@ -13,6 +13,7 @@ import { HeldDownstream, HttpDownstream, sendJson } from "./downstream.ts";
 import type { Exchange, ProxyDeps } from "./exchange.ts";
 import { forward, methodOf } from "./forward.ts";
 import { holdToolCall, settleInBatch } from "./held-call.ts";
+import { approvesThroughInput, approveThroughInput } from "./input-required-approval.ts";
 import { awaitsApproval, duplicateRequestId, planMessages, type MessagePlan } from "./post-plan.ts";
 import { recordStatus, requestSpan } from "../observability/request-spans.ts";
 
@@ -76,6 +77,7 @@ async function handleMessages(deps: ProxyDeps, ex: Exchange, messages: ClientMes
   ex.caller = context;
   const plans = await planMessages(deps, messages, context, req.headers, ex.startedAt, ex.trace);
   const only = plans[0] as MessagePlan;
+  if (!batch && awaitsApproval(only) && approvesThroughInput(ex, only)) return approveThroughInput(deps, ex, only);
   if (!batch && awaitsApproval(only)) {
     // Alone in its POST, a call that needs approval waits for it with its answer held open.
     return holdToolCall(deps, ex, only, async (call, held) => {

@@ -26,7 +26,7 @@ export function upstreamMessages(messages: readonly ForwardedMessage[], ids: Req
   for (const { message, call } of messages) {
     if (message.kind === "request") {
       const minted = ids.mint(scope, message.id);
-      forwarded.set(minted, { clientId: message.id, method: message.method, ...(call ? { call } : {}) });
+      forwarded.set(minted, { clientId: message.id, method: message.method, ...(call ? { call } : {}), ...(carriesInputResponses(message.params) ? { uncacheable: true } : {}) });
       out.push(withTraceContext({ ...message.raw, id: minted }, trace));
     } else if (message.kind === "notification" && message.method === "notifications/cancelled") {
       const cancel = cancellation(message.raw, ids, scope);
@@ -65,4 +65,9 @@ function cancellation(raw: Record<string, unknown>, ids: RequestIds, scope: stri
   if (typeof requestId !== "string" && typeof requestId !== "number") return undefined;
   const minted = ids.cancel(scope, requestId);
   return minted === undefined ? undefined : { ...raw, params: { ...params, requestId: minted } };
+}
+
+/** A 2026-07-28 retry: its answer is specific to this caller's input and never cacheable. */
+function carriesInputResponses(params: unknown): boolean {
+  return typeof params === "object" && params !== null && Object.hasOwn(params, "inputResponses");
 }

@@ -26,6 +26,12 @@ async def run(url: str, token: str | None, script: list) -> None:
                         result = await session.call_tool(params["name"], params.get("arguments", {}))
                     elif method == "resources/read":
                         result = await session.read_resource(params["uri"])
+                    elif method == "resources/list":
+                        result = await session.list_resources()
+                    elif method == "resources/templates/list":
+                        result = await session.list_resource_templates()
+                    elif method == "prompts/list":
+                        result = await session.list_prompts()
                     elif method == "prompts/get":
                         result = await session.get_prompt(params["name"], params.get("arguments", {}))
                     else:

@@ -20,7 +20,10 @@ export async function startV2Server(responseMode: "auto" | "sse" | "json" = "aut
   let markWaiting!: () => void;
   const waiting = new Promise<void>((resolve) => (markWaiting = resolve));
   const handler = createMcpHandler(() => {
-    const server = new McpServer({ name: "v2-interop", version: "2.0.0" });
+    // Lists declared shareable by any cache: a sidecar that filters them must make them private.
+    const shared = { ttlMs: 60_000, cacheScope: "public" as const };
+    const server = new McpServer({ name: "v2-interop", version: "2.0.0" }, { cacheHints: { "tools/list": shared, "resources/list": shared, "prompts/list": shared } });
+    registerResourcesAndPrompts(server, calls);
     server.registerTool("greet", { description: "Greets", inputSchema: z.object({ who: z.string() }) }, ({ who }) => {
       calls.push("greet");
       return { content: [{ type: "text", text: `hello ${who}` }] };
@@ -81,4 +84,29 @@ export async function startV2Server(responseMode: "auto" | "sse" | "json" = "aut
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
+}
+
+/** Resources and prompts (each read or get that ran is recorded in `calls`); `kb://confirmed` asks for input first. */
+function registerResourcesAndPrompts(server: McpServer, calls: string[]): void {
+  const shared = { ttlMs: 60_000, cacheScope: "public" as const };
+  for (const uri of ["kb://public/readme", "kb://secret/keys", "kb://internal/plan"]) {
+    server.registerResource(uri, uri, { mimeType: "text/plain", cacheHint: shared }, () => {
+      calls.push(`read:${uri}`);
+      return { contents: [{ uri, mimeType: "text/plain", text: `contents of ${uri}` }] };
+    });
+  }
+  server.registerResource("kb://confirmed", "kb://confirmed", { mimeType: "text/plain", cacheHint: shared }, (_uri, ctx) => {
+    const schema = z.object({ confirm: z.boolean() });
+    if (acceptedContent(ctx.mcpReq.inputResponses, "confirm", schema)?.confirm !== true) {
+      return inputRequired({ inputRequests: { confirm: inputRequired.elicit({ message: "Read it?", requestedSchema: schema }) } });
+    }
+    calls.push("read:kb://confirmed");
+    return { contents: [{ uri: "kb://confirmed", mimeType: "text/plain", text: "confirmed contents" }] };
+  });
+  for (const name of ["summarise", "internal-debug", "exfiltrate"]) {
+    server.registerPrompt(name, { description: name, argsSchema: z.object({ topic: z.string() }) }, ({ topic }) => {
+      calls.push(`prompt:${name}`);
+      return { messages: [{ role: "user", content: { type: "text", text: `${name} ${topic}` } }] };
+    });
+  }
 }

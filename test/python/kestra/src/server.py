@@ -12,6 +12,7 @@ from fake_kestra import FakeKestra, raise_fault
 from definitions import add_replaced_descriptions
 from recorder import CallRecorder, add_test_routes
 from tools import control, ee, executions, flows, generate, logs, storage
+import resources
 
 
 class KestraHolder:
@@ -44,3 +45,4 @@ add_test_routes(mcp, recorder, kestra)
 add_replaced_descriptions(mcp)
 for area in (control, ee, executions, storage, flows, generate, logs):
     area.register(mcp, kestra)
+resources.register(mcp)

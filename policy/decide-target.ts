@@ -1,0 +1,54 @@
+// Deciding a resources/read or prompts/get: the target's plan (hidden, denied, or checks then limits),
+// evaluated like a tool call's, so limits are consumed by the same `admitToolCall`.
+import type { CelCaller } from "./cel/environment.ts";
+import type { CompiledPolicy, Evaluation } from "./compile.ts";
+import type { TargetKind, TargetPlan } from "./targets.ts";
+import { admitToolCall, type Admission } from "./decide.ts";
+import type { RateLimitStore } from "./ratelimit/store.ts";
+
+export interface TargetRequest {
+  readonly kind: TargetKind;
+  /** The resource URI or the prompt name. */
+  readonly target: string;
+  readonly args: Readonly<Record<string, unknown>>;
+  readonly caller: CelCaller;
+}
+
+/** The policy's evaluation; undefined when the policy has no block for this kind (the request passes). */
+export function evaluateTarget(policy: CompiledPolicy, request: TargetRequest): Evaluation | undefined {
+  const block = request.kind === "resource" ? policy.resources : policy.prompts;
+  if (block === undefined) return undefined;
+  const plan: TargetPlan = block.planFor(request.target);
+  if (plan.terminal) return plan.terminal;
+  const activation = {
+    uri: request.kind === "resource" ? request.target : "",
+    name: request.kind === "prompt" ? request.target : "",
+    args: request.args,
+    caller: request.caller,
+  };
+  for (const check of plan.targetChecks) {
+    const denial = check.run(activation);
+    if (denial) return { ...denial, plan };
+  }
+  return plan.admitted;
+}
+
+/** Whether a listed resource (by uri or uriTemplate) or prompt (by name) is hidden from this policy's lists. */
+export function targetHidden(policy: CompiledPolicy, kind: TargetKind, target: string): boolean {
+  const block = kind === "resource" ? policy.resources : policy.prompts;
+  return block !== undefined && block.isHidden(target);
+}
+
+/** Marks a request no block of the policy decides (the policy says nothing about its kind). */
+export const NOT_POLICED_RULE = "(not policed)";
+
+/** The decision, limits consumed; a kind the policy says nothing about is allowed as it always was. */
+export async function decideTarget(policy: CompiledPolicy, request: TargetRequest, store: RateLimitStore, session?: string): Promise<Admission> {
+  const evaluation = evaluateTarget(policy, request);
+  if (evaluation === undefined) return { decision: "allowed", reason: "default_allow", message: "", rule: NOT_POLICED_RULE };
+  if (evaluation.decision !== "allowed") {
+    const { plan: _plan, ...decision } = evaluation;
+    return decision;
+  }
+  return admitToolCall(policy, { tool: request.target, args: request.args, caller: request.caller, session }, evaluation, store);
+}

@@ -1,0 +1,148 @@
+// Decides resources/read and prompts/get with the policy's `resources:` and `prompts:` blocks, and
+// accounts for them like tool calls: the requests_decided_total metric (bounded labels), refunds of
+// limits when the upstream fails the request, one audit line per request once its outcome is known.
+// A policy without the block leaves the request undecided (it passes, as it always did).
+import { performance } from "node:perf_hooks";
+import type { Logger } from "pino";
+import type { CompiledPolicy } from "../../policy/compile.ts";
+import { admitToolCall, refundToolCall, type Admission } from "../../policy/decide.ts";
+import { evaluateTarget } from "../../policy/decide-target.ts";
+import type { TargetKind } from "../../policy/targets.ts";
+import type { RequestId } from "../mcp/jsonrpc.ts";
+import { writeAudit } from "../observability/audit.ts";
+import { UNKNOWN_TOOL, type SidecarMetrics } from "../observability/metrics.ts";
+import { versionOf, type PolicyHolder } from "../policy-holder.ts";
+import { storeKind } from "../rate-limit-store.ts";
+import type { CallerContext } from "./enforcer.ts";
+import { TaskOwners } from "./task-owners.ts";
+import { refundable, type UpstreamOutcome, type Verdict } from "./outcome.ts";
+
+/** Names learnt from the upstream's resources/list and prompts/list answers (metric labels). */
+export class KnownTargets {
+  private readonly names: Record<TargetKind, Set<string>> = { resource: new Set(), prompt: new Set() };
+  private static readonly LIMIT = 2048;
+
+  learn(kind: TargetKind, names: readonly string[]): void {
+    const set = this.names[kind];
+    for (const n of names) if (set.size < KnownTargets.LIMIT && n.length <= 512) set.add(n);
+  }
+
+  has(kind: TargetKind, name: string): boolean {
+    return this.names[kind].has(name);
+  }
+}
+
+export interface DecidedTarget {
+  readonly kind: TargetKind;
+  readonly id: RequestId;
+  readonly target: string;
+  readonly args: Record<string, unknown>;
+  readonly context: CallerContext;
+  readonly verdict: Verdict;
+  readonly forward: boolean;
+  readonly policy: CompiledPolicy | undefined;
+  readonly admission: Admission | undefined;
+  readonly startedAt: number;
+}
+
+export interface TargetEnforcerDeps {
+  holder: PolicyHolder;
+  metrics: SidecarMetrics;
+  audit: Logger;
+  log: Logger;
+  known: KnownTargets;
+}
+
+const NO_POLICY: Verdict = { decision: "denied", reason: "no_policy", rule: "(no policy)", message: "No policy is loaded in the mcp-warden sidecar yet, so this request is refused. Retry in a few seconds." };
+
+export class TargetEnforcer {
+  private readonly deps: TargetEnforcerDeps;
+  /** Which caller created each task (tasks are bound to their creator). */
+  readonly tasks = new TaskOwners();
+
+  constructor(deps: TargetEnforcerDeps) {
+    this.deps = deps;
+  }
+
+  get known(): KnownTargets {
+    return this.deps.known;
+  }
+
+  /** The decision; undefined when the policy says nothing about this kind (the request passes uncounted). */
+  async decide(kind: TargetKind, id: RequestId, target: string, args: Record<string, unknown>, context: CallerContext, startedAt = performance.now()): Promise<DecidedTarget | undefined> {
+    const base = { kind, id, target, args, context, startedAt };
+    const { current: policy, store } = this.deps.holder;
+    if (!policy || !store) return this.account({ ...base, verdict: NO_POLICY, forward: false, policy, admission: undefined });
+    const evaluation = evaluateTarget(policy, { kind, target, args, caller: context.caller });
+    if (evaluation === undefined) return undefined;
+    const call = { tool: target, args, caller: context.caller, session: context.session };
+    const admission = evaluation.decision === "allowed" ? await admitToolCall(policy, call, evaluation, store) : stripPlan(evaluation);
+    if (admission.reason === "store_unavailable") this.deps.metrics.rateLimitStoreErrors.inc({ store: storeKind(policy.spec) });
+    const verdict: Verdict = { decision: admission.decision, reason: admission.reason, rule: admission.rule, message: admission.message, retryAfterSeconds: admission.retryAfterSeconds };
+    return this.account({ ...base, verdict, forward: admission.decision === "allowed" || policy.mode === "Audit", policy, admission });
+  }
+
+  /**
+   * A subscription to resource updates (resources/subscribe, subscriptions/listen) may only name
+   * resources the caller may read: the first that is hidden or denied refuses it (limits are not
+   * drawn on; reading the resource later is decided again). Undefined: every URI may be subscribed to.
+   */
+  refuseSubscription(uris: readonly string[], context: CallerContext, id: RequestId): DecidedTarget | undefined {
+    const policy = this.deps.holder.current;
+    const base = { kind: "resource" as const, id, args: {}, context, startedAt: performance.now(), admission: undefined, forward: false };
+    if (!policy) return this.account({ ...base, target: uris[0] ?? "", verdict: NO_POLICY, policy });
+    for (const uri of uris) {
+      const evaluation = evaluateTarget(policy, { kind: "resource", target: uri, args: {}, caller: context.caller });
+      if (evaluation === undefined) return undefined;
+      if (evaluation.decision === "allowed" || policy.mode === "Audit") continue;
+      const verdict: Verdict = { decision: evaluation.decision, reason: evaluation.reason, rule: evaluation.rule, message: evaluation.message };
+      return this.account({ ...base, target: uri, verdict, policy });
+    }
+    return undefined;
+  }
+
+  private account(d: DecidedTarget): DecidedTarget {
+    const block = d.kind === "resource" ? d.policy?.resources : d.policy?.prompts;
+    const name = block?.names(d.target) || this.deps.known.has(d.kind, d.target) ? d.target : UNKNOWN_TOOL;
+    this.deps.metrics.requestsDecided.inc({ policy: d.policy?.name ?? "_none", kind: d.kind, name, decision: d.verdict.decision, reason: d.verdict.reason, mode: d.policy?.mode ?? "Enforce" });
+    return d;
+  }
+
+  /** Refund, audit line. Never throws. */
+  async complete(d: DecidedTarget, outcome: UpstreamOutcome, upstreamStatus?: number): Promise<void> {
+    let refunded = false;
+    const store = this.deps.holder.store;
+    if (d.forward && d.admission?.reservation && store && refundable(outcome, upstreamStatus)) {
+      try {
+        await refundToolCall(d.admission, store);
+        refunded = true;
+      } catch (err) {
+        this.deps.log.warn({ err: (err as Error).message }, "rate-limit refund failed");
+      }
+    }
+    writeAudit(this.deps.audit, {
+      kind: d.kind,
+      policy: d.policy?.name,
+      policyVersion: d.policy ? versionOf(d.policy) : undefined,
+      mode: d.policy?.mode,
+      grant: d.context.caller.grant,
+      sub: d.context.caller.sub,
+      authMethod: d.context.authMethod,
+      session: d.context.session,
+      requestId: d.id,
+      tool: d.target,
+      verdict: d.verdict,
+      forwarded: d.forward,
+      arguments: d.args,
+      upstreamStatus,
+      upstreamOutcome: outcome,
+      refunded,
+      durationSeconds: (performance.now() - d.startedAt) / 1000,
+    });
+  }
+}
+
+function stripPlan<T extends { plan?: unknown }>(e: T): Omit<T, "plan"> {
+  const { plan: _plan, ...rest } = e;
+  return rest;
+}
