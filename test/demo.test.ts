@@ -10,7 +10,7 @@ it("npm run demo shows allowed, denied, rate-limited and hidden calls, then the 
   const out = demo.stdout;
   assert.match(out, /tools\/list → 39 tools/);
   assert.match(out, /resume_execution → \{"count":1/);
-  assert.match(out, /list_executions → isError: true, \[POLICY DENIED\] Tool 'list_executions' is not allowed by policy kestra-resume \(default deny\)/);
+  assert.match(out, /list_executions → isError: true, \[POLICY DENIED\] Tool 'list_executions' is not allowed by policy 'kestra-resume' \(default deny\)/);
   assert.match(out, /call 11 → \[RATE LIMITED\] Rate limit reached for 'resume_execution': at most 10 calls per minute per caller/);
   assert.match(out, /Kestra received 10 calls/);
   assert.match(out, /tools\/list → 38 tools \(force_run_execution is gone\)/);

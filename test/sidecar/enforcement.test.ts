@@ -52,7 +52,7 @@ for (const answers of ["sse", "json"] as const) {
       const before = h.upstream.calls.length;
       const result = (await alice.callTool({ name: "delete_flow_logs", arguments: { namespace: "a", flow_id: "b" } })) as ToolResult;
       assert.equal(result.isError, true);
-      assert.match(text(result), /^\[POLICY DENIED\] Tool 'delete_flow_logs' is not allowed by policy agents\/kestra \(default deny\)/);
+      assert.match(text(result), /^\[POLICY DENIED\] Tool 'delete_flow_logs' is not allowed by policy 'agents\/kestra' \(default deny\)/);
       assert.deepEqual(result._meta?.["mcpwarden.io/decision"], { decision: "denied", reason: "default_deny", rule: "(default deny)" });
       assert.equal(h.upstream.calls.length, before, "the denied call reached the upstream");
     });
