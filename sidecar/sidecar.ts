@@ -87,12 +87,10 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   const sessions = new SessionTable({ maxSessions: config.maxSessions, maxSessionsPerGrant: config.maxSessionsPerGrant, idleTimeoutMs: config.sessionIdleTimeoutMs, onSize: (n) => metrics.sessions.set(n) });
   const upstream = new Upstream({ url: config.upstream, connectTimeoutMs: config.upstreamConnectTimeoutMs, headersTimeoutMs: config.upstreamHeadersTimeoutMs, keepAliveTimeoutMs: config.upstreamKeepAliveTimeoutMs, maxConnections: config.upstreamMaxConnections });
   const enforcer = new Enforcer({ holder, metrics, audit: loggers.audit, log, knownTools });
-  // The sidecar's own tools/list, for policies that check arguments as the tools declare them; it
-  // runs in the background from the first such policy on, and readiness never waits for it.
+  // The sidecar's own view of the upstream's catalogue (tool names for metrics, declared input
+  // schemas, how a missing tool is answered): always on, in the background; nothing waits for it.
   const toolLister = new ToolLister({ url: config.upstream, knownTools, log, version: VERSION });
-  holder.onChange((policy) => {
-    if (policy.strictArguments !== undefined) toolLister.start();
-  });
+  toolLister.start();
 
   const release = async () => {
     authenticator.close();

@@ -82,7 +82,7 @@ async function planMessage(deps: PlanDeps, message: ClientMessage, context: Call
   if (call.forward) return { message, forward: true, call, outcome: "forwarded" };
   if (call.awaitingApproval) return { message, forward: false, call, outcome: "answered" };
   void deps.enforcer.complete(call, "not_forwarded");
-  return { message, forward: false, answer: decisionAnswer(id, name, call.verdict, modern), call, outcome: "answered" };
+  return { message, forward: false, answer: decisionAnswer(id, name, call.verdict, modern, deps.knownTools), call, outcome: "answered" };
 }
 
 /** A client cancelling a call held for approval ends its wait (the notification still goes upstream). */
