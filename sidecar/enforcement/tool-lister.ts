@@ -52,6 +52,8 @@ const MIN_INTERVAL_MS = 1000;
 export class ToolLister {
   private readonly options: Required<ToolListerOptions>;
   private client: Client | undefined;
+  /** A client whose connect is under way. */
+  private connecting: Client | undefined;
   private wanted = true;
   private stopped = false;
   /** Ends the current wait early (stop, and refresh while idle). */
@@ -109,8 +111,14 @@ export class ToolLister {
     this.stopped = true;
     this.unsubscribe();
     this.wake?.();
-    await this.loop;
+    // A connect or a request still under way (an upstream that does not answer) is ended, not awaited
+    // for its whole timeout: a listing in flight gets a moment to finish, then its session is closed.
+    await this.connecting?.close().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.loop, new Promise((resolve) => (timer = setTimeout(resolve, 1000)))]);
+    clearTimeout(timer);
     await this.dropClient();
+    await this.loop;
     this.settle(this.pending.splice(0));
   }
 
@@ -240,7 +248,19 @@ export class ToolLister {
       requestInit: { headers: { "user-agent": `mcp-warden-sidecar/${this.options.version}` } },
       fetch: boundedFetch,
     });
-    await client.connect(transport, { timeout: this.options.requestTimeoutMs });
+    this.connecting = client;
+    try {
+      await client.connect(transport, { timeout: this.options.requestTimeoutMs });
+    } catch (err) {
+      await client.close().catch(() => undefined);
+      throw err;
+    } finally {
+      this.connecting = undefined;
+    }
+    if (this.stopped) {
+      await client.close().catch(() => undefined);
+      throw new Error("stopped");
+    }
     // The SDK reads answers through its schemas; the probe needs the upstream's message as it came.
     const deliver = transport.onmessage;
     transport.onmessage = (message: JSONRPCMessage) => {

@@ -71,6 +71,11 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const upstream = await startKestraDouble(options.upstream);
   try {
     const proxy = await startProxy(upstream.url, options);
+    // The sidecar's own session (listing, probe) is done before the test's traffic, which tests count.
+    await proxy.catalogued().catch(async (err: unknown) => {
+      await proxy.close();
+      throw err;
+    });
     return {
       ...proxy,
       upstream,
