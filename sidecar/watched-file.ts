@@ -16,7 +16,7 @@ import { basename, dirname, isAbsolute } from "node:path";
 export interface WatchedFileOptions {
   /** Quiet period after the last relevant filesystem event before the file is re-read. */
   debounceMs?: number;
-  /** Longest wait from the first relevant event to the re-read, however often events come (default 2 × debounceMs). */
+  /** Longest wait from the first relevant event to the re-read, however often events come (default twice debounceMs). */
   maxWaitMs?: number;
   /** Re-read this often whatever the events say; 0 disables polling. */
   pollIntervalMs?: number;

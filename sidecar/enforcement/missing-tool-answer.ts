@@ -13,6 +13,9 @@ const MAX_TEMPLATE_BYTES = 16 * 1024;
 /** Begins every probe name: letters, digits and '-' (MCP's tool-name guidance), so no server refuses its form. */
 export const PROBE_PREFIX = "mcp-warden-absent-";
 
+/** Stands for the tool's name in a template (never a valid tool name: it holds a NUL). */
+const PLACEHOLDER = "\u0000tool\u0000";
+
 export type MissingToolShape =
   | { kind: "error"; template: { code: number; message: string; data?: unknown } }
   | { kind: "result"; template: Record<string, unknown> };
@@ -32,6 +35,10 @@ export function shapeOf(answer: unknown, probe: string): { shape: MissingToolSha
   const size = Buffer.byteLength(JSON.stringify(answer));
   if (size > MAX_TEMPLATE_BYTES) return { problem: `the answer has ${size} bytes (at most ${MAX_TEMPLATE_BYTES} are kept)` };
   const { error, result } = answer as { error?: unknown; result?: unknown };
+  // A name the server wrote in another form (escaped, cut short) cannot be replaced by the tool's:
+  // the answer would show agents the probe's name.
+  const marker = probe.slice(PROBE_PREFIX.length, PROBE_PREFIX.length + 12);
+  if (marker !== "" && JSON.stringify(substitute(answer, probe, PLACEHOLDER)).includes(marker)) return { problem: "the answer names the absent tool in a form other than its name" };
   if (isObject(error) && typeof error.code === "number" && Number.isInteger(error.code) && typeof error.message === "string") {
     return { shape: { kind: "error", template: substitute(error, probe, PLACEHOLDER) as MissingToolShape["template"] & { code: number; message: string } } };
   }
@@ -41,9 +48,6 @@ export function shapeOf(answer: unknown, probe: string): { shape: MissingToolSha
   }
   return { problem: "the answer has neither an error nor a result object" };
 }
-
-/** Stands for the tool's name in a template (never a valid tool name: it holds a NUL). */
-const PLACEHOLDER = "\u0000tool\u0000";
 
 export class MissingToolAnswer {
   private shape: MissingToolShape | undefined;
