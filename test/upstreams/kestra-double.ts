@@ -18,6 +18,7 @@ import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { InMemoryEventStore } from "@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js";
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import { PROBE_PREFIX } from "../../sidecar/enforcement/missing-tool-answer.ts";
 import { kestraResult, logLines, type ToolArguments } from "./kestra-results.ts";
 
 export interface KestraDoubleOptions {
@@ -93,7 +94,7 @@ export async function startKestraDouble(options: KestraDoubleOptions = {}): Prom
       const headers = extra.requestInfo?.headers ?? {};
       // The sidecar's own session asks for a tool that cannot exist, to learn how a missing tool is
       // answered: not an agent's call, and nothing runs, so it is answered but not recorded.
-      if (!validators.has(name) && server.getClientVersion()?.name === "mcp-warden-sidecar") return unknownTool(name);
+      if (!validators.has(name) && name.startsWith(PROBE_PREFIX)) return unknownTool(name);
       record(calls, { tool: name, arguments: args, sessionId: extra.sessionId, authorization: headers.authorization as string | undefined });
       executed.set(name, (executed.get(name) ?? 0) + 1);
       const validate = validators.get(name);
