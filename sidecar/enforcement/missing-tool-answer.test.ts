@@ -49,7 +49,7 @@ describe("the answer for a missing tool, learnt from the upstream", () => {
     const missingText = (tool: string, reason: Parameters<typeof verdict>[0]) => JSON.stringify(decisionAnswer(1, tool, verdict(reason), false, known));
     assert.equal(missingText("hidden_one", "hidden"), JSON.stringify({ jsonrpc: "2.0", id: 1, result: { content: [{ type: "text", text: "Unknown tool: 'hidden_one'" }], isError: true } }));
     assert.equal(missingText("nope", "default_deny"), missingText("hidden_one", "hidden").replace("hidden_one", "nope"));
-    assert.equal(missingText("nope", "tool_denied"), missingText("nope", "default_deny"));
+    assert.equal(missingText("nope", "tool_denied"), missingText("nope", "default_deny"), "a deny glob matching a name the server does not have");
     assert.match(missingText("real", "default_deny"), /POLICY DENIED/, "a tool the server has is denied as such");
     assert.match(missingText("nope", "deny_if_matched"), /POLICY DENIED/);
   });

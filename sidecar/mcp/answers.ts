@@ -40,8 +40,9 @@ export interface MissingTools {
 
 /**
  * Hidden tools answer as missing ones. So do tools the upstream does not have that the policy denies
- * by name or by default: were they answered "[POLICY DENIED]", a hidden tool would stand out as the
- * one unlisted name that is not denied (ADR 0122). Nothing could run either way.
+ * by default or by a glob rule: were they answered "[POLICY DENIED]", a hidden tool would stand out as
+ * the one unlisted name that is not denied (ADR 0122). Nothing could run either way. A name a deny
+ * rule names exactly keeps its reason (`lacks` is false for it: see proxy/post-plan.ts).
  */
 function answersAsMissing(tool: string, verdict: Verdict, missing: MissingTools): boolean {
   if (verdict.reason === "hidden") return true;

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { connectClient, outcomeOf } from "../support/mcp-clients.ts";
 import { messagesOf, rawPost, toolCall } from "../support/raw-mcp.ts";
-import { KEYS, mcpPolicy, type LogLine } from "../support/sidecar-harness.ts";
+import { eventually, KEYS, mcpPolicy, type LogLine } from "../support/sidecar-harness.ts";
 import { sidecarFiles, startSidecarProcess, type SidecarFiles } from "../support/sidecar-process.ts";
 import { startUpstreamProcess } from "../support/upstream-process.ts";
 import { startKestraFastMcp, type KestraFastMcp } from "../upstreams/kestra-fastmcp.ts";
@@ -48,6 +48,7 @@ describe("the upstream's catalogue, known without any agent listing tools", () =
       assert.equal(await sidecar.metric("mcp_warden_tool_calls_total", { tool: "_unknown", decision: "denied", reason: "default_deny" }), 1);
       assert.equal(await sidecar.metric("mcp_warden_tool_calls_total", { tool: "restart_everything" }), undefined);
       assert.equal(await sidecar.metric("mcp_warden_upstream_tools"), 39);
+      await eventually(() => sidecar.auditLines.length >= 2, "the audit lines of both calls");
       assert.deepEqual(sidecar.auditLines.map((l) => [l.tool, l.decision, l.reason]), [["restart_execution", "denied", "default_deny"], ["restart_everything", "denied", "default_deny"]]);
       assert.deepEqual((await kestra.calls()).map((c) => c.tool), [], "FastMCP ran none of the denied calls");
       for (const probe of await kestra.probes()) assert.equal(probe.result, undefined, "the sidecar's probe ran nothing");
