@@ -114,7 +114,7 @@ test("policy import: the McpPolicy decides exactly like the PolicyLayer document
   for (const c of table) {
     const [x, y] = [await decideToolCall(a, c, storeA), await decideToolCall(b, c, storeB)];
     // Messages name the policy: "kestra" for the document, "agents/kestra" for the resource.
-    const message = y.message.replace("policy agents/kestra", "policy kestra");
+    const message = y.message.replace("policy 'agents/kestra'", "policy 'kestra'");
     assert.deepEqual([y.decision, y.reason, message, y.retryAfterSeconds], [x.decision, x.reason, x.message, x.retryAfterSeconds], `${c.tool} ${JSON.stringify(c.args)}`);
     summaries.push(`${c.tool}:${x.decision}`);
   }

@@ -283,7 +283,7 @@ export function compilePolicy(loaded: LoadedPolicy, options: CompileOptions = {}
   const denyDecision = (entry: RuleEntry, tool: string): Decision => ({
     decision: "denied",
     reason: "tool_denied",
-    message: entry.rule.reason ?? `Tool '${tool}' is denied by policy ${loaded.name}. Do not retry it; ask an operator if you need it.`,
+    message: entry.rule.reason ?? `Tool '${tool}' is denied by ${policyNamed(loaded.name)}. Do not retry it; ask an operator if you need it.`,
     rule: pointer(["tools", entry.index]),
   });
   const planForRules = (tool: string, entries: RuleEntry[]): ToolPlan => {
@@ -323,7 +323,7 @@ export function compilePolicy(loaded: LoadedPolicy, options: CompileOptions = {}
       : terminalPlan({
           decision: "denied",
           reason: "default_deny",
-          message: `Tool '${tool}' is not allowed by policy ${loaded.name} (default deny). Do not retry it; use another tool or ask an operator to allow it.`,
+          message: `Tool '${tool}' is not allowed by ${policyNamed(loaded.name)} (default deny). Do not retry it; use another tool or ask an operator to allow it.`,
           rule: DEFAULT_DENY_RULE,
         });
 
@@ -390,4 +390,12 @@ function approvalSettings(rule: ToolRuleSpec): ApprovalSettings {
 export function describeLimit(limit: CompiledLimit): string {
   const per = { grant: "per caller", session: "per session", global: "for all callers" }[limit.scope];
   return `${limit.max} call${limit.max === 1 ? "" : "s"} per ${describeWindow(limit.window, limit.windowMs)} ${per}`;
+}
+
+/**
+ * How a policy is named in a message: quoted, so that any name reads as a name ("by policy 'policy'",
+ * "by policy 'agents/kestra'"), whatever words it is made of.
+ */
+export function policyNamed(name: string): string {
+  return `policy '${name}'`;
 }

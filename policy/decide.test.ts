@@ -44,7 +44,7 @@ describe("the two Kestra examples from the PolicyLayer reference", () => {
       for (const other of ["delete_flow_logs", "force_run_execution", "list_flows", tool === "resume_execution" ? "restart_execution" : "resume_execution"]) {
         const denied = await decideToolCall(policy, call(other), store);
         assert.deepEqual([denied.decision, denied.reason, denied.rule], ["denied", "default_deny", "(default deny)"], other);
-        assert.ok(denied.message.startsWith(`Tool '${other}' is not allowed by policy ${file} (default deny).`), denied.message);
+        assert.ok(denied.message.startsWith(`Tool '${other}' is not allowed by policy '${file}' (default deny).`), denied.message);
       }
     });
   }
@@ -341,4 +341,12 @@ test("Audit mode still decides; not blocking is the sidecar's job", () => {
   const policy = mcpPolicy("mode: Audit\ntools: [{name: a}]");
   assert.equal(policy.mode, "Audit");
   assert.equal(evaluateToolCall(policy, call("b")).decision, "denied");
+});
+
+test("denials name the policy so that any name reads as a name (a file policy.json is the policy 'policy')", () => {
+  const policy = compilePolicy(parsePolicyText('{"version":"1","default":"deny","tools":{"ok":{}}}', "policy"));
+  const unlisted = evaluateToolCall(policy, call("other"));
+  assert.equal(unlisted.message, "Tool 'other' is not allowed by policy 'policy' (default deny). Do not retry it; use another tool or ask an operator to allow it.");
+  const named = compilePolicy(parsePolicyText("apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: policy, namespace: agents}\nspec:\n  tools: [{name: drop, action: deny}]\n", "x"));
+  assert.equal(evaluateToolCall(named, call("drop")).message, "Tool 'drop' is denied by policy 'agents/policy'. Do not retry it; ask an operator if you need it.");
 });

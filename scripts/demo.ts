@@ -82,7 +82,7 @@ async function main(): Promise<number> {
     say(`   policy    ${WITH_HIDE}: the same rule as an McpPolicy, plus hide: [force_run_execution]`);
     say(`   tools/list → ${(await client.listTools()).tools.length} tools (force_run_execution is gone)`);
     const hidden = await client.callTool({ name: "force_run_execution", arguments: { execution_id: "4Jq0" } }).then(
-      () => "answered (unexpected)",
+      (r) => `isError: ${(r as Result).isError}, ${(r as Result).content[0]?.text ?? ""} (as Kestra answers a tool it does not have)`,
       (err: unknown) => (err instanceof McpError ? `JSON-RPC error ${err.code}: ${err.message.replace(/^MCP error -?\d+: /, "")}` : String(err)),
     );
     say(`   force_run_execution → ${hidden}`);

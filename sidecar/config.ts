@@ -77,7 +77,7 @@ const OPTIONS: readonly Option[] = [
   { flag: "max-sessions-per-grant", env: "MCP_WARDEN_MAX_SESSIONS_PER_GRANT", value: "N", default: "1000", help: "MCP sessions one grant (caller) may hold; beyond it the grant's own least recently used is forgotten, never another caller's." },
   { flag: "session-idle-timeout", env: "MCP_WARDEN_SESSION_IDLE_TIMEOUT", value: "DURATION", default: "2h", help: "A session unused this long is forgotten (its client gets 404 and starts anew)." },
   { flag: "shutdown-grace", env: "MCP_WARDEN_SHUTDOWN_GRACE", value: "DURATION", default: "20s", help: "On SIGTERM, how long in-flight calls and streams may finish." },
-  { flag: "reload-debounce", env: "MCP_WARDEN_RELOAD_DEBOUNCE", value: "DURATION", default: "250ms", help: "Quiet time after a file change before the policy or API-key file is re-read." },
+  { flag: "reload-debounce", env: "MCP_WARDEN_RELOAD_DEBOUNCE", value: "DURATION", default: "250ms", help: "Quiet time after a change of the policy or API-key file before it is re-read (at most twice this while it keeps changing)." },
   { flag: "log-level", env: "MCP_WARDEN_LOG_LEVEL", value: "LEVEL", default: "info", help: `Operational log level: ${LOG_LEVELS.join(", ")}. (Audit lines are always written.)` },
   { flag: "approval-keep-alive", env: "MCP_WARDEN_APPROVAL_KEEP_ALIVE", value: "DURATION", default: "15s", help: "While a call waits for approval: how often its stream gets a progress notification (or an SSE comment)." },
   { flag: "tracing", env: "MCP_WARDEN_TRACING", value: "off|otlp", default: "off", help: "OpenTelemetry traces of every request and decision: otlp exports them to OTEL_EXPORTER_OTLP_ENDPOINT (OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf, http/json or grpc); the other OTEL_* variables apply." },

@@ -19,7 +19,6 @@ import { ToolLister } from "./enforcement/tool-lister.ts";
 import { KnownTools } from "./enforcement/tool-names.ts";
 import { DriftMonitor } from "./pins/drift-monitor.ts";
 import { createDriftReporter } from "./pins/drift-events.ts";
-import { activePins } from "./pins/pin-check.ts";
 import { Authenticator } from "./identity/authenticator.ts";
 import { createLoggers, type Loggers } from "./observability/logging.ts";
 import { SidecarMetrics } from "./observability/metrics.ts";
@@ -98,14 +97,10 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     throw new StartupError(`tracing: ${(err as Error).message}`);
   });
   const targets = new TargetEnforcer({ holder, metrics, audit: loggers.audit, log, known: new KnownTargets() });
-  // The sidecar's own tools/list, for policies that check arguments as the tools declare them; it
-  // runs in the background from the first such policy on, and readiness never waits for it.
+  // The sidecar's own view of the upstream's catalogue (tool names for metrics, declared input
+  // schemas, how a missing tool is answered): always on, in the background; nothing waits for it.
   const toolLister = new ToolLister({ url: config.upstream, knownTools, log, version: VERSION });
-  holder.onChange((policy) => {
-    if (policy.strictArguments !== undefined) toolLister.start();
-    // Pins are judged against the sidecar's own listing too, not only against what agents list.
-    if (activePins(policy)) toolLister.start();
-  });
+  toolLister.start();
   const driftReporter = createDriftReporter(config.policy, { kubeConfig: options.kubeConfig, podName: options.podName ?? process.env.POD_NAME ?? hostname(), log });
   const drift = new DriftMonitor({ holder, live: knownTools.definitions, metrics, audit: loggers.audit, report: (snapshot) => driftReporter?.report(snapshot) });
 

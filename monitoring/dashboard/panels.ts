@@ -68,7 +68,7 @@ export const TOOL_CALLS: RowSpec = {
     },
     {
       title: "Denied calls by tool",
-      description: "Tools whose calls were denied (never forwarded in Enforce mode). Names neither the policy nor the server knows are counted as _unknown.",
+      description: "Tools whose calls were denied (never forwarded in Enforce mode). Names the server does not have are counted as _unknown.",
       kind: "timeseries",
       unit: "reqps",
       width: 12,

@@ -62,8 +62,10 @@ describe("KnownTools and the upstream's tool lists", () => {
     known.learnTools([tool("a"), { name: "b", inputSchema: { type: "object" } }]);
     assert.ok(known.has("a") && known.has("b"));
     assert.equal(known.inputSchemas.size, 2);
+    assert.equal(known.lacks("zzz"), false, "without the sidecar's own listing, no name is known to be missing");
     known.replaceTools([tool("b")]);
-    assert.ok(known.has("a"), "names stay known for metric labels");
+    assert.equal(known.has("a"), false, "a complete listing is the catalogue: a tool it no longer lists is one the server does not have");
+    assert.ok(known.lacks("a") && !known.lacks("b"));
     assert.equal(known.inputSchemas.lookup("a"), undefined);
   });
 

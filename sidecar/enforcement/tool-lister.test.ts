@@ -90,4 +90,45 @@ describe("the sidecar's own tools/list", { timeout: 60_000 }, () => {
     await eventually(() => assert.ok(known.inputSchemas.lookup("reborn")));
     assert.equal(known.inputSchemas.lookup("late"), undefined);
   });
+
+  it("announces every complete catalogue, and learns how a missing tool is answered without running anything", async () => {
+    const upstream = await startToolListServer({ tools: ["a", "b", "c"].map((n) => tool(n)), pageSize: 2 });
+    cleanup.push(() => upstream.close());
+    const known = new KnownTools();
+    const lister = new ToolLister({ url: new URL(`http://127.0.0.1:${upstream.port}/mcp`), knownTools: known, log: pino({ level: "silent" }), version: "test" });
+    cleanup.push(() => lister.stop());
+    const catalogues: string[][] = [];
+    lister.onCatalogue(() => {
+      throw new Error("a broken listener");
+    });
+    const remove = lister.onCatalogue((tools) => catalogues.push(tools.map((t) => (t as { name: string }).name)));
+    lister.start();
+    await eventually(() => assert.ok(known.missingTool.learnt));
+    assert.deepEqual(catalogues, [["a", "b", "c"]], "every page, once, despite the listener before it failing");
+    assert.deepEqual(known.missingTool.learnt, { kind: "result", template: { isError: true, content: [{ type: "text", text: "Tool \u0000tool\u0000 not found" }] } });
+    assert.deepEqual(upstream.calls, [], "the probe ran nothing");
+    assert.deepEqual(known.answerMissing(4, "secret", false), { jsonrpc: "2.0", id: 4, result: { isError: true, content: [{ type: "text", text: "Tool secret not found" }] } });
+
+    remove();
+    upstream.tools = [tool("d")];
+    await known.toolListChanged();
+    assert.equal(catalogues.length, 1, "a removed listener hears nothing more");
+  });
+
+  it("refuses a catalogue beyond its bounds, and keeps trying", async () => {
+    const upstream = await startToolListServer({ tools: Array.from({ length: 10_001 }, (_, i) => ({ name: `t${i}`, inputSchema: { type: "object" as const } })), pageSize: 5000 });
+    cleanup.push(() => upstream.close());
+    const known = new KnownTools();
+    const lines: string[] = [];
+    const log = pino({ level: "debug" }, { write: (s: string) => void lines.push(s) });
+    const lister = new ToolLister({ url: new URL(`http://127.0.0.1:${upstream.port}/mcp`), knownTools: known, log, version: "test", minDelayMs: 100, maxDelayMs: 200 });
+    cleanup.push(() => lister.stop());
+    lister.start();
+    await eventually(() => assert.ok(lines.some((l) => l.includes("more than 10000 tools"))));
+    assert.equal(lister.listed, false);
+    assert.equal(known.hasCatalogue, false);
+    upstream.tools = [tool("fits")];
+    await eventually(() => assert.ok(lister.listed));
+    assert.ok(known.has("fits"));
+  });
 });

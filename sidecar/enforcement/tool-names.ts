@@ -4,6 +4,8 @@
 // zero-width joiners, trailing spaces) of denied tools are stopped before any rule matching.
 import type { CompiledPolicy } from "../../policy/compile.ts";
 import { LiveDefinitions } from "../pins/live-definitions.ts";
+import type { RequestId } from "../mcp/jsonrpc.ts";
+import { MissingToolAnswer } from "./missing-tool-answer.ts";
 import { ToolInputSchemas } from "./tool-input-schemas.ts";
 
 const GUIDANCE = /^[A-Za-z0-9_.\-/]{1,128}$/;
@@ -20,6 +22,9 @@ export class KnownTools {
   readonly inputSchemas: ToolInputSchemas;
   /** The tools' definitions by digest, for spec.pins. */
   readonly definitions: LiveDefinitions;
+  /** How the upstream answers a tool it does not have (hidden tools answer the same). */
+  readonly missingTool = new MissingToolAnswer();
+  private catalogued = false;
 
   constructor(limit = 10_000, onSize?: (size: number) => void) {
     this.limit = limit;
@@ -36,9 +41,16 @@ export class KnownTools {
     this.definitions.observe(tools, false);
   }
 
-  /** The complete tools/list of the sidecar's own session: replaces the schemas known so far. */
+  /**
+   * The complete tools/list of the sidecar's own session: replaces the names and schemas known so far
+   * (a tool the server no longer lists is no longer known), and from now on the names are the server's
+   * catalogue (see `toolLabel`).
+   */
   replaceTools(tools: readonly unknown[]): void {
+    this.names.clear();
+    this.catalogued = true;
     this.learn(toolNames(tools));
+    this.onSize?.(this.names.size);
     this.inputSchemas.replace(tools);
     this.inputSchemas.warm();
     this.definitions.observe(tools, true);
@@ -72,6 +84,21 @@ export class KnownTools {
     if (this.names.size !== before) this.onSize?.(this.names.size);
   }
 
+  /** Whether a complete listing of the upstream's own has arrived: the names are its catalogue. */
+  get hasCatalogue(): boolean {
+    return this.catalogued;
+  }
+
+  /** Whether the upstream's catalogue is known and does not have this tool. */
+  lacks(name: string): boolean {
+    return this.catalogued && !this.names.has(name);
+  }
+
+  /** The upstream's answer to a call of a tool it does not have (learnt, else JSON-RPC -32602). */
+  answerMissing(id: RequestId, tool: string, modern: boolean): Record<string, unknown> {
+    return this.missingTool.answer(id, tool, modern);
+  }
+
   has(name: string): boolean {
     return this.names.has(name);
   }
@@ -96,7 +123,12 @@ export function toolNameProblem(name: string, policy: CompiledPolicy | undefined
     "use the exact name from tools/list (letters, digits, '_', '.', '-', '/'; at most 128 characters)";
 }
 
-/** The `tool` label of a metric: the name when the policy or the upstream knows it, else `_unknown`. */
+/**
+ * The `tool` label of a metric: the name when the upstream has the tool, else `_unknown`. Until the
+ * sidecar's own listing has succeeded (the upstream still starting), names the policy names count
+ * too, so a denial of a tool the policy is about is never lost in `_unknown`.
+ */
 export function toolLabel(name: string, policy: CompiledPolicy | undefined, known: KnownTools): string {
-  return known.has(name) || policy?.namesTool(name) ? name : "_unknown";
+  if (known.has(name)) return name;
+  return !known.hasCatalogue && policy?.namesTool(name) ? name : "_unknown";
 }

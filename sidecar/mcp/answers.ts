@@ -1,7 +1,8 @@
 // Answers the sidecar writes itself. Policy decisions are tool results (HTTP 200, the request's id):
 // clients tear sessions down on HTTP errors, and a result an agent can read lets it adapt. Only a
-// hidden tool is a JSON-RPC error, indistinguishable from a tool that does not exist. Error codes are
-// JSON-RPC's own, which every revision of MCP understands.
+// hidden tool answers as the upstream answers a tool it does not have (learnt from the upstream, else
+// JSON-RPC -32602: see enforcement/missing-tool-answer.ts). Error codes are JSON-RPC's own, which
+// every revision of MCP understands.
 import type { Verdict } from "../enforcement/outcome.ts";
 import type { RequestId } from "./jsonrpc.ts";
 
@@ -38,6 +39,25 @@ export function rpcError(id: RequestId | null, code: number, message: string, da
   return { jsonrpc: "2.0", id, error: data === undefined ? { code, message } : { code, message, data } };
 }
 
+/** What the sidecar knows of the upstream's missing tools (enforcement/tool-names.ts KnownTools). */
+export interface MissingTools {
+  /** Whether the upstream's catalogue is known and does not have this tool. */
+  lacks(tool: string): boolean;
+  /** The upstream's answer to a call of a tool it does not have (learnt, else JSON-RPC -32602). */
+  answerMissing(id: RequestId, tool: string, modern: boolean): Record<string, unknown>;
+}
+
+/**
+ * Hidden tools answer as missing ones. So do tools the upstream does not have that the policy denies
+ * by default or by a glob rule: were they answered "[POLICY DENIED]", a hidden tool would stand out as
+ * the one unlisted name that is not denied (ADR 0122). Nothing could run either way. A name a deny
+ * rule names exactly keeps its reason (`lacks` is false for it: see proxy/post-plan.ts).
+ */
+function answersAsMissing(tool: string, verdict: Verdict, missing: MissingTools): boolean {
+  if (verdict.reason === "hidden") return true;
+  return (verdict.reason === "default_deny" || verdict.reason === "tool_denied") && missing.lacks(tool);
+}
+
 const PREFIX = {
   denied: "[POLICY DENIED]",
   rate_limited: "[RATE LIMITED]",
@@ -48,8 +68,8 @@ const PREFIX = {
  * The answer to a tool call the policy does not let through. `modern`: the request speaks 2026-07-28
  * or later, whose results must say `resultType` (older clients do not know the field).
  */
-export function decisionAnswer(id: RequestId, tool: string, verdict: Verdict, modern = false): Record<string, unknown> {
-  // In FastMCP's words for a tool it does not have.
+export function decisionAnswer(id: RequestId, tool: string, verdict: Verdict, modern = false, missing?: MissingTools): Record<string, unknown> {
+  if (missing && answersAsMissing(tool, verdict, missing)) return missing.answerMissing(id, tool, modern);
   if (verdict.reason === "hidden") return rpcError(id, INVALID_PARAMS, `Unknown tool: '${tool}'`) as unknown as Record<string, unknown>;
   const decision = verdict.decision === "allowed" ? "denied" : verdict.decision;
   const text = `${PREFIX[decision]} ${verdict.message || `Tool '${tool}' is not allowed by policy.`}`;

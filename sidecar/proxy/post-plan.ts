@@ -5,7 +5,8 @@ import type { IncomingHttpHeaders } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { CallerContext, DecidedCall, Enforcer } from "../enforcement/enforcer.ts";
 import { toolNameProblem, type KnownTools } from "../enforcement/tool-names.ts";
-import { decisionAnswer, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, rpcError } from "../mcp/answers.ts";
+import type { CompiledPolicy } from "../../policy/compile.ts";
+import { decisionAnswer, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, rpcError, type MissingTools } from "../mcp/answers.ts";
 import { idKey, imitatesPolicedMethod, POLICED_METHODS, type ClientMessage, type RequestId } from "../mcp/jsonrpc.ts";
 import { isModernMessage } from "../mcp/request-metadata.ts";
 import type { RequestOutcome } from "../observability/metrics.ts";
@@ -97,7 +98,15 @@ async function planMessage(deps: PlanDeps, message: ClientMessage, context: Call
   if (call.forward) return { message, forward: true, call, outcome: "forwarded" };
   if (call.awaitingApproval) return { message, forward: false, call, outcome: "answered" };
   void deps.enforcer.complete(call, "not_forwarded");
-  return { message, forward: false, answer: decisionAnswer(id, name, call.verdict, modern), call, outcome: "answered" };
+  return { message, forward: false, answer: decisionAnswer(id, name, call.verdict, modern, missingTools(deps.knownTools, call.policy)), call, outcome: "answered" };
+}
+
+/**
+ * The tools the upstream does not have, for answering as it does: a name the policy names exactly (a
+ * deny rule with the operator's reason) keeps its denial; see answers.ts.
+ */
+function missingTools(known: KnownTools, policy: CompiledPolicy | undefined): MissingTools {
+  return { lacks: (tool) => known.lacks(tool) && policy?.namesTool(tool) !== true, answerMissing: (id, tool, modern) => known.answerMissing(id, tool, modern) };
 }
 
 /** resources/read and prompts/get: decided by the policy's resources: and prompts: blocks when it has them. */

@@ -19,7 +19,7 @@ const ROUND: Array<{ name: string; arguments: Record<string, unknown> }> = [
   { name: "delete_flow_logs", arguments: { namespace: "company.team", flow_id: "nightly" } }, // denied by its rule
   { name: "restart_execution", arguments: { execution_id: "e-1" } }, // not listed: default deny
   { name: "resume_execution", arguments: { execution_ids: ["e-1"] } }, // limited to 2 a minute
-  { name: "force_run_execution", arguments: {} }, // hidden: -32602
+  { name: "force_run_execution", arguments: {} }, // hidden: answered as the server answers a tool it does not have
 ];
 
 export class AgentTraffic {
@@ -48,7 +48,8 @@ export class AgentTraffic {
       try {
         const result = await client.callTool(call);
         const text = JSON.stringify(result.content ?? []);
-        if (text.includes("[RATE LIMITED]")) this.tally.rateLimited++;
+        if (result.isError === true && text.includes("Unknown tool")) this.tally.hidden++;
+        else if (text.includes("[RATE LIMITED]")) this.tally.rateLimited++;
         else if (text.includes("[POLICY DENIED]")) this.tally.denied++;
         else this.tally.allowed++;
       } catch (error) {

@@ -1,6 +1,6 @@
 // The attack cases of issue 12, each run through a stack's sidecar. An attack sends its requests,
 // returns how the answers differ from the documented behaviour (DESIGN.md: denied → 200 with an
-// isError "[POLICY DENIED]" result; hidden → JSON-RPC -32602; malformed → 4xx; missing or bad
+// isError "[POLICY DENIED]" result; hidden → what the server answers for a tool it does not have; malformed → 4xx; missing or bad
 // credentials → 401), and leaves the verdict on what the upstream ran to the case's judge.
 import { gzipSync } from "node:zlib";
 import { smuggle, UTF7_CONTENT_TYPE } from "./encodings.ts";
@@ -54,11 +54,19 @@ function expectDenied(what: string, res: RawResponse, id: unknown): string[] {
   return ok ? [] : [`${what}: expected 200 with an isError "[POLICY DENIED]" result, got ${res.status} ${res.text.slice(0, 200)}`];
 }
 
-/** Refused before any policy or upstream: a 4xx, or a policy denial, or a JSON-RPC error (never a result that ran). */
+/** What each stack answers (as an isError result) for a tool it does not have: what a hidden tool answers too. */
+const MISSING_TOOL_TEXT = /^(Unknown tool: |MCP error -32602: Tool \S+ not found$)/;
+
+/**
+ * Refused before any policy or upstream: a 4xx, a policy denial, a JSON-RPC error, or the answer for
+ * a tool the server does not have (never a result that ran).
+ */
 function expectRefusedOrDenied(what: string, res: RawResponse, id: unknown): string[] {
   if (is4xx(res)) return [];
   const m = resultOf(res, id);
   if (m?.error !== undefined) return [];
+  const result = m?.result as { isError?: boolean; content?: { text?: string }[] } | undefined;
+  if (res.status === 200 && result?.isError === true && MISSING_TOOL_TEXT.test(result.content?.[0]?.text ?? "")) return [];
   return expectDenied(what, res, id);
 }
 
@@ -124,8 +132,11 @@ export const ATTACKS: readonly Attack[] = [
       if (!isPlainListResult(allowed, 1)) found.push(`allowed call: expected the upstream's result, got ${allowed.status} ${allowed.text.slice(0, 200)}`);
       found.push(...expectDenied("denied tool", await c.post(caller, session, toolCall(2, TOOLS.denied, { execution_id: "e1" })), 2));
       const hidden = await c.post(caller, session, toolCall(3, TOOLS.hidden, { execution_id: "e1" }));
-      const hiddenError = resultOf(hidden, 3)?.error as { code?: number } | undefined;
-      if (hidden.status !== 200 || hiddenError?.code !== -32602) found.push(`hidden tool: expected 200 with JSON-RPC -32602, got ${hidden.status} ${hidden.text.slice(0, 200)}`);
+      const missing = await c.post(caller, session, toolCall(3, "no_such_tool", { execution_id: "e1" }));
+      const alike = (res: RawResponse, tool: string) => JSON.stringify(resultOf(res, 3) ?? null).replaceAll(tool, "<tool>");
+      if (hidden.status !== 200 || resultOf(hidden, 3) === undefined || alike(hidden, TOOLS.hidden) !== alike(missing, "no_such_tool")) {
+        found.push(`hidden tool: expected 200 with the answer for a missing tool (${missing.text.slice(0, 200)}), got ${hidden.status} ${hidden.text.slice(0, 200)}`);
+      }
       const limited = [];
       for (let i = 0; i < LIMIT_MAX + 1; i++) limited.push(await c.post(caller, session, toolCall(4 + i, TOOLS.limited, { execution_id: `e-${i}` })));
       const last = resultOf(limited[LIMIT_MAX] as RawResponse, 4 + LIMIT_MAX)?.result as { content?: { text?: string }[] } | undefined;

@@ -147,6 +147,11 @@ export async function startStack(which: StackName | GivenUpstream, options: Stac
     await upstream.peer.stop();
     throw err;
   });
+  if (typeof which === "string") {
+    // Before any case: the sidecar's own session has listed the tools and learnt how the server
+    // answers a missing tool (hidden tools answer alike).
+    await sidecar.waitForLog((l) => typeof l.msg === "string" && (l.msg.startsWith("learnt how the upstream answers a missing tool") || l.msg.startsWith("the upstream's answer for a missing tool is not imitated")), `${name}: the sidecar's own listing`, 30_000);
+  }
   let nextCaller = 0;
   let keep = process.env.DIFFERENTIAL_KEEP !== undefined;
   const executions = (): Execution[] =>

@@ -33,7 +33,7 @@ describe("MCP Inspector CLI ↔ sidecar ↔ Kestra double", { timeout: 240_000 }
       assert.match(allowed.stdout, /RUNNING/);
       const denied = await inspect(h.sidecar.url, ["--method", "tools/call", "--tool-name", "list_executions", "--tool-arg", "namespace=company.team"], KEYS.alice);
       assert.equal(denied.code, 5, denied.stderr);
-      assert.match(denied.stdout, /\[POLICY DENIED\] Tool 'list_executions' is not allowed by policy agents\/kestra/);
+      assert.match(denied.stdout, /\[POLICY DENIED\] Tool 'list_executions' is not allowed by policy 'agents\/kestra'/);
       const listed = await inspect(h.sidecar.url, ["--method", "tools/list"], KEYS.alice);
       assert.equal((JSON.parse(listed.stdout) as { tools: { name: string }[] }).tools.some((t) => t.name === "force_run_execution"), false);
       const hidden = await inspect(h.sidecar.url, ["--method", "tools/call", "--tool-name", "force_run_execution", "--tool-arg", "execution_id=e1"], KEYS.alice);

@@ -39,6 +39,7 @@ for (const responseMode of ["auto", "sse"] as const) {
     before(async () => {
       server = await startV2Server(responseMode);
       proxy = await startProxy(server.url, { policy: POLICY });
+      await proxy.catalogued();
     });
     after(async () => {
       await proxy?.close();
@@ -60,7 +61,11 @@ for (const responseMode of ["auto", "sse"] as const) {
       const denied = await client.callTool({ name: "greet", arguments: { who: "mallory" } });
       assert.equal(denied.isError, true);
       assert.match(JSON.stringify(denied.content), /\[POLICY DENIED\] Call to 'greet' denied by policy/);
-      await assert.rejects(client.callTool({ name: "wipe", arguments: {} }), /Unknown tool: 'wipe'/);
+      // Hidden: answered as the v2 server answers a tool it does not have (a JSON-RPC error).
+      const hidden = (await client.callTool({ name: "wipe", arguments: {} }).catch((e: unknown) => e)) as { code?: number; message?: string };
+      const missing = (await client.callTool({ name: "no_such_tool", arguments: {} }).catch((e: unknown) => e)) as { code?: number; message?: string };
+      assert.match(String(hidden.message), /Tool wipe not found/);
+      assert.deepEqual([hidden.code, hidden.message], [missing.code, missing.message?.replaceAll("no_such_tool", "wipe")]);
       assert.equal(server.calls.includes("wipe"), false);
       await client.close();
     });

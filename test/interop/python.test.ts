@@ -45,6 +45,7 @@ for (const [mode, flags] of [["stateful SSE", []], ["JSON answers", ["--json"]],
     before(async () => {
       server = await startFastMcp([...flags]);
       proxy = await startProxy(server.url, { policy: POLICY });
+      await proxy.catalogued();
     });
     after(async () => {
       await proxy?.close();
@@ -63,7 +64,7 @@ for (const [mode, flags] of [["stateful SSE", []], ["JSON answers", ["--json"]],
     it("enforces the policy on a Python client", async () => {
       const lines = await pythonClient(proxy.sidecar.url, [["tools/call", { name: "add", arguments: { a: 500, b: 1 } }], ["tools/call", { name: "delete_everything", arguments: { confirm: true } }]], KEYS.alice);
       assert.deepEqual(lines[1], { ok: { content: [{ text: "[POLICY DENIED] Sums over 100 need a human.", type: "text" }], isError: true, _meta: { "mcpwarden.io/decision": { decision: "denied", reason: "deny_if_matched", rule: "/spec/tools/0/denyIf/0" } } } });
-      assert.deepEqual(lines[2], { error: { code: -32602, message: "Unknown tool: 'delete_everything'" } });
+      assert.deepEqual(lines[2], { ok: { content: [{ text: "Unknown tool: 'delete_everything'", type: "text" }], isError: true } }, "as FastMCP answers a tool it does not have");
     });
 
     it("relays FastMCP's answers in meaning: the same status, media type and messages", async () => {

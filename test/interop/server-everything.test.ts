@@ -13,7 +13,6 @@ import {
   GetTaskResultSchema,
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
-  McpError,
   ResourceUpdatedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
@@ -43,6 +42,7 @@ describe("TypeScript SDK client ↔ sidecar ↔ server-everything", { timeout: 1
     await everything.waitFor(/listening on port/);
     url = `http://127.0.0.1:${port}/mcp`;
     proxy = await startProxy(url, { policy: POLICY });
+    await proxy.catalogued();
     client = await proxy.client(KEYS.alice, { capabilities: { elicitation: { form: {} }, sampling: {}, roots: { listChanged: true } } });
     client.setRequestHandler(ElicitRequestSchema, () => ({ action: "accept", content: { name: "Ada", check: true, email: "ada@example.com", integer: 42, number: 3.5, untitledSingleSelectEnum: "option1", titledSingleSelectEnum: "value1", legacyTitledEnum: "opt1", untitledMultipleSelectEnum: ["option1"], titledMultipleSelectEnum: ["value1"] } }));
     client.setRequestHandler(CreateMessageRequestSchema, () => ({ role: "assistant", content: { type: "text", text: "sampled through the sidecar" }, model: "test-model", stopReason: "endTurn" }));
@@ -121,7 +121,11 @@ describe("TypeScript SDK client ↔ sidecar ↔ server-everything", { timeout: 1
   });
 
   it("enforces the policy on server-everything's tools, also on task-augmented calls", async () => {
-    await assert.rejects(client.callTool({ name: "get-env", arguments: {} }), (e: unknown) => e instanceof McpError && e.code === -32602);
+    // Hidden: answered as server-everything answers a tool it does not have.
+    const hidden = await client.callTool({ name: "get-env", arguments: {} });
+    const missing = await client.callTool({ name: "no-such-tool", arguments: {} });
+    assert.equal(hidden.isError, true);
+    assert.deepEqual(hidden, JSON.parse(JSON.stringify(missing).replaceAll("no-such-tool", "get-env")));
     const denied = (await client.callTool({ name: "gzip-file-as-resource", arguments: { name: "x", data: "data:text/plain,hi" } })) as Text & { isError?: boolean };
     assert.equal(denied.isError, true);
     assert.equal(denied.content[0]?.text, "[POLICY DENIED] Fetching URLs is not allowed for agents.");

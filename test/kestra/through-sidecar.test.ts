@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { McpError, type CallToolResult, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import { type CallToolResult, type Tool } from "@modelcontextprotocol/sdk/types.js";
 import { runPythonClient } from "../support/python-client.ts";
 import { messagesOf, rawInitialize, rawPost, toolCall } from "../support/raw-mcp.ts";
 import { KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
@@ -37,6 +37,7 @@ describe("TypeScript SDK and Python mcp clients ↔ sidecar ↔ FastMCP Kestra s
   before(async () => {
     kestra = await startKestraFastMcp();
     proxy = await startProxy(kestra.url, { policy: POLICY });
+    await proxy.catalogued();
     direct = new Client({ name: "direct", version: "1.0.0" });
     await direct.connect(new StreamableHTTPClientTransport(new URL(kestra.url)));
     directTools = (await direct.listTools()).tools;
@@ -116,7 +117,8 @@ describe("TypeScript SDK and Python mcp clients ↔ sidecar ↔ FastMCP Kestra s
 
     it("answers a hidden tool as FastMCP would answer a tool it does not have", async () => {
       const client = await proxy.client(KEYS.alice);
-      await assert.rejects(client.callTool({ name: "force_run_execution", arguments: { execution_id: "x" } }), (error: unknown) => error instanceof McpError && error.code === -32602 && /Unknown tool: 'force_run_execution'/.test(error.message));
+      const hidden = await client.callTool({ name: "force_run_execution", arguments: { execution_id: "x" } });
+      assert.deepEqual(hidden, { isError: true, content: [{ type: "text", text: "Unknown tool: 'force_run_execution'" }] });
     });
 
     it("rate-limits per grant: the third resume of a minute is refused, another grant still has its budget", async () => {
@@ -148,7 +150,7 @@ describe("TypeScript SDK and Python mcp clients ↔ sidecar ↔ FastMCP Kestra s
         ["tools/call", { name: "list_namespaces", arguments: { query: "company" } }],
       ], KEYS.bob);
       assert.deepEqual(lines[1], { ok: { content: [{ type: "text", text: "[POLICY DENIED] Key-value writes go through the platform team's pipeline." }], isError: true, _meta: { "mcpwarden.io/decision": { decision: "denied", reason: "deny_if_matched", rule: "/spec/tools/0/denyIf/0" } } } });
-      assert.deepEqual(lines[2], { error: { code: -32602, message: "Unknown tool: 'delete_flow_logs'" } });
+      assert.deepEqual(lines[2], { ok: { content: [{ type: "text", text: "Unknown tool: 'delete_flow_logs'" }], isError: true } });
       const [reached] = await kestra.calls();
       assert.deepEqual(lines[3], { ok: { content: reached?.result?.content, structuredContent: reached?.result?.structuredContent, isError: false } });
     });

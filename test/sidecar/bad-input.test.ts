@@ -36,7 +36,8 @@ const CORPUS: Row[] = [
   { name: "an empty batch", body: "[]", status: 400, code: -32600 },
   { name: "a batch of non-messages", body: "[1, true]", status: 200, code: [-32600, -32600] },
   { name: "a batch hiding a denied call after an allowed one", body: `[${call(ALLOWED)},${call("delete_flow_logs").replace('"id":7', '"id":9')}]`, status: 200, match: /\[POLICY DENIED\] Tool 'delete_flow_logs'/ },
-  { name: "a batch hiding a hidden tool", body: `[${call("force_run_execution")}]`, status: 200, code: [-32602] },
+  // Answered as the upstream (FastMCP-like) answers a tool it does not have.
+  { name: "a batch hiding a hidden tool", body: `[${call("force_run_execution")}]`, status: 200, match: /^\[\{"jsonrpc":"2.0","id":7,"result":\{[^\]]*"text":"Unknown tool: 'force_run_execution'"/ },
   { name: "a batch with a repeated request id", body: `[${call(ALLOWED)},${call(ALLOWED)}]`, status: 400, code: -32600 },
   { name: "a batch larger than the bound", body: `[${Array.from({ length: 101 }, (_, i) => call(ALLOWED).replace('"id":7', `"id":${1000 + i}`)).join(",")}]`, status: 400, code: -32600 },
   { name: "a body over the size bound", body: call(ALLOWED, { padding: "x".repeat(70_000) }), status: 413, code: -32600 },
@@ -111,6 +112,7 @@ describe("bad input", () => {
 
   before(async () => {
     h = await startHarness({ policy: POLICY, upstream: { answers: "json" }, config: { maxBodyBytes: 64 * 1024, allowedOrigins: ["https://agents.example"], headersTimeoutMs: 500, requestTimeoutMs: 1000 } });
+    await h.catalogued();
     for (const who of ["alice", "bob"] as const) {
       const res = await request(h.sidecar.url, {
         method: "POST",

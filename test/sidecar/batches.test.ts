@@ -14,6 +14,7 @@ for (const answers of ["sse", "json"] as const) {
     let headers: Record<string, string>;
     before(async () => {
       h = await startHarness({ policy: POLICY, upstream: { answers } });
+      await h.catalogued();
       const auth = { authorization: `Bearer ${KEYS.alice}` };
       headers = { ...auth, "mcp-session-id": await rawInitialize(h.sidecar.url, auth), "mcp-protocol-version": "2025-03-26" };
     });
@@ -29,7 +30,7 @@ for (const answers of ["sse", "json"] as const) {
       assert.deepEqual([...messages.keys()].sort(), [1, 2, 3]);
       assert.match(JSON.stringify(messages.get(1)), /company\.finance/, "the upstream's answer to the allowed call");
       assert.match(JSON.stringify(messages.get(2)), /\[POLICY DENIED\] Tool 'delete_flow_logs'/);
-      assert.equal((messages.get(3)?.error as { code: number }).code, -32602);
+      assert.deepEqual(messages.get(3), { jsonrpc: "2.0", id: 3, result: { isError: true, content: [{ type: "text", text: "Unknown tool: 'force_run_execution'" }] } }, "as the upstream answers a tool it does not have");
       assert.deepEqual(h.upstream.calls.slice(before).map((c) => c.tool), ["list_namespaces"]);
     });
 

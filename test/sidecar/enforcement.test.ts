@@ -3,7 +3,6 @@
 // Every case runs against an upstream answering as SSE (FastMCP's default) and as JSON.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { KEYS, mcpPolicy, startHarness, type Harness } from "../support/sidecar-harness.ts";
 
@@ -52,7 +51,7 @@ for (const answers of ["sse", "json"] as const) {
       const before = h.upstream.calls.length;
       const result = (await alice.callTool({ name: "delete_flow_logs", arguments: { namespace: "a", flow_id: "b" } })) as ToolResult;
       assert.equal(result.isError, true);
-      assert.match(text(result), /^\[POLICY DENIED\] Tool 'delete_flow_logs' is not allowed by policy agents\/kestra \(default deny\)/);
+      assert.match(text(result), /^\[POLICY DENIED\] Tool 'delete_flow_logs' is not allowed by policy 'agents\/kestra' \(default deny\)/);
       assert.deepEqual(result._meta?.["mcpwarden.io/decision"], { decision: "denied", reason: "default_deny", rule: "(default deny)" });
       assert.equal(h.upstream.calls.length, before, "the denied call reached the upstream");
     });
@@ -81,13 +80,17 @@ for (const answers of ["sse", "json"] as const) {
       assert.equal(h.upstream.calls.some((c) => c.tool === "execute_flow"), false);
     });
 
-    it("hides tools: absent from tools/list, and a call is a -32602 error as for an unknown tool", async () => {
+    it("hides tools: absent from tools/list, and a call answers as the upstream answers a tool it does not have", async () => {
       const { tools } = await alice.listTools();
       assert.equal(tools.length, 38);
       assert.equal(tools.some((t) => t.name === "force_run_execution"), false);
       const full = tools.find((t) => t.name === "list_executions");
       assert.ok(full?.outputSchema, "unknown and optional fields of other tools survive the filtering");
-      await assert.rejects(alice.callTool({ name: "force_run_execution", arguments: { execution_id: "x" } }), (err: unknown) => err instanceof McpError && err.code === -32602);
+      await h.catalogued();
+      const hidden = await alice.callTool({ name: "force_run_execution", arguments: { execution_id: "x" } });
+      const missing = await alice.callTool({ name: "no_such_tool_at_all", arguments: { execution_id: "x" } });
+      assert.deepEqual(hidden, { isError: true, content: [{ type: "text", text: "Unknown tool: 'force_run_execution'" }] });
+      assert.deepEqual(JSON.parse(JSON.stringify(missing).replaceAll("no_such_tool_at_all", "force_run_execution")), hidden);
       assert.equal(h.upstream.calls.some((c) => c.tool === "force_run_execution"), false);
     });
 
@@ -114,11 +117,12 @@ for (const answers of ["sse", "json"] as const) {
       assert.deepEqual(refunded.map((l) => l.upstreamOutcome).sort(), ["connection_error", "http_error", "rpc_error"]);
     });
 
-    it("counts decisions with bounded labels: names neither the policy nor the upstream knows are _unknown", async () => {
+    it("counts decisions with bounded labels: names the upstream does not have are _unknown", async () => {
       await alice.callTool({ name: "no_such_tool", arguments: {} });
       await alice.callTool({ name: "another_made_up_tool", arguments: {} });
       assert.equal(await h.metric("mcp_warden_tool_calls_total", { tool: "no_such_tool" }), undefined);
-      assert.equal(await h.metric("mcp_warden_tool_calls_total", { tool: "_unknown", decision: "denied", reason: "default_deny" }), 2);
+      // These two and no_such_tool_at_all of the hidden-tool case.
+      assert.equal(await h.metric("mcp_warden_tool_calls_total", { tool: "_unknown", decision: "denied", reason: "default_deny" }), 3);
       assert.equal(await h.metric("mcp_warden_tool_calls_total", { tool: "delete_flow_logs", decision: "denied", reason: "default_deny", policy: "agents/kestra", mode: "Enforce" }), 1);
       assert.equal(await h.metric("mcp_warden_tool_calls_total", { tool: "force_run_execution", decision: "denied", reason: "hidden" }), 1);
       assert.equal(await h.metric("mcp_warden_tool_calls_total", { tool: "execute_flow", decision: "approval_required" }), 1);

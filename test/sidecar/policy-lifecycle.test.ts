@@ -5,7 +5,6 @@ import { mkdtempSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { eventually, KEYS, mcpPolicy, startHarness } from "../support/sidecar-harness.ts";
 import { StartupError } from "../../sidecar/sidecar.ts";
 
@@ -115,16 +114,15 @@ describe("policy lifecycle", () => {
     }
   });
 
-  it("answers a hidden tool with JSON-RPC -32602 in the words FastMCP uses for a tool it does not have", async () => {
+  it("answers a hidden tool exactly as the upstream answers a tool it does not have", async () => {
     const h = await startHarness({ policy: mcpPolicy("default: allow\nhide: [force_run_execution]") });
     try {
       const alice = await h.client(KEYS.alice);
-      const hidden = await alice.callTool({ name: "force_run_execution", arguments: {} }).catch((e: unknown) => e);
-      assert.ok(hidden instanceof McpError);
-      assert.equal(hidden.code, -32602);
-      assert.equal(hidden.message, "MCP error -32602: Unknown tool: 'force_run_execution'");
+      const hidden = (await alice.callTool({ name: "force_run_execution", arguments: {} })) as ToolResult;
+      assert.deepEqual(hidden, { isError: true, content: [{ type: "text", text: "Unknown tool: 'force_run_execution'" }] });
       const missing = (await alice.callTool({ name: "not_a_kestra_tool", arguments: {} })) as ToolResult;
       assert.equal(text(missing), "Unknown tool: 'not_a_kestra_tool'", "the upstream's own answer");
+      assert.deepEqual(JSON.parse(JSON.stringify(missing).replaceAll("not_a_kestra_tool", "force_run_execution")), hidden);
       assert.equal(h.upstream.calls.some((c) => c.tool === "force_run_execution"), false);
     } finally {
       await h.close();

@@ -88,7 +88,8 @@ describe("tools/list filtering", () => {
       const a = await h.client(KEYS.alice);
       const b = await h.client(KEYS.bob);
       for (let i = 0; i < 20; i++) await (i % 2 ? a : b).callTool({ name: "list_namespaces", arguments: {} });
-      assert.equal(h.upstream.sessionCount, 2);
+      await h.catalogued();
+      assert.equal(h.upstream.sessionCount, 3, "one per client session, and the sidecar's own (listing tools)");
       assert.equal(new Set(h.upstream.calls.map((c) => c.sessionId)).size, 2);
     } finally {
       await h.close();

@@ -44,6 +44,8 @@ export interface ProxyHarness {
   /** An SDK client connected through the sidecar with the given API key (or none). */
   client(key?: string, options?: { name?: string; capabilities?: ClientCapabilities }): Promise<Client>;
   metric(name: string, labels?: Record<string, string>): Promise<number | undefined>;
+  /** Resolves once the sidecar's own session has listed the upstream's tools and learnt how it answers a missing one. */
+  catalogued(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -69,6 +71,11 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const upstream = await startKestraDouble(options.upstream);
   try {
     const proxy = await startProxy(upstream.url, options);
+    // The sidecar's own session (listing, probe) is done before the test's traffic, which tests count.
+    await proxy.catalogued().catch(async (err: unknown) => {
+      await proxy.close();
+      throw err;
+    });
     return {
       ...proxy,
       upstream,
@@ -117,6 +124,7 @@ export async function startProxy(upstreamUrl: string, options: Omit<HarnessOptio
       clients.push(client);
       return client;
     },
+    catalogued: () => eventually(() => logs.logLines.some((l) => typeof l.msg === "string" && l.msg.startsWith("learnt how the upstream answers a missing tool")), "the sidecar's own listing and missing-tool probe"),
     async metric(name, labels = {}) {
       const text = await (await fetch(`${sidecar.adminUrl}/metrics`)).text();
       return metricValue(text, name, labels);

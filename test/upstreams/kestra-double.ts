@@ -18,6 +18,7 @@ import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { InMemoryEventStore } from "@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js";
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import { PROBE_PREFIX } from "../../sidecar/enforcement/missing-tool-answer.ts";
 import { kestraResult, logLines, type ToolArguments } from "./kestra-results.ts";
 
 export interface KestraDoubleOptions {
@@ -91,11 +92,14 @@ export async function startKestraDouble(options: KestraDoubleOptions = {}): Prom
       const { name } = request.params;
       const args = request.params.arguments ?? {};
       const headers = extra.requestInfo?.headers ?? {};
+      // The sidecar's own session asks for a tool that cannot exist, to learn how a missing tool is
+      // answered: not an agent's call, and nothing runs, so it is answered but not recorded.
+      if (!validators.has(name) && name.startsWith(PROBE_PREFIX)) return unknownTool(name);
       record(calls, { tool: name, arguments: args, sessionId: extra.sessionId, authorization: headers.authorization as string | undefined });
       executed.set(name, (executed.get(name) ?? 0) + 1);
       const validate = validators.get(name);
       // FastMCP 3 answers an unknown tool with a tool error, not a JSON-RPC error.
-      if (!validate) return { isError: true, content: [{ type: "text", text: `Unknown tool: '${name}'` }] };
+      if (!validate) return unknownTool(name);
       if (failures.get(name) === "rpc_error") {
         failures.delete(name);
         throw new McpError(ErrorCode.InternalError, `Kestra API unavailable while running ${name}`);
@@ -240,4 +244,9 @@ function docstring(tool: Tool): string {
     "Returns:",
     "    dict: The Kestra API response, with ids, namespaces, states and timestamps as Kestra reports them.",
   ].join("\n");
+}
+
+/** FastMCP 3's answer for a tool it does not have: a tool error, not a JSON-RPC error. */
+function unknownTool(name: string) {
+  return { isError: true, content: [{ type: "text" as const, text: `Unknown tool: '${name}'` }] };
 }

@@ -5,12 +5,14 @@
 //
 //   const kestra = await startKestraFastMcp();   // kestra.url → http://127.0.0.1:PORT/mcp
 //   await kestra.calls()                         // the tool calls that reached FastMCP, with their results
+//   await kestra.probes()                        // the sidecar's own calls of a tool that cannot exist
 //   await kestra.reset()                         // initial Kestra state, empty call record
 //   await kestra.kestraFault({ status: 503 })    // Kestra's API fails (or { unreachable: true }; {} ends it)
 //   await kestra.stop();
 import { dirname, join } from "node:path";
 import { KESTRA_FASTMCP_ENV } from "../../operator/injector/kestra-env.ts";
 import { kestraServerCommand } from "../../operator/injector/mutate.ts";
+import { PROBE_PREFIX } from "../../sidecar/enforcement/missing-tool-answer.ts";
 import { PYTHON_DIR, startPeer, venvPython, type Peer } from "../support/processes.ts";
 import { freePort } from "../cluster/processes.ts";
 
@@ -34,7 +36,10 @@ export interface KestraFastMcp {
   /** The command line it was started with (the injector's, with the port). */
   readonly command: string[];
   readonly peer: Peer;
+  /** Agents' calls (the sidecar's probes left out: see probes()). */
   calls(): Promise<FastMcpCall[]>;
+  /** The sidecar's own calls of a tool that cannot exist (it learns how a missing tool is answered). */
+  probes(): Promise<FastMcpCall[]>;
   reset(): Promise<void>;
   /** Makes Kestra's API fail (an HTTP error status, or unreachable) for every call until cleared ({}). */
   kestraFault(fault: { status: number } | { unreachable: true } | Record<string, never>): Promise<void>;
@@ -75,13 +80,17 @@ export async function startKestraFastMcp(options: KestraFastMcpOptions = {}): Pr
       throw error;
     }
     const base = `http://127.0.0.1:${port}`;
+    const record = async () => (await (await fetch(`${base}/_test/calls`)).json()) as FastMcpCall[];
     return {
       url: `${base}/mcp`,
       port,
       command: [command, ...args],
       peer,
       async calls() {
-        return (await (await fetch(`${base}/_test/calls`)).json()) as FastMcpCall[];
+        return (await record()).filter((c) => !c.tool.startsWith(PROBE_PREFIX));
+      },
+      async probes() {
+        return (await record()).filter((c) => c.tool.startsWith(PROBE_PREFIX));
       },
       async reset() {
         const response = await fetch(`${base}/_test/reset`, { method: "POST" });

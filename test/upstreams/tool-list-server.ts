@@ -73,6 +73,9 @@ export async function startToolListServer(options: ToolListServerOptions = {}): 
         return { tools: visible.slice(start, next), ...(next < visible.length ? { nextCursor: String(next) } : {}) };
       });
       server.setRequestHandler(CallToolRequestSchema, (request) => {
+        // Like the SDK's McpServer, a tool it does not have runs nothing (the sidecar asks for one to
+        // learn how a missing tool is answered).
+        if (!state.tools.some((t) => t.name === request.params.name)) return { isError: true, content: [{ type: "text", text: `Tool ${request.params.name} not found` }] };
         calls.push({ tool: request.params.name, arguments: request.params.arguments ?? {} });
         return { content: [{ type: "text", text: `ran ${request.params.name}` }] };
       });
