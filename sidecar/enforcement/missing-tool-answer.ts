@@ -3,7 +3,7 @@
 // per upstream session for a name that cannot exist (`probeName`: unguessable, never in the listed
 // catalogue) and keeps the answer as a template: a JSON-RPC error (code, message, data) or a tool
 // result, with the probe name standing for the tool's name wherever it appears. Until an answer is
-// learnt, and for answers that do not look like a refusal, the spec's `-32602` stands in.
+// learnt, and for answers that do not look like a refusal, the spec's invalid-params error stands in.
 import { randomBytes } from "node:crypto";
 import { INVALID_PARAMS } from "../mcp/answers.ts";
 import type { RequestId } from "../mcp/jsonrpc.ts";

@@ -8,7 +8,7 @@
 // after its session broke. A listing is bounded: pages, tools, bytes per answer, and time. Failures
 // are retried with capped exponential backoff, forever; nothing waits on it (ADR 0011): until a
 // listing succeeds, strict calls to tools whose schema is unknown are denied, metric labels fall back
-// to the names the policy names, hidden tools answer with the spec's -32602, and agents' own
+// to the names the policy names, hidden tools answer with the spec's invalid-params error, and agents' own
 // tools/list answers teach the names and schemas too.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -228,7 +228,7 @@ export class ToolLister {
     }
     const learnt = shapeOf(answer, name);
     if ("problem" in learnt) {
-      this.options.log.warn({ problem: learnt.problem }, "the upstream's answer for a missing tool is not imitated; hidden tools answer with JSON-RPC -32602");
+      this.options.log.warn({ problem: learnt.problem }, "the upstream's answer for a missing tool is not imitated; hidden tools answer with JSON-RPC invalid params");
       return;
     }
     this.options.knownTools.missingTool.learn(learnt.shape);

@@ -94,7 +94,7 @@ export class KnownTools {
     return this.catalogued && !this.names.has(name);
   }
 
-  /** The upstream's answer to a call of a tool it does not have (learnt, else JSON-RPC -32602). */
+  /** The upstream's answer to a call of a tool it does not have (learnt, else JSON-RPC invalid params). */
   answerMissing(id: RequestId, tool: string, modern: boolean): Record<string, unknown> {
     return this.missingTool.answer(id, tool, modern);
   }
