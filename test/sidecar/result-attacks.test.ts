@@ -2,8 +2,9 @@
 // agent received: answers split across SSE chunks and events, JSON and SSE bodies, JSON-RPC batches,
 // JSON texts that spell the secret with \u escapes, structuredContent nested deep and secrets in keys,
 // resource contents, _meta, isError results, duplicated members, answers near maxBytes, a result
-// replayed on a resumed GET stream, and logging notifications sent while the call runs. The upstream
-// is a few lines of raw HTTP, so each answer is exactly the bytes the attack means.
+// replayed on a resumed GET stream, answers under another call's id, and logging notifications sent
+// while the call runs. The upstream is a few lines of raw HTTP, so each answer is exactly the bytes
+// the attack means.
 import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -30,6 +31,7 @@ const sse = (result: unknown, chunk = 3): Script => (minted) => ({ ...json(resul
 /** What each tool answers, by the `case` argument of its call. */
 const CASES: Record<string, Script> = {
   json: json(textResult(`aws_access_key_id = ${SECRET}`)),
+  clean: json(textResult("clean")),
   sseSplit: sse(textResult(`aws_access_key_id = ${SECRET}`), 2),
   sseMultiLine: () => ({ sse: true, chunk: 5, messages: [`{"jsonrpc":"2.0","id":{id},\n"result":{"content":[{"type":"text",\n"text":"${SECRET}"}]}}`] }),
   escapedJson: json(textResult(`{"key": "${ESCAPED}"}`)),
@@ -93,10 +95,12 @@ async function startRawUpstream(replay: () => string | undefined): Promise<RawUp
       res.end(JSON.stringify({ jsonrpc: "2.0", id: first.id, result: { protocolVersion: "2025-03-26", capabilities: { tools: {}, logging: {} }, serverInfo: { name: "raw", version: "1" } } }));
       return;
     }
-    const scripts = requests.map((r) => {
+    // A call with `swap` set gets the answer meant for the other call of its batch, under its own id.
+    const swapped = requests.some((r) => (r.params as { arguments?: { swap?: boolean } }).arguments?.swap === true);
+    const scripts = requests.map((r, i) => {
       const id = r.id as number;
       minted.push(id);
-      const params = r.params as { arguments?: { case?: string } };
+      const params = (swapped ? requests[requests.length - 1 - i] : r)?.params as { arguments?: { case?: string } };
       return (CASES[params.arguments?.case ?? ""] ?? json(textResult("?")))(id).messages.map((m) => m.replace("{id}", String(id)));
     });
     const script = CASES[(requests[0]?.params as { arguments: { case: string } }).arguments.case]?.(0);
@@ -196,6 +200,13 @@ describe("result rules under attack", { timeout: 60_000 }, () => {
     assert.deepEqual(messages.map((m) => m.id).sort(), [1, 2]);
     assert.match(JSON.stringify(messages.find((m) => m.id === 2)), /RESULT WITHHELD/);
     assert.match(JSON.stringify(messages.find((m) => m.id === 1)), /REDACTED:aws-access-key-id/);
+  });
+
+  it("an answer the upstream gives under another call's id is judged by the rules of the call that id names", async () => {
+    const answer = await rawPost(proxy.sidecar.url, [toolCall(1, "leak", { case: "clean", swap: true }), toolCall(2, "plain", { case: "json" })], headers);
+    const messages = messagesOf(answer);
+    assert.match(JSON.stringify(messages.find((m) => m.id === 1)), /aws_access_key_id = \[REDACTED:aws-access-key-id\]/, "the secret meant for 'plain' came back as 'leak''s result, redacted");
+    assert.match(JSON.stringify(messages.find((m) => m.id === 2)), /"text":"clean"/);
   });
 
   it("a result replayed on a resumed GET stream is withheld: it cannot be tied to its call", async () => {
