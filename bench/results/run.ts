@@ -51,6 +51,7 @@ function guard(): ResultGuard {
     verdict: undefined,
     maxBytes: undefined,
     oversized: () => null,
+    notification: (params) => params,
     inspect: (result, bytes) => inspectResult(PLAN!, result, { policy: "agents/kestra", tool: "list_executions", args: {}, caller: { grant: "bench", sub: "bench", groups: [], claims: {} }, bytes }).result,
   };
 }

@@ -99,11 +99,13 @@ const MAX_JSON_TEXT_DEPTH = 3;
 
 /**
  * A copy of `value` with every string scanned and its kept findings redacted; `value` itself when
- * nothing changed. Object keys are kept as they are, but a string member is scanned as
- * `key=value`, so detectors that need the name (`password`, `aws_secret_access_key`) see it; only
- * the value part is redacted. A string that holds JSON (FastMCP puts a tool's dict into the text
- * content as JSON) is read as JSON and, when something in it is redacted, written again as JSON: its
- * escapes never split a match, and it stays valid.
+ * nothing changed. Object keys are scanned too (a tool can return a secret as a key) and redacted in
+ * place; a string member is scanned as `key=value`, so detectors that need the name (`password`,
+ * `aws_secret_access_key`) see it; only the value part is redacted. A string that holds JSON
+ * (FastMCP puts a tool's dict into the text content as JSON, other servers pad it with whitespace)
+ * is read as JSON and, when something in it is redacted, written again as JSON: its escapes
+ * (`\u0041` for `A`) never hide or split a match, and it stays valid. JSON nested in strings deeper
+ * than that is read no further; when it holds escapes, which could hide a match, it withholds.
  */
 function walk(value: unknown, w: Walk, jsonDepth: number, key: string | undefined): unknown {
   if (typeof value === "string") return scanString(value, w, jsonDepth, key);
@@ -121,17 +123,31 @@ function walk(value: unknown, w: Walk, jsonDepth: number, key: string | undefine
     const next = walk(item, w, jsonDepth, name);
     if (next !== item) (copy ??= { ...(value as Record<string, unknown>) })[name] = next;
   }
-  return copy ?? value;
+  return renameKeys(copy ?? value, w);
+}
+
+/** `object` with the keys that hold kept findings redacted (a copy, members in their order). */
+function renameKeys(object: object, w: Walk): object {
+  let renamed: [string, unknown][] | undefined;
+  const entries = Object.entries(object);
+  entries.forEach(([name], i) => {
+    const findings = w.scanner.scan(name);
+    const kept = findings.length === 0 ? findings : w.keep(findings);
+    if (kept.length > 0) (renamed ??= entries.slice())[i] = [redactText(name, kept), entries[i]?.[1]];
+  });
+  return renamed ? Object.fromEntries(renamed) : object;
 }
 
 function scanString(text: string, w: Walk, jsonDepth: number, key: string | undefined): string {
-  if (jsonDepth < MAX_JSON_TEXT_DEPTH && looksLikeJson(text)) {
+  const deepest = jsonDepth >= MAX_JSON_TEXT_DEPTH;
+  if (looksLikeJson(text) && (!deepest || text.includes("\\"))) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(text) as unknown;
     } catch {
       parsed = undefined;
     }
+    if (parsed !== undefined && deepest) throw new RangeError("JSON text nested too deeply to scan");
     if (parsed !== undefined) {
       const next = walk(parsed, w, jsonDepth + 1, undefined);
       return next === parsed ? text : JSON.stringify(next);
@@ -148,10 +164,12 @@ function scanString(text: string, w: Walk, jsonDepth: number, key: string | unde
   return kept.length === 0 ? text : redactText(text, kept);
 }
 
+/** `{…}`, `[…]` or `"…"`, with the whitespace JSON allows around it. */
 function looksLikeJson(text: string): boolean {
-  const first = text.charCodeAt(0);
-  const last = text.charCodeAt(text.length - 1);
-  return (first === 123 && last === 125) || (first === 91 && last === 93); // {…} or […]
+  const trimmed = text.trim();
+  const first = trimmed.charCodeAt(0);
+  const last = trimmed.charCodeAt(trimmed.length - 1);
+  return trimmed.length > 1 && ((first === 123 && last === 125) || (first === 91 && last === 93) || (first === 34 && last === 34));
 }
 
 function withheld(

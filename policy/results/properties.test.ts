@@ -30,9 +30,10 @@ function plant(value: unknown, secrets: string[], every: number, counter = { n: 
   return value;
 }
 
-/** The value with every string replaced by "", to compare shapes. */
+/** The value with every string replaced by "" (and -0, which JSON writes as 0, by 0), to compare shapes. */
 function shape(value: unknown): unknown {
   if (typeof value === "string") return "";
+  if (Object.is(value, -0)) return 0;
   if (Array.isArray(value)) return value.map(shape);
   if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shape(v)]));
   return value;

@@ -203,3 +203,21 @@ test("scanning stays linear on long adversarial inputs (RE2: no backtracking)", 
     assert.ok(large < 20_000, `${name}: 1 MiB took ${large.toFixed(0)} ms of CPU`);
   }
 });
+
+test("secrets in keys, in JSON texts padded with whitespace or spelled with \\u escapes are found; JSON texts too deep to read withhold", () => {
+  const KV = { key: "aws" };
+  const keyed = inspect("manage_kv_store", { content: [], structuredContent: { [AWS_KEY]: 1, nested: { [`id ${AWS_KEY}`]: true } } }, KV);
+  assert.equal(keyed.action, "redacted");
+  assert.deepEqual(keyed.result, { content: [], structuredContent: { "[REDACTED:aws-access-key-id]": 1, nested: { "id [REDACTED:aws-access-key-id]": true } } });
+  assert.deepEqual(keyed.detectors, { "aws-access-key-id": 2 });
+  const escaped = AWS_KEY.replace("A", "\\u0041");
+  for (const text of [`\n  {"key": "${escaped}"}\n`, JSON.stringify(`{"key": "${escaped}"}`)]) {
+    const verdict = inspect("manage_kv_store", { content: [{ type: "text", text }] }, KV);
+    assert.equal(verdict.action, "redacted", text);
+    assert.ok(!JSON.stringify(verdict.result).includes(AWS_KEY.slice(4)), text);
+  }
+  const deep = JSON.stringify([JSON.stringify([JSON.stringify([JSON.stringify({ key: escaped })])])]);
+  assert.equal(inspect("manage_kv_store", { content: [{ type: "text", text: deep }] }, KV).reason, "scan_failed");
+  const deepPlain = JSON.stringify([JSON.stringify([JSON.stringify([JSON.stringify({ key: "plain" })])])]);
+  assert.equal(inspect("manage_kv_store", { content: [{ type: "text", text: deepPlain }] }, KV).action, "passed", "without escapes, the deepest text is scanned as it is");
+});

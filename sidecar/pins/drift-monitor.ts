@@ -114,7 +114,7 @@ export class DriftMonitor {
     this.deps.metrics.toolDefinitionDrift.set({ policy: policy.name, tool }, drifting ? 1 : 0);
     this.gauged.add(tool);
     if (!drifting) return;
-    const live = this.deps.live.get(tool);
+    const live = this.deps.live.get(tool, pins.tools?.[tool]);
     if (previous && previous.live === live?.digest) {
       this.drifted.set(tool, previous); // the same drift, already reported
       return;

@@ -41,4 +41,21 @@ describe("pin checks", () => {
     assert.equal(pinVerdict(policy({ newTools: "hide" }), live, "zzz")?.reason, "definition_unpinned");
     assert.equal(pinVerdict(policy({}), live, "zzz"), undefined, "newTools: allow leaves unpinned tools to the rules");
   });
+
+  it("keep the agents' and the sidecar's own definitions apart: a tool with two in force is drifted", () => {
+    const pins = policy({}).spec.pins;
+    assert.ok(pins);
+    const live = new LiveDefinitions();
+    live.observe([{ ...A, description: "changed" }], false);
+    live.observe([A], true);
+    assert.equal(pinState(pins, live, "a"), "drifted", "the sidecar's own listing does not clear what an agent was shown");
+    assert.equal(live.get("a", definitionDigest(A))?.definition.description, "changed", "the definition that differs from the pin comes first");
+    live.observe([A], false);
+    assert.equal(pinState(pins, live, "a"), "matches", "an agent listing the pinned definition again clears it");
+    const twice = new LiveDefinitions();
+    twice.observe([{ ...B, description: "changed" }, B], false);
+    assert.equal(pinState(pins, twice, "b"), "drifted", "a tool listed twice with two definitions");
+    twice.observe([B, B], false);
+    assert.equal(pinState(pins, twice, "b"), "matches");
+  });
 });

@@ -22,10 +22,10 @@ export function enforcedPins(policy: CompiledPolicy | undefined): PinsSpec | und
 
 export function pinState(pins: PinsSpec, live: LiveDefinitions, tool: string): PinState {
   const pinned = pins.tools?.[tool];
-  const seen = live.get(tool);
+  const seen = live.get(tool, pinned);
   if (pinned === undefined) return seen ? "unpinned" : "unknown";
   if (!seen) return "unknown";
-  return seen.digest === pinned ? "matches" : "drifted";
+  return seen.digest === pinned && !seen.alternative ? "matches" : "drifted";
 }
 
 /** Whether a tool's state is one the pins act on (report, and in Enforce hide or deny). */
@@ -59,7 +59,7 @@ export function pinVerdict(policy: CompiledPolicy, live: LiveDefinitions, tool: 
   const pinned = pins.tools?.[tool];
   const rule = pinned === undefined ? "/spec/pins/newTools" : `/spec/pins/tools/${escapePointer(tool)}`;
   if (state === "drifted") {
-    const digest = live.get(tool)?.digest ?? "(not digestible)";
+    const digest = live.get(tool, pinned)?.digest ?? "(not digestible)";
     return deny("definition_drift", rule, `Tool '${tool}' changed its definition since it was reviewed (pinned ${short(pinned)}, now ${short(digest)}) and is not callable until the change is reviewed and its pin updated in policy ${policy.name}.`);
   }
   if (pinned === undefined && pins.newTools === "hide") {

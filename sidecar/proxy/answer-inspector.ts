@@ -152,6 +152,7 @@ export class AnswerInspector {
    */
   fastTranslate(text: string): { text: string | undefined } | undefined {
     const read = readAnswerText(text);
+    if (read?.kind === "message" && this.guardsNotifications(read.method)) return undefined;
     if (read?.kind === "message") {
       this.passing(read.method);
       return { text };
@@ -180,7 +181,7 @@ export class AnswerInspector {
     const m = message as Json;
     if (typeof m.method === "string") {
       this.passing(m.method);
-      return m;
+      return this.guardsNotifications(m.method) ? this.guardNotification(m) : m;
     }
     if (!Object.hasOwn(m, "result") && !Object.hasOwn(m, "error")) return this.drop("neither a request nor an answer", m.id);
     if (m.id === null && !Object.hasOwn(m, "result")) return m; // an error about no request in particular
@@ -199,6 +200,24 @@ export class AnswerInspector {
   /** The server's own requests and notifications pass; a changed tool list is listed again. */
   private passing(method: string): void {
     if (method === "notifications/tools/list_changed") void this.options.knownTools.toolListChanged();
+  }
+
+  /** Whether a notification on this stream is scanned: a call with result rules is waiting here. */
+  private guardsNotifications(method: string): boolean {
+    if (!method.startsWith("notifications/")) return false;
+    for (const request of this.options.forwarded.values()) if (request.call?.results) return true;
+    return false;
+  }
+
+  /** A notification as the result rules of every call waiting on this stream let it pass. */
+  private guardNotification(m: Json): Json | undefined {
+    if (!Object.hasOwn(m, "params")) return m;
+    let params: unknown = m.params;
+    for (const request of this.options.forwarded.values()) {
+      params = request.call?.results ? request.call.results.notification(params) : params;
+      if (params === undefined) return this.drop("a notification the result rules withhold", m.method);
+    }
+    return { ...m, params };
   }
 
   private answer(m: Json): Json | undefined {

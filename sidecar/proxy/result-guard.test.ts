@@ -18,6 +18,7 @@ function guard(replace: (result: unknown) => unknown): ResultGuard & { seen: { r
     verdict: undefined,
     maxBytes: 100,
     oversized: () => ({ content: [{ type: "text", text: "too large" }], isError: true }),
+    notification: (params) => params,
     inspect(result, bytes) {
       seen.push({ result, bytes });
       return replace(result);

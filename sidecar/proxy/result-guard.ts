@@ -2,7 +2,8 @@
 // call's tool, arguments and caller (what the CEL conditions see) are known here, where the call was
 // decided, so the answer is judged by the request it answers. In Audit mode the verdict is logged
 // and the result passes untouched. Metrics count what was done; the audit line gets the verdict
-// (detectors and match counts, never matched text).
+// (detectors and match counts, never matched text). Notifications sent on the call's stream are
+// scanned with the same detectors (ADR 0140).
 import { inspectResult, type ResultVerdict } from "../../policy/results/inspect.ts";
 import type { DecidedCall } from "../enforcement/enforcer.ts";
 import type { SidecarMetrics } from "../observability/metrics.ts";
@@ -16,6 +17,12 @@ export interface ResultGuard {
   readonly maxBytes: number | undefined;
   /** The result that stands for an answer larger than maxBytes, which is never read whole. */
   oversized(): unknown;
+  /**
+   * The params of a notification the upstream sent on the call's stream (a log message, a progress
+   * message: what the tool read can be in them), scanned with the call's detectors: redacted, or
+   * undefined (the notification is dropped) when a denyIf detector matches.
+   */
+  notification(params: unknown): unknown;
 }
 
 export function resultGuard(call: DecidedCall, metrics: SidecarMetrics): ResultGuard | undefined {
@@ -34,6 +41,11 @@ export function resultGuard(call: DecidedCall, metrics: SidecarMetrics): ResultG
       verdict = inspectResult(plan, null, { ...context(), bytes: (maxBytes ?? 0) + 1, partial: true });
       metrics.countResult(policy.name, call.toolLabel, verdict);
       return verdict.result;
+    },
+    notification(params) {
+      if (policy.mode !== "Enforce") return params;
+      const scanned = inspectResult({ ...plan, maxBytes: undefined, withholdIf: [] }, params, context());
+      return scanned.action === "withheld" ? undefined : scanned.result;
     },
     inspect(result, bytes) {
       verdict = inspectResult(plan, result, { ...context(), bytes });
