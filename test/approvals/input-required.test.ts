@@ -108,6 +108,20 @@ describe("2026-07-28 approvals through the McpApproval (real kube-apiserver, two
     assert.equal(ran("greet"), before + 1);
   });
 
+  it("a kubectl denial and a decline at the client both refuse the retry, and nothing runs", async () => {
+    const [a, b] = replicas as [ProxyHarness, ProxyHarness];
+    const before = ran("greet");
+    const asked = await post(a.sidecar.url, "greet", { who: "eve" });
+    const name = (asked._meta?.[APPROVAL_INPUT_KEY]?.approval ?? "").slice("agents/".length);
+    await k.decide(name, "Denied", "not on a Friday");
+    const denied = await post(b.sidecar.url, "greet", { who: "eve" }, { requestState: asked.requestState, inputResponses: approve });
+    assert.match(denied.content?.[0]?.text ?? "", /^\[POLICY DENIED\] Approval agents\/greet-.* was denied by ops-alice: not on a Friday/);
+    const declinedAsk = await post(a.sidecar.url, "greet", { who: "sam" });
+    const declined = await post(b.sidecar.url, "greet", { who: "sam" }, { requestState: declinedAsk.requestState, inputResponses: { [APPROVAL_INPUT_KEY]: { action: "decline" } } });
+    assert.match(declined.content?.[0]?.text ?? "", /did not approve this call to 'greet'/);
+    assert.equal(ran("greet"), before, "nothing ran");
+  });
+
   it("a requestState replayed on the second replica (memory rate-limit store) is refused, as are forged and edited ones", async () => {
     const [a, b] = replicas as [ProxyHarness, ProxyHarness];
     const asked = await post(a.sidecar.url, "greet", { who: "lin" });
