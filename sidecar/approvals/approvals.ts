@@ -135,6 +135,16 @@ export class Approvals {
     return this.#wait(request, { binding, preview, approval, asking, startedAt: this.#o.clock.now() });
   }
 
+  /**
+   * The McpApproval a 2026-07-28 approval round trip is bound to (ADR 0708): an unused one for this
+   * exact request (approved or pending), else a new one; a denied one ends the call.
+   */
+  async approvalForInput(request: ApprovalRequest): Promise<{ approval: McpApprovalObject } | { outcome: ApprovalOutcome } | { problem: string }> {
+    const found = await this.#requestOnKubernetes(request, this.binding(request), () => argumentsPreview(request.args));
+    if ("outcome" in found && found.outcome.kind === "approved" && found.outcome.approval) return { approval: found.outcome.approval };
+    return found;
+  }
+
   async #requestOnKubernetes(request: ApprovalRequest, binding: ApprovalBinding, preview: () => string): Promise<{ outcome: ApprovalOutcome } | { problem: string } | { approval: McpApprovalObject }> {
     const kubernetes = this.#o.kubernetes;
     if (!kubernetes) return { problem: "this sidecar reads its policy from a file, and Kubernetes approvals need --policy k8s://<namespace>/<name>" };

@@ -91,6 +91,24 @@ export class KubernetesApprovals {
     return this.#byName.get(name);
   }
 
+  /**
+   * The named approval from the cache, or from the API server when the watch has not brought it yet
+   * (another replica created it a moment ago); undefined when it does not exist or does not validate.
+   */
+  async read(name: string, signal?: AbortSignal): Promise<McpApprovalObject | undefined> {
+    const cached = this.#byName.get(name);
+    if (cached) return cached;
+    try {
+      const parsed = parseApproval(await this.#client.get(this.namespace, name, signal));
+      if (!parsed.ok || parsed.approval.metadata.labels?.[APPROVAL_POLICY_LABEL] !== this.policy) return undefined;
+      this.#put(parsed.approval);
+      return parsed.approval;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
   async create(binding: ApprovalBinding, fields: { args: string; waitUntil: Date; expiresAt: Date }, signal?: AbortSignal): Promise<McpApprovalObject> {
     const spec = {
       policy: binding.policy,

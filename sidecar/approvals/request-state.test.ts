@@ -38,3 +38,16 @@ test("replicas sharing the key file accept each other's states; a short key is r
   writeFileSync(join(dir, "short"), "too short");
   assert.throws(() => RequestStateSigner.fromFile(join(dir, "short")), /at least 32 bytes/);
 });
+
+test("a state bound to an McpApproval carries its name under the signature; verify leaves single use to it", () => {
+  const signer = new RequestStateSigner(Buffer.alloc(32, 3));
+  const state = signer.sign(binding, 60_000, "deploy-x7k2q");
+  const first = signer.verify(state, binding);
+  assert.equal(first.ok && first.approval, "deploy-x7k2q");
+  assert.equal(signer.verify(state, binding).ok, true, "verify does not use the state up: the McpApproval's use does");
+  const [body, mac] = state.split(".").slice(1) as [string, string];
+  const renamed = Buffer.from(JSON.stringify({ ...(JSON.parse(Buffer.from(body, "base64url").toString()) as object), a: "deploy-other" })).toString("base64url");
+  assert.deepEqual(signer.verify(`mcpwarden1.${renamed}.${mac}`, binding), { ok: false, problem: "its signature does not verify" });
+  const unbound = signer.redeem(signer.sign(binding, 60_000), binding);
+  assert.equal(unbound.ok && unbound.approval, undefined);
+});

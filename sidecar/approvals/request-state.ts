@@ -1,8 +1,10 @@
 // The 2026-07-28 approval round trip's `requestState`: the sidecar's own, signed (HMAC-SHA256) and
 // bound to the caller's grant, the policy, the tool, the arguments' digest (ADR 0701) and an expiry.
 // The client echoes it back verbatim with its inputResponses; anything it changed (another tool, other
-// arguments, another caller, a later time, a forged signature) is refused, and each state is honoured
-// once (its nonce is remembered until it expires). See ADR 0708.
+// arguments, another caller, a later time, a forged signature) is refused. With Kubernetes the state
+// also names the McpApproval the round trip is bound to, and that object's one use makes the state
+// single use on every replica; without, each state is honoured once per process (its nonce is
+// remembered until it expires). See ADR 0708.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { argumentsDigest } from "../../policy/approval/binding.ts";
@@ -27,9 +29,11 @@ interface Payload {
   /** Expiry, epoch milliseconds. */
   e: number;
   n: string;
+  /** The McpApproval (name, in the policy's namespace) the round trip is bound to, with Kubernetes. */
+  a?: string;
 }
 
-export type StateCheck = { ok: true; nonce: string; expiresAt: number } | { ok: false; problem: string };
+export type StateCheck = { ok: true; nonce: string; expiresAt: number; approval: string | undefined } | { ok: false; problem: string };
 
 export class RequestStateSigner {
   private readonly key: Buffer;
@@ -51,14 +55,25 @@ export class RequestStateSigner {
     return new RequestStateSigner(key, now);
   }
 
-  sign(binding: StateBinding, ttlMs: number): string {
-    const payload: Payload = { p: binding.policy, g: binding.grant, t: binding.tool, d: argumentsDigest(binding.args), e: this.now() + ttlMs, n: randomBytes(16).toString("base64url") };
+  sign(binding: StateBinding, ttlMs: number, approval?: string): string {
+    const payload: Payload = { p: binding.policy, g: binding.grant, t: binding.tool, d: argumentsDigest(binding.args), e: this.now() + ttlMs, n: randomBytes(16).toString("base64url"), ...(approval !== undefined ? { a: approval } : {}) };
     const body = Buffer.from(JSON.stringify(payload)).toString("base64url");
     return `${STATE_PREFIX}${body}.${this.mac(body)}`;
   }
 
-  /** Checks a state against the retry that carries it, and uses it up when it is good. */
+  /** Checks a state against the retry that carries it, and uses it up (in this process) when it is good. */
   redeem(state: string, binding: StateBinding): StateCheck {
+    const check = this.verify(state, binding);
+    if (!check.ok) return check;
+    const now = this.now();
+    this.prune(now);
+    if (this.used.has(check.nonce)) return { ok: false, problem: "it has already been used" };
+    this.used.set(check.nonce, check.expiresAt);
+    return check;
+  }
+
+  /** Checks a state against the retry that carries it without using it up (its McpApproval's use does). */
+  verify(state: string, binding: StateBinding): StateCheck {
     if (!state.startsWith(STATE_PREFIX)) return { ok: false, problem: "it is not this sidecar's" };
     const [body, mac, extra] = state.slice(STATE_PREFIX.length).split(".");
     if (body === undefined || mac === undefined || extra !== undefined) return { ok: false, problem: "it is malformed" };
@@ -71,10 +86,7 @@ export class RequestStateSigner {
     if (payload.p !== binding.policy || payload.g !== binding.grant) return { ok: false, problem: "it was issued to another caller or policy" };
     if (payload.t !== binding.tool) return { ok: false, problem: `it was issued for tool '${payload.t}'` };
     if (payload.d !== argumentsDigest(binding.args)) return { ok: false, problem: "it was issued for other arguments" };
-    this.prune(now);
-    if (this.used.has(payload.n)) return { ok: false, problem: "it has already been used" };
-    this.used.set(payload.n, payload.e);
-    return { ok: true, nonce: payload.n, expiresAt: payload.e };
+    return { ok: true, nonce: payload.n, expiresAt: payload.e, approval: typeof payload.a === "string" ? payload.a : undefined };
   }
 
   private mac(body: string): string {

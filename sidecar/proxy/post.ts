@@ -77,7 +77,7 @@ async function handleMessages(deps: ProxyDeps, ex: Exchange, messages: ClientMes
   ex.caller = context;
   const plans = await planMessages(deps, messages, context, req.headers, ex.startedAt, ex.trace);
   const only = plans[0] as MessagePlan;
-  if (!batch && awaitsApproval(only) && approvesThroughInput(ex, only)) return approveThroughInput(deps, ex, only);
+  if (!batch && awaitsApproval(only) && approvesThroughInput(deps, ex, only)) return approveThroughInput(deps, ex, only);
   if (!batch && awaitsApproval(only)) {
     // Alone in its POST, a call that needs approval waits for it with its answer held open.
     return holdToolCall(deps, ex, only, async (call, held) => {
