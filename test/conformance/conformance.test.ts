@@ -9,12 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { freePort } from "../cluster/processes.ts";
-import { startPeer, type Peer } from "../support/processes.ts";
 import { mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { startServerEverything, type ServerEverything } from "../upstreams/server-everything.ts";
 
 const run = promisify(execFile);
-const EVERYTHING = new URL("../../node_modules/@modelcontextprotocol/server-everything/dist/index.js", import.meta.url).pathname;
 const CONFORMANCE = new URL("../../node_modules/@modelcontextprotocol/conformance/dist/index.js", import.meta.url).pathname;
 const POLICY = mcpPolicy(`
 default: allow
@@ -52,14 +50,12 @@ async function conformance(url: string): Promise<Map<string, string>> {
 }
 
 describe("MCP conformance suite: directly and through the sidecar", { timeout: 600_000 }, () => {
-  let everything: Peer;
+  let everything: ServerEverything;
   let direct: string;
   let proxy: ProxyHarness;
   before(async () => {
-    const port = await freePort();
-    everything = startPeer(process.execPath, [EVERYTHING, "streamableHttp"], { env: { PORT: String(port) } });
-    await everything.waitFor(/listening on port/);
-    direct = `http://127.0.0.1:${port}/mcp`;
+    everything = await startServerEverything();
+    direct = everything.url;
     proxy = await startProxy(direct, { policy: POLICY, apiKeys: null });
   });
   after(async () => {

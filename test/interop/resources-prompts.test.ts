@@ -12,13 +12,11 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { McpError} from "@modelcontextprotocol/sdk/types.js";
 import { CreateTaskResultSchema, GetTaskResultSchema, ListTasksResultSchema, ResultSchema } from "@modelcontextprotocol/sdk/types.js";
-import { freePort } from "../cluster/processes.ts";
 import { startTap, type Tap } from "../differential/tap.ts";
-import { startPeer, type Peer } from "../support/processes.ts";
 import { runPythonClient } from "../support/python-client.ts";
 import { KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { startServerEverything, type ServerEverything } from "../upstreams/server-everything.ts";
 
-const EVERYTHING = new URL("../../node_modules/@modelcontextprotocol/server-everything/dist/index.js", import.meta.url).pathname;
 const DOC = "demo://resource/static/document/";
 const POLICY = mcpPolicy(`
 default: allow
@@ -58,15 +56,13 @@ function seen(err: unknown): Outcome {
 const attempt = (p: Promise<unknown>): Promise<Outcome> => p.then(() => "allowed" as const, seen);
 
 describe("resources and prompts under policy: real clients ↔ sidecar ↔ server-everything", { timeout: 120_000 }, () => {
-  let everything: Peer;
+  let everything: ServerEverything;
   let direct: string;
   let tap: Tap;
   let proxy: ProxyHarness;
   before(async () => {
-    const port = await freePort();
-    everything = startPeer(process.execPath, [EVERYTHING, "streamableHttp"], { env: { PORT: String(port) } });
-    await everything.waitFor(/listening on port/);
-    direct = `http://127.0.0.1:${port}/mcp`;
+    everything = await startServerEverything();
+    direct = everything.url;
     tap = await startTap(direct, join(mkdtempSync(join(tmpdir(), "mcp-warden-tap-")), "tap.log"));
     proxy = await startProxy(tap.url, { policy: POLICY });
   });

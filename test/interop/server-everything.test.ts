@@ -16,10 +16,8 @@ import {
   ResourceUpdatedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
-import { startPeer, type Peer } from "../support/processes.ts";
-import { freePort } from "../cluster/processes.ts";
+import { startServerEverything, type ServerEverything } from "../upstreams/server-everything.ts";
 
-const EVERYTHING = new URL("../../node_modules/@modelcontextprotocol/server-everything/dist/index.js", import.meta.url).pathname;
 const POLICY = mcpPolicy(`
 default: allow
 hide: [get-env]
@@ -32,15 +30,13 @@ tools:
 type Text = { content: { type: string; text?: string }[] };
 
 describe("TypeScript SDK client ↔ sidecar ↔ server-everything", { timeout: 120_000 }, () => {
-  let everything: Peer;
+  let everything: ServerEverything;
   let url: string;
   let proxy: ProxyHarness;
   let client: Client;
   before(async () => {
-    const port = await freePort();
-    everything = startPeer(process.execPath, [EVERYTHING, "streamableHttp"], { env: { PORT: String(port) } });
-    await everything.waitFor(/listening on port/);
-    url = `http://127.0.0.1:${port}/mcp`;
+    everything = await startServerEverything();
+    url = everything.url;
     proxy = await startProxy(url, { policy: POLICY });
     await proxy.catalogued();
     client = await proxy.client(KEYS.alice, { capabilities: { elicitation: { form: {} }, sampling: {}, roots: { listChanged: true } } });
