@@ -39,7 +39,7 @@ const WORKERS = 3;
 const PROBE_EVERY_MS = 20;
 const LIVENESS_MS = 100;
 /** Floods tried before a stall is called a stall (the machine alone can delay one probe past the bound). */
-const FLOODS = 3;
+const FLOODS = 5;
 
 /** Liveness probes from a thread of their own, each on a new connection as the kubelet makes them. */
 function startProbes(adminUrl: string): { stop(): Promise<number[]> } {

@@ -12,6 +12,9 @@ import { FUZZ_POLICY, LIMITED_MAX, LIMITED_TOOL, UPSTREAM_TOOLS } from "./policy
 
 const CALLER = { grant: "apikey:alice", sub: "alice", groups: [], claims: {} };
 const TOOL_NAME = /^[A-Za-z0-9_.\-/]{1,128}$/;
+// The sidecar's own session calls one tool that cannot exist to learn how the server answers a missing
+// tool (ADR 0122); the policy would deny that name to an agent, and no agent's call carries it.
+const SIDECAR_PROBE = /^mcp-warden-absent-[0-9a-f]{32}$/;
 const MAX_VIOLATIONS = 50;
 
 export interface SpyUpstream {
@@ -47,6 +50,7 @@ export async function startSpyUpstream(): Promise<SpyUpstream> {
     const { name, arguments: args } = params;
     if (typeof name !== "string") return violation(`forwarded a tools/call whose name is not a string: ${JSON.stringify(name)}`);
     if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args))) return violation(`forwarded ${name} with arguments that are not an object`);
+    if (SIDECAR_PROBE.test(name)) return;
     if (!TOOL_NAME.test(name) && !UPSTREAM_TOOLS.includes(name)) return violation(`forwarded a tool name a strict server would not take: ${JSON.stringify(name)}`);
     const evaluation = evaluateToolCall(FUZZ_POLICY, { tool: name, args: (args ?? {}) as Json, caller: CALLER });
     if (evaluation.decision !== "allowed") return violation(`forwarded ${name} ${JSON.stringify(args)}, which the policy decides ${evaluation.decision} (${evaluation.reason})`);
