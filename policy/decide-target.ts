@@ -49,10 +49,15 @@ function refusingReading(block: TargetPolicy, uri: string): Evaluation | undefin
   return refusals.find((t) => t.reason === "hidden") ?? refusals[0];
 }
 
-/** Whether a listed resource (by uri or uriTemplate) or prompt (by name) is hidden from this policy's lists. */
+/** Whether a listed resource (by uri or uriTemplate, in normal form) or prompt (by name) is hidden from this policy's lists. */
 export function targetHidden(policy: CompiledPolicy, kind: TargetKind, target: string): boolean {
   const block = kind === "resource" ? policy.resources : policy.prompts;
-  return block !== undefined && block.isHidden(target);
+  if (block === undefined) return false;
+  if (kind === "prompt") return block.isHidden(target);
+  // Listed as reading it would be decided (a server may list `File:///Secret/x`); an entry that could
+  // not be read is not listed either.
+  const normal = normalResourceUri(target);
+  return !normal.ok || uriReadings(normal.uri).some((reading) => block.isHidden(reading));
 }
 
 /** Marks a resource URI refused for having no normal form. */

@@ -8,6 +8,7 @@ import type { CompiledLimit, ToolPlan } from "./compile.ts";
 import { DEFAULT_ALLOW_RULE, DEFAULT_DENY_RULE, HIDDEN_RULE, type Decision } from "./decision.ts";
 import { globMatches, isGlob } from "./glob.ts";
 import type { DocPath } from "./paths.ts";
+import { normalResourceUri } from "./resource-uri.ts";
 import type { LimitSpec, McpPolicySpecType, PromptRuleSpec, ResourceRuleSpec } from "./schema.ts";
 
 export type { TargetKind, TargetActivation };
@@ -66,6 +67,11 @@ export function compileTargets(spec: McpPolicySpecType, kind: TargetKind, ctx: T
     if (exact.has(pattern) || globs.some((g) => patternOf(g.rule) === pattern)) {
       ctx.problem(base, `duplicate rule for "${pattern}"`);
       return;
+    }
+    if (kind === "resource") {
+      // Requests are decided in normal form (resource-uri.ts): a pattern in another form would never match.
+      const normal = normalResourceUri(pattern);
+      if (!normal.ok || normal.uri !== pattern) ctx.problem([...base, "uri"], normal.ok ? `write the URI in normal form: "${normal.uri}"` : normal.problem.replace("the resource URI is refused", "no request can match it"));
     }
     if (rule.action !== "allow") {
       for (const f of ["require", "denyIf", "limits", "arguments"] as const) {

@@ -80,7 +80,7 @@ describe("attacks on resources and prompts under policy: SDK client ↔ sidecar 
     ];
     for (const uri of spellings) {
       const seen = await outcome(client.readResource({ uri }));
-      assert.match(seen, /^(-32010 .*\[POLICY DENIED\]|-32002 .*Resource not found)/, `${uri.slice(0, 80)}: ${seen}`);
+      assert.match(seen, /^(-32010 .*\[POLICY DENIED\]|-32602 .*Resource .* not found)/, `${uri.slice(0, 80)}: ${seen}`);
     }
     const sent = tap.sentSince(since);
     for (const name of ["architecture", "rchitecture", "structure", "tructure"]) assert.ok(!sent.includes(name), `the upstream received a read of ${name}`);
