@@ -24,6 +24,8 @@ resources:
       action: deny
     - uri: "${DOC}structure.md"
       action: hide
+    - uri: "demo://resource/dynamic/blob/{resourceId}"
+      action: hide
 prompts:
   default: allow
   rules:
@@ -88,6 +90,19 @@ describe("attacks on resources and prompts under policy: SDK client ↔ sidecar 
     const encoded = Date.now();
     await outcome(client.readResource({ uri: `${DOC}%66eatures.md` }));
     assert.ok(tap.sentSince(encoded).includes(`${DOC}%66eatures.md`));
+  });
+
+  it("a hidden resource template leaves templates/list and hides every URI it expands to", async () => {
+    const client = await proxy.client(KEYS.alice);
+    const templates = await client.listResourceTemplates();
+    assert.ok(!templates.resourceTemplates.some((t) => t.uriTemplate.includes("/blob/")), "the hidden template is listed");
+    assert.ok(templates.resourceTemplates.some((t) => t.uriTemplate.includes("/text/")));
+    const since = Date.now();
+    for (const uri of ["demo://resource/dynamic/blob/1", "demo://resource/dynamic/blob/%31", "DEMO://resource/dynamic/blob/2?x"]) {
+      assert.match(await outcome(client.readResource({ uri })), /^-32602 .*Resource .* not found/, uri);
+    }
+    assert.ok(!tap.sentSince(since).includes("/blob/"), "the upstream read through a hidden template");
+    assert.equal(await outcome(client.readResource({ uri: "demo://resource/dynamic/text/1" })), "allowed");
   });
 
   it("a hidden resource or prompt answers exactly as a missing one", async () => {
