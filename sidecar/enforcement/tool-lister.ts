@@ -217,12 +217,14 @@ export class ToolLister {
       this.options.log.info({ kind: learnt.shape.kind }, "learnt how the upstream answers a missing tool; hidden tools answer the same");
     }
     const capabilities = client.getServerCapabilities();
+    const [prompt, resource, template] = [probeName(), `${probeName()}:absent`, `${probeName()}:{absent}`];
     const targets = [
-      { kind: "prompt" as const, method: "prompts/get", has: capabilities?.prompts, probe: probeName(), field: "name" },
-      { kind: "resource" as const, method: "resources/read", has: capabilities?.resources, probe: `${probeName()}:absent`, field: "uri" },
+      { kind: "prompt" as const, method: "prompts/get", has: capabilities?.prompts, probe: prompt, params: { name: prompt } },
+      { kind: "resource" as const, method: "resources/read", has: capabilities?.resources, probe: resource, params: { uri: resource } },
+      { kind: "template" as const, method: "completion/complete", has: capabilities?.completions, probe: template, params: { ref: { type: "ref/resource", uri: template }, argument: { name: "absent", value: "" } } },
     ];
     for (const t of targets.filter((target) => target.has !== undefined)) {
-      const missing = await this.askAbsent(client, t.method, { [t.field]: t.probe }, t.kind);
+      const missing = await this.askAbsent(client, t.method, t.params, t.kind);
       const shape = missing === undefined ? undefined : shapeOf(missing, t.probe);
       if (shape && "shape" in shape && shape.shape.kind === "error") {
         this.options.knownTools.missingTarget[t.kind].learn(shape.shape);

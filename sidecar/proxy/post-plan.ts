@@ -170,7 +170,11 @@ function planCompletion(deps: PlanDeps, message: ClientMessage & { kind: "reques
   const refused = deps.targets.refuseNaming(kind, [target], context, message.id);
   if (!refused) return { message, forward: true, outcome: "forwarded" };
   void deps.targets.complete(refused, "not_forwarded");
-  const answer = kind === "prompt" ? targetAnswer(deps, message.id, kind, target, refused.verdict) : completionRefusal(message.id, kind, target, refused.verdict);
+  const template = deps.knownTools.missingTarget.template;
+  const answer =
+    kind === "prompt" ? targetAnswer(deps, message.id, kind, target, refused.verdict)
+    : refused.verdict.reason === "hidden" && template.learnt ? template.answer(message.id, target)
+    : completionRefusal(message.id, kind, target, refused.verdict);
   return { message, forward: false, answer, outcome: "answered" };
 }
 

@@ -48,7 +48,7 @@ describe("attacks on resources and prompts under policy: SDK client ↔ sidecar 
     everything = await startServerEverything();
     tap = await startTap(everything.url, join(mkdtempSync(join(tmpdir(), "mcp-warden-tap-")), "tap.log"));
     proxy = await startProxy(tap.url, { policy: POLICY });
-    for (const kind of ["prompt", "resource"]) {
+    for (const kind of ["prompt", "resource", "template"]) {
       await eventually(() => proxy.logs.logLines.some((l) => String(l.msg).includes(`answers a missing ${kind};`)), `learnt the missing-${kind} answer`);
     }
   });
@@ -101,7 +101,14 @@ describe("attacks on resources and prompts under policy: SDK client ↔ sidecar 
     for (const uri of ["demo://resource/dynamic/blob/1", "demo://resource/dynamic/blob/%31", "DEMO://resource/dynamic/blob/2?x"]) {
       assert.match(await outcome(client.readResource({ uri })), /^-32602 .*Resource .* not found/, uri);
     }
-    assert.ok(!tap.sentSince(since).includes("/blob/"), "the upstream read through a hidden template");
+    const missingTemplate = await outcome(client.complete({ ref: { type: "ref/resource", uri: "demo://resource/dynamic/none/{resourceId}" }, argument: { name: "resourceId", value: "1" } }));
+    const hiddenTemplate = await outcome(client.complete({ ref: { type: "ref/resource", uri: "demo://resource/dynamic/blob/{resourceId}" }, argument: { name: "resourceId", value: "1" } }));
+    assert.equal(hiddenTemplate.replace("blob", "none"), missingTemplate);
+    for (const uri of [`${DOC}%73tructure.md`, `${DOC}architecture.md?x`, "demo://resource/dynamic/blob/3", `${DOC}a/../structure.md`]) {
+      assert.notEqual(await outcome(client.subscribeResource({ uri })), "allowed", `subscribed to ${uri}`);
+    }
+    const sent = tap.sentSince(since);
+    assert.ok(!sent.includes("/blob/") && !sent.includes("tructure.md") && !sent.includes("architecture.md"), "the upstream read, completed or subscribed through a hidden or denied spelling");
     assert.equal(await outcome(client.readResource({ uri: "demo://resource/dynamic/text/1" })), "allowed");
   });
 
