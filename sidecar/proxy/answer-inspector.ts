@@ -235,8 +235,8 @@ export class AnswerInspector {
     m.id = clientId;
     const filtered = this.filterTools(m.result, method === "tools/list");
     const filteredTargets = this.filterTargets(m.result, method);
-    this.noteTasks(m.result, method);
-    if (filtered || filteredTargets || request?.uncacheable === true || decidedRead(request)) uncacheable(m.result, request?.uncacheable === true);
+    const filteredTasks = this.noteTasks(m.result, method);
+    if (filtered || filteredTargets || filteredTasks || request?.uncacheable === true || decidedRead(request)) uncacheable(m.result, request?.uncacheable === true);
     return m;
   }
 
@@ -263,9 +263,9 @@ export class AnswerInspector {
     return this.options.cancelledByClient?.(minted) === true ? "cancelled" : outcome;
   }
 
-  /** Binds a task a tools/call created to the caller; keeps only the caller's own tasks in tasks/list. */
-  private noteTasks(result: unknown, method: string | undefined): void {
-    if (typeof result !== "object" || result === null) return;
+  /** Binds a task a tools/call created to the caller; keeps only the caller's own tasks in tasks/list. True when filtered. */
+  private noteTasks(result: unknown, method: string | undefined): boolean {
+    if (typeof result !== "object" || result === null) return false;
     const r = result as Json;
     const created = memberOf(r.task, "taskId");
     if (method === "tools/call" && typeof created === "string") this.options.taskCreated?.(created);
@@ -275,7 +275,9 @@ export class AnswerInspector {
         const id = memberOf(t, "taskId");
         return typeof id === "string" && visible(id);
       });
+      return true;
     }
+    return false;
   }
 
   /**
