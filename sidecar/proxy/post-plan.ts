@@ -118,9 +118,12 @@ async function planTarget(deps: PlanDeps, message: ClientMessage & { kind: "requ
   const params = message.params as Record<string, unknown> | undefined;
   const target = typeof params === "object" && params !== null && !Array.isArray(params) ? (kind === "resource" ? params.uri : params.name) : undefined;
   const args = kind === "prompt" ? params?.arguments : undefined;
-  if (typeof target !== "string" || (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args)))) {
+  // Prompt arguments are strings (MCP): a rule over args.city must not be passed by ["Atlantis"] that a
+  // lenient server turns into the string it refuses.
+  const badArgs = args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args) || Object.values(args).some((v) => typeof v !== "string"));
+  if (typeof target !== "string" || badArgs) {
     if (!policed) return { message, forward: true, outcome: "forwarded" };
-    const what = kind === "resource" ? "params.uri must be a string" : "params.name must be a string and params.arguments an object";
+    const what = kind === "resource" ? "params.uri must be a string" : "params.name must be a string and params.arguments an object of strings";
     return { message, forward: false, answer: rpcError(message.id, INVALID_PARAMS, `Invalid params: ${what}`), outcome: "answered" };
   }
   const decided = await deps.targets.decide(kind, message.id, target, (args ?? {}) as Record<string, unknown>, context, startedAt);

@@ -159,13 +159,16 @@ describe("attacks on resources and prompts under policy: SDK client ↔ sidecar 
     assert.ok(sent.includes("features.md") && !sent.includes("architecture.md") && !sent.includes("tructure.md"));
   });
 
-  it("prompt argument rules: extra arguments do not hide a denied value; other types never yield the prompt", async () => {
+  it("prompt argument rules: extra arguments do not hide a denied value; non-string arguments are refused", async () => {
     const client = await proxy.client(KEYS.alice);
     const since = Date.now();
     assert.match(await outcome(client.getPrompt({ name: "args-prompt", arguments: { city: "Atlantis", state: "x", extra: "y" } })), /-32010 .*\[POLICY DENIED\]/);
     assert.ok(!tap.sentSince(since).includes("Atlantis"));
-    const typed = await outcome(client.request({ method: "prompts/get", params: { name: "args-prompt", arguments: { city: ["Atlantis"] } } }, ResultSchema));
-    assert.notEqual(typed, "allowed", "a non-string city yielded the prompt");
+    for (const city of [["Atlantis"], { name: "Atlantis" }, 7]) {
+      const typed = await outcome(client.request({ method: "prompts/get", params: { name: "args-prompt", arguments: { city } } }, ResultSchema));
+      assert.match(typed, /^-32602 .*arguments an object of strings/, JSON.stringify(city));
+    }
+    assert.ok(!tap.sentSince(since).includes("Atlantis") && !tap.sentSince(since).includes("args-prompt"), "the upstream received a prompt with non-string arguments");
   });
 
   it("another caller cannot update, read or cancel a task, nor guess one; the upstream never sees those requests", async () => {
