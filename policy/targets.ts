@@ -1,6 +1,7 @@
 // Resources and prompts under policy: the `resources:` and `prompts:` blocks compiled into plans of
 // the same shape as tools' (terminal decision, checks, limits), so one engine decides every policed
-// method. A rule names a resource URI or a prompt name exactly or by glob; an exact rule decides alone,
+// method. A rule names a resource URI or a prompt name exactly or by glob (a resource template counts as
+// a glob of the URIs it expands to); an exact rule decides alone,
 // otherwise the strictest matching glob does (hide > deny > allow); nothing matching: the block's default.
 import type { ArgumentsCompileResult } from "./arguments-schema.ts";
 import { compileTargetCel, type TargetActivation, type TargetKind, type TargetPredicate } from "./cel/target-cel.ts";
@@ -8,6 +9,7 @@ import type { CompiledLimit, ToolPlan } from "./compile.ts";
 import { DEFAULT_ALLOW_RULE, DEFAULT_DENY_RULE, HIDDEN_RULE, type Decision } from "./decision.ts";
 import { globMatches, isGlob } from "./glob.ts";
 import type { DocPath } from "./paths.ts";
+import { normalResourceUri } from "./resource-uri.ts";
 import type { LimitSpec, McpPolicySpecType, PromptRuleSpec, ResourceRuleSpec } from "./schema.ts";
 
 export type { TargetKind, TargetActivation };
@@ -53,6 +55,13 @@ interface Entry {
 }
 
 const patternOf = (rule: Rule): string => ("uri" in rule ? rule.uri : rule.name);
+/** An RFC 6570 expression of a URI template (`{id}`, `{+path}`). */
+const TEMPLATE_EXPRESSION = /\{[^{}]*\}/gu;
+/**
+ * What a rule matches: a resource rule written as a template (`kestra://flows/{id}`) also matches every
+ * URI it expands to (each expression as `*`), so hiding a template hides reading through it.
+ */
+const matcherOf = (rule: Rule): string => ("uri" in rule ? rule.uri.replace(TEMPLATE_EXPRESSION, "*") : rule.name);
 
 export function compileTargets(spec: McpPolicySpecType, kind: TargetKind, ctx: TargetCompileContext): TargetPolicy | undefined {
   const field = kind === "resource" ? "resources" : "prompts";
@@ -67,6 +76,11 @@ export function compileTargets(spec: McpPolicySpecType, kind: TargetKind, ctx: T
       ctx.problem(base, `duplicate rule for "${pattern}"`);
       return;
     }
+    if (kind === "resource") {
+      // Requests are decided in normal form (resource-uri.ts): a pattern in another form would never match.
+      const normal = normalResourceUri(pattern);
+      if (!normal.ok || normal.uri !== pattern) ctx.problem([...base, "uri"], normal.ok ? `write the URI in normal form: "${normal.uri}"` : normal.problem.replace("the resource URI is refused", "no request can match it"));
+    }
     if (rule.action !== "allow") {
       for (const f of ["require", "denyIf", "limits", "arguments"] as const) {
         if ((rule as Record<string, unknown>)[f] !== undefined) ctx.problem([...base, f], `has no effect: the rule's action is ${rule.action}`);
@@ -75,7 +89,7 @@ export function compileTargets(spec: McpPolicySpecType, kind: TargetKind, ctx: T
     const checks = compileChecks(rule, kind, base, ctx);
     const limits = (rule.limits ?? []).flatMap((limit, i) => ctx.compileLimit(limit, [...base, "limits", i], `${field}/${pattern}/limits/${i}`) ?? []);
     const entry = { rule, index, checks, limits };
-    if (isGlob(pattern)) globs.push(entry);
+    if (isGlob(matcherOf(rule))) globs.push(entry);
     else exact.set(pattern, entry);
   });
 
@@ -111,7 +125,7 @@ export function compileTargets(spec: McpPolicySpecType, kind: TargetKind, ctx: T
   const resolve = (target: string): TargetPlan => {
     const direct = exact.get(target);
     if (direct) return fromRules(target, [direct]);
-    const matching = globs.filter((g) => globMatches(patternOf(g.rule), target));
+    const matching = globs.filter((g) => globMatches(matcherOf(g.rule), target));
     return matching.length > 0 ? fromRules(target, matching) : defaultPlan(target);
   };
   const cache = new Map<string, TargetPlan>();

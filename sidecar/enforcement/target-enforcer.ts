@@ -83,20 +83,22 @@ export class TargetEnforcer {
   }
 
   /**
-   * A subscription to resource updates (resources/subscribe, subscriptions/listen) may only name
-   * resources the caller may read: the first that is hidden or denied refuses it (limits are not
-   * drawn on; reading the resource later is decided again). Undefined: every URI may be subscribed to.
+   * Requests that name resources or prompts without reading them: a subscription to resource updates
+   * (resources/subscribe, subscriptions/listen) and argument completion (completion/complete, whose
+   * `ref` names a prompt or a resource template) may only name what the caller may read; the first
+   * target that is hidden or denied refuses the request (limits are not drawn on; reading it later is
+   * decided again). Undefined: the request may go on.
    */
-  refuseSubscription(uris: readonly string[], context: CallerContext, id: RequestId): DecidedTarget | undefined {
+  refuseNaming(kind: TargetKind, targets: readonly string[], context: CallerContext, id: RequestId): DecidedTarget | undefined {
     const policy = this.deps.holder.current;
-    const base = { kind: "resource" as const, id, args: {}, context, startedAt: performance.now(), admission: undefined, forward: false };
-    if (!policy) return this.account({ ...base, target: uris[0] ?? "", verdict: NO_POLICY, policy });
-    for (const uri of uris) {
-      const evaluation = evaluateTarget(policy, { kind: "resource", target: uri, args: {}, caller: context.caller });
+    const base = { kind, id, args: {}, context, startedAt: performance.now(), admission: undefined, forward: false };
+    if (!policy) return this.account({ ...base, target: targets[0] ?? "", verdict: NO_POLICY, policy });
+    for (const target of targets) {
+      const evaluation = evaluateTarget(policy, { kind, target, args: {}, caller: context.caller });
       if (evaluation === undefined) return undefined;
       if (evaluation.decision === "allowed" || policy.mode === "Audit") continue;
       const verdict: Verdict = { decision: evaluation.decision, reason: evaluation.reason, rule: evaluation.rule, message: evaluation.message };
-      return this.account({ ...base, target: uri, verdict, policy });
+      return this.account({ ...base, target, verdict, policy });
     }
     return undefined;
   }

@@ -194,8 +194,9 @@ export class ToolLister {
 
   /**
    * Asks the upstream, in this session, for a tool that cannot exist, and keeps its answer as the
-   * answer for hidden tools. The name is unguessable and checked against the catalogue just listed,
-   * so no tool runs. Any failure leaves the answer learnt so far (or the fallback) in place.
+   * answer for hidden tools; likewise a prompt and a resource when the server has them (hidden ones
+   * answer as missing ones). The names are unguessable and the tool's is checked against the catalogue
+   * just listed, so nothing runs. Any failure leaves the answer learnt so far (or the fallback) in place.
    */
   private async probeMissingTool(): Promise<void> {
     const client = this.client;
@@ -203,6 +204,37 @@ export class ToolLister {
     this.probed = true;
     let name = probeName();
     while (this.options.knownTools.has(name)) name = probeName();
+    const answer = await this.askAbsent(client, "tools/call", { name, arguments: {} }, "tool");
+    if (answer === undefined) {
+      this.probed = false; // no answer (timeout, broken session): ask again after the next listing
+      return;
+    }
+    const learnt = shapeOf(answer, name);
+    if ("problem" in learnt) {
+      this.options.log.warn({ problem: learnt.problem }, "the upstream's answer for a missing tool is not imitated; hidden tools answer with JSON-RPC invalid params");
+    } else {
+      this.options.knownTools.missingTool.learn(learnt.shape);
+      this.options.log.info({ kind: learnt.shape.kind }, "learnt how the upstream answers a missing tool; hidden tools answer the same");
+    }
+    const capabilities = client.getServerCapabilities();
+    const [prompt, resource, template] = [probeName(), `${probeName()}:absent`, `${probeName()}:{absent}`];
+    const targets = [
+      { kind: "prompt" as const, method: "prompts/get", has: capabilities?.prompts, probe: prompt, params: { name: prompt } },
+      { kind: "resource" as const, method: "resources/read", has: capabilities?.resources, probe: resource, params: { uri: resource } },
+      { kind: "template" as const, method: "completion/complete", has: capabilities?.completions, probe: template, params: { ref: { type: "ref/resource", uri: template }, argument: { name: "absent", value: "" } } },
+    ];
+    for (const t of targets.filter((target) => target.has !== undefined)) {
+      const missing = await this.askAbsent(client, t.method, t.params, t.kind);
+      const shape = missing === undefined ? undefined : shapeOf(missing, t.probe);
+      if (shape && "shape" in shape && shape.shape.kind === "error") {
+        this.options.knownTools.missingTarget[t.kind].learn(shape.shape);
+        this.options.log.info(`learnt how the upstream answers a missing ${t.kind}; hidden ones answer the same`);
+      }
+    }
+  }
+
+  /** The upstream's answer, as it came, to a request for something absent; undefined when none came. */
+  private async askAbsent(client: Client, method: string, params: Record<string, unknown>, what: string): Promise<JSONRPCMessage | undefined> {
     let answer: JSONRPCMessage | undefined;
     let probeId: unknown;
     this.observe = (message) => {
@@ -211,28 +243,21 @@ export class ToolLister {
     const transport = client.transport as Transport;
     const send = transport.send.bind(transport);
     transport.send = (message, options) => {
-      if ("method" in message && message.method === "tools/call" && "id" in message) probeId = message.id;
+      if ("method" in message && message.method === method && "id" in message) probeId = message.id;
       return send(message, options);
     };
     try {
-      await client.request({ method: "tools/call", params: { name, arguments: {} } }, z.looseObject({}), { timeout: this.options.requestTimeoutMs });
+      await client.request({ method, params }, z.looseObject({}), { timeout: this.options.requestTimeoutMs });
     } catch (err) {
       if (!(err instanceof McpError) || answer === undefined) {
-        this.probed = false; // no answer (timeout, broken session): ask again after the next listing
-        this.options.log.debug({ err: (err as Error).message }, "cannot learn how the upstream answers a missing tool yet");
-        return;
+        this.options.log.debug({ err: (err as Error).message }, `cannot learn how the upstream answers a missing ${what} yet`);
+        return undefined;
       }
     } finally {
       transport.send = send;
       this.observe = undefined;
     }
-    const learnt = shapeOf(answer, name);
-    if ("problem" in learnt) {
-      this.options.log.warn({ problem: learnt.problem }, "the upstream's answer for a missing tool is not imitated; hidden tools answer with JSON-RPC invalid params");
-      return;
-    }
-    this.options.knownTools.missingTool.learn(learnt.shape);
-    this.options.log.info({ kind: learnt.shape.kind }, "learnt how the upstream answers a missing tool; hidden tools answer the same");
+    return answer;
   }
 
   private async connected(): Promise<Client> {

@@ -24,6 +24,8 @@ export class KnownTools {
   readonly definitions: LiveDefinitions;
   /** How the upstream answers a tool it does not have (hidden tools answer the same). */
   readonly missingTool = new MissingToolAnswer();
+  /** How the upstream answers prompts/get of a prompt, resources/read of a resource and completion/complete of a resource template it does not have. */
+  readonly missingTarget = { prompt: new MissingToolAnswer(), resource: new MissingToolAnswer(), template: new MissingToolAnswer() };
   private catalogued = false;
 
   constructor(limit = 10_000, onSize?: (size: number) => void) {

@@ -96,3 +96,9 @@ export function targetDecisionAnswer(id: RequestId, kind: "resource" | "prompt",
   if (verdict.retryAfterSeconds !== undefined) meta.retryAfterSeconds = verdict.retryAfterSeconds;
   return rpcError(id, decision === "rate_limited" ? RATE_LIMITED : POLICY_DENIED, `${PREFIX[decision]} ${verdict.message}`, { [DECISION_META_KEY]: meta });
 }
+
+/** completion/complete refused: a hidden prompt or template answers as the SDK servers answer a missing one. */
+export function completionRefusal(id: RequestId, kind: "resource" | "prompt", target: string, verdict: Verdict): JsonRpcErrorAnswer {
+  if (verdict.reason === "hidden" && kind === "resource") return rpcError(id, INVALID_PARAMS, `Resource template ${target} not found`);
+  return targetDecisionAnswer(id, kind, target, verdict);
+}

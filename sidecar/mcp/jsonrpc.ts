@@ -11,7 +11,10 @@ export type ClientMessage =
   | { kind: "invalid"; id: RequestId | null; method: string | undefined; problem: string; raw: unknown };
 
 /** Methods the sidecar acts on; a look-alike of one of these is never forwarded. */
-export const POLICED_METHODS: readonly string[] = ["tools/call", "tools/list", "resources/read", "resources/list", "resources/templates/list", "prompts/get", "prompts/list"];
+export const POLICED_METHODS: readonly string[] = [
+  "tools/call", "tools/list", "resources/read", "resources/list", "resources/templates/list", "prompts/get", "prompts/list",
+  "resources/subscribe", "subscriptions/listen", "completion/complete", "tasks/get", "tasks/result", "tasks/cancel", "tasks/update", "tasks/list",
+];
 
 const CONTROL = /\p{Cc}/u;
 

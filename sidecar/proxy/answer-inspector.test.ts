@@ -39,6 +39,19 @@ function inspector(options: { hidden?: (t: string) => boolean; replayed?: (minte
 const answer = (id: unknown, result: unknown = { content: [] }) => ({ jsonrpc: "2.0", id, result });
 
 describe("AnswerInspector", () => {
+  it("a tasks/list answer filtered to the caller's own tasks, and a decided read, become cacheScope private", () => {
+    const forwarded = new Map<number, ForwardedRequest>([
+      [201, { clientId: 1, method: "tasks/list" }],
+      [202, { clientId: 2, method: "resources/read", call: { complete: () => undefined } }],
+      [203, { clientId: 3, method: "resources/read" }],
+    ]);
+    const i = new AnswerInspector({ forwarded, hidden: undefined, knownTools: new KnownTools(), status: 200, log, taskVisible: (id: string) => id === "mine" });
+    const tasks = { tasks: [{ taskId: "mine" }, { taskId: "theirs" }], cacheScope: "public", ttlMs: 1000 };
+    assert.deepEqual(i.admit(answer(201, tasks)), answer(1, { tasks: [{ taskId: "mine" }], cacheScope: "private", ttlMs: 1000 }));
+    assert.deepEqual(i.admit(answer(202, { contents: [], cacheScope: "public" })), answer(2, { contents: [], cacheScope: "private" }));
+    assert.deepEqual(i.admit(answer(203, { contents: [], cacheScope: "public" })), answer(3, { contents: [], cacheScope: "public" }), "a read no policy block decided is untouched");
+  });
+
   it("gives answers their client ids back and completes tool calls with the outcome their answers show", () => {
     const { i, outcomes, settled } = inspector();
     assert.deepEqual(i.admit(answer(101)), answer(1));

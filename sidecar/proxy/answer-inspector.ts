@@ -160,7 +160,7 @@ export class AnswerInspector {
     if (!read) return undefined;
     // A call with result rules needs its result read in full; so does a retry's, whose cache fields change.
     const pending = this.options.forwarded.get(read.minted);
-    if (pending?.call?.results || pending?.uncacheable === true || (this.options.unattributedResult && unattributed(pending))) return undefined;
+    if (pending?.call?.results || pending?.uncacheable === true || decidedRead(pending) || (this.options.unattributedResult && unattributed(pending))) return undefined;
     const clientId = this.mapBack(read.minted, () => read.outcome);
     return { text: clientId === undefined ? undefined : `${text.slice(0, read.idStart)}${JSON.stringify(clientId)}${text.slice(read.idEnd)}` };
   }
@@ -235,8 +235,8 @@ export class AnswerInspector {
     m.id = clientId;
     const filtered = this.filterTools(m.result, method === "tools/list");
     const filteredTargets = this.filterTargets(m.result, method);
-    this.noteTasks(m.result, method);
-    if (filtered || filteredTargets || request?.uncacheable === true) uncacheable(m.result, request?.uncacheable === true);
+    const filteredTasks = this.noteTasks(m.result, method);
+    if (filtered || filteredTargets || filteredTasks || request?.uncacheable === true || decidedRead(request)) uncacheable(m.result, request?.uncacheable === true);
     return m;
   }
 
@@ -263,9 +263,9 @@ export class AnswerInspector {
     return this.options.cancelledByClient?.(minted) === true ? "cancelled" : outcome;
   }
 
-  /** Binds a task a tools/call created to the caller; keeps only the caller's own tasks in tasks/list. */
-  private noteTasks(result: unknown, method: string | undefined): void {
-    if (typeof result !== "object" || result === null) return;
+  /** Binds a task a tools/call created to the caller; keeps only the caller's own tasks in tasks/list. True when filtered. */
+  private noteTasks(result: unknown, method: string | undefined): boolean {
+    if (typeof result !== "object" || result === null) return false;
     const r = result as Json;
     const created = memberOf(r.task, "taskId");
     if (method === "tools/call" && typeof created === "string") this.options.taskCreated?.(created);
@@ -275,7 +275,9 @@ export class AnswerInspector {
         const id = memberOf(t, "taskId");
         return typeof id === "string" && visible(id);
       });
+      return true;
     }
+    return false;
   }
 
   /**
@@ -330,6 +332,14 @@ export class AnswerInspector {
  */
 function unattributed(request: ForwardedRequest | undefined): boolean {
   return request === undefined || request.method === "tasks/result";
+}
+
+/**
+ * A resources/read or prompts/get the policy decided: rules may depend on the caller (CEL over
+ * `caller`, limits), so a shared cache must not hand the answer to another caller.
+ */
+function decidedRead(request: ForwardedRequest | undefined): boolean {
+  return request?.call !== undefined && (request.method === "resources/read" || request.method === "prompts/get");
 }
 
 const TARGET_LISTS = [

@@ -15,7 +15,7 @@ import type { ApprovalRuntime } from "../approvals/runtime.ts";
 import type { TraceSpan } from "../../telemetry/tracing.ts";
 import { decisionSpan } from "../observability/request-spans.ts";
 import type { TargetEnforcer } from "../enforcement/target-enforcer.ts";
-import { targetDecisionAnswer } from "../mcp/answers.ts";
+import { completionRefusal, targetDecisionAnswer } from "../mcp/answers.ts";
 import type { PendingToolCall } from "./answer-inspector.ts";
 
 export interface MessagePlan {
@@ -73,7 +73,8 @@ async function planMessage(deps: PlanDeps, message: ClientMessage, context: Call
   if (imitatesPolicedMethod(method)) return answer(id, METHOD_NOT_FOUND, `Method not found: ${method} (method names are case-sensitive)`);
   if (method === "resources/read" || method === "prompts/get") return planTarget(deps, message, context, startedAt);
   if (method === "resources/subscribe" || method === "subscriptions/listen") return planSubscription(deps, message, context);
-  if (method === "tasks/get" || method === "tasks/result" || method === "tasks/cancel") {
+  if (method === "completion/complete") return planCompletion(deps, message, context);
+  if (method === "tasks/get" || method === "tasks/result" || method === "tasks/cancel" || method === "tasks/update") {
     // A task is its creator's: another caller's looks like one that does not exist.
     const taskId = (message.params as { taskId?: unknown } | undefined)?.taskId;
     if (typeof taskId !== "string" || !deps.targets.tasks.owns(taskId, context.caller.grant)) return answer(id, INVALID_PARAMS, "Task not found");
@@ -117,16 +118,19 @@ async function planTarget(deps: PlanDeps, message: ClientMessage & { kind: "requ
   const params = message.params as Record<string, unknown> | undefined;
   const target = typeof params === "object" && params !== null && !Array.isArray(params) ? (kind === "resource" ? params.uri : params.name) : undefined;
   const args = kind === "prompt" ? params?.arguments : undefined;
-  if (typeof target !== "string" || (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args)))) {
+  // Prompt arguments are strings (MCP): a rule over args.city must not be passed by ["Atlantis"] that a
+  // lenient server turns into the string it refuses.
+  const badArgs = args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args) || Object.values(args).some((v) => typeof v !== "string"));
+  if (typeof target !== "string" || badArgs) {
     if (!policed) return { message, forward: true, outcome: "forwarded" };
-    const what = kind === "resource" ? "params.uri must be a string" : "params.name must be a string and params.arguments an object";
+    const what = kind === "resource" ? "params.uri must be a string" : "params.name must be a string and params.arguments an object of strings";
     return { message, forward: false, answer: rpcError(message.id, INVALID_PARAMS, `Invalid params: ${what}`), outcome: "answered" };
   }
   const decided = await deps.targets.decide(kind, message.id, target, (args ?? {}) as Record<string, unknown>, context, startedAt);
   if (decided === undefined) return { message, forward: true, outcome: "forwarded" };
   if (!decided.forward) {
     void deps.targets.complete(decided, "not_forwarded");
-    return { message, forward: false, answer: targetDecisionAnswer(message.id, kind, target, decided.verdict), outcome: "answered" };
+    return { message, forward: false, answer: targetAnswer(deps, message.id, kind, target, decided.verdict), outcome: "answered" };
   }
   let done = false;
   const completion: PendingToolCall = {
@@ -147,10 +151,41 @@ function planSubscription(deps: PlanDeps, message: ClientMessage & { kind: "requ
   if (!Array.isArray(uris) || uris.some((u) => typeof u !== "string")) {
     return { message, forward: false, answer: rpcError(message.id, INVALID_PARAMS, "Invalid params: subscribed resource URIs must be strings"), outcome: "answered" };
   }
-  const refused = deps.targets.refuseSubscription(uris as string[], context, message.id);
+  const refused = deps.targets.refuseNaming("resource", uris as string[], context, message.id);
   if (!refused) return { message, forward: true, outcome: "forwarded" };
   void deps.targets.complete(refused, "not_forwarded");
   return { message, forward: false, answer: targetDecisionAnswer(message.id, "resource", refused.target, refused.verdict), outcome: "answered" };
+}
+
+/**
+ * Argument completion for a prompt or a resource template is decided like reading it: completions of
+ * a hidden prompt would name it and leak its values, so it answers as the missing one would.
+ */
+function planCompletion(deps: PlanDeps, message: ClientMessage & { kind: "request" }, context: CallerContext): MessagePlan {
+  const ref = (message.params as { ref?: { type?: unknown; name?: unknown; uri?: unknown } } | undefined)?.ref;
+  const kind = ref?.type === "ref/prompt" ? "prompt" : ref?.type === "ref/resource" ? "resource" : undefined;
+  const target = kind === "prompt" ? ref?.name : ref?.uri;
+  if (kind === undefined || typeof target !== "string") {
+    const policed = deps.holder.current === undefined || deps.holder.current.prompts !== undefined || deps.holder.current.resources !== undefined;
+    if (!policed) return { message, forward: true, outcome: "forwarded" };
+    return { message, forward: false, answer: rpcError(message.id, INVALID_PARAMS, "Invalid params: ref must name a prompt (ref/prompt, name) or a resource template (ref/resource, uri)"), outcome: "answered" };
+  }
+  const refused = deps.targets.refuseNaming(kind, [target], context, message.id);
+  if (!refused) return { message, forward: true, outcome: "forwarded" };
+  void deps.targets.complete(refused, "not_forwarded");
+  const template = deps.knownTools.missingTarget.template;
+  const answer =
+    kind === "prompt" ? targetAnswer(deps, message.id, kind, target, refused.verdict)
+    : refused.verdict.reason === "hidden" && template.learnt ? template.answer(message.id, target)
+    : completionRefusal(message.id, kind, target, refused.verdict);
+  return { message, forward: false, answer, outcome: "answered" };
+}
+
+/** A hidden prompt or resource answers as the upstream answers a missing one, once learnt (answers.ts until then). */
+function targetAnswer(deps: PlanDeps, id: RequestId, kind: "resource" | "prompt", target: string, verdict: DecidedCall["verdict"]): unknown {
+  const missing = deps.knownTools.missingTarget[kind];
+  if (verdict.reason === "hidden" && missing.learnt) return missing.answer(id, target);
+  return targetDecisionAnswer(id, kind, target, verdict);
 }
 
 /** A client cancelling a call held for approval ends its wait (the notification still goes upstream). */

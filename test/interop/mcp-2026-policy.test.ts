@@ -111,6 +111,17 @@ describe("MCP 2026-07-28 resources, prompts, caching and trace context through t
     }
   });
 
+  it("a read the policy decided is cacheScope private: its rules may depend on the caller", async () => {
+    const read = modern(1, "resources/read", { uri: "kb://public/readme" });
+    const headers = { ...headersFor("resources/read"), "mcp-name": "kb://public/readme" };
+    const direct = resultOf(await rawPost(server.url, read, headers));
+    const answer = await rawPost(proxy.sidecar.url, read, { ...headers, authorization: `Bearer ${KEYS.alice}` });
+    const proxied = resultOf(answer);
+    assert.ok(proxied, answer.text);
+    assert.deepEqual([direct.cacheScope, proxied.cacheScope, proxied.ttlMs], ["public", "private", direct.ttlMs]);
+    assert.deepEqual(proxied.contents, direct.contents);
+  });
+
   it("the answer to a retry carrying inputResponses is never cacheable; input_required is never a success", async () => {
     const first = await both("resources/read", { uri: "kb://confirmed" });
     assert.equal(first.proxied.resultType, "input_required");
