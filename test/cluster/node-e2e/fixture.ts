@@ -17,6 +17,7 @@ import type { NodeCluster } from "../harness.ts";
 import { AGENT_IMAGE, KESTRA_IMAGE } from "../images/images.ts";
 import { agentPod, waitForPodReady } from "../pods.ts";
 import { eventually } from "../wait.ts";
+import { PROBE_PREFIX } from "../../../sidecar/enforcement/missing-tool-answer.ts";
 
 const run = promisify(execFile);
 const REPO = join(import.meta.dirname, "..", "..", "..");
@@ -115,9 +116,11 @@ export async function startAgent(cluster: NodeCluster, core: CoreV1Api, name = "
 }
 
 /** The tool calls that reached the Kestra server, from its container's log (one JSON line each). */
+/** The tools the Kestra container logged calls of, without the sidecar's own probe of a tool that cannot exist (ADR 0122). */
 export async function kestraLoggedCalls(cluster: NodeCluster, pod: string): Promise<string[]> {
   const { stdout } = await cluster.kubectl(["logs", "-n", AGENTS, pod, "-c", "kestra"]);
-  return stdout.split("\n").filter((line) => line.startsWith("{")).map((line) => (JSON.parse(line) as { tool: string }).tool);
+  const events = stdout.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as { event?: string; tool?: string });
+  return events.flatMap((e) => (e.event === "tool_call" && e.tool !== undefined && !e.tool.startsWith(PROBE_PREFIX) ? [e.tool] : []));
 }
 
 /** An MCP client in the test process, through the Kestra Service, as the agent's service account. */
