@@ -205,13 +205,7 @@ export class Enforcer {
     // A client that went away says nothing about the upstream's latency.
     if (call.forward && outcome !== "cancelled") this.deps.metrics.observeUpstream({ policy, tool: call.toolLabel }, (performance.now() - (call.forwardedAt ?? call.startedAt)) / 1000, call.traceId);
     writeAudit(this.deps.audit, {
-      policy: call.policy?.name,
-      policyVersion: call.policy ? versionOf(call.policy) : undefined,
-      mode: call.policy?.mode,
-      grant: call.context.caller.grant,
-      sub: call.context.caller.sub,
-      authMethod: call.context.authMethod,
-      session: call.context.session,
+      ...auditContext(call.policy, call.context),
       requestId: call.request.id,
       tool: call.request.tool,
       verdict: call.verdict,
@@ -235,4 +229,17 @@ function verdictOf(d: Decision): Verdict {
 function withoutPlan(evaluation: Evaluation): Decision {
   const { plan: _plan, ...decision } = evaluation;
   return decision;
+}
+
+/** Who decided and who called: the fields every audit line starts with, for tools and other targets alike. */
+export function auditContext(policy: CompiledPolicy | undefined, context: CallerContext) {
+  return {
+    policy: policy?.name,
+    policyVersion: policy ? versionOf(policy) : undefined,
+    mode: policy?.mode,
+    grant: context.caller.grant,
+    sub: context.caller.sub,
+    authMethod: context.authMethod,
+    session: context.session,
+  };
 }

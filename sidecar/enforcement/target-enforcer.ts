@@ -11,9 +11,9 @@ import type { TargetKind } from "../../policy/targets.ts";
 import type { RequestId } from "../mcp/jsonrpc.ts";
 import { writeAudit } from "../observability/audit.ts";
 import { UNKNOWN_TOOL, type SidecarMetrics } from "../observability/metrics.ts";
-import { versionOf, type PolicyHolder } from "../policy-holder.ts";
+import type { PolicyHolder } from "../policy-holder.ts";
 import { storeKind } from "../rate-limit-store.ts";
-import type { CallerContext } from "./enforcer.ts";
+import { auditContext, type CallerContext } from "./enforcer.ts";
 import { TaskOwners } from "./task-owners.ts";
 import { refundable, type UpstreamOutcome, type Verdict } from "./outcome.ts";
 
@@ -124,13 +124,7 @@ export class TargetEnforcer {
     }
     writeAudit(this.deps.audit, {
       kind: d.kind,
-      policy: d.policy?.name,
-      policyVersion: d.policy ? versionOf(d.policy) : undefined,
-      mode: d.policy?.mode,
-      grant: d.context.caller.grant,
-      sub: d.context.caller.sub,
-      authMethod: d.context.authMethod,
-      session: d.context.session,
+      ...auditContext(d.policy, d.context),
       requestId: d.id,
       tool: d.target,
       verdict: d.verdict,
