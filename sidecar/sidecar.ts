@@ -8,8 +8,7 @@ import type { Clock } from "../kube/clock.ts";
 import { createApprovalRuntime, type ApprovalRuntime } from "./approvals/runtime.ts";
 import { parsePolicyUrl } from "./policy-sources/kubernetes.ts";
 import type { ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
-import type { FastifyInstance } from "fastify";
+import type { AddressInfo, Server, Socket } from "node:net";
 import { formatProblem } from "../policy/paths.ts";
 import { createAdminServer } from "./admin-server.ts";
 import type { SidecarConfig } from "./config.ts";
@@ -230,7 +229,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   };
 }
 
-function hostFor(app: FastifyInstance): string {
+function hostFor(app: { readonly server: Server }): string {
   const address = app.server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return `${host}:${address.port}`;
