@@ -1,20 +1,14 @@
 // `mcp-warden sidecar …`: runs the enforcing proxy until SIGTERM/SIGINT (graceful, exit 0).
 // SIGHUP re-reads a file policy at once. The logic lives in sidecar/; this only wires the process.
-import { ConfigError, parseSidecarConfig, sidecarHelp, sidecarUsage } from "../sidecar/config.ts";
+import { parseSidecarConfig, sidecarHelp, sidecarUsage } from "../sidecar/config.ts";
 import { FilePolicySource } from "../sidecar/policy-sources/file.ts";
 import { startSidecar, StartupError } from "../sidecar/sidecar.ts";
-import { UsageError } from "./usage-error.ts";
 
 export { sidecarHelp, sidecarUsage };
 
 export async function runSidecar(argv: string[]): Promise<number> {
-  let config;
-  try {
-    config = parseSidecarConfig(argv);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message);
-    throw err;
-  }
+  // A wrong setting throws the CLI's UsageError (one class): exit 2 with the usage.
+  const config = parseSidecarConfig(argv);
   let sidecar;
   try {
     sidecar = await startSidecar({ config });
