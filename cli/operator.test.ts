@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { main } from "./main.ts";
 import { hostPort, operatorHelp, runOperator } from "./operator.ts";
@@ -65,5 +67,13 @@ describe("mcp-warden operator", () => {
     for (const env of ["MCP_WARDEN_SIDECAR_IMAGE", "POD_NAMESPACE", "MCP_WARDEN_LOG_LEVEL", "MCP_WARDEN_TRACING", "MCP_WARDEN_TRACE_SAMPLING_RATIO", "MCP_WARDEN_SIDECAR_OTLP_ENDPOINT", "POD_NAME"]) {
       assert.match(help, new RegExp(`\\b${env}\\b`), env);
     }
+  });
+
+  it("knows every flag the chart's Deployment passes", () => {
+    const template = readFileSync(join(import.meta.dirname, "..", "charts", "mcp-warden", "templates", "deployment.yaml"), "utf8");
+    const flags = [...template.matchAll(/^\s*- (--[a-z-]+)=/gm)].map((m) => m[1] as string);
+    assert.ok(flags.length >= 10, flags.join(" "));
+    const help = operatorHelp();
+    for (const flag of flags) assert.match(help, new RegExp(`^  ${flag}\\b`, "m"), flag);
   });
 });
