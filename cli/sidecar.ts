@@ -1,6 +1,7 @@
 // `mcp-warden sidecar …`: runs the enforcing proxy until SIGTERM/SIGINT (graceful, exit 0).
 // SIGHUP re-reads a file policy at once. The logic lives in sidecar/; this only wires the process.
 import { parseSidecarConfig, sidecarHelp, sidecarUsage } from "../sidecar/config.ts";
+import { errorMessage } from "../program/logging.ts";
 import { FilePolicySource } from "../sidecar/policy-sources/file.ts";
 import { startSidecar, StartupError } from "../sidecar/sidecar.ts";
 
@@ -30,7 +31,7 @@ export async function runSidecar(argv: string[]): Promise<number> {
       running.shutdown().then(
         () => resolve(0),
         (err: unknown) => {
-          process.stderr.write(`mcp-warden sidecar: shutdown failed: ${(err as Error).message}\n`);
+          process.stderr.write(`mcp-warden sidecar: shutdown failed: ${errorMessage(err)}\n`);
           resolve(1);
         },
       );
