@@ -1,4 +1,4 @@
-// Issue 12, point 5, judged by what the Kestra server executed: the policy `mcp-warden policy init
+// Type coercion and empty targets (ADRs 10 and 12), judged by what the Kestra server executed: the policy `mcp-warden policy init
 // --server kestra --level balanced` writes, in the real sidecar in front of the FastMCP Kestra server.
 // Flags pydantic would coerce to true (`"true"`, `1`, `"1"`, `"yes"`, ...) and targets that are
 // missing, empty, null or mistyped (after which Kestra picks the latest execution itself) are refused,
