@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { grantLine } from "../../sidecar/identity/api-keys.ts";
 import type { RedisServer } from "../../test/support/redis.ts";
+import { mcpPolicy } from "../../test/support/policy-yaml.ts";
 import { startSidecarProcess, type SidecarProcess } from "../../test/support/sidecar-process.ts";
 import { cpuSeconds } from "../proxy/proc.ts";
 import { runLoad, startUpstream, type LoadResult } from "../proxy/processes.ts";
@@ -21,19 +22,15 @@ const DURATION_MS = Number(process.env.BENCH_SIDECAR_SECONDS ?? 4) * 1_000;
 const SESSIONS = 16;
 const TOKEN = "bench-agent-key";
 
-const policy = (store: "memory" | "redis", redisUrl: string) => `apiVersion: mcpwarden.io/v1alpha1
-kind: McpPolicy
-metadata: {name: bench, namespace: bench, generation: 1}
-spec:
-  default: deny
-  rateLimit: {store: ${store}${store === "redis" ? `, redis: {url: "${redisUrl}"}` : ""}}
-  allTools: {limits: [{counter: all-tools, window: minute, max: 1000000}]}
-  tools:
-    - name: resume_execution
-      limits: [{counter: resume, window: minute, max: 1000000}]
-    - name: restart_execution
-      limits: [{counter: restart, window: hour, max: 1}]
-`;
+const policy = (store: "memory" | "redis", redisUrl: string) =>
+  mcpPolicy(`default: deny
+rateLimit: {store: ${store}${store === "redis" ? `, redis: {url: "${redisUrl}"}` : ""}}
+allTools: {limits: [{counter: all-tools, window: minute, max: 1000000}]}
+tools:
+  - name: resume_execution
+    limits: [{counter: resume, window: minute, max: 1000000}]
+  - name: restart_execution
+    limits: [{counter: restart, window: hour, max: 1}]`, "bench", { namespace: "bench" });
 
 const KINDS = {
   allowed: { label: "allowed, forwarded", request: { method: "tools/call", params: { name: "resume_execution", arguments: {} } } },

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, test } from "node:test";
 import { ComponentProcess } from "./processes.ts";
-import { eventually } from "./wait.ts";
+import { eventually } from "../support/eventually.ts";
+
 
 const dir = mkdtempSync(join(tmpdir(), "mcp-warden-processes-test-"));
 const ownedComponents: number[] = [];

@@ -14,9 +14,11 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { KESTRA_TOOLS, type CatalogTool } from "../../policy/catalog/kestra.ts";
 import { bypassAttempts, type BypassAttempt } from "../../policy/catalog/testing.ts";
 import { runPeer } from "../support/processes.ts";
-import { eventually, KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { KEYS, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { startKestraFastMcp, type FastMcpCall, type KestraFastMcp } from "../upstreams/kestra-fastmcp.ts";
 import { realisticArguments, seededExecutions, type SeededExecutions } from "./kestra-arguments.ts";
+import { eventually } from "../support/eventually.ts";
 
 const CLI = join(import.meta.dirname, "..", "..", "cli", "mcp-warden.ts");
 

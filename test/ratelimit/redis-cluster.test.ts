@@ -7,7 +7,7 @@ import { after, before, describe, test } from "node:test";
 import { decideToolCall } from "../../policy/decide.ts";
 import { RedisSlidingWindowStore, type RedisStoreOptions } from "../../policy/ratelimit/redis-store.ts";
 import { parseRedisUrl } from "../../policy/ratelimit/redis-target.ts";
-import { describeStoreConformance } from "../../policy/ratelimit/store-conformance.ts";
+import { describeStoreConformance } from "../../policy/ratelimit/store-conformance.testing.ts";
 import { call, caller, mcpPolicy } from "../../policy/testing.ts";
 import { startRedisCluster, type RedisCluster } from "../support/redis.ts";
 

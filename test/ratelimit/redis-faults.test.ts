@@ -11,7 +11,8 @@ import { RedisSlidingWindowStore, type RedisStoreOptions } from "../../policy/ra
 import { parseRedisUrl } from "../../policy/ratelimit/redis-target.ts";
 import { RateLimitStoreError, type LimitCheck } from "../../policy/ratelimit/store.ts";
 import { call, mcpPolicy } from "../../policy/testing.ts";
-import { freePort, startRedisServer, type RedisServer } from "../support/redis.ts";
+import { freePort } from "../support/ports.ts";
+import { startRedisServer, type RedisServer } from "../support/redis.ts";
 
 const TIMEOUT_MS = 200;
 /** Settling must take about the timeout; the margin absorbs a busy, shared machine. */

@@ -11,7 +11,7 @@ import { loadPolicySpec } from "../../policy/load.ts";
 import { SlidingWindowMemoryStore } from "../../policy/ratelimit/memory-store.ts";
 import { RedisSlidingWindowStore, type RedisStoreOptions } from "../../policy/ratelimit/redis-store.ts";
 import { parseRedisUrl } from "../../policy/ratelimit/redis-target.ts";
-import { describeStoreConformance } from "../../policy/ratelimit/store-conformance.ts";
+import { describeStoreConformance } from "../../policy/ratelimit/store-conformance.testing.ts";
 import { caller } from "../../policy/testing.ts";
 import { RateLimitStoreError, type ConsumeResult, type LimitCheck, type Reservation } from "../../policy/ratelimit/store.ts";
 import { startRedisServer, type RedisServer } from "../support/redis.ts";

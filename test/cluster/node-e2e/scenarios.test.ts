@@ -19,11 +19,11 @@ import { startPrometheus, type RunningPrometheus } from "../../support/prometheu
 import { startNodeCluster, type NodeCluster } from "../harness.ts";
 import { agentImageArchive, kestraImageArchive, projectImageArchive } from "../images/images.ts";
 import { agentCalls, agentFetch, resultText, waitForReadyPods } from "../pods.ts";
-import { eventually } from "../wait.ts";
 import {
   AGENT_SA, AGENTS, CALLERS, injection, installChart, KESTRA_SERVICE, kestraDeployment, kestraLoggedCalls, kestraPods, OPERATOR_NS, percentile,
   probeCalls, RESTRICTED, seedPolicy, serviceClient, sidecarStatus, startAgent, textOf, waitForDeploymentPods, yamlDocs,
 } from "./fixture.ts";
+import { eventually } from "../../support/eventually.ts";
 
 const RESUME = { name: "resume_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } };
 const RESTART = { name: "restart_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } };
