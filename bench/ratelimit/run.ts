@@ -11,7 +11,7 @@ import { cpus } from "node:os";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { SlidingWindowMemoryStore } from "../../policy/ratelimit/memory-store.ts";
-import { RedisSlidingWindowStore } from "../../policy/ratelimit/redis-store.ts";
+import { RedisSlidingWindowStore } from "../../sidecar/ratelimit/redis-store.ts";
 import { parseRedisUrl } from "../../policy/ratelimit/redis-target.ts";
 import type { RateLimitStore } from "../../policy/ratelimit/store.ts";
 import { startRedisServer } from "../../test/support/redis.ts";

@@ -59,7 +59,7 @@ describe("Dockerfile", () => {
 
 describe(".dockerignore", () => {
   it("sends the runtime sources and the lockfile, and no tests, fixtures, node_modules or clone metadata", () => {
-    for (const path of ["package.json", "package-lock.json", "cli/main.ts", "sidecar/sidecar.ts", "operator/operator.ts", "kube/informer.ts", "policy/ratelimit/redis-sliding-window.lua"]) {
+    for (const path of ["package.json", "package-lock.json", "cli/main.ts", "sidecar/sidecar.ts", "operator/operator.ts", "kube/informer.ts", "sidecar/ratelimit/redis-sliding-window.lua"]) {
       assert.ok(inContext(path), `${path} must be in the context`);
     }
     for (const path of ["node_modules/yaml/package.json", ".git/HEAD", "test/cluster/harness.ts", "charts/mcp-warden/Chart.yaml", "docs/operator.md", "bench/README.md",

@@ -9,7 +9,7 @@ import { compilePolicy, type CompiledPolicy } from "../../policy/compile.ts";
 import { decideToolCall, refundToolCall } from "../../policy/decide.ts";
 import { loadPolicySpec } from "../../policy/load.ts";
 import { SlidingWindowMemoryStore } from "../../policy/ratelimit/memory-store.ts";
-import { RedisSlidingWindowStore, type RedisStoreOptions } from "../../policy/ratelimit/redis-store.ts";
+import { RedisSlidingWindowStore, type RedisStoreOptions } from "../../sidecar/ratelimit/redis-store.ts";
 import { parseRedisUrl } from "../../policy/ratelimit/redis-target.ts";
 import { describeStoreConformance } from "../../policy/ratelimit/store-conformance.testing.ts";
 import { caller } from "../../policy/testing.ts";
