@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { signalGroup, spawnGroup } from "../support/process-group.ts";
+import { isAlive, signalGroup, spawnGroup } from "../support/process-group.ts";
 import { controlPlaneDirPrefix, reapOrphanedControlPlanes, recordOwnership } from "./orphans.ts";
 
 const root = mkdtempSync(join(tmpdir(), "mcp-warden-orphans-test-"));
@@ -21,15 +21,6 @@ function sleeper(): { pid: number; exited: Promise<NodeJS.Signals | null> } {
   sleepers.push(child);
   return { pid: child.pid!, exited: new Promise((resolve) => child.once("exit", (_code, signal) => resolve(signal))) };
 }
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 function controlPlaneDir(name: string, record?: object): string {
   const dir = join(root, `${controlPlaneDirPrefix}${name}`);

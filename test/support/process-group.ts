@@ -39,6 +39,16 @@ export async function stopGroup(child: ChildProcess, signal: NodeJS.Signals = "S
   clearTimeout(timer);
 }
 
+/** True while a process with this id exists (signal 0 checks without signalling). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function killAllNow(): void {
   for (const child of live) signalGroup(child, "SIGKILL");
   live.clear();
