@@ -27,7 +27,7 @@ export default tseslint.config(
     // when its functions fit, and none may join it.
     files: [
       "operator/injector/plan.ts", "bench/proxy/run.ts", "policy/cel/check.ts",
-      "sidecar/proxy/post-plan.ts", "cli/policy-pin.ts", "cli/operator.ts", "policy/compile.ts",
+      "sidecar/proxy/post-plan.ts", "cli/operator.ts", "policy/compile.ts",
       "policy/conditions.ts", "operator/crd/structural-schema.ts",
       "sidecar/identity/authenticator.ts", "sidecar/proxy/post.ts", "test/chart/pod-discovery.ts",
       "test/cluster/e2e/injection.test.ts", "test/support/fuzz/spy-upstream.ts",
