@@ -9,7 +9,7 @@ import { formatProblem, PolicyError, type PolicyProblem } from "../policy/paths.
 import type { RateLimitStore } from "../policy/ratelimit/store.ts";
 import type { SidecarMetrics } from "./observability/metrics.ts";
 import type { PolicySourceHandlers } from "./policy-source.ts";
-import { sameStoreSettings, type RateLimitStoreSettings } from "../policy/ratelimit/create-store.ts";
+import { sameStoreSettings, type RateLimitStoreSettings } from "../policy/ratelimit/store-settings.ts";
 import { createStoreFactory, type StoreFactory } from "./rate-limit-store.ts";
 import { storeKind, versionOf } from "./tool-call.ts";
 

@@ -3,11 +3,8 @@
 // prefix or timeout).
 import type { Logger } from "pino";
 import type { CompiledPolicy } from "../policy/compile.ts";
-import {
-  createRateLimitStore,
-  resolveRateLimitStoreSettings,
-  type RateLimitStoreSettings,
-} from "../policy/ratelimit/create-store.ts";
+import { resolveRateLimitStoreSettings, type RateLimitStoreSettings } from "../policy/ratelimit/store-settings.ts";
+import { createRateLimitStore } from "./ratelimit/create-store.ts";
 import type { RateLimitStore } from "../policy/ratelimit/store.ts";
 
 export interface StoreFactory {

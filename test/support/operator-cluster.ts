@@ -11,7 +11,7 @@ import { startControlPlane, type ControlPlane } from "../cluster/harness.ts";
 import { applyWebhookConfiguration, installMcpWarden } from "../cluster/install.ts";
 import { inProcessOperatorOptions } from "../cluster/operator-process.ts";
 import { runPeer, type RunResult } from "./processes.ts";
-import { freePort } from "../cluster/processes.ts";
+import { freePort } from "./ports.ts";
 
 export const REPO = join(import.meta.dirname, "..", "..");
 
