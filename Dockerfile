@@ -28,9 +28,10 @@ COPY cli ./cli
 COPY kube ./kube
 COPY operator ./operator
 COPY policy ./policy
+COPY program ./program
 COPY sidecar ./sidecar
 COPY telemetry ./telemetry
-RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json && cp policy/ratelimit/*.lua dist/policy/ratelimit/
+RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json && cp sidecar/ratelimit/*.lua dist/sidecar/ratelimit/
 
 # Runtime: distroless Node 24 (no shell, no package manager), user 65532 ("nonroot"), which is the
 # uid the chart and the injector set. Nothing is written at run time, so the root filesystem may be

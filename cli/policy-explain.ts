@@ -4,7 +4,7 @@
 // result rules that apply to the tool are listed; with --result, that result is judged as the sidecar
 // would judge the call's answer (redacted, withheld or passed) and shown as the agent would see it.
 import { parseArgs } from "node:util";
-import { describeLimit, type CompiledPolicy } from "../policy/compile.ts";
+import { describeLimit, type CompiledLimit, type CompiledPolicy } from "../policy/compile.ts";
 import { decideTarget, evaluateTarget, NOT_POLICED_RULE } from "../policy/decide-target.ts";
 import type { TargetKind } from "../policy/targets.ts";
 import { decideToolCall, evaluateToolCall } from "../policy/decide.ts";
@@ -60,26 +60,12 @@ export async function runPolicyExplain(argv: string[]): Promise<number> {
       result: { type: "string" },
     },
   });
-  let toolResult: unknown;
-  if (values.result !== undefined) {
-    try {
-      toolResult = JSON.parse(values.result) as unknown;
-    } catch (err) {
-      throw new UsageError(`--result is not valid JSON: ${(err as Error).message}`);
-    }
-    if (typeof toolResult !== "object" || toolResult === null || Array.isArray(toolResult)) throw new UsageError("--result must be a JSON object (a tool result)");
-  }
+  const toolResult = values.result === undefined ? undefined : jsonObjectOption(values.result, "--result", " (a tool result)");
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError("policy explain needs exactly one FILE");
   const targets = [values.tool, values.resource, values.prompt].filter((t) => t !== undefined);
   if (targets.length !== 1) throw new UsageError("policy explain needs exactly one of --tool NAME, --resource URI or --prompt NAME");
-  let args: unknown;
-  try {
-    args = JSON.parse(values.args);
-  } catch (err) {
-    throw new UsageError(`--args is not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof args !== "object" || args === null || Array.isArray(args)) throw new UsageError("--args must be a JSON object");
+  const args = jsonObjectOption(values.args, "--args", "");
 
   const declared = await readToolsFile(values.tools);
   const result = await compilePolicyFile(file);
@@ -88,10 +74,10 @@ export async function runPolicyExplain(argv: string[]): Promise<number> {
     return 1;
   }
   const policy = result.policy;
-  if (values.tool === undefined) return explainTarget(policy, values.resource !== undefined ? "resource" : "prompt", (values.resource ?? values.prompt) as string, args as Record<string, unknown>, values);
+  if (values.tool === undefined) return explainTarget(policy, values.resource !== undefined ? "resource" : "prompt", (values.resource ?? values.prompt) as string, args, values);
   const call: ToolCall = {
     tool: values.tool,
-    args: args as Record<string, unknown>,
+    args,
     caller: {
       grant: values.caller ?? "anonymous",
       sub: values.caller ?? "",
@@ -113,7 +99,21 @@ export async function runPolicyExplain(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  const lines = [
+  for (const [key, value] of explanationLines(policy, call, decision, limits, resultPlan, toolResult, verdict)) process.stdout.write(`${`${key}:`.padEnd(10)}${value}\n`);
+  return 0;
+}
+
+/** The text explanation of a tool call's decision: one `key: value` line each. */
+function explanationLines(
+  policy: CompiledPolicy,
+  call: ToolCall,
+  decision: Awaited<ReturnType<typeof decideToolCall>>,
+  limits: readonly CompiledLimit[],
+  resultPlan: ResultPlan | undefined,
+  toolResult: unknown,
+  verdict: ReturnType<typeof inspectResult> | undefined,
+): string[][] {
+  const lines: string[][] = [
     ["policy", `${policy.name} (${policy.format}, version ${policy.generation ?? policy.digest}, mode ${policy.mode})`],
     ["tool", call.tool],
     ["caller", call.caller.grant],
@@ -130,8 +130,19 @@ export async function runPolicyExplain(argv: string[]): Promise<number> {
     lines.push(["shown", JSON.stringify(verdict.result)]);
   }
   if (policy.mode === "Audit" && decision.decision !== "allowed") lines.push(["note", "mode is Audit: the call would be logged and forwarded, not blocked"]);
-  for (const [key, value] of lines) process.stdout.write(`${`${key}:`.padEnd(10)}${value}\n`);
-  return 0;
+  return lines;
+}
+
+/** The value of a flag that takes a JSON object (`--args`, `--result`), or a usage error saying what is wrong. */
+function jsonObjectOption(text: string, flag: string, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new UsageError(`${flag} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new UsageError(`${flag} must be a JSON object${what}`);
+  return value as Record<string, unknown>;
 }
 
 /** How the policy decides a resources/read or prompts/get (the `resources:` and `prompts:` blocks). */

@@ -43,9 +43,34 @@ export async function runPolicyPin(argv: string[]): Promise<number> {
   const reviewedFile = values.policy === undefined ? undefined : `${values.policy}.tools.json`;
   const reviewed = reviewedFile ? await readReviewed(reviewedFile) : new Map<string, Record<string, unknown>>();
   const out = values.policy === undefined ? process.stderr : process.stdout;
+  const { next, report } = comparePins(listing.tools, current, reviewed, only, reviewedFile);
+  out.write(report.length > 0 ? `${report.join("\n")}\n` : `every pin matches ${listing.server} at ${url.href} (${listing.tools.length} tools)\n`);
+  const sorted = Object.fromEntries(Object.entries(next).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  if (!document || values.policy === undefined || !reviewedFile) {
+    process.stdout.write(stringify({ pins: { mode: "Enforce", tools: sorted } }, { version: "1.1" }));
+    return 0;
+  }
+  if (document.hasIn(["spec", "pins"])) document.setIn(["spec", "pins", "tools"], document.createNode(sorted));
+  else document.setIn(["spec", "pins"], document.createNode({ mode: "Enforce", tools: sorted }));
+  await writeFile(values.policy, document.toString({ lineWidth: 0 }));
+  await writeReviewed(reviewedFile, values.policy, reviewedAfter(reviewed, listing.tools, next, only));
+  out.write(`wrote spec.pins (${Object.keys(sorted).length} tools) to ${values.policy} and the reviewed definitions to ${reviewedFile}\n`);
+  return 0;
+}
+
+type ListedTool = Record<string, unknown>;
+
+/** The pins after this listing, and what changed: new tools, changed definitions (with their diff), dropped pins. */
+function comparePins(
+  tools: readonly ListedTool[],
+  current: Record<string, string>,
+  reviewed: Map<string, Record<string, unknown>>,
+  only: Set<string>,
+  reviewedFile: string | undefined,
+): { next: Record<string, string>; report: string[] } {
   const next: Record<string, string> = { ...current };
   const report: string[] = [];
-  for (const tool of listing.tools) {
+  for (const tool of tools) {
     const name = tool.name as string;
     if (only.size > 0 && !only.has(name)) continue;
     const digest = definitionDigest(tool);
@@ -63,26 +88,24 @@ export async function runPolicyPin(argv: string[]): Promise<number> {
   }
   if (only.size === 0) {
     for (const name of Object.keys(current)) {
-      if (listing.tools.some((t) => t.name === name)) continue;
+      if (tools.some((t) => t.name === name)) continue;
       delete next[name];
       report.push(`removed ${name}: no longer listed (pin ${current[name]} dropped)`);
     }
   }
-  out.write(report.length > 0 ? `${report.join("\n")}\n` : `every pin matches ${listing.server} at ${url.href} (${listing.tools.length} tools)\n`);
-  const sorted = Object.fromEntries(Object.entries(next).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  if (!document || values.policy === undefined || !reviewedFile) {
-    process.stdout.write(stringify({ pins: { mode: "Enforce", tools: sorted } }, { version: "1.1" }));
-    return 0;
-  }
-  if (document.hasIn(["spec", "pins"])) document.setIn(["spec", "pins", "tools"], document.createNode(sorted));
-  else document.setIn(["spec", "pins"], document.createNode({ mode: "Enforce", tools: sorted }));
-  await writeFile(values.policy, document.toString({ lineWidth: 0 }));
+  return { next, report };
+}
+
+/** The reviewed definitions to keep beside the policy: those of the tools pinned now. */
+function reviewedAfter(reviewed: Map<string, Record<string, unknown>>, tools: readonly ListedTool[], next: Record<string, string>, only: Set<string>): Map<string, Record<string, unknown>> {
   const kept = new Map(reviewed);
-  for (const tool of listing.tools) if (next[tool.name as string] !== undefined && (only.size === 0 || only.has(tool.name as string))) kept.set(tool.name as string, digestedDefinition(tool));
+  for (const tool of tools) if (next[tool.name as string] !== undefined && (only.size === 0 || only.has(tool.name as string))) kept.set(tool.name as string, digestedDefinition(tool));
   for (const name of kept.keys()) if (next[name] === undefined) kept.delete(name);
-  await writeFile(reviewedFile, `${JSON.stringify({ about: `Tool definitions reviewed and pinned in ${values.policy} (mcp-warden policy pin).`, tools: [...kept.values()] }, null, 1)}\n`);
-  out.write(`wrote spec.pins (${Object.keys(sorted).length} tools) to ${values.policy} and the reviewed definitions to ${reviewedFile}\n`);
-  return 0;
+  return kept;
+}
+
+async function writeReviewed(file: string, policyFile: string, kept: Map<string, Record<string, unknown>>): Promise<void> {
+  await writeFile(file, `${JSON.stringify({ about: `Tool definitions reviewed and pinned in ${policyFile} (mcp-warden policy pin).`, tools: [...kept.values()] }, null, 1)}\n`);
 }
 
 async function readPolicy(file: string) {

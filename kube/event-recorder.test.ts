@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { EventRecorder, type EventsApi } from "./event-recorder.ts";
-import { ManualClock } from "./manual-clock.ts";
+import { ManualClock } from "./manual-clock.testing.ts";
 
 class RecordingApi implements EventsApi {
   created: Array<{ namespace: string; event: Record<string, unknown> }> = [];

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { LeaseRecord } from "./lease-decision.ts";
 import { LeaderElector, type LeaseStore, type StoredLease } from "./leader-election.ts";
-import { ManualClock, flushMicrotasks } from "./manual-clock.ts";
+import { ManualClock, flushMicrotasks } from "./manual-clock.testing.ts";
 
 class MemoryLeaseStore implements LeaseStore {
   readonly description = "Lease test/lock";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ManualClock, flushMicrotasks } from "./manual-clock.ts";
+import { ManualClock, flushMicrotasks } from "./manual-clock.testing.ts";
 import { processQueue, WorkQueue } from "./work-queue.ts";
 
 describe("WorkQueue", () => {

@@ -33,9 +33,25 @@ export function topLevelAnchors(pattern: string): Anchors {
   const none = { body: pattern, start: false, end: false };
   // With the m flag, ^ and $ are line anchors: keep the search.
   if (/\(\?[a-zA-Z-]*m/.test(pattern)) return none;
+  const scan = scanTopLevel(pattern);
+  if (scan === undefined) return none;
+  const start = pattern.startsWith("^");
+  const end = scan.endsWithDollar && pattern.length > (start ? 1 : 0);
+  const body = pattern.slice(start ? 1 : 0, end ? -1 : undefined);
+  // `^^a` or `a$$`: repeated anchors are rare enough to keep the search.
+  if ((start && body.startsWith("^")) || (end && body.endsWith("$") && topLevelAnchors(body).end)) return none;
+  return { body, start, end };
+}
+
+/**
+ * Reads the pattern's top level (outside groups and classes): whether its last character is an
+ * unescaped `$` there; undefined when a top-level `|` or an unbalanced group or class makes anchors
+ * unclear (RE2 reports the syntax errors).
+ */
+function scanTopLevel(pattern: string): { endsWithDollar: boolean } | undefined {
   let depth = 0;
   let inClass = false;
-  let lastUnescapedDollar = -1;
+  let endsWithDollar = false;
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i];
     if (c === "\\") {
@@ -53,14 +69,8 @@ export function topLevelAnchors(pattern: string): Anchors {
       if (pattern[i + 1] === "]") i++;
     } else if (c === "(") depth++;
     else if (c === ")") depth--;
-    else if (c === "|" && depth === 0) return none;
-    else if (c === "$" && depth === 0 && i === pattern.length - 1) lastUnescapedDollar = i;
+    else if (c === "|" && depth === 0) return undefined;
+    else if (c === "$" && depth === 0 && i === pattern.length - 1) endsWithDollar = true;
   }
-  if (inClass || depth !== 0) return none; // RE2 reports the syntax error
-  const start = pattern.startsWith("^");
-  const end = lastUnescapedDollar === pattern.length - 1 && pattern.length > (start ? 1 : 0);
-  const body = pattern.slice(start ? 1 : 0, end ? -1 : undefined);
-  // `^^a` or `a$$`: repeated anchors are rare enough to keep the search.
-  if ((start && body.startsWith("^")) || (end && body.endsWith("$") && topLevelAnchors(body).end)) return none;
-  return { body, start, end };
+  return inClass || depth !== 0 ? undefined : { endsWithDollar };
 }

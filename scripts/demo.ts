@@ -10,7 +10,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { grantLine } from "../sidecar/identity/api-keys.ts";
 import { startKestraDouble } from "../test/upstreams/kestra-double.ts";
-import { freePort } from "../test/cluster/processes.ts";
+import { freePort } from "../test/support/ports.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const FIRST_EXAMPLE = "examples/kestra-resume.policylayer.json";

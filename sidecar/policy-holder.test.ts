@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pino } from "pino";
 import { parsePolicyText } from "../policy/load.ts";
-import { RedisSlidingWindowStore } from "../policy/ratelimit/redis-store.ts";
+import { RedisSlidingWindowStore } from "./ratelimit/redis-store.ts";
 import { SlidingWindowMemoryStore } from "../policy/ratelimit/memory-store.ts";
 import { SidecarMetrics } from "./observability/metrics.ts";
 import { PolicyHolder } from "./policy-holder.ts";

@@ -3,24 +3,14 @@
 // prefix or timeout).
 import type { Logger } from "pino";
 import type { CompiledPolicy } from "../policy/compile.ts";
-import {
-  createRateLimitStore,
-  resolveRateLimitStoreSettings,
-  type RateLimitStoreSettings,
-} from "../policy/ratelimit/create-store.ts";
+import { resolveRateLimitStoreSettings, type RateLimitStoreSettings } from "../policy/ratelimit/store-settings.ts";
+import { createRateLimitStore } from "./ratelimit/create-store.ts";
 import type { RateLimitStore } from "../policy/ratelimit/store.ts";
-import type { McpPolicySpecType } from "../policy/schema.ts";
-
-export type StoreKind = "memory" | "redis";
 
 export interface StoreFactory {
   /** The store settings a policy asks for; throws (with a message naming the field) when they cannot be had. */
   settings(policy: CompiledPolicy): RateLimitStoreSettings;
   create(settings: RateLimitStoreSettings): RateLimitStore;
-}
-
-export function storeKind(spec: McpPolicySpecType): StoreKind {
-  return spec.rateLimit?.store ?? "memory";
 }
 
 /** Memory and Redis stores; the Redis URL may come from the environment (a Secret, see ADR 0401). */

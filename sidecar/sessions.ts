@@ -7,7 +7,10 @@
 // first, so one caller's initializes cannot push out everyone else's sessions: beyond its own quota a
 // grant forgets its own least recently used session; when the whole table is full, the binding grant
 // gives up its own oldest session if it has one, and only a grant's first session takes one from the
-// grant that holds the most.
+// grant that holds the most. Logs, spans and approvals name a session by its fingerprint, never by its id.
+
+import { hash } from "node:crypto";
+import { DigestCache } from "./digest-cache.ts";
 
 export type SessionCheck = "ok" | "unknown" | "foreign";
 
@@ -142,3 +145,14 @@ export class SessionTable {
     this.options.onSize?.(this.bindings.size);
   }
 }
+
+/**
+ * Session ids let whoever holds one act in that session, so the log carries a fingerprint that
+ * correlates lines without being usable.
+ */
+export function sessionFingerprint(session: string | undefined): string | undefined {
+  return session === undefined ? undefined : fingerprints.digest(session);
+}
+
+/** Fingerprints of recent sessions: one sha256 per session, not one per audit line and span (digest-cache.ts says why this is safe). */
+const fingerprints = new DigestCache<string>(4096, (session) => hash("sha256", session, "hex").slice(0, 16));

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort } from "../../test/cluster/processes.ts";
+import { freePort } from "../../test/support/ports.ts";
 import { imageTree } from "./image-tree.ts";
 
 const here = new URL(".", import.meta.url).pathname;

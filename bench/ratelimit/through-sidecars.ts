@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { grantLine } from "../../sidecar/identity/api-keys.ts";
 import type { RedisServer } from "../../test/support/redis.ts";
+import { mcpPolicy } from "../../test/support/policy-yaml.ts";
 import { startSidecarProcess, type SidecarProcess } from "../../test/support/sidecar-process.ts";
 import { cpuSeconds } from "../proxy/proc.ts";
 import { runLoad, startUpstream, type LoadResult } from "../proxy/processes.ts";
@@ -21,19 +22,15 @@ const DURATION_MS = Number(process.env.BENCH_SIDECAR_SECONDS ?? 4) * 1_000;
 const SESSIONS = 16;
 const TOKEN = "bench-agent-key";
 
-const policy = (store: "memory" | "redis", redisUrl: string) => `apiVersion: mcpwarden.io/v1alpha1
-kind: McpPolicy
-metadata: {name: bench, namespace: bench, generation: 1}
-spec:
-  default: deny
-  rateLimit: {store: ${store}${store === "redis" ? `, redis: {url: "${redisUrl}"}` : ""}}
-  allTools: {limits: [{counter: all-tools, window: minute, max: 1000000}]}
-  tools:
-    - name: resume_execution
-      limits: [{counter: resume, window: minute, max: 1000000}]
-    - name: restart_execution
-      limits: [{counter: restart, window: hour, max: 1}]
-`;
+const policy = (store: "memory" | "redis", redisUrl: string) =>
+  mcpPolicy(`default: deny
+rateLimit: {store: ${store}${store === "redis" ? `, redis: {url: "${redisUrl}"}` : ""}}
+allTools: {limits: [{counter: all-tools, window: minute, max: 1000000}]}
+tools:
+  - name: resume_execution
+    limits: [{counter: resume, window: minute, max: 1000000}]
+  - name: restart_execution
+    limits: [{counter: restart, window: hour, max: 1}]`, "bench", { namespace: "bench" });
 
 const KINDS = {
   allowed: { label: "allowed, forwarded", request: { method: "tools/call", params: { name: "resume_execution", arguments: {} } } },
@@ -71,26 +68,7 @@ export async function benchThroughSidecars(redis: RedisServer): Promise<Row[]> {
       for (const sidecars of [1, 3]) {
         for (const store of ["memory", "redis"] as const) {
           const fleet = (fleets[store] as SidecarProcess[]).slice(0, sidecars);
-          // Warm-up (JIT, connections, and spending the refused tool's budget).
-          await Promise.all(fleet.map((s) => runLoad({ url: s.url, sessions: SESSIONS, durationMs: 500, warmupMs: 0, request: KINDS[kind].request, token: TOKEN })));
-          const rounds: Omit<Row, "store" | "sidecars" | "kind">[] = [];
-          for (let r = 0; r < ROUNDS; r++) {
-            const pids = fleet.map((s) => s.pid);
-            const [cpuBefore, redisBefore] = [cpuSeconds(pids), await redisCpu()];
-            const results: LoadResult[] = await Promise.all(fleet.map((s) => runLoad({ url: s.url, sessions: SESSIONS, durationMs: DURATION_MS, warmupMs: 300, request: KINDS[kind].request, token: TOKEN })));
-            const failed = results.reduce((n, x) => n + x.errors, 0);
-            if (failed > 0) throw new Error(`${store}, ${sidecars} sidecar(s), ${kind}: ${failed} calls failed`);
-            const calls = results.reduce((n, x) => n + x.total, 0);
-            rounds.push({
-              perSidecar: results.reduce((n, x) => n + x.throughput, 0) / sidecars,
-              p50: median(results.map((x) => x.p50)),
-              p99: Math.max(...results.map((x) => x.p99)),
-              sidecarCpu: ((cpuSeconds(pids) - cpuBefore) / calls) * 1e6,
-              redisCpu: store === "redis" ? (((await redisCpu()) - redisBefore) / calls) * 1e6 : Number.NaN,
-            });
-          }
-          const mid = [...rounds].sort((a, b) => a.perSidecar - b.perSidecar)[rounds.length >> 1] as (typeof rounds)[number];
-          rows.push({ store, sidecars, kind, ...mid });
+          rows.push({ store, sidecars, kind, ...(await measureCase(fleet, store, kind, redisCpu)) });
         }
       }
     }
@@ -99,6 +77,33 @@ export async function benchThroughSidecars(redis: RedisServer): Promise<Row[]> {
     await upstream.stop();
   }
   return rows;
+}
+
+type Round = Omit<Row, "store" | "sidecars" | "kind">;
+
+/** One case (a fleet, a store, a kind of call): a warm-up, then the median of ROUNDS measured rounds. */
+async function measureCase(fleet: SidecarProcess[], store: "memory" | "redis", kind: keyof typeof KINDS, redisCpu: () => Promise<number>): Promise<Round> {
+  const load = (durationMs: number, warmupMs: number) =>
+    Promise.all(fleet.map((s) => runLoad({ url: s.url, sessions: SESSIONS, durationMs, warmupMs, request: KINDS[kind].request, token: TOKEN })));
+  // Warm-up (JIT, connections, and spending the refused tool's budget).
+  await load(500, 0);
+  const rounds: Round[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const pids = fleet.map((s) => s.pid);
+    const [cpuBefore, redisBefore] = [cpuSeconds(pids), await redisCpu()];
+    const results: LoadResult[] = await load(DURATION_MS, 300);
+    const failed = results.reduce((n, x) => n + x.errors, 0);
+    if (failed > 0) throw new Error(`${store}, ${fleet.length} sidecar(s), ${kind}: ${failed} calls failed`);
+    const calls = results.reduce((n, x) => n + x.total, 0);
+    rounds.push({
+      perSidecar: results.reduce((n, x) => n + x.throughput, 0) / fleet.length,
+      p50: median(results.map((x) => x.p50)),
+      p99: Math.max(...results.map((x) => x.p99)),
+      sidecarCpu: ((cpuSeconds(pids) - cpuBefore) / calls) * 1e6,
+      redisCpu: store === "redis" ? (((await redisCpu()) - redisBefore) / calls) * 1e6 : Number.NaN,
+    });
+  }
+  return [...rounds].sort((a, b) => a.perSidecar - b.perSidecar)[rounds.length >> 1] as Round;
 }
 
 export function printThroughSidecars(rows: Row[]): string {

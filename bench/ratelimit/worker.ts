@@ -1,7 +1,7 @@
 // One benchmark client in its own process (a sidecar replica's share of the load): connects to the
 // Redis given, says "ready", runs one round on "go" and prints its LoadResult as JSON.
 import { createInterface } from "node:readline";
-import { RedisSlidingWindowStore } from "../../policy/ratelimit/redis-store.ts";
+import { RedisSlidingWindowStore } from "../../sidecar/ratelimit/redis-store.ts";
 import { parseRedisUrl } from "../../policy/ratelimit/redis-target.ts";
 import { benchCalls, benchPolicy, runLoad } from "./load.ts";
 

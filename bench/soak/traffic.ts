@@ -5,25 +5,21 @@
 import { performance } from "node:perf_hooks";
 import { Agent, type Dispatcher } from "undici";
 import { ACCEPT_BOTH, messagesOf } from "../../test/support/raw-mcp.ts";
+import { mcpPolicy } from "../../test/support/policy-yaml.ts";
 
 export const AGENTS = Array.from({ length: 10 }, (_, i) => ({ grant: `agent-${i}`, key: `soak-agent-key-${i}` }));
 export const RESUME_PER_MINUTE = 30;
 
-export const SOAK_POLICY = `apiVersion: mcpwarden.io/v1alpha1
-kind: McpPolicy
-metadata: {name: soak, namespace: bench, generation: 1}
-spec:
-  default: deny
-  hide: [force_run_execution]
-  tools:
-    - name: list_namespaces
-    - name: list_flows
-    - name: resume_execution
-      limits: [{counter: resume, window: minute, max: ${RESUME_PER_MINUTE}, scope: grant}]
-    - name: delete_flow
-      action: deny
-      reason: "Agents do not delete flows."
-`;
+export const SOAK_POLICY = mcpPolicy(`default: deny
+hide: [force_run_execution]
+tools:
+  - name: list_namespaces
+  - name: list_flows
+  - name: resume_execution
+    limits: [{counter: resume, window: minute, max: ${RESUME_PER_MINUTE}, scope: grant}]
+  - name: delete_flow
+    action: deny
+    reason: "Agents do not delete flows."`, "soak", { namespace: "bench" });
 
 type Kind = "allowed" | "denied" | "rate_limited" | "listed";
 interface CallKind {

@@ -9,7 +9,8 @@
 import { performance } from "node:perf_hooks";
 import { cpuSeconds } from "../proxy/proc.ts";
 import { rawInitialize, rawPost, toolCall } from "../../test/support/raw-mcp.ts";
-import { KEYS, mcpPolicy } from "../../test/support/sidecar-harness.ts";
+import { KEYS } from "../../test/support/sidecar-harness.ts";
+import { mcpPolicy } from "../../test/support/policy-yaml.ts";
 import { sidecarFiles, startSidecarProcess, type SidecarProcess } from "../../test/support/sidecar-process.ts";
 import { startCollector } from "../../test/tracing/otel-collector.ts";
 import { startRecordingUpstream } from "../../test/tracing/recording-upstream.ts";

@@ -25,7 +25,7 @@ describe("Grafana dashboard", () => {
     assert.equal(readFileSync(join(root, DASHBOARD_FILE), "utf8"), renderDashboardJson());
   });
 
-  it("has the panels the issue asks for", () => {
+  it("has panels for decisions, denials by tool and reason, rate limits, upstream latency, policy versions, injections and unenforced pods", () => {
     const titles = panels.map((p) => p.title);
     for (const wanted of [
       "Tool calls per second by decision",

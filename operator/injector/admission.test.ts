@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { EventRecorder, type EventsApi } from "../../kube/event-recorder.ts";
-import { ManualClock } from "../../kube/manual-clock.ts";
+import { ManualClock } from "../../kube/manual-clock.testing.ts";
 import { createOperatorMetrics } from "../metrics.ts";
 import { PolicyIndex, policyEntry } from "../policy-index.ts";
 import { AdmissionHandler, type AdmissionReviewResponse } from "./admission.ts";

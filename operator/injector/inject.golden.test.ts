@@ -70,7 +70,7 @@ function render(outcome: InjectionOutcome, pod: V1Pod): string {
 const cases = readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort();
 
 describe("injection golden files", () => {
-  it("has the cases the issue lists", () => {
+  it("has a case for plain, templated, already injected, Kestra, multi-container, hostNetwork, opted-out and two-policy pods", () => {
     for (const name of ["plain", "deployment-template", "already-injected", "kestra-image", "multi-container", "host-network", "opted-out", "two-policies"]) {
       assert.ok(cases.includes(`${name}.yaml`), `testdata/${name}.yaml`);
     }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { renderWebhookConfiguration } from "./configuration.ts";
+import { renderWebhookConfiguration } from "./configuration.testing.ts";
 
 describe("renderWebhookConfiguration", () => {
   it("fails closed, has no side effects, and lets the API server filter by labels", () => {

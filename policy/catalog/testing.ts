@@ -71,7 +71,7 @@ export interface BypassAttempt {
 export const TRUTHY_NON_BOOLEANS: readonly unknown[] = ["true", 1, "1", "yes", "on", "True"];
 
 /**
- * The bypasses of issue 12 against the recommended policies (balanced and strict allow these tools):
+ * The argument bypasses (ADR 12) against the recommended policies (balanced and strict allow these tools):
  * `auto_create` coerced to true, and targets that are missing, empty, null or of another type, so that
  * Kestra picks "the latest" target itself. `base` gives each tool's legitimate arguments.
  */

@@ -74,12 +74,7 @@ type Op = [" " | "-" | "+", string];
 function lineOps(a: string[], b: string[]): Op[] {
   // Definitions are small; a bounded quadratic table. Past the bound, everything is replaced.
   if (a.length * b.length > 250_000) return [...a.map((l): Op => ["-", l]), ...b.map((l): Op => ["+", l])];
-  const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
-  for (let i = a.length - 1; i >= 0; i--) {
-    for (let j = b.length - 1; j >= 0; j--) {
-      (lcs[i] as number[])[j] = a[i] === b[j] ? (lcs[i + 1]?.[j + 1] ?? 0) + 1 : Math.max(lcs[i + 1]?.[j] ?? 0, lcs[i]?.[j + 1] ?? 0);
-    }
-  }
+  const lcs = commonSuffixLengths(a, b);
   const ops: Op[] = [];
   let i = 0;
   let j = 0;
@@ -94,6 +89,17 @@ function lineOps(a: string[], b: string[]): Op[] {
   while (i < a.length) ops.push(["-", a[i++] as string]);
   while (j < b.length) ops.push(["+", b[j++] as string]);
   return ops;
+}
+
+/** `lcs[i][j]`: the length of the longest common subsequence of `a` from i and `b` from j. */
+function commonSuffixLengths(a: string[], b: string[]): number[][] {
+  const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+  for (let i = a.length - 1; i >= 0; i--) {
+    for (let j = b.length - 1; j >= 0; j--) {
+      (lcs[i] as number[])[j] = a[i] === b[j] ? (lcs[i + 1]?.[j + 1] ?? 0) + 1 : Math.max(lcs[i + 1]?.[j] ?? 0, lcs[i]?.[j + 1] ?? 0);
+    }
+  }
+  return lcs;
 }
 
 function cut(text: string, maxChars: number): string {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SlidingWindowMemoryStore } from "./memory-store.ts";
-import { describeStoreConformance } from "./store-conformance.ts";
+import { describeStoreConformance } from "./store-conformance.testing.ts";
 
 function setup(start = 0) {
   const clock = { now: start };

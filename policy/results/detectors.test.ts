@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { BUILTIN_DETECTORS } from "./detectors.ts";
-import { detectorCorpus } from "./corpus.ts";
+import { detectorCorpus } from "./corpus.testing.ts";
 import { compileDetector, redactText } from "./scanner.ts";
 
 const corpus = detectorCorpus();

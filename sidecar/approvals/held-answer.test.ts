@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { ManualClock } from "../../kube/manual-clock.ts";
+import { ManualClock } from "../../kube/manual-clock.testing.ts";
 import { acceptsEventStream, HeldAnswer, progressTokenOf, type HeldAnswerOptions } from "./held-answer.ts";
 
 interface Exchange {

@@ -8,19 +8,7 @@ import { pino } from "pino";
 import { flagTool as tool, startToolListServer } from "../../test/upstreams/tool-list-server.ts";
 import { ToolLister } from "./tool-lister.ts";
 import { KnownTools } from "./tool-names.ts";
-
-async function eventually(check: () => void, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
+import { eventually } from "../../test/support/eventually.ts";
 
 function validates(known: KnownTools, name: string, args: unknown): boolean {
   const schema = known.inputSchemas.lookup(name);

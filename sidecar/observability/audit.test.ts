@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pino } from "pino";
-import { sessionFingerprint, writeAudit, type AuditRecord } from "./audit.ts";
+import { sessionFingerprint } from "../sessions.ts";
+import { writeAudit, type AuditRecord } from "./audit.ts";
 
 const common = { timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label: string) => ({ level: label }) } };
 /** The production audit logger's options, writing into an array. */

@@ -1,10 +1,8 @@
 // One audit line per tool-call decision. Records who called what and what the sidecar and the
 // upstream did about it, never argument values (they may hold secrets): only their keys.
-import { hash } from "node:crypto";
 import { pino, type Logger } from "pino";
-import { DigestCache } from "../digest-cache.ts";
-import type { ApprovalRecord } from "../enforcement/enforcer.ts";
-import type { UpstreamOutcome, Verdict } from "../enforcement/outcome.ts";
+import { sessionFingerprint } from "../sessions.ts";
+import type { ApprovalRecord, UpstreamOutcome, Verdict } from "../tool-call.ts";
 import type { ResultVerdict } from "../../policy/results/inspect.ts";
 
 export interface AuditRecord {
@@ -50,17 +48,6 @@ export function argumentKeys(args: unknown): string[] {
   const shown = keys.slice(0, MAX_KEYS).map((k) => (k.length > MAX_KEY_LENGTH ? `${k.slice(0, MAX_KEY_LENGTH)}…` : k));
   if (keys.length > MAX_KEYS) shown.push(`… ${keys.length - MAX_KEYS} more`);
   return shown;
-}
-
-/** Fingerprints of recent sessions: one per session, not one sha256 per audit line and span. */
-const fingerprints = new DigestCache<string>(4096, (session) => hash("sha256", session, "hex").slice(0, 16));
-
-/**
- * Session ids let whoever holds one act in that session, so the log carries a fingerprint that
- * correlates lines without being usable.
- */
-export function sessionFingerprint(session: string | undefined): string | undefined {
-  return session === undefined ? undefined : fingerprints.digest(session);
 }
 
 const MESSAGES = { tool: "tool call", resource: "resource read", prompt: "prompt get" } as const;

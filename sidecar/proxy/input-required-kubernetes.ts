@@ -12,8 +12,7 @@ import type { ApprovalUseType } from "../../policy/approval/schema.ts";
 import { bindingOf } from "../approvals/approval-object.ts";
 import * as text from "../approvals/messages.ts";
 import type { KubernetesApprovals } from "../approvals/kubernetes-approvals.ts";
-import type { ApprovalRecord, DecidedCall } from "../enforcement/enforcer.ts";
-import type { Verdict } from "../enforcement/outcome.ts";
+import type { ApprovalRecord, DecidedCall, Verdict } from "../tool-call.ts";
 import type { Exchange, ProxyDeps } from "./exchange.ts";
 
 /**

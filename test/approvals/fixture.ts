@@ -13,7 +13,8 @@ import { MCP_APPROVAL_CRD_FILE } from "../../operator/crd/mcpapproval-crd.ts";
 import { MCP_POLICY_CRD_FILE } from "../../operator/crd/mcppolicy-crd.ts";
 import { approverClusterRole, approverRoleBinding, decisionPolicy } from "../../operator/rbac/approver-role.ts";
 import { sidecarClusterRole, sidecarRoleBinding } from "../../operator/rbac/sidecar-rbac.ts";
-import { eventually, startControlPlane, type ControlPlane, type Credentials } from "../cluster/harness.ts";
+import { startControlPlane, type ControlPlane, type Credentials } from "../cluster/harness.ts";
+import { eventually } from "../support/eventually.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 

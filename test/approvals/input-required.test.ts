@@ -12,9 +12,10 @@ import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/cli
 import { argumentsDigest } from "../../policy/approval/binding.ts";
 import { APPROVAL_INPUT_KEY } from "../../sidecar/approvals/request-state.ts";
 import { messagesOf, rawPost } from "../support/raw-mcp.ts";
-import { eventually, KEYS, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { KEYS, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
 import { startV2Server, type V2Server } from "../upstreams/sdk-v2-server.ts";
 import { startApprovalCluster, type ApprovalCluster } from "./fixture.ts";
+import { eventually } from "../support/eventually.ts";
 
 const MODERN = "2026-07-28";
 const SPEC = {

@@ -14,9 +14,10 @@ import { McpApprovalClient, parseApproval } from "../../kube/mcp-approvals.ts";
 import { ApprovalController } from "../../operator/approvals/approval-controller.ts";
 import { createOperatorMetrics, type OperatorMetrics } from "../../operator/metrics.ts";
 import { DEFAULT_OPERATOR_NAMES as N, renderOperatorRbac } from "../../operator/rbac/operator-rbac.ts";
-import { eventually, type Credentials } from "../cluster/harness.ts";
+import { type Credentials } from "../cluster/harness.ts";
 import { metricValue } from "../support/sidecar-harness.ts";
 import { startApprovalCluster, type ApprovalCluster } from "./fixture.ts";
+import { eventually } from "../support/eventually.ts";
 
 describe("operator: approval Events, metrics and expiry (real kube-apiserver, operator RBAC)", { timeout: 240_000 }, () => {
   let k: ApprovalCluster;

@@ -24,7 +24,7 @@ import { stringify } from "yaml";
 import { KubeHttp } from "../../kube/http.ts";
 import { McpApprovalClient, parseApproval, type McpApprovalObject } from "../../kube/mcp-approvals.ts";
 import { grantLine } from "../../sidecar/identity/api-keys.ts";
-import { eventually, KubectlError, startControlPlane, type ControlPlane, type Credentials } from "../cluster/harness.ts";
+import { KubectlError, startControlPlane, type ControlPlane, type Credentials } from "../cluster/harness.ts";
 import { runPeer, startPeer, type Peer } from "../support/processes.ts";
 import { startPrometheus, type RunningPrometheus, type Sample } from "../support/prometheus.ts";
 import { startKestraDouble, type KestraDouble } from "../upstreams/kestra-double.ts";
@@ -35,7 +35,8 @@ import { ALL, dashboardTargets, regexValue, substitute, variableQuery, type Sele
 import { AGENTS, API_KEY, APPROVE_TOOL, APPROVER, KEYS_SECRET, kestraPod, PANEL_EXPECTATIONS, POLICY, policyManifest, type Expectation } from "./scenario.ts";
 import { startPodDiscovery, type PodDiscovery } from "./pod-discovery.ts";
 import { podMonitorScrapeConfig, serviceMonitorStaticConfig, type PodMonitor, type ServiceMonitor } from "./scrape-config.ts";
-import { freePort } from "../cluster/processes.ts";
+import { freePort } from "../support/ports.ts";
+import { eventually } from "../support/eventually.ts";
 
 const REPO = join(import.meta.dirname, "..", "..");
 const CLI = join(REPO, "cli", "mcp-warden.ts");

@@ -13,7 +13,7 @@ import { DEFAULT_OPERATOR_NAMES, operatorClusterRules, operatorNamespaceRules } 
 import { APPROVER_ROLE, APPROVER_RULES, DECISION_POLICY, decisionPolicy } from "../../operator/rbac/approver-role.ts";
 import { SIDECAR_ROLE, SIDECAR_RULES } from "../../operator/rbac/sidecar-rbac.ts";
 import { PINS_APPROVER_ROLE, PINS_APPROVER_RULES } from "../../operator/rbac/pins-approver-role.ts";
-import { renderWebhookConfiguration } from "../../operator/webhook/configuration.ts";
+import { renderWebhookConfiguration } from "../../operator/webhook/configuration.testing.ts";
 import { CHART_DIR, find, get, helm, kubeVersion, renderChart, SCENARIOS, scenarioFile, type KubeDocument } from "./chart.ts";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -113,7 +113,7 @@ describe("the chart with default values", () => {
     for (const [key, value] of Object.entries(service.spec?.selector ?? {})) assert.equal(podLabels[key], value, key);
   });
 
-  it("registers the webhook exactly as operator/webhook/configuration.ts renders it, without a caBundle", () => {
+  it("registers the webhook exactly as operator/webhook/configuration.testing.ts renders it, without a caBundle", () => {
     const rendered = get<V1MutatingWebhookConfiguration>(docs, "MutatingWebhookConfiguration", "mcp-warden-injector");
     const expected = renderWebhookConfiguration({ name: "mcp-warden-injector", operatorNamespace: NAMESPACE, service: { name: "mcp-warden-operator", port: 443 } });
     assert.deepEqual(rendered.webhooks, expected.webhooks);

@@ -7,7 +7,8 @@ import type { ControlPlaneBinaries } from "./binaries.ts";
 import { apiServerFlags, commandLine, controllerManagerFlags, etcdFlags } from "./flags.ts";
 import type { ApiServerFiles, ControllerManagerFiles, EtcdPorts, Flags } from "./flags.ts";
 import { httpsGet } from "./https-get.ts";
-import { ComponentProcess, freePorts, lostPortRace } from "./processes.ts";
+import { ComponentProcess, lostPortRace } from "./processes.ts";
+import { freePorts } from "../support/ports.ts";
 import { waitUntilReady } from "./wait.ts";
 
 const portAttempts = 3;

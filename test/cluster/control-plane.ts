@@ -13,7 +13,6 @@ import type { CredentialContext, Credentials, ServiceAccountToken, ServiceAccoun
 import { runHelm, runKubectl } from "./cli-tools.ts";
 import type { ToolContext, ToolOptions, ToolResult } from "./cli-tools.ts";
 import { createNamespace } from "./namespaces.ts";
-import { eventually } from "./wait.ts";
 import type { NamespaceOptions } from "./namespaces.ts";
 import { recordOwnership } from "./orphans.ts";
 import { writePodServiceAccountVolume } from "./pod-identity.ts";
@@ -23,6 +22,7 @@ import type { IssuedCertificate } from "./pki.ts";
 import type { ComponentProcess } from "./processes.ts";
 import { registerMutatingWebhook } from "./webhooks.ts";
 import type { MutatingWebhookOptions } from "./webhooks.ts";
+import { eventually } from "../support/eventually.ts";
 
 export interface StartupTimings {
   certificatesMs: number;

@@ -12,10 +12,11 @@ import type { V1Pod, V1PodTemplateSpec } from "@kubernetes/client-node";
 import { createLocalJWKSet, decodeJwt, errors, jwtVerify } from "jose";
 import type { JSONWebKeySet } from "jose";
 import { startLabellingWebhook } from "./fixtures/labelling-webhook.ts";
-import { eventually, KubectlError, startControlPlane } from "./harness.ts";
+import { KubectlError, startControlPlane } from "./harness.ts";
 import type { ControlPlane } from "./harness.ts";
 import { httpsGet } from "./https-get.ts";
 import { controlPlaneDirPrefix } from "./orphans.ts";
+import { eventually } from "../support/eventually.ts";
 
 const restrictedContainer = {
   image: "registry.example/app:1",

@@ -37,7 +37,6 @@ export { HelmError, KubectlError, ToolError } from "./cli-tools.ts";
 export type { ToolOptions, ToolResult } from "./cli-tools.ts";
 export type { PodServiceAccountVolume } from "./pod-identity.ts";
 export type { MutatingWebhookOptions } from "./webhooks.ts";
-export { eventually } from "./wait.ts";
 export type { ClusterNode } from "./node.ts";
 
 export interface ControlPlaneOptions {

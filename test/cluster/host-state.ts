@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { isAlive } from "../support/process-group.ts";
 
 export const STATE_DIR = "/run/mcp-warden-node";
 export const KERNEL_SYSCTLS = ["kernel/panic", "kernel/panic_on_oops", "vm/overcommit_memory"];
@@ -50,15 +51,6 @@ function readSysctl(name: string): string {
   return readFileSync(join("/proc/sys", name), "utf8").trim();
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Registers a node (by its dir); the first one saves the host's values. */
 export async function acquireHostState(user: string): Promise<void> {
   await withLock(() => {
@@ -84,7 +76,7 @@ export async function releaseHostState(user: string): Promise<void> {
     let others = 0;
     for (const entry of existsSync(usersDir) ? readdirSync(usersDir) : []) {
       const pid = Number(readFileSync(join(usersDir, entry), "utf8"));
-      if (alive(pid) && existsSync(`/tmp/${entry}`)) others++;
+      if (isAlive(pid) && existsSync(`/tmp/${entry}`)) others++;
       else rmSync(join(usersDir, entry), { force: true });
     }
     if (others > 0 || !existsSync(savedFile)) return;

@@ -11,10 +11,11 @@ import { MCP_POLICY_CRD_NAME } from "../../operator/crd/mcppolicy-crd.ts";
 import { SIDECAR_CONTAINER } from "../../operator/names.ts";
 import { DEFAULT_OPERATOR_NAMES, type OperatorRbacNames } from "../../operator/rbac/operator-rbac.ts";
 import { CHART_DIR, renderChart } from "../chart/chart.ts";
-import { renderWebhookConfiguration } from "../../operator/webhook/configuration.ts";
+import { renderWebhookConfiguration } from "../../operator/webhook/configuration.testing.ts";
 import type { ControlPlane } from "./control-plane.ts";
 import type { Credentials } from "./credentials.ts";
-import { eventually } from "./wait.ts";
+import { eventually } from "../support/eventually.ts";
+
 
 export const REPOSITORY_ROOT = join(import.meta.dirname, "..", "..");
 

@@ -2,7 +2,8 @@
 // with the `default` ServiceAccount the controller-manager creates (until it exists, the ServiceAccount
 // admission plugin rejects pods that use it, as on any real cluster).
 import type { CoreV1Api, V1Namespace } from "@kubernetes/client-node";
-import { eventually } from "./wait.ts";
+import { eventually } from "../support/eventually.ts";
+
 
 export interface NamespaceOptions {
   labels?: Record<string, string>;

@@ -11,7 +11,8 @@ import { startNodeCluster, type NodeCluster } from "./harness.ts";
 import { currentSysctls } from "./host-state.ts";
 import { agentImageArchive, AGENT_IMAGE, projectImage, projectImageArchive } from "./images/images.ts";
 import { agentFetch, agentPod, podTerminated, waitForPod, waitForPodReady } from "./pods.ts";
-import { eventually } from "./wait.ts";
+import { eventually } from "../support/eventually.ts";
+
 
 const NS = "node-check";
 

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import type { OperatorOptions } from "../../operator/operator.ts";
 import type { ControlPlane } from "./control-plane.ts";
 import { REPOSITORY_ROOT, type McpWardenInstallation } from "./install.ts";
-import { ComponentProcess, freePorts, lostPortRace, type ExitStatus } from "./processes.ts";
+import { ComponentProcess, lostPortRace, type ExitStatus } from "./processes.ts";
+import { freePorts } from "../support/ports.ts";
 import { waitUntilReady } from "./wait.ts";
 import { metricValue } from "../support/metrics.ts";
 

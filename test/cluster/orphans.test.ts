@@ -1,35 +1,26 @@
 // Reaping control planes whose test process was killed: only theirs, only processes still running
 // the recorded binary.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { isAlive, signalGroup, spawnGroup } from "../support/process-group.ts";
 import { controlPlaneDirPrefix, reapOrphanedControlPlanes, recordOwnership } from "./orphans.ts";
 
 const root = mkdtempSync(join(tmpdir(), "mcp-warden-orphans-test-"));
 const sleepers: ChildProcess[] = [];
 after(() => {
-  for (const sleeper of sleepers) if (sleeper.exitCode === null && sleeper.signalCode === null) process.kill(-sleeper.pid!, "SIGKILL");
+  for (const sleeper of sleepers) signalGroup(sleeper, "SIGKILL");
   rmSync(root, { recursive: true, force: true });
 });
 
 function sleeper(): { pid: number; exited: Promise<NodeJS.Signals | null> } {
-  const child = spawn("/bin/sleep", ["60"], { detached: true, stdio: "ignore" });
+  const child = spawnGroup("/bin/sleep", ["60"], { stdio: "ignore" });
   sleepers.push(child);
   return { pid: child.pid!, exited: new Promise((resolve) => child.once("exit", (_code, signal) => resolve(signal))) };
 }
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 function controlPlaneDir(name: string, record?: object): string {
   const dir = join(root, `${controlPlaneDirPrefix}${name}`);

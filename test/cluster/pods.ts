@@ -3,7 +3,8 @@
 // namespace reaches pod IPs through the node's veth (routes for the pod range), never the reverse
 // beyond the API server.
 import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
-import { eventually } from "./wait.ts";
+import { eventually } from "../support/eventually.ts";
+
 
 export async function waitForPod(core: CoreV1Api, namespace: string, name: string, check: (pod: V1Pod) => boolean, what: string, timeoutMs = 120_000): Promise<V1Pod> {
   let last: V1Pod | undefined;

@@ -9,7 +9,9 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, test } from "node:test";
 import { ComponentProcess } from "./processes.ts";
-import { eventually } from "./wait.ts";
+import { eventually } from "../support/eventually.ts";
+import { isAlive } from "../support/process-group.ts";
+
 
 const dir = mkdtempSync(join(tmpdir(), "mcp-warden-processes-test-"));
 const ownedComponents: number[] = [];
@@ -18,15 +20,6 @@ after(() => {
   for (const pid of ownedComponents) if (isAlive(pid)) process.kill(pid, "SIGKILL");
   rmSync(dir, { recursive: true, force: true });
 });
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 void test("stop() sends SIGTERM to the whole process group", { timeout: 30_000 }, async () => {
   const component = ComponentProcess.spawn({ name: "shell", binary: "/bin/sh", args: ["-c", "sleep 60 & wait"], logFile: join(dir, "term.log") });

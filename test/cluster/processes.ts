@@ -1,10 +1,9 @@
 // Child processes of a test control plane. Each runs in its own process group (so a stop reaches
 // anything it forks) and logs to a file (so a full pipe never blocks it and a failure can show the
 // tail). Every live one is killed when this process exits, also after a failed test or a signal.
-import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { signalGroup, spawnGroup } from "../support/process-group.ts";
 
 export interface ComponentSpec {
   /** Component name for messages, e.g. "kube-apiserver". */
@@ -21,8 +20,6 @@ export interface ExitStatus {
   code: number | null;
   signal: NodeJS.Signals | null;
 }
-
-const live = new Set<ComponentProcess>();
 
 export class ComponentProcess {
   readonly name: string;
@@ -48,7 +45,6 @@ export class ComponentProcess {
     this.exited = new Promise((resolve) => {
       child.once("exit", (code, signal) => {
         this.status = { code, signal };
-        live.delete(this);
         if (this.supervised && !this.stopping) {
           process.stderr.write(`[cluster] ${this.name} (pid ${pid}) exited unexpectedly (${describeExit(this.status)})\n${this.logTail(20)}\n`);
         }
@@ -63,7 +59,7 @@ export class ComponentProcess {
     let child: ChildProcess;
     try {
       const [command, ...prefix] = spec.wrapper ?? [];
-      child = spawn(command ?? spec.binary, command ? [...prefix, spec.binary, ...spec.args] : spec.args, { detached: true, stdio: ["ignore", log, log], env: spec.env ?? process.env });
+      child = spawnGroup(command ?? spec.binary, command ? [...prefix, spec.binary, ...spec.args] : spec.args, { stdio: ["ignore", log, log], env: spec.env ?? process.env });
     } finally {
       closeSync(log);
     }
@@ -73,8 +69,6 @@ export class ComponentProcess {
     // Unreferenced: a forgotten stop must not keep the test process alive; the exit hook kills it.
     child.unref();
     const component = new ComponentProcess(spec, child, child.pid, logStart);
-    live.add(component);
-    installExitHooks();
     return component;
   }
 
@@ -103,8 +97,8 @@ export class ComponentProcess {
     if (this.status) return this.status;
     this.stopping = true;
     this.child.ref();
-    signalGroup(this.pid, options.signal ?? "SIGTERM");
-    const timer = setTimeout(() => signalGroup(this.pid, "SIGKILL"), options.graceMs ?? 10_000);
+    signalGroup(this.child, options.signal ?? "SIGTERM");
+    const timer = setTimeout(() => signalGroup(this.child, "SIGKILL"), options.graceMs ?? 10_000);
     try {
       return await this.exited;
     } finally {
@@ -132,67 +126,6 @@ export class ComponentProcess {
 
 export function describeExit(status: ExitStatus): string {
   return status.signal ? `signal ${status.signal}` : `exit code ${status.code}`;
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
-  }
-}
-
-let hooksInstalled = false;
-
-function killAllNow(): void {
-  for (const component of live) signalGroup(component.pid, "SIGKILL");
-  live.clear();
-}
-
-function installExitHooks(): void {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  process.once("exit", killAllNow);
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    // With no other listener, the signal would end the process without an "exit" event: kill the
-    // children, then let the signal take its default course. With another listener (a test runner's),
-    // that listener decides how the process ends and the exit hook still runs.
-    const alone = process.listenerCount(signal) === 0;
-    const onSignal = (): void => {
-      killAllNow();
-      if (alone && process.listenerCount(signal) === 1) {
-        process.removeListener(signal, onSignal);
-        process.kill(process.pid, signal);
-      }
-    };
-    process.on(signal, onSignal);
-  }
-}
-
-/**
- * Distinct TCP ports on 127.0.0.1 that were free a moment ago: all are held at once, then released
- * (callers retry if another process takes one first).
- */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = Array.from({ length: count }, () => createServer());
-  try {
-    return await Promise.all(servers.map(async (server) => {
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", resolve);
-      });
-      const address = server.address();
-      if (address === null || typeof address === "string") throw new Error("could not find a free port");
-      return address.port;
-    }));
-  } finally {
-    await Promise.all(servers.map((server) => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()))));
-  }
-}
-
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  return (await freePorts(1))[0] as number;
 }
 
 /** True when a component's log says it could not bind its port (another process took it). */

@@ -1,36 +1,9 @@
 // Polling for things a real cluster does asynchronously (controllers, informers, start-up), with
 // deadlines and failure messages that say what was awaited and what was last seen.
 import { setTimeout as sleep } from "node:timers/promises";
+import type { WaitOptions } from "../support/eventually.ts";
 import { describeExit } from "./processes.ts";
 import type { ComponentProcess } from "./processes.ts";
-
-export interface WaitOptions {
-  timeoutMs?: number;
-  intervalMs?: number;
-}
-
-/**
- * Retries `check` until it returns without throwing, and returns its result. On timeout, throws the
- * last error (an assertion's message stays intact), prefixed with how long it was tried.
- */
-export async function eventually<T>(check: () => Promise<T> | T, options: WaitOptions = {}): Promise<T> {
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (performance.now() >= deadline) {
-        if (error instanceof Error) {
-          error.message = `still failing after ${timeoutMs / 1000}s: ${error.message}`;
-          throw error;
-        }
-        throw new Error(`still failing after ${timeoutMs / 1000}s: ${String(error)}`, { cause: error });
-      }
-    }
-    await sleep(options.intervalMs ?? 200);
-  }
-}
 
 export interface ReadinessOptions extends WaitOptions {
   /** What is awaited, for the failure message, e.g. "kube-apiserver /readyz". */

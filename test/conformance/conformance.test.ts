@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { startServerEverything, type ServerEverything } from "../upstreams/server-everything.ts";
 
 const run = promisify(execFile);

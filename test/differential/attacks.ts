@@ -1,4 +1,4 @@
-// The attack cases of issue 12, each run through a stack's sidecar. An attack sends its requests,
+// The attack cases of ADR 117, each run through a stack's sidecar. An attack sends its requests,
 // returns how the answers differ from the documented behaviour (DESIGN.md: denied → 200 with an
 // isError "[POLICY DENIED]" result; hidden → what the server answers for a tool it does not have; malformed → 4xx; missing or bad
 // credentials → 401), and leaves the verdict on what the upstream ran to the case's judge.

@@ -1,4 +1,4 @@
-// The differential suite: every attack of issue 12, and a short run of the fast-check property over
+// The differential suite: every attack of ADR 117, and a short run of the fast-check property over
 // mutated requests, run through a real sidecar process against three real upstream stacks (the
 // TypeScript SDK's Express app, the Python SDK's FastMCP, FastMCP 3), each behind a raw recording tap,
 // and judged by what the upstream executed: every execution allowed by the sidecar's audit with the

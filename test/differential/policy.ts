@@ -3,6 +3,7 @@
 import { compilePolicy, type CompiledPolicy } from "../../policy/compile.ts";
 import { parsePolicyText } from "../../policy/load.ts";
 import { grantLine } from "../../sidecar/identity/api-keys.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { HUGE_COUNT, LIMIT_MAX, TOOLS } from "./stacks/catalogue.ts";
 
 const TOOL_RULES = `default: deny
@@ -34,7 +35,7 @@ tools:
 `;
 
 function document(spec: string): string {
-  return `apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: differential, namespace: agents, generation: 1}\nspec:\n${spec.replace(/^(?=.)/gm, "  ")}`;
+  return mcpPolicy(spec, "differential");
 }
 
 function compiles(text: string): boolean {

@@ -16,7 +16,6 @@ import { after, before, describe, it } from "node:test";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { parse } from "yaml";
 import { kestraServerCommand } from "../../operator/injector/mutate.ts";
-import { eventually } from "../cluster/harness.ts";
 import { runInjectedPod, type RunningPod } from "../support/injected-pod.ts";
 import { startKubeletStandIn, type KubeletStandIn } from "../support/kubelet-stand-in.ts";
 import { REPO, startOperatorCluster, type OperatorCluster } from "../support/operator-cluster.ts";
@@ -24,6 +23,7 @@ import { startPrometheus, type RunningPrometheus } from "../support/prometheus.t
 import { runPeer, venvPython } from "../support/processes.ts";
 import { commandsOf, fencedBlocks, type Block } from "./markdown.ts";
 import { fileTargets, sameAuditLine, sameOutput, withGrafanaVariables } from "./outputs.ts";
+import { eventually } from "../support/eventually.ts";
 
 interface DashboardJson {
   panels: { title: string; targets: { expr: string }[] }[];

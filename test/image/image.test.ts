@@ -16,7 +16,7 @@ import { rawInitialize, rawPost, toolCall } from "../support/raw-mcp.ts";
 import { runPeer, startPeer, type Peer } from "../support/processes.ts";
 import { startKestraDouble, type KestraDouble } from "../upstreams/kestra-double.ts";
 import { dockerignore, parseDockerfile, type Stage } from "./dockerfile.ts";
-import { freePort } from "../cluster/processes.ts";
+import { freePort } from "../support/ports.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const dockerfile = parseDockerfile(readFileSync(join(root, "Dockerfile"), "utf8"));
@@ -59,11 +59,11 @@ describe("Dockerfile", () => {
 
 describe(".dockerignore", () => {
   it("sends the runtime sources and the lockfile, and no tests, fixtures, node_modules or clone metadata", () => {
-    for (const path of ["package.json", "package-lock.json", "cli/main.ts", "sidecar/sidecar.ts", "operator/operator.ts", "kube/informer.ts", "policy/ratelimit/redis-sliding-window.lua"]) {
+    for (const path of ["package.json", "package-lock.json", "cli/main.ts", "sidecar/sidecar.ts", "operator/operator.ts", "kube/informer.ts", "sidecar/ratelimit/redis-sliding-window.lua"]) {
       assert.ok(inContext(path), `${path} must be in the context`);
     }
     for (const path of ["node_modules/yaml/package.json", ".git/HEAD", "test/cluster/harness.ts", "charts/mcp-warden/Chart.yaml", "docs/operator.md", "bench/README.md",
-      "cli/main.test.ts", "operator/injector/testdata/hostnetwork.yaml", "cli/testing.ts", "policy/testing.ts", "policy/catalog/testing.ts", "Dockerfile"]) {
+      "cli/main.test.ts", "operator/injector/testdata/hostnetwork.yaml", "cli/testing.ts", "policy/testing.ts", "policy/catalog/testing.ts", "kube/manual-clock.testing.ts", "policy/ratelimit/store-conformance.testing.ts", "Dockerfile"]) {
       assert.ok(!inContext(path), `${path} must not be in the context`);
     }
   });
@@ -71,7 +71,7 @@ describe(".dockerignore", () => {
   it("leaves out exactly the test files of the copied directories", () => {
     for (const file of repositoryFiles()) {
       const copied = copiedSources.some((source) => file === source || file.startsWith(`${source}/`));
-      const testOnly = /\.test\.ts$|\/testdata\/|(^|\/)testing\.ts$/.test(file);
+      const testOnly = /\.test\.ts$|\/testdata\/|(^|\/|\.)testing\.ts$/.test(file);
       assert.equal(inContext(file), copied && !testOnly, file);
     }
   });
@@ -153,7 +153,7 @@ describe("the image's /app, built without Docker", { timeout: 600_000 }, () => {
     }
     const sources = readdirSync(app, { recursive: true, encoding: "utf8" }).filter((f) => !f.startsWith("node_modules/"));
     assert.deepEqual(sources.filter((f) => f.endsWith(".ts")), [], "compiled JavaScript only");
-    assert.deepEqual(sources.filter((f) => /\.test\.js$|(^|\/)testing\.js$/.test(f)), [], "no tests or test helpers");
+    assert.deepEqual(sources.filter((f) => /\.test\.js$|(^|\/|\.)testing\.js$/.test(f)), [], "no tests or test helpers");
   });
 
   it("starts the subcommands the chart's Deployment and the injector's sidecar use", async () => {

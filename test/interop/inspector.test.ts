@@ -3,7 +3,8 @@
 // scripts too.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { KEYS, mcpPolicy, startHarness } from "../support/sidecar-harness.ts";
+import { KEYS, startHarness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { runPeer } from "../support/processes.ts";
 
 const INSPECTOR = new URL("../../node_modules/.bin/mcp-inspector", import.meta.url).pathname;

@@ -9,18 +9,14 @@ import { after, before, describe, it } from "node:test";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { KEYS, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
 import { startKestraPypi, type KestraPypi } from "../upstreams/kestra-pypi.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 
-const POLICY = `apiVersion: mcpwarden.io/v1alpha1
-kind: McpPolicy
-metadata: {name: kestra, namespace: agents, generation: 1}
-spec:
-  default: allow
-  tools:
-    - name: manage_kv_store
-      results:
-        denyIf: [private-key]
-        redact: [secrets]
-`;
+const POLICY = mcpPolicy(`default: allow
+tools:
+  - name: manage_kv_store
+    results:
+      denyIf: [private-key]
+      redact: [secrets]`);
 
 const NAMESPACE = "company.team";
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

@@ -12,8 +12,10 @@ import { APPROVAL_INPUT_KEY } from "../../sidecar/approvals/request-state.ts";
 import { messagesOf, rawPost } from "../support/raw-mcp.ts";
 import { startRedisServer, type RedisServer } from "../support/redis.ts";
 import { sidecarFiles, startSidecarProcess, type SidecarProcess } from "../support/sidecar-process.ts";
-import { eventually, KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { KEYS, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { startV2Server, type V2Server } from "../upstreams/sdk-v2-server.ts";
+import { eventually } from "../support/eventually.ts";
 
 const MODERN = "2026-07-28";
 const POLICY = mcpPolicy(`

@@ -12,8 +12,10 @@ import { request } from "undici";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { startTap, type Tap } from "../differential/tap.ts";
 import { messagesOf, rawPost } from "../support/raw-mcp.ts";
-import { eventually, KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { KEYS, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { startV2Server, type V2Server } from "../upstreams/sdk-v2-server.ts";
+import { eventually } from "../support/eventually.ts";
 
 const MODERN = "2026-07-28";
 const POLICY = mcpPolicy(`

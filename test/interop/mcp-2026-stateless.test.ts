@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { messagesOf, rawPost } from "../support/raw-mcp.ts";
-import { KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { KEYS, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { startV2Server, type V2Server } from "../upstreams/sdk-v2-server.ts";
 
 const MODERN = "2026-07-28";

@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { request } from "undici";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { KEYS, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { rawPost } from "../support/raw-mcp.ts";
 import { startV2Server, type V2Server } from "../upstreams/sdk-v2-server.ts";
 

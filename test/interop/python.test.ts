@@ -4,7 +4,8 @@
 // byte on the wire.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { KEYS, mcpPolicy, startHarness, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { KEYS, startHarness, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { PYTHON_DIR, startPeer, venvPython, type Peer } from "../support/processes.ts";
 import { runPythonClient } from "../support/python-client.ts";
 import { messagesOf, rawInitialize, rawPost, toolCall } from "../support/raw-mcp.ts";

@@ -11,8 +11,10 @@ import type { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { CreateTaskResultSchema, ResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { startTap, type Tap } from "../differential/tap.ts";
 import { messagesOf, rawInitialize, rawPost } from "../support/raw-mcp.ts";
-import { eventually, KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { KEYS, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { startServerEverything, type ServerEverything } from "../upstreams/server-everything.ts";
+import { eventually } from "../support/eventually.ts";
 
 const DOC = "demo://resource/static/document/";
 const POLICY = mcpPolicy(`

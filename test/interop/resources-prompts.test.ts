@@ -14,7 +14,8 @@ import type { McpError} from "@modelcontextprotocol/sdk/types.js";
 import { CreateTaskResultSchema, GetTaskResultSchema, ListTasksResultSchema, ResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { startTap, type Tap } from "../differential/tap.ts";
 import { runPythonClient } from "../support/python-client.ts";
-import { KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { KEYS, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { startServerEverything, type ServerEverything } from "../upstreams/server-everything.ts";
 
 const DOC = "demo://resource/static/document/";

@@ -15,7 +15,8 @@ import {
   LoggingMessageNotificationSchema,
   ResourceUpdatedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
-import { KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { KEYS, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { startServerEverything, type ServerEverything } from "../upstreams/server-everything.ts";
 
 const POLICY = mcpPolicy(`

@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { KEYS, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { rawPost, toolCall, type RawAnswer } from "../support/raw-mcp.ts";
 import { startSdkServer, type SdkServer } from "../upstreams/sdk-server.ts";
 

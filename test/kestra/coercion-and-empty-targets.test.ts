@@ -1,4 +1,4 @@
-// Issue 12, point 5, judged by what the Kestra server executed: the policy `mcp-warden policy init
+// Type coercion and empty targets (ADRs 10 and 12), judged by what the Kestra server executed: the policy `mcp-warden policy init
 // --server kestra --level balanced` writes, in the real sidecar in front of the FastMCP Kestra server.
 // Flags pydantic would coerce to true (`"true"`, `1`, `"1"`, `"yes"`, ...) and targets that are
 // missing, empty, null or mistyped (after which Kestra picks the latest execution itself) are refused,
@@ -14,9 +14,11 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { KESTRA_TOOLS, type CatalogTool } from "../../policy/catalog/kestra.ts";
 import { bypassAttempts, type BypassAttempt } from "../../policy/catalog/testing.ts";
 import { runPeer } from "../support/processes.ts";
-import { eventually, KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { KEYS, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { startKestraFastMcp, type FastMcpCall, type KestraFastMcp } from "../upstreams/kestra-fastmcp.ts";
 import { realisticArguments, seededExecutions, type SeededExecutions } from "./kestra-arguments.ts";
+import { eventually } from "../support/eventually.ts";
 
 const CLI = join(import.meta.dirname, "..", "..", "cli", "mcp-warden.ts");
 

@@ -10,7 +10,8 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { outcomeOf, textOf } from "../support/mcp-clients.ts";
-import { KEYS, mcpPolicy, startProxy, type LogLine, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { KEYS, startProxy, type LogLine, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { startKestraFastMcp, type KestraFastMcp } from "../upstreams/kestra-fastmcp.ts";
 import { startKestraPypi, type KestraPypi } from "../upstreams/kestra-pypi.ts";
 

@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { runPythonClient } from "../support/python-client.ts";
-import { KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { KEYS, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { startKestraFastMcp, type KestraFastMcp } from "../upstreams/kestra-fastmcp.ts";
 
 const POLICY = mcpPolicy(`

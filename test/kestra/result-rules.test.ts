@@ -13,24 +13,20 @@ import { runPythonClient } from "../support/python-client.ts";
 import { messagesOf, rawInitialize, rawPost, toolCall, type RawAnswer } from "../support/raw-mcp.ts";
 import { KEYS, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
 import { startKestraFastMcp, type KestraFastMcp } from "../upstreams/kestra-fastmcp.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 
-const POLICY = `apiVersion: mcpwarden.io/v1alpha1
-kind: McpPolicy
-metadata: {name: kestra, namespace: agents, generation: 1}
-spec:
-  default: allow
-  tools:
-    - name: manage_kv_store
-      results:
-        redact: [secrets]
-        withholdIf: ["has(args.key) && args.key.startsWith('secret/') && !('ops' in caller.groups)"]
-        reason: "Keys under secret/ are for the ops group."
-    - name: namespace_file_action
-      results:
-        denyIf: [private-key]
-        redact: [secrets, personal-data]
-        maxBytes: 8192
-`;
+const POLICY = mcpPolicy(`default: allow
+tools:
+  - name: manage_kv_store
+    results:
+      redact: [secrets]
+      withholdIf: ["has(args.key) && args.key.startsWith('secret/') && !('ops' in caller.groups)"]
+      reason: "Keys under secret/ are for the ops group."
+  - name: namespace_file_action
+    results:
+      denyIf: [private-key]
+      redact: [secrets, personal-data]
+      maxBytes: 8192`);
 
 const NAMESPACE = "company.team";
 const ALPHANUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

@@ -8,7 +8,8 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { type CallToolResult, type Tool } from "@modelcontextprotocol/sdk/types.js";
 import { runPythonClient } from "../support/python-client.ts";
 import { messagesOf, rawInitialize, rawPost, toolCall } from "../support/raw-mcp.ts";
-import { KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { KEYS, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { startKestraFastMcp, type KestraFastMcp } from "../upstreams/kestra-fastmcp.ts";
 
 const POLICY = mcpPolicy(`

@@ -9,7 +9,8 @@ import { KubeHttp } from "../../kube/http.ts";
 import { Informer, type KubeObject } from "../../kube/informer.ts";
 import { LeaderElector } from "../../kube/leader-election.ts";
 import { KubernetesLeaseStore } from "../../kube/lease-store.ts";
-import { eventually, startControlPlane, type ControlPlane } from "../cluster/harness.ts";
+import { startControlPlane, type ControlPlane } from "../cluster/harness.ts";
+import { eventually } from "../support/eventually.ts";
 
 const NS = "informer";
 const fast = { backoff: { initialMs: 200, maxMs: 1_000 }, inactivityTimeoutMs: 70_000 };

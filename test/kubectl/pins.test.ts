@@ -10,10 +10,10 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { stringify } from "yaml";
 import { definitionDigest } from "../../policy/pins/definition-digest.ts";
 import { PINS_APPROVER_ROLE, pinsApproverClusterRole } from "../../operator/rbac/pins-approver-role.ts";
-import { eventually } from "../cluster/harness.ts";
 import { startOperatorCluster, type OperatorCluster } from "../support/operator-cluster.ts";
-import { KEYS, startProxy, eventually as until, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { KEYS, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
 import { flagTool, startToolListServer, type ListedTool, type ToolListServer } from "../upstreams/tool-list-server.ts";
+import { eventually } from "../support/eventually.ts";
 
 const READ: ListedTool = { ...flagTool("read_report"), description: "Reads the daily report." };
 const SEND: ListedTool = { ...flagTool("send_mail"), description: "Sends an e-mail to a colleague." };
@@ -66,7 +66,7 @@ describe("kubectl mcp-warden pins diff|accept with the operator's DefinitionsPin
     await cluster.kubectl(["create", "rolebinding", PINS_APPROVER_ROLE, `--clusterrole=${PINS_APPROVER_ROLE}`, "--user=ops-bob", "-n", "agents"]);
     upstream = await startToolListServer({ tools: [READ, SEND] });
     proxy = await startProxy(upstream.url, { policy: "", config: { policy: "k8s://agents/tools" }, sidecar: { kubeConfig: sidecarIdentity.kubeConfig, podName: POD } });
-    await until(async () => (await proxy.metric("mcp_warden_tool_definition_drift", { tool: "send_mail" })) === 0, "the sidecar's first listing", 20_000);
+    await eventually(async () => (await proxy.metric("mcp_warden_tool_definition_drift", { tool: "send_mail" })) === 0, "the sidecar's first listing", 20_000);
   });
   after(async () => {
     await proxy?.close();
@@ -90,7 +90,7 @@ describe("kubectl mcp-warden pins diff|accept with the operator's DefinitionsPin
     const agent = await proxy.client(KEYS.alice);
     upstream.tools = [READ, POISONED];
     await upstream.announce();
-    await until(async () => (await proxy.metric("mcp_warden_tool_definition_drift", { tool: "send_mail" })) === 1, "the drift");
+    await eventually(async () => (await proxy.metric("mcp_warden_tool_definition_drift", { tool: "send_mail" })) === 1, "the drift");
     assert.equal((await agent.listTools()).tools.map((t) => t.name).join(), "read_report");
 
     await eventually(async () => assert.equal((await condition())?.status, "False"), { timeoutMs: 30_000 });
@@ -114,7 +114,7 @@ describe("kubectl mcp-warden pins diff|accept with the operator's DefinitionsPin
     assert.equal(accepted.stdout, `accepted send_mail: spec.pins.tools.send_mail = ${definitionDigest(POISONED)}\n`);
     assert.equal((await policy()).spec.pins.tools.send_mail, definitionDigest(POISONED));
     assert.equal((await policy()).spec.pins.tools.read_report, definitionDigest(READ), "other pins untouched");
-    await until(async () => (await proxy.metric("mcp_warden_tool_definition_drift", { tool: "send_mail" })) === 0, "the accepted pin in the sidecar", 20_000);
+    await eventually(async () => (await proxy.metric("mcp_warden_tool_definition_drift", { tool: "send_mail" })) === 0, "the accepted pin in the sidecar", 20_000);
     const result = (await agent.callTool({ name: "send_mail", arguments: { flag: false } })) as CallToolResult;
     assert.equal((result.content[0] as { text: string }).text, "ran send_mail");
     assert.deepEqual(upstream.calls.map((c) => c.tool), ["send_mail"]);

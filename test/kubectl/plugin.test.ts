@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { CoreV1Api, type V1Pod } from "@kubernetes/client-node";
 import { parse, stringify } from "yaml";
-import { eventually } from "../cluster/harness.ts";
 import { startOperatorCluster, type OperatorCluster } from "../support/operator-cluster.ts";
-import { freePort } from "../cluster/processes.ts";
+import { freePort } from "../support/ports.ts";
+import { eventually } from "../support/eventually.ts";
 
 const policy = (name: string, namespace: string, spec: Record<string, unknown>) =>
   stringify({ apiVersion: "mcpwarden.io/v1alpha1", kind: "McpPolicy", metadata: { name, namespace }, spec });

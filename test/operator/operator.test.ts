@@ -12,10 +12,11 @@ import { stringify } from "yaml";
 import { startOperator, type RunningOperator } from "../../operator/operator.ts";
 import { DEFAULT_OPERATOR_NAMES as N } from "../../operator/rbac/operator-rbac.ts";
 import type { McpPolicyStatusType } from "../../policy/schema.ts";
-import { eventually, KubectlError, startControlPlane, type ControlPlane } from "../cluster/harness.ts";
+import { KubectlError, startControlPlane, type ControlPlane } from "../cluster/harness.ts";
 import { applyWebhookConfiguration, installMcpWarden, type McpWardenInstallation } from "../cluster/install.ts";
 import { inProcessOperatorOptions } from "../cluster/operator-process.ts";
-import { freePorts } from "../cluster/processes.ts";
+import { freePorts } from "../support/ports.ts";
+import { eventually } from "../support/eventually.ts";
 
 const leaseTimings = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 };
 

@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { decideToolCall } from "../../policy/decide.ts";
-import { RedisSlidingWindowStore, type RedisStoreOptions } from "../../policy/ratelimit/redis-store.ts";
+import { RedisSlidingWindowStore, type RedisStoreOptions } from "../../sidecar/ratelimit/redis-store.ts";
 import { parseRedisUrl } from "../../policy/ratelimit/redis-target.ts";
-import { describeStoreConformance } from "../../policy/ratelimit/store-conformance.ts";
+import { describeStoreConformance } from "../../policy/ratelimit/store-conformance.testing.ts";
 import { call, caller, mcpPolicy } from "../../policy/testing.ts";
 import { startRedisCluster, type RedisCluster } from "../support/redis.ts";
 

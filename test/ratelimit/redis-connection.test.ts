@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { RedisSlidingWindowStore } from "../../policy/ratelimit/redis-store.ts";
+import { RedisSlidingWindowStore } from "../../sidecar/ratelimit/redis-store.ts";
 import { parseRedisUrl } from "../../policy/ratelimit/redis-target.ts";
 import { startRedisServer, type RedisServer } from "../support/redis.ts";
 import { makeTestCertificates, type TestCertificates } from "../support/tls.ts";

@@ -7,11 +7,12 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from "node:timers/promises";
 import { decideToolCall } from "../../policy/decide.ts";
-import { RedisSlidingWindowStore, type RedisStoreOptions } from "../../policy/ratelimit/redis-store.ts";
+import { RedisSlidingWindowStore, type RedisStoreOptions } from "../../sidecar/ratelimit/redis-store.ts";
 import { parseRedisUrl } from "../../policy/ratelimit/redis-target.ts";
 import { RateLimitStoreError, type LimitCheck } from "../../policy/ratelimit/store.ts";
 import { call, mcpPolicy } from "../../policy/testing.ts";
-import { freePort, startRedisServer, type RedisServer } from "../support/redis.ts";
+import { freePort } from "../support/ports.ts";
+import { startRedisServer, type RedisServer } from "../support/redis.ts";
 
 const TIMEOUT_MS = 200;
 /** Settling must take about the timeout; the margin absorbs a busy, shared machine. */

@@ -8,9 +8,11 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startCallLoad, type CallRecord } from "../support/call-load.ts";
 import { startRedisServer, type RedisServer } from "../support/redis.ts";
-import { eventually, KEYS, mcpPolicy } from "../support/sidecar-harness.ts";
+import { KEYS } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { sidecarFiles, startSidecarProcess, type SidecarProcess } from "../support/sidecar-process.ts";
 import { startKestraDouble, type KestraDouble } from "../upstreams/kestra-double.ts";
+import { eventually } from "../support/eventually.ts";
 
 const TIMEOUT_MS = 250;
 /** A call must settle within the store's timeout; the margin absorbs HTTP and a busy 2-CPU machine. */

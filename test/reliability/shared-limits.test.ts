@@ -7,9 +7,11 @@ import { after, before, describe, it } from "node:test";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { connectClient, outcomeOf, tally, type SeenOutcome } from "../support/mcp-clients.ts";
 import { startRedisCluster, startRedisServer, type RedisServer } from "../support/redis.ts";
-import { eventually, KEYS, mcpPolicy } from "../support/sidecar-harness.ts";
+import { KEYS } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { sidecarFiles, startSidecarProcess, type SidecarProcess } from "../support/sidecar-process.ts";
 import { startKestraDouble, type KestraDouble } from "../upstreams/kestra-double.ts";
+import { eventually } from "../support/eventually.ts";
 
 const LIMIT = 25;
 const CALLS = 300;

@@ -8,7 +8,8 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startCallLoad } from "../support/call-load.ts";
 import { tally } from "../support/mcp-clients.ts";
-import { KEYS, mcpPolicy } from "../support/sidecar-harness.ts";
+import { KEYS } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { sidecarFiles, startSidecarProcess, type SidecarProcess } from "../support/sidecar-process.ts";
 import { startControllableServer, type ControllableServer } from "../upstreams/controllable-server.ts";
 

@@ -12,8 +12,10 @@ import { request } from "undici";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ACCEPT_BOTH, messagesOf, rawInitialize, rawPost, toolCall } from "../support/raw-mcp.ts";
-import { eventually, KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { KEYS, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { startUpstreamProcess, type UpstreamProcess } from "../support/upstream-process.ts";
+import { eventually } from "../support/eventually.ts";
 
 /** JSON-RPC's implementation-defined server error, as the SDKs use it for a closed connection. */
 const CONNECTION_CLOSED = -32000;

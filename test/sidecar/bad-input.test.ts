@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { request } from "undici";
-import { KEYS, mcpPolicy, startHarness, type Harness } from "../support/sidecar-harness.ts";
+import { KEYS, startHarness, type Harness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 
 const POLICY = mcpPolicy("default: deny\nhide: [force_run_execution]\ntools:\n  - name: list_namespaces");
 const ALLOWED = "list_namespaces";

@@ -3,7 +3,8 @@
 // merged into the upstream's answer, JSON or SSE.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { KEYS, mcpPolicy, startHarness, type Harness } from "../support/sidecar-harness.ts";
+import { KEYS, startHarness, type Harness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { messagesOf, rawInitialize, rawPost, toolCall } from "../support/raw-mcp.ts";
 
 const POLICY = mcpPolicy("default: deny\nhide: [force_run_execution]\ntools:\n  - name: list_namespaces\n  - name: resume_execution");

@@ -7,10 +7,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { connectClient, outcomeOf } from "../support/mcp-clients.ts";
 import { messagesOf, rawPost, toolCall } from "../support/raw-mcp.ts";
-import { eventually, KEYS, mcpPolicy, type LogLine } from "../support/sidecar-harness.ts";
+import { KEYS, type LogLine } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { sidecarFiles, startSidecarProcess, type SidecarFiles } from "../support/sidecar-process.ts";
 import { startUpstreamProcess } from "../support/upstream-process.ts";
 import { startKestraFastMcp, type KestraFastMcp } from "../upstreams/kestra-fastmcp.ts";
+import { eventually } from "../support/eventually.ts";
 
 // restart_execution is named nowhere in the policy: only the server's catalogue can name it.
 const POLICY = mcpPolicy("default: deny\ntools:\n  - name: list_namespaces");

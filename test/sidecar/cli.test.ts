@@ -6,12 +6,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { grantLine } from "../../sidecar/identity/api-keys.ts";
-import { eventually, KEYS, mcpPolicy } from "../support/sidecar-harness.ts";
+import { KEYS } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { runPeer, startPeer, type Peer } from "../support/processes.ts";
 import { startControllableServer } from "../upstreams/controllable-server.ts";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { freePort } from "../cluster/processes.ts";
+import { freePort } from "../support/ports.ts";
+import { eventually } from "../support/eventually.ts";
 
 const CLI = new URL("../../cli/mcp-warden.ts", import.meta.url).pathname;
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runPeer(process.execPath, [CLI, ...args], { env, timeoutMs: 30_000 });

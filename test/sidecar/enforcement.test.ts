@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { KEYS, mcpPolicy, startHarness, type Harness } from "../support/sidecar-harness.ts";
+import { KEYS, startHarness, type Harness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 
 const POLICY = mcpPolicy(`
 default: deny

@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { gzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
-import { KEYS, mcpPolicy, startHarness, type Harness } from "../support/sidecar-harness.ts";
+import { KEYS, startHarness, type Harness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { rawInitialize, rawPost, toolCall } from "../support/raw-mcp.ts";
 
 const INIT = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } });

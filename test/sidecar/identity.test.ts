@@ -5,9 +5,11 @@ import { renameSync, writeFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { SignJWT } from "jose";
 import { grantLine } from "../../sidecar/identity/api-keys.ts";
-import { eventually, KEYS, mcpPolicy, startHarness, type Harness } from "../support/sidecar-harness.ts";
+import { KEYS, startHarness, type Harness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { rawInitialize, rawPost, toolCall } from "../support/raw-mcp.ts";
 import { startTestIssuer, type TestIssuer } from "../support/oidc-issuer.ts";
+import { eventually } from "../support/eventually.ts";
 
 const AUDIENCE = "https://mcp.agents.example/mcp";
 const INIT = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } };

@@ -6,7 +6,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { mcpPolicy, startHarness, type Harness } from "../support/sidecar-harness.ts";
+import { startHarness, type Harness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { rawPost } from "../support/raw-mcp.ts";
 import { startControlPlane, type ControlPlane } from "../cluster/harness.ts";
 

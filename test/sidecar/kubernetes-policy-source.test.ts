@@ -15,7 +15,8 @@ import type { LoadedPolicy } from "../../policy/load.ts";
 import type { PolicyError } from "../../policy/paths.ts";
 import type { PolicySourceHandlers } from "../../sidecar/policy-source.ts";
 import { KubernetesPolicySource, parsePolicyUrl } from "../../sidecar/policy-sources/kubernetes.ts";
-import { eventually, startControlPlane, type ControlPlane } from "../cluster/harness.ts";
+import { startControlPlane, type ControlPlane } from "../cluster/harness.ts";
+import { eventually } from "../support/eventually.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const fast = { backoff: { initialMs: 200, maxMs: 1_000 } };

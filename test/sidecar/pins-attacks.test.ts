@@ -7,8 +7,10 @@ import { after, describe, it } from "node:test";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { definitionDigest } from "../../policy/pins/definition-digest.ts";
 import { rawInitialize, rawPost, messagesOf, toolCall } from "../support/raw-mcp.ts";
-import { eventually, KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { KEYS, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { flagTool, startToolListServer, type ListedTool, type ToolListServer, type ToolListServerOptions } from "../upstreams/tool-list-server.ts";
+import { eventually } from "../support/eventually.ts";
 
 const decisionOf = (r: CallToolResult) => r._meta?.["mcpwarden.io/decision"] as { decision: string; reason: string } | undefined;
 

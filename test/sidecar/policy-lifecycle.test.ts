@@ -5,8 +5,10 @@ import { mkdtempSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { eventually, KEYS, mcpPolicy, startHarness } from "../support/sidecar-harness.ts";
+import { KEYS, startHarness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { StartupError } from "../../sidecar/sidecar.ts";
+import { eventually } from "../support/eventually.ts";
 
 type ToolResult = { isError?: boolean; content: { text: string }[] };
 const text = (r: unknown) => (r as ToolResult).content[0]?.text ?? "";

@@ -13,7 +13,8 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { grantLine } from "../../sidecar/identity/api-keys.ts";
 import { connectClient, outcomeOf } from "../support/mcp-clients.ts";
 import { rawPost } from "../support/raw-mcp.ts";
-import { KEYS, mcpPolicy } from "../support/sidecar-harness.ts";
+import { KEYS } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { startSidecarProcess, type SidecarProcess } from "../support/sidecar-process.ts";
 import { startKestraDouble, type KestraDouble } from "../upstreams/kestra-double.ts";
 

@@ -10,7 +10,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { messagesOf, rawInitialize, rawPost, toolCall, type RawAnswer } from "../support/raw-mcp.ts";
-import { KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { KEYS, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 
 const SECRET = "AKIAZ7Q3M5R2TY8WXK4P";
 const ESCAPED = "\\u0041KIAZ7Q3M5R2TY8WXK4P"; // the same key with its A as a JSON escape

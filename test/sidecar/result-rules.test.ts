@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { messagesOf, rawInitialize, rawPost, toolCall } from "../support/raw-mcp.ts";
-import { KEYS, mcpPolicy, startHarness, startProxy, type Harness, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { KEYS, startHarness, startProxy, type Harness, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { startControllableServer, type ControllableServer } from "../upstreams/controllable-server.ts";
 
 describe("result rules: progress notifications pass while the result is withheld", { timeout: 60_000 }, () => {

@@ -5,7 +5,8 @@ import { connect } from "node:net";
 import { describe, it } from "node:test";
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { KEYS, mcpPolicy, startHarness, startProxy } from "../support/sidecar-harness.ts";
+import { KEYS, startHarness, startProxy } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { rawPost, toolCall } from "../support/raw-mcp.ts";
 
 const POLICY = mcpPolicy("default: allow");

@@ -8,9 +8,11 @@ import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import { request } from "undici";
 import { ElicitRequestSchema, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import { eventually, KEYS, mcpPolicy, startProxy } from "../support/sidecar-harness.ts";
+import { KEYS, startProxy } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { ACCEPT_BOTH, rawInitialize } from "../support/raw-mcp.ts";
 import { startControllableServer } from "../upstreams/controllable-server.ts";
+import { eventually } from "../support/eventually.ts";
 
 const POLICY = mcpPolicy("default: allow");
 

@@ -5,9 +5,11 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { freePort } from "../cluster/processes.ts";
-import { eventually, KEYS, mcpPolicy, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { freePort } from "../support/ports.ts";
+import { KEYS, startProxy, type ProxyHarness } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { flagTool, startToolListServer, type ToolListServer } from "../upstreams/tool-list-server.ts";
+import { eventually } from "../support/eventually.ts";
 
 const POLICY = mcpPolicy(`
 default: deny

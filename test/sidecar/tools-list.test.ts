@@ -8,7 +8,8 @@ import { describe, it } from "node:test";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
-import { KEYS, mcpPolicy, startHarness, startProxy } from "../support/sidecar-harness.ts";
+import { KEYS, startHarness, startProxy } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { messagesOf, rawInitialize, rawPost } from "../support/raw-mcp.ts";
 
 const TOOLS = ["alpha", "secret_a", "beta", "secret_b", "gamma", "delta"].map((name) => ({

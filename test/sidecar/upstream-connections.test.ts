@@ -7,7 +7,9 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { describe, it } from "node:test";
 import { rawPost, toolCall } from "../support/raw-mcp.ts";
-import { eventually, KEYS, mcpPolicy, startProxy } from "../support/sidecar-harness.ts";
+import { KEYS, startProxy } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
+import { eventually } from "../support/eventually.ts";
 
 /** The server's idle timeout: above the sidecar's default (1 s), below what it used to be (30 s). */
 const SERVER_IDLE_MS = 3_000;

@@ -10,7 +10,7 @@ import { CoreV1Api, type V1Container, type V1Pod } from "@kubernetes/client-node
 import { startKestraFastMcp, type KestraFastMcp } from "../upstreams/kestra-fastmcp.ts";
 import type { OperatorCluster } from "./operator-cluster.ts";
 import { startPeer, type Peer } from "./processes.ts";
-import { freePort } from "../cluster/processes.ts";
+import { freePort } from "./ports.ts";
 
 export interface RunningPod {
   pod: V1Pod;

@@ -1,9 +1,10 @@
 // Peers that run as their own processes (Python servers and clients, server-everything, the MCP
 // Inspector CLI). Each runs in its own process group so stopping it also stops what it started.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { signalGroup, spawnGroup, stopGroup } from "./process-group.ts";
 
 export interface Peer {
   child: ChildProcess;
@@ -14,7 +15,7 @@ export interface Peer {
 }
 
 export function startPeer(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Peer {
-  const child = spawn(command, args, { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env }, cwd: options.cwd });
+  const child = spawnGroup(command, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env }, cwd: options.cwd });
   let output = "";
   const waiters = new Set<() => void>();
   const collect = (d: Buffer) => {
@@ -47,24 +48,7 @@ export function startPeer(command: string, args: readonly string[], options: { e
         check();
       });
     },
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      try {
-        process.kill(-(child.pid as number), "SIGTERM");
-      } catch {
-        return;
-      }
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-(child.pid as number), "SIGKILL");
-        } catch {
-          // gone
-        }
-      }, 3000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stopGroup(child, "SIGTERM", 3000),
   };
 }
 
@@ -77,26 +61,20 @@ export interface RunResult {
 /** Runs a command to completion (killed, with its group, after `timeoutMs`). */
 export function runPeer(command: string, args: readonly string[], options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { detached: true, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...options.env } });
+    const child = spawnGroup(command, args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...options.env } });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-(child.pid as number), "SIGKILL");
-      } catch {
-        // gone
-      }
-    }, options.timeoutMs ?? 60_000);
+    child.stdout?.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
+    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+    const timer = setTimeout(() => signalGroup(child, "SIGKILL"), options.timeoutMs ?? 60_000);
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
     // A command may exit without reading its input (grep -q, a usage error): not a failure of the run.
-    child.stdin.on("error", () => {});
-    child.stdin.end(options.input ?? "");
+    child.stdin?.on("error", () => {});
+    child.stdin?.end(options.input ?? "");
   });
 }
 

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { stringify } from "yaml";
 import { startPeer, type Peer } from "./processes.ts";
-import { freePort } from "../cluster/processes.ts";
+import { freePort } from "./ports.ts";
 
 export interface Sample {
   metric: Record<string, string>;

@@ -1,24 +1,19 @@
 // Real redis-server processes for tests and benchmarks: a single server or a Redis Cluster of masters,
 // each on a free loopback port with its own temporary directory and no persistence. Every process runs
 // in its own process group, is stopped by `stop()` and is killed when the test process exits.
-import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createConnection, createServer, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { freePort as anyFreePort } from "../cluster/processes.ts";
+import { freePort } from "./ports.ts";
+import { signalGroup, spawnGroup, stopGroup } from "./process-group.ts";
 
 const HOST = "127.0.0.1";
 const START_TIMEOUT_MS = 10_000;
 const run = promisify(execFile);
-const live = new Set<ChildProcess>();
-
-// Last resort when a test crashes before its after-hook: no redis-server outlives the test process.
-process.once("exit", () => {
-  for (const child of live) killGroup(child, "SIGKILL");
-});
 
 export interface RedisServer {
   readonly host: string;
@@ -54,7 +49,7 @@ export interface RedisServerOptions {
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   if (options.port !== undefined) return startOn(options.port, options);
-  return withFreshPorts(async () => startOn(await freePort(), options));
+  return withFreshPorts(async () => startOn(await freeRedisPort(), options));
 }
 
 /** Other suites pick ports too: a port found free can be taken before redis-server binds it. */
@@ -91,10 +86,8 @@ async function startOn(port: number, options: RedisServerOptions): Promise<Redis
   let stopped = false;
 
   const launch = async () => {
-    child = spawn("redis-server", args, { detached: true, stdio: "ignore" });
-    live.add(child);
+    child = spawnGroup("redis-server", args, { stdio: "ignore" });
     const started = child;
-    started.once("exit", () => live.delete(started));
     const failed = new Promise<never>((_, reject) => {
       started.once("error", reject);
       started.once("exit", (code, signal) => reject(new Error(`redis-server on port ${port} exited (${signal ?? code}) while starting`)));
@@ -103,7 +96,7 @@ async function startOn(port: number, options: RedisServerOptions): Promise<Redis
       await Promise.race([waitForPing(port, START_TIMEOUT_MS, ca), failed]);
     } catch (err) {
       const log = await readFile(logFile, "utf8").catch(() => "");
-      killGroup(started, "SIGKILL");
+      signalGroup(started, "SIGKILL");
       throw new Error(`${(err as Error).message}\n${log}`, { cause: err });
     }
     failed.catch(() => {});
@@ -120,11 +113,7 @@ async function startOn(port: number, options: RedisServerOptions): Promise<Redis
     return child;
   };
   const kill = async () => {
-    const target = child;
-    if (!target || target.exitCode !== null || target.signalCode !== null) return;
-    const exited = new Promise((resolve) => target.once("exit", resolve));
-    killGroup(target, "SIGKILL");
-    await exited;
+    if (child) await stopGroup(child, "SIGKILL");
   };
 
   return {
@@ -135,8 +124,8 @@ async function startOn(port: number, options: RedisServerOptions): Promise<Redis
     get pid() {
       return current().pid as number;
     },
-    pause: () => killGroup(current(), "SIGSTOP"),
-    resume: () => killGroup(current(), "SIGCONT"),
+    pause: () => signalGroup(current(), "SIGSTOP"),
+    resume: () => signalGroup(current(), "SIGCONT"),
     kill,
     restart: async () => {
       await kill();
@@ -170,7 +159,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
         await withFreshPorts(async () =>
           startOn(
             // The cluster bus listens on port + 10000, so both must be free.
-            await freePort({ withClusterBus: true }),
+            await freeRedisPort({ withClusterBus: true }),
             { args: ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"] },
           ),
         ),
@@ -202,9 +191,9 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
 }
 
 /** A loopback port nothing listens on (and, for cluster nodes, whose bus port is free too). */
-export async function freePort(options: { withClusterBus?: boolean } = {}): Promise<number> {
+async function freeRedisPort(options: { withClusterBus?: boolean } = {}): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
-    const port = options.withClusterBus ? 20_000 + Math.floor(Math.random() * 30_000) : await anyFreePort();
+    const port = options.withClusterBus ? 20_000 + Math.floor(Math.random() * 30_000) : await freePort();
     if (!(await portFree(port))) continue;
     if (options.withClusterBus && !(await portFree(port + 10_000))) continue;
     return port;
@@ -253,15 +242,6 @@ function portFree(port: number): Promise<boolean> {
     server.once("error", () => resolve(false));
     server.listen(port, HOST, () => server.close(() => resolve(true)));
   });
-}
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // Already gone.
-  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -14,6 +14,7 @@ import type { PolicySource } from "../../sidecar/policy-source.ts";
 import { startSidecar, type RunningSidecar, type SidecarOptions } from "../../sidecar/sidecar.ts";
 import { startKestraDouble, type KestraDouble, type KestraDoubleOptions } from "../upstreams/kestra-double.ts";
 import { metricValue } from "./metrics.ts";
+import { eventually } from "./eventually.ts";
 
 export { metricValue } from "./metrics.ts";
 
@@ -134,18 +135,4 @@ export async function startProxy(upstreamUrl: string, options: Omit<HarnessOptio
       await sidecar.shutdown(2000);
     },
   };
-}
-
-/** An McpPolicy for the Kestra double with the given spec (YAML). */
-export function mcpPolicy(spec: string, name = "kestra"): string {
-  return `apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: ${name}, namespace: agents, generation: 1}\nspec:\n${spec.replace(/^/gm, "  ")}\n`;
-}
-
-/** Waits until `check` returns true (polling; for events the test cannot await directly). */
-export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

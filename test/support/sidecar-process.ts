@@ -6,21 +6,16 @@
 //   const sidecar = await startSidecarProcess({ policy: files.policy, apiKeys: files.apiKeys, upstream: double.url });
 //   await sidecar.metric("mcp_warden_tool_calls_total", { decision: "allowed" });
 //   await sidecar.stop();   // SIGTERM, then SIGKILL after 10 s
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { grantLine } from "../../sidecar/identity/api-keys.ts";
+import { signalGroup, spawnGroup } from "./process-group.ts";
 import { KEYS, metricValue, type LogLine } from "./sidecar-harness.ts";
 
 export const CLI = new URL("../../cli/mcp-warden.ts", import.meta.url).pathname;
 const START_TIMEOUT_MS = 30_000;
-const live = new Set<ChildProcess>();
-
-// Last resort when a test crashes before its after-hook: no sidecar outlives the test process.
-process.once("exit", () => {
-  for (const child of live) killGroup(child, "SIGKILL");
-});
 
 export interface SidecarFiles {
   dir: string;
@@ -99,10 +94,8 @@ export async function startSidecarProcess(options: SidecarProcessOptions): Promi
     ...(options.apiKeys ? ["--api-keys", options.apiKeys] : []),
     ...(options.args ?? []),
   ];
-  const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", options.discardAudit ? "ignore" : "pipe", "pipe"], env: { ...process.env, ...options.env } });
-  live.add(child);
+  const child = spawnGroup(process.execPath, args, { stdio: ["ignore", options.discardAudit ? "ignore" : "pipe", "pipe"], env: { ...process.env, ...options.env } });
   const exited = new Promise<ExitStatus>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-  void exited.then(() => live.delete(child));
 
   const auditLines: LogLine[] = [];
   const logLines: LogLine[] = [];
@@ -149,7 +142,7 @@ export async function startSidecarProcess(options: SidecarProcessOptions): Promi
   try {
     started = await waitForLog((l) => l.msg === "sidecar started", "the sidecar to start");
   } catch (err) {
-    killGroup(child, "SIGKILL");
+    signalGroup(child, "SIGKILL");
     throw err;
   }
   const url = String(started.listen);
@@ -171,11 +164,11 @@ export async function startSidecarProcess(options: SidecarProcessOptions): Promi
     readiness: async () => (await fetch(`${adminUrl}/readyz`).catch(() => undefined))?.status ?? 0,
     rssBytes: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? 0) * 1024,
     waitForLog,
-    signal: (signal) => killGroup(child, signal),
+    signal: (signal) => signalGroup(child, signal),
     async stop(graceMs = 10_000) {
       if (child.exitCode === null && child.signalCode === null) {
-        killGroup(child, "SIGTERM");
-        const timer = setTimeout(() => killGroup(child, "SIGKILL"), graceMs);
+        signalGroup(child, "SIGTERM");
+        const timer = setTimeout(() => signalGroup(child, "SIGKILL"), graceMs);
         const status = await exited;
         clearTimeout(timer);
         return status;
@@ -210,13 +203,4 @@ function splitLines(stream: NodeJS.ReadableStream, onLine: (line: string) => voi
 
 function tail(lines: LogLine[], other: string[]): string {
   return [...lines.slice(-20).map((l) => JSON.stringify(l)), ...other.slice(-20)].join("\n");
-}
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // Already gone.
-  }
 }

@@ -1,14 +1,11 @@
 // A test upstream (test/upstreams/serve.ts) in a process of its own, for faults the proxy must survive:
 // `kill()` crashes it (SIGKILL: connections reset mid-answer), `restart()` brings a fresh process up on
 // the same port (its sessions are gone, as after a real crash).
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import type { UpstreamSpec } from "../upstreams/serve.ts";
+import { spawnGroup, stopGroup } from "./process-group.ts";
 
 const SERVE = new URL("../upstreams/serve.ts", import.meta.url).pathname;
-const live = new Set<ChildProcess>();
-process.once("exit", () => {
-  for (const child of live) kill(child, "SIGKILL");
-});
 
 export interface UpstreamProcess {
   readonly url: string;
@@ -24,10 +21,8 @@ export async function startUpstreamProcess(spec: UpstreamSpec): Promise<Upstream
   let child: ChildProcess;
   let url = "";
   const launch = async (port: number) => {
-    child = spawn(process.execPath, [SERVE, JSON.stringify({ ...spec, port })], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
-    live.add(child);
+    child = spawnGroup(process.execPath, [SERVE, JSON.stringify({ ...spec, port })], { stdio: ["ignore", "pipe", "pipe"] });
     const started = child;
-    started.once("exit", () => live.delete(started));
     url = await new Promise<string>((resolve, reject) => {
       let output = "";
       const onData = (d: Buffer) => {
@@ -42,13 +37,7 @@ export async function startUpstreamProcess(spec: UpstreamSpec): Promise<Upstream
   };
   await launch(0);
   const port = Number(new URL(url).port);
-  const gone = async (signal: NodeJS.Signals) => {
-    const target = child;
-    if (target.exitCode !== null || target.signalCode !== null) return;
-    const exited = new Promise((resolve) => target.once("exit", resolve));
-    kill(target, signal);
-    await exited;
-  };
+  const gone = (signal: NodeJS.Signals) => stopGroup(child, signal);
   return {
     get url() {
       return url;
@@ -61,13 +50,4 @@ export async function startUpstreamProcess(spec: UpstreamSpec): Promise<Upstream
     },
     stop: () => gone("SIGTERM"),
   };
-}
-
-function kill(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // gone
-  }
 }

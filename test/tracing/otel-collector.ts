@@ -3,9 +3,9 @@
 // batch it receives as a JSON line: tests read the spans the collector got, as a backend would.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../support/ports.ts";
 import { startPeer, type Peer } from "../support/processes.ts";
 
 const BUILD = new URL("./build-collector.sh", import.meta.url).pathname;
@@ -129,15 +129,4 @@ async function waitUntilListening(peer: Peer, port: number): Promise<void> {
     if (peer.child.exitCode !== null || Date.now() > deadline) throw new Error(`the collector did not listen on ${port}: ${peer.output()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -14,10 +14,12 @@ import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { outcomeOf } from "../support/mcp-clients.ts";
 import { messagesOf, rawInitialize, rawPost, toolCall } from "../support/raw-mcp.ts";
 import { startPrometheus } from "../support/prometheus.ts";
-import { eventually, KEYS, mcpPolicy } from "../support/sidecar-harness.ts";
+import { KEYS } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
 import { sidecarFiles, startSidecarProcess, type SidecarProcess } from "../support/sidecar-process.ts";
 import { startCollector, type ReceivedSpan, type RunningCollector } from "./otel-collector.ts";
 import { startRecordingUpstream, type RecordingUpstream } from "./recording-upstream.ts";
+import { eventually } from "../support/eventually.ts";
 
 const POLICY = mcpPolicy(`
 default: deny

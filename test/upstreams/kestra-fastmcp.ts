@@ -14,7 +14,7 @@ import { KESTRA_FASTMCP_ENV } from "../../operator/injector/kestra-env.ts";
 import { kestraServerCommand } from "../../operator/injector/mutate.ts";
 import { PROBE_PREFIX } from "../../sidecar/enforcement/missing-tool-answer.ts";
 import { PYTHON_DIR, startPeer, venvPython, type Peer } from "../support/processes.ts";
-import { freePort } from "../cluster/processes.ts";
+import { freePort } from "../support/ports.ts";
 
 export const KESTRA_SERVER_DIR = join(PYTHON_DIR, "kestra");
 

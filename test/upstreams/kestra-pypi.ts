@@ -13,7 +13,7 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "../cluster/processes.ts";
+import { freePort } from "../support/ports.ts";
 import { runPeer, startPeer, venvPython, type Peer } from "../support/processes.ts";
 import { KESTRA_SERVER_DIR } from "./kestra-fastmcp.ts";
 

@@ -1,6 +1,6 @@
 // @modelcontextprotocol/server-everything over Streamable HTTP on a free loopback port: the reference
 // server that serves tools, resources, prompts and tasks, for interop and conformance suites.
-import { freePort } from "../cluster/processes.ts";
+import { freePort } from "../support/ports.ts";
 import { startPeer, type Peer } from "../support/processes.ts";
 
 const EVERYTHING = new URL("../../node_modules/@modelcontextprotocol/server-everything/dist/index.js", import.meta.url).pathname;

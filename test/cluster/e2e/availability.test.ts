@@ -11,10 +11,11 @@ import { after, before, describe, it } from "node:test";
 import { CoordinationV1Api, CoreV1Api, type CoreV1Event } from "@kubernetes/client-node";
 import { INJECT_POD_LABEL, SIDECAR_CONTAINER } from "../../../operator/names.ts";
 import type { OperatorRbacNames } from "../../../operator/rbac/operator-rbac.ts";
-import { eventually, KubectlError, startControlPlane, type ControlPlane, type Credentials } from "../harness.ts";
+import { KubectlError, startControlPlane, type ControlPlane, type Credentials } from "../harness.ts";
 import { applyWebhookConfiguration, installMcpWarden, waitForInjection } from "../install.ts";
 import { startOperatorProcess, type OperatorProcess } from "../operator-process.ts";
 import { mcpPolicy, serverDeployment, serverPod, yaml, type ServerOptions } from "./manifests.ts";
+import { eventually } from "../../support/eventually.ts";
 
 /** The shipped Lease timings (kube/leader-election.ts), which the CLI does not change. */
 const LEASE_DURATION_MS = 15_000;

@@ -14,11 +14,12 @@ import { SIDECAR_CONTAINER } from "../../../operator/names.ts";
 import { startOperator, type RunningOperator } from "../../../operator/operator.ts";
 import { splitPemBundle } from "../../../operator/webhook/certificates.ts";
 import type { RotationTiming } from "../../../operator/webhook/rotation.ts";
-import { eventually, startControlPlane, type ControlPlane } from "../harness.ts";
+import { startControlPlane, type ControlPlane } from "../harness.ts";
 import { applyWebhookConfiguration, installMcpWarden, waitForInjection } from "../install.ts";
 import { inProcessOperatorOptions } from "../operator-process.ts";
-import { freePorts } from "../processes.ts";
+import { freePorts } from "../../support/ports.ts";
 import { mcpPolicy, serverPod, yaml, type ServerOptions } from "./manifests.ts";
+import { eventually } from "../../support/eventually.ts";
 
 /**
  * A whole rotation in about half a minute: the CA (30 s) is replaced when a third of its life is

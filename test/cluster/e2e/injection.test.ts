@@ -14,10 +14,11 @@ import { AppsV1Api, CoreV1Api, type V1Container, type V1Pod } from "@kubernetes/
 import { DEFAULT_ADMIN_PORT, DEFAULT_PROFILE_UPSTREAM_PORT, INJECT_POD_LABEL, POLICY_POD_LABEL, SIDECAR_CONTAINER, STATUS_ANNOTATION, TOKEN_MOUNT_PATH, TOKEN_VOLUME } from "../../../operator/names.ts";
 import { startLabellingWebhook, type LabellingWebhook } from "../fixtures/labelling-webhook.ts";
 import { readControlPlaneVersions } from "../binaries.ts";
-import { eventually, KubectlError, startControlPlane, type ControlPlane } from "../harness.ts";
+import { KubectlError, startControlPlane, type ControlPlane } from "../harness.ts";
 import { applyWebhookConfiguration, installMcpWarden, waitForInjection } from "../install.ts";
 import { startOperatorProcess, TEST_SIDECAR_IMAGE, type OperatorProcess } from "../operator-process.ts";
 import { mcpPolicy, serverDeployment, serverPod, yaml, type ServerOptions } from "./manifests.ts";
+import { eventually } from "../../support/eventually.ts";
 
 const INJECTION = { "mcpwarden.io/injection": "enabled" };
 const RESTRICTED = { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest" };

@@ -16,13 +16,14 @@ import { ADMIN_PORT_ANNOTATION, SIDECAR_CONTAINER } from "../../../operator/name
 import { API_GROUP, API_VERSION } from "../../../policy/schema.ts";
 import { startKestraDouble, type KestraDouble } from "../../upstreams/kestra-double.ts";
 import { metricValue } from "../../support/metrics.ts";
-import { eventually, startControlPlane, type ControlPlane } from "../harness.ts";
+import { startControlPlane, type ControlPlane } from "../harness.ts";
 import { applyWebhookConfiguration, installMcpWarden, waitForInjection } from "../install.ts";
 import { MCP_WARDEN_CLI, startOperatorProcess, type OperatorProcess } from "../operator-process.ts";
 import { runPodContainer, type PodContainer } from "../pod-container.ts";
-import { freePorts } from "../processes.ts";
+import { freePorts } from "../../support/ports.ts";
 import { callTool, connectAgent, percentile, type Seen } from "./agent.ts";
 import { mcpPolicy, serverDeployment, serverPod, yaml, type McpPolicySpecInput, type ServerOptions } from "./manifests.ts";
+import { eventually } from "../../support/eventually.ts";
 
 const CHANGES = 20;
 /** The tool whose rule every change flips: odd changes allow it, even ones deny it with their number. */

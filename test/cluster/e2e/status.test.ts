@@ -13,10 +13,11 @@ import { MCP_POLICY_PLURAL } from "../../../operator/crd/mcppolicy-crd.ts";
 import { SIDECAR_CONTAINER } from "../../../operator/names.ts";
 import { API_GROUP, API_VERSION, type McpPolicyStatusType } from "../../../policy/schema.ts";
 import { runPeer } from "../../support/processes.ts";
-import { eventually, KubectlError, startControlPlane, type ControlPlane } from "../harness.ts";
+import { KubectlError, startControlPlane, type ControlPlane } from "../harness.ts";
 import { applyWebhookConfiguration, installMcpWarden, REPOSITORY_ROOT } from "../install.ts";
 import { MCP_WARDEN_CLI, startOperatorProcess, type OperatorProcess } from "../operator-process.ts";
 import { mcpPolicy, serverDeployment, yaml } from "./manifests.ts";
+import { eventually } from "../../support/eventually.ts";
 
 const INJECTION = { "mcpwarden.io/injection": "enabled" };
 

@@ -16,8 +16,8 @@ import { CHART_DIR } from "../../chart/chart.ts";
 import type { NodeCluster } from "../harness.ts";
 import { AGENT_IMAGE, KESTRA_IMAGE } from "../images/images.ts";
 import { agentPod, waitForPodReady } from "../pods.ts";
-import { eventually } from "../wait.ts";
 import { PROBE_PREFIX } from "../../../sidecar/enforcement/missing-tool-answer.ts";
+import { eventually } from "../../support/eventually.ts";
 
 const run = promisify(execFile);
 const REPO = join(import.meta.dirname, "..", "..", "..");

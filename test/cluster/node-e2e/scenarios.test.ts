@@ -1,4 +1,4 @@
-// Issue 13's scenarios on running pods: the chart installed with `helm install` into a node-backed
+// The scenarios of ADR 212 on running pods: the chart installed with `helm install` into a node-backed
 // cluster (kubelet, containerd, kube-proxy; the project's image built from its Dockerfile), the
 // operator running as its Deployment, a Kestra Deployment (the Kestra image the injector recognises)
 // injected with the native sidecar, agents calling through the Kestra Service with projected
@@ -19,11 +19,11 @@ import { startPrometheus, type RunningPrometheus } from "../../support/prometheu
 import { startNodeCluster, type NodeCluster } from "../harness.ts";
 import { agentImageArchive, kestraImageArchive, projectImageArchive } from "../images/images.ts";
 import { agentCalls, agentFetch, resultText, waitForReadyPods } from "../pods.ts";
-import { eventually } from "../wait.ts";
 import {
   AGENT_SA, AGENTS, CALLERS, injection, installChart, KESTRA_SERVICE, kestraDeployment, kestraLoggedCalls, kestraPods, OPERATOR_NS, percentile,
   probeCalls, RESTRICTED, seedPolicy, serviceClient, sidecarStatus, startAgent, textOf, waitForDeploymentPods, yamlDocs,
 } from "./fixture.ts";
+import { eventually } from "../../support/eventually.ts";
 
 const RESUME = { name: "resume_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } };
 const RESTART = { name: "restart_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } };
@@ -33,7 +33,7 @@ const APPROVER = "ops-alice";
 const REPO = join(import.meta.dirname, "..", "..", "..");
 const ms = (value: number) => `${value.toFixed(0)} ms`;
 
-describe("issue 13: mcp-warden on running pods", { timeout: 1_500_000 }, () => {
+describe("mcp-warden on running pods, installed with helm: the scenarios of ADR 212", { timeout: 1_500_000 }, () => {
   let cluster: NodeCluster;
   let core: CoreV1Api;
   let apps: AppsV1Api;

@@ -4,7 +4,7 @@
 // have. Rate limits are global, so the spy can count them too.
 import { compilePolicy, type CompiledPolicy } from "../../../policy/compile.ts";
 import { parsePolicyText } from "../../../policy/load.ts";
-import { mcpPolicy } from "../sidecar-harness.ts";
+import { mcpPolicy } from "../policy-yaml.ts";
 
 export const LIMITED_TOOL = "resume_execution";
 export const LIMITED_MAX = 40;

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { problemsOf, mcpPolicyText } from "../testing.ts";
-import { createRateLimitStore, REDIS_URL_ENV, resolveRateLimitStoreSettings, sameStoreSettings, RateLimitStoreConfigError } from "./create-store.ts";
-import { SlidingWindowMemoryStore } from "./memory-store.ts";
-import { RedisUrlError } from "./redis-target.ts";
-import type { RateLimitSpec } from "../schema.ts";
+import { problemsOf, mcpPolicyText } from "../../policy/testing.ts";
+import { REDIS_URL_ENV, resolveRateLimitStoreSettings, sameStoreSettings, RateLimitStoreConfigError } from "../../policy/ratelimit/store-settings.ts";
+import { SlidingWindowMemoryStore } from "../../policy/ratelimit/memory-store.ts";
+import { RedisUrlError } from "../../policy/ratelimit/redis-target.ts";
+import type { RateLimitSpec } from "../../policy/schema.ts";
+import { createRateLimitStore } from "./create-store.ts";
 
 const context = { policyName: "agents/kestra", env: {} };
 const redis = (redisConfig: RateLimitSpec["redis"]): RateLimitSpec => ({ store: "redis", failMode: "closed", redis: redisConfig });

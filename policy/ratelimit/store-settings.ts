@@ -1,14 +1,12 @@
-// The rate-limit store a policy asks for (`spec.rateLimit`), in two steps: settings are resolved and
-// checked first (pure, so a bad policy or a missing Secret is reported before anything connects), then
-// the store is created. A sidecar keeps its store across policy reloads while the settings stay the
-// same (`sameStoreSettings`), so counters survive reloads.
+// The rate-limit store a policy asks for (`spec.rateLimit`), resolved and checked before anything
+// connects (pure, so a bad policy or a missing Secret is reported first); the sidecar creates the store
+// from these settings (sidecar/ratelimit/create-store.ts). A sidecar keeps its store across policy
+// reloads while the settings stay the same (`sameStoreSettings`), so counters survive reloads.
 //
 // In Kubernetes the Redis URL is a credential: `redis.secretRef` names a Secret key, which the injector
 // hands to the sidecar as the environment variable MCP_WARDEN_REDIS_URL (see
 // docs/adr/0401-redis-url-from-secret.md). `redis.url` in the policy itself suits URLs without a password.
 import { createHash } from "node:crypto";
-import { SlidingWindowMemoryStore } from "./memory-store.ts";
-import { RedisSlidingWindowStore, type RedisStoreEvents } from "./redis-store.ts";
 import { parseRedisUrl, type RedisTarget } from "./redis-target.ts";
 import type { RateLimitSpec } from "../schema.ts";
 
@@ -75,22 +73,4 @@ export function resolveRateLimitStoreSettings(config: RateLimitSpec | undefined,
 
 export function sameStoreSettings(a: RateLimitStoreSettings, b: RateLimitStoreSettings): boolean {
   return a.identity === b.identity;
-}
-
-export interface CreateStoreOptions {
-  /** Redis only: failed operations (count them) and connection changes (log them). */
-  readonly events?: RedisStoreEvents;
-}
-
-export function createRateLimitStore(
-  settings: RateLimitStoreSettings,
-  options: CreateStoreOptions = {},
-): SlidingWindowMemoryStore | RedisSlidingWindowStore {
-  if (settings.kind === "memory") return new SlidingWindowMemoryStore();
-  return new RedisSlidingWindowStore({
-    target: settings.target,
-    keyPrefix: settings.keyPrefix,
-    timeoutMs: settings.timeoutMs,
-    ...(options.events ? { events: options.events } : {}),
-  });
 }

@@ -12,7 +12,7 @@
 import { createRequire } from "node:module";
 import type * as Ioredis from "ioredis";
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from "ioredis";
-import type { RedisTarget } from "./redis-target.ts";
+import type { RedisTarget } from "../../policy/ratelimit/redis-target.ts";
 
 const requireIoredis = () => createRequire(import.meta.url)("ioredis") as typeof Ioredis;
 

@@ -9,8 +9,8 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRedisClient, writeBatcher, type RedisClient } from "./redis-client.ts";
-import type { RedisTarget } from "./redis-target.ts";
-import { RateLimitStoreError, type ConsumeResult, type LimitCheck, type RateLimitStore, type Reservation } from "./store.ts";
+import type { RedisTarget } from "../../policy/ratelimit/redis-target.ts";
+import { RateLimitStoreError, type ConsumeResult, type LimitCheck, type RateLimitStore, type Reservation } from "../../policy/ratelimit/store.ts";
 
 const CONSUME_SCRIPT = readFileSync(new URL("./redis-sliding-window.lua", import.meta.url), "utf8");
 const REFUND_SCRIPT = readFileSync(new URL("./redis-refund.lua", import.meta.url), "utf8");
