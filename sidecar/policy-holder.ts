@@ -10,7 +10,8 @@ import type { RateLimitStore } from "../policy/ratelimit/store.ts";
 import type { SidecarMetrics } from "./observability/metrics.ts";
 import type { PolicySourceHandlers } from "./policy-source.ts";
 import { sameStoreSettings, type RateLimitStoreSettings } from "../policy/ratelimit/create-store.ts";
-import { createStoreFactory, storeKind, type StoreFactory } from "./rate-limit-store.ts";
+import { createStoreFactory, type StoreFactory } from "./rate-limit-store.ts";
+import { storeKind, versionOf } from "./tool-call.ts";
 
 export interface PolicyHolderOptions {
   metrics: SidecarMetrics;
@@ -115,9 +116,4 @@ export class PolicyHolder {
   async close(): Promise<void> {
     await this.rateLimitStore?.close();
   }
-}
-
-/** The generation of an McpPolicy, or the content digest of a document that has none. */
-export function versionOf(policy: CompiledPolicy): string {
-  return policy.generation !== undefined ? String(policy.generation) : policy.digest;
 }

@@ -9,18 +9,11 @@ import {
   type RateLimitStoreSettings,
 } from "../policy/ratelimit/create-store.ts";
 import type { RateLimitStore } from "../policy/ratelimit/store.ts";
-import type { McpPolicySpecType } from "../policy/schema.ts";
-
-export type StoreKind = "memory" | "redis";
 
 export interface StoreFactory {
   /** The store settings a policy asks for; throws (with a message naming the field) when they cannot be had. */
   settings(policy: CompiledPolicy): RateLimitStoreSettings;
   create(settings: RateLimitStoreSettings): RateLimitStore;
-}
-
-export function storeKind(spec: McpPolicySpecType): StoreKind {
-  return spec.rateLimit?.store ?? "memory";
 }
 
 /** Memory and Redis stores; the Redis URL may come from the environment (a Secret, see ADR 0401). */

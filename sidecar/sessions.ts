@@ -7,7 +7,9 @@
 // first, so one caller's initializes cannot push out everyone else's sessions: beyond its own quota a
 // grant forgets its own least recently used session; when the whole table is full, the binding grant
 // gives up its own oldest session if it has one, and only a grant's first session takes one from the
-// grant that holds the most.
+// grant that holds the most. Logs, spans and approvals name a session by its fingerprint, never by its id.
+
+import { hash } from "node:crypto";
 
 export type SessionCheck = "ok" | "unknown" | "foreign";
 
@@ -141,4 +143,12 @@ export class SessionTable {
   private changed(): void {
     this.options.onSize?.(this.bindings.size);
   }
+}
+
+/**
+ * Session ids let whoever holds one act in that session, so the log carries a fingerprint that
+ * correlates lines without being usable.
+ */
+export function sessionFingerprint(session: string | undefined): string | undefined {
+  return session === undefined ? undefined : hash("sha256", session, "hex").slice(0, 16);
 }

@@ -12,7 +12,7 @@ import { argumentsDigest, bindingMismatches, type ApprovalBinding } from "../../
 import { argumentsPreview } from "../../policy/approval/preview.ts";
 import { timeOf } from "../../policy/approval/state.ts";
 import type { ApprovalSettings } from "../../policy/compile.ts";
-import { sessionFingerprint } from "../observability/audit.ts";
+import { sessionFingerprint } from "../sessions.ts";
 import { approvalQuestion, type ElicitationBroker } from "./elicitation.ts";
 import { ApprovalsUnavailableError, bindingOf } from "./approval-object.ts";
 import { deniedOnKubernetes, shortError, type ApprovalOutcome, type ApprovalRequest, type KubernetesLookup } from "./approval-request.ts";

@@ -8,8 +8,7 @@
 import type { McpApprovalObject } from "../../kube/mcp-approvals.ts";
 import { bindingMismatches } from "../../policy/approval/binding.ts";
 import type { ApprovalUseType } from "../../policy/approval/schema.ts";
-import type { ApprovalRecord, DecidedCall } from "../enforcement/enforcer.ts";
-import type { Verdict } from "../enforcement/outcome.ts";
+import type { ApprovalRecord, DecidedCall, Verdict } from "../tool-call.ts";
 import { bindingOf } from "./approval-object.ts";
 import type { CallApprovalDeps } from "./call-approval-deps.ts";
 import type { InputApprovalStep } from "./input-approval-step.ts";

@@ -5,24 +5,20 @@
 // asks again once (when it can wait).
 import type { McpApprovalObject } from "../../kube/mcp-approvals.ts";
 import type { Admission } from "../../policy/decide.ts";
-import type { ApprovalRecord, DecidedCall } from "../enforcement/enforcer.ts";
-import type { Verdict } from "../enforcement/outcome.ts";
-import { decisionAnswer } from "../mcp/answers.ts";
-import type { RequestId } from "../mcp/jsonrpc.ts";
+import type { ApprovalRecord, DecidedCall, Verdict } from "../tool-call.ts";
 import type { ApprovalOutcome, ApprovalRequest } from "./approval-request.ts";
 import type { CallApprovalDeps } from "./call-approval-deps.ts";
 import * as text from "./messages.ts";
 
-/** The decided call: forwarded (its approval used, its limits admitted), or answered with `answer`. */
-export type HeldCallDecision = { forward: true; call: DecidedCall } | { forward: false; call: DecidedCall; answer: Record<string, unknown> };
+/** The decided call: forwarded (its approval used, its limits admitted), or answered with `verdict`. */
+export type HeldCallDecision = { forward: true; call: DecidedCall } | { forward: false; call: DecidedCall; verdict: Verdict };
 
 /** Decides (and counts) the call; an approval that is used is used here, after the limits admitted it. */
-export async function decideHeldCall(deps: CallApprovalDeps, call: DecidedCall, request: ApprovalRequest, answer: { id: RequestId; modern: boolean }): Promise<HeldCallDecision> {
+export async function decideHeldCall(deps: CallApprovalDeps, call: DecidedCall, request: ApprovalRequest): Promise<HeldCallDecision> {
   const { approvals } = deps.approvals;
-  const { id, modern } = answer;
   const refuse = (verdict: Verdict, record?: ApprovalRecord, admission?: Admission): HeldCallDecision => {
     const decided = deps.enforcer.settleApproval(call, verdict, { forward: false, ...(admission ? { admission } : {}), ...(record ? { record } : {}) });
-    return { forward: false, call: decided, answer: decisionAnswer(id, call.request.tool, verdict, modern) };
+    return { forward: false, call: decided, verdict };
   };
   const ns = approvals.namespace ?? "";
   for (let attempt = 0; ; attempt++) {

@@ -3,8 +3,7 @@
 // when the client went away.
 import type { McpApprovalObject } from "../../kube/mcp-approvals.ts";
 import type { Admission } from "../../policy/decide.ts";
-import type { ApprovalRecord } from "../enforcement/enforcer.ts";
-import type { Verdict } from "../enforcement/outcome.ts";
+import type { ApprovalRecord, Verdict } from "../tool-call.ts";
 
 /** What to do with a call approved through an InputRequiredResult round trip. */
 export type InputApprovalStep =

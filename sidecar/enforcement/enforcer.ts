@@ -4,66 +4,16 @@
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import type { CompiledPolicy } from "../../policy/compile.ts";
-import type { CelCaller } from "../../policy/cel/environment.ts";
 import type { Decision, ToolCall } from "../../policy/decision.ts";
 import { admitToolCall, evaluateToolCall, refundToolCall, reservationFor, type Admission, type Evaluation } from "../../policy/decide.ts";
-import type { RequestId } from "../mcp/jsonrpc.ts";
 import { writeAudit } from "../observability/audit.ts";
 import type { ResultVerdict } from "../../policy/results/inspect.ts";
 import { UNKNOWN_TOOL, type SidecarMetrics } from "../observability/metrics.ts";
-import { versionOf, type PolicyHolder } from "../policy-holder.ts";
-import { storeKind } from "../rate-limit-store.ts";
-import { refundClassOf, type UpstreamOutcome, type Verdict } from "./outcome.ts";
+import type { PolicyHolder } from "../policy-holder.ts";
+import { storeKind, versionOf, type ApprovalRecord, type CallerContext, type DecidedCall, type ToolCallRequest, type UpstreamOutcome, type Verdict } from "../tool-call.ts";
+import { refundClassOf } from "./refunds.ts";
 import { toolLabel, type KnownTools } from "./tool-names.ts";
 import { pinVerdict } from "../pins/pin-check.ts";
-
-export interface CallerContext {
-  readonly caller: CelCaller;
-  /** How the caller authenticated: api_key, jwt, kubernetes, anonymous. */
-  readonly authMethod: string;
-  /** The MCP session the call belongs to (bound to this caller), if any. */
-  readonly session: string | undefined;
-}
-
-export interface ToolCallRequest {
-  readonly id: RequestId;
-  readonly tool: string;
-  readonly args: Record<string, unknown>;
-}
-
-export interface DecidedCall {
-  readonly request: ToolCallRequest;
-  readonly context: CallerContext;
-  readonly verdict: Verdict;
-  /** Whether the call goes to the upstream: when allowed, and in Audit mode always. */
-  readonly forward: boolean;
-  readonly policy: CompiledPolicy | undefined;
-  readonly admission: Admission | undefined;
-  readonly startedAt: number;
-  /** The tool's metric label (`_unknown` for names neither the policy nor the upstream knows). */
-  readonly toolLabel: string;
-  /**
-   * Set while the call waits for a person's approval (an approve rule, in Enforce mode): the
-   * evaluation whose limits are consumed once it is approved. Such a call is counted when it settles.
-   */
-  readonly awaitingApproval?: Evaluation;
-  /** How an approval-required call was settled, for the audit log. */
-  readonly approval?: ApprovalRecord;
-  /** When a call held for approval went upstream (its wait is not the upstream's latency). */
-  readonly forwardedAt?: number | undefined;
-  /** Time spent in the rate-limit store admitting the call (seconds), when it was consulted. */
-  readonly storeSeconds?: number | undefined;
-  /** The sampled trace the call belongs to: its id is the exemplar of the call's histograms. */
-  readonly traceId?: string | undefined;
-}
-
-/** The approval behind a call's final decision (audit log). */
-export interface ApprovalRecord {
-  /** namespace/name of the McpApproval, when there is one. */
-  readonly name?: string | undefined;
-  readonly via?: "Kubernetes" | "Elicitation" | undefined;
-  readonly decidedBy?: string | undefined;
-}
 
 export interface EnforcerDeps {
   holder: PolicyHolder;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { decisionAnswer } from "../mcp/answers.ts";
+import { decisionAnswer } from "../proxy/decision-answers.ts";
 import { MissingToolAnswer, PROBE_PREFIX, probeName, shapeOf } from "./missing-tool-answer.ts";
 import { KnownTools } from "./tool-names.ts";
 

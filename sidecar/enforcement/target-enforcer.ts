@@ -12,10 +12,10 @@ import type { RequestId } from "../mcp/jsonrpc.ts";
 import { writeAudit } from "../observability/audit.ts";
 import { UNKNOWN_TOOL, type SidecarMetrics } from "../observability/metrics.ts";
 import type { PolicyHolder } from "../policy-holder.ts";
-import { storeKind } from "../rate-limit-store.ts";
-import { auditContext, type CallerContext } from "./enforcer.ts";
+import { storeKind, type CallerContext, type UpstreamOutcome, type Verdict } from "../tool-call.ts";
+import { auditContext } from "./enforcer.ts";
 import { TaskOwners } from "./task-owners.ts";
-import { refundable, type UpstreamOutcome, type Verdict } from "./outcome.ts";
+import { refundable } from "./refunds.ts";
 
 /** Names learnt from the upstream's resources/list and prompts/list answers (metric labels). */
 export class KnownTargets {

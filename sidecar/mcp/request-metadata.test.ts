@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { classify } from "./jsonrpc.ts";
-import { decisionAnswer } from "./answers.ts";
+import { decisionAnswer } from "../proxy/decision-answers.ts";
 import { decodeHeaderValue, declaresModernRevision, isModernMessage, metadataMismatch } from "./request-metadata.ts";
 
 const call = classify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "get_weather" } });

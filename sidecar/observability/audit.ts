@@ -1,9 +1,8 @@
 // One audit line per tool-call decision. Records who called what and what the sidecar and the
 // upstream did about it, never argument values (they may hold secrets): only their keys.
-import { hash } from "node:crypto";
 import type { Logger } from "pino";
-import type { ApprovalRecord } from "../enforcement/enforcer.ts";
-import type { UpstreamOutcome, Verdict } from "../enforcement/outcome.ts";
+import { sessionFingerprint } from "../sessions.ts";
+import type { ApprovalRecord, UpstreamOutcome, Verdict } from "../tool-call.ts";
 import type { ResultVerdict } from "../../policy/results/inspect.ts";
 
 export interface AuditRecord {
@@ -49,14 +48,6 @@ export function argumentKeys(args: unknown): string[] {
   const shown = keys.slice(0, MAX_KEYS).map((k) => (k.length > MAX_KEY_LENGTH ? `${k.slice(0, MAX_KEY_LENGTH)}…` : k));
   if (keys.length > MAX_KEYS) shown.push(`… ${keys.length - MAX_KEYS} more`);
   return shown;
-}
-
-/**
- * Session ids let whoever holds one act in that session, so the log carries a fingerprint that
- * correlates lines without being usable.
- */
-export function sessionFingerprint(session: string | undefined): string | undefined {
-  return session === undefined ? undefined : hash("sha256", session, "hex").slice(0, 16);
 }
 
 export function writeAudit(audit: Logger, r: AuditRecord): void {

@@ -4,7 +4,7 @@
 // argument ever becomes a label.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from "prom-client";
 import type { DecisionKind } from "../../policy/decision.ts";
-import type { SidecarReason } from "../enforcement/outcome.ts";
+import type { SidecarReason } from "../tool-call.ts";
 import type { ResultVerdict } from "../../policy/results/inspect.ts";
 
 export const UNKNOWN_TOOL = "_unknown";

@@ -5,12 +5,10 @@
 // and the session id only as the audit log's fingerprint (whoever holds a session id can use it).
 import type { IncomingHttpHeaders } from "node:http";
 import type { Attributes, TraceCarrier, TraceSpan, Tracing } from "../../telemetry/tracing.ts";
-import type { ApprovalRecord, CallerContext, DecidedCall } from "../enforcement/enforcer.ts";
 import { headerValue } from "../mcp/http-headers.ts";
 import type { ClientMessage } from "../mcp/jsonrpc.ts";
-import { versionOf } from "../policy-holder.ts";
-import { storeKind } from "../rate-limit-store.ts";
-import { sessionFingerprint } from "./audit.ts";
+import { sessionFingerprint } from "../sessions.ts";
+import { storeKind, versionOf, type ApprovalRecord, type CallerContext, type DecidedCall } from "../tool-call.ts";
 
 /** The server span of a POST: one MCP request (or a legacy batch of them, named `batch`). */
 export function requestSpan(tracing: Tracing, headers: IncomingHttpHeaders, messages: readonly ClientMessage[], batch: boolean, context: CallerContext): TraceSpan | undefined {

@@ -3,15 +3,25 @@
 // trace, so a policy change applies to the next request). Spans that never reach the collector are
 // counted in mcp_warden_spans_dropped_total; an export failure is logged once per run of failures.
 import type { Logger } from "pino";
-import { startTracing, type Tracing } from "../../telemetry/tracing.ts";
-import type { SidecarConfig } from "../config.ts";
-import type { PolicyHolder } from "../policy-holder.ts";
+import type { CompiledPolicy } from "../../policy/compile.ts";
+import { startTracing, type Tracing, type TracingMode } from "../../telemetry/tracing.ts";
 import type { SidecarMetrics } from "./metrics.ts";
+
+/** What tracing reads of the sidecar's settings (SidecarConfig has these fields). */
+export interface TracingSettings {
+  readonly tracing: TracingMode;
+  readonly traceSamplingRatio: number | undefined;
+}
+
+/** Where tracing reads the policy in force (the PolicyHolder), for its sampling ratio. */
+export interface PolicyInForce {
+  readonly current: CompiledPolicy | undefined;
+}
 
 /** How long a shutdown waits for the last spans to be exported. */
 const FLUSH_ON_SHUTDOWN_MS = 2000;
 
-export async function startSidecarTracing(config: SidecarConfig, holder: PolicyHolder, metrics: SidecarMetrics, log: Logger, version: string): Promise<Tracing> {
+export async function startSidecarTracing(config: TracingSettings, holder: PolicyInForce, metrics: SidecarMetrics, log: Logger, version: string): Promise<Tracing> {
   const tracing = await startTracing(config.tracing, {
     serviceName: "mcp-warden-sidecar",
     serviceVersion: version,

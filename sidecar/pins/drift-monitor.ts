@@ -8,7 +8,7 @@ import type { CompiledPolicy } from "../../policy/compile.ts";
 import type { PinsSpec } from "../../policy/schema.ts";
 import type { SidecarMetrics } from "../observability/metrics.ts";
 import type { PolicyHolder } from "../policy-holder.ts";
-import { versionOf } from "../policy-holder.ts";
+import { versionOf } from "../tool-call.ts";
 import { changedFields, definitionDiff } from "../../policy/pins/definition-diff.ts";
 import type { LiveDefinitions } from "./live-definitions.ts";
 import { activePins, isDrift, pinState, type PinState } from "./pin-check.ts";

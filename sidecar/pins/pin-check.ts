@@ -3,7 +3,7 @@
 // means for tools/list (hide) and for calls (a [POLICY DENIED] that names the drift).
 import type { CompiledPolicy } from "../../policy/compile.ts";
 import type { PinsSpec } from "../../policy/schema.ts";
-import type { Verdict } from "../enforcement/outcome.ts";
+import type { Verdict } from "../tool-call.ts";
 import type { LiveDefinitions } from "./live-definitions.ts";
 
 export type PinState = "matches" | "drifted" | "unpinned" | "unknown";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pino } from "pino";
-import type { UpstreamOutcome } from "../enforcement/outcome.ts";
+import type { UpstreamOutcome } from "../tool-call.ts";
 import { KnownTools } from "../enforcement/tool-names.ts";
 import { AnswerInspector, type ForwardedRequest, type PendingToolCall } from "./answer-inspector.ts";
 import { RequestIds } from "./request-ids.ts";

@@ -6,7 +6,7 @@
 // and goes into the audit log), tool names and input schemas are learnt from tools/list answers, and a
 // `notifications/tools/list_changed` makes the sidecar list the tools again.
 import type { Logger } from "pino";
-import type { UpstreamOutcome } from "../enforcement/outcome.ts";
+import type { UpstreamOutcome } from "../tool-call.ts";
 import type { KnownTools } from "../enforcement/tool-names.ts";
 import type { RequestId } from "../mcp/jsonrpc.ts";
 import { readAnswerText } from "./answer-text.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { pino } from "pino";
-import type { UpstreamOutcome } from "../enforcement/outcome.ts";
+import type { UpstreamOutcome } from "../tool-call.ts";
 import { KnownTools } from "../enforcement/tool-names.ts";
 import { AnswerInspector, type ForwardedRequest } from "./answer-inspector.ts";
 import { readAnswerText } from "./answer-text.ts";

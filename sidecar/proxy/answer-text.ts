@@ -3,7 +3,7 @@
 // those, the positions of a few members are enough: the answer is relayed as its own text with the
 // client's id spliced in, without building and serialising it. Everything this reading is not sure
 // of is left to the full parse (`AnswerInspector.translate`), which stays the reference.
-import type { UpstreamOutcome } from "../enforcement/outcome.ts";
+import type { UpstreamOutcome } from "../tool-call.ts";
 import { topLevelMembers, type Member } from "../json/top-level-members.ts";
 
 export type TextAnswer =

@@ -6,7 +6,7 @@ import type { HeldAnswer } from "./held-answer.ts";
 import { INVALID_REQUEST, rpcError } from "../mcp/answers.ts";
 import { jsonOf } from "../mcp/json-text.ts";
 import type { RequestId } from "../mcp/jsonrpc.ts";
-import { TurnWriter } from "./turn-writer.ts";
+import { TurnWriter } from "../mcp/turn-writer.ts";
 
 export interface EventSink {
   write(bytes: Buffer): Promise<void>;

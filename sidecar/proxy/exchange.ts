@@ -2,7 +2,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { SidecarConfig } from "../config.ts";
-import type { CallerContext, Enforcer } from "../enforcement/enforcer.ts";
+import type { Enforcer } from "../enforcement/enforcer.ts";
+import type { CallerContext } from "../tool-call.ts";
 import type { TargetEnforcer } from "../enforcement/target-enforcer.ts";
 import type { KnownTools } from "../enforcement/tool-names.ts";
 import { AnswerInspector, type ForwardedRequest } from "./answer-inspector.ts";

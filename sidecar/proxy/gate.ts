@@ -5,7 +5,7 @@
 // challenge (naming the RFC 9728 metadata when OAuth tokens are accepted), 503 when tokens cannot be
 // verified right now, or 415.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { CallerContext } from "../enforcement/enforcer.ts";
+import type { CallerContext } from "../tool-call.ts";
 import type { Authenticator } from "../identity/authenticator.ts";
 import { protectedResourceMetadataUrl } from "../identity/protected-resource.ts";
 import { INVALID_REQUEST, rpcError } from "../mcp/answers.ts";

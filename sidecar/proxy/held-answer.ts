@@ -8,7 +8,7 @@
 import type { ServerResponse } from "node:http";
 import type { Clock, TimerHandle } from "../../kube/clock.ts";
 import { messageEvent } from "../mcp/sse.ts";
-import { TurnWriter } from "./turn-writer.ts";
+import { TurnWriter } from "../mcp/turn-writer.ts";
 
 export interface HeldAnswerOptions {
   clock: Clock;

@@ -7,7 +7,8 @@
 import type { Admission } from "../../policy/decide.ts";
 import { approvalRequestOf, decideHeldCall } from "../approvals/held-call-decision.ts";
 import { acceptsEventStream, HeldAnswer, progressTokenOf } from "./held-answer.ts";
-import type { DecidedCall } from "../enforcement/enforcer.ts";
+import type { DecidedCall } from "../tool-call.ts";
+import { decisionAnswer } from "./decision-answers.ts";
 import { isModernMessage } from "../mcp/request-metadata.ts";
 import type { Exchange, ProxyDeps } from "./exchange.ts";
 import type { MessagePlan } from "./post-plan.ts";
@@ -56,7 +57,7 @@ export async function holdToolCall(
       onApproval: (name) => (waitingOn = name),
     });
     const wait = ex.trace?.child("mcp_warden.approval.wait", "internal", { "gen_ai.tool.name": call.request.tool, "mcp_warden.approval.timeout_seconds": settings.timeoutMs / 1000 });
-    const settled = await decideHeldCall(deps, call, request, { id: message.id, modern });
+    const settled = await decideHeldCall(deps, call, request);
     wait?.setAttributes(approvalAttributes(settled.call, settled.call.approval));
     wait?.end();
     held.stop();
@@ -69,7 +70,7 @@ export async function holdToolCall(
     if (settled.forward) return await forwardOnce(settled.call, held);
     deps.metrics.countRequest("tools/call", "answered");
     void deps.enforcer.complete(settled.call, "not_forwarded");
-    const answer = settled.answer;
+    const answer = decisionAnswer(message.id, call.request.tool, settled.verdict, modern);
     if (held.opened) {
       await held.send(answer).catch(() => undefined);
       held.end();
@@ -88,8 +89,9 @@ export async function settleInBatch(deps: ProxyDeps, plan: MessagePlan, modern: 
   const call = plan.call as DecidedCall;
   const message = plan.message as Extract<MessagePlan["message"], { kind: "request" }>;
   const request = approvalRequestOf(call, { hold: false, signal: new AbortController().signal });
-  const settled = await decideHeldCall(deps, call, request, { id: message.id, modern });
+  const settled = await decideHeldCall(deps, call, request);
   if (settled.forward) return { ...plan, forward: true, call: settled.call, outcome: "forwarded" };
   void deps.enforcer.complete(settled.call, "not_forwarded");
-  return { ...plan, forward: false, call: settled.call, answer: settled.answer, outcome: "answered" };
+  const answer = decisionAnswer(message.id, call.request.tool, settled.verdict, modern);
+  return { ...plan, forward: false, call: settled.call, answer, outcome: "answered" };
 }

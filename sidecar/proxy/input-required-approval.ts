@@ -4,11 +4,11 @@
 // McpApproval decide is approvals/input-required.ts; this carries the step out: the answer written,
 // the call's verdict recorded and counted, an approved retry forwarded without the sidecar's state
 // and answer.
-import type { DecidedCall } from "../enforcement/enforcer.ts";
+import type { DecidedCall } from "../tool-call.ts";
 import { decideInputApproval, inputRequiredResult } from "../approvals/input-required.ts";
 import type { InputApprovalStep } from "../approvals/input-approval-step.ts";
 import { APPROVAL_INPUT_KEY } from "../approvals/request-state.ts";
-import { decisionAnswer } from "../mcp/answers.ts";
+import { decisionAnswer } from "./decision-answers.ts";
 import type { ClientMessage } from "../mcp/jsonrpc.ts";
 import { isModernMessage } from "../mcp/request-metadata.ts";
 import { HttpDownstream, sendJson } from "./downstream.ts";

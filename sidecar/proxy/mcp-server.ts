@@ -8,7 +8,7 @@
 import type { IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
 import { fastify, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import type { CallerContext } from "../enforcement/enforcer.ts";
+import type { CallerContext } from "../tool-call.ts";
 import type { Authenticator } from "../identity/authenticator.ts";
 import { protectedResourceMetadata, WELL_KNOWN } from "../identity/protected-resource.ts";
 import { INVALID_REQUEST, PARSE_ERROR, rpcError } from "../mcp/answers.ts";

@@ -3,10 +3,12 @@
 // not allow never reach the upstream.
 import type { IncomingHttpHeaders } from "node:http";
 import { performance } from "node:perf_hooks";
-import type { CallerContext, DecidedCall, Enforcer } from "../enforcement/enforcer.ts";
+import type { Enforcer } from "../enforcement/enforcer.ts";
+import type { CallerContext, DecidedCall } from "../tool-call.ts";
 import { toolNameProblem, type KnownTools } from "../enforcement/tool-names.ts";
 import type { CompiledPolicy } from "../../policy/compile.ts";
-import { decisionAnswer, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, rpcError, type MissingTools } from "../mcp/answers.ts";
+import { INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, rpcError } from "../mcp/answers.ts";
+import { completionRefusal, decisionAnswer, targetDecisionAnswer, type MissingTools } from "./decision-answers.ts";
 import { idKey, imitatesPolicedMethod, POLICED_METHODS, type ClientMessage, type RequestId } from "../mcp/jsonrpc.ts";
 import { isModernMessage } from "../mcp/request-metadata.ts";
 import type { RequestOutcome } from "../observability/metrics.ts";
@@ -15,7 +17,6 @@ import type { ApprovalRuntime } from "../approvals/runtime.ts";
 import type { TraceSpan } from "../../telemetry/tracing.ts";
 import { decisionSpan } from "../observability/request-spans.ts";
 import type { TargetEnforcer } from "../enforcement/target-enforcer.ts";
-import { completionRefusal, targetDecisionAnswer } from "../mcp/answers.ts";
 import type { PendingToolCall } from "./answer-inspector.ts";
 
 export interface MessagePlan {
@@ -104,7 +105,7 @@ async function planMessage(deps: PlanDeps, message: ClientMessage, context: Call
 
 /**
  * The tools the upstream does not have, for answering as it does: a name the policy names exactly (a
- * deny rule with the operator's reason) keeps its denial; see answers.ts.
+ * deny rule with the operator's reason) keeps its denial; see decision-answers.ts.
  */
 function missingTools(known: KnownTools, policy: CompiledPolicy | undefined): MissingTools {
   return { lacks: (tool) => known.lacks(tool) && policy?.namesTool(tool) !== true, answerMissing: (id, tool, modern) => known.answerMissing(id, tool, modern) };
@@ -181,7 +182,7 @@ function planCompletion(deps: PlanDeps, message: ClientMessage & { kind: "reques
   return { message, forward: false, answer, outcome: "answered" };
 }
 
-/** A hidden prompt or resource answers as the upstream answers a missing one, once learnt (answers.ts until then). */
+/** A hidden prompt or resource answers as the upstream answers a missing one, once learnt (decision-answers.ts until then). */
 function targetAnswer(deps: PlanDeps, id: RequestId, kind: "resource" | "prompt", target: string, verdict: DecidedCall["verdict"]): unknown {
   const missing = deps.knownTools.missingTarget[kind];
   if (verdict.reason === "hidden" && missing.learnt) return missing.answer(id, target);

@@ -5,7 +5,7 @@
 // (detectors and match counts, never matched text). Notifications sent on the call's stream are
 // scanned with the same detectors (ADR 0140).
 import { inspectResult, type ResultVerdict } from "../../policy/results/inspect.ts";
-import type { DecidedCall } from "../enforcement/enforcer.ts";
+import type { DecidedCall } from "../tool-call.ts";
 import type { SidecarMetrics } from "../observability/metrics.ts";
 
 export interface ResultGuard {

@@ -12,7 +12,7 @@ import { statusCodeOf } from "../../kube/api-errors.ts";
 import { KubeHttp } from "../../kube/http.ts";
 import { McpApprovalClient, parseApproval, type McpApprovalObject } from "../../kube/mcp-approvals.ts";
 import { argumentsDigest } from "../../policy/approval/binding.ts";
-import { sessionFingerprint } from "../../sidecar/observability/audit.ts";
+import { sessionFingerprint } from "../../sidecar/sessions.ts";
 import { KEYS, startHarness, startProxy, type Harness, type ProxyHarness } from "../support/sidecar-harness.ts";
 import { messagesOf, rawInitialize, rawPost, toolCall } from "../support/raw-mcp.ts";
 import { startKestraDouble, type KestraDouble } from "../upstreams/kestra-double.ts";
