@@ -1,5 +1,5 @@
 // What an approval decides for a tool call an approve rule holds back: the approvals' outcome turned
-// into the call's verdict and the answer the agent gets, or — approved — the call's limits admitted
+// into the call's verdict (the proxy writes the answer), or — approved — the call's limits admitted
 // and the approval used. An approval is used (recorded on the McpApproval, resourceVersion-checked)
 // only after the call's rate limits admitted it, and only once; a call that lost the race to use it
 // asks again once (when it can wait).
