@@ -28,6 +28,7 @@ COPY cli ./cli
 COPY kube ./kube
 COPY operator ./operator
 COPY policy ./policy
+COPY program ./program
 COPY sidecar ./sidecar
 COPY telemetry ./telemetry
 RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json && cp policy/ratelimit/*.lua dist/policy/ratelimit/

@@ -74,6 +74,16 @@ export default tseslint.config(
     },
   },
   {
+    // What both programs share (option table, listen addresses, version, log format, the sidecar's
+    // environment contract): below sidecar/ and operator/, and free of everything above it.
+    files: ["program/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [{ group: ["**/sidecar/**", "**/operator/**", "**/cli/**", "**/kube/**", "**/policy/**"], message: "program/ sits below sidecar/ and operator/" }],
+      }],
+    },
+  },
+  {
     // Dependencies point one way: cli → sidecar | operator → kube, policy.
     files: ["sidecar/**/*.ts"],
     rules: {

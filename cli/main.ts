@@ -19,7 +19,7 @@ const commands: ReadonlyMap<string, () => Promise<Command>> = new Map<string, ()
   ["policy init", async () => import("./policy-init.ts").then((m) => ({ usage: m.initUsage, run: m.runPolicyInit }))],
   ["policy pin", async () => import("./policy-pin.ts").then((m) => ({ usage: m.pinUsage, run: m.runPolicyPin }))],
   ["policy scan", async () => import("./policy-scan.ts").then((m) => ({ usage: m.scanUsage, run: m.runPolicyScan }))],
-  ["operator", async () => import("./operator.ts").then((m) => ({ usage: m.operatorUsage, run: (argv) => m.runOperator(argv) }))],
+  ["operator", async () => import("./operator.ts").then((m) => ({ usage: m.operatorUsage, help: m.operatorHelp, run: (argv) => m.runOperator(argv) }))],
   ["status", async () => import("./status.ts").then((m) => ({ usage: m.statusUsage, run: (argv, { program }) => m.runStatus(argv, { ...m.processIo, program }) }))],
   ["pins diff", async () => import("./pins.ts").then((m) => ({ usage: m.diffUsage, run: m.runPinsDiff }))],
   ["pins accept", async () => import("./pins.ts").then((m) => ({ usage: m.acceptUsage, run: m.runPinsAccept }))],

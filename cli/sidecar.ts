@@ -1,20 +1,15 @@
 // `mcp-warden sidecar …`: runs the enforcing proxy until SIGTERM/SIGINT (graceful, exit 0).
 // SIGHUP re-reads a file policy at once. The logic lives in sidecar/; this only wires the process.
-import { ConfigError, parseSidecarConfig, sidecarHelp, sidecarUsage } from "../sidecar/config.ts";
+import { parseSidecarConfig, sidecarHelp, sidecarUsage } from "../sidecar/config.ts";
+import { errorMessage } from "../program/logging.ts";
 import { FilePolicySource } from "../sidecar/policy-sources/file.ts";
 import { startSidecar, StartupError } from "../sidecar/sidecar.ts";
-import { UsageError } from "./usage-error.ts";
 
 export { sidecarHelp, sidecarUsage };
 
 export async function runSidecar(argv: string[]): Promise<number> {
-  let config;
-  try {
-    config = parseSidecarConfig(argv);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message);
-    throw err;
-  }
+  // A wrong setting throws the CLI's UsageError (one class): exit 2 with the usage.
+  const config = parseSidecarConfig(argv);
   let sidecar;
   try {
     sidecar = await startSidecar({ config });
@@ -36,7 +31,7 @@ export async function runSidecar(argv: string[]): Promise<number> {
       running.shutdown().then(
         () => resolve(0),
         (err: unknown) => {
-          process.stderr.write(`mcp-warden sidecar: shutdown failed: ${(err as Error).message}\n`);
+          process.stderr.write(`mcp-warden sidecar: shutdown failed: ${errorMessage(err)}\n`);
           resolve(1);
         },
       );

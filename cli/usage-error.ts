@@ -1,4 +1,5 @@
-/** A mistake in how a command was called; the CLI prints it with the usage and exits 2. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+/**
+ * A mistake in how a command was called or configured; the CLI prints it with the usage and exits 2.
+ * The same class as the programs' option tables throw, so every wrong setting ends the same way.
+ */
+export { ConfigError as UsageError } from "../program/config-error.ts";

@@ -23,11 +23,11 @@ import { PolicyIndex, policyEntry, type McpPolicyObject } from "./policy-index.t
 import { WebhookCertificates, type CertificateSource } from "./webhook/certificate-manager.ts";
 import type { RotationTiming } from "./webhook/rotation.ts";
 import { WebhookServer } from "./webhook/server.ts";
+import type { HostPort } from "../program/host-port.ts";
+import { errorMessage } from "../program/logging.ts";
+import { VERSION } from "../program/version.ts";
 
-export interface HostPort {
-  host: string;
-  port: number;
-}
+export type { HostPort };
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -51,7 +51,8 @@ export interface OperatorOptions {
   leaderElection?: boolean;
   /** Time between dropping readiness and closing the webhook at shutdown. */
   shutdownDelayMs?: number;
-  version: string;
+  /** Reported on metrics and traces (default: package.json's). */
+  version?: string;
   logger?: Logger;
   clock?: Clock;
   /** Faster timings for tests; production uses the Kubernetes defaults. */
@@ -82,10 +83,11 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   const clock = o.clock ?? systemClock;
   const identity = o.identity ?? hostname();
   const http = new KubeHttp(o.kubeConfig);
-  const metrics = createOperatorMetrics({ version: o.version });
+  const version = o.version ?? VERSION;
+  const metrics = createOperatorMetrics({ version });
   const tracing = await startTracing(o.tracing ?? "off", {
     serviceName: "mcp-warden-operator",
-    serviceVersion: o.version,
+    serviceVersion: version,
     samplingRatio: () => o.traceSamplingRatio,
     onDropped: (spans) => metrics.spansDropped.inc(spans),
     onExportError: (message) => logger.warn({ err: message }, "trace export failed; spans are dropped until the collector answers"),
@@ -170,7 +172,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
           onStartedLeading: (leadership) => {
             leading = true;
             metrics.leader.set(1);
-            controllerRun = controller.run(leadership).catch((error: unknown) => logger.error({ err: error }, "controller failed"));
+            controllerRun = controller.run(leadership).catch((error: unknown) => logger.error({ err: errorMessage(error) }, "controller failed"));
           },
           onStoppedLeading: () => {
             leading = false;

@@ -13,4 +13,4 @@ echo "== lint"
 eslint --max-warnings 0 .
 echo "== tests"
 exec node --test --test-reporter=spec --test-concurrency="${TEST_CONCURRENCY:-2}" \
-  "policy/**/*.test.ts" "monitoring/**/*.test.ts" "kube/**/*.test.ts" "sidecar/**/*.test.ts" "operator/**/*.test.ts" "cli/**/*.test.ts" "test/**/*.test.ts"
+  "policy/**/*.test.ts" "monitoring/**/*.test.ts" "kube/**/*.test.ts" "program/**/*.test.ts" "sidecar/**/*.test.ts" "operator/**/*.test.ts" "cli/**/*.test.ts" "test/**/*.test.ts"

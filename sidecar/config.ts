@@ -1,15 +1,16 @@
 // The sidecar's settings: every flag has an MCP_WARDEN_* environment variable (the flag wins), a
-// default, and a line in `--help`, all from the one table below.
-import { parseArgs } from "node:util";
+// default, and a line in `--help`, all from the one table below (the model: program/options.ts). The
+// variables the operator's injector writes are named by the environment contract.
 import { parseDuration } from "../policy/duration.ts";
+import { ConfigError, OptionValues, optionsHelp, type OptionSpec } from "../program/options.ts";
+import { parseHostPort, type HostPort } from "../program/host-port.ts";
+import { LOG_LEVELS, type LogLevel } from "../program/logging.ts";
+import { SIDECAR_ENV } from "../program/sidecar-environment.ts";
 import { inClusterApiAccess, IN_CLUSTER_CA_FILE, IN_CLUSTER_TOKEN_FILE, type KubernetesApiAccess } from "./identity/kubernetes-api.ts";
-import { LOG_LEVELS, type LogLevel } from "./observability/logging.ts";
 import { TRACING_MODES, type TracingMode } from "../telemetry/tracing.ts";
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
+export { ConfigError };
+export type ListenAddress = HostPort;
 
 export interface SidecarConfig {
   policy: string;
@@ -46,20 +47,12 @@ export interface SidecarConfig {
   traceSamplingRatio: number | undefined;
 }
 
-interface Option {
-  flag: string;
-  env: string;
-  value: string;
-  default?: string;
-  help: string;
-}
-
-const OPTIONS: readonly Option[] = [
-  { flag: "policy", env: "MCP_WARDEN_POLICY", value: "FILE|k8s://NS/NAME", help: "McpPolicy YAML/JSON or PolicyLayer v1 JSON file (reloaded on change), or an McpPolicy in the API. Required." },
-  { flag: "upstream", env: "MCP_WARDEN_UPSTREAM", value: "URL", default: "http://127.0.0.1:8000/mcp", help: "The MCP server's Streamable HTTP endpoint; the sidecar serves MCP at the same path." },
-  { flag: "listen", env: "MCP_WARDEN_LISTEN", value: "HOST:PORT", default: "0.0.0.0:8080", help: "Where agents connect." },
-  { flag: "admin-listen", env: "MCP_WARDEN_ADMIN_LISTEN", value: "HOST:PORT", default: "0.0.0.0:9090", help: "GET /metrics, /healthz, /readyz." },
-  { flag: "api-keys", env: "MCP_WARDEN_API_KEYS", value: "FILE", help: "API-key grants, one 'name: sha256hex(key)' per line (reloaded on change); used with the policy's identity." },
+const OPTIONS: readonly OptionSpec[] = [
+  { flag: "policy", env: SIDECAR_ENV.policy, value: "FILE|k8s://NS/NAME", help: "McpPolicy YAML/JSON or PolicyLayer v1 JSON file (reloaded on change), or an McpPolicy in the API. Required." },
+  { flag: "upstream", env: SIDECAR_ENV.upstream, value: "URL", default: "http://127.0.0.1:8000/mcp", help: "The MCP server's Streamable HTTP endpoint; the sidecar serves MCP at the same path." },
+  { flag: "listen", env: SIDECAR_ENV.listen, value: "HOST:PORT", default: "0.0.0.0:8080", help: "Where agents connect." },
+  { flag: "admin-listen", env: SIDECAR_ENV.adminListen, value: "HOST:PORT", default: "0.0.0.0:9090", help: "GET /metrics, /healthz, /readyz." },
+  { flag: "api-keys", env: SIDECAR_ENV.apiKeys, value: "FILE", help: "API-key grants, one 'name: sha256hex(key)' per line (reloaded on change); used with the policy's identity." },
   { flag: "allowed-origins", env: "MCP_WARDEN_ALLOWED_ORIGINS", value: "LIST", help: "Comma-separated Origins browsers may call from; others get 403 (adds to spec.sidecar.allowedOrigins)." },
   { flag: "public-url", env: "MCP_WARDEN_PUBLIC_URL", value: "URL", help: "The MCP endpoint's public URL, the `resource` of OAuth metadata (default: from the request's Host)." },
   { flag: "max-body-bytes", env: "MCP_WARDEN_MAX_BODY_BYTES", value: "N", default: "4194304", help: "Largest POST body accepted (413 above)." },
@@ -80,9 +73,9 @@ const OPTIONS: readonly Option[] = [
   { flag: "reload-debounce", env: "MCP_WARDEN_RELOAD_DEBOUNCE", value: "DURATION", default: "250ms", help: "Quiet time after a change of the policy or API-key file before it is re-read (at most twice this while it keeps changing)." },
   { flag: "log-level", env: "MCP_WARDEN_LOG_LEVEL", value: "LEVEL", default: "info", help: `Operational log level: ${LOG_LEVELS.join(", ")}. (Audit lines are always written.)` },
   { flag: "approval-keep-alive", env: "MCP_WARDEN_APPROVAL_KEEP_ALIVE", value: "DURATION", default: "15s", help: "While a call waits for approval: how often its stream gets a progress notification (or an SSE comment)." },
-  { flag: "tracing", env: "MCP_WARDEN_TRACING", value: "off|otlp", default: "off", help: "OpenTelemetry traces of every request and decision: otlp exports them to OTEL_EXPORTER_OTLP_ENDPOINT (OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf, http/json or grpc); the other OTEL_* variables apply." },
+  { flag: "tracing", env: SIDECAR_ENV.tracing, value: "off|otlp", default: "off", help: "OpenTelemetry traces of every request and decision: otlp exports them to OTEL_EXPORTER_OTLP_ENDPOINT (OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf, http/json or grpc); the other OTEL_* variables apply." },
   { flag: "trace-sampling-ratio", env: "MCP_WARDEN_TRACE_SAMPLING_RATIO", value: "RATIO", help: "Ratio (0–1) of new traces sampled, parent-based; the policy's spec.sidecar.traceSamplingRatio wins (default: OTEL_TRACES_SAMPLER, else all)." },
-  { flag: "approval-state-key", env: "MCP_WARDEN_APPROVAL_STATE_KEY", value: "FILE", help: "Key (at least 32 bytes, e.g. a mounted Secret) that signs the requestState of 2026-07-28 approval round trips; replicas behind one Service need the same key. Default: a random key per process." },
+  { flag: "approval-state-key", env: SIDECAR_ENV.approvalStateKey, value: "FILE", help: "Key (at least 32 bytes, e.g. a mounted Secret) that signs the requestState of 2026-07-28 approval round trips; replicas behind one Service need the same key. Default: a random key per process." },
   { flag: "kubernetes-api", env: "MCP_WARDEN_KUBERNETES_API", value: "URL", help: "API server for service-account token verification (default: in-cluster)." },
   { flag: "kubernetes-token-file", env: "MCP_WARDEN_KUBERNETES_TOKEN_FILE", value: "FILE", default: IN_CLUSTER_TOKEN_FILE, help: "Token the sidecar presents to that API server." },
   { flag: "kubernetes-ca-file", env: "MCP_WARDEN_KUBERNETES_CA_FILE", value: "FILE", default: IN_CLUSTER_CA_FILE, help: "CA bundle of that API server." },
@@ -91,66 +84,25 @@ const OPTIONS: readonly Option[] = [
 export const sidecarUsage = "mcp-warden sidecar --policy FILE|k8s://NS/NAME [--upstream URL] [--listen HOST:PORT] [--admin-listen HOST:PORT] [options]";
 
 export function sidecarHelp(): string {
-  const lines = [`usage: ${sidecarUsage}`, "", "Options (each also read from its environment variable; the flag wins):"];
-  for (const o of OPTIONS) {
-    lines.push(`  --${o.flag} ${o.value}`.padEnd(46) + `${o.env}`);
-    lines.push(`      ${o.help}${o.default !== undefined ? ` Default: ${o.default}.` : ""}`);
-  }
-  return `${lines.join("\n")}\n`;
-}
-
-/** A setting that is wrong; the CLI prints it with the usage and exits 2. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
+  return optionsHelp(sidecarUsage, OPTIONS);
 }
 
 export function parseSidecarConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): SidecarConfig {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: Object.fromEntries(OPTIONS.map((o) => [o.flag, { type: "string" as const }])),
-  });
-  if (positionals.length > 0) throw new ConfigError(`unexpected argument "${positionals[0]}"`);
-  const raw = (flag: string): string | undefined => {
-    const option = OPTIONS.find((o) => o.flag === flag) as Option;
-    const fromFlag = values[flag];
-    if (typeof fromFlag === "string") return fromFlag;
-    const fromEnv = env[option.env];
-    return fromEnv !== undefined && fromEnv !== "" ? fromEnv : option.default;
-  };
-  const text = (flag: string) => raw(flag);
-  const int = (flag: string, min: number) => {
-    const v = raw(flag);
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isSafeInteger(n) || n < min) throw new ConfigError(`--${flag} must be an integer ≥ ${min}, got "${v}"`);
-    return n;
-  };
+  const values = new OptionValues(OPTIONS, argv, env);
+  const text = (flag: string) => values.text(flag);
+  const int = (flag: string, min: number) => values.int(flag, min);
+  const url = (flag: string) => values.httpUrl(flag);
   const duration = (flag: string) => {
-    const v = raw(flag) as string;
-    const ms = parseDuration(v);
-    if (ms === undefined) throw new ConfigError(`--${flag} must be a duration such as 500ms, 10s, 5m, got "${v}"`);
+    const ms = parseDuration(text(flag) as string);
+    if (ms === undefined) throw values.invalid(flag, "must be a duration such as 500ms, 10s, 5m");
     return ms;
-  };
-  const url = (flag: string) => {
-    const v = raw(flag);
-    if (v === undefined) return undefined;
-    let parsed: URL;
-    try {
-      parsed = new URL(v);
-    } catch {
-      throw new ConfigError(`--${flag} must be a URL, got "${v}"`);
-    }
-    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new ConfigError(`--${flag} must be an http(s) URL, got "${v}"`);
-    return parsed;
   };
 
   const policy = text("policy");
-  if (!policy) throw new ConfigError("--policy (or MCP_WARDEN_POLICY) is required");
+  if (!policy) throw new ConfigError(`--policy (or ${SIDECAR_ENV.policy}) is required`);
   const upstream = url("upstream") as URL;
   if (upstream.search || upstream.hash) throw new ConfigError("--upstream must not have a query or fragment");
-  const logLevel = text("log-level") as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
+  const logLevel: LogLevel = values.oneOf("log-level", LOG_LEVELS);
   const explicitApi = url("kubernetes-api");
   const inCluster = inClusterApiAccess(env);
   const kubernetesApi = explicitApi || inCluster
@@ -160,8 +112,8 @@ export function parseSidecarConfig(argv: readonly string[], env: NodeJS.ProcessE
   return {
     policy,
     upstream,
-    listen: parseListen("listen", text("listen") as string),
-    adminListen: parseListen("admin-listen", text("admin-listen") as string),
+    listen: values.hostPort("listen", { portAlone: true }),
+    adminListen: values.hostPort("admin-listen", { portAlone: true }),
     apiKeysFile: text("api-keys"),
     approvalStateKeyFile: text("approval-state-key"),
     allowedOrigins: (text("allowed-origins") ?? "").split(",").map((s) => s.trim()).filter(Boolean),
@@ -185,28 +137,14 @@ export function parseSidecarConfig(argv: readonly string[], env: NodeJS.ProcessE
     logLevel,
     kubernetesApi,
     approvalKeepAliveMs: duration("approval-keep-alive"),
-    tracing: tracingMode(text("tracing") as string),
-    traceSamplingRatio: ratio("trace-sampling-ratio", text("trace-sampling-ratio")),
+    tracing: values.oneOf<TracingMode>("tracing", TRACING_MODES),
+    traceSamplingRatio: values.ratio("trace-sampling-ratio"),
   };
 }
 
-function tracingMode(value: string): TracingMode {
-  if (!(TRACING_MODES as readonly string[]).includes(value)) throw new ConfigError(`--tracing must be one of ${TRACING_MODES.join(", ")}, got "${value}"`);
-  return value as TracingMode;
-}
-
-function ratio(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError(`--${flag} must be a number from 0 to 1, got "${value}"`);
-  return n;
-}
-
+/** A listen address as the sidecar reads it: HOST:PORT, or PORT alone. */
 export function parseListen(flag: string, value: string): ListenAddress {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(value) ?? /^()()(\d{1,5})$/.exec(value);
-  const port = Number(match?.[3]);
-  if (!match || port > 65535) throw new ConfigError(`--${flag} must be HOST:PORT or PORT, got "${value}"`);
-  return { host: match[1] || match[2] || "0.0.0.0", port };
+  return parseHostPort(value, `--${flag}`, { portAlone: true });
 }
 
 /** Config for tests and embedding: the defaults with some settings replaced. */

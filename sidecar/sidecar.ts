@@ -1,16 +1,17 @@
-// The sidecar's lifecycle: load the policy (an invalid first policy is a startup error), then serve the
-// MCP endpoint and the admin port; on shutdown stop accepting, let in-flight calls finish within the
-// grace period, close standalone streams (their clients reconnect elsewhere), and release everything.
-import { readFileSync } from "node:fs";
+// The sidecar's lifecycle: wire the components, load the policy (an invalid first policy is a startup
+// error), then serve the MCP endpoint and the admin port. What is in flight is tracked in in-flight.ts
+// and the graceful shutdown is shutdown.ts.
 import { hostname } from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Clock } from "../kube/clock.ts";
 import { createApprovalRuntime, type ApprovalRuntime } from "./approvals/runtime.ts";
 import { parsePolicyUrl } from "./policy-sources/kubernetes.ts";
-import type { ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { formatProblem } from "../policy/paths.ts";
+import { errorMessage } from "../program/logging.ts";
+import { KUBERNETES_POLICY_SCHEME } from "../program/sidecar-environment.ts";
+import { VERSION } from "../program/version.ts";
 import { createAdminServer } from "./admin-server.ts";
 import type { SidecarConfig } from "./config.ts";
 import { Enforcer } from "./enforcement/enforcer.ts";
@@ -20,6 +21,7 @@ import { KnownTools } from "./enforcement/tool-names.ts";
 import { DriftMonitor } from "./pins/drift-monitor.ts";
 import { createDriftReporter } from "./pins/drift-events.ts";
 import { Authenticator } from "./identity/authenticator.ts";
+import { InFlightExchanges } from "./in-flight.ts";
 import { createLoggers, type Loggers } from "./observability/logging.ts";
 import { SidecarMetrics } from "./observability/metrics.ts";
 import { startSidecarTracing, stopTracing } from "./observability/sidecar-tracing.ts";
@@ -32,6 +34,7 @@ import { RequestIds } from "./proxy/request-ids.ts";
 import { Upstream } from "./proxy/upstream.ts";
 import type { StoreFactory } from "./rate-limit-store.ts";
 import { SessionTable } from "./sessions.ts";
+import { shutDownGracefully } from "./shutdown.ts";
 
 export interface SidecarOptions {
   config: SidecarConfig;
@@ -77,12 +80,11 @@ export class StartupError extends Error {
   }
 }
 
-export const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
-
 export async function startSidecar(options: SidecarOptions): Promise<RunningSidecar> {
   const { config } = options;
   const loggers = options.loggers ?? createLoggers({ level: config.logLevel });
   const { log } = loggers;
+  const podName = options.podName ?? process.env.POD_NAME ?? hostname();
   const metrics = new SidecarMetrics({ version: VERSION }, { processMetrics: options.processMetrics });
   const holder = new PolicyHolder({ metrics, log, stores: options.stores });
   const authenticator = new Authenticator({ log, apiKeysFile: config.apiKeysFile, kubernetesApi: config.kubernetesApi, watch: { debounceMs: config.reloadDebounceMs } });
@@ -94,93 +96,43 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   const tracing = await startSidecarTracing(config, holder, metrics, log, VERSION).catch(async (err: unknown) => {
     authenticator.close();
     await Promise.all([upstream.close(), holder.close()]);
-    throw new StartupError(`tracing: ${(err as Error).message}`);
+    throw new StartupError(`tracing: ${errorMessage(err)}`);
   });
   const targets = new TargetEnforcer({ holder, metrics, audit: loggers.audit, log, known: new KnownTargets() });
   // The sidecar's own view of the upstream's catalogue (tool names for metrics, declared input
   // schemas, how a missing tool is answered): always on, in the background; nothing waits for it.
   const toolLister = new ToolLister({ url: config.upstream, knownTools, log, version: VERSION });
   toolLister.start();
-  const driftReporter = createDriftReporter(config.policy, { kubeConfig: options.kubeConfig, podName: options.podName ?? process.env.POD_NAME ?? hostname(), log });
+  const driftReporter = createDriftReporter(config.policy, { kubeConfig: options.kubeConfig, podName, log });
   const drift = new DriftMonitor({ holder, live: knownTools.definitions, metrics, audit: loggers.audit, report: (snapshot) => driftReporter?.report(snapshot) });
 
+  // What every exit releases, a failed start or a shutdown (an upstream already destroyed may refuse to close).
   const release = async () => {
     authenticator.close();
     drift.stop();
-    await Promise.all([upstream.close(), holder.close(), toolLister.stop(), driftReporter?.stop(), stopTracing(tracing)]);
+    await Promise.all([upstream.close().catch(() => undefined), holder.close(), toolLister.stop(), driftReporter?.stop(), stopTracing(tracing)]);
   };
-  let source: PolicySource;
-  try {
-    source = options.source ?? createPolicySource(config.policy, { file: { debounceMs: config.reloadDebounceMs }, ...(options.kubeConfig ? { kubernetes: { kubeConfig: options.kubeConfig } } : {}) });
-  } catch (err) {
-    await release();
-    throw new StartupError((err as Error).message);
-  }
-  try {
-    await source.start(holder.handlers());
-  } catch (err) {
-    await release();
-    throw new StartupError(`cannot read the policy from ${source.description}: ${(err as Error).message}`);
-  }
-  if (!holder.current && holder.lastRejection) {
+  const source = await startPolicySource(options, holder, log, release);
+  const approvals = await startApprovals(options, source, podName, log).catch(async (err: unknown) => {
     await Promise.all([source.stop(), release()]);
-    throw new StartupError(`the policy from ${source.description} is invalid`, holder.lastRejection.map(formatProblem));
-  }
-  if (!holder.current) log.warn({ source: source.description }, "no policy yet: not ready, and every tool call is denied until one loads");
-  // After the policy source: a k8s:// source has found its Kubernetes configuration by now (or
-  // failed with a startup error that says so), and approvals live beside that policy.
-  const policyRef = config.policy.startsWith("k8s://") ? parsePolicyUrl(config.policy) : undefined;
-  let approvals: ApprovalRuntime;
-  try {
-    approvals = await createApprovalRuntime({
-      policy: policyRef,
-      kubeConfig: options.kubeConfig,
-      podName: options.podName ?? process.env.POD_NAME ?? hostname(),
-      keepAliveMs: config.approvalKeepAliveMs,
-      requestStateKeyFile: config.approvalStateKeyFile,
-      ...(options.clock ? { clock: options.clock } : {}),
-      log,
-    });
-  } catch (err) {
-    await Promise.all([source.stop(), release()]);
-    throw new StartupError(`cannot watch approvals beside ${source.description}: ${(err as Error).message}`);
-  }
+    throw err;
+  });
   await authenticator.configure(holder.current?.spec.identity);
 
-  let shuttingDown = false;
-  const exchanges = new Set<ServerResponse>();
-  const streams = new Set<ServerResponse>();
-  const inFlight = {
-    begin(res: ServerResponse): boolean {
-      const done = connections.begin(res.socket as Socket);
-      if (!done) return false;
-      exchanges.add(res);
-      // During a shutdown every answer tells its client that the connection ends with it.
-      if (shuttingDown) res.setHeader("connection", "close");
-      res.on("close", () => {
-        exchanges.delete(res);
-        streams.delete(res);
-        done();
-      });
-      return true;
-    },
-    stream(res: ServerResponse) {
-      streams.add(res);
-    },
-  };
+  const inFlight = new InFlightExchanges();
   const requestIds = new RequestIds(config.maxSessions);
   const app = createMcpServer({ config, upstream, enforcer, targets, holder, sessions, knownTools, metrics, log, authenticator, inFlight, approvals, requestIds, tracing });
   const connections = new ConnectionTracker(app.server);
+  inFlight.attach(connections);
   const admin = createAdminServer(metrics, {
-    notReadyBecause: () => (shuttingDown ? "shutting down" : holder.current ? undefined : "no policy loaded"),
+    notReadyBecause: () => (inFlight.shuttingDown ? "shutting down" : holder.current ? undefined : "no policy loaded"),
   });
   try {
     await admin.listen({ host: config.adminListen.host, port: config.adminListen.port });
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (err) {
     await Promise.all([admin.close(), app.close(), source.stop(), release(), approvals.stop()]);
-    const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
-    throw new StartupError(e.code === "EADDRINUSE" ? `cannot listen on ${e.address}:${e.port}: the address is in use` : `cannot listen: ${e.message}`);
+    throw listenFailure(err);
   }
   const url = `http://${hostFor(app)}${config.upstream.pathname}`;
   log.info({ listen: url, admin: `http://${hostFor(admin)}`, upstream: config.upstream.href, policy: source.description }, "sidecar started");
@@ -195,39 +147,74 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     source,
     approvals: approvals.approvals,
     shutdown(graceMs = config.shutdownGraceMs) {
-      shutdown ??= (async () => {
-        shuttingDown = true;
-        log.info({ inFlight: exchanges.size, streams: streams.size, heldForApproval: approvals.held.size, graceMs }, "shutting down");
-        connections.stopAccepting();
-        for (const res of streams) res.destroy();
-        // Calls waiting for approval end now with [APPROVAL REQUIRED]; their approvals stay for a retry.
-        approvals.held.abortAll();
-        for (const res of exchanges) if (!res.headersSent) res.setHeader("connection", "close");
-        // Requests that arrived before the signal are read and answered; idle connections close now,
-        // the others after their answer (see proxy/connections.ts).
-        await connections.drain();
-        let timer: NodeJS.Timeout | undefined;
-        const finished = await Promise.race([
-          connections.closed().then(() => true),
-          new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
-        ]);
-        clearTimeout(timer);
-        if (!finished) {
-          log.warn({ inFlight: exchanges.size }, "shutdown grace period over; closing what is still open");
-          app.server.closeAllConnections();
-          await upstream.destroy();
-        }
-        await app.close();
-        await source.stop();
-        authenticator.close();
-        drift.stop();
-        await Promise.all([upstream.close().catch(() => undefined), holder.close(), admin.close(), approvals.stop(), toolLister.stop(), driftReporter?.stop(), stopTracing(tracing)]);
-        log.info("sidecar stopped");
-        loggers.flush();
-      })();
+      shutdown ??= shutDownGracefully({
+        log,
+        inFlight,
+        connections,
+        held: approvals.held,
+        app,
+        upstream,
+        release: async () => {
+          await source.stop();
+          await Promise.all([release(), admin.close(), approvals.stop()]);
+        },
+        flushLogs: () => loggers.flush(),
+      }, graceMs);
       return shutdown;
     },
   };
+}
+
+/** The policy source, started; an unreadable or invalid first policy is a startup error (after `release`). */
+async function startPolicySource(options: SidecarOptions, holder: PolicyHolder, log: Loggers["log"], release: () => Promise<void>): Promise<PolicySource> {
+  const { config } = options;
+  let source: PolicySource;
+  try {
+    source = options.source ?? createPolicySource(config.policy, { file: { debounceMs: config.reloadDebounceMs }, ...(options.kubeConfig ? { kubernetes: { kubeConfig: options.kubeConfig } } : {}) });
+  } catch (err) {
+    await release();
+    throw new StartupError(errorMessage(err));
+  }
+  try {
+    await source.start(holder.handlers());
+  } catch (err) {
+    await release();
+    throw new StartupError(`cannot read the policy from ${source.description}: ${errorMessage(err)}`);
+  }
+  if (!holder.current && holder.lastRejection) {
+    await Promise.all([source.stop(), release()]);
+    throw new StartupError(`the policy from ${source.description} is invalid`, holder.lastRejection.map(formatProblem));
+  }
+  if (!holder.current) log.warn({ source: source.description }, "no policy yet: not ready, and every tool call is denied until one loads");
+  return source;
+}
+
+/**
+ * Approvals, once the policy source has started: a k8s:// source has found its Kubernetes
+ * configuration by now (or failed with a startup error that says so), and approvals live beside
+ * that policy.
+ */
+async function startApprovals(options: SidecarOptions, source: PolicySource, podName: string, log: Loggers["log"]): Promise<ApprovalRuntime> {
+  const { config } = options;
+  const policyRef = config.policy.startsWith(KUBERNETES_POLICY_SCHEME) ? parsePolicyUrl(config.policy) : undefined;
+  try {
+    return await createApprovalRuntime({
+      policy: policyRef,
+      kubeConfig: options.kubeConfig,
+      podName,
+      keepAliveMs: config.approvalKeepAliveMs,
+      requestStateKeyFile: config.approvalStateKeyFile,
+      ...(options.clock ? { clock: options.clock } : {}),
+      log,
+    });
+  } catch (err) {
+    throw new StartupError(`cannot watch approvals beside ${source.description}: ${errorMessage(err)}`);
+  }
+}
+
+function listenFailure(err: unknown): StartupError {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  return new StartupError(e.code === "EADDRINUSE" ? `cannot listen on ${e.address}:${e.port}: the address is in use` : `cannot listen: ${e.message}`);
 }
 
 function hostFor(app: FastifyInstance): string {

@@ -1,7 +1,8 @@
 // The injected sidecar: a native sidecar (an init container with restartPolicy Always) gated by a
 // startup probe, so the MCP server starts only once the policy is loaded; a security context that
 // passes Pod Security "restricted"; its own projected service-account token (the MCP container gets
-// none from us); and the Secrets the policy references, mounted read-only.
+// none from us); and the Secrets the policy references, mounted read-only. Its environment follows
+// the contract the sidecar reads (program/sidecar-environment.ts).
 import type { V1Container, V1EnvVar, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import {
   ADMIN_PORT_NAME,
@@ -13,6 +14,7 @@ import {
   TOKEN_MOUNT_PATH,
   TOKEN_VOLUME,
 } from "../names.ts";
+import { allInterfaces, INJECTED_TRACING, kubernetesPolicy, loopbackUpstream, SIDECAR_ENV } from "../../program/sidecar-environment.ts";
 import type { InjectorConfig } from "./config.ts";
 import type { InjectionPlan } from "./plan.ts";
 
@@ -22,33 +24,33 @@ export const SIDECAR_UID = 65532;
 export function sidecarContainer(plan: InjectionPlan, namespace: string, config: InjectorConfig): V1Container {
   const { policy, port, adminPort } = plan;
   const env: V1EnvVar[] = [
-    { name: "MCP_WARDEN_POLICY", value: `k8s://${namespace}/${policy.name}` },
-    { name: "MCP_WARDEN_UPSTREAM", value: `http://127.0.0.1:${plan.upstreamPort}${plan.upstreamPath}` },
-    { name: "MCP_WARDEN_LISTEN", value: `0.0.0.0:${port.containerPort}` },
-    { name: "MCP_WARDEN_ADMIN_LISTEN", value: `0.0.0.0:${adminPort}` },
+    { name: SIDECAR_ENV.policy, value: kubernetesPolicy(namespace, policy.name) },
+    { name: SIDECAR_ENV.upstream, value: loopbackUpstream(plan.upstreamPort, plan.upstreamPath) },
+    { name: SIDECAR_ENV.listen, value: allInterfaces(port.containerPort) },
+    { name: SIDECAR_ENV.adminListen, value: allInterfaces(adminPort) },
   ];
   const mounts: V1VolumeMount[] = [{ name: TOKEN_VOLUME, mountPath: TOKEN_MOUNT_PATH, readOnly: true }];
   const apiKeys = policy.injection.apiKeysSecret;
   if (apiKeys) {
     // A mounted Secret, not an environment variable: the kubelet updates the file when the Secret
     // changes, and the sidecar reloads grants without a restart.
-    env.push({ name: "MCP_WARDEN_API_KEYS", value: `${API_KEYS_MOUNT_PATH}/${apiKeys.key}` });
+    env.push({ name: SIDECAR_ENV.apiKeys, value: `${API_KEYS_MOUNT_PATH}/${apiKeys.key}` });
     mounts.push({ name: API_KEYS_VOLUME, mountPath: API_KEYS_MOUNT_PATH, readOnly: true });
   }
   const stateKey = policy.injection.approvalStateKeySecret;
   if (stateKey) {
     // Signs 2026-07-28 approval requestStates; replicas share it, so a state one issues another honours.
-    env.push({ name: "MCP_WARDEN_APPROVAL_STATE_KEY", value: `${APPROVAL_STATE_KEY_MOUNT_PATH}/${stateKey.key}` });
+    env.push({ name: SIDECAR_ENV.approvalStateKey, value: `${APPROVAL_STATE_KEY_MOUNT_PATH}/${stateKey.key}` });
     mounts.push({ name: APPROVAL_STATE_KEY_VOLUME, mountPath: APPROVAL_STATE_KEY_MOUNT_PATH, readOnly: true });
   }
   const redis = policy.injection.redisSecret;
   if (redis) {
     // The Redis URL carries a password; the store reads it from this variable (ADR 0401).
-    env.push({ name: "MCP_WARDEN_REDIS_URL", valueFrom: { secretKeyRef: { name: redis.name, key: redis.key } } });
+    env.push({ name: SIDECAR_ENV.redisUrl, valueFrom: { secretKeyRef: { name: redis.name, key: redis.key } } });
   }
   if (config.otlpEndpoint) {
     // Traces of every request and decision, to the collector the operator exports to as well.
-    env.push({ name: "MCP_WARDEN_TRACING", value: "otlp" }, { name: "OTEL_EXPORTER_OTLP_ENDPOINT", value: config.otlpEndpoint });
+    env.push({ name: SIDECAR_ENV.tracing, value: INJECTED_TRACING }, { name: SIDECAR_ENV.otlpEndpoint, value: config.otlpEndpoint });
   }
   const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
     httpGet: { path, port: adminPort },

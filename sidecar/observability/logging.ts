@@ -1,9 +1,10 @@
-// Two JSON log streams: operational logs (stderr) and the audit log (stdout, one line per tool-call
-// decision, marked `"audit":true`), so a log pipeline can route them apart even when merged.
+// Two JSON log streams: operational logs (stderr, the format both programs share: program/logging.ts)
+// and the audit log (stdout, one line per tool-call decision, marked `"audit":true`), so a log
+// pipeline can route them apart even when merged.
 import { pino, type DestinationStream, type Logger } from "pino";
+import { createLogger, LOG_LINE_FORMAT, type LogLevel } from "../../program/logging.ts";
 
-export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
-export const LOG_LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+export { LOG_LEVELS, type LogLevel } from "../../program/logging.ts";
 
 export interface Loggers {
   log: Logger;
@@ -19,11 +20,6 @@ export interface LoggerOptions {
   /** Where audit lines go (default stdout). */
   auditDestination?: DestinationStream;
 }
-
-const common = {
-  timestamp: pino.stdTimeFunctions.isoTime,
-  formatters: { level: (label: string) => ({ level: label }) },
-};
 
 /** Lines are written in batches of at least this many bytes, or after FLUSH_INTERVAL_MS at the latest. */
 const BATCH_BYTES = 8192;
@@ -44,8 +40,8 @@ export function createLoggers(options: LoggerOptions = {}): Loggers {
     }
   };
   setInterval(flushAsync, FLUSH_INTERVAL_MS).unref();
-  const log = pino({ ...common, name: "mcp-warden", level: options.level ?? "info", base: { component: "sidecar" } }, logDestination);
-  const audit = pino({ ...common, name: "mcp-warden-audit", level: "info", base: { audit: true } }, auditDestination);
+  const log = createLogger("sidecar", { level: options.level ?? "info", destination: logDestination });
+  const audit = pino({ ...LOG_LINE_FORMAT, name: "mcp-warden-audit", level: "info", base: { audit: true } }, auditDestination);
   return {
     log,
     audit,

@@ -5,8 +5,8 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
 import { startOperator, type RunningOperator } from "../../operator/operator.ts";
+import { createLogger } from "../../program/logging.ts";
 import { startControlPlane, type ControlPlane } from "../cluster/harness.ts";
 import { applyWebhookConfiguration, installMcpWarden } from "../cluster/install.ts";
 import { inProcessOperatorOptions } from "../cluster/operator-process.ts";
@@ -37,7 +37,7 @@ export async function startOperatorCluster(name: string, options: { install?: bo
       ...inProcessOperatorOptions(installation, { identity: `${name}-operator`, webhookPort: await freePort() }),
       leaseTimings: { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 },
       resyncIntervalMs: 2_000,
-      ...(process.env.MCP_WARDEN_TEST_LOG === "1" ? { logger: pino({ level: "debug" }, pino.destination(2)) } : {}),
+      ...(process.env.MCP_WARDEN_TEST_LOG === "1" ? { logger: createLogger("operator", { level: "debug" }) } : {}),
     });
     await applyWebhookConfiguration(cluster, installation.names, `https://127.0.0.1:${operator.webhookPort}/mutate-pods`);
   } catch (error) {
