@@ -11,41 +11,18 @@ import type { McpApprovalObject } from "../../kube/mcp-approvals.ts";
 import { argumentsDigest, bindingMismatches, type ApprovalBinding } from "../../policy/approval/binding.ts";
 import { argumentsPreview } from "../../policy/approval/preview.ts";
 import { timeOf } from "../../policy/approval/state.ts";
-import type { ApprovalSettings, CompiledPolicy } from "../../policy/compile.ts";
+import type { ApprovalSettings } from "../../policy/compile.ts";
 import { sessionFingerprint } from "../sessions.ts";
-import { approvalQuestion, type ElicitationBroker, type ElicitationReply, type ElicitationTarget } from "./elicitation.ts";
+import { approvalQuestion, type ElicitationBroker } from "./elicitation.ts";
 import { ApprovalsUnavailableError, bindingOf } from "./approval-object.ts";
+import { deniedOnKubernetes, shortError, type ApprovalOutcome, type ApprovalRequest, type KubernetesLookup } from "./approval-request.ts";
+import { ApprovalWait } from "./approval-wait.ts";
 import type { KubernetesApprovals } from "./kubernetes-approvals.ts";
 
 /** Clock skew tolerated between the sidecar, other sidecars, approvers and the API server. */
 const SKEW_MS = 60_000;
 
-export interface ApprovalRequest {
-  policy: CompiledPolicy;
-  settings: ApprovalSettings;
-  tool: string;
-  args: Record<string, unknown>;
-  grant: string;
-  /** The MCP session id (raw; bound by fingerprint). */
-  session: string | undefined;
-  /** Wait for a decision (a call whose answer can be held), or only look up and request one. */
-  hold: boolean;
-  /** Present when the person at the client can be asked on this call's stream. */
-  elicit?: { target: ElicitationTarget; send: (message: Record<string, unknown>) => Promise<void> } | undefined;
-  signal: AbortSignal;
-  /** Told the McpApproval the call is bound to, once there is one. */
-  onApproval?: (name: string) => void;
-}
-
-export type ApprovalOutcome =
-  | { kind: "approved"; via: "Kubernetes" | "Elicitation"; approval: McpApprovalObject | undefined; decidedBy: string }
-  | { kind: "denied"; via: "Kubernetes" | "Elicitation"; approval: string | undefined; decidedBy: string; reason: string | undefined }
-  | { kind: "expired"; approval: string }
-  /** Another call used the approval this one waited on. */
-  | { kind: "used"; approval: string }
-  | { kind: "pending"; approval: string; waitedMs: number; held: boolean }
-  | { kind: "unanswered"; waitedMs: number }
-  | { kind: "unavailable"; why: string };
+export type { ApprovalOutcome, ApprovalRequest } from "./approval-request.ts";
 
 export interface ApprovalsOptions {
   /** Undefined when the sidecar has no Kubernetes API to keep approvals in (a file policy). */
@@ -145,7 +122,7 @@ export class Approvals {
     return found;
   }
 
-  async #requestOnKubernetes(request: ApprovalRequest, binding: ApprovalBinding, preview: () => string): Promise<{ outcome: ApprovalOutcome } | { problem: string } | { approval: McpApprovalObject }> {
+  async #requestOnKubernetes(request: ApprovalRequest, binding: ApprovalBinding, preview: () => string): Promise<KubernetesLookup> {
     const kubernetes = this.#o.kubernetes;
     if (!kubernetes) return { problem: "this sidecar reads its policy from a file, and Kubernetes approvals need --policy k8s://<namespace>/<name>" };
     if (request.policy.generation === undefined) return { problem: "the policy has no generation to bind an approval to" };
@@ -161,7 +138,7 @@ export class Approvals {
     const now = this.#o.clock.now();
     const live = found.filter((a) => !a.spec.use && now < timeOf(a.spec.expiresAt));
     const denied = live.find((a) => a.status?.decision === "Denied");
-    if (denied) return { outcome: this.#denied(denied) };
+    if (denied) return { outcome: deniedOnKubernetes(denied) };
     const pending = live.find((a) => a.status?.decision === undefined);
     if (pending) {
       request.onApproval?.(pending.metadata.name);
@@ -182,103 +159,25 @@ export class Approvals {
     }
   }
 
-  #denied(approval: McpApprovalObject): ApprovalOutcome {
-    return { kind: "denied", via: "Kubernetes", approval: `${approval.metadata.namespace ?? ""}/${approval.metadata.name}`, decidedBy: approval.status?.decidedBy ?? "an approver", reason: approval.status?.reason };
-  }
-
+  /** Waits for the decision: on the McpApproval, the person at the client, or both (ADR 0920). */
   #wait(request: ApprovalRequest, w: { binding: ApprovalBinding; preview: () => string; approval: McpApprovalObject | undefined; asking: boolean; startedAt: number }): Promise<ApprovalOutcome> {
-    const { clock } = this.#o;
     const kubernetes = this.#o.kubernetes;
-    return new Promise<ApprovalOutcome>((resolve) => {
-      const cleanup: Array<() => void> = [];
-      const asked = new AbortController();
-      let done = false;
-      let approval = w.approval;
-      const finish = (outcome: ApprovalOutcome) => {
-        if (done) return;
-        done = true;
-        asked.abort(); // an unanswered question is withdrawn at the client
-        for (const undo of cleanup) undo();
-        resolve(outcome);
-      };
-      const pendingOrUnanswered = (waitedMs: number): ApprovalOutcome =>
-        approval ? { kind: "pending", approval: approval.metadata.name, waitedMs, held: true } : { kind: "unanswered", waitedMs };
-
-      const judge = (current: McpApprovalObject | undefined) => {
-        if (done || !approval) return;
-        if (!current) return finish({ kind: "denied", via: "Kubernetes", approval: `${kubernetes?.namespace ?? ""}/${approval.metadata.name}`, decidedBy: "someone", reason: "the approval was deleted before it was used" });
-        approval = current;
-        if (this.unusable(current, w.binding, request.settings) === undefined) return finish({ kind: "approved", via: "Kubernetes", approval: current, decidedBy: current.status?.decidedBy ?? "" });
-        if (current.status?.decision === "Denied") return finish(this.#denied(current));
-        if (current.spec.use) return finish({ kind: "used", approval: `${current.metadata.namespace ?? ""}/${current.metadata.name}` });
-        if (!(clock.now() < timeOf(current.spec.expiresAt))) return finish({ kind: "expired", approval: `${current.metadata.namespace ?? ""}/${current.metadata.name}` });
-      };
-      const watchKubernetes = (target: McpApprovalObject) => {
-        if (!kubernetes) return;
-        cleanup.push(kubernetes.watch(target.metadata.name, judge));
-        const untilExpiry = timeOf(target.spec.expiresAt) - clock.now();
-        const timer = clock.schedule(Math.max(0, untilExpiry), () => judge(kubernetes.get(target.metadata.name)));
-        cleanup.push(() => timer.cancel());
-        judge(kubernetes.get(target.metadata.name) ?? target);
-      };
-
-      const deadline = clock.schedule(request.settings.timeoutMs, () => finish(pendingOrUnanswered(request.settings.timeoutMs)));
-      cleanup.push(() => deadline.cancel());
-      // Cancelled or shutting down: say how long it waited, in whole seconds.
-      const onAbort = () => finish(pendingOrUnanswered(Math.max(1000, Math.round((clock.now() - w.startedAt) / 1000) * 1000)));
-      if (request.signal.aborted) return onAbort();
-      request.signal.addEventListener("abort", onAbort, { once: true });
-      cleanup.push(() => request.signal.removeEventListener("abort", onAbort));
-
-      if (approval) watchKubernetes(approval);
-      if (done || !w.asking || !request.elicit) return;
-      const { target, send } = request.elicit;
-      const policyName = kubernetes ? `${kubernetes.namespace}/${kubernetes.policy}` : request.policy.name;
-      void this.#o.broker.ask(target, approvalQuestion(request.tool, policyName, w.preview()), send, asked.signal).then(
-        (reply) => this.#onReply(reply, request, { approval: () => approval, finish, fallBack: async () => {
-          // The client cannot answer after all: Kubernetes approval, as for clients without elicitation.
-          if (approval || done) return;
-          const found = await this.#requestOnKubernetes(request, w.binding, w.preview);
-          if (done) return;
-          if ("outcome" in found) return finish(found.outcome);
-          if ("problem" in found) return finish({ kind: "unavailable", why: `the client could not be asked, and ${found.problem}` });
-          approval = found.approval;
-          watchKubernetes(found.approval);
-        } }),
-        (error: unknown) => {
-          this.#o.log.warn({ err: (error as Error).message }, "cannot ask the client for approval");
-          if (!approval) finish({ kind: "unavailable", why: "the client cannot be asked" });
-        },
-      );
+    const elicit = w.asking ? request.elicit : undefined;
+    const policyName = kubernetes ? `${kubernetes.namespace}/${kubernetes.policy}` : request.policy.name;
+    const wait = new ApprovalWait({
+      clock: this.#o.clock,
+      log: this.#o.log,
+      kubernetes,
+      settings: request.settings,
+      tool: request.tool,
+      grant: request.grant,
+      signal: request.signal,
+      startedAt: w.startedAt,
+      approval: w.approval,
+      ask: elicit && ((withdrawn) => this.#o.broker.ask(elicit.target, approvalQuestion(request.tool, policyName, w.preview()), elicit.send, withdrawn)),
+      unusable: (approval) => this.unusable(approval, w.binding, request.settings),
+      fallBack: () => this.#requestOnKubernetes(request, w.binding, w.preview),
     });
+    return wait.start();
   }
-
-  #onReply(
-    reply: ElicitationReply,
-    request: ApprovalRequest,
-    w: { approval: () => McpApprovalObject | undefined; finish: (o: ApprovalOutcome) => void; fallBack: () => Promise<void> },
-  ): void {
-    const who = `${request.grant} (at the client)`;
-    switch (reply.action) {
-      case "accept": {
-        const reason = typeof reply.content.reason === "string" ? reply.content.reason.slice(0, 512) : undefined;
-        if (reply.content.approve === true) return w.finish({ kind: "approved", via: "Elicitation", approval: w.approval(), decidedBy: who });
-        return w.finish({ kind: "denied", via: "Elicitation", approval: undefined, decidedBy: who, reason: reason ?? "not approved at the client" });
-      }
-      case "decline":
-        return w.finish({ kind: "denied", via: "Elicitation", approval: undefined, decidedBy: who, reason: "declined at the client" });
-      case "cancel":
-        // Dismissed without a decision: with `both`, Kubernetes may still decide.
-        if (request.settings.via === "both" && w.approval()) return;
-        return w.finish({ kind: "denied", via: "Elicitation", approval: undefined, decidedBy: who, reason: "dismissed at the client without approving" });
-      case "error":
-        this.#o.log.info({ err: reply.message, tool: request.tool }, "the client could not show the approval question; falling back to Kubernetes approval");
-        void w.fallBack().catch((error: unknown) => w.finish({ kind: "unavailable", why: shortError(error) }));
-    }
-  }
-}
-
-function shortError(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }

@@ -2,7 +2,7 @@
 // body or an SSE stream), or the SSE answer of a call held for approval, which is already open and
 // carries every message as an event. The relay writes to either the same way.
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
-import type { HeldAnswer } from "../approvals/held-answer.ts";
+import type { HeldAnswer } from "./held-answer.ts";
 import { INVALID_REQUEST, rpcError } from "../mcp/answers.ts";
 import { jsonOf } from "../mcp/json-text.ts";
 import type { RequestId } from "../mcp/jsonrpc.ts";
