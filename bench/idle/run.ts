@@ -37,6 +37,8 @@ interface Idle {
   files: number;
   packages: Set<string>;
   rssMiB: number;
+  /** Samples on /metrics (lines that are not comments), read after the RSS. */
+  series: number;
 }
 
 const dir = mkdtempSync(join(tmpdir(), "mcp-warden-bench-idle-"));
@@ -46,7 +48,7 @@ const keys = join(dir, "api-keys");
 writeFileSync(keys, `${grantLine("bench", "bench-secret-key-0001")}\n`);
 
 /** One start: files loaded (with the recording hook) or RSS at idle (without it, so the hook costs nothing). */
-async function start(image: ImageTree, record: boolean, upstream: string): Promise<{ files: string[]; rssMiB: number }> {
+async function start(image: ImageTree, record: boolean, upstream: string): Promise<{ files: string[]; rssMiB: number; series: number }> {
   const recorder = record ? moduleRecorder() : undefined;
   const [port, admin] = [await freePort(), await freePort()];
   const args = [...image.nodeFlags, ...(recorder?.nodeArgs ?? []), image.cli, "sidecar", "--policy", policy, "--api-keys", keys, "--upstream", upstream, "--listen", `127.0.0.1:${port}`, "--admin-listen", `127.0.0.1:${admin}`, "--log-level", "warn"];
@@ -57,7 +59,8 @@ async function start(image: ImageTree, record: boolean, upstream: string): Promi
     await listening(`http://127.0.0.1:${admin}/healthz`, () => stderr);
     await new Promise((r) => setTimeout(r, IDLE_MS));
     const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1]) / 1024;
-    return { files: recorder?.files() ?? [], rssMiB: rss };
+    const metrics = await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
+    return { files: recorder?.files() ?? [], rssMiB: rss, series: metrics.split("\n").filter((line) => line !== "" && !line.startsWith("#")).length };
   } finally {
     const exited = new Promise((r) => child.once("exit", r));
     child.kill("SIGTERM");
@@ -95,7 +98,7 @@ async function main(): Promise<void> {
     for (const [name, image] of trees) {
       const recorded = await start(image, true, upstream.url);
       const idle = await start(image, false, upstream.url);
-      samples.get(name)?.push({ files: recorded.files.length, packages: new Set(recorded.files.flatMap((f) => packageOf(f) ?? [])), rssMiB: idle.rssMiB });
+      samples.get(name)?.push({ files: recorded.files.length, packages: new Set(recorded.files.flatMap((f) => packageOf(f) ?? [])), rssMiB: idle.rssMiB, series: idle.series });
     }
   }
   await upstream.stop();
@@ -110,6 +113,7 @@ async function main(): Promise<void> {
   figure("module files loaded", (s) => s.files, 0);
   figure("npm packages loaded", (s) => s.packages.size, 0);
   figure("RSS idle (MiB)", (s) => s.rssMiB, 1);
+  figure("samples on /metrics", (s) => s.series, 0);
   const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => (r[i] ?? "").length)));
   for (const row of [header, ...rows]) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join("  "));
   console.log("");
