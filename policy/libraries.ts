@@ -2,9 +2,10 @@
 // protobuf and RE2 behind it) for `require`/`denyIf`/conditions, Ajv for argument schemas and the
 // arguments a tool declares, ajv-formats' patterns for `format`, re2js for result detectors. A policy
 // that only names tools loads none of them, so a sidecar carries what its policy uses (ADR 0940).
-// They are required synchronously (Node loads ES modules through require() too), because compiling a
-// policy is synchronous: nothing can fail to compile at call time. Types come from type-only imports of
-// the packages, which load nothing, so callers stay fully typed.
+// They are required synchronously, because compiling a policy is synchronous (nothing can fail to
+// compile at call time): each package's CommonJS build (Node 24 would load an ES-only package through
+// require() as well). Every module of the project takes them from here, so there is one instance of
+// each. Types come from type-only imports of the packages, which load nothing.
 import { createRequire } from "node:module";
 import type * as Cel from "@bufbuild/cel";
 import type * as CelExtensions from "@bufbuild/cel/ext";
