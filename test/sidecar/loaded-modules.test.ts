@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { moduleRecorder, type ModuleRecorder } from "../support/loaded-modules.ts";
 import { messagesOf, rawInitialize, rawPost, toolCall } from "../support/raw-mcp.ts";
-import { KEYS, mcpPolicy } from "../support/sidecar-harness.ts";
+import { mcpPolicy } from "../support/policy-yaml.ts";
+import { KEYS } from "../support/sidecar-harness.ts";
 import { sidecarFiles, startSidecarProcess, type SidecarProcess } from "../support/sidecar-process.ts";
 import { startKestraDouble, type KestraDouble } from "../upstreams/kestra-double.ts";
 
