@@ -6,11 +6,12 @@
 //
 // Every validator for a declared schema is made by `newDeclaredSchemaAjv`, with the policy's own
 // pattern engine (RE2, bounded strings: `policy/json-schema.ts`).
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import { Ajv2019 } from "ajv/dist/2019.js";
-import { Ajv2020 } from "ajv/dist/2020.js";
+import type { Ajv, ErrorObject, ValidateFunction } from "ajv";
+import type { Ajv2019 } from "ajv/dist/2019.js";
+import type { Ajv2020 } from "ajv/dist/2020.js";
 import type { Decision, ToolCall } from "./decision.ts";
 import { re2RegExp } from "./json-schema.ts";
+import { ajv2019Library, ajv2020Library, ajvLibrary } from "./libraries.ts";
 
 /** What the sidecar knows about a tool's declared arguments: a validator, or why there is none. */
 export type DeclaredSchema = { readonly validate: (args: unknown) => string | undefined } | { readonly problem: string };
@@ -46,7 +47,13 @@ function newDeclaredSchemaAjv(dialect: Dialect): Ajv | Ajv2019 | Ajv2020 {
     logger: false as const,
     code: { regExp: re2RegExp },
   };
-  const ajv = dialect === "2020-12" ? new Ajv2020(options) : dialect === "2019-09" ? new Ajv2019(options) : new Ajv(options);
+  // Ajv loads with the first declared schema to compile (policy/libraries.ts), not with the sidecar.
+  const ajv =
+    dialect === "2020-12"
+      ? new (ajv2020Library().Ajv2020)(options)
+      : dialect === "2019-09"
+        ? new (ajv2019Library().Ajv2019)(options)
+        : new (ajvLibrary().Ajv)(options);
   // uniqueItems compares every pair of items: quadratic in what the caller sends. It says nothing about
   // types (pydantic declares it for sets), so it is left to the server, never run in the sidecar.
   ajv.removeKeyword("uniqueItems");

@@ -3,8 +3,10 @@
 // they used lookaround, which RE2 does not have. ajv-formats' own regexes run on V8's backtracking
 // engine, and its `url` (also in "fast" mode) is quadratic: 96 KB of ':' held the event loop 10 s.
 // Strings longer than MAX_FORMAT_STRING_LENGTH fail every string format before any regex runs.
-import { RE2JS } from "@bufbuild/re2";
-import { fastFormats, fullFormats } from "ajv-formats/dist/formats.js";
+// Every check compiles its regex on its first call, so loading this module loads neither RE2 nor
+// ajv-formats (a policy without argument schemas never needs them; policy/libraries.ts).
+import type { fullFormats } from "ajv-formats/dist/formats.js";
+import { ajvFormatsLibrary, re2Library } from "./libraries.ts";
 import { topLevelAnchors } from "./re2-search.ts";
 
 /**
@@ -21,42 +23,54 @@ export type SafeFormat =
   | { type: "number"; validate: NumberCheck }
   | true;
 
+/** A check built by `build` on its first call. */
+const lazy = (build: () => StringCheck): StringCheck => {
+  let check: StringCheck | undefined;
+  return (value) => (check ??= build())(value);
+};
+
 /** Every format regex is anchored at both ends: its body is matched against the whole string (an
  * RE2JS search, or `^`/`$` left in the regex, cost an order of magnitude more on long strings). */
-const re2 = (source: string, flags = 0): StringCheck => {
+const re2Now = (source: string, caseInsensitive: boolean): StringCheck => {
   const { body, start, end } = topLevelAnchors(source);
   if (!start || !end) throw new Error(`format regex not anchored at both ends: ${source}`);
-  const compiled = RE2JS.compile(body, flags);
+  const RE2JS = re2Library();
+  const compiled = RE2JS.compile(body, caseInsensitive ? RE2JS.CASE_INSENSITIVE : 0);
   return (value) => compiled.testExact(value);
 };
-const re2i = (source: string): StringCheck => re2(source, RE2JS.CASE_INSENSITIVE);
+const re2 = (source: string, caseInsensitive = false): StringCheck => lazy(() => re2Now(source, caseInsensitive));
+const re2i = (source: string): StringCheck => re2(source, true);
 const both = (...checks: StringCheck[]): StringCheck => (value) => checks.every((check) => check(value));
 
 /** ajv-formats' full-mode regex for a format, to be compiled on RE2 unchanged. */
 function fullRegex(name: keyof typeof fullFormats): RegExp {
-  const format = fullFormats[name];
+  const format = ajvFormatsLibrary().fullFormats[name];
   if (format instanceof RegExp) return format;
   throw new Error(`ajv-formats' ${name} is not a regular expression`);
 }
-const fromFull = (name: keyof typeof fullFormats): StringCheck => {
-  const regex = fullRegex(name);
-  return re2(regex.source, regex.flags.includes("i") ? RE2JS.CASE_INSENSITIVE : 0);
-};
+const fromFull = (name: keyof typeof fullFormats): StringCheck =>
+  lazy(() => {
+    const regex = fullRegex(name);
+    return re2Now(regex.source, regex.flags.includes("i"));
+  });
 
-const fromFast = (name: "uri" | "uri-reference"): StringCheck => {
-  const regex = fastFormats[name];
-  if (!(regex instanceof RegExp)) throw new Error(`ajv-formats' fast ${name} is not a regular expression`);
-  return re2(regex.source, regex.flags.includes("i") ? RE2JS.CASE_INSENSITIVE : 0);
-};
+const fromFast = (name: "uri" | "uri-reference"): StringCheck =>
+  lazy(() => {
+    const regex = ajvFormatsLibrary().fastFormats[name];
+    if (!(regex instanceof RegExp)) throw new Error(`ajv-formats' fast ${name} is not a regular expression`);
+    return re2Now(regex.source, regex.flags.includes("i"));
+  });
 
 /** ajv-formats' full-mode function for a format (date and time arithmetic), run only on strings an
  * RE2 shape check has already accepted, so its own fixed-shape regexes cannot backtrack. */
 function fullFunction(name: "date" | "time" | "date-time" | "iso-time" | "iso-date-time" | "regex"): StringCheck {
-  const format = fullFormats[name] as unknown;
-  if (typeof format === "function") return format as StringCheck;
-  const validate = (format as { validate?: unknown }).validate;
-  if (typeof validate === "function") return validate as StringCheck;
-  throw new Error(`ajv-formats' ${name} is not a function`);
+  return lazy(() => {
+    const format = ajvFormatsLibrary().fullFormats[name] as unknown;
+    if (typeof format === "function") return format as StringCheck;
+    const validate = (format as { validate?: unknown }).validate;
+    if (typeof validate === "function") return validate as StringCheck;
+    throw new Error(`ajv-formats' ${name} is not a function`);
+  });
 }
 
 const TIME_SHAPE = String.raw`\d\d:\d\d:\d\d(?:\.\d+)?(?:z|[+-]\d\d(?::?\d\d)?)?`;

@@ -6,8 +6,8 @@
 // - Constructs whose cost grows faster than the arguments are refused at load (`schemaProblems`):
 //   `uniqueItems` over items not declared scalar, recursive or exponentially expanding `$ref`s.
 // ADR 0007 records what was considered and why.
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
-import { RE2JS } from "@bufbuild/re2";
+import type { Ajv2020, ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
+import { ajv2020Library, re2Library } from "./libraries.ts";
 import { compileRe2Search } from "./re2-search.ts";
 import { MAX_FORMAT_STRING_LENGTH, SAFE_FORMATS, WARM_UP_INPUTS, warmSafeFormats } from "./json-schema-formats.ts";
 import type { DocPath, PolicyProblem } from "./paths.ts";
@@ -55,7 +55,7 @@ export interface SafeAjvOptions {
  * `schemaProblems` found nothing wrong with. It never logs (stderr is the sidecar's JSON log).
  */
 export function createSafeAjv(options: SafeAjvOptions = {}): Ajv2020 {
-  const ajv = new Ajv2020({ strict: options.strict ?? true, allErrors: false, logger: false, code: { regExp: re2RegExp } });
+  const ajv = new (ajv2020Library().Ajv2020)({ strict: options.strict ?? true, allErrors: false, logger: false, code: { regExp: re2RegExp } });
   for (const [name, format] of Object.entries(SAFE_FORMATS)) ajv.addFormat(name, format);
   warmSafeFormats();
   return ajv;
@@ -111,7 +111,7 @@ function walk(node: unknown, at: DocPath, visit: Visit): void {
 function re2Problem(pattern: unknown): string | undefined {
   if (typeof pattern !== "string") return undefined; // Ajv reports the wrong type
   try {
-    RE2JS.compile(pattern);
+    re2Library().compile(pattern);
     return undefined;
   } catch (err) {
     return (

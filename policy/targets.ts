@@ -5,10 +5,10 @@
 // otherwise the strictest matching glob does (hide > deny > allow); nothing matching: the block's default.
 import type { ArgumentsCompileResult } from "./arguments-schema.ts";
 import { compileTargetCel, type TargetActivation, type TargetKind, type TargetPredicate } from "./cel/target-cel.ts";
-import type { CompiledLimit, ToolPlan } from "./compile.ts";
 import { DEFAULT_ALLOW_RULE, DEFAULT_DENY_RULE, HIDDEN_RULE, type Decision } from "./decision.ts";
 import { globMatches, isGlob } from "./glob.ts";
 import type { DocPath } from "./paths.ts";
+import { uniqueByCounter, type CompiledLimit, type ToolPlan } from "./plan.ts";
 import { normalResourceUri } from "./resource-uri.ts";
 import type { LimitSpec, McpPolicySpecType, PromptRuleSpec, ResourceRuleSpec } from "./schema.ts";
 
@@ -180,9 +180,4 @@ function celCheck(field: "require" | "denyIf", source: string, predicate: Target
       return undefined;
     },
   };
-}
-
-function uniqueByCounter(limits: CompiledLimit[]): CompiledLimit[] {
-  const seen = new Set<string>();
-  return limits.filter((l) => (seen.has(l.counter) ? false : (seen.add(l.counter), true)));
 }

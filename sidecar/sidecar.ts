@@ -89,6 +89,9 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   const authenticator = new Authenticator({ log, apiKeysFile: config.apiKeysFile, kubernetesApi: config.kubernetesApi, watch: { debounceMs: config.reloadDebounceMs } });
   holder.onChange((policy) => void authenticator.configure(policy.spec.identity));
   const knownTools = new KnownTools(10_000, (n) => metrics.upstreamToolNames.set(n));
+  // Declared input schemas are compiled ahead of calls only while the policy checks them (strict).
+  knownTools.inputSchemas.warmWhile(false);
+  holder.onChange((policy) => knownTools.inputSchemas.warmWhile(policy.strictArguments !== undefined));
   const sessions = new SessionTable({ maxSessions: config.maxSessions, maxSessionsPerGrant: config.maxSessionsPerGrant, idleTimeoutMs: config.sessionIdleTimeoutMs, onSize: (n) => metrics.sessions.set(n) });
   const upstream = new Upstream({ url: config.upstream, connectTimeoutMs: config.upstreamConnectTimeoutMs, headersTimeoutMs: config.upstreamHeadersTimeoutMs, keepAliveTimeoutMs: config.upstreamKeepAliveTimeoutMs, maxConnections: config.upstreamMaxConnections });
   const enforcer = new Enforcer({ holder, metrics, audit: loggers.audit, log, knownTools });

@@ -21,7 +21,7 @@ import {
 } from "@opentelemetry/sdk-trace";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
 import { batchFromEnv, exportProtocol, samplerFromEnv, type OtlpProtocol, type SamplerSetting } from "./tracing-env.ts";
-import type { Attributes, SpanKindName, TraceCarrier, TraceSpan, Tracing, TracingOptions } from "./tracing.ts";
+import type { Attributes, SpanKindName, TraceCarrier, TraceSpan, Tracing, TracingOptions } from "./trace-types.ts";
 
 const KINDS: Record<SpanKindName, SpanKind> = { server: SpanKind.SERVER, client: SpanKind.CLIENT, internal: SpanKind.INTERNAL };
 

@@ -1,8 +1,8 @@
 // Compiles a policy's CEL expression once: parse, check statically, plan. The result is a predicate
 // that never throws; a run-time failure (a missing argument, a wrong type) is returned as a message so
 // the engine can deny with a reason that says what went wrong.
-import { isCelError, parse, plan } from "@bufbuild/cel";
-import { CALLER_FIELDS, policyCelEnv, VARIABLES, type CelCaller } from "./environment.ts";
+import { celLibrary } from "../libraries.ts";
+import { callerFields, policyCelEnv, policyVariables, type CelCaller } from "./environment.ts";
 import { checkExpression } from "./check.ts";
 
 export interface CelActivation {
@@ -19,18 +19,20 @@ export type CelPredicate = (activation: CelActivation) => CelOutcome;
 export type CompiledCel = { ok: true; predicate: CelPredicate } | { ok: false; problem: string };
 
 export function compileCel(source: string): CompiledCel {
+  const { isCelError, parse, plan } = celLibrary();
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(source);
   } catch (err) {
     return { ok: false, problem: `syntax error: ${describeSyntaxError(err)}` };
   }
-  const problem = checkExpression(policyCelEnv, parsed.expr, {
-    variables: { args: VARIABLES.args, tool: VARIABLES.tool },
-    objects: { caller: CALLER_FIELDS },
+  const variables = policyVariables();
+  const problem = checkExpression(policyCelEnv(), parsed.expr, {
+    variables: { args: variables.args, tool: variables.tool },
+    objects: { caller: callerFields() },
   });
   if (problem !== undefined) return { ok: false, problem };
-  const evaluate = plan(policyCelEnv, parsed);
+  const evaluate = plan(policyCelEnv(), parsed);
   const predicate: CelPredicate = (activation) => {
     const result = evaluate(activation as never);
     if (typeof result === "boolean") return result;

@@ -1,9 +1,9 @@
 // CEL for resources and prompts rules: `uri` (resources), `name` and `args` (prompts) and `caller`,
 // checked statically at load like the tools' expressions and run as predicates that never throw.
-import { CelScalar, celEnv, isCelError, mapType, parse, plan } from "@bufbuild/cel";
-import { strings } from "@bufbuild/cel/ext";
+import type { CelEnv, CelType } from "@bufbuild/cel";
+import { celLibrary } from "../libraries.ts";
 import { checkExpression } from "./check.ts";
-import { CALLER_FIELDS, compileRe2, type CelCaller } from "./environment.ts";
+import { callerFields, policyCelEnvWith, type CelCaller } from "./environment.ts";
 
 export type TargetKind = "resource" | "prompt";
 
@@ -17,29 +17,33 @@ export interface TargetActivation {
 /** true or false, or why the expression could not be evaluated. */
 export type TargetPredicate = (activation: TargetActivation) => boolean | string;
 
-const VARIABLES = {
-  uri: CelScalar.STRING,
-  name: CelScalar.STRING,
-  args: mapType(CelScalar.STRING, CelScalar.DYN),
-  caller: mapType(CelScalar.STRING, CelScalar.DYN),
-} as const;
+interface TargetEnvironment {
+  readonly env: CelEnv;
+  /** The variables a kind's expressions may use: a resource read has no name or arguments. */
+  readonly visible: Record<TargetKind, Record<string, CelType>>;
+}
 
-const env = celEnv({ variables: VARIABLES, funcs: strings, re2: { compile: compileRe2 } });
+/** Built when the first resources or prompts expression compiles (CEL loads then, not before). */
+let targetEnvironment: TargetEnvironment | undefined;
 
-/** The variables a kind's expressions may use: a resource read has no name or arguments. */
-const VISIBLE: Record<TargetKind, Record<string, (typeof VARIABLES)[keyof typeof VARIABLES]>> = {
-  resource: { uri: VARIABLES.uri },
-  prompt: { name: VARIABLES.name, args: VARIABLES.args },
-};
+function environment(): TargetEnvironment {
+  if (targetEnvironment) return targetEnvironment;
+  const { CelScalar, mapType } = celLibrary();
+  const variables = { uri: CelScalar.STRING, name: CelScalar.STRING, args: mapType(CelScalar.STRING, CelScalar.DYN), caller: mapType(CelScalar.STRING, CelScalar.DYN) };
+  const visible = { resource: { uri: variables.uri }, prompt: { name: variables.name, args: variables.args } };
+  return (targetEnvironment = { env: policyCelEnvWith(variables), visible });
+}
 
 export function compileTargetCel(source: string, kind: TargetKind): { ok: true; predicate: TargetPredicate } | { ok: false; problem: string } {
+  const { isCelError, parse, plan } = celLibrary();
+  const { env, visible } = environment();
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(source);
   } catch (err) {
     return { ok: false, problem: `syntax error: ${(err instanceof Error ? err.message : String(err)).replace(/^syntax error: /, "")}` };
   }
-  const problem = checkExpression(env, parsed.expr, { variables: VISIBLE[kind], objects: { caller: CALLER_FIELDS } });
+  const problem = checkExpression(env, parsed.expr, { variables: visible[kind], objects: { caller: callerFields() } });
   if (problem !== undefined) return { ok: false, problem };
   const evaluate = plan(env, parsed);
   return {

@@ -3,8 +3,7 @@
 // DFA, linear, fast when nothing matches: the usual case); only a string a detector matches is
 // searched again for the positions (re2js: RE2 with match positions, also linear). A match that
 // fails its detector's validator is no finding. Compiled once per policy.
-import { RE2JS as Re2Test } from "@bufbuild/re2";
-import { RE2JS as Re2Find } from "re2js";
+import { re2jsLibrary, re2Library } from "../libraries.ts";
 import type { DetectorDefinition } from "./detectors.ts";
 import { quickCheckFor, validatorFor } from "./validators.ts";
 
@@ -24,8 +23,8 @@ export interface CompiledDetector {
 
 /** Compiles a detector; throws (with RE2's message) when its pattern is not valid RE2. */
 export function compileDetector(definition: DetectorDefinition): CompiledDetector {
-  const probe = Re2Test.compile(definition.pattern);
-  const locate = Re2Find.compile(definition.pattern);
+  const probe = re2Library().compile(definition.pattern);
+  const locate = re2jsLibrary().compile(definition.pattern);
   const secretGroup = locate.namedGroups().secret;
   const valid = definition.validator ? validatorFor(definition.validator, { minEntropy: definition.minEntropy }) : undefined;
   const name = definition.name;
@@ -59,8 +58,8 @@ export function compileDetector(definition: DetectorDefinition): CompiledDetecto
 /** The problem with a detector's pattern, or undefined when RE2 accepts it. */
 export function patternProblem(pattern: string): string | undefined {
   try {
-    Re2Test.compile(pattern);
-    const locate = Re2Find.compile(pattern);
+    re2Library().compile(pattern);
+    const locate = re2jsLibrary().compile(pattern);
     if (locate.matcher("").matches() && pattern.length > 0) return "matches the empty string, so it would match everywhere";
     return undefined;
   } catch (err) {

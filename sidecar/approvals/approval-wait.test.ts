@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pino } from "pino";
-import { ManualClock } from "../../kube/manual-clock.ts";
+import { ManualClock } from "../../kube/manual-clock.testing.ts";
 import type { McpApprovalObject } from "../../kube/mcp-approvals.ts";
 import type { ApprovalSettings, CompiledPolicy } from "../../policy/compile.ts";
 import type { KubernetesLookup } from "./approval-request.ts";

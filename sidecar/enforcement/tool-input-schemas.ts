@@ -22,6 +22,7 @@ export class ToolInputSchemas implements DeclaredInputSchemas {
   private readonly compile = createDeclaredSchemaCompiler();
   private warming = false;
   private warmAgain = false;
+  private warmAhead = true;
 
   constructor(limit = 10_000) {
     this.limit = limit;
@@ -51,10 +52,21 @@ export class ToolInputSchemas implements DeclaredInputSchemas {
   }
 
   /**
+   * Whether `warm` compiles schemas ahead of calls (the default). The sidecar turns it on only while
+   * its policy is strict, so a sidecar that never checks declared schemas never loads Ajv for them;
+   * `lookup` still compiles on demand either way.
+   */
+  warmWhile(wanted: boolean): void {
+    this.warmAhead = wanted;
+    if (wanted) this.warm();
+  }
+
+  /**
    * Compiles what is not compiled yet, one schema per turn of the event loop, so that the first call
    * of a tool does not pay for it (the first schema also builds the Ajv instance, about 0.1 s).
    */
   warm(): void {
+    if (!this.warmAhead) return;
     if (this.warming) {
       this.warmAgain = true;
       return;

@@ -2,7 +2,8 @@
 // process). Every label has a bounded set of values: tool names the policy and the upstream do not
 // know become `_unknown`, methods outside MCP's vocabulary become `_other`; no caller, session or
 // argument ever becomes a label.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from "prom-client";
+import { registerProcessMetrics } from "./process-metrics.ts";
+import { Counter, Gauge, Histogram, Registry, type LabelValues } from "./prom-client.ts";
 import type { DecisionKind } from "../../policy/decision.ts";
 import type { SidecarReason } from "../tool-call.ts";
 import type { ResultVerdict } from "../../policy/results/inspect.ts";
@@ -171,7 +172,8 @@ export class SidecarMetrics {
       registers,
     });
     buildInfo.set({ version: build.version, node_version: process.version, component: "sidecar" }, 1);
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    // The process gauges users need, read at scrape time (process-metrics.ts, not prom-client's defaults).
+    if (options.processMetrics ?? true) registerProcessMetrics(this.registry);
   }
 
   countToolCall(labels: { policy: string; tool: string; decision: DecisionKind; reason: SidecarReason; mode: string }): void {

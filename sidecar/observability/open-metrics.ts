@@ -4,7 +4,7 @@
 // format per registry and, for OpenMetrics, renames counters in place; each metric is therefore
 // rendered through a view of its own (an object whose prototype is the metric), so the registry the
 // Prometheus text comes from keeps its names.
-import { Registry, type Metric, type OpenMetricsContentType } from "prom-client";
+import { Registry, type Metric, type OpenMetricsContentType } from "./prom-client.ts";
 
 export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
 

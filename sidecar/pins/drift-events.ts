@@ -4,11 +4,11 @@
 // diffs; Normal DefinitionsMatchPins once nothing drifts. The operator aggregates these into the
 // McpPolicy's DefinitionsPinned condition; `kubectl mcp-warden pins diff` reads them. While anything
 // drifts, the Event is rewritten every 10 minutes so the API server's Event TTL never expires it.
-// Only for policies read from Kubernetes (k8s://); writes are best effort, retried after 30 s.
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
+// Only for policies read from Kubernetes (k8s://); writes are best effort, retried after 30 s. The
+// Kubernetes client loads with the first write, so a sidecar with a policy file never loads it.
+import type { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { isNotFound } from "../../kube/api-errors.ts";
-import { loadKubeConfig } from "../../kube/kubeconfig.ts";
 import { DRIFT_REPORT_ANNOTATION, DRIFT_REPORT_SOURCE, DRIFTED_REASON, MATCHING_REASON, driftEventName, writeDriftReport } from "../../policy/pins/drift-report.ts";
 import { API_GROUP, API_VERSION, KIND } from "../../policy/schema.ts";
 import { parsePolicyUrl } from "../policy-sources/kubernetes.ts";
@@ -114,10 +114,11 @@ class EventDriftReporter implements DriftReporter {
 
   private async write(event: ReturnType<EventDriftReporter["event"]>, key: string): Promise<void> {
     try {
-      this.api ??= (this.o.kubeConfig ?? loadKubeConfig()).makeApiClient(CoreV1Api);
+      const kube = await import("@kubernetes/client-node");
+      this.api ??= (this.o.kubeConfig ?? (await import("../../kube/kubeconfig.ts")).loadKubeConfig()).makeApiClient(kube.CoreV1Api);
       const { namespace, name } = event.metadata;
       try {
-        await this.api.patchNamespacedEvent({ namespace, name, body: event as never }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
+        await this.api.patchNamespacedEvent({ namespace, name, body: event as never }, kube.setHeaderOptions("Content-Type", kube.PatchStrategy.MergePatch));
       } catch (error) {
         if (!isNotFound(error)) throw error;
         await this.api.createNamespacedEvent({ namespace, body: event as never });

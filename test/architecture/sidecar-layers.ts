@@ -14,13 +14,13 @@ export const SIDECAR_LAYERS: readonly SidecarLayer[] = [
   { name: "wire", paths: ["sidecar/json/", "sidecar/mcp/"] },
   { name: "vocabulary", paths: ["sidecar/tool-call.ts", "sidecar/sessions.ts"] },
   { name: "observability", paths: ["sidecar/observability/"] },
-  { name: "sources", paths: ["sidecar/watched-file.ts", "sidecar/policy-source.ts", "sidecar/policy-sources/", "sidecar/rate-limit-store.ts"] },
+  { name: "sources", paths: ["sidecar/watched-file.ts", "sidecar/policy-source.ts", "sidecar/policy-sources/", "sidecar/rate-limit-store.ts", "sidecar/ratelimit/"] },
   { name: "identity", paths: ["sidecar/identity/"] },
   { name: "settings", paths: ["sidecar/config.ts", "sidecar/policy-holder.ts"] },
   { name: "pins", paths: ["sidecar/pins/"] },
   { name: "decisions", paths: ["sidecar/enforcement/", "sidecar/approvals/"] },
   { name: "proxy", paths: ["sidecar/proxy/"] },
-  { name: "wiring", paths: ["sidecar/sidecar.ts", "sidecar/admin-server.ts"] },
+  { name: "wiring", paths: ["sidecar/sidecar.ts", "sidecar/admin-server.ts", "sidecar/in-flight.ts", "sidecar/shutdown.ts"] },
 ];
 
 /** The index of the layer a sidecar file belongs to, or undefined when the table does not place it. */
