@@ -91,7 +91,7 @@ export function createMcpServer(deps: McpServerDeps): McpServer {
     const caller = await admit(gate, req, res);
     if (!caller) return;
     let body: Buffer | undefined;
-    if (req.method === "POST" || announcesBody(req)) {
+    if (req.method === "POST" || (req.method === "DELETE" && announcesBody(req))) {
       const read = await readRawBody(req, config.maxBodyBytes);
       if (!read.ok) return refuseBody(res, read.status, read.message);
       body = read.body;

@@ -6,7 +6,7 @@ import type { IncomingMessage } from "node:http";
 
 export type RawBody = { ok: true; body: Buffer } | { ok: false; status: 400 | 413; message: string };
 
-/** Whether a request without a POST's body still announces one (a DELETE or OPTIONS with a body). */
+/** Whether a DELETE or OPTIONS announces a body: it is read under the same bound and left unused (a GET's is never read). */
 export function announcesBody(req: IncomingMessage): boolean {
   return req.headers["content-type"] !== undefined && (req.headers["transfer-encoding"] !== undefined || req.headers["content-length"] !== undefined);
 }
