@@ -119,7 +119,7 @@ function writeSpliced(sink: EventSink, raw: Buffer, data: string, idSpan: { star
   const idStart = value.start + Buffer.byteLength(data.slice(0, idSpan.start));
   const idEnd = idStart + (idSpan.end - idSpan.start);
   // Written without a turn in between, so nothing else on the answer comes between the parts.
-  const parts = [sink.write(raw.subarray(0, idStart)), sink.write(Buffer.from(idSpan.id, "latin1")), sink.write(raw.subarray(idEnd))];
+  const parts = [sink.write(raw.subarray(0, idStart)), sink.write(Buffer.from(idSpan.id, "utf8")), sink.write(raw.subarray(idEnd))];
   return Promise.all(parts).then(() => undefined);
 }
 
