@@ -3,6 +3,8 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { DEFAULT_SIDECAR_RESOURCES } from "../../operator/injector/config.ts";
+import { heapEnv } from "../../operator/injector/heap.ts";
 import { freePort } from "../../test/cluster/processes.ts";
 import { imageTree } from "./image-tree.ts";
 
@@ -64,7 +66,8 @@ export async function startLeanUpstream(): Promise<Running & { url: string }> {
 
 /**
  * The sidecar compiled from this tree, or from `source` (a baseline commit's tree), started as the
- * image starts it: the ENTRYPOINT's Node flags and the runtime stage's ENV. `nodeFlags` replaces the
+ * image starts it: the ENTRYPOINT's Node flags, the runtime stage's ENV and the old-space cap the
+ * injector derives from the default memory limit (NODE_OPTIONS). `nodeFlags` replaces the
  * ENTRYPOINT's flags (a variant of the V8 settings measured next to the image's own; flags on the
  * command line win over NODE_OPTIONS, so a variant cannot be given that way).
  */
@@ -72,7 +75,8 @@ export async function startSidecar(policyFile: string, keysFile: string, upstrea
   const [port, admin] = [await freePort(), await freePort()];
   const image = imageTree(source);
   const args = [...(nodeFlags ?? image.nodeFlags), image.cli, "sidecar", "--policy", policyFile, "--api-keys", keysFile, "--upstream", upstream, "--listen", `127.0.0.1:${port}`, "--admin-listen", `127.0.0.1:${admin}`, "--max-sessions", "20000", "--log-level", "warn"];
-  const env = { ...process.env, ...image.env };
+  const heap = heapEnv(DEFAULT_SIDECAR_RESOURCES);
+  const env = { ...process.env, ...image.env, ...(heap?.value ? { [heap.name]: heap.value } : {}) };
   // Audit lines (stdout) are written as in production, to /dev/null here.
   const { running } = await start(process.execPath, args, undefined, "ignore", env);
   await waitForReady(`http://127.0.0.1:${admin}/readyz`);

@@ -14,6 +14,8 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { DEFAULT_SIDECAR_RESOURCES } from "../../operator/injector/config.ts";
+import { heapEnv } from "../../operator/injector/heap.ts";
 import { grantLine } from "../../sidecar/identity/api-keys.ts";
 import { baselineTree } from "./baseline.ts";
 import { assertDenies } from "./denial.ts";
@@ -68,7 +70,9 @@ type Sample = LoadResult & { cpuPer1000: number };
 
 async function measure(target: Target, sessions: number, request: unknown): Promise<Sample> {
   const before = target.pids.length ? cpuSeconds(target.pids) : 0;
-  const result = await runLoad({ url: target.url, sessions, durationMs: DURATION_MS, warmupMs: WARMUP_MS, request, token: TOKEN });
+  const result = await runLoad({ url: target.url, sessions, durationMs: DURATION_MS, warmupMs: WARMUP_MS, request, token: TOKEN }).catch((err: unknown) => {
+    throw new Error(`${target.title}, ${sessions} session(s): ${(err as Error).message}`);
+  });
   if (result.errors > 0) throw new Error(`${target.name}: ${result.errors} failed calls`);
   const cpu = target.pids.length ? cpuSeconds(target.pids) - before : Number.NaN;
   // The proxy's CPU over the whole run (warm-up included) per call made in it.
@@ -115,7 +119,7 @@ async function main(): Promise<void> {
     console.log(`mcp-warden proxy benchmark, ${new Date().toISOString()}: ${REPS} interleaved repetitions × ${DURATION_MS} ms per cell (after ${WARMUP_MS} ms warm-up), medians`);
     console.log(`node ${process.version}, ${cpus().length} vCPUs (${cpus()[0]?.model ?? "?"}) shared by load generator, upstream and proxies; load average at start ${loadAtStart.toFixed(1)}`);
     console.log(`direct = the lean upstream itself (fixed answers as SSE events); nginx = plain reverse proxy (1 worker); bare Node = node:http + undici passthrough (no policy);`);
-    console.log(`ToolHive = Stacklok ToolHive v0.47.0's proxy runner, Cedar authorization, no authentication (anonymous), no audit; mcp-warden = the sidecar started as the image starts it (${image.nodeFlags.join(" ")}, ${Object.entries(image.env).map(([k, v]) => `${k}=${v}`).join(" ")}): API key, policy, limits, audit lines to /dev/null, metrics`);
+    console.log(`ToolHive = Stacklok ToolHive v0.47.0's proxy runner, Cedar authorization, no authentication (anonymous), no audit; mcp-warden = the sidecar started as the image and the injector start it (${image.nodeFlags.join(" ")}, ${Object.entries(image.env).map(([k, v]) => `${k}=${v}`).join(" ")}, NODE_OPTIONS=${heapEnv(DEFAULT_SIDECAR_RESOURCES)?.value ?? ""}): API key, policy, limits, audit lines to /dev/null, metrics`);
     console.log(`both enforce: tools/call of ${ALLOWED.join(" and ")} allowed, ${DENIED} denied (asserted at start); answers ≈ 0.3 KB (resume_execution) and ≈ 24 KB (list_executions)`);
     for (const v of FLAG_VARIANTS) console.log(`mw ${v.label} = the same sidecar with Node flags ${v.flags.join(" ")} in place of the ENTRYPOINT's`);
     if (BASELINE) console.log(`mcp-warden ${BASELINE.sha.slice(0, 7)} = the sidecar of commit ${BASELINE.sha} (BENCH_BASELINE=${BASELINE.ref})`);

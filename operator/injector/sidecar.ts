@@ -14,6 +14,7 @@ import {
   TOKEN_VOLUME,
 } from "../names.ts";
 import type { InjectorConfig } from "./config.ts";
+import { heapEnv } from "./heap.ts";
 import type { InjectionPlan } from "./plan.ts";
 
 /** The sidecar image's non-root user (distroless "nonroot"). */
@@ -50,6 +51,9 @@ export function sidecarContainer(plan: InjectionPlan, namespace: string, config:
     // Traces of every request and decision, to the collector the operator exports to as well.
     env.push({ name: "MCP_WARDEN_TRACING", value: "otlp" }, { name: "OTEL_EXPORTER_OTLP_ENDPOINT", value: config.otlpEndpoint });
   }
+  const resources = structuredClone(policy.injection.resources ?? config.defaultResources);
+  const heap = heapEnv(resources);
+  if (heap) env.push(heap);
   const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
     httpGet: { path, port: adminPort },
     periodSeconds,
@@ -71,7 +75,7 @@ export function sidecarContainer(plan: InjectionPlan, namespace: string, config:
     args: ["sidecar"],
     env,
     ports: [containerPort, { name: ADMIN_PORT_NAME, containerPort: adminPort, protocol: "TCP" }],
-    resources: structuredClone(policy.injection.resources ?? config.defaultResources),
+    resources,
     // Native sidecars hold the pod's other containers until the startup probe passes: the MCP
     // server never takes traffic before the policy is loaded. Readiness reflects "has a policy".
     startupProbe: probe("/readyz", 1, 300),

@@ -1,5 +1,6 @@
 // The sidecar stays inside the resources the chart gives injected sidecars: a real sidecar process,
-// started as the image starts it (the ENTRYPOINT's Node flags, the runtime stage's ENV), takes the
+// started as the image starts it (the ENTRYPOINT's Node flags, the runtime stage's ENV, the old-space
+// cap the injector derives from the memory limit), takes the
 // soak's traffic (bench/soak/traffic.ts: allowed, denied, rate-limited and listed calls from 10
 // agents, sessions with GET streams replaced all along) for a few thousand calls. Its peak resident
 // memory (the kernel's high-water mark, start-up included) must stay under the memory limit, and the
@@ -11,6 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
 import { DEFAULT_SIDECAR_RESOURCES, type ResourceRequirements } from "../../operator/injector/config.ts";
+import { heapEnv } from "../../operator/injector/heap.ts";
 import { grantLine } from "../../sidecar/identity/api-keys.ts";
 import { AGENTS, SOAK_POLICY, Traffic } from "../../bench/soak/traffic.ts";
 import { cpuSeconds } from "../../bench/proxy/proc.ts";
@@ -43,7 +45,8 @@ const peakRssBytes = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSy
 
 describe("the sidecar's resources", () => {
   const chart = parse(readFileSync(join(root, "charts/mcp-warden/values.yaml"), "utf8")) as { sidecar: { resources: ResourceRequirements } };
-  const resources = chart.sidecar.resources;
+  /** What the chart gives injected sidecars: its values, or (empty) the operator's defaults. */
+  const resources = Object.keys(chart.sidecar.resources).length > 0 ? chart.sidecar.resources : DEFAULT_SIDECAR_RESOURCES;
   let upstream: KestraDouble;
   let sidecar: SidecarProcess;
 
@@ -51,16 +54,18 @@ describe("the sidecar's resources", () => {
     upstream = await startKestraDouble({ answers: "sse" });
     const files = sidecarFiles(SOAK_POLICY, AGENTS.map((a) => grantLine(a.grant, a.key)).join("\n") + "\n");
     const { nodeArgs, env } = imageStart();
-    sidecar = await startSidecarProcess({ policy: files.policy, apiKeys: files.apiKeys, upstream: upstream.url, nodeArgs, env, discardAudit: true, args: ["--log-level", "warn"] });
+    // The old-space cap the injector derives from the memory limit.
+    const heap = heapEnv(resources);
+    if (heap?.value) env[heap.name] = heap.value;
+    sidecar = await startSidecarProcess({ policy: files.policy, apiKeys: files.apiKeys, upstream: upstream.url, nodeArgs, env, discardAudit: true });
   });
   after(async () => {
     await sidecar?.stop();
     await upstream?.close();
   });
 
-  it("the chart's values are the injector's defaults, with a memory limit and requests", () => {
-    assert.deepEqual(resources, DEFAULT_SIDECAR_RESOURCES);
-    assert.ok(resources.limits?.memory && resources.requests?.memory && resources.requests.cpu);
+  it("the chart gives injected sidecars a memory limit and CPU and memory requests", () => {
+    assert.ok(resources.limits?.memory && resources.requests?.memory && resources.requests.cpu, JSON.stringify(resources));
   });
 
   it("under the soak's traffic, peak memory stays under the limit and CPU inside the request", async () => {
@@ -75,7 +80,8 @@ describe("the sidecar's resources", () => {
     const peak = peakRssBytes(sidecar.pid);
     const limit = quantity(resources.limits?.memory as string);
     const granted = quantity(resources.requests?.cpu as string) * seconds;
-    const figures = `${traffic.stats.sent} calls in ${seconds.toFixed(1)} s: peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB (limit ${resources.limits?.memory}), CPU ${cpu.toFixed(2)} s (request ${resources.requests?.cpu} grants ${granted.toFixed(2)} s)`;
+    const heap = Number(/^nodejs_heap_size_total_bytes (\S+)$/m.exec(await sidecar.metricsText())?.[1] ?? Number.NaN);
+    const figures = `${traffic.stats.sent} calls in ${seconds.toFixed(1)} s: peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB (limit ${resources.limits?.memory}; V8 heap now ${(heap / 2 ** 20).toFixed(0)} MiB), CPU ${cpu.toFixed(2)} s (request ${resources.requests?.cpu} grants ${granted.toFixed(2)} s)`;
     process.stderr.write(`${figures}\n`);
     assert.equal(traffic.stats.errors, 0, traffic.stats.errorSamples.join("\n"));
     assert.ok(traffic.stats.outcomes.allowed > 0 && traffic.stats.outcomes.denied > 0 && traffic.stats.outcomes.listed > 0, JSON.stringify(traffic.stats.outcomes));
