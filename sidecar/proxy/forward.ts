@@ -11,6 +11,7 @@ import { abortOnClientClose, answerInspector, forwardHeaders, type Exchange, typ
 import type { MessagePlan } from "./post-plan.ts";
 import { idScope } from "./request-ids.ts";
 import { relayAnswer } from "./relay.ts";
+import { targetCompletion, toolCallCompletion } from "./call-completion.ts";
 import { resultGuard } from "./result-guard.ts";
 import { upstreamMessages, type ForwardedMessage } from "./upstream-messages.ts";
 import { recordStatus, upstreamSpan } from "../observability/request-spans.ts";
@@ -86,24 +87,11 @@ function withTraceContext(headers: Record<string, string | string[]>, context: T
   return out;
 }
 
-/** A forwarded tool call, completed once (by its answer, or by the stream or request ending). */
+/** A forwarded message; a decided one goes with its completion (by its answer, or by the stream or request ending). */
 function forwardedMessage(deps: ProxyDeps, plan: MessagePlan): ForwardedMessage {
-  if (plan.completion) return { message: plan.message, call: plan.completion };
+  if (plan.target) return { message: plan.message, call: targetCompletion(deps, plan.target) };
   if (!plan.call) return { message: plan.message };
-  const call = plan.call;
-  const results = resultGuard(call, deps.metrics);
-  let done = false;
-  return {
-    message: plan.message,
-    call: {
-      complete(outcome, status) {
-        if (done) return;
-        done = true;
-        void deps.enforcer.complete(call, outcome, status, results?.verdict);
-      },
-      ...(results ? { results } : {}),
-    },
-  };
+  return { message: plan.message, call: toolCallCompletion(deps, plan.call, resultGuard(plan.call, deps.metrics)) };
 }
 
 /** Binds a session the upstream just issued to the caller, or forgets one it no longer knows. */
