@@ -40,7 +40,7 @@ export interface Exchange {
   req: IncomingMessage;
   res: ServerResponse;
   /** The authenticated caller; `session` is filled in once the session header is checked. */
-  caller: CallerContext;
+  context: CallerContext;
   startedAt: number;
   /** Query string of the request, passed on to the upstream. */
   search: string;
@@ -70,7 +70,7 @@ export function forwardHeaders(ex: Exchange): Record<string, string | string[]> 
  * requests and notifications, and an answer only when it replays one minted in the caller's session.
  */
 export function answerInspector(deps: ProxyDeps, ex: Exchange, status: number, forwarded?: Map<number, ForwardedRequest>): AnswerInspector {
-  const scope = idScope(ex.caller.session, ex.caller.caller.grant);
+  const scope = idScope(ex.context.session, ex.context.caller.grant);
   const ids = deps.requestIds;
   return new AnswerInspector({
     forwarded: forwarded ?? new Map<number, ForwardedRequest>(),
@@ -84,8 +84,8 @@ export function answerInspector(deps: ProxyDeps, ex: Exchange, status: number, f
     hidden: hiddenTest(deps.holder, deps.knownTools),
     hiddenTarget: hiddenTargetTest(deps.holder),
     knownTargets: deps.targets.known,
-    taskCreated: (taskId: string) => deps.targets.tasks.bind(taskId, ex.caller.caller.grant),
-    taskVisible: (taskId: string) => deps.targets.tasks.owns(taskId, ex.caller.caller.grant),
+    taskCreated: (taskId: string) => deps.targets.tasks.bind(taskId, ex.context.caller.grant),
+    taskVisible: (taskId: string) => deps.targets.tasks.owns(taskId, ex.context.caller.grant),
     knownTools: deps.knownTools,
     status,
     log: deps.log,

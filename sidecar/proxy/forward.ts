@@ -28,7 +28,7 @@ export interface Forwarding {
 }
 
 export async function forward(deps: ProxyDeps, ex: Exchange, f: Forwarding, out: Downstream): Promise<void> {
-  const scope = idScope(ex.caller.session, ex.caller.caller.grant);
+  const scope = idScope(ex.context.session, ex.context.caller.grant);
   // The upstream call's client span: the upstream receives its context in the traceparent header
   // and in each request's params._meta, where MCP carries it per message.
   // A POST of cancellations only may send nothing: it gets no upstream span.
@@ -100,9 +100,9 @@ function noteSession(deps: ProxyDeps, ex: Exchange, status: number, headers: Inc
   const sent = headerValue(ex.req.headers, "mcp-session-id");
   if (sent !== undefined && status === 404) {
     deps.sessions.forget(sent);
-    deps.requestIds.forget(idScope(sent, ex.caller.caller.grant));
+    deps.requestIds.forget(idScope(sent, ex.context.caller.grant));
   }
-  if (initialize && issued !== undefined && status >= 200 && status < 300 && !deps.sessions.bind(issued, ex.caller.caller.grant, initialize)) {
+  if (initialize && issued !== undefined && status >= 200 && status < 300 && !deps.sessions.bind(issued, ex.context.caller.grant, initialize)) {
     deps.log.error("the upstream issued a session id already bound to another caller; it stays theirs");
   }
 }

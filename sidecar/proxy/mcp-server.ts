@@ -94,7 +94,7 @@ export function createMcpServer(deps: McpServerDeps): FastifyInstance {
   const exchange = (request: FastifyRequest, res: Exchange["res"], caller: Omit<CallerContext, "session">): Exchange => ({
     req: request.raw,
     res,
-    caller: { ...caller, session: undefined },
+    context: { ...caller, session: undefined },
     startedAt: performance.now(),
     search: searchOf(request.raw.url as string),
   });
