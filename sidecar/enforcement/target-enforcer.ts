@@ -89,11 +89,11 @@ export class TargetEnforcer {
     return undefined;
   }
 
-  private account(d: DecidedTarget): DecidedTarget {
-    const block = d.kind === "resource" ? d.policy?.resources : d.policy?.prompts;
-    const name = block?.names(d.target) || this.deps.known.has(d.kind, d.target) ? d.target : UNKNOWN_TOOL;
-    this.deps.metrics.requestsDecided.inc({ policy: d.policy?.name ?? "_none", kind: d.kind, name, decision: d.verdict.decision, reason: d.verdict.reason, mode: d.policy?.mode ?? "Enforce" });
-    return d;
+  private account(decided: DecidedTarget): DecidedTarget {
+    const block = decided.kind === "resource" ? decided.policy?.resources : decided.policy?.prompts;
+    const name = block?.names(decided.target) || this.deps.known.has(decided.kind, decided.target) ? decided.target : UNKNOWN_TOOL;
+    this.deps.metrics.requestsDecided.inc({ policy: decided.policy?.name ?? "_none", kind: decided.kind, name, decision: decided.verdict.decision, reason: decided.verdict.reason, mode: decided.policy?.mode ?? "Enforce" });
+    return decided;
   }
 
   /** Refund, audit line (call-completion.ts). Never throws. */

@@ -81,8 +81,8 @@ export function answerInspector(deps: ProxyDeps, ex: Exchange, status: number, f
           answered: (minted: number) => ids.answered(scope, minted),
           interrupted: (minted: number) => ids.interrupted(scope, minted),
         }),
-    hidden: hiddenTest(deps.holder, deps.knownTools),
-    hiddenTarget: hiddenTargetTest(deps.holder),
+    hidden: hiddenToolsFilter(deps.holder, deps.knownTools),
+    hiddenTarget: hiddenTargetsFilter(deps.holder),
     knownTargets: deps.targets.known,
     taskCreated: (taskId: string) => deps.targets.tasks.bind(taskId, ex.context.caller.grant),
     taskVisible: (taskId: string) => deps.targets.tasks.owns(taskId, ex.context.caller.grant),
@@ -111,24 +111,32 @@ function unattributedResults(holder: PolicyHolder): ((result: unknown) => unknow
       : result;
 }
 
+/** Whether a listed tool is hidden. A filter is undefined when nothing is hidden (lists pass unfiltered). */
+type ToolFilter = (tool: string) => boolean;
+type TargetFilter = (kind: TargetKind, target: string) => boolean;
+
+/** Before any policy is loaded, lists show nothing rather than everything. */
+const HIDE_EVERY_TOOL: ToolFilter = () => true;
+const HIDE_EVERY_TARGET: TargetFilter = () => true;
+
 /**
- * The hidden-tool test while filtering applies: a policy with `hide` entries, in Enforce mode, or
- * Enforce pins that hide drifted or unpinned tools (judged on the definitions of the answer being
- * filtered: they are learnt before it is filtered).
+ * The filter of listed tools: a policy with `hide` entries, in Enforce mode, or Enforce pins that
+ * hide drifted or unpinned tools (judged on the definitions of the answer being filtered: they are
+ * learnt before it is filtered); undefined when nothing is hidden.
  */
-export function hiddenTest(holder: PolicyHolder, knownTools?: KnownTools): ((tool: string) => boolean) | undefined {
+function hiddenToolsFilter(holder: PolicyHolder, knownTools: KnownTools): ToolFilter | undefined {
   const policy = holder.current;
-  if (!policy) return () => true; // no policy: list nothing rather than everything
-  const pinned = knownTools ? pinsHideTest(policy, knownTools.definitions) : undefined;
+  if (!policy) return HIDE_EVERY_TOOL;
+  const pinned = pinsHideTest(policy, knownTools.definitions);
   const listed = policy.mode === "Enforce" && policy.spec.hide?.length ? (tool: string) => policy.isHidden(tool) : undefined;
   if (!pinned) return listed;
   return listed ? (tool) => listed(tool) || pinned(tool) : pinned;
 }
 
-/** The hidden test for listed resources, resource templates and prompts; undefined when nothing is hidden. */
-export function hiddenTargetTest(holder: PolicyHolder): ((kind: TargetKind, target: string) => boolean) | undefined {
+/** The filter of listed resources, resource templates and prompts; undefined when nothing is hidden. */
+function hiddenTargetsFilter(holder: PolicyHolder): TargetFilter | undefined {
   const policy = holder.current;
-  if (!policy) return () => true;
+  if (!policy) return HIDE_EVERY_TARGET;
   if (policy.mode !== "Enforce" || (policy.resources === undefined && policy.prompts === undefined)) return undefined;
   return (kind, target) => targetHidden(policy, kind, target);
 }

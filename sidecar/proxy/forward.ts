@@ -27,22 +27,22 @@ export interface Forwarding {
   initialize: { elicitation: boolean } | undefined;
 }
 
-export async function forward(deps: ProxyDeps, ex: Exchange, f: Forwarding, out: Downstream): Promise<void> {
+export async function forward(deps: ProxyDeps, ex: Exchange, forwarding: Forwarding, out: Downstream): Promise<void> {
   const scope = idScope(ex.context.session, ex.context.caller.grant);
   // The upstream call's client span: the upstream receives its context in the traceparent header
   // and in each request's params._meta, where MCP carries it per message.
   // A POST of cancellations only may send nothing: it gets no upstream span.
-  const sends = f.plans.some((p) => !(p.message.kind === "notification" && p.message.method === "notifications/cancelled"));
-  const span = sends ? upstreamSpan(ex.trace, deps.upstream.url, f.plans.map((p) => p.message)) : undefined;
+  const sends = forwarding.plans.some((p) => !(p.message.kind === "notification" && p.message.method === "notifications/cancelled"));
+  const span = sends ? upstreamSpan(ex.trace, deps.upstream.url, forwarding.plans.map((p) => p.message)) : undefined;
   const context = span?.carrier();
-  const sent = upstreamMessages(f.plans.map((p) => forwardedMessage(deps, p)), deps.requestIds, scope, f.batch, context);
+  const sent = upstreamMessages(forwarding.plans.map((p) => forwardedMessage(deps, p)), deps.requestIds, scope, forwarding.batch, context);
   const inspector = (status: number) => answerInspector(deps, ex, status, sent.forwarded);
   if (sent.body === undefined) {
     span?.end();
-    return out.answer(202, {}, f.answers);
+    return out.answer(202, {}, forwarding.answers);
   }
   try {
-    await send(deps, ex, f, out, { body: sent.body, inspector, context }, span);
+    await send(deps, ex, forwarding, out, { body: sent.body, inspector, context }, span);
   } finally {
     span?.end();
   }
@@ -54,12 +54,12 @@ interface Sending {
   context: TraceCarrier | undefined;
 }
 
-async function send(deps: ProxyDeps, ex: Exchange, f: Forwarding, out: Downstream, s: Sending, span: ReturnType<typeof upstreamSpan>): Promise<void> {
-  const { inspector } = s;
+async function send(deps: ProxyDeps, ex: Exchange, forwarding: Forwarding, out: Downstream, sending: Sending, span: ReturnType<typeof upstreamSpan>): Promise<void> {
+  const { inspector } = sending;
   const controller = abortOnClientClose(ex.res);
   let upstream: Dispatcher.ResponseData;
   try {
-    upstream = await deps.upstream.request({ method: "POST", search: ex.search, headers: withTraceContext(forwardHeaders(ex), s.context), body: s.body, signal: controller.signal });
+    upstream = await deps.upstream.request({ method: "POST", search: ex.search, headers: withTraceContext(forwardHeaders(ex), sending.context), body: sending.body, signal: controller.signal });
   } catch (err) {
     const cancelled = controller.signal.aborted;
     // The request was delivered when the sidecar stopped waiting for its answer: the tool may be
@@ -70,12 +70,12 @@ async function send(deps: ProxyDeps, ex: Exchange, f: Forwarding, out: Downstrea
     const timeout = delivered || err instanceof undiciErrors.ConnectTimeoutError;
     recordStatus(span, 0, timeout ? "timeout" : "connection_error");
     deps.log.warn({ err: (err as Error).message }, "upstream request failed");
-    for (const p of f.plans) deps.metrics.countRequest(methodOf(p.message), "upstream_error");
+    for (const p of forwarding.plans) deps.metrics.countRequest(methodOf(p.message), "upstream_error");
     return out.fail(timeout ? 504 : 502, `The MCP server behind the policy proxy ${timeout ? "did not answer in time" : "cannot be reached"}`);
   }
   recordStatus(span, upstream.statusCode);
-  noteSession(deps, ex, upstream.statusCode, upstream.headers, f.initialize);
-  await relayAnswer(upstream, out, { inspector: inspector(upstream.statusCode), synthesized: f.answers, maxInspectBytes: deps.config.maxInspectBytes, log: deps.log });
+  noteSession(deps, ex, upstream.statusCode, upstream.headers, forwarding.initialize);
+  await relayAnswer(upstream, out, { inspector: inspector(upstream.statusCode), synthesized: forwarding.answers, maxInspectBytes: deps.config.maxInspectBytes, log: deps.log });
 }
 
 /** The sidecar's trace context replaces the client's: the upstream's parent is the sidecar's client span. */
