@@ -5,7 +5,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { errors as undiciErrors, type Dispatcher } from "undici";
 import { headerValue } from "../mcp/http-headers.ts";
-import type { ClientMessage } from "../mcp/jsonrpc.ts";
+import { methodOf } from "../mcp/jsonrpc.ts";
 import type { Downstream } from "./downstream.ts";
 import { abortOnClientClose, answerInspector, forwardHeaders, type Exchange, type ProxyDeps } from "./exchange.ts";
 import type { MessagePlan } from "./post-plan.ts";
@@ -105,10 +105,4 @@ function noteSession(deps: ProxyDeps, ex: Exchange, status: number, headers: Inc
   if (initialize && issued !== undefined && status >= 200 && status < 300 && !deps.sessions.bind(issued, ex.context.caller.grant, initialize)) {
     deps.log.error("the upstream issued a session id already bound to another caller; it stays theirs");
   }
-}
-
-export function methodOf(message: ClientMessage): string {
-  if (message.kind === "response") return "_response";
-  if (message.kind === "invalid") return "_invalid";
-  return message.method;
 }
