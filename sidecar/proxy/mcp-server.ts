@@ -15,7 +15,7 @@ import { INVALID_REQUEST, PARSE_ERROR, rpcError } from "../mcp/answers.ts";
 import { connectionHeaderProblem } from "../mcp/http-headers.ts";
 import type { Exchange, ProxyDeps } from "./exchange.ts";
 import { clientErrorHandler } from "./client-errors.ts";
-import { admit } from "./gate.ts";
+import { passGate } from "./gate.ts";
 import { handlePost } from "./post.ts";
 import { sendJson } from "./downstream.ts";
 import { isOriginForm, mcpTargetProblem, searchOf } from "./request-target.ts";
@@ -86,7 +86,7 @@ export function createMcpServer(deps: McpServerDeps): FastifyInstance {
       deps.metrics.countRequest("_invalid", "rejected");
       return notFound(reply);
     }
-    const caller = await admit(gate, request.raw, reply.raw);
+    const caller = await passGate(gate, request.raw, reply.raw);
     if (!caller) return reply.hijack();
     callers.set(request.raw, caller);
   };
@@ -94,7 +94,7 @@ export function createMcpServer(deps: McpServerDeps): FastifyInstance {
   const exchange = (request: FastifyRequest, res: Exchange["res"], caller: Omit<CallerContext, "session">): Exchange => ({
     req: request.raw,
     res,
-    caller: { ...caller, session: undefined },
+    context: { ...caller, session: undefined },
     startedAt: performance.now(),
     search: searchOf(request.raw.url as string),
   });
