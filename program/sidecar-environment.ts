@@ -16,6 +16,8 @@ export const SIDECAR_ENV = {
   redisUrl: "MCP_WARDEN_REDIS_URL",
   /** OpenTelemetry's own variable, read by the trace exporter. */
   otlpEndpoint: "OTEL_EXPORTER_OTLP_ENDPOINT",
+  /** Node's own variable: the old-space cap the injector derives from the memory limit (ADR 0961). */
+  nodeOptions: "NODE_OPTIONS",
 } as const;
 
 /** How a policy in the Kubernetes API is named: k8s://NAMESPACE/NAME. */

@@ -1,6 +1,7 @@
 // The sidecar's vocabulary for a call it decides: who calls (CallerContext), what is asked
 // (ToolCallRequest), what was decided (Verdict, with the reasons only the sidecar can give), the
-// decided call every later step reads (DecidedCall), and what became of it upstream (UpstreamOutcome).
+// decided call every later step reads (DecidedCall; DecidedTarget for resources and prompts), and what
+// became of it upstream (UpstreamOutcome).
 // Everything above the wire formats speaks these words, so this file imports nothing of the sidecar:
 // it is the bottom of the sidecar's layers above json/ and mcp/ (ADR 0900).
 import type { CompiledPolicy } from "../policy/compile.ts";
@@ -8,6 +9,7 @@ import type { CelCaller } from "../policy/cel/environment.ts";
 import type { DecisionKind, DecisionReason } from "../policy/decision.ts";
 import type { Admission, Evaluation } from "../policy/decide.ts";
 import type { McpPolicySpecType } from "../policy/schema.ts";
+import type { TargetKind } from "../policy/targets.ts";
 import type { RequestId } from "./mcp/jsonrpc.ts";
 
 export type SidecarReason =
@@ -90,6 +92,20 @@ export interface DecidedCall {
   readonly storeSeconds?: number | undefined;
   /** The sampled trace the call belongs to: its id is the exemplar of the call's histograms. */
   readonly traceId?: string | undefined;
+}
+
+/** A resources/read or prompts/get the policy's resources: or prompts: block decided. */
+export interface DecidedTarget {
+  readonly kind: TargetKind;
+  readonly id: RequestId;
+  readonly target: string;
+  readonly args: Record<string, unknown>;
+  readonly context: CallerContext;
+  readonly verdict: Verdict;
+  readonly forward: boolean;
+  readonly policy: CompiledPolicy | undefined;
+  readonly admission: Admission | undefined;
+  readonly startedAt: number;
 }
 
 /** The approval behind a call's final decision (audit log). */

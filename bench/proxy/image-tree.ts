@@ -1,6 +1,6 @@
 // The benchmarks run the sidecar as the image runs it: the sources compiled by the Dockerfile's build
 // stage (tsconfig.build.json, the Lua scripts beside them) and started with the ENTRYPOINT's Node
-// flags. The Node baseline is compiled the same way, so neither pays for type stripping. Another source
+// flags and environment. The Node baseline is compiled the same way, so neither pays for type stripping. Another source
 // tree (a baseline commit, bench/proxy/baseline.ts) is compiled and started the same way from its own
 // sources, tsconfig and Dockerfile.
 import { execFileSync } from "node:child_process";
@@ -19,6 +19,8 @@ export interface ImageTree {
   passthrough: string;
   /** The Node flags of the image's ENTRYPOINT. */
   nodeFlags: string[];
+  /** The runtime stage's ENV (NODE_ENV=production). */
+  env: Record<string, string>;
 }
 
 const built = new Map<string, ImageTree>();
@@ -37,13 +39,25 @@ export function imageTree(source: string = root): ImageTree {
   // The passthrough is the benchmark's own yardstick: always this tree's.
   const passthrough = join(app, "node-passthrough.js");
   writeFileSync(passthrough, stripTypeScriptTypes(readFileSync(join(root, "bench/proxy/node-passthrough.ts"), "utf8")));
-  const tree = { cli: join(app, "cli/mcp-warden.js"), passthrough, nodeFlags: entrypointNodeFlags(source) };
+  const runtime = parseDockerfile(readFileSync(join(source, "Dockerfile"), "utf8")).stages.at(-1);
+  const tree = { cli: join(app, "cli/mcp-warden.js"), passthrough, nodeFlags: entrypointNodeFlags(runtime), env: runtimeEnv(runtime) };
   built.set(source, tree);
   return tree;
 }
 
-function entrypointNodeFlags(source: string): string[] {
-  const runtime = parseDockerfile(readFileSync(join(source, "Dockerfile"), "utf8")).stages.at(-1);
+type Stage = ReturnType<typeof parseDockerfile>["stages"][number] | undefined;
+
+function entrypointNodeFlags(runtime: Stage): string[] {
   const entrypoint = runtime?.instructions.find((i) => i.name === "ENTRYPOINT")?.exec ?? [];
   return entrypoint.slice(1, -1);
+}
+
+/** ENV instructions in their `KEY=value` form (the form the Dockerfile uses). */
+function runtimeEnv(runtime: Stage): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const word of (runtime?.instructions ?? []).filter((i) => i.name === "ENV").flatMap((i) => i.words)) {
+    const at = word.indexOf("=");
+    if (at > 0) env[word.slice(0, at)] = word.slice(at + 1).replace(/^"(.*)"$/, "$1");
+  }
+  return env;
 }

@@ -1,166 +1,150 @@
-// The proxy benchmark (`npm run bench:proxy`): the same MCP workload directly against the upstream,
-// through nginx as a plain reverse proxy, through a bare Node passthrough (the runtime's floor), and
-// through the mcp-warden sidecar enforcing a policy, all in one run. Prints medians over the
-// repetitions, side by side, with ratios to nginx. Figures, not a verdict: nothing passes or fails.
+// The proxy benchmark (`npm run bench:proxy`): the same MCP workload directly against a lean upstream,
+// through nginx as a plain reverse proxy, through a bare Node passthrough (the runtime's floor),
+// through Stacklok ToolHive's proxy with Cedar authorization, and through the mcp-warden sidecar
+// started as the image starts it, all in one run. ToolHive and the sidecar enforce the same policy:
+// tools/call of resume_execution and list_executions allowed, every other tool denied; that each
+// denies a tool the upstream would run is asserted once at start. Repetitions are interleaved (each
+// runs every target in turn, cell by cell) and the table gives medians with ratios. Figures, not a
+// verdict: nothing passes or fails on time.
 //
-// Environment: BENCH_REPS (default 3), BENCH_DURATION_MS (default 3000), BENCH_CONCURRENCY (default 1,16,64);
-// BENCH_BASELINE=<git ref> also runs the sidecar of that commit (exported and compiled the same way,
-// bench/proxy/baseline.ts) as one more target, so before and after stand side by side in one run.
-import { spawnSync } from "node:child_process";
+// Environment: BENCH_REPS (default 3), BENCH_DURATION_MS per cell (default 3000);
+// BENCH_BASELINE=<git ref> also runs the sidecar of that commit (bench/proxy/baseline.ts);
+// BENCH_NODE_FLAGS="label=flags;label=flags" also runs this tree's sidecar with other Node flags in
+// place of the ENTRYPOINT's, e.g. "semi16=--max-semi-space-size=16;old96=--max-semi-space-size=8 --max-old-space-size=96".
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { DEFAULT_SIDECAR_RESOURCES } from "../../operator/injector/config.ts";
+import { heapEnv } from "../../operator/injector/heap.ts";
 import { grantLine } from "../../sidecar/identity/api-keys.ts";
 import { baselineTree } from "./baseline.ts";
+import { assertDenies } from "./denial.ts";
+import { imageTree } from "./image-tree.ts";
 import { cpuSeconds, rssMiB, withChildren } from "./proc.ts";
-import { holdSessions, NGINX, runLoad, startNginx, startNodePassthrough, startSidecar, startUpstream, type LoadResult, type Running } from "./processes.ts";
+import { holdSessions, runLoad, startLeanUpstream, startNginx, startNodePassthrough, startSidecar, startToolHive, type LoadResult, type Running } from "./processes.ts";
+import { printTables, type Cells, type Column } from "./table.ts";
 
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000);
-const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? "1,16,64").split(",").map(Number);
+const WARMUP_MS = 500;
 const TOKEN = "bench-agent-key";
+const ALLOWED = ["resume_execution", "list_executions"];
+const DENIED = "force_run_execution";
 const BASELINE = process.env.BENCH_BASELINE ? baselineTree(process.env.BENCH_BASELINE) : undefined;
-/** The sidecar of this tree, and the baseline commit's when there is one. */
-const SIDECAR = BASELINE ? "sidecar (this tree)" : "sidecar";
-const BEFORE = BASELINE ? `sidecar (${BASELINE.sha.slice(0, 7)})` : undefined;
+const FLAG_VARIANTS = (process.env.BENCH_NODE_FLAGS ?? "")
+  .split(";")
+  .filter((v) => v.trim())
+  .map((v) => {
+    const at = v.indexOf("=");
+    if (at <= 0) throw new Error(`BENCH_NODE_FLAGS: "${v}" is not label=flags`);
+    return { label: v.slice(0, at).trim(), flags: v.slice(at + 1).trim().split(/\s+/) };
+  });
 const WORKLOADS = {
-  "small answer (resume_execution, ~0.3 KB)": { method: "tools/call", params: { name: "resume_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } } },
-  "Kestra answer (list_executions, ~24 KB)": { method: "tools/call", params: { name: "list_executions", arguments: { namespace: "company.team" } } },
+  small: { method: "tools/call", params: { name: "resume_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } } },
+  large: { method: "tools/call", params: { name: "list_executions", arguments: { namespace: "company.team" } } },
 };
-const TOOLS_LIST = { method: "tools/list", params: {} };
+/** The cells each repetition measures: the workload and the number of concurrent sessions. */
+const CELLS = [
+  { workload: "small", sessions: 1 },
+  { workload: "large", sessions: 1 },
+  { workload: "small", sessions: 16 },
+  { workload: "large", sessions: 16 },
+] as const;
 
-const policy = (hide: boolean) => `apiVersion: mcpwarden.io/v1alpha1
+const policy = `apiVersion: mcpwarden.io/v1alpha1
 kind: McpPolicy
 metadata: {name: bench, namespace: bench, generation: 1}
 spec:
   default: deny
-  ${hide ? "hide: [force_run_execution]" : ""}
+  hide: [${DENIED}]
   allTools: {limits: [{counter: all-calls, window: second, max: 1000000}]}
   tools:
-    - name: resume_execution
-    - name: list_executions
+${ALLOWED.map((t) => `    - name: ${t}`).join("\n")}
 `;
 
-type Target = { name: string; url: string; pids: number[] };
+interface Target extends Column {
+  url: string;
+  pids: number[];
+}
 type Sample = LoadResult & { cpuPer1000: number };
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-const fmt = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : "–");
-const ratio = (a: number, b: number) => (Number.isFinite(a) && b > 0 ? `${(a / b).toFixed(2)}×` : "–");
-const PROXIES = ["nginx", "node", ...(BEFORE ? [BEFORE] : []), SIDECAR];
 
 async function measure(target: Target, sessions: number, request: unknown): Promise<Sample> {
   const before = target.pids.length ? cpuSeconds(target.pids) : 0;
-  const result = await runLoad({ url: target.url, sessions, durationMs: DURATION_MS, warmupMs: 500, request, token: TOKEN });
+  const result = await runLoad({ url: target.url, sessions, durationMs: DURATION_MS, warmupMs: WARMUP_MS, request, token: TOKEN }).catch((err: unknown) => {
+    throw new Error(`${target.title}, ${sessions} session(s): ${(err as Error).message}`);
+  });
   if (result.errors > 0) throw new Error(`${target.name}: ${result.errors} failed calls`);
   const cpu = target.pids.length ? cpuSeconds(target.pids) - before : Number.NaN;
+  // The proxy's CPU over the whole run (warm-up included) per call made in it.
   return { ...result, cpuPer1000: (cpu / result.total) * 1000 };
-}
-
-function nginxVersion(): string {
-  const out = spawnSync(NGINX as string, ["-v"], { encoding: "utf8" });
-  return (out.stderr || out.stdout).trim().replace("nginx version: ", "");
 }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "mcp-warden-bench-"));
   writeFileSync(join(dir, "keys"), `${grantLine("bench", TOKEN)}\n`);
-  writeFileSync(join(dir, "policy.yaml"), policy(true));
-  writeFileSync(join(dir, "policy-nohide.yaml"), policy(false));
+  writeFileSync(join(dir, "policy.yaml"), policy);
   const running: Running[] = [];
+  const started = <T extends Running>(r: T): T => (running.push(r), r);
+  const loadAtStart = loadavg()[0] as number;
   try {
-    const upstream = await startUpstream();
-    running.push(upstream);
-    const sidecar = await startSidecar(join(dir, "policy.yaml"), join(dir, "keys"), upstream.url);
-    const plain = await startSidecar(join(dir, "policy-nohide.yaml"), join(dir, "keys"), upstream.url);
-    const before = BASELINE ? await startSidecar(join(dir, "policy.yaml"), join(dir, "keys"), upstream.url, BASELINE.dir) : undefined;
-    if (before) running.push(before);
-    const nginx = await startNginx(dir, upstream.url);
-    const node = await startNodePassthrough(upstream.url);
-    running.push(sidecar, plain, nginx, node);
+    const image = imageTree();
+    const upstream = started(await startLeanUpstream());
+    const nginx = started(await startNginx(dir, upstream.url));
+    const node = started(await startNodePassthrough(upstream.url));
+    const toolhive = started(await startToolHive(dir, upstream.url, ALLOWED));
+    const sidecar = started(await startSidecar(join(dir, "policy.yaml"), join(dir, "keys"), upstream.url));
     const targets: Target[] = [
-      { name: "direct", url: upstream.url, pids: [] },
-      { name: "nginx", url: nginx.url, pids: withChildren(nginx.child.pid as number) },
-      { name: "node", url: node.url, pids: [node.child.pid as number] },
-      ...(before && BEFORE ? [{ name: BEFORE, url: before.url, pids: [before.child.pid as number] }] : []),
-      { name: SIDECAR, url: sidecar.url, pids: [sidecar.child.pid as number] },
+      { name: "direct", title: "direct", url: upstream.url, pids: [] },
+      { name: "nginx", title: "nginx", url: nginx.url, pids: withChildren(nginx.child.pid as number) },
+      { name: "node", title: "bare Node", url: node.url, pids: [node.child.pid as number] },
+      { name: "toolhive", title: "ToolHive", url: toolhive.url, pids: [toolhive.child.pid as number] },
+      { name: "mw", title: "mcp-warden", url: sidecar.url, pids: [sidecar.child.pid as number] },
     ];
-    const byName = (name: string) => targets.find((t) => t.name === name) as Target;
-    await new Promise((r) => setTimeout(r, 1000)); // let start-up settle before the idle figures
-    const idle = Object.fromEntries(PROXIES.map((p) => [p, rssMiB(byName(p).pids)]));
+    if (BASELINE) {
+      const before = started(await startSidecar(join(dir, "policy.yaml"), join(dir, "keys"), upstream.url, BASELINE.dir));
+      targets.push({ name: "baseline", title: `mcp-warden ${BASELINE.sha.slice(0, 7)}`, url: before.url, pids: [before.child.pid as number], variant: true });
+    }
+    for (const v of FLAG_VARIANTS) {
+      const variant = started(await startSidecar(join(dir, "policy.yaml"), join(dir, "keys"), upstream.url, undefined, v.flags));
+      targets.push({ name: `flags:${v.label}`, title: `mw ${v.label}`, url: variant.url, pids: [variant.child.pid as number], variant: true });
+    }
+    const proxies = targets.filter((t) => t.name !== "direct");
 
-    console.log(`mcp-warden proxy benchmark, ${new Date().toISOString()}: ${REPS} repetitions × ${DURATION_MS} ms per cell (after 500 ms warm-up), medians`);
-    console.log(`node ${process.version}, ${nginxVersion()} (1 worker), ${cpus().length} vCPUs (${cpus()[0]?.model ?? "?"}) shared by load generator, upstream and proxy; load average at start ${loadavg()[0]?.toFixed(1)}`);
-    console.log(`direct = the upstream itself; nginx = plain reverse proxy; node = bare fastify + undici passthrough (no policy); ${SIDECAR} = mcp-warden enforcing a policy (API key, limits, audit log, metrics)`);
-    if (BASELINE) console.log(`${BEFORE} = the same sidecar, policy and flags, compiled from commit ${BASELINE.sha} (BENCH_BASELINE=${BASELINE.ref})`);
+    // The comparison is only fair if both enforcing proxies deny what the policy denies.
+    await assertDenies(upstream.url, toolhive.url, sidecar.url, TOKEN, DENIED);
+
+    await new Promise((r) => setTimeout(r, 1000)); // let start-up settle before the idle figures
+    const idle = Object.fromEntries(proxies.map((t) => [t.name, rssMiB(t.pids)]));
+
+    console.log(`mcp-warden proxy benchmark, ${new Date().toISOString()}: ${REPS} interleaved repetitions × ${DURATION_MS} ms per cell (after ${WARMUP_MS} ms warm-up), medians`);
+    console.log(`node ${process.version}, ${cpus().length} vCPUs (${cpus()[0]?.model ?? "?"}) shared by load generator, upstream and proxies; load average at start ${loadAtStart.toFixed(1)}`);
+    console.log(`direct = the lean upstream itself (fixed answers as SSE events); nginx = plain reverse proxy (1 worker); bare Node = node:http + undici passthrough (no policy);`);
+    console.log(`ToolHive = Stacklok ToolHive v0.47.0's proxy runner, Cedar authorization, no authentication (anonymous), no audit; mcp-warden = the sidecar started as the image and the injector start it (${image.nodeFlags.join(" ")}, ${Object.entries(image.env).map(([k, v]) => `${k}=${v}`).join(" ")}, NODE_OPTIONS=${heapEnv(DEFAULT_SIDECAR_RESOURCES)?.value ?? ""}): API key, policy, limits, audit lines to /dev/null, metrics`);
+    console.log(`both enforce: tools/call of ${ALLOWED.join(" and ")} allowed, ${DENIED} denied (asserted at start); answers ≈ 0.3 KB (resume_execution) and ≈ 24 KB (list_executions)`);
+    for (const v of FLAG_VARIANTS) console.log(`mw ${v.label} = the same sidecar with Node flags ${v.flags.join(" ")} in place of the ENTRYPOINT's`);
+    if (BASELINE) console.log(`mcp-warden ${BASELINE.sha.slice(0, 7)} = the sidecar of commit ${BASELINE.sha} (BENCH_BASELINE=${BASELINE.ref})`);
     console.log("");
 
-    const cells = new Map<string, Sample[]>();
+    const cells: Cells = new Map();
     for (let rep = 0; rep < REPS; rep++) {
-      for (const [workload, request] of Object.entries(WORKLOADS)) {
-        for (const sessions of CONCURRENCY) {
-          for (const target of targets) {
-            const key = `${workload}|${sessions}|${target.name}`;
-            cells.set(key, [...(cells.get(key) ?? []), await measure(target, sessions, request)]);
-          }
+      for (const { workload, sessions } of CELLS) {
+        for (const target of targets) {
+          const key = `${workload}|${sessions}|${target.name}`;
+          cells.set(key, [...(cells.get(key) ?? []), await measure(target, sessions, WORKLOADS[workload])]);
         }
       }
-    }
-    const cell = (w: string, s: number, t: string, f: keyof Sample) => median((cells.get(`${w}|${s}|${t}`) ?? []).map((r) => r[f]));
-
-    const sidecars = BEFORE ? [BEFORE, SIDECAR] : [SIDECAR];
-    const vsBefore = BASELINE ? ` this tree ÷ ${BASELINE.sha.slice(0, 7)},` : "";
-    for (const w of Object.keys(WORKLOADS)) {
-      console.log(`#### ${w}: latency in ms, p50 / p99 (added over direct in brackets)`);
-      console.log(`| sessions | direct | nginx | node | ${sidecars.join(" | ")} | sidecar ÷ nginx, added p50 |${BEFORE ? `${vsBefore} p50 / p99 |` : ""}`);
-      console.log(`|---|---|---|---|${sidecars.map(() => "---|").join("")}---|${BEFORE ? "---|" : ""}`);
-      for (const s of CONCURRENCY) {
-        const [d50, d99] = [cell(w, s, "direct", "p50"), cell(w, s, "direct", "p99")];
-        const col = (t: string) => `${fmt(cell(w, s, t, "p50"))} / ${fmt(cell(w, s, t, "p99"))} (+${fmt(cell(w, s, t, "p50") - d50)} / ${fmt(cell(w, s, t, "p99") - d99)})`;
-        const versus = BEFORE ? ` ${ratio(cell(w, s, SIDECAR, "p50"), cell(w, s, BEFORE, "p50"))} / ${ratio(cell(w, s, SIDECAR, "p99"), cell(w, s, BEFORE, "p99"))} |` : "";
-        console.log(`| ${s} | ${fmt(d50)} / ${fmt(d99)} | ${col("nginx")} | ${col("node")} | ${sidecars.map(col).join(" | ")} | ${ratio(cell(w, s, SIDECAR, "p50") - d50, cell(w, s, "nginx", "p50") - d50)} |${versus}`);
-      }
-      console.log(`\n#### ${w}: throughput (calls/s) and proxy CPU seconds per 1,000 calls`);
-      const cpuHeads = sidecars.map((n) => `CPU ${n}`).join(" | ");
-      console.log(`| sessions | direct | nginx | node | ${sidecars.join(" | ")} | sidecar ÷ nginx | CPU nginx | CPU node | ${cpuHeads} | sidecar ÷ nginx |${BEFORE ? `${vsBefore} calls/s, CPU |` : ""}`);
-      console.log(`|---|---|---|---|${sidecars.map(() => "---|").join("")}---|---|---|${sidecars.map(() => "---|").join("")}---|${BEFORE ? "---|" : ""}`);
-      for (const s of CONCURRENCY) {
-        const t = (n: string) => cell(w, s, n, "throughput");
-        const c = (n: string) => cell(w, s, n, "cpuPer1000");
-        const versus = BEFORE ? ` ${ratio(t(SIDECAR), t(BEFORE))}, ${ratio(c(SIDECAR), c(BEFORE))} |` : "";
-        console.log(`| ${s} | ${fmt(t("direct"), 0)} | ${fmt(t("nginx"), 0)} | ${fmt(t("node"), 0)} | ${sidecars.map((n) => fmt(t(n), 0)).join(" | ")} | ${ratio(t(SIDECAR), t("nginx"))} | ${fmt(c("nginx"), 3)} | ${fmt(c("node"), 3)} | ${sidecars.map((n) => fmt(c(n), 3)).join(" | ")} | ${ratio(c(SIDECAR), c("nginx"))} |${versus}`);
-      }
-      console.log("");
+      process.stderr.write(`repetition ${rep + 1} of ${REPS} done (load average ${loadavg()[0]?.toFixed(1)})\n`);
     }
 
-    // tools/list (42 KB): the sidecar filtering a hidden tool, and the same sidecar with nothing to hide.
-    const listTargets: Target[] = [...targets, { name: "sidecar, nothing hidden", url: plain.url, pids: [plain.child.pid as number] }];
-    const lists = new Map<string, Sample[]>();
-    for (let rep = 0; rep < REPS; rep++) {
-      for (const t of listTargets) lists.set(t.name, [...(lists.get(t.name) ?? []), await measure(t, 1, TOOLS_LIST)]);
-    }
-    const list = (name: string, f: keyof Sample) => median((lists.get(name) ?? []).map((r) => r[f]));
-    console.log("#### tools/list of the 39 Kestra tools (~42 KB), 1 session");
-    console.log("| path | p50 / p99 ms | added p50 ms | CPU s per 1,000 lists |");
-    console.log("|---|---|---|---|");
-    for (const t of listTargets) {
-      console.log(`| ${t.name} | ${fmt(list(t.name, "p50"))} / ${fmt(list(t.name, "p99"))} | ${t.name === "direct" ? "–" : fmt(list(t.name, "p50") - list("direct", "p50"))} | ${fmt(list(t.name, "cpuPer1000"), 3)} |`);
-    }
-
-    // Memory: idle, and with 1,000 open sessions (each with its standalone GET stream).
+    // Memory with 1,000 open sessions, each holding its standalone GET stream (once: sessions stay).
     const loaded: Record<string, number> = {};
-    const rss = (row: Record<string, number>) => PROXIES.map((p) => fmt(row[p] ?? 0, 1)).join(" | ");
-    const rssVersus = (row: Record<string, number>) => (BEFORE ? ` ${ratio(row[SIDECAR] ?? 0, row[BEFORE] ?? 0)} |` : "");
-    for (const p of PROXIES) {
-      const holder = await holdSessions({ url: byName(p).url, sessions: 1000, token: TOKEN });
+    for (const t of proxies) {
+      const holder = await holdSessions({ url: t.url, sessions: 1000, token: TOKEN });
       await new Promise((r) => setTimeout(r, 1000));
-      loaded[p] = rssMiB(byName(p).pids);
+      loaded[t.name] = rssMiB(t.pids);
       await holder.stop();
     }
-    console.log("\n#### Resident memory, MiB");
-    console.log(`| | nginx (master + worker) | node | ${sidecars.join(" | ")} | sidecar ÷ nginx |${BEFORE ? `${vsBefore.replace(/,$/, "")} |` : ""}`);
-    console.log(`|---|---|---|${sidecars.map(() => "---|").join("")}---|${BEFORE ? "---|" : ""}`);
-    console.log(`| idle, policy loaded | ${rss(idle)} | ${ratio(idle[SIDECAR] ?? 0, idle.nginx ?? 0)} |${rssVersus(idle)}`);
-    console.log(`| 1,000 open sessions with GET streams | ${rss(loaded)} | ${ratio(loaded[SIDECAR] ?? 0, loaded.nginx ?? 0)} |${rssVersus(loaded)}`);
+    printTables({ columns: proxies, cells, idle, loaded, loadAverages: [loadAtStart, loadavg()[0] as number] });
   } finally {
     for (const r of running.reverse()) await r.stop();
   }

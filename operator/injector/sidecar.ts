@@ -16,6 +16,7 @@ import {
 } from "../names.ts";
 import { allInterfaces, INJECTED_TRACING, kubernetesPolicy, loopbackUpstream, SIDECAR_ENV } from "../../program/sidecar-environment.ts";
 import type { InjectorConfig } from "./config.ts";
+import { heapEnv } from "./heap.ts";
 import type { InjectionPlan } from "./plan.ts";
 
 /** The sidecar image's non-root user (distroless "nonroot"). */
@@ -52,6 +53,9 @@ export function sidecarContainer(plan: InjectionPlan, namespace: string, config:
     // Traces of every request and decision, to the collector the operator exports to as well.
     env.push({ name: SIDECAR_ENV.tracing, value: INJECTED_TRACING }, { name: SIDECAR_ENV.otlpEndpoint, value: config.otlpEndpoint });
   }
+  const resources = structuredClone(policy.injection.resources ?? config.defaultResources);
+  const heap = heapEnv(resources);
+  if (heap) env.push(heap);
   const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
     httpGet: { path, port: adminPort },
     periodSeconds,
@@ -73,7 +77,7 @@ export function sidecarContainer(plan: InjectionPlan, namespace: string, config:
     args: ["sidecar"],
     env,
     ports: [containerPort, { name: ADMIN_PORT_NAME, containerPort: adminPort, protocol: "TCP" }],
-    resources: structuredClone(policy.injection.resources ?? config.defaultResources),
+    resources,
     // Native sidecars hold the pod's other containers until the startup probe passes: the MCP
     // server never takes traffic before the policy is loaded. Readiness reflects "has a policy".
     startupProbe: probe("/readyz", 1, 300),

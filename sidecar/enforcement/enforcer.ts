@@ -1,17 +1,16 @@
-// Decides tool calls and accounts for them: the policy decision (with rate limits), the
-// tool_calls_total and duration metrics, refunds when the upstream fails a call, and one audit line
-// per call once its outcome is known.
+// Decides tool calls: the policy decision (with rate limits and pins), counted in tool_calls_total,
+// and the end of an approval wait. A call's outcome is accounted for by call-completion.ts (refund,
+// durations, audit line), shared with resources and prompts.
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import type { CompiledPolicy } from "../../policy/compile.ts";
 import type { Decision, ToolCall } from "../../policy/decision.ts";
-import { admitToolCall, evaluateToolCall, refundToolCall, reservationFor, type Admission, type Evaluation } from "../../policy/decide.ts";
-import { writeAudit } from "../observability/audit.ts";
+import { admitToolCall, evaluateToolCall, refundToolCall, type Admission, type Evaluation } from "../../policy/decide.ts";
 import type { ResultVerdict } from "../../policy/results/inspect.ts";
 import { UNKNOWN_TOOL, type SidecarMetrics } from "../observability/metrics.ts";
 import type { PolicyHolder } from "../policy-holder.ts";
-import { storeKind, versionOf, type ApprovalRecord, type CallerContext, type DecidedCall, type ToolCallRequest, type UpstreamOutcome, type Verdict } from "../tool-call.ts";
-import { refundClassOf } from "./refunds.ts";
+import { storeKind, type ApprovalRecord, type CallerContext, type DecidedCall, type ToolCallRequest, type UpstreamOutcome, type Verdict } from "../tool-call.ts";
+import { CallCompletion } from "./call-completion.ts";
 import { toolLabel, type KnownTools } from "./tool-names.ts";
 import { pinVerdict } from "../pins/pin-check.ts";
 
@@ -35,9 +34,11 @@ const NO_POLICY: Verdict = {
 
 export class Enforcer {
   private readonly deps: EnforcerDeps;
+  private readonly completion: CallCompletion;
 
   constructor(deps: EnforcerDeps) {
     this.deps = deps;
+    this.completion = new CallCompletion(deps);
   }
 
   async decide(request: ToolCallRequest, context: CallerContext, startedAt = performance.now()): Promise<DecidedCall> {
@@ -136,39 +137,9 @@ export class Enforcer {
     return labelled;
   }
 
-  /** Records the outcome of a call: refund, duration, audit line. Never throws. */
-  async complete(call: DecidedCall, outcome: UpstreamOutcome, upstreamStatus?: number, results?: ResultVerdict): Promise<void> {
-    let refunded = false;
-    const store = this.deps.holder.store;
-    const failure = refundClassOf(outcome, upstreamStatus);
-    if (call.forward && call.admission && failure && store && reservationFor(call.admission, failure)) {
-      try {
-        refunded = await refundToolCall(call.admission, store, failure);
-      } catch (err) {
-        if (call.policy) this.deps.metrics.rateLimitStoreErrors.inc({ store: storeKind(call.policy.spec) });
-        this.deps.log.warn({ err: (err as Error).message, tool: call.request.tool }, "rate-limit refund failed");
-      }
-    }
-    const seconds = (performance.now() - call.startedAt) / 1000;
-    const policy = call.policy?.name ?? "_none";
-    this.deps.metrics.observeToolCall({ policy, decision: call.verdict.decision }, seconds, call.traceId);
-    // A client that went away says nothing about the upstream's latency.
-    if (call.forward && outcome !== "cancelled") this.deps.metrics.observeUpstream({ policy, tool: call.toolLabel }, (performance.now() - (call.forwardedAt ?? call.startedAt)) / 1000, call.traceId);
-    writeAudit(this.deps.audit, {
-      ...auditContext(call.policy, call.context),
-      requestId: call.request.id,
-      tool: call.request.tool,
-      verdict: call.verdict,
-      forwarded: call.forward,
-      arguments: call.request.args,
-      upstreamStatus,
-      upstreamOutcome: outcome,
-      refunded,
-      durationSeconds: seconds,
-      approval: call.approval,
-      results,
-      traceId: call.traceId,
-    });
+  /** Records the outcome of a call: refund, durations, audit line (call-completion.ts). Never throws. */
+  complete(call: DecidedCall, outcome: UpstreamOutcome, upstreamStatus?: number, results?: ResultVerdict): Promise<void> {
+    return this.completion.toolCall(call, outcome, upstreamStatus, results);
   }
 }
 
@@ -179,17 +150,4 @@ function verdictOf(d: Decision): Verdict {
 function withoutPlan(evaluation: Evaluation): Decision {
   const { plan: _plan, ...decision } = evaluation;
   return decision;
-}
-
-/** Who decided and who called: the fields every audit line starts with, for tools and other targets alike. */
-export function auditContext(policy: CompiledPolicy | undefined, context: CallerContext) {
-  return {
-    policy: policy?.name,
-    policyVersion: policy ? versionOf(policy) : undefined,
-    mode: policy?.mode,
-    grant: context.caller.grant,
-    sub: context.caller.sub,
-    authMethod: context.authMethod,
-    session: context.session,
-  };
 }

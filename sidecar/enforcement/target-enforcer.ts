@@ -1,21 +1,18 @@
 // Decides resources/read and prompts/get with the policy's `resources:` and `prompts:` blocks, and
-// accounts for them like tool calls: the requests_decided_total metric (bounded labels), refunds of
-// limits when the upstream fails the request, one audit line per request once its outcome is known.
+// counts them in the requests_decided_total metric (bounded labels); their outcome is accounted for as
+// a tool call's is (call-completion.ts: refunds when the upstream fails the request, one audit line).
 // A policy without the block leaves the request undecided (it passes, as it always did).
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
-import type { CompiledPolicy } from "../../policy/compile.ts";
-import { admitToolCall, refundToolCall, type Admission } from "../../policy/decide.ts";
+import { admitToolCall } from "../../policy/decide.ts";
 import { evaluateTarget } from "../../policy/decide-target.ts";
 import type { TargetKind } from "../../policy/targets.ts";
 import type { RequestId } from "../mcp/jsonrpc.ts";
-import { writeAudit } from "../observability/audit.ts";
 import { UNKNOWN_TOOL, type SidecarMetrics } from "../observability/metrics.ts";
 import type { PolicyHolder } from "../policy-holder.ts";
-import { storeKind, type CallerContext, type UpstreamOutcome, type Verdict } from "../tool-call.ts";
-import { auditContext } from "./enforcer.ts";
+import { storeKind, type CallerContext, type DecidedTarget, type UpstreamOutcome, type Verdict } from "../tool-call.ts";
+import { CallCompletion } from "./call-completion.ts";
 import { TaskOwners } from "./task-owners.ts";
-import { refundable } from "./refunds.ts";
 
 /** Names learnt from the upstream's resources/list and prompts/list answers (metric labels). */
 export class KnownTargets {
@@ -32,19 +29,6 @@ export class KnownTargets {
   }
 }
 
-export interface DecidedTarget {
-  readonly kind: TargetKind;
-  readonly id: RequestId;
-  readonly target: string;
-  readonly args: Record<string, unknown>;
-  readonly context: CallerContext;
-  readonly verdict: Verdict;
-  readonly forward: boolean;
-  readonly policy: CompiledPolicy | undefined;
-  readonly admission: Admission | undefined;
-  readonly startedAt: number;
-}
-
 export interface TargetEnforcerDeps {
   holder: PolicyHolder;
   metrics: SidecarMetrics;
@@ -59,9 +43,11 @@ export class TargetEnforcer {
   private readonly deps: TargetEnforcerDeps;
   /** Which caller created each task (tasks are bound to their creator). */
   readonly tasks = new TaskOwners();
+  private readonly completion: CallCompletion;
 
   constructor(deps: TargetEnforcerDeps) {
     this.deps = deps;
+    this.completion = new CallCompletion(deps);
   }
 
   get known(): KnownTargets {
@@ -103,38 +89,16 @@ export class TargetEnforcer {
     return undefined;
   }
 
-  private account(d: DecidedTarget): DecidedTarget {
-    const block = d.kind === "resource" ? d.policy?.resources : d.policy?.prompts;
-    const name = block?.names(d.target) || this.deps.known.has(d.kind, d.target) ? d.target : UNKNOWN_TOOL;
-    this.deps.metrics.requestsDecided.inc({ policy: d.policy?.name ?? "_none", kind: d.kind, name, decision: d.verdict.decision, reason: d.verdict.reason, mode: d.policy?.mode ?? "Enforce" });
-    return d;
+  private account(decided: DecidedTarget): DecidedTarget {
+    const block = decided.kind === "resource" ? decided.policy?.resources : decided.policy?.prompts;
+    const name = block?.names(decided.target) || this.deps.known.has(decided.kind, decided.target) ? decided.target : UNKNOWN_TOOL;
+    this.deps.metrics.requestsDecided.inc({ policy: decided.policy?.name ?? "_none", kind: decided.kind, name, decision: decided.verdict.decision, reason: decided.verdict.reason, mode: decided.policy?.mode ?? "Enforce" });
+    return decided;
   }
 
-  /** Refund, audit line. Never throws. */
-  async complete(d: DecidedTarget, outcome: UpstreamOutcome, upstreamStatus?: number): Promise<void> {
-    let refunded = false;
-    const store = this.deps.holder.store;
-    if (d.forward && d.admission?.reservation && store && refundable(outcome, upstreamStatus)) {
-      try {
-        await refundToolCall(d.admission, store);
-        refunded = true;
-      } catch (err) {
-        this.deps.log.warn({ err: (err as Error).message }, "rate-limit refund failed");
-      }
-    }
-    writeAudit(this.deps.audit, {
-      kind: d.kind,
-      ...auditContext(d.policy, d.context),
-      requestId: d.id,
-      tool: d.target,
-      verdict: d.verdict,
-      forwarded: d.forward,
-      arguments: d.args,
-      upstreamStatus,
-      upstreamOutcome: outcome,
-      refunded,
-      durationSeconds: (performance.now() - d.startedAt) / 1000,
-    });
+  /** Refund, audit line (call-completion.ts). Never throws. */
+  complete(decided: DecidedTarget, outcome: UpstreamOutcome, upstreamStatus?: number): Promise<void> {
+    return this.completion.targetRequest(decided, outcome, upstreamStatus);
   }
 }
 

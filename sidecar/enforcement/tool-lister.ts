@@ -62,7 +62,7 @@ export class ToolLister {
   private lastAttempt = 0;
   private loop: Promise<void> | undefined;
   private listedOnce = false;
-  /** Resolvers of refresh() promises, settled when the next listing ends. */
+  /** Resolvers of refresh() promises, woken when the next listing ends. */
   private pending: (() => void)[] = [];
   private readonly unsubscribe: () => void;
   private readonly catalogueListeners = new Set<CatalogueListener>();
@@ -97,9 +97,9 @@ export class ToolLister {
    */
   refresh(): Promise<void> {
     this.wanted = true;
-    const settled = this.stopped ? Promise.resolve() : new Promise<void>((resolve) => this.pending.push(resolve));
+    const listed = this.stopped ? Promise.resolve() : new Promise<void>((resolve) => this.pending.push(resolve));
     if (this.idle) this.wake?.();
-    return settled;
+    return listed;
   }
 
   /** Whether a complete listing has succeeded since the start. */
@@ -119,7 +119,7 @@ export class ToolLister {
     clearTimeout(timer);
     await this.dropClient();
     await this.loop;
-    this.settle(this.pending.splice(0));
+    this.resolveWaiting(this.pending.splice(0));
   }
 
   private async run(): Promise<void> {
@@ -141,14 +141,14 @@ export class ToolLister {
         const tools = await this.listAll();
         this.options.knownTools.replaceTools(tools);
         this.listedOnce = true;
-        this.settle(waiting);
+        this.resolveWaiting(waiting);
         this.options.log.info({ tools: tools.length, afterFailures: failures }, "listed the upstream's tools");
         this.announce(tools);
         if (!this.probed) await this.probeMissingTool();
         delay = this.options.minDelayMs;
         failures = 0;
       } catch (err) {
-        this.settle(waiting);
+        this.resolveWaiting(waiting);
         if (this.stopped) break;
         this.wanted = true;
         failures++;
@@ -308,7 +308,7 @@ export class ToolLister {
     await client.close().catch(() => undefined);
   }
 
-  private settle(resolvers: readonly (() => void)[]): void {
+  private resolveWaiting(resolvers: readonly (() => void)[]): void {
     for (const resolve of resolvers) resolve();
   }
 

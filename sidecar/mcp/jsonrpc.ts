@@ -16,6 +16,13 @@ export const POLICED_METHODS: readonly string[] = [
   "resources/subscribe", "subscriptions/listen", "completion/complete", "tasks/get", "tasks/result", "tasks/cancel", "tasks/update", "tasks/list",
 ];
 
+/** The method a message is counted under: its own, or `_response` / `_invalid` (metrics). */
+export function methodOf(message: ClientMessage): string {
+  if (message.kind === "response") return "_response";
+  if (message.kind === "invalid") return "_invalid";
+  return message.method;
+}
+
 const CONTROL = /\p{Cc}/u;
 
 export function classify(raw: unknown): ClientMessage {

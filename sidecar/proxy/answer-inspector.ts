@@ -260,7 +260,7 @@ export class AnswerInspector {
   }
 
   /**
-   * The client id of an answer's minted id, its request settled (a tool call completed with the
+   * The client id of an answer's minted id, its request completed (a tool call completed with the
    * answer's outcome); undefined, the answer dropped, when the id was not minted for this stream.
    */
   private mapBack(minted: number, outcome: () => UpstreamOutcome): RequestId | undefined {
@@ -268,10 +268,10 @@ export class AnswerInspector {
     const clientId = request?.clientId ?? this.options.replayed?.(minted);
     if (clientId === undefined) return this.drop("an id not minted for this stream", minted);
     if (request) {
-      const settled = this.afterCancel(minted, outcome());
+      const final = this.afterCancel(minted, outcome());
       this.options.forwarded.delete(minted);
       this.options.answered?.(minted);
-      request.call?.complete(settled, this.options.status);
+      request.call?.complete(final, this.options.status);
     }
     return clientId;
   }

@@ -40,7 +40,7 @@ export interface Exchange {
   req: IncomingMessage;
   res: ServerResponse;
   /** The authenticated caller; `session` is filled in once the session header is checked. */
-  caller: CallerContext;
+  context: CallerContext;
   startedAt: number;
   /** Query string of the request, passed on to the upstream. */
   search: string;
@@ -70,7 +70,7 @@ export function forwardHeaders(ex: Exchange): Record<string, string | string[]> 
  * requests and notifications, and an answer only when it replays one minted in the caller's session.
  */
 export function answerInspector(deps: ProxyDeps, ex: Exchange, status: number, forwarded?: Map<number, ForwardedRequest>): AnswerInspector {
-  const scope = idScope(ex.caller.session, ex.caller.caller.grant);
+  const scope = idScope(ex.context.session, ex.context.caller.grant);
   const ids = deps.requestIds;
   return new AnswerInspector({
     forwarded: forwarded ?? new Map<number, ForwardedRequest>(),
@@ -81,11 +81,11 @@ export function answerInspector(deps: ProxyDeps, ex: Exchange, status: number, f
           answered: (minted: number) => ids.answered(scope, minted),
           interrupted: (minted: number) => ids.interrupted(scope, minted),
         }),
-    hidden: hiddenTest(deps.holder, deps.knownTools),
-    hiddenTarget: hiddenTargetTest(deps.holder),
+    hidden: hiddenToolsFilter(deps.holder, deps.knownTools),
+    hiddenTarget: hiddenTargetsFilter(deps.holder),
     knownTargets: deps.targets.known,
-    taskCreated: (taskId: string) => deps.targets.tasks.bind(taskId, ex.caller.caller.grant),
-    taskVisible: (taskId: string) => deps.targets.tasks.owns(taskId, ex.caller.caller.grant),
+    taskCreated: (taskId: string) => deps.targets.tasks.bind(taskId, ex.context.caller.grant),
+    taskVisible: (taskId: string) => deps.targets.tasks.owns(taskId, ex.context.caller.grant),
     knownTools: deps.knownTools,
     status,
     log: deps.log,
@@ -111,24 +111,32 @@ function unattributedResults(holder: PolicyHolder): ((result: unknown) => unknow
       : result;
 }
 
+/** Whether a listed tool is hidden. A filter is undefined when nothing is hidden (lists pass unfiltered). */
+type ToolFilter = (tool: string) => boolean;
+type TargetFilter = (kind: TargetKind, target: string) => boolean;
+
+/** Before any policy is loaded, lists show nothing rather than everything. */
+const HIDE_EVERY_TOOL: ToolFilter = () => true;
+const HIDE_EVERY_TARGET: TargetFilter = () => true;
+
 /**
- * The hidden-tool test while filtering applies: a policy with `hide` entries, in Enforce mode, or
- * Enforce pins that hide drifted or unpinned tools (judged on the definitions of the answer being
- * filtered: they are learnt before it is filtered).
+ * The filter of listed tools: a policy with `hide` entries, in Enforce mode, or Enforce pins that
+ * hide drifted or unpinned tools (judged on the definitions of the answer being filtered: they are
+ * learnt before it is filtered); undefined when nothing is hidden.
  */
-export function hiddenTest(holder: PolicyHolder, knownTools?: KnownTools): ((tool: string) => boolean) | undefined {
+function hiddenToolsFilter(holder: PolicyHolder, knownTools: KnownTools): ToolFilter | undefined {
   const policy = holder.current;
-  if (!policy) return () => true; // no policy: list nothing rather than everything
-  const pinned = knownTools ? pinsHideTest(policy, knownTools.definitions) : undefined;
+  if (!policy) return HIDE_EVERY_TOOL;
+  const pinned = pinsHideTest(policy, knownTools.definitions);
   const listed = policy.mode === "Enforce" && policy.spec.hide?.length ? (tool: string) => policy.isHidden(tool) : undefined;
   if (!pinned) return listed;
   return listed ? (tool) => listed(tool) || pinned(tool) : pinned;
 }
 
-/** The hidden test for listed resources, resource templates and prompts; undefined when nothing is hidden. */
-export function hiddenTargetTest(holder: PolicyHolder): ((kind: TargetKind, target: string) => boolean) | undefined {
+/** The filter of listed resources, resource templates and prompts; undefined when nothing is hidden. */
+function hiddenTargetsFilter(holder: PolicyHolder): TargetFilter | undefined {
   const policy = holder.current;
-  if (!policy) return () => true;
+  if (!policy) return HIDE_EVERY_TARGET;
   if (policy.mode !== "Enforce" || (policy.resources === undefined && policy.prompts === undefined)) return undefined;
   return (kind, target) => targetHidden(policy, kind, target);
 }

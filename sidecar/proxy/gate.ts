@@ -23,8 +23,8 @@ export interface GateDeps {
   mcpPath: string;
 }
 
-/** The caller of an admitted request; undefined when the gate answered it. */
-export async function admit(deps: GateDeps, req: IncomingMessage, res: ServerResponse): Promise<Omit<CallerContext, "session"> | undefined> {
+/** The caller of a request that passes the gate; undefined when the gate answered it. */
+export async function passGate(deps: GateDeps, req: IncomingMessage, res: ServerResponse): Promise<Omit<CallerContext, "session"> | undefined> {
   const method = req.method === "GET" || req.method === "DELETE" ? req.method : "_invalid";
   const connection = connectionHeaderProblem(req.headers);
   if (connection !== undefined) {

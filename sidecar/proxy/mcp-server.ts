@@ -15,7 +15,7 @@ import { INVALID_REQUEST, PARSE_ERROR, rpcError } from "../mcp/answers.ts";
 import { connectionHeaderProblem } from "../mcp/http-headers.ts";
 import type { Exchange, ProxyDeps } from "./exchange.ts";
 import { clientErrorHandler } from "./client-errors.ts";
-import { admit } from "./gate.ts";
+import { passGate } from "./gate.ts";
 import { handlePost } from "./post.ts";
 import { sendJson } from "./downstream.ts";
 import { announcesBody, readRawBody } from "./raw-body.ts";
@@ -71,7 +71,7 @@ export function createMcpServer(deps: McpServerDeps): McpServer {
   const exchange = (req: IncomingMessage, res: ServerResponse, caller: Omit<CallerContext, "session">): Exchange => ({
     req,
     res,
-    caller: { ...caller, session: undefined },
+    context: { ...caller, session: undefined },
     startedAt: performance.now(),
     search: searchOf(req.url as string),
   });
@@ -88,7 +88,7 @@ export function createMcpServer(deps: McpServerDeps): McpServer {
 
   /** POST, GET and DELETE on the MCP path: the gate (Connection, Origin, authentication, Content-Encoding), then the body. */
   const endpoint = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const caller = await admit(gate, req, res);
+    const caller = await passGate(gate, req, res);
     if (!caller) return;
     let body: Buffer | undefined;
     if (req.method === "POST" || (req.method === "DELETE" && announcesBody(req))) {

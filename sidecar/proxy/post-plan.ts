@@ -4,7 +4,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { Enforcer } from "../enforcement/enforcer.ts";
-import type { CallerContext, DecidedCall } from "../tool-call.ts";
+import type { CallerContext, DecidedCall, DecidedTarget } from "../tool-call.ts";
 import { toolNameProblem, type KnownTools } from "../enforcement/tool-names.ts";
 import type { CompiledPolicy } from "../../policy/compile.ts";
 import { INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, rpcError } from "../mcp/answers.ts";
@@ -17,7 +17,6 @@ import type { ApprovalRuntime } from "../approvals/runtime.ts";
 import type { TraceSpan } from "../../telemetry/tracing.ts";
 import { decisionSpan } from "../observability/request-spans.ts";
 import type { TargetEnforcer } from "../enforcement/target-enforcer.ts";
-import type { PendingToolCall } from "./answer-inspector.ts";
 
 export interface MessagePlan {
   readonly message: ClientMessage;
@@ -27,8 +26,8 @@ export interface MessagePlan {
   /** For forwarded tool calls: the decision, completed when the upstream answers. */
   readonly call?: DecidedCall;
   readonly outcome: RequestOutcome;
-  /** For forwarded resources/read and prompts/get: their accounting, completed by the answer. */
-  readonly completion?: PendingToolCall;
+  /** For forwarded resources/read and prompts/get the policy decided: completed when the upstream answers. */
+  readonly target?: DecidedTarget;
   /** A client's answer the sidecar took (to its own elicitation question): nothing to forward or answer. */
   readonly taken?: boolean;
 }
@@ -133,15 +132,7 @@ async function planTarget(deps: PlanDeps, message: ClientMessage & { kind: "requ
     void deps.targets.complete(decided, "not_forwarded");
     return { message, forward: false, answer: targetAnswer(deps, message.id, kind, target, decided.verdict), outcome: "answered" };
   }
-  let done = false;
-  const completion: PendingToolCall = {
-    complete(outcome, status) {
-      if (done) return;
-      done = true;
-      void deps.targets.complete(decided, outcome, status);
-    },
-  };
-  return { message, forward: true, outcome: "forwarded", completion };
+  return { message, forward: true, outcome: "forwarded", target: decided };
 }
 
 /** Subscriptions name only resources the caller may read (resources/subscribe: uri; subscriptions/listen: resourceSubscriptions). */

@@ -57,12 +57,12 @@ export class RequestIds {
 
   /** The request was answered: no longer cancellable, kept among the last few for a replay. */
   answered(scope: string, minted: number): void {
-    this.settle(scope, minted, "answered", ANSWERED_KEPT);
+    this.retire(scope, minted, "answered", ANSWERED_KEPT);
   }
 
   /** Its answer never reached the client (the stream broke off): kept for a replay, no longer cancellable. */
   interrupted(scope: string, minted: number): void {
-    this.settle(scope, minted, "interrupted", INTERRUPTED_KEPT);
+    this.retire(scope, minted, "interrupted", INTERRUPTED_KEPT);
   }
 
   /** The minted id of the client's outstanding request `clientId`, if there is one. */
@@ -101,7 +101,7 @@ export class RequestIds {
     this.scopes.delete(scope);
   }
 
-  private settle(scope: string, minted: number, as: "answered" | "interrupted", keep: number): void {
+  private retire(scope: string, minted: number, as: "answered" | "interrupted", keep: number): void {
     const ids = this.scopes.get(scope);
     const clientId = ids?.clientIds.get(minted);
     if (ids === undefined || clientId === undefined) return;

@@ -12,7 +12,7 @@ import { relayAnswer } from "./relay.ts";
 
 export async function handleStreamOrDelete(deps: ProxyDeps, ex: Exchange, method: "GET" | "DELETE"): Promise<void> {
   const session = headerValue(ex.req.headers, "mcp-session-id");
-  if (session !== undefined && deps.sessions.check(session, ex.caller.caller.grant) !== "ok") {
+  if (session !== undefined && deps.sessions.check(session, ex.context.caller.grant) !== "ok") {
     deps.metrics.countRequest(method, "unknown_session");
     sendJson(ex.res, 404, rpcError(null, SESSION_NOT_FOUND, "Session not found"));
     return;
@@ -20,11 +20,11 @@ export async function handleStreamOrDelete(deps: ProxyDeps, ex: Exchange, method
   const upstream = await send(deps, ex, method);
   if (!upstream) return;
   deps.metrics.countRequest(method, "forwarded");
-  ex.caller = { ...ex.caller, session };
+  ex.context = { ...ex.context, session };
   const inspector = answerInspector(deps, ex, upstream.statusCode);
   if (session !== undefined && (upstream.statusCode === 404 || (method === "DELETE" && upstream.statusCode >= 200 && upstream.statusCode < 300))) {
     deps.sessions.forget(session);
-    deps.requestIds.forget(idScope(session, ex.caller.caller.grant));
+    deps.requestIds.forget(idScope(session, ex.context.caller.grant));
   }
   const out = new HttpDownstream(ex.res, { batch: false, soleId: null });
   await relayAnswer(upstream, out, { inspector, synthesized: [], maxInspectBytes: deps.config.maxInspectBytes, log: deps.log });

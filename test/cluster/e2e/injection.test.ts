@@ -11,6 +11,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { AppsV1Api, CoreV1Api, type V1Container, type V1Pod } from "@kubernetes/client-node";
+import { DEFAULT_SIDECAR_RESOURCES } from "../../../operator/injector/config.ts";
+import { heapEnv } from "../../../operator/injector/heap.ts";
 import { DEFAULT_ADMIN_PORT, DEFAULT_PROFILE_UPSTREAM_PORT, INJECT_POD_LABEL, POLICY_POD_LABEL, SIDECAR_CONTAINER, STATUS_ANNOTATION, TOKEN_MOUNT_PATH, TOKEN_VOLUME } from "../../../operator/names.ts";
 import { startLabellingWebhook, type LabellingWebhook } from "../fixtures/labelling-webhook.ts";
 import { readControlPlaneVersions } from "../binaries.ts";
@@ -84,6 +86,8 @@ describe("e2e: injection into pods as the API server stores them", () => {
         MCP_WARDEN_UPSTREAM: `http://127.0.0.1:${DEFAULT_PROFILE_UPSTREAM_PORT}/mcp`,
         MCP_WARDEN_LISTEN: "0.0.0.0:8000",
         MCP_WARDEN_ADMIN_LISTEN: `0.0.0.0:${DEFAULT_ADMIN_PORT}`,
+        // V8's old space capped under the default memory limit.
+        NODE_OPTIONS: heapEnv(DEFAULT_SIDECAR_RESOURCES)?.value,
       });
       assert.deepEqual(sidecar.ports?.map((p) => [p.name, p.containerPort]), [["mcp", 8000], ["warden-admin", DEFAULT_ADMIN_PORT]], "the sidecar took the port over, name and number");
       assert.equal(sidecar.startupProbe?.httpGet?.path, "/readyz", "the MCP server starts only once the policy is loaded");

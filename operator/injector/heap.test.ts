@@ -1,0 +1,26 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { heapEnv, memoryMiB, NON_HEAP_MIB } from "./heap.ts";
+
+describe("the sidecar's old-space cap", () => {
+  it("reads binary and decimal memory quantities", () => {
+    assert.equal(memoryMiB("256Mi"), 256);
+    assert.equal(memoryMiB("1Gi"), 1024);
+    assert.equal(memoryMiB("524288Ki"), 512);
+    assert.equal(memoryMiB("268435456"), 256);
+    assert.equal(memoryMiB("500M"), 500e6 / 2 ** 20);
+    assert.equal(memoryMiB("1e9"), undefined);
+  });
+
+  it("leaves the non-heap share of the memory limit outside the old space", () => {
+    assert.deepEqual(heapEnv({ limits: { memory: "320Mi" } }), { name: "NODE_OPTIONS", value: `--max-old-space-size=${320 - NON_HEAP_MIB}` });
+    assert.deepEqual(heapEnv({ limits: { memory: "2Gi" } }), { name: "NODE_OPTIONS", value: `--max-old-space-size=${2048 - NON_HEAP_MIB}` });
+  });
+
+  it("never caps below what V8 needs to start, and sets nothing without a limit it can read", () => {
+    assert.equal(heapEnv({ limits: { memory: "96Mi" } })?.value, "--max-old-space-size=64");
+    assert.equal(heapEnv({ requests: { memory: "64Mi" } }), undefined);
+    assert.equal(heapEnv(undefined), undefined);
+    assert.equal(heapEnv({ limits: { memory: "1e9" } }), undefined);
+  });
+});
