@@ -10,6 +10,7 @@
 // grant that holds the most. Logs, spans and approvals name a session by its fingerprint, never by its id.
 
 import { hash } from "node:crypto";
+import { DigestCache } from "./digest-cache.ts";
 
 export type SessionCheck = "ok" | "unknown" | "foreign";
 
@@ -150,5 +151,8 @@ export class SessionTable {
  * correlates lines without being usable.
  */
 export function sessionFingerprint(session: string | undefined): string | undefined {
-  return session === undefined ? undefined : hash("sha256", session, "hex").slice(0, 16);
+  return session === undefined ? undefined : fingerprints.digest(session);
 }
+
+/** Fingerprints of recent sessions: one sha256 per session, not one per audit line and span (digest-cache.ts says why this is safe). */
+const fingerprints = new DigestCache<string>(4096, (session) => hash("sha256", session, "hex").slice(0, 16));

@@ -3,10 +3,10 @@
 // [APPROVAL REQUIRED] (their approvals stay for a retry); requests that arrived before the signal are
 // read and answered within the grace period, after which what is still open is closed; then the MCP
 // endpoint closes and everything else is released.
-import type { FastifyInstance } from "fastify";
 import type { Logger } from "../program/logging.ts";
 import type { InFlightExchanges } from "./in-flight.ts";
 import type { ConnectionTracker } from "./proxy/connections.ts";
+import type { McpServer } from "./proxy/mcp-server.ts";
 
 export interface ShutdownSteps {
   log: Logger;
@@ -15,7 +15,7 @@ export interface ShutdownSteps {
   /** Calls waiting for approval. */
   held: { readonly size: number; abortAll(): void };
   /** The MCP endpoint. */
-  app: FastifyInstance;
+  app: McpServer;
   upstream: { destroy(): Promise<void> };
   /** Everything else, once the MCP endpoint has closed. */
   release(): Promise<void>;

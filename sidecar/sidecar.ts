@@ -6,8 +6,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { Clock } from "../kube/clock.ts";
 import { createApprovalRuntime, type ApprovalRuntime } from "./approvals/runtime.ts";
 import { parsePolicyUrl } from "./policy-sources/kubernetes.ts";
-import type { AddressInfo } from "node:net";
-import type { FastifyInstance } from "fastify";
+import type { AddressInfo, Server } from "node:net";
 import { formatProblem } from "../policy/paths.ts";
 import { errorMessage } from "../program/logging.ts";
 import { KUBERNETES_POLICY_SCHEME } from "../program/sidecar-environment.ts";
@@ -220,7 +219,7 @@ function listenFailure(err: unknown): StartupError {
   return new StartupError(e.code === "EADDRINUSE" ? `cannot listen on ${e.address}:${e.port}: the address is in use` : `cannot listen: ${e.message}`);
 }
 
-function hostFor(app: FastifyInstance): string {
+function hostFor(app: { readonly server: Server }): string {
   const address = app.server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return `${host}:${address.port}`;

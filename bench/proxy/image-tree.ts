@@ -4,7 +4,7 @@
 // tree (a baseline commit, bench/proxy/baseline.ts) is compiled and started the same way from its own
 // sources, tsconfig and Dockerfile.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { stripTypeScriptTypes } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,8 +31,9 @@ export function imageTree(source: string = root): ImageTree {
   if (cached) return cached;
   const app = join(mkdtempSync(join(tmpdir(), "mcp-warden-bench-image-")), "app");
   execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(source, "tsconfig.build.json"), "--outDir", app], { stdio: "inherit" });
-  for (const lua of readdirSync(join(source, "policy/ratelimit")).filter((f) => f.endsWith(".lua"))) {
-    copyFileSync(join(source, "policy/ratelimit", lua), join(app, "policy/ratelimit", lua));
+  // The Redis scripts, where the tree keeps them (sidecar/ratelimit now, policy/ratelimit in older commits).
+  for (const dir of ["sidecar/ratelimit", "policy/ratelimit"].filter((d) => existsSync(join(source, d)))) {
+    for (const lua of readdirSync(join(source, dir)).filter((f) => f.endsWith(".lua"))) copyFileSync(join(source, dir, lua), join(app, dir, lua));
   }
   copyFileSync(join(source, "package.json"), join(app, "package.json"));
   symlinkSync(join(root, "node_modules"), join(app, "node_modules"));

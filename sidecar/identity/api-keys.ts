@@ -3,6 +3,7 @@
 // in constant time, so neither timing nor the file reveals keys. A new version of the file with a
 // bad line is rejected whole and the previous grants stay in force, like policies.
 import { hash, timingSafeEqual } from "node:crypto";
+import { DigestCache } from "../digest-cache.ts";
 
 export interface ApiKeyGrant {
   readonly name: string;
@@ -43,13 +44,23 @@ export function parseApiKeyGrants(text: string): ParsedGrants {
   return problems.length > 0 ? { ok: false, problems } : { ok: true, grants };
 }
 
+/**
+ * Digests of keys that matched a grant, so a caller's key is not hashed again on every call. Only
+ * keys that matched are remembered: a wrong key (a guess) is hashed every time, as it always was, so
+ * a hit tells the sender nothing the answer (200 or 401) does not. The comparison against every
+ * grant still runs on every call, so a grant removed from the file stops matching at once.
+ */
+const matchedKeys = new DigestCache<Buffer>(1024, (key) => hash("sha256", key, "buffer"));
+
 /** The grant whose key this is, comparing against every entry (no early exit). */
 export function matchApiKey(grants: readonly ApiKeyGrant[], key: string): string | undefined {
-  const digest = hash("sha256", key, "buffer");
+  const cached = matchedKeys.cached(key);
+  const digest = cached ?? matchedKeys.digestOf(key);
   let match: string | undefined;
   for (const grant of grants) {
     if (timingSafeEqual(grant.digest, digest) && match === undefined) match = grant.name;
   }
+  if (match !== undefined && cached === undefined) matchedKeys.remember(key, digest);
   return match;
 }
 

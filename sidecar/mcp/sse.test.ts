@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { eventData, messageEvent, replaceEventData, SseSplitter } from "./sse.ts";
+import { dataValueSpan, eventData, messageEvent, replaceEventData, SseSplitter } from "./sse.ts";
 
 const split = (chunks: Buffer[], max = 1 << 20) => {
   const s = new SseSplitter(max);
@@ -54,5 +54,27 @@ describe("SSE fields", () => {
     assert.equal(replaceEventData(Buffer.from("id: 4\ndata: 1\n\n"), "2").toString(), "id: 4\ndata: 2\n\n");
     assert.equal(eventData(out), '{"new":2}');
     assert.equal(messageEvent({ a: 1 }).toString(), 'event: message\ndata: {"a":1}\n\n');
+  });
+
+  it("finds the bytes of an event's only data value, and refuses events with none or several", () => {
+    const at = (text: string) => {
+      const raw = Buffer.from(text, "utf8");
+      const span = dataValueSpan(raw);
+      return span && raw.subarray(span.start, span.end).toString("utf8");
+    };
+    assert.equal(at('event: message\ndata: {"id":1,"é":2}\n\n'), '{"id":1,"é":2}');
+    assert.equal(at("id: 4\r\ndata:x\r\n: note\r\n\r\n"), "x");
+    assert.equal(at("data\n\n"), "");
+    assert.equal(at("database: 1\ndata: 2\n\n"), "2");
+    assert.equal(at("event: message\n\n"), undefined);
+    assert.equal(at("data: 1\ndata: 2\n\n"), undefined);
+    fc.assert(
+      fc.property(fc.string(), (value) => {
+        const clean = value.replace(/[\r\n]/g, "");
+        const raw = Buffer.from(`id: 1\ndata: ${clean}\n\n`, "utf8");
+        const span = dataValueSpan(raw);
+        return span !== undefined && raw.subarray(span.start, span.end).toString("utf8") === eventData(raw);
+      }),
+    );
   });
 });

@@ -76,6 +76,33 @@ function nextLineEnd(buf: Buffer, from: number): number {
   return Math.min(lf, cr);
 }
 
+const DATA = Buffer.from("data", "latin1");
+const COLON = 0x3a;
+const SPACE = 0x20;
+
+/**
+ * Where the value of an event's only data line lies in its bytes (after `data:` and one optional
+ * space, up to the line end), so it can be rewritten in place; undefined when the event has no data
+ * line or more than one.
+ */
+export function dataValueSpan(raw: Buffer): { start: number; end: number } | undefined {
+  let span: { start: number; end: number } | undefined;
+  let pos = 0;
+  while (pos < raw.length) {
+    let end = nextLineEnd(raw, pos);
+    if (end === -1) end = raw.length;
+    const isData = end - pos >= 4 && raw.compare(DATA, 0, 4, pos, pos + 4) === 0 && (end - pos === 4 || raw[pos + 4] === COLON);
+    if (isData) {
+      if (span) return undefined;
+      let start = Math.min(pos + 5, end);
+      if (start < end && raw[start] === SPACE) start++;
+      span = { start, end };
+    }
+    pos = end + (raw[end] === CR && raw[end + 1] === LF ? 2 : 1);
+  }
+  return span;
+}
+
 /** The event's data (data lines joined by LF), or undefined when it has none (comments, priming). */
 export function eventData(raw: Buffer): string | undefined {
   let data: string | undefined;

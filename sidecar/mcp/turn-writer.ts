@@ -1,5 +1,5 @@
 // Writes a streamed answer in as few system calls as possible without holding anything back: what is
-// written within one turn of the event loop leaves in one write at the end of that turn (the headers
+// written within one turn of the event loop leaves in one (vectored) write at the end of that turn (the headers
 // with the first event, the last event with the end of the stream). SSE events are never delayed
 // longer than that turn.
 import { once } from "node:events";
@@ -27,9 +27,7 @@ export class TurnWriter {
 
   /** Ends the answer, with whatever is still queued in the same write. */
   end(): void {
-    const data = this.take();
-    if (data) this.res.end(data);
-    else this.res.end();
+    this.writePending(true);
   }
 
   private schedule(): void {
@@ -38,17 +36,27 @@ export class TurnWriter {
     setImmediate(() => {
       this.scheduled = false;
       if (this.res.destroyed || this.res.writableEnded) return;
-      const data = this.take();
-      if (data) this.res.write(data);
+      if (this.pending.length > 0) this.writePending(false);
       else if (!this.flushed) this.res.flushHeaders();
       this.flushed = true;
     });
   }
 
-  private take(): Buffer | undefined {
-    if (this.pending.length === 0) return undefined;
-    const data = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending);
+  /**
+   * Queued bytes, written as they are, and the end of the answer when `end`: the socket is corked
+   * meanwhile, so they leave in one vectored write instead of being copied into one buffer. (The
+   * socket, not the response: a response corked across its end() frames its chunks wrongly.)
+   */
+  private writePending(end: boolean): void {
+    const pending = this.pending;
     this.pending = [];
-    return data;
+    const socket = this.res.socket;
+    socket?.cork();
+    try {
+      for (const bytes of pending) this.res.write(bytes);
+      if (end) this.res.end();
+    } finally {
+      socket?.uncork();
+    }
   }
 }

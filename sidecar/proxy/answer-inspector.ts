@@ -29,6 +29,13 @@ export interface ForwardedRequest {
   readonly uncacheable?: boolean;
 }
 
+/** What the fast reading relays: the text (undefined: dropped), and for an answer where its id was replaced. */
+export interface FastTranslation {
+  readonly text: string | undefined;
+  /** The span of the upstream's id in the original text and the client's id (JSON) that replaces it. */
+  readonly idSpan?: { readonly start: number; readonly end: number; readonly id: string };
+}
+
 export interface InspectorOptions {
   /** The requests forwarded on this stream, by minted id; answered ones are removed. */
   forwarded: Map<number, ForwardedRequest>;
@@ -125,7 +132,11 @@ export class AnswerInspector {
    */
   translateText(text: string): string | undefined | null {
     const fast = this.fastTranslate(text);
-    if (fast) return fast.text;
+    return fast ? fast.text : this.translateFull(text);
+  }
+
+  /** `translateText` without the fast reading: parsed and translated in full. */
+  translateFull(text: string): string | undefined | null {
     let value: unknown;
     try {
       value = JSON.parse(text) as unknown;
@@ -151,6 +162,12 @@ export class AnswerInspector {
    * be parsed in full. A text it gives is one JSON object without line breaks.
    */
   fastTranslate(text: string): { text: string | undefined } | undefined {
+    const fast = this.fastTranslation(text);
+    return fast && { text: fast.text };
+  }
+
+  /** `fastTranslate`, telling also where the id was replaced (relay.ts writes such an answer's own bytes around the new id). */
+  fastTranslation(text: string): FastTranslation | undefined {
     const read = readAnswerText(text);
     if (read?.kind === "message" && this.guardsNotifications(read.method)) return undefined;
     if (read?.kind === "message") {
@@ -162,7 +179,9 @@ export class AnswerInspector {
     const pending = this.options.forwarded.get(read.minted);
     if (pending?.call?.results || pending?.uncacheable === true || decidedRead(pending) || (this.options.unattributedResult && unattributed(pending))) return undefined;
     const clientId = this.mapBack(read.minted, () => read.outcome);
-    return { text: clientId === undefined ? undefined : `${text.slice(0, read.idStart)}${JSON.stringify(clientId)}${text.slice(read.idEnd)}` };
+    if (clientId === undefined) return { text: undefined };
+    const id = JSON.stringify(clientId);
+    return { text: `${text.slice(0, read.idStart)}${id}${text.slice(read.idEnd)}`, idSpan: { start: read.idStart, end: read.idEnd, id } };
   }
 
   /** One message (or a batch) as the client is to see it; undefined when nothing of it may pass. */

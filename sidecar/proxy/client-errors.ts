@@ -1,6 +1,6 @@
 // Requests Node's HTTP parser refuses before any handler runs (headers over the size bound, a request
-// that is not HTTP, a request that did not arrive in time). Fastify's default answer has a body of its
-// own shape; MCP clients read a JSON-RPC error, as for every other refusal of the sidecar. The
+// that is not HTTP, a request that did not arrive in time). Node's default answer has no body; MCP
+// clients read a JSON-RPC error, as for every other refusal of the sidecar. The
 // connection is closed afterwards: the parser cannot tell where the next request would begin.
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
@@ -17,7 +17,7 @@ export function clientErrorAnswer(err: ClientError): { status: number; message: 
   return { status: 400, message: "Malformed HTTP request" };
 }
 
-/** A fastify `clientErrorHandler`: answers with a JSON-RPC error and closes the connection. */
+/** A `clientError` listener of the MCP port's server: answers with a JSON-RPC error and closes the connection. */
 export function clientErrorHandler(onRefused: () => void): (err: ClientError, socket: Duplex) => void {
   return (err, socket) => {
     // A reset connection has nobody left to answer.

@@ -1,5 +1,5 @@
-// What every request to the MCP endpoint passes before its body is read, run as a hook of the MCP
-// route (after the router resolved it, never on the raw URL): a Connection header that names no
+// What every request to the MCP endpoint passes before its body is read, run by the front door
+// (mcp-server.ts) once the target is exactly the MCP path: a Connection header that names no
 // header, the Origin allow-list (browsers, DNS rebinding), authentication, and for a POST a body
 // without Content-Encoding. Failures are answered here: 400, 403, 401 with a WWW-Authenticate
 // challenge (naming the RFC 9728 metadata when OAuth tokens are accepted), 503 when tokens cannot be

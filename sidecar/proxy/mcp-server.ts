@@ -1,13 +1,13 @@
-// The HTTP front of the proxy (fastify): the MCP endpoint at the upstream's path, and the OAuth
-// protected-resource metadata. There is one front door: the MCP route's own onRequest hook, which runs
-// once the router has resolved the route, refuses any target that is not exactly the MCP path, then
-// checks the Origin and authenticates before a body is read; a request without an authenticated
-// caller is never served. Absolute-form targets are refused for every route. Bodies are read raw
-// (bounded) because the proxy parses them itself, strictly. Handlers write to the raw response so
-// upstream streams pass through without framework buffering.
-import type { IncomingMessage } from "node:http";
+// The HTTP front of the proxy (node:http, no framework on the hot path: ADR 0950): the MCP endpoint at
+// the upstream's path, and the OAuth protected-resource metadata. There is one front door: every
+// request on this port is first refused unless its target is origin-form, then served only when its
+// path is byte for byte the MCP path (a query may follow); there the Connection header and the
+// Origin are checked and the caller is authenticated before a body is read, and a request without an
+// authenticated caller is never served. Bodies are read raw (bounded) because the proxy parses them
+// itself, strictly. Handlers write to the response directly, so upstream streams pass through
+// without buffering.
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
-import { fastify, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { CallerContext } from "../tool-call.ts";
 import type { Authenticator } from "../identity/authenticator.ts";
 import { protectedResourceMetadata, WELL_KNOWN } from "../identity/protected-resource.ts";
@@ -18,13 +18,22 @@ import { clientErrorHandler } from "./client-errors.ts";
 import { passGate } from "./gate.ts";
 import { handlePost } from "./post.ts";
 import { sendJson } from "./downstream.ts";
-import { isOriginForm, mcpTargetProblem, searchOf } from "./request-target.ts";
+import { announcesBody, readRawBody } from "./raw-body.ts";
+import { isOriginForm, searchOf } from "./request-target.ts";
 import { handleOptions, handleStreamOrDelete } from "./stream.ts";
 
 export interface McpServerDeps extends ProxyDeps {
   authenticator: Authenticator;
   /** Tracks exchanges in flight (false: refused, the connection is closing for a shutdown) and standalone streams among them. */
   inFlight: { begin(res: Exchange["res"]): boolean; stream(res: Exchange["res"]): void };
+}
+
+/** The MCP port: its server, listening and closing. */
+export interface McpServer {
+  readonly server: Server;
+  listen(address: { host: string; port: number }): Promise<void>;
+  /** Refuses new requests with 503 from now on, closes idle connections and stops listening. */
+  close(): Promise<void>;
 }
 
 /**
@@ -34,132 +43,142 @@ export interface McpServerDeps extends ProxyDeps {
  */
 const PREFLIGHT: Omit<CallerContext, "session"> = Object.freeze({ caller: Object.freeze({ grant: "(cors-preflight)", sub: "", groups: [], claims: {} }), authMethod: "none" });
 
-export function createMcpServer(deps: McpServerDeps): FastifyInstance {
+/** Methods the endpoint refuses with 405 (anything else that is not served is 404): they would reach the upstream unparsed. */
+const NOT_ALLOWED = new Set(["PUT", "PATCH", "HEAD", "TRACE"]);
+
+/** The front's own refusals, framed as they always were (a JSON-RPC error, UTF-8 JSON). */
+function answer(res: ServerResponse, status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function createMcpServer(deps: McpServerDeps): McpServer {
   const { config } = deps;
   const path = config.upstream.pathname;
-  const app = fastify({
-    logger: false,
-    bodyLimit: config.maxBodyBytes,
-    requestTimeout: config.requestTimeoutMs,
-    // A connection that sends nothing is closed after the header timeout; once a request has
-    // arrived the socket timeout is lifted (answers and streams may be quiet for long).
-    connectionTimeout: config.headersTimeoutMs,
-    keepAliveTimeout: config.keepAliveTimeoutMs,
-    return503OnClosing: true,
-    exposeHeadRoutes: false,
-    clientErrorHandler: clientErrorHandler(() => deps.metrics.countRequest("_invalid", "rejected")),
-    // Node keeps counting the request timeout until the body is read; answers and streams are unbounded.
-    http: {
-      headersTimeout: Math.min(config.headersTimeoutMs, config.requestTimeoutMs),
-      // How often Node looks for expired requests (default 30 s, which would stretch every bound).
-      connectionsCheckingInterval: Math.max(100, Math.min(1000, config.headersTimeoutMs / 2)),
-    },
-  });
-  const callers = new WeakMap<IncomingMessage, Omit<CallerContext, "session">>();
   const gate = { ...deps, allowedOrigins: config.allowedOrigins, publicUrl: config.publicUrl, mcpPath: path };
+  const rejected = () => deps.metrics.countRequest("_invalid", "rejected");
+  let closing = false;
 
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+  const notFound = (res: ServerResponse) => answer(res, 404, rpcError(null, INVALID_REQUEST, `Not found: the MCP endpoint is ${path}`));
 
-  app.setErrorHandler((err: FastifyError, _request, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) deps.log.error({ err: err.message }, "unexpected error handling an MCP request");
-    deps.metrics.countRequest("_invalid", "rejected");
-    const message = status === 413 ? `Request body larger than ${config.maxBodyBytes} bytes` : status === 415 ? "Unsupported Media Type" : err.message;
-    return reply.code(status).type("application/json").send(rpcError(null, status === 400 ? PARSE_ERROR : INVALID_REQUEST, message));
-  });
-
-  const notFound = (reply: FastifyReply) => reply.code(404).type("application/json").send(rpcError(null, INVALID_REQUEST, `Not found: the MCP endpoint is ${path}`));
-
-  app.addHook("onRequest", async (request, reply) => {
-    request.raw.socket.setTimeout(0);
-    if (!deps.inFlight.begin(reply.raw)) return reply.hijack();
-    if (!isOriginForm(request.raw.url)) {
-      deps.metrics.countRequest("_invalid", "rejected");
-      return reply.code(400).type("application/json").send(rpcError(null, INVALID_REQUEST, "Bad Request: the request target must be a path (origin-form), not an absolute URL"));
-    }
-  });
-
-  /** The MCP route's front door: the exact path, then the gate (Connection, Origin, authentication, Content-Encoding). */
-  const frontDoor = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (mcpTargetProblem(request.raw.url, path) !== undefined) {
-      deps.metrics.countRequest("_invalid", "rejected");
-      return notFound(reply);
-    }
-    const caller = await passGate(gate, request.raw, reply.raw);
-    if (!caller) return reply.hijack();
-    callers.set(request.raw, caller);
+  /** A body that could not be read: refused; a body left unread (413) ends the connection. */
+  const refuseBody = (res: ServerResponse, status: 400 | 413, message: string) => {
+    rejected();
+    answer(res, status, rpcError(null, status === 400 ? PARSE_ERROR : INVALID_REQUEST, message), status === 413 ? { connection: "close" } : {});
   };
 
-  const exchange = (request: FastifyRequest, res: Exchange["res"], caller: Omit<CallerContext, "session">): Exchange => ({
-    req: request.raw,
+  const exchange = (req: IncomingMessage, res: ServerResponse, caller: Omit<CallerContext, "session">): Exchange => ({
+    req,
     res,
     context: { ...caller, session: undefined },
     startedAt: performance.now(),
-    search: searchOf(request.raw.url as string),
+    search: searchOf(req.url as string),
   });
 
-  const serve = async (request: FastifyRequest, res: Exchange["res"], run: () => Promise<void>): Promise<void> => {
+  const serve = async (req: IncomingMessage, res: ServerResponse, run: () => Promise<void>): Promise<void> => {
     try {
       await run();
     } catch (err) {
-      deps.log.error({ err: (err as Error).message, stack: (err as Error).stack, method: request.method }, "unexpected error handling an MCP request");
+      deps.log.error({ err: (err as Error).message, stack: (err as Error).stack, method: req.method }, "unexpected error handling an MCP request");
       if (!res.headersSent) sendJson(res, 500, rpcError(null, INVALID_REQUEST, "Internal error in the policy proxy"));
       else res.destroy();
     }
   };
 
-  app.route({
-    method: ["POST", "GET", "DELETE"],
-    url: path,
-    onRequest: frontDoor,
-    handler: async (request, reply) => {
-      reply.hijack();
-      const res = reply.raw;
-      const caller = callers.get(request.raw);
-      if (!caller) {
-        // Unreachable while the front door runs; if it ever did not, nothing is served (fail closed).
-        deps.metrics.countRequest("_invalid", "unauthenticated");
-        return sendJson(res, 401, rpcError(null, INVALID_REQUEST, "Unauthorized: no authenticated caller"));
-      }
-      const ex = exchange(request, res, caller);
-      if (request.method === "GET") deps.inFlight.stream(res);
-      await serve(request, res, () =>
-        request.method === "POST" ? handlePost(deps, ex, request.body as Buffer | undefined) : handleStreamOrDelete(deps, ex, request.method as "GET" | "DELETE"),
-      );
-    },
-  });
-  // CORS preflight carries no credentials and no MCP message (stream.ts passes it on as it is): the
-  // exact path and a Connection header naming no header are required. It has no caller, and no
-  // caller's grant ever stands in for one.
-  app.route({
-    method: "OPTIONS",
-    url: path,
-    onRequest: async (request, reply) => {
-      if (mcpTargetProblem(request.raw.url, path) !== undefined) return notFound(reply);
-      const connection = connectionHeaderProblem(request.headers);
-      if (connection !== undefined) return reply.code(400).type("application/json").send(rpcError(null, INVALID_REQUEST, `Bad Request: ${connection}`));
-    },
-    handler: async (request, reply) => {
-      reply.hijack();
-      const res = reply.raw;
-      await serve(request, res, () => handleOptions(deps, exchange(request, res, PREFLIGHT)));
-    },
-  });
-  // Anything else on the endpoint would reach the upstream unparsed: refused.
-  app.route({
-    method: ["PUT", "PATCH", "HEAD", "TRACE"],
-    url: path,
-    handler: async (_request, reply) => reply.code(405).header("allow", "GET, POST, DELETE, OPTIONS").type("application/json").send(rpcError(null, INVALID_REQUEST, "Method not allowed")),
-  });
-
-  const metadata = async (request: { raw: IncomingMessage }, reply: { code(n: number): { send(b: unknown): unknown }; header(k: string, v: string): unknown }) => {
-    if (!deps.authenticator.usesOAuth) return reply.code(404).send({ error: "not_found", message: "this MCP endpoint does not accept OAuth tokens" });
-    reply.header("cache-control", "max-age=300");
-    return reply.code(200).send(protectedResourceMetadata(request.raw, config.publicUrl, path, await deps.authenticator.authorizationServers()));
+  /** POST, GET and DELETE on the MCP path: the gate (Connection, Origin, authentication, Content-Encoding), then the body. */
+  const endpoint = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const caller = await passGate(gate, req, res);
+    if (!caller) return;
+    let body: Buffer | undefined;
+    if (req.method === "POST" || (req.method === "DELETE" && announcesBody(req))) {
+      const read = await readRawBody(req, config.maxBodyBytes);
+      if (!read.ok) return refuseBody(res, read.status, read.message);
+      body = read.body;
+    }
+    const ex = exchange(req, res, caller);
+    if (req.method === "GET") deps.inFlight.stream(res);
+    await serve(req, res, () => (req.method === "POST" ? handlePost(deps, ex, body) : handleStreamOrDelete(deps, ex, req.method as "GET" | "DELETE")));
   };
-  app.get(WELL_KNOWN, metadata);
-  app.get(`${WELL_KNOWN}${path}`, metadata);
-  app.setNotFoundHandler((_request, reply) => notFound(reply));
-  return app;
+
+  // CORS preflight carries no credentials and no MCP message (stream.ts passes it on as it is): a
+  // Connection header naming no header is required. It has no caller, and no caller's grant ever
+  // stands in for one.
+  const preflight = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const connection = connectionHeaderProblem(req.headers);
+    if (connection !== undefined) return answer(res, 400, rpcError(null, INVALID_REQUEST, `Bad Request: ${connection}`));
+    if (announcesBody(req)) {
+      const read = await readRawBody(req, config.maxBodyBytes);
+      if (!read.ok) return refuseBody(res, read.status, read.message);
+    }
+    await serve(req, res, () => handleOptions(deps, exchange(req, res, PREFLIGHT)));
+  };
+
+  const metadata = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (!deps.authenticator.usesOAuth) return answer(res, 404, { error: "not_found", message: "this MCP endpoint does not accept OAuth tokens" });
+    answer(res, 200, protectedResourceMetadata(req, config.publicUrl, path, await deps.authenticator.authorizationServers()), { "cache-control": "max-age=300" });
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (closing) {
+      res.setHeader("connection", "close");
+      return answer(res, 503, rpcError(null, INVALID_REQUEST, "Service Unavailable: the sidecar is shutting down"));
+    }
+    // A connection that sends nothing is closed after the header timeout; once a request has
+    // arrived the socket timeout is lifted (answers and streams may be quiet for long).
+    req.socket.setTimeout(0);
+    if (!deps.inFlight.begin(res)) return;
+    const target = req.url;
+    if (!isOriginForm(target)) {
+      rejected();
+      return answer(res, 400, rpcError(null, INVALID_REQUEST, "Bad Request: the request target must be a path (origin-form), not an absolute URL"));
+    }
+    const query = (target as string).indexOf("?");
+    const targetPath = query === -1 ? target : (target as string).slice(0, query);
+    const method = req.method as string;
+    if (targetPath !== path) {
+      if (method === "GET" && (targetPath === WELL_KNOWN || targetPath === `${WELL_KNOWN}${path}`)) return serve(req, res, () => metadata(req, res));
+      // Every other target, whatever it decodes to, is not the MCP endpoint.
+      rejected();
+      return notFound(res);
+    }
+    if (method === "POST" || method === "GET" || method === "DELETE") return endpoint(req, res);
+    if (method === "OPTIONS") return preflight(req, res);
+    if (NOT_ALLOWED.has(method)) return answer(res, 405, rpcError(null, INVALID_REQUEST, "Method not allowed"), { allow: "GET, POST, DELETE, OPTIONS" });
+    rejected();
+    return notFound(res);
+  };
+
+  const server = createServer(
+    {
+      requestTimeout: config.requestTimeoutMs,
+      // Node keeps counting the request timeout until the body is read; answers and streams are unbounded.
+      headersTimeout: Math.min(config.headersTimeoutMs, config.requestTimeoutMs),
+      keepAliveTimeout: config.keepAliveTimeoutMs,
+      // How often Node looks for expired requests (default 30 s, which would stretch every bound).
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, config.headersTimeoutMs / 2)),
+    },
+    (req, res) => void serve(req, res, () => route(req, res)),
+  );
+  server.keepAliveTimeout = config.keepAliveTimeoutMs;
+  server.setTimeout(config.headersTimeoutMs);
+  server.on("clientError", clientErrorHandler(rejected));
+
+  return {
+    server,
+    listen: ({ host, port }) =>
+      new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen({ host, port }, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      }),
+    close: () => {
+      closing = true;
+      server.closeIdleConnections();
+      if (!server.listening) return Promise.resolve();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
 }

@@ -5,12 +5,13 @@
 // over the inspection bound, text that is not JSON) is never relayed: the client gets an error instead.
 // Requests still unanswered when the answer ends are answered by the sidecar, so no client waits out
 // its timeout.
+import { isUtf8 } from "node:buffer";
 import type { Dispatcher } from "undici";
 import type { Logger } from "pino";
 import { downstreamResponseHeaders, headerValue, mediaType } from "../mcp/http-headers.ts";
 import { CONNECTION_CLOSED, rpcError } from "../mcp/answers.ts";
 import { JsonText } from "../mcp/json-text.ts";
-import { eventData, messageEvent, replaceEventData, SseSplitter } from "../mcp/sse.ts";
+import { dataValueSpan, eventData, messageEvent, replaceEventData, SseSplitter } from "../mcp/sse.ts";
 import type { AnswerInspector } from "./answer-inspector.ts";
 import type { Downstream, EventSink } from "./downstream.ts";
 
@@ -96,12 +97,30 @@ async function relayEvents(upstream: Dispatcher.ResponseData, out: Downstream, p
 async function writeEvent(sink: EventSink, raw: Buffer, plan: RelayPlan): Promise<void> {
   const data = eventData(raw);
   if (data === undefined || data === "") return sink.write(raw);
-  const translated = plan.inspector.translateText(data);
+  const fast = plan.inspector.fastTranslation(data);
+  if (fast?.idSpan) return writeSpliced(sink, raw, data, fast.idSpan) ?? sink.write(replaceEventData(raw, fast.text as string));
+  const translated = fast ? fast.text : plan.inspector.translateFull(data);
   if (translated === null) {
     plan.log.warn({ bytes: raw.length }, "upstream SSE event is not JSON; dropped");
     return;
   }
   if (translated !== undefined) await sink.write(replaceEventData(raw, translated));
+}
+
+/**
+ * An answer whose only change is its id, written as the upstream's own bytes around the client's id:
+ * no copy of the (possibly large) event is made, so large answers leave no garbage behind but the
+ * text that was read. Undefined when the event's data is not one line (then it is written anew).
+ */
+function writeSpliced(sink: EventSink, raw: Buffer, data: string, idSpan: { start: number; end: number; id: string }): Promise<void> | undefined {
+  const value = dataValueSpan(raw);
+  // Only bytes that decode exactly to the text inspected are relayed as they are (never invalid UTF-8).
+  if (value === undefined || !isUtf8(raw.subarray(value.start, value.end)) || value.end - value.start !== Buffer.byteLength(data)) return undefined;
+  const idStart = value.start + Buffer.byteLength(data.slice(0, idSpan.start));
+  const idEnd = idStart + (idSpan.end - idSpan.start);
+  // Written without a turn in between, so nothing else on the answer comes between the parts.
+  const parts = [sink.write(raw.subarray(0, idStart)), sink.write(Buffer.from(idSpan.id, "utf8")), sink.write(raw.subarray(idEnd))];
+  return Promise.all(parts).then(() => undefined);
 }
 
 /**
@@ -166,7 +185,7 @@ async function readBounded(upstream: Dispatcher.ResponseData, max: number): Prom
     if (size > max) throw new Error(`the upstream answer is larger than ${max} bytes`);
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks);
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
 }
 
 /**
