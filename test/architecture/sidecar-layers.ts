@@ -11,7 +11,7 @@ export interface SidecarLayer {
 }
 
 export const SIDECAR_LAYERS: readonly SidecarLayer[] = [
-  { name: "wire", paths: ["sidecar/json/", "sidecar/mcp/"] },
+  { name: "wire", paths: ["sidecar/json/", "sidecar/mcp/", "sidecar/digest-cache.ts"] },
   { name: "vocabulary", paths: ["sidecar/tool-call.ts", "sidecar/sessions.ts"] },
   { name: "observability", paths: ["sidecar/observability/"] },
   { name: "sources", paths: ["sidecar/watched-file.ts", "sidecar/policy-source.ts", "sidecar/policy-sources/", "sidecar/rate-limit-store.ts", "sidecar/ratelimit/"] },
