@@ -123,7 +123,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
 
   const inFlight = new InFlightExchanges();
   const requestIds = new RequestIds(config.maxSessions);
-  const app = createMcpServer({ config, upstream, enforcer, targets, holder, sessions, knownTools, metrics, log, authenticator, inFlight, approvals, requestIds, tracing });
+  const app = createMcpServer({ config, upstream, enforcer, targets, holder, sessions, knownTools, metrics, log, authenticator, inFlight, approvalRuntime: approvals, requestIds, tracing });
   const connections = new ConnectionTracker(app.server);
   inFlight.attach(connections);
   const admin = createAdminServer(metrics, {

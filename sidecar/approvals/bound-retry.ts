@@ -33,7 +33,7 @@ export interface BoundRoundTrip {
 
 /** Decides the retry from the McpApproval its state names; `signal` aborts when the client goes away. */
 export async function decideBoundRetry(deps: CallApprovalDeps, r: BoundRoundTrip, signal: AbortSignal): Promise<InputApprovalStep> {
-  const kubernetes = deps.approvals.approvals.kubernetes as KubernetesApprovals;
+  const kubernetes = deps.approvalRuntime.approvals.kubernetes as KubernetesApprovals;
   let approval: McpApprovalObject | undefined;
   try {
     await kubernetes.ready(signal);
@@ -58,7 +58,7 @@ function refuse(r: BoundRoundTrip, verdict: Omit<Verdict, "rule">, record?: Appr
 }
 
 function judge(deps: CallApprovalDeps, r: BoundRoundTrip, kubernetes: KubernetesApprovals, approval: McpApprovalObject | undefined, waited: boolean): Step {
-  const { approvals, clock } = deps.approvals;
+  const { approvals, clock } = deps.approvalRuntime;
   const tool = r.call.request.tool;
   const name = `${kubernetes.namespace}/${r.approval}`;
   const done = (run: () => Promise<InputApprovalStep> | InputApprovalStep): Step => ({ kind: "done", run });
@@ -101,7 +101,7 @@ function judge(deps: CallApprovalDeps, r: BoundRoundTrip, kubernetes: Kubernetes
 
 /** The next version of the approval (undefined once deleted), or the same one after RETRY_WAIT_MS or its waitUntil. */
 function changeOf(deps: CallApprovalDeps, kubernetes: KubernetesApprovals, approval: McpApprovalObject, signal: AbortSignal): Promise<McpApprovalObject | undefined> {
-  const { clock } = deps.approvals;
+  const { clock } = deps.approvalRuntime;
   const name = approval.metadata.name;
   return new Promise((resolve) => {
     const cleanup: Array<() => void> = [];
@@ -126,7 +126,7 @@ function changeOf(deps: CallApprovalDeps, kubernetes: KubernetesApprovals, appro
 
 /** Admits the call's limits and records the approval's one use (the atomic step); then it is forwarded. */
 async function use(deps: CallApprovalDeps, r: BoundRoundTrip, kubernetes: KubernetesApprovals, approval: McpApprovalObject, via: ApprovalUseType["via"], decidedBy: string): Promise<InputApprovalStep> {
-  const { approvals } = deps.approvals;
+  const { approvals } = deps.approvalRuntime;
   const name = `${kubernetes.namespace}/${approval.metadata.name}`;
   const admission = await deps.enforcer.admitApproved(r.call);
   if (admission.decision !== "allowed") {

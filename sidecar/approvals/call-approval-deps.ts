@@ -7,7 +7,7 @@ import type { PolicyHolder } from "../policy-holder.ts";
 import type { ApprovalRuntime } from "./runtime.ts";
 
 export interface CallApprovalDeps {
-  approvals: ApprovalRuntime;
+  approvalRuntime: ApprovalRuntime;
   enforcer: Pick<Enforcer, "admitApproved" | "settleApproval" | "release">;
   holder: Pick<PolicyHolder, "current" | "store">;
   log: Logger;

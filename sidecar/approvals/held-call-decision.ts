@@ -15,7 +15,7 @@ export type HeldCallDecision = { forward: true; call: DecidedCall } | { forward:
 
 /** Decides (and counts) the call; an approval that is used is used here, after the limits admitted it. */
 export async function decideHeldCall(deps: CallApprovalDeps, call: DecidedCall, request: ApprovalRequest): Promise<HeldCallDecision> {
-  const { approvals } = deps.approvals;
+  const { approvals } = deps.approvalRuntime;
   const refuse = (verdict: Verdict, record?: ApprovalRecord, admission?: Admission): HeldCallDecision => {
     const decided = deps.enforcer.settleApproval(call, verdict, { forward: false, ...(admission ? { admission } : {}), ...(record ? { record } : {}) });
     return { forward: false, call: decided, verdict };
@@ -50,7 +50,7 @@ export async function decideHeldCall(deps: CallApprovalDeps, call: DecidedCall, 
 }
 
 async function use(deps: CallApprovalDeps, approval: McpApprovalObject, via: "Kubernetes" | "Elicitation", request: ApprovalRequest): Promise<{ ok: true } | { ok: false; why: string }> {
-  const { approvals } = deps.approvals;
+  const { approvals } = deps.approvalRuntime;
   const kubernetes = approvals.kubernetes;
   if (!kubernetes) return { ok: false, why: "no Kubernetes API" };
   const binding = approvals.binding(request);

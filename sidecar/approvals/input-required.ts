@@ -27,8 +27,8 @@ export async function decideInputApproval(deps: CallApprovalDeps, call: DecidedC
   const binding: StateBinding = { policy: call.policy.name, grant: call.context.caller.grant, tool: call.request.tool, args: call.request.args };
   const state = params.requestState;
   const refuse = (verdict: Omit<Verdict, "rule">): InputApprovalStep => ({ kind: "refuse", verdict: { ...verdict, rule: call.verdict.rule } });
-  const { requestStates } = deps.approvals;
-  const kubernetes = deps.approvals.approvals.kubernetes;
+  const { requestStates } = deps.approvalRuntime;
+  const kubernetes = deps.approvalRuntime.approvals.kubernetes;
   const reply = (params.inputResponses as Record<string, unknown> | undefined)?.[APPROVAL_INPUT_KEY] as InputReply | undefined;
 
   if (typeof state !== "string" || !state.startsWith(STATE_PREFIX)) {
@@ -66,8 +66,8 @@ export async function admitApproved(deps: CallApprovalDeps, call: DecidedCall, r
  * The InputRequiredResult of an "ask" step: the approval question (unless only Kubernetes can decide)
  * and the state; with an McpApproval, `_meta` names it and the command that approves it.
  */
-export function inputRequiredResult(deps: Pick<CallApprovalDeps, "approvals">, call: DecidedCall, step: Extract<InputApprovalStep, { kind: "ask" }>): { result: Record<string, unknown>; record: ApprovalRecord | undefined } {
-  const { approvals } = deps.approvals;
+export function inputRequiredResult(deps: Pick<CallApprovalDeps, "approvalRuntime">, call: DecidedCall, step: Extract<InputApprovalStep, { kind: "ask" }>): { result: Record<string, unknown>; record: ApprovalRecord | undefined } {
+  const { approvals } = deps.approvalRuntime;
   const namespace = approvals.namespace ?? "";
   const question = step.question ? approvalQuestion(call.request.tool, approvals.kubernetes ? `${namespace}/${approvals.kubernetes.policy}` : call.policy!.name, argumentsPreview(call.request.args)) : undefined;
   const result = {
@@ -95,7 +95,7 @@ function notApproved(call: DecidedCall, reply: InputReply | undefined): Omit<Ver
 /** The first answer with Kubernetes: bound to the McpApproval for this exact request (found or new). */
 async function askBound(deps: CallApprovalDeps, call: DecidedCall, binding: StateBinding): Promise<InputApprovalStep> {
   const settings = call.awaitingApproval!.plan.approval!;
-  const { approvals } = deps.approvals;
+  const { approvals } = deps.approvalRuntime;
   const rule = call.verdict.rule;
   const found = await approvals.approvalForInput(approvalRequestOf(call, { hold: false, signal: new AbortController().signal }));
   if ("problem" in found) return { kind: "refuse", verdict: { decision: "approval_required", reason: "approval_unavailable", rule, message: unavailableMessage({ tool: call.request.tool, why: found.problem }) } };
@@ -105,8 +105,8 @@ async function askBound(deps: CallApprovalDeps, call: DecidedCall, binding: Stat
     return { kind: "refuse", verdict: { decision: "denied", reason: "approval_denied", rule, message: denied } };
   }
   const approval = found.approval;
-  const ttlMs = Date.parse(approval.spec.expiresAt) - deps.approvals.clock.now();
-  const state = deps.approvals.requestStates.sign(binding, Math.max(1, ttlMs), approval.metadata.name);
+  const ttlMs = Date.parse(approval.spec.expiresAt) - deps.approvalRuntime.clock.now();
+  const state = deps.approvalRuntime.requestStates.sign(binding, Math.max(1, ttlMs), approval.metadata.name);
   // Already approved with kubectl: nothing to ask, the retry with the state runs.
   const question = settings.via !== "kubernetes" && approval.status?.decision !== "Approved";
   return { kind: "ask", state, question, approval };
@@ -120,7 +120,7 @@ async function consumeOnce(deps: CallApprovalDeps, nonce: string, expiresAt: num
   const store = deps.holder.store;
   const policy = deps.holder.current;
   if (!store || !policy) return false;
-  const windowMs = Math.max(1, expiresAt - deps.approvals.clock.now());
+  const windowMs = Math.max(1, expiresAt - deps.approvalRuntime.clock.now());
   try {
     const result = await store.consume([{ key: `approval-state|${nonce}`, windowMs, max: 1, partition: policy.limitPartitioning === "grant" ? grant : "" }]);
     return result.admitted;

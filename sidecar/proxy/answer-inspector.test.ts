@@ -47,14 +47,14 @@ describe("AnswerInspector", () => {
     ]);
     const i = new AnswerInspector({ forwarded, hidden: undefined, knownTools: new KnownTools(), status: 200, log, taskVisible: (id: string) => id === "mine" });
     const tasks = { tasks: [{ taskId: "mine" }, { taskId: "theirs" }], cacheScope: "public", ttlMs: 1000 };
-    assert.deepEqual(i.admit(answer(201, tasks)), answer(1, { tasks: [{ taskId: "mine" }], cacheScope: "private", ttlMs: 1000 }));
-    assert.deepEqual(i.admit(answer(202, { contents: [], cacheScope: "public" })), answer(2, { contents: [], cacheScope: "private" }));
-    assert.deepEqual(i.admit(answer(203, { contents: [], cacheScope: "public" })), answer(3, { contents: [], cacheScope: "public" }), "a read no policy block decided is untouched");
+    assert.deepEqual(i.translateOne(answer(201, tasks)), answer(1, { tasks: [{ taskId: "mine" }], cacheScope: "private", ttlMs: 1000 }));
+    assert.deepEqual(i.translateOne(answer(202, { contents: [], cacheScope: "public" })), answer(2, { contents: [], cacheScope: "private" }));
+    assert.deepEqual(i.translateOne(answer(203, { contents: [], cacheScope: "public" })), answer(3, { contents: [], cacheScope: "public" }), "a read no policy block decided is untouched");
   });
 
   it("gives answers their client ids back and completes tool calls with the outcome their answers show", () => {
     const { i, outcomes, settled } = inspector();
-    assert.deepEqual(i.admit(answer(101)), answer(1));
+    assert.deepEqual(i.translateOne(answer(101)), answer(1));
     const batch = i.translate([{ jsonrpc: "2.0", id: 102, error: { code: -32603, message: "x" } }, answer(103, { isError: true, content: [] })]);
     assert.deepEqual(batch, [{ jsonrpc: "2.0", id: "two", error: { code: -32603, message: "x" } }, answer(3, { isError: true, content: [] })]);
     assert.deepEqual(outcomes, ["one:ok:200", "two:rpc_error:200", "three:tool_error:200"]);
@@ -64,15 +64,15 @@ describe("AnswerInspector", () => {
 
   it("drops answers whose ids were not minted for this stream, and answers with client ids", () => {
     const { i, dropped, outcomes } = inspector();
-    assert.equal(i.admit(answer(1)), undefined, "a client id never reaches the client from upstream");
-    assert.equal(i.admit(answer("101")), undefined, 'the string "101" is not the minted 101');
-    assert.equal(i.admit(answer(999)), undefined);
-    assert.equal(i.admit({ jsonrpc: "2.0", id: null, result: {} }), undefined, "a result for no request");
-    assert.equal(i.admit("text"), undefined);
+    assert.equal(i.translateOne(answer(1)), undefined, "a client id never reaches the client from upstream");
+    assert.equal(i.translateOne(answer("101")), undefined, 'the string "101" is not the minted 101');
+    assert.equal(i.translateOne(answer(999)), undefined);
+    assert.equal(i.translateOne({ jsonrpc: "2.0", id: null, result: {} }), undefined, "a result for no request");
+    assert.equal(i.translateOne("text"), undefined);
     assert.equal(i.translate([answer(998), answer(997)]), undefined, "a batch with nothing left is dropped whole");
     assert.equal(dropped.length, 7);
     assert.deepEqual(outcomes, [], "no call is completed by an answer that is not its own");
-    assert.equal(i.admit(answer(101)) !== undefined, true, "the call's own answer still completes it");
+    assert.equal(i.translateOne(answer(101)) !== undefined, true, "the call's own answer still completes it");
   });
 
   it("passes the server's requests and notifications and errors about no request in particular", () => {
@@ -80,36 +80,36 @@ describe("AnswerInspector", () => {
     const progress = { jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: 1, progress: 1 } };
     const elicit = { jsonrpc: "2.0", id: 7, method: "elicitation/create", params: {} };
     const parseError = { jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error" } };
-    assert.equal(i.admit(progress), progress);
-    assert.equal(i.admit(elicit), elicit);
-    assert.equal(i.admit(parseError), parseError);
+    assert.equal(i.translateOne(progress), progress);
+    assert.equal(i.translateOne(elicit), elicit);
+    assert.equal(i.translateOne(parseError), parseError);
   });
 
   it("removes hidden tools from every tools array of every answer, whatever request it answers", () => {
     const { i, known } = inspector({ hidden: (t) => t === "secret" });
     const tools = () => ({ tools: [{ name: "open" }, { name: "secret" }, { title: "no name" }] });
-    assert.deepEqual(i.admit(answer(104, tools())), answer("1", { tools: [{ name: "open" }] }));
-    assert.deepEqual(i.admit(answer(105, tools())), answer(5, { tools: [{ name: "open" }] }), "a ping's answer that carries tools is filtered too");
+    assert.deepEqual(i.translateOne(answer(104, tools())), answer("1", { tools: [{ name: "open" }] }));
+    assert.deepEqual(i.translateOne(answer(105, tools())), answer(5, { tools: [{ name: "open" }] }), "a ping's answer that carries tools is filtered too");
     assert.equal(known.has("open"), true);
     assert.equal(known.has("secret"), true, "names are learnt from tools/list answers before filtering");
   });
 
   it("learns tool names only from answers to tools/list", () => {
     const { i, known } = inspector();
-    i.admit(answer(101, { tools: [{ name: "from_a_call" }] }));
+    i.translateOne(answer(101, { tools: [{ name: "from_a_call" }] }));
     assert.equal(known.has("from_a_call"), false);
   });
 
   it("maps a replayed answer on a stream not tied to its request", () => {
     const { i, dropped } = inspector({ replayed: (m) => (m === 500 ? 42 : undefined) });
-    assert.deepEqual(i.admit(answer(500)), answer(42));
-    assert.equal(i.admit(answer(501)), undefined);
+    assert.deepEqual(i.translateOne(answer(500)), answer(42));
+    assert.equal(i.translateOne(answer(501)), undefined);
     assert.equal(dropped.length, 1);
   });
 
   it("completes calls never answered when the answer ends", () => {
     const { i, outcomes, settled } = inspector();
-    i.admit(answer(101));
+    i.translateOne(answer(101));
     i.finish("connection_error", 200);
     assert.deepEqual(outcomes, ["one:ok:200", "two:connection_error:200", "three:connection_error:200"]);
     assert.deepEqual(settled, [101, -102, -103, -104, -105]);
@@ -118,8 +118,8 @@ describe("AnswerInspector", () => {
 
   it("completes a call its client cancelled as cancelled when it failed or broke off (no refund: the tool may have run)", () => {
     const { i, outcomes } = inspector({ cancelledByClient: (m) => m === 101 || m === 102 || m === 103 });
-    i.admit({ jsonrpc: "2.0", id: 101, error: { code: 0, message: "Request cancelled" } });
-    i.admit(answer(102));
+    i.translateOne({ jsonrpc: "2.0", id: 101, error: { code: 0, message: "Request cancelled" } });
+    i.translateOne(answer(102));
     i.finish("connection_error", 200);
     assert.deepEqual(outcomes, ["one:cancelled:200", "two:ok:200", "three:cancelled:200"]);
   });

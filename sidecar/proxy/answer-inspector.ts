@@ -186,16 +186,16 @@ export class AnswerInspector {
 
   /** One message (or a batch) as the client is to see it; undefined when nothing of it may pass. */
   translate(value: unknown): unknown {
-    if (!Array.isArray(value)) return this.admit(value);
+    if (!Array.isArray(value)) return this.translateOne(value);
     const kept = value.flatMap((m) => {
-      const admitted = this.admit(m);
-      return admitted === undefined ? [] : [admitted];
+      const translated = this.translateOne(m);
+      return translated === undefined ? [] : [translated];
     });
     return kept.length > 0 ? kept : undefined;
   }
 
   /** One message as the client is to see it, or undefined when it is dropped. */
-  admit(message: unknown): unknown {
+  translateOne(message: unknown): unknown {
     if (typeof message !== "object" || message === null || Array.isArray(message)) return this.drop("not a JSON-RPC message", message);
     const m = message as Json;
     if (typeof m.method === "string") {

@@ -31,7 +31,7 @@ export interface ProxyDeps {
   knownTools: KnownTools;
   metrics: SidecarMetrics;
   log: Logger;
-  approvals: ApprovalRuntime;
+  approvalRuntime: ApprovalRuntime;
   requestIds: RequestIds;
   tracing: Tracing;
 }

@@ -30,17 +30,17 @@ export async function holdToolCall(
   const session = call.context.session;
   const grant = call.context.caller.grant;
   const streaming = acceptsEventStream(ex.req.headers.accept);
-  const { approvals, clock } = deps.approvals;
+  const { approvals, clock } = deps.approvalRuntime;
   let waitingOn: string | undefined;
   const held = new HeldAnswer(ex.res, {
     clock,
-    keepAliveMs: deps.approvals.keepAliveMs,
+    keepAliveMs: deps.approvalRuntime.keepAliveMs,
     streaming,
     progressToken: progressTokenOf(message.params),
     timeoutMs: settings.timeoutMs,
     describe: () => (waitingOn ? `waiting for approval ${approvals.namespace}/${waitingOn}` : "waiting for approval at the client"),
   });
-  const registration = deps.approvals.held.add(session, grant, message.id);
+  const registration = deps.approvalRuntime.held.add(session, grant, message.id);
   const gone = new AbortController();
   const onClose = () => {
     if (!ex.res.writableFinished) gone.abort();

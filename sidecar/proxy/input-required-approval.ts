@@ -25,7 +25,7 @@ type Request = Extract<ClientMessage, { kind: "request" }>;
 export function approvesThroughInput(deps: ProxyDeps, ex: Exchange, plan: MessagePlan): boolean {
   const via = plan.call?.awaitingApproval?.plan.approval?.via;
   if (via === undefined || !isModernMessage(ex.req.headers, plan.message)) return false;
-  return via !== "kubernetes" || deps.approvals.approvals.kubernetes !== undefined;
+  return via !== "kubernetes" || deps.approvalRuntime.approvals.kubernetes !== undefined;
 }
 
 export async function approveThroughInput(deps: ProxyDeps, ex: Exchange, plan: MessagePlan): Promise<void> {

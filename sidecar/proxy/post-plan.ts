@@ -36,7 +36,7 @@ export interface PlanDeps {
   enforcer: Enforcer;
   holder: PolicyHolder;
   knownTools: KnownTools;
-  approvals: ApprovalRuntime;
+  approvalRuntime: ApprovalRuntime;
   targets: TargetEnforcer;
 }
 
@@ -55,7 +55,7 @@ async function planMessage(deps: PlanDeps, message: ClientMessage, context: Call
   const answer = (id: RequestId | null, code: number, text: string): MessagePlan => ({ message, forward: false, answer: rpcError(id, code, text), outcome: "answered" });
   switch (message.kind) {
     case "response":
-      if (deps.approvals.broker.deliver(message.raw, context.session, context.caller.grant)) return { message, forward: false, outcome: "answered", taken: true };
+      if (deps.approvalRuntime.broker.deliver(message.raw, context.session, context.caller.grant)) return { message, forward: false, outcome: "answered", taken: true };
       return { message, forward: true, outcome: "forwarded" };
     case "invalid":
       return answer(message.id, INVALID_REQUEST, `Invalid Request: ${message.problem}`);
@@ -183,7 +183,7 @@ function targetAnswer(deps: PlanDeps, id: RequestId, kind: "resource" | "prompt"
 /** A client cancelling a call held for approval ends its wait (the notification still goes upstream). */
 function cancelHeld(deps: PlanDeps, params: unknown, context: CallerContext): void {
   const id = (params as { requestId?: unknown } | undefined)?.requestId;
-  if (typeof id === "string" || (typeof id === "number" && Number.isFinite(id))) deps.approvals.held.cancel(context.session, context.caller.grant, id);
+  if (typeof id === "string" || (typeof id === "number" && Number.isFinite(id))) deps.approvalRuntime.held.cancel(context.session, context.caller.grant, id);
 }
 
 /** Request ids must be unique within a batch: answers are matched to requests by id. */
