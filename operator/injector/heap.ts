@@ -33,5 +33,8 @@ export function heapEnv(resources: ResourceRequirements | undefined): V1EnvVar |
   const mib = limit === undefined ? undefined : memoryMiB(limit);
   if (mib === undefined) return undefined;
   const oldSpace = Math.max(MIN_OLD_SPACE_MIB, Math.floor(mib - NON_HEAP_MIB));
+  // A limit beyond any heap needs no cap, and Node refuses to start with a flag it cannot read as an
+  // integer (1.2e+22, Infinity): the sidecar would never start.
+  if (!Number.isSafeInteger(oldSpace)) return undefined;
   return { name: SIDECAR_ENV.nodeOptions, value: `--max-old-space-size=${oldSpace}` };
 }
