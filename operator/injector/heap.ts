@@ -19,9 +19,12 @@ const MIN_OLD_SPACE_MIB = 64;
 const BINARY: Record<string, number> = { Ki: 2 ** -10, Mi: 1, Gi: 2 ** 10, Ti: 2 ** 20 };
 const DECIMAL: Record<string, number> = { "": 2 ** -20, k: 1e3 / 2 ** 20, M: 1e6 / 2 ** 20, G: 1e9 / 2 ** 20, T: 1e12 / 2 ** 20 };
 
-/** A memory quantity in MiB, or undefined when it is not one this reads (e.g. an exponent form). */
-export function memoryMiB(quantity: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(quantity.trim());
+/**
+ * A memory quantity in MiB, or undefined when it is not one this reads (e.g. an exponent form). A
+ * number is bytes: the chart's schema allows integer quantities, and --sidecar-resources is its JSON.
+ */
+export function memoryMiB(quantity: string | number): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(String(quantity).trim());
   if (!match) return undefined;
   const unit = match[2] ?? "";
   return Number(match[1]) * ((BINARY[unit] ?? DECIMAL[unit]) as number);
