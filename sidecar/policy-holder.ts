@@ -66,8 +66,10 @@ export class PolicyHolder {
     try {
       compiled = compilePolicy(loaded);
     } catch (err) {
-      if (!(err instanceof PolicyError)) throw err;
-      this.reject(err.problems);
+      // A library the policy needs that cannot be loaded now (it loads with the first policy that uses
+      // it) rejects the version like an invalid one: counted and logged, the previous policy kept,
+      // and tried again with the next version.
+      this.reject(err instanceof PolicyError ? err.problems : [{ path: [], message: `the policy cannot be compiled: ${(err as Error).message}` }]);
       return false;
     }
     let settings: RateLimitStoreSettings;

@@ -5,7 +5,9 @@
 // load CEL and Ajv, so the recorder sees the libraries when a policy uses them. Each process records
 // every module file it resolves (test/support/loaded-modules.ts).
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { eventually } from "../support/eventually.ts";
 import { moduleRecorder, type ModuleRecorder } from "../support/loaded-modules.ts";
@@ -119,5 +121,30 @@ describe("modules a sidecar loads for its policy", { timeout: 120_000 }, () => {
     assert.equal(reached(), before + 1);
     const loaded = loadedOf(run);
     for (const what of ["@bufbuild/cel", "Ajv's 2019-09 and 2020-12 validators"]) assert.ok(loaded.includes(what), `${what} not loaded: ${loaded.join(", ")}`);
+  });
+
+  it("a policy whose library cannot be loaded is rejected like an invalid one: counted, logged, the previous policy kept; the next change loads it", async () => {
+    // CEL cannot be resolved while `blocked` exists (a missing package, a process out of file descriptors).
+    const dir = mkdtempSync(join(tmpdir(), "mcp-warden-unloadable-"));
+    const blocked = join(dir, "blocked");
+    const hook = join(dir, "block-cel.mjs");
+    writeFileSync(blocked, "");
+    writeFileSync(
+      hook,
+      `import { existsSync } from "node:fs";\nimport { registerHooks } from "node:module";\nregisterHooks({ resolve(specifier, context, next) {\n  if (specifier === "@bufbuild/cel" && existsSync(${JSON.stringify(blocked)})) throw new Error("Cannot find module '@bufbuild/cel'");\n  return next(specifier, context);\n} });\n`,
+    );
+    const files = sidecarFiles(NAMES_ONLY);
+    const sidecar = await startSidecarProcess({ policy: files.policy, apiKeys: files.apiKeys, upstream: upstream.url, nodeArgs: ["--import", hook] });
+    runs.push({ recorder: moduleRecorder(), sidecar });
+    const withRequire = (generation: number) => mcpPolicy('default: deny\ntools:\n  - name: delete_flow\n    require: ["tool == \'nothing\'"]', "kestra", { generation });
+    writeFileSync(files.policy, withRequire(2));
+    await eventually(async () => (await sidecar.metric("mcp_warden_policy_reloads_total", { result: "invalid" })) === 1, "the reload counted as invalid");
+    assert.equal(await sidecar.metric("mcp_warden_policy_info", { version: "1" }), 1, "the previous policy stays in force");
+    const rejected = await sidecar.waitForLog((l) => l.msg === "invalid policy rejected; the previous policy stays in force", "the rejection");
+    assert.match(JSON.stringify(rejected.problems), /@bufbuild\/cel/);
+    await callListNamespaces(sidecar);
+    rmSync(blocked);
+    writeFileSync(files.policy, withRequire(3));
+    await eventually(async () => (await sidecar.metric("mcp_warden_policy_info", { version: "3" })) === 1, "generation 3 once CEL can be loaded");
   });
 });
