@@ -82,7 +82,13 @@ export class PolicyHolder {
     const previous = this.policy;
     if (!this.rateLimitStore || !this.storeSettings || !sameStoreSettings(this.storeSettings, settings)) {
       const old = this.rateLimitStore;
-      this.rateLimitStore = this.stores.create(settings);
+      try {
+        // The Redis client loads with the first Redis store: one that cannot be made rejects the version.
+        this.rateLimitStore = this.stores.create(settings);
+      } catch (err) {
+        this.reject([{ path: loaded.docPath(["rateLimit"]), message: `the rate-limit store cannot be created: ${(err as Error).message}` }]);
+        return false;
+      }
       this.storeSettings = settings;
       if (old) this.log.info({ store: settings.description }, "rate-limit store changed: counters start afresh");
       void old?.close();

@@ -124,17 +124,9 @@ describe("modules a sidecar loads for its policy", { timeout: 120_000 }, () => {
   });
 
   it("a policy whose library cannot be loaded is rejected like an invalid one: counted, logged, the previous policy kept; the next change loads it", async () => {
-    // CEL cannot be resolved while `blocked` exists (a missing package, a process out of file descriptors).
-    const dir = mkdtempSync(join(tmpdir(), "mcp-warden-unloadable-"));
-    const blocked = join(dir, "blocked");
-    const hook = join(dir, "block-cel.mjs");
-    writeFileSync(blocked, "");
-    writeFileSync(
-      hook,
-      `import { existsSync } from "node:fs";\nimport { registerHooks } from "node:module";\nregisterHooks({ resolve(specifier, context, next) {\n  if (specifier === "@bufbuild/cel" && existsSync(${JSON.stringify(blocked)})) throw new Error("Cannot find module '@bufbuild/cel'");\n  return next(specifier, context);\n} });\n`,
-    );
+    const blocked = unloadable("@bufbuild/cel");
     const files = sidecarFiles(NAMES_ONLY);
-    const sidecar = await startSidecarProcess({ policy: files.policy, apiKeys: files.apiKeys, upstream: upstream.url, nodeArgs: ["--import", hook] });
+    const sidecar = await startSidecarProcess({ policy: files.policy, apiKeys: files.apiKeys, upstream: upstream.url, nodeArgs: blocked.nodeArgs });
     runs.push({ recorder: moduleRecorder(), sidecar });
     const withRequire = (generation: number) => mcpPolicy('default: deny\ntools:\n  - name: delete_flow\n    require: ["tool == \'nothing\'"]', "kestra", { generation });
     writeFileSync(files.policy, withRequire(2));
@@ -143,8 +135,34 @@ describe("modules a sidecar loads for its policy", { timeout: 120_000 }, () => {
     const rejected = await sidecar.waitForLog((l) => l.msg === "invalid policy rejected; the previous policy stays in force", "the rejection");
     assert.match(JSON.stringify(rejected.problems), /@bufbuild\/cel/);
     await callListNamespaces(sidecar);
-    rmSync(blocked);
+    blocked.unblock();
     writeFileSync(files.policy, withRequire(3));
     await eventually(async () => (await sidecar.metric("mcp_warden_policy_info", { version: "3" })) === 1, "generation 3 once CEL can be loaded");
   });
+
+  it("a policy whose Redis client cannot be loaded is rejected like an invalid one, the previous policy and its store kept", async () => {
+    const blocked = unloadable("ioredis");
+    const files = sidecarFiles(NAMES_ONLY);
+    const sidecar = await startSidecarProcess({ policy: files.policy, apiKeys: files.apiKeys, upstream: upstream.url, nodeArgs: blocked.nodeArgs });
+    runs.push({ recorder: moduleRecorder(), sidecar });
+    writeFileSync(files.policy, mcpPolicy("default: deny\nrateLimit: {store: redis, redis: {url: 'redis://127.0.0.1:1'}}\ntools:\n  - name: list_namespaces", "kestra", { generation: 2 }));
+    await eventually(async () => (await sidecar.metric("mcp_warden_policy_reloads_total", { result: "invalid" })) === 1, "the reload counted as invalid");
+    assert.equal(await sidecar.metric("mcp_warden_policy_info", { version: "1" }), 1, "the previous policy stays in force");
+    const rejected = await sidecar.waitForLog((l) => l.msg === "invalid policy rejected; the previous policy stays in force", "the rejection");
+    assert.match(JSON.stringify(rejected.problems), /ioredis/);
+    await callListNamespaces(sidecar);
+  });
 });
+
+/** Node flags under which `specifier` cannot be resolved (a missing package, a process out of file descriptors) until `unblock`. */
+function unloadable(specifier: string): { nodeArgs: string[]; unblock: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "mcp-warden-unloadable-"));
+  const blocked = join(dir, "blocked");
+  const hook = join(dir, "block.mjs");
+  writeFileSync(blocked, "");
+  writeFileSync(
+    hook,
+    `import { existsSync } from "node:fs";\nimport { registerHooks } from "node:module";\nregisterHooks({ resolve(specifier, context, next) {\n  if (specifier === ${JSON.stringify(specifier)} && existsSync(${JSON.stringify(blocked)})) throw new Error("Cannot find module '${specifier}'");\n  return next(specifier, context);\n} });\n`,
+  );
+  return { nodeArgs: ["--import", hook], unblock: () => rmSync(blocked) };
+}
