@@ -66,8 +66,10 @@ export class PolicyHolder {
     try {
       compiled = compilePolicy(loaded);
     } catch (err) {
-      if (!(err instanceof PolicyError)) throw err;
-      this.reject(err.problems);
+      // A library the policy needs that cannot be loaded now (it loads with the first policy that uses
+      // it) rejects the version like an invalid one: counted and logged, the previous policy kept,
+      // and tried again with the next version.
+      this.reject(err instanceof PolicyError ? err.problems : [{ path: [], message: `the policy cannot be compiled: ${(err as Error).message}` }]);
       return false;
     }
     let settings: RateLimitStoreSettings;
@@ -80,7 +82,13 @@ export class PolicyHolder {
     const previous = this.policy;
     if (!this.rateLimitStore || !this.storeSettings || !sameStoreSettings(this.storeSettings, settings)) {
       const old = this.rateLimitStore;
-      this.rateLimitStore = this.stores.create(settings);
+      try {
+        // The Redis client loads with the first Redis store: one that cannot be made rejects the version.
+        this.rateLimitStore = this.stores.create(settings);
+      } catch (err) {
+        this.reject([{ path: loaded.docPath(["rateLimit"]), message: `the rate-limit store cannot be created: ${(err as Error).message}` }]);
+        return false;
+      }
       this.storeSettings = settings;
       if (old) this.log.info({ store: settings.description }, "rate-limit store changed: counters start afresh");
       void old?.close();

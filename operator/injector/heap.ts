@@ -19,9 +19,12 @@ const MIN_OLD_SPACE_MIB = 64;
 const BINARY: Record<string, number> = { Ki: 2 ** -10, Mi: 1, Gi: 2 ** 10, Ti: 2 ** 20 };
 const DECIMAL: Record<string, number> = { "": 2 ** -20, k: 1e3 / 2 ** 20, M: 1e6 / 2 ** 20, G: 1e9 / 2 ** 20, T: 1e12 / 2 ** 20 };
 
-/** A memory quantity in MiB, or undefined when it is not one this reads (e.g. an exponent form). */
-export function memoryMiB(quantity: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(quantity.trim());
+/**
+ * A memory quantity in MiB, or undefined when it is not one this reads (e.g. an exponent form). A
+ * number is bytes: the chart's schema allows integer quantities, and --sidecar-resources is its JSON.
+ */
+export function memoryMiB(quantity: string | number): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(String(quantity).trim());
   if (!match) return undefined;
   const unit = match[2] ?? "";
   return Number(match[1]) * ((BINARY[unit] ?? DECIMAL[unit]) as number);
@@ -33,5 +36,8 @@ export function heapEnv(resources: ResourceRequirements | undefined): V1EnvVar |
   const mib = limit === undefined ? undefined : memoryMiB(limit);
   if (mib === undefined) return undefined;
   const oldSpace = Math.max(MIN_OLD_SPACE_MIB, Math.floor(mib - NON_HEAP_MIB));
+  // A limit beyond any heap needs no cap, and Node refuses to start with a flag it cannot read as an
+  // integer (1.2e+22, Infinity): the sidecar would never start.
+  if (!Number.isSafeInteger(oldSpace)) return undefined;
   return { name: SIDECAR_ENV.nodeOptions, value: `--max-old-space-size=${oldSpace}` };
 }

@@ -46,4 +46,12 @@ describe("process metrics", () => {
     const second = samples(await registry.metrics());
     assert.ok((second.get("process_cpu_seconds_total") ?? 0) >= cpu + 0.03, "CPU is read at scrape time");
   });
+
+  it("leaves process_open_fds out where the process's descriptors cannot be listed (no /proc), instead of reporting 0", async () => {
+    const registry = new Registry();
+    registerProcessMetrics(registry, { descriptorDirectory: "/nonexistent/proc/self/fd" });
+    const scraped = samples(await registry.metrics());
+    assert.equal(scraped.has("process_open_fds"), false, "process_open_fds without a value to read");
+    assert.ok(scraped.has("process_resident_memory_bytes"), "the other gauges are there");
+  });
 });

@@ -7,8 +7,14 @@
 import { readdirSync } from "node:fs";
 import { Counter, Gauge, type Registry } from "./prom-client.ts";
 
-export function registerProcessMetrics(registry: Registry): void {
+export interface ProcessMetricsOptions {
+  /** Where the process's open descriptors are listed (Linux); elsewhere there is no process_open_fds. */
+  descriptorDirectory?: string;
+}
+
+export function registerProcessMetrics(registry: Registry, options: ProcessMetricsOptions = {}): void {
   const registers = [registry];
+  const descriptors = options.descriptorDirectory ?? "/proc/self/fd";
   registerCpuSeconds(registers);
   new Gauge({ name: "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.", registers }).set(Math.round(Date.now() / 1000 - process.uptime()));
   new Gauge({
@@ -19,15 +25,18 @@ export function registerProcessMetrics(registry: Registry): void {
       this.set(process.memoryUsage.rss());
     },
   });
-  new Gauge({
-    name: "process_open_fds",
-    help: "Number of open file descriptors.",
-    registers,
-    collect() {
-      const open = openDescriptors();
-      if (open !== undefined) this.set(open);
-    },
-  });
+  // Only where descriptors can be counted: a gauge never set would read 0 (prom-client leaves it out too).
+  if (openDescriptors(descriptors) !== undefined) {
+    new Gauge({
+      name: "process_open_fds",
+      help: "Number of open file descriptors.",
+      registers,
+      collect() {
+        const open = openDescriptors(descriptors);
+        if (open !== undefined) this.set(open);
+      },
+    });
+  }
   registerHeap(registers);
   new Gauge({ name: "nodejs_version_info", help: "Node.js version info.", labelNames: ["version", "major", "minor", "patch"], registers }).set(nodeVersion(), 1);
 }
@@ -69,9 +78,9 @@ function registerHeap(registers: Registry[]): void {
 }
 
 /** Entries of /proc/self/fd (Linux); undefined elsewhere. */
-function openDescriptors(): number | undefined {
+function openDescriptors(directory: string): number | undefined {
   try {
-    return readdirSync("/proc/self/fd").length - 1; // the directory listing's own descriptor
+    return readdirSync(directory).length - 1; // the directory listing's own descriptor
   } catch {
     return undefined;
   }
