@@ -6,25 +6,21 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { systemClock, type Clock } from "../kube/clock.ts";
 import { EventRecorder, eventsApiFor } from "../kube/event-recorder.ts";
 import { KubeHttp } from "../kube/http.ts";
-import { Informer } from "../kube/informer.ts";
-import { KubernetesLeaseStore } from "../kube/lease-store.ts";
-import { LeaderElector } from "../kube/leader-election.ts";
+import type { Informer } from "../kube/informer.ts";
 import { silentLogger, type Logger } from "../kube/logger.ts";
-import { API_GROUP, API_VERSION } from "../policy/schema.ts";
 import { AdminServer } from "./admin-server.ts";
 import { Controller } from "./controller/controller.ts";
-import { MCP_POLICY_PLURAL } from "./crd/mcppolicy-crd.ts";
 import { AdmissionHandler } from "./injector/admission.ts";
 import { injectorConfig, type ResourceRequirements } from "./injector/config.ts";
+import { leadControllers, type Leadership } from "./leadership.ts";
 import { createOperatorMetrics, type OperatorMetrics } from "./metrics.ts";
 import { startTracing, type Tracing, type TracingMode } from "../telemetry/tracing.ts";
-import { MANAGED_BY_LABELS } from "./names.ts";
-import { PolicyIndex, policyEntry, type McpPolicyObject } from "./policy-index.ts";
+import { PolicyIndex, type McpPolicyObject } from "./policy-index.ts";
+import { watchPolicies } from "./policy-watch.ts";
 import { WebhookCertificates, type CertificateSource } from "./webhook/certificate-manager.ts";
 import type { RotationTiming } from "./webhook/rotation.ts";
 import { WebhookServer } from "./webhook/server.ts";
 import type { HostPort } from "../program/host-port.ts";
-import { errorMessage } from "../program/logging.ts";
 import { VERSION } from "../program/version.ts";
 
 export type { HostPort };
@@ -79,6 +75,49 @@ export interface RunningOperator {
 }
 
 export async function startOperator(o: OperatorOptions): Promise<RunningOperator> {
+  const parts = await operatorParts(o);
+  const { logger, metrics, index, identity } = parts;
+  const serving: Serving = { webhook: undefined, webhookPort: 0, shuttingDown: false };
+  const policies = watchPolicies(parts);
+  const certificates = webhookCertificates(o, parts, serving);
+  const admin = adminServer(o, metrics, { serving, policies, certificates });
+  const adminPort = await admin.start();
+  policies.start();
+  certificates.start();
+  const webhookPort = await serveWebhook(o, parts, serving, { policies, certificates });
+  logger.info({ webhookPort, adminPort, identity }, "webhook serving");
+  const leadership = leadControllers({ ...o, ...parts });
+  return {
+    metrics,
+    index,
+    webhookPort,
+    adminPort,
+    isLeader: () => leadership.isLeader(),
+    stop: stopSequence(o, parts, { serving, leadership, certificates, policies, admin }),
+  };
+}
+
+/** What the steps share, built before anything listens or watches. */
+interface OperatorParts {
+  logger: Logger;
+  clock: Clock;
+  identity: string;
+  http: KubeHttp;
+  metrics: OperatorMetrics;
+  tracing: Tracing;
+  events: EventRecorder;
+  index: PolicyIndex;
+  controller: Controller;
+}
+
+/** The webhook as certificate rotation, readiness and shutdown see it: it exists once a certificate does. */
+interface Serving {
+  webhook: WebhookServer | undefined;
+  webhookPort: number;
+  shuttingDown: boolean;
+}
+
+async function operatorParts(o: OperatorOptions): Promise<OperatorParts> {
   const logger = o.logger ?? silentLogger;
   const clock = o.clock ?? systemClock;
   const identity = o.identity ?? hostname();
@@ -95,24 +134,12 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   const events = new EventRecorder(eventsApiFor(o.kubeConfig), { component: "mcp-warden-operator", instance: identity, logger, clock });
   const index = new PolicyIndex();
   const controller = new Controller({ kubeConfig: o.kubeConfig, http, index, metrics, events, clock, logger, ...(o.resyncIntervalMs ? { resyncIntervalMs: o.resyncIntervalMs } : {}) });
+  return { logger, clock, identity, http, metrics, tracing, events, index, controller };
+}
 
-  // The McpPolicy cache: every replica, for the webhook; the controller is told while it runs.
-  const policies = new Informer<McpPolicyObject>({ http, path: `/apis/${API_GROUP}/${API_VERSION}/${MCP_POLICY_PLURAL}`, clock, logger });
-  policies
-    .on("add", (object) => controller.policyChanged(indexPolicy(index, object), undefined))
-    .on("update", (object) => {
-      const entry = policyEntry(object);
-      controller.policyChanged(entry, index.set(entry));
-    })
-    .on("delete", (object) => {
-      const gone = index.delete(object.metadata?.namespace ?? "", object.metadata?.name ?? "");
-      if (gone) controller.policyDeleted(gone);
-    });
-
-  let webhook: WebhookServer | undefined = undefined;
-  let webhookPort = 0;
-  let shuttingDown = false;
-  const certificates = new WebhookCertificates({
+/** The serving certificate, issued and rotated into the Secret and the webhook configuration; not yet started. */
+function webhookCertificates(o: OperatorOptions, { http, metrics, clock, logger }: OperatorParts, serving: Serving): WebhookCertificates {
+  return new WebhookCertificates({
     kubeConfig: o.kubeConfig,
     http,
     namespace: o.namespace,
@@ -125,24 +152,37 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     logger,
     onCertificate: (certificate, notAfter) => {
       metrics.certificateExpiry.set(Math.floor(notAfter / 1000));
-      webhook?.useCertificate(certificate);
+      serving.webhook?.useCertificate(certificate);
     },
   });
+}
 
-  const admin = new AdminServer({
+/** Metrics and readiness: ready once the cache, certificate and webhook are, and no longer while shutting down. */
+function adminServer(
+  o: OperatorOptions,
+  metrics: OperatorMetrics,
+  { serving, policies, certificates }: { serving: Serving; policies: Informer<McpPolicyObject>; certificates: WebhookCertificates },
+): AdminServer {
+  return new AdminServer({
     ...o.adminListen,
     registry: metrics.registry,
     checks: [
-      { name: "shutting down", ready: () => !shuttingDown },
+      { name: "shutting down", ready: () => !serving.shuttingDown },
       { name: "McpPolicy cache", ready: () => policies.synced },
       { name: "webhook certificate", ready: () => certificates.current !== undefined },
-      { name: "webhook server", ready: () => webhookPort !== 0 },
+      { name: "webhook server", ready: () => serving.webhookPort !== 0 },
     ],
   });
-  const adminPort = await admin.start();
-  policies.start();
-  certificates.start();
+}
 
+/** Starts the injector webhook once the first certificate exists; resolves to its port. */
+async function serveWebhook(
+  o: OperatorOptions,
+  parts: OperatorParts,
+  serving: Serving,
+  { policies, certificates }: { policies: Informer<McpPolicyObject>; certificates: WebhookCertificates },
+): Promise<number> {
+  const { index, metrics, events, logger, tracing } = parts;
   const handler = new AdmissionHandler({ index, config: injectorConfig({
     sidecarImage: o.sidecarImage,
     operatorNamespace: o.namespace,
@@ -153,65 +193,40 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   const startup = new AbortController();
   const certificate = await certificates.waitForCertificate(startup.signal);
   if (!certificate) throw new Error("no webhook certificate");
-  webhook = new WebhookServer({ handler, ...o.webhookListen, certificate, logger });
-  webhookPort = await webhook.start();
-  logger.info({ webhookPort, adminPort, identity }, "webhook serving");
+  serving.webhook = new WebhookServer({ handler, ...o.webhookListen, certificate, logger });
+  serving.webhookPort = await serving.webhook.start();
+  return serving.webhookPort;
+}
+interface Started {
+  serving: Serving;
+  leadership: Leadership;
+  certificates: WebhookCertificates;
+  policies: Informer<McpPolicyObject>;
+  admin: AdminServer;
+}
 
-  // Leader election: only the leader reconciles.
-  const election = new AbortController();
-  let leading = false;
-  const elector =
-    o.leaderElection === false
-      ? undefined
-      : new LeaderElector({
-          store: new KubernetesLeaseStore(http, o.namespace, o.leaseName, { ...MANAGED_BY_LABELS }),
-          identity,
-          clock,
-          logger,
-          ...o.leaseTimings,
-          onStartedLeading: (leadership) => {
-            leading = true;
-            metrics.leader.set(1);
-            controllerRun = controller.run(leadership).catch((error: unknown) => logger.error({ err: errorMessage(error) }, "controller failed"));
-          },
-          onStoppedLeading: () => {
-            leading = false;
-            metrics.leader.set(0);
-          },
-          onNewLeader: (leader) => logger.info({ leader }, "observed leader"),
-        });
-  let controllerRun: Promise<void> | undefined;
-  const electing = elector ? elector.run(election.signal) : undefined;
-  if (!elector) {
-    leading = true;
-    metrics.leader.set(1);
-    controllerRun = controller.run(election.signal);
-  }
-
+/**
+ * Graceful shutdown, once however often it is asked for: readiness drops first and the webhook keeps
+ * answering for `shutdownDelayMs` (Services take a while to stop sending admissions), then the lease
+ * is released, then everything closes in the reverse order of starting.
+ */
+function stopSequence(o: OperatorOptions, { logger, clock, events, tracing }: OperatorParts, started: Started): () => Promise<void> {
+  const { serving, leadership, certificates, policies, admin } = started;
   let stopping: Promise<void> | undefined;
-  return {
-    metrics,
-    index,
-    webhookPort,
-    adminPort,
-    isLeader: () => leading,
-    stop: () =>
-      (stopping ??= (async () => {
-        shuttingDown = true;
-        logger.info({}, "shutting down");
-        await clock.sleep(o.shutdownDelayMs ?? 5_000);
-        election.abort(); // the elector releases the lease, which stops the controller
-        await electing;
-        await controllerRun;
-        await webhook?.close();
-        await certificates.stop();
-        await policies.stop();
-        await events.flush();
-        await admin.close();
-        await flushTraces(tracing);
-        logger.info({}, "stopped");
-      })()),
-  };
+  return () =>
+    (stopping ??= (async () => {
+      serving.shuttingDown = true;
+      logger.info({}, "shutting down");
+      await clock.sleep(o.shutdownDelayMs ?? 5_000);
+      await leadership.release();
+      await serving.webhook?.close();
+      await certificates.stop();
+      await policies.stop();
+      await events.flush();
+      await admin.close();
+      await flushTraces(tracing);
+      logger.info({}, "stopped");
+    })());
 }
 
 /** The last admission spans, for a bounded time: a collector that is down never holds up a shutdown. */
@@ -219,12 +234,6 @@ async function flushTraces(tracing: Tracing): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([tracing.shutdown().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
   clearTimeout(timer);
-}
-
-function indexPolicy(index: PolicyIndex, object: McpPolicyObject) {
-  const entry = policyEntry(object);
-  index.set(entry);
-  return entry;
 }
 
 /** The names the API server may use to reach the webhook's Service. */
