@@ -8,9 +8,11 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../../scripts/lib/go-binary.sh
+source "$here/../../scripts/lib/go-binary.sh"
 version=$(sed -n 's/^const version = "\(.*\)"$/\1/p' "$here/collector/main.go")
 cache=${MCP_WARDEN_CACHE:-$HOME/.cache/mcp-warden}
-sources=$(cat "$here/collector/go.mod" "$here/collector/go.sum" "$here/collector/main.go" | sha256sum | cut -c1-12)
+sources=$(go_sources_hash "$here/collector")
 bin="$cache/bin/otelcol-v$version-$sources"
 binary="$bin/otelcol-warden"
 
@@ -18,24 +20,5 @@ fail() { echo "build-collector: $*" >&2; exit 1; }
 [ -n "$version" ] || fail "collector/main.go names no version"
 grep -q "^	go.opentelemetry.io/collector/otelcol v$version\$" "$here/collector/go.mod" \
   || fail "collector/go.mod does not require go.opentelemetry.io/collector/otelcol v$version (main.go's version)"
-if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then PATH=/usr/local/go/bin:$PATH; fi
-command -v go >/dev/null || fail "Go is not installed; it builds the OpenTelemetry Collector from the Go module proxy (https://go.dev/dl)"
-
-current() { [ -x "$binary" ] && [ "$("$binary" --version 2>/dev/null)" = "otelcol-warden version $version" ]; }
-
-mkdir -p "$bin"
-exec 9>"$bin/.build.lock"
-if ! flock -n 9; then
-  echo "build-collector: another build of $bin is running; waiting for it" >&2
-  flock 9
-fi
-if ! current; then
-  echo "building the OpenTelemetry Collector $version (OTLP receiver, file exporter)" >&2
-  started=$SECONDS
-  export GOFLAGS=-mod=mod GOTOOLCHAIN=${GOTOOLCHAIN:-local} CGO_ENABLED=0
-  (cd "$here/collector" && go build -trimpath -ldflags "-s -w" -o "$binary.tmp" .) || fail "go build of the collector failed"
-  mv "$binary.tmp" "$binary"
-  current || fail "$binary does not report version $version: $("$binary" --version 2>&1)"
-  echo "built the collector in $((SECONDS - started))s" >&2
-fi
+build_go_binary "$here/collector" "$binary" --version "otelcol-warden version $version" "the OpenTelemetry Collector $version (OTLP receiver, file exporter)"
 echo "$binary"

@@ -8,9 +8,11 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../../../scripts/lib/go-binary.sh
+source "$here/../../../scripts/lib/go-binary.sh"
 version=$(sed -n 's/^const version = "\(.*\)"$/\1/p' "$here/main.go")
 cache=${MCP_WARDEN_CACHE:-$HOME/.cache/mcp-warden}
-sources=$(cat "$here/go.mod" "$here/go.sum" "$here/main.go" | sha256sum | cut -c1-12)
+sources=$(go_sources_hash "$here")
 bin="$cache/bin/toolhive-v$version-$sources"
 binary="$bin/toolhive-proxy"
 
@@ -18,24 +20,5 @@ fail() { echo "toolhive build: $*" >&2; exit 1; }
 [ -n "$version" ] || fail "toolhive/main.go names no version"
 grep -q "^require github.com/stacklok/toolhive v$version\$" "$here/go.mod" \
   || fail "toolhive/go.mod does not require github.com/stacklok/toolhive v$version (main.go's version)"
-if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then PATH=/usr/local/go/bin:$PATH; fi
-command -v go >/dev/null || fail "Go is not installed; it builds ToolHive from the Go module proxy (https://go.dev/dl)"
-
-current() { [ -x "$binary" ] && [ "$("$binary" -version 2>/dev/null)" = "toolhive-proxy toolhive v$version" ]; }
-
-mkdir -p "$bin"
-exec 9>"$bin/.build.lock"
-if ! flock -n 9; then
-  echo "toolhive build: another build of $bin is running; waiting for it" >&2
-  flock 9
-fi
-if ! current; then
-  echo "building ToolHive $version's proxy runner with Cedar authorization (first time: several minutes)" >&2
-  started=$SECONDS
-  export GOFLAGS=-mod=mod GOTOOLCHAIN=${GOTOOLCHAIN:-local} CGO_ENABLED=0
-  (cd "$here" && go build -trimpath -ldflags "-s -w" -o "$binary.tmp" .) || fail "go build of ToolHive $version failed (it needs Go ≥ 1.26; later ToolHive tags need Go 1.27)"
-  mv "$binary.tmp" "$binary"
-  current || fail "$binary does not report version $version: $("$binary" -version 2>&1)"
-  echo "built ToolHive's proxy in $((SECONDS - started))s" >&2
-fi
+build_go_binary "$here" "$binary" -version "toolhive-proxy toolhive v$version" "ToolHive $version's proxy runner with Cedar authorization (it needs Go ≥ 1.26; later ToolHive tags need Go 1.27)"
 echo "$binary"
