@@ -68,15 +68,19 @@ export interface ToolCallRequest {
   readonly args: Record<string, unknown>;
 }
 
-export interface DecidedCall {
-  readonly request: ToolCallRequest;
+/** What every decided request carries: who asked, the verdict, and what the decision drew on. */
+export interface DecidedRequest {
   readonly context: CallerContext;
   readonly verdict: Verdict;
-  /** Whether the call goes to the upstream: when allowed, and in Audit mode always. */
+  /** Whether the request goes to the upstream: when allowed, and in Audit mode always. */
   readonly forward: boolean;
   readonly policy: CompiledPolicy | undefined;
   readonly admission: Admission | undefined;
   readonly startedAt: number;
+}
+
+export interface DecidedCall extends DecidedRequest {
+  readonly request: ToolCallRequest;
   /** The tool's metric label (`_unknown` for names neither the policy nor the upstream knows). */
   readonly toolLabel: string;
   /**
@@ -95,17 +99,11 @@ export interface DecidedCall {
 }
 
 /** A resources/read or prompts/get the policy's resources: or prompts: block decided. */
-export interface DecidedTarget {
+export interface DecidedTarget extends DecidedRequest {
   readonly kind: TargetKind;
   readonly id: RequestId;
   readonly target: string;
   readonly args: Record<string, unknown>;
-  readonly context: CallerContext;
-  readonly verdict: Verdict;
-  readonly forward: boolean;
-  readonly policy: CompiledPolicy | undefined;
-  readonly admission: Admission | undefined;
-  readonly startedAt: number;
 }
 
 /** The approval behind a call's final decision (audit log). */
