@@ -169,7 +169,7 @@ export class AnswerInspector {
   /** `fastTranslate`, telling also where the id was replaced (relay.ts writes such an answer's own bytes around the new id). */
   fastTranslation(text: string): FastTranslation | undefined {
     const read = readAnswerText(text);
-    if (read?.kind === "message" && this.guardsNotifications(read.method)) return undefined;
+    if (read?.kind === "message" && this.guardsServerMessages()) return undefined;
     if (read?.kind === "message") {
       this.passing(read.method);
       return { text };
@@ -200,7 +200,7 @@ export class AnswerInspector {
     const m = message as Json;
     if (typeof m.method === "string") {
       this.passing(m.method);
-      return this.guardsNotifications(m.method) ? this.guardNotification(m) : m;
+      return this.guardsServerMessages() ? this.guardServerMessage(m) : m;
     }
     if (!Object.hasOwn(m, "result") && !Object.hasOwn(m, "error")) return this.drop("neither a request nor an answer", m.id);
     if (m.id === null && !Object.hasOwn(m, "result")) return m; // an error about no request in particular
@@ -221,20 +221,23 @@ export class AnswerInspector {
     if (method === "notifications/tools/list_changed") void this.options.knownTools.toolListChanged();
   }
 
-  /** Whether a notification on this stream is scanned: a call with result rules is waiting here. */
-  private guardsNotifications(method: string): boolean {
-    if (!method.startsWith("notifications/")) return false;
+  /**
+   * Whether a server message on this stream is scanned: a call with result rules is waiting here.
+   * Requests too (sampling/createMessage, elicitation/create): what the tool read can be in their
+   * params as well, and a client hands a sampling request's messages to its model.
+   */
+  private guardsServerMessages(): boolean {
     for (const request of this.options.forwarded.values()) if (request.call?.results) return true;
     return false;
   }
 
   /** A notification as the result rules of every call waiting on this stream let it pass. */
-  private guardNotification(m: Json): Json | undefined {
+  private guardServerMessage(m: Json): Json | undefined {
     if (!Object.hasOwn(m, "params")) return m;
     let params: unknown = m.params;
     for (const request of this.options.forwarded.values()) {
       params = request.call?.results ? request.call.results.notification(params) : params;
-      if (params === undefined) return this.drop("a notification the result rules withhold", m.method);
+      if (params === undefined) return this.drop("a server message the result rules withhold", m.method);
     }
     return { ...m, params };
   }

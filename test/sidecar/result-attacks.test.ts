@@ -59,6 +59,13 @@ const CASES: Record<string, Script> = {
       ...json(textResult("done"))(minted).messages,
     ],
   }),
+  sampling: (minted) => ({
+    sse: true,
+    messages: [
+      JSON.stringify({ jsonrpc: "2.0", id: 900, method: "sampling/createMessage", params: { maxTokens: 10, messages: [{ role: "user", content: { type: "text", text: `summarise ${SECRET}` } }] } }),
+      ...json(textResult("done"))(minted).messages,
+    ],
+  }),
   nearBound: json(textResult(`${SECRET} ${"x".repeat(4096 - 120)}`)),
   overBound: json(textResult(`${SECRET} ${"x".repeat(4200)}`)),
 };
@@ -221,6 +228,13 @@ describe("result rules under attack", { timeout: 60_000 }, () => {
     const text = await res.text();
     replay = undefined;
     assert.ok(!text.includes(SECRET), text);
+  });
+
+  it("a server request (sampling) sent on the call's stream is judged by the call's rules", async () => {
+    assertNoSecret(await callCase("leak", "sampling"), "sampling, redact");
+    const denied = await callCase("deny_kv", "sampling");
+    assertNoSecret(denied, "sampling, denyIf");
+    assert.equal(resultOf(denied).content[0]?.text, "done", "the result itself held no secret");
   });
 
   it("a logging notification sent on the call's stream is judged by the call's rules", async () => {
