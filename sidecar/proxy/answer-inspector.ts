@@ -251,6 +251,8 @@ export class AnswerInspector {
     // Before the call completes, so its audit line has the verdict; the outcome stays the upstream's.
     const results = request?.call?.results;
     if (results && Object.hasOwn(m, "result")) m.result = results.inspect(m.result, this.messageBytes);
+    // An error's message and data can carry what the tool read as well as a result can.
+    else if (results && Object.hasOwn(m, "error")) m.error = results.notification(m.error) ?? withheldError(m.error);
     else if (unattributed(request) && this.options.unattributedResult && Object.hasOwn(m, "result")) m.result = this.options.unattributedResult(m.result);
     const clientId = this.mapBack(minted, () => outcome);
     if (clientId === undefined) return undefined;
@@ -396,4 +398,10 @@ function callOutcome(message: Json): UpstreamOutcome {
   if (typeof result !== "object" || result === null) return "ok";
   if (result.resultType === "input_required") return "input_required";
   return result.isError === true ? "tool_error" : "ok";
+}
+
+/** The error that stands for an upstream error the result rules withhold: its code, none of its text. */
+function withheldError(error: unknown): Json {
+  const code = typeof error === "object" && error !== null && Number.isInteger((error as Json).code) ? ((error as Json).code as number) : -32603;
+  return { code, message: "The error of the MCP server behind the policy proxy was withheld by policy: it contains data the result rules do not let pass" };
 }

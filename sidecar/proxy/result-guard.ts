@@ -19,7 +19,8 @@ export interface ResultGuard {
   oversized(): unknown;
   /**
    * The params of a notification or request the upstream sent on the call's stream (a log message,
-   * a progress message, a sampling request: what the tool read can be in them), scanned with the call's detectors: redacted, or
+   * a progress message, a sampling request: what the tool read can be in them), or of the error
+   * object that answers the call, scanned with the call's detectors: redacted, or
    * undefined (the notification is dropped) when a denyIf detector matches.
    */
   notification(params: unknown): unknown;

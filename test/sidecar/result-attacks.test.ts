@@ -66,6 +66,7 @@ const CASES: Record<string, Script> = {
       ...json(textResult("done"))(minted).messages,
     ],
   }),
+  rpcError: () => ({ messages: [JSON.stringify({ jsonrpc: "2.0", id: 0, error: { code: -32603, message: `cannot parse ${SECRET}`, data: { read: SECRET } } }).replace('"id":0', '"id":{id}')] }),
   nearBound: json(textResult(`${SECRET} ${"x".repeat(4096 - 120)}`)),
   overBound: json(textResult(`${SECRET} ${"x".repeat(4200)}`)),
 };
@@ -235,6 +236,15 @@ describe("result rules under attack", { timeout: 60_000 }, () => {
     const denied = await callCase("deny_kv", "sampling");
     assertNoSecret(denied, "sampling, denyIf");
     assert.equal(resultOf(denied).content[0]?.text, "done", "the result itself held no secret");
+  });
+
+  it("a JSON-RPC error answering the call is judged by the call's rules: its message and data", async () => {
+    for (const tool of ["leak", "deny_kv"]) {
+      const answer = await callCase(tool, "rpcError");
+      assertNoSecret(answer, `rpcError, ${tool}`);
+      const error = messagesOf(answer).find((m) => "error" in m)?.error as { code: number; message: string } | undefined;
+      assert.equal(error?.code, -32603, `${tool}: the error still reached the agent as an error`);
+    }
   });
 
   it("a logging notification sent on the call's stream is judged by the call's rules", async () => {
