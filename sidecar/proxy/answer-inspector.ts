@@ -249,11 +249,7 @@ export class AnswerInspector {
     const method = request?.method;
     const outcome = callOutcome(m);
     // Before the call completes, so its audit line has the verdict; the outcome stays the upstream's.
-    const results = request?.call?.results;
-    if (results && Object.hasOwn(m, "result")) m.result = results.inspect(m.result, this.messageBytes);
-    // An error's message and data can carry what the tool read as well as a result can.
-    else if (results && Object.hasOwn(m, "error")) m.error = results.notification(m.error) ?? withheldError(m.error);
-    else if (unattributed(request) && this.options.unattributedResult && Object.hasOwn(m, "result")) m.result = this.options.unattributedResult(m.result);
+    this.applyResultRules(m, request);
     const clientId = this.mapBack(minted, () => outcome);
     if (clientId === undefined) return undefined;
     m.id = clientId;
@@ -262,6 +258,14 @@ export class AnswerInspector {
     const filteredTasks = this.noteTasks(m.result, method);
     if (filtered || filteredTargets || filteredTasks || request?.uncacheable === true || decidedRead(request)) uncacheable(m.result, request?.uncacheable === true);
     return m;
+  }
+
+  /** The call's result rules on its answer: its result, or its error (whose message and data can carry what the tool read as well). */
+  private applyResultRules(m: Json, request: ForwardedRequest | undefined): void {
+    const results = request?.call?.results;
+    if (results && Object.hasOwn(m, "result")) m.result = results.inspect(m.result, this.messageBytes);
+    else if (results && Object.hasOwn(m, "error")) m.error = results.notification(m.error) ?? withheldError(m.error);
+    else if (unattributed(request) && this.options.unattributedResult && Object.hasOwn(m, "result")) m.result = this.options.unattributedResult(m.result);
   }
 
   /**

@@ -49,7 +49,7 @@ class BodyBytes {
     // Sized by what arrived, not by what was announced: a client that announces the bound and stalls holds no more than it sent.
     const capacity = Math.min(this.limit, Math.max(needed, 2 * (this.joined?.length ?? this.size), 16 * 1024));
     const next = Buffer.allocUnsafe(capacity);
-    (this.joined ?? (this.first as Buffer)).copy(next, 0, 0, this.size);
+    (this.joined ?? this.first)?.copy(next, 0, 0, this.size);
     this.joined = next;
     this.first = undefined;
   }

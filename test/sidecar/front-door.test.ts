@@ -147,7 +147,8 @@ describe("the front door", () => {
         socket.write(`${lines.join("\r\n")}\r\n\r\n`);
       });
     const before = h.upstream.requests.length;
-    for (const headers of [{}, { Authorization: "Bearer wrong" }]) {
+    const refusedHeaders: Record<string, string>[] = [{}, { Authorization: "Bearer wrong" }];
+    for (const headers of refusedHeaders) {
       const answer = await expectContinue(headers);
       assert.match(answer, /^HTTP\/1\.1 401 /, answer);
       assert.doesNotMatch(answer, /100 Continue/);
