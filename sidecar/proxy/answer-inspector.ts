@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import type { UpstreamOutcome } from "../tool-call.ts";
 import type { KnownTools } from "../enforcement/tool-names.ts";
 import type { RequestId } from "../mcp/jsonrpc.ts";
+import { POLICY_DENIED } from "../mcp/answers.ts";
 import { readAnswerText } from "./answer-text.ts";
 import type { ResultGuard } from "./result-guard.ts";
 import type { TargetKind } from "../../policy/targets.ts";
@@ -406,6 +407,6 @@ function callOutcome(message: Json): UpstreamOutcome {
 
 /** The error that stands for an upstream error the result rules withhold: its code, none of its text. */
 function withheldError(error: unknown): Json {
-  const code = typeof error === "object" && error !== null && Number.isInteger((error as Json).code) ? ((error as Json).code as number) : -32603;
+  const code = typeof error === "object" && error !== null && Number.isInteger((error as Json).code) ? ((error as Json).code as number) : POLICY_DENIED;
   return { code, message: "The error of the MCP server behind the policy proxy was withheld by policy: it contains data the result rules do not let pass" };
 }
