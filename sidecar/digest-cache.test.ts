@@ -16,6 +16,18 @@ describe("digest cache", () => {
     assert.throws(() => new DigestCache(0, (s) => s), /at least one entry/);
   });
 
+  it("keeps no input longer than its bound (session ids are caller-chosen header values), and still answers their digest", () => {
+    const cache = new DigestCache<string>(4096, (s) => hash("sha256", s, "hex"));
+    for (let i = 0; i < 100; i++) {
+      const long = `${i}-${"s".repeat(8000)}`;
+      assert.equal(cache.digest(long), hash("sha256", long, "hex"));
+      cache.remember(long, "x");
+    }
+    assert.equal(cache.size, 0);
+    assert.equal(cache.digest("s".repeat(256)), hash("sha256", "s".repeat(256), "hex"));
+    assert.equal(cache.size, 1);
+  });
+
   it("never lets a key that matched once match a grant file that no longer lists it", () => {
     const before = parseApiKeyGrants(grantLine("ci-bot", "cached-key"));
     const after = parseApiKeyGrants(grantLine("other", "another-key"));

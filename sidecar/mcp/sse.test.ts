@@ -34,6 +34,15 @@ describe("SseSplitter", () => {
     assert.deepEqual(s.push(Buffer.from("\n")).map((e) => e.raw.toString()), ["data: x\r\n\r\n"]);
   });
 
+  it("leaves out a byte order mark at the start of the stream (clients skip it), in one chunk or byte by byte, and only there", () => {
+    const bytes = Buffer.from("\ufeffdata: 1\n\n\ufeffdata: 2\n\n", "utf8");
+    assert.deepEqual(split([bytes]).events, ["data: 1\n\n", "\ufeffdata: 2\n\n"]);
+    assert.deepEqual(split([...bytes].map((b) => Buffer.from([b]))).events, ["data: 1\n\n", "\ufeffdata: 2\n\n"]);
+    assert.equal(eventData(Buffer.from((split([bytes]).events[0] as string), "utf8")), "1");
+    const notBom = Buffer.from([0xef, 0xbb, 0x78, 0x0a, 0x0a]);
+    assert.deepEqual(split([notBom.subarray(0, 2), notBom.subarray(2)]).events, [notBom.toString("utf8")]);
+  });
+
   it("keeps an unfinished event as the rest, and gives up past the size bound", () => {
     assert.deepEqual(split([Buffer.from("data: 1\n\ndata: 2")]), { events: ["data: 1\n\n"], rest: "data: 2", overflowed: false });
     assert.equal(split([Buffer.from(`data: ${"x".repeat(100)}`)], 64).overflowed, true);

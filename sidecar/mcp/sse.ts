@@ -1,6 +1,8 @@
 // Server-Sent Events as they cross the proxy: split into events without touching their bytes, so
 // each event can be relayed verbatim, inspected, or (for a tools/list answer) rewritten.
-// Lines end with CRLF, LF or CR (WHATWG HTML §9.2); an empty line ends an event.
+// Lines end with CRLF, LF or CR (WHATWG HTML §9.2); an empty line ends an event. A byte order mark at
+// the very start of a stream is not part of its first event: clients skip it (the UTF-8 decode
+// step), so an event read with it would be a different event than the one the client reads.
 import { jsonOf } from "./json-text.ts";
 
 export interface SseEvent {
@@ -10,6 +12,7 @@ export interface SseEvent {
 
 const LF = 0x0a;
 const CR = 0x0d;
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 export class SseSplitter {
   private pending: Buffer = Buffer.alloc(0);
@@ -18,6 +21,8 @@ export class SseSplitter {
   private readonly maxEventBytes: number;
   /** Set once an event grew past the bound; the splitter then stops and callers fall back. */
   overflowed = false;
+  /** Whether the stream's first bytes were looked at for a byte order mark. */
+  private started = false;
 
   constructor(maxEventBytes: number) {
     this.maxEventBytes = maxEventBytes;
@@ -27,11 +32,18 @@ export class SseSplitter {
   push(chunk: Buffer): SseEvent[] {
     if (this.overflowed) return [];
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    if (!this.started) {
+      // A byte order mark may arrive a byte at a time.
+      if (this.pending.length < BOM.length && BOM.subarray(0, this.pending.length).equals(this.pending)) return [];
+      this.started = true;
+      if (this.pending.subarray(0, BOM.length).equals(BOM)) this.pending = this.pending.subarray(BOM.length);
+    }
     return this.split(false);
   }
 
   /** The stream ended: a CR at the very end is a line end after all. Returns the last events. */
   end(): SseEvent[] {
+    this.started = true;
     return this.overflowed ? [] : this.split(true);
   }
 

@@ -66,6 +66,12 @@ describe("audit lines", () => {
     assert.deepEqual((JSON.parse(direct[0] as string) as { results: unknown }).results, { action: "redacted", detectors: { email: 2 }, rule: "/spec/results/0" });
   });
 
+  it("write an approval decided by nobody named (an empty decidedBy) as null, as before", () => {
+    const lines: string[] = [];
+    writeAudit(auditLogger(lines), { ...record, approval: { name: "ns/a", via: "Elicitation", decidedBy: "" } });
+    assert.deepEqual((JSON.parse(lines[0] as string) as { approval: unknown }).approval, { name: "ns/a", via: "Elicitation", decidedBy: null });
+  });
+
   it("are not written when the audit logger's level is above info", () => {
     const lines: string[] = [];
     writeAudit(auditLogger(lines, { level: "silent" }), record);

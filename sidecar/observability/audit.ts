@@ -98,7 +98,7 @@ export function auditFields(r: AuditRecord): string {
     `,"durationMs":${num(Math.round(r.durationSeconds * 1e6) / 1e3)}`;
   if (r.results) line += `,"results":${JSON.stringify(resultRecord(r.results))}`;
   if (r.traceId !== undefined) line += `,"traceId":${str(r.traceId)}`;
-  if (r.approval) line += `,"approval":{"name":${str(r.approval.name)},"via":${str(r.approval.via)},"decidedBy":${str(r.approval.decidedBy === undefined ? undefined : cut(r.approval.decidedBy))}}`;
+  if (r.approval) line += `,"approval":{"name":${str(r.approval.name)},"via":${str(r.approval.via)},"decidedBy":${str(r.approval.decidedBy ? cut(r.approval.decidedBy) : undefined)}}`;
   return line;
 }
 

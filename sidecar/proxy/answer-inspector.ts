@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import type { UpstreamOutcome } from "../tool-call.ts";
 import type { KnownTools } from "../enforcement/tool-names.ts";
 import type { RequestId } from "../mcp/jsonrpc.ts";
+import { POLICY_DENIED } from "../mcp/answers.ts";
 import { readAnswerText } from "./answer-text.ts";
 import type { ResultGuard } from "./result-guard.ts";
 import type { TargetKind } from "../../policy/targets.ts";
@@ -169,7 +170,7 @@ export class AnswerInspector {
   /** `fastTranslate`, telling also where the id was replaced (relay.ts writes such an answer's own bytes around the new id). */
   fastTranslation(text: string): FastTranslation | undefined {
     const read = readAnswerText(text);
-    if (read?.kind === "message" && this.guardsNotifications(read.method)) return undefined;
+    if (read?.kind === "message" && this.guardsServerMessages()) return undefined;
     if (read?.kind === "message") {
       this.passing(read.method);
       return { text };
@@ -200,7 +201,7 @@ export class AnswerInspector {
     const m = message as Json;
     if (typeof m.method === "string") {
       this.passing(m.method);
-      return this.guardsNotifications(m.method) ? this.guardNotification(m) : m;
+      return this.guardsServerMessages() ? this.guardServerMessage(m) : m;
     }
     if (!Object.hasOwn(m, "result") && !Object.hasOwn(m, "error")) return this.drop("neither a request nor an answer", m.id);
     if (m.id === null && !Object.hasOwn(m, "result")) return m; // an error about no request in particular
@@ -221,20 +222,23 @@ export class AnswerInspector {
     if (method === "notifications/tools/list_changed") void this.options.knownTools.toolListChanged();
   }
 
-  /** Whether a notification on this stream is scanned: a call with result rules is waiting here. */
-  private guardsNotifications(method: string): boolean {
-    if (!method.startsWith("notifications/")) return false;
+  /**
+   * Whether a server message on this stream is scanned: a call with result rules is waiting here.
+   * Requests too (sampling/createMessage, elicitation/create): what the tool read can be in their
+   * params as well, and a client hands a sampling request's messages to its model.
+   */
+  private guardsServerMessages(): boolean {
     for (const request of this.options.forwarded.values()) if (request.call?.results) return true;
     return false;
   }
 
   /** A notification as the result rules of every call waiting on this stream let it pass. */
-  private guardNotification(m: Json): Json | undefined {
+  private guardServerMessage(m: Json): Json | undefined {
     if (!Object.hasOwn(m, "params")) return m;
     let params: unknown = m.params;
     for (const request of this.options.forwarded.values()) {
       params = request.call?.results ? request.call.results.notification(params) : params;
-      if (params === undefined) return this.drop("a notification the result rules withhold", m.method);
+      if (params === undefined) return this.drop("a server message the result rules withhold", m.method);
     }
     return { ...m, params };
   }
@@ -246,9 +250,7 @@ export class AnswerInspector {
     const method = request?.method;
     const outcome = callOutcome(m);
     // Before the call completes, so its audit line has the verdict; the outcome stays the upstream's.
-    const results = request?.call?.results;
-    if (results && Object.hasOwn(m, "result")) m.result = results.inspect(m.result, this.messageBytes);
-    else if (unattributed(request) && this.options.unattributedResult && Object.hasOwn(m, "result")) m.result = this.options.unattributedResult(m.result);
+    this.applyResultRules(m, request);
     const clientId = this.mapBack(minted, () => outcome);
     if (clientId === undefined) return undefined;
     m.id = clientId;
@@ -257,6 +259,14 @@ export class AnswerInspector {
     const filteredTasks = this.noteTasks(m.result, method);
     if (filtered || filteredTargets || filteredTasks || request?.uncacheable === true || decidedRead(request)) uncacheable(m.result, request?.uncacheable === true);
     return m;
+  }
+
+  /** The call's result rules on its answer: its result, or its error (whose message and data can carry what the tool read as well). */
+  private applyResultRules(m: Json, request: ForwardedRequest | undefined): void {
+    const results = request?.call?.results;
+    if (results && Object.hasOwn(m, "result")) m.result = results.inspect(m.result, this.messageBytes);
+    else if (results && Object.hasOwn(m, "error")) m.error = results.notification(m.error) ?? withheldError(m.error);
+    else if (unattributed(request) && this.options.unattributedResult && Object.hasOwn(m, "result")) m.result = this.options.unattributedResult(m.result);
   }
 
   /**
@@ -393,4 +403,10 @@ function callOutcome(message: Json): UpstreamOutcome {
   if (typeof result !== "object" || result === null) return "ok";
   if (result.resultType === "input_required") return "input_required";
   return result.isError === true ? "tool_error" : "ok";
+}
+
+/** The error that stands for an upstream error the result rules withhold: its code, none of its text. */
+function withheldError(error: unknown): Json {
+  const code = typeof error === "object" && error !== null && Number.isInteger((error as Json).code) ? ((error as Json).code as number) : POLICY_DENIED;
+  return { code, message: "The error of the MCP server behind the policy proxy was withheld by policy: it contains data the result rules do not let pass" };
 }

@@ -46,6 +46,17 @@ const PREFLIGHT: Omit<CallerContext, "session"> = Object.freeze({ caller: Object
 /** Methods the endpoint refuses with 405 (anything else that is not served is 404): they would reach the upstream unparsed. */
 const NOT_ALLOWED = new Set(["PUT", "PATCH", "HEAD", "TRACE"]);
 
+/**
+ * Requests that sent `Expect: 100-continue`: they are told to send their body only once it is to be
+ * read, after the gate (Node's default would invite every body, unauthenticated ones included, before
+ * any handler runs). A request refused before that gets its final answer instead.
+ */
+const awaitingContinue = new WeakSet<IncomingMessage>();
+
+function invite(req: IncomingMessage, res: ServerResponse): void {
+  if (awaitingContinue.delete(req)) res.writeContinue();
+}
+
 /** The front's own refusals, framed as they always were (a JSON-RPC error, UTF-8 JSON). */
 function answer(res: ServerResponse, status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
   const text = JSON.stringify(body);
@@ -92,6 +103,7 @@ export function createMcpServer(deps: McpServerDeps): McpServer {
     if (!caller) return;
     let body: Buffer | undefined;
     if (req.method === "POST" || (req.method === "DELETE" && announcesBody(req))) {
+      invite(req, res);
       const read = await readRawBody(req, config.maxBodyBytes);
       if (!read.ok) return refuseBody(res, read.status, read.message);
       body = read.body;
@@ -108,6 +120,7 @@ export function createMcpServer(deps: McpServerDeps): McpServer {
     const connection = connectionHeaderProblem(req.headers);
     if (connection !== undefined) return answer(res, 400, rpcError(null, INVALID_REQUEST, `Bad Request: ${connection}`));
     if (announcesBody(req)) {
+      invite(req, res);
       const read = await readRawBody(req, config.maxBodyBytes);
       if (!read.ok) return refuseBody(res, read.status, read.message);
     }
@@ -163,6 +176,10 @@ export function createMcpServer(deps: McpServerDeps): McpServer {
   server.keepAliveTimeout = config.keepAliveTimeoutMs;
   server.setTimeout(config.headersTimeoutMs);
   server.on("clientError", clientErrorHandler(rejected));
+  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
+    awaitingContinue.add(req);
+    server.emit("request", req, res);
+  });
 
   return {
     server,

@@ -52,4 +52,11 @@ describe("relaying SSE answers", () => {
     assert.ok(!out.includes(Buffer.from([0xc0, 0xaf])));
     assert.match(out.toString("utf8"), /^event: message\ndata: \{"jsonrpc":"2.0","id":7,"result":/);
   });
+
+  it("writes an event anew when a line other than its data line is not valid UTF-8, never the invalid bytes", async () => {
+    const text = '{"jsonrpc":"2.0","id":101,"result":{"content":[{"type":"text","text":"ok"}]}}';
+    const out = await relayed(Buffer.concat([Buffer.from("event: m", "utf8"), Buffer.from([0xff, 0xc0]), Buffer.from(`\nid: 1\ndata: ${text}\n\n`, "utf8")]), 7);
+    assert.ok(!out.includes(Buffer.from([0xff])) && !out.includes(Buffer.from([0xc0])), out.toString("latin1"));
+    assert.match(out.toString("utf8"), /\ndata: \{"jsonrpc":"2.0","id":7,"result":/);
+  });
 });

@@ -114,8 +114,9 @@ async function writeEvent(sink: EventSink, raw: Buffer, plan: RelayPlan): Promis
  */
 function writeSpliced(sink: EventSink, raw: Buffer, data: string, idSpan: { start: number; end: number; id: string }): Promise<void> | undefined {
   const value = dataValueSpan(raw);
-  // Only bytes that decode exactly to the text inspected are relayed as they are (never invalid UTF-8).
-  if (value === undefined || !isUtf8(raw.subarray(value.start, value.end)) || value.end - value.start !== Buffer.byteLength(data)) return undefined;
+  // Only bytes that decode exactly to the text inspected are relayed as they are, and no line of the
+  // event is invalid UTF-8 (an event written anew has such bytes replaced).
+  if (value === undefined || !isUtf8(raw) || value.end - value.start !== Buffer.byteLength(data)) return undefined;
   const idStart = value.start + Buffer.byteLength(data.slice(0, idSpan.start));
   const idEnd = idStart + (idSpan.end - idSpan.start);
   // Written without a turn in between, so nothing else on the answer comes between the parts.

@@ -2,8 +2,8 @@
 // call's tool, arguments and caller (what the CEL conditions see) are known here, where the call was
 // decided, so the answer is judged by the request it answers. In Audit mode the verdict is logged
 // and the result passes untouched. Metrics count what was done; the audit line gets the verdict
-// (detectors and match counts, never matched text). Notifications sent on the call's stream are
-// scanned with the same detectors (ADR 0140).
+// (detectors and match counts, never matched text). Notifications and requests the upstream sends on
+// the call's stream are scanned with the same detectors (ADR 0140).
 import { inspectResult, type ResultVerdict } from "../../policy/results/inspect.ts";
 import type { DecidedCall } from "../tool-call.ts";
 import type { SidecarMetrics } from "../observability/metrics.ts";
@@ -18,8 +18,9 @@ export interface ResultGuard {
   /** The result that stands for an answer larger than maxBytes, which is never read whole. */
   oversized(): unknown;
   /**
-   * The params of a notification the upstream sent on the call's stream (a log message, a progress
-   * message: what the tool read can be in them), scanned with the call's detectors: redacted, or
+   * The params of a notification or request the upstream sent on the call's stream (a log message,
+   * a progress message, a sampling request: what the tool read can be in them), or of the error
+   * object that answers the call, scanned with the call's detectors: redacted, or
    * undefined (the notification is dropped) when a denyIf detector matches.
    */
   notification(params: unknown): unknown;

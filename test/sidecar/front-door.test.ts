@@ -130,6 +130,35 @@ describe("the front door", () => {
     }
   });
 
+  it("asks for a body announced with Expect: 100-continue only after the caller is authenticated", async () => {
+    const { port } = new URL(h.sidecar.url);
+    /** Sends the head, waits for the first answer, then the body if the sidecar asked for it. */
+    const expectContinue = (headers: Record<string, string>) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), "127.0.0.1");
+        let received = "";
+        socket.on("data", (c: Buffer) => {
+          if (received === "" && c.toString("latin1").startsWith("HTTP/1.1 100 ")) socket.write(INIT);
+          received += c.toString("latin1");
+        });
+        socket.on("error", reject);
+        socket.on("close", () => resolve(received));
+        const lines = ["POST /mcp HTTP/1.1", "Host: 127.0.0.1", "Expect: 100-continue", `Content-Length: ${INIT.length}`, "Connection: close", ...Object.entries({ ...JSON_HEADERS, ...headers }).map(([k, v]) => `${k}: ${v}`)];
+        socket.write(`${lines.join("\r\n")}\r\n\r\n`);
+      });
+    const before = h.upstream.requests.length;
+    const refusedHeaders: Record<string, string>[] = [{}, { Authorization: "Bearer wrong" }];
+    for (const headers of refusedHeaders) {
+      const answer = await expectContinue(headers);
+      assert.match(answer, /^HTTP\/1\.1 401 /, answer);
+      assert.doesNotMatch(answer, /100 Continue/);
+    }
+    assert.equal(h.upstream.requests.length, before);
+    const served = await expectContinue(alice);
+    assert.match(served, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /, served);
+    assert.equal(h.upstream.requests.length, before + 1);
+  });
+
   it("sends the upstream the sidecar's own framing headers and forwarding headers, never the client's", async () => {
     const answer = await rawPost(h.sidecar.url, INIT, {
       authorization: `Bearer ${KEYS.alice}`,

@@ -23,6 +23,8 @@ interface Scripted {
   readonly chunk?: number;
   /** Each item is one message's (or one event's) JSON text; `{id}` is replaced by the minted id. */
   readonly messages: readonly string[];
+  /** Bytes before the first event (a byte order mark, which SSE clients skip). */
+  readonly prefix?: string;
 }
 
 type Script = (minted: number) => Scripted;
@@ -34,6 +36,7 @@ const CASES: Record<string, Script> = {
   json: json(textResult(`aws_access_key_id = ${SECRET}`)),
   clean: json(textResult("clean")),
   sseSplit: sse(textResult(`aws_access_key_id = ${SECRET}`), 2),
+  sseBom: () => ({ ...sse(textResult(`aws_access_key_id = ${SECRET}`), 2)(0), prefix: "\ufeff" }),
   sseMultiLine: () => ({ sse: true, chunk: 5, messages: [`{"jsonrpc":"2.0","id":{id},\n"result":{"content":[{"type":"text",\n"text":"${SECRET}"}]}}`] }),
   escapedJson: json(textResult(`{"key": "${ESCAPED}"}`)),
   escapedJsonPadded: json(textResult(`\n  {"key": "${ESCAPED}"}\n`)),
@@ -56,6 +59,14 @@ const CASES: Record<string, Script> = {
       ...json(textResult("done"))(minted).messages,
     ],
   }),
+  sampling: (minted) => ({
+    sse: true,
+    messages: [
+      JSON.stringify({ jsonrpc: "2.0", id: 900, method: "sampling/createMessage", params: { maxTokens: 10, messages: [{ role: "user", content: { type: "text", text: `summarise ${SECRET}` } }] } }),
+      ...json(textResult("done"))(minted).messages,
+    ],
+  }),
+  rpcError: () => ({ messages: [JSON.stringify({ jsonrpc: "2.0", id: 0, error: { code: -32603, message: `cannot parse ${SECRET}`, data: { read: SECRET } } }).replace('"id":0', '"id":{id}')] }),
   nearBound: json(textResult(`${SECRET} ${"x".repeat(4096 - 120)}`)),
   overBound: json(textResult(`${SECRET} ${"x".repeat(4200)}`)),
 };
@@ -112,7 +123,7 @@ async function startRawUpstream(replay: () => string | undefined): Promise<RawUp
     const messages = scripts.flat();
     if (!script?.sse) return void res.writeHead(200, { "content-type": "application/json" }).end(messages[0]);
     res.writeHead(200, { "content-type": "text/event-stream" });
-    const stream = messages.map((m) => `${m.split("\n").map((line) => `data: ${line}`).join("\n")}\n\n`).join("");
+    const stream = (script.prefix ?? "") + messages.map((m) => `${m.split("\n").map((line) => `data: ${line}`).join("\n")}\n\n`).join("");
     const size = script.chunk ?? stream.length;
     for (let at = 0; at < stream.length; at += size) {
       res.write(stream.slice(at, at + size));
@@ -164,7 +175,7 @@ describe("result rules under attack", { timeout: 60_000 }, () => {
   };
   const resultOf = (answer: RawAnswer) => messagesOf(answer).find((m) => "result" in m)?.result as { content: { text?: string }[]; isError?: boolean; structuredContent?: unknown };
 
-  for (const name of ["json", "sseSplit", "sseMultiLine", "escapedJson", "escapedJsonPadded", "escapedDeep", "escapedOnTheWire", "deep", "inKey", "resource", "resourceLink", "meta", "isError", "duplicateResult", "duplicateContent"]) {
+  for (const name of ["json", "sseSplit", "sseBom", "sseMultiLine", "escapedJson", "escapedJsonPadded", "escapedDeep", "escapedOnTheWire", "deep", "inKey", "resource", "resourceLink", "meta", "isError", "duplicateResult", "duplicateContent"]) {
     it(`redact: ${name}`, async () => {
       const answer = await callCase("leak", name);
       assertNoSecret(answer, name);
@@ -218,6 +229,22 @@ describe("result rules under attack", { timeout: 60_000 }, () => {
     const text = await res.text();
     replay = undefined;
     assert.ok(!text.includes(SECRET), text);
+  });
+
+  it("a server request (sampling) sent on the call's stream is judged by the call's rules", async () => {
+    assertNoSecret(await callCase("leak", "sampling"), "sampling, redact");
+    const denied = await callCase("deny_kv", "sampling");
+    assertNoSecret(denied, "sampling, denyIf");
+    assert.equal(resultOf(denied).content[0]?.text, "done", "the result itself held no secret");
+  });
+
+  it("a JSON-RPC error answering the call is judged by the call's rules: its message and data", async () => {
+    for (const tool of ["leak", "deny_kv"]) {
+      const answer = await callCase(tool, "rpcError");
+      assertNoSecret(answer, `rpcError, ${tool}`);
+      const error = messagesOf(answer).find((m) => "error" in m)?.error as { code: number; message: string } | undefined;
+      assert.equal(error?.code, -32603, `${tool}: the error still reached the agent as an error`);
+    }
   });
 
   it("a logging notification sent on the call's stream is judged by the call's rules", async () => {
