@@ -86,4 +86,34 @@ describe("SSE fields", () => {
       }),
     );
   });
+
+  it("reads an event's data as decoding the whole event and splitting its lines does, any bytes included", () => {
+    // The reading by lines of the whole decoded event (the WHATWG rules), against which the one-line
+    // shortcut is checked: invalid UTF-8, CR/LF/CRLF, comments, fields without a colon.
+    const byLines = (raw: Buffer): string | undefined => {
+      let data: string | undefined;
+      for (const line of raw.toString("utf8").split(/\r\n|\r|\n/)) {
+        if (line === "" || line.startsWith(":")) continue;
+        const colon = line.indexOf(":");
+        if ((colon === -1 ? line : line.slice(0, colon)) !== "data") continue;
+        let value = colon === -1 ? "" : line.slice(colon + 1);
+        if (value.startsWith(" ")) value = value.slice(1);
+        data = data === undefined ? value : `${data}\n${value}`;
+      }
+      return data;
+    };
+    const piece = fc.oneof(
+      fc.constantFrom("data:", "data: ", "data", "datum: ", ": c", "id: 1", "event: message", "\n", "\r", "\r\n", " ", ":", "é", '{"id":1}'),
+      fc.uint8Array({ maxLength: 6 }).map((b) => Buffer.from(b).toString("latin1")),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.oneof(piece, fc.uint8Array({ maxLength: 4 })), { maxLength: 24 }), (parts) => {
+        const raw = Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p, p.includes("é") ? "utf8" : "latin1") : Buffer.from(p))));
+        return eventData(raw) === byLines(raw);
+      }),
+      { numRuns: 3000 },
+    );
+    assert.equal(eventData(Buffer.from([0x64, 0x61, 0x74, 0x61, 0x3a, 0x20, 0xc3, 0x0a, 0x0a])), "\ufffd", "a sequence cut by the line end");
+    assert.equal(eventData(Buffer.from([0x64, 0x61, 0x74, 0x61, 0x3a, 0xa9, 0x41, 0x0a])), "\ufffdA");
+  });
 });
