@@ -11,6 +11,7 @@ echo "== type check"
 tsc -p tsconfig.json
 echo "== lint"
 eslint --max-warnings 0 .
+prettier --check --log-level warn "**/*.ts"
 echo "== tests"
 exec node --test --test-reporter=spec --test-concurrency="${TEST_CONCURRENCY:-2}" \
   "policy/**/*.test.ts" "monitoring/**/*.test.ts" "kube/**/*.test.ts" "program/**/*.test.ts" "sidecar/**/*.test.ts" "operator/**/*.test.ts" "cli/**/*.test.ts" "test/**/*.test.ts"
