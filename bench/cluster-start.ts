@@ -27,7 +27,10 @@ interface Sample extends StartupTimings {
 const samples: Sample[][] = configurations.map(() => []);
 for (let run = 0; run < runs; run++) {
   for (const [index, configuration] of configurations.entries()) {
-    const cluster = await startControlPlane({ name: "bench", controllerManagerFlags: configuration.controllerManagerFlags });
+    const cluster = await startControlPlane({
+      name: "bench",
+      controllerManagerFlags: configuration.controllerManagerFlags,
+    });
     let mark = performance.now();
     await cluster.stopApiServer();
     const apiServerStopMs = performance.now() - mark;
@@ -36,7 +39,12 @@ for (let run = 0; run < runs; run++) {
     const apiServerStartMs = performance.now() - mark;
     mark = performance.now();
     await cluster.stop();
-    samples[index]!.push({ ...cluster.startup, apiServerStopMs, apiServerStartMs, teardownMs: performance.now() - mark });
+    samples[index]!.push({
+      ...cluster.startup,
+      apiServerStopMs,
+      apiServerStartMs,
+      teardownMs: performance.now() - mark,
+    });
   }
 }
 
@@ -63,7 +71,9 @@ if (runs > 0) {
   console.log(`\ntest control plane, ${runs} runs per column, median (min–max)`);
   console.log(["phase".padEnd(width), ...configurations.map((c) => c.label.padEnd(30))].join(""));
   for (const [name, key] of phases) {
-    console.log([name.padEnd(width), ...samples.map((column) => cell(column.map((sample) => sample[key])).padEnd(30))].join(""));
+    console.log(
+      [name.padEnd(width), ...samples.map((column) => cell(column.map((sample) => sample[key])).padEnd(30))].join(""),
+    );
   }
 }
 if (runs > 0) {
@@ -92,9 +102,12 @@ for (let run = 0; run < nodeRuns; run++) {
   const stopStarted = performance.now();
   await cluster.stop();
   add("teardown (host restored)", performance.now() - stopStarted);
-  console.log(`node-backed run ${run + 1}${run === 0 ? " (cold)" : ""}: start ${s(cluster.startup.totalMs)}, teardown ${s(nodeRows["teardown (host restored)"]!.at(-1)!)}`);
+  console.log(
+    `node-backed run ${run + 1}${run === 0 ? " (cold)" : ""}: start ${s(cluster.startup.totalMs)}, teardown ${s(nodeRows["teardown (host restored)"]!.at(-1)!)}`,
+  );
 }
 if (nodeRuns > 0) {
   console.log(`\nnode-backed cluster, ${nodeRuns} runs (the first cold), first run | median (min–max)`);
-  for (const [name, values] of Object.entries(nodeRows)) console.log(`${name.padEnd(44)}${s(values[0]!).padEnd(10)}${cell(values)}`);
+  for (const [name, values] of Object.entries(nodeRows))
+    console.log(`${name.padEnd(44)}${s(values[0]!).padEnd(10)}${cell(values)}`);
 }

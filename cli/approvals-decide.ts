@@ -23,7 +23,10 @@ export interface Decision {
   program?: string;
 }
 
-export async function decideApproval(http: KubeHttp, d: Decision): Promise<{ approval: McpApprovalObject; decidedBy: string }> {
+export async function decideApproval(
+  http: KubeHttp,
+  d: Decision,
+): Promise<{ approval: McpApprovalObject; decidedBy: string }> {
   const client = new McpApprovalClient(http);
   const where = `McpApproval ${d.namespace}/${d.name}`;
   const current = await read(client, d, where);
@@ -36,14 +39,20 @@ export async function decideApproval(http: KubeHttp, d: Decision): Promise<{ app
   } catch (error) {
     throw new DecisionError(`cannot learn who you are from the API server: ${describeApiError(error)}`);
   }
-  const status = { decision: d.decision, decidedBy: username, decidedAt: new Date(now()).toISOString(), ...(d.reason ? { reason: d.reason } : {}) };
+  const status = {
+    decision: d.decision,
+    decidedBy: username,
+    decidedAt: new Date(now()).toISOString(),
+    ...(d.reason ? { reason: d.reason } : {}),
+  };
   try {
     const parsed = parseApproval(await client.replaceStatus({ ...current, status }));
     return { approval: parsed.ok ? parsed.approval : { ...current, status }, decidedBy: username };
   } catch (error) {
     if (statusCodeOf(error) === 403) {
       const reason = describeApiError(error);
-      if (/decidedBy|own tool call/.test(reason)) throw new DecisionError(`${where}: the API server refused the decision: ${reason}`);
+      if (/decidedBy|own tool call/.test(reason))
+        throw new DecisionError(`${where}: the API server refused the decision: ${reason}`);
       throw new DecisionError(
         `you (${username}) may not decide McpApprovals in namespace ${d.namespace}. ` +
           `Approvers are granted the ClusterRole ${APPROVER_ROLE} there, e.g.: kubectl create rolebinding ${APPROVER_ROLE} --clusterrole=${APPROVER_ROLE} --user=${username} -n ${d.namespace}`,
@@ -51,9 +60,12 @@ export async function decideApproval(http: KubeHttp, d: Decision): Promise<{ app
     }
     if (isConflict(error)) {
       const fresh = await read(client, d, where);
-      throw new DecisionError(`${where} changed while you decided: ${describeState(fresh, approvalState(fresh, now()))}`);
+      throw new DecisionError(
+        `${where} changed while you decided: ${describeState(fresh, approvalState(fresh, now()))}`,
+      );
     }
-    if (isNotFound(error)) throw new DecisionError(`${where} no longer exists (it expired and was removed, or was deleted)`);
+    if (isNotFound(error))
+      throw new DecisionError(`${where} no longer exists (it expired and was removed, or was deleted)`);
     throw error;
   }
 }
@@ -63,12 +75,21 @@ async function read(client: McpApprovalClient, d: Decision, where: string): Prom
   try {
     raw = await client.get(d.namespace, d.name);
   } catch (error) {
-    if (isNotFound(error)) throw new DecisionError(`there is no ${where} (list them with: ${d.program ?? "mcp-warden"} approvals list -n ${d.namespace})`);
-    if (statusCodeOf(error) === 403) throw new DecisionError(`you may not read McpApprovals in namespace ${d.namespace} (${describeApiError(error)}); approvers need the ClusterRole ${APPROVER_ROLE} there`);
+    if (isNotFound(error))
+      throw new DecisionError(
+        `there is no ${where} (list them with: ${d.program ?? "mcp-warden"} approvals list -n ${d.namespace})`,
+      );
+    if (statusCodeOf(error) === 403)
+      throw new DecisionError(
+        `you may not read McpApprovals in namespace ${d.namespace} (${describeApiError(error)}); approvers need the ClusterRole ${APPROVER_ROLE} there`,
+      );
     throw error;
   }
   const parsed = parseApproval(raw);
-  if (!parsed.ok) throw new DecisionError(`${where} is not a valid McpApproval (${parsed.problem}); no sidecar will honour it, so there is nothing to decide`);
+  if (!parsed.ok)
+    throw new DecisionError(
+      `${where} is not a valid McpApproval (${parsed.problem}); no sidecar will honour it, so there is nothing to decide`,
+    );
   return parsed.approval;
 }
 

@@ -7,7 +7,13 @@ import { McpApprovalClient, parseApproval, type McpApprovalObject } from "../kub
 import { approvalState, timeOf } from "../policy/approval/state.ts";
 import { APPROVER_ROLE } from "../operator/rbac/approver-role.ts";
 import { decideApproval, DecisionError } from "./approvals-decide.ts";
-import { KUBE_CONTEXT_OPTIONS, KUBE_CONTEXT_USAGE, kubeContext, type KubeContext, type KubeContextFlags } from "./kube-context.ts";
+import {
+  KUBE_CONTEXT_OPTIONS,
+  KUBE_CONTEXT_USAGE,
+  kubeContext,
+  type KubeContext,
+  type KubeContextFlags,
+} from "./kube-context.ts";
 import { UsageError } from "./usage-error.ts";
 
 // approve and deny work on one approval, in one namespace: kubectl's flags without -A.
@@ -42,12 +48,17 @@ export async function runApprovalsList(argv: string[]): Promise<number> {
   try {
     items = await new McpApprovalClient(new KubeHttp(target.kubeConfig)).list(target.namespace);
   } catch (error) {
-    return fail(statusCodeOf(error) === 403 ? `you may not list McpApprovals ${all ? "in all namespaces" : `in namespace ${target.namespace}`} (${describeApiError(error)}); approvers need the ClusterRole ${APPROVER_ROLE}` : `cannot list McpApprovals: ${describeApiError(error)}`);
+    return fail(
+      statusCodeOf(error) === 403
+        ? `you may not list McpApprovals ${all ? "in all namespaces" : `in namespace ${target.namespace}`} (${describeApiError(error)}); approvers need the ClusterRole ${APPROVER_ROLE}`
+        : `cannot list McpApprovals: ${describeApiError(error)}`,
+    );
   }
   const now = Date.now();
   const approvals = items.flatMap((raw) => {
     const parsed = parseApproval(raw);
-    if (!parsed.ok) process.stderr.write(`warning: skipping ${describeObject(raw)}: not a valid McpApproval (${parsed.problem})\n`);
+    if (!parsed.ok)
+      process.stderr.write(`warning: skipping ${describeObject(raw)}: not a valid McpApproval (${parsed.problem})\n`);
     return parsed.ok ? [parsed.approval] : [];
   });
   const shown = approvals
@@ -58,19 +69,27 @@ export async function runApprovalsList(argv: string[]): Promise<number> {
     return 0;
   }
   if (shown.length === 0) {
-    process.stderr.write(`No ${values.pending ? "pending " : ""}McpApprovals found${all ? "" : ` in namespace ${target.namespace}`}.\n`);
+    process.stderr.write(
+      `No ${values.pending ? "pending " : ""}McpApprovals found${all ? "" : ` in namespace ${target.namespace}`}.\n`,
+    );
     return 0;
   }
   process.stdout.write(table(shown, { now, all, wide: output === "wide" }));
   return 0;
 }
 
-export const runApprovalsApprove = (argv: string[], invocation: Invocation = DIRECT) => runDecision(argv, "Approved", invocation);
-export const runApprovalsDeny = (argv: string[], invocation: Invocation = DIRECT) => runDecision(argv, "Denied", invocation);
+export const runApprovalsApprove = (argv: string[], invocation: Invocation = DIRECT) =>
+  runDecision(argv, "Approved", invocation);
+export const runApprovalsDeny = (argv: string[], invocation: Invocation = DIRECT) =>
+  runDecision(argv, "Denied", invocation);
 
 async function runDecision(argv: string[], decision: "Approved" | "Denied", invocation: Invocation): Promise<number> {
   const verb = decision === "Approved" ? "approve" : "deny";
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...KUBE_ONE_NAMESPACE_OPTIONS, reason: { type: "string" } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...KUBE_ONE_NAMESPACE_OPTIONS, reason: { type: "string" } },
+  });
   if (positionals.length !== 1) throw new UsageError(`approvals ${verb} needs exactly one approval NAME`);
   const reason = values.reason?.trim();
   if (decision === "Denied" && !reason) throw new UsageError("approvals deny needs --reason: the agent is told why");
@@ -80,10 +99,21 @@ async function runDecision(argv: string[], decision: "Approved" | "Denied", invo
   const name = positionals[0] as string;
   const namespace = target.namespace ?? "default";
   try {
-    const { approval, decidedBy } = await decideApproval(new KubeHttp(target.kubeConfig), { namespace, name, decision, reason, program: invocation.program });
+    const { approval, decidedBy } = await decideApproval(new KubeHttp(target.kubeConfig), {
+      namespace,
+      name,
+      decision,
+      reason,
+      program: invocation.program,
+    });
     const s = approval.spec;
-    process.stdout.write(`mcpapproval.mcpwarden.io/${name} ${decision.toLowerCase()} by ${decidedBy}: ${s.caller} may call ${s.tool} with ${s.args}\n`);
-    if (decision === "Approved") process.stdout.write(`The call goes through when it is made (or retried with the same arguments) before it expires.\n`);
+    process.stdout.write(
+      `mcpapproval.mcpwarden.io/${name} ${decision.toLowerCase()} by ${decidedBy}: ${s.caller} may call ${s.tool} with ${s.args}\n`,
+    );
+    if (decision === "Approved")
+      process.stdout.write(
+        `The call goes through when it is made (or retried with the same arguments) before it expires.\n`,
+      );
     return 0;
   } catch (error) {
     if (error instanceof DecisionError) return fail(error.message);
@@ -107,7 +137,16 @@ function fail(message: string): number {
 }
 
 function table(approvals: McpApprovalObject[], o: { now: number; all: boolean; wide: boolean }): string {
-  const header = [...(o.all ? ["NAMESPACE"] : []), "NAME", "TOOL", "CALLER", "STATE", "AGE", "EXPIRES", ...(o.wide ? ["POLICY", "DECIDED-BY", "ARGS"] : [])];
+  const header = [
+    ...(o.all ? ["NAMESPACE"] : []),
+    "NAME",
+    "TOOL",
+    "CALLER",
+    "STATE",
+    "AGE",
+    "EXPIRES",
+    ...(o.wide ? ["POLICY", "DECIDED-BY", "ARGS"] : []),
+  ];
   const rows = approvals.map((a) => {
     const state = approvalState(a, o.now);
     const expires = state === "Used" || state === "Expired" ? "-" : `in ${age(timeOf(a.spec.expiresAt) - o.now)}`;
@@ -123,7 +162,11 @@ function table(approvals: McpApprovalObject[], o: { now: number; all: boolean; w
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("   ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join("   ")
+      .trimEnd();
   return `${[line(header), ...rows.map(line)].join("\n")}\n`;
 }
 

@@ -10,14 +10,20 @@ import { UsageError } from "./usage-error.ts";
 const dir = mkdtempSync(join(tmpdir(), "kube-context-"));
 function kubeconfig(file: string, current: string, contexts: Record<string, string | undefined>): string {
   const path = join(dir, file);
-  writeFileSync(path, stringify({
-    apiVersion: "v1",
-    kind: "Config",
-    "current-context": current,
-    clusters: [{ name: "c", cluster: { server: `https://${file}.example:6443` } }],
-    users: [{ name: "u", user: { token: "t" } }],
-    contexts: Object.entries(contexts).map(([name, namespace]) => ({ name, context: { cluster: "c", user: "u", ...(namespace ? { namespace } : {}) } })),
-  }));
+  writeFileSync(
+    path,
+    stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      "current-context": current,
+      clusters: [{ name: "c", cluster: { server: `https://${file}.example:6443` } }],
+      users: [{ name: "u", user: { token: "t" } }],
+      contexts: Object.entries(contexts).map(([name, namespace]) => ({
+        name,
+        context: { cluster: "c", user: "u", ...(namespace ? { namespace } : {}) },
+      })),
+    }),
+  );
   return path;
 }
 const main = kubeconfig("main", "dev", { dev: "agents", prod: undefined });
@@ -42,8 +48,14 @@ describe("kubectl's flags for plugin subcommands", () => {
   });
 
   it("refuses an unknown context, a missing kubeconfig, and -n with -A", () => {
-    assert.throws(() => kubeContext({ context: "staging" }, { KUBECONFIG: main }), /context "staging" is not in the kubeconfig \(it has: dev, prod\)/);
-    assert.throws(() => kubeContext({ kubeconfig: join(dir, "missing") }, {}), /the kubeconfig .*missing does not exist/);
+    assert.throws(
+      () => kubeContext({ context: "staging" }, { KUBECONFIG: main }),
+      /context "staging" is not in the kubeconfig \(it has: dev, prod\)/,
+    );
+    assert.throws(
+      () => kubeContext({ kubeconfig: join(dir, "missing") }, {}),
+      /the kubeconfig .*missing does not exist/,
+    );
     assert.throws(() => kubeContext({ namespace: "a", "all-namespaces": true }, { KUBECONFIG: main }), UsageError);
   });
 });
@@ -52,8 +64,15 @@ describe("several kubeconfig files in KUBECONFIG", () => {
   it("merge as kubectl merges them: the first file's current context and names win", () => {
     const context = kubeContext({}, { KUBECONFIG: [main, other].join(":") });
     assert.equal(context.kubeConfig.getCurrentContext(), "dev");
-    assert.deepEqual(context.kubeConfig.getContexts().map((c) => c.name), ["dev", "prod", "ops"]);
-    assert.equal(context.kubeConfig.getCurrentCluster()?.server, "https://main.example:6443", "cluster c comes from the first file");
+    assert.deepEqual(
+      context.kubeConfig.getContexts().map((c) => c.name),
+      ["dev", "prod", "ops"],
+    );
+    assert.equal(
+      context.kubeConfig.getCurrentCluster()?.server,
+      "https://main.example:6443",
+      "cluster c comes from the first file",
+    );
     assert.equal(kubeContext({ context: "ops" }, { KUBECONFIG: [main, other].join(":") }).namespace, "platform");
   });
 });

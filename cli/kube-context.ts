@@ -33,8 +33,10 @@ export interface KubeContext {
 }
 
 export function kubeContext(flags: KubeContextFlags, env: NodeJS.ProcessEnv = process.env): KubeContext {
-  if (flags["all-namespaces"] && flags.namespace) throw new UsageError("give either -n/--namespace or -A/--all-namespaces, not both");
-  if (flags.kubeconfig !== undefined && !existsSync(flags.kubeconfig)) throw new Error(`the kubeconfig ${flags.kubeconfig} does not exist`);
+  if (flags["all-namespaces"] && flags.namespace)
+    throw new UsageError("give either -n/--namespace or -A/--all-namespaces, not both");
+  if (flags.kubeconfig !== undefined && !existsSync(flags.kubeconfig))
+    throw new Error(`the kubeconfig ${flags.kubeconfig} does not exist`);
   const kubeConfig = loadKubeConfig({ kubeconfig: flags.kubeconfig, context: flags.context, env });
   if (flags["all-namespaces"]) return { kubeConfig, namespace: undefined };
   const contextNamespace = kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace;

@@ -16,7 +16,10 @@ function checkout(options: { node: boolean }): { root: string; bin: string } {
   copyFileSync(LAUNCHER, join(root, "cli", "bin", "mcp-warden"));
   symlinkSync("mcp-warden", join(root, "cli", "bin", "kubectl-mcp_warden"));
   for (const entry of ["mcp-warden.ts", "kubectl-plugin.ts"]) {
-    writeFileSync(join(root, "cli", entry), `console.log(JSON.stringify({ entry: ${JSON.stringify(entry)}, node: process.versions.node.split(".")[0], argv: process.argv.slice(2) }));\n`);
+    writeFileSync(
+      join(root, "cli", entry),
+      `console.log(JSON.stringify({ entry: ${JSON.stringify(entry)}, node: process.versions.node.split(".")[0], argv: process.argv.slice(2) }));\n`,
+    );
   }
   if (options.node) {
     mkdirSync(join(root, "node_modules", "node", "bin"), { recursive: true });
@@ -47,9 +50,17 @@ describe("the mcp-warden launcher", () => {
     const old = pathWith(writeOldNode());
     const plain = run(join(bin, "mcp-warden"), ["status", "-n", "agents"], old);
     assert.equal(plain.code, 0, plain.stderr);
-    assert.deepEqual(JSON.parse(plain.stdout), { entry: "mcp-warden.ts", node: process.versions.node.split(".")[0], argv: ["status", "-n", "agents"] });
+    assert.deepEqual(JSON.parse(plain.stdout), {
+      entry: "mcp-warden.ts",
+      node: process.versions.node.split(".")[0],
+      argv: ["status", "-n", "agents"],
+    });
     const plugin = run(join(bin, "kubectl-mcp_warden"), ["status", "--context", "prod", "-A"], old);
-    assert.deepEqual(JSON.parse(plugin.stdout), { entry: "kubectl-plugin.ts", node: process.versions.node.split(".")[0], argv: ["status", "--context", "prod", "-A"] });
+    assert.deepEqual(JSON.parse(plugin.stdout), {
+      entry: "kubectl-plugin.ts",
+      node: process.versions.node.split(".")[0],
+      argv: ["status", "--context", "prod", "-A"],
+    });
   });
 
   it("uses node from PATH when the checkout has none, if it is Node 24 or later", () => {
@@ -63,7 +74,12 @@ describe("the mcp-warden launcher", () => {
     const { root, bin } = checkout({ node: false });
     const result = run(join(bin, "kubectl-mcp_warden"), ["status"], pathWith(writeOldNode()));
     assert.equal(result.code, 1);
-    assert.match(result.stderr, new RegExp(`^kubectl mcp-warden: needs Node\\.js 24 or later \\(found .*/node on PATH, version v20\\.11\\.1\\); install it, or run npm ci in ${root}\\n$`));
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `^kubectl mcp-warden: needs Node\\.js 24 or later \\(found .*/node on PATH, version v20\\.11\\.1\\); install it, or run npm ci in ${root}\\n$`,
+      ),
+    );
     assert.equal(result.stdout, "");
   });
 });
@@ -71,6 +87,10 @@ describe("the mcp-warden launcher", () => {
 /** A `node` that is Node 20 as far as the launcher can tell. */
 function writeOldNode(): string {
   const file = join(mkdtempSync(join(tmpdir(), "old-node-")), "node");
-  writeFileSync(file, '#!/bin/sh\ncase "$1" in -p) echo 20 ;; --version) echo v20.11.1 ;; *) echo "node 20 cannot run $*" >&2; exit 9 ;; esac\n', { mode: 0o755 });
+  writeFileSync(
+    file,
+    '#!/bin/sh\ncase "$1" in -p) echo 20 ;; --version) echo v20.11.1 ;; *) echo "node 20 cannot run $*" >&2; exit 9 ;; esac\n',
+    { mode: 0o755 },
+  );
   return file;
 }

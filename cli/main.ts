@@ -11,21 +11,54 @@ interface Command {
 }
 
 const commands: ReadonlyMap<string, () => Promise<Command>> = new Map<string, () => Promise<Command>>([
-  ["sidecar", async () => import("./sidecar.ts").then((m) => ({ usage: m.sidecarUsage, help: m.sidecarHelp, run: m.runSidecar }))],
+  [
+    "sidecar",
+    async () => import("./sidecar.ts").then((m) => ({ usage: m.sidecarUsage, help: m.sidecarHelp, run: m.runSidecar })),
+  ],
   ["policy lint", async () => import("./policy-lint.ts").then((m) => ({ usage: m.lintUsage, run: m.runPolicyLint }))],
-  ["policy explain", async () => import("./policy-explain.ts").then((m) => ({ usage: m.explainUsage, run: m.runPolicyExplain }))],
+  [
+    "policy explain",
+    async () => import("./policy-explain.ts").then((m) => ({ usage: m.explainUsage, run: m.runPolicyExplain })),
+  ],
   ["policy test", async () => import("./policy-test.ts").then((m) => ({ usage: m.testUsage, run: m.runPolicyTest }))],
-  ["policy import", async () => import("./policy-import.ts").then((m) => ({ usage: m.importUsage, run: m.runPolicyImport }))],
+  [
+    "policy import",
+    async () => import("./policy-import.ts").then((m) => ({ usage: m.importUsage, run: m.runPolicyImport })),
+  ],
   ["policy init", async () => import("./policy-init.ts").then((m) => ({ usage: m.initUsage, run: m.runPolicyInit }))],
   ["policy pin", async () => import("./policy-pin.ts").then((m) => ({ usage: m.pinUsage, run: m.runPolicyPin }))],
   ["policy scan", async () => import("./policy-scan.ts").then((m) => ({ usage: m.scanUsage, run: m.runPolicyScan }))],
-  ["operator", async () => import("./operator.ts").then((m) => ({ usage: m.operatorUsage, help: m.operatorHelp, run: (argv) => m.runOperator(argv) }))],
-  ["status", async () => import("./status.ts").then((m) => ({ usage: m.statusUsage, run: (argv, { program }) => m.runStatus(argv, { ...m.processIo, program }) }))],
+  [
+    "operator",
+    async () =>
+      import("./operator.ts").then((m) => ({
+        usage: m.operatorUsage,
+        help: m.operatorHelp,
+        run: (argv) => m.runOperator(argv),
+      })),
+  ],
+  [
+    "status",
+    async () =>
+      import("./status.ts").then((m) => ({
+        usage: m.statusUsage,
+        run: (argv, { program }) => m.runStatus(argv, { ...m.processIo, program }),
+      })),
+  ],
   ["pins diff", async () => import("./pins.ts").then((m) => ({ usage: m.diffUsage, run: m.runPinsDiff }))],
   ["pins accept", async () => import("./pins.ts").then((m) => ({ usage: m.acceptUsage, run: m.runPinsAccept }))],
-  ["approvals list", async () => import("./approvals.ts").then((m) => ({ usage: m.listUsage, run: m.runApprovalsList }))],
-  ["approvals approve", async () => import("./approvals.ts").then((m) => ({ usage: m.approveUsage, run: m.runApprovalsApprove }))],
-  ["approvals deny", async () => import("./approvals.ts").then((m) => ({ usage: m.denyUsage, run: m.runApprovalsDeny }))],
+  [
+    "approvals list",
+    async () => import("./approvals.ts").then((m) => ({ usage: m.listUsage, run: m.runApprovalsList })),
+  ],
+  [
+    "approvals approve",
+    async () => import("./approvals.ts").then((m) => ({ usage: m.approveUsage, run: m.runApprovalsApprove })),
+  ],
+  [
+    "approvals deny",
+    async () => import("./approvals.ts").then((m) => ({ usage: m.denyUsage, run: m.runApprovalsDeny })),
+  ],
 ]);
 
 export interface MainOptions {
@@ -36,8 +69,14 @@ export interface MainOptions {
 /** Runs a command line and returns the exit code: 0 ok, 1 the command failed, 2 usage error. */
 export async function main(argv: readonly string[], options: MainOptions = {}): Promise<number> {
   const program = options.program ?? "mcp-warden";
-  const named = (text: string) => (program === "mcp-warden" ? text : text.replace(/(?<![\w./-])mcp-warden(?= )/g, program));
-  const usage = async () => named(["usage:", ...(await Promise.all([...commands.values()].map(async (load) => `  ${(await load()).usage}`)))].join("\n") + "\n");
+  const named = (text: string) =>
+    program === "mcp-warden" ? text : text.replace(/(?<![\w./-])mcp-warden(?= )/g, program);
+  const usage = async () =>
+    named(
+      ["usage:", ...(await Promise.all([...commands.values()].map(async (load) => `  ${(await load()).usage}`)))].join(
+        "\n",
+      ) + "\n",
+    );
   if (argv.length === 0 || ["help", "--help", "-h"].includes(argv[0] as string)) {
     (argv.length === 0 ? process.stderr : process.stdout).write(await usage());
     return argv.length === 0 ? 2 : 0;

@@ -18,7 +18,12 @@ export async function runOperator(argv: string[], env: NodeJS.ProcessEnv = proce
     process.stderr.write(`mcp-warden operator: ${errorMessage(error)}\n`);
     return 1;
   }
-  const operator = await startOperator({ ...config.operator, kubeConfig, version: VERSION, logger: createLogger("operator", { level: config.logLevel }) });
+  const operator = await startOperator({
+    ...config.operator,
+    kubeConfig,
+    version: VERSION,
+    logger: createLogger("operator", { level: config.logLevel }),
+  });
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);

@@ -38,17 +38,23 @@ export async function runPinsDiff(argv: string[]): Promise<number> {
   if (typeof target === "number") return target;
   const { drifts, policy, stale } = target;
   if (drifts.length === 0) {
-    process.stdout.write(`No sidecar of McpPolicy ${policy.metadata.namespace}/${policy.metadata.name} reports a tool definition that differs from spec.pins (generation ${policy.metadata.generation ?? "?"}).${staleNote(stale)}\n`);
+    process.stdout.write(
+      `No sidecar of McpPolicy ${policy.metadata.namespace}/${policy.metadata.name} reports a tool definition that differs from spec.pins (generation ${policy.metadata.generation ?? "?"}).${staleNote(stale)}\n`,
+    );
     return 0;
   }
   for (const d of drifts) {
     process.stdout.write(`tool ${d.tool}: ${d.state === "unpinned" ? "no pin" : `pinned ${d.pinned}`}\n`);
     for (const [digest, seen] of d.live) {
-      process.stdout.write(`  live ${digest} (pods ${seen.pods.join(", ")})${seen.fields.length ? `; changed: ${seen.fields.join(", ")}` : ""}\n`);
+      process.stdout.write(
+        `  live ${digest} (pods ${seen.pods.join(", ")})${seen.fields.length ? `; changed: ${seen.fields.join(", ")}` : ""}\n`,
+      );
       process.stdout.write(`${seen.diff.replace(/^/gm, "    ")}\n`);
     }
   }
-  process.stdout.write(`${drifts.length} tool${drifts.length === 1 ? "" : "s"} differ from spec.pins.${staleNote(stale)} After review: pins accept -n ${policy.metadata.namespace} ${policy.metadata.name} [TOOL...]\n`);
+  process.stdout.write(
+    `${drifts.length} tool${drifts.length === 1 ? "" : "s"} differ from spec.pins.${staleNote(stale)} After review: pins accept -n ${policy.metadata.namespace} ${policy.metadata.name} [TOOL...]\n`,
+  );
   return 0;
 }
 
@@ -56,30 +62,55 @@ export async function runPinsAccept(argv: string[]): Promise<number> {
   const target = await load(argv, "accept");
   if (typeof target === "number") return target;
   const { drifts, policy, kubeConfig } = target;
-  if (drifts.length === 0) return fail(`nothing to accept: no sidecar of McpPolicy ${policy.metadata.namespace}/${policy.metadata.name} reports a drift at generation ${policy.metadata.generation ?? "?"}`);
+  if (drifts.length === 0)
+    return fail(
+      `nothing to accept: no sidecar of McpPolicy ${policy.metadata.namespace}/${policy.metadata.name} reports a drift at generation ${policy.metadata.generation ?? "?"}`,
+    );
   const tools: Record<string, string> = {};
   for (const d of drifts) {
-    if (d.live.size !== 1) return fail(`${d.tool}: the pods report different live definitions (${[...d.live.keys()].join(", ")}); wait until they agree, or review each with pins diff`);
+    if (d.live.size !== 1)
+      return fail(
+        `${d.tool}: the pods report different live definitions (${[...d.live.keys()].join(", ")}); wait until they agree, or review each with pins diff`,
+      );
     tools[d.tool] = [...d.live.keys()][0] as string;
   }
   const api = kubeConfig.makeApiClient(CustomObjectsApi);
   const { namespace, name, resourceVersion } = policy.metadata;
   try {
     await api.patchNamespacedCustomObject(
-      { group: API_GROUP, version: API_VERSION, namespace, plural: MCP_POLICY_PLURAL, name, body: { metadata: { resourceVersion }, spec: { pins: { tools } } } },
+      {
+        group: API_GROUP,
+        version: API_VERSION,
+        namespace,
+        plural: MCP_POLICY_PLURAL,
+        name,
+        body: { metadata: { resourceVersion }, spec: { pins: { tools } } },
+      },
       setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
     );
   } catch (error) {
     const code = statusCodeOf(error);
     if (code === 409) return fail(`McpPolicy ${namespace}/${name} changed while accepting; run pins diff again`);
-    return fail(code === 403 ? `you may not patch McpPolicy ${namespace}/${name} (${describeApiError(error)}); reviewers need the ClusterRole ${PINS_APPROVER_ROLE}` : `cannot update McpPolicy ${namespace}/${name}: ${describeApiError(error)}`);
+    return fail(
+      code === 403
+        ? `you may not patch McpPolicy ${namespace}/${name} (${describeApiError(error)}); reviewers need the ClusterRole ${PINS_APPROVER_ROLE}`
+        : `cannot update McpPolicy ${namespace}/${name}: ${describeApiError(error)}`,
+    );
   }
-  for (const [tool, digest] of Object.entries(tools)) process.stdout.write(`accepted ${tool}: spec.pins.tools.${tool} = ${digest}\n`);
+  for (const [tool, digest] of Object.entries(tools))
+    process.stdout.write(`accepted ${tool}: spec.pins.tools.${tool} = ${digest}\n`);
   return 0;
 }
 
-async function load(argv: string[], verb: string): Promise<number | { drifts: Drift[]; policy: PolicyObject; stale: number; kubeConfig: KubeConfig }> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: KUBE_ONE_NAMESPACE_OPTIONS });
+async function load(
+  argv: string[],
+  verb: string,
+): Promise<number | { drifts: Drift[]; policy: PolicyObject; stale: number; kubeConfig: KubeConfig }> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: KUBE_ONE_NAMESPACE_OPTIONS,
+  });
   const [name, ...only] = positionals;
   if (!name) throw new UsageError(`pins ${verb} needs the McpPolicy's name`);
   const { kubeConfig, namespace } = kubeContext(values);
@@ -87,13 +118,26 @@ async function load(argv: string[], verb: string): Promise<number | { drifts: Dr
   let policy: PolicyObject;
   let events: { metadata?: { annotations?: Record<string, string> } }[];
   try {
-    policy = (await kubeConfig.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace: ns, plural: MCP_POLICY_PLURAL, name })) as PolicyObject;
-    const list = await kubeConfig.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: ns, fieldSelector: `source=${DRIFT_REPORT_SOURCE},involvedObject.kind=McpPolicy,involvedObject.name=${name}` });
+    policy = (await kubeConfig.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+      group: API_GROUP,
+      version: API_VERSION,
+      namespace: ns,
+      plural: MCP_POLICY_PLURAL,
+      name,
+    })) as PolicyObject;
+    const list = await kubeConfig.makeApiClient(CoreV1Api).listNamespacedEvent({
+      namespace: ns,
+      fieldSelector: `source=${DRIFT_REPORT_SOURCE},involvedObject.kind=McpPolicy,involvedObject.name=${name}`,
+    });
     events = list.items;
   } catch (error) {
     const code = statusCodeOf(error);
     if (code === 404) return fail(`McpPolicy ${ns}/${name} not found`);
-    return fail(code === 403 ? `you may not read McpPolicy ${ns}/${name} and its Events (${describeApiError(error)}); reviewers need the ClusterRole ${PINS_APPROVER_ROLE}` : `cannot read McpPolicy ${ns}/${name}: ${describeApiError(error)}`);
+    return fail(
+      code === 403
+        ? `you may not read McpPolicy ${ns}/${name} and its Events (${describeApiError(error)}); reviewers need the ClusterRole ${PINS_APPROVER_ROLE}`
+        : `cannot read McpPolicy ${ns}/${name}: ${describeApiError(error)}`,
+    );
   }
   if (!policy.spec?.pins) return fail(`McpPolicy ${ns}/${name} has no spec.pins`);
   const reports = events.flatMap((e) => {
@@ -112,13 +156,18 @@ async function load(argv: string[], verb: string): Promise<number | { drifts: Dr
       drifts.set(t.tool, drift);
     }
   }
-  for (const tool of only) if (!drifts.has(tool)) return fail(`${tool}: no sidecar of McpPolicy ${ns}/${name} reports a drift of this tool`);
-  const shown = [...drifts.values()].filter((d) => only.length === 0 || only.includes(d.tool)).sort((a, b) => (a.tool < b.tool ? -1 : 1));
+  for (const tool of only)
+    if (!drifts.has(tool)) return fail(`${tool}: no sidecar of McpPolicy ${ns}/${name} reports a drift of this tool`);
+  const shown = [...drifts.values()]
+    .filter((d) => only.length === 0 || only.includes(d.tool))
+    .sort((a, b) => (a.tool < b.tool ? -1 : 1));
   return { drifts: shown, policy, stale: reports.length - current.length, kubeConfig };
 }
 
 function staleNote(stale: number): string {
-  return stale > 0 ? ` (${stale} report${stale === 1 ? "" : "s"} of an earlier generation ignored: those sidecars have not reloaded yet)` : "";
+  return stale > 0
+    ? ` (${stale} report${stale === 1 ? "" : "s"} of an earlier generation ignored: those sidecars have not reloaded yet)`
+    : "";
 }
 
 function fail(message: string): number {

@@ -4,7 +4,10 @@ import { test } from "node:test";
 import { examples, runCli as run, tempFile as file } from "./testing.ts";
 
 test("policy lint: exit 0 for valid documents of both formats", async () => {
-  const mcp = await file("kestra.yaml", "apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: kestra, namespace: agents}\nspec:\n  tools: [{name: list_flows}]\n");
+  const mcp = await file(
+    "kestra.yaml",
+    "apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: kestra, namespace: agents}\nspec:\n  tools: [{name: list_flows}]\n",
+  );
   const r = await run("policy", "lint", join(examples, "kestra-resume.policylayer.json"), mcp);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /kestra-resume\.policylayer\.json: ok \(PolicyLayer/);
@@ -22,14 +25,20 @@ test("policy lint: argument schemas that could stall validation are errors namin
   assert.equal(r.code, 1);
   const lines = r.stderr.trim().split("\n");
   assert.equal(lines.length, 2, r.stderr);
-  assert.match(lines[0] ?? "", /stall\.yaml: spec\.tools\[2\]\.arguments\.properties\.url\.pattern: pattern "\^\(\?!file:\)" is not an RE2 regular expression/);
-  assert.match(lines[1] ?? "", /stall\.yaml: spec\.tools\[2\]\.arguments\.properties\.ids\.uniqueItems: uniqueItems needs items declared scalar/);
+  assert.match(
+    lines[0] ?? "",
+    /stall\.yaml: spec\.tools\[2\]\.arguments\.properties\.url\.pattern: pattern "\^\(\?!file:\)" is not an RE2 regular expression/,
+  );
+  assert.match(
+    lines[1] ?? "",
+    /stall\.yaml: spec\.tools\[2\]\.arguments\.properties\.ids\.uniqueItems: uniqueItems needs items declared scalar/,
+  );
 });
 
 test("policy lint: exit 1 with every error and its field path", async () => {
   const bad = await file(
     "bad.yaml",
-    "apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: kestra, namespace: agents}\nspec:\n  tools:\n    - name: a\n      denyIf: [\"arg.x == 1\"]\n    - name: b\n      require: [\"args.x.matches('[')\"]\n",
+    'apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: kestra, namespace: agents}\nspec:\n  tools:\n    - name: a\n      denyIf: ["arg.x == 1"]\n    - name: b\n      require: ["args.x.matches(\'[\')"]\n',
   );
   const r = await run("policy", "lint", bad);
   assert.equal(r.code, 1);
@@ -49,7 +58,10 @@ test("policy explain prints the decision, reason, rule and limits", async () => 
   assert.equal(allowed.code, 0, allowed.stderr);
   assert.match(allowed.stdout, /^decision: allowed$/m);
   assert.match(allowed.stdout, /^rule:\s+\/tools\/resume_execution$/m);
-  assert.match(allowed.stdout, /^limit:\s+resume_execution_rate: 10 calls per minute per caller \(\/tools\/resume_execution\/limits\/0\)$/m);
+  assert.match(
+    allowed.stdout,
+    /^limit:\s+resume_execution_rate: 10 calls per minute per caller \(\/tools\/resume_execution\/limits\/0\)$/m,
+  );
   const denied = await run("policy", "explain", policy, "--tool", "delete_flow", "--json");
   const parsed = JSON.parse(denied.stdout) as Record<string, unknown>;
   assert.equal(parsed.decision, "denied");
@@ -58,7 +70,10 @@ test("policy explain prints the decision, reason, rule and limits", async () => 
 });
 
 test("policy explain evaluates argument rules", async () => {
-  const policy = await file("p.yaml", "apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: p}\nspec:\n  tools:\n    - name: manage_kv_store\n      require: [\"args.action == 'get'\"]\n");
+  const policy = await file(
+    "p.yaml",
+    "apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: p}\nspec:\n  tools:\n    - name: manage_kv_store\n      require: [\"args.action == 'get'\"]\n",
+  );
   const r = await run("policy", "explain", policy, "--tool", "manage_kv_store", "--args", '{"action":"delete"}');
   assert.match(r.stdout, /^decision: denied$/m);
   assert.match(r.stdout, /^rule:\s+\/spec\/tools\/0\/require\/0$/m);
@@ -67,8 +82,19 @@ test("policy explain evaluates argument rules", async () => {
 test("usage errors exit 2 with the usage", async () => {
   const noTool = await run("policy", "explain", join(examples, "kestra-resume.policylayer.json"));
   assert.equal(noTool.code, 2);
-  assert.match(noTool.stderr, /needs exactly one of --tool NAME, --resource URI or --prompt NAME\nusage: mcp-warden policy explain/);
-  const badArgs = await run("policy", "explain", join(examples, "kestra-resume.policylayer.json"), "--tool", "x", "--args", "{");
+  assert.match(
+    noTool.stderr,
+    /needs exactly one of --tool NAME, --resource URI or --prompt NAME\nusage: mcp-warden policy explain/,
+  );
+  const badArgs = await run(
+    "policy",
+    "explain",
+    join(examples, "kestra-resume.policylayer.json"),
+    "--tool",
+    "x",
+    "--args",
+    "{",
+  );
   assert.equal(badArgs.code, 2);
   assert.match(badArgs.stderr, /--args is not valid JSON/);
   const unknown = await run("frobnicate");

@@ -60,11 +60,13 @@ export async function runPolicyExplain(argv: string[]): Promise<number> {
       result: { type: "string" },
     },
   });
-  const toolResult = values.result === undefined ? undefined : jsonObjectOption(values.result, "--result", " (a tool result)");
+  const toolResult =
+    values.result === undefined ? undefined : jsonObjectOption(values.result, "--result", " (a tool result)");
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError("policy explain needs exactly one FILE");
   const targets = [values.tool, values.resource, values.prompt].filter((t) => t !== undefined);
-  if (targets.length !== 1) throw new UsageError("policy explain needs exactly one of --tool NAME, --resource URI or --prompt NAME");
+  if (targets.length !== 1)
+    throw new UsageError("policy explain needs exactly one of --tool NAME, --resource URI or --prompt NAME");
   const args = jsonObjectOption(values.args, "--args", "");
 
   const declared = await readToolsFile(values.tools);
@@ -74,7 +76,14 @@ export async function runPolicyExplain(argv: string[]): Promise<number> {
     return 1;
   }
   const policy = result.policy;
-  if (values.tool === undefined) return explainTarget(policy, values.resource !== undefined ? "resource" : "prompt", (values.resource ?? values.prompt) as string, args, values);
+  if (values.tool === undefined)
+    return explainTarget(
+      policy,
+      values.resource !== undefined ? "resource" : "prompt",
+      (values.resource ?? values.prompt) as string,
+      args,
+      values,
+    );
   const call: ToolCall = {
     tool: values.tool,
     args,
@@ -90,16 +99,42 @@ export async function runPolicyExplain(argv: string[]): Promise<number> {
   const decision = await decideToolCall(policy, call, store, declared);
   const limits = evaluation.decision === "denied" ? [] : evaluation.plan.limits;
   const resultPlan = evaluation.decision === "denied" ? undefined : evaluation.plan.results;
-  const verdict = resultPlan && toolResult !== undefined ? inspectResult(resultPlan, toolResult, { policy: policy.name, tool: call.tool, args: call.args, caller: call.caller }) : undefined;
+  const verdict =
+    resultPlan && toolResult !== undefined
+      ? inspectResult(resultPlan, toolResult, {
+          policy: policy.name,
+          tool: call.tool,
+          args: call.args,
+          caller: call.caller,
+        })
+      : undefined;
   if (values.json) {
     const { reservation: _r, ...shown } = decision;
     const results = resultPlan ? { ...describeResultPlan(resultPlan), ...(verdict ? { verdict } : {}) } : undefined;
     process.stdout.write(
-      JSON.stringify({ policy: policy.name, mode: policy.mode, tool: call.tool, ...shown, limits: limits.map((l) => ({ counter: l.counter, rule: l.pointer, window: l.window, max: l.max, scope: l.scope })), ...(results ? { results } : {}) }, null, 2) + "\n",
+      JSON.stringify(
+        {
+          policy: policy.name,
+          mode: policy.mode,
+          tool: call.tool,
+          ...shown,
+          limits: limits.map((l) => ({
+            counter: l.counter,
+            rule: l.pointer,
+            window: l.window,
+            max: l.max,
+            scope: l.scope,
+          })),
+          ...(results ? { results } : {}),
+        },
+        null,
+        2,
+      ) + "\n",
     );
     return 0;
   }
-  for (const [key, value] of explanationLines(policy, call, decision, limits, resultPlan, toolResult, verdict)) process.stdout.write(`${`${key}:`.padEnd(10)}${value}\n`);
+  for (const [key, value] of explanationLines(policy, call, decision, limits, resultPlan, toolResult, verdict))
+    process.stdout.write(`${`${key}:`.padEnd(10)}${value}\n`);
   return 0;
 }
 
@@ -126,10 +161,14 @@ function explanationLines(
   if (resultPlan) for (const line of resultLines(resultPlan)) lines.push(["results", line]);
   if (resultPlan && toolResult !== undefined && !verdict) lines.push(["verdict", "passed (no result rules)"]);
   if (verdict) {
-    lines.push(["verdict", `${verdict.action}${verdict.reason ? ` (${verdict.reason})` : ""}${Object.keys(verdict.detectors).length > 0 ? `: ${describeCounts(verdict.detectors)}` : ""}`]);
+    lines.push([
+      "verdict",
+      `${verdict.action}${verdict.reason ? ` (${verdict.reason})` : ""}${Object.keys(verdict.detectors).length > 0 ? `: ${describeCounts(verdict.detectors)}` : ""}`,
+    ]);
     lines.push(["shown", JSON.stringify(verdict.result)]);
   }
-  if (policy.mode === "Audit" && decision.decision !== "allowed") lines.push(["note", "mode is Audit: the call would be logged and forwarded, not blocked"]);
+  if (policy.mode === "Audit" && decision.decision !== "allowed")
+    lines.push(["note", "mode is Audit: the call would be logged and forwarded, not blocked"]);
   return lines;
 }
 
@@ -141,19 +180,50 @@ function jsonObjectOption(text: string, flag: string, what: string): Record<stri
   } catch (err) {
     throw new UsageError(`${flag} is not valid JSON: ${(err as Error).message}`);
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new UsageError(`${flag} must be a JSON object${what}`);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new UsageError(`${flag} must be a JSON object${what}`);
   return value as Record<string, unknown>;
 }
 
 /** How the policy decides a resources/read or prompts/get (the `resources:` and `prompts:` blocks). */
-async function explainTarget(policy: CompiledPolicy, kind: TargetKind, target: string, args: Record<string, unknown>, values: { caller?: string | undefined; groups: string; json?: boolean | undefined }): Promise<number> {
-  const caller = { grant: values.caller ?? "anonymous", sub: values.caller ?? "", groups: values.groups.split(",").filter(Boolean), claims: {} };
+async function explainTarget(
+  policy: CompiledPolicy,
+  kind: TargetKind,
+  target: string,
+  args: Record<string, unknown>,
+  values: { caller?: string | undefined; groups: string; json?: boolean | undefined },
+): Promise<number> {
+  const caller = {
+    grant: values.caller ?? "anonymous",
+    sub: values.caller ?? "",
+    groups: values.groups.split(",").filter(Boolean),
+    claims: {},
+  };
   const request = { kind, target, args, caller };
   const evaluation = evaluateTarget(policy, request);
   const { reservation: _r, ...decision } = await decideTarget(policy, request, new SlidingWindowMemoryStore());
   const limits = evaluation === undefined || evaluation.decision === "denied" ? [] : evaluation.plan.limits;
   if (values.json) {
-    process.stdout.write(JSON.stringify({ policy: policy.name, mode: policy.mode, kind, [kind]: target, ...decision, limits: limits.map((l) => ({ counter: l.counter, rule: l.pointer, window: l.window, max: l.max, scope: l.scope })) }, null, 2) + "\n");
+    process.stdout.write(
+      JSON.stringify(
+        {
+          policy: policy.name,
+          mode: policy.mode,
+          kind,
+          [kind]: target,
+          ...decision,
+          limits: limits.map((l) => ({
+            counter: l.counter,
+            rule: l.pointer,
+            window: l.window,
+            max: l.max,
+            scope: l.scope,
+          })),
+        },
+        null,
+        2,
+      ) + "\n",
+    );
     return 0;
   }
   const lines = [
@@ -165,7 +235,11 @@ async function explainTarget(policy: CompiledPolicy, kind: TargetKind, target: s
     ["rule", decision.rule],
   ];
   if (decision.message) lines.push(["message", decision.message]);
-  if (decision.rule === NOT_POLICED_RULE) lines.push(["note", `the policy has no ${kind === "resource" ? "resources" : "prompts"}: block, so such requests pass as they are`]);
+  if (decision.rule === NOT_POLICED_RULE)
+    lines.push([
+      "note",
+      `the policy has no ${kind === "resource" ? "resources" : "prompts"}: block, so such requests pass as they are`,
+    ]);
   for (const limit of limits) lines.push(["limit", `${limit.counter}: ${describeLimit(limit)} (${limit.pointer})`]);
   for (const [key, value] of lines) process.stdout.write(`${`${key}:`.padEnd(10)}${value}\n`);
   return 0;

@@ -13,7 +13,11 @@ import { UsageError } from "./usage-error.ts";
 export const importUsage = "mcp-warden policy import FILE.json --name N [--namespace NS]";
 
 export async function runPolicyImport(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { name: { type: "string" }, namespace: { type: "string" } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { name: { type: "string" }, namespace: { type: "string" } },
+  });
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError("policy import needs exactly one FILE");
   if (!values.name) throw new UsageError("policy import needs --name N");
@@ -21,7 +25,9 @@ export async function runPolicyImport(argv: string[]): Promise<number> {
   try {
     text = await readFile(file, "utf8");
   } catch (err) {
-    printProblems(file, [{ path: [], message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
+    printProblems(file, [
+      { path: [], message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` },
+    ]);
     return 1;
   }
   try {
@@ -38,7 +44,9 @@ export async function runPolicyImport(argv: string[]): Promise<number> {
       spec: loaded.spec,
     };
     compilePolicy(loadPolicyObject(resource, values.name)); // and the result must load too
-    process.stdout.write(renderPolicyYaml(resource, { header: `Imported from ${file} (PolicyLayer v1) by mcp-warden policy import.` }));
+    process.stdout.write(
+      renderPolicyYaml(resource, { header: `Imported from ${file} (PolicyLayer v1) by mcp-warden policy import.` }),
+    );
     return 0;
   } catch (err) {
     if (err instanceof PolicyError) {

@@ -2,12 +2,20 @@
 // prints a ready, commented McpPolicy for a known MCP server; --pin adds spec.pins with the definition
 // digests of the catalogue's tools (policy/catalog/kestra-pins.ts).
 import { parseArgs } from "node:util";
-import { IDENTITIES, LEVELS, recommendKestraPolicy, TOKEN_AUDIENCE, type IdentityChoice, type Level } from "../policy/catalog/recommend.ts";
+import {
+  IDENTITIES,
+  LEVELS,
+  recommendKestraPolicy,
+  TOKEN_AUDIENCE,
+  type IdentityChoice,
+  type Level,
+} from "../policy/catalog/recommend.ts";
 import { KESTRA_PINS } from "../policy/catalog/kestra-pins.ts";
 import { renderPolicyYaml } from "../policy/render.ts";
 import { UsageError } from "./usage-error.ts";
 
-export const initUsage = "mcp-warden policy init --server kestra [--level strict|balanced|read-only] [--identity kubernetes|api-keys] [--name N] [--namespace NS] [--pin]";
+export const initUsage =
+  "mcp-warden policy init --server kestra [--level strict|balanced|read-only] [--identity kubernetes|api-keys] [--name N] [--namespace NS] [--pin]";
 
 export function runPolicyInit(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -21,13 +29,19 @@ export function runPolicyInit(argv: string[]): Promise<number> {
       pin: { type: "boolean", default: false },
     },
   });
-  if (values.server !== "kestra") throw new UsageError(`--server must be kestra (the servers with a built-in catalogue), got ${values.server ?? "nothing"}`);
-  if (!(LEVELS as readonly string[]).includes(values.level)) throw new UsageError(`--level must be one of ${LEVELS.join(", ")}`);
-  if (!(IDENTITIES as readonly string[]).includes(values.identity)) throw new UsageError(`--identity must be one of ${IDENTITIES.join(", ")}`);
+  if (values.server !== "kestra")
+    throw new UsageError(
+      `--server must be kestra (the servers with a built-in catalogue), got ${values.server ?? "nothing"}`,
+    );
+  if (!(LEVELS as readonly string[]).includes(values.level))
+    throw new UsageError(`--level must be one of ${LEVELS.join(", ")}`);
+  if (!(IDENTITIES as readonly string[]).includes(values.identity))
+    throw new UsageError(`--identity must be one of ${IDENTITIES.join(", ")}`);
   const level = values.level as Level;
   const identity = values.identity as IdentityChoice;
   const recommended = recommendKestraPolicy(level, values.name, values.namespace, identity);
-  if (values.pin) recommended.resource.spec.pins = { mode: "Enforce", onDrift: "hide", newTools: "hide", tools: { ...KESTRA_PINS } };
+  if (values.pin)
+    recommended.resource.spec.pins = { mode: "Enforce", onDrift: "hide", newTools: "hide", tools: { ...KESTRA_PINS } };
   const callers =
     identity === "kubernetes"
       ? `Agents authenticate with service-account tokens minted for the audience ${TOKEN_AUDIENCE}; the grant is the service account.`

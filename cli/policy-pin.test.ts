@@ -7,7 +7,10 @@ import { runCli, tempFile } from "./testing.ts";
 
 describe("mcp-warden policy pin", () => {
   let server: ToolListServer;
-  const tools = [{ ...flagTool("b_tool"), description: "B" }, { ...flagTool("a_tool"), description: "A" }];
+  const tools = [
+    { ...flagTool("b_tool"), description: "B" },
+    { ...flagTool("a_tool"), description: "A" },
+  ];
   before(async () => {
     server = await startToolListServer({ tools, pageSize: 1 });
   });
@@ -16,12 +19,19 @@ describe("mcp-warden policy pin", () => {
   it("prints the spec.pins block of every page's tools without --policy", async () => {
     const run = await runCli("policy", "pin", "--url", server.url);
     assert.equal(run.code, 0, run.stderr);
-    assert.deepEqual(parse(run.stdout), { pins: { mode: "Enforce", tools: { a_tool: definitionDigest(tools[1]), b_tool: definitionDigest(tools[0]) } } });
+    assert.deepEqual(parse(run.stdout), {
+      pins: { mode: "Enforce", tools: { a_tool: definitionDigest(tools[1]), b_tool: definitionDigest(tools[0]) } },
+    });
     assert.match(run.stderr, /^new tool b_tool: pinned sha256:[0-9a-f]{64}\nnew tool a_tool: pinned/);
   });
 
   it("updates only the tools named with --tool and keeps the rest of the file", async () => {
-    const file = await tempFile("p.yaml", "apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: p, namespace: agents}\nspec:\n  default: allow # keep me\n  pins:\n    mode: Audit\n    tools: {gone: \"sha256:" + "0".repeat(64) + "\"}\n");
+    const file = await tempFile(
+      "p.yaml",
+      'apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: p, namespace: agents}\nspec:\n  default: allow # keep me\n  pins:\n    mode: Audit\n    tools: {gone: "sha256:' +
+        "0".repeat(64) +
+        '"}\n',
+    );
     const run = await runCli("policy", "pin", "--url", server.url, "--policy", file, "--tool", "a_tool");
     assert.equal(run.code, 0, run.stderr);
     const { readFile } = await import("node:fs/promises");

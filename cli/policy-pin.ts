@@ -37,14 +37,19 @@ export async function runPolicyPin(argv: string[]): Promise<number> {
   }
   const only = new Set(values.tool);
   for (const name of only) {
-    if (!listing.tools.some((t) => t.name === name)) throw new UsageError(`--tool ${name}: ${url.href} lists no such tool`);
+    if (!listing.tools.some((t) => t.name === name))
+      throw new UsageError(`--tool ${name}: ${url.href} lists no such tool`);
   }
   const current = document ? currentPins(document) : {};
   const reviewedFile = values.policy === undefined ? undefined : `${values.policy}.tools.json`;
   const reviewed = reviewedFile ? await readReviewed(reviewedFile) : new Map<string, Record<string, unknown>>();
   const out = values.policy === undefined ? process.stderr : process.stdout;
   const { next, report } = comparePins(listing.tools, current, reviewed, only, reviewedFile);
-  out.write(report.length > 0 ? `${report.join("\n")}\n` : `every pin matches ${listing.server} at ${url.href} (${listing.tools.length} tools)\n`);
+  out.write(
+    report.length > 0
+      ? `${report.join("\n")}\n`
+      : `every pin matches ${listing.server} at ${url.href} (${listing.tools.length} tools)\n`,
+  );
   const sorted = Object.fromEntries(Object.entries(next).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   if (!document || values.policy === undefined || !reviewedFile) {
     process.stdout.write(stringify({ pins: { mode: "Enforce", tools: sorted } }, { version: "1.1" }));
@@ -54,7 +59,9 @@ export async function runPolicyPin(argv: string[]): Promise<number> {
   else document.setIn(["spec", "pins"], document.createNode({ mode: "Enforce", tools: sorted }));
   await writeFile(values.policy, document.toString({ lineWidth: 0 }));
   await writeReviewed(reviewedFile, values.policy, reviewedAfter(reviewed, listing.tools, next, only));
-  out.write(`wrote spec.pins (${Object.keys(sorted).length} tools) to ${values.policy} and the reviewed definitions to ${reviewedFile}\n`);
+  out.write(
+    `wrote spec.pins (${Object.keys(sorted).length} tools) to ${values.policy} and the reviewed definitions to ${reviewedFile}\n`,
+  );
   return 0;
 }
 
@@ -83,7 +90,9 @@ function comparePins(
     }
     const before = reviewed.get(name);
     const known = before !== undefined && definitionDigest(before) === pinned;
-    report.push(`changed ${name}: ${pinned} -> ${digest}${known ? "" : " (the pinned definition is not in " + (reviewedFile ?? "a reviewed file") + ": showing the whole new definition)"}`);
+    report.push(
+      `changed ${name}: ${pinned} -> ${digest}${known ? "" : " (the pinned definition is not in " + (reviewedFile ?? "a reviewed file") + ": showing the whole new definition)"}`,
+    );
     report.push(definitionDiff(known ? before : undefined, digestedDefinition(tool), 64 * 1024));
   }
   if (only.size === 0) {
@@ -97,15 +106,29 @@ function comparePins(
 }
 
 /** The reviewed definitions to keep beside the policy: those of the tools pinned now. */
-function reviewedAfter(reviewed: Map<string, Record<string, unknown>>, tools: readonly ListedTool[], next: Record<string, string>, only: Set<string>): Map<string, Record<string, unknown>> {
+function reviewedAfter(
+  reviewed: Map<string, Record<string, unknown>>,
+  tools: readonly ListedTool[],
+  next: Record<string, string>,
+  only: Set<string>,
+): Map<string, Record<string, unknown>> {
   const kept = new Map(reviewed);
-  for (const tool of tools) if (next[tool.name as string] !== undefined && (only.size === 0 || only.has(tool.name as string))) kept.set(tool.name as string, digestedDefinition(tool));
+  for (const tool of tools)
+    if (next[tool.name as string] !== undefined && (only.size === 0 || only.has(tool.name as string)))
+      kept.set(tool.name as string, digestedDefinition(tool));
   for (const name of kept.keys()) if (next[name] === undefined) kept.delete(name);
   return kept;
 }
 
-async function writeReviewed(file: string, policyFile: string, kept: Map<string, Record<string, unknown>>): Promise<void> {
-  await writeFile(file, `${JSON.stringify({ about: `Tool definitions reviewed and pinned in ${policyFile} (mcp-warden policy pin).`, tools: [...kept.values()] }, null, 1)}\n`);
+async function writeReviewed(
+  file: string,
+  policyFile: string,
+  kept: Map<string, Record<string, unknown>>,
+): Promise<void> {
+  await writeFile(
+    file,
+    `${JSON.stringify({ about: `Tool definitions reviewed and pinned in ${policyFile} (mcp-warden policy pin).`, tools: [...kept.values()] }, null, 1)}\n`,
+  );
 }
 
 async function readPolicy(file: string) {
@@ -116,7 +139,8 @@ async function readPolicy(file: string) {
     throw new UsageError(`--policy ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const document = parseDocument(text);
-  if (document.errors.length > 0) throw new UsageError(`--policy ${file}: ${document.errors[0]?.message ?? "not YAML"}`);
+  if (document.errors.length > 0)
+    throw new UsageError(`--policy ${file}: ${document.errors[0]?.message ?? "not YAML"}`);
   if (!isMap(document.get("spec"))) throw new UsageError(`--policy ${file}: not an McpPolicy (no spec)`);
   return document;
 }

@@ -17,13 +17,20 @@ async function initPolicy(level: string): Promise<string> {
 
 test("policy init: stored values are redacted at every level and withheld at strict", async () => {
   for (const level of ["read-only", "balanced", "strict"]) {
-    const spec = parsePolicyText((await runCli("policy", "init", "--server", "kestra", "--level", level)).stdout, level).spec;
+    const spec = parsePolicyText(
+      (await runCli("policy", "init", "--server", "kestra", "--level", level)).stdout,
+      level,
+    ).spec;
     const rule = (name: string) => spec.tools?.find((t) => t.name === name);
     const files = rule("namespace_file_action");
     assert.deepEqual(files?.results, level === "strict" ? { denyIf: ["secrets"] } : { redact: ["secrets"] }, level);
     const kv = rule("manage_kv_store");
     // strict already denies KV reads: no result comes back to judge.
-    assert.deepEqual(kv?.action === "deny" ? "denied" : kv?.results, level === "strict" ? "denied" : { redact: ["secrets"] }, level);
+    assert.deepEqual(
+      kv?.action === "deny" ? "denied" : kv?.results,
+      level === "strict" ? "denied" : { redact: ["secrets"] },
+      level,
+    );
   }
 });
 
@@ -76,21 +83,55 @@ test("policy test --cases: a case gives a result and expects it redacted, withhe
   const mixed = await runCli("policy", "test", strict, "--cases", withheld);
   assert.equal(mixed.code, 1);
   assert.match(mixed.stdout, /✓ strict withholds a file search result that holds a token/);
-  assert.match(mixed.stdout, /✗ a wrong expectation fails with a diff\n\s+step 1, call 1: result action\n\s+expected: passed\n\s+actual:\s+withheld/);
+  assert.match(
+    mixed.stdout,
+    /✗ a wrong expectation fails with a diff\n\s+step 1, call 1: result action\n\s+expected: passed\n\s+actual:\s+withheld/,
+  );
 });
 
 test("policy explain lists a tool's result rules and judges a given result", async () => {
   const balanced = await initPolicy("balanced");
   const result = JSON.stringify({ content: [{ type: "text", text: `id ${AWS_KEY}` }] });
-  const explained = await runCli("policy", "explain", balanced, "--tool", "manage_kv_store", "--args", JSON.stringify(KV_GET), "--caller", "alice", "--result", result);
+  const explained = await runCli(
+    "policy",
+    "explain",
+    balanced,
+    "--tool",
+    "manage_kv_store",
+    "--args",
+    JSON.stringify(KV_GET),
+    "--caller",
+    "alice",
+    "--result",
+    result,
+  );
   assert.equal(explained.code, 0, explained.stderr);
   assert.match(explained.stdout, /^results: {2}redact private-key, aws-access-key-id, .*high-entropy$/m);
-  assert.match(explained.stdout, /^results: {2}withhold answers over 4194304 bytes \(default maxBytes of scanned results\)$/m);
+  assert.match(
+    explained.stdout,
+    /^results: {2}withhold answers over 4194304 bytes \(default maxBytes of scanned results\)$/m,
+  );
   assert.match(explained.stdout, /^results: {2}from \/spec\/tools\/\d+\/results$/m);
   assert.match(explained.stdout, /^verdict: {2}redacted: aws-access-key-id \(1 match\)$/m);
-  assert.match(explained.stdout, /^shown: {4}\{"content":\[\{"type":"text","text":"id \[REDACTED:aws-access-key-id\]"\}\]\}$/m);
-  const json = await runCli("policy", "explain", balanced, "--tool", "manage_kv_store", "--args", JSON.stringify(KV_GET), "--result", result, "--json");
-  const shown = JSON.parse(json.stdout) as { results: { redact: string[]; verdict: { action: string; detectors: Record<string, number> } } };
+  assert.match(
+    explained.stdout,
+    /^shown: {4}\{"content":\[\{"type":"text","text":"id \[REDACTED:aws-access-key-id\]"\}\]\}$/m,
+  );
+  const json = await runCli(
+    "policy",
+    "explain",
+    balanced,
+    "--tool",
+    "manage_kv_store",
+    "--args",
+    JSON.stringify(KV_GET),
+    "--result",
+    result,
+    "--json",
+  );
+  const shown = JSON.parse(json.stdout) as {
+    results: { redact: string[]; verdict: { action: string; detectors: Record<string, number> } };
+  };
   assert.equal(shown.results.verdict.action, "redacted");
   assert.deepEqual(shown.results.verdict.detectors, { "aws-access-key-id": 1 });
   const bad = await runCli("policy", "explain", balanced, "--tool", "manage_kv_store", "--result", "[1]");

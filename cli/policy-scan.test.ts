@@ -9,10 +9,29 @@ import { runCli, tempFile } from "./testing.ts";
 
 // An upstream built on the real SDK server that pages its tools/list (3 pages of 2).
 const TOOLS = [
-  { name: "list_flows", description: "List flows", annotations: { readOnlyHint: true }, inputSchema: { type: "object", properties: { namespace: { type: "string" } }, required: ["namespace"] } },
-  { name: "delete_flow", description: "Delete a flow\nforever", annotations: { destructiveHint: true }, inputSchema: { type: "object" } },
-  { name: "get_logs", description: "Read logs", annotations: { readOnlyHint: true, openWorldHint: true }, inputSchema: { type: "object" } },
-  { name: "execute_flow", description: "Run a flow", inputSchema: { type: "object", properties: { flow_id: { type: "string" } } } },
+  {
+    name: "list_flows",
+    description: "List flows",
+    annotations: { readOnlyHint: true },
+    inputSchema: { type: "object", properties: { namespace: { type: "string" } }, required: ["namespace"] },
+  },
+  {
+    name: "delete_flow",
+    description: "Delete a flow\nforever",
+    annotations: { destructiveHint: true },
+    inputSchema: { type: "object" },
+  },
+  {
+    name: "get_logs",
+    description: "Read logs",
+    annotations: { readOnlyHint: true, openWorldHint: true },
+    inputSchema: { type: "object" },
+  },
+  {
+    name: "execute_flow",
+    description: "Run a flow",
+    inputSchema: { type: "object", properties: { flow_id: { type: "string" } } },
+  },
   { name: "wipe", annotations: { readOnlyHint: true, destructiveHint: true }, inputSchema: { type: "object" } },
   { name: "search", description: "Search", inputSchema: { type: "object" } },
 ];
@@ -40,17 +59,37 @@ before(async () => {
 after(() => new Promise<void>((resolve) => http.close(() => resolve())));
 
 test("policy scan lists every page and prints a default-deny scaffold that lints clean", async () => {
-  const scan = await runCli("policy", "scan", "--url", url, "--header", "Authorization: Bearer scan-token", "--name", "flows", "--namespace", "agents");
+  const scan = await runCli(
+    "policy",
+    "scan",
+    "--url",
+    url,
+    "--header",
+    "Authorization: Bearer scan-token",
+    "--name",
+    "flows",
+    "--namespace",
+    "agents",
+  );
   assert.equal(scan.code, 0, scan.stderr);
   assert.match(scan.stdout, /^# McpPolicy scaffold for paged-upstream 2\.1\.0 at http:\/\/127\.0\.0\.1:\d+\/mcp/);
   assert.match(scan.stdout, /# 6 tools\./);
   for (const tool of TOOLS) assert.match(scan.stdout, new RegExp(`- name: ${tool.name}\\n`), tool.name);
-  assert.match(scan.stdout, /# List flows \| hints: readOnly \| args: namespace\*\n {4}- name: list_flows\n {6}action: allow\n/);
-  assert.match(scan.stdout, /# Delete a flow forever \| hints: destructive\n {4}- name: delete_flow\n {6}action: deny\n/);
+  assert.match(
+    scan.stdout,
+    /# List flows \| hints: readOnly \| args: namespace\*\n {4}- name: list_flows\n {6}action: allow\n/,
+  );
+  assert.match(
+    scan.stdout,
+    /# Delete a flow forever \| hints: destructive\n {4}- name: delete_flow\n {6}action: deny\n/,
+  );
   assert.match(scan.stdout, /- name: wipe\n {6}action: deny/, "read-only but destructive is not allowed");
   assert.match(scan.stdout, /- name: search\n {6}action: deny/, "no annotations: denied until reviewed");
   assert.match(scan.stdout, /default: deny/);
-  assert.ok(seenHeaders.every((h) => h.authorization === "Bearer scan-token"), "the header reaches the server");
+  assert.ok(
+    seenHeaders.every((h) => h.authorization === "Bearer scan-token"),
+    "the header reaches the server",
+  );
 
   const lint = await runCli("policy", "lint", await tempFile("scaffold.yaml", scan.stdout));
   assert.equal(lint.code, 0, lint.stderr);

@@ -26,7 +26,10 @@ test("policy explain decides resources and prompts, and says when a kind is not 
   const policy = await tempFile("kb.yaml", POLICY);
   const denied = await runCli("policy", "explain", policy, "--resource", "kb://secret/keys");
   assert.equal(denied.code, 0, denied.stderr);
-  assert.match(denied.stdout, /resource: kb:\/\/secret\/keys\ncaller: +anonymous\ndecision: denied\nreason: +rule_denied\nrule: +\/spec\/resources\/rules\/1\nmessage: +Secrets are not for agents\./);
+  assert.match(
+    denied.stdout,
+    /resource: kb:\/\/secret\/keys\ncaller: +anonymous\ndecision: denied\nreason: +rule_denied\nrule: +\/spec\/resources\/rules\/1\nmessage: +Secrets are not for agents\./,
+  );
   const allowed = await runCli("policy", "explain", policy, "--resource", "kb://public/readme", "--json");
   const json = JSON.parse(allowed.stdout) as Record<string, unknown>;
   assert.deepEqual([json.decision, json.reason, (json.limits as unknown[]).length], ["allowed", "rule_allowed", 1]);
@@ -55,10 +58,22 @@ test("policy test --cases runs resource and prompt steps, limits included", asyn
 `;
   const passing = await runCli("policy", "test", policy, "--cases", await tempFile("cases.yaml", cases));
   assert.equal(passing.code, 0, passing.stdout + passing.stderr);
-  const failing = await runCli("policy", "test", policy, "--cases", await tempFile("bad.yaml", cases.replace("reason: hidden", "reason: rule_denied")));
+  const failing = await runCli(
+    "policy",
+    "test",
+    policy,
+    "--cases",
+    await tempFile("bad.yaml", cases.replace("reason: hidden", "reason: rule_denied")),
+  );
   assert.equal(failing.code, 1);
   assert.match(failing.stdout + failing.stderr, /internal prompts are hidden/);
-  const neither = await runCli("policy", "test", policy, "--cases", await tempFile("neither.yaml", "cases:\n  - name: x\n    expect: allowed\n"));
+  const neither = await runCli(
+    "policy",
+    "test",
+    policy,
+    "--cases",
+    await tempFile("neither.yaml", "cases:\n  - name: x\n    expect: allowed\n"),
+  );
   assert.notEqual(neither.code, 0);
   assert.match(neither.stdout + neither.stderr, /exactly one of tool, resource or prompt/);
 });

@@ -12,7 +12,11 @@ import { UsageError } from "./usage-error.ts";
 export const testUsage = "mcp-warden policy test FILE --cases CASES.yaml [--tools TOOLS_LIST.json]";
 
 export async function runPolicyTest(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { cases: { type: "string" }, tools: { type: "string" } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { cases: { type: "string" }, tools: { type: "string" } },
+  });
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError("policy test needs exactly one FILE");
   if (!values.cases) throw new UsageError("policy test needs --cases CASES.yaml");
@@ -27,7 +31,8 @@ export async function runPolicyTest(argv: string[]): Promise<number> {
   }
   const cases = CaseFile.safeParse(raw);
   if (!cases.success) {
-    for (const issue of cases.error.issues) process.stderr.write(`${values.cases}: ${issue.path.join(".") || "(document)"}: ${issue.message}\n`);
+    for (const issue of cases.error.issues)
+      process.stderr.write(`${values.cases}: ${issue.path.join(".") || "(document)"}: ${issue.message}\n`);
     return 2;
   }
   const policy = await compilePolicyFile(file);
@@ -45,7 +50,9 @@ export async function runPolicyTest(argv: string[]): Promise<number> {
     failed++;
     process.stdout.write(`  ✗ ${result.name}\n`);
     for (const m of result.mismatches) {
-      process.stdout.write(`      step ${m.step}, call ${m.call}: ${m.field}\n        expected: ${m.expected}\n        actual:   ${m.actual}\n`);
+      process.stdout.write(
+        `      step ${m.step}, call ${m.call}: ${m.field}\n        expected: ${m.expected}\n        actual:   ${m.actual}\n`,
+      );
     }
   }
   process.stdout.write(`\n${results.length - failed} passed, ${failed} failed (${file})\n`);

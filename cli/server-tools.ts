@@ -33,7 +33,11 @@ export function urlOf(text: string | undefined, command: string): URL {
   }
 }
 
-export async function listServerTools(url: URL, headers: Record<string, string>, clientName: string): Promise<ServerListing> {
+export async function listServerTools(
+  url: URL,
+  headers: Record<string, string>,
+  clientName: string,
+): Promise<ServerListing> {
   const client = new Client({ name: clientName, version: "1" });
   try {
     await client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers } }));
@@ -41,9 +45,13 @@ export async function listServerTools(url: URL, headers: Record<string, string>,
     const seen = new Set<string>();
     let cursor: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
-      const result = await client.request({ method: "tools/list", params: cursor === undefined ? {} : { cursor } }, ListPage);
+      const result = await client.request(
+        { method: "tools/list", params: cursor === undefined ? {} : { cursor } },
+        ListPage,
+      );
       for (const tool of result.tools) {
-        if (typeof tool !== "object" || tool === null || typeof (tool as { name?: unknown }).name !== "string") throw new Error("the server listed a tool without a name");
+        if (typeof tool !== "object" || tool === null || typeof (tool as { name?: unknown }).name !== "string")
+          throw new Error("the server listed a tool without a name");
         tools.push(tool as Record<string, unknown>);
       }
       cursor = result.nextCursor;

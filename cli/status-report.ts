@@ -40,7 +40,10 @@ export function reportPolicy(policy: PolicyObject, unguarded: UnguardedPod[]): P
     mode: policy.spec?.mode ?? "Enforce",
     default: policy.spec?.default ?? "deny",
     generation: metadata.generation ?? null,
-    ready: readiness(metadata.generation, conditions.find((c) => c.type === "Ready")),
+    ready: readiness(
+      metadata.generation,
+      conditions.find((c) => c.type === "Ready"),
+    ),
     selectedPods: status?.selectedPods ?? null,
     enforcedPods: status?.enforcedPods ?? null,
     unguardedPods: unguarded,
@@ -52,7 +55,11 @@ export function reportPolicy(policy: PolicyObject, unguarded: UnguardedPod[]): P
 
 function readiness(generation: number | undefined, ready: PolicyConditionType | undefined): PolicyReport["ready"] {
   if (!ready) {
-    return { status: "Unknown", reason: "NoStatus", message: "The operator has not reported on this policy yet: is the mcp-warden operator running?" };
+    return {
+      status: "Unknown",
+      reason: "NoStatus",
+      message: "The operator has not reported on this policy yet: is the mcp-warden operator running?",
+    };
   }
   if (generation !== undefined && ready.observedGeneration !== undefined && ready.observedGeneration < generation) {
     return {
@@ -65,8 +72,21 @@ function readiness(generation: number | undefined, ready: PolicyConditionType | 
 }
 
 /** A table like `kubectl get mcpp -o wide`, then what needs attention: policies not ready, pods without the sidecar. */
-export function renderTable(reports: readonly PolicyReport[], options: { allNamespaces: boolean; now: number }): string {
-  const header = [...(options.allNamespaces ? ["NAMESPACE"] : []), "NAME", "MODE", "DEFAULT", "READY", "REASON", "SELECTED", "ENFORCED", "AGE"];
+export function renderTable(
+  reports: readonly PolicyReport[],
+  options: { allNamespaces: boolean; now: number },
+): string {
+  const header = [
+    ...(options.allNamespaces ? ["NAMESPACE"] : []),
+    "NAME",
+    "MODE",
+    "DEFAULT",
+    "READY",
+    "REASON",
+    "SELECTED",
+    "ENFORCED",
+    "AGE",
+  ];
   const rows = reports.map((r) => [
     ...(options.allNamespaces ? [r.namespace] : []),
     r.name,
@@ -85,22 +105,32 @@ export function renderTable(reports: readonly PolicyReport[], options: { allName
 
 function attention(report: PolicyReport, label: string): string[] {
   const notes: string[] = [];
-  if (report.ready.status !== "True") notes.push(`${label}: not ready (${report.ready.reason}): ${report.ready.message}`);
+  if (report.ready.status !== "True")
+    notes.push(`${label}: not ready (${report.ready.reason}): ${report.ready.message}`);
   if (report.unguardedPods.length > 0) {
     const selected = report.selectedPods ?? report.unguardedPods.length;
     const without = selected - (report.enforcedPods ?? 0);
-    notes.push(`${label}: ${without} of ${selected} selected pod${selected === 1 ? "" : "s"} run${without === 1 ? "s" : ""} without the sidecar; the fix:`);
+    notes.push(
+      `${label}: ${without} of ${selected} selected pod${selected === 1 ? "" : "s"} run${without === 1 ? "s" : ""} without the sidecar; the fix:`,
+    );
     const width = Math.max(...report.unguardedPods.map((p) => p.name.length));
-    for (const pod of report.unguardedPods) notes.push(`  ${pod.name.padEnd(width)}   ${pod.fix ?? "(the pod could not be read)"}`);
-    if (without > report.unguardedPods.length) notes.push(`  … and ${without - report.unguardedPods.length} more (the status names the first ${report.unguardedPods.length})`);
-    if (report.unguardedPods.some((p) => p.fix === undefined) && report.podsMessage) notes.push(`  operator: ${report.podsMessage}`);
+    for (const pod of report.unguardedPods)
+      notes.push(`  ${pod.name.padEnd(width)}   ${pod.fix ?? "(the pod could not be read)"}`);
+    if (without > report.unguardedPods.length)
+      notes.push(
+        `  … and ${without - report.unguardedPods.length} more (the status names the first ${report.unguardedPods.length})`,
+      );
+    if (report.unguardedPods.some((p) => p.fix === undefined) && report.podsMessage)
+      notes.push(`  operator: ${report.podsMessage}`);
   }
   return notes;
 }
 
 function columns(table: string[][]): string[] {
   const widths = (table[0] ?? []).map((_, i) => Math.max(...table.map((row) => (row[i] ?? "").length)));
-  return table.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd((widths[i] ?? 0) + 3))).join(""));
+  return table.map((row) =>
+    row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd((widths[i] ?? 0) + 3))).join(""),
+  );
 }
 
 /** kubectl's short ages: 45s, 3m20s, 42m, 5h12m, 30h, 4d6h, 120d, 3y. */

@@ -46,7 +46,8 @@ export async function runStatus(argv: string[], io: StatusIo = processIo): Promi
   if (!OUTPUTS.includes(output)) throw new UsageError(`-o/--output must be one of ${OUTPUTS.join(", ")}`);
   if (positionals.length > 1) throw new UsageError("give at most one policy name");
   const name = positionals[0];
-  if (name !== undefined && values["all-namespaces"]) throw new UsageError("a policy name needs a namespace (-n), not -A");
+  if (name !== undefined && values["all-namespaces"])
+    throw new UsageError("a policy name needs a namespace (-n), not -A");
 
   let context;
   try {
@@ -66,21 +67,37 @@ export async function runStatus(argv: string[], io: StatusIo = processIo): Promi
 
   if (output === "json") io.stdout(`${JSON.stringify({ policies: reports }, null, 2)}\n`);
   else if (output === "yaml") io.stdout(stringify({ policies: reports }));
-  else if (reports.length === 0) io.stderr(context.namespace ? `No McpPolicies found in ${context.namespace} namespace.\n` : "No McpPolicies found.\n");
+  else if (reports.length === 0)
+    io.stderr(
+      context.namespace ? `No McpPolicies found in ${context.namespace} namespace.\n` : "No McpPolicies found.\n",
+    );
   else io.stdout(renderTable(reports, { allNamespaces: context.namespace === undefined, now: io.now() }));
   return 0;
 }
 
-async function collectReports(kubeConfig: KubeConfig, namespace: string | undefined, name: string | undefined): Promise<PolicyReport[]> {
+async function collectReports(
+  kubeConfig: KubeConfig,
+  namespace: string | undefined,
+  name: string | undefined,
+): Promise<PolicyReport[]> {
   const objects = kubeConfig.makeApiClient(CustomObjectsApi);
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const target = { group: API_GROUP, version: API_VERSION, plural: PLURAL };
   let policies: PolicyObject[];
   if (name !== undefined) {
-    policies = [(await objects.getNamespacedCustomObject({ ...target, namespace: namespace as string, name })) as PolicyObject];
+    policies = [
+      (await objects.getNamespacedCustomObject({ ...target, namespace: namespace as string, name })) as PolicyObject,
+    ];
   } else {
-    const list = (namespace ? await objects.listNamespacedCustomObject({ ...target, namespace }) : await objects.listClusterCustomObject(target)) as { items: PolicyObject[] };
-    policies = list.items.sort((a, b) => a.metadata.namespace.localeCompare(b.metadata.namespace) || a.metadata.name.localeCompare(b.metadata.name));
+    const list = (
+      namespace
+        ? await objects.listNamespacedCustomObject({ ...target, namespace })
+        : await objects.listClusterCustomObject(target)
+    ) as { items: PolicyObject[] };
+    policies = list.items.sort(
+      (a, b) =>
+        a.metadata.namespace.localeCompare(b.metadata.namespace) || a.metadata.name.localeCompare(b.metadata.name),
+    );
   }
   return await Promise.all(policies.map(async (policy) => reportPolicy(policy, await unguardedPods(core, policy))));
 }
@@ -92,7 +109,9 @@ async function unguardedPods(core: CoreV1Api, policy: PolicyObject): Promise<Ung
     (policy.status?.unguardedPods ?? []).map(async (name): Promise<UnguardedPod | undefined> => {
       try {
         const pod = summarizePod((await core.readNamespacedPod({ namespace, name })) as unknown as KubeObject);
-        const fix = pod.hostNetwork ? "uses hostNetwork and cannot get the sidecar: exclude it from spec.podSelector" : fixes([pod], namespace)[0];
+        const fix = pod.hostNetwork
+          ? "uses hostNetwork and cannot get the sidecar: exclude it from spec.podSelector"
+          : fixes([pod], namespace)[0];
         return { name, fix };
       } catch (error) {
         if (isNotFound(error)) return undefined;
@@ -103,12 +122,19 @@ async function unguardedPods(core: CoreV1Api, policy: PolicyObject): Promise<Ung
   return found.filter((p) => p !== undefined);
 }
 
-function explain(error: unknown, kubeConfig: KubeConfig, namespace: string | undefined, name: string | undefined): string {
+function explain(
+  error: unknown,
+  kubeConfig: KubeConfig,
+  namespace: string | undefined,
+  name: string | undefined,
+): string {
   const code = statusCodeOf(error);
   const where = namespace ? `in namespace ${namespace}` : "in any namespace";
   if (code === 404 && name !== undefined) return `McpPolicy ${name} not found ${where}`;
-  if (code === 404) return `the cluster does not know McpPolicies (${PLURAL}.${API_GROUP}): install mcp-warden's CRD first`;
-  if (code === 401) return `the API server at ${kubeConfig.getCurrentCluster()?.server} did not accept the credentials of context "${kubeConfig.getCurrentContext()}"`;
+  if (code === 404)
+    return `the cluster does not know McpPolicies (${PLURAL}.${API_GROUP}): install mcp-warden's CRD first`;
+  if (code === 401)
+    return `the API server at ${kubeConfig.getCurrentCluster()?.server} did not accept the credentials of context "${kubeConfig.getCurrentContext()}"`;
   if (code === 403) return `not allowed to read McpPolicies ${where}: ${describeApiError(error)}`;
   if (code !== undefined) return describeApiError(error);
   const cause = (error as Error).cause as Error | undefined;

@@ -54,5 +54,5 @@ function parseStatus(body: unknown): KubeStatus | undefined {
       return { message: body.slice(0, 500) };
     }
   }
-  return typeof body === "object" && body !== null ? (body) : undefined;
+  return typeof body === "object" && body !== null ? body : undefined;
 }

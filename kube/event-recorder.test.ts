@@ -18,7 +18,13 @@ class RecordingApi implements EventsApi {
   }
 }
 
-const policy = { kind: "McpPolicy", apiVersion: "mcpwarden.io/v1alpha1", namespace: "agents", name: "kestra", uid: "u1" };
+const policy = {
+  kind: "McpPolicy",
+  apiVersion: "mcpwarden.io/v1alpha1",
+  namespace: "agents",
+  name: "kestra",
+  uid: "u1",
+};
 
 describe("EventRecorder", () => {
   it("writes an Event that names the object, reason and reporting component", async () => {
@@ -29,7 +35,13 @@ describe("EventRecorder", () => {
     assert.equal(api.created.length, 1);
     const e = api.created[0]!.event;
     assert.equal(api.created[0]!.namespace, "agents");
-    assert.deepEqual(e.involvedObject, { kind: "McpPolicy", apiVersion: "mcpwarden.io/v1alpha1", namespace: "agents", name: "kestra", uid: "u1" });
+    assert.deepEqual(e.involvedObject, {
+      kind: "McpPolicy",
+      apiVersion: "mcpwarden.io/v1alpha1",
+      namespace: "agents",
+      name: "kestra",
+      uid: "u1",
+    });
     assert.equal(e.type, "Warning");
     assert.equal(e.reason, "InvalidRule");
     assert.equal(e.count, 1);
@@ -46,7 +58,10 @@ describe("EventRecorder", () => {
     r.record(policy, "Normal", "Injected", "different");
     await r.flush();
     assert.equal(api.created.length, 2);
-    assert.deepEqual(api.bumps.map((b) => b.count), [2]);
+    assert.deepEqual(
+      api.bumps.map((b) => b.count),
+      [2],
+    );
     await clock.advance(61_000);
     r.record(policy, "Normal", "Injected", "same");
     await r.flush();

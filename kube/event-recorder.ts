@@ -3,7 +3,13 @@
 // window bump the count of the existing Event instead of creating new objects, and a bounded queue
 // drops (and counts) events rather than grow when the API server is slow.
 import { randomBytes } from "node:crypto";
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1ObjectReference } from "@kubernetes/client-node";
+import {
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1ObjectReference,
+} from "@kubernetes/client-node";
 import { describeApiError, isNotFound } from "./api-errors.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { silentLogger, type Logger } from "./logger.ts";
@@ -72,7 +78,13 @@ export class EventRecorder {
 
   constructor(api: EventsApi, options: EventRecorderOptions) {
     this.#api = api;
-    this.#o = { clock: systemClock, logger: silentLogger, maxQueued: 1000, aggregationWindowMs: 10 * 60_000, ...options };
+    this.#o = {
+      clock: systemClock,
+      logger: silentLogger,
+      maxQueued: 1000,
+      aggregationWindowMs: 10 * 60_000,
+      ...options,
+    };
   }
 
   /** Events dropped because the queue was full. */
@@ -100,13 +112,28 @@ export class EventRecorder {
       try {
         await this.#write(next);
       } catch (error) {
-        this.#o.logger.warn({ reason: next.reason, object: `${next.target.kind} ${next.target.namespace}/${next.target.name}`, error: describeApiError(error) }, "could not write Event");
+        this.#o.logger.warn(
+          {
+            reason: next.reason,
+            object: `${next.target.kind} ${next.target.namespace}/${next.target.name}`,
+            error: describeApiError(error),
+          },
+          "could not write Event",
+        );
       }
     }
   }
 
   async #write(e: Pending): Promise<void> {
-    const key = [e.target.kind, e.target.namespace, e.target.name, e.target.uid ?? "", e.type, e.reason, e.message].join("\u0000");
+    const key = [
+      e.target.kind,
+      e.target.namespace,
+      e.target.name,
+      e.target.uid ?? "",
+      e.type,
+      e.reason,
+      e.message,
+    ].join("\u0000");
     const seen = this.#seen.get(key);
     const when = new Date(e.at);
     if (seen && e.at - seen.lastAt < this.#o.aggregationWindowMs) {

@@ -55,7 +55,7 @@ export class KubeHttp {
 export function parseStatus(text: string): KubeStatus | undefined {
   try {
     const parsed = JSON.parse(text) as unknown;
-    return typeof parsed === "object" && parsed !== null ? (parsed) : undefined;
+    return typeof parsed === "object" && parsed !== null ? parsed : undefined;
   } catch {
     return text ? { message: text.slice(0, 500) } : undefined;
   }

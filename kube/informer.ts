@@ -65,7 +65,11 @@ export class Informer<T extends KubeObject = KubeObject> {
   readonly #o: Required<Omit<InformerOptions<T>, "labelSelector" | "fieldSelector" | "transform">> &
     Pick<InformerOptions<T>, "labelSelector" | "fieldSelector" | "transform">;
   readonly #store = new ObjectStore<T>();
-  readonly #handlers = { add: [] as InformerHandler<T>[], update: [] as InformerHandler<T>[], delete: [] as InformerHandler<T>[] };
+  readonly #handlers = {
+    add: [] as InformerHandler<T>[],
+    update: [] as InformerHandler<T>[],
+    delete: [] as InformerHandler<T>[],
+  };
   readonly #errorHandlers: Array<(error: Error) => void> = [];
   readonly #syncWaiters: Array<() => void> = [];
   readonly #backoff: Backoff;
@@ -76,7 +80,15 @@ export class Informer<T extends KubeObject = KubeObject> {
   #stopped = true;
   #current: AbortController | undefined;
   #timers: TimerHandle[] = [];
-  #stats: InformerStats = { lists: 0, watches: 0, gone: 0, failures: 0, events: 0, watchdogRestarts: 0, lastProgressAt: 0 };
+  #stats: InformerStats = {
+    lists: 0,
+    watches: 0,
+    gone: 0,
+    failures: 0,
+    events: 0,
+    watchdogRestarts: 0,
+    lastProgressAt: 0,
+  };
 
   constructor(options: InformerOptions<T>) {
     this.#o = {
@@ -240,7 +252,11 @@ export class Informer<T extends KubeObject = KubeObject> {
           continueToken = undefined;
           continue;
         }
-        throw signal.aborted ? error : pageController.signal.aborted ? new Error(`list ${this.#o.path} timed out`) : error;
+        throw signal.aborted
+          ? error
+          : pageController.signal.aborted
+            ? new Error(`list ${this.#o.path} timed out`)
+            : error;
       } finally {
         timeout.cancel();
         signal.removeEventListener("abort", onAbort);
@@ -311,11 +327,13 @@ export class Informer<T extends KubeObject = KubeObject> {
     }
   }
 
-
   #fail(error: unknown, during: string): void {
     this.#stats.failures++;
     const err = error instanceof Error ? error : new Error(String(error));
-    this.#o.logger.warn({ informer: this.#o.path, during, error: describeApiError(err) }, "informer request failed; retrying with backoff");
+    this.#o.logger.warn(
+      { informer: this.#o.path, during, error: describeApiError(err) },
+      "informer request failed; retrying with backoff",
+    );
     for (const handler of this.#errorHandlers) handler(err);
   }
 
@@ -342,7 +360,10 @@ export class Informer<T extends KubeObject = KubeObject> {
       const quietFor = this.#o.clock.now() - this.#stats.lastProgressAt;
       if (quietFor >= this.#o.watchdogMs) {
         this.#stats.watchdogRestarts++;
-        this.#o.logger.warn({ informer: this.#o.path, quietForMs: quietFor }, "nothing seen lately; restarting with a fresh list");
+        this.#o.logger.warn(
+          { informer: this.#o.path, quietForMs: quietFor },
+          "nothing seen lately; restarting with a fresh list",
+        );
         this.#progress();
         this.#backoff.reset();
         this.relist();

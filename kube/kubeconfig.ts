@@ -34,11 +34,20 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): KubeConfig {
   } else if (existsSync(home)) {
     kc.loadFromFile(home);
   } else {
-    throw new Error(`no Kubernetes configuration: not in a cluster (KUBERNETES_SERVICE_HOST unset), no --kubeconfig, no KUBECONFIG, no ${home}`);
+    throw new Error(
+      `no Kubernetes configuration: not in a cluster (KUBERNETES_SERVICE_HOST unset), no --kubeconfig, no KUBECONFIG, no ${home}`,
+    );
   }
   if (options.context) {
     if (!kc.getContextObject(options.context)) {
-      throw new Error(`context "${options.context}" is not in the kubeconfig (it has: ${kc.getContexts().map((c) => c.name).join(", ") || "none"})`);
+      throw new Error(
+        `context "${options.context}" is not in the kubeconfig (it has: ${
+          kc
+            .getContexts()
+            .map((c) => c.name)
+            .join(", ") || "none"
+        })`,
+      );
     }
     kc.setCurrentContext(options.context);
   }

@@ -42,7 +42,13 @@ describe("compileLabelSelector", () => {
 describe("formatLabelSelector", () => {
   it("reads like kubectl -l", () => {
     assert.equal(
-      formatLabelSelector({ matchLabels: { b: "2", a: "1" }, matchExpressions: [{ key: "t", operator: "In", values: ["y", "x"] }, { key: "z", operator: "DoesNotExist" }] }),
+      formatLabelSelector({
+        matchLabels: { b: "2", a: "1" },
+        matchExpressions: [
+          { key: "t", operator: "In", values: ["y", "x"] },
+          { key: "z", operator: "DoesNotExist" },
+        ],
+      }),
       "a=1,b=2,t in (x,y),!z",
     );
     assert.equal(formatLabelSelector(undefined), "<none>");

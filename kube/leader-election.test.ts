@@ -20,7 +20,8 @@ class MemoryLeaseStore implements LeaseStore {
     return Promise.resolve(structuredClone(this.lease));
   }
   update(record: LeaseRecord, resourceVersion: string): Promise<StoredLease> {
-    if (this.lease?.resourceVersion !== resourceVersion) return Promise.reject(Object.assign(new Error("conflict"), { statusCode: 409 }));
+    if (this.lease?.resourceVersion !== resourceVersion)
+      return Promise.reject(Object.assign(new Error("conflict"), { statusCode: 409 }));
     this.lease = { record, resourceVersion: String(++this.version) };
     return Promise.resolve(structuredClone(this.lease));
   }
@@ -110,7 +111,10 @@ describe("LeaderElector", () => {
       if (!bLeadsAt && b.isLeader) bLeadsAt = clock.now();
       assert.ok(!(a.isLeader && b.isLeader), "two leaders at once");
     }
-    assert.ok(aSteppedDownAt > 0 && aSteppedDownAt - brokeAt <= 12_000, `a stepped down ${aSteppedDownAt - brokeAt} ms after losing the API`);
+    assert.ok(
+      aSteppedDownAt > 0 && aSteppedDownAt - brokeAt <= 12_000,
+      `a stepped down ${aSteppedDownAt - brokeAt} ms after losing the API`,
+    );
     assert.ok(bLeadsAt > aSteppedDownAt, "b leads only after a stepped down");
     assert.ok(bLeadsAt - brokeAt <= 15_000 + 2_500, `b took over ${bLeadsAt - brokeAt} ms after a's last renewal`);
     assert.equal(store.lease?.record.holderIdentity, "b");
@@ -153,6 +157,16 @@ describe("LeaderElector", () => {
 
   it("refuses timings that could give two leaders", () => {
     const store = new MemoryLeaseStore();
-    assert.throws(() => new LeaderElector({ store, identity: "a", leaseDurationMs: 10_000, renewDeadlineMs: 10_000, onStartedLeading() {} }), /renew deadline/);
+    assert.throws(
+      () =>
+        new LeaderElector({
+          store,
+          identity: "a",
+          leaseDurationMs: 10_000,
+          renewDeadlineMs: 10_000,
+          onStartedLeading() {},
+        }),
+      /renew deadline/,
+    );
   });
 });

@@ -43,7 +43,8 @@ export interface LeaderElectorOptions {
 export type ElectorState = "follower" | "leader" | "stopped";
 
 export class LeaderElector {
-  readonly #o: Required<Omit<LeaderElectorOptions, "onStoppedLeading" | "onNewLeader">> & Pick<LeaderElectorOptions, "onStoppedLeading" | "onNewLeader">;
+  readonly #o: Required<Omit<LeaderElectorOptions, "onStoppedLeading" | "onNewLeader">> &
+    Pick<LeaderElectorOptions, "onStoppedLeading" | "onNewLeader">;
   #observation: LeaseObservation | undefined;
   #state: ElectorState = "follower";
   #leader: string | undefined;
@@ -58,8 +59,10 @@ export class LeaderElector {
       random: Math.random,
       ...options,
     };
-    if (this.#o.renewDeadlineMs >= this.#o.leaseDurationMs) throw new Error("renew deadline must be shorter than the lease duration");
-    if (this.#o.retryPeriodMs * 1.2 >= this.#o.renewDeadlineMs) throw new Error("retry period (with jitter) must be shorter than the renew deadline");
+    if (this.#o.renewDeadlineMs >= this.#o.leaseDurationMs)
+      throw new Error("renew deadline must be shorter than the lease duration");
+    if (this.#o.retryPeriodMs * 1.2 >= this.#o.renewDeadlineMs)
+      throw new Error("retry period (with jitter) must be shorter than the renew deadline");
   }
 
   get state(): ElectorState {
@@ -92,7 +95,10 @@ export class LeaderElector {
         await this.#release();
         break;
       }
-      log.warn({ lease: this.#o.store.description, identity: this.#o.identity }, "lost leadership: could not renew the lease in time");
+      log.warn(
+        { lease: this.#o.store.description, identity: this.#o.identity },
+        "lost leadership: could not renew the lease in time",
+      );
     }
     this.#state = "stopped";
   }
@@ -151,7 +157,10 @@ export class LeaderElector {
       return true;
     } catch (error) {
       if (!signal.aborted) {
-        this.#o.logger.debug({ lease: this.#o.store.description, error: describeApiError(error) }, "lease attempt failed");
+        this.#o.logger.debug(
+          { lease: this.#o.store.description, error: describeApiError(error) },
+          "lease attempt failed",
+        );
       }
       return false;
     } finally {
@@ -166,10 +175,17 @@ export class LeaderElector {
     try {
       const stored = await this.#o.store.get(attempt.signal);
       if (!stored || stored.record.holderIdentity !== this.#o.identity) return;
-      await this.#o.store.update(releasedRecord(stored.record, this.#o.clock.now()), stored.resourceVersion, attempt.signal);
+      await this.#o.store.update(
+        releasedRecord(stored.record, this.#o.clock.now()),
+        stored.resourceVersion,
+        attempt.signal,
+      );
       this.#o.logger.info({ lease: this.#o.store.description }, "released the lease");
     } catch (error) {
-      this.#o.logger.warn({ lease: this.#o.store.description, error: describeApiError(error) }, "could not release the lease; it expires on its own");
+      this.#o.logger.warn(
+        { lease: this.#o.store.description, error: describeApiError(error) },
+        "could not release the lease; it expires on its own",
+      );
     } finally {
       timer.cancel();
     }

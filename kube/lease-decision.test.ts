@@ -17,7 +17,11 @@ describe("decideLease", () => {
     const d = decideLease({ identity: "a", now: t0, leaseDurationMs: 15_000, current: undefined, previous: undefined });
     assert.equal(d.action, "create");
     assert.deepEqual(d.action === "create" && d.record, {
-      holderIdentity: "a", leaseDurationSeconds: 15, acquireTime: "2026-01-01T12:00:00.000000Z", renewTime: "2026-01-01T12:00:00.000000Z", leaseTransitions: 0,
+      holderIdentity: "a",
+      leaseDurationSeconds: 15,
+      acquireTime: "2026-01-01T12:00:00.000000Z",
+      renewTime: "2026-01-01T12:00:00.000000Z",
+      leaseTransitions: 0,
     });
   });
 
@@ -31,7 +35,13 @@ describe("decideLease", () => {
     // The holder's clock runs an hour behind: its renewTime looks ancient, but it keeps renewing.
     const skewed = lease("b", { renewTime: microTime(t0 - 3_600_000) });
     const first = observe(undefined, skewed, t0);
-    const d = decideLease({ identity: "a", now: t0 + 5_000, leaseDurationMs: 15_000, current: skewed, previous: first });
+    const d = decideLease({
+      identity: "a",
+      now: t0 + 5_000,
+      leaseDurationMs: 15_000,
+      current: skewed,
+      previous: first,
+    });
     assert.equal(d.action, "wait");
   });
 
@@ -51,7 +61,13 @@ describe("decideLease", () => {
     const before = lease("b");
     const seen = observe(undefined, before, t0);
     const renewed = lease("b", { renewTime: microTime(t0 + 10_000) });
-    const d = decideLease({ identity: "a", now: t0 + 16_000, leaseDurationMs: 15_000, current: renewed, previous: seen });
+    const d = decideLease({
+      identity: "a",
+      now: t0 + 16_000,
+      leaseDurationMs: 15_000,
+      current: renewed,
+      previous: seen,
+    });
     assert.deepEqual(d, { action: "wait", holder: "b", expiresAt: t0 + 16_000 + 15_000 });
   });
 
@@ -70,7 +86,13 @@ describe("decideLease", () => {
     const released = releasedRecord(lease("b"), t0);
     assert.equal(released.holderIdentity, "");
     assert.equal(released.leaseDurationSeconds, 1);
-    const d = decideLease({ identity: "a", now: t0 + 1, leaseDurationMs: 15_000, current: released, previous: observe(undefined, released, t0) });
+    const d = decideLease({
+      identity: "a",
+      now: t0 + 1,
+      leaseDurationMs: 15_000,
+      current: released,
+      previous: observe(undefined, released, t0),
+    });
     assert.equal(d.action, "update");
   });
 });

@@ -45,7 +45,13 @@ export function decideLease(input: LeaseDecisionInput): LeaseDecision {
   if (current === undefined) {
     return {
       action: "create",
-      record: { holderIdentity: identity, leaseDurationSeconds: seconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
+      record: {
+        holderIdentity: identity,
+        leaseDurationSeconds: seconds,
+        acquireTime: microTime(now),
+        renewTime: microTime(now),
+        leaseTransitions: 0,
+      },
     };
   }
   const observation = observe(input.previous, current, now);

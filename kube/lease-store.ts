@@ -31,7 +31,9 @@ export class KubernetesLeaseStore implements LeaseStore {
 
   async get(signal: AbortSignal): Promise<StoredLease | undefined> {
     try {
-      return toStored(await this.#http.json<LeaseObject>(`${this.#collection}/${encodeURIComponent(this.#name)}`, { signal }));
+      return toStored(
+        await this.#http.json<LeaseObject>(`${this.#collection}/${encodeURIComponent(this.#name)}`, { signal }),
+      );
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -45,7 +47,14 @@ export class KubernetesLeaseStore implements LeaseStore {
       metadata: { name: this.#name, namespace: this.#namespace, labels: this.#labels },
       spec: record,
     };
-    return toStored(await this.#http.json<LeaseObject>(this.#collection, { method: "POST", body: JSON.stringify(body), contentType: "application/json", signal }));
+    return toStored(
+      await this.#http.json<LeaseObject>(this.#collection, {
+        method: "POST",
+        body: JSON.stringify(body),
+        contentType: "application/json",
+        signal,
+      }),
+    );
   }
 
   async update(record: LeaseRecord, resourceVersion: string, signal: AbortSignal): Promise<StoredLease> {
@@ -56,7 +65,14 @@ export class KubernetesLeaseStore implements LeaseStore {
       spec: record,
     };
     const path = `${this.#collection}/${encodeURIComponent(this.#name)}`;
-    return toStored(await this.#http.json<LeaseObject>(path, { method: "PUT", body: JSON.stringify(body), contentType: "application/json", signal }));
+    return toStored(
+      await this.#http.json<LeaseObject>(path, {
+        method: "PUT",
+        body: JSON.stringify(body),
+        contentType: "application/json",
+        signal,
+      }),
+    );
   }
 }
 

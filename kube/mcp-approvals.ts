@@ -3,7 +3,13 @@
 // use or a decision can only land on the version its writer looked at (optimistic concurrency: two
 // sidecars cannot both use one approval, two approvers cannot both decide it).
 import { HttpMethod } from "@kubernetes/client-node";
-import { APPROVAL_API_VERSION, APPROVAL_KIND, APPROVAL_PLURAL, McpApprovalResource, type McpApprovalResourceType } from "../policy/approval/schema.ts";
+import {
+  APPROVAL_API_VERSION,
+  APPROVAL_KIND,
+  APPROVAL_PLURAL,
+  McpApprovalResource,
+  type McpApprovalResourceType,
+} from "../policy/approval/schema.ts";
 import type { KubeHttp } from "./http.ts";
 
 export interface McpApprovalObject extends McpApprovalResourceType {
@@ -26,7 +32,9 @@ export function approvalsPath(namespace: string | undefined, name?: string, subr
 }
 
 /** An object from the API that is a valid McpApproval, or the problem with it. */
-export function parseApproval(raw: unknown): { ok: true; approval: McpApprovalObject } | { ok: false; problem: string } {
+export function parseApproval(
+  raw: unknown,
+): { ok: true; approval: McpApprovalObject } | { ok: false; problem: string } {
   const parsed = McpApprovalResource.safeParse(raw);
   if (parsed.success) return { ok: true, approval: parsed.data };
   const issue = parsed.error.issues[0];
@@ -45,7 +53,10 @@ export class McpApprovalClient {
   }
 
   /** Every approval in a namespace (or all namespaces), page by page. */
-  async list(namespace: string | undefined, options: { labelSelector?: string; signal?: AbortSignal } = {}): Promise<unknown[]> {
+  async list(
+    namespace: string | undefined,
+    options: { labelSelector?: string; signal?: AbortSignal } = {},
+  ): Promise<unknown[]> {
     const items: unknown[] = [];
     let next: string | undefined;
     do {
@@ -60,7 +71,11 @@ export class McpApprovalClient {
   }
 
   /** Creates an approval; `generateName` picks the name's random suffix. */
-  async create(namespace: string, object: { metadata: Record<string, unknown>; spec: unknown }, signal?: AbortSignal): Promise<unknown> {
+  async create(
+    namespace: string,
+    object: { metadata: Record<string, unknown>; spec: unknown },
+    signal?: AbortSignal,
+  ): Promise<unknown> {
     return this.#http.json<unknown>(approvalsPath(namespace), {
       method: HttpMethod.POST,
       body: JSON.stringify({ apiVersion: APPROVAL_API_VERSION, kind: APPROVAL_KIND, ...object }),
@@ -111,12 +126,15 @@ export interface UserIdentity {
 
 /** Who the API server says the caller is (SelfSubjectReview, authentication.k8s.io/v1). */
 export async function whoAmI(http: KubeHttp, signal?: AbortSignal): Promise<UserIdentity> {
-  const review = await http.json<{ status?: { userInfo?: { username?: string; groups?: string[] } } }>("/apis/authentication.k8s.io/v1/selfsubjectreviews", {
-    method: HttpMethod.POST,
-    body: JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" }),
-    contentType: "application/json",
-    signal,
-  });
+  const review = await http.json<{ status?: { userInfo?: { username?: string; groups?: string[] } } }>(
+    "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+    {
+      method: HttpMethod.POST,
+      body: JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" }),
+      contentType: "application/json",
+      signal,
+    },
+  );
   const username = review.status?.userInfo?.username;
   if (!username) throw new Error("the API server did not say who you are (SelfSubjectReview returned no username)");
   return { username, groups: review.status?.userInfo?.groups ?? [] };

@@ -2,8 +2,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ObjectStore, objectKey, type KubeObject } from "./object-store.ts";
 
-const obj = (name: string, rv: string, namespace = "ns"): KubeObject => ({ metadata: { name, namespace, resourceVersion: rv } });
-const summary = (changes: Array<{ kind: string; object: KubeObject }>) => changes.map((c) => `${c.kind} ${c.object.metadata?.name}@${c.object.metadata?.resourceVersion}`);
+const obj = (name: string, rv: string, namespace = "ns"): KubeObject => ({
+  metadata: { name, namespace, resourceVersion: rv },
+});
+const summary = (changes: Array<{ kind: string; object: KubeObject }>) =>
+  changes.map((c) => `${c.kind} ${c.object.metadata?.name}@${c.object.metadata?.resourceVersion}`);
 
 describe("ObjectStore", () => {
   it("reports adds, updates by resourceVersion, and nothing for a version it has", () => {
@@ -19,8 +22,17 @@ describe("ObjectStore", () => {
     store.replace([obj("keep", "1"), obj("changed", "1"), obj("gone", "1"), obj("other", "1", "ns2")]);
     const changes = store.replace([obj("keep", "1"), obj("changed", "5"), obj("new", "6"), obj("other", "1", "ns2")]);
     assert.deepEqual(summary(changes).sort(), ["add new@6", "delete gone@1", "update changed@5"]);
-    assert.deepEqual(store.list("ns").map((o) => o.metadata?.name).sort(), ["changed", "keep", "new"]);
-    assert.deepEqual(store.list("ns2").map((o) => o.metadata?.name), ["other"]);
+    assert.deepEqual(
+      store
+        .list("ns")
+        .map((o) => o.metadata?.name)
+        .sort(),
+      ["changed", "keep", "new"],
+    );
+    assert.deepEqual(
+      store.list("ns2").map((o) => o.metadata?.name),
+      ["other"],
+    );
     assert.equal(store.list().length, 4);
   });
 

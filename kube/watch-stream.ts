@@ -47,7 +47,8 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
   };
   const onAbort = () => controller.abort();
   options.signal.addEventListener("abort", onAbort, { once: true });
-  const ended = (): WatchEnd | undefined => (options.signal.aborted ? { reason: "aborted" } : idle ? { reason: "idle" } : undefined);
+  const ended = (): WatchEnd | undefined =>
+    options.signal.aborted ? { reason: "aborted" } : idle ? { reason: "idle" } : undefined;
 
   try {
     const response = await options.http.fetch(options.path, {
@@ -66,7 +67,11 @@ export async function runWatch(options: WatchOptions): Promise<WatchEnd> {
     for await (const chunk of response.body) {
       touch();
       buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-      if (buffer.length > MAX_LINE_BYTES) return { reason: "failed", error: new Error(`watch ${options.path}: event larger than ${MAX_LINE_BYTES} bytes`) };
+      if (buffer.length > MAX_LINE_BYTES)
+        return {
+          reason: "failed",
+          error: new Error(`watch ${options.path}: event larger than ${MAX_LINE_BYTES} bytes`),
+        };
       let newline: number;
       while ((newline = buffer.indexOf("\n")) >= 0) {
         const line = buffer.slice(0, newline).trim();
@@ -100,7 +105,12 @@ function parseEvent(line: string): WatchEvent | Error {
     return new Error(`malformed watch event (not JSON): ${line.slice(0, 120)}`);
   }
   const event = parsed as { type?: unknown; object?: unknown };
-  if (typeof event.type !== "string" || !EVENT_TYPES.has(event.type) || typeof event.object !== "object" || event.object === null) {
+  if (
+    typeof event.type !== "string" ||
+    !EVENT_TYPES.has(event.type) ||
+    typeof event.object !== "object" ||
+    event.object === null
+  ) {
     return new Error(`malformed watch event: ${line.slice(0, 120)}`);
   }
   return event as WatchEvent;

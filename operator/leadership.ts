@@ -47,7 +47,9 @@ export function leadControllers(o: LeadershipOptions): Leadership {
           onStartedLeading: (leadership) => {
             leading = true;
             o.metrics.leader.set(1);
-            controllerRun = o.controller.run(leadership).catch((error: unknown) => o.logger.error({ err: errorMessage(error) }, "controller failed"));
+            controllerRun = o.controller
+              .run(leadership)
+              .catch((error: unknown) => o.logger.error({ err: errorMessage(error) }, "controller failed"));
           },
           onStoppedLeading: () => {
             leading = false;

@@ -22,9 +22,24 @@ export interface OperatorMetrics {
 
 const INJECTION_OUTCOMES: Array<[InjectionResult, InjectionReason]> = [
   ["injected", "injected"],
-  ...(["system_namespace", "opted_out", "host_network", "already_injected", "not_selected", "not_a_pod_create"] as const).map((r): [InjectionResult, InjectionReason] => ["skipped", r]),
-  ...(["conflicting_policies", "invalid_override", "ambiguous_container", "ambiguous_port", "missing_upstream_port", "port_conflict", "reserved_name"] as const).map((r): [InjectionResult, InjectionReason] => ["rejected", r]),
-  ...(["not_ready", "internal_error", "bad_request"] as const).map((r): [InjectionResult, InjectionReason] => ["error", r]),
+  ...(
+    ["system_namespace", "opted_out", "host_network", "already_injected", "not_selected", "not_a_pod_create"] as const
+  ).map((r): [InjectionResult, InjectionReason] => ["skipped", r]),
+  ...(
+    [
+      "conflicting_policies",
+      "invalid_override",
+      "ambiguous_container",
+      "ambiguous_port",
+      "missing_upstream_port",
+      "port_conflict",
+      "reserved_name",
+    ] as const
+  ).map((r): [InjectionResult, InjectionReason] => ["rejected", r]),
+  ...(["not_ready", "internal_error", "bad_request"] as const).map((r): [InjectionResult, InjectionReason] => [
+    "error",
+    r,
+  ]),
 ];
 
 export function createOperatorMetrics(options: { version: string; defaultMetrics?: boolean }): OperatorMetrics {
@@ -52,7 +67,11 @@ export function createOperatorMetrics(options: { version: string; defaultMetrics
     registers: [registry],
   });
   for (const result of ["success", "error"]) reconciles.inc({ result }, 0);
-  const leader = new Gauge({ name: "mcp_warden_leader", help: "1 while this replica holds the controller lease.", registers: [registry] });
+  const leader = new Gauge({
+    name: "mcp_warden_leader",
+    help: "1 while this replica holds the controller lease.",
+    registers: [registry],
+  });
   const certificateExpiry = new Gauge({
     name: "mcp_warden_webhook_certificate_expiry_timestamp_seconds",
     help: "When the webhook serving certificate in use expires (Unix time).",
@@ -96,7 +115,25 @@ export function createOperatorMetrics(options: { version: string; defaultMetrics
     help: "Sampled trace spans that never reached the OpenTelemetry collector (export failed or timed out, or the export queue was full). Admission is never held back for spans.",
     registers: [registry],
   });
-  const build = new Gauge({ name: "mcp_warden_build_info", help: "Build information; always 1.", labelNames: ["version", "component"] as const, registers: [registry] });
+  const build = new Gauge({
+    name: "mcp_warden_build_info",
+    help: "Build information; always 1.",
+    labelNames: ["version", "component"] as const,
+    registers: [registry],
+  });
   build.set({ version: options.version, component: "operator" }, 1);
-  return { registry, injections, webhookDuration, reconciles, leader, certificateExpiry, policySelectedPods, policyEnforcedPods, approvals, approvalsPending, approvalDecisionDuration, spansDropped };
+  return {
+    registry,
+    injections,
+    webhookDuration,
+    reconciles,
+    leader,
+    certificateExpiry,
+    policySelectedPods,
+    policyEnforcedPods,
+    approvals,
+    approvalsPending,
+    approvalDecisionDuration,
+    spansDropped,
+  };
 }

@@ -33,7 +33,10 @@ export const DEFAULT_PROFILE_UPSTREAM_PORT = 18000;
 export const KESTRA_IMAGE = "ghcr.io/kestra-io/mcp-server-python";
 
 /** Labels on everything the operator creates, so it can find (and only touch) its own objects. */
-export const MANAGED_BY_LABELS = { "app.kubernetes.io/managed-by": "mcp-warden", "app.kubernetes.io/part-of": "mcp-warden" } as const;
+export const MANAGED_BY_LABELS = {
+  "app.kubernetes.io/managed-by": "mcp-warden",
+  "app.kubernetes.io/part-of": "mcp-warden",
+} as const;
 
 /** Namespaces the injector never touches, whatever their labels say. */
 export const SYSTEM_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease"] as const;

@@ -129,16 +129,35 @@ async function operatorParts(o: OperatorOptions): Promise<OperatorParts> {
     serviceVersion: version,
     samplingRatio: () => o.traceSamplingRatio,
     onDropped: (spans) => metrics.spansDropped.inc(spans),
-    onExportError: (message) => logger.warn({ err: message }, "trace export failed; spans are dropped until the collector answers"),
+    onExportError: (message) =>
+      logger.warn({ err: message }, "trace export failed; spans are dropped until the collector answers"),
   });
-  const events = new EventRecorder(eventsApiFor(o.kubeConfig), { component: "mcp-warden-operator", instance: identity, logger, clock });
+  const events = new EventRecorder(eventsApiFor(o.kubeConfig), {
+    component: "mcp-warden-operator",
+    instance: identity,
+    logger,
+    clock,
+  });
   const index = new PolicyIndex();
-  const controller = new Controller({ kubeConfig: o.kubeConfig, http, index, metrics, events, clock, logger, ...(o.resyncIntervalMs ? { resyncIntervalMs: o.resyncIntervalMs } : {}) });
+  const controller = new Controller({
+    kubeConfig: o.kubeConfig,
+    http,
+    index,
+    metrics,
+    events,
+    clock,
+    logger,
+    ...(o.resyncIntervalMs ? { resyncIntervalMs: o.resyncIntervalMs } : {}),
+  });
   return { logger, clock, identity, http, metrics, tracing, events, index, controller };
 }
 
 /** The serving certificate, issued and rotated into the Secret and the webhook configuration; not yet started. */
-function webhookCertificates(o: OperatorOptions, { http, metrics, clock, logger }: OperatorParts, serving: Serving): WebhookCertificates {
+function webhookCertificates(
+  o: OperatorOptions,
+  { http, metrics, clock, logger }: OperatorParts,
+  serving: Serving,
+): WebhookCertificates {
   return new WebhookCertificates({
     kubeConfig: o.kubeConfig,
     http,
@@ -161,7 +180,11 @@ function webhookCertificates(o: OperatorOptions, { http, metrics, clock, logger 
 function adminServer(
   o: OperatorOptions,
   metrics: OperatorMetrics,
-  { serving, policies, certificates }: { serving: Serving; policies: Informer<McpPolicyObject>; certificates: WebhookCertificates },
+  {
+    serving,
+    policies,
+    certificates,
+  }: { serving: Serving; policies: Informer<McpPolicyObject>; certificates: WebhookCertificates },
 ): AdminServer {
   return new AdminServer({
     ...o.adminListen,
@@ -183,13 +206,21 @@ async function serveWebhook(
   { policies, certificates }: { policies: Informer<McpPolicyObject>; certificates: WebhookCertificates },
 ): Promise<number> {
   const { index, metrics, events, logger, tracing } = parts;
-  const handler = new AdmissionHandler({ index, config: injectorConfig({
-    sidecarImage: o.sidecarImage,
-    operatorNamespace: o.namespace,
-    ...(o.imagePullPolicy ? { imagePullPolicy: o.imagePullPolicy } : {}),
-    ...(o.sidecarResources ? { defaultResources: o.sidecarResources } : {}),
-    ...(o.sidecarOtlpEndpoint ? { otlpEndpoint: o.sidecarOtlpEndpoint } : {}),
-  }), ready: () => policies.synced, metrics, events, logger, tracing });
+  const handler = new AdmissionHandler({
+    index,
+    config: injectorConfig({
+      sidecarImage: o.sidecarImage,
+      operatorNamespace: o.namespace,
+      ...(o.imagePullPolicy ? { imagePullPolicy: o.imagePullPolicy } : {}),
+      ...(o.sidecarResources ? { defaultResources: o.sidecarResources } : {}),
+      ...(o.sidecarOtlpEndpoint ? { otlpEndpoint: o.sidecarOtlpEndpoint } : {}),
+    }),
+    ready: () => policies.synced,
+    metrics,
+    events,
+    logger,
+    tracing,
+  });
   const startup = new AbortController();
   const certificate = await certificates.waitForCertificate(startup.signal);
   if (!certificate) throw new Error("no webhook certificate");
@@ -210,7 +241,11 @@ interface Started {
  * answering for `shutdownDelayMs` (Services take a while to stop sending admissions), then the lease
  * is released, then everything closes in the reverse order of starting.
  */
-function stopSequence(o: OperatorOptions, { logger, clock, events, tracing }: OperatorParts, started: Started): () => Promise<void> {
+function stopSequence(
+  o: OperatorOptions,
+  { logger, clock, events, tracing }: OperatorParts,
+  started: Started,
+): () => Promise<void> {
   const { serving, leadership, certificates, policies, admin } = started;
   let stopping: Promise<void> | undefined;
   return () =>
@@ -232,11 +267,19 @@ function stopSequence(o: OperatorOptions, { logger, clock, events, tracing }: Op
 /** The last admission spans, for a bounded time: a collector that is down never holds up a shutdown. */
 async function flushTraces(tracing: Tracing): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([tracing.shutdown().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
+  await Promise.race([
+    tracing.shutdown().catch(() => undefined),
+    new Promise((resolve) => (timer = setTimeout(resolve, 2000))),
+  ]);
   clearTimeout(timer);
 }
 
 /** The names the API server may use to reach the webhook's Service. */
 export function serviceHosts(service: string, namespace: string): string[] {
-  return [`${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`, `${service}.${namespace}`, service];
+  return [
+    `${service}.${namespace}.svc`,
+    `${service}.${namespace}.svc.cluster.local`,
+    `${service}.${namespace}`,
+    service,
+  ];
 }

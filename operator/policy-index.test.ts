@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { PolicyIndex, policyEntry } from "./policy-index.ts";
 
-const policy = (name: string, spec: unknown, namespace = "agents") => ({ apiVersion: "mcpwarden.io/v1alpha1", kind: "McpPolicy", metadata: { name, namespace, uid: `uid-${name}` }, spec });
+const policy = (name: string, spec: unknown, namespace = "agents") => ({
+  apiVersion: "mcpwarden.io/v1alpha1",
+  kind: "McpPolicy",
+  metadata: { name, namespace, uid: `uid-${name}` },
+  spec,
+});
 
 describe("policyEntry", () => {
   it("selects no pods without a podSelector or with an empty one", () => {
@@ -12,10 +17,23 @@ describe("policyEntry", () => {
   });
 
   it("reads the settings that shape the sidecar, with schema defaults", () => {
-    const e = policyEntry(policy("k", { podSelector: { matchLabels: { a: "b" } }, upstream: { profile: "kestra" }, identity: { apiKeys: { secretRef: { name: "s", key: "k" } } } }));
+    const e = policyEntry(
+      policy("k", {
+        podSelector: { matchLabels: { a: "b" } },
+        upstream: { profile: "kestra" },
+        identity: { apiKeys: { secretRef: { name: "s", key: "k" } } },
+      }),
+    );
     assert.deepEqual(e.injection, {
-      upstreamPort: undefined, upstreamPath: "/mcp", profile: "kestra", listenPort: 8080, resources: undefined,
-      apiKeysSecret: { name: "s", key: "k" }, redisSecret: undefined, approvalStateKeySecret: undefined, required: false,
+      upstreamPort: undefined,
+      upstreamPath: "/mcp",
+      profile: "kestra",
+      listenPort: 8080,
+      resources: undefined,
+      apiKeysSecret: { name: "s", key: "k" },
+      redisSecret: undefined,
+      approvalStateKeySecret: undefined,
+      required: false,
     });
     assert.equal(e.specProblem, undefined);
   });
@@ -31,10 +49,18 @@ describe("PolicyIndex", () => {
   it("finds the policies selecting a pod in its namespace only, sorted by name", () => {
     const index = new PolicyIndex();
     index.set(policyEntry(policy("zeta", { podSelector: { matchLabels: { app: "x" } } })));
-    index.set(policyEntry(policy("alpha", { podSelector: { matchExpressions: [{ key: "app", operator: "Exists" }] } })));
+    index.set(
+      policyEntry(policy("alpha", { podSelector: { matchExpressions: [{ key: "app", operator: "Exists" }] } })),
+    );
     index.set(policyEntry(policy("other-ns", { podSelector: { matchLabels: { app: "x" } } }, "elsewhere")));
-    assert.deepEqual(index.selecting("agents", { app: "x" }).map((p) => p.name), ["alpha", "zeta"]);
-    assert.deepEqual(index.selecting("agents", { app: "y" }).map((p) => p.name), ["alpha"]);
+    assert.deepEqual(
+      index.selecting("agents", { app: "x" }).map((p) => p.name),
+      ["alpha", "zeta"],
+    );
+    assert.deepEqual(
+      index.selecting("agents", { app: "y" }).map((p) => p.name),
+      ["alpha"],
+    );
     assert.equal(index.size, 3);
     index.delete("agents", "alpha");
     assert.deepEqual(index.selecting("agents", { app: "y" }), []);
@@ -47,6 +73,9 @@ describe("PolicyIndex", () => {
     const old = index.set(policyEntry(policy("a", { podSelector: { matchLabels: { v: "2" } } })));
     assert.ok(old);
     assert.equal(index.size, 1);
-    assert.deepEqual(index.selecting("agents", { v: "2" }).map((p) => p.name), ["a"]);
+    assert.deepEqual(
+      index.selecting("agents", { v: "2" }).map((p) => p.name),
+      ["a"],
+    );
   });
 });

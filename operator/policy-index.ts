@@ -1,7 +1,12 @@
 // McpPolicies as the injector and the controller need them: per namespace, with the pod selector
 // compiled once and the settings that shape the sidecar parsed up front, so admission costs a map
 // lookup and a few label comparisons whatever the number of policies in the cluster.
-import { compileLabelSelector, isEmptySelector, type LabelMatcher, type LabelSelector } from "../kube/label-selector.ts";
+import {
+  compileLabelSelector,
+  isEmptySelector,
+  type LabelMatcher,
+  type LabelSelector,
+} from "../kube/label-selector.ts";
 import { formatProblem } from "../policy/paths.ts";
 import { Identity, Listen, McpPolicySpec, RateLimitConfig, SidecarSettings, Upstream } from "../policy/schema.ts";
 
@@ -44,7 +49,14 @@ export interface PolicyEntry {
 }
 
 export interface McpPolicyObject {
-  metadata?: { name?: string; namespace?: string; uid?: string; generation?: number; resourceVersion?: string; [k: string]: unknown };
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    [k: string]: unknown;
+  };
   spec?: unknown;
   status?: unknown;
   [k: string]: unknown;
@@ -55,7 +67,8 @@ export function policyEntry(object: McpPolicyObject): PolicyEntry {
   const name = object.metadata?.name ?? "";
   const raw = (typeof object.spec === "object" && object.spec !== null ? object.spec : {}) as Record<string, unknown>;
   const parsed = McpPolicySpec.safeParse(raw);
-  const selector = (parsed.success ? parsed.data.podSelector : (raw.podSelector as LabelSelector | undefined)) ?? undefined;
+  const selector =
+    (parsed.success ? parsed.data.podSelector : (raw.podSelector as LabelSelector | undefined)) ?? undefined;
   const usable = selector !== undefined && typeof selector === "object" && !isEmptySelector(selector);
   return {
     key: `${namespace}/${name}`,
@@ -71,7 +84,12 @@ export function policyEntry(object: McpPolicyObject): PolicyEntry {
       ? undefined
       : parsed.error.issues
           .slice(0, 5)
-          .map((i) => formatProblem({ path: ["spec", ...i.path.map((s) => (typeof s === "symbol" ? String(s) : s))], message: i.message }))
+          .map((i) =>
+            formatProblem({
+              path: ["spec", ...i.path.map((s) => (typeof s === "symbol" ? String(s) : s))],
+              message: i.message,
+            }),
+          )
           .join("; "),
     object,
   };
@@ -90,7 +108,10 @@ function injectionSettings(raw: Record<string, unknown>): InjectionSettings {
     upstreamPath: upstream.success ? upstream.data.path : "/mcp",
     profile: upstream.success ? upstream.data.profile : "generic",
     listenPort: listen.success ? listen.data.port : 8080,
-    resources: resources && (resources.requests || resources.limits) ? (JSON.parse(JSON.stringify(resources)) as InjectionSettings["resources"]) : undefined,
+    resources:
+      resources && (resources.requests || resources.limits)
+        ? (JSON.parse(JSON.stringify(resources)) as InjectionSettings["resources"])
+        : undefined,
     apiKeysSecret: identity.success ? identity.data.apiKeys?.secretRef : undefined,
     redisSecret: rateLimit.success ? rateLimit.data.redis?.secretRef : undefined,
     approvalStateKeySecret: sidecar.success ? sidecar.data.approvalStateKey : undefined,

@@ -19,7 +19,12 @@ export interface PolicyWatch {
 
 /** An informer over every McpPolicy that keeps `index` current and tells `controller`; not yet started. */
 export function watchPolicies({ http, index, controller, clock, logger }: PolicyWatch): Informer<McpPolicyObject> {
-  const policies = new Informer<McpPolicyObject>({ http, path: `/apis/${API_GROUP}/${API_VERSION}/${MCP_POLICY_PLURAL}`, clock, logger });
+  const policies = new Informer<McpPolicyObject>({
+    http,
+    path: `/apis/${API_GROUP}/${API_VERSION}/${MCP_POLICY_PLURAL}`,
+    clock,
+    logger,
+  });
   return policies
     .on("add", (object) => controller.policyChanged(indexPolicy(index, object), undefined))
     .on("update", (object) => {

@@ -56,32 +56,39 @@ const TARGET = {
   resource: z.string().min(1).optional().describe("A resources/read of this URI."),
   prompt: z.string().min(1).optional().describe("A prompts/get of this prompt (args are its arguments)."),
 };
-const oneTarget = (s: { tool?: string | undefined; resource?: string | undefined; prompt?: string | undefined }) => [s.tool, s.resource, s.prompt].filter((t) => t !== undefined).length === 1;
+const oneTarget = (s: { tool?: string | undefined; resource?: string | undefined; prompt?: string | undefined }) =>
+  [s.tool, s.resource, s.prompt].filter((t) => t !== undefined).length === 1;
 const ONE_TARGET = { message: "give exactly one of tool, resource or prompt" };
 
 const Step = z.union([
+  z
+    .strictObject({
+      ...TARGET,
+      args: z.record(z.string(), z.unknown()).default({}),
+      caller: Caller.optional(),
+      session: z.string().optional(),
+      repeat: z.int().min(1).max(100_000).default(1),
+      expect: Expectation,
+      ...ResultFields,
+    })
+    .refine(oneTarget, ONE_TARGET),
   z.strictObject({
-    ...TARGET,
-    args: z.record(z.string(), z.unknown()).default({}),
-    caller: Caller.optional(),
-    session: z.string().optional(),
-    repeat: z.int().min(1).max(100_000).default(1),
-    expect: Expectation,
-    ...ResultFields,
-  }).refine(oneTarget, ONE_TARGET),
-  z.strictObject({ advance: z.string().refine((d) => parseDuration(d) !== undefined, "must be a duration such as 30s or 1m") }),
+    advance: z.string().refine((d) => parseDuration(d) !== undefined, "must be a duration such as 30s or 1m"),
+  }),
 ]);
 
 const Case = z.union([
-  z.strictObject({
-    name: z.string().min(1),
-    ...TARGET,
-    args: z.record(z.string(), z.unknown()).default({}),
-    caller: Caller.optional(),
-    session: z.string().optional(),
-    expect: Expectation,
-    ...ResultFields,
-  }).refine(oneTarget, ONE_TARGET),
+  z
+    .strictObject({
+      name: z.string().min(1),
+      ...TARGET,
+      args: z.record(z.string(), z.unknown()).default({}),
+      caller: Caller.optional(),
+      session: z.string().optional(),
+      expect: Expectation,
+      ...ResultFields,
+    })
+    .refine(oneTarget, ONE_TARGET),
   z.strictObject({ name: z.string().min(1), caller: Caller.optional(), sequence: z.array(Step).min(1) }),
 ]);
 
@@ -114,14 +121,22 @@ function compareResult(
   policy: CompiledPolicy,
   call: ToolCall,
   decision: string,
-  step: { result?: z.infer<typeof ToolResult> | undefined; expectResult?: z.infer<typeof ResultExpectation> | undefined },
+  step: {
+    result?: z.infer<typeof ToolResult> | undefined;
+    expectResult?: z.infer<typeof ResultExpectation> | undefined;
+  },
   compare: Compare,
 ): void {
   if (step.result === undefined) return compare("result", "a result to judge (result:)", "none given", false);
   const result = typeof step.result === "string" ? { content: [{ type: "text", text: step.result }] } : step.result;
   const plan = decision === "allowed" ? policy.planFor(call.tool).results : undefined;
-  const verdict = plan ? inspectResult(plan, result, { policy: policy.name, tool: call.tool, args: call.args, caller: call.caller }) : { action: "passed" as const, result, detectors: {} };
-  const want = typeof step.expectResult === "string" ? { action: step.expectResult } : (step.expectResult ?? { action: "passed" as const });
+  const verdict = plan
+    ? inspectResult(plan, result, { policy: policy.name, tool: call.tool, args: call.args, caller: call.caller })
+    : { action: "passed" as const, result, detectors: {} };
+  const want =
+    typeof step.expectResult === "string"
+      ? { action: step.expectResult }
+      : (step.expectResult ?? { action: "passed" as const });
   compare("result action", want.action, verdict.action);
   if ("reason" in want) compare("result reason", want.reason, verdict.reason ?? "(none)");
   if ("detectors" in want && want.detectors) {
@@ -129,12 +144,18 @@ function compareResult(
     compare("result detectors", want.detectors.slice().sort().join(", "), fired.join(", "));
   }
   const shown = JSON.stringify(verdict.result);
-  for (const text of ("contains" in want ? want.contains : undefined) ?? []) compare("result text", `…${text}…`, shown, shown.includes(text));
-  for (const text of ("excludes" in want ? want.excludes : undefined) ?? []) compare("result text", `no ${text}`, shown, !shown.includes(text));
+  for (const text of ("contains" in want ? want.contains : undefined) ?? [])
+    compare("result text", `…${text}…`, shown, shown.includes(text));
+  for (const text of ("excludes" in want ? want.excludes : undefined) ?? [])
+    compare("result text", `no ${text}`, shown, !shown.includes(text));
 }
 
 /** `declared`: the tools' declared input schemas, for a policy with `arguments: strict` (ADR 10). */
-export async function runCases(policy: CompiledPolicy, file: CaseFileType, declared?: DeclaredInputSchemas): Promise<CaseResult[]> {
+export async function runCases(
+  policy: CompiledPolicy,
+  file: CaseFileType,
+  declared?: DeclaredInputSchemas,
+): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
   for (const testCase of file.cases) {
     const steps = "sequence" in testCase ? testCase.sequence : [{ ...testCase, repeat: 1 }];
@@ -152,20 +173,41 @@ export async function runCases(policy: CompiledPolicy, file: CaseFileType, decla
       const call = { tool: step.tool as string, args: step.args, caller, session: step.session };
       const decide = (): Promise<Decision> =>
         step.resource !== undefined || step.prompt !== undefined
-          ? decideTarget(policy, { kind: step.resource !== undefined ? "resource" : "prompt", target: (step.resource ?? step.prompt) as string, args: step.args, caller }, store, step.session)
+          ? decideTarget(
+              policy,
+              {
+                kind: step.resource !== undefined ? "resource" : "prompt",
+                target: (step.resource ?? step.prompt) as string,
+                args: step.args,
+                caller,
+              },
+              store,
+              step.session,
+            )
           : decideToolCall(policy, call, store, declared);
       for (let n = 1; n <= step.repeat; n++) {
         const actual = await decide();
-        const compare = (field: string, want: string | undefined, got: string, ok = want === undefined || want === got) => {
+        const compare = (
+          field: string,
+          want: string | undefined,
+          got: string,
+          ok = want === undefined || want === got,
+        ) => {
           if (!ok) mismatches.push({ step: stepIndex + 1, call: n, field, expected: String(want), actual: got });
         };
         compare("decision", expected.decision, actual.decision);
         compare("reason", expected.reason, actual.reason);
         compare("rule", expected.rule, actual.rule);
         if (expected.messageContains !== undefined) {
-          compare("message", `…${expected.messageContains}…`, actual.message, actual.message.includes(expected.messageContains));
+          compare(
+            "message",
+            `…${expected.messageContains}…`,
+            actual.message,
+            actual.message.includes(expected.messageContains),
+          );
         }
-        if (step.tool !== undefined && (step.expectResult !== undefined || step.result !== undefined)) compareResult(policy, call, actual.decision, step, compare);
+        if (step.tool !== undefined && (step.expectResult !== undefined || step.result !== undefined))
+          compareResult(policy, call, actual.decision, step, compare);
         if (mismatches.length > 0) break;
       }
       if (mismatches.length > 0) break;

@@ -12,7 +12,13 @@ export interface CompiledCheck {
 
 type CheckSpec =
   | { kind: "arguments"; pointer: string; validator: ArgumentsValidator; reason: string | undefined }
-  | { kind: "require" | "denyIf"; pointer: string; source: string; predicate: CelPredicate; reason: string | undefined };
+  | {
+      kind: "require" | "denyIf";
+      pointer: string;
+      source: string;
+      predicate: CelPredicate;
+      reason: string | undefined;
+    };
 
 export function buildCheck(spec: CheckSpec): CompiledCheck {
   const { pointer, reason } = spec;
@@ -36,7 +42,9 @@ export function buildCheck(spec: CheckSpec): CompiledCheck {
         pointer,
         run(call) {
           const problem = spec.validator(call.args);
-          return problem === undefined ? undefined : deny(call, "invalid_arguments", `Arguments of '{tool}' rejected by policy: ${problem}.`);
+          return problem === undefined
+            ? undefined
+            : deny(call, "invalid_arguments", `Arguments of '{tool}' rejected by policy: ${problem}.`);
         },
       };
     case "require":
@@ -45,7 +53,12 @@ export function buildCheck(spec: CheckSpec): CompiledCheck {
         run(call, activation) {
           const outcome = spec.predicate(activation());
           if (outcome === true) return undefined;
-          if (outcome === false) return deny(call, "require_failed", `Call to '{tool}' denied: the arguments must satisfy \`${spec.source}\`.`);
+          if (outcome === false)
+            return deny(
+              call,
+              "require_failed",
+              `Call to '{tool}' denied: the arguments must satisfy \`${spec.source}\`.`,
+            );
           return evaluationError(call, spec.source, outcome);
         },
       };
@@ -55,7 +68,8 @@ export function buildCheck(spec: CheckSpec): CompiledCheck {
         run(call, activation) {
           const outcome = spec.predicate(activation());
           if (outcome === false) return undefined;
-          if (outcome === true) return deny(call, "deny_if_matched", `Call to '{tool}' denied by policy because \`${spec.source}\`.`);
+          if (outcome === true)
+            return deny(call, "deny_if_matched", `Call to '{tool}' denied by policy because \`${spec.source}\`.`);
           return evaluationError(call, spec.source, outcome);
         },
       };

@@ -40,7 +40,12 @@ export function createLimitCompiler(ctx: CompileContext): LimitCompiler {
 }
 
 /** One counter is one budget: a second use must define it as the first did. */
-function checkSameBudget(ctx: CompileContext, existing: { limit: CompiledLimit; path: DocPath }, compiled: CompiledLimit, specPath: DocPath): void {
+function checkSameBudget(
+  ctx: CompileContext,
+  existing: { limit: CompiledLimit; path: DocPath },
+  compiled: CompiledLimit,
+  specPath: DocPath,
+): void {
   const a = existing.limit;
   if (a.windowMs !== compiled.windowMs || a.max !== compiled.max || a.scope !== compiled.scope) {
     ctx.problem(

@@ -78,7 +78,10 @@ export function compileToolRules(spec: McpPolicySpecType, compilers: ToolRuleCom
   (spec.tools ?? []).forEach((rule, index) => {
     const earlier = exact.get(rule.name) ?? globs.find((g) => g.pattern === rule.name)?.entry;
     if (earlier) {
-      compilers.ctx.problem(["tools", index, "name"], `duplicate rule for "${rule.name}" (first at ${compilers.ctx.describe(["tools", earlier.index])})`);
+      compilers.ctx.problem(
+        ["tools", index, "name"],
+        `duplicate rule for "${rule.name}" (first at ${compilers.ctx.describe(["tools", earlier.index])})`,
+      );
       return;
     }
     const entry = compileToolRule(rule, index, compilers);
@@ -92,11 +95,14 @@ function compileToolRule(rule: ToolRuleSpec, index: number, compilers: ToolRuleC
   const base: DocPath = ["tools", index];
   checkRuleFields(rule, base, compilers);
   const checks = compileToolChecks(rule, base, compilers.ctx, compilers.checks);
-  const limits = (rule.limits ?? []).flatMap((limit, i) => compilers.limits.compileLimit(limit, [...base, "limits", i], `${rule.name}/limits/${i}`) ?? []);
+  const limits = (rule.limits ?? []).flatMap(
+    (limit, i) => compilers.limits.compileLimit(limit, [...base, "limits", i], `${rule.name}/limits/${i}`) ?? [],
+  );
   if (rule.results) compilers.results.check({ rules: rule.results, path: [...base, "results"] });
   for (const kind of ["timeout", "ttl"] as const) {
     const text = rule.approval?.[kind];
-    if (text !== undefined && parseDuration(text) === undefined) compilers.ctx.problem([...base, "approval", kind], `invalid duration "${text}"`);
+    if (text !== undefined && parseDuration(text) === undefined)
+      compilers.ctx.problem([...base, "approval", kind], `invalid duration "${text}"`);
   }
   return { rule, index, checks, limits };
 }
@@ -117,18 +123,36 @@ function checkRuleFields(rule: ToolRuleSpec, base: DocPath, { ctx, hide }: ToolR
 }
 
 /** The rule's argument schema, then its `require` and `denyIf` expressions, in that order. */
-function compileToolChecks(rule: ToolRuleSpec, base: DocPath, ctx: CompileContext, compilers: CheckCompilers): CompiledCheck[] {
+function compileToolChecks(
+  rule: ToolRuleSpec,
+  base: DocPath,
+  ctx: CompileContext,
+  compilers: CheckCompilers,
+): CompiledCheck[] {
   const checks: CompiledCheck[] = [];
   if (rule.arguments) {
     const validator = compilers.compileArguments(rule.arguments);
-    if ("problems" in validator) for (const p of validator.problems) ctx.problem([...base, "arguments", ...p.path], p.message);
-    else checks.push(buildCheck({ kind: "arguments", pointer: ctx.pointer([...base, "arguments"]), validator, reason: rule.reason }));
+    if ("problems" in validator)
+      for (const p of validator.problems) ctx.problem([...base, "arguments", ...p.path], p.message);
+    else
+      checks.push(
+        buildCheck({ kind: "arguments", pointer: ctx.pointer([...base, "arguments"]), validator, reason: rule.reason }),
+      );
   }
   for (const kind of ["require", "denyIf"] as const) {
     (rule[kind] ?? []).forEach((source, i) => {
       const compiled = compilers.compileExpression(source);
       if (!compiled.ok) ctx.problem([...base, kind, i], compiled.problem);
-      else checks.push(buildCheck({ kind, pointer: ctx.pointer([...base, kind, i]), source, predicate: compiled.predicate, reason: rule.reason }));
+      else
+        checks.push(
+          buildCheck({
+            kind,
+            pointer: ctx.pointer([...base, kind, i]),
+            source,
+            predicate: compiled.predicate,
+            reason: rule.reason,
+          }),
+        );
     });
   }
   return checks;

@@ -58,13 +58,25 @@ test("PolicyLayer problems use the document's own field names", () => {
 });
 
 test("strict JSON Schema: unknown keywords in argument schemas are mistakes", () => {
-  const problems = problemsOf(mcpPolicyText("tools:\n  - name: x\n    arguments: {type: object, propertys: {a: {type: string}}}"));
-  assert.match(problems[0] ?? "", /^spec\.tools\[0\]\.arguments: invalid JSON Schema: strict mode: unknown keyword: "propertys"/);
+  const problems = problemsOf(
+    mcpPolicyText("tools:\n  - name: x\n    arguments: {type: object, propertys: {a: {type: string}}}"),
+  );
+  assert.match(
+    problems[0] ?? "",
+    /^spec\.tools\[0\]\.arguments: invalid JSON Schema: strict mode: unknown keyword: "propertys"/,
+  );
 });
 
 test("regex patterns in argument schemas must be RE2 (no catastrophic backtracking)", () => {
-  const problems = problemsOf(mcpPolicyText("tools:\n  - name: x\n    arguments: {type: object, properties: {a: {type: string, pattern: '(?=a)'}}}"));
-  assert.match(problems[0] ?? "", /^spec\.tools\[0\]\.arguments\.properties\.a\.pattern: pattern "\(\?=a\)" is not an RE2 regular expression/);
+  const problems = problemsOf(
+    mcpPolicyText(
+      "tools:\n  - name: x\n    arguments: {type: object, properties: {a: {type: string, pattern: '(?=a)'}}}",
+    ),
+  );
+  assert.match(
+    problems[0] ?? "",
+    /^spec\.tools\[0\]\.arguments\.properties\.a\.pattern: pattern "\(\?=a\)" is not an RE2 regular expression/,
+  );
 });
 
 test("the compiled policy carries identity and version", () => {

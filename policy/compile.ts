@@ -71,12 +71,26 @@ export function compilePolicy(loaded: LoadedPolicy, options: CompileOptions = {}
   const allToolsLimits = compileAllToolsLimits(spec, limits);
   const rules = compileToolRules(spec, { ctx, hide, limits, checks, results: results.compiler });
   checkRateLimitStore(spec, ctx);
-  const targetContext = { policyName: loaded.name, problem: ctx.problem, pointer: ctx.pointer, compileLimit: limits.compileLimit, compileArguments: checks.compileArguments };
+  const targetContext = {
+    policyName: loaded.name,
+    problem: ctx.problem,
+    pointer: ctx.pointer,
+    compileLimit: limits.compileLimit,
+    compileArguments: checks.compileArguments,
+  };
   const resources = compileTargets(spec, "resource", targetContext);
   const prompts = compileTargets(spec, "prompt", targetContext);
   if (ctx.problems.length > 0) throw new PolicyError(ctx.problems);
 
-  const planFor = createToolPlans({ policyName: loaded.name, spec, hide, rules, allToolsLimits, resultsOf: results.planOf, pointer: ctx.pointer });
+  const planFor = createToolPlans({
+    policyName: loaded.name,
+    spec,
+    hide,
+    rules,
+    allToolsLimits,
+    resultsOf: results.planOf,
+    pointer: ctx.pointer,
+  });
   return {
     name: loaded.name,
     format: loaded.format,
@@ -101,15 +115,24 @@ export function compilePolicy(loaded: LoadedPolicy, options: CompileOptions = {}
 /** Result rules and detectors (policy/results): allTools' rules apply to every tool's results. */
 function compileResultRules(spec: McpPolicySpecType, ctx: CompileContext) {
   const compiler = createResultRulesCompiler(spec.detectors, ctx.problem, ctx.pointer);
-  const allTools: ResultRulesAt[] = spec.allTools?.results ? [{ rules: spec.allTools.results, path: ["allTools", "results"] }] : [];
+  const allTools: ResultRulesAt[] = spec.allTools?.results
+    ? [{ rules: spec.allTools.results, path: ["allTools", "results"] }]
+    : [];
   for (const at of allTools) compiler.check(at);
   const planOf = (entries: readonly RuleEntry[]): ResultPlan | undefined =>
-    compiler.planFor([...allTools, ...entries.flatMap((e) => (e.rule.results ? [{ rules: e.rule.results, path: ["tools", e.index, "results"] }] : []))]);
+    compiler.planFor([
+      ...allTools,
+      ...entries.flatMap((e) =>
+        e.rule.results ? [{ rules: e.rule.results, path: ["tools", e.index, "results"] }] : [],
+      ),
+    ]);
   return { compiler, allTools, planOf };
 }
 
 function compileAllToolsLimits(spec: McpPolicySpecType, limits: LimitCompiler): CompiledLimit[] {
-  return (spec.allTools?.limits ?? []).flatMap((limit, i) => limits.compileLimit(limit, ["allTools", "limits", i], `allTools/limits/${i}`) ?? []);
+  return (spec.allTools?.limits ?? []).flatMap(
+    (limit, i) => limits.compileLimit(limit, ["allTools", "limits", i], `allTools/limits/${i}`) ?? [],
+  );
 }
 
 /** A Redis store needs exactly one source for its URL; a URL in the policy must parse. */

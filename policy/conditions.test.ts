@@ -13,7 +13,14 @@ function holds(condition: ConditionType, args: Record<string, unknown>): boolean
 }
 
 test("every PolicyLayer operator", () => {
-  const args = { amount: 150, currency: "usd", branch: "feat/x", tags: ["prod", "eu"], title: "a test run", nested: { key: "v" } };
+  const args = {
+    amount: 150,
+    currency: "usd",
+    branch: "feat/x",
+    tags: ["prod", "eu"],
+    title: "a test run",
+    nested: { key: "v" },
+  };
   const cases: [ConditionType, boolean][] = [
     [{ path: "args.currency", op: "eq", value: "usd" }, true],
     [{ path: "args.currency", op: "eq", value: "eur" }, false],
@@ -69,7 +76,7 @@ test("bad conditions name what is wrong", () => {
 });
 
 test("JSON values become CEL literals", () => {
-  assert.equal(celLiteral("it's \"q\"\n"), '"it\'s \\"q\\"\\n"');
+  assert.equal(celLiteral('it\'s "q"\n'), '"it\'s \\"q\\"\\n"');
   assert.equal(celLiteral(10000), "10000");
   assert.equal(celLiteral(1.5), "1.5");
   assert.equal(celLiteral(1e21), "1e+21");

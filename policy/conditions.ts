@@ -4,7 +4,19 @@
 import { z } from "zod";
 import { compileRe2 } from "./cel/environment.ts";
 
-export const CONDITION_OPS = ["eq", "neq", "in", "not_in", "lt", "lte", "gt", "gte", "regex", "contains", "exists"] as const;
+export const CONDITION_OPS = [
+  "eq",
+  "neq",
+  "in",
+  "not_in",
+  "lt",
+  "lte",
+  "gt",
+  "gte",
+  "regex",
+  "contains",
+  "exists",
+] as const;
 
 export const Condition = z.strictObject({
   path: z.string().min(1).max(512),
@@ -14,7 +26,29 @@ export const Condition = z.strictObject({
 export type ConditionType = z.infer<typeof Condition>;
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const RESERVED = new Set(["true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function", "if", "import", "let", "loop", "package", "namespace", "return", "var", "void", "while"]);
+const RESERVED = new Set([
+  "true",
+  "false",
+  "null",
+  "in",
+  "as",
+  "break",
+  "const",
+  "continue",
+  "else",
+  "for",
+  "function",
+  "if",
+  "import",
+  "let",
+  "loop",
+  "package",
+  "namespace",
+  "return",
+  "var",
+  "void",
+  "while",
+]);
 
 /** The CEL form of a condition, or a problem naming what is wrong with it. */
 export function conditionToCel(condition: ConditionType): { cel: string } | { problem: string } {
@@ -110,7 +144,9 @@ export function celLiteral(value: unknown): string {
   }
   if (Array.isArray(value)) return `[${value.map(celLiteral).join(", ")}]`;
   if (typeof value === "object") {
-    return `{${Object.entries(value).map(([k, v]) => `${celString(k)}: ${celLiteral(v)}`).join(", ")}}`;
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${celString(k)}: ${celLiteral(v)}`)
+      .join(", ")}}`;
   }
   return "null";
 }

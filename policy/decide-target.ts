@@ -20,9 +20,16 @@ export function evaluateTarget(policy: CompiledPolicy, request: TargetRequest): 
   const block = request.kind === "resource" ? policy.resources : policy.prompts;
   if (block === undefined) return undefined;
   // Resource rules see the URI's normal form; a URI without one is refused (resource-uri.ts).
-  const normal = request.kind === "resource" ? normalResourceUri(request.target) : { ok: true as const, uri: request.target };
+  const normal =
+    request.kind === "resource" ? normalResourceUri(request.target) : { ok: true as const, uri: request.target };
   if (!normal.ok) {
-    return { decision: "denied", reason: "invalid_arguments", message: `Read of '${request.target.slice(0, 140)}' denied: ${normal.problem}.`, rule: RESOURCE_URI_RULE, plan: block.planFor("") };
+    return {
+      decision: "denied",
+      reason: "invalid_arguments",
+      message: `Read of '${request.target.slice(0, 140)}' denied: ${normal.problem}.`,
+      rule: RESOURCE_URI_RULE,
+      plan: block.planFor(""),
+    };
   }
   const plan: TargetPlan = block.planFor(normal.uri);
   if (request.kind === "resource") {
@@ -45,7 +52,9 @@ export function evaluateTarget(policy: CompiledPolicy, request: TargetRequest): 
 
 /** A deny or hide rule on another reading of the URI (resource-uri.ts), hide first; the block's default never counts. */
 function refusingReading(block: TargetPolicy, uri: string): Evaluation | undefined {
-  const refusals = uriReadings(uri).flatMap((reading) => block.planFor(reading).terminal ?? []).filter((t) => t.reason !== "default_deny");
+  const refusals = uriReadings(uri)
+    .flatMap((reading) => block.planFor(reading).terminal ?? [])
+    .filter((t) => t.reason !== "default_deny");
   return refusals.find((t) => t.reason === "hidden") ?? refusals[0];
 }
 
@@ -67,12 +76,23 @@ export const RESOURCE_URI_RULE = "(resource URI)";
 export const NOT_POLICED_RULE = "(not policed)";
 
 /** The decision, limits consumed; a kind the policy says nothing about is allowed as it always was. */
-export async function decideTarget(policy: CompiledPolicy, request: TargetRequest, store: RateLimitStore, session?: string): Promise<Admission> {
+export async function decideTarget(
+  policy: CompiledPolicy,
+  request: TargetRequest,
+  store: RateLimitStore,
+  session?: string,
+): Promise<Admission> {
   const evaluation = evaluateTarget(policy, request);
-  if (evaluation === undefined) return { decision: "allowed", reason: "default_allow", message: "", rule: NOT_POLICED_RULE };
+  if (evaluation === undefined)
+    return { decision: "allowed", reason: "default_allow", message: "", rule: NOT_POLICED_RULE };
   if (evaluation.decision !== "allowed") {
     const { plan: _plan, ...decision } = evaluation;
     return decision;
   }
-  return admitToolCall(policy, { tool: request.target, args: request.args, caller: request.caller, session }, evaluation, store);
+  return admitToolCall(
+    policy,
+    { tool: request.target, args: request.args, caller: request.caller, session },
+    evaluation,
+    store,
+  );
 }

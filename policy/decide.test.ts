@@ -35,16 +35,39 @@ describe("the two Kestra examples from the PolicyLayer reference", () => {
       assert.equal(limited.reason, "limit_exceeded");
       assert.equal(limited.rule, `/tools/${tool}/limits/0`);
       assert.equal(limited.retryAfterSeconds, 50, "the first call leaves the window 60 s after it was admitted");
-      assert.match(limited.message, new RegExp(`at most 10 calls per minute per caller \\(counter ${counter}\\)\\. Retry after 50 seconds\\.`));
+      assert.match(
+        limited.message,
+        new RegExp(`at most 10 calls per minute per caller \\(counter ${counter}\\)\\. Retry after 50 seconds\\.`),
+      );
 
-      assert.equal((await decideToolCall(policy, call(tool, {}, caller("bob")), store)).decision, "allowed", "another grant has its own budget");
+      assert.equal(
+        (await decideToolCall(policy, call(tool, {}, caller("bob")), store)).decision,
+        "allowed",
+        "another grant has its own budget",
+      );
       clock.now += 50_000;
-      assert.equal((await decideToolCall(policy, call(tool), store)).decision, "allowed", "room again once the window slid");
+      assert.equal(
+        (await decideToolCall(policy, call(tool), store)).decision,
+        "allowed",
+        "room again once the window slid",
+      );
 
-      for (const other of ["delete_flow_logs", "force_run_execution", "list_flows", tool === "resume_execution" ? "restart_execution" : "resume_execution"]) {
+      for (const other of [
+        "delete_flow_logs",
+        "force_run_execution",
+        "list_flows",
+        tool === "resume_execution" ? "restart_execution" : "resume_execution",
+      ]) {
         const denied = await decideToolCall(policy, call(other), store);
-        assert.deepEqual([denied.decision, denied.reason, denied.rule], ["denied", "default_deny", "(default deny)"], other);
-        assert.ok(denied.message.startsWith(`Tool '${other}' is not allowed by policy '${file}' (default deny).`), denied.message);
+        assert.deepEqual(
+          [denied.decision, denied.reason, denied.rule],
+          ["denied", "default_deny", "(default deny)"],
+          other,
+        );
+        assert.ok(
+          denied.message.startsWith(`Tool '${other}' is not allowed by policy '${file}' (default deny).`),
+          denied.message,
+        );
       }
     });
   }
@@ -78,7 +101,10 @@ tools:
   });
   test("a glob deny applies, with its reason", () => {
     const d = decide("manage_kv_store");
-    assert.deepEqual([d.decision, d.reason, d.rule, d.message], ["denied", "tool_denied", "/spec/tools/1", "Management tools are off limits."]);
+    assert.deepEqual(
+      [d.decision, d.reason, d.rule, d.message],
+      ["denied", "tool_denied", "/spec/tools/1", "Management tools are off limits."],
+    );
   });
   test("among matching globs the strictest action wins: deny over approve", () => {
     const d = decide("resume_execution");
@@ -90,7 +116,10 @@ tools:
     assert.equal(decide("list_namespaces").decision, "allowed");
   });
   test("allow globs that match together combine their limits", () => {
-    assert.deepEqual(decide("get_instance_info").plan.limits.map((l) => l.counter), ["gets", "infos"]);
+    assert.deepEqual(
+      decide("get_instance_info").plan.limits.map((l) => l.counter),
+      ["gets", "infos"],
+    );
   });
   test("unlisted tools get the default", () => {
     const d = decide("search_logs");
@@ -120,20 +149,30 @@ tools:
       additionalProperties: false
     denyIf: ["caller.groups.exists(g, g == 'interns')"]
 `);
-  const decide = (tool: string, args: Record<string, unknown>, who = caller("alice")) => evaluateToolCall(policy, call(tool, args, who));
+  const decide = (tool: string, args: Record<string, unknown>, who = caller("alice")) =>
+    evaluateToolCall(policy, call(tool, args, who));
 
   test("require and denyIf", () => {
     assert.equal(decide("manage_kv_store", { namespace: "dev.a", action: "get", key: "k" }).decision, "allowed");
     const notDev = decide("manage_kv_store", { namespace: "prod.a", action: "get" });
-    assert.deepEqual([notDev.decision, notDev.reason, notDev.rule, notDev.message], ["denied", "require_failed", "/spec/tools/0/require/0", "Only reads of dev namespaces."]);
+    assert.deepEqual(
+      [notDev.decision, notDev.reason, notDev.rule, notDev.message],
+      ["denied", "require_failed", "/spec/tools/0/require/0", "Only reads of dev namespaces."],
+    );
     const write = decide("manage_kv_store", { namespace: "dev.a", action: "set" });
-    assert.deepEqual([write.decision, write.reason, write.rule], ["denied", "deny_if_matched", "/spec/tools/0/denyIf/0"]);
+    assert.deepEqual(
+      [write.decision, write.reason, write.rule],
+      ["denied", "deny_if_matched", "/spec/tools/0/denyIf/0"],
+    );
   });
   test("without a reason the message quotes the rule so the agent can fix its call", () => {
     const d = decide("manage_executions", { action: "delete", execution_id: "x" });
     assert.equal(d.message, "Call to 'manage_executions' denied: the arguments must satisfy `args.action == 'get'`.");
     const f = decide("namespace_file_action", { namespace: "n", path: "p", action: "delete" });
-    assert.equal(f.message, "Call to 'namespace_file_action' denied by policy because `has(args.action) && args.action != 'get'`.");
+    assert.equal(
+      f.message,
+      "Call to 'namespace_file_action' denied by policy because `has(args.action) && args.action != 'get'`.",
+    );
   });
   test("namespace_file_action defaults to get when action is omitted, so omission is allowed", () => {
     assert.equal(decide("namespace_file_action", { namespace: "n", path: "p" }).decision, "allowed");
@@ -148,10 +187,22 @@ tools:
   test("JSON Schema validation of arguments", () => {
     assert.equal(decide("execute_flow", { namespace: "dev.x", flow_id: "f" }).decision, "allowed");
     const missing = decide("execute_flow", { namespace: "dev.x" });
-    assert.deepEqual([missing.decision, missing.reason, missing.rule], ["denied", "invalid_arguments", "/spec/tools/3/arguments"]);
-    assert.equal(missing.message, "Arguments of 'execute_flow' rejected by policy: arguments must have required property 'flow_id'.");
-    assert.match(decide("execute_flow", { namespace: "prod.x", flow_id: "f" }).message, /\/namespace must match pattern/);
-    assert.match(decide("execute_flow", { namespace: "dev.x", flow_id: "f", wait: true }).message, /must NOT have additional properties/);
+    assert.deepEqual(
+      [missing.decision, missing.reason, missing.rule],
+      ["denied", "invalid_arguments", "/spec/tools/3/arguments"],
+    );
+    assert.equal(
+      missing.message,
+      "Arguments of 'execute_flow' rejected by policy: arguments must have required property 'flow_id'.",
+    );
+    assert.match(
+      decide("execute_flow", { namespace: "prod.x", flow_id: "f" }).message,
+      /\/namespace must match pattern/,
+    );
+    assert.match(
+      decide("execute_flow", { namespace: "dev.x", flow_id: "f", wait: true }).message,
+      /must NOT have additional properties/,
+    );
   });
   test("caller attributes reach CEL", () => {
     const intern = caller("bob", { groups: ["interns"] });
@@ -188,7 +239,8 @@ tools:
 `);
     const { store } = clockedStore();
     assert.equal((await decideToolCall(policy, call("a"), store)).decision, "allowed");
-    for (let i = 0; i < 10; i++) assert.equal((await decideToolCall(policy, call("a"), store)).decision, "rate_limited");
+    for (let i = 0; i < 10; i++)
+      assert.equal((await decideToolCall(policy, call("a"), store)).decision, "rate_limited");
     const checks = [{ key: "all|grant|alice", windowMs: 60_000, max: 2 }];
     assert.equal(store.consume(checks).admitted, true, "the 10 refused calls did not draw on 'all'");
     assert.equal(store.consume(checks).admitted, false);
@@ -200,7 +252,8 @@ tools:
   - {name: a, require: ["args.ok == true"], limits: [{counter: c, window: minute, max: 1}]}
 `);
     const { store } = clockedStore();
-    for (let i = 0; i < 5; i++) assert.equal((await decideToolCall(policy, call("a", { ok: false }), store)).decision, "denied");
+    for (let i = 0; i < 5; i++)
+      assert.equal((await decideToolCall(policy, call("a", { ok: false }), store)).decision, "denied");
     assert.equal((await decideToolCall(policy, call("a", { ok: true }), store)).decision, "allowed");
   });
 
@@ -212,7 +265,8 @@ tools:
   - {name: o, limits: [{window: minute, max: 1, scope: global}]}
 `);
     const { store } = clockedStore();
-    const d = async (tool: string, grant: string, session?: string) => (await decideToolCall(policy, call(tool, {}, caller(grant), session), store)).decision;
+    const d = async (tool: string, grant: string, session?: string) =>
+      (await decideToolCall(policy, call(tool, {}, caller(grant), session), store)).decision;
     assert.equal(await d("g", "alice"), "allowed");
     assert.equal(await d("g", "alice", "s1"), "rate_limited");
     assert.equal(await d("g", "bob"), "allowed");
@@ -240,7 +294,11 @@ tools:
     await refundToolCall({ ...first }, store);
     await refundToolCall({ ...first }, store); // a double refund changes nothing more
     const fourth = await decideToolCall(policy, call("a"), store);
-    assert.deepEqual([fourth.decision, fourth.rule], ["rate_limited", "/spec/tools/0/limits/1"], "'kept' was never refunded");
+    assert.deepEqual(
+      [fourth.decision, fourth.rule],
+      ["rate_limited", "/spec/tools/0/limits/1"],
+      "'kept' was never refunded",
+    );
   });
 
   test("refundOn names the failures each limit gives back; refundOnError is its older spelling", async () => {
@@ -258,11 +316,21 @@ tools:
 `);
     const { store } = clockedStore();
     const admission = await decideToolCall(policy, call("a"), store);
-    assert.deepEqual(admission.reservation?.keys.map((k) => k.split("|")[0]), ["both", "upstream", "old"]);
-    assert.deepEqual(admission.toolErrorReservation?.keys.map((k) => k.split("|")[0]), ["both", "tool", "newWins"]);
+    assert.deepEqual(
+      admission.reservation?.keys.map((k) => k.split("|")[0]),
+      ["both", "upstream", "old"],
+    );
+    assert.deepEqual(
+      admission.toolErrorReservation?.keys.map((k) => k.split("|")[0]),
+      ["both", "tool", "newWins"],
+    );
     assert.equal(admission.toolErrorReservation?.token, admission.reservation?.token);
     assert.equal(await refundToolCall(admission, store, "toolError"), true);
-    const none = await decideToolCall(mcpPolicy("tools: [{name: b, limits: [{window: minute, max: 1, refundOn: []}]}]"), call("b"), store);
+    const none = await decideToolCall(
+      mcpPolicy("tools: [{name: b, limits: [{window: minute, max: 1, refundOn: []}]}]"),
+      call("b"),
+      store,
+    );
     assert.equal(await refundToolCall(none, store, "toolError"), false, "nothing to give back");
     assert.equal(await refundToolCall(none, store, "upstreamError"), false);
   });
@@ -276,15 +344,29 @@ tools:
     const { store } = clockedStore();
     const a = await decideToolCall(policy, call("a"), store);
     await refundToolCall(a, store, "toolError");
-    assert.equal((await decideToolCall(policy, call("a"), store)).decision, "allowed", "the isError call was given back");
+    assert.equal(
+      (await decideToolCall(policy, call("a"), store)).decision,
+      "allowed",
+      "the isError call was given back",
+    );
     const b = await decideToolCall(policy, call("b"), store);
     assert.equal(await refundToolCall(b, store, "toolError"), false);
-    assert.equal((await decideToolCall(policy, call("b"), store)).decision, "rate_limited", "without toolError the isError call counts");
+    assert.equal(
+      (await decideToolCall(policy, call("b"), store)).decision,
+      "rate_limited",
+      "without toolError the isError call counts",
+    );
   });
 
   test("refundOn rejects a class it does not know, and a class listed twice", () => {
-    assert.throws(() => mcpPolicy("tools: [{name: a, limits: [{window: minute, max: 1, refundOn: [toolErrors]}]}]"), /refundOn/);
-    assert.throws(() => mcpPolicy("tools: [{name: a, limits: [{window: minute, max: 1, refundOn: [toolError, toolError]}]}]"), /twice/);
+    assert.throws(
+      () => mcpPolicy("tools: [{name: a, limits: [{window: minute, max: 1, refundOn: [toolErrors]}]}]"),
+      /refundOn/,
+    );
+    assert.throws(
+      () => mcpPolicy("tools: [{name: a, limits: [{window: minute, max: 1, refundOn: [toolError, toolError]}]}]"),
+      /twice/,
+    );
   });
 
   test("reloading a policy keeps the counters of unchanged counters", async () => {
@@ -302,10 +384,21 @@ tools:
       refund: () => undefined,
       close: () => Promise.resolve(),
     };
-    const closed = await decideToolCall(mcpPolicy("tools: [{name: a, limits: [{window: minute, max: 5}]}]"), call("a"), broken);
-    assert.deepEqual([closed.decision, closed.reason, closed.retryAfterSeconds], ["rate_limited", "store_unavailable", 5]);
+    const closed = await decideToolCall(
+      mcpPolicy("tools: [{name: a, limits: [{window: minute, max: 5}]}]"),
+      call("a"),
+      broken,
+    );
+    assert.deepEqual(
+      [closed.decision, closed.reason, closed.retryAfterSeconds],
+      ["rate_limited", "store_unavailable", 5],
+    );
     assert.match(closed.message, /rate-limit store is unavailable.*ECONNREFUSED/);
-    const open = await decideToolCall(mcpPolicy("rateLimit: {failMode: open}\ntools: [{name: a, limits: [{window: minute, max: 5}]}]"), call("a"), broken);
+    const open = await decideToolCall(
+      mcpPolicy("rateLimit: {failMode: open}\ntools: [{name: a, limits: [{window: minute, max: 5}]}]"),
+      call("a"),
+      broken,
+    );
     assert.deepEqual([open.decision, open.reason], ["allowed", "store_unavailable"]);
     const noLimits = await decideToolCall(mcpPolicy("tools: [{name: a}]"), call("a"), broken);
     assert.equal(noLimits.decision, "allowed", "calls without limits never touch the store");
@@ -346,7 +439,18 @@ test("Audit mode still decides; not blocking is the sidecar's job", () => {
 test("denials name the policy so that any name reads as a name (a file policy.json is the policy 'policy')", () => {
   const policy = compilePolicy(parsePolicyText('{"version":"1","default":"deny","tools":{"ok":{}}}', "policy"));
   const unlisted = evaluateToolCall(policy, call("other"));
-  assert.equal(unlisted.message, "Tool 'other' is not allowed by policy 'policy' (default deny). Do not retry it; use another tool or ask an operator to allow it.");
-  const named = compilePolicy(parsePolicyText("apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: policy, namespace: agents}\nspec:\n  tools: [{name: drop, action: deny}]\n", "x"));
-  assert.equal(evaluateToolCall(named, call("drop")).message, "Tool 'drop' is denied by policy 'agents/policy'. Do not retry it; ask an operator if you need it.");
+  assert.equal(
+    unlisted.message,
+    "Tool 'other' is not allowed by policy 'policy' (default deny). Do not retry it; use another tool or ask an operator to allow it.",
+  );
+  const named = compilePolicy(
+    parsePolicyText(
+      "apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: policy, namespace: agents}\nspec:\n  tools: [{name: drop, action: deny}]\n",
+      "x",
+    ),
+  );
+  assert.equal(
+    evaluateToolCall(named, call("drop")).message,
+    "Tool 'drop' is denied by policy 'agents/policy'. Do not retry it; ask an operator if you need it.",
+  );
 });

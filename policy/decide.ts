@@ -67,7 +67,12 @@ export async function admitToolCall(
   const admitted: Decision = { decision: "allowed", reason: evaluation.reason, message: "", rule: evaluation.rule };
   if (limits.length === 0) return admitted;
   const partition = policy.limitPartitioning === "grant" ? call.caller.grant : "";
-  const checks = limits.map((limit): LimitCheck => ({ key: limitKey(limit, call), windowMs: limit.windowMs, max: limit.max, partition }));
+  const checks = limits.map((limit): LimitCheck => ({
+    key: limitKey(limit, call),
+    windowMs: limit.windowMs,
+    max: limit.max,
+    partition,
+  }));
   let result;
   try {
     result = await store.consume(checks);
@@ -103,7 +108,12 @@ export async function admitToolCall(
   };
 }
 
-export async function decideToolCall(policy: CompiledPolicy, call: ToolCall, store: RateLimitStore, declared?: DeclaredInputSchemas): Promise<Admission> {
+export async function decideToolCall(
+  policy: CompiledPolicy,
+  call: ToolCall,
+  store: RateLimitStore,
+  declared?: DeclaredInputSchemas,
+): Promise<Admission> {
   const evaluation = evaluateToolCall(policy, call, declared);
   if (evaluation.decision !== "allowed") return stripPlan(evaluation);
   return admitToolCall(policy, call, evaluation, store);
@@ -115,7 +125,11 @@ export function reservationFor(admission: Admission, failure: RefundClass): Rese
 }
 
 /** Gives back the limits of a failed call (those whose `refundOn` lists the failure's class). */
-export async function refundToolCall(admission: Admission, store: RateLimitStore, failure: RefundClass = "upstreamError"): Promise<boolean> {
+export async function refundToolCall(
+  admission: Admission,
+  store: RateLimitStore,
+  failure: RefundClass = "upstreamError",
+): Promise<boolean> {
   const reservation = reservationFor(admission, failure);
   if (!reservation) return false;
   await store.refund(reservation);

@@ -27,9 +27,21 @@ export type DecisionReason =
   | "approval_required";
 
 export const DECISION_REASONS: readonly DecisionReason[] = [
-  "rule_allowed", "default_allow", "default_deny", "hidden", "tool_denied", "rule_denied", "require_failed",
-  "deny_if_matched", "invalid_arguments", "input_schema_mismatch", "input_schema_unknown", "evaluation_error", "cpu_budget_exceeded",
-  "limit_exceeded", "store_unavailable",
+  "rule_allowed",
+  "default_allow",
+  "default_deny",
+  "hidden",
+  "tool_denied",
+  "rule_denied",
+  "require_failed",
+  "deny_if_matched",
+  "invalid_arguments",
+  "input_schema_mismatch",
+  "input_schema_unknown",
+  "evaluation_error",
+  "cpu_budget_exceeded",
+  "limit_exceeded",
+  "store_unavailable",
   "approval_required",
 ];
 

@@ -15,7 +15,8 @@ test("named windows and durations", () => {
 });
 
 test("anything else is rejected", () => {
-  for (const bad of ["", "0s", "-1s", "1.5m", "minutes", "1w", "10", "s"]) assert.equal(parseDuration(bad), undefined, bad);
+  for (const bad of ["", "0s", "-1s", "1.5m", "minutes", "1w", "10", "s"])
+    assert.equal(parseDuration(bad), undefined, bad);
 });
 
 test("windows read naturally", () => {

@@ -26,17 +26,25 @@ test("globs match whole names", () => {
     ["[a]", "[a]", true],
     ["[a]", "a", false],
   ];
-  for (const [pattern, name, expected] of cases) assert.equal(globMatches(pattern, name), expected, `${pattern} vs ${name}`);
+  for (const [pattern, name, expected] of cases)
+    assert.equal(globMatches(pattern, name), expected, `${pattern} vs ${name}`);
 });
 
 test("glob matching agrees with a reference regex translation", () => {
   const alphabet = fc.constantFrom("a", "b", "_", ".");
   const toRegExp = (p: string) =>
-    new RegExp("^" + [...p].map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.]/g, "\\."))).join("") + "$", "s");
+    new RegExp(
+      "^" + [...p].map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.]/g, "\\."))).join("") + "$",
+      "s",
+    );
   fc.assert(
-    fc.property(fc.string({ unit: fc.oneof(alphabet, fc.constantFrom("*", "?")), maxLength: 8 }), fc.string({ unit: alphabet, maxLength: 12 }), (pattern, name) => {
-      assert.equal(globMatches(pattern, name), toRegExp(pattern).test(name));
-    }),
+    fc.property(
+      fc.string({ unit: fc.oneof(alphabet, fc.constantFrom("*", "?")), maxLength: 8 }),
+      fc.string({ unit: alphabet, maxLength: 12 }),
+      (pattern, name) => {
+        assert.equal(globMatches(pattern, name), toRegExp(pattern).test(name));
+      },
+    ),
     { numRuns: 2000 },
   );
 });

@@ -14,7 +14,8 @@ import { re2RegExp } from "./json-schema.ts";
 import { ajv2019Library, ajv2020Library, ajvLibrary } from "./libraries.ts";
 
 /** What the sidecar knows about a tool's declared arguments: a validator, or why there is none. */
-export type DeclaredSchema = { readonly validate: (args: unknown) => string | undefined } | { readonly problem: string };
+export type DeclaredSchema =
+  { readonly validate: (args: unknown) => string | undefined } | { readonly problem: string };
 
 /** Tool name → declared schema, as learnt from the upstream's tools/list; undefined when never listed. */
 export interface DeclaredInputSchemas {
@@ -87,11 +88,22 @@ export function createDeclaredSchemaCompiler(): (schema: unknown, text: string) 
   };
 }
 
-function compileDeclared(schema: unknown, text: string, ajvFor: (d: Dialect) => ReturnType<typeof newDeclaredSchemaAjv>): DeclaredSchema {
-  if (typeof schema !== "object" || schema === null || Array.isArray(schema)) return { problem: "the tool's inputSchema is not a JSON Schema object" };
+function compileDeclared(
+  schema: unknown,
+  text: string,
+  ajvFor: (d: Dialect) => ReturnType<typeof newDeclaredSchemaAjv>,
+): DeclaredSchema {
+  if (typeof schema !== "object" || schema === null || Array.isArray(schema))
+    return { problem: "the tool's inputSchema is not a JSON Schema object" };
   const { $schema, ...rest } = schema as Record<string, unknown>;
-  const dialect = $schema === undefined ? "2020-12" : DIALECTS.find(([pattern]) => typeof $schema === "string" && pattern.test($schema))?.[1];
-  if (dialect === undefined) return { problem: `the tool's inputSchema uses the JSON Schema dialect ${JSON.stringify($schema)}, which the sidecar cannot check` };
+  const dialect =
+    $schema === undefined
+      ? "2020-12"
+      : DIALECTS.find(([pattern]) => typeof $schema === "string" && pattern.test($schema))?.[1];
+  if (dialect === undefined)
+    return {
+      problem: `the tool's inputSchema uses the JSON Schema dialect ${JSON.stringify($schema)}, which the sidecar cannot check`,
+    };
   // Schemas with their own ids would collide with each other in a shared instance.
   const ajv = /"\$(id|anchor|dynamicAnchor)"/.test(text) ? newDeclaredSchemaAjv(dialect) : ajvFor(dialect);
   let validate: ValidateFunction;
@@ -112,13 +124,19 @@ function compileDeclared(schema: unknown, text: string, ajvFor: (d: Dialect) => 
 export function declaredSchemasOf(document: unknown): DeclaredInputSchemas | { problem: string } {
   const root = document as { tools?: unknown; result?: { tools?: unknown } } | null;
   const tools = root?.tools ?? root?.result?.tools;
-  if (!Array.isArray(tools)) return { problem: "is not a tools/list result: no tools array (as `tools` or `result.tools`)" };
+  if (!Array.isArray(tools))
+    return { problem: "is not a tools/list result: no tools array (as `tools` or `result.tools`)" };
   const compile = createDeclaredSchemaCompiler();
   const byName = new Map<string, DeclaredSchema>();
   for (const tool of tools as unknown[]) {
     const { name, inputSchema } = (tool ?? {}) as { name?: unknown; inputSchema?: unknown };
     if (typeof name !== "string") return { problem: "has a tool without a name" };
-    byName.set(name, inputSchema === undefined ? { problem: "the tool declares no inputSchema" } : compile(inputSchema, JSON.stringify(inputSchema)));
+    byName.set(
+      name,
+      inputSchema === undefined
+        ? { problem: "the tool declares no inputSchema" }
+        : compile(inputSchema, JSON.stringify(inputSchema)),
+    );
   }
   return { lookup: (tool) => byName.get(tool) };
 }
@@ -128,7 +146,11 @@ export function declaredSchemasOf(document: unknown): DeclaredInputSchemas | { p
  * against the tool's declared inputSchema, else the denial. A tool whose schema is unknown, or cannot
  * be checked, is denied (fail closed).
  */
-export function checkDeclaredArguments(call: ToolCall, declared: DeclaredInputSchemas, rule: string): Decision | undefined {
+export function checkDeclaredArguments(
+  call: ToolCall,
+  declared: DeclaredInputSchemas,
+  rule: string,
+): Decision | undefined {
   const schema = declared.lookup(call.tool);
   if (schema === undefined) {
     return {
@@ -155,7 +177,7 @@ export function checkDeclaredArguments(call: ToolCall, declared: DeclaredInputSc
     reason: "input_schema_mismatch",
     message:
       `Arguments of '${call.tool}' do not match the inputSchema the tool declares: ${problem}. ` +
-      "Send each argument with the declared type (true, not \"true\" or 1; [\"a\"], not \"a\") and retry.",
+      'Send each argument with the declared type (true, not "true" or 1; ["a"], not "a") and retry.',
     rule,
   };
 }
@@ -179,8 +201,11 @@ export function describeErrors(errors: readonly ErrorObject[], args: unknown): s
       // A branch that matched the value's type and failed inside it says the most.
       const deeper = errors.slice(0, -1).filter((e) => e.instancePath.startsWith(`${where}/`));
       if (deeper.length > 0) return describeErrors(deeper, args);
-      const types = errors.filter((e) => e.keyword === "type" && e.instancePath === where).map((e) => String(e.params.type));
-      if (types.length > 0) return `${subject} must be ${[...new Set(types)].map(article).join(" or ")}, not ${describeValue(value)}`;
+      const types = errors
+        .filter((e) => e.keyword === "type" && e.instancePath === where)
+        .map((e) => String(e.params.type));
+      if (types.length > 0)
+        return `${subject} must be ${[...new Set(types)].map(article).join(" or ")}, not ${describeValue(value)}`;
       return `${subject} (${describeValue(value)}) matches none of the forms the tool declares`;
     }
     case "enum":
@@ -195,7 +220,10 @@ export function describeErrors(errors: readonly ErrorObject[], args: unknown): s
 /** `/labels/0/name` → `argument labels[0].name`; the root is "the arguments". */
 function argumentName(pointer: string): string {
   if (pointer === "") return "the arguments";
-  const segments = pointer.slice(1).split("/").map((s) => s.replaceAll("~1", "/").replaceAll("~0", "~"));
+  const segments = pointer
+    .slice(1)
+    .split("/")
+    .map((s) => s.replaceAll("~1", "/").replaceAll("~0", "~"));
   const [first, ...rest] = segments;
   return `argument ${first}${rest.map((s) => (/^\d+$/.test(s) ? `[${s}]` : `.${s}`)).join("")}`;
 }

@@ -18,10 +18,7 @@ export const MAX_FORMAT_STRING_LENGTH = 8192;
 
 type StringCheck = (value: string) => boolean;
 type NumberCheck = (value: number) => boolean;
-export type SafeFormat =
-  | { type: "string"; validate: StringCheck }
-  | { type: "number"; validate: NumberCheck }
-  | true;
+export type SafeFormat = { type: "string"; validate: StringCheck } | { type: "number"; validate: NumberCheck } | true;
 
 /** A check built by `build` on its first call. */
 const lazy = (build: () => StringCheck): StringCheck => {
@@ -40,7 +37,10 @@ const re2Now = (source: string, caseInsensitive: boolean): StringCheck => {
 };
 const re2 = (source: string, caseInsensitive = false): StringCheck => lazy(() => re2Now(source, caseInsensitive));
 const re2i = (source: string): StringCheck => re2(source, true);
-const both = (...checks: StringCheck[]): StringCheck => (value) => checks.every((check) => check(value));
+const both =
+  (...checks: StringCheck[]): StringCheck =>
+  (value) =>
+    checks.every((check) => check(value));
 
 /** ajv-formats' full-mode regex for a format, to be compiled on RE2 unchanged. */
 function fullRegex(name: keyof typeof fullFormats): RegExp {
@@ -82,7 +82,9 @@ const durationShape = re2(String.raw`^P(?:(?:\d+Y)?(?:\d+M)?(?:\d+D)?(?:T(?:\d+H
 const duration: StringCheck = (value) => value.length > 1 && !value.endsWith("T") && durationShape(value);
 
 // RFC 1123 host name; the original's `(?=.{1,253}\.?$)` is the length check.
-const hostnameShape = re2i(String.raw`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[-0-9a-z]{0,61}[0-9a-z])?)*\.?$`);
+const hostnameShape = re2i(
+  String.raw`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[-0-9a-z]{0,61}[0-9a-z])?)*\.?$`,
+);
 const hostname: StringCheck = (value) => {
   const length = value.endsWith(".") ? value.length - 1 : value.length;
   return length >= 1 && length <= 253 && hostnameShape(value);
@@ -138,7 +140,10 @@ const stringFormats: Record<string, StringCheck> = {
   byte,
 };
 
-const bounded = (check: StringCheck): StringCheck => (value) => value.length <= MAX_FORMAT_STRING_LENGTH && check(value);
+const bounded =
+  (check: StringCheck): StringCheck =>
+  (value) =>
+    value.length <= MAX_FORMAT_STRING_LENGTH && check(value);
 
 const MIN_INT32 = -(2 ** 31);
 const MAX_INT32 = 2 ** 31 - 1;
@@ -146,7 +151,10 @@ const MAX_INT32 = 2 ** 31 - 1;
 /** Every format ajv-formats knows, by name; an unknown format stays a load error (Ajv strict mode). */
 export const SAFE_FORMATS: Readonly<Record<string, SafeFormat>> = Object.freeze({
   ...Object.fromEntries(
-    Object.entries(stringFormats).map(([name, check]): [string, SafeFormat] => [name, { type: "string", validate: bounded(check) }]),
+    Object.entries(stringFormats).map(([name, check]): [string, SafeFormat] => [
+      name,
+      { type: "string", validate: bounded(check) },
+    ]),
   ),
   int32: numberFormat((value) => Number.isInteger(value) && value <= MAX_INT32 && value >= MIN_INT32),
   int64: numberFormat((value) => Number.isInteger(value)),
@@ -170,12 +178,27 @@ export function warmSafeFormats(): void {
   warmed = true;
   for (const format of Object.values(SAFE_FORMATS)) {
     if (format === true || format.type !== "string") continue;
-    for (const input of WARM_UP_INPUTS) (format.validate)(input);
+    for (const input of WARM_UP_INPUTS) format.validate(input);
   }
 }
 
 let warmed = false;
 export const WARM_UP_INPUTS: readonly string[] = [
-  "", "a", "A", "1", "http://a.b/c", "https://example.com:8080/a?b#c", "a@b.c", "2024-01-01T00:00:00Z", "P1D", "::1", "1.2.3.4",
-  ":".repeat(64), "a-".repeat(32) + "!", "/a".repeat(32) + " ", "a.".repeat(32) + "-", "\u00e9\u4e00 \t\n", "%41~0{}[]",
+  "",
+  "a",
+  "A",
+  "1",
+  "http://a.b/c",
+  "https://example.com:8080/a?b#c",
+  "a@b.c",
+  "2024-01-01T00:00:00Z",
+  "P1D",
+  "::1",
+  "1.2.3.4",
+  ":".repeat(64),
+  "a-".repeat(32) + "!",
+  "/a".repeat(32) + " ",
+  "a.".repeat(32) + "-",
+  "\u00e9\u4e00 \t\n",
+  "%41~0{}[]",
 ];

@@ -26,8 +26,14 @@ describe("schemaProblems refuses at load what could stall validation, naming the
     });
     assert.equal(problems.length, 4);
     assert.match(problems[0] ?? "", /^arguments\.patternProperties\["\^x\(\?!y\)"\]: pattern/);
-    assert.match(problems[1] ?? "", /^arguments\.properties\.url\.pattern: pattern "\^\(\?=https\)" is not an RE2 regular expression .*lookaround/);
-    assert.match(problems[2] ?? "", /^arguments\.properties\.tag\.pattern: pattern .* is not an RE2 regular expression/);
+    assert.match(
+      problems[1] ?? "",
+      /^arguments\.properties\.url\.pattern: pattern "\^\(\?=https\)" is not an RE2 regular expression .*lookaround/,
+    );
+    assert.match(
+      problems[2] ?? "",
+      /^arguments\.properties\.tag\.pattern: pattern .* is not an RE2 regular expression/,
+    );
     assert.match(problems[3] ?? "", /^arguments\.propertyNames\.pattern: pattern/);
     assert.deepEqual(problemsAt({ type: "string", pattern: "^[a-z]+(\\.[a-z]+)*$" }), []);
   });
@@ -43,35 +49,80 @@ describe("schemaProblems refuses at load what could stall validation, naming the
     ]) {
       const problems = problemsAt(schema);
       assert.equal(problems.length, 1, JSON.stringify(schema));
-      assert.match(problems[0] ?? "", /^arguments\.uniqueItems: uniqueItems needs items declared scalar .* square of the arguments/);
+      assert.match(
+        problems[0] ?? "",
+        /^arguments\.uniqueItems: uniqueItems needs items declared scalar .* square of the arguments/,
+      );
     }
-    const nested = problemsAt({ type: "object", properties: { tags: { type: "array", uniqueItems: true, items: {} } } });
+    const nested = problemsAt({
+      type: "object",
+      properties: { tags: { type: "array", uniqueItems: true, items: {} } },
+    });
     assert.match(nested[0] ?? "", /^arguments\.properties\.tags\.uniqueItems: /);
   });
 
   test("uniqueItems over scalars is accepted", () => {
-    for (const items of [{ type: "string" }, { type: ["integer", "null"] }, { enum: ["a", "b", 1, null] }, { const: "x" }]) {
+    for (const items of [
+      { type: "string" },
+      { type: ["integer", "null"] },
+      { enum: ["a", "b", 1, null] },
+      { const: "x" },
+    ]) {
       assert.deepEqual(problemsAt({ type: "array", uniqueItems: true, items }), [], JSON.stringify(items));
     }
-    assert.deepEqual(problemsAt({ type: "array", uniqueItems: true, prefixItems: [{ type: "object" }, {}], items: false }), []);
+    assert.deepEqual(
+      problemsAt({ type: "array", uniqueItems: true, prefixItems: [{ type: "object" }, {}], items: false }),
+      [],
+    );
   });
 
   test("recursive, exponentially expanding and non-local references", () => {
-    const recursive = problemsAt({ $defs: { node: { type: "object", properties: { next: { $ref: "#/$defs/node" } } } }, $ref: "#/$defs/node" });
-    assert.match(recursive[0] ?? "", /^arguments\["\$defs"\]\.node\.properties\.next\["\$ref"\]: recursive schema: "#\/\$defs\/node" refers back to itself/);
+    const recursive = problemsAt({
+      $defs: { node: { type: "object", properties: { next: { $ref: "#/$defs/node" } } } },
+      $ref: "#/$defs/node",
+    });
+    assert.match(
+      recursive[0] ?? "",
+      /^arguments\["\$defs"\]\.node\.properties\.next\["\$ref"\]: recursive schema: "#\/\$defs\/node" refers back to itself/,
+    );
     // d0 uses d1 twice, d1 uses d2 twice…: 2^20 subschemas from a schema of 20 definitions.
     const $defs: Record<string, unknown> = { d20: { type: "string" } };
-    for (let i = 0; i < 20; i++) $defs[`d${i}`] = { allOf: [{ $ref: `#/$defs/d${i + 1}` }, { $ref: `#/$defs/d${i + 1}` }] };
+    for (let i = 0; i < 20; i++)
+      $defs[`d${i}`] = { allOf: [{ $ref: `#/$defs/d${i + 1}` }, { $ref: `#/$defs/d${i + 1}` }] };
     const laughs = problemsAt({ $defs, $ref: "#/$defs/d0" });
     assert.equal(laughs.length, 1);
-    assert.match(laughs[0] ?? "", new RegExp(`the schema expands to more than ${MAX_EXPANDED_SUBSCHEMAS} subschemas through \\$ref`));
-    assert.match(problemsAt({ $ref: "https://example.com/s.json" })[0] ?? "", /^arguments\["\$ref"\]: only local references/);
-    assert.match(problemsAt({ $dynamicRef: "#meta" })[0] ?? "", /^arguments\["\$dynamicRef"\]: \$dynamicRef is not supported/);
+    assert.match(
+      laughs[0] ?? "",
+      new RegExp(`the schema expands to more than ${MAX_EXPANDED_SUBSCHEMAS} subschemas through \\$ref`),
+    );
+    assert.match(
+      problemsAt({ $ref: "https://example.com/s.json" })[0] ?? "",
+      /^arguments\["\$ref"\]: only local references/,
+    );
+    assert.match(
+      problemsAt({ $dynamicRef: "#meta" })[0] ?? "",
+      /^arguments\["\$dynamicRef"\]: \$dynamicRef is not supported/,
+    );
     // Inside a resource of its own, "#/$defs/x" is that resource's x, which refers to itself.
-    const hidden = { $defs: { x: { type: "string" } }, properties: { a: { $id: "https://example.com/a", $defs: { x: { properties: { n: { $ref: "#/$defs/x" } } } }, $ref: "#/$defs/x" } } };
-    assert.match(problemsAt(hidden)[0] ?? "", /^arguments\.properties\.a\["\$id"\]: \$id is only supported on the root schema/);
+    const hidden = {
+      $defs: { x: { type: "string" } },
+      properties: {
+        a: {
+          $id: "https://example.com/a",
+          $defs: { x: { properties: { n: { $ref: "#/$defs/x" } } } },
+          $ref: "#/$defs/x",
+        },
+      },
+    };
+    assert.match(
+      problemsAt(hidden)[0] ?? "",
+      /^arguments\.properties\.a\["\$id"\]: \$id is only supported on the root schema/,
+    );
     assert.deepEqual(problemsAt({ $id: "https://example.com/root", type: "object" }), []);
-    const shared = { $defs: { name: { type: "string", minLength: 1 } }, properties: { a: { $ref: "#/$defs/name" }, b: { $ref: "#/$defs/name" } } };
+    const shared = {
+      $defs: { name: { type: "string", minLength: 1 } },
+      properties: { a: { $ref: "#/$defs/name" }, b: { $ref: "#/$defs/name" } },
+    };
     assert.deepEqual(problemsAt(shared), [], "a definition used several times is fine");
   });
 });
@@ -91,10 +142,10 @@ tools:
         tags: {type: array, uniqueItems: true, items: {type: object}}
 `),
     );
-    assert.deepEqual(problems.map((p) => p.split(":")[0]), [
-      "spec.tools[2].arguments.properties.url.pattern",
-      "spec.tools[2].arguments.properties.tags.uniqueItems",
-    ]);
+    assert.deepEqual(
+      problems.map((p) => p.split(":")[0]),
+      ["spec.tools[2].arguments.properties.url.pattern", "spec.tools[2].arguments.properties.tags.uniqueItems"],
+    );
   });
 });
 
@@ -122,8 +173,14 @@ describe("validation on the safe Ajv", () => {
     assert.equal(validate(atBound.slice(1) + "!"), false, "the classic catastrophic input, linear on RE2");
     assert.ok(performance.now() - started < 1000);
     assert.equal(validate(atBound + "a"), false);
-    assert.equal(describeFirstError(validate, atBound + "a"), `arguments is ${MAX_PATTERN_STRING_LENGTH + 1} characters long: at most ${MAX_PATTERN_STRING_LENGTH} are checked against a pattern`);
-    const two = ajv.compile({ type: "object", properties: { a: { type: "string", pattern: "^a$" }, b: { type: "string", pattern: "^b$" } } });
+    assert.equal(
+      describeFirstError(validate, atBound + "a"),
+      `arguments is ${MAX_PATTERN_STRING_LENGTH + 1} characters long: at most ${MAX_PATTERN_STRING_LENGTH} are checked against a pattern`,
+    );
+    const two = ajv.compile({
+      type: "object",
+      properties: { a: { type: "string", pattern: "^a$" }, b: { type: "string", pattern: "^b$" } },
+    });
     assert.equal(two({ a: "a", b: "b" }), true, "each pattern is its own (Ajv keys compiled patterns by their text)");
     assert.equal(two({ a: "b", b: "b" }), false);
   });
@@ -141,7 +198,11 @@ describe("validation on the safe Ajv", () => {
 });
 
 test("a non-strict safe Ajv (for schemas the sidecar does not write) ignores unknown keywords, keeps RE2 formats", () => {
-  const lenient = createSafeAjv({ strict: false }).compile({ type: "object", "x-ui": "wide", properties: { url: { type: "string", format: "url" } } });
+  const lenient = createSafeAjv({ strict: false }).compile({
+    type: "object",
+    "x-ui": "wide",
+    properties: { url: { type: "string", format: "url" } },
+  });
   assert.equal(lenient({ url: "https://example.com" }), true);
   assert.equal(lenient({ url: "http://" + ":".repeat(100_000) }), false);
   assert.throws(() => createSafeAjv().compile({ type: "object", "x-ui": "wide" }), /unknown keyword/);
@@ -165,14 +226,24 @@ tools:
     assert.equal(decision.decision, "denied");
     assert.equal(decision.reason, "cpu_budget_exceeded");
     assert.equal(decision.rule, "/spec/tools/0/arguments", "stops after the check that overran");
-    assert.match(decision.message, /^Call to 'search' denied: policy evaluation exceeded its CPU budget \(\d+ ms, budget 5 ms\)/);
-    assert.equal(evaluateToolCall(policy, call("search", { q0: "abc" })).decision, "allowed", "a quick decision is not affected");
+    assert.match(
+      decision.message,
+      /^Call to 'search' denied: policy evaluation exceeded its CPU budget \(\d+ ms, budget 5 ms\)/,
+    );
+    assert.equal(
+      evaluateToolCall(policy, call("search", { q0: "abc" })).decision,
+      "allowed",
+      "a quick decision is not affected",
+    );
   });
 
   test("within the default budget the same call is allowed", () => {
     const policy = compilePolicy(parsePolicyText(policyText, "p"));
     assert.equal(policy.cpuBudgetMs, 50);
     // Three of them: a few milliseconds, far within 50 ms.
-    assert.equal(evaluateToolCall(policy, call("search", { q0: big["q0"], q1: big["q1"], q2: big["q2"] })).decision, "allowed");
+    assert.equal(
+      evaluateToolCall(policy, call("search", { q0: big["q0"], q1: big["q1"], q2: big["q2"] })).decision,
+      "allowed",
+    );
   });
 });

@@ -55,7 +55,12 @@ export interface SafeAjvOptions {
  * `schemaProblems` found nothing wrong with. It never logs (stderr is the sidecar's JSON log).
  */
 export function createSafeAjv(options: SafeAjvOptions = {}): Ajv2020 {
-  const ajv = new (ajv2020Library().Ajv2020)({ strict: options.strict ?? true, allErrors: false, logger: false, code: { regExp: re2RegExp } });
+  const ajv = new (ajv2020Library().Ajv2020)({
+    strict: options.strict ?? true,
+    allErrors: false,
+    logger: false,
+    code: { regExp: re2RegExp },
+  });
   for (const [name, format] of Object.entries(SAFE_FORMATS)) ajv.addFormat(name, format);
   warmSafeFormats();
   return ajv;
@@ -65,8 +70,17 @@ const SCALAR_TYPES = new Set(["string", "number", "integer", "boolean", "null"])
 const SUBSCHEMA_MAPS = ["$defs", "definitions", "properties", "patternProperties", "dependentSchemas"] as const;
 const SUBSCHEMA_LISTS = ["allOf", "anyOf", "oneOf", "prefixItems"] as const;
 const SUBSCHEMA_SINGLE = [
-  "items", "additionalItems", "contains", "additionalProperties", "propertyNames", "not", "if", "then", "else",
-  "unevaluatedItems", "unevaluatedProperties",
+  "items",
+  "additionalItems",
+  "contains",
+  "additionalProperties",
+  "propertyNames",
+  "not",
+  "if",
+  "then",
+  "else",
+  "unevaluatedItems",
+  "unevaluatedProperties",
 ] as const;
 
 /**
@@ -81,7 +95,8 @@ export function schemaProblems(schema: unknown, path: DocPath): PolicyProblem[] 
     checkReferenceKeywords(node, at, problems);
     // An embedded $id starts a new resource whose "#/…" references resolve inside it: the checks
     // below resolve against the root, so a cycle could hide behind one.
-    if (node !== schema && "$id" in node) problems.push({ path: [...at, "$id"], message: "$id is only supported on the root schema" });
+    if (node !== schema && "$id" in node)
+      problems.push({ path: [...at, "$id"], message: "$id is only supported on the root schema" });
   });
   if (problems.length === 0) checkExpansion(schema, path, problems);
   return problems;
@@ -168,11 +183,15 @@ function checkUniqueItems(node: Record<string, unknown>, at: DocPath, problems: 
 
 function checkReferenceKeywords(node: Record<string, unknown>, at: DocPath, problems: PolicyProblem[]): void {
   for (const keyword of ["$dynamicRef", "$recursiveRef"]) {
-    if (keyword in node) problems.push({ path: [...at, keyword], message: `${keyword} is not supported: use $ref to a local definition` });
+    if (keyword in node)
+      problems.push({ path: [...at, keyword], message: `${keyword} is not supported: use $ref to a local definition` });
   }
   const ref = node["$ref"];
   if (ref !== undefined && (typeof ref !== "string" || !(ref === "#" || ref.startsWith("#/")))) {
-    problems.push({ path: [...at, "$ref"], message: `only local references ("#" or "#/...") are supported, not ${JSON.stringify(ref)}` });
+    problems.push({
+      path: [...at, "$ref"],
+      message: `only local references ("#" or "#/...") are supported, not ${JSON.stringify(ref)}`,
+    });
   }
 }
 
@@ -204,17 +223,23 @@ function checkExpansion(root: unknown, path: DocPath, problems: PolicyProblem[])
       const list = node[keyword];
       if (Array.isArray(list)) list.forEach((sub, i) => children.push([sub, [...at, keyword, i]]));
     }
-    for (const keyword of SUBSCHEMA_SINGLE) if (node[keyword] !== undefined) children.push([node[keyword], [...at, keyword]]);
+    for (const keyword of SUBSCHEMA_SINGLE)
+      if (node[keyword] !== undefined) children.push([node[keyword], [...at, keyword]]);
     for (const [child, childAt] of children) {
       size += sizeOf(child, childAt);
-      if (size > MAX_EXPANDED_SUBSCHEMAS) return refuse(childAt, `the schema expands to more than ${MAX_EXPANDED_SUBSCHEMAS} subschemas through $ref`);
+      if (size > MAX_EXPANDED_SUBSCHEMAS)
+        return refuse(childAt, `the schema expands to more than ${MAX_EXPANDED_SUBSCHEMAS} subschemas through $ref`);
     }
     return size;
   };
   const sizeOfRef = (ref: string, at: DocPath): number => {
     const known = sizes.get(ref);
     if (known !== undefined) return known;
-    if (inProgress.has(ref)) return refuse(at, `recursive schema: ${JSON.stringify(ref)} refers back to itself; recursive schemas are not supported`);
+    if (inProgress.has(ref))
+      return refuse(
+        at,
+        `recursive schema: ${JSON.stringify(ref)} refers back to itself; recursive schemas are not supported`,
+      );
     const segments = pointerSegments(ref);
     const target = resolve(root, segments);
     if (target === undefined) return 1; // Ajv reports the unresolvable reference
@@ -256,7 +281,12 @@ export function describeFirstError(validate: ValidateFunction, data: unknown): s
 
 /** A format or pattern that failed because the string is past its bound says so. */
 function tooLongMessage(error: ErrorObject, data: unknown): string | undefined {
-  const bound = error.keyword === "format" ? MAX_FORMAT_STRING_LENGTH : error.keyword === "pattern" ? MAX_PATTERN_STRING_LENGTH : undefined;
+  const bound =
+    error.keyword === "format"
+      ? MAX_FORMAT_STRING_LENGTH
+      : error.keyword === "pattern"
+        ? MAX_PATTERN_STRING_LENGTH
+        : undefined;
   if (bound === undefined) return undefined;
   const value = valueAt(data, error.instancePath);
   if (typeof value !== "string" || value.length <= bound) return undefined;

@@ -21,7 +21,12 @@ test("a PolicyLayer document loads as it is", () => {
       hide: ["delete_account"],
       all_tools: { limits: [{ counter: "calls-per-minute", window: "minute", max: 60, scope: "grant" }] },
       tools: {
-        create_charge: { require: [], deny_if: [{ path: "args.amount", op: "gt", value: 10000 }], limits: [], on_deny: "too big" },
+        create_charge: {
+          require: [],
+          deny_if: [{ path: "args.amount", op: "gt", value: 10000 }],
+          limits: [],
+          on_deny: "too big",
+        },
       },
     }),
     "stripe",
@@ -50,15 +55,18 @@ test("syntax and schema problems name the field", () => {
   assert.deepEqual(problemsOf(mcpPolicyText("mode: enforce")), [
     'spec.mode: Invalid option: expected one of "Enforce"|"Audit"',
   ]);
-  assert.deepEqual(problemsOf(mcpPolicyText("tools:\n  - name: x\n    denyif: ['true']")), ['spec.tools[0]: unknown field "denyif"']);
+  assert.deepEqual(problemsOf(mcpPolicyText("tools:\n  - name: x\n    denyif: ['true']")), [
+    'spec.tools[0]: unknown field "denyif"',
+  ]);
   assert.deepEqual(problemsOf(mcpPolicyText("tools:\n  - name: x\n    limits: [{window: fortnight, max: 0}]")), [
     "spec.tools[0].limits[0].window: must be second, minute, hour, day or a duration such as 90s, 15m, 2h",
     "spec.tools[0].limits[0].max: Too small: expected number to be >=1",
   ]);
   assert.deepEqual(problemsOf('{"version":"2","tools":{}}'), ['version: version must be "1"']);
-  assert.deepEqual(problemsOf('{"version":"1","tools":{"a":{"deny_if":[{"path":"args.a","op":"bigger","value":1}]}}}'), [
-    "tools.a.deny_if[0]: must be a CEL string or a {path, op, value} condition",
-  ]);
+  assert.deepEqual(
+    problemsOf('{"version":"1","tools":{"a":{"deny_if":[{"path":"args.a","op":"bigger","value":1}]}}}'),
+    ["tools.a.deny_if[0]: must be a CEL string or a {path, op, value} condition"],
+  );
   assert.deepEqual(problemsOf('{"version":"1","tools":{"a":{"rules":[]}}}'), ['tools.a: unknown field "rules"']);
   assert.match(problemsOf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")[0] ?? "", /^apiVersion: /);
 });

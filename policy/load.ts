@@ -68,7 +68,15 @@ export function loadPolicyObject(raw: unknown, sourceName: string): LoadedPolicy
 export function loadPolicySpec(spec: unknown, name: string, generation?: number): LoadedPolicy {
   const parsed = McpPolicySpec.safeParse(spec);
   if (!parsed.success) throw new PolicyError(zodProblems(parsed.error, ["spec"]));
-  return { format: "McpPolicy", name, generation, spec: parsed.data, docPath: (p) => ["spec", ...p], warnings: [], problems: [] };
+  return {
+    format: "McpPolicy",
+    name,
+    generation,
+    spec: parsed.data,
+    docPath: (p) => ["spec", ...p],
+    warnings: [],
+    problems: [],
+  };
 }
 
 function zodProblems(error: z.ZodError, prefix: DocPath): PolicyProblem[] {
@@ -78,7 +86,8 @@ function zodProblems(error: z.ZodError, prefix: DocPath): PolicyProblem[] {
       const keys = issue.keys.map((k) => `"${k}"`).join(", ");
       return { path, message: `unknown field${issue.keys.length > 1 ? "s" : ""} ${keys}` };
     }
-    if (issue.code === "invalid_union") return { path, message: "must be a CEL string or a {path, op, value} condition" };
+    if (issue.code === "invalid_union")
+      return { path, message: "must be a CEL string or a {path, op, value} condition" };
     return { path, message: issue.message };
   });
 }

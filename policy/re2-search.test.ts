@@ -5,16 +5,48 @@ import { RE2JS } from "@bufbuild/re2";
 import { compileRe2Search, topLevelAnchors } from "./re2-search.ts";
 
 const PATTERNS = [
-  "^a", "a$", "^a$", "^a|b$", "a|^b", "^(a|b)+$", "^(a$)", "(^a)", "[$]", "a\\$", "^a\\|b$", "^$", "^", "$", "(?m)^a$", "(?i)^A+$",
-  "^[^a]$", "^[]a]+$", "^[a\\]]+$", "^([a-z]+)+$", "^a.b$", "^(?s:a.b)$", "^\\^a", "b\\\\$", "^\\$$", "a$$", "^^a", "^(?:a|b)*c?$",
+  "^a",
+  "a$",
+  "^a$",
+  "^a|b$",
+  "a|^b",
+  "^(a|b)+$",
+  "^(a$)",
+  "(^a)",
+  "[$]",
+  "a\\$",
+  "^a\\|b$",
+  "^$",
+  "^",
+  "$",
+  "(?m)^a$",
+  "(?i)^A+$",
+  "^[^a]$",
+  "^[]a]+$",
+  "^[a\\]]+$",
+  "^([a-z]+)+$",
+  "^a.b$",
+  "^(?s:a.b)$",
+  "^\\^a",
+  "b\\\\$",
+  "^\\$$",
+  "a$$",
+  "^^a",
+  "^(?:a|b)*c?$",
 ];
 
 test("anchors turned into match anchoring find exactly what an RE2 search finds", () => {
   const reference = PATTERNS.map((p) => RE2JS.compile(p));
   const mine = PATTERNS.map(compileRe2Search);
   fc.assert(
-    fc.property(fc.string({ unit: fc.constantFrom("a", "b", "c", "A", "$", "^", "\n", "\\", "]", "|"), maxLength: 8 }), (value) =>
-      PATTERNS.every((p, i) => (mine[i] as (v: string) => boolean)(value) === (reference[i] as RE2JS).test(value) || assert.fail(`${p} on ${JSON.stringify(value)}`)),
+    fc.property(
+      fc.string({ unit: fc.constantFrom("a", "b", "c", "A", "$", "^", "\n", "\\", "]", "|"), maxLength: 8 }),
+      (value) =>
+        PATTERNS.every(
+          (p, i) =>
+            (mine[i] as (v: string) => boolean)(value) === (reference[i] as RE2JS).test(value) ||
+            assert.fail(`${p} on ${JSON.stringify(value)}`),
+        ),
     ),
     { numRuns: 3000 },
   );

@@ -2,9 +2,16 @@
 import { Document, isSeq, type YAMLMap } from "yaml";
 import type { McpPolicyResourceType } from "./schema.ts";
 
-export function renderPolicyYaml(resource: McpPolicyResourceType, options: { header?: string; toolComments?: readonly (string | undefined)[] } = {}): string {
+export function renderPolicyYaml(
+  resource: McpPolicyResourceType,
+  options: { header?: string; toolComments?: readonly (string | undefined)[] } = {},
+): string {
   const doc = new Document(resource);
-  if (options.header) doc.commentBefore = options.header.split("\n").map((l) => ` ${l}`).join("\n");
+  if (options.header)
+    doc.commentBefore = options.header
+      .split("\n")
+      .map((l) => ` ${l}`)
+      .join("\n");
   const tools = doc.getIn(["spec", "tools"], true);
   if (isSeq(tools) && options.toolComments) {
     tools.items.forEach((item, i) => {

@@ -35,7 +35,13 @@ export function normalResourceUri(uri: string): NormalUri {
   const segments = tail.split("/");
   if (segments.some((s) => s === "." || s === "..")) return refuse("it contains a dot segment ('.' or '..')");
   const path = tail.split(/[?#]/u)[0] as string;
-  if (path.split("/").slice(1, -1).some((s) => s === "")) return refuse("it contains an empty path segment ('//')");
+  if (
+    path
+      .split("/")
+      .slice(1, -1)
+      .some((s) => s === "")
+  )
+    return refuse("it contains an empty path segment ('//')");
   const head = scheme ? `${(scheme[1] as string).toLowerCase()}:` : "";
   return { ok: true, uri: `${head}${authority === undefined ? "" : `//${authority.toLowerCase()}`}${tail}` };
 }
@@ -43,7 +49,9 @@ export function normalResourceUri(uri: string): NormalUri {
 function splitAuthority(rest: string): { authority: string | undefined; tail: string } {
   if (!rest.startsWith("//")) return { authority: undefined, tail: rest };
   const end = rest.slice(2).search(/[/?#]/u);
-  return end === -1 ? { authority: rest.slice(2), tail: "" } : { authority: rest.slice(2, end + 2), tail: rest.slice(end + 2) };
+  return end === -1
+    ? { authority: rest.slice(2), tail: "" }
+    : { authority: rest.slice(2, end + 2), tail: rest.slice(end + 2) };
 }
 
 function refuse(why: string): NormalUri {
@@ -56,6 +64,7 @@ function refuse(why: string): NormalUri {
  */
 export function uriReadings(uri: string): string[] {
   const base = uri.split(/[?#]/u)[0] as string;
-  const trimmed = base.length > 1 && base.endsWith("/") && !base.endsWith(":/") && !base.endsWith("//") ? base.slice(0, -1) : base;
+  const trimmed =
+    base.length > 1 && base.endsWith("/") && !base.endsWith(":/") && !base.endsWith("//") ? base.slice(0, -1) : base;
   return [...new Set([uri, base, trimmed])];
 }

@@ -6,16 +6,32 @@ export interface ListedTool {
   name: string;
   title?: string | undefined;
   description?: string | undefined;
-  annotations?: { readOnlyHint?: boolean; destructiveHint?: boolean; idempotentHint?: boolean; openWorldHint?: boolean; title?: string } | undefined;
+  annotations?:
+    | {
+        readOnlyHint?: boolean;
+        destructiveHint?: boolean;
+        idempotentHint?: boolean;
+        openWorldHint?: boolean;
+        title?: string;
+      }
+    | undefined;
   inputSchema?: { properties?: Record<string, unknown>; required?: string[] } | undefined;
 }
 
-export function scaffoldPolicy(tools: readonly ListedTool[], name: string, namespace?: string): { resource: McpPolicyResourceType; comments: string[] } {
+export function scaffoldPolicy(
+  tools: readonly ListedTool[],
+  name: string,
+  namespace?: string,
+): { resource: McpPolicyResourceType; comments: string[] } {
   const sorted = [...tools].sort((a, b) => a.name.localeCompare(b.name));
   const rules: ToolRuleSpec[] = sorted.map((tool) =>
     tool.annotations?.readOnlyHint === true && tool.annotations.destructiveHint !== true
       ? { name: tool.name, action: "allow" }
-      : { name: tool.name, action: "deny", reason: `${tool.name} has not been reviewed for agents yet; ask an operator to allow it.` },
+      : {
+          name: tool.name,
+          action: "deny",
+          reason: `${tool.name} has not been reviewed for agents yet; ask an operator to allow it.`,
+        },
   );
   const comments = sorted.map((tool) => {
     const parts = [oneLine(tool.description ?? tool.title ?? tool.annotations?.title ?? "(no description)")];
@@ -24,7 +40,8 @@ export function scaffoldPolicy(tools: readonly ListedTool[], name: string, names
       .map(([key]) => key.replace(/Hint$/, ""));
     if (hints.length > 0) parts.push(`hints: ${hints.join(", ")}`);
     const args = Object.keys(tool.inputSchema?.properties ?? {});
-    if (args.length > 0) parts.push(`args: ${args.map((a) => (tool.inputSchema?.required?.includes(a) ? `${a}*` : a)).join(", ")}`);
+    if (args.length > 0)
+      parts.push(`args: ${args.map((a) => (tool.inputSchema?.required?.includes(a) ? `${a}*` : a)).join(", ")}`);
     return parts.join(" | ");
   });
   return {

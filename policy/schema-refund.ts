@@ -24,7 +24,10 @@ export const refundOnErrorField = z
   .describe("Older spelling, read when refundOn is absent: true is refundOn: [upstreamError], false is refundOn: [].");
 
 /** The failure classes a limit refunds: `refundOn` when given, else what `refundOnError` said. */
-export function refundClasses(limit: { refundOn?: readonly RefundClass[] | undefined; refundOnError?: boolean | undefined }): readonly RefundClass[] {
+export function refundClasses(limit: {
+  refundOn?: readonly RefundClass[] | undefined;
+  refundOnError?: boolean | undefined;
+}): readonly RefundClass[] {
   if (limit.refundOn) return limit.refundOn;
   return limit.refundOnError === false ? [] : ["upstreamError"];
 }

@@ -36,7 +36,9 @@ export const Limit = z
       .regex(COUNTER_NAME, "must be letters, digits, '_', '.' or '-'")
       .max(128)
       .optional()
-      .describe("Budget name; limits that name the same counter share one budget. Defaults to a budget private to this limit."),
+      .describe(
+        "Budget name; limits that name the same counter share one budget. Defaults to a budget private to this limit.",
+      ),
     window: z
       .string()
       .regex(WINDOW_PATTERN, "must be second, minute, hour, day or a duration such as 90s, 15m, 2h")
@@ -55,7 +57,11 @@ export const Limit = z
 export const Approval = z
   .strictObject({
     timeout: z.string().regex(DURATION_PATTERN).default("5m").describe("How long a call waits for a decision."),
-    ttl: z.string().regex(DURATION_PATTERN).default("15m").describe("How long an approval can be used by a retry of the same call."),
+    ttl: z
+      .string()
+      .regex(DURATION_PATTERN)
+      .default("15m")
+      .describe("How long an approval can be used by a retry of the same call."),
     via: z.enum(["kubernetes", "elicitation", "both"]).default("kubernetes"),
   })
   .describe("How calls of an `approve` rule are approved.");
@@ -113,38 +119,71 @@ export const ResourceRule = z
       .string()
       .min(1)
       .max(2048)
-      .describe("Resource URI, exact or a glob (`*` any run of characters, `?` one). Matched against resources' uri and templates' uriTemplate text."),
-    action: targetAction.describe("allow | deny | hide (hidden: removed from lists and answered as a resource that does not exist)."),
+      .describe(
+        "Resource URI, exact or a glob (`*` any run of characters, `?` one). Matched against resources' uri and templates' uriTemplate text.",
+      ),
+    action: targetAction.describe(
+      "allow | deny | hide (hidden: removed from lists and answered as a resource that does not exist).",
+    ),
     reason: z.string().max(1024).optional().describe("Shown to the agent when this rule denies a read."),
     limits: z.array(Limit).max(16).optional(),
-    require: z.array(celExpression).max(32).optional().describe("CEL conditions over `uri` and `caller` that must all hold."),
-    denyIf: z.array(celExpression).max(32).optional().describe("CEL conditions over `uri` and `caller` of which any denies the read."),
+    require: z
+      .array(celExpression)
+      .max(32)
+      .optional()
+      .describe("CEL conditions over `uri` and `caller` that must all hold."),
+    denyIf: z
+      .array(celExpression)
+      .max(32)
+      .optional()
+      .describe("CEL conditions over `uri` and `caller` of which any denies the read."),
   })
   .describe("What happens to reads of the resources this rule names.");
 
 export const PromptRule = z
   .strictObject({
     name: z.string().min(1).max(256).describe("Prompt name, exact or a glob."),
-    action: targetAction.describe("allow | deny | hide (hidden: removed from prompts/list and answered as an unknown prompt)."),
+    action: targetAction.describe(
+      "allow | deny | hide (hidden: removed from prompts/list and answered as an unknown prompt).",
+    ),
     reason: z.string().max(1024).optional().describe("Shown to the agent when this rule denies a prompts/get."),
     limits: z.array(Limit).max(16).optional(),
-    require: z.array(celExpression).max(32).optional().describe("CEL conditions over `name`, `args` and `caller` that must all hold."),
-    denyIf: z.array(celExpression).max(32).optional().describe("CEL conditions over `name`, `args` and `caller` of which any denies."),
-    arguments: z.record(z.string(), z.unknown()).optional().describe("A JSON Schema the prompt's arguments must satisfy."),
+    require: z
+      .array(celExpression)
+      .max(32)
+      .optional()
+      .describe("CEL conditions over `name`, `args` and `caller` that must all hold."),
+    denyIf: z
+      .array(celExpression)
+      .max(32)
+      .optional()
+      .describe("CEL conditions over `name`, `args` and `caller` of which any denies."),
+    arguments: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("A JSON Schema the prompt's arguments must satisfy."),
   })
   .describe("What happens to prompts/get of the prompts this rule names.");
 
 export const ResourcePolicy = z
   .strictObject({
     default: z.enum(["allow", "deny"]).default("deny").describe("What happens to resources no rule names."),
-    rules: z.array(ResourceRule).max(1000).meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["uri"] }).optional(),
+    rules: z
+      .array(ResourceRule)
+      .max(1000)
+      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["uri"] })
+      .optional(),
   })
   .describe("Rules for resources/read, resources/list and resources/templates/list. Absent: those pass as they are.");
 
 export const PromptPolicy = z
   .strictObject({
     default: z.enum(["allow", "deny"]).default("deny").describe("What happens to prompts no rule names."),
-    rules: z.array(PromptRule).max(1000).meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] }).optional(),
+    rules: z
+      .array(PromptRule)
+      .max(1000)
+      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
+      .optional(),
   })
   .describe("Rules for prompts/get and prompts/list. Absent: those pass as they are.");
 // ---- end of resources and prompts
@@ -168,7 +207,9 @@ const LabelSelectorRequirement = z
 
 export const LabelSelector = z
   .strictObject({
-    matchLabels: z.record(z.string().min(1).max(317), z.string().max(63).regex(LABEL_VALUE, "must be a valid label value")).optional(),
+    matchLabels: z
+      .record(z.string().min(1).max(317), z.string().max(63).regex(LABEL_VALUE, "must be a valid label value"))
+      .optional(),
     matchExpressions: z.array(LabelSelectorRequirement).max(32).optional(),
   })
   .describe("A Kubernetes label selector.");
@@ -180,15 +221,29 @@ const SecretKeyRef = z.strictObject({
 
 export const Identity = z
   .strictObject({
-    anonymous: z.boolean().default(false).describe("Admit callers without credentials; they share the grant `anonymous`."),
+    anonymous: z
+      .boolean()
+      .default(false)
+      .describe("Admit callers without credentials; they share the grant `anonymous`."),
     apiKeys: z
       .strictObject({
-        secretRef: SecretKeyRef.optional().describe("Secret holding `name: sha256(key)` lines (mounted into the sidecar)."),
-        file: z.string().min(1).max(4096).optional().describe("Path of the grants file when running outside Kubernetes."),
+        secretRef: SecretKeyRef.optional().describe(
+          "Secret holding `name: sha256(key)` lines (mounted into the sidecar).",
+        ),
+        file: z
+          .string()
+          .min(1)
+          .max(4096)
+          .optional()
+          .describe("Path of the grants file when running outside Kubernetes."),
       })
       .meta({
         "x-kubernetes-validations": [
-          { rule: "has(self.secretRef) != has(self.file)", message: "set exactly one of secretRef or file", reason: "FieldValueInvalid" },
+          {
+            rule: "has(self.secretRef) != has(self.file)",
+            message: "set exactly one of secretRef or file",
+            reason: "FieldValueInvalid",
+          },
         ],
       })
       .optional(),
@@ -235,8 +290,14 @@ export const Upstream = z.strictObject({
     .min(1)
     .max(65535)
     .optional()
-    .describe("Loopback port the MCP server listens on once the sidecar takes its port over. Required unless a profile starts the server (kestra: 18000)."),
-  path: z.string().regex(/^\/[^\s?#]*$/).max(1024).default("/mcp"),
+    .describe(
+      "Loopback port the MCP server listens on once the sidecar takes its port over. Required unless a profile starts the server (kestra: 18000).",
+    ),
+  path: z
+    .string()
+    .regex(/^\/[^\s?#]*$/)
+    .max(1024)
+    .default("/mcp"),
   profile: z
     .enum(["generic", "kestra"])
     .default("generic")
@@ -249,7 +310,9 @@ export const Listen = z.strictObject({
     .min(1)
     .max(65535)
     .default(8080)
-    .describe("Port the sidecar serves when the MCP container declares none; otherwise it takes over the declared port."),
+    .describe(
+      "Port the sidecar serves when the MCP container declares none; otherwise it takes over the declared port.",
+    ),
 });
 
 const quantity = z.string().max(64).regex(QUANTITY, "must be a Kubernetes quantity such as 100m or 64Mi");
@@ -268,13 +331,14 @@ export const SidecarSettings = z
       .min(0)
       .max(1)
       .optional()
-      .describe("Ratio (0–1) of new traces the sidecar samples; a client's sampled trace context is always followed (parent-based). Overrides --trace-sampling-ratio."),
+      .describe(
+        "Ratio (0–1) of new traces the sidecar samples; a client's sampled trace context is always followed (parent-based). Overrides --trace-sampling-ratio.",
+      ),
     approvalStateKey: SecretKeyRef.optional().describe(
       "Secret key (at least 32 bytes) that signs 2026-07-28 approval requestStates, mounted into the sidecar; every replica uses the same. Default: a random key per sidecar.",
     ),
   })
   .describe("Settings of the injected sidecar.");
-
 
 // Tool definition pins (ADR 0130–0134): the reviewed definitions of the upstream's tools, by digest.
 /** A pin: `sha256:` and the 64 lower-case hex digits of a tool definition's digest (policy/pins). */
@@ -284,25 +348,40 @@ export const Pins = z
     mode: z
       .enum(["Enforce", "Audit", "Off"])
       .default("Enforce")
-      .describe("Enforce: drifted and unpinned tools are treated as onDrift and newTools say. Audit: drift is reported (metrics, audit, status) and nothing is blocked. Off: not checked."),
+      .describe(
+        "Enforce: drifted and unpinned tools are treated as onDrift and newTools say. Audit: drift is reported (metrics, audit, status) and nothing is blocked. Off: not checked.",
+      ),
     tools: z
       .record(
         z.string().min(1).max(256),
-        z.string().regex(PIN_DIGEST, "must be sha256: followed by the 64 lower-case hex digits of the tool definition's digest (mcp-warden policy pin writes them)"),
+        z
+          .string()
+          .regex(
+            PIN_DIGEST,
+            "must be sha256: followed by the 64 lower-case hex digits of the tool definition's digest (mcp-warden policy pin writes them)",
+          ),
       )
       .meta({ maxProperties: 10_000 })
       .optional()
-      .describe("Reviewed tool definitions: tool name to the digest of its definition (name, title, description, inputSchema, outputSchema, annotations, _meta)."),
+      .describe(
+        "Reviewed tool definitions: tool name to the digest of its definition (name, title, description, inputSchema, outputSchema, annotations, _meta).",
+      ),
     onDrift: z
       .enum(["hide", "deny"])
       .default("hide")
-      .describe("What happens to a pinned tool whose live definition has another digest: hide removes it from tools/list and denies its calls; deny lists it and denies its calls."),
+      .describe(
+        "What happens to a pinned tool whose live definition has another digest: hide removes it from tools/list and denies its calls; deny lists it and denies its calls.",
+      ),
     newTools: z
       .enum(["allow", "hide"])
       .default("allow")
-      .describe("What happens to a tool the upstream lists that has no pin: allow leaves it to the rules; hide removes it from tools/list and denies its calls."),
+      .describe(
+        "What happens to a tool the upstream lists that has no pin: allow leaves it to the rules; hide removes it from tools/list and denies its calls.",
+      ),
   })
-  .describe("Tool definitions pinned by digest: a tool whose definition changed is not callable until its pin is updated.");
+  .describe(
+    "Tool definitions pinned by digest: a tool whose definition changed is not callable until its pin is updated.",
+  );
 
 export const McpPolicySpec = z.strictObject({
   podSelector: LabelSelector.optional().describe("Pods that get the sidecar. Empty selects no pods."),
@@ -328,7 +407,7 @@ export const McpPolicySpec = z.strictObject({
     .optional()
     .describe(
       "strict: before any rule runs, a call's arguments must validate, without type coercion, against the inputSchema the MCP server " +
-        "declares for the tool in tools/list (\"true\" is not a boolean, 1 is not a boolean); calls that do not, or to tools whose " +
+        'declares for the tool in tools/list ("true" is not a boolean, 1 is not a boolean); calls that do not, or to tools whose ' +
         "inputSchema the sidecar has not learnt, are denied. rules (the default): only the policy's own rules check arguments.",
     ),
   identity: Identity.optional(),
@@ -377,11 +456,21 @@ export const McpPolicyResource = z.strictObject({
 
 /** A condition in the Kubernetes API convention (metav1.Condition). */
 export const PolicyCondition = z.strictObject({
-  type: z.string().min(1).max(316).regex(/^[A-Za-z][A-Za-z0-9]*$/).describe("Ready, or another condition type in CamelCase."),
+  type: z
+    .string()
+    .min(1)
+    .max(316)
+    .regex(/^[A-Za-z][A-Za-z0-9]*$/)
+    .describe("Ready, or another condition type in CamelCase."),
   status: z.enum(["True", "False", "Unknown"]),
   observedGeneration: z.int().min(0).optional().describe("The spec generation the condition was computed from."),
   lastTransitionTime: z.string().max(64).meta({ format: "date-time" }).describe("When status last changed."),
-  reason: z.string().min(1).max(1024).regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/).describe("CamelCase reason, such as Accepted or InvalidRule."),
+  reason: z
+    .string()
+    .min(1)
+    .max(1024)
+    .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/)
+    .describe("CamelCase reason, such as Accepted or InvalidRule."),
   message: z.string().max(32768).describe("What is wrong and how to fix it."),
 });
 
@@ -401,7 +490,11 @@ export const McpPolicyStatus = z
       .max(20)
       .optional()
       .describe("Selected pods that run without the sidecar (the first 20 by name)."),
-    policyDigest: z.string().max(64).optional().describe("Digest of the compiled policy, as the sidecars report it in mcp_warden_policy_info."),
+    policyDigest: z
+      .string()
+      .max(64)
+      .optional()
+      .describe("Digest of the compiled policy, as the sidecars report it in mcp_warden_policy_info."),
   })
   .describe("Observed state of the policy, written by the operator.");
 

@@ -29,13 +29,21 @@ prompts:
       action: hide
 `);
 
-const read = (uri: string, grant = "alice") => evaluateTarget(POLICY, { kind: "resource", target: uri, args: {}, caller: caller(grant) });
-const prompt = (name: string, args: Record<string, unknown> = {}) => evaluateTarget(POLICY, { kind: "prompt", target: name, args, caller: caller("alice") });
+const read = (uri: string, grant = "alice") =>
+  evaluateTarget(POLICY, { kind: "resource", target: uri, args: {}, caller: caller(grant) });
+const prompt = (name: string, args: Record<string, unknown> = {}) =>
+  evaluateTarget(POLICY, { kind: "prompt", target: name, args, caller: caller("alice") });
 
 describe("resources rules", () => {
   test("allow by glob, deny with the rule's reason, hide, default deny", () => {
-    assert.deepEqual([read("demo://resource/static/document/a.md")?.decision, read("demo://resource/static/document/a.md")?.reason], ["allowed", "rule_allowed"]);
-    assert.deepEqual([read("file:///etc/passwd")?.reason, read("file:///etc/passwd")?.message], ["rule_denied", "System files are off limits."]);
+    assert.deepEqual(
+      [read("demo://resource/static/document/a.md")?.decision, read("demo://resource/static/document/a.md")?.reason],
+      ["allowed", "rule_allowed"],
+    );
+    assert.deepEqual(
+      [read("file:///etc/passwd")?.reason, read("file:///etc/passwd")?.message],
+      ["rule_denied", "System files are off limits."],
+    );
     assert.equal(read("file:///etc/passwd")?.rule, "/spec/resources/rules/2");
     assert.equal(read("demo://resource/static/document/secret.md")?.reason, "hidden");
     assert.equal(targetHidden(POLICY, "resource", "demo://resource/static/document/secret.md"), true);
@@ -70,8 +78,14 @@ describe("prompts rules", () => {
 describe("a policy silent about resources and prompts", () => {
   test("leaves them unpoliced (they pass as they did)", () => {
     const silent = mcpPolicy("default: deny");
-    assert.equal(evaluateTarget(silent, { kind: "resource", target: "file:///etc/passwd", args: {}, caller: caller("a") }), undefined);
-    assert.equal(evaluateTarget(silent, { kind: "prompt", target: "anything", args: {}, caller: caller("a") }), undefined);
+    assert.equal(
+      evaluateTarget(silent, { kind: "resource", target: "file:///etc/passwd", args: {}, caller: caller("a") }),
+      undefined,
+    );
+    assert.equal(
+      evaluateTarget(silent, { kind: "prompt", target: "anything", args: {}, caller: caller("a") }),
+      undefined,
+    );
     assert.equal(targetHidden(silent, "prompt", "anything"), false);
   });
 });

@@ -63,7 +63,11 @@ const TEMPLATE_EXPRESSION = /\{[^{}]*\}/gu;
  */
 const matcherOf = (rule: Rule): string => ("uri" in rule ? rule.uri.replace(TEMPLATE_EXPRESSION, "*") : rule.name);
 
-export function compileTargets(spec: McpPolicySpecType, kind: TargetKind, ctx: TargetCompileContext): TargetPolicy | undefined {
+export function compileTargets(
+  spec: McpPolicySpecType,
+  kind: TargetKind,
+  ctx: TargetCompileContext,
+): TargetPolicy | undefined {
   const field = kind === "resource" ? "resources" : "prompts";
   const block = spec[field];
   if (block === undefined) return undefined;
@@ -79,22 +83,38 @@ export function compileTargets(spec: McpPolicySpecType, kind: TargetKind, ctx: T
     if (kind === "resource") {
       // Requests are decided in normal form (resource-uri.ts): a pattern in another form would never match.
       const normal = normalResourceUri(pattern);
-      if (!normal.ok || normal.uri !== pattern) ctx.problem([...base, "uri"], normal.ok ? `write the URI in normal form: "${normal.uri}"` : normal.problem.replace("the resource URI is refused", "no request can match it"));
+      if (!normal.ok || normal.uri !== pattern)
+        ctx.problem(
+          [...base, "uri"],
+          normal.ok
+            ? `write the URI in normal form: "${normal.uri}"`
+            : normal.problem.replace("the resource URI is refused", "no request can match it"),
+        );
     }
     if (rule.action !== "allow") {
       for (const f of ["require", "denyIf", "limits", "arguments"] as const) {
-        if ((rule as Record<string, unknown>)[f] !== undefined) ctx.problem([...base, f], `has no effect: the rule's action is ${rule.action}`);
+        if ((rule as Record<string, unknown>)[f] !== undefined)
+          ctx.problem([...base, f], `has no effect: the rule's action is ${rule.action}`);
       }
     }
     const checks = compileChecks(rule, kind, base, ctx);
-    const limits = (rule.limits ?? []).flatMap((limit, i) => ctx.compileLimit(limit, [...base, "limits", i], `${field}/${pattern}/limits/${i}`) ?? []);
+    const limits = (rule.limits ?? []).flatMap(
+      (limit, i) => ctx.compileLimit(limit, [...base, "limits", i], `${field}/${pattern}/limits/${i}`) ?? [],
+    );
     const entry = { rule, index, checks, limits };
     if (isGlob(matcherOf(rule))) globs.push(entry);
     else exact.set(pattern, entry);
   });
 
-  const plan = (terminal: Decision | undefined, checks: TargetCheck[], limits: CompiledLimit[], admitted: Decision): TargetPlan => {
-    const p = { targetChecks: checks, checks: [], limits, approval: undefined } as unknown as { -readonly [K in keyof TargetPlan]: TargetPlan[K] };
+  const plan = (
+    terminal: Decision | undefined,
+    checks: TargetCheck[],
+    limits: CompiledLimit[],
+    admitted: Decision,
+  ): TargetPlan => {
+    const p = { targetChecks: checks, checks: [], limits, approval: undefined } as unknown as {
+      -readonly [K in keyof TargetPlan]: TargetPlan[K];
+    };
     p.admitted = Object.freeze({ ...admitted, plan: p });
     p.terminal = terminal ? Object.freeze({ ...terminal, plan: p }) : undefined;
     return Object.freeze(p);
@@ -102,16 +122,26 @@ export function compileTargets(spec: McpPolicySpecType, kind: TargetKind, ctx: T
   const terminal = (d: Decision) => plan(d, [], [], d);
   const hidden = terminal({ decision: "denied", reason: "hidden", message: "", rule: HIDDEN_RULE });
   const fromRules = (target: string, entries: Entry[]): TargetPlan => {
-    const action = entries.reduce<Action>((a, e) => (STRICTNESS[e.rule.action] > STRICTNESS[a] ? e.rule.action : a), "allow");
+    const action = entries.reduce<Action>(
+      (a, e) => (STRICTNESS[e.rule.action] > STRICTNESS[a] ? e.rule.action : a),
+      "allow",
+    );
     const winners = entries.filter((e) => e.rule.action === action);
     const first = winners[0] as Entry;
     const rule = ctx.pointer([field, "rules", first.index]);
     if (action === "hide") return hidden;
     if (action === "deny") {
-      const message = first.rule.reason ?? `${WORD[kind]} '${target}' is denied by policy ${ctx.policyName}. Do not retry it; ask an operator if you need it.`;
+      const message =
+        first.rule.reason ??
+        `${WORD[kind]} '${target}' is denied by policy ${ctx.policyName}. Do not retry it; ask an operator if you need it.`;
       return terminal({ decision: "denied", reason: "rule_denied", message, rule });
     }
-    return plan(undefined, winners.flatMap((e) => e.checks), uniqueByCounter(winners.flatMap((e) => e.limits)), { decision: "allowed", reason: "rule_allowed", message: "", rule });
+    return plan(
+      undefined,
+      winners.flatMap((e) => e.checks),
+      uniqueByCounter(winners.flatMap((e) => e.limits)),
+      { decision: "allowed", reason: "rule_allowed", message: "", rule },
+    );
   };
   const defaultPlan = (target: string): TargetPlan =>
     block.default === "allow"
@@ -145,14 +175,22 @@ function compileChecks(rule: Rule, kind: TargetKind, base: DocPath, ctx: TargetC
   const what = (a: TargetActivation) => (kind === "resource" ? `Read of '${a.uri}'` : `Prompt '${a.name}'`);
   if ("arguments" in rule && rule.arguments !== undefined) {
     const validator = ctx.compileArguments(rule.arguments);
-    if ("problems" in validator) for (const p of validator.problems) ctx.problem([...base, "arguments", ...p.path], p.message);
+    if ("problems" in validator)
+      for (const p of validator.problems) ctx.problem([...base, "arguments", ...p.path], p.message);
     else {
       const pointer = ctx.pointer([...base, "arguments"]);
       checks.push({
         pointer,
         run: (a) => {
           const problem = validator(a.args);
-          return problem === undefined ? undefined : { decision: "denied", reason: "invalid_arguments", message: rule.reason ?? `${what(a)} denied: arguments rejected by policy: ${problem}.`, rule: pointer };
+          return problem === undefined
+            ? undefined
+            : {
+                decision: "denied",
+                reason: "invalid_arguments",
+                message: rule.reason ?? `${what(a)} denied: arguments rejected by policy: ${problem}.`,
+                rule: pointer,
+              };
         },
       });
     }
@@ -167,16 +205,40 @@ function compileChecks(rule: Rule, kind: TargetKind, base: DocPath, ctx: TargetC
   return checks;
 }
 
-function celCheck(field: "require" | "denyIf", source: string, predicate: TargetPredicate, pointer: string, reason: string | undefined, what: (a: TargetActivation) => string): TargetCheck {
+function celCheck(
+  field: "require" | "denyIf",
+  source: string,
+  predicate: TargetPredicate,
+  pointer: string,
+  reason: string | undefined,
+  what: (a: TargetActivation) => string,
+): TargetCheck {
   return {
     pointer,
     run: (a) => {
       const outcome = predicate(a);
       if (typeof outcome === "string") {
-        return { decision: "denied", reason: "evaluation_error", message: `${what(a)} denied: the policy rule \`${source}\` could not be evaluated (${outcome}).`, rule: pointer };
+        return {
+          decision: "denied",
+          reason: "evaluation_error",
+          message: `${what(a)} denied: the policy rule \`${source}\` could not be evaluated (${outcome}).`,
+          rule: pointer,
+        };
       }
-      if (field === "require" && !outcome) return { decision: "denied", reason: "require_failed", message: reason ?? `${what(a)} denied: it must satisfy \`${source}\`.`, rule: pointer };
-      if (field === "denyIf" && outcome) return { decision: "denied", reason: "deny_if_matched", message: reason ?? `${what(a)} denied by policy because \`${source}\`.`, rule: pointer };
+      if (field === "require" && !outcome)
+        return {
+          decision: "denied",
+          reason: "require_failed",
+          message: reason ?? `${what(a)} denied: it must satisfy \`${source}\`.`,
+          rule: pointer,
+        };
+      if (field === "denyIf" && outcome)
+        return {
+          decision: "denied",
+          reason: "deny_if_matched",
+          message: reason ?? `${what(a)} denied by policy because \`${source}\`.`,
+          rule: pointer,
+        };
       return undefined;
     },
   };

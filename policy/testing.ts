@@ -34,6 +34,11 @@ export function caller(grant: string, extra: Partial<CelCaller> = {}): CelCaller
   return { grant, sub: grant, groups: [], claims: {}, ...extra };
 }
 
-export function call(tool: string, args: Record<string, unknown> = {}, who = caller("alice"), session?: string): ToolCall {
+export function call(
+  tool: string,
+  args: Record<string, unknown> = {},
+  who = caller("alice"),
+  session?: string,
+): ToolCall {
   return { tool, args, caller: who, session };
 }

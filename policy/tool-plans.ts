@@ -6,7 +6,15 @@ import { DEFAULT_ALLOW_RULE, DEFAULT_DENY_RULE, HIDDEN_RULE, type Decision } fro
 import { parseDuration } from "./duration.ts";
 import { globMatches } from "./glob.ts";
 import type { DocPath } from "./paths.ts";
-import { makePlan, policyNamed, terminalPlan, uniqueByCounter, type ApprovalSettings, type CompiledLimit, type ToolPlan } from "./plan.ts";
+import {
+  makePlan,
+  policyNamed,
+  terminalPlan,
+  uniqueByCounter,
+  type ApprovalSettings,
+  type CompiledLimit,
+  type ToolPlan,
+} from "./plan.ts";
 import type { ResultPlan } from "./results/rules.ts";
 import type { McpPolicySpecType, ToolRuleSpec } from "./schema.ts";
 
@@ -57,18 +65,28 @@ function planResolver(inputs: ToolPlanInputs): (tool: string) => ToolPlan {
 }
 
 function planForRules(inputs: ToolPlanInputs, tool: string, entries: RuleEntry[]): ToolPlan {
-  const action = entries.reduce<Action>((a, e) => (STRICTNESS[e.rule.action] > STRICTNESS[a] ? e.rule.action : a), "allow");
+  const action = entries.reduce<Action>(
+    (a, e) => (STRICTNESS[e.rule.action] > STRICTNESS[a] ? e.rule.action : a),
+    "allow",
+  );
   const winners = entries.filter((e) => e.rule.action === action);
   const first = winners[0] as RuleEntry;
   const rule = inputs.pointer(["tools", first.index]);
   if (action === "deny") {
-    const message = first.rule.reason ?? `Tool '${tool}' is denied by ${policyNamed(inputs.policyName)}. Do not retry it; ask an operator if you need it.`;
+    const message =
+      first.rule.reason ??
+      `Tool '${tool}' is denied by ${policyNamed(inputs.policyName)}. Do not retry it; ask an operator if you need it.`;
     return terminalPlan({ decision: "denied", reason: "tool_denied", message, rule });
   }
   const approval = action === "approve" ? approvalSettings(first.rule) : undefined;
   const admitted: Decision =
     action === "approve"
-      ? { decision: "approval_required", reason: "approval_required", message: `Calls to '${tool}' need approval by a person before they run.`, rule }
+      ? {
+          decision: "approval_required",
+          reason: "approval_required",
+          message: `Calls to '${tool}' need approval by a person before they run.`,
+          rule,
+        }
       : { decision: "allowed", reason: "rule_allowed", message: "", rule };
   return makePlan({
     checks: winners.flatMap((e) => e.checks),

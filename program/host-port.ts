@@ -14,6 +14,7 @@ const PORT_ALONE = /^()()(\d{1,5})$/;
 export function parseHostPort(value: string, option: string, accepts: { portAlone?: boolean } = {}): HostPort {
   const match = HOST_AND_PORT.exec(value) ?? (accepts.portAlone ? PORT_ALONE.exec(value) : null);
   const port = Number(match?.[3]);
-  if (!match || port > 65535) throw new ConfigError(`${option} must be HOST:PORT${accepts.portAlone ? " or PORT" : ""}, got "${value}"`);
+  if (!match || port > 65535)
+    throw new ConfigError(`${option} must be HOST:PORT${accepts.portAlone ? " or PORT" : ""}, got "${value}"`);
   return { host: match[1] || match[2] || "0.0.0.0", port };
 }

@@ -9,7 +9,8 @@ function capture() {
   const lines: Record<string, unknown>[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString("utf8").split("\n").filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString("utf8").split("\n").filter(Boolean))
+        lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -22,7 +23,10 @@ describe("component loggers", () => {
     createLogger("operator", { level: "debug", destination }).debug({ key: "v" }, "hello");
     const line = lines[0] as Record<string, unknown>;
     assert.match(String(line.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    assert.deepEqual({ ...line, time: undefined }, { level: "debug", time: undefined, name: "mcp-warden", component: "operator", key: "v", msg: "hello" });
+    assert.deepEqual(
+      { ...line, time: undefined },
+      { level: "debug", time: undefined, name: "mcp-warden", component: "operator", key: "v", msg: "hello" },
+    );
   });
 
   it("log an error as its message, whether given the error or its text", () => {
@@ -30,7 +34,10 @@ describe("component loggers", () => {
     const log = createLogger("sidecar", { destination });
     log.warn({ err: new Error("connect ECONNREFUSED") }, "a");
     log.warn({ err: "connect ECONNREFUSED" }, "b");
-    assert.deepEqual(lines.map((l) => l.err), ["connect ECONNREFUSED", "connect ECONNREFUSED"]);
+    assert.deepEqual(
+      lines.map((l) => l.err),
+      ["connect ECONNREFUSED", "connect ECONNREFUSED"],
+    );
     assert.equal(errorMessage({ code: 7 }), '{"code":7}');
     assert.equal(errorMessage(undefined), "undefined");
   });

@@ -23,7 +23,16 @@ export interface ComponentLoggerOptions {
 /** The operational logger of one component ("sidecar", "operator"). */
 export function createLogger(component: string, options: ComponentLoggerOptions = {}): Logger {
   const destination = options.destination ?? pino.destination({ fd: 2, sync: true });
-  return pino({ ...LOG_LINE_FORMAT, name: "mcp-warden", level: options.level ?? "info", base: { component }, serializers: { err: errorMessage } }, destination);
+  return pino(
+    {
+      ...LOG_LINE_FORMAT,
+      name: "mcp-warden",
+      level: options.level ?? "info",
+      base: { component },
+      serializers: { err: errorMessage },
+    },
+    destination,
+  );
 }
 
 /**

@@ -21,20 +21,40 @@ describe("option tables", () => {
   });
 
   it("read repeatable flags, comma-separated variables and switches", () => {
-    assert.deepEqual(new OptionValues(OPTIONS, ["--host", "a", "--host", "b"], { X_HOSTS: "c" }).list("host"), ["a", "b"]);
+    assert.deepEqual(new OptionValues(OPTIONS, ["--host", "a", "--host", "b"], { X_HOSTS: "c" }).list("host"), [
+      "a",
+      "b",
+    ]);
     assert.deepEqual(new OptionValues(OPTIONS, [], { X_HOSTS: "c, d" }).list("host"), ["c", "d"]);
     assert.deepEqual(new OptionValues(OPTIONS, [], {}).list("host"), []);
     assert.equal(new OptionValues(OPTIONS, ["--quiet"], {}).switch("quiet"), true);
     assert.equal(new OptionValues(OPTIONS, [], { X_QUIET: "true" }).switch("quiet"), true);
     assert.equal(new OptionValues(OPTIONS, [], { X_QUIET: "0" }).switch("quiet"), false);
-    assert.throws(() => new OptionValues(OPTIONS, [], { X_QUIET: "maybe" }).switch("quiet"), /--quiet \(from X_QUIET\) must be true or false, got "maybe"/);
+    assert.throws(
+      () => new OptionValues(OPTIONS, [], { X_QUIET: "maybe" }).switch("quiet"),
+      /--quiet \(from X_QUIET\) must be true or false, got "maybe"/,
+    );
   });
 
   it("name the option, and the variable a bad value came from", () => {
     const bad = (argv: string[], env: NodeJS.ProcessEnv, read: (v: OptionValues) => unknown, pattern: RegExp) =>
-      assert.throws(() => read(new OptionValues(OPTIONS, argv, env)), (e: unknown) => e instanceof ConfigError && pattern.test(e.message), pattern.source);
-    bad(["--level", "loud"], {}, (v) => v.oneOf("level", ["info", "debug"]), /^--level must be one of info, debug, got "loud"$/);
-    bad([], { X_LEVEL: "loud" }, (v) => v.oneOf("level", ["info"]), /^--level \(from X_LEVEL\) must be one of info, got "loud"$/);
+      assert.throws(
+        () => read(new OptionValues(OPTIONS, argv, env)),
+        (e: unknown) => e instanceof ConfigError && pattern.test(e.message),
+        pattern.source,
+      );
+    bad(
+      ["--level", "loud"],
+      {},
+      (v) => v.oneOf("level", ["info", "debug"]),
+      /^--level must be one of info, debug, got "loud"$/,
+    );
+    bad(
+      [],
+      { X_LEVEL: "loud" },
+      (v) => v.oneOf("level", ["info"]),
+      /^--level \(from X_LEVEL\) must be one of info, got "loud"$/,
+    );
     bad(["--ratio", "2"], {}, (v) => v.ratio("ratio"), /^--ratio must be a number from 0 to 1/);
     bad(["--listen", "80"], {}, (v) => v.hostPort("listen"), /^--listen must be HOST:PORT, got "80"$/);
     bad(["extra"], {}, () => undefined, /unexpected argument "extra"/);
@@ -59,7 +79,11 @@ describe("HOST:PORT", () => {
 
   it("refuses what is not one, naming the option", () => {
     for (const value of ["8080", "host", "host:70000", "::1:9090", "[::1]", "host:port"]) {
-      assert.throws(() => parseHostPort(value, "--x"), (e: unknown) => e instanceof ConfigError && e.message === `--x must be HOST:PORT, got "${value}"`, value);
+      assert.throws(
+        () => parseHostPort(value, "--x"),
+        (e: unknown) => e instanceof ConfigError && e.message === `--x must be HOST:PORT, got "${value}"`,
+        value,
+      );
     }
     assert.throws(() => parseHostPort("host", "--x", { portAlone: true }), /--x must be HOST:PORT or PORT/);
   });

@@ -40,7 +40,12 @@ export class OptionValues {
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: Object.fromEntries(options.map((o) => [o.flag, { type: o.value ? ("string" as const) : ("boolean" as const), multiple: o.repeatable === true }])),
+      options: Object.fromEntries(
+        options.map((o) => [
+          o.flag,
+          { type: o.value ? ("string" as const) : ("boolean" as const), multiple: o.repeatable === true },
+        ]),
+      ),
     });
     if (positionals.length > 0) throw new ConfigError(`unexpected argument "${positionals[0]}"`);
     this.#options = new Map(options.map((o) => [o.flag, o]));
@@ -59,7 +64,10 @@ export class OptionValues {
   list(flag: string): string[] {
     const given = this.#flags[flag];
     if (Array.isArray(given) && given.length > 0) return given.map(String);
-    return (this.#fromEnv(flag) ?? this.#spec(flag).default ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    return (this.#fromEnv(flag) ?? this.#spec(flag).default ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
   }
 
   /** A switch: given, or its variable set to true/1 (false/0 leave it off). */
@@ -93,7 +101,8 @@ export class OptionValues {
     const v = this.text(flag);
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (v.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1) throw this.#invalid(flag, "must be a number from 0 to 1", v);
+    if (v.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1)
+      throw this.#invalid(flag, "must be a number from 0 to 1", v);
     return n;
   }
 
@@ -106,13 +115,15 @@ export class OptionValues {
     } catch {
       throw this.#invalid(flag, "must be a URL", v);
     }
-    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw this.#invalid(flag, "must be an http(s) URL", v);
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
+      throw this.#invalid(flag, "must be an http(s) URL", v);
     return parsed;
   }
 
   oneOf<T extends string>(flag: string, allowed: readonly T[]): T {
     const v = this.text(flag) ?? "";
-    if (!(allowed as readonly string[]).includes(v)) throw this.#invalid(flag, `must be one of ${allowed.join(", ")}`, v);
+    if (!(allowed as readonly string[]).includes(v))
+      throw this.#invalid(flag, `must be one of ${allowed.join(", ")}`, v);
     return v as T;
   }
 

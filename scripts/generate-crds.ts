@@ -6,7 +6,10 @@ import { MCP_APPROVAL_CRD_FILE, renderMcpApprovalCrdYaml } from "../operator/crd
 import { MCP_POLICY_CRD_FILE, renderMcpPolicyCrdYaml } from "../operator/crd/mcppolicy-crd.ts";
 
 const root = join(import.meta.dirname, "..");
-for (const [file, text] of [[MCP_POLICY_CRD_FILE, renderMcpPolicyCrdYaml()], [MCP_APPROVAL_CRD_FILE, renderMcpApprovalCrdYaml()]] as const) {
+for (const [file, text] of [
+  [MCP_POLICY_CRD_FILE, renderMcpPolicyCrdYaml()],
+  [MCP_APPROVAL_CRD_FILE, renderMcpApprovalCrdYaml()],
+] as const) {
   const target = join(root, file);
   mkdirSync(dirname(target), { recursive: true });
   writeFileSync(target, text);

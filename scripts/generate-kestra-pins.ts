@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { kestraPinsSource } from "../policy/catalog/kestra-pins-source.ts";
 
 const root = join(import.meta.dirname, "..");
-const listing = JSON.parse(readFileSync(join(root, "test/fixtures/kestra-tools-list.json"), "utf8")) as { tools: unknown[] };
+const listing = JSON.parse(readFileSync(join(root, "test/fixtures/kestra-tools-list.json"), "utf8")) as {
+  tools: unknown[];
+};
 writeFileSync(join(root, "policy/catalog/kestra-pins.ts"), kestraPinsSource(listing.tools));
 process.stdout.write("wrote policy/catalog/kestra-pins.ts\n");

@@ -7,7 +7,11 @@ import { APPROVER_RBAC_FILE, renderApproverYaml } from "../operator/rbac/approve
 import { OPERATOR_RBAC_FILE, renderOperatorRbacYaml } from "../operator/rbac/operator-rbac.ts";
 import { PINS_APPROVER_RBAC_FILE, renderPinsApproverYaml } from "../operator/rbac/pins-approver-role.ts";
 
-for (const [file, text] of [[OPERATOR_RBAC_FILE, renderOperatorRbacYaml()], [APPROVER_RBAC_FILE, renderApproverYaml()], [PINS_APPROVER_RBAC_FILE, renderPinsApproverYaml()]] as const) {
+for (const [file, text] of [
+  [OPERATOR_RBAC_FILE, renderOperatorRbacYaml()],
+  [APPROVER_RBAC_FILE, renderApproverYaml()],
+  [PINS_APPROVER_RBAC_FILE, renderPinsApproverYaml()],
+] as const) {
   writeFileSync(join(import.meta.dirname, "..", file), text);
   process.stdout.write(`wrote ${file}\n`);
 }

@@ -7,7 +7,11 @@ import { SlidingWindowMemoryStore } from "../policy/ratelimit/memory-store.ts";
 import { SidecarMetrics } from "./observability/metrics.ts";
 import { PolicyHolder } from "./policy-holder.ts";
 
-const doc = (generation: number, spec: string) => parsePolicyText(`apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: p, namespace: ns, generation: ${generation}}\nspec: ${spec}\n`, "x");
+const doc = (generation: number, spec: string) =>
+  parsePolicyText(
+    `apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: p, namespace: ns, generation: ${generation}}\nspec: ${spec}\n`,
+    "x",
+  );
 
 function holder() {
   const metrics = new SidecarMetrics({ version: "test" }, { processMetrics: false });
@@ -27,9 +31,19 @@ describe("PolicyHolder", () => {
     assert.deepEqual(seen, ["ns/p@1", "ns/p@2"]);
     const info = await sample("mcp_warden_policy_info");
     assert.equal(info.length, 1, "only the policy in force is published");
-    assert.deepEqual({ ...info[0]?.labels }, { policy: "ns/p", format: "McpPolicy", version: "2", digest: h.current?.digest, mode: "Enforce" });
-    assert.deepEqual((await sample("mcp_warden_policy_reloads_total")).map((v) => [v.labels.result, v.value]).sort(), [["invalid", 0], ["success", 2]]);
-    assert.deepEqual((await sample("mcp_warden_rate_limit_store_errors_total")).map((v) => [v.labels.store, v.value]), [["memory", 0]], "the store in use starts at zero");
+    assert.deepEqual(
+      { ...info[0]?.labels },
+      { policy: "ns/p", format: "McpPolicy", version: "2", digest: h.current?.digest, mode: "Enforce" },
+    );
+    assert.deepEqual((await sample("mcp_warden_policy_reloads_total")).map((v) => [v.labels.result, v.value]).sort(), [
+      ["invalid", 0],
+      ["success", 2],
+    ]);
+    assert.deepEqual(
+      (await sample("mcp_warden_rate_limit_store_errors_total")).map((v) => [v.labels.store, v.value]),
+      [["memory", 0]],
+      "the store in use starts at zero",
+    );
   });
 
   it("keeps the last good policy when a new version does not compile, and counts it", async () => {
@@ -38,7 +52,10 @@ describe("PolicyHolder", () => {
     assert.equal(h.accept(doc(2, "{default: deny, tools: [{name: a, denyIf: ['args.x ==']}]}")), false);
     assert.equal(h.current?.generation, 1);
     assert.match(h.lastRejection?.[0]?.message ?? "", /./);
-    assert.deepEqual((await sample("mcp_warden_policy_reloads_total")).map((v) => [v.labels.result, v.value]).sort(), [["invalid", 1], ["success", 1]]);
+    assert.deepEqual((await sample("mcp_warden_policy_reloads_total")).map((v) => [v.labels.result, v.value]).sort(), [
+      ["invalid", 1],
+      ["success", 1],
+    ]);
     h.handlers().invalid(Object.assign(new Error("x"), { problems: [{ path: ["spec"], message: "bad" }] }));
     assert.equal(h.current?.generation, 1);
   });
@@ -55,8 +72,14 @@ describe("PolicyHolder", () => {
   it("rejects a policy whose Redis URL cannot be had, keeping the policy in force", () => {
     const { h } = holder();
     h.accept(doc(1, "{default: deny}"));
-    assert.equal(h.accept(doc(2, "{default: deny, rateLimit: {store: redis, redis: {secretRef: {name: redis, key: url}}}}")), false);
-    assert.match(h.lastRejection?.map((p) => `${p.path.join(".")}: ${p.message}`).join() ?? "", /spec\.rateLimit: .*MCP_WARDEN_REDIS_URL is not set/);
+    assert.equal(
+      h.accept(doc(2, "{default: deny, rateLimit: {store: redis, redis: {secretRef: {name: redis, key: url}}}}")),
+      false,
+    );
+    assert.match(
+      h.lastRejection?.map((p) => `${p.path.join(".")}: ${p.message}`).join() ?? "",
+      /spec\.rateLimit: .*MCP_WARDEN_REDIS_URL is not set/,
+    );
     assert.equal(h.current?.generation, 1);
   });
 

@@ -56,7 +56,8 @@ export class PolicyHolder {
     return {
       policy: (loaded) => void this.accept(loaded),
       invalid: (error) => this.reject(error.problems),
-      trouble: (error) => this.log.warn({ err: error.message }, "policy source trouble; the current policy stays in force"),
+      trouble: (error) =>
+        this.log.warn({ err: error.message }, "policy source trouble; the current policy stays in force"),
     };
   }
 
@@ -69,7 +70,11 @@ export class PolicyHolder {
       // A library the policy needs that cannot be loaded now (it loads with the first policy that uses
       // it) rejects the version like an invalid one: counted and logged, the previous policy kept,
       // and tried again with the next version.
-      this.reject(err instanceof PolicyError ? err.problems : [{ path: [], message: `the policy cannot be compiled: ${(err as Error).message}` }]);
+      this.reject(
+        err instanceof PolicyError
+          ? err.problems
+          : [{ path: [], message: `the policy cannot be compiled: ${(err as Error).message}` }],
+      );
       return false;
     }
     let settings: RateLimitStoreSettings;
@@ -86,7 +91,12 @@ export class PolicyHolder {
         // The Redis client loads with the first Redis store: one that cannot be made rejects the version.
         this.rateLimitStore = this.stores.create(settings);
       } catch (err) {
-        this.reject([{ path: loaded.docPath(["rateLimit"]), message: `the rate-limit store cannot be created: ${(err as Error).message}` }]);
+        this.reject([
+          {
+            path: loaded.docPath(["rateLimit"]),
+            message: `the rate-limit store cannot be created: ${(err as Error).message}`,
+          },
+        ]);
         return false;
       }
       this.storeSettings = settings;
@@ -100,12 +110,26 @@ export class PolicyHolder {
     this.metrics.rateLimitStoreErrors.inc({ store: storeKind(compiled.spec) }, 0);
     this.metrics.policyInfo.reset();
     this.metrics.policyInfo.set(
-      { policy: compiled.name, format: compiled.format, version: versionOf(compiled), digest: compiled.digest, mode: compiled.mode },
+      {
+        policy: compiled.name,
+        format: compiled.format,
+        version: versionOf(compiled),
+        digest: compiled.digest,
+        mode: compiled.mode,
+      },
       1,
     );
-    for (const warning of compiled.warnings) this.log.warn({ policy: compiled.name, problem: formatProblem(warning) }, "policy warning");
+    for (const warning of compiled.warnings)
+      this.log.warn({ policy: compiled.name, problem: formatProblem(warning) }, "policy warning");
     this.log.info(
-      { policy: compiled.name, format: compiled.format, version: versionOf(compiled), mode: compiled.mode, tools: compiled.spec.tools?.length ?? 0, default: compiled.spec.default },
+      {
+        policy: compiled.name,
+        format: compiled.format,
+        version: versionOf(compiled),
+        mode: compiled.mode,
+        tools: compiled.spec.tools?.length ?? 0,
+        default: compiled.spec.default,
+      },
       previous ? "policy reloaded" : "policy loaded",
     );
     for (const listener of this.listeners) listener(compiled);
@@ -117,7 +141,9 @@ export class PolicyHolder {
     this.metrics.policyReloads.inc({ result: "invalid" });
     this.log.error(
       { problems: problems.map(formatProblem), keeping: this.policy ? versionOf(this.policy) : null },
-      this.policy ? "invalid policy rejected; the previous policy stays in force" : "invalid policy rejected; no policy is in force, so every tool call is denied",
+      this.policy
+        ? "invalid policy rejected; the previous policy stays in force"
+        : "invalid policy rejected; no policy is in force, so every tool call is denied",
     );
   }
 

@@ -24,7 +24,10 @@ export function createStoreFactory(env: Readonly<Record<string, string | undefin
           availabilityChanged: (available, cause) =>
             available
               ? log.info({ store: settings.description }, "rate-limit store available")
-              : log.error({ store: settings.description, cause }, "rate-limit store unavailable: limited calls fail closed unless failMode is open"),
+              : log.error(
+                  { store: settings.description, cause },
+                  "rate-limit store unavailable: limited calls fail closed unless failMode is open",
+                ),
         },
       }),
   };

@@ -5,7 +5,13 @@ import { SessionTable } from "./sessions.ts";
 function table(max = 3, idle = 1000, perGrant = max) {
   const clock = { now: 0 };
   const sizes: number[] = [];
-  const t = new SessionTable({ maxSessions: max, maxSessionsPerGrant: perGrant, idleTimeoutMs: idle, now: () => clock.now, onSize: (n) => sizes.push(n) });
+  const t = new SessionTable({
+    maxSessions: max,
+    maxSessionsPerGrant: perGrant,
+    idleTimeoutMs: idle,
+    now: () => clock.now,
+    onSize: (n) => sizes.push(n),
+  });
   return { t, clock, sizes };
 }
 
@@ -67,7 +73,11 @@ describe("SessionTable", () => {
     t.bind("b1", "apikey:b");
     t.bind("b2", "apikey:b");
     for (let i = 3; i < 20; i++) t.bind(`b${i}`, "apikey:b");
-    assert.equal(t.check("a1", "apikey:a"), "ok", "the least recently used session overall is another grant's: it stays");
+    assert.equal(
+      t.check("a1", "apikey:a"),
+      "ok",
+      "the least recently used session overall is another grant's: it stays",
+    );
     assert.equal(t.check("a2", "apikey:a"), "ok");
     assert.equal(t.countOf("apikey:b"), 2);
     assert.equal(t.size, 4);

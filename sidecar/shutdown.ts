@@ -26,7 +26,10 @@ export interface ShutdownSteps {
 export async function shutDownGracefully(steps: ShutdownSteps, graceMs: number): Promise<void> {
   const { log, inFlight, connections } = steps;
   inFlight.startShutdown();
-  log.info({ inFlight: inFlight.exchanges, streams: inFlight.streams, heldForApproval: steps.held.size, graceMs }, "shutting down");
+  log.info(
+    { inFlight: inFlight.exchanges, streams: inFlight.streams, heldForApproval: steps.held.size, graceMs },
+    "shutting down",
+  );
   connections.stopAccepting();
   inFlight.endStreams();
   steps.held.abortAll();

@@ -86,14 +86,30 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   const podName = options.podName ?? process.env.POD_NAME ?? hostname();
   const metrics = new SidecarMetrics({ version: VERSION }, { processMetrics: options.processMetrics });
   const holder = new PolicyHolder({ metrics, log, stores: options.stores });
-  const authenticator = new Authenticator({ log, apiKeysFile: config.apiKeysFile, kubernetesApi: config.kubernetesApi, watch: { debounceMs: config.reloadDebounceMs } });
+  const authenticator = new Authenticator({
+    log,
+    apiKeysFile: config.apiKeysFile,
+    kubernetesApi: config.kubernetesApi,
+    watch: { debounceMs: config.reloadDebounceMs },
+  });
   holder.onChange((policy) => void authenticator.configure(policy.spec.identity));
   const knownTools = new KnownTools(10_000, (n) => metrics.upstreamToolNames.set(n));
   // Declared input schemas are compiled ahead of calls only while the policy checks them (strict).
   knownTools.inputSchemas.warmWhile(false);
   holder.onChange((policy) => knownTools.inputSchemas.warmWhile(policy.strictArguments !== undefined));
-  const sessions = new SessionTable({ maxSessions: config.maxSessions, maxSessionsPerGrant: config.maxSessionsPerGrant, idleTimeoutMs: config.sessionIdleTimeoutMs, onSize: (n) => metrics.sessions.set(n) });
-  const upstream = new Upstream({ url: config.upstream, connectTimeoutMs: config.upstreamConnectTimeoutMs, headersTimeoutMs: config.upstreamHeadersTimeoutMs, keepAliveTimeoutMs: config.upstreamKeepAliveTimeoutMs, maxConnections: config.upstreamMaxConnections });
+  const sessions = new SessionTable({
+    maxSessions: config.maxSessions,
+    maxSessionsPerGrant: config.maxSessionsPerGrant,
+    idleTimeoutMs: config.sessionIdleTimeoutMs,
+    onSize: (n) => metrics.sessions.set(n),
+  });
+  const upstream = new Upstream({
+    url: config.upstream,
+    connectTimeoutMs: config.upstreamConnectTimeoutMs,
+    headersTimeoutMs: config.upstreamHeadersTimeoutMs,
+    keepAliveTimeoutMs: config.upstreamKeepAliveTimeoutMs,
+    maxConnections: config.upstreamMaxConnections,
+  });
   const enforcer = new Enforcer({ holder, metrics, audit: loggers.audit, log, knownTools });
   const tracing = await startSidecarTracing(config, holder, metrics, log, VERSION).catch(async (err: unknown) => {
     authenticator.close();
@@ -106,13 +122,25 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   const toolLister = new ToolLister({ url: config.upstream, knownTools, log, version: VERSION });
   toolLister.start();
   const driftReporter = createDriftReporter(config.policy, { kubeConfig: options.kubeConfig, podName, log });
-  const drift = new DriftMonitor({ holder, live: knownTools.definitions, metrics, audit: loggers.audit, report: (snapshot) => driftReporter?.report(snapshot) });
+  const drift = new DriftMonitor({
+    holder,
+    live: knownTools.definitions,
+    metrics,
+    audit: loggers.audit,
+    report: (snapshot) => driftReporter?.report(snapshot),
+  });
 
   // What every exit releases, a failed start or a shutdown (an upstream already destroyed may refuse to close).
   const release = async () => {
     authenticator.close();
     drift.stop();
-    await Promise.all([upstream.close().catch(() => undefined), holder.close(), toolLister.stop(), driftReporter?.stop(), stopTracing(tracing)]);
+    await Promise.all([
+      upstream.close().catch(() => undefined),
+      holder.close(),
+      toolLister.stop(),
+      driftReporter?.stop(),
+      stopTracing(tracing),
+    ]);
   };
   const source = await startPolicySource(options, holder, log, release);
   const approvals = await startApprovals(options, source, podName, log).catch(async (err: unknown) => {
@@ -123,7 +151,22 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
 
   const inFlight = new InFlightExchanges();
   const requestIds = new RequestIds(config.maxSessions);
-  const app = createMcpServer({ config, upstream, enforcer, targets, holder, sessions, knownTools, metrics, log, authenticator, inFlight, approvalRuntime: approvals, requestIds, tracing });
+  const app = createMcpServer({
+    config,
+    upstream,
+    enforcer,
+    targets,
+    holder,
+    sessions,
+    knownTools,
+    metrics,
+    log,
+    authenticator,
+    inFlight,
+    approvalRuntime: approvals,
+    requestIds,
+    tracing,
+  });
   const connections = new ConnectionTracker(app.server);
   inFlight.attach(connections);
   const admin = createAdminServer(metrics, {
@@ -137,7 +180,10 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     throw listenFailure(err);
   }
   const url = `http://${hostFor(app)}${config.upstream.pathname}`;
-  log.info({ listen: url, admin: `http://${hostFor(admin)}`, upstream: config.upstream.href, policy: source.description }, "sidecar started");
+  log.info(
+    { listen: url, admin: `http://${hostFor(admin)}`, upstream: config.upstream.href, policy: source.description },
+    "sidecar started",
+  );
 
   let shutdown: Promise<void> | undefined;
   return {
@@ -149,30 +195,43 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     source,
     approvals: approvals.approvals,
     shutdown(graceMs = config.shutdownGraceMs) {
-      shutdown ??= shutDownGracefully({
-        log,
-        inFlight,
-        connections,
-        held: approvals.held,
-        app,
-        upstream,
-        release: async () => {
-          await source.stop();
-          await Promise.all([release(), admin.close(), approvals.stop()]);
+      shutdown ??= shutDownGracefully(
+        {
+          log,
+          inFlight,
+          connections,
+          held: approvals.held,
+          app,
+          upstream,
+          release: async () => {
+            await source.stop();
+            await Promise.all([release(), admin.close(), approvals.stop()]);
+          },
+          flushLogs: () => loggers.flush(),
         },
-        flushLogs: () => loggers.flush(),
-      }, graceMs);
+        graceMs,
+      );
       return shutdown;
     },
   };
 }
 
 /** The policy source, started; an unreadable or invalid first policy is a startup error (after `release`). */
-async function startPolicySource(options: SidecarOptions, holder: PolicyHolder, log: Loggers["log"], release: () => Promise<void>): Promise<PolicySource> {
+async function startPolicySource(
+  options: SidecarOptions,
+  holder: PolicyHolder,
+  log: Loggers["log"],
+  release: () => Promise<void>,
+): Promise<PolicySource> {
   const { config } = options;
   let source: PolicySource;
   try {
-    source = options.source ?? createPolicySource(config.policy, { file: { debounceMs: config.reloadDebounceMs }, ...(options.kubeConfig ? { kubernetes: { kubeConfig: options.kubeConfig } } : {}) });
+    source =
+      options.source ??
+      createPolicySource(config.policy, {
+        file: { debounceMs: config.reloadDebounceMs },
+        ...(options.kubeConfig ? { kubernetes: { kubeConfig: options.kubeConfig } } : {}),
+      });
   } catch (err) {
     await release();
     throw new StartupError(errorMessage(err));
@@ -187,7 +246,8 @@ async function startPolicySource(options: SidecarOptions, holder: PolicyHolder, 
     await Promise.all([source.stop(), release()]);
     throw new StartupError(`the policy from ${source.description} is invalid`, holder.lastRejection.map(formatProblem));
   }
-  if (!holder.current) log.warn({ source: source.description }, "no policy yet: not ready, and every tool call is denied until one loads");
+  if (!holder.current)
+    log.warn({ source: source.description }, "no policy yet: not ready, and every tool call is denied until one loads");
   return source;
 }
 
@@ -196,7 +256,12 @@ async function startPolicySource(options: SidecarOptions, holder: PolicyHolder, 
  * configuration by now (or failed with a startup error that says so), and approvals live beside
  * that policy.
  */
-async function startApprovals(options: SidecarOptions, source: PolicySource, podName: string, log: Loggers["log"]): Promise<ApprovalRuntime> {
+async function startApprovals(
+  options: SidecarOptions,
+  source: PolicySource,
+  podName: string,
+  log: Loggers["log"],
+): Promise<ApprovalRuntime> {
   const { config } = options;
   const policyRef = config.policy.startsWith(KUBERNETES_POLICY_SCHEME) ? parsePolicyUrl(config.policy) : undefined;
   try {
@@ -216,7 +281,11 @@ async function startApprovals(options: SidecarOptions, source: PolicySource, pod
 
 function listenFailure(err: unknown): StartupError {
   const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
-  return new StartupError(e.code === "EADDRINUSE" ? `cannot listen on ${e.address}:${e.port}: the address is in use` : `cannot listen: ${e.message}`);
+  return new StartupError(
+    e.code === "EADDRINUSE"
+      ? `cannot listen on ${e.address}:${e.port}: the address is in use`
+      : `cannot listen: ${e.message}`,
+  );
 }
 
 function hostFor(app: { readonly server: Server }): string {

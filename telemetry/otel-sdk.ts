@@ -4,7 +4,21 @@
 // queues it, and a collector that is down or slow costs spans, counted by `onDropped`, never calls.
 // The sampler is parent-based: a client's sampled trace context continues, and new traces are
 // sampled at a ratio read per trace (the policy or a flag may change it at any time).
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, defaultTextMapGetter, defaultTextMapSetter, isSpanContextValid, trace, type Attributes as OtelAttributes, type Context, type Link, type Span, type Tracer } from "@opentelemetry/api";
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  isSpanContextValid,
+  trace,
+  type Attributes as OtelAttributes,
+  type Context,
+  type Link,
+  type Span,
+  type Tracer,
+} from "@opentelemetry/api";
 import { ExportResultCode, W3CTraceContextPropagator, type ExportResult } from "@opentelemetry/core";
 import { detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
 import {
@@ -23,7 +37,11 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic
 import { batchFromEnv, exportProtocol, samplerFromEnv, type OtlpProtocol, type SamplerSetting } from "./tracing-env.ts";
 import type { Attributes, SpanKindName, TraceCarrier, TraceSpan, Tracing, TracingOptions } from "./trace-types.ts";
 
-const KINDS: Record<SpanKindName, SpanKind> = { server: SpanKind.SERVER, client: SpanKind.CLIENT, internal: SpanKind.INTERNAL };
+const KINDS: Record<SpanKindName, SpanKind> = {
+  server: SpanKind.SERVER,
+  client: SpanKind.CLIENT,
+  internal: SpanKind.INTERNAL,
+};
 
 export async function createOtlpTracing(options: TracingOptions): Promise<Tracing> {
   const env = options.env ?? process.env;
@@ -31,19 +49,33 @@ export async function createOtlpTracing(options: TracingOptions): Promise<Tracin
   const fallback = samplerFromEnv(env);
   const batch = batchFromEnv(env);
   const exporter = new CountingExporter(await otlpExporter(protocol), options);
-  const processor = new BoundedProcessor(new BatchSpanProcessor({ exporter, ...batch }), batch.maxQueueSize, options.onDropped);
-  exporter.exported = (n) => processor.settled(n);
-  const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName, [ATTR_SERVICE_VERSION]: options.serviceVersion }).merge(
-    detectResources({ detectors: [envDetector] }),
+  const processor = new BoundedProcessor(
+    new BatchSpanProcessor({ exporter, ...batch }),
+    batch.maxQueueSize,
+    options.onDropped,
   );
-  const provider = new TracerProvider({ resource, sampler: new RatioSampler(options.samplingRatio, fallback), spanProcessors: [processor] });
+  exporter.exported = (n) => processor.settled(n);
+  const resource = resourceFromAttributes({
+    [ATTR_SERVICE_NAME]: options.serviceName,
+    [ATTR_SERVICE_VERSION]: options.serviceVersion,
+  }).merge(detectResources({ detectors: [envDetector] }));
+  const provider = new TracerProvider({
+    resource,
+    sampler: new RatioSampler(options.samplingRatio, fallback),
+    spanProcessors: [processor],
+  });
   const tracer = provider.getTracer("mcp-warden", options.serviceVersion);
   const propagator = new W3CTraceContextPropagator();
   return {
     enabled: true,
     start(name, kind, carriers, attributes) {
       const parent = parentContext(propagator, carriers);
-      return new OtelSpan(tracer, propagator, tracer.startSpan(name, { kind: KINDS[kind], attributes: clean(attributes) }, parent), parent);
+      return new OtelSpan(
+        tracer,
+        propagator,
+        tracer.startSpan(name, { kind: KINDS[kind], attributes: clean(attributes) }, parent),
+        parent,
+      );
     },
     flush: () => provider.forceFlush(),
     shutdown: () => provider.shutdown(),
@@ -66,7 +98,10 @@ async function otlpExporter(protocol: OtlpProtocol): Promise<SpanExporter> {
 }
 
 /** The first carrier holding a valid trace context, as a parent context; none: a new trace. */
-function parentContext(propagator: W3CTraceContextPropagator, carriers: readonly (TraceCarrier | undefined)[]): Context {
+function parentContext(
+  propagator: W3CTraceContextPropagator,
+  carriers: readonly (TraceCarrier | undefined)[],
+): Context {
   for (const carrier of carriers) {
     if (typeof carrier?.traceparent !== "string") continue;
     const extracted = propagator.extract(ROOT_CONTEXT, carrier, defaultTextMapGetter);
@@ -111,7 +146,12 @@ class OtelSpan implements TraceSpan {
   }
 
   child(name: string, kind: SpanKindName, attributes?: Attributes): TraceSpan {
-    return new OtelSpan(this.tracer, this.propagator, this.tracer.startSpan(name, { kind: KINDS[kind], attributes: clean(attributes) }, this.context), this.context);
+    return new OtelSpan(
+      this.tracer,
+      this.propagator,
+      this.tracer.startSpan(name, { kind: KINDS[kind], attributes: clean(attributes) }, this.context),
+      this.context,
+    );
   }
 
   carrier(): TraceCarrier {
@@ -142,7 +182,14 @@ class RatioSampler implements Sampler {
     this.fallback = fallback;
   }
 
-  shouldSample(context: Context, traceId: string, name: string, kind: SpanKind, attributes: OtelAttributes, links: Link[]): SamplingResult {
+  shouldSample(
+    context: Context,
+    traceId: string,
+    name: string,
+    kind: SpanKind,
+    attributes: OtelAttributes,
+    links: Link[],
+  ): SamplingResult {
     return this.current().shouldSample(context, traceId, name, kind, attributes, links);
   }
 

@@ -33,7 +33,12 @@ export interface Tracing {
    * A span continuing the first carrier that holds a valid trace context (a client's), or starting
    * a trace; undefined when tracing is off.
    */
-  start(name: string, kind: SpanKindName, carriers: readonly (TraceCarrier | undefined)[], attributes?: Attributes): TraceSpan | undefined;
+  start(
+    name: string,
+    kind: SpanKindName,
+    carriers: readonly (TraceCarrier | undefined)[],
+    attributes?: Attributes,
+  ): TraceSpan | undefined;
   /** Exports what is queued (bounded by the export timeout). */
   flush(): Promise<void>;
   shutdown(): Promise<void>;

@@ -5,7 +5,15 @@
 
 import type { Tracing, TracingOptions } from "./trace-types.ts";
 
-export type { AttributeValue, Attributes, SpanKindName, TraceCarrier, TraceSpan, Tracing, TracingOptions } from "./trace-types.ts";
+export type {
+  AttributeValue,
+  Attributes,
+  SpanKindName,
+  TraceCarrier,
+  TraceSpan,
+  Tracing,
+  TracingOptions,
+} from "./trace-types.ts";
 
 export const TRACING_MODES = ["off", "otlp"] as const;
 export type TracingMode = (typeof TRACING_MODES)[number];

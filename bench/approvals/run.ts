@@ -14,19 +14,31 @@ const flowYaml = [
   "id: nightly-billing",
   "namespace: company.finance",
   "tasks:",
-  ...Array.from({ length: 60 }, (_, i) => `  - id: step_${i}\n    type: io.kestra.plugin.scripts.shell.Commands\n    commands: ["./run.sh --part ${i}"]`),
+  ...Array.from(
+    { length: 60 },
+    (_, i) =>
+      `  - id: step_${i}\n    type: io.kestra.plugin.scripts.shell.Commands\n    commands: ["./run.sh --part ${i}"]`,
+  ),
   "  - id: db\n    type: io.kestra.plugin.jdbc.postgresql.Query\n    url: jdbc:postgresql://db:5432/billing\n    password: \"{{ secret('DB_PASSWORD') }}\"",
 ].join("\n");
 
 const cases: Array<[string, Record<string, unknown>]> = [
-  ["resume_execution (3 keys)", { namespace: "company.team", flow_id: "nightly", execution_ids: ["4Zf3kX9q2LmN8pQr7sTu1v"] }],
+  [
+    "resume_execution (3 keys)",
+    { namespace: "company.team", flow_id: "nightly", execution_ids: ["4Zf3kX9q2LmN8pQr7sTu1v"] },
+  ],
   [`create_flow_from_yaml (${(flowYaml.length / 1024).toFixed(1)} KiB YAML)`, { yaml_definition: flowYaml }],
   [
     "execute_flow (40 inputs, 200 labels)",
     {
       namespace: "company.team",
       flow_id: "etl",
-      inputs: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`input_${i}`, i % 3 === 0 ? { nested: { value: i, list: [1, 2, 3] } } : `value-${i}-${"x".repeat(40)}`])),
+      inputs: Object.fromEntries(
+        Array.from({ length: 40 }, (_, i) => [
+          `input_${i}`,
+          i % 3 === 0 ? { nested: { value: i, list: [1, 2, 3] } } : `value-${i}-${"x".repeat(40)}`,
+        ]),
+      ),
       labels: Array.from({ length: 200 }, (_, i) => ({ key: `team-${i}`, value: `v${i}` })),
       wait: false,
     },
@@ -42,6 +54,9 @@ for (const [name, args] of cases) {
   const raw = measure("  JSON.stringify + SHA-256 (baseline)", SAMPLES, () => rawDigest(args));
   const digest = measure("  argumentsDigest (RFC 8785 + SHA-256)", SAMPLES, () => argumentsDigest(args));
   const preview = measure("  argumentsPreview (redacted, ≤ 2 KiB)", SAMPLES, () => argumentsPreview(args));
-  for (const m of [raw, digest, preview]) console.log(formatRow([m.name, m.perSecond.toFixed(0), (m.p50 / 1000).toFixed(1), (m.p99 / 1000).toFixed(1)]));
-  console.log(`  digest / baseline p50 ×${(digest.p50 / raw.p50).toFixed(2)}; preview / baseline p50 ×${(preview.p50 / raw.p50).toFixed(2)}; preview ${Buffer.byteLength(argumentsPreview(args))} bytes`);
+  for (const m of [raw, digest, preview])
+    console.log(formatRow([m.name, m.perSecond.toFixed(0), (m.p50 / 1000).toFixed(1), (m.p99 / 1000).toFixed(1)]));
+  console.log(
+    `  digest / baseline p50 ×${(digest.p50 / raw.p50).toFixed(2)}; preview / baseline p50 ×${(preview.p50 / raw.p50).toFixed(2)}; preview ${Buffer.byteLength(argumentsPreview(args))} bytes`,
+  );
 }

@@ -12,10 +12,15 @@ try {
     cases,
     seed,
     progressEvery: 50_000,
-    onProgress: (r) => process.stderr.write(`${r.requests.toLocaleString("en-US")} requests, ${r.seconds.toFixed(0)} s (${Math.round(r.requests / r.seconds)}/s)\n`),
+    onProgress: (r) =>
+      process.stderr.write(
+        `${r.requests.toLocaleString("en-US")} requests, ${r.seconds.toFixed(0)} s (${Math.round(r.requests / r.seconds)}/s)\n`,
+      ),
   });
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  process.stdout.write(`\n${report.requests.toLocaleString("en-US")} requests (${report.messages.toLocaleString("en-US")} JSON-RPC messages) with seed ${report.seed} in ${report.seconds.toFixed(0)} s: no 5xx, no crash, nothing forbidden reached the upstream.\n`);
+  process.stdout.write(
+    `\n${report.requests.toLocaleString("en-US")} requests (${report.messages.toLocaleString("en-US")} JSON-RPC messages) with seed ${report.seed} in ${report.seconds.toFixed(0)} s: no 5xx, no crash, nothing forbidden reached the upstream.\n`,
+  );
 } catch (err) {
   process.stderr.write(`${(err as Error).message}\n`);
   process.exitCode = 1;

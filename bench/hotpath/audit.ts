@@ -17,21 +17,58 @@ const before = (await import(join(baseline.dir, "sidecar/observability/audit.ts"
 
 /** The audit logger as sidecar/observability/logging.ts configures it, writing into `write`. */
 function auditLogger(write: (line: string) => void) {
-  const common = { timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label: string) => ({ level: label }) } };
+  const common = {
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
   return pino({ ...common, name: "mcp-warden-audit", level: "info", base: { audit: true } }, { write });
 }
 
 const allowed: AuditRecord = {
-  policy: "kestra", policyVersion: "7", mode: "Enforce", grant: "apikey:alice", sub: "alice", authMethod: "apikey",
-  session: "3f1c2a9e-55b1-4c36-9f0e-8c1d2b7a6e40", requestId: 42, tool: "list_executions",
+  policy: "kestra",
+  policyVersion: "7",
+  mode: "Enforce",
+  grant: "apikey:alice",
+  sub: "alice",
+  authMethod: "apikey",
+  session: "3f1c2a9e-55b1-4c36-9f0e-8c1d2b7a6e40",
+  requestId: 42,
+  tool: "list_executions",
   verdict: { decision: "allowed", reason: "rule_allowed", rule: "/spec/tools/1", message: "" },
-  forwarded: true, arguments: { namespace: "company.team", flow_id: "nightly-etl", size: 10 },
-  upstreamStatus: 200, upstreamOutcome: "ok", refunded: false, durationSeconds: 0.000843,
+  forwarded: true,
+  arguments: { namespace: "company.team", flow_id: "nightly-etl", size: 10 },
+  upstreamStatus: 200,
+  upstreamOutcome: "ok",
+  refunded: false,
+  durationSeconds: 0.000843,
 };
 const records: AuditRecord[] = [
   allowed,
-  { ...allowed, kind: "resource", tool: "kb://docs/\"quoted\"\n", requestId: "a\u2028b\\c", session: undefined, verdict: { decision: "denied", reason: "default_deny", rule: "(default deny)", message: "no", retryAfterSeconds: 3 }, forwarded: false, upstreamStatus: undefined, upstreamOutcome: "not_forwarded" } as unknown as AuditRecord,
-  { ...allowed, kind: "prompt", tool: "x".repeat(300), traceId: "0af7651916cd43dd8448eb211c80319c", approval: { name: "ns/a", via: "Kubernetes", decidedBy: "bob" }, results: { action: "redacted", reason: undefined, result: {}, detectors: { email: 2 }, rule: "/spec/results/0" } } as unknown as AuditRecord,
+  {
+    ...allowed,
+    kind: "resource",
+    tool: 'kb://docs/"quoted"\n',
+    requestId: "a\u2028b\\c",
+    session: undefined,
+    verdict: {
+      decision: "denied",
+      reason: "default_deny",
+      rule: "(default deny)",
+      message: "no",
+      retryAfterSeconds: 3,
+    },
+    forwarded: false,
+    upstreamStatus: undefined,
+    upstreamOutcome: "not_forwarded",
+  } as unknown as AuditRecord,
+  {
+    ...allowed,
+    kind: "prompt",
+    tool: "x".repeat(300),
+    traceId: "0af7651916cd43dd8448eb211c80319c",
+    approval: { name: "ns/a", via: "Kubernetes", decidedBy: "bob" },
+    results: { action: "redacted", reason: undefined, result: {}, detectors: { email: 2 }, rule: "/spec/results/0" },
+  } as unknown as AuditRecord,
   { ...allowed, approval: {}, arguments: Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`k${i}`, i])) },
 ];
 
@@ -71,5 +108,6 @@ console.log(`  pino, object per line (${baseline.ref} ${baseline.sha.slice(0, 7)
 console.log(`  fixed-shape writer (this tree)        ${(ma / 1000).toFixed(2)} µs   ${(ma / mb).toFixed(2)}× of pino`);
 console.log(`  lines byte-identical for ${records.length} records (time masked): ${identical ? "yes" : "NO"}`);
 if (!identical) {
-  for (let i = 0; i < records.length; i++) if (beforeLines[i] !== afterLines[i]) console.log(`  before: ${beforeLines[i]}  after:  ${afterLines[i]}`);
+  for (let i = 0; i < records.length; i++)
+    if (beforeLines[i] !== afterLines[i]) console.log(`  before: ${beforeLines[i]}  after:  ${afterLines[i]}`);
 }

@@ -20,8 +20,14 @@ const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? "1,16").split(",").map(Num
 const REFS = (process.env.BENCH_REFS ?? "main").split(",").filter((r) => r !== "");
 const TOKEN = "bench-agent-key";
 const WORKLOADS = {
-  "small answer (~0.3 KB)": { method: "tools/call", params: { name: "resume_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } } },
-  "24 KB answer": { method: "tools/call", params: { name: "list_executions", arguments: { namespace: "company.team" } } },
+  "small answer (~0.3 KB)": {
+    method: "tools/call",
+    params: { name: "resume_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } },
+  },
+  "24 KB answer": {
+    method: "tools/call",
+    params: { name: "list_executions", arguments: { namespace: "company.team" } },
+  },
 };
 const POLICY = `apiVersion: mcpwarden.io/v1alpha1
 kind: McpPolicy
@@ -45,7 +51,14 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function measure(target: Target, sessions: number, request: unknown): Promise<Sample> {
   const before = target.pids.length ? cpuSeconds(target.pids) : 0;
-  const result = await runLoad({ url: target.url, sessions, durationMs: DURATION_MS, warmupMs: 500, request, token: TOKEN });
+  const result = await runLoad({
+    url: target.url,
+    sessions,
+    durationMs: DURATION_MS,
+    warmupMs: 500,
+    request,
+    token: TOKEN,
+  });
   if (result.errors > 0) throw new Error(`${target.name}: ${result.errors} failed calls`);
   const cpu = target.pids.length ? cpuSeconds(target.pids) - before : Number.NaN;
   return { ...result, cpuPer1000: (cpu / result.total) * 1000 };
@@ -63,10 +76,16 @@ try {
     const tree = ref === undefined ? undefined : baselineTree(ref);
     const sidecar = await startSidecar(join(dir, "policy.yaml"), join(dir, "keys"), upstream.url, tree?.dir);
     running.push(sidecar);
-    targets.push({ name: tree ? `${tree.ref} (${tree.sha.slice(0, 7)})` : "this tree", url: sidecar.url, pids: [sidecar.child.pid as number] });
+    targets.push({
+      name: tree ? `${tree.ref} (${tree.sha.slice(0, 7)})` : "this tree",
+      url: sidecar.url,
+      pids: [sidecar.child.pid as number],
+    });
   }
   const sidecars = targets.slice(1);
-  console.log(`sidecar per call, ${new Date().toISOString()}: ${REPS} interleaved repetitions × ${DURATION_MS} ms per cell, medians; load average at start ${loadavg()[0]?.toFixed(1)}`);
+  console.log(
+    `sidecar per call, ${new Date().toISOString()}: ${REPS} interleaved repetitions × ${DURATION_MS} ms per cell, medians; load average at start ${loadavg()[0]?.toFixed(1)}`,
+  );
   const cells = new Map<string, Sample[]>();
   for (let rep = 0; rep < REPS; rep++) {
     for (const [workload, request] of Object.entries(WORKLOADS)) {
@@ -80,7 +99,8 @@ try {
       }
     }
   }
-  const cell = (w: string, s: number, t: string, f: keyof Sample) => median((cells.get(`${w}|${s}|${t}`) ?? []).map((r) => r[f]));
+  const cell = (w: string, s: number, t: string, f: keyof Sample) =>
+    median((cells.get(`${w}|${s}|${t}`) ?? []).map((r) => r[f]));
   const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
   for (const w of Object.keys(WORKLOADS)) {
     console.log(`\n#### ${w}`);
@@ -90,8 +110,12 @@ try {
       const first = sidecars[0]?.name as string;
       const cpu = (t: string) => cell(w, s, t, "cpuPer1000");
       const added = (t: string, f: "p50" | "p99") => cell(w, s, t, f) - cell(w, s, "direct", f);
-      console.log(`| ${s} | CPU s per 1,000 calls | ${sidecars.map((t) => `${cpu(t.name).toFixed(3)} (${ratio(cpu(t.name), cpu(first))})`).join(" | ")} |`);
-      console.log(`| ${s} | added p50 / p99 ms | ${sidecars.map((t) => `${added(t.name, "p50").toFixed(2)} / ${added(t.name, "p99").toFixed(2)}`).join(" | ")} |`);
+      console.log(
+        `| ${s} | CPU s per 1,000 calls | ${sidecars.map((t) => `${cpu(t.name).toFixed(3)} (${ratio(cpu(t.name), cpu(first))})`).join(" | ")} |`,
+      );
+      console.log(
+        `| ${s} | added p50 / p99 ms | ${sidecars.map((t) => `${added(t.name, "p50").toFixed(2)} / ${added(t.name, "p99").toFixed(2)}`).join(" | ")} |`,
+      );
     }
   }
 } finally {

@@ -14,7 +14,12 @@ import { readRawBody } from "../../sidecar/proxy/raw-body.ts";
 const REPS = Number(process.env.BENCH_REPS ?? 7);
 const CALLS = Number(process.env.BENCH_CALLS ?? 4000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const BODY = JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "resume_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } } });
+const BODY = JSON.stringify({
+  jsonrpc: "2.0",
+  id: 7,
+  method: "tools/call",
+  params: { name: "resume_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } },
+});
 const ANSWER = JSON.stringify({ jsonrpc: "2.0", id: 7, result: { content: [{ type: "text", text: "resumed" }] } });
 const LIMIT = 1 << 20;
 
@@ -25,7 +30,13 @@ function answer(res: ServerResponse, body: Buffer | undefined): void {
 }
 
 async function fastifyFront(): Promise<string> {
-  const app = fastify({ logger: false, bodyLimit: LIMIT, return503OnClosing: true, exposeHeadRoutes: false, http: { connectionsCheckingInterval: 1000 } });
+  const app = fastify({
+    logger: false,
+    bodyLimit: LIMIT,
+    return503OnClosing: true,
+    exposeHeadRoutes: false,
+    http: { connectionsCheckingInterval: 1000 },
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
   // Callback hooks, no promise per hook: fastify "with hooks trimmed".
@@ -67,7 +78,12 @@ async function block(pool: Pool): Promise<number> {
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (left-- > 0) {
-        const res = await pool.request({ path: "/mcp", method: "POST", headers: { "content-type": "application/json" }, body: BODY });
+        const res = await pool.request({
+          path: "/mcp",
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: BODY,
+        });
         if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
         await res.body.text();
       }
@@ -77,7 +93,10 @@ async function block(pool: Pool): Promise<number> {
   return (used.user + used.system) / CALLS;
 }
 
-const fronts = { fastify: new Pool(await fastifyFront(), { connections: CONCURRENCY }), "node:http": new Pool(await nodeFront(), { connections: CONCURRENCY }) };
+const fronts = {
+  fastify: new Pool(await fastifyFront(), { connections: CONCURRENCY }),
+  "node:http": new Pool(await nodeFront(), { connections: CONCURRENCY }),
+};
 const samples: Record<string, number[]> = { fastify: [], "node:http": [] };
 for (let rep = 0; rep <= REPS; rep++) {
   const order = rep % 2 === 0 ? (["fastify", "node:http"] as const) : (["node:http", "fastify"] as const);
@@ -88,7 +107,11 @@ for (let rep = 0; rep <= REPS; rep++) {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const [f, n] = [median(samples.fastify ?? []), median(samples["node:http"] ?? [])];
-console.log(`HTTP front, ${CALLS} POST calls per block on ${CONCURRENCY} connections, ${REPS} interleaved blocks, median CPU µs per call (server and client in one process)`);
+console.log(
+  `HTTP front, ${CALLS} POST calls per block on ${CONCURRENCY} connections, ${REPS} interleaved blocks, median CPU µs per call (server and client in one process)`,
+);
 console.log(`  fastify     ${f.toFixed(1)} µs`);
-console.log(`  node:http   ${n.toFixed(1)} µs   ${(n / f).toFixed(2)}× of fastify, ${(f - n).toFixed(1)} µs less per call`);
+console.log(
+  `  node:http   ${n.toFixed(1)} µs   ${(n / f).toFixed(2)}× of fastify, ${(f - n).toFixed(1)} µs less per call`,
+);
 process.exit(0);

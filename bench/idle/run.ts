@@ -48,10 +48,31 @@ const keys = join(dir, "api-keys");
 writeFileSync(keys, `${grantLine("bench", "bench-secret-key-0001")}\n`);
 
 /** One start: files loaded (with the recording hook) or RSS at idle (without it, so the hook costs nothing). */
-async function start(image: ImageTree, record: boolean, upstream: string): Promise<{ files: string[]; rssMiB: number; series: number }> {
+async function start(
+  image: ImageTree,
+  record: boolean,
+  upstream: string,
+): Promise<{ files: string[]; rssMiB: number; series: number }> {
   const recorder = record ? moduleRecorder() : undefined;
   const [port, admin] = [await freePort(), await freePort()];
-  const args = [...image.nodeFlags, ...(recorder?.nodeArgs ?? []), image.cli, "sidecar", "--policy", policy, "--api-keys", keys, "--upstream", upstream, "--listen", `127.0.0.1:${port}`, "--admin-listen", `127.0.0.1:${admin}`, "--log-level", "warn"];
+  const args = [
+    ...image.nodeFlags,
+    ...(recorder?.nodeArgs ?? []),
+    image.cli,
+    "sidecar",
+    "--policy",
+    policy,
+    "--api-keys",
+    keys,
+    "--upstream",
+    upstream,
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--admin-listen",
+    `127.0.0.1:${admin}`,
+    "--log-level",
+    "warn",
+  ];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -60,7 +81,11 @@ async function start(image: ImageTree, record: boolean, upstream: string): Promi
     await new Promise((r) => setTimeout(r, IDLE_MS));
     const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1]) / 1024;
     const metrics = await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
-    return { files: recorder?.files() ?? [], rssMiB: rss, series: metrics.split("\n").filter((line) => line !== "" && !line.startsWith("#")).length };
+    return {
+      files: recorder?.files() ?? [],
+      rssMiB: rss,
+      series: metrics.split("\n").filter((line) => line !== "" && !line.startsWith("#")).length,
+    };
   } finally {
     const exited = new Promise((r) => child.once("exit", r));
     child.kill("SIGTERM");
@@ -98,26 +123,45 @@ async function main(): Promise<void> {
     for (const [name, image] of trees) {
       const recorded = await start(image, true, upstream.url);
       const idle = await start(image, false, upstream.url);
-      samples.get(name)?.push({ files: recorded.files.length, packages: new Set(recorded.files.flatMap((f) => packageOf(f) ?? [])), rssMiB: idle.rssMiB, series: idle.series });
+      samples.get(name)?.push({
+        files: recorded.files.length,
+        packages: new Set(recorded.files.flatMap((f) => packageOf(f) ?? [])),
+        rssMiB: idle.rssMiB,
+        series: idle.series,
+      });
     }
   }
   await upstream.stop();
-  console.log(`Idle sidecar, started as the image starts it (${trees[0]?.[1].nodeFlags.join(" ")}), policy ${process.env.BENCH_POLICY ?? "names-only"}, memory rate-limit store; medians of ${REPS} starts, RSS read ${IDLE_MS} ms after the admin port answered; load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  console.log(
+    `Idle sidecar, started as the image starts it (${trees[0]?.[1].nodeFlags.join(" ")}), policy ${process.env.BENCH_POLICY ?? "names-only"}, memory rate-limit store; medians of ${REPS} starts, RSS read ${IDLE_MS} ms after the admin port answered; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
   console.log("");
   const header = ["", ...trees.map(([name]) => name), ...(BASELINE ? ["ratio"] : [])];
   const rows: string[][] = [];
   const figure = (label: string, pick: (s: Idle) => number, digits: number) => {
     const values = trees.map(([name]) => median((samples.get(name) ?? []).map(pick)));
-    rows.push([label, ...values.map((v) => v.toFixed(digits)), ...(BASELINE ? [`${((values[1] as number) / (values[0] as number)).toFixed(2)}×`] : [])]);
+    rows.push([
+      label,
+      ...values.map((v) => v.toFixed(digits)),
+      ...(BASELINE ? [`${((values[1] as number) / (values[0] as number)).toFixed(2)}×`] : []),
+    ]);
   };
   figure("module files loaded", (s) => s.files, 0);
   figure("npm packages loaded", (s) => s.packages.size, 0);
   figure("RSS idle (MiB)", (s) => s.rssMiB, 1);
   figure("samples on /metrics", (s) => s.series, 0);
   const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => (r[i] ?? "").length)));
-  for (const row of [header, ...rows]) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join("  "));
+  for (const row of [header, ...rows])
+    console.log(
+      row
+        .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number)))
+        .join("  "),
+    );
   console.log("");
-  for (const [name] of trees) console.log(`${name} packages: ${[...(samples.get(name)?.[0]?.packages ?? [])].sort().join(" ")}`);
+  for (const [name] of trees)
+    console.log(`${name} packages: ${[...(samples.get(name)?.[0]?.packages ?? [])].sort().join(" ")}`);
 }
 
 await main();

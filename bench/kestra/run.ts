@@ -23,17 +23,24 @@ const TOKEN = "bench-agent-key";
 const WORKLOADS: Record<string, (c: Client) => Promise<unknown>> = {
   "tools/list (39 tools, SSE; filtered by the sidecar)": (c) => c.listTools(),
   "list_namespaces (~0.2 KB)": (c) => c.callTool({ name: "list_namespaces", arguments: {} }),
-  "list_executions, 6 executions (~3 KB)": (c) => c.callTool({ name: "list_executions", arguments: { namespace: "company.team" } }),
-  "manage_kv_store delete (denied by the sidecar)": (c) => c.callTool({ name: "manage_kv_store", arguments: { namespace: "company.team", action: "delete", key: "k" } }),
+  "list_executions, 6 executions (~3 KB)": (c) =>
+    c.callTool({ name: "list_executions", arguments: { namespace: "company.team" } }),
+  "manage_kv_store delete (denied by the sidecar)": (c) =>
+    c.callTool({ name: "manage_kv_store", arguments: { namespace: "company.team", action: "delete", key: "k" } }),
 };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))] as number;
+const quantile = (xs: number[], q: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))] as number;
 const ms = (x: number) => `${x.toFixed(2)} ms`;
 
 async function connect(url: string, token?: string): Promise<Client> {
   const client = new Client({ name: "bench-agent", version: "1.0.0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: token ? { authorization: `Bearer ${token}` } : {} } }));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(url), {
+      requestInit: { headers: token ? { authorization: `Bearer ${token}` } : {} },
+    }),
+  );
   return client;
 }
 
@@ -58,12 +65,23 @@ async function main(): Promise<void> {
   const sidecarPids = withChildren(sidecar.child.pid as number);
   const direct = await connect(kestra.url);
   const proxied = await connect(sidecar.url, TOKEN);
-  console.log(`FastMCP Kestra server ↔ TypeScript SDK client, 1 call in flight, ${ROUNDS} rounds × ${CALLS} calls per target; ${cpus().length} CPUs, load average ${loadavg()[0]?.toFixed(1)}`);
-  console.log(`${"workload".padEnd(52)}${"direct p50".padStart(12)}${"sidecar p50".padStart(13)}${"added p50".padStart(11)}${"direct p99".padStart(12)}${"sidecar p99".padStart(13)}${"sidecar CPU/call".padStart(18)}${"FastMCP CPU/call".padStart(18)}`);
+  console.log(
+    `FastMCP Kestra server ↔ TypeScript SDK client, 1 call in flight, ${ROUNDS} rounds × ${CALLS} calls per target; ${cpus().length} CPUs, load average ${loadavg()[0]?.toFixed(1)}`,
+  );
+  console.log(
+    `${"workload".padEnd(52)}${"direct p50".padStart(12)}${"sidecar p50".padStart(13)}${"added p50".padStart(11)}${"direct p99".padStart(12)}${"sidecar p99".padStart(13)}${"sidecar CPU/call".padStart(18)}${"FastMCP CPU/call".padStart(18)}`,
+  );
   try {
     for (const [name, call] of Object.entries(WORKLOADS)) {
       for (let i = 0; i < 20; i++) await Promise.all([call(direct), call(proxied)]); // warm-up
-      const stats = { d50: [] as number[], s50: [] as number[], d99: [] as number[], s99: [] as number[], sidecarCpu: [] as number[], fastmcpCpu: [] as number[] };
+      const stats = {
+        d50: [] as number[],
+        s50: [] as number[],
+        d99: [] as number[],
+        s99: [] as number[],
+        sidecarCpu: [] as number[],
+        fastmcpCpu: [] as number[],
+      };
       for (let r = 0; r < ROUNDS; r++) {
         const d = await round(direct, call);
         const sidecarBefore = cpuSeconds(sidecarPids);

@@ -10,7 +10,9 @@ import { loadPolicySpec } from "../../policy/load.ts";
 import { LiveDefinitions } from "../../sidecar/pins/live-definitions.ts";
 import { pinsHideTest } from "../../sidecar/pins/pin-check.ts";
 
-const fixture = JSON.parse(readFileSync(new URL("../../test/fixtures/kestra-tools-list.json", import.meta.url), "utf8")) as { tools: Record<string, unknown>[] };
+const fixture = JSON.parse(
+  readFileSync(new URL("../../test/fixtures/kestra-tools-list.json", import.meta.url), "utf8"),
+) as { tools: Record<string, unknown>[] };
 const kestra = fixture.tools;
 /** 1,000 tools: the Kestra definitions again and again, each with a name and description of its own. */
 const thousand = Array.from({ length: 1000 }, (_, i) => {
@@ -36,7 +38,12 @@ function timed(runs: number, fn: () => void): number {
 
 function policyPinning(tools: Record<string, unknown>[]) {
   const pins = Object.fromEntries(tools.map((t) => [String(t.name), definitionDigest(t)]));
-  return compilePolicy(loadPolicySpec({ default: "allow", pins: { mode: "Enforce", onDrift: "hide", newTools: "hide", tools: pins } }, "bench/pins"));
+  return compilePolicy(
+    loadPolicySpec(
+      { default: "allow", pins: { mode: "Enforce", onDrift: "hide", newTools: "hide", tools: pins } },
+      "bench/pins",
+    ),
+  );
 }
 
 interface Row {
@@ -47,7 +54,10 @@ interface Row {
 }
 
 const rows: Row[] = [];
-for (const [list, tools, runs] of [["kestra", kestra, 400], ["synthetic", thousand, 40]] as const) {
+for (const [list, tools, runs] of [
+  ["kestra", kestra, 400],
+  ["synthetic", thousand, 40],
+] as const) {
   const policy = policyPinning(tools);
   const digestMs = timed(runs, () => {
     for (const tool of tools) definitionDigest(tool);
@@ -66,7 +76,9 @@ for (const [list, tools, runs] of [["kestra", kestra, 400], ["synthetic", thousa
 
 const bytes = (tools: unknown[]) => Buffer.byteLength(JSON.stringify({ tools }));
 process.stdout.write(`tools/list digesting, median per listing (node ${process.version})\n\n`);
-process.stdout.write(`${"list".padEnd(12)}${"tools".padStart(7)}${"JSON bytes".padStart(12)}${"digests only".padStart(16)}${"per tool".padStart(12)}${"sidecar page".padStart(16)}${"per tool".padStart(12)}\n`);
+process.stdout.write(
+  `${"list".padEnd(12)}${"tools".padStart(7)}${"JSON bytes".padStart(12)}${"digests only".padStart(16)}${"per tool".padStart(12)}${"sidecar page".padStart(16)}${"per tool".padStart(12)}\n`,
+);
 for (const r of rows) {
   const size = bytes(r.list === "kestra" ? kestra : thousand);
   process.stdout.write(
@@ -74,4 +86,6 @@ for (const r of rows) {
       `${`${r.sidecarMs.toFixed(3)} ms`.padStart(16)}${`${((r.sidecarMs * 1000) / r.tools).toFixed(1)} µs`.padStart(12)}\n`,
   );
 }
-process.stdout.write("\nsidecar page: digests into the live view, pins checked for every tool, the answer's hide filter.\n");
+process.stdout.write(
+  "\nsidecar page: digests into the live view, pins checked for every tool, the answer's hide filter.\n",
+);

@@ -24,14 +24,26 @@ function policyOf(tools: number, withRules: boolean): CompiledPolicy {
           arguments: {
             type: "object",
             required: ["namespace"],
-            properties: { namespace: { type: "string", maxLength: 256 }, action: { enum: ["get", "list", "delete"] }, flow_id: { type: "string" } },
+            properties: {
+              namespace: { type: "string", maxLength: 256 },
+              action: { enum: ["get", "list", "delete"] },
+              flow_id: { type: "string" },
+            },
           },
         }
       : {}),
   }));
   const started = performance.now();
   const policy = compilePolicy(
-    loadPolicyObject({ apiVersion: "mcpwarden.io/v1alpha1", kind: "McpPolicy", metadata: { name: "bench" }, spec: { default: "deny", tools: rules } }, "bench"),
+    loadPolicyObject(
+      {
+        apiVersion: "mcpwarden.io/v1alpha1",
+        kind: "McpPolicy",
+        metadata: { name: "bench" },
+        spec: { default: "deny", tools: rules },
+      },
+      "bench",
+    ),
   );
   compileTimes.push([`${tools} tools${withRules ? " + CEL + schema" : ""}`, performance.now() - started]);
   return policy;
@@ -87,7 +99,9 @@ for (const withRules of [false, true]) {
 {
   let now = 0;
   const store = new SlidingWindowMemoryStore({ now: () => now });
-  const checks = Array.from({ length: 1_000 }, (_, g) => [{ key: `calls|grant|agent-${g}`, windowMs: 60_000, max: 1_000 }]);
+  const checks = Array.from({ length: 1_000 }, (_, g) => [
+    { key: `calls|grant|agent-${g}`, windowMs: 60_000, max: 1_000 },
+  ]);
   let i = 0;
   rows.push(
     measure("memory store consume (1,000 grants)", SAMPLES * 5, () => {
@@ -101,7 +115,12 @@ for (const withRules of [false, true]) {
 {
   const policy = compilePolicy(
     loadPolicyObject(
-      { apiVersion: "mcpwarden.io/v1alpha1", kind: "McpPolicy", metadata: { name: "bench" }, spec: { tools: [{ name: "resume_execution", limits: [{ counter: "r", window: "minute", max: 1_000_000 }] }] } },
+      {
+        apiVersion: "mcpwarden.io/v1alpha1",
+        kind: "McpPolicy",
+        metadata: { name: "bench" },
+        spec: { tools: [{ name: "resume_execution", limits: [{ counter: "r", window: "minute", max: 1_000_000 }] }] },
+      },
       "bench",
     ),
   );
@@ -117,12 +136,25 @@ for (const withRules of [false, true]) {
   }
   const elapsed = Number(process.hrtime.bigint() - start);
   samples.sort((a, b) => a - b);
-  rows.push({ name: "decideToolCall + limit (memory store, async)", perSecond: (n / elapsed) * 1e9, p50: samples[n >> 1] as number, p99: samples[Math.floor(n * 0.99)] as number });
+  rows.push({
+    name: "decideToolCall + limit (memory store, async)",
+    perSecond: (n / elapsed) * 1e9,
+    p50: samples[n >> 1] as number,
+    p99: samples[Math.floor(n * 0.99)] as number,
+  });
 }
 
 process.stdout.write(`Policy engine benchmark (node ${process.version}, ${SAMPLES} samples per row)\n\n`);
 process.stdout.write(formatRow(["case", "decisions/s", "p50", "p99"]) + "\n");
-for (const r of rows) process.stdout.write(formatRow([r.name, Math.round(r.perSecond).toLocaleString("en-US"), `${(r.p50 / 1000).toFixed(2)} µs`, `${(r.p99 / 1000).toFixed(2)} µs`]) + "\n");
+for (const r of rows)
+  process.stdout.write(
+    formatRow([
+      r.name,
+      Math.round(r.perSecond).toLocaleString("en-US"),
+      `${(r.p50 / 1000).toFixed(2)} µs`,
+      `${(r.p99 / 1000).toFixed(2)} µs`,
+    ]) + "\n",
+  );
 const flat = (label: string) => {
   const group = rows.filter((r) => r.name.endsWith(label));
   const p50s = group.map((r) => r.p50);

@@ -32,14 +32,54 @@ interface Case {
 
 const colons = (n: number) => "http://" + ":".repeat(n);
 const CASES: Case[] = [
-  ...[8_000, 32_000, 96_000].map((n) => ({ name: "format url, 'http://' + ':'×n", schema: { type: "string", format: "url" }, input: colons(n), size: `${n / 1000} K` })),
-  ...[8_000, 96_000].map((n) => ({ name: "format url, 'http://a' + '@:'×n", schema: { type: "string", format: "url" }, input: "http://a" + "@:".repeat(n / 2), size: `${n / 1000} K` })),
-  { name: "format uri, 'a:' + '/a'×n", schema: { type: "string", format: "uri" }, input: "a:" + "/a".repeat(4_000) + " ", size: "8 K" },
-  { name: "format email, 'a@' + 'a.'×n + '-'", schema: { type: "string", format: "email" }, input: "a@" + "a.".repeat(4_000) + "-", size: "8 K" },
-  { name: "format hostname, 'a-'×n + '!'", schema: { type: "string", format: "hostname" }, input: "a-".repeat(4_000) + "!", size: "8 K" },
-  { name: "format date-time, long fraction", schema: { type: "string", format: "date-time" }, input: "2024-01-01T00:00:00." + "1".repeat(8_000) + "Q", size: "8 K" },
-  { name: "pattern ^([a-z]+)+$, 'a'×n + '!'", schema: { type: "string", pattern: "^([a-z]+)+$" }, input: "a".repeat(60_000) + "!", size: "60 K" },
-  { name: "pattern ^[a-z0-9.-]+$, 'a'×n", schema: { type: "string", pattern: "^[a-z0-9.-]+$" }, input: "a".repeat(60_000), size: "60 K" },
+  ...[8_000, 32_000, 96_000].map((n) => ({
+    name: "format url, 'http://' + ':'×n",
+    schema: { type: "string", format: "url" },
+    input: colons(n),
+    size: `${n / 1000} K`,
+  })),
+  ...[8_000, 96_000].map((n) => ({
+    name: "format url, 'http://a' + '@:'×n",
+    schema: { type: "string", format: "url" },
+    input: "http://a" + "@:".repeat(n / 2),
+    size: `${n / 1000} K`,
+  })),
+  {
+    name: "format uri, 'a:' + '/a'×n",
+    schema: { type: "string", format: "uri" },
+    input: "a:" + "/a".repeat(4_000) + " ",
+    size: "8 K",
+  },
+  {
+    name: "format email, 'a@' + 'a.'×n + '-'",
+    schema: { type: "string", format: "email" },
+    input: "a@" + "a.".repeat(4_000) + "-",
+    size: "8 K",
+  },
+  {
+    name: "format hostname, 'a-'×n + '!'",
+    schema: { type: "string", format: "hostname" },
+    input: "a-".repeat(4_000) + "!",
+    size: "8 K",
+  },
+  {
+    name: "format date-time, long fraction",
+    schema: { type: "string", format: "date-time" },
+    input: "2024-01-01T00:00:00." + "1".repeat(8_000) + "Q",
+    size: "8 K",
+  },
+  {
+    name: "pattern ^([a-z]+)+$, 'a'×n + '!'",
+    schema: { type: "string", pattern: "^([a-z]+)+$" },
+    input: "a".repeat(60_000) + "!",
+    size: "60 K",
+  },
+  {
+    name: "pattern ^[a-z0-9.-]+$, 'a'×n",
+    schema: { type: "string", pattern: "^[a-z0-9.-]+$" },
+    input: "a".repeat(60_000),
+    size: "60 K",
+  },
   ...[2_000, 8_000].map((n) => ({
     name: "uniqueItems, no items type, n distinct objects",
     schema: { type: "array", uniqueItems: true },
@@ -74,8 +114,10 @@ function time(validate: (data: unknown) => unknown, input: unknown): { ms: numbe
   return { ms: median(samples), runs: samples.length };
 }
 
-const format = (ms: number) => (ms >= 100 ? `${ms.toFixed(0)} ms` : ms >= 1 ? `${ms.toFixed(1)} ms` : `${(ms * 1000).toFixed(0)} µs`);
-const row = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd([50, 12][i] as number) : c.padStart(i === 2 ? 20 : 44))).join("");
+const format = (ms: number) =>
+  ms >= 100 ? `${ms.toFixed(0)} ms` : ms >= 1 ? `${ms.toFixed(1)} ms` : `${(ms * 1000).toFixed(0)} µs`;
+const row = (cells: string[]) =>
+  cells.map((c, i) => (i < 2 ? c.padEnd([50, 12][i] as number) : c.padStart(i === 2 ? 20 : 44))).join("");
 
 const before = mainAjv();
 const after = createSafeAjv();
@@ -83,6 +125,9 @@ console.log(row(["case", "input", "before (main)", "after (safe Ajv)"]));
 for (const c of CASES) {
   const old = time(before.compile(c.schema), c.input);
   const problems = schemaProblems(c.schema, ["arguments"]);
-  const now = problems.length > 0 ? `refused at load (${fieldPath(problems[0]?.path ?? [])})` : format(time(after.compile(c.schema), c.input).ms);
+  const now =
+    problems.length > 0
+      ? `refused at load (${fieldPath(problems[0]?.path ?? [])})`
+      : format(time(after.compile(c.schema), c.input).ms);
   console.log(row([c.name, c.size, `${format(old.ms)}${old.runs === 1 ? " (1 run)" : ""}`, now]));
 }

@@ -27,7 +27,9 @@ export function baselineTree(ref: string): Baseline {
   const partial = `${dir}.partial-${process.pid}`;
   rmSync(partial, { recursive: true, force: true });
   mkdirSync(partial, { recursive: true });
-  execFileSync("sh", ["-c", 'git -C "$1" archive --format=tar "$2" | tar -x -C "$3"', "sh", root, sha, partial], { stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync("sh", ["-c", 'git -C "$1" archive --format=tar "$2" | tar -x -C "$3"', "sh", root, sha, partial], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   symlinkSync(realpathSync(join(root, "node_modules")), join(partial, "node_modules"));
   writeFileSync(join(partial, COMPLETE), `${sha}\n`);
   rmSync(dir, { recursive: true, force: true });

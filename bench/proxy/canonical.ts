@@ -62,10 +62,21 @@ interface OldInspectorModule {
 
 const requestBody = (id: number, args: Record<string, unknown>, name: string) =>
   Buffer.from(JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args } }));
-const flowYaml = Array.from({ length: 70 }, (_, i) => `  - id: step-${i}\n    type: io.kestra.plugin.core.log.Log\n    message: "{{ inputs.value }} ${i}"`).join("\n");
+const flowYaml = Array.from(
+  { length: 70 },
+  (_, i) => `  - id: step-${i}\n    type: io.kestra.plugin.core.log.Log\n    message: "{{ inputs.value }} ${i}"`,
+).join("\n");
 const REQUESTS = {
-  "tools/call resume_execution (the load generator's, ~0.1 KB)": requestBody(17, { namespace: "company.team", flow_id: "nightly-etl" }, "resume_execution"),
-  "tools/call create_flow_from_yaml (~7 KB of YAML)": requestBody(17, { namespace: "company.team", yaml_definition: `id: big\nnamespace: company.team\ntasks:\n${flowYaml}` }, "create_flow_from_yaml"),
+  "tools/call resume_execution (the load generator's, ~0.1 KB)": requestBody(
+    17,
+    { namespace: "company.team", flow_id: "nightly-etl" },
+    "resume_execution",
+  ),
+  "tools/call create_flow_from_yaml (~7 KB of YAML)": requestBody(
+    17,
+    { namespace: "company.team", yaml_definition: `id: big\nnamespace: company.team\ntasks:\n${flowYaml}` },
+    "create_flow_from_yaml",
+  ),
 };
 
 /** Before: the strict reading, the answer's bookkeeping by idKey, and the original bytes forwarded. */
@@ -89,7 +100,8 @@ class Session {
 
   constructor(kind: "young" | "long") {
     this.young = kind === "young";
-    if (!this.young) for (let i = 0; i < 10_000; i++) this.ids.answered("session:bench", this.ids.mint("session:bench", i));
+    if (!this.young)
+      for (let i = 0; i < 10_000; i++) this.ids.answered("session:bench", this.ids.mint("session:bench", i));
   }
 
   next(): RequestIds {
@@ -127,12 +139,19 @@ async function upstreamAnswers(): Promise<Record<string, Answer>> {
     const dataOf = async (method: Answer["method"], params: unknown) => {
       const answer = await rawPost(double.url, { jsonrpc: "2.0", id: ANSWER_ID, method, params }, headers);
       const lines = answer.text.split(/\r?\n/).filter((l) => l.startsWith("data:"));
-      if (lines.length !== 1) throw new Error(`expected one data line in the ${method} answer, got: ${answer.text.slice(0, 200)}`);
+      if (lines.length !== 1)
+        throw new Error(`expected one data line in the ${method} answer, got: ${answer.text.slice(0, 200)}`);
       return { data: (lines[0] as string).slice(5).trimStart(), method };
     };
     return {
-      "tools/call resume_execution": await dataOf("tools/call", { name: "resume_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } }),
-      "tools/call list_executions (Kestra)": await dataOf("tools/call", { name: "list_executions", arguments: { namespace: "company.team" } }),
+      "tools/call resume_execution": await dataOf("tools/call", {
+        name: "resume_execution",
+        arguments: { namespace: "company.team", flow_id: "nightly-etl" },
+      }),
+      "tools/call list_executions (Kestra)": await dataOf("tools/call", {
+        name: "list_executions",
+        arguments: { namespace: "company.team" },
+      }),
       "tools/list, 39 tools, 1 hidden": await dataOf("tools/list", {}),
     };
   } finally {
@@ -176,7 +195,9 @@ function answerNow(answer: Answer, known: KnownTools): string {
 }
 
 function answerInspector(answer: Answer, known: KnownTools): AnswerInspector {
-  const forwarded = new Map<number, ForwardedRequest>([[ANSWER_ID, { clientId: 42, method: answer.method, ...(answer.method === "tools/call" ? { call } : {}) }]]);
+  const forwarded = new Map<number, ForwardedRequest>([
+    [ANSWER_ID, { clientId: 42, method: answer.method, ...(answer.method === "tools/call" ? { call } : {}) }],
+  ]);
   return new AnswerInspector({ forwarded, answered: () => undefined, hidden, knownTools: known, status: 200, log });
 }
 
@@ -224,33 +245,62 @@ async function main(): Promise<void> {
   const answers = await upstreamAnswers();
   // The answers must come out as the sidecar would relay them (the check is on the data, not time).
   for (const [name, answer] of Object.entries(answers)) {
-    const after = JSON.parse(answerAfter(answer, new KnownTools())) as { id: unknown; result?: { tools?: { name: string }[] } };
+    const after = JSON.parse(answerAfter(answer, new KnownTools())) as {
+      id: unknown;
+      result?: { tools?: { name: string }[] };
+    };
     if (after.id !== 42) throw new Error(`${name}: the client's id was not restored`);
-    if (answer.method === "tools/list" && (after.result?.tools?.length !== 38 || after.result.tools.some((t) => t.name === HIDDEN))) throw new Error(`${name}: ${HIDDEN} was not removed`);
-    if (JSON.stringify(JSON.parse(answerNow(answer, new KnownTools()))) !== answerAfter(answer, new KnownTools())) throw new Error(`${name}: the fast path relays another message`);
+    if (
+      answer.method === "tools/list" &&
+      (after.result?.tools?.length !== 38 || after.result.tools.some((t) => t.name === HIDDEN))
+    )
+      throw new Error(`${name}: ${HIDDEN} was not removed`);
+    if (JSON.stringify(JSON.parse(answerNow(answer, new KnownTools()))) !== answerAfter(answer, new KnownTools()))
+      throw new Error(`${name}: the fast path relays another message`);
   }
 
-  console.log(`mcp-warden canonical forwarding, per message, ${new Date().toISOString()}: before = ${BEFORE} (${BASELINE.ref}), after = this tree`);
-  console.log(`node ${process.version}, ${cpus().length} vCPUs (${cpus()[0]?.model ?? "?"}), load average at start ${loadavg()[0]?.toFixed(1)}; medians of ${REPS} repetitions of ~${BATCH_MS} ms batches\n`);
+  console.log(
+    `mcp-warden canonical forwarding, per message, ${new Date().toISOString()}: before = ${BEFORE} (${BASELINE.ref}), after = this tree`,
+  );
+  console.log(
+    `node ${process.version}, ${cpus().length} vCPUs (${cpus()[0]?.model ?? "?"}), load average at start ${loadavg()[0]?.toFixed(1)}; medians of ${REPS} repetitions of ~${BATCH_MS} ms batches\n`,
+  );
 
   console.log("#### Request side: a POST body read strictly, then forwarded");
-  console.log("| request body | size | before: strict read, original bytes | after: strict read only | after: + canonical body, minted id (young session) | after, session past 4,352 requests | added per message (young / long) | after ÷ before (young / long) |");
+  console.log(
+    "| request body | size | before: strict read, original bytes | after: strict read only | after: + canonical body, minted id (young session) | after, session past 4,352 requests | added per message (young / long) | after ÷ before (young / long) |",
+  );
   console.log("|---|---|---|---|---|---|---|---|");
   for (const [name, body] of Object.entries(REQUESTS)) {
     const [young, long] = [new Session("young"), new Session("long")];
-    const m = compare({ before: () => requestBefore(body), parse: () => requestAfter(body), young: () => requestAfter(body, young), long: () => requestAfter(body, long) });
+    const m = compare({
+      before: () => requestBefore(body),
+      parse: () => requestAfter(body),
+      young: () => requestAfter(body, young),
+      long: () => requestAfter(body, long),
+    });
     const [before, parse, y, l] = [m.before as number, m.parse as number, m.young as number, m.long as number];
-    console.log(`| ${name} | ${kb(body.length)} | ${us(before)} | ${us(parse)} | ${us(y)} | ${us(l)} | ${added(y - before)} / ${added(l - before)} | ${ratio(y, before)} / ${ratio(l, before)} |`);
+    console.log(
+      `| ${name} | ${kb(body.length)} | ${us(before)} | ${us(parse)} | ${us(y)} | ${us(l)} | ${added(y - before)} / ${added(l - before)} | ${ratio(y, before)} / ${ratio(l, before)} |`,
+    );
   }
 
   console.log("\n#### Answer side: one upstream message (an SSE event's data) relayed to the client");
-  console.log(`| answer | size | before: read only when needed | full path: parse + translate + stringify | now: translateText (fast path where it applies) | now ÷ before | now ÷ full path |`);
+  console.log(
+    `| answer | size | before: read only when needed | full path: parse + translate + stringify | now: translateText (fast path where it applies) | now ÷ before | now ÷ full path |`,
+  );
   console.log("|---|---|---|---|---|---|---|");
   const [knownBefore, knownAfter] = [new old.tools.KnownTools(), new KnownTools()];
   for (const [name, answer] of Object.entries(answers)) {
-    const m = compare({ before: () => answerBefore(answer, knownBefore), after: () => answerAfter(answer, knownAfter), now: () => answerNow(answer, knownAfter) });
+    const m = compare({
+      before: () => answerBefore(answer, knownBefore),
+      after: () => answerAfter(answer, knownAfter),
+      now: () => answerNow(answer, knownAfter),
+    });
     const [before, after, now] = [m.before as number, m.after as number, m.now as number];
-    console.log(`| ${name} | ${kb(Buffer.byteLength(answer.data))} | ${us(before)} | ${us(after)} | ${us(now)} | ${ratio(now, before)} | ${ratio(now, after)} |`);
+    console.log(
+      `| ${name} | ${kb(Buffer.byteLength(answer.data))} | ${us(before)} | ${us(after)} | ${us(now)} | ${ratio(now, before)} | ${ratio(now, after)} |`,
+    );
   }
   if (sink === Symbol.for("never")) console.log(sink); // keeps the results observable to the optimiser
 }

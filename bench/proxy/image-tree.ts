@@ -30,10 +30,15 @@ export function imageTree(source: string = root): ImageTree {
   const cached = built.get(source);
   if (cached) return cached;
   const app = join(mkdtempSync(join(tmpdir(), "mcp-warden-bench-image-")), "app");
-  execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(source, "tsconfig.build.json"), "--outDir", app], { stdio: "inherit" });
+  execFileSync(
+    process.execPath,
+    [join(root, "node_modules/typescript/bin/tsc"), "-p", join(source, "tsconfig.build.json"), "--outDir", app],
+    { stdio: "inherit" },
+  );
   // The Redis scripts, where the tree keeps them (sidecar/ratelimit now, policy/ratelimit in older commits).
   for (const dir of ["sidecar/ratelimit", "policy/ratelimit"].filter((d) => existsSync(join(source, d)))) {
-    for (const lua of readdirSync(join(source, dir)).filter((f) => f.endsWith(".lua"))) copyFileSync(join(source, dir, lua), join(app, dir, lua));
+    for (const lua of readdirSync(join(source, dir)).filter((f) => f.endsWith(".lua")))
+      copyFileSync(join(source, dir, lua), join(app, dir, lua));
   }
   copyFileSync(join(source, "package.json"), join(app, "package.json"));
   symlinkSync(join(root, "node_modules"), join(app, "node_modules"));
@@ -41,7 +46,12 @@ export function imageTree(source: string = root): ImageTree {
   const passthrough = join(app, "node-passthrough.js");
   writeFileSync(passthrough, stripTypeScriptTypes(readFileSync(join(root, "bench/proxy/node-passthrough.ts"), "utf8")));
   const runtime = parseDockerfile(readFileSync(join(source, "Dockerfile"), "utf8")).stages.at(-1);
-  const tree = { cli: join(app, "cli/mcp-warden.js"), passthrough, nodeFlags: entrypointNodeFlags(runtime), env: runtimeEnv(runtime) };
+  const tree = {
+    cli: join(app, "cli/mcp-warden.js"),
+    passthrough,
+    nodeFlags: entrypointNodeFlags(runtime),
+    env: runtimeEnv(runtime),
+  };
   built.set(source, tree);
   return tree;
 }

@@ -20,7 +20,10 @@ const tools = kestraTools("docstring");
 function toolResult(name: string, args: Record<string, unknown>): string {
   const result = kestraResult(name, args, { executionsPerPage: 13 });
   const withOutput = tools.find((t) => t.name === name)?.outputSchema !== undefined;
-  return JSON.stringify({ content: [{ type: "text", text: JSON.stringify(result) }], ...(withOutput ? { structuredContent: result } : {}) });
+  return JSON.stringify({
+    content: [{ type: "text", text: JSON.stringify(result) }],
+    ...(withOutput ? { structuredContent: result } : {}),
+  });
 }
 
 /** The fixed `result` member of each answer, serialised once. */
@@ -32,8 +35,13 @@ const RESULTS: Record<string, string> = {
   force_run_execution: toolResult("force_run_execution", { namespace: "company.team", flow_id: "nightly-etl" }),
 };
 const TOOLS_LIST = JSON.stringify({ tools });
-const INITIALIZE = JSON.stringify({ protocolVersion: "2025-11-25", capabilities: { tools: { listChanged: true }, logging: {} }, serverInfo: { name: "kestra-lean-double", version: "1.0.0" } });
-const unknownTool = (name: string) => JSON.stringify({ isError: true, content: [{ type: "text", text: `Unknown tool: '${name}'` }] });
+const INITIALIZE = JSON.stringify({
+  protocolVersion: "2025-11-25",
+  capabilities: { tools: { listChanged: true }, logging: {} },
+  serverInfo: { name: "kestra-lean-double", version: "1.0.0" },
+});
+const unknownTool = (name: string) =>
+  JSON.stringify({ isError: true, content: [{ type: "text", text: `Unknown tool: '${name}'` }] });
 
 const sessions = new Set<string>();
 
@@ -60,7 +68,10 @@ function resultOf(message: Message): string | undefined {
 
 function answer(res: ServerResponse, session: string, message: Message, result: string | undefined): void {
   const id = JSON.stringify(message.id ?? null);
-  const data = result === undefined ? `{"jsonrpc":"2.0","id":${id},"error":{"code":-32601,"message":"Method not found"}}` : `{"jsonrpc":"2.0","id":${id},"result":${result}}`;
+  const data =
+    result === undefined
+      ? `{"jsonrpc":"2.0","id":${id},"error":{"code":-32601,"message":"Method not found"}}`
+      : `{"jsonrpc":"2.0","id":${id},"result":${result}}`;
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", "mcp-session-id": session });
   res.end(`event: message\ndata: ${data}\n\n`);
 }
@@ -70,7 +81,9 @@ function post(req: IncomingMessage, res: ServerResponse, text: string): void {
   try {
     message = JSON.parse(text) as Message;
   } catch {
-    res.writeHead(400, { "content-type": "application/json" }).end('{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}');
+    res
+      .writeHead(400, { "content-type": "application/json" })
+      .end('{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}');
     return;
   }
   if (message.method === "initialize") {
@@ -81,7 +94,9 @@ function post(req: IncomingMessage, res: ServerResponse, text: string): void {
   }
   const session = req.headers["mcp-session-id"];
   if (typeof session !== "string" || !sessions.has(session)) {
-    res.writeHead(404, { "content-type": "application/json" }).end('{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Session not found"}}');
+    res
+      .writeHead(404, { "content-type": "application/json" })
+      .end('{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Session not found"}}');
     return;
   }
   if (message.id === undefined) {
@@ -99,7 +114,10 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   const session = req.headers["mcp-session-id"];
   if (req.method === "GET") {
     if (typeof session !== "string" || !sessions.has(session)) res.writeHead(404).end();
-    else res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", "mcp-session-id": session }).flushHeaders();
+    else
+      res
+        .writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", "mcp-session-id": session })
+        .flushHeaders();
     return;
   }
   if (req.method === "DELETE") {
@@ -113,7 +131,9 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
 }
 
 const server = createServer({ keepAliveTimeout: 120_000 }, handle);
-server.listen(0, "127.0.0.1", () => process.stdout.write(`READY http://127.0.0.1:${(server.address() as AddressInfo).port}${PATH}\n`));
+server.listen(0, "127.0.0.1", () =>
+  process.stdout.write(`READY http://127.0.0.1:${(server.address() as AddressInfo).port}${PATH}\n`),
+);
 process.on("SIGTERM", () => {
   server.closeAllConnections();
   server.close(() => process.exit(0));

@@ -43,7 +43,17 @@ const base: OutgoingHttpHeaders = {
 
 function send(method: string, headers: OutgoingHttpHeaders, body?: Buffer): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: target.hostname, port: target.port, path: target.pathname, method, agent, headers: body ? { ...headers, "content-length": body.length } : headers }, resolve);
+    const req = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method,
+        agent,
+        headers: body ? { ...headers, "content-length": body.length } : headers,
+      },
+      resolve,
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -62,12 +72,22 @@ function drain(res: IncomingMessage): Promise<Answer> {
   });
 }
 
-const post = async (headers: OutgoingHttpHeaders, body: string) => drain(await send("POST", headers, Buffer.from(body)));
+const post = async (headers: OutgoingHttpHeaders, body: string) =>
+  drain(await send("POST", headers, Buffer.from(body)));
 
 async function openSession(): Promise<OutgoingHttpHeaders> {
-  const init = await post(base, JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "bench", version: "1" } } }));
+  const init = await post(
+    base,
+    JSON.stringify({
+      jsonrpc: "2.0",
+      id: 0,
+      method: "initialize",
+      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "bench", version: "1" } },
+    }),
+  );
   const session = init.headers["mcp-session-id"];
-  if (init.status !== 200 || typeof session !== "string") throw new Error(`initialize failed: ${init.status} ${init.head.slice(0, 200)}`);
+  if (init.status !== 200 || typeof session !== "string")
+    throw new Error(`initialize failed: ${init.status} ${init.head.slice(0, 200)}`);
   const headers = { ...base, "mcp-session-id": session, "mcp-protocol-version": "2025-11-25" };
   await post(headers, JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }));
   return headers;
@@ -75,7 +95,8 @@ async function openSession(): Promise<OutgoingHttpHeaders> {
 
 async function openSessions(n: number): Promise<OutgoingHttpHeaders[]> {
   const sessions: OutgoingHttpHeaders[] = [];
-  for (let i = 0; i < n; i += 50) sessions.push(...(await Promise.all(Array.from({ length: Math.min(50, n - i) }, openSession))));
+  for (let i = 0; i < n; i += 50)
+    sessions.push(...(await Promise.all(Array.from({ length: Math.min(50, n - i) }, openSession))));
   return sessions;
 }
 

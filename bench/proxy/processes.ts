@@ -17,7 +17,13 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-function start(command: string, args: string[], ready: RegExp | undefined, stdout: "pipe" | "ignore" = "pipe", env: NodeJS.ProcessEnv = process.env): Promise<{ running: Running; match: RegExpMatchArray | undefined }> {
+function start(
+  command: string,
+  args: string[],
+  ready: RegExp | undefined,
+  stdout: "pipe" | "ignore" = "pipe",
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ running: Running; match: RegExpMatchArray | undefined }> {
   const child = spawn(command, args, { detached: true, stdio: ["ignore", stdout, "pipe"], env });
   let output = "";
   const stop = async () => {
@@ -71,10 +77,34 @@ export async function startLeanUpstream(): Promise<Running & { url: string }> {
  * ENTRYPOINT's flags (a variant of the V8 settings measured next to the image's own; flags on the
  * command line win over NODE_OPTIONS, so a variant cannot be given that way).
  */
-export async function startSidecar(policyFile: string, keysFile: string, upstream: string, source?: string, nodeFlags?: readonly string[]): Promise<Running & { url: string }> {
+export async function startSidecar(
+  policyFile: string,
+  keysFile: string,
+  upstream: string,
+  source?: string,
+  nodeFlags?: readonly string[],
+): Promise<Running & { url: string }> {
   const [port, admin] = [await freePort(), await freePort()];
   const image = imageTree(source);
-  const args = [...(nodeFlags ?? image.nodeFlags), image.cli, "sidecar", "--policy", policyFile, "--api-keys", keysFile, "--upstream", upstream, "--listen", `127.0.0.1:${port}`, "--admin-listen", `127.0.0.1:${admin}`, "--max-sessions", "20000", "--log-level", "warn"];
+  const args = [
+    ...(nodeFlags ?? image.nodeFlags),
+    image.cli,
+    "sidecar",
+    "--policy",
+    policyFile,
+    "--api-keys",
+    keysFile,
+    "--upstream",
+    upstream,
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--admin-listen",
+    `127.0.0.1:${admin}`,
+    "--max-sessions",
+    "20000",
+    "--log-level",
+    "warn",
+  ];
   const heap = heapEnv(DEFAULT_SIDECAR_RESOURCES);
   const env = { ...process.env, ...image.env, ...(heap?.value ? { [heap.name]: heap.value } : {}) };
   // Audit lines (stdout) are written as in production, to /dev/null here.
@@ -88,13 +118,20 @@ export async function startNodePassthrough(upstream: string): Promise<Running & 
   const port = await freePort();
   // Compiled and started like the sidecar, so the two differ only in what they do per call.
   const image = imageTree();
-  const { running } = await start(process.execPath, [...image.nodeFlags, image.passthrough, upstream, String(port)], /READY/);
+  const { running } = await start(
+    process.execPath,
+    [...image.nodeFlags, image.passthrough, upstream, String(port)],
+    /READY/,
+  );
   return { ...running, url: `http://127.0.0.1:${port}${new URL(upstream).pathname}` };
 }
 
 /** ToolHive's proxy (bench/proxy/toolhive), built or found in the cache by its build script. */
 export function toolHiveBinary(): string {
-  const out = execFileSync("bash", [join(here, "toolhive/build.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const out = execFileSync("bash", [join(here, "toolhive/build.sh")], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   return out.trim().split("\n").at(-1) as string;
 }
 
@@ -102,11 +139,22 @@ export function toolHiveBinary(): string {
  * ToolHive's proxy runner in front of `upstream`, Cedar permitting tools/call of `allow` only. Its
  * configuration and state go to `dir` (HOME and the XDG folders), never to the user's.
  */
-export async function startToolHive(dir: string, upstream: string, allow: readonly string[]): Promise<Running & { url: string }> {
+export async function startToolHive(
+  dir: string,
+  upstream: string,
+  allow: readonly string[],
+): Promise<Running & { url: string }> {
   const port = await freePort();
   const home = join(dir, "toolhive-home");
   mkdirSync(home, { recursive: true });
-  const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, "config"), XDG_STATE_HOME: join(home, "state"), XDG_DATA_HOME: join(home, "data"), XDG_CACHE_HOME: join(home, "cache") };
+  const env = {
+    ...process.env,
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, "config"),
+    XDG_STATE_HOME: join(home, "state"),
+    XDG_DATA_HOME: join(home, "data"),
+    XDG_CACHE_HOME: join(home, "cache"),
+  };
   const args = ["-upstream", upstream, "-port", String(port), "-allow", allow.join(",")];
   const { running } = await start(toolHiveBinary(), args, undefined, "ignore", env);
   const url = `http://127.0.0.1:${port}${new URL(upstream).pathname}`;
@@ -154,11 +202,23 @@ http {
 
 /** Until the proxy answers an initialize (ToolHive has no readiness endpoint of its own). */
 async function waitForMcp(url: string): Promise<void> {
-  const body = JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "bench", version: "1" } } });
+  const body = JSON.stringify({
+    jsonrpc: "2.0",
+    id: 0,
+    method: "initialize",
+    params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "bench", version: "1" } },
+  });
   for (let i = 0; i < 400; i++) {
-    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream" }, body }).catch(() => undefined);
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body,
+    }).catch(() => undefined);
     if (res?.status === 200) {
-      await fetch(url, { method: "DELETE", headers: { "mcp-session-id": res.headers.get("mcp-session-id") ?? "" } }).catch(() => undefined);
+      await fetch(url, {
+        method: "DELETE",
+        headers: { "mcp-session-id": res.headers.get("mcp-session-id") ?? "" },
+      }).catch(() => undefined);
       return;
     }
     await new Promise((r) => setTimeout(r, 50));
@@ -188,16 +248,26 @@ export interface LoadResult {
 
 export function runLoad(config: Record<string, unknown>): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, "load.ts"), JSON.stringify(config)], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [join(here, "load.ts"), JSON.stringify(config)], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load generator failed (${code}): ${err.slice(-2000)}`))));
+    child.on("exit", (code) =>
+      code === 0
+        ? resolve(JSON.parse(out) as LoadResult)
+        : reject(new Error(`load generator failed (${code}): ${err.slice(-2000)}`)),
+    );
   });
 }
 
 /** Opens `sessions` sessions with their GET streams and keeps them until stopped. */
 export function holdSessions(config: Record<string, unknown>): Promise<Running> {
-  return start(process.execPath, [join(here, "load.ts"), JSON.stringify({ ...config, hold: true })], /HOLDING \d+/).then((r) => r.running);
+  return start(
+    process.execPath,
+    [join(here, "load.ts"), JSON.stringify({ ...config, hold: true })],
+    /HOLDING \d+/,
+  ).then((r) => r.running);
 }

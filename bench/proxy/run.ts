@@ -21,7 +21,17 @@ import { baselineTree } from "./baseline.ts";
 import { assertDenies } from "./denial.ts";
 import { imageTree } from "./image-tree.ts";
 import { cpuSeconds, rssMiB, withChildren } from "./proc.ts";
-import { holdSessions, runLoad, startLeanUpstream, startNginx, startNodePassthrough, startSidecar, startToolHive, type LoadResult, type Running } from "./processes.ts";
+import {
+  holdSessions,
+  runLoad,
+  startLeanUpstream,
+  startNginx,
+  startNodePassthrough,
+  startSidecar,
+  startToolHive,
+  type LoadResult,
+  type Running,
+} from "./processes.ts";
 import { printTables, type Cells, type Column } from "./table.ts";
 
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -37,10 +47,19 @@ const FLAG_VARIANTS = (process.env.BENCH_NODE_FLAGS ?? "")
   .map((v) => {
     const at = v.indexOf("=");
     if (at <= 0) throw new Error(`BENCH_NODE_FLAGS: "${v}" is not label=flags`);
-    return { label: v.slice(0, at).trim(), flags: v.slice(at + 1).trim().split(/\s+/) };
+    return {
+      label: v.slice(0, at).trim(),
+      flags: v
+        .slice(at + 1)
+        .trim()
+        .split(/\s+/),
+    };
   });
 const WORKLOADS = {
-  small: { method: "tools/call", params: { name: "resume_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } } },
+  small: {
+    method: "tools/call",
+    params: { name: "resume_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } },
+  },
   large: { method: "tools/call", params: { name: "list_executions", arguments: { namespace: "company.team" } } },
 };
 /** The cells each repetition measures: the workload and the number of concurrent sessions. */
@@ -70,7 +89,14 @@ type Sample = LoadResult & { cpuPer1000: number };
 
 async function measure(target: Target, sessions: number, request: unknown): Promise<Sample> {
   const before = target.pids.length ? cpuSeconds(target.pids) : 0;
-  const result = await runLoad({ url: target.url, sessions, durationMs: DURATION_MS, warmupMs: WARMUP_MS, request, token: TOKEN }).catch((err: unknown) => {
+  const result = await runLoad({
+    url: target.url,
+    sessions,
+    durationMs: DURATION_MS,
+    warmupMs: WARMUP_MS,
+    request,
+    token: TOKEN,
+  }).catch((err: unknown) => {
     throw new Error(`${target.title}, ${sessions} session(s): ${(err as Error).message}`);
   });
   if (result.errors > 0) throw new Error(`${target.name}: ${result.errors} failed calls`);
@@ -101,12 +127,28 @@ async function main(): Promise<void> {
       { name: "mw", title: "mcp-warden", url: sidecar.url, pids: [sidecar.child.pid as number] },
     ];
     if (BASELINE) {
-      const before = started(await startSidecar(join(dir, "policy.yaml"), join(dir, "keys"), upstream.url, BASELINE.dir));
-      targets.push({ name: "baseline", title: `mcp-warden ${BASELINE.sha.slice(0, 7)}`, url: before.url, pids: [before.child.pid as number], variant: true });
+      const before = started(
+        await startSidecar(join(dir, "policy.yaml"), join(dir, "keys"), upstream.url, BASELINE.dir),
+      );
+      targets.push({
+        name: "baseline",
+        title: `mcp-warden ${BASELINE.sha.slice(0, 7)}`,
+        url: before.url,
+        pids: [before.child.pid as number],
+        variant: true,
+      });
     }
     for (const v of FLAG_VARIANTS) {
-      const variant = started(await startSidecar(join(dir, "policy.yaml"), join(dir, "keys"), upstream.url, undefined, v.flags));
-      targets.push({ name: `flags:${v.label}`, title: `mw ${v.label}`, url: variant.url, pids: [variant.child.pid as number], variant: true });
+      const variant = started(
+        await startSidecar(join(dir, "policy.yaml"), join(dir, "keys"), upstream.url, undefined, v.flags),
+      );
+      targets.push({
+        name: `flags:${v.label}`,
+        title: `mw ${v.label}`,
+        url: variant.url,
+        pids: [variant.child.pid as number],
+        variant: true,
+      });
     }
     const proxies = targets.filter((t) => t.name !== "direct");
 
@@ -116,13 +158,33 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1000)); // let start-up settle before the idle figures
     const idle = Object.fromEntries(proxies.map((t) => [t.name, rssMiB(t.pids)]));
 
-    console.log(`mcp-warden proxy benchmark, ${new Date().toISOString()}: ${REPS} interleaved repetitions × ${DURATION_MS} ms per cell (after ${WARMUP_MS} ms warm-up), medians`);
-    console.log(`node ${process.version}, ${cpus().length} vCPUs (${cpus()[0]?.model ?? "?"}) shared by load generator, upstream and proxies; load average at start ${loadAtStart.toFixed(1)}`);
-    console.log(`direct = the lean upstream itself (fixed answers as SSE events); nginx = plain reverse proxy (1 worker); bare Node = node:http + undici passthrough (no policy);`);
-    console.log(`ToolHive = Stacklok ToolHive v0.47.0's proxy runner, Cedar authorization, no authentication (anonymous), no audit; mcp-warden = the sidecar started as the image and the injector start it (${image.nodeFlags.join(" ")}, ${Object.entries(image.env).map(([k, v]) => `${k}=${v}`).join(" ")}, NODE_OPTIONS=${heapEnv(DEFAULT_SIDECAR_RESOURCES)?.value ?? ""}): API key, policy, limits, audit lines to /dev/null, metrics`);
-    console.log(`both enforce: tools/call of ${ALLOWED.join(" and ")} allowed, ${DENIED} denied (asserted at start); answers ≈ 0.3 KB (resume_execution) and ≈ 24 KB (list_executions)`);
-    for (const v of FLAG_VARIANTS) console.log(`mw ${v.label} = the same sidecar with Node flags ${v.flags.join(" ")} in place of the ENTRYPOINT's`);
-    if (BASELINE) console.log(`mcp-warden ${BASELINE.sha.slice(0, 7)} = the sidecar of commit ${BASELINE.sha} (BENCH_BASELINE=${BASELINE.ref})`);
+    console.log(
+      `mcp-warden proxy benchmark, ${new Date().toISOString()}: ${REPS} interleaved repetitions × ${DURATION_MS} ms per cell (after ${WARMUP_MS} ms warm-up), medians`,
+    );
+    console.log(
+      `node ${process.version}, ${cpus().length} vCPUs (${cpus()[0]?.model ?? "?"}) shared by load generator, upstream and proxies; load average at start ${loadAtStart.toFixed(1)}`,
+    );
+    console.log(
+      `direct = the lean upstream itself (fixed answers as SSE events); nginx = plain reverse proxy (1 worker); bare Node = node:http + undici passthrough (no policy);`,
+    );
+    console.log(
+      `ToolHive = Stacklok ToolHive v0.47.0's proxy runner, Cedar authorization, no authentication (anonymous), no audit; mcp-warden = the sidecar started as the image and the injector start it (${image.nodeFlags.join(" ")}, ${Object.entries(
+        image.env,
+      )
+        .map(([k, v]) => `${k}=${v}`)
+        .join(
+          " ",
+        )}, NODE_OPTIONS=${heapEnv(DEFAULT_SIDECAR_RESOURCES)?.value ?? ""}): API key, policy, limits, audit lines to /dev/null, metrics`,
+    );
+    console.log(
+      `both enforce: tools/call of ${ALLOWED.join(" and ")} allowed, ${DENIED} denied (asserted at start); answers ≈ 0.3 KB (resume_execution) and ≈ 24 KB (list_executions)`,
+    );
+    for (const v of FLAG_VARIANTS)
+      console.log(`mw ${v.label} = the same sidecar with Node flags ${v.flags.join(" ")} in place of the ENTRYPOINT's`);
+    if (BASELINE)
+      console.log(
+        `mcp-warden ${BASELINE.sha.slice(0, 7)} = the sidecar of commit ${BASELINE.sha} (BENCH_BASELINE=${BASELINE.ref})`,
+      );
     console.log("");
 
     const cells: Cells = new Map();

@@ -23,7 +23,8 @@ interface Tables {
   loadAverages: number[];
 }
 
-const median = (xs: number[]) => (xs.length ? ([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number) : Number.NaN);
+const median = (xs: number[]) =>
+  xs.length ? ([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number) : Number.NaN;
 const fmt = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : "–");
 const signed = (x: number, digits = 2) => (Number.isFinite(x) ? `${x >= 0 ? "+" : ""}${x.toFixed(digits)}` : "–");
 const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : Number.NaN);
@@ -38,12 +39,31 @@ export function printTables({ columns, cells, idle, loaded, loadAverages }: Tabl
     return median(samples(w, s, t).map((r, i) => r[f] - (direct[i]?.[f] ?? Number.NaN)));
   };
   const rows: { label: string; values: (t: string) => [number, number]; digits: number; sign?: boolean }[] = [
-    { label: "added p50 / p99, small answer, one session (ms)", values: (t) => [added("small", 1, t, "p50"), added("small", 1, t, "p99")], digits: 2, sign: true },
-    { label: "added p50 / p99, 24 KB answer, one session (ms)", values: (t) => [added("large", 1, t, "p50"), added("large", 1, t, "p99")], digits: 2, sign: true },
-    { label: "CPU s per 1,000 calls, 16 sessions, small / 24 KB", values: (t) => [med("small", 16, t, "cpuPer1000"), med("large", 16, t, "cpuPer1000")], digits: 3 },
-    { label: "RSS idle / 1,000 sessions with GET streams (MiB)", values: (t) => [idle[t] ?? Number.NaN, loaded[t] ?? Number.NaN], digits: 0 },
+    {
+      label: "added p50 / p99, small answer, one session (ms)",
+      values: (t) => [added("small", 1, t, "p50"), added("small", 1, t, "p99")],
+      digits: 2,
+      sign: true,
+    },
+    {
+      label: "added p50 / p99, 24 KB answer, one session (ms)",
+      values: (t) => [added("large", 1, t, "p50"), added("large", 1, t, "p99")],
+      digits: 2,
+      sign: true,
+    },
+    {
+      label: "CPU s per 1,000 calls, 16 sessions, small / 24 KB",
+      values: (t) => [med("small", 16, t, "cpuPer1000"), med("large", 16, t, "cpuPer1000")],
+      digits: 3,
+    },
+    {
+      label: "RSS idle / 1,000 sessions with GET streams (MiB)",
+      values: (t) => [idle[t] ?? Number.NaN, loaded[t] ?? Number.NaN],
+      digits: 0,
+    },
   ];
-  const pair = (v: [number, number], digits: number, sign?: boolean) => (sign ? `${signed(v[0], digits)} / ${signed(v[1], digits)}` : `${fmt(v[0], digits)} / ${fmt(v[1], digits)}`);
+  const pair = (v: [number, number], digits: number, sign?: boolean) =>
+    sign ? `${signed(v[0], digits)} / ${signed(v[1], digits)}` : `${fmt(v[0], digits)} / ${fmt(v[1], digits)}`;
   const ratios = (values: (t: string) => [number, number], versus: string) => {
     const [a, b] = [values("mw"), values(versus)];
     return `${times(ratio(a[0], b[0]))} / ${times(ratio(a[1], b[1]))}`;
@@ -52,21 +72,28 @@ export function printTables({ columns, cells, idle, loaded, loadAverages }: Tabl
   console.log(`| | ${columns.map((c) => c.title).join(" | ")} | mw ÷ ToolHive | mw ÷ bare Node |`);
   console.log(`|---|${columns.map(() => "---|").join("")}---|---|`);
   for (const row of rows) {
-    console.log(`| ${row.label} | ${columns.map((c) => pair(row.values(c.name), row.digits, row.sign)).join(" | ")} | ${ratios(row.values, "toolhive")} | ${ratios(row.values, "node")} |`);
+    console.log(
+      `| ${row.label} | ${columns.map((c) => pair(row.values(c.name), row.digits, row.sign)).join(" | ")} | ${ratios(row.values, "toolhive")} | ${ratios(row.values, "node")} |`,
+    );
   }
 
   console.log("\n#### Details: latency p50 / p99 (ms), calls/s, load generator CPU s per 1,000 calls (its own cost)");
   console.log(`| answer, sessions | direct | ${columns.map((c) => c.title).join(" | ")} |`);
   console.log(`|---|---|${columns.map(() => "---|").join("")}`);
-  for (const [w, label] of [["small", "small"], ["large", "24 KB"]] as const) {
+  for (const [w, label] of [
+    ["small", "small"],
+    ["large", "24 KB"],
+  ] as const) {
     for (const s of [1, 16]) {
-      const cell = (t: string) => `${fmt(med(w, s, t, "p50"))} / ${fmt(med(w, s, t, "p99"))}, ${fmt(med(w, s, t, "throughput"), 0)}/s, client ${fmt(med(w, s, t, "clientCpuPer1000"), 3)}`;
+      const cell = (t: string) =>
+        `${fmt(med(w, s, t, "p50"))} / ${fmt(med(w, s, t, "p99"))}, ${fmt(med(w, s, t, "throughput"), 0)}/s, client ${fmt(med(w, s, t, "clientCpuPer1000"), 3)}`;
       console.log(`| ${label}, ${s} | ${cell("direct")} | ${columns.map((c) => cell(c.name)).join(" | ")} |`);
     }
   }
 
   // The goals, each as the ratio measured in this run.
-  const goal = (what: string, r: number, limit: number) => `${what}: ${times(r)} (goal ≤ ${limit}×) ${Number.isFinite(r) ? (r <= limit ? "met" : "not met") : ""}`;
+  const goal = (what: string, r: number, limit: number) =>
+    `${what}: ${times(r)} (goal ≤ ${limit}×) ${Number.isFinite(r) ? (r <= limit ? "met" : "not met") : ""}`;
   const v = (i: number) => rows[i]?.values as (t: string) => [number, number];
   const notes = [
     goal("RSS idle, mw ÷ ToolHive", ratio(v(3)("mw")[0], v(3)("toolhive")[0]), 0.9),

@@ -55,16 +55,28 @@ function openRedis(prefix: string): Promise<RedisSlidingWindowStore> {
   return store.waitUntilAvailable(5_000).then(() => store);
 }
 
-async function inProcess(name: string, stores: RateLimitStore[], inFlight: number, casePolicy = policy, caseCalls = calls): Promise<void> {
+async function inProcess(
+  name: string,
+  stores: RateLimitStore[],
+  inFlight: number,
+  casePolicy = policy,
+  caseCalls = calls,
+): Promise<void> {
   // A warm-up round (JIT, script cache, connections), then the measured rounds.
   await Promise.all(stores.map((s) => runLoad(casePolicy, caseCalls, s, { concurrency: inFlight, durationMs: 500 })));
   const rounds: Round[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const redisBefore = await redisCpuMicros();
     const cpu = process.cpuUsage();
-    const clients = await Promise.all(stores.map((s) => runLoad(casePolicy, caseCalls, s, { concurrency: inFlight, durationMs: DURATION_MS })));
+    const clients = await Promise.all(
+      stores.map((s) => runLoad(casePolicy, caseCalls, s, { concurrency: inFlight, durationMs: DURATION_MS })),
+    );
     const used = process.cpuUsage(cpu);
-    rounds.push({ clients, clientCpuMicros: used.user + used.system, redisCpuMicros: (await redisCpuMicros()) - redisBefore });
+    rounds.push({
+      clients,
+      clientCpuMicros: used.user + used.system,
+      redisCpuMicros: (await redisCpuMicros()) - redisBefore,
+    });
   }
   rows.push({ name, store: stores[0] instanceof SlidingWindowMemoryStore ? "memory" : "redis", inFlight, rounds });
   await Promise.all(stores.map((s) => s.close()));
@@ -73,9 +85,13 @@ async function inProcess(name: string, stores: RateLimitStore[], inFlight: numbe
 
 async function inProcesses(name: string, processes: number, inFlight: number): Promise<void> {
   const children = Array.from({ length: processes }, () =>
-    spawn(process.execPath, [WORKER, server.url, "bench-processes:", String(inFlight), String(DURATION_MS), String(GRANTS)], {
-      stdio: ["pipe", "pipe", "inherit"],
-    }),
+    spawn(
+      process.execPath,
+      [WORKER, server.url, "bench-processes:", String(inFlight), String(DURATION_MS), String(GRANTS)],
+      {
+        stdio: ["pipe", "pipe", "inherit"],
+      },
+    ),
   );
   const readers = children.map((c) => createInterface({ input: c.stdout })[Symbol.asyncIterator]());
   const nextLine = async (i: number) => {
@@ -90,7 +106,11 @@ async function inProcesses(name: string, processes: number, inFlight: number): P
     for (const c of children) c.stdin.write("go\n");
     const clients = await Promise.all(children.map(async (_, i) => JSON.parse(await nextLine(i)) as LoadResult));
     const redisCpu = (await redisCpuMicros()) - redisBefore;
-    rounds.push({ clients, clientCpuMicros: clients.reduce((sum, c) => sum + c.cpuMicros, 0), redisCpuMicros: redisCpu });
+    rounds.push({
+      clients,
+      clientCpuMicros: clients.reduce((sum, c) => sum + c.cpuMicros, 0),
+      redisCpuMicros: redisCpu,
+    });
   }
   for (const c of children) c.stdin.end();
   await Promise.all(children.map((c) => once(c, "exit")));
@@ -104,8 +124,18 @@ try {
   await inProcess("redis, 1 client, 1 in flight", [await openRedis("bench-1:")], 1);
   await inProcess("redis, 1 client, 16 in flight", [await openRedis("bench-16:")], 16);
   await inProcess("redis, 1 client, 64 in flight", [await openRedis("bench-64:")], 64);
-  await inProcess("redis, 1 client, 16 in flight, all refused", [await openRedis("bench-refused:")], 16, benchPolicy(10), benchCalls(1));
-  await inProcess("redis, 3 clients in 1 process, 16 each", await Promise.all([1, 2, 3].map(() => openRedis("bench-3:"))), 16);
+  await inProcess(
+    "redis, 1 client, 16 in flight, all refused",
+    [await openRedis("bench-refused:")],
+    16,
+    benchPolicy(10),
+    benchCalls(1),
+  );
+  await inProcess(
+    "redis, 3 clients in 1 process, 16 each",
+    await Promise.all([1, 2, 3].map(() => openRedis("bench-3:"))),
+    16,
+  );
   await inProcesses("redis, 3 client processes, 16 each", 3, 16);
   if (!process.argv.includes("--stores-only")) throughSidecars = await benchThroughSidecars(server);
 } finally {
@@ -132,13 +162,16 @@ const summary = rows.map((row) => {
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 const time = (us: number) => (us >= 1_000 ? `${(us / 1_000).toFixed(2)} ms` : `${us.toFixed(1)} µs`);
 const widths = [44, 13, 12, 10, 10, 13, 12, 12];
-const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join("") + "\n";
+const line = (cells: string[]) =>
+  cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join("") + "\n";
 
 process.stdout.write(
   `Rate-limit store benchmark (node ${process.version}, redis-server ${redisVersion} on loopback, ${cpus().length} CPUs shared with ` +
     `whatever else runs; decideToolCall with 2 limits over ${GRANTS} callers; ${ROUNDS} rounds of ${DURATION_MS / 1000} s, median round)\n\n`,
 );
-process.stdout.write(line(["case", "decisions/s", "per client", "p50", "p99", "p50 vs mem", "client CPU", "redis CPU"]));
+process.stdout.write(
+  line(["case", "decisions/s", "per client", "p50", "p99", "p50 vs mem", "client CPU", "redis CPU"]),
+);
 for (const s of summary) {
   const memory = summary.find((m) => m.store === "memory" && m.inFlight === s.inFlight);
   process.stdout.write(
@@ -171,7 +204,9 @@ process.stdout.write(
 process.stdout.write(`\nTarget: Redis store ≥ 20,000 decisions/s per client with p99 ≤ 2 ms on loopback.\n`);
 for (const s of summary.filter((x) => x.store === "redis" && x.inFlight > 1 && !x.name.includes("refused"))) {
   const met = s.perClient >= 20_000 && s.p99 <= 2_000;
-  process.stdout.write(`  ${s.name}: ${fmt(s.perClient)}/s per client, p99 ${time(s.p99)}: ${met ? "met" : "not met"} in this run\n`);
+  process.stdout.write(
+    `  ${s.name}: ${fmt(s.perClient)}/s per client, p99 ${time(s.p99)}: ${met ? "met" : "not met"} in this run\n`,
+  );
 }
 if (throughSidecars) {
   process.stdout.write(

@@ -23,18 +23,31 @@ const SESSIONS = 16;
 const TOKEN = "bench-agent-key";
 
 const policy = (store: "memory" | "redis", redisUrl: string) =>
-  mcpPolicy(`default: deny
+  mcpPolicy(
+    `default: deny
 rateLimit: {store: ${store}${store === "redis" ? `, redis: {url: "${redisUrl}"}` : ""}}
 allTools: {limits: [{counter: all-tools, window: minute, max: 1000000}]}
 tools:
   - name: resume_execution
     limits: [{counter: resume, window: minute, max: 1000000}]
   - name: restart_execution
-    limits: [{counter: restart, window: hour, max: 1}]`, "bench", { namespace: "bench" });
+    limits: [{counter: restart, window: hour, max: 1}]`,
+    "bench",
+    { namespace: "bench" },
+  );
 
 const KINDS = {
-  allowed: { label: "allowed, forwarded", request: { method: "tools/call", params: { name: "resume_execution", arguments: {} } } },
-  refused: { label: "refused (limit spent)", request: { method: "tools/call", params: { name: "restart_execution", arguments: { namespace: "n", flow_id: "f" } } } },
+  allowed: {
+    label: "allowed, forwarded",
+    request: { method: "tools/call", params: { name: "resume_execution", arguments: {} } },
+  },
+  refused: {
+    label: "refused (limit spent)",
+    request: {
+      method: "tools/call",
+      params: { name: "restart_execution", arguments: { namespace: "n", flow_id: "f" } },
+    },
+  },
 } as const;
 
 interface Row {
@@ -62,7 +75,16 @@ export async function benchThroughSidecars(redis: RedisServer): Promise<Row[]> {
   try {
     for (const store of ["memory", "redis"] as const) {
       writeFileSync(join(dir, `${store}.yaml`), policy(store, redis.url));
-      fleets[store] = await Promise.all([0, 1, 2].map(() => startSidecarProcess({ policy: join(dir, `${store}.yaml`), apiKeys: join(dir, "keys"), upstream: upstream.url, discardAudit: true })));
+      fleets[store] = await Promise.all(
+        [0, 1, 2].map(() =>
+          startSidecarProcess({
+            policy: join(dir, `${store}.yaml`),
+            apiKeys: join(dir, "keys"),
+            upstream: upstream.url,
+            discardAudit: true,
+          }),
+        ),
+      );
     }
     for (const kind of ["allowed", "refused"] as const) {
       for (const sidecars of [1, 3]) {
@@ -73,7 +95,11 @@ export async function benchThroughSidecars(redis: RedisServer): Promise<Row[]> {
       }
     }
   } finally {
-    await Promise.all(Object.values(fleets).flat().map((s) => s.stop()));
+    await Promise.all(
+      Object.values(fleets)
+        .flat()
+        .map((s) => s.stop()),
+    );
     await upstream.stop();
   }
   return rows;
@@ -82,9 +108,18 @@ export async function benchThroughSidecars(redis: RedisServer): Promise<Row[]> {
 type Round = Omit<Row, "store" | "sidecars" | "kind">;
 
 /** One case (a fleet, a store, a kind of call): a warm-up, then the median of ROUNDS measured rounds. */
-async function measureCase(fleet: SidecarProcess[], store: "memory" | "redis", kind: keyof typeof KINDS, redisCpu: () => Promise<number>): Promise<Round> {
+async function measureCase(
+  fleet: SidecarProcess[],
+  store: "memory" | "redis",
+  kind: keyof typeof KINDS,
+  redisCpu: () => Promise<number>,
+): Promise<Round> {
   const load = (durationMs: number, warmupMs: number) =>
-    Promise.all(fleet.map((s) => runLoad({ url: s.url, sessions: SESSIONS, durationMs, warmupMs, request: KINDS[kind].request, token: TOKEN })));
+    Promise.all(
+      fleet.map((s) =>
+        runLoad({ url: s.url, sessions: SESSIONS, durationMs, warmupMs, request: KINDS[kind].request, token: TOKEN }),
+      ),
+    );
   // Warm-up (JIT, connections, and spending the refused tool's budget).
   await load(500, 0);
   const rounds: Round[] = [];
@@ -108,13 +143,24 @@ async function measureCase(fleet: SidecarProcess[], store: "memory" | "redis", k
 
 export function printThroughSidecars(rows: Row[]): string {
   const widths = [56, 14, 10, 10, 15, 15, 13, 11];
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join("") + "\n";
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join("") + "\n";
   const ms = (x: number) => `${x.toFixed(2)} ms`;
   const signed = (x: number) => `${x >= 0 ? "+" : ""}${ms(x)}`;
-  let out = line(["case (16 sessions per sidecar)", "calls/s each", "p50", "p99", "p50 vs memory", "p99 vs memory", "sidecar CPU", "redis CPU"]);
+  let out = line([
+    "case (16 sessions per sidecar)",
+    "calls/s each",
+    "p50",
+    "p99",
+    "p50 vs memory",
+    "p99 vs memory",
+    "sidecar CPU",
+    "redis CPU",
+  ]);
   for (const row of rows) {
     const memory = rows.find((m) => m.store === "memory" && m.sidecars === row.sidecars && m.kind === row.kind);
-    const added = row.store === "redis" && memory ? [signed(row.p50 - memory.p50), signed(row.p99 - memory.p99)] : ["", ""];
+    const added =
+      row.store === "redis" && memory ? [signed(row.p50 - memory.p50), signed(row.p99 - memory.p99)] : ["", ""];
     out += line([
       `${row.store}, ${row.sidecars === 1 ? "1 sidecar" : `${row.sidecars} sidecars${row.store === "redis" ? " sharing it" : ""}`}, ${KINDS[row.kind].label}`,
       Math.round(row.perSidecar).toLocaleString("en-US"),

@@ -6,7 +6,11 @@ import { parseRedisUrl } from "../../policy/ratelimit/redis-target.ts";
 import { benchCalls, benchPolicy, runLoad } from "./load.ts";
 
 const [url, keyPrefix, concurrency, durationMs, grants] = process.argv.slice(2);
-const store = new RedisSlidingWindowStore({ target: parseRedisUrl(url as string), keyPrefix: keyPrefix as string, timeoutMs: 250 });
+const store = new RedisSlidingWindowStore({
+  target: parseRedisUrl(url as string),
+  keyPrefix: keyPrefix as string,
+  timeoutMs: 250,
+});
 await store.waitUntilAvailable(5_000);
 const policy = benchPolicy(1_000_000);
 const calls = benchCalls(Number(grants));
@@ -16,7 +20,10 @@ process.stdout.write("ready\n");
 const lines = createInterface({ input: process.stdin });
 for await (const line of lines) {
   if (line !== "go") continue;
-  const result = await runLoad(policy, calls, store, { concurrency: Number(concurrency), durationMs: Number(durationMs) });
+  const result = await runLoad(policy, calls, store, {
+    concurrency: Number(concurrency),
+    durationMs: Number(durationMs),
+  });
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 await store.close();

@@ -38,9 +38,20 @@ function answerText(bytes: number): string {
   const size = () => 2 * JSON.stringify(results).length;
   for (let i = 0; size() < bytes; i++) results.push(execution("company.team", i));
   const first = results[0] as Record<string, unknown>;
-  first.labels = [{ key: "owner", value: "data.team@example.com" }, { key: "aws", value: "AKIAZ7Q3M5R2TY8WXK4P" }];
+  first.labels = [
+    { key: "owner", value: "data.team@example.com" },
+    { key: "aws", value: "AKIAZ7Q3M5R2TY8WXK4P" },
+  ];
   const structured = { results, total: results.length };
-  return JSON.stringify({ jsonrpc: "2.0", id: 7, result: { content: [{ type: "text", text: JSON.stringify(structured) }], structuredContent: structured, isError: false } });
+  return JSON.stringify({
+    jsonrpc: "2.0",
+    id: 7,
+    result: {
+      content: [{ type: "text", text: JSON.stringify(structured) }],
+      structuredContent: structured,
+      isError: false,
+    },
+  });
 }
 
 const log = pino({ level: "silent" });
@@ -52,13 +63,29 @@ function guard(): ResultGuard {
     maxBytes: undefined,
     oversized: () => null,
     notification: (params) => params,
-    inspect: (result, bytes) => inspectResult(PLAN!, result, { policy: "agents/kestra", tool: "list_executions", args: {}, caller: { grant: "bench", sub: "bench", groups: [], claims: {} }, bytes }).result,
+    inspect: (result, bytes) =>
+      inspectResult(PLAN!, result, {
+        policy: "agents/kestra",
+        tool: "list_executions",
+        args: {},
+        caller: { grant: "bench", sub: "bench", groups: [], claims: {} },
+        bytes,
+      }).result,
   };
 }
 
 /** One answer through a fresh inspector, as the relay does for each POST's answer. */
 function translate(text: string, rules: boolean): string | undefined | null {
-  const forwarded = new Map<number, ForwardedRequest>([[7, { clientId: 1, method: "tools/call", call: { complete: () => undefined, ...(rules ? { results: guard() } : {}) } }]]);
+  const forwarded = new Map<number, ForwardedRequest>([
+    [
+      7,
+      {
+        clientId: 1,
+        method: "tools/call",
+        call: { complete: () => undefined, ...(rules ? { results: guard() } : {}) },
+      },
+    ],
+  ]);
   return new AnswerInspector({ forwarded, hidden: undefined, knownTools: known, status: 200, log }).translateText(text);
 }
 
@@ -82,13 +109,22 @@ function measure(text: string, rules: boolean, reps: number): { wallMs: number; 
   return { wallMs: median(wall), cpuMs: median(cpu) };
 }
 
-const CASES: [string, number, number][] = [["1 KB", 1024, 400], ["64 KB", 64 * 1024, 60], ["1 MB", 1024 * 1024, 9]];
+const CASES: [string, number, number][] = [
+  ["1 KB", 1024, 400],
+  ["64 KB", 64 * 1024, 60],
+  ["1 MB", 1024 * 1024, 9],
+];
 const fmt = (ms: number) => (ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`);
 const check = translate(answerText(1024), true) ?? "";
-if (!check.includes("[REDACTED:aws-access-key-id]") || check.includes("AKIAZ7Q3M5R2TY8WXK4P")) throw new Error("the scan did not redact");
+if (!check.includes("[REDACTED:aws-access-key-id]") || check.includes("AKIAZ7Q3M5R2TY8WXK4P"))
+  throw new Error("the scan did not redact");
 
-process.stdout.write(`result rules: redact [all] (${PLAN.scanner?.detectors.length ?? 0} detectors); medians per answer; load average ${(await import("node:os")).loadavg()[0]?.toFixed(1)}\n\n`);
-process.stdout.write(`${"answer".padEnd(9)}${"bytes".padStart(9)}${"no scan".padStart(12)}${"scan".padStart(12)}${"added".padStart(12)}${"CPU no scan".padStart(14)}${"CPU scan".padStart(12)}  reps\n`);
+process.stdout.write(
+  `result rules: redact [all] (${PLAN.scanner?.detectors.length ?? 0} detectors); medians per answer; load average ${(await import("node:os")).loadavg()[0]?.toFixed(1)}\n\n`,
+);
+process.stdout.write(
+  `${"answer".padEnd(9)}${"bytes".padStart(9)}${"no scan".padStart(12)}${"scan".padStart(12)}${"added".padStart(12)}${"CPU no scan".padStart(14)}${"CPU scan".padStart(12)}  reps\n`,
+);
 for (const [name, bytes, reps] of CASES) {
   const text = answerText(bytes);
   const plain = measure(text, false, reps);

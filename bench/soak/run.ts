@@ -38,9 +38,20 @@ const dir = mkdtempSync(join(tmpdir(), "mcp-warden-soak-"));
 writeFileSync(join(dir, "keys"), AGENTS.map((a) => grantLine(a.grant, a.key)).join("\n") + "\n");
 let redis: RedisServer | undefined;
 if (store === "redis") redis = await startRedisServer();
-writeFileSync(join(dir, "policy.yaml"), SOAK_POLICY.replace("  default: deny\n", `  default: deny\n${redis ? `  rateLimit: {store: redis, redis: {url: "${redis.url}"}}\n` : ""}`));
+writeFileSync(
+  join(dir, "policy.yaml"),
+  SOAK_POLICY.replace(
+    "  default: deny\n",
+    `  default: deny\n${redis ? `  rateLimit: {store: redis, redis: {url: "${redis.url}"}}\n` : ""}`,
+  ),
+);
 const upstream = await startUpstream();
-const sidecar = await startSidecarProcess({ policy: join(dir, "policy.yaml"), apiKeys: join(dir, "keys"), upstream: upstream.url, discardAudit: true });
+const sidecar = await startSidecarProcess({
+  policy: join(dir, "policy.yaml"),
+  apiKeys: join(dir, "keys"),
+  upstream: upstream.url,
+  discardAudit: true,
+});
 const traffic = new Traffic(sidecar.url);
 const samples: Sample[] = [];
 const loadAverages: number[] = [];
@@ -73,7 +84,9 @@ try {
     const s = await sample(startedAt, cpuAtStart);
     samples.push(s);
     if (samples.length % Math.max(1, Math.round(60_000 / sampleMs)) === 0) {
-      process.stderr.write(`${s.minute.toFixed(1)} min: ${s.calls} calls, ${s.errors} errors, RSS ${s.rssMiB.toFixed(1)} MiB, heap ${s.heapMiB.toFixed(1)} MiB, ${s.sessions} sessions\n`);
+      process.stderr.write(
+        `${s.minute.toFixed(1)} min: ${s.calls} calls, ${s.errors} errors, RSS ${s.rssMiB.toFixed(1)} MiB, heap ${s.heapMiB.toFixed(1)} MiB, ${s.sessions} sessions\n`,
+      );
     }
   }
   await traffic.stop();
@@ -86,23 +99,35 @@ try {
 const last = samples.at(-1) as Sample;
 const secondHalf = samples.filter((s) => s.minute >= minutes / 2);
 latencies.sort((a, b) => a - b);
-const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? Number.NaN;
-const range = (key: "rssMiB" | "heapMiB") => `${Math.min(...samples.map((s) => s[key])).toFixed(1)}–${Math.max(...samples.map((s) => s[key])).toFixed(1)} MiB`;
+const pct = (p: number) =>
+  latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? Number.NaN;
+const range = (key: "rssMiB" | "heapMiB") =>
+  `${Math.min(...samples.map((s) => s[key])).toFixed(1)}–${Math.max(...samples.map((s) => s[key])).toFixed(1)} MiB`;
 const out: string[] = [];
-out.push(`Soak: ${minutes} min at ${rate} calls/s through a sidecar process (${store} store), ${values.sessions} sessions from ${AGENTS.length} agents, a session replaced every 10 s; node ${process.version}, ${cpus().length} CPUs shared (load average ${Math.min(...loadAverages).toFixed(1)}–${Math.max(...loadAverages).toFixed(1)})`);
+out.push(
+  `Soak: ${minutes} min at ${rate} calls/s through a sidecar process (${store} store), ${values.sessions} sessions from ${AGENTS.length} agents, a session replaced every 10 s; node ${process.version}, ${cpus().length} CPUs shared (load average ${Math.min(...loadAverages).toFixed(1)}–${Math.max(...loadAverages).toFixed(1)})`,
+);
 out.push("");
 out.push("minute   calls    errors   RSS MiB   heap MiB   sessions   sidecar CPU s");
 for (const s of samples.filter((_, i) => (i + 1) % Math.max(1, Math.round(60_000 / sampleMs)) === 0 || i === 0)) {
-  out.push(`${s.minute.toFixed(1).padStart(6)} ${String(s.calls).padStart(7)} ${String(s.errors).padStart(9)} ${s.rssMiB.toFixed(1).padStart(9)} ${s.heapMiB.toFixed(1).padStart(10)} ${String(s.sessions).padStart(10)} ${s.cpuSeconds.toFixed(1).padStart(15)}`);
+  out.push(
+    `${s.minute.toFixed(1).padStart(6)} ${String(s.calls).padStart(7)} ${String(s.errors).padStart(9)} ${s.rssMiB.toFixed(1).padStart(9)} ${s.heapMiB.toFixed(1).padStart(10)} ${String(s.sessions).padStart(10)} ${s.cpuSeconds.toFixed(1).padStart(15)}`,
+  );
 }
 out.push("");
-out.push(`calls: ${traffic.stats.sent} sent (${(traffic.stats.sent / (minutes * 60)).toFixed(1)}/s), answered ${JSON.stringify(traffic.stats.outcomes)}; sessions opened ${traffic.stats.sessionsOpened}, ended ${traffic.stats.sessionsEnded}`);
-out.push(`latency: p50 ${pct(50).toFixed(2)} ms, p99 ${pct(99).toFixed(2)} ms; sidecar CPU ${((last.cpuSeconds / last.calls) * 1000).toFixed(2)} ms per call (${((last.cpuSeconds / (last.minute * 60)) * 100).toFixed(1)} % of a core)`);
+out.push(
+  `calls: ${traffic.stats.sent} sent (${(traffic.stats.sent / (minutes * 60)).toFixed(1)}/s), answered ${JSON.stringify(traffic.stats.outcomes)}; sessions opened ${traffic.stats.sessionsOpened}, ended ${traffic.stats.sessionsEnded}`,
+);
+out.push(
+  `latency: p50 ${pct(50).toFixed(2)} ms, p99 ${pct(99).toFixed(2)} ms; sidecar CPU ${((last.cpuSeconds / last.calls) * 1000).toFixed(2)} ms per call (${((last.cpuSeconds / (last.minute * 60)) * 100).toFixed(1)} % of a core)`,
+);
 const trends = (key: "rssMiB" | "heapMiB") =>
   `trend over the second half ${slopePerMinute(secondHalf, key).toFixed(3)} MiB/min (whole run ${slopePerMinute(samples, key).toFixed(3)} MiB/min); ` +
   `per-minute minimum ${floorSlopePerMinute(secondHalf, key).toFixed(3)} MiB/min over the second half (whole run ${floorSlopePerMinute(samples, key).toFixed(3)} MiB/min)`;
 out.push(`RSS: ${range("rssMiB")}; ${trends("rssMiB")}`);
 out.push(`heap used: ${range("heapMiB")}; ${trends("heapMiB")}`);
-out.push(`errors: ${traffic.stats.errors}${traffic.stats.errorSamples.length ? `\n  ${traffic.stats.errorSamples.join("\n  ")}` : ""}`);
+out.push(
+  `errors: ${traffic.stats.errors}${traffic.stats.errorSamples.length ? `\n  ${traffic.stats.errorSamples.join("\n  ")}` : ""}`,
+);
 process.stdout.write(`${out.join("\n")}\n`);
 if (traffic.stats.errors > 0) process.exitCode = 1;

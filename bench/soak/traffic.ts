@@ -10,7 +10,8 @@ import { mcpPolicy } from "../../test/support/policy-yaml.ts";
 export const AGENTS = Array.from({ length: 10 }, (_, i) => ({ grant: `agent-${i}`, key: `soak-agent-key-${i}` }));
 export const RESUME_PER_MINUTE = 30;
 
-export const SOAK_POLICY = mcpPolicy(`default: deny
+export const SOAK_POLICY = mcpPolicy(
+  `default: deny
 hide: [force_run_execution]
 tools:
   - name: list_namespaces
@@ -19,7 +20,10 @@ tools:
     limits: [{counter: resume, window: minute, max: ${RESUME_PER_MINUTE}, scope: grant}]
   - name: delete_flow
     action: deny
-    reason: "Agents do not delete flows."`, "soak", { namespace: "bench" });
+    reason: "Agents do not delete flows."`,
+  "soak",
+  { namespace: "bench" },
+);
 
 type Kind = "allowed" | "denied" | "rate_limited" | "listed";
 interface CallKind {
@@ -29,17 +33,29 @@ interface CallKind {
   judge(message: Record<string, unknown>): string;
 }
 
-const toolResult = (m: Record<string, unknown>) => m.result as { isError?: boolean; content?: { text?: string }[] } | undefined;
+const toolResult = (m: Record<string, unknown>) =>
+  m.result as { isError?: boolean; content?: { text?: string }[] } | undefined;
 const CALLS: CallKind[] = [
   {
     weight: 55,
     body: (id) => ({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "list_namespaces", arguments: {} } }),
-    judge: (m) => (toolResult(m) && toolResult(m)?.isError !== true ? "allowed" : `list_namespaces: ${JSON.stringify(m).slice(0, 200)}`),
+    judge: (m) =>
+      toolResult(m) && toolResult(m)?.isError !== true
+        ? "allowed"
+        : `list_namespaces: ${JSON.stringify(m).slice(0, 200)}`,
   },
   {
     weight: 15,
-    body: (id) => ({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "delete_flow", arguments: { namespace: "n", flow_id: "f" } } }),
-    judge: (m) => (toolResult(m)?.content?.[0]?.text === "[POLICY DENIED] Agents do not delete flows." ? "denied" : `delete_flow: ${JSON.stringify(m).slice(0, 200)}`),
+    body: (id) => ({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "delete_flow", arguments: { namespace: "n", flow_id: "f" } },
+    }),
+    judge: (m) =>
+      toolResult(m)?.content?.[0]?.text === "[POLICY DENIED] Agents do not delete flows."
+        ? "denied"
+        : `delete_flow: ${JSON.stringify(m).slice(0, 200)}`,
   },
   {
     weight: 25,
@@ -47,7 +63,9 @@ const CALLS: CallKind[] = [
     judge: (m) => {
       const r = toolResult(m);
       if (r && r.isError !== true) return "allowed";
-      return r?.content?.[0]?.text?.startsWith("[RATE LIMITED]") ? "rate_limited" : `resume_execution: ${JSON.stringify(m).slice(0, 200)}`;
+      return r?.content?.[0]?.text?.startsWith("[RATE LIMITED]")
+        ? "rate_limited"
+        : `resume_execution: ${JSON.stringify(m).slice(0, 200)}`;
     },
   },
   {
@@ -55,7 +73,9 @@ const CALLS: CallKind[] = [
     body: (id) => ({ jsonrpc: "2.0", id, method: "tools/list" }),
     judge: (m) => {
       const tools = (m.result as { tools?: { name: string }[] } | undefined)?.tools;
-      return tools?.length === 38 && !tools.some((t) => t.name === "force_run_execution") ? "listed" : `tools/list: ${JSON.stringify(m).slice(0, 200)}`;
+      return tools?.length === 38 && !tools.some((t) => t.name === "force_run_execution")
+        ? "listed"
+        : `tools/list: ${JSON.stringify(m).slice(0, 200)}`;
     },
   },
 ];
@@ -79,7 +99,16 @@ export interface TrafficStats {
 }
 
 export class Traffic {
-  readonly stats: TrafficStats = { sent: 0, outcomes: { allowed: 0, denied: 0, rate_limited: 0, listed: 0 }, errors: 0, errorSamples: [], sessionsOpened: 0, sessionsEnded: 0, inFlight: 0, latencies: [] };
+  readonly stats: TrafficStats = {
+    sent: 0,
+    outcomes: { allowed: 0, denied: 0, rate_limited: 0, listed: 0 },
+    errors: 0,
+    errorSamples: [],
+    sessionsOpened: 0,
+    sessionsEnded: 0,
+    inFlight: 0,
+    latencies: [],
+  };
   private readonly url: URL;
   private readonly agent = new Agent({ connections: 256, pipelining: 1, bodyTimeout: 0, headersTimeout: 30_000 });
   private readonly sessions: Session[] = [];
@@ -104,7 +133,9 @@ export class Traffic {
     }, 10);
     let turn = 0;
     this.churn = setInterval(() => {
-      const replaced = this.replaceSession(turn++ % this.sessions.length).finally(() => this.replacing.delete(replaced));
+      const replaced = this.replaceSession(turn++ % this.sessions.length).finally(() =>
+        this.replacing.delete(replaced),
+      );
       this.replacing.add(replaced);
     }, churnMs);
   }
@@ -130,20 +161,40 @@ export class Traffic {
     if (this.stats.errorSamples.length < 10) this.stats.errorSamples.push(text.slice(0, 300));
   }
 
-  private async post(headers: Record<string, string>, body: unknown): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
-    const res = await this.agent.request({ origin: this.url.origin, path: this.url.pathname, method: "POST", headers: { "content-type": "application/json", accept: ACCEPT_BOTH, ...headers }, body: JSON.stringify(body) });
+  private async post(
+    headers: Record<string, string>,
+    body: unknown,
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+    const res = await this.agent.request({
+      origin: this.url.origin,
+      path: this.url.pathname,
+      method: "POST",
+      headers: { "content-type": "application/json", accept: ACCEPT_BOTH, ...headers },
+      body: JSON.stringify(body),
+    });
     return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
   }
 
   private async openSession(i: number): Promise<Session> {
     const agent = AGENTS[i % AGENTS.length] as (typeof AGENTS)[number];
     const auth = { authorization: `Bearer ${agent.key}` };
-    const init = await this.post(auth, { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "soak", version: "1" } } });
+    const init = await this.post(auth, {
+      jsonrpc: "2.0",
+      id: 0,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "soak", version: "1" } },
+    });
     const id = init.headers["mcp-session-id"];
-    if (init.status !== 200 || typeof id !== "string") throw new Error(`initialize: ${init.status} ${init.text.slice(0, 200)}`);
+    if (init.status !== 200 || typeof id !== "string")
+      throw new Error(`initialize: ${init.status} ${init.text.slice(0, 200)}`);
     const headers = { ...auth, "mcp-session-id": id, "mcp-protocol-version": "2025-06-18" };
     await this.post(headers, { jsonrpc: "2.0", method: "notifications/initialized" });
-    const stream = await this.agent.request({ origin: this.url.origin, path: this.url.pathname, method: "GET", headers: { ...headers, accept: "text/event-stream" } });
+    const stream = await this.agent.request({
+      origin: this.url.origin,
+      path: this.url.pathname,
+      method: "GET",
+      headers: { ...headers, accept: "text/event-stream" },
+    });
     if (stream.statusCode !== 200) throw new Error(`GET stream: ${stream.statusCode}`);
     stream.body.on("error", () => undefined);
     this.stats.sessionsOpened++;
@@ -157,7 +208,12 @@ export class Traffic {
       // Calls already sent in the old session finish first (they take milliseconds).
       await new Promise((r) => setTimeout(r, 2_000));
       old.stream.body.destroy();
-      const res = await this.agent.request({ origin: this.url.origin, path: this.url.pathname, method: "DELETE", headers: old.headers });
+      const res = await this.agent.request({
+        origin: this.url.origin,
+        path: this.url.pathname,
+        method: "DELETE",
+        headers: old.headers,
+      });
       await res.body.dump();
       if (res.statusCode !== 200) this.error(`DELETE: ${res.statusCode}`);
       this.stats.sessionsEnded++;

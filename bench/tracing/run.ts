@@ -46,13 +46,28 @@ try {
       upstream: upstream.url,
       args: mode.args,
       discardAudit: true,
-      env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_BSP_SCHEDULE_DELAY: "1000", OTEL_SERVICE_NAME: `bench-sidecar-${i}` },
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
+        OTEL_BSP_SCHEDULE_DELAY: "1000",
+        OTEL_SERVICE_NAME: `bench-sidecar-${i}`,
+      },
     });
-    subjects.push({ name: mode.name, sidecar, session: await rawInitialize(sidecar.url, auth), latencies: [], cpu: 0, calls: 0 });
+    subjects.push({
+      name: mode.name,
+      sidecar,
+      session: await rawInitialize(sidecar.url, auth),
+      latencies: [],
+      cpu: 0,
+      calls: 0,
+    });
   }
   let id = 0;
   const callOnce = async (s: Subject) => {
-    const answer = await rawPost(s.sidecar.url, toolCall(id++, "list_flows"), { ...auth, "mcp-session-id": s.session, "mcp-protocol-version": "2025-03-26" });
+    const answer = await rawPost(s.sidecar.url, toolCall(id++, "list_flows"), {
+      ...auth,
+      "mcp-session-id": s.session,
+      "mcp-protocol-version": "2025-03-26",
+    });
     if (answer.status !== 200) throw new Error(`${s.name}: HTTP ${answer.status} ${answer.text}`);
   };
   for (const s of subjects) for (let i = 0; i < WARMUP; i++) await callOnce(s);
@@ -73,15 +88,29 @@ try {
   await new Promise((r) => setTimeout(r, 1500));
   const spans = collector.spans();
   const base = figures(subjects[0] as Subject);
-  console.log(`tracing cost per tools/call: ${ROUNDS} rounds × ${CALLS} sequential calls per sidecar (Node ${process.version}), a real collector receiving`);
+  console.log(
+    `tracing cost per tools/call: ${ROUNDS} rounds × ${CALLS} sequential calls per sidecar (Node ${process.version}), a real collector receiving`,
+  );
   console.log(row(["sidecar", "p50 µs", "p99 µs", "+p50 µs", "CPU µs/call", "+CPU µs/call", "spans/call exported"]));
   for (const [i, s] of subjects.entries()) {
     const f = figures(s);
     const exported = spans.filter((span) => span.service === `bench-sidecar-${i}`).length / (s.calls + WARMUP);
-    console.log(row([s.name, f.p50.toFixed(0), f.p99.toFixed(0), (f.p50 - base.p50).toFixed(0), f.cpu.toFixed(0), (f.cpu - base.cpu).toFixed(0), exported.toFixed(2)]));
+    console.log(
+      row([
+        s.name,
+        f.p50.toFixed(0),
+        f.p99.toFixed(0),
+        (f.p50 - base.p50).toFixed(0),
+        f.cpu.toFixed(0),
+        (f.cpu - base.cpu).toFixed(0),
+        exported.toFixed(2),
+      ]),
+    );
   }
   const dropped = await Promise.all(subjects.map((s) => s.sidecar.metricSum("mcp_warden_spans_dropped_total")));
-  console.log(`spans dropped: ${dropped.join(" / ")}; the collector received ${spans.length} spans in all (both tracing sidecars)`);
+  console.log(
+    `spans dropped: ${dropped.join(" / ")}; the collector received ${spans.length} spans in all (both tracing sidecars)`,
+  );
 } finally {
   await Promise.all(subjects.map((s) => s.sidecar.stop()));
   await upstream.close();

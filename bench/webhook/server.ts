@@ -14,18 +14,35 @@ const baseline = process.env.MODE === "baseline";
 
 const index = new PolicyIndex();
 for (let i = 0; i < policies; i++) {
-  index.set(policyEntry({
-    metadata: { name: `policy-${i}`, namespace: `ns-${i % namespaces}`, uid: `uid-${i}`, generation: 1 },
-    spec: {
-      podSelector: { matchLabels: { app: `mcp-${i}` }, matchExpressions: [{ key: "tier", operator: "In", values: ["mcp", "agents"] }] },
-      upstream: { profile: i % 2 === 0 ? "kestra" : "generic", port: 18000 },
-      tools: [{ name: "list_flows" }, { name: "resume_execution", limits: [{ window: "minute", max: 10 }] }],
-    },
-  }));
+  index.set(
+    policyEntry({
+      metadata: { name: `policy-${i}`, namespace: `ns-${i % namespaces}`, uid: `uid-${i}`, generation: 1 },
+      spec: {
+        podSelector: {
+          matchLabels: { app: `mcp-${i}` },
+          matchExpressions: [{ key: "tier", operator: "In", values: ["mcp", "agents"] }],
+        },
+        upstream: { profile: i % 2 === 0 ? "kestra" : "generic", port: 18000 },
+        tools: [{ name: "list_flows" }, { name: "resume_execution", limits: [{ window: "minute", max: 10 }] }],
+      },
+    }),
+  );
 }
 const metrics = createOperatorMetrics({ version: "bench", defaultMetrics: false });
-const handler = new AdmissionHandler({ index, config: injectorConfig({ sidecarImage: "ghcr.io/mcp-warden/mcp-warden:0.1.0", operatorNamespace: "mcp-warden" }), ready: () => true, metrics });
-const fixed = { status: 200 as const, body: { apiVersion: "admission.k8s.io/v1" as const, kind: "AdmissionReview" as const, response: { uid: "", allowed: true } } };
+const handler = new AdmissionHandler({
+  index,
+  config: injectorConfig({ sidecarImage: "ghcr.io/mcp-warden/mcp-warden:0.1.0", operatorNamespace: "mcp-warden" }),
+  ready: () => true,
+  metrics,
+});
+const fixed = {
+  status: 200 as const,
+  body: {
+    apiVersion: "admission.k8s.io/v1" as const,
+    kind: "AdmissionReview" as const,
+    response: { uid: "", allowed: true },
+  },
+};
 // Time spent deciding (in this process, excluding TLS and HTTP), reported to the client on request.
 // CPU of the whole process (TLS, HTTP, JSON, decision) since the last report: load-independent.
 const decisions: number[] = [];

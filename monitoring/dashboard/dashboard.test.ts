@@ -18,7 +18,11 @@ interface Panel {
 }
 
 describe("Grafana dashboard", () => {
-  const dashboard = renderDashboard() as { uid: string; panels: Panel[]; templating: { list: Array<Record<string, unknown>> } };
+  const dashboard = renderDashboard() as {
+    uid: string;
+    panels: Panel[];
+    templating: { list: Array<Record<string, unknown>> };
+  };
   const panels = dashboard.panels.filter((p) => p.type !== "row");
 
   it("is checked into the chart exactly as generated (run npm run generate:dashboard)", () => {
@@ -37,18 +41,27 @@ describe("Grafana dashboard", () => {
       "Policy versions rejected",
       "Injections by result",
       "Pods selected but not enforced",
-    ]) assert.ok(titles.includes(wanted), `missing panel "${wanted}"`);
+    ])
+      assert.ok(titles.includes(wanted), `missing panel "${wanted}"`);
     assert.equal(new Set(titles).size, titles.length, "panel titles are unique (the Prometheus proof keys on them)");
   });
 
   it("shows the upstream latency's exemplars, the link from a slow bucket to its trace", () => {
-    const latency = panels.find((p) => p.title === "Upstream latency p50 / p99 by tool") as unknown as { targets: { exemplar?: boolean }[] };
-    assert.deepEqual(latency.targets.map((t) => t.exemplar), [true, true]);
+    const latency = panels.find((p) => p.title === "Upstream latency p50 / p99 by tool") as unknown as {
+      targets: { exemplar?: boolean }[];
+    };
+    assert.deepEqual(
+      latency.targets.map((t) => t.exemplar),
+      [true, true],
+    );
   });
 
   it("has the variables data source, namespace, policy and tool, multi-value with All as .*", () => {
     const list = dashboard.templating.list;
-    assert.deepEqual(list.map((v) => v.name), ["datasource", "namespace", "policy", "tool"]);
+    assert.deepEqual(
+      list.map((v) => v.name),
+      ["datasource", "namespace", "policy", "tool"],
+    );
     for (const v of list.slice(1)) {
       assert.equal(v.type, "query");
       assert.equal(v.includeAll, true);
@@ -61,15 +74,23 @@ describe("Grafana dashboard", () => {
   it("queries only metrics and labels the sidecar and the operator export", () => {
     const catalog = metricCatalog();
     const problems = [
-      ...panels.flatMap((p) => (p.targets ?? []).flatMap((t) => checkExpression(t.expr, catalog).map((problem) => `${p.title}: ${problem}`))),
+      ...panels.flatMap((p) =>
+        (p.targets ?? []).flatMap((t) => checkExpression(t.expr, catalog).map((problem) => `${p.title}: ${problem}`)),
+      ),
       ...VARIABLES.flatMap((v) => checkExpression(v.query, catalog).map((problem) => `variable ${v.name}: ${problem}`)),
     ];
     assert.deepEqual(problems, []);
   });
 
   it("catches a query on a metric or label that does not exist", () => {
-    assert.deepEqual(checkExpression('sum by (tool) (rate(mcp_warden_tool_call_total{decision="denied"}[5m]))'), ["unknown metric mcp_warden_tool_call_total", "grouping by tool, which none of mcp_warden_tool_call_total has"]);
-    assert.deepEqual(checkExpression('sum by (verdict) (rate(mcp_warden_tool_calls_total{outcome="x"}[5m]))'), ["mcp_warden_tool_calls_total has no label outcome", "grouping by verdict, which none of mcp_warden_tool_calls_total has"]);
+    assert.deepEqual(checkExpression('sum by (tool) (rate(mcp_warden_tool_call_total{decision="denied"}[5m]))'), [
+      "unknown metric mcp_warden_tool_call_total",
+      "grouping by tool, which none of mcp_warden_tool_call_total has",
+    ]);
+    assert.deepEqual(checkExpression('sum by (verdict) (rate(mcp_warden_tool_calls_total{outcome="x"}[5m]))'), [
+      "mcp_warden_tool_calls_total has no label outcome",
+      "grouping by verdict, which none of mcp_warden_tool_calls_total has",
+    ]);
   });
 
   it("uses the data source variable and filters sidecar panels by the variables", () => {
@@ -78,7 +99,8 @@ describe("Grafana dashboard", () => {
       for (const t of p.targets ?? []) {
         assert.equal(t.datasource.uid, "${datasource}");
         if (/mcp_warden_tool_calls_total|mcp_warden_upstream_duration/.test(t.expr)) {
-          for (const variable of ["$namespace", "$policy", "$tool"]) assert.ok(t.expr.includes(variable), `${p.title} ignores ${variable}`);
+          for (const variable of ["$namespace", "$policy", "$tool"])
+            assert.ok(t.expr.includes(variable), `${p.title} ignores ${variable}`);
         }
       }
     }
@@ -102,7 +124,19 @@ describe("Grafana dashboard", () => {
   });
 
   it("takes another row or panel as data (how the approvals panel is added)", () => {
-    const extra = { title: "Approvals", panels: [{ title: "Approvals pending and decided", description: "d", kind: "timeseries" as const, unit: "short", width: 24, targets: [{ expr: "sum(up)", legend: "x" }] }] };
+    const extra = {
+      title: "Approvals",
+      panels: [
+        {
+          title: "Approvals pending and decided",
+          description: "d",
+          kind: "timeseries" as const,
+          unit: "short",
+          width: 24,
+          targets: [{ expr: "sum(up)", legend: "x" }],
+        },
+      ],
+    };
     const withRow = renderDashboard([...ROWS, extra]) as { panels: Panel[] };
     assert.equal(withRow.panels.length, dashboard.panels.length + 2);
     assert.equal(withRow.panels.at(-1)?.title, "Approvals pending and decided");

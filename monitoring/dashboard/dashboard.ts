@@ -17,9 +17,17 @@ export interface VariableSpec {
 
 /** The query variables, each narrowed by the ones before it. */
 export const VARIABLES: readonly VariableSpec[] = [
-  { name: "namespace", label: "Namespace", query: 'label_values(mcp_warden_build_info{component="sidecar"}, namespace)' },
+  {
+    name: "namespace",
+    label: "Namespace",
+    query: 'label_values(mcp_warden_build_info{component="sidecar"}, namespace)',
+  },
   { name: "policy", label: "Policy", query: 'label_values(mcp_warden_policy_info{namespace=~"$namespace"}, policy)' },
-  { name: "tool", label: "Tool", query: 'label_values(mcp_warden_tool_calls_total{namespace=~"$namespace", policy=~"$policy"}, tool)' },
+  {
+    name: "tool",
+    label: "Tool",
+    query: 'label_values(mcp_warden_tool_calls_total{namespace=~"$namespace", policy=~"$policy"}, tool)',
+  },
 ];
 
 type Json = Record<string, unknown>;
@@ -48,13 +56,28 @@ function panel(spec: PanelSpec, id: number, gridPos: Json): Json {
   }));
   const custom =
     spec.kind === "timeseries"
-      ? { drawStyle: "line", lineWidth: 1, fillOpacity: spec.stacked ? 60 : 10, showPoints: "never", spanNulls: false, stacking: { mode: spec.stacked ? "normal" : "none", group: "A" } }
+      ? {
+          drawStyle: "line",
+          lineWidth: 1,
+          fillOpacity: spec.stacked ? 60 : 10,
+          showPoints: "never",
+          spanNulls: false,
+          stacking: { mode: spec.stacked ? "normal" : "none", group: "A" },
+        }
       : {};
   const options =
     spec.kind === "timeseries"
-      ? { legend: { displayMode: "table", placement: "right", calcs: ["mean", "max"], showLegend: true }, tooltip: { mode: "multi", sort: "desc" } }
+      ? {
+          legend: { displayMode: "table", placement: "right", calcs: ["mean", "max"], showLegend: true },
+          tooltip: { mode: "multi", sort: "desc" },
+        }
       : spec.kind === "stat"
-        ? { reduceOptions: { calcs: ["lastNotNull"], fields: "", values: false }, colorMode: "value", graphMode: "none", textMode: "auto" }
+        ? {
+            reduceOptions: { calcs: ["lastNotNull"], fields: "", values: false },
+            colorMode: "value",
+            graphMode: "none",
+            textMode: "auto",
+          }
         : { showHeader: true, cellHeight: "sm" };
   return {
     id,
@@ -63,16 +86,28 @@ function panel(spec: PanelSpec, id: number, gridPos: Json): Json {
     description: spec.description,
     datasource: DATASOURCE,
     gridPos,
-    fieldConfig: { defaults: { unit: spec.unit, custom, ...(spec.kind === "stat" ? { color: { mode: "thresholds" } } : {}) }, overrides },
+    fieldConfig: {
+      defaults: { unit: spec.unit, custom, ...(spec.kind === "stat" ? { color: { mode: "thresholds" } } : {}) },
+      overrides,
+    },
     options,
-    ...(spec.kind === "table" ? { transformations: [{ id: "labelsToFields", options: { mode: "columns" } }, { id: "merge", options: {} }] } : {}),
+    ...(spec.kind === "table"
+      ? {
+          transformations: [
+            { id: "labelsToFields", options: { mode: "columns" } },
+            { id: "merge", options: {} },
+          ],
+        }
+      : {}),
     targets: spec.targets.map((t, i) => ({
       refId: String.fromCharCode(65 + i),
       datasource: DATASOURCE,
       expr: t.expr,
       legendFormat: t.legend,
       ...(t.exemplar ? { exemplar: true } : {}),
-      ...(spec.kind === "timeseries" ? { range: true, instant: false } : { range: false, instant: true, format: spec.kind === "table" ? "table" : "time_series" }),
+      ...(spec.kind === "timeseries"
+        ? { range: true, instant: false }
+        : { range: false, instant: true, format: spec.kind === "table" ? "table" : "time_series" }),
     })),
   };
 }
@@ -82,7 +117,14 @@ export function renderDashboard(rows: readonly RowSpec[] = ROWS): Json {
   let id = 1;
   let y = 0;
   for (const row of rows) {
-    panels.push({ id: id++, type: "row", title: row.title, collapsed: false, gridPos: { x: 0, y, w: 24, h: 1 }, panels: [] });
+    panels.push({
+      id: id++,
+      type: "row",
+      title: row.title,
+      collapsed: false,
+      gridPos: { x: 0, y, w: 24, h: 1 },
+      panels: [],
+    });
     y += 1;
     let x = 0;
     let rowHeight = 0;
@@ -110,10 +152,30 @@ export function renderDashboard(rows: readonly RowSpec[] = ROWS): Json {
     schemaVersion: 39,
     time: { from: "now-3h", to: "now" },
     timezone: "browser",
-    annotations: { list: [{ builtIn: 1, datasource: { type: "grafana", uid: "-- Grafana --" }, enable: true, hide: true, iconColor: "rgba(0, 211, 255, 1)", name: "Annotations & Alerts", type: "dashboard" }] },
+    annotations: {
+      list: [
+        {
+          builtIn: 1,
+          datasource: { type: "grafana", uid: "-- Grafana --" },
+          enable: true,
+          hide: true,
+          iconColor: "rgba(0, 211, 255, 1)",
+          name: "Annotations & Alerts",
+          type: "dashboard",
+        },
+      ],
+    },
     templating: {
       list: [
-        { name: "datasource", label: "Data source", type: "datasource", query: "prometheus", current: {}, hide: 0, refresh: 1 },
+        {
+          name: "datasource",
+          label: "Data source",
+          type: "datasource",
+          query: "prometheus",
+          current: {},
+          hide: 0,
+          refresh: 1,
+        },
         ...VARIABLES.map(variable),
       ],
     },

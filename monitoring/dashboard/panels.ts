@@ -68,19 +68,25 @@ export const TOOL_CALLS: RowSpec = {
     },
     {
       title: "Denied calls by tool",
-      description: "Tools whose calls were denied (never forwarded in Enforce mode). Names the server does not have are counted as _unknown.",
+      description:
+        "Tools whose calls were denied (never forwarded in Enforce mode). Names the server does not have are counted as _unknown.",
       kind: "timeseries",
       unit: "reqps",
       width: 12,
-      targets: [{ expr: `sum by (tool) (rate(${calls(', decision="denied"')}[$__rate_interval]))`, legend: "{{tool}}" }],
+      targets: [
+        { expr: `sum by (tool) (rate(${calls(', decision="denied"')}[$__rate_interval]))`, legend: "{{tool}}" },
+      ],
     },
     {
       title: "Denied calls by reason",
-      description: "Why calls were denied: default_deny, tool_denied, hidden, require_failed, deny_if_matched, invalid_arguments, no_policy…",
+      description:
+        "Why calls were denied: default_deny, tool_denied, hidden, require_failed, deny_if_matched, invalid_arguments, no_policy…",
       kind: "timeseries",
       unit: "reqps",
       width: 12,
-      targets: [{ expr: `sum by (reason) (rate(${calls(', decision="denied"')}[$__rate_interval]))`, legend: "{{reason}}" }],
+      targets: [
+        { expr: `sum by (reason) (rate(${calls(', decision="denied"')}[$__rate_interval]))`, legend: "{{reason}}" },
+      ],
     },
     {
       title: "Rate-limited calls by tool",
@@ -88,7 +94,9 @@ export const TOOL_CALLS: RowSpec = {
       kind: "timeseries",
       unit: "reqps",
       width: 12,
-      targets: [{ expr: `sum by (tool) (rate(${calls(', decision="rate_limited"')}[$__rate_interval]))`, legend: "{{tool}}" }],
+      targets: [
+        { expr: `sum by (tool) (rate(${calls(', decision="rate_limited"')}[$__rate_interval]))`, legend: "{{tool}}" },
+      ],
     },
     {
       title: "Upstream latency p50 / p99 by tool",
@@ -97,7 +105,10 @@ export const TOOL_CALLS: RowSpec = {
       unit: "s",
       width: 24,
       // The sidecars' trace ids ride on these buckets as exemplars when tracing is on.
-      targets: quantiles("mcp_warden_upstream_duration_seconds_bucket", "tool, ", CALLS, "{{tool}}").map((t) => ({ ...t, exemplar: true })),
+      targets: quantiles("mcp_warden_upstream_duration_seconds_bucket", "tool, ", CALLS, "{{tool}}").map((t) => ({
+        ...t,
+        exemplar: true,
+      })),
     },
   ],
 };
@@ -107,11 +118,17 @@ export const POLICIES: RowSpec = {
   panels: [
     {
       title: "Policy versions in force",
-      description: "Sidecars per policy version (the McpPolicy's generation). Two versions of one policy at once: sidecars still catching up, or one that cannot read the API.",
+      description:
+        "Sidecars per policy version (the McpPolicy's generation). Two versions of one policy at once: sidecars still catching up, or one that cannot read the API.",
       kind: "table",
       unit: "short",
       width: 12,
-      targets: [{ expr: `count by (namespace, policy, version, mode) (mcp_warden_policy_info{${SIDECARS}})`, legend: "{{policy}} v{{version}}" }],
+      targets: [
+        {
+          expr: `count by (namespace, policy, version, mode) (mcp_warden_policy_info{${SIDECARS}})`,
+          legend: "{{policy}} v{{version}}",
+        },
+      ],
     },
     {
       title: "Sidecars without a policy",
@@ -131,23 +148,36 @@ export const POLICIES: RowSpec = {
     },
     {
       title: "Policy versions rejected",
-      description: "New policy versions a sidecar could not compile; it kept the previous one. kubectl describe mcpp shows the problem.",
+      description:
+        "New policy versions a sidecar could not compile; it kept the previous one. kubectl describe mcpp shows the problem.",
       kind: "timeseries",
       unit: "short",
       width: 8,
-      targets: [{ expr: 'sum by (namespace, pod) (increase(mcp_warden_policy_reloads_total{namespace=~"$namespace", result="invalid"}[$__rate_interval]))', legend: "{{namespace}}/{{pod}}" }],
+      targets: [
+        {
+          expr: 'sum by (namespace, pod) (increase(mcp_warden_policy_reloads_total{namespace=~"$namespace", result="invalid"}[$__rate_interval]))',
+          legend: "{{namespace}}/{{pod}}",
+        },
+      ],
     },
     {
       title: "Rate-limit store errors",
-      description: "Failed rate-limit store operations (Redis unreachable…); the policy's failMode then refuses or admits the calls.",
+      description:
+        "Failed rate-limit store operations (Redis unreachable…); the policy's failMode then refuses or admits the calls.",
       kind: "timeseries",
       unit: "ops",
       width: 12,
-      targets: [{ expr: 'sum by (namespace, pod, store) (rate(mcp_warden_rate_limit_store_errors_total{namespace=~"$namespace"}[$__rate_interval]))', legend: "{{namespace}}/{{pod}} {{store}}" }],
+      targets: [
+        {
+          expr: 'sum by (namespace, pod, store) (rate(mcp_warden_rate_limit_store_errors_total{namespace=~"$namespace"}[$__rate_interval]))',
+          legend: "{{namespace}}/{{pod}} {{store}}",
+        },
+      ],
     },
     {
       title: "Drifted tool definitions",
-      description: "Tools whose live definition differs from their pin in spec.pins (or have no pin under newTools: hide), by policy; 0 for policies without drift or pins. kubectl mcp-warden pins diff shows what changed.",
+      description:
+        "Tools whose live definition differs from their pin in spec.pins (or have no pin under newTools: hide), by policy; 0 for policies without drift or pins. kubectl mcp-warden pins diff shows what changed.",
       kind: "timeseries",
       unit: "short",
       width: 12,
@@ -162,7 +192,8 @@ export const POLICIES: RowSpec = {
     },
     {
       title: "Pods selected but not enforced",
-      description: "Pods a policy selects that run without its sidecar (created before the policy or the namespace label). kubectl describe mcpp names them and the restart that fixes each.",
+      description:
+        "Pods a policy selects that run without its sidecar (created before the policy or the namespace label). kubectl describe mcpp names them and the restart that fixes each.",
       kind: "timeseries",
       unit: "short",
       width: 12,
@@ -181,21 +212,30 @@ export const INJECTION: RowSpec = {
   panels: [
     {
       title: "Injections by result",
-      description: "Pod admissions the injector answered: injected, skipped (not selected, opted out…), rejected (with a message to the pod's creator) or error.",
+      description:
+        "Pod admissions the injector answered: injected, skipped (not selected, opted out…), rejected (with a message to the pod's creator) or error.",
       kind: "timeseries",
       unit: "reqps",
       width: 12,
       stacked: true,
       colors: { injected: "green", skipped: "text", rejected: "orange", error: "red" },
-      targets: [{ expr: "sum by (result) (rate(mcp_warden_injections_total[$__rate_interval]))", legend: "{{result}}" }],
+      targets: [
+        { expr: "sum by (result) (rate(mcp_warden_injections_total[$__rate_interval]))", legend: "{{result}}" },
+      ],
     },
     {
       title: "Injections rejected or failed, by reason",
-      description: "Rejected: the pod cannot be injected as it is (two policies select it, a bad annotation…). Error: the injector could not decide (not ready, bad request); with failurePolicy Fail such pods are not created.",
+      description:
+        "Rejected: the pod cannot be injected as it is (two policies select it, a bad annotation…). Error: the injector could not decide (not ready, bad request); with failurePolicy Fail such pods are not created.",
       kind: "timeseries",
       unit: "reqps",
       width: 12,
-      targets: [{ expr: 'sum by (result, reason) (rate(mcp_warden_injections_total{result=~"rejected|error"}[$__rate_interval]))', legend: "{{result}} {{reason}}" }],
+      targets: [
+        {
+          expr: 'sum by (result, reason) (rate(mcp_warden_injections_total{result=~"rejected|error"}[$__rate_interval]))',
+          legend: "{{result}} {{reason}}",
+        },
+      ],
     },
     {
       title: "Webhook latency p50 / p99",
@@ -207,11 +247,14 @@ export const INJECTION: RowSpec = {
     },
     {
       title: "Webhook certificate expires in",
-      description: "The serving certificate in use on the replica closest to expiry; renewed with a third of its life left.",
+      description:
+        "The serving certificate in use on the replica closest to expiry; renewed with a third of its life left.",
       kind: "stat",
       unit: "s",
       width: 6,
-      targets: [{ expr: "min(mcp_warden_webhook_certificate_expiry_timestamp_seconds) - time()", legend: "expires in" }],
+      targets: [
+        { expr: "min(mcp_warden_webhook_certificate_expiry_timestamp_seconds) - time()", legend: "expires in" },
+      ],
     },
     {
       title: "Controller leader",
@@ -232,7 +275,8 @@ export const APPROVALS: RowSpec = {
   panels: [
     {
       title: "Approvals pending",
-      description: "McpApprovals waiting for a person's decision. Agents wait up to the rule's timeout, then retry once approved. kubectl mcp-warden approvals list -A shows them.",
+      description:
+        "McpApprovals waiting for a person's decision. Agents wait up to the rule's timeout, then retry once approved. kubectl mcp-warden approvals list -A shows them.",
       kind: "stat",
       unit: "short",
       width: 6,
@@ -240,12 +284,15 @@ export const APPROVALS: RowSpec = {
     },
     {
       title: "Approvals by outcome",
-      description: "approved and denied: decisions; used: approved calls forwarded (once each); timed_out: no decision within the agent's wait; expired: deleted at expiry, never used.",
+      description:
+        "approved and denied: decisions; used: approved calls forwarded (once each); timed_out: no decision within the agent's wait; expired: deleted at expiry, never used.",
       kind: "timeseries",
       unit: "short",
       width: 12,
       colors: { approved: "green", denied: "red", used: "blue", timed_out: "orange", expired: "text" },
-      targets: [{ expr: "sum by (outcome) (increase(mcp_warden_approvals_total[$__rate_interval]))", legend: "{{outcome}}" }],
+      targets: [
+        { expr: "sum by (outcome) (increase(mcp_warden_approvals_total[$__rate_interval]))", legend: "{{outcome}}" },
+      ],
     },
     {
       title: "Time to decision p50 / p99",
@@ -263,19 +310,31 @@ export const TOOL_RESULTS: RowSpec = {
   panels: [
     {
       title: "Result redactions by detector",
-      description: "Matches the policy's result rules replaced by [REDACTED:<detector>] in tool results (secrets, personal data, the policy's own detectors).",
+      description:
+        "Matches the policy's result rules replaced by [REDACTED:<detector>] in tool results (secrets, personal data, the policy's own detectors).",
       kind: "timeseries",
       unit: "short",
       width: 12,
-      targets: [{ expr: `sum by (detector) (increase(mcp_warden_result_redactions_total{${CALLS}}[$__rate_interval]))`, legend: "{{detector}}" }],
+      targets: [
+        {
+          expr: `sum by (detector) (increase(mcp_warden_result_redactions_total{${CALLS}}[$__rate_interval]))`,
+          legend: "{{detector}}",
+        },
+      ],
     },
     {
       title: "Results withheld by reason",
-      description: "Tool results replaced by an error result: detector (a denyIf detector matched), too_large (over maxBytes), condition (a withholdIf held), evaluation_error and scan_failed (fail closed).",
+      description:
+        "Tool results replaced by an error result: detector (a denyIf detector matched), too_large (over maxBytes), condition (a withholdIf held), evaluation_error and scan_failed (fail closed).",
       kind: "timeseries",
       unit: "short",
       width: 12,
-      targets: [{ expr: `sum by (reason) (increase(mcp_warden_results_withheld_total{${CALLS}}[$__rate_interval]))`, legend: "{{reason}}" }],
+      targets: [
+        {
+          expr: `sum by (reason) (increase(mcp_warden_results_withheld_total{${CALLS}}[$__rate_interval]))`,
+          legend: "{{reason}}",
+        },
+      ],
     },
   ],
 };

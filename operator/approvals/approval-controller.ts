@@ -58,7 +58,10 @@ export class ApprovalController {
     this.#stopped = false;
     this.#live = false;
     const informer = new Informer({ http, path: approvalsPath(undefined), clock, logger, ...this.#o.informerOptions });
-    informer.on("add", (o) => this.#seen(o)).on("update", (o) => this.#seen(o)).on("delete", (o) => this.#gone(o));
+    informer
+      .on("add", (o) => this.#seen(o))
+      .on("update", (o) => this.#seen(o))
+      .on("delete", (o) => this.#gone(o));
     informer.start();
     try {
       await informer.waitForSync(signal);
@@ -66,7 +69,9 @@ export class ApprovalController {
       this.#live = true; // from here on, changes are counted as they happen
       this.#updateGauge();
       logger.info({ approvals: this.#tracked.size }, "approval controller running");
-      await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
+      await new Promise<void>((resolve) =>
+        signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true }),
+      );
     } finally {
       this.#stopped = true;
       await informer.stop();
@@ -91,7 +96,12 @@ export class ApprovalController {
     this.#tracked.set(key, tracked);
     if (this.#live) {
       if (!previous) {
-        this.#event(approval, "Normal", "Requested", `${approval.spec.caller} asks to call ${approval.spec.tool} with ${approval.spec.args}. To approve: ${approveCommand(approval.metadata.namespace ?? "", approval.metadata.name)}`);
+        this.#event(
+          approval,
+          "Normal",
+          "Requested",
+          `${approval.spec.caller} asks to call ${approval.spec.tool} with ${approval.spec.args}. To approve: ${approveCommand(approval.metadata.namespace ?? "", approval.metadata.name)}`,
+        );
       }
       for (const t of transitions(previous?.approval, approval)) {
         this.#o.metrics.approvals.inc({ outcome: t.outcome });
@@ -123,13 +133,20 @@ export class ApprovalController {
           if (this.#stopped || this.#tracked.get(key) !== tracked || !undecided() || tracked.waitCounted) return;
           tracked.waitCounted = true;
           this.#o.metrics.approvals.inc({ outcome: "timed_out" });
-          this.#event(approval, "Normal", "WaitTimedOut", `No decision within the agent's wait; it can still be approved until ${approval.spec.expiresAt}, for a retry of the same call`);
+          this.#event(
+            approval,
+            "Normal",
+            "WaitTimedOut",
+            `No decision within the agent's wait; it can still be approved until ${approval.spec.expiresAt}, for a retry of the same call`,
+          );
           this.#updateGauge();
         }),
       );
     }
     const expiresAt = Date.parse(approval.spec.expiresAt);
-    tracked.timers.push(clock.schedule(Number.isFinite(expiresAt) ? expiresAt - now : 0, () => void this.#expire(key, tracked)));
+    tracked.timers.push(
+      clock.schedule(Number.isFinite(expiresAt) ? expiresAt - now : 0, () => void this.#expire(key, tracked)),
+    );
   }
 
   async #expire(key: string, tracked: Tracked): Promise<void> {
@@ -139,7 +156,11 @@ export class ApprovalController {
       await this.#client.delete(approval);
     } catch (error) {
       if (isNotFound(error)) return; // someone else deleted it
-      if (!isConflict(error)) this.#o.logger.warn({ approval: key, error: describeApiError(error) }, "cannot delete an expired McpApproval; retrying");
+      if (!isConflict(error))
+        this.#o.logger.warn(
+          { approval: key, error: describeApiError(error) },
+          "cannot delete an expired McpApproval; retrying",
+        );
       // A newer version (e.g. a last-moment use) arrives through the watch and reschedules this;
       // meanwhile, try again later.
       tracked.timers.push(this.#o.clock.schedule(RETRY_DELETE_MS, () => void this.#expire(key, tracked)));
@@ -157,7 +178,10 @@ export class ApprovalController {
     const requested = Date.parse(approval.metadata.creationTimestamp ?? "");
     const decided = Date.parse(approval.status?.decidedAt ?? "");
     if (Number.isFinite(requested) && Number.isFinite(decided) && decided >= requested) {
-      this.#o.metrics.approvalDecisionDuration.observe({ decision: approval.status?.decision === "Approved" ? "approved" : "denied" }, (decided - requested) / 1000);
+      this.#o.metrics.approvalDecisionDuration.observe(
+        { decision: approval.status?.decision === "Approved" ? "approved" : "denied" },
+        (decided - requested) / 1000,
+      );
     }
   }
 
@@ -171,7 +195,13 @@ export class ApprovalController {
 
   #event(approval: McpApprovalObject, type: EventType, reason: string, message: string): void {
     this.#o.events?.record(
-      { kind: APPROVAL_KIND, apiVersion: APPROVAL_API_VERSION, namespace: approval.metadata.namespace ?? "", name: approval.metadata.name, uid: approval.metadata.uid },
+      {
+        kind: APPROVAL_KIND,
+        apiVersion: APPROVAL_API_VERSION,
+        namespace: approval.metadata.namespace ?? "",
+        name: approval.metadata.name,
+        uid: approval.metadata.uid,
+      },
       type,
       reason,
       message,

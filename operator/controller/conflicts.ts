@@ -9,11 +9,19 @@ import { isLive, type PodSummary } from "./pod-summary.ts";
 
 /** The pods a policy governs: live, selected, and not opted out (unless the policy requires injection). */
 export function governedBy(policy: PolicyEntry, pods: readonly PodSummary[]): PodSummary[] {
-  return pods.filter((p) => isLive(p) && (policy.injection.required || p.metadata.labels?.[INJECT_POD_LABEL] !== "false") && policy.matches(p.metadata.labels));
+  return pods.filter(
+    (p) =>
+      isLive(p) &&
+      (policy.injection.required || p.metadata.labels?.[INJECT_POD_LABEL] !== "false") &&
+      policy.matches(p.metadata.labels),
+  );
 }
 
 /** Conflicts of each policy of one namespace, by policy name. */
-export function findConflicts(policies: readonly PolicyEntry[], pods: readonly PodSummary[]): Map<string, PolicyConflict[]> {
+export function findConflicts(
+  policies: readonly PolicyEntry[],
+  pods: readonly PodSummary[],
+): Map<string, PolicyConflict[]> {
   const found = new Map<string, Map<string, PolicyConflict>>();
   const add = (policy: string, other: string, pod: string | undefined) => {
     let mine = found.get(policy);
@@ -36,5 +44,10 @@ export function findConflicts(policies: readonly PolicyEntry[], pods: readonly P
   for (const names of bySelector.values()) {
     for (const a of names) for (const b of names) if (a !== b) add(a, b, undefined);
   }
-  return new Map([...found].map(([policy, conflicts]) => [policy, [...conflicts.values()].sort((x, y) => x.policy.localeCompare(y.policy))]));
+  return new Map(
+    [...found].map(([policy, conflicts]) => [
+      policy,
+      [...conflicts.values()].sort((x, y) => x.policy.localeCompare(y.policy)),
+    ]),
+  );
 }

@@ -64,17 +64,38 @@ export class Controller {
   async run(signal: AbortSignal): Promise<void> {
     const { http, logger, clock, index } = this.#o;
     const informerOptions = { http, clock, logger, ...this.#o.informerOptions };
-    const pods = new Informer<PodSummary & KubeObject>({ ...informerOptions, path: "/api/v1/pods", transform: summarizePod });
+    const pods = new Informer<PodSummary & KubeObject>({
+      ...informerOptions,
+      path: "/api/v1/pods",
+      transform: summarizePod,
+    });
     const namespaces = new Informer<NamespaceView & KubeObject>({
       ...informerOptions,
       path: "/api/v1/namespaces",
       transform: (o) => {
-        const m = (o.metadata ?? {}) as { name?: string; labels?: Record<string, string>; resourceVersion?: string; deletionTimestamp?: string };
-        return { metadata: { name: m.name, labels: m.labels, resourceVersion: m.resourceVersion, deletionTimestamp: m.deletionTimestamp } };
+        const m = (o.metadata ?? {}) as {
+          name?: string;
+          labels?: Record<string, string>;
+          resourceVersion?: string;
+          deletionTimestamp?: string;
+        };
+        return {
+          metadata: {
+            name: m.name,
+            labels: m.labels,
+            resourceVersion: m.resourceVersion,
+            deletionTimestamp: m.deletionTimestamp,
+          },
+        };
       },
     });
     // The sidecars' tool definition drift reports (Events on McpPolicies, ADR 0133).
-    const driftEvents = new Informer<DriftEventSummary & KubeObject>({ ...informerOptions, path: "/api/v1/events", fieldSelector: driftEventSelector(DRIFT_REPORT_SOURCE), transform: summarizeDriftEvent });
+    const driftEvents = new Informer<DriftEventSummary & KubeObject>({
+      ...informerOptions,
+      path: "/api/v1/events",
+      fieldSelector: driftEventSelector(DRIFT_REPORT_SOURCE),
+      transform: summarizeDriftEvent,
+    });
     const queue = new WorkQueue<Key>({ clock });
     const enqueueNamespace = (namespace: string) => {
       queue.add(`namespace:${namespace}`);
@@ -85,7 +106,8 @@ export class Controller {
     };
     pods.on("add", onPod).on("update", onPod).on("delete", onPod);
     const onDriftEvent = (event: DriftEventSummary) => {
-      if (index.get(event.metadata.namespace, event.policy)) queue.add(`policy:${event.metadata.namespace}/${event.policy}`);
+      if (index.get(event.metadata.namespace, event.policy))
+        queue.add(`policy:${event.metadata.namespace}/${event.policy}`);
     };
     driftEvents.on("add", onDriftEvent).on("update", onDriftEvent).on("delete", onDriftEvent);
     const onNamespace = (ns: NamespaceView) => enqueueNamespace(ns.metadata?.name ?? "");
@@ -113,14 +135,27 @@ export class Controller {
       clock,
       logger,
     });
-    const rbac = new NamespaceReconciler({ kubeConfig: this.#o.kubeConfig, namespaces: { get: (name) => namespaces.get(name) }, logger });
+    const rbac = new NamespaceReconciler({
+      kubeConfig: this.#o.kubeConfig,
+      namespaces: { get: (name) => namespaces.get(name) },
+      logger,
+    });
 
     pods.start();
     namespaces.start();
     driftEvents.start();
     // McpApprovals: Events, metrics, deletion once expired (its own informer; same leadership).
-    const approvals = new ApprovalController({ http, clock, logger, metrics: this.#o.metrics, events: this.#o.events, ...(this.#o.informerOptions ? { informerOptions: this.#o.informerOptions } : {}) });
-    const approvalsDone = approvals.run(signal).catch((error: unknown) => logger.error({ err: error }, "approval controller failed"));
+    const approvals = new ApprovalController({
+      http,
+      clock,
+      logger,
+      metrics: this.#o.metrics,
+      events: this.#o.events,
+      ...(this.#o.informerOptions ? { informerOptions: this.#o.informerOptions } : {}),
+    });
+    const approvalsDone = approvals
+      .run(signal)
+      .catch((error: unknown) => logger.error({ err: error }, "approval controller failed"));
     let resync: TimerHandle | undefined;
     const enqueueAll = () => {
       for (const name of namespaces.keys()) queue.add(`namespace:${name}`);
@@ -135,7 +170,10 @@ export class Controller {
     try {
       await Promise.all([pods.waitForSync(signal), namespaces.waitForSync(signal), driftEvents.waitForSync(signal)]);
       if (signal.aborted) return;
-      logger.info({ pods: pods.keys().length, namespaces: namespaces.keys().length, policies: index.size }, "controller caches synced; reconciling");
+      logger.info(
+        { pods: pods.keys().length, namespaces: namespaces.keys().length, policies: index.size },
+        "controller caches synced; reconciling",
+      );
       this.#queue = queue;
       enqueueAll();
       scheduleResync();
@@ -152,10 +190,15 @@ export class Controller {
         },
         (key, error) => {
           this.#o.metrics.reconciles.inc({ result: "error" });
-          logger.warn({ key, error: describeApiError(error), failures: queue.failures(key) + 1 }, "reconcile failed; retrying with backoff");
+          logger.warn(
+            { key, error: describeApiError(error), failures: queue.failures(key) + 1 },
+            "reconcile failed; retrying with backoff",
+          );
         },
       );
-      await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
+      await new Promise<void>((resolve) =>
+        signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true }),
+      );
       queue.shutDown();
       await done;
     } finally {

@@ -7,9 +7,28 @@ import { definitionsPinnedCondition, summarizeDriftEvent } from "./drift-reports
 const PIN = `sha256:${"a".repeat(64)}`;
 const LIVE = `sha256:${"b".repeat(64)}`;
 const spec = (pins: Partial<NonNullable<McpPolicySpecType["pins"]>> | undefined) =>
-  ({ mode: "Enforce", default: "deny", ...(pins ? { pins: { mode: "Enforce", onDrift: "hide", newTools: "allow", tools: { send_mail: PIN }, ...pins } } : {}) }) as McpPolicySpecType;
-const report = (pod: string, generation: number, tools: DriftReportType["tools"]): DriftReportType => ({ pod, generation, mode: "Enforce", tools, omitted: 0 });
-const drifted = { tool: "send_mail", state: "drifted" as const, pinned: PIN, live: LIVE, fields: ["description"], diff: "-a\n+b" };
+  ({
+    mode: "Enforce",
+    default: "deny",
+    ...(pins
+      ? { pins: { mode: "Enforce", onDrift: "hide", newTools: "allow", tools: { send_mail: PIN }, ...pins } }
+      : {}),
+  }) as McpPolicySpecType;
+const report = (pod: string, generation: number, tools: DriftReportType["tools"]): DriftReportType => ({
+  pod,
+  generation,
+  mode: "Enforce",
+  tools,
+  omitted: 0,
+});
+const drifted = {
+  tool: "send_mail",
+  state: "drifted" as const,
+  pinned: PIN,
+  live: LIVE,
+  fields: ["description"],
+  diff: "-a\n+b",
+};
 
 describe("DefinitionsPinned from the sidecars' drift reports", () => {
   it("is absent without spec.pins and Unknown when they are Off", () => {
@@ -21,13 +40,23 @@ describe("DefinitionsPinned from the sidecars' drift reports", () => {
     const pods = new Set(["tools-0"]);
     const ignored = [report("tools-0", 1, [drifted]), report("gone-0", 2, [drifted])];
     const condition = definitionsPinnedCondition(spec({}), 2, ignored, pods);
-    assert.deepEqual(condition, { type: "DefinitionsPinned", status: "True", reason: "DefinitionsMatch", message: "No sidecar reports a tool definition that differs from spec.pins (1 pinned tools, 1 pods)." });
+    assert.deepEqual(condition, {
+      type: "DefinitionsPinned",
+      status: "True",
+      reason: "DefinitionsMatch",
+      message: "No sidecar reports a tool definition that differs from spec.pins (1 pinned tools, 1 pods).",
+    });
   });
 
   it("is False with the drifted tools, their digests and pods, and what happens to them", () => {
     const pods = new Set(["tools-0", "tools-1"]);
     const unpinned = { tool: "brand_new", state: "unpinned" as const, pinned: null, live: LIVE, fields: [], diff: "" };
-    const condition = definitionsPinnedCondition(spec({}), 3, [report("tools-0", 3, [drifted, unpinned]), report("tools-1", 3, [drifted])], pods);
+    const condition = definitionsPinnedCondition(
+      spec({}),
+      3,
+      [report("tools-0", 3, [drifted, unpinned]), report("tools-1", 3, [drifted])],
+      pods,
+    );
     assert.equal(condition?.status, "False");
     assert.equal(condition?.reason, "DefinitionsDrifted");
     assert.equal(
@@ -40,10 +69,23 @@ describe("DefinitionsPinned from the sidecars' drift reports", () => {
   });
 
   it("reads reports from Events and skips annotations that are not reports", () => {
-    const event = { metadata: { name: "tools.pins.tools-0", namespace: "agents", annotations: { [DRIFT_REPORT_ANNOTATION]: writeDriftReport(report("tools-0", 1, [drifted])) } }, involvedObject: { name: "tools" } };
+    const event = {
+      metadata: {
+        name: "tools.pins.tools-0",
+        namespace: "agents",
+        annotations: { [DRIFT_REPORT_ANNOTATION]: writeDriftReport(report("tools-0", 1, [drifted])) },
+      },
+      involvedObject: { name: "tools" },
+    };
     const summary = summarizeDriftEvent(event);
     assert.equal(summary.policy, "tools");
     assert.equal(summary.report?.tools[0]?.live, LIVE);
-    assert.equal(summarizeDriftEvent({ ...event, metadata: { ...event.metadata, annotations: { [DRIFT_REPORT_ANNOTATION]: "{not json" } } }).report, undefined);
+    assert.equal(
+      summarizeDriftEvent({
+        ...event,
+        metadata: { ...event.metadata, annotations: { [DRIFT_REPORT_ANNOTATION]: "{not json" } },
+      }).report,
+      undefined,
+    );
   });
 });

@@ -44,7 +44,11 @@ export class NamespaceReconciler {
       await this.#rbac.deleteNamespacedRoleBinding({ namespace, name: SIDECAR_ROLE });
       await this.#rbac.createNamespacedRoleBinding({ namespace, body: binding });
     } else if (JSON.stringify(existing.subjects) !== JSON.stringify(binding.subjects) || !managed(existing)) {
-      await this.#rbac.replaceNamespacedRoleBinding({ namespace, name: SIDECAR_ROLE, body: { ...binding, metadata: { ...binding.metadata, resourceVersion: existing.metadata?.resourceVersion } } });
+      await this.#rbac.replaceNamespacedRoleBinding({
+        namespace,
+        name: SIDECAR_ROLE,
+        body: { ...binding, metadata: { ...binding.metadata, resourceVersion: existing.metadata?.resourceVersion } },
+      });
     }
   }
 

@@ -62,7 +62,10 @@ export function summarizePod(object: KubeObject): PodSummary & KubeObject {
     hasSidecar: (pod.spec?.initContainers ?? []).some((c) => c.name === SIDECAR_CONTAINER),
     phase: pod.status?.phase,
     ports: Object.fromEntries(
-      (pod.spec?.containers ?? []).map((c) => [c.name, (c.ports ?? []).filter((p) => (p.protocol ?? "TCP") === "TCP").map((p) => p.containerPort)]),
+      (pod.spec?.containers ?? []).map((c) => [
+        c.name,
+        (c.ports ?? []).filter((p) => (p.protocol ?? "TCP") === "TCP").map((p) => p.containerPort),
+      ]),
     ),
   };
 }

@@ -9,7 +9,14 @@ import type { Logger } from "../../kube/logger.ts";
 import { compilePolicy } from "../../policy/compile.ts";
 import { loadPolicySpec } from "../../policy/load.ts";
 import { PolicyError } from "../../policy/paths.ts";
-import { API_GROUP, API_VERSION, KIND, McpPolicyStatus, type McpPolicySpecType, type McpPolicyStatusType } from "../../policy/schema.ts";
+import {
+  API_GROUP,
+  API_VERSION,
+  KIND,
+  McpPolicyStatus,
+  type McpPolicySpecType,
+  type McpPolicyStatusType,
+} from "../../policy/schema.ts";
 import { MCP_POLICY_PLURAL } from "../crd/mcppolicy-crd.ts";
 import { readInjectionStatus } from "../injector/mutate.ts";
 import { INJECTION_ENABLED, INJECTION_NAMESPACE_LABEL } from "../names.ts";
@@ -103,7 +110,9 @@ export class PolicyReconciler {
   #definitionsPinned(entry: PolicyEntry, pods: PodSummary[]) {
     const spec = entry.object.spec as McpPolicySpecType | undefined;
     if (!spec?.pins) return undefined;
-    const reports = (this.#d.driftReports?.list(entry.namespace) ?? []).filter((e) => e.policy === entry.name).flatMap((e) => (e.report ? [e.report] : []));
+    const reports = (this.#d.driftReports?.list(entry.namespace) ?? [])
+      .filter((e) => e.policy === entry.name)
+      .flatMap((e) => (e.report ? [e.report] : []));
     const sidecarPods = new Set(pods.filter((p) => enforces(p, entry.name)).map((p) => p.metadata.name));
     return definitionsPinnedCondition(spec, entry.generation ?? 0, reports, sidecarPods);
   }
@@ -123,12 +132,23 @@ export class PolicyReconciler {
     return compilation;
   }
 
-  #recordEvents(entry: PolicyEntry, previous: McpPolicyStatusType | undefined, status: McpPolicyStatusType, pods: PodSummary[]): void {
+  #recordEvents(
+    entry: PolicyEntry,
+    previous: McpPolicyStatusType | undefined,
+    status: McpPolicyStatusType,
+    pods: PodSummary[],
+  ): void {
     const events = this.#d.events;
     if (!events) return;
     const ready = status.conditions?.find((c) => c.type === "Ready");
     const before = previous?.conditions?.find((c) => c.type === "Ready");
-    const target: EventTarget = { kind: KIND, apiVersion: `${API_GROUP}/${API_VERSION}`, namespace: entry.namespace, name: entry.name, uid: entry.uid };
+    const target: EventTarget = {
+      kind: KIND,
+      apiVersion: `${API_GROUP}/${API_VERSION}`,
+      namespace: entry.namespace,
+      name: entry.name,
+      uid: entry.uid,
+    };
     if (ready && (ready.reason !== before?.reason || (ready.status === "False" && ready.message !== before?.message))) {
       events.record(target, ready.status === "True" ? "Normal" : "Warning", ready.reason, ready.message);
     }

@@ -42,7 +42,9 @@ const MESSAGE_LIMIT = 4096;
 export function computePolicyStatus(input: StatusInput): McpPolicyStatusType {
   const { name, pods } = input;
   const enforced = pods.filter((p) => enforces(p, name));
-  const unguarded = pods.filter((p) => !enforces(p, name)).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  const unguarded = pods
+    .filter((p) => !enforces(p, name))
+    .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   const conditions: PolicyConditionType[] = [
     readyCondition(input, enforced.length),
     podsCondition(input, unguarded),
@@ -75,18 +77,24 @@ function readyCondition(input: StatusInput, enforcedCount: number): ConditionBod
       type: "Ready",
       status: "False",
       reason: "InvalidRule",
-      message: cut(`${shown}${more}. The sidecars keep enforcing the last valid version; new sidecars deny every call until this is fixed.`),
+      message: cut(
+        `${shown}${more}. The sidecars keep enforcing the last valid version; new sidecars deny every call until this is fixed.`,
+      ),
     };
   }
   if (input.conflicts.length > 0) {
     const described = input.conflicts
-      .map((c) => (c.pod ? `McpPolicy ${c.policy} also selects pod ${c.pod}` : `McpPolicy ${c.policy} has the same podSelector`))
+      .map((c) =>
+        c.pod ? `McpPolicy ${c.policy} also selects pod ${c.pod}` : `McpPolicy ${c.policy} has the same podSelector`,
+      )
       .join("; ");
     return {
       type: "Ready",
       status: "False",
       reason: "ConflictingSelector",
-      message: cut(`${described}. New pods selected by more than one McpPolicy are rejected: make the podSelectors select disjoint pods.`),
+      message: cut(
+        `${described}. New pods selected by more than one McpPolicy are rejected: make the podSelectors select disjoint pods.`,
+      ),
     };
   }
   if (!input.namespaceEnabled) {
@@ -97,18 +105,35 @@ function readyCondition(input: StatusInput, enforcedCount: number): ConditionBod
       message: `Namespace ${namespace} does not have the label ${INJECTION_NAMESPACE_LABEL}=${INJECTION_ENABLED}, so no sidecar is injected and this policy is not enforced: kubectl label namespace ${namespace} ${INJECTION_NAMESPACE_LABEL}=${INJECTION_ENABLED}`,
     };
   }
-  const selection = input.hasSelector ? `${enforcedCount} of ${input.pods.length} selected pods enforce it` : "it selects no pods (spec.podSelector is empty)";
-  return { type: "Ready", status: "True", reason: "Accepted", message: `Policy compiled (digest ${compilation.digest}); ${selection}.` };
+  const selection = input.hasSelector
+    ? `${enforcedCount} of ${input.pods.length} selected pods enforce it`
+    : "it selects no pods (spec.podSelector is empty)";
+  return {
+    type: "Ready",
+    status: "True",
+    reason: "Accepted",
+    message: `Policy compiled (digest ${compilation.digest}); ${selection}.`,
+  };
 }
 
 function podsCondition(input: StatusInput, unguarded: PodSummary[]): ConditionBody {
-  if (input.pods.length === 0) return { type: "PodsEnforced", status: "True", reason: "NoPodsSelected", message: "No running pod is selected." };
-  if (unguarded.length === 0) return { type: "PodsEnforced", status: "True", reason: "AllPodsEnforced", message: `All ${input.pods.length} selected pods run the sidecar.` };
+  if (input.pods.length === 0)
+    return { type: "PodsEnforced", status: "True", reason: "NoPodsSelected", message: "No running pod is selected." };
+  if (unguarded.length === 0)
+    return {
+      type: "PodsEnforced",
+      status: "True",
+      reason: "AllPodsEnforced",
+      message: `All ${input.pods.length} selected pods run the sidecar.`,
+    };
   const hostNetwork = unguarded.filter((p) => p.hostNetwork);
   const restartable = unguarded.filter((p) => !p.hostNetwork);
   const parts: string[] = [];
   if (restartable.length > 0) {
-    const names = restartable.slice(0, 10).map((p) => p.metadata.name).join(", ");
+    const names = restartable
+      .slice(0, 10)
+      .map((p) => p.metadata.name)
+      .join(", ");
     const more = restartable.length > 10 ? ` and ${restartable.length - 10} more` : "";
     parts.push(
       `${restartable.length} selected pod${restartable.length === 1 ? "" : "s"} run${restartable.length === 1 ? "s" : ""} without the sidecar ` +
@@ -117,7 +142,14 @@ function podsCondition(input: StatusInput, unguarded: PodSummary[]): ConditionBo
     );
   }
   if (hostNetwork.length > 0) {
-    parts.push(`${hostNetwork.map((p) => p.metadata.name).slice(0, 10).join(", ")} use${hostNetwork.length === 1 ? "s" : ""} hostNetwork and cannot get the sidecar: exclude them from spec.podSelector or run them without hostNetwork.`);
+    parts.push(
+      `${hostNetwork
+        .map((p) => p.metadata.name)
+        .slice(0, 10)
+        .join(
+          ", ",
+        )} use${hostNetwork.length === 1 ? "s" : ""} hostNetwork and cannot get the sidecar: exclude them from spec.podSelector or run them without hostNetwork.`,
+    );
   }
   return { type: "PodsEnforced", status: "False", reason: "PodsWithoutSidecar", message: cut(parts.join(" ")) };
 }
@@ -125,16 +157,29 @@ function podsCondition(input: StatusInput, unguarded: PodSummary[]): ConditionBo
 function exposedCondition(input: StatusInput, enforced: PodSummary[]): ConditionBody {
   const exposed = enforced.filter((pod) => {
     const status = readInjectionStatus(pod.metadata.annotations);
-    return status !== undefined && status.profile === "generic" && (pod.ports[status.container] ?? []).includes(status.upstreamPort);
+    return (
+      status !== undefined &&
+      status.profile === "generic" &&
+      (pod.ports[status.container] ?? []).includes(status.upstreamPort)
+    );
   });
-  if (exposed.length === 0) return { type: "UpstreamPortExposed", status: "False", reason: "NotDeclared", message: "No MCP container declares its loopback port." };
+  if (exposed.length === 0)
+    return {
+      type: "UpstreamPortExposed",
+      status: "False",
+      reason: "NotDeclared",
+      message: "No MCP container declares its loopback port.",
+    };
   const status = readInjectionStatus(exposed[0]?.metadata.annotations);
   return {
     type: "UpstreamPortExposed",
     status: "True",
     reason: "ContainerDeclaresUpstreamPort",
     message: cut(
-      `The MCP container of ${exposed.map((p) => p.metadata.name).slice(0, 10).join(", ")} declares port ${status?.upstreamPort}, the server's own port behind the sidecar: ` +
+      `The MCP container of ${exposed
+        .map((p) => p.metadata.name)
+        .slice(0, 10)
+        .join(", ")} declares port ${status?.upstreamPort}, the server's own port behind the sidecar: ` +
         `if the server listens on all interfaces, clients can reach it without the policy. Make it listen on 127.0.0.1 only and remove the port from the container.`,
     ),
   };
@@ -151,7 +196,9 @@ export function fixes(pods: PodSummary[], namespace: string): string[] {
     } else if (owner && ["StatefulSet", "DaemonSet", "Deployment"].includes(owner.kind)) {
       commands.add(`kubectl rollout restart ${owner.kind.toLowerCase()}/${owner.name} -n ${namespace}`);
     } else if (owner) {
-      commands.add(`kubectl delete pod ${pod.metadata.name} -n ${namespace} (its ${owner.kind} ${owner.name} recreates it)`);
+      commands.add(
+        `kubectl delete pod ${pod.metadata.name} -n ${namespace} (its ${owner.kind} ${owner.name} recreates it)`,
+      );
     } else {
       commands.add(`kubectl delete pod ${pod.metadata.name} -n ${namespace} and create it again`);
     }
@@ -161,7 +208,10 @@ export function fixes(pods: PodSummary[], namespace: string): string[] {
 
 function withTransitionTime(condition: ConditionBody, input: StatusInput): PolicyConditionType {
   const previous = input.previous?.conditions?.find((c) => c.type === condition.type);
-  const lastTransitionTime = previous && previous.status === condition.status ? previous.lastTransitionTime : new Date(input.now).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const lastTransitionTime =
+    previous && previous.status === condition.status
+      ? previous.lastTransitionTime
+      : new Date(input.now).toISOString().replace(/\.\d{3}Z$/, "Z");
   return { ...condition, observedGeneration: input.generation, lastTransitionTime };
 }
 
@@ -178,9 +228,16 @@ function normalize(status: McpPolicyStatusType | undefined): unknown {
   if (!status) return undefined;
   return {
     ...status,
-    conditions: [...(status.conditions ?? [])].sort((x, y) => x.type.localeCompare(y.type)).map((c) => ({
-      type: c.type, status: c.status, reason: c.reason, message: c.message, observedGeneration: c.observedGeneration, lastTransitionTime: c.lastTransitionTime,
-    })),
+    conditions: [...(status.conditions ?? [])]
+      .sort((x, y) => x.type.localeCompare(y.type))
+      .map((c) => ({
+        type: c.type,
+        status: c.status,
+        reason: c.reason,
+        message: c.message,
+        observedGeneration: c.observedGeneration,
+        lastTransitionTime: c.lastTransitionTime,
+      })),
     unguardedPods: status.unguardedPods ?? [],
     policyDigest: status.policyDigest ?? null,
   };

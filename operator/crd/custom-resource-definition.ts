@@ -36,7 +36,14 @@ export function renderCustomResourceDefinition(resource: CustomResource): Record
     },
     spec: {
       group: API_GROUP,
-      names: { kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase(), shortNames: [resource.shortName], categories: ["mcp-warden"] },
+      names: {
+        kind,
+        listKind: `${kind}List`,
+        plural,
+        singular: kind.toLowerCase(),
+        shortNames: [resource.shortName],
+        categories: ["mcp-warden"],
+      },
       scope: "Namespaced",
       versions: [
         {

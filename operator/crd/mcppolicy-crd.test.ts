@@ -16,10 +16,15 @@ describe("McpPolicy CRD", () => {
   });
 
   it("has the status subresource, short name, category and printer columns", () => {
-    const crd = parse(renderMcpPolicyCrdYaml()) as { spec: { names: Record<string, unknown>; versions: Array<Record<string, unknown>> } };
+    const crd = parse(renderMcpPolicyCrdYaml()) as {
+      spec: { names: Record<string, unknown>; versions: Array<Record<string, unknown>> };
+    };
     assert.deepEqual(crd.spec.names.shortNames, ["mcpp"]);
     assert.deepEqual(crd.spec.names.categories, ["mcp-warden"]);
-    const version = crd.spec.versions[0] as { subresources: unknown; additionalPrinterColumns: Array<{ name: string }> };
+    const version = crd.spec.versions[0] as {
+      subresources: unknown;
+      additionalPrinterColumns: Array<{ name: string }>;
+    };
     assert.deepEqual(version.subresources, { status: {} });
     assert.deepEqual(
       version.additionalPrinterColumns.map((c) => c.name),
@@ -34,12 +39,16 @@ describe("McpPolicy CRD", () => {
         if (banned in node) problems.push(`${path}: ${banned}`);
       }
       if (node.additionalProperties === false) problems.push(`${path}: additionalProperties false`);
-      if (node.type === undefined && node["x-kubernetes-preserve-unknown-fields"] !== true) problems.push(`${path}: no type`);
-      for (const [name, child] of Object.entries((node.properties ?? {}) as Record<string, JsonSchemaProps>)) walk(child, `${path}.${name}`);
+      if (node.type === undefined && node["x-kubernetes-preserve-unknown-fields"] !== true)
+        problems.push(`${path}: no type`);
+      for (const [name, child] of Object.entries((node.properties ?? {}) as Record<string, JsonSchemaProps>))
+        walk(child, `${path}.${name}`);
       if (node.items) walk(node.items as JsonSchemaProps, `${path}[]`);
-      if (typeof node.additionalProperties === "object") walk(node.additionalProperties as JsonSchemaProps, `${path}{}`);
+      if (typeof node.additionalProperties === "object")
+        walk(node.additionalProperties as JsonSchemaProps, `${path}{}`);
     };
-    const version = (renderMcpPolicyCrd().spec as { versions: Array<{ schema: { openAPIV3Schema: JsonSchemaProps } }> }).versions[0];
+    const version = (renderMcpPolicyCrd().spec as { versions: Array<{ schema: { openAPIV3Schema: JsonSchemaProps } }> })
+      .versions[0];
     walk(version!.schema.openAPIV3Schema, "");
     assert.deepEqual(problems, []);
   });
@@ -47,13 +56,29 @@ describe("McpPolicy CRD", () => {
   it("keeps tool arguments free-form and tool names unique", () => {
     const yaml = renderMcpPolicyCrdYaml();
     const crd = parse(yaml) as Record<string, unknown>;
-    const tools = dig(crd, ["spec", "versions", 0, "schema", "openAPIV3Schema", "properties", "spec", "properties", "tools"]) as JsonSchemaProps;
+    const tools = dig(crd, [
+      "spec",
+      "versions",
+      0,
+      "schema",
+      "openAPIV3Schema",
+      "properties",
+      "spec",
+      "properties",
+      "tools",
+    ]) as JsonSchemaProps;
     assert.equal(tools["x-kubernetes-list-type"], "map");
     assert.deepEqual(tools["x-kubernetes-list-map-keys"], ["name"]);
     const args = dig(tools, ["items", "properties", "arguments"]) as JsonSchemaProps;
-    assert.deepEqual({ type: args.type, preserve: args["x-kubernetes-preserve-unknown-fields"] }, { type: "object", preserve: true });
+    assert.deepEqual(
+      { type: args.type, preserve: args["x-kubernetes-preserve-unknown-fields"] },
+      { type: "object", preserve: true },
+    );
     const rules = dig(tools, ["items", "x-kubernetes-validations"]) as Array<{ fieldPath: string }>;
-    assert.deepEqual(rules.map((r) => r.fieldPath), [".require", ".denyIf", ".limits", ".arguments", ".results", ".approval"]);
+    assert.deepEqual(
+      rules.map((r) => r.fieldPath),
+      [".require", ".denyIf", ".limits", ".arguments", ".results", ".approval"],
+    );
   });
 });
 
@@ -66,7 +91,9 @@ describe("toStructuralSchema", () => {
   });
 
   it("turns free-form values into preserve-unknown-fields and drops closed-object markers", () => {
-    const out = toStructuralSchema(z.strictObject({ free: z.record(z.string(), z.unknown()), any: z.unknown().optional() }));
+    const out = toStructuralSchema(
+      z.strictObject({ free: z.record(z.string(), z.unknown()), any: z.unknown().optional() }),
+    );
     assert.deepEqual(out, {
       type: "object",
       properties: {
@@ -79,11 +106,17 @@ describe("toStructuralSchema", () => {
 
   it("keeps defaults optional and passes CRD extensions through", () => {
     const out = toStructuralSchema(
-      z.strictObject({ n: z.int().min(1).default(3), list: z.array(z.string()).meta({ "x-kubernetes-list-type": "set" }) }),
+      z.strictObject({
+        n: z.int().min(1).default(3),
+        list: z.array(z.string()).meta({ "x-kubernetes-list-type": "set" }),
+      }),
     );
     assert.deepEqual(out.required, ["list"]);
     assert.deepEqual((out.properties as Record<string, unknown>).n, { default: 3, type: "integer", minimum: 1 });
-    assert.equal(((out.properties as Record<string, JsonSchemaProps>).list as JsonSchemaProps)["x-kubernetes-list-type"], "set");
+    assert.equal(
+      ((out.properties as Record<string, JsonSchemaProps>).list as JsonSchemaProps)["x-kubernetes-list-type"],
+      "set",
+    );
   });
 });
 

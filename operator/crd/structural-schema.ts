@@ -9,10 +9,27 @@ export type JsonSchemaProps = { [keyword: string]: unknown };
 
 /** Keywords copied as they are; everything else is either translated below or refused. */
 const PASSTHROUGH = new Set([
-  "type", "description", "required", "enum", "default", "format",
-  "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
-  "minLength", "maxLength", "pattern", "minItems", "maxItems", "uniqueItems",
-  "minProperties", "maxProperties", "nullable", "example",
+  "type",
+  "description",
+  "required",
+  "enum",
+  "default",
+  "format",
+  "minimum",
+  "maximum",
+  "exclusiveMinimum",
+  "exclusiveMaximum",
+  "multipleOf",
+  "minLength",
+  "maxLength",
+  "pattern",
+  "minItems",
+  "maxItems",
+  "uniqueItems",
+  "minProperties",
+  "maxProperties",
+  "nullable",
+  "example",
 ]);
 
 export class StructuralSchemaError extends Error {
@@ -20,7 +37,11 @@ export class StructuralSchemaError extends Error {
 }
 
 export function toStructuralSchema(schema: z.ZodType): JsonSchemaProps {
-  const json = z.toJSONSchema(schema, { target: "openapi-3.0", io: "input", unrepresentable: "throw" }) as JsonSchemaProps;
+  const json = z.toJSONSchema(schema, {
+    target: "openapi-3.0",
+    io: "input",
+    unrepresentable: "throw",
+  }) as JsonSchemaProps;
   delete json.$schema;
   return convert(json, "");
 }
@@ -32,7 +53,10 @@ function convert(node: JsonSchemaProps, path: string): JsonSchemaProps {
       out[keyword] = value;
     } else if (keyword === "properties") {
       out.properties = Object.fromEntries(
-        Object.entries(value as Record<string, JsonSchemaProps>).map(([name, child]) => [name, convert(child, `${path}.${name}`)]),
+        Object.entries(value as Record<string, JsonSchemaProps>).map(([name, child]) => [
+          name,
+          convert(child, `${path}.${name}`),
+        ]),
       );
     } else if (keyword === "items") {
       if (Array.isArray(value)) throw new StructuralSchemaError(`${path || "(root)"}: tuple items are not structural`);
@@ -45,7 +69,9 @@ function convert(node: JsonSchemaProps, path: string): JsonSchemaProps {
       }
       out.additionalProperties = convert(value as JsonSchemaProps, `${path}[*]`);
     } else {
-      throw new StructuralSchemaError(`${path || "(root)"}: JSON Schema keyword "${keyword}" cannot be used in a CRD schema`);
+      throw new StructuralSchemaError(
+        `${path || "(root)"}: JSON Schema keyword "${keyword}" cannot be used in a CRD schema`,
+      );
     }
   }
   // A string with a format needs no zod-made pattern on top of it (the API server checks formats).
@@ -55,11 +81,21 @@ function convert(node: JsonSchemaProps, path: string): JsonSchemaProps {
     if (out.maximum === Number.MAX_SAFE_INTEGER) delete out.maximum;
     if (out.minimum === Number.MIN_SAFE_INTEGER) delete out.minimum;
   }
-  if (out.type === undefined && out["x-kubernetes-preserve-unknown-fields"] !== true && out["x-kubernetes-int-or-string"] !== true) {
-    if (Object.keys(out).every((k) => k === "description")) return { ...out, "x-kubernetes-preserve-unknown-fields": true };
+  if (
+    out.type === undefined &&
+    out["x-kubernetes-preserve-unknown-fields"] !== true &&
+    out["x-kubernetes-int-or-string"] !== true
+  ) {
+    if (Object.keys(out).every((k) => k === "description"))
+      return { ...out, "x-kubernetes-preserve-unknown-fields": true };
     throw new StructuralSchemaError(`${path || "(root)"}: every node of a structural schema needs a type`);
   }
-  if (out.type === "object" && out.properties !== undefined && out["x-kubernetes-preserve-unknown-fields"] === true && out.additionalProperties !== undefined) {
+  if (
+    out.type === "object" &&
+    out.properties !== undefined &&
+    out["x-kubernetes-preserve-unknown-fields"] === true &&
+    out.additionalProperties !== undefined
+  ) {
     throw new StructuralSchemaError(`${path}: properties and additionalProperties cannot be combined`);
   }
   return out;

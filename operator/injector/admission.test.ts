@@ -16,22 +16,53 @@ const api: EventsApi = {
 function handler(ready = true) {
   const index = new PolicyIndex();
   for (const name of ["a", "b"]) {
-    index.set(policyEntry({ metadata: { name, namespace: "agents" }, spec: { podSelector: { matchLabels: { shared: "yes" } }, upstream: { port: 8000 } } }));
+    index.set(
+      policyEntry({
+        metadata: { name, namespace: "agents" },
+        spec: { podSelector: { matchLabels: { shared: "yes" } }, upstream: { port: 8000 } },
+      }),
+    );
   }
-  index.set(policyEntry({ metadata: { name: "k", namespace: "agents" }, spec: { podSelector: { matchLabels: { app: "k" } }, upstream: { profile: "kestra" } } }));
+  index.set(
+    policyEntry({
+      metadata: { name: "k", namespace: "agents" },
+      spec: { podSelector: { matchLabels: { app: "k" } }, upstream: { profile: "kestra" } },
+    }),
+  );
   const metrics = createOperatorMetrics({ version: "t", defaultMetrics: false });
-  const events = new EventRecorder(api, { component: "mcp-warden-operator", instance: "test", clock: new ManualClock() });
-  const h = new AdmissionHandler({ index, config: injectorConfig({ sidecarImage: "img", operatorNamespace: "mcp-warden" }), ready: () => ready, metrics, events });
+  const events = new EventRecorder(api, {
+    component: "mcp-warden-operator",
+    instance: "test",
+    clock: new ManualClock(),
+  });
+  const h = new AdmissionHandler({
+    index,
+    config: injectorConfig({ sidecarImage: "img", operatorNamespace: "mcp-warden" }),
+    ready: () => ready,
+    metrics,
+    events,
+  });
   return { h, metrics, events };
 }
 
 const review = (object: unknown, extra: Record<string, unknown> = {}) => ({
   apiVersion: "admission.k8s.io/v1",
   kind: "AdmissionReview",
-  request: { uid: "u-1", kind: { group: "", version: "v1", kind: "Pod" }, operation: "CREATE", namespace: "agents", object, ...extra },
+  request: {
+    uid: "u-1",
+    kind: { group: "", version: "v1", kind: "Pod" },
+    operation: "CREATE",
+    namespace: "agents",
+    object,
+    ...extra,
+  },
 });
 const rsOwned = (labels: Record<string, string>) => ({
-  metadata: { generateName: "k-7d9-", labels, ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "k-7d9", uid: "rs-uid", controller: true }] },
+  metadata: {
+    generateName: "k-7d9-",
+    labels,
+    ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "k-7d9", uid: "rs-uid", controller: true }],
+  },
   spec: { containers: [{ name: "kestra", image: "ghcr.io/kestra-io/mcp-server-python:1" }] },
 });
 
@@ -40,7 +71,7 @@ describe("AdmissionHandler", () => {
     const { h } = handler(false);
     const answer = h.review(review(rsOwned({ app: "k" })));
     assert.equal(answer.status, 200);
-    const r = (answer.body).response;
+    const r = answer.body.response;
     assert.equal(r.allowed, false);
     assert.equal(r.status?.code, 503);
   });
@@ -54,8 +85,14 @@ describe("AdmissionHandler", () => {
     assert.match(r.status?.message ?? "", /\(a, b\)/);
     await events.flush();
     assert.equal(created.length, 1);
-    assert.deepEqual([created[0]!.reason, (created[0]!.involvedObject as { kind: string; name: string }).kind], ["InjectionRejected", "ReplicaSet"]);
-    assert.match(await metrics.registry.getSingleMetricAsString("mcp_warden_injections_total"), /result="rejected",reason="conflicting_policies"\} 1/);
+    assert.deepEqual(
+      [created[0]!.reason, (created[0]!.involvedObject as { kind: string; name: string }).kind],
+      ["InjectionRejected", "ReplicaSet"],
+    );
+    assert.match(
+      await metrics.registry.getSingleMetricAsString("mcp_warden_injections_total"),
+      /result="rejected",reason="conflicting_policies"\} 1/,
+    );
   });
 
   it("writes no Events for dry runs, but still answers with the patch", async () => {
@@ -70,7 +107,8 @@ describe("AdmissionHandler", () => {
 
   it("lets anything that is not a pod creation through untouched", () => {
     const { h } = handler();
-    const r = (h.review(review(rsOwned({ app: "k" }), { operation: "UPDATE" })).body as AdmissionReviewResponse).response;
+    const r = (h.review(review(rsOwned({ app: "k" }), { operation: "UPDATE" })).body as AdmissionReviewResponse)
+      .response;
     assert.deepEqual(r, { uid: "u-1", allowed: true });
   });
 

@@ -34,7 +34,8 @@ export interface AdmissionReviewResponse {
   };
 }
 
-export type AdmissionAnswer = { status: 200; body: AdmissionReviewResponse } | { status: 400; body: { message: string } };
+export type AdmissionAnswer =
+  { status: 200; body: AdmissionReviewResponse } | { status: 400; body: { message: string } };
 
 export interface AdmissionHandlerOptions {
   index: PolicyIndex;
@@ -61,20 +62,36 @@ export class AdmissionHandler {
   /** `trace`: the API server's trace context (its traceparent header), which the decision's span continues. */
   review(body: unknown, trace?: TraceCarrier): AdmissionAnswer {
     const started = process.hrtime.bigint();
-    const span = (this.#o.tracing ?? TRACING_OFF).start("mcp_warden.admission", "server", [trace], reviewAttributes(body));
+    const span = (this.#o.tracing ?? TRACING_OFF).start(
+      "mcp_warden.admission",
+      "server",
+      [trace],
+      reviewAttributes(body),
+    );
     const answer = this.#review(body);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.#o.metrics.webhookDuration.observe({ result: answer.result }, seconds);
     this.#o.metrics.injections.inc({ result: answer.result, reason: answer.reason });
     if (span) {
-      span.setAttributes({ "mcp_warden.admission.decision": admissionDecision(answer), "mcp_warden.admission.result": answer.result, "mcp_warden.admission.reason": answer.reason, "mcp_warden.policy.name": answer.policy, "http.response.status_code": answer.answer.status });
+      span.setAttributes({
+        "mcp_warden.admission.decision": admissionDecision(answer),
+        "mcp_warden.admission.result": answer.result,
+        "mcp_warden.admission.reason": answer.reason,
+        "mcp_warden.policy.name": answer.policy,
+        "http.response.status_code": answer.answer.status,
+      });
       if (answer.result === "error") span.fail(answer.reason);
       span.end();
     }
     return answer.answer;
   }
 
-  #review(body: unknown): { answer: AdmissionAnswer; result: InjectionResult; reason: InjectionReason; policy?: string | undefined } {
+  #review(body: unknown): {
+    answer: AdmissionAnswer;
+    result: InjectionResult;
+    reason: InjectionReason;
+    policy?: string | undefined;
+  } {
     const request = parseReview(body);
     if (typeof request === "string") {
       this.#o.logger.warn({ problem: request }, "malformed AdmissionReview");
@@ -98,8 +115,13 @@ export class AdmissionHandler {
     const pod = request.object as V1Pod;
     const namespace = request.namespace || pod.metadata?.namespace || "";
     if (!this.#o.ready()) {
-      const message = "mcp-warden is starting and has not loaded the McpPolicies yet; the pod is refused so that no MCP server runs unguarded. Retry in a few seconds.";
-      return { answer: { status: 200, body: deny(503, "ServiceUnavailable", message) }, result: "error", reason: "not_ready" };
+      const message =
+        "mcp-warden is starting and has not loaded the McpPolicies yet; the pod is refused so that no MCP server runs unguarded. Retry in a few seconds.";
+      return {
+        answer: { status: 200, body: deny(503, "ServiceUnavailable", message) },
+        result: "error",
+        reason: "not_ready",
+      };
     }
 
     let outcome: InjectionOutcome;
@@ -109,26 +131,50 @@ export class AdmissionHandler {
       outcome = decideInjection({ ...pod, metadata }, namespace, this.#o.index, this.#o.config);
     } catch (error) {
       this.#o.logger.error({ namespace, pod: podName(pod), err: error }, "injection failed");
-      return { answer: { status: 200, body: deny(500, "InternalError", `mcp-warden could not decide on this pod: ${(error as Error).message}`) }, result: "error", reason: "internal_error" };
+      return {
+        answer: {
+          status: 200,
+          body: deny(500, "InternalError", `mcp-warden could not decide on this pod: ${(error as Error).message}`),
+        },
+        result: "error",
+        reason: "internal_error",
+      };
     }
 
     this.#log(outcome, namespace, pod);
     if (!request.dryRun) this.#event(outcome, namespace, pod);
     if (outcome.result === "rejected") {
-      return { answer: { status: 200, body: deny(403, "Forbidden", `mcp-warden: ${outcome.message}`) }, result: outcome.result, reason: outcome.reason, policy: policyName(outcome) };
+      return {
+        answer: { status: 200, body: deny(403, "Forbidden", `mcp-warden: ${outcome.message}`) },
+        result: outcome.result,
+        reason: outcome.reason,
+        policy: policyName(outcome),
+      };
     }
     const response = allow(outcome.warnings.map((w) => `mcp-warden: ${w}`));
     if (outcome.patch.length > 0) {
       response.response.patchType = "JSONPatch";
       response.response.patch = Buffer.from(JSON.stringify(outcome.patch)).toString("base64");
     }
-    return { answer: { status: 200, body: response }, result: outcome.result, reason: outcome.reason, policy: policyName(outcome) };
+    return {
+      answer: { status: 200, body: response },
+      result: outcome.result,
+      reason: outcome.reason,
+      policy: policyName(outcome),
+    };
   }
 
   #log(outcome: InjectionOutcome, namespace: string, pod: V1Pod): void {
-    const fields = { namespace, pod: podName(pod), result: outcome.result, reason: outcome.reason, policy: outcome.policy?.name };
+    const fields = {
+      namespace,
+      pod: podName(pod),
+      result: outcome.result,
+      reason: outcome.reason,
+      policy: outcome.policy?.name,
+    };
     if (outcome.result === "rejected") this.#o.logger.info({ ...fields, message: outcome.message }, "pod rejected");
-    else if (outcome.result === "injected" || outcome.warnings.length > 0) this.#o.logger.info({ ...fields, warnings: outcome.warnings }, "injection decision");
+    else if (outcome.result === "injected" || outcome.warnings.length > 0)
+      this.#o.logger.info({ ...fields, warnings: outcome.warnings }, "injection decision");
     else this.#o.logger.debug(fields, "injection decision");
   }
 
@@ -139,7 +185,12 @@ export class AdmissionHandler {
     const target = eventTarget(pod, namespace);
     if (!target) return;
     if (outcome.result === "injected") {
-      events.record(target, "Normal", "Injected", outcome.message + (outcome.warnings.length ? `; warning: ${outcome.warnings.join("; ")}` : ""));
+      events.record(
+        target,
+        "Normal",
+        "Injected",
+        outcome.message + (outcome.warnings.length ? `; warning: ${outcome.warnings.join("; ")}` : ""),
+      );
     } else if (outcome.result === "rejected") {
       events.record(target, "Warning", "InjectionRejected", outcome.message);
     } else if (outcome.warnings.length > 0) {
@@ -149,7 +200,11 @@ export class AdmissionHandler {
 }
 
 /** What the pod came to: inject (admitted with the sidecar), skip (admitted as it is), refuse, or error (a malformed review). */
-function admissionDecision(answer: { answer: AdmissionAnswer; result: InjectionResult; reason: InjectionReason }): "inject" | "skip" | "refuse" | "error" {
+function admissionDecision(answer: {
+  answer: AdmissionAnswer;
+  result: InjectionResult;
+  reason: InjectionReason;
+}): "inject" | "skip" | "refuse" | "error" {
   if (answer.answer.status !== 200) return "error";
   if (!answer.answer.body.response.allowed) return "refuse";
   return answer.result === "injected" ? "inject" : "skip";
@@ -179,10 +234,12 @@ function parseReview(body: unknown): AdmissionRequest | string {
     return `expected apiVersion admission.k8s.io/v1 and kind AdmissionReview, got ${String(review.apiVersion)} ${String(review.kind)}`;
   }
   const request = review.request as AdmissionRequest | undefined;
-  if (typeof request !== "object" || request === null || typeof request.uid !== "string" || request.uid === "") return "AdmissionReview has no request.uid";
+  if (typeof request !== "object" || request === null || typeof request.uid !== "string" || request.uid === "")
+    return "AdmissionReview has no request.uid";
   if (request.kind?.kind === "Pod" && request.operation === "CREATE") {
     const object = request.object as { spec?: { containers?: unknown } } | undefined;
-    if (typeof object !== "object" || object === null || !Array.isArray(object.spec?.containers)) return "AdmissionReview request.object is not a Pod";
+    if (typeof object !== "object" || object === null || !Array.isArray(object.spec?.containers))
+      return "AdmissionReview request.object is not a Pod";
   }
   return request;
 }
@@ -190,7 +247,8 @@ function parseReview(body: unknown): AdmissionRequest | string {
 export function eventTarget(pod: V1Pod, namespace: string): EventTarget | undefined {
   const owner = pod.metadata?.ownerReferences?.find((o) => o.controller);
   if (owner) return { kind: owner.kind, apiVersion: owner.apiVersion, namespace, name: owner.name, uid: owner.uid };
-  if (pod.metadata?.name) return { kind: "Pod", apiVersion: "v1", namespace, name: pod.metadata.name, uid: pod.metadata.uid };
+  if (pod.metadata?.name)
+    return { kind: "Pod", apiVersion: "v1", namespace, name: pod.metadata.name, uid: pod.metadata.uid };
   return undefined;
 }
 

@@ -30,7 +30,11 @@ export const DEFAULT_SIDECAR_RESOURCES: ResourceRequirements = {
   limits: { memory: "320Mi" },
 };
 
-export function injectorConfig(options: { sidecarImage: string; operatorNamespace: string } & Partial<Omit<InjectorConfig, "sidecarImage" | "systemNamespaces">>): InjectorConfig {
+export function injectorConfig(
+  options: { sidecarImage: string; operatorNamespace: string } & Partial<
+    Omit<InjectorConfig, "sidecarImage" | "systemNamespaces">
+  >,
+): InjectorConfig {
   return {
     imagePullPolicy: "IfNotPresent",
     defaultResources: DEFAULT_SIDECAR_RESOURCES,

@@ -16,8 +16,14 @@ describe("the sidecar's old-space cap", () => {
   });
 
   it("leaves the non-heap share of the memory limit outside the old space", () => {
-    assert.deepEqual(heapEnv({ limits: { memory: "320Mi" } }), { name: "NODE_OPTIONS", value: `--max-old-space-size=${320 - NON_HEAP_MIB}` });
-    assert.deepEqual(heapEnv({ limits: { memory: "2Gi" } }), { name: "NODE_OPTIONS", value: `--max-old-space-size=${2048 - NON_HEAP_MIB}` });
+    assert.deepEqual(heapEnv({ limits: { memory: "320Mi" } }), {
+      name: "NODE_OPTIONS",
+      value: `--max-old-space-size=${320 - NON_HEAP_MIB}`,
+    });
+    assert.deepEqual(heapEnv({ limits: { memory: "2Gi" } }), {
+      name: "NODE_OPTIONS",
+      value: `--max-old-space-size=${2048 - NON_HEAP_MIB}`,
+    });
   });
 
   it("never caps below what V8 needs to start, and sets nothing without a limit it can read", () => {
@@ -31,16 +37,28 @@ describe("the sidecar's old-space cap", () => {
     for (const memory of ["12345678901234567890Gi", "1" + "0".repeat(400), "20000000000000000000Mi"]) {
       const env = heapEnv({ limits: { memory } });
       if (env === undefined) continue;
-      const started = spawnSync(process.execPath, ["-e", ""], { env: { ...process.env, NODE_OPTIONS: env.value }, encoding: "utf8" });
+      const started = spawnSync(process.execPath, ["-e", ""], {
+        env: { ...process.env, NODE_OPTIONS: env.value },
+        encoding: "utf8",
+      });
       assert.equal(started.status, 0, `${memory}: ${env.value}: ${started.stderr}`);
     }
     assert.equal(heapEnv({ limits: { memory: "12345678901234567890Gi" } }), undefined);
-    assert.equal(heapEnv({ limits: { memory: "1000000Ti" } })?.value, `--max-old-space-size=${1000000 * 2 ** 20 - NON_HEAP_MIB}`);
+    assert.equal(
+      heapEnv({ limits: { memory: "1000000Ti" } })?.value,
+      `--max-old-space-size=${1000000 * 2 ** 20 - NON_HEAP_MIB}`,
+    );
   });
 
   it("reads a limit the chart passes as a number of bytes (its schema allows integer quantities)", () => {
-    const resources = parseOperatorConfig(["--sidecar-image=mcp-warden:test", `--sidecar-resources={"limits":{"memory":402653184}}`], {}).operator.sidecarResources;
+    const resources = parseOperatorConfig(
+      ["--sidecar-image=mcp-warden:test", `--sidecar-resources={"limits":{"memory":402653184}}`],
+      {},
+    ).operator.sidecarResources;
     assert.deepEqual(heapEnv(resources), { name: "NODE_OPTIONS", value: `--max-old-space-size=${384 - NON_HEAP_MIB}` });
-    assert.equal(heapEnv(JSON.parse(`{"limits":{"memory":1e9}}`) as ResourceRequirements)?.value, `--max-old-space-size=${Math.floor(1e9 / 2 ** 20 - NON_HEAP_MIB)}`);
+    assert.equal(
+      heapEnv(JSON.parse(`{"limits":{"memory":1e9}}`) as ResourceRequirements)?.value,
+      `--max-old-space-size=${Math.floor(1e9 / 2 ** 20 - NON_HEAP_MIB)}`,
+    );
   });
 });

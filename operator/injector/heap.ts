@@ -17,7 +17,13 @@ export const NON_HEAP_MIB = 144;
 /** No cap below this: V8 needs room to start and load a policy. */
 const MIN_OLD_SPACE_MIB = 64;
 const BINARY: Record<string, number> = { Ki: 2 ** -10, Mi: 1, Gi: 2 ** 10, Ti: 2 ** 20 };
-const DECIMAL: Record<string, number> = { "": 2 ** -20, k: 1e3 / 2 ** 20, M: 1e6 / 2 ** 20, G: 1e9 / 2 ** 20, T: 1e12 / 2 ** 20 };
+const DECIMAL: Record<string, number> = {
+  "": 2 ** -20,
+  k: 1e3 / 2 ** 20,
+  M: 1e6 / 2 ** 20,
+  G: 1e9 / 2 ** 20,
+  T: 1e12 / 2 ** 20,
+};
 
 /**
  * A memory quantity in MiB, or undefined when it is not one this reads (e.g. an exponent form). A

@@ -52,7 +52,14 @@ function podFromDeployment(deployment: Record<string, unknown>): V1Pod {
       namespace: meta.namespace,
       labels: { ...template.metadata?.labels, "pod-template-hash": hash },
       ownerReferences: [
-        { apiVersion: "apps/v1", kind: "ReplicaSet", name: `${meta.name}-${hash}`, uid: "3f1c0d1e-8a7b-4c5d-9e0f-112233445566", controller: true, blockOwnerDeletion: true },
+        {
+          apiVersion: "apps/v1",
+          kind: "ReplicaSet",
+          name: `${meta.name}-${hash}`,
+          uid: "3f1c0d1e-8a7b-4c5d-9e0f-112233445566",
+          controller: true,
+          blockOwnerDeletion: true,
+        },
       ],
     },
     spec: template.spec,
@@ -67,11 +74,22 @@ function render(outcome: InjectionOutcome, pod: V1Pod): string {
   return lines.join("\n") + "\n" + stringify(pod, { lineWidth: 0 });
 }
 
-const cases = readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort();
+const cases = readdirSync(dir)
+  .filter((f) => f.endsWith(".yaml"))
+  .sort();
 
 describe("injection golden files", () => {
   it("has a case for plain, templated, already injected, Kestra, multi-container, hostNetwork, opted-out and two-policy pods", () => {
-    for (const name of ["plain", "deployment-template", "already-injected", "kestra-image", "multi-container", "host-network", "opted-out", "two-policies"]) {
+    for (const name of [
+      "plain",
+      "deployment-template",
+      "already-injected",
+      "kestra-image",
+      "multi-container",
+      "host-network",
+      "opted-out",
+      "two-policies",
+    ]) {
       assert.ok(cases.includes(`${name}.yaml`), `testdata/${name}.yaml`);
     }
   });
@@ -91,7 +109,10 @@ describe("injection golden files", () => {
       if (outcome.result === "injected") {
         // Reinvocation, or a pod created again from its own YAML: nothing changes the second time.
         const again = decideInjection(structuredClone(stored), namespace, index, config);
-        assert.deepEqual({ result: again.result, reason: again.reason, patch: again.patch }, { result: "skipped", reason: "already_injected", patch: [] });
+        assert.deepEqual(
+          { result: again.result, reason: again.reason, patch: again.patch },
+          { result: "skipped", reason: "already_injected", patch: [] },
+        );
       } else {
         assert.deepEqual(outcome.patch, [], "pods that are not injected are not changed");
       }

@@ -24,18 +24,46 @@ export interface InjectionOutcome {
   pod: V1Pod;
 }
 
-export function decideInjection(pod: V1Pod, namespace: string, index: PolicyIndex, config: InjectorConfig): InjectionOutcome {
+export function decideInjection(
+  pod: V1Pod,
+  namespace: string,
+  index: PolicyIndex,
+  config: InjectorConfig,
+): InjectionOutcome {
   const unchanged = { patch: [], pod, message: "" };
   const selection = selectPolicy(pod, namespace, index, config);
-  if (selection.kind === "skip") return { ...unchanged, result: "skipped", reason: selection.reason, warnings: selection.warnings, policy: undefined };
-  if (selection.kind === "reject") return { ...unchanged, result: "rejected", reason: selection.reason, message: selection.message, warnings: [], policy: undefined };
+  if (selection.kind === "skip")
+    return {
+      ...unchanged,
+      result: "skipped",
+      reason: selection.reason,
+      warnings: selection.warnings,
+      policy: undefined,
+    };
+  if (selection.kind === "reject")
+    return {
+      ...unchanged,
+      result: "rejected",
+      reason: selection.reason,
+      message: selection.message,
+      warnings: [],
+      policy: undefined,
+    };
   const { policy } = selection;
   const overrides = readOverrides(pod.metadata?.annotations);
   if (!overrides.ok) {
-    return { ...unchanged, result: "rejected", reason: "invalid_override", message: overrides.problems.join("; "), warnings: [], policy };
+    return {
+      ...unchanged,
+      result: "rejected",
+      reason: "invalid_override",
+      message: overrides.problems.join("; "),
+      warnings: [],
+      policy,
+    };
   }
   const planned = planInjection(pod, policy, overrides.overrides);
-  if (!planned.ok) return { ...unchanged, result: "rejected", reason: planned.reason, message: planned.message, warnings: [], policy };
+  if (!planned.ok)
+    return { ...unchanged, result: "rejected", reason: planned.reason, message: planned.message, warnings: [], policy };
   const injected = injectPod(pod, planned.plan, namespace, config);
   return {
     result: "injected",

@@ -29,7 +29,9 @@ export function injectPod(pod: V1Pod, plan: InjectionPlan, namespace: string, co
 
   // The sidecar takes the port over; the server moves to loopback.
   if (plan.port.declared) {
-    mcp.ports = (mcp.ports ?? []).filter((p) => !((p.protocol ?? "TCP") === "TCP" && p.containerPort === plan.port.containerPort));
+    mcp.ports = (mcp.ports ?? []).filter(
+      (p) => !((p.protocol ?? "TCP") === "TCP" && p.containerPort === plan.port.containerPort),
+    );
     if (mcp.ports.length === 0) delete mcp.ports;
     for (const field of ["livenessProbe", "readinessProbe", "startupProbe"] as const) {
       const probe = mcp[field];
@@ -79,7 +81,9 @@ function retargetNamedPort(probe: V1Probe, name: string, number: number): void {
   if (probe.tcpSocket && probe.tcpSocket.port === name) probe.tcpSocket.port = number;
 }
 
-export function readInjectionStatus(annotations: Readonly<Record<string, string>> | undefined): InjectionStatus | undefined {
+export function readInjectionStatus(
+  annotations: Readonly<Record<string, string>> | undefined,
+): InjectionStatus | undefined {
   const text = annotations?.[STATUS_ANNOTATION];
   if (!text) return undefined;
   try {

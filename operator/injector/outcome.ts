@@ -2,12 +2,7 @@
 export type InjectionResult = "injected" | "skipped" | "rejected" | "error";
 
 export type SkipReason =
-  | "system_namespace"
-  | "opted_out"
-  | "host_network"
-  | "already_injected"
-  | "not_selected"
-  | "not_a_pod_create";
+  "system_namespace" | "opted_out" | "host_network" | "already_injected" | "not_selected" | "not_a_pod_create";
 
 export type RejectReason =
   | "conflicting_policies"

@@ -24,7 +24,9 @@ export function readOverrides(annotations: Readonly<Record<string, string>> | un
   for (const [key, value] of Object.entries(annotations ?? {})) {
     if (!key.startsWith(`${API_GROUP}/`)) continue;
     if (!KNOWN.has(key)) {
-      problems.push(`unknown annotation ${key}: mcp-warden reads ${CONTAINER_ANNOTATION}, ${PORT_ANNOTATION} and ${ADMIN_PORT_ANNOTATION}`);
+      problems.push(
+        `unknown annotation ${key}: mcp-warden reads ${CONTAINER_ANNOTATION}, ${PORT_ANNOTATION} and ${ADMIN_PORT_ANNOTATION}`,
+      );
       continue;
     }
     if (key === CONTAINER_ANNOTATION) {

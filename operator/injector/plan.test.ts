@@ -6,8 +6,14 @@ import { parsePortRef, readOverrides } from "./overrides.ts";
 describe("imageRepository", () => {
   it("drops tags and digests but keeps registry ports", () => {
     assert.equal(imageRepository("ghcr.io/kestra-io/mcp-server-python:0.4.1"), "ghcr.io/kestra-io/mcp-server-python");
-    assert.equal(imageRepository("ghcr.io/kestra-io/mcp-server-python@sha256:abc"), "ghcr.io/kestra-io/mcp-server-python");
-    assert.equal(imageRepository("registry.local:5000/kestra-io/mcp-server-python:1@sha256:abc"), "registry.local:5000/kestra-io/mcp-server-python");
+    assert.equal(
+      imageRepository("ghcr.io/kestra-io/mcp-server-python@sha256:abc"),
+      "ghcr.io/kestra-io/mcp-server-python",
+    );
+    assert.equal(
+      imageRepository("registry.local:5000/kestra-io/mcp-server-python:1@sha256:abc"),
+      "registry.local:5000/kestra-io/mcp-server-python",
+    );
     assert.equal(imageRepository("registry.local:5000/x"), "registry.local:5000/x");
   });
 });
@@ -22,7 +28,10 @@ describe("override annotations", () => {
   });
 
   it("ignores other prefixes and reports every problem at once", () => {
-    assert.deepEqual(readOverrides({ "example.com/port": "x", "mcpwarden.io/admin-port": "9191" }), { ok: true, overrides: { adminPort: 9191 } });
+    assert.deepEqual(readOverrides({ "example.com/port": "x", "mcpwarden.io/admin-port": "9191" }), {
+      ok: true,
+      overrides: { adminPort: 9191 },
+    });
     const r = readOverrides({ "mcpwarden.io/admin-port": "nine", "mcpwarden.io/container": "Server" });
     assert.equal(r.ok, false);
     assert.equal(!r.ok && r.problems.length, 2);

@@ -64,27 +64,51 @@ export function planInjection(pod: V1Pod, policy: PolicyEntry, overrides: PodOve
   const collision = portCollision(pod, policy, { mcp, takeover, upstreamPort, adminPort });
   if (collision) return collision;
   const warnings = warningsFor(policy, mcp, upstreamPort);
-  return { ok: true, plan: { policy, container: mcp.name, profile, port: takeover.port, upstreamPort, upstreamPath: policy.injection.upstreamPath, adminPort, warnings } };
+  return {
+    ok: true,
+    plan: {
+      policy,
+      container: mcp.name,
+      profile,
+      port: takeover.port,
+      upstreamPort,
+      upstreamPath: policy.injection.upstreamPath,
+      adminPort,
+      warnings,
+    },
+  };
 }
 
 /** The sidecar's container and volume names must be free in the pod. */
 function reservedNameInUse(pod: V1Pod): Rejection | undefined {
   if ((pod.spec?.containers ?? []).some((c) => c.name === SIDECAR_CONTAINER)) {
-    return reject("reserved_name", `container name "${SIDECAR_CONTAINER}" is reserved for the mcp-warden sidecar: rename the container`);
+    return reject(
+      "reserved_name",
+      `container name "${SIDECAR_CONTAINER}" is reserved for the mcp-warden sidecar: rename the container`,
+    );
   }
   const reservedVolume = (pod.spec?.volumes ?? []).find((v) => RESERVED_VOLUMES.has(v.name));
   if (reservedVolume) {
-    return reject("reserved_name", `volume name "${reservedVolume.name}" is reserved for the mcp-warden sidecar: rename the volume`);
+    return reject(
+      "reserved_name",
+      `volume name "${reservedVolume.name}" is reserved for the mcp-warden sidecar: rename the volume`,
+    );
   }
   return undefined;
 }
 
 /** The container that runs the MCP server: the one the annotation names, the Kestra one, or the only one. */
-function mcpContainer(containers: V1Container[], overrides: PodOverrides): { ok: true; container: V1Container } | Rejection {
+function mcpContainer(
+  containers: V1Container[],
+  overrides: PodOverrides,
+): { ok: true; container: V1Container } | Rejection {
   if (overrides.container !== undefined) {
     const named = containers.find((c) => c.name === overrides.container);
     if (named) return { ok: true, container: named };
-    return reject("invalid_override", `annotation ${CONTAINER_ANNOTATION} names container "${overrides.container}", but the pod's containers are ${list(containers.map((c) => c.name))}`);
+    return reject(
+      "invalid_override",
+      `annotation ${CONTAINER_ANNOTATION} names container "${overrides.container}", but the pod's containers are ${list(containers.map((c) => c.name))}`,
+    );
   }
   const kestra = containers.filter(isKestra);
   const only = kestra.length === 1 ? kestra[0] : containers.length === 1 ? containers[0] : undefined;
@@ -98,7 +122,8 @@ function mcpContainer(containers: V1Container[], overrides: PodOverrides): { ok:
 
 /** Where the server moves to: spec.upstream.port, or the profile's default. */
 function upstreamPortOf(policy: PolicyEntry, mcp: V1Container, profile: InjectionPlan["profile"]): number | Rejection {
-  const upstreamPort = policy.injection.upstreamPort ?? (profile === "kestra" ? DEFAULT_PROFILE_UPSTREAM_PORT : undefined);
+  const upstreamPort =
+    policy.injection.upstreamPort ?? (profile === "kestra" ? DEFAULT_PROFILE_UPSTREAM_PORT : undefined);
   if (upstreamPort !== undefined) return upstreamPort;
   return reject(
     "missing_upstream_port",
@@ -112,14 +137,21 @@ function portTakenOver(mcp: V1Container, policy: PolicyEntry, overrides: PodOver
   const tcp = tcpPorts(mcp);
   if (overrides.port !== undefined) {
     const want = overrides.port;
-    const declared = "name" in want ? tcp.find((p) => p.name === want.name) : tcp.find((p) => p.containerPort === want.number);
+    const declared =
+      "name" in want ? tcp.find((p) => p.name === want.name) : tcp.find((p) => p.containerPort === want.number);
     if ("name" in want && !declared) {
-      return reject("invalid_override", `annotation ${PORT_ANNOTATION} names port "${want.name}", but container "${mcp.name}" declares ${describePorts(tcp)}`);
+      return reject(
+        "invalid_override",
+        `annotation ${PORT_ANNOTATION} names port "${want.name}", but container "${mcp.name}" declares ${describePorts(tcp)}`,
+      );
     }
     return takeover(declared, declared?.containerPort ?? (want as { number: number }).number);
   }
   if (tcp.length <= 1) return takeover(tcp[0], tcp[0]?.containerPort ?? policy.injection.listenPort);
-  const declared = tcp.find((p) => p.name === "mcp") ?? tcp.find((p) => p.name === "http") ?? tcp.find((p) => p.containerPort === policy.injection.listenPort);
+  const declared =
+    tcp.find((p) => p.name === "mcp") ??
+    tcp.find((p) => p.name === "http") ??
+    tcp.find((p) => p.containerPort === policy.injection.listenPort);
   if (declared) return takeover(declared, declared.containerPort);
   return reject(
     "ambiguous_port",
@@ -140,12 +172,18 @@ function takeover(declared: V1ContainerPort | undefined, containerPort: number):
 }
 
 /** Whether the ports the sidecar and the moved server need collide with each other or with the pod's. */
-function portCollision(pod: V1Pod, policy: PolicyEntry, p: { mcp: V1Container; takeover: Takeover; upstreamPort: number; adminPort: number }): Rejection | undefined {
+function portCollision(
+  pod: V1Pod,
+  policy: PolicyEntry,
+  p: { mcp: V1Container; takeover: Takeover; upstreamPort: number; adminPort: number },
+): Rejection | undefined {
   const { mcp, upstreamPort, adminPort } = p;
   const { port, declared } = p.takeover;
   const number = port.containerPort;
   const ref = `McpPolicy ${policy.name}`;
-  const allPorts = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].flatMap((c) => (c.ports ?? []).map((cp) => ({ container: c.name, port: cp })));
+  const allPorts = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].flatMap((c) =>
+    (c.ports ?? []).map((cp) => ({ container: c.name, port: cp })),
+  );
   if (number === upstreamPort) {
     return reject(
       "port_conflict",
@@ -154,18 +192,36 @@ function portCollision(pod: V1Pod, policy: PolicyEntry, p: { mcp: V1Container; t
     );
   }
   if (adminPort === number || adminPort === upstreamPort) {
-    return reject("port_conflict", `the sidecar's admin port ${adminPort} collides with port ${number === adminPort ? number : upstreamPort}: set the annotation ${ADMIN_PORT_ANNOTATION} to a free port`);
+    return reject(
+      "port_conflict",
+      `the sidecar's admin port ${adminPort} collides with port ${number === adminPort ? number : upstreamPort}: set the annotation ${ADMIN_PORT_ANNOTATION} to a free port`,
+    );
   }
   const adminTaken = allPorts.find((a) => a.port.containerPort === adminPort);
   if (adminTaken) {
-    return reject("port_conflict", `container "${adminTaken.container}" declares port ${adminPort}, which the sidecar needs for its admin endpoints: set the annotation ${ADMIN_PORT_ANNOTATION} to a free port`);
+    return reject(
+      "port_conflict",
+      `container "${adminTaken.container}" declares port ${adminPort}, which the sidecar needs for its admin endpoints: set the annotation ${ADMIN_PORT_ANNOTATION} to a free port`,
+    );
   }
-  const names = new Set(allPorts.filter((a) => a.port !== declared).map((a) => a.port.name).filter(Boolean));
+  const names = new Set(
+    allPorts
+      .filter((a) => a.port !== declared)
+      .map((a) => a.port.name)
+      .filter(Boolean),
+  );
   const taken = [port.name, ADMIN_PORT_NAME].find((name) => names.has(name));
-  if (taken) return reject("port_conflict", `port name "${taken}" is already used in the pod; the sidecar needs it: rename that port`);
+  if (taken)
+    return reject(
+      "port_conflict",
+      `port name "${taken}" is already used in the pod; the sidecar needs it: rename that port`,
+    );
   const upstreamElsewhere = allPorts.find((a) => a.port.containerPort === upstreamPort && a.container !== mcp.name);
   if (upstreamElsewhere) {
-    return reject("port_conflict", `container "${upstreamElsewhere.container}" declares port ${upstreamPort}, the loopback port ${ref} moves the MCP server to (spec.upstream.port)`);
+    return reject(
+      "port_conflict",
+      `container "${upstreamElsewhere.container}" declares port ${upstreamPort}, the loopback port ${ref} moves the MCP server to (spec.upstream.port)`,
+    );
   }
   return undefined;
 }
@@ -180,7 +236,9 @@ function warningsFor(policy: PolicyEntry, mcp: V1Container, upstreamPort: number
     );
   }
   if (policy.specProblem) {
-    warnings.push(`McpPolicy ${policy.name} is not valid (${policy.specProblem}); the sidecar denies every call until it is fixed`);
+    warnings.push(
+      `McpPolicy ${policy.name} is not valid (${policy.specProblem}); the sidecar denies every call until it is fixed`,
+    );
   }
   return warnings;
 }

@@ -27,9 +27,12 @@ export function selectPolicy(pod: V1Pod, namespace: string, index: PolicyIndex, 
   }
   if (pod.spec?.hostNetwork === true) {
     const selecting = index.selecting(namespace, labels);
-    const warnings = selecting.length > 0
-      ? [`pod uses hostNetwork, so mcp-warden does not inject it: McpPolicy ${selecting.map((p) => p.name).join(", ")} is NOT enforced on this pod`]
-      : [];
+    const warnings =
+      selecting.length > 0
+        ? [
+            `pod uses hostNetwork, so mcp-warden does not inject it: McpPolicy ${selecting.map((p) => p.name).join(", ")} is NOT enforced on this pod`,
+          ]
+        : [];
     return { kind: "skip", reason: "host_network", warnings };
   }
   if (hasSidecar(pod)) return { kind: "skip", reason: "already_injected", warnings: [] };

@@ -14,7 +14,13 @@ import {
   TOKEN_MOUNT_PATH,
   TOKEN_VOLUME,
 } from "../names.ts";
-import { allInterfaces, INJECTED_TRACING, kubernetesPolicy, loopbackUpstream, SIDECAR_ENV } from "../../program/sidecar-environment.ts";
+import {
+  allInterfaces,
+  INJECTED_TRACING,
+  kubernetesPolicy,
+  loopbackUpstream,
+  SIDECAR_ENV,
+} from "../../program/sidecar-environment.ts";
 import type { InjectorConfig } from "./config.ts";
 import { heapEnv } from "./heap.ts";
 import type { InjectionPlan } from "./plan.ts";
@@ -51,7 +57,10 @@ export function sidecarContainer(plan: InjectionPlan, namespace: string, config:
   }
   if (config.otlpEndpoint) {
     // Traces of every request and decision, to the collector the operator exports to as well.
-    env.push({ name: SIDECAR_ENV.tracing, value: INJECTED_TRACING }, { name: SIDECAR_ENV.otlpEndpoint, value: config.otlpEndpoint });
+    env.push(
+      { name: SIDECAR_ENV.tracing, value: INJECTED_TRACING },
+      { name: SIDECAR_ENV.otlpEndpoint, value: config.otlpEndpoint },
+    );
   }
   const resources = structuredClone(policy.injection.resources ?? config.defaultResources);
   const heap = heapEnv(resources);
@@ -108,18 +117,28 @@ export function sidecarVolumes(plan: InjectionPlan, config: InjectorConfig): V1V
         sources: [
           { serviceAccountToken: { path: "token", expirationSeconds: config.tokenExpirationSeconds } },
           { configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } },
-          { downwardAPI: { items: [{ path: "namespace", fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } }] } },
+          {
+            downwardAPI: {
+              items: [{ path: "namespace", fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } }],
+            },
+          },
         ],
       },
     },
   ];
   const apiKeys = plan.policy.injection.apiKeysSecret;
   if (apiKeys) {
-    volumes.push({ name: API_KEYS_VOLUME, secret: { secretName: apiKeys.name, items: [{ key: apiKeys.key, path: apiKeys.key }], defaultMode: 0o444 } });
+    volumes.push({
+      name: API_KEYS_VOLUME,
+      secret: { secretName: apiKeys.name, items: [{ key: apiKeys.key, path: apiKeys.key }], defaultMode: 0o444 },
+    });
   }
   const stateKey = plan.policy.injection.approvalStateKeySecret;
   if (stateKey) {
-    volumes.push({ name: APPROVAL_STATE_KEY_VOLUME, secret: { secretName: stateKey.name, items: [{ key: stateKey.key, path: stateKey.key }], defaultMode: 0o444 } });
+    volumes.push({
+      name: APPROVAL_STATE_KEY_VOLUME,
+      secret: { secretName: stateKey.name, items: [{ key: stateKey.key, path: stateKey.key }], defaultMode: 0o444 },
+    });
   }
   return volumes;
 }

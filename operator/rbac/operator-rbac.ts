@@ -35,7 +35,11 @@ export function operatorClusterRules(names: OperatorRbacNames): V1PolicyRule[] {
     // McpApprovals: watched for metrics and Events, deleted once expired. create and update are
     // here only because the sidecars' Role grants them (the API server lets the operator grant only
     // what it holds); the operator never writes approvals' status, so it cannot approve.
-    { apiGroups: [API_GROUP], resources: [APPROVAL_PLURAL], verbs: ["get", "list", "watch", "delete", "create", "update"] },
+    {
+      apiGroups: [API_GROUP],
+      resources: [APPROVAL_PLURAL],
+      verbs: ["get", "list", "watch", "delete", "create", "update"],
+    },
     // Which pods run the sidecar; which namespaces opted in.
     { apiGroups: [""], resources: ["pods", "namespaces"], verbs: ["list", "watch"] },
     // Events on McpPolicies, pods and their controllers; the sidecars' drift reports are read (ADR 0133).
@@ -43,9 +47,19 @@ export function operatorClusterRules(names: OperatorRbacNames): V1PolicyRule[] {
     // The RoleBinding of the sidecars' ClusterRole in each opted-in namespace (the operator holds
     // every permission that role grants, so no escalate or bind verbs are needed).
     { apiGroups: ["rbac.authorization.k8s.io"], resources: ["rolebindings"], verbs: ["create"] },
-    { apiGroups: ["rbac.authorization.k8s.io"], resources: ["rolebindings"], resourceNames: [SIDECAR_ROLE], verbs: ["get", "update", "patch", "delete"] },
+    {
+      apiGroups: ["rbac.authorization.k8s.io"],
+      resources: ["rolebindings"],
+      resourceNames: [SIDECAR_ROLE],
+      verbs: ["get", "update", "patch", "delete"],
+    },
     // The caBundle of its own MutatingWebhookConfiguration (watched by name, to correct it at once).
-    { apiGroups: ["admissionregistration.k8s.io"], resources: ["mutatingwebhookconfigurations"], resourceNames: [names.webhookConfiguration], verbs: ["get", "list", "watch", "patch"] },
+    {
+      apiGroups: ["admissionregistration.k8s.io"],
+      resources: ["mutatingwebhookconfigurations"],
+      resourceNames: [names.webhookConfiguration],
+      verbs: ["get", "list", "watch", "patch"],
+    },
   ];
 }
 
@@ -53,19 +67,36 @@ export function operatorNamespaceRules(names: OperatorRbacNames): V1PolicyRule[]
   return [
     // The webhook's CA and serving certificate, shared by the replicas.
     { apiGroups: [""], resources: ["secrets"], verbs: ["create"] },
-    { apiGroups: [""], resources: ["secrets"], resourceNames: [names.webhookSecret], verbs: ["get", "list", "watch", "update", "patch"] },
+    {
+      apiGroups: [""],
+      resources: ["secrets"],
+      resourceNames: [names.webhookSecret],
+      verbs: ["get", "list", "watch", "update", "patch"],
+    },
     // Leader election.
     { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
-    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: [names.name], verbs: ["get", "update", "patch"] },
+    {
+      apiGroups: ["coordination.k8s.io"],
+      resources: ["leases"],
+      resourceNames: [names.name],
+      verbs: ["get", "update", "patch"],
+    },
   ];
 }
 
 /** The operator's roles and bindings, then the sidecars' ClusterRole it binds per namespace. */
-export function renderOperatorRbac(names: OperatorRbacNames = DEFAULT_OPERATOR_NAMES): Array<V1ClusterRole | V1ClusterRoleBinding | V1Role | V1RoleBinding> {
+export function renderOperatorRbac(
+  names: OperatorRbacNames = DEFAULT_OPERATOR_NAMES,
+): Array<V1ClusterRole | V1ClusterRoleBinding | V1Role | V1RoleBinding> {
   const labels = { ...MANAGED_BY_LABELS };
   const subject = { kind: "ServiceAccount", name: names.serviceAccount, namespace: names.namespace };
   return [
-    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: names.name, labels }, rules: operatorClusterRules(names) },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      metadata: { name: names.name, labels },
+      rules: operatorClusterRules(names),
+    },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "ClusterRoleBinding",
@@ -73,7 +104,12 @@ export function renderOperatorRbac(names: OperatorRbacNames = DEFAULT_OPERATOR_N
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: names.name },
       subjects: [subject],
     },
-    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: names.name, namespace: names.namespace, labels }, rules: operatorNamespaceRules(names) },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name: names.name, namespace: names.namespace, labels },
+      rules: operatorNamespaceRules(names),
+    },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "RoleBinding",
@@ -88,6 +124,12 @@ export function renderOperatorRbac(names: OperatorRbacNames = DEFAULT_OPERATOR_N
 export const OPERATOR_RBAC_FILE = "operator/rbac/operator-rbac.yaml";
 
 export function renderOperatorRbacYaml(names: OperatorRbacNames = DEFAULT_OPERATOR_NAMES): string {
-  const header = "# Generated by scripts/generate-rbac.ts (npm run generate:rbac) from operator/rbac/operator-rbac.ts. Do not edit.\n";
-  return header + renderOperatorRbac(names).map((doc) => stringify(doc, { lineWidth: 0 })).join("---\n");
+  const header =
+    "# Generated by scripts/generate-rbac.ts (npm run generate:rbac) from operator/rbac/operator-rbac.ts. Do not edit.\n";
+  return (
+    header +
+    renderOperatorRbac(names)
+      .map((doc) => stringify(doc, { lineWidth: 0 }))
+      .join("---\n")
+  );
 }

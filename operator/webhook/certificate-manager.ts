@@ -5,7 +5,14 @@
 //   MutatingWebhookConfiguration equal to the trusted CAs.
 // - "cert-manager": cert-manager writes the Secret and injects the caBundle; replicas only read.
 // Every replica watches the Secret and serves what it holds.
-import { AdmissionregistrationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
+import {
+  AdmissionregistrationV1Api,
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1Secret,
+} from "@kubernetes/client-node";
 import { describeApiError, isConflict, isNotFound } from "../../kube/api-errors.ts";
 import { Backoff } from "../../kube/backoff.ts";
 import { systemClock, type Clock, type TimerHandle } from "../../kube/clock.ts";
@@ -15,7 +22,14 @@ import { silentLogger, type Logger } from "../../kube/logger.ts";
 import { API_GROUP } from "../../policy/schema.ts";
 import { MANAGED_BY_LABELS } from "../names.ts";
 import { certificateInfo, keyMatches, splitPemBundle } from "./certificates.ts";
-import { applyRotation, DEFAULT_ROTATION_TIMING, planRotation, trustBundle, type RotationTiming, type TlsMaterial } from "./rotation.ts";
+import {
+  applyRotation,
+  DEFAULT_ROTATION_TIMING,
+  planRotation,
+  trustBundle,
+  type RotationTiming,
+  type TlsMaterial,
+} from "./rotation.ts";
 import type { ServingCertificate } from "./server.ts";
 
 export type CertificateSource = "self" | "cert-manager";
@@ -36,10 +50,23 @@ export interface WebhookCertificatesOptions {
 }
 
 const STAGED_AT_ANNOTATION = `${API_GROUP}/ca-next-staged-at`;
-const KEYS = { cert: "tls.crt", key: "tls.key", bundle: "ca.crt", caCert: "ca-signer.crt", caKey: "ca-signer.key", nextCert: "ca-next.crt", nextKey: "ca-next.key", retired: "ca-retired.crt" };
+const KEYS = {
+  cert: "tls.crt",
+  key: "tls.key",
+  bundle: "ca.crt",
+  caCert: "ca-signer.crt",
+  caKey: "ca-signer.key",
+  nextCert: "ca-next.crt",
+  nextKey: "ca-next.key",
+  retired: "ca-retired.crt",
+};
 
 export class WebhookCertificates {
-  readonly #o: Required<Omit<WebhookCertificatesOptions, "timing" | "clock" | "logger">> & { timing: RotationTiming; clock: Clock; logger: Logger };
+  readonly #o: Required<Omit<WebhookCertificatesOptions, "timing" | "clock" | "logger">> & {
+    timing: RotationTiming;
+    clock: Clock;
+    logger: Logger;
+  };
   readonly #core: CoreV1Api;
   readonly #admission: AdmissionregistrationV1Api;
   readonly #informer: Informer<KubeObject>;
@@ -126,7 +153,10 @@ export class WebhookCertificates {
         else await this.#core.createNamespacedSecret({ namespace, body });
       } catch (error) {
         if (isConflict(error)) {
-          logger.info({ secret: `${namespace}/${secretName}` }, "another replica updated the webhook certificates first; re-reading");
+          logger.info(
+            { secret: `${namespace}/${secretName}` },
+            "another replica updated the webhook certificates first; re-reading",
+          );
           return clock.now(); // run again at once
         }
         throw error;
@@ -163,7 +193,10 @@ export class WebhookCertificates {
             return Math.max(0, nextCheckAt - this.#o.clock.now()) + Math.floor(Math.random() * jitterMs);
           },
           (error: unknown) => {
-            this.#o.logger.warn({ error: describeApiError(error) }, "could not reconcile the webhook certificates; retrying");
+            this.#o.logger.warn(
+              { error: describeApiError(error) },
+              "could not reconcile the webhook certificates; retrying",
+            );
             return this.#backoff.next();
           },
         )
@@ -175,7 +208,6 @@ export class WebhookCertificates {
         });
     });
   }
-
 
   async #readSecret(): Promise<V1Secret | undefined> {
     try {
@@ -194,7 +226,10 @@ export class WebhookCertificates {
       config = await this.#admission.readMutatingWebhookConfiguration({ name });
     } catch (error) {
       if (isNotFound(error)) {
-        this.#o.logger.warn({ webhookConfiguration: name }, "MutatingWebhookConfiguration not found; its caBundle is set once it exists");
+        this.#o.logger.warn(
+          { webhookConfiguration: name },
+          "MutatingWebhookConfiguration not found; its caBundle is set once it exists",
+        );
         return;
       }
       throw error;
@@ -208,8 +243,14 @@ export class WebhookCertificates {
           ],
     );
     if (ops.length === 0) return;
-    await this.#admission.patchMutatingWebhookConfiguration({ name, body: ops }, setHeaderOptions("Content-Type", PatchStrategy.JsonPatch));
-    this.#o.logger.info({ webhookConfiguration: name, cas: splitPemBundle(bundle).length }, "updated the webhook caBundle");
+    await this.#admission.patchMutatingWebhookConfiguration(
+      { name, body: ops },
+      setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
+    );
+    this.#o.logger.info(
+      { webhookConfiguration: name, cas: splitPemBundle(bundle).length },
+      "updated the webhook caBundle",
+    );
   }
 
   #load(secret: V1Secret): void {
@@ -217,12 +258,18 @@ export class WebhookCertificates {
     const key = decode(secret.data?.[KEYS.key]);
     const info = certificateInfo(cert);
     if (!cert || !key || !info || !keyMatches(cert, key)) {
-      this.#o.logger.warn({ secret: `${this.#o.namespace}/${this.#o.secretName}` }, "the webhook Secret holds no usable serving certificate yet");
+      this.#o.logger.warn(
+        { secret: `${this.#o.namespace}/${this.#o.secretName}` },
+        "the webhook Secret holds no usable serving certificate yet",
+      );
       return;
     }
     if (this.#current?.certificate.cert === cert) return;
     this.#current = { certificate: { cert, key }, notAfter: info.notAfter };
-    this.#o.logger.info({ notAfter: new Date(info.notAfter).toISOString(), source: this.#o.source }, "serving the webhook certificate from the Secret");
+    this.#o.logger.info(
+      { notAfter: new Date(info.notAfter).toISOString(), source: this.#o.source },
+      "serving the webhook certificate from the Secret",
+    );
     this.#o.onCertificate({ cert, key }, info.notAfter);
     for (const resolve of this.#waiters.splice(0)) resolve();
   }
@@ -245,7 +292,12 @@ export function materialFromSecret(secret: V1Secret | undefined): TlsMaterial {
   };
 }
 
-export function secretFromMaterial(material: TlsMaterial, namespace: string, name: string, existing: V1Secret | undefined): V1Secret {
+export function secretFromMaterial(
+  material: TlsMaterial,
+  namespace: string,
+  name: string,
+  existing: V1Secret | undefined,
+): V1Secret {
   const data: Record<string, string> = {};
   const put = (key: string, value: string | undefined) => {
     if (value) data[key] = Buffer.from(value).toString("base64");
@@ -260,7 +312,8 @@ export function secretFromMaterial(material: TlsMaterial, namespace: string, nam
   put(KEYS.retired, material.retiredCas.join(""));
   const annotations: Record<string, string> = { ...existing?.metadata?.annotations };
   delete annotations[STAGED_AT_ANNOTATION];
-  if (material.nextCa && material.nextCaStagedAt !== undefined) annotations[STAGED_AT_ANNOTATION] = new Date(material.nextCaStagedAt).toISOString();
+  if (material.nextCa && material.nextCaStagedAt !== undefined)
+    annotations[STAGED_AT_ANNOTATION] = new Date(material.nextCaStagedAt).toISOString();
   return {
     apiVersion: "v1",
     kind: "Secret",
@@ -279,4 +332,3 @@ export function secretFromMaterial(material: TlsMaterial, namespace: string, nam
 function decode(value: string | undefined): string | undefined {
   return value ? Buffer.from(value, "base64").toString("utf8") : undefined;
 }
-

@@ -39,7 +39,11 @@ export interface CertificateInfo {
   fingerprint: string;
 }
 
-export async function createCertificateAuthority(commonName: string, now: number, validityMs: number): Promise<KeyPairPem> {
+export async function createCertificateAuthority(
+  commonName: string,
+  now: number,
+  validityMs: number,
+): Promise<KeyPairPem> {
   const keys = await subtle.generateKey(KEY_ALGORITHM, true, ["sign", "verify"]);
   const cert = await X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
@@ -58,7 +62,12 @@ export async function createCertificateAuthority(commonName: string, now: number
 }
 
 /** A serving certificate for `hosts` (DNS names and IP addresses), signed by `ca`, never outliving it. */
-export async function issueServingCertificate(ca: KeyPairPem, hosts: readonly string[], now: number, validityMs: number): Promise<KeyPairPem> {
+export async function issueServingCertificate(
+  ca: KeyPairPem,
+  hosts: readonly string[],
+  now: number,
+  validityMs: number,
+): Promise<KeyPairPem> {
   const caCert = new PeculiarCertificate(ca.cert);
   const caKey = await subtle.importKey("pkcs8", pkcs8Der(ca.key), KEY_ALGORITHM, false, ["sign"]);
   const keys = await subtle.generateKey(KEY_ALGORITHM, true, ["sign", "verify"]);
@@ -128,7 +137,9 @@ export function keyMatches(cert: string | undefined, key: string | undefined): b
 
 /** Splits a PEM bundle into its certificates. */
 export function splitPemBundle(bundle: string | undefined): string[] {
-  return (bundle ?? "").match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)?.map((c) => c + "\n") ?? [];
+  return (
+    (bundle ?? "").match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)?.map((c) => c + "\n") ?? []
+  );
 }
 
 async function exportKey(key: webcrypto.CryptoKey): Promise<string> {

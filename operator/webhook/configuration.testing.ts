@@ -3,7 +3,13 @@
 // mcpwarden.io/injection=enabled (never the system namespaces), pods not labelled
 // mcpwarden.io/inject=false. failurePolicy Fail: a selected MCP server never starts unguarded.
 import type { V1MutatingWebhookConfiguration } from "@kubernetes/client-node";
-import { INJECT_POD_LABEL, INJECTION_ENABLED, INJECTION_NAMESPACE_LABEL, MANAGED_BY_LABELS, SYSTEM_NAMESPACES } from "../names.ts";
+import {
+  INJECT_POD_LABEL,
+  INJECTION_ENABLED,
+  INJECTION_NAMESPACE_LABEL,
+  MANAGED_BY_LABELS,
+  SYSTEM_NAMESPACES,
+} from "../names.ts";
 import { WEBHOOK_PATH } from "./server.ts";
 
 export const WEBHOOK_NAME = "inject.mcpwarden.io";
@@ -21,7 +27,14 @@ export interface WebhookConfigurationOptions {
 export function renderWebhookConfiguration(options: WebhookConfigurationOptions): V1MutatingWebhookConfiguration {
   const clientConfig = options.url
     ? { url: options.url }
-    : { service: { namespace: options.operatorNamespace, name: options.service?.name ?? "mcp-warden-operator", path: WEBHOOK_PATH, port: options.service?.port ?? 443 } };
+    : {
+        service: {
+          namespace: options.operatorNamespace,
+          name: options.service?.name ?? "mcp-warden-operator",
+          path: WEBHOOK_PATH,
+          port: options.service?.port ?? 443,
+        },
+      };
   return {
     apiVersion: "admissionregistration.k8s.io/v1",
     kind: "MutatingWebhookConfiguration",
@@ -35,11 +48,22 @@ export function renderWebhookConfiguration(options: WebhookConfigurationOptions)
         matchPolicy: "Equivalent",
         reinvocationPolicy: "IfNeeded",
         timeoutSeconds: options.timeoutSeconds ?? 5,
-        clientConfig: { ...clientConfig, ...(options.caBundle ? { caBundle: Buffer.from(options.caBundle).toString("base64") } : {}) },
-        rules: [{ operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"], scope: "Namespaced" }],
+        clientConfig: {
+          ...clientConfig,
+          ...(options.caBundle ? { caBundle: Buffer.from(options.caBundle).toString("base64") } : {}),
+        },
+        rules: [
+          { operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"], scope: "Namespaced" },
+        ],
         namespaceSelector: {
           matchLabels: { [INJECTION_NAMESPACE_LABEL]: INJECTION_ENABLED },
-          matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: [...SYSTEM_NAMESPACES, options.operatorNamespace] }],
+          matchExpressions: [
+            {
+              key: "kubernetes.io/metadata.name",
+              operator: "NotIn",
+              values: [...SYSTEM_NAMESPACES, options.operatorNamespace],
+            },
+          ],
         },
         objectSelector: { matchExpressions: [{ key: INJECT_POD_LABEL, operator: "NotIn", values: ["false"] }] },
       },

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { certificateInfo, isSignedBy, splitPemBundle } from "./certificates.ts";
-import { applyRotation, DEFAULT_ROTATION_TIMING as T, planRotation, trustBundle, type TlsMaterial } from "./rotation.ts";
+import {
+  applyRotation,
+  DEFAULT_ROTATION_TIMING as T,
+  planRotation,
+  trustBundle,
+  type TlsMaterial,
+} from "./rotation.ts";
 
 const DAY = 24 * 60 * 60_000;
 const HOSTS = ["mcp-warden-webhook.mcp-warden.svc", "127.0.0.1"];
@@ -14,7 +20,10 @@ async function step(material: TlsMaterial, now: number, hosts = HOSTS, timing = 
 describe("planRotation", () => {
   it("bootstraps a CA and a serving certificate, then has nothing to do until renewal is due", async () => {
     const empty: TlsMaterial = { retiredCas: [] };
-    assert.deepEqual(planRotation(empty, HOSTS, t0).steps.map((s) => s.kind), ["bootstrap"]);
+    assert.deepEqual(
+      planRotation(empty, HOSTS, t0).steps.map((s) => s.kind),
+      ["bootstrap"],
+    );
     const m = await step(empty, t0);
     assert.ok(isSignedBy(m.serving?.cert, m.ca?.cert));
     const serving = certificateInfo(m.serving?.cert);
@@ -26,21 +35,39 @@ describe("planRotation", () => {
     // Renewal is due with a third of the 30-day life left: 20 days in.
     assert.ok(Math.abs(plan.nextCheckAt - t0) <= T.recheckMs, "checks at least hourly");
     assert.deepEqual(planRotation(m, HOSTS, t0 + 19 * DAY).steps, []);
-    assert.deepEqual(planRotation(m, HOSTS, t0 + 20 * DAY).steps.map((s) => s.kind), ["issue-serving"]);
+    assert.deepEqual(
+      planRotation(m, HOSTS, t0 + 20 * DAY).steps.map((s) => s.kind),
+      ["issue-serving"],
+    );
   });
 
   it("renews short-lived certificates when a third of their validity is left, not counting the backdated start", async () => {
-    const short = { caValidityMs: 45_000, servingValidityMs: 30_000, renewFraction: 1 / 3, caPropagationMs: 5_000, recheckMs: 1_000 };
+    const short = {
+      caValidityMs: 45_000,
+      servingValidityMs: 30_000,
+      renewFraction: 1 / 3,
+      caPropagationMs: 5_000,
+      recheckMs: 1_000,
+    };
     const m = await step({ retiredCas: [] }, t0, HOSTS, short);
     assert.deepEqual(planRotation(m, HOSTS, t0 + 1_000, short).steps, []);
     assert.deepEqual(planRotation(m, HOSTS, t0 + 19_000, short).steps, []);
-    assert.deepEqual(planRotation(m, HOSTS, t0 + 20_000, short).steps.map((s) => s.kind), ["issue-serving"]);
-    assert.deepEqual(planRotation(m, HOSTS, t0 + 30_000, short).steps.map((s) => s.kind), ["stage-ca", "issue-serving"]);
+    assert.deepEqual(
+      planRotation(m, HOSTS, t0 + 20_000, short).steps.map((s) => s.kind),
+      ["issue-serving"],
+    );
+    assert.deepEqual(
+      planRotation(m, HOSTS, t0 + 30_000, short).steps.map((s) => s.kind),
+      ["stage-ca", "issue-serving"],
+    );
   });
 
   it("reissues the serving certificate when the hosts change or its key does not match", async () => {
     const m = await step({ retiredCas: [] }, t0);
-    assert.deepEqual(planRotation(m, [...HOSTS, "extra.example"], t0).steps.map((s) => s.kind), ["issue-serving"]);
+    assert.deepEqual(
+      planRotation(m, [...HOSTS, "extra.example"], t0).steps.map((s) => s.kind),
+      ["issue-serving"],
+    );
     const other = await step({ retiredCas: [] }, t0);
     const mismatched = { ...m, serving: { cert: m.serving!.cert, key: other.serving!.key } };
     const plan = planRotation(mismatched, HOSTS, t0);
@@ -50,14 +77,23 @@ describe("planRotation", () => {
 
   it("starts over when the CA is unusable", async () => {
     const m = await step({ retiredCas: [] }, t0);
-    const broken = { ...m, ca: { cert: m.ca!.cert, key: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n" } };
-    assert.deepEqual(planRotation(broken, HOSTS, t0).steps.map((s) => s.kind), ["bootstrap"]);
+    const broken = {
+      ...m,
+      ca: { cert: m.ca!.cert, key: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n" },
+    };
+    assert.deepEqual(
+      planRotation(broken, HOSTS, t0).steps.map((s) => s.kind),
+      ["bootstrap"],
+    );
   });
 
   it("replaces the CA in two steps: trusted first, signing only after the propagation delay", async () => {
     let m = await step({ retiredCas: [] }, t0);
     const stageAt = t0 + 244 * DAY; // past two thirds of 365 days
-    assert.deepEqual(planRotation(m, HOSTS, stageAt).steps.map((s) => s.kind), ["stage-ca", "issue-serving"]);
+    assert.deepEqual(
+      planRotation(m, HOSTS, stageAt).steps.map((s) => s.kind),
+      ["stage-ca", "issue-serving"],
+    );
     m = await step(m, stageAt);
     const oldCa = m.ca!.cert;
     assert.equal(splitPemBundle(trustBundle(m)).length, 2, "old and new CA both trusted");
@@ -93,14 +129,20 @@ describe("certificate rotation over two years", () => {
       const bundle = splitPemBundle(trustBundle(m));
       for (const ca of bundle) if (!trustedSince.has(ca)) trustedSince.set(ca, now);
       const serving = certificateInfo(m.serving?.cert);
-      assert.ok(serving && serving.notBefore <= now && now < serving.notAfter, `valid serving certificate at day ${(now - t0) / DAY}`);
+      assert.ok(
+        serving && serving.notBefore <= now && now < serving.notAfter,
+        `valid serving certificate at day ${(now - t0) / DAY}`,
+      );
       const signer = bundle.find((ca) => isSignedBy(m.serving?.cert, ca));
       assert.ok(signer, "signed by a trusted CA");
       if (serving.fingerprint !== lastServing) {
         // A newly issued certificate: its CA must have been in caBundle long enough already
         // (except at bootstrap, when there is nothing to replace).
         const trustedFor = now - (trustedSince.get(signer) as number);
-        assert.ok(now === t0 || trustedSince.get(signer) === t0 || trustedFor >= T.caPropagationMs, `new CA signed after ${trustedFor} ms of trust`);
+        assert.ok(
+          now === t0 || trustedSince.get(signer) === t0 || trustedFor >= T.caPropagationMs,
+          `new CA signed after ${trustedFor} ms of trust`,
+        );
         lastServing = serving.fingerprint;
       }
       signers.add(signer);

@@ -54,7 +54,12 @@ export interface RotationPlan {
   nextCheckAt: number;
 }
 
-export function planRotation(material: TlsMaterial, hosts: readonly string[], now: number, timing: RotationTiming = DEFAULT_ROTATION_TIMING): RotationPlan {
+export function planRotation(
+  material: TlsMaterial,
+  hosts: readonly string[],
+  now: number,
+  timing: RotationTiming = DEFAULT_ROTATION_TIMING,
+): RotationPlan {
   const steps: RotationStep[] = [];
   const checks: number[] = [now + timing.recheckMs];
   // Certificates start BACKDATE_MS early for clock skew; that margin is not life to renew by (it
@@ -65,7 +70,11 @@ export function planRotation(material: TlsMaterial, hosts: readonly string[], no
   const ca = usableCa(material.ca, now);
   const next = usableCa(material.nextCa, now);
   if (!ca) {
-    steps.push(next ? { kind: "promote-ca", why: "the signing CA is missing or expired; the staged CA takes over" } : { kind: "bootstrap", why: material.ca ? "the CA is unusable or expired" : "no certificates yet" });
+    steps.push(
+      next
+        ? { kind: "promote-ca", why: "the signing CA is missing or expired; the staged CA takes over" }
+        : { kind: "bootstrap", why: material.ca ? "the CA is unusable or expired" : "no certificates yet" },
+    );
     return { steps, nextCheckAt: now };
   }
   let promoting = false;
@@ -105,7 +114,12 @@ function usableCa(pair: KeyPairPem | undefined, now: number) {
   return info;
 }
 
-function servingProblem(material: TlsMaterial, hosts: readonly string[], now: number, renewAt: (i: { notBefore: number; notAfter: number }) => number): string | undefined {
+function servingProblem(
+  material: TlsMaterial,
+  hosts: readonly string[],
+  now: number,
+  renewAt: (i: { notBefore: number; notAfter: number }) => number,
+): string | undefined {
   const serving = material.serving;
   const info = certificateInfo(serving?.cert);
   if (!serving || !info) return "no serving certificate";
@@ -142,7 +156,11 @@ export async function applyRotation(
       case "promote-ca": {
         const next = out.nextCa as KeyPairPem;
         if (out.ca && certificateInfo(out.ca.cert)) out.retiredCas.push(out.ca.cert);
-        out = { ca: next, retiredCas: out.retiredCas, serving: await issueServingCertificate(next, hosts, now, timing.servingValidityMs) };
+        out = {
+          ca: next,
+          retiredCas: out.retiredCas,
+          serving: await issueServingCertificate(next, hosts, now, timing.servingValidityMs),
+        };
         break;
       }
       case "issue-serving":
@@ -158,5 +176,7 @@ export async function applyRotation(
 
 /** The CAs the API server should trust: the signing CA, a staged one, and retired ones not yet expired. */
 export function trustBundle(material: TlsMaterial): string {
-  return [material.ca?.cert, material.nextCa?.cert, ...material.retiredCas].filter((c): c is string => Boolean(c)).join("");
+  return [material.ca?.cert, material.nextCa?.cert, ...material.retiredCas]
+    .filter((c): c is string => Boolean(c))
+    .join("");
 }

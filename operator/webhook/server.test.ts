@@ -11,7 +11,17 @@ import { WebhookServer, WEBHOOK_PATH } from "./server.ts";
 const DAY = 86_400_000;
 
 function review(pod: unknown, uid = "0b0f4c44-1") {
-  return { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid, kind: { group: "", version: "v1", kind: "Pod" }, operation: "CREATE", namespace: "agents", object: pod } };
+  return {
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    request: {
+      uid,
+      kind: { group: "", version: "v1", kind: "Pod" },
+      operation: "CREATE",
+      namespace: "agents",
+      object: pod,
+    },
+  };
 }
 
 describe("WebhookServer", () => {
@@ -20,12 +30,22 @@ describe("WebhookServer", () => {
   let port: number;
   const metrics = createOperatorMetrics({ version: "test", defaultMetrics: false });
   const index = new PolicyIndex();
-  index.set(policyEntry({ metadata: { name: "kestra", namespace: "agents" }, spec: { podSelector: { matchLabels: { app: "kestra" } }, upstream: { profile: "kestra" } } }));
+  index.set(
+    policyEntry({
+      metadata: { name: "kestra", namespace: "agents" },
+      spec: { podSelector: { matchLabels: { app: "kestra" } }, upstream: { profile: "kestra" } },
+    }),
+  );
 
   before(async () => {
     ca = await createCertificateAuthority("test-ca", Date.now(), DAY);
     const serving = await issueServingCertificate(ca, ["127.0.0.1"], Date.now(), DAY);
-    const handler = new AdmissionHandler({ index, config: injectorConfig({ sidecarImage: "mcp-warden:test", operatorNamespace: "mcp-warden" }), ready: () => true, metrics });
+    const handler = new AdmissionHandler({
+      index,
+      config: injectorConfig({ sidecarImage: "mcp-warden:test", operatorNamespace: "mcp-warden" }),
+      ready: () => true,
+      metrics,
+    });
     server = new WebhookServer({ handler, host: "127.0.0.1", port: 0, certificate: serving });
     port = await server.start();
   });
@@ -47,10 +67,14 @@ describe("WebhookServer", () => {
   };
 
   it("answers an AdmissionReview over TLS with a base64 JSON Patch", async () => {
-    const pod = { metadata: { name: "k", labels: { app: "kestra" } }, spec: { containers: [{ name: "kestra", image: "ghcr.io/kestra-io/mcp-server-python:1" }] } };
+    const pod = {
+      metadata: { name: "k", labels: { app: "kestra" } },
+      spec: { containers: [{ name: "kestra", image: "ghcr.io/kestra-io/mcp-server-python:1" }] },
+    };
     const res = await post(review(pod), ca.cert);
     assert.equal(res.status, 200);
-    const response = (res.body as { response: { uid: string; allowed: boolean; patchType: string; patch: string } }).response;
+    const response = (res.body as { response: { uid: string; allowed: boolean; patchType: string; patch: string } })
+      .response;
     assert.equal(response.uid, "0b0f4c44-1");
     assert.equal(response.allowed, true);
     assert.equal(response.patchType, "JSONPatch");
@@ -83,7 +107,10 @@ describe("WebhookServer", () => {
   it("serves a rotated certificate to new connections without restarting", async () => {
     const newCa = await createCertificateAuthority("test-ca-2", Date.now(), DAY);
     server.useCertificate(await issueServingCertificate(newCa, ["127.0.0.1"], Date.now(), DAY));
-    const pod = { metadata: { name: "w", labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx" }] } };
+    const pod = {
+      metadata: { name: "w", labels: { app: "web" } },
+      spec: { containers: [{ name: "web", image: "nginx" }] },
+    };
     await assert.rejects(post(review(pod), ca.cert), "the old CA no longer verifies the server");
     const res = await post(review(pod), newCa.cert);
     assert.equal(res.status, 200);

@@ -50,7 +50,9 @@ export class WebhookServer {
       if (status === 500) log.error({ err: error }, "webhook request failed");
       return reply.code(status).send({ message: error.message });
     });
-    this.#app.setNotFoundHandler((_request, reply) => reply.code(404).send({ message: `the webhook serves POST ${WEBHOOK_PATH}` }));
+    this.#app.setNotFoundHandler((_request, reply) =>
+      reply.code(404).send({ message: `the webhook serves POST ${WEBHOOK_PATH}` }),
+    );
   }
 
   /** Listens; resolves with the bound port (useful with port 0). */
@@ -64,7 +66,11 @@ export class WebhookServer {
 
   /** Serves new connections with a rotated certificate. */
   useCertificate(certificate: ServingCertificate): void {
-    (this.#app.server as HttpsServer).setSecureContext({ cert: certificate.cert, key: certificate.key, minVersion: "TLSv1.2" });
+    (this.#app.server as HttpsServer).setSecureContext({
+      cert: certificate.cert,
+      key: certificate.key,
+      minVersion: "TLSv1.2",
+    });
   }
 
   async close(): Promise<void> {

@@ -29,8 +29,21 @@ export const DEFAULT_PREVIEW_BYTES = 2048;
 
 /** Key names whose values are never shown (compared without case, `-`, `_`, `.` or spaces). */
 const SECRET_KEY_SUFFIXES = [
-  "password", "passwd", "passphrase", "secret", "token", "apikey", "accesskey", "secretkey", "privatekey",
-  "credential", "credentials", "authorization", "cookie", "signature", "bearer",
+  "password",
+  "passwd",
+  "passphrase",
+  "secret",
+  "token",
+  "apikey",
+  "accesskey",
+  "secretkey",
+  "privatekey",
+  "credential",
+  "credentials",
+  "authorization",
+  "cookie",
+  "signature",
+  "bearer",
 ];
 const SECRET_KEYS_EXACT = new Set(["auth", "pwd", "pass", "otp"]);
 
@@ -45,9 +58,15 @@ const SECRET_TEXT: ReadonlyArray<[RegExp, string]> = [
   [/\beyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*/g, "[redacted token]"],
   [/\b(Bearer|Basic|Token)(\s+)[A-Za-z0-9._~+/=-]{8,}/gi, `$1$2${REDACTED}`],
   [/\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/]+:)[^\s@/]+@/gi, `$1${REDACTED}@`],
-  [/\b((?:[A-Za-z0-9]+[_-])?(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key))(["']?\s*[:=]\s*["']?)(?!\[redacted)[^\s"',;&}]+/gi, `$1$2${REDACTED}`],
+  [
+    /\b((?:[A-Za-z0-9]+[_-])?(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key))(["']?\s*[:=]\s*["']?)(?!\[redacted)[^\s"',;&}]+/gi,
+    `$1$2${REDACTED}`,
+  ],
   [/\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, REDACTED],
-  [/\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}\b|\bgithub_pat_[A-Za-z0-9_]{20,}\b|\bglpat-[A-Za-z0-9_-]{20,}\b/g, REDACTED],
+  [
+    /\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}\b|\bgithub_pat_[A-Za-z0-9_]{20,}\b|\bglpat-[A-Za-z0-9_-]{20,}\b/g,
+    REDACTED,
+  ],
   [/\bxox[abprs]-[A-Za-z0-9-]{10,}\b/g, REDACTED],
   [/\bsk-[A-Za-z0-9_-]{20,}\b/g, REDACTED],
 ];

@@ -22,23 +22,53 @@ export const ApprovalUse = z
   .strictObject({
     at: timestamp().describe("When the call was forwarded."),
     by: z.string().min(1).max(253).describe("The sidecar (pod) that forwarded it."),
-    via: z.enum(["Kubernetes", "Elicitation"]).describe("Kubernetes: approved on this resource; Elicitation: approved by the person at the client."),
+    via: z
+      .enum(["Kubernetes", "Elicitation"])
+      .describe("Kubernetes: approved on this resource; Elicitation: approved by the person at the client."),
   })
   .describe("The one use of this approval, recorded by the sidecar that forwarded the call.");
 
-const IMMUTABLE_FIELDS = ["policy", "policyGeneration", "tool", "caller", "argsDigest", "args", "waitUntil", "expiresAt"] as const;
+const IMMUTABLE_FIELDS = [
+  "policy",
+  "policyGeneration",
+  "tool",
+  "caller",
+  "argsDigest",
+  "args",
+  "waitUntil",
+  "expiresAt",
+] as const;
 
 export const McpApprovalSpec = z
   .strictObject({
-    policy: z.string().regex(DNS_SUBDOMAIN, "must be an McpPolicy name").max(253).describe("The McpPolicy (in this namespace) whose approve rule asked for this approval."),
-    policyGeneration: z.int().min(1).describe("The policy's generation when the call was made; a changed policy needs a new approval."),
+    policy: z
+      .string()
+      .regex(DNS_SUBDOMAIN, "must be an McpPolicy name")
+      .max(253)
+      .describe("The McpPolicy (in this namespace) whose approve rule asked for this approval."),
+    policyGeneration: z
+      .int()
+      .min(1)
+      .describe("The policy's generation when the call was made; a changed policy needs a new approval."),
     tool: z.string().min(1).max(256).describe("The tool the agent wants to call."),
     caller: z.string().min(1).max(1024).describe("Who calls: the grant (API-key name or token subject)."),
-    session: z.string().regex(/^[0-9a-f]{16}$/, "must be a session fingerprint (16 hex digits)").optional().describe("Fingerprint of the MCP session (as in the audit log); absent for sessionless transports."),
-    argsDigest: z.string().regex(ARGS_DIGEST_PATTERN, "must be 64 lower-case hex digits").describe("SHA-256 of the arguments' canonical JSON (RFC 8785)."),
-    args: z.string().max(4096).describe("Redacted preview of the arguments (canonical JSON; secrets removed, long values cut)."),
+    session: z
+      .string()
+      .regex(/^[0-9a-f]{16}$/, "must be a session fingerprint (16 hex digits)")
+      .optional()
+      .describe("Fingerprint of the MCP session (as in the audit log); absent for sessionless transports."),
+    argsDigest: z
+      .string()
+      .regex(ARGS_DIGEST_PATTERN, "must be 64 lower-case hex digits")
+      .describe("SHA-256 of the arguments' canonical JSON (RFC 8785)."),
+    args: z
+      .string()
+      .max(4096)
+      .describe("Redacted preview of the arguments (canonical JSON; secrets removed, long values cut)."),
     waitUntil: timestamp().describe("Until when the agent's call waits for a decision."),
-    expiresAt: timestamp().describe("After this the approval can be neither decided nor used; the operator deletes it."),
+    expiresAt: timestamp().describe(
+      "After this the approval can be neither decided nor used; the operator deletes it.",
+    ),
     use: ApprovalUse.optional(),
   })
   .meta({

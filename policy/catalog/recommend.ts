@@ -36,7 +36,12 @@ const TARGET_SCHEMA = {
 
 const EXECUTE_LIMIT = { window: "minute", max: 10, scope: "grant" as const };
 
-export function recommendKestraPolicy(level: Level, name = "kestra", namespace?: string, identity: IdentityChoice = "kubernetes"): RecommendedPolicy {
+export function recommendKestraPolicy(
+  level: Level,
+  name = "kestra",
+  namespace?: string,
+  identity: IdentityChoice = "kubernetes",
+): RecommendedPolicy {
   const tools: ToolRuleSpec[] = [];
   const comments: string[] = [];
   for (const tool of KESTRA_TOOLS) {
@@ -56,7 +61,12 @@ export function recommendKestraPolicy(level: Level, name = "kestra", namespace?:
         injection: "Required",
         default: "deny",
         arguments: "strict",
-        identity: { anonymous: false, ...(identity === "kubernetes" ? { kubernetes: { audiences: [TOKEN_AUDIENCE] } } : { apiKeys: { secretRef: { name: `${name}-api-keys`, key: "grants" } } }) },
+        identity: {
+          anonymous: false,
+          ...(identity === "kubernetes"
+            ? { kubernetes: { audiences: [TOKEN_AUDIENCE] } }
+            : { apiKeys: { secretRef: { name: `${name}-api-keys`, key: "grants" } } }),
+        },
         tools,
         // The Kestra MCP server serves tools only: a resource or prompt it gains later waits for review.
         resources: { default: "deny" },
@@ -80,22 +90,40 @@ function ruleFor(tool: CatalogTool, level: Level): ToolRuleSpec {
   }
   switch (tool.risk) {
     case "read":
-      return tool.targets ? { name: tool.name, action: "allow", ...targetRule(tool) } : { name: tool.name, action: "allow" };
+      return tool.targets
+        ? { name: tool.name, action: "allow", ...targetRule(tool) }
+        : { name: tool.name, action: "allow" };
     case "execute":
       return executeRule(tool, level);
     case "write":
-      return { name: tool.name, action: "deny", reason: `${tool.name} changes Kestra (${tool.summary.toLowerCase()}); this policy lets agents read only.` };
+      return {
+        name: tool.name,
+        action: "deny",
+        reason: `${tool.name} changes Kestra (${tool.summary.toLowerCase()}); this policy lets agents read only.`,
+      };
     case "delete":
-      return { name: tool.name, action: "deny", reason: `${tool.name} deletes data (${tool.summary.toLowerCase()}) and is never allowed for agents.` };
+      return {
+        name: tool.name,
+        action: "deny",
+        reason: `${tool.name} deletes data (${tool.summary.toLowerCase()}) and is never allowed for agents.`,
+      };
   }
 }
 
 function executeRule(tool: CatalogTool, level: Level): ToolRuleSpec {
   if (level === "read-only") {
-    return { name: tool.name, action: "deny", reason: `${tool.name} runs or changes executions; this policy lets agents read only.` };
+    return {
+      name: tool.name,
+      action: "deny",
+      reason: `${tool.name} runs or changes executions; this policy lets agents read only.`,
+    };
   }
   if (level === "balanced" && tool.name === "force_run_execution") {
-    return { name: tool.name, action: "deny", reason: "force_run_execution bypasses Kestra's concurrency limits; use resume_execution instead." };
+    return {
+      name: tool.name,
+      action: "deny",
+      reason: "force_run_execution bypasses Kestra's concurrency limits; use resume_execution instead.",
+    };
   }
   return {
     name: tool.name,
@@ -116,10 +144,16 @@ function targetRule(tool: CatalogTool): Pick<ToolRuleSpec, "arguments" | "reason
   const targets = Object.entries(tool.targets ?? {});
   if (targets.length === 0) return {};
   const names = targets.map(([name]) => name);
-  const described = targets.map(([name, kind]) => (kind === "ids" ? `${name}, a non-empty list of ids` : name)).join(", ");
+  const described = targets
+    .map(([name, kind]) => (kind === "ids" ? `${name}, a non-empty list of ids` : name))
+    .join(", ");
   const latest = tool.picksLatestTarget ? "; without it Kestra picks the latest one" : "";
   return {
-    arguments: { type: "object", required: names, properties: Object.fromEntries(targets.map(([name, kind]) => [name, TARGET_SCHEMA[kind]()])) },
+    arguments: {
+      type: "object",
+      required: names,
+      properties: Object.fromEntries(targets.map(([name, kind]) => [name, TARGET_SCHEMA[kind]()])),
+    },
     reason: `${tool.name} must name its target (${described}; none empty)${latest}.`,
   };
 }
@@ -128,13 +162,19 @@ function multiActionRule(tool: CatalogTool, level: Level): ToolRuleSpec {
   // Every level allows the read actions only; what differs is the stored values strict keeps back.
   let allowed = actionsOfRisk(tool, ["read"]);
   // Strict keeps stored values (KV values, file contents) away from agents.
-  if (level === "strict" && tool.returnsStoredValues) allowed = allowed.filter((a) => a !== "get" && !(tool.name === "manage_kv_store" && a === "list"));
+  if (level === "strict" && tool.returnsStoredValues)
+    allowed = allowed.filter((a) => a !== "get" && !(tool.name === "manage_kv_store" && a === "list"));
   const refused = Object.keys(tool.actions ?? {}).filter((a) => !allowed.includes(a));
   if (allowed.length === 0) {
-    return { name: tool.name, action: "deny", reason: `${tool.name} has no action this policy allows (${refused.join(", ")}).` };
+    return {
+      name: tool.name,
+      action: "deny",
+      reason: `${tool.name} has no action this policy allows (${refused.join(", ")}).`,
+    };
   }
   const list = celLiteral(allowed).replaceAll('"', "'");
-  const omitted = tool.defaultAction && allowed.includes(tool.defaultAction) ? "!has(args.action) || " : "has(args.action) && ";
+  const omitted =
+    tool.defaultAction && allowed.includes(tool.defaultAction) ? "!has(args.action) || " : "has(args.action) && ";
   const target = targetRule(tool);
   // One reason per rule: it names the actions and, when there is one, the target to name.
   const also = target.reason ? `; it ${target.reason.slice(tool.name.length + 1)}` : ".";
@@ -162,7 +202,14 @@ function commentFor(tool: CatalogTool, rule: ToolRuleSpec): string {
       ? "read, write with auto_create"
       : tool.risk;
   const notes = [`${tool.summary} [${tool.group}: ${risk}]`];
-  if (tool.returnsStoredValues) notes.push(rule.results?.denyIf ? "returns stored values: a result holding secrets is withheld" : rule.results ? "returns stored values: secrets in them are redacted" : "returns stored values verbatim: they may hold secrets");
+  if (tool.returnsStoredValues)
+    notes.push(
+      rule.results?.denyIf
+        ? "returns stored values: a result holding secrets is withheld"
+        : rule.results
+          ? "returns stored values: secrets in them are redacted"
+          : "returns stored values verbatim: they may hold secrets",
+    );
   if (tool.defaultAction) notes.push(`action defaults to ${tool.defaultAction} when omitted`);
   if (tool.picksLatestTarget && !rule.arguments) notes.push("acts on the latest target when ids are omitted");
   if (rule.action === "approve") notes.push("each call waits for a person's approval");

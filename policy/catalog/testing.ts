@@ -7,13 +7,44 @@ import { KESTRA_TOOLS, type CatalogTool } from "./kestra.ts";
 import type { Level } from "./recommend.ts";
 
 /** The kinds of call the levels treat differently. */
-export type CallKind = "read" | "write" | "execute" | "delete" | "storedRead" | "generate" | "autoCreate" | "executeAction" | "force";
+export type CallKind =
+  "read" | "write" | "execute" | "delete" | "storedRead" | "generate" | "autoCreate" | "executeAction" | "force";
 
 /** What each level decides for each kind of call. Multi-action tools allow read actions only. */
 export const PROMISED: Readonly<Record<Level, Readonly<Record<CallKind, DecisionKind>>>> = {
-  "read-only": { read: "allowed", write: "denied", execute: "denied", delete: "denied", storedRead: "allowed", generate: "allowed", autoCreate: "denied", executeAction: "denied", force: "denied" },
-  balanced: { read: "allowed", write: "denied", execute: "allowed", delete: "denied", storedRead: "allowed", generate: "allowed", autoCreate: "denied", executeAction: "denied", force: "denied" },
-  strict: { read: "allowed", write: "denied", execute: "approval_required", delete: "denied", storedRead: "denied", generate: "allowed", autoCreate: "denied", executeAction: "denied", force: "approval_required" },
+  "read-only": {
+    read: "allowed",
+    write: "denied",
+    execute: "denied",
+    delete: "denied",
+    storedRead: "allowed",
+    generate: "allowed",
+    autoCreate: "denied",
+    executeAction: "denied",
+    force: "denied",
+  },
+  balanced: {
+    read: "allowed",
+    write: "denied",
+    execute: "allowed",
+    delete: "denied",
+    storedRead: "allowed",
+    generate: "allowed",
+    autoCreate: "denied",
+    executeAction: "denied",
+    force: "denied",
+  },
+  strict: {
+    read: "allowed",
+    write: "denied",
+    execute: "approval_required",
+    delete: "denied",
+    storedRead: "denied",
+    generate: "allowed",
+    autoCreate: "denied",
+    executeAction: "denied",
+    force: "approval_required",
+  },
 };
 
 export interface KestraCall {
@@ -24,19 +55,26 @@ export interface KestraCall {
 
 interface FixtureTool {
   name: string;
-  inputSchema: { properties?: Record<string, { enum?: string[]; default?: unknown; type?: string; anyOf?: { type?: string }[] }>; required?: string[] };
+  inputSchema: {
+    properties?: Record<string, { enum?: string[]; default?: unknown; type?: string; anyOf?: { type?: string }[] }>;
+    required?: string[];
+  };
 }
 
 export const KESTRA_FIXTURE: readonly FixtureTool[] = (
-  JSON.parse(readFileSync(new URL("../../test/fixtures/kestra-tools-list.json", import.meta.url), "utf8")) as { tools: FixtureTool[] }
+  JSON.parse(readFileSync(new URL("../../test/fixtures/kestra-tools-list.json", import.meta.url), "utf8")) as {
+    tools: FixtureTool[];
+  }
 ).tools;
 
 /** Arguments that satisfy the server's required fields and name the target of tools that take one. */
 export function placeholderArguments(tool: CatalogTool): Record<string, unknown> {
   const schema = KESTRA_FIXTURE.find((t) => t.name === tool.name)?.inputSchema;
   const args: Record<string, unknown> = {};
-  for (const field of schema?.required ?? []) if (field !== "action") args[field] = field === "labels" ? {} : `${field}-1`;
-  for (const [target, kind] of Object.entries(tool.targets ?? {})) args[target] = kind === "id" ? `${target}-1` : [`${target}-1`];
+  for (const field of schema?.required ?? [])
+    if (field !== "action") args[field] = field === "labels" ? {} : `${field}-1`;
+  for (const [target, kind] of Object.entries(tool.targets ?? {}))
+    args[target] = kind === "id" ? `${target}-1` : [`${target}-1`];
   return args;
 }
 
@@ -47,14 +85,24 @@ export function placeholderArguments(tool: CatalogTool): Record<string, unknown>
 export function kestraCalls(base: (tool: CatalogTool) => Record<string, unknown> = placeholderArguments): KestraCall[] {
   return KESTRA_TOOLS.flatMap((tool): KestraCall[] => {
     const args = base(tool);
-    if (tool.autoCreate) return [{ tool: tool.name, args, kind: "generate" }, { tool: tool.name, args: { ...args, auto_create: true }, kind: "autoCreate" }];
-    if (!tool.actions) return [{ tool: tool.name, args, kind: tool.name === "force_run_execution" ? "force" : tool.risk }];
-    return Object.entries(tool.actions).map(([action, risk]) => ({ tool: tool.name, args: { ...args, action }, kind: kindOfAction(tool, action, risk) }));
+    if (tool.autoCreate)
+      return [
+        { tool: tool.name, args, kind: "generate" },
+        { tool: tool.name, args: { ...args, auto_create: true }, kind: "autoCreate" },
+      ];
+    if (!tool.actions)
+      return [{ tool: tool.name, args, kind: tool.name === "force_run_execution" ? "force" : tool.risk }];
+    return Object.entries(tool.actions).map(([action, risk]) => ({
+      tool: tool.name,
+      args: { ...args, action },
+      kind: kindOfAction(tool, action, risk),
+    }));
   });
 }
 
 function kindOfAction(tool: CatalogTool, action: string, risk: CatalogTool["risk"]): CallKind {
-  const storedRead = tool.returnsStoredValues && (action === "get" || (tool.name === "manage_kv_store" && action === "list"));
+  const storedRead =
+    tool.returnsStoredValues && (action === "get" || (tool.name === "manage_kv_store" && action === "list"));
   if (risk === "read") return storedRead ? "storedRead" : "read";
   return risk === "execute" ? "executeAction" : risk;
 }
@@ -84,7 +132,8 @@ export function bypassAttempts(base: (tool: CatalogTool) => Record<string, unkno
     attempts.push({ tool: name, args, why });
   };
   for (const generator of KESTRA_TOOLS.filter((t) => t.autoCreate)) {
-    for (const value of [true, ...TRUTHY_NON_BOOLEANS]) add(generator.name, (a) => (a.auto_create = value), `auto_create: ${JSON.stringify(value)}`);
+    for (const value of [true, ...TRUTHY_NON_BOOLEANS])
+      add(generator.name, (a) => (a.auto_create = value), `auto_create: ${JSON.stringify(value)}`);
   }
   add("replay_execution", (a) => (a.latest_revision = "true"), 'latest_revision: "true"');
   add("execute_flow", (a) => (a.wait = 1), "wait: 1");
@@ -104,6 +153,7 @@ export function bypassAttempts(base: (tool: CatalogTool) => Record<string, unkno
     }
   }
   // manage_executions and the logs tools are allowed for reads: their action stays a read.
-  for (const attempt of attempts) if (tool(attempt.tool).actions && attempt.args.action === undefined) attempt.args.action = "get";
+  for (const attempt of attempts)
+    if (tool(attempt.tool).actions && attempt.args.action === undefined) attempt.args.action = "get";
   return attempts;
 }

@@ -20,7 +20,19 @@ interface T {
 const DYN: T = { name: "dyn" };
 const BOOL: T = { name: "bool" };
 const TYPE: T = { name: "type" };
-const TYPE_NAMES = new Set(["bool", "int", "uint", "double", "string", "bytes", "list", "map", "null_type", "type", "dyn"]);
+const TYPE_NAMES = new Set([
+  "bool",
+  "int",
+  "uint",
+  "double",
+  "string",
+  "bytes",
+  "list",
+  "map",
+  "null_type",
+  "type",
+  "dyn",
+]);
 const NUMERIC = new Set(["int", "uint", "double"]);
 
 function fromCel(t: CelType): T {
@@ -41,7 +53,8 @@ function assignable(param: T, arg: T): boolean {
   if (param.name === "dyn" || arg.name === "dyn") return true;
   if (param.name !== arg.name) return false;
   if (param.name === "list") return assignable(param.elem ?? DYN, arg.elem ?? DYN);
-  if (param.name === "map") return assignable(param.key ?? DYN, arg.key ?? DYN) && assignable(param.value ?? DYN, arg.value ?? DYN);
+  if (param.name === "map")
+    return assignable(param.key ?? DYN, arg.key ?? DYN) && assignable(param.value ?? DYN, arg.value ?? DYN);
   return true;
 }
 
@@ -90,10 +103,12 @@ export function checkExpression(env: CelEnv, expr: Expr, options: CheckOptions):
       case "_&&_":
       case "_||_":
       case "@not_strictly_false":
-        for (const a of args) if (!assignable(BOOL, a)) throw new CheckError(`'${fn}' needs bool operands, got ${show(a)}`);
+        for (const a of args)
+          if (!assignable(BOOL, a)) throw new CheckError(`'${fn}' needs bool operands, got ${show(a)}`);
         return BOOL;
       case "_?_:_":
-        if (!assignable(BOOL, args[0] ?? DYN)) throw new CheckError(`a condition must be a bool, got ${show(args[0] ?? DYN)}`);
+        if (!assignable(BOOL, args[0] ?? DYN))
+          throw new CheckError(`a condition must be a bool, got ${show(args[0] ?? DYN)}`);
         return join(args[1] ?? DYN, args[2] ?? DYN);
       case "_[_]":
         return index(args[0] ?? DYN, args[1] ?? DYN);
@@ -112,7 +127,10 @@ export function checkExpression(env: CelEnv, expr: Expr, options: CheckOptions):
       results.push(fromCel(f.result));
     }
     if (results.length === 0) {
-      const shown = [target, ...args].filter((a): a is T => a !== undefined).map(show).join(", ");
+      const shown = [target, ...args]
+        .filter((a): a is T => a !== undefined)
+        .map(show)
+        .join(", ");
       throw new CheckError(`found no matching overload for '${fn}' applied to (${shown})`);
     }
     if (fn === "matches") validateConstantPattern(argExprs[0]);
@@ -147,7 +165,8 @@ export function checkExpression(env: CelEnv, expr: Expr, options: CheckOptions):
         return { name: "list", elem: elem ?? DYN };
       }
       case "structExpr": {
-        if (k.value.messageName !== "") throw new CheckError(`message construction '${k.value.messageName}' is not supported`);
+        if (k.value.messageName !== "")
+          throw new CheckError(`message construction '${k.value.messageName}' is not supported`);
         let key: T | undefined;
         let value: T | undefined;
         for (const entry of k.value.entries) {
@@ -161,12 +180,23 @@ export function checkExpression(env: CelEnv, expr: Expr, options: CheckOptions):
       }
       case "comprehensionExpr": {
         const c = k.value;
-        if (!c.iterRange || !c.accuInit || !c.loopCondition || !c.loopStep || !c.result) throw new CheckError("malformed macro");
+        if (!c.iterRange || !c.accuInit || !c.loopCondition || !c.loopStep || !c.result)
+          throw new CheckError("malformed macro");
         const range = visit(c.iterRange);
-        const iter = range.name === "list" ? (range.elem ?? DYN) : range.name === "map" ? (range.key ?? DYN) : range.name === "dyn" ? DYN : undefined;
+        const iter =
+          range.name === "list"
+            ? (range.elem ?? DYN)
+            : range.name === "map"
+              ? (range.key ?? DYN)
+              : range.name === "dyn"
+                ? DYN
+                : undefined;
         if (iter === undefined) throw new CheckError(`cannot iterate over ${show(range)}`);
         const accu = visit(c.accuInit);
-        const loop = new Map<string, T>([[c.iterVar, iter], [c.accuVar, accu]]);
+        const loop = new Map<string, T>([
+          [c.iterVar, iter],
+          [c.accuVar, accu],
+        ]);
         if (c.iterVar2) loop.set(c.iterVar2, range.name === "map" ? (range.value ?? DYN) : DYN);
         scopes.push(loop);
         visit(c.loopCondition);
@@ -226,12 +256,14 @@ function select(operand: T, field: string): T {
 
 function index(operand: T, key: T): T {
   if (operand.name === "list") {
-    if (!assignable({ name: "int" }, key) && key.name !== "uint") throw new CheckError(`a list index must be an int, got ${show(key)}`);
+    if (!assignable({ name: "int" }, key) && key.name !== "uint")
+      throw new CheckError(`a list index must be an int, got ${show(key)}`);
     return operand.elem ?? DYN;
   }
   if (operand.name === "map") {
     if (operand.fields && key.name === "string") return DYN;
-    if (!assignable(operand.key ?? DYN, key)) throw new CheckError(`map key must be ${show(operand.key ?? DYN)}, got ${show(key)}`);
+    if (!assignable(operand.key ?? DYN, key))
+      throw new CheckError(`map key must be ${show(operand.key ?? DYN)}, got ${show(key)}`);
     return operand.value ?? DYN;
   }
   if (operand.name === "dyn") return DYN;
@@ -240,7 +272,10 @@ function index(operand: T, key: T): T {
 
 function equality(fn: string, a: T, b: T): T {
   const comparable =
-    assignable(a, b) || (NUMERIC.has(a.name) && NUMERIC.has(b.name)) || a.name === "null_type" || b.name === "null_type";
+    assignable(a, b) ||
+    (NUMERIC.has(a.name) && NUMERIC.has(b.name)) ||
+    a.name === "null_type" ||
+    b.name === "null_type";
   if (!comparable) throw new CheckError(`found no matching overload for '${fn}' applied to (${show(a)}, ${show(b)})`);
   return BOOL;
 }
@@ -269,4 +304,3 @@ function overloadTable(env: CelEnv): Map<string, CelFunc[]> {
   }
   return table;
 }
-

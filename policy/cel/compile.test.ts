@@ -5,7 +5,12 @@ import { compileCel, type CelActivation } from "./compile.ts";
 const activation: CelActivation = {
   args: { namespace: "dev.team", action: "get", amount: 120, tags: ["a", "b"], nested: { key: "v" }, flag: true },
   tool: "manage_flow",
-  caller: { grant: "ci-bot", sub: "system:serviceaccount:agents:bot", groups: ["agents", "readers"], claims: { team: "data" } },
+  caller: {
+    grant: "ci-bot",
+    sub: "system:serviceaccount:agents:bot",
+    groups: ["agents", "readers"],
+    claims: { team: "data" },
+  },
 };
 
 function run(source: string): boolean | string {

@@ -14,7 +14,12 @@ let callerFieldTypes: Readonly<Record<"grant" | "sub" | "groups" | "claims", Cel
 
 function celCallerFields() {
   const { CelScalar, listType, mapType } = celLibrary();
-  return { grant: CelScalar.STRING, sub: CelScalar.STRING, groups: listType(CelScalar.STRING), claims: mapType(CelScalar.STRING, CelScalar.DYN) } as const;
+  return {
+    grant: CelScalar.STRING,
+    sub: CelScalar.STRING,
+    groups: listType(CelScalar.STRING),
+    claims: mapType(CelScalar.STRING, CelScalar.DYN),
+  } as const;
 }
 
 /** The variables of tool expressions: `args`, `tool` and `caller`. */
@@ -25,7 +30,11 @@ let variableTypes: Readonly<Record<"args" | "tool" | "caller", CelType>> | undef
 
 function celPolicyVariables() {
   const { CelScalar, mapType } = celLibrary();
-  return { args: mapType(CelScalar.STRING, CelScalar.DYN), tool: CelScalar.STRING, caller: mapType(CelScalar.STRING, CelScalar.DYN) } as const;
+  return {
+    args: mapType(CelScalar.STRING, CelScalar.DYN),
+    tool: CelScalar.STRING,
+    caller: mapType(CelScalar.STRING, CelScalar.DYN),
+  } as const;
 }
 
 /** What a policy expression sees of the caller. */

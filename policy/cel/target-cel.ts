@@ -29,19 +29,30 @@ let targetEnvironment: TargetEnvironment | undefined;
 function environment(): TargetEnvironment {
   if (targetEnvironment) return targetEnvironment;
   const { CelScalar, mapType } = celLibrary();
-  const variables = { uri: CelScalar.STRING, name: CelScalar.STRING, args: mapType(CelScalar.STRING, CelScalar.DYN), caller: mapType(CelScalar.STRING, CelScalar.DYN) };
+  const variables = {
+    uri: CelScalar.STRING,
+    name: CelScalar.STRING,
+    args: mapType(CelScalar.STRING, CelScalar.DYN),
+    caller: mapType(CelScalar.STRING, CelScalar.DYN),
+  };
   const visible = { resource: { uri: variables.uri }, prompt: { name: variables.name, args: variables.args } };
   return (targetEnvironment = { env: policyCelEnvWith(variables), visible });
 }
 
-export function compileTargetCel(source: string, kind: TargetKind): { ok: true; predicate: TargetPredicate } | { ok: false; problem: string } {
+export function compileTargetCel(
+  source: string,
+  kind: TargetKind,
+): { ok: true; predicate: TargetPredicate } | { ok: false; problem: string } {
   const { isCelError, parse, plan } = celLibrary();
   const { env, visible } = environment();
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(source);
   } catch (err) {
-    return { ok: false, problem: `syntax error: ${(err instanceof Error ? err.message : String(err)).replace(/^syntax error: /, "")}` };
+    return {
+      ok: false,
+      problem: `syntax error: ${(err instanceof Error ? err.message : String(err)).replace(/^syntax error: /, "")}`,
+    };
   }
   const problem = checkExpression(env, parsed.expr, { variables: visible[kind], objects: { caller: callerFields() } });
   if (problem !== undefined) return { ok: false, problem };

@@ -9,7 +9,11 @@ export const MAX_DIFF_CHARS = 4096;
 const CONTEXT = 2;
 
 /** The unified diff of the changed digested fields; `before` undefined: the earlier definition is unknown. */
-export function definitionDiff(before: Record<string, unknown> | undefined, after: Record<string, unknown>, maxChars = MAX_DIFF_CHARS): string {
+export function definitionDiff(
+  before: Record<string, unknown> | undefined,
+  after: Record<string, unknown>,
+  maxChars = MAX_DIFF_CHARS,
+): string {
   const parts: string[] = [];
   for (const field of DIGESTED_FIELDS) {
     const a = before === undefined ? undefined : render(before[field]);
@@ -49,7 +53,7 @@ function hunks(a: string[], b: string[]): string[] {
   const out: string[] = [];
   let aLine = 1;
   let bLine = 1;
-  for (let i = 0; i < ops.length; ) {
+  for (let i = 0; i < ops.length;) {
     if (!shown[i]) {
       aLine++;
       bLine++;
@@ -96,7 +100,8 @@ function commonSuffixLengths(a: string[], b: string[]): number[][] {
   const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
   for (let i = a.length - 1; i >= 0; i--) {
     for (let j = b.length - 1; j >= 0; j--) {
-      (lcs[i] as number[])[j] = a[i] === b[j] ? (lcs[i + 1]?.[j + 1] ?? 0) + 1 : Math.max(lcs[i + 1]?.[j] ?? 0, lcs[i]?.[j + 1] ?? 0);
+      (lcs[i] as number[])[j] =
+        a[i] === b[j] ? (lcs[i + 1]?.[j + 1] ?? 0) + 1 : Math.max(lcs[i + 1]?.[j] ?? 0, lcs[i]?.[j + 1] ?? 0);
     }
   }
   return lcs;

@@ -25,13 +25,19 @@ function reordered(value: unknown, seed: number): unknown {
   if (Array.isArray(value)) return value.map((v, i) => reordered(v, seed + i));
   if (typeof value !== "object" || value === null) return value;
   const entries = Object.entries(value);
-  const rotated = entries.length ? [...entries.slice(seed % entries.length), ...entries.slice(0, seed % entries.length)].reverse() : entries;
+  const rotated = entries.length
+    ? [...entries.slice(seed % entries.length), ...entries.slice(0, seed % entries.length)].reverse()
+    : entries;
   return Object.fromEntries(rotated.map(([k, v]) => [k, reordered(v, seed + 1)]));
 }
 
 /** Every place inside a value: [] is the value itself. */
 function paths(value: unknown, at: (string | number)[] = []): (string | number)[][] {
-  const inner = Array.isArray(value) ? value.flatMap((v, i) => paths(v, [...at, i])) : typeof value === "object" && value !== null ? Object.entries(value).flatMap(([k, v]) => paths(v, [...at, k])) : [];
+  const inner = Array.isArray(value)
+    ? value.flatMap((v, i) => paths(v, [...at, i]))
+    : typeof value === "object" && value !== null
+      ? Object.entries(value).flatMap(([k, v]) => paths(v, [...at, k]))
+      : [];
   return [at, ...inner];
 }
 
@@ -39,7 +45,10 @@ function replaceAt(value: unknown, path: (string | number)[], replacement: unkno
   if (path.length === 0) return replacement;
   const head = path[0] as string | number;
   const rest = path.slice(1);
-  const copy = (Array.isArray(value) ? [...(value as unknown[])] : { ...(value as object) }) as Record<string | number, unknown>;
+  const copy = (Array.isArray(value) ? [...(value as unknown[])] : { ...(value as object) }) as Record<
+    string | number,
+    unknown
+  >;
   copy[head] = replaceAt(copy[head], rest, replacement);
   return copy;
 }
@@ -50,7 +59,10 @@ describe("tool definition digests", () => {
   });
 
   it("follow RFC 8785 for member order and numbers", () => {
-    assert.equal(canonicalJson({ b: [1e21, 0.000001, -0, 1.5e-7], a: { "\u20ac": 1, "\r": 2, "\ud83d\ude00": 3, "\ufb33": 4 } }), '{"a":{"\\r":2,"\u20ac":1,"\ud83d\ude00":3,"\ufb33":4},"b":[1e+21,0.000001,0,1.5e-7]}');
+    assert.equal(
+      canonicalJson({ b: [1e21, 0.000001, -0, 1.5e-7], a: { "\u20ac": 1, "\r": 2, "\ud83d\ude00": 3, "\ufb33": 4 } }),
+      '{"a":{"\\r":2,"\u20ac":1,"\ud83d\ude00":3,"\ufb33":4},"b":[1e+21,0.000001,0,1.5e-7]}',
+    );
     assert.throws(() => canonicalJson({ a: Number.NaN }), /NaN has no JSON form/);
   });
 
@@ -84,7 +96,10 @@ describe("tool definition digests", () => {
         const without = { ...t } as Record<string, unknown>;
         delete without[field];
         assert.notEqual(definitionDigest({ ...without, [field]: extra }), definitionDigest(without));
-        assert.equal(definitionDigest({ ...without, icons: [extra], execution: { taskSupport: "optional" } }), definitionDigest({ ...without, icons: [] }));
+        assert.equal(
+          definitionDigest({ ...without, icons: [extra], execution: { taskSupport: "optional" } }),
+          definitionDigest({ ...without, icons: [] }),
+        );
       }),
       { numRuns: 300 },
     );

@@ -6,7 +6,15 @@
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../approval/canonical-json.ts";
 
-export const DIGESTED_FIELDS = ["name", "title", "description", "inputSchema", "outputSchema", "annotations", "_meta"] as const;
+export const DIGESTED_FIELDS = [
+  "name",
+  "title",
+  "description",
+  "inputSchema",
+  "outputSchema",
+  "annotations",
+  "_meta",
+] as const;
 export type DigestedField = (typeof DIGESTED_FIELDS)[number];
 
 /** How a digest is written in a policy: `sha256:` and 64 lower-case hex digits. */
@@ -15,17 +23,24 @@ export const DIGEST_PREFIX = "sha256:";
 
 /** The digested part of a tools/list entry: the listed fields it has, nothing else. */
 export function digestedDefinition(tool: unknown): Partial<Record<DigestedField, unknown>> {
-  if (typeof tool !== "object" || tool === null || Array.isArray(tool)) throw new TypeError("a tool definition is a JSON object");
+  if (typeof tool !== "object" || tool === null || Array.isArray(tool))
+    throw new TypeError("a tool definition is a JSON object");
   const picked: Partial<Record<DigestedField, unknown>> = {};
   for (const field of DIGESTED_FIELDS) {
-    if (Object.hasOwn(tool, field) && (tool as Record<string, unknown>)[field] !== undefined) picked[field] = (tool as Record<string, unknown>)[field];
+    if (Object.hasOwn(tool, field) && (tool as Record<string, unknown>)[field] !== undefined)
+      picked[field] = (tool as Record<string, unknown>)[field];
   }
   return picked;
 }
 
 /** `sha256:<hex>` of the tool's digested fields. */
 export function definitionDigest(tool: unknown): string {
-  return DIGEST_PREFIX + createHash("sha256").update(canonicalJson(digestedDefinition(tool)), "utf8").digest("hex");
+  return (
+    DIGEST_PREFIX +
+    createHash("sha256")
+      .update(canonicalJson(digestedDefinition(tool)), "utf8")
+      .digest("hex")
+  );
 }
 
 /** The digest of a definition whose fields cannot be digested (not JSON-representable): never a pin's. */

@@ -30,7 +30,8 @@ test("all or nothing across several limits; the blocked index and the longest wa
   clock.now = 10;
   const refused = store.consume([limit("a", 5), limit("b", 1, 10_000), limit("c", 5)]);
   assert.deepEqual(refused, { admitted: false, blocked: 1, retryAfterMs: 9_990 });
-  for (let i = 0; i < 4; i++) assert.equal(store.consume([limit("a", 5)]).admitted, true, "the refused call took nothing from a");
+  for (let i = 0; i < 4; i++)
+    assert.equal(store.consume([limit("a", 5)]).admitted, true, "the refused call took nothing from a");
   assert.equal(store.consume([limit("c", 1)]).admitted, true, "nor from c");
 });
 

@@ -45,5 +45,8 @@ tools:
   const store = new RecordingStore();
   await decideToolCall(policy, call("resume_execution", {}, caller("alice")), store);
   await decideToolCall(policy, call("restart_execution", {}, caller("bob")), store);
-  assert.deepEqual(store.calls.flat().map((c) => c.partition), ["", ""]);
+  assert.deepEqual(
+    store.calls.flat().map((c) => c.partition),
+    ["", ""],
+  );
 });

@@ -52,10 +52,20 @@ test("rejects malformed URLs with a clear message that never shows the password"
     ["redis://u:%zz@h", /not correctly percent-encoded/],
   ];
   for (const [url, message] of cases) {
-    assert.throws(() => parseRedisUrl(url), (err: unknown) => err instanceof RedisUrlError && message.test(err.message), url);
+    assert.throws(
+      () => parseRedisUrl(url),
+      (err: unknown) => err instanceof RedisUrlError && message.test(err.message),
+      url,
+    );
   }
-  assert.throws(() => parseRedisUrl("redis://user:hunter2@h:99999"), (err: Error) => !err.message.includes("hunter2") && err.message.includes("user:***@"));
-  assert.throws(() => parseRedisUrl("user:hunter2@h"), (err: Error) => !err.message.includes("hunter2"));
+  assert.throws(
+    () => parseRedisUrl("redis://user:hunter2@h:99999"),
+    (err: Error) => !err.message.includes("hunter2") && err.message.includes("user:***@"),
+  );
+  assert.throws(
+    () => parseRedisUrl("user:hunter2@h"),
+    (err: Error) => !err.message.includes("hunter2"),
+  );
 });
 
 test("redact hides the password, or the whole user information when it has no user", () => {

@@ -63,7 +63,15 @@ export function parseRedisUrl(url: string): RedisTarget {
     if (cluster && db !== 0) fail("Redis Cluster has only database 0");
   }
 
-  return { mode: cluster ? "cluster" : "standalone", nodes, tls: scheme === "rediss", username, password, db, redacted };
+  return {
+    mode: cluster ? "cluster" : "standalone",
+    nodes,
+    tls: scheme === "rediss",
+    username,
+    password,
+    db,
+    redacted,
+  };
 }
 
 function parseNode(entry: string, fail: (message: string) => never): RedisNode {

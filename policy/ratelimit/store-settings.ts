@@ -38,11 +38,17 @@ export class RateLimitStoreConfigError extends Error {
   override readonly name = "RateLimitStoreConfigError";
 }
 
-export function resolveRateLimitStoreSettings(config: RateLimitSpec | undefined, context: StoreSettingsContext): RateLimitStoreSettings {
-  if (config?.store !== "redis") return { kind: "memory", description: "memory (this replica only)", identity: "memory" };
+export function resolveRateLimitStoreSettings(
+  config: RateLimitSpec | undefined,
+  context: StoreSettingsContext,
+): RateLimitStoreSettings {
+  if (config?.store !== "redis")
+    return { kind: "memory", description: "memory (this replica only)", identity: "memory" };
   const redis = config.redis;
   if (!redis || (redis.url === undefined && redis.secretRef === undefined)) {
-    throw new RateLimitStoreConfigError("spec.rateLimit.store is redis, but neither spec.rateLimit.redis.url nor spec.rateLimit.redis.secretRef is set");
+    throw new RateLimitStoreConfigError(
+      "spec.rateLimit.store is redis, but neither spec.rateLimit.redis.url nor spec.rateLimit.redis.secretRef is set",
+    );
   }
   if (redis.url !== undefined && redis.secretRef !== undefined) {
     throw new RateLimitStoreConfigError("spec.rateLimit.redis sets both url and secretRef; set one");
@@ -67,7 +73,9 @@ export function resolveRateLimitStoreSettings(config: RateLimitSpec | undefined,
     keyPrefix,
     timeoutMs,
     description: `Redis ${target.redacted} (key prefix "${keyPrefix}", timeout ${timeoutMs} ms)`,
-    identity: createHash("sha256").update(JSON.stringify(["redis", url.trim(), keyPrefix, timeoutMs])).digest("hex"),
+    identity: createHash("sha256")
+      .update(JSON.stringify(["redis", url.trim(), keyPrefix, timeoutMs]))
+      .digest("hex"),
   };
 }
 

@@ -53,11 +53,17 @@ function privateKeys(): DetectorCorpus {
   const pems: string[] = [];
   for (const modulusLength of [1024, 1024]) {
     const { privateKey } = generateKeyPairSync("rsa", { modulusLength });
-    pems.push(privateKey.export({ type: "pkcs1", format: "pem" }) as string, privateKey.export({ type: "pkcs8", format: "pem" }) as string);
+    pems.push(
+      privateKey.export({ type: "pkcs1", format: "pem" }) as string,
+      privateKey.export({ type: "pkcs8", format: "pem" }) as string,
+    );
   }
   for (const namedCurve of ["P-256", "P-384", "secp256k1"]) {
     const { privateKey } = generateKeyPairSync("ec", { namedCurve });
-    pems.push(privateKey.export({ type: "sec1", format: "pem" }) as string, privateKey.export({ type: "pkcs8", format: "pem" }) as string);
+    pems.push(
+      privateKey.export({ type: "sec1", format: "pem" }) as string,
+      privateKey.export({ type: "pkcs8", format: "pem" }) as string,
+    );
   }
   for (const kind of ["ed25519", "x25519", "ed448"] as const) {
     const { privateKey } = generateKeyPairSync(kind as "ed25519");
@@ -66,8 +72,12 @@ function privateKeys(): DetectorCorpus {
   const { privateKey: encrypted } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   pems.push(encrypted.export({ type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase: "corpus" }) as string);
   const { pick } = maker(1);
-  pems.push(`-----BEGIN OPENSSH PRIVATE KEY-----\n${pick(BASE64, 70)}\n${pick(BASE64, 70)}\n-----END OPENSSH PRIVATE KEY-----\n`);
-  pems.push(`-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n${pick(BASE64, 64)}\n=${pick(BASE64, 4)}\n-----END PGP PRIVATE KEY BLOCK-----`);
+  pems.push(
+    `-----BEGIN OPENSSH PRIVATE KEY-----\n${pick(BASE64, 70)}\n${pick(BASE64, 70)}\n-----END OPENSSH PRIVATE KEY-----\n`,
+  );
+  pems.push(
+    `-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n${pick(BASE64, 64)}\n=${pick(BASE64, 4)}\n-----END PGP PRIVATE KEY BLOCK-----`,
+  );
   const truePositives = [
     ...pems.map((pem) => tp(`key file:\n${pem}\nend`, pem.trim())),
     ...pems.slice(0, 6).map((pem) => tp(`{"value": "${jsonEscaped(pem.trim())}"}`, jsonEscaped(pem.trim()))),
@@ -78,7 +88,10 @@ function privateKeys(): DetectorCorpus {
   });
   const falsePositives = [
     ...publicKeys,
-    ...range(6).map((i) => `-----BEGIN CERTIFICATE-----\n${maker(10 + i).pick(BASE64, 64)}\n${maker(20 + i).pick(BASE64, 40)}==\n-----END CERTIFICATE-----`),
+    ...range(6).map(
+      (i) =>
+        `-----BEGIN CERTIFICATE-----\n${maker(10 + i).pick(BASE64, 64)}\n${maker(20 + i).pick(BASE64, 40)}==\n-----END CERTIFICATE-----`,
+    ),
     ...range(6).map((i) => `attachment: ${maker(30 + i).pick(BASE64, 400)}==`),
     "Store the PRIVATE KEY in a Secret, never in a ConfigMap.",
     "BEGIN RSA PRIVATE KEY without the dashes is only words",
@@ -110,17 +123,27 @@ function awsAccessKeyIds(): DetectorCorpus {
 
 function awsSecretKeys(): DetectorCorpus {
   const { pick } = maker(3);
-  const names = ["aws_secret_access_key", "AWS_SECRET_ACCESS_KEY", "awsSecretAccessKey", "aws.secret.key", "aws-secret-key"];
+  const names = [
+    "aws_secret_access_key",
+    "AWS_SECRET_ACCESS_KEY",
+    "awsSecretAccessKey",
+    "aws.secret.key",
+    "aws-secret-key",
+  ];
   return {
     truePositives: range(22).map((i) => {
       const key = pick(BASE64, 40);
       const name = names[i % names.length] as string;
-      const text = [`${name} = ${key}`, `"${name}": "${key}"`, `${name}: ${key}\n`, `export ${name}='${key}'`][i % 4] as string;
+      const text = [`${name} = ${key}`, `"${name}": "${key}"`, `${name}: ${key}\n`, `export ${name}='${key}'`][
+        i % 4
+      ] as string;
       return tp(text, key);
     }),
     falsePositives: [
       ...range(8).map(() => `aws_secret_access_key = ${pick(BASE64, 39)}`),
-      ...range(6).map(() => `aws_region = ${pick(LOWER, 40)}X${pick(BASE64, 2)}`.replace("aws_region", "aws_region_name")),
+      ...range(6).map(() =>
+        `aws_region = ${pick(LOWER, 40)}X${pick(BASE64, 2)}`.replace("aws_region", "aws_region_name"),
+      ),
       ...range(4).map(() => `secret_access_key = ${pick(BASE64, 40)}`),
       "aws secret access key rotation is due",
       "aws_secret_access_key = <your key here>",
@@ -164,9 +187,10 @@ function azureStorageKeys(): DetectorCorpus {
   return {
     truePositives: range(22).map((i) => {
       const key = `${pick(BASE64, 86)}==`;
-      const text = i % 2
-        ? `DefaultEndpointsProtocol=https;AccountName=acct${i};AccountKey=${key};EndpointSuffix=core.windows.net`
-        : `Endpoint=sb://ns${i}.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey=${pick(BASE64, 43)}=`;
+      const text =
+        i % 2
+          ? `DefaultEndpointsProtocol=https;AccountName=acct${i};AccountKey=${key};EndpointSuffix=core.windows.net`
+          : `Endpoint=sb://ns${i}.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey=${pick(BASE64, 43)}=`;
       return tp(text, i % 2 ? key : text.slice(text.lastIndexOf("=", text.length - 2) + 1));
     }),
     falsePositives: [
@@ -263,7 +287,10 @@ function jwts(): DetectorCorpus {
   };
   return {
     truePositives: range(22).map((i) => {
-      const t = token({ alg: ["HS256", "RS256", "ES256"][i % 3], typ: "JWT" }, { sub: pick(LOWER, 8), iat: 1_700_000_000 + int(1e6), aud: "kestra" });
+      const t = token(
+        { alg: ["HS256", "RS256", "ES256"][i % 3], typ: "JWT" },
+        { sub: pick(LOWER, 8), iat: 1_700_000_000 + int(1e6), aud: "kestra" },
+      );
       return tp(i % 2 ? `Bearer ${t}` : `{"id_token":"${t}"}`, t);
     }),
     falsePositives: [
@@ -277,12 +304,31 @@ function jwts(): DetectorCorpus {
 
 function passwordAssignments(): DetectorCorpus {
   const { pick } = maker(13);
-  const names = ["password", "PASSWORD", "passwd", "pwd", "secret", "client_secret", "api_key", "apiKey", "access_token", "auth-token", "token"];
+  const names = [
+    "password",
+    "PASSWORD",
+    "passwd",
+    "pwd",
+    "secret",
+    "client_secret",
+    "api_key",
+    "apiKey",
+    "access_token",
+    "auth-token",
+    "token",
+  ];
   return {
     truePositives: range(22).map((i) => {
       const value = `${pick(ALNUM, 8)}!${pick(DIGITS, 2)}`;
       const name = names[i % names.length] as string;
-      const text = [`${name}=${value}`, `"${name}": "${value}"`, `${name}: ${value}`, `\\"${name}\\": \\"${value}\\"`, `jdbc?user=app&${name}=${value}`, `DB_${name.toUpperCase()}=${value}`][i % 6] as string;
+      const text = [
+        `${name}=${value}`,
+        `"${name}": "${value}"`,
+        `${name}: ${value}`,
+        `\\"${name}\\": \\"${value}\\"`,
+        `jdbc?user=app&${name}=${value}`,
+        `DB_${name.toUpperCase()}=${value}`,
+      ][i % 6] as string;
       return tp(text, value);
     }),
     falsePositives: [
@@ -302,7 +348,7 @@ function passwordAssignments(): DetectorCorpus {
       "secret-manager: vault",
       "passwordless login is enabled",
       "token_type=bearer",
-      "password = \"\"",
+      'password = ""',
       "Please enter your password below.",
       "The token expired.",
       "private_key_path=",
@@ -369,7 +415,19 @@ function emails(): DetectorCorpus {
   };
 }
 
-const IBAN_SAMPLES: readonly [string, number][] = [["DE", 22], ["GB", 22], ["FR", 27], ["NL", 18], ["ES", 24], ["IT", 27], ["BE", 16], ["CH", 21], ["AT", 20], ["PL", 28], ["SE", 24]];
+const IBAN_SAMPLES: readonly [string, number][] = [
+  ["DE", 22],
+  ["GB", 22],
+  ["FR", 27],
+  ["NL", 18],
+  ["ES", 24],
+  ["IT", 27],
+  ["BE", 16],
+  ["CH", 21],
+  ["AT", 20],
+  ["PL", 28],
+  ["SE", 24],
+];
 
 function ibanWithCheck(country: string, bban: string): string {
   const numeric = [...`${bban}${country}00`].map((c) => (c >= "A" ? String(c.charCodeAt(0) - 55) : c)).join("");
@@ -382,16 +440,21 @@ function ibans(): DetectorCorpus {
   const { pick } = maker(16);
   const valid = range(22).map((i) => {
     const [country, length] = IBAN_SAMPLES[i % IBAN_SAMPLES.length] as [string, number];
-    const bban = country === "GB" || country === "NL" ? pick(UPPER, 4) + pick(DIGITS, length - 8) : pick(DIGITS, length - 4);
+    const bban =
+      country === "GB" || country === "NL" ? pick(UPPER, 4) + pick(DIGITS, length - 8) : pick(DIGITS, length - 4);
     return ibanWithCheck(country, bban);
   });
   const grouped = (iban: string) => iban.replace(/(.{4})/g, "$1 ").trim();
   return {
-    truePositives: valid.map((iban, i) => (i % 2 ? tp(`IBAN ${grouped(iban)}.`, grouped(iban)) : tp(`"iban":"${iban}"`, iban))),
-    falsePositives: valid.map((iban) => {
-      const check = Number(iban.slice(2, 4));
-      return `${iban.slice(0, 2)}${String(((check + 1) % 97) + 2).padStart(2, "0")}${iban.slice(4)}`;
-    }).concat(["XX82WEST12345698765432", "DE8937040044053201300"]),
+    truePositives: valid.map((iban, i) =>
+      i % 2 ? tp(`IBAN ${grouped(iban)}.`, grouped(iban)) : tp(`"iban":"${iban}"`, iban),
+    ),
+    falsePositives: valid
+      .map((iban) => {
+        const check = Number(iban.slice(2, 4));
+        return `${iban.slice(0, 2)}${String(((check + 1) % 97) + 2).padStart(2, "0")}${iban.slice(4)}`;
+      })
+      .concat(["XX82WEST12345698765432", "DE8937040044053201300"]),
   };
 }
 
@@ -410,7 +473,18 @@ function luhnDigit(body: string): number {
 
 function cards(): DetectorCorpus {
   const { pick } = maker(17);
-  const prefixes: [string, number][] = [["4", 16], ["51", 16], ["55", 16], ["2221", 16], ["34", 15], ["37", 15], ["6011", 16], ["35", 16], ["4", 13], ["62", 19]];
+  const prefixes: [string, number][] = [
+    ["4", 16],
+    ["51", 16],
+    ["55", 16],
+    ["2221", 16],
+    ["34", 15],
+    ["37", 15],
+    ["6011", 16],
+    ["35", 16],
+    ["4", 13],
+    ["62", 19],
+  ];
   const valid = range(22).map((i) => {
     const [prefix, length] = prefixes[i % prefixes.length] as [string, number];
     const body = prefix + pick(DIGITS, length - prefix.length - 1);
@@ -418,7 +492,13 @@ function cards(): DetectorCorpus {
   });
   const spaced = (n: string) => n.replace(/(.{4})/g, "$1 ").trim();
   return {
-    truePositives: valid.map((n, i) => (i % 3 === 0 ? tp(`card ${spaced(n)} exp 12/29`, spaced(n)) : i % 3 === 1 ? tp(`"pan":"${n}"`, n) : tp(`pan=${n.replace(/(.{4})/g, "$1-").replace(/-$/, "")}`, n.replace(/(.{4})/g, "$1-").replace(/-$/, "")))),
+    truePositives: valid.map((n, i) =>
+      i % 3 === 0
+        ? tp(`card ${spaced(n)} exp 12/29`, spaced(n))
+        : i % 3 === 1
+          ? tp(`"pan":"${n}"`, n)
+          : tp(`pan=${n.replace(/(.{4})/g, "$1-").replace(/-$/, "")}`, n.replace(/(.{4})/g, "$1-").replace(/-$/, "")),
+    ),
     falsePositives: [
       ...valid.map((n) => n.slice(0, -1) + String((Number(n.slice(-1)) + 1) % 10)),
       "0000 0000 0000 0000",

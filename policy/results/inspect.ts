@@ -45,7 +45,14 @@ export function inspectResult(plan: ResultPlan, result: unknown, context: Result
     return decide(plan, result, context);
   } catch (err) {
     const why = err instanceof RangeError ? "the result is nested too deeply to scan" : "the scan failed";
-    return withheld(plan, context, "scan_failed", {}, plan.pointers[0], `${why}, so it cannot be shown to pass the policy`);
+    return withheld(
+      plan,
+      context,
+      "scan_failed",
+      {},
+      plan.pointers[0],
+      `${why}, so it cannot be shown to pass the policy`,
+    );
   }
 }
 
@@ -53,34 +60,62 @@ function decide(plan: ResultPlan, result: unknown, context: ResultContext): Resu
   const bytes = context.bytes ?? Buffer.byteLength(JSON.stringify(result) ?? "");
   if (plan.maxBytes && bytes > plan.maxBytes.limit) {
     const size = context.partial ? "it is" : `it is ${bytes} bytes,`;
-    return withheld(plan, context, "too_large", {}, plan.maxBytes.pointer, `${size} more than the ${plan.maxBytes.limit} bytes the policy allows`);
+    return withheld(
+      plan,
+      context,
+      "too_large",
+      {},
+      plan.maxBytes.pointer,
+      `${size} more than the ${plan.maxBytes.limit} bytes the policy allows`,
+    );
   }
   if (plan.withholdIf.length > 0) {
     // isError and content as MCP defines them when absent; structuredContent stays absent (has()).
-    const given = typeof result === "object" && result !== null && !Array.isArray(result) ? (result as Record<string, unknown>) : {};
-    const resultObject = { ...given, isError: given.isError === true, content: Array.isArray(given.content) ? given.content : [] };
+    const given =
+      typeof result === "object" && result !== null && !Array.isArray(result)
+        ? (result as Record<string, unknown>)
+        : {};
+    const resultObject = {
+      ...given,
+      isError: given.isError === true,
+      content: Array.isArray(given.content) ? given.content : [],
+    };
     const activation = { args: context.args, tool: context.tool, caller: context.caller, result: resultObject };
     for (const condition of plan.withholdIf) {
       const outcome = condition.predicate(activation);
-      if (outcome === true) return withheld(plan, context, "condition", {}, condition.pointer, `\`${condition.source}\` holds`);
+      if (outcome === true)
+        return withheld(plan, context, "condition", {}, condition.pointer, `\`${condition.source}\` holds`);
       if (outcome !== false) {
-        return withheld(plan, context, "evaluation_error", {}, condition.pointer, `the condition \`${condition.source}\` could not be evaluated (${outcome})`);
+        return withheld(
+          plan,
+          context,
+          "evaluation_error",
+          {},
+          condition.pointer,
+          `the condition \`${condition.source}\` could not be evaluated (${outcome})`,
+        );
       }
     }
   }
   if (!plan.scanner) return { action: "passed", result, detectors: {} };
   const counts: Record<string, number> = {};
   const denied: Record<string, number> = {};
-  const redacted = walk(result, {
-    scanner: plan.scanner,
-    keep(findings) {
-      // Counted as redactions would be: overlapping findings are one match, named as redaction names it.
-      for (const r of redactionsOf(findings.filter((f) => plan.denyIf.has(f.detector)))) denied[r.detector] = (denied[r.detector] ?? 0) + 1;
-      const kept = findings.filter((f) => plan.redact.has(f.detector));
-      for (const r of redactionsOf(kept)) counts[r.detector] = (counts[r.detector] ?? 0) + 1;
-      return kept;
+  const redacted = walk(
+    result,
+    {
+      scanner: plan.scanner,
+      keep(findings) {
+        // Counted as redactions would be: overlapping findings are one match, named as redaction names it.
+        for (const r of redactionsOf(findings.filter((f) => plan.denyIf.has(f.detector))))
+          denied[r.detector] = (denied[r.detector] ?? 0) + 1;
+        const kept = findings.filter((f) => plan.redact.has(f.detector));
+        for (const r of redactionsOf(kept)) counts[r.detector] = (counts[r.detector] ?? 0) + 1;
+        return kept;
+      },
     },
-  }, 0, undefined);
+    0,
+    undefined,
+  );
   if (Object.keys(denied).length > 0) {
     return withheld(plan, context, "detector", denied, plan.pointers[0], `it contains ${describeCounts(denied)}`);
   }
@@ -169,7 +204,10 @@ function looksLikeJson(text: string): boolean {
   const trimmed = text.trim();
   const first = trimmed.charCodeAt(0);
   const last = trimmed.charCodeAt(trimmed.length - 1);
-  return trimmed.length > 1 && ((first === 123 && last === 125) || (first === 91 && last === 93) || (first === 34 && last === 34));
+  return (
+    trimmed.length > 1 &&
+    ((first === 123 && last === 125) || (first === 91 && last === 93) || (first === 34 && last === 34))
+  );
 }
 
 function withheld(

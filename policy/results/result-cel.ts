@@ -7,7 +7,9 @@ import { callerFields, policyCelEnvWith, policyVariables, type CelCaller } from 
 import { celLibrary } from "../libraries.ts";
 
 /** Built when the first result condition compiles (CEL loads then, not before). */
-let resultEnvironment: { readonly env: CelEnv; readonly variables: Readonly<Record<"args" | "tool" | "caller" | "result", CelType>> } | undefined;
+let resultEnvironment:
+  | { readonly env: CelEnv; readonly variables: Readonly<Record<"args" | "tool" | "caller" | "result", CelType>> }
+  | undefined;
 
 function environment(): NonNullable<typeof resultEnvironment> {
   if (resultEnvironment) return resultEnvironment;
@@ -26,14 +28,19 @@ export interface ResultActivation {
 /** true or false, or a string saying why the expression could not be evaluated. */
 export type ResultPredicate = (activation: ResultActivation) => boolean | string;
 
-export function compileResultCel(source: string): { ok: true; predicate: ResultPredicate } | { ok: false; problem: string } {
+export function compileResultCel(
+  source: string,
+): { ok: true; predicate: ResultPredicate } | { ok: false; problem: string } {
   const { isCelError, parse, plan } = celLibrary();
   const { env, variables } = environment();
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(source);
   } catch (err) {
-    return { ok: false, problem: `syntax error: ${(err instanceof Error ? err.message : String(err)).replace(/^<input>:/, "at ")}` };
+    return {
+      ok: false,
+      problem: `syntax error: ${(err instanceof Error ? err.message : String(err)).replace(/^<input>:/, "at ")}`,
+    };
   }
   const problem = checkExpression(env, parsed.expr, {
     variables: { args: variables.args, tool: variables.tool, result: variables.result },

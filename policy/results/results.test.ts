@@ -9,7 +9,8 @@ import { inspectResult, type ResultContext } from "./inspect.ts";
 import { compileDetector, Scanner } from "./scanner.ts";
 
 const AWS_KEY = "AKIAZ7Q3M5R2TY8WXK4P";
-const PEM = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ+Mw4vBxxmS8Xo8m1xJ1b1Yq2cT4oI0aC9EwBfO5Cw7\n-----END PRIVATE KEY-----";
+const PEM =
+  "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ+Mw4vBxxmS8Xo8m1xJ1b1Yq2cT4oI0aC9EwBfO5Cw7\n-----END PRIVATE KEY-----";
 
 const POLICY = mcpPolicy(`
 default: allow
@@ -39,17 +40,28 @@ const inspect = (tool: string, result: unknown, args: Record<string, unknown> = 
   assert.ok(plan, `${tool} has result rules`);
   return inspectResult(plan, result, context(tool, args, groups));
 };
-const textResult = (text: string, structuredContent?: unknown) => ({ content: [{ type: "text", text }], ...(structuredContent ? { structuredContent } : {}) });
+const textResult = (text: string, structuredContent?: unknown) => ({
+  content: [{ type: "text", text }],
+  ...(structuredContent ? { structuredContent } : {}),
+});
 
 test("rules apply per tool, per glob and for all tools, merged into one plan", () => {
   assert.deepEqual([...(POLICY.planFor("list_flows").results?.redact ?? [])], ["email"]);
-  assert.deepEqual([...(POLICY.planFor("unlisted_tool").results?.redact ?? [])], ["email"], "the default's tools get allTools' rules");
+  assert.deepEqual(
+    [...(POLICY.planFor("unlisted_tool").results?.redact ?? [])],
+    ["email"],
+    "the default's tools get allTools' rules",
+  );
   const kv = POLICY.planFor("manage_kv_store").results;
   assert.ok(kv?.redact.has("aws-access-key-id") && kv.redact.has("employee-id") && kv.redact.has("email"));
   const files = POLICY.planFor("namespace_file_action").results;
   assert.deepEqual([...(files?.denyIf ?? [])], ["private-key"]);
   assert.equal(files?.maxBytes?.limit, 2000);
-  assert.deepEqual(kv?.maxBytes, { limit: 4 * 1024 * 1024, pointer: "(default maxBytes of scanned results)" }, "scanned results are bounded by default");
+  assert.deepEqual(
+    kv?.maxBytes,
+    { limit: 4 * 1024 * 1024, pointer: "(default maxBytes of scanned results)" },
+    "scanned results are bounded by default",
+  );
   assert.deepEqual(files?.pointers, ["/spec/allTools/results", "/spec/tools/1/results"]);
   assert.equal(mcpPolicy("default: allow").planFor("x").results, undefined);
   assert.equal(mcpPolicy("default: allow").hasResultRules, false);
@@ -58,12 +70,20 @@ test("rules apply per tool, per glob and for all tools, merged into one plan", (
 
 test("redaction replaces matches in text content and structuredContent strings, the JSON intact", () => {
   const value = `id=${AWS_KEY}; owner ops@example.com; badge EMP-123456`;
-  const result = { ...textResult(JSON.stringify({ key: "k", value })), structuredContent: { key: "k", value, nested: [{ v: value }], n: 5 }, isError: false };
+  const result = {
+    ...textResult(JSON.stringify({ key: "k", value })),
+    structuredContent: { key: "k", value, nested: [{ v: value }], n: 5 },
+    isError: false,
+  };
   const verdict = inspect("manage_kv_store", result, { key: "k" });
   assert.equal(verdict.action, "redacted");
   const expected = "id=[REDACTED:aws-access-key-id]; owner [REDACTED:email]; badge EMP-[REDACTED:employee-id]";
   const out = verdict.result as typeof result;
-  assert.deepEqual(JSON.parse(out.content[0]?.text ?? ""), { key: "k", value: expected }, "the text's own JSON stays valid");
+  assert.deepEqual(
+    JSON.parse(out.content[0]?.text ?? ""),
+    { key: "k", value: expected },
+    "the text's own JSON stays valid",
+  );
   assert.deepEqual(out.structuredContent, { key: "k", value: expected, nested: [{ v: expected }], n: 5 });
   assert.equal(out.isError, false);
   assert.deepEqual(verdict.detectors, { "aws-access-key-id": 3, email: 3, "employee-id": 3 });
@@ -99,7 +119,10 @@ test("maxBytes refuses a larger result before scanning it, and says the limit", 
   assert.equal(verdict.reason, "too_large");
   assert.match(verdict.message ?? "", /it is 30\d\d bytes, more than the 2000 bytes the policy allows/);
   assert.equal(verdict.rule, "/spec/tools/1/results/maxBytes");
-  const measured = inspectResult(POLICY.planFor("namespace_file_action").results!, textResult("small"), { ...context("namespace_file_action"), bytes: 2001 });
+  const measured = inspectResult(POLICY.planFor("namespace_file_action").results!, textResult("small"), {
+    ...context("namespace_file_action"),
+    bytes: 2001,
+  });
   assert.equal(measured.reason, "too_large", "the size of the answer as sent counts when known");
 });
 
@@ -109,7 +132,11 @@ test("CEL over the result, the arguments and the caller withholds", () => {
   assert.equal(denied.action, "withheld");
   assert.equal(denied.reason, "condition");
   assert.equal(denied.rule, "/spec/tools/0/results/withholdIf/0");
-  assert.equal(inspect("manage_kv_store", result, { key: "secret/db" }, ["ops"]).action, "passed", "the ops group may read it");
+  assert.equal(
+    inspect("manage_kv_store", result, { key: "secret/db" }, ["ops"]).action,
+    "passed",
+    "the ops group may read it",
+  );
   assert.equal(inspect("manage_kv_store", result, { key: "public/db" }).action, "passed");
   const missing = inspect("manage_kv_store", result, {});
   assert.equal(missing.action, "withheld", "an argument the condition needs is missing: fail closed");
@@ -121,8 +148,22 @@ tools:
     results: {withholdIf: ["has(result.structuredContent) && result.structuredContent.namespace.startsWith('company.finance')", "result.isError == true"]}
 `);
   const plan = onResult.planFor("get_flow").results!;
-  assert.equal(inspectResult(plan, { content: [], structuredContent: { namespace: "company.finance.payroll" }, isError: false }, context("get_flow")).action, "withheld");
-  assert.equal(inspectResult(plan, { content: [], structuredContent: { namespace: "company.team" }, isError: false }, context("get_flow")).action, "passed");
+  assert.equal(
+    inspectResult(
+      plan,
+      { content: [], structuredContent: { namespace: "company.finance.payroll" }, isError: false },
+      context("get_flow"),
+    ).action,
+    "withheld",
+  );
+  assert.equal(
+    inspectResult(
+      plan,
+      { content: [], structuredContent: { namespace: "company.team" }, isError: false },
+      context("get_flow"),
+    ).action,
+    "passed",
+  );
   assert.equal(inspectResult(plan, { content: [], isError: true }, context("get_flow")).action, "withheld");
 });
 
@@ -154,17 +195,20 @@ tools:
     results: {maxBytes: 10}
 `),
   );
-  assert.deepEqual(problems.map((p) => p.replace(/ \(built-in:.*\)$/, "").replace(/RE2 pattern: .*/, "RE2 pattern")), [
-    'spec.detectors[0].name: "email" is the name of a built-in detector or group; choose another name',
-    "spec.detectors[1].pattern: not a valid RE2 pattern",
-    "spec.detectors[2].pattern: matches the empty string, so it would match everywhere",
-    "spec.detectors[3].minEntropy: only applies with validator entropy",
-    'spec.allTools.results.redact[0]: unknown detector "emails"',
-    'spec.tools[0].results.denyIf[0]: unknown detector "nope"',
-    "spec.tools[0].results.withholdIf[0]: '_&&_' needs bool operands, got map(string, dyn)",
-    "spec.tools[1].results: has no effect: set redact, denyIf, maxBytes or withholdIf",
-    "spec.tools[2].results: has no effect: the rule's action is deny",
-  ]);
+  assert.deepEqual(
+    problems.map((p) => p.replace(/ \(built-in:.*\)$/, "").replace(/RE2 pattern: .*/, "RE2 pattern")),
+    [
+      'spec.detectors[0].name: "email" is the name of a built-in detector or group; choose another name',
+      "spec.detectors[1].pattern: not a valid RE2 pattern",
+      "spec.detectors[2].pattern: matches the empty string, so it would match everywhere",
+      "spec.detectors[3].minEntropy: only applies with validator entropy",
+      'spec.allTools.results.redact[0]: unknown detector "emails"',
+      'spec.tools[0].results.denyIf[0]: unknown detector "nope"',
+      "spec.tools[0].results.withholdIf[0]: '_&&_' needs bool operands, got map(string, dyn)",
+      "spec.tools[1].results: has no effect: set redact, denyIf, maxBytes or withholdIf",
+      "spec.tools[2].results: has no effect: the rule's action is deny",
+    ],
+  );
 });
 
 test("scanning stays linear on long adversarial inputs (RE2: no backtracking)", () => {
@@ -206,9 +250,16 @@ test("scanning stays linear on long adversarial inputs (RE2: no backtracking)", 
 
 test("secrets in keys, in JSON texts padded with whitespace or spelled with \\u escapes are found; JSON texts too deep to read withhold", () => {
   const KV = { key: "aws" };
-  const keyed = inspect("manage_kv_store", { content: [], structuredContent: { [AWS_KEY]: 1, nested: { [`id ${AWS_KEY}`]: true } } }, KV);
+  const keyed = inspect(
+    "manage_kv_store",
+    { content: [], structuredContent: { [AWS_KEY]: 1, nested: { [`id ${AWS_KEY}`]: true } } },
+    KV,
+  );
   assert.equal(keyed.action, "redacted");
-  assert.deepEqual(keyed.result, { content: [], structuredContent: { "[REDACTED:aws-access-key-id]": 1, nested: { "id [REDACTED:aws-access-key-id]": true } } });
+  assert.deepEqual(keyed.result, {
+    content: [],
+    structuredContent: { "[REDACTED:aws-access-key-id]": 1, nested: { "id [REDACTED:aws-access-key-id]": true } },
+  });
   assert.deepEqual(keyed.detectors, { "aws-access-key-id": 2 });
   const escaped = AWS_KEY.replace("A", "\\u0041");
   for (const text of [`\n  {"key": "${escaped}"}\n`, JSON.stringify(`{"key": "${escaped}"}`)]) {
@@ -219,5 +270,9 @@ test("secrets in keys, in JSON texts padded with whitespace or spelled with \\u 
   const deep = JSON.stringify([JSON.stringify([JSON.stringify([JSON.stringify({ key: escaped })])])]);
   assert.equal(inspect("manage_kv_store", { content: [{ type: "text", text: deep }] }, KV).reason, "scan_failed");
   const deepPlain = JSON.stringify([JSON.stringify([JSON.stringify([JSON.stringify({ key: "plain" })])])]);
-  assert.equal(inspect("manage_kv_store", { content: [{ type: "text", text: deepPlain }] }, KV).action, "passed", "without escapes, the deepest text is scanned as it is");
+  assert.equal(
+    inspect("manage_kv_store", { content: [{ type: "text", text: deepPlain }] }, KV).action,
+    "passed",
+    "without escapes, the deepest text is scanned as it is",
+  );
 });

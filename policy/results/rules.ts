@@ -67,8 +67,16 @@ export function createResultRulesCompiler(
     }
     const wrong = patternProblem(d.pattern);
     if (wrong) problem(["detectors", i, "pattern"], wrong);
-    else if (d.minEntropy !== undefined && d.validator !== "entropy") problem(["detectors", i, "minEntropy"], "only applies with validator entropy");
-    else definitions.set(d.name, { name: d.name, pattern: d.pattern, validator: d.validator, minEntropy: d.minEntropy, description: d.description ?? "" });
+    else if (d.minEntropy !== undefined && d.validator !== "entropy")
+      problem(["detectors", i, "minEntropy"], "only applies with validator entropy");
+    else
+      definitions.set(d.name, {
+        name: d.name,
+        pattern: d.pattern,
+        validator: d.validator,
+        minEntropy: d.minEntropy,
+        description: d.description ?? "",
+      });
   });
   const compiled = new Map<string, CompiledDetector>();
   const detector = (name: string): CompiledDetector => {
@@ -84,7 +92,10 @@ export function createResultRulesCompiler(
     for (const field of ["redact", "denyIf"] as const) {
       (at.rules[field] ?? []).forEach((name, i) => {
         if (name !== "all" && !Object.hasOwn(DETECTOR_GROUPS, name) && !definitions.has(name)) {
-          problem([...at.path, field, i], `unknown detector "${name}" (built-in: ${BUILTIN_DETECTORS.map((d) => d.name).join(", ")}; groups: all, ${Object.keys(DETECTOR_GROUPS).join(", ")})`);
+          problem(
+            [...at.path, field, i],
+            `unknown detector "${name}" (built-in: ${BUILTIN_DETECTORS.map((d) => d.name).join(", ")}; groups: all, ${Object.keys(DETECTOR_GROUPS).join(", ")})`,
+          );
         }
       });
     }
@@ -96,8 +107,11 @@ export function createResultRulesCompiler(
     });
     conditions.set(pointer(at.path), compiledConditions);
     // Compiled now, at load, not at the first call that needs them.
-    for (const name of expand([...(at.rules.redact ?? []), ...(at.rules.denyIf ?? [])])) if (definitions.has(name)) detector(name);
-    const empty = ["redact", "denyIf", "maxBytes", "withholdIf"].every((f) => at.rules[f as keyof ResultRulesSpec] === undefined);
+    for (const name of expand([...(at.rules.redact ?? []), ...(at.rules.denyIf ?? [])]))
+      if (definitions.has(name)) detector(name);
+    const empty = ["redact", "denyIf", "maxBytes", "withholdIf"].every(
+      (f) => at.rules[f as keyof ResultRulesSpec] === undefined,
+    );
     if (empty) problem(at.path, "has no effect: set redact, denyIf, maxBytes or withholdIf");
   };
 
@@ -115,9 +129,11 @@ export function createResultRulesCompiler(
     let maxBytes: ResultPlan["maxBytes"];
     for (const a of applying) {
       const limit = a.rules.maxBytes;
-      if (limit !== undefined && (maxBytes === undefined || limit < maxBytes.limit)) maxBytes = { limit, pointer: pointer([...a.path, "maxBytes"]) };
+      if (limit !== undefined && (maxBytes === undefined || limit < maxBytes.limit))
+        maxBytes = { limit, pointer: pointer([...a.path, "maxBytes"]) };
     }
-    if (maxBytes === undefined && scanned.length > 0) maxBytes = { limit: DEFAULT_SCANNED_MAX_BYTES, pointer: DEFAULT_MAX_BYTES_RULE };
+    if (maxBytes === undefined && scanned.length > 0)
+      maxBytes = { limit: DEFAULT_SCANNED_MAX_BYTES, pointer: DEFAULT_MAX_BYTES_RULE };
     const plan: ResultPlan = Object.freeze({
       redact,
       denyIf,
@@ -138,5 +154,14 @@ export function createResultRulesCompiler(
 
 /** Every detector a policy can name: the built-in ones and its own. */
 export function detectorCatalogue(detectorSpecs: readonly DetectorSpec[] | undefined): DetectorDefinition[] {
-  return [...BUILTIN_DETECTORS, ...(detectorSpecs ?? []).map((d) => ({ name: d.name, pattern: d.pattern, validator: d.validator, minEntropy: d.minEntropy, description: d.description ?? "" }))];
+  return [
+    ...BUILTIN_DETECTORS,
+    ...(detectorSpecs ?? []).map((d) => ({
+      name: d.name,
+      pattern: d.pattern,
+      validator: d.validator,
+      minEntropy: d.minEntropy,
+      description: d.description ?? "",
+    })),
+  ];
 }

@@ -26,7 +26,9 @@ export function compileDetector(definition: DetectorDefinition): CompiledDetecto
   const probe = re2Library().compile(definition.pattern);
   const locate = re2jsLibrary().compile(definition.pattern);
   const secretGroup = locate.namedGroups().secret;
-  const valid = definition.validator ? validatorFor(definition.validator, { minEntropy: definition.minEntropy }) : undefined;
+  const valid = definition.validator
+    ? validatorFor(definition.validator, { minEntropy: definition.minEntropy })
+    : undefined;
   const name = definition.name;
   const literals = definition.literals?.map((l) => l.toLowerCase());
   const minLength = definition.minLength ?? 1;
@@ -60,7 +62,8 @@ export function patternProblem(pattern: string): string | undefined {
   try {
     re2Library().compile(pattern);
     const locate = re2jsLibrary().compile(pattern);
-    if (locate.matcher("").matches() && pattern.length > 0) return "matches the empty string, so it would match everywhere";
+    if (locate.matcher("").matches() && pattern.length > 0)
+      return "matches the empty string, so it would match everywhere";
     return undefined;
   } catch (err) {
     return `not a valid RE2 pattern: ${(err as Error).message}`;
@@ -84,7 +87,10 @@ export class Scanner {
     // Made once for the literal pre-checks of every detector, and only when one needs it.
     let lower: string | undefined;
     this.detectors.forEach((detector, rank) => {
-      const found = detector.find(text, lower ?? (text.length >= LOWER_CASE_FROM ? (lower = text.toLowerCase()) : undefined));
+      const found = detector.find(
+        text,
+        lower ?? (text.length >= LOWER_CASE_FROM ? (lower = text.toLowerCase()) : undefined),
+      );
       for (const f of found) all.push({ ...f, rank });
     });
     return all.length > 1 ? all.sort((a, b) => a.start - b.start || b.end - a.end) : all;

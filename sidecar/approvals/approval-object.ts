@@ -11,5 +11,12 @@ export class ApprovalsUnavailableError extends Error {
 /** The request an approval is bound to, as its spec records it. */
 export function bindingOf(approval: McpApprovalObject): ApprovalBinding {
   const { spec } = approval;
-  return { policy: spec.policy, policyGeneration: spec.policyGeneration, tool: spec.tool, caller: spec.caller, session: spec.session, argsDigest: spec.argsDigest };
+  return {
+    policy: spec.policy,
+    policyGeneration: spec.policyGeneration,
+    tool: spec.tool,
+    caller: spec.caller,
+    session: spec.session,
+    argsDigest: spec.argsDigest,
+  };
 }

@@ -24,7 +24,13 @@ export interface ApprovalRequest {
 
 export type ApprovalOutcome =
   | { kind: "approved"; via: "Kubernetes" | "Elicitation"; approval: McpApprovalObject | undefined; decidedBy: string }
-  | { kind: "denied"; via: "Kubernetes" | "Elicitation"; approval: string | undefined; decidedBy: string; reason: string | undefined }
+  | {
+      kind: "denied";
+      via: "Kubernetes" | "Elicitation";
+      approval: string | undefined;
+      decidedBy: string;
+      reason: string | undefined;
+    }
   | { kind: "expired"; approval: string }
   /** Another call used the approval this one waited on. */
   | { kind: "used"; approval: string }
@@ -37,7 +43,13 @@ export type KubernetesLookup = { outcome: ApprovalOutcome } | { problem: string 
 
 /** The outcome of an McpApproval a person denied. */
 export function deniedOnKubernetes(approval: McpApprovalObject): ApprovalOutcome {
-  return { kind: "denied", via: "Kubernetes", approval: `${approval.metadata.namespace ?? ""}/${approval.metadata.name}`, decidedBy: approval.status?.decidedBy ?? "an approver", reason: approval.status?.reason };
+  return {
+    kind: "denied",
+    via: "Kubernetes",
+    approval: `${approval.metadata.namespace ?? ""}/${approval.metadata.name}`,
+    decidedBy: approval.status?.decidedBy ?? "an approver",
+    reason: approval.status?.reason,
+  };
 }
 
 /** An error as one short line for an outcome's `why`. */

@@ -56,17 +56,46 @@ function deferred<T>() {
   return { promise, resolve, reject };
 }
 
-function setup(o: { via?: ApprovalSettings["via"]; approval?: boolean; ask?: boolean; kubernetes?: boolean; expiresAt?: string } = {}) {
+function setup(
+  o: {
+    via?: ApprovalSettings["via"];
+    approval?: boolean;
+    ask?: boolean;
+    kubernetes?: boolean;
+    expiresAt?: string;
+  } = {},
+) {
   const clock = new ManualClock(T0);
   const settings: ApprovalSettings = { timeoutMs: 60_000, ttlMs: 600_000, via: o.via ?? "both" };
   const approvals = new Approvals({ kubernetes: undefined, broker: new ElicitationBroker(), clock, log });
-  const binding = { ...approvals.binding({ policy, tool: "execute_flow", args: { flow_id: "f" }, grant: "alice", session: "s-1" }), policy: "kestra" };
+  const binding = {
+    ...approvals.binding({ policy, tool: "execute_flow", args: { flow_id: "f" }, grant: "alice", session: "s-1" }),
+    policy: "kestra",
+  };
   let version = 1;
-  const approval = (over: { status?: McpApprovalObject["status"]; spec?: Partial<McpApprovalObject["spec"]> } = {}): McpApprovalObject => ({
+  const approval = (
+    over: { status?: McpApprovalObject["status"]; spec?: Partial<McpApprovalObject["spec"]> } = {},
+  ): McpApprovalObject => ({
     apiVersion: "mcpwarden.io/v1alpha1",
     kind: "McpApproval",
-    metadata: { name: "execute-flow-abcde", namespace: "agents", creationTimestamp: iso(0), resourceVersion: String(version++) },
-    spec: { policy: "kestra", policyGeneration: 3, tool: "execute_flow", caller: "alice", session: binding.session, argsDigest: binding.argsDigest, args: "{}", waitUntil: iso(60_000), expiresAt: iso(660_000), ...over.spec },
+    metadata: {
+      name: "execute-flow-abcde",
+      namespace: "agents",
+      creationTimestamp: iso(0),
+      resourceVersion: String(version++),
+    },
+    spec: {
+      policy: "kestra",
+      policyGeneration: 3,
+      tool: "execute_flow",
+      caller: "alice",
+      session: binding.session,
+      argsDigest: binding.argsDigest,
+      args: "{}",
+      waitUntil: iso(60_000),
+      expiresAt: iso(660_000),
+      ...over.spec,
+    },
     ...(over.status ? { status: over.status } : {}),
   });
   const store = new ApprovalStore();
@@ -100,8 +129,16 @@ function setup(o: { via?: ApprovalSettings["via"]; approval?: boolean; ask?: boo
   };
   const wait = new ApprovalWait(options);
   return {
-    clock, store, abort, question, fallback, wait, pending, approval,
-    approved: (by = "ops-alice") => approval({ status: { decision: "Approved", decidedBy: by, decidedAt: iso(clock.now() - T0) } }),
+    clock,
+    store,
+    abort,
+    question,
+    fallback,
+    wait,
+    pending,
+    approval,
+    approved: (by = "ops-alice") =>
+      approval({ status: { decision: "Approved", decidedBy: by, decidedAt: iso(clock.now() - T0) } }),
     get withdrawn() {
       return withdrawn;
     },
@@ -122,7 +159,12 @@ describe("ApprovalWait: watching an McpApproval", () => {
     await t.clock.advance(5_000);
     const approved = t.approved();
     t.store.put(approved);
-    assert.deepEqual(await outcome, { kind: "approved", via: "Kubernetes", approval: approved, decidedBy: "ops-alice" });
+    assert.deepEqual(await outcome, {
+      kind: "approved",
+      via: "Kubernetes",
+      approval: approved,
+      decidedBy: "ops-alice",
+    });
     assert.equal(t.wait.state.name, "decided");
     assert.equal(t.clock.pendingTimers, 0, "deadline and expiry timers cancelled");
     assert.equal(t.store.watchers, 0);
@@ -131,14 +173,41 @@ describe("ApprovalWait: watching an McpApproval", () => {
   it("decides at once when the cache already holds a decided version", async () => {
     const t = setup({ via: "kubernetes", ask: false });
     t.store.put(t.approval({ status: { decision: "Denied", decidedBy: "ops-bob", decidedAt: iso(0), reason: "no" } }));
-    assert.deepEqual(await t.wait.start(), { kind: "denied", via: "Kubernetes", approval: "agents/execute-flow-abcde", decidedBy: "ops-bob", reason: "no" });
+    assert.deepEqual(await t.wait.start(), {
+      kind: "denied",
+      via: "Kubernetes",
+      approval: "agents/execute-flow-abcde",
+      decidedBy: "ops-bob",
+      reason: "no",
+    });
   });
 
   it("ends denied, used or deleted as the McpApproval changes", async () => {
     const cases: Array<[(t: ReturnType<typeof setup>) => void, unknown]> = [
-      [(t) => t.store.put(t.approval({ status: { decision: "Denied", decidedBy: "ops-bob", decidedAt: iso(0) } })), { kind: "denied", via: "Kubernetes", approval: "agents/execute-flow-abcde", decidedBy: "ops-bob", reason: undefined }],
-      [(t) => t.store.put(t.approval({ spec: { use: { at: iso(1), by: "kestra-2", via: "Kubernetes" } } })), { kind: "used", approval: "agents/execute-flow-abcde" }],
-      [(t) => t.store.delete("execute-flow-abcde"), { kind: "denied", via: "Kubernetes", approval: "agents/execute-flow-abcde", decidedBy: "someone", reason: "the approval was deleted before it was used" }],
+      [
+        (t) => t.store.put(t.approval({ status: { decision: "Denied", decidedBy: "ops-bob", decidedAt: iso(0) } })),
+        {
+          kind: "denied",
+          via: "Kubernetes",
+          approval: "agents/execute-flow-abcde",
+          decidedBy: "ops-bob",
+          reason: undefined,
+        },
+      ],
+      [
+        (t) => t.store.put(t.approval({ spec: { use: { at: iso(1), by: "kestra-2", via: "Kubernetes" } } })),
+        { kind: "used", approval: "agents/execute-flow-abcde" },
+      ],
+      [
+        (t) => t.store.delete("execute-flow-abcde"),
+        {
+          kind: "denied",
+          via: "Kubernetes",
+          approval: "agents/execute-flow-abcde",
+          decidedBy: "someone",
+          reason: "the approval was deleted before it was used",
+        },
+      ],
     ];
     for (const [change, expected] of cases) {
       const t = setup({ via: "kubernetes", ask: false });
@@ -170,7 +239,11 @@ describe("ApprovalWait: watching an McpApproval", () => {
     const approved = t.approved("ops-carol");
     t.store.put(approved);
     t.store.put(t.approval({ status: { decision: "Denied", decidedBy: "ops-bob", decidedAt: iso(2_000) } }));
-    assert.deepEqual(await outcome, { kind: "approved", via: "Kubernetes", approval: approved, decidedBy: "ops-carol" }, "the first decision wins");
+    assert.deepEqual(
+      await outcome,
+      { kind: "approved", via: "Kubernetes", approval: approved, decidedBy: "ops-carol" },
+      "the first decision wins",
+    );
   });
 
   it("is pending on the McpApproval at the rule's deadline, and says how long it waited when aborted", async () => {
@@ -188,7 +261,12 @@ describe("ApprovalWait: watching an McpApproval", () => {
   it("decides at once, having waited a second, when the call was aborted before the wait started", async () => {
     const t = setup({ via: "kubernetes", ask: false });
     t.abort.abort();
-    assert.deepEqual(await t.wait.start(), { kind: "pending", approval: "execute-flow-abcde", waitedMs: 1_000, held: true });
+    assert.deepEqual(await t.wait.start(), {
+      kind: "pending",
+      approval: "execute-flow-abcde",
+      waitedMs: 1_000,
+      held: true,
+    });
     assert.equal(t.store.watchers, 0, "nothing was watched");
   });
 });
@@ -196,10 +274,34 @@ describe("ApprovalWait: watching an McpApproval", () => {
 describe("ApprovalWait: asking at the client", () => {
   it("asks, and decides on the reply; the question is withdrawn once decided", async () => {
     for (const [reply, expected] of [
-      [{ action: "accept", content: { approve: true } }, { kind: "approved", via: "Elicitation", approval: undefined, decidedBy: who }],
-      [{ action: "accept", content: { approve: false } }, { kind: "denied", via: "Elicitation", approval: undefined, decidedBy: who, reason: "not approved at the client" }],
-      [{ action: "decline" }, { kind: "denied", via: "Elicitation", approval: undefined, decidedBy: who, reason: "declined at the client" }],
-      [{ action: "cancel" }, { kind: "denied", via: "Elicitation", approval: undefined, decidedBy: who, reason: "dismissed at the client without approving" }],
+      [
+        { action: "accept", content: { approve: true } },
+        { kind: "approved", via: "Elicitation", approval: undefined, decidedBy: who },
+      ],
+      [
+        { action: "accept", content: { approve: false } },
+        {
+          kind: "denied",
+          via: "Elicitation",
+          approval: undefined,
+          decidedBy: who,
+          reason: "not approved at the client",
+        },
+      ],
+      [
+        { action: "decline" },
+        { kind: "denied", via: "Elicitation", approval: undefined, decidedBy: who, reason: "declined at the client" },
+      ],
+      [
+        { action: "cancel" },
+        {
+          kind: "denied",
+          via: "Elicitation",
+          approval: undefined,
+          decidedBy: who,
+          reason: "dismissed at the client without approving",
+        },
+      ],
     ] as Array<[ElicitationReply, unknown]>) {
       const t = setup({ via: "elicitation", approval: false, kubernetes: false });
       const outcome = t.wait.start();
@@ -236,7 +338,11 @@ describe("ApprovalWait: asking and watching (both)", () => {
     const outcome = t.wait.start();
     assert.equal(t.wait.state.name, "asking-and-watching");
     t.question.resolve({ action: "accept", content: { approve: true } });
-    assert.deepEqual(await outcome, { kind: "approved", via: "Elicitation", approval: t.pending, decidedBy: who }, "the McpApproval is named, for its use to be recorded");
+    assert.deepEqual(
+      await outcome,
+      { kind: "approved", via: "Elicitation", approval: t.pending, decidedBy: who },
+      "the McpApproval is named, for its use to be recorded",
+    );
   });
 
   it("does not ask when the McpApproval already decides", async () => {
@@ -268,7 +374,12 @@ describe("ApprovalWait: asking and watching (both)", () => {
       assert.equal(t.wait.state.name, "watching");
       const approved = t.approved();
       t.store.put(approved);
-      assert.deepEqual(await outcome, { kind: "approved", via: "Kubernetes", approval: approved, decidedBy: "ops-alice" });
+      assert.deepEqual(await outcome, {
+        kind: "approved",
+        via: "Kubernetes",
+        approval: approved,
+        decidedBy: "ops-alice",
+      });
     }
   });
 });
@@ -291,8 +402,14 @@ describe("ApprovalWait: falling back to Kubernetes", () => {
 
   it("ends with what the fallback found: a decision, a problem, or a failure", async () => {
     const cases: Array<[(t: ReturnType<typeof setup>) => void, unknown]> = [
-      [(t) => t.fallback.resolve({ outcome: { kind: "expired", approval: "agents/x" } }), { kind: "expired", approval: "agents/x" }],
-      [(t) => t.fallback.resolve({ problem: "the Kubernetes API cannot be reached" }), { kind: "unavailable", why: "the client could not be asked, and the Kubernetes API cannot be reached" }],
+      [
+        (t) => t.fallback.resolve({ outcome: { kind: "expired", approval: "agents/x" } }),
+        { kind: "expired", approval: "agents/x" },
+      ],
+      [
+        (t) => t.fallback.resolve({ problem: "the Kubernetes API cannot be reached" }),
+        { kind: "unavailable", why: "the client could not be asked, and the Kubernetes API cannot be reached" },
+      ],
       [(t) => t.fallback.reject(new Error("forbidden")), { kind: "unavailable", why: "forbidden" }],
     ];
     for (const [end, expected] of cases) {

@@ -64,7 +64,11 @@ export class ApprovalWait {
     this.#o = options;
     const { approval, ask } = options;
     // Without an McpApproval the wait is for the client's answer (decide() starts no wait with neither).
-    this.#state = approval ? (ask ? { name: "asking-and-watching", approval } : { name: "watching", approval }) : { name: "asking" };
+    this.#state = approval
+      ? ask
+        ? { name: "asking-and-watching", approval }
+        : { name: "watching", approval }
+      : { name: "asking" };
     let resolve: (outcome: ApprovalOutcome) => void = () => undefined;
     this.outcome = new Promise<ApprovalOutcome>((r) => (resolve = r));
     this.#resolve = resolve;
@@ -98,7 +102,13 @@ export class ApprovalWait {
     if (state.name !== "watching" && state.name !== "asking-and-watching") return;
     if (!current) {
       const name = `${this.#o.kubernetes?.namespace ?? ""}/${state.approval.metadata.name}`;
-      return this.#decide({ kind: "denied", via: "Kubernetes", approval: name, decidedBy: "someone", reason: "the approval was deleted before it was used" });
+      return this.#decide({
+        kind: "denied",
+        via: "Kubernetes",
+        approval: name,
+        decidedBy: "someone",
+        reason: "the approval was deleted before it was used",
+      });
     }
     const decided = this.#judge(current);
     if (decided) return this.#decide(decided);
@@ -123,10 +133,17 @@ export class ApprovalWait {
     if (state.name !== "asking" && state.name !== "asking-and-watching") return;
     const approval = state.name === "asking-and-watching" ? state.approval : undefined;
     const who = `${this.#o.grant} (at the client)`;
-    const refused = (reason: string): ApprovalOutcome => ({ kind: "denied", via: "Elicitation", approval: undefined, decidedBy: who, reason });
+    const refused = (reason: string): ApprovalOutcome => ({
+      kind: "denied",
+      via: "Elicitation",
+      approval: undefined,
+      decidedBy: who,
+      reason,
+    });
     switch (reply.action) {
       case "accept": {
-        if (reply.content.approve === true) return this.#decide({ kind: "approved", via: "Elicitation", approval, decidedBy: who });
+        if (reply.content.approve === true)
+          return this.#decide({ kind: "approved", via: "Elicitation", approval, decidedBy: who });
         const reason = typeof reply.content.reason === "string" ? reply.content.reason.slice(0, 512) : undefined;
         return this.#decide(refused(reason ?? "not approved at the client"));
       }
@@ -137,7 +154,10 @@ export class ApprovalWait {
         if (this.#o.settings.via === "both" && approval) return void (this.#state = { name: "watching", approval });
         return this.#decide(refused("dismissed at the client without approving"));
       case "error":
-        this.#o.log.info({ err: reply.message, tool: this.#o.tool }, "the client could not show the approval question; falling back to Kubernetes approval");
+        this.#o.log.info(
+          { err: reply.message, tool: this.#o.tool },
+          "the client could not show the approval question; falling back to Kubernetes approval",
+        );
         // The client cannot answer after all: Kubernetes approval, as for clients without elicitation.
         if (approval) return void (this.#state = { name: "watching", approval });
         return this.#fallBack();
@@ -156,7 +176,8 @@ export class ApprovalWait {
   fellBack(found: KubernetesLookup): void {
     if (this.#state.name !== "falling-back") return;
     if ("outcome" in found) return this.#decide(found.outcome);
-    if ("problem" in found) return this.#decide({ kind: "unavailable", why: `the client could not be asked, and ${found.problem}` });
+    if ("problem" in found)
+      return this.#decide({ kind: "unavailable", why: `the client could not be asked, and ${found.problem}` });
     this.#state = { name: "watching", approval: found.approval };
     this.#follow(found.approval);
   }
@@ -190,14 +211,17 @@ export class ApprovalWait {
     if (!kubernetes) return;
     const name = target.metadata.name;
     this.#cleanup.push(kubernetes.watch(name, (current) => this.approvalChanged(current)));
-    const expiry = clock.schedule(Math.max(0, timeOf(target.spec.expiresAt) - clock.now()), () => this.approvalChanged(kubernetes.get(name)));
+    const expiry = clock.schedule(Math.max(0, timeOf(target.spec.expiresAt) - clock.now()), () =>
+      this.approvalChanged(kubernetes.get(name)),
+    );
     this.#cleanup.push(() => expiry.cancel());
     this.approvalChanged(kubernetes.get(name) ?? target);
   }
 
   /** The decision a version of the McpApproval makes; undefined while it is still pending. */
   #judge(current: McpApprovalObject): ApprovalOutcome | undefined {
-    if (this.#o.unusable(current) === undefined) return { kind: "approved", via: "Kubernetes", approval: current, decidedBy: current.status?.decidedBy ?? "" };
+    if (this.#o.unusable(current) === undefined)
+      return { kind: "approved", via: "Kubernetes", approval: current, decidedBy: current.status?.decidedBy ?? "" };
     if (current.status?.decision === "Denied") return deniedOnKubernetes(current);
     const name = `${current.metadata.namespace ?? ""}/${current.metadata.name}`;
     if (current.spec.use) return { kind: "used", approval: name };
@@ -208,7 +232,8 @@ export class ApprovalWait {
   /** No decision: pending on the McpApproval when there is one, else unanswered at the client. */
   #undecided(waitedMs: number): ApprovalOutcome {
     const state = this.#state;
-    if (state.name === "watching" || state.name === "asking-and-watching") return { kind: "pending", approval: state.approval.metadata.name, waitedMs, held: true };
+    if (state.name === "watching" || state.name === "asking-and-watching")
+      return { kind: "pending", approval: state.approval.metadata.name, waitedMs, held: true };
     return { kind: "unanswered", waitedMs };
   }
 

@@ -22,11 +22,23 @@ function setup() {
   const sent: Array<Record<string, unknown>> = [];
   const abort = new AbortController();
   const request = (over: Partial<ApprovalRequest> = {}): ApprovalRequest => ({
-    policy, settings, tool: "execute_flow", args: { flow_id: "f" }, grant: "alice", session: "s-1", hold: true, signal: abort.signal,
+    policy,
+    settings,
+    tool: "execute_flow",
+    args: { flow_id: "f" },
+    grant: "alice",
+    session: "s-1",
+    hold: true,
+    signal: abort.signal,
     elicit: { target: { session: "s-1", grant: "alice" }, send: (m) => Promise.resolve(void sent.push(m)) },
     ...over,
   });
-  const answer = (result: unknown, session = "s-1", grant = "alice") => broker.deliver({ jsonrpc: "2.0", id: sent.find((m) => m.method === "elicitation/create")?.id, result }, session, grant);
+  const answer = (result: unknown, session = "s-1", grant = "alice") =>
+    broker.deliver(
+      { jsonrpc: "2.0", id: sent.find((m) => m.method === "elicitation/create")?.id, result },
+      session,
+      grant,
+    );
   return { clock, broker, approvals, sent, abort, request, answer };
 }
 
@@ -37,10 +49,19 @@ describe("Approvals at the client (elicitation)", () => {
     await t.clock.advance(0);
     assert.equal(t.sent[0]?.method, "elicitation/create");
     assert.match(String(t.sent[0]?.id), /^mcp-warden-approval-[A-Za-z0-9_-]{22}$/);
-    assert.equal(t.answer({ action: "accept", content: { approve: true } }, "s-1", "bob"), true, "an answer from another caller is dropped");
+    assert.equal(
+      t.answer({ action: "accept", content: { approve: true } }, "s-1", "bob"),
+      true,
+      "an answer from another caller is dropped",
+    );
     assert.equal(t.broker.outstanding, 1, "…and does not count");
     assert.equal(t.answer({ action: "accept", content: { approve: true } }), true);
-    assert.deepEqual(await outcome, { kind: "approved", via: "Elicitation", approval: undefined, decidedBy: "alice (at the client)" });
+    assert.deepEqual(await outcome, {
+      kind: "approved",
+      via: "Elicitation",
+      approval: undefined,
+      decidedBy: "alice (at the client)",
+    });
   });
 
   it("denies on decline, on an unticked form and on a dismissed question", async () => {
@@ -53,7 +74,13 @@ describe("Approvals at the client (elicitation)", () => {
       const outcome = t.approvals.decide(t.request());
       await t.clock.advance(0);
       t.answer(result);
-      assert.deepEqual(await outcome, { kind: "denied", via: "Elicitation", approval: undefined, decidedBy: "alice (at the client)", reason });
+      assert.deepEqual(await outcome, {
+        kind: "denied",
+        via: "Elicitation",
+        approval: undefined,
+        decidedBy: "alice (at the client)",
+        reason,
+      });
     }
   });
 
@@ -64,7 +91,11 @@ describe("Approvals at the client (elicitation)", () => {
     assert.equal(t.sent.length, 1);
     await t.clock.advance(1);
     assert.deepEqual(await outcome, { kind: "unanswered", waitedMs: 60_000 });
-    assert.deepEqual(t.sent[1], { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: t.sent[0]?.id, reason: "decided elsewhere" } });
+    assert.deepEqual(t.sent[1], {
+      jsonrpc: "2.0",
+      method: "notifications/cancelled",
+      params: { requestId: t.sent[0]?.id, reason: "decided elsewhere" },
+    });
     assert.equal(t.broker.outstanding, 0);
   });
 
@@ -78,12 +109,19 @@ describe("Approvals at the client (elicitation)", () => {
 
   it("cannot approve without a way to ask: no stream to ask on, or no Kubernetes API to fall back to", async () => {
     const t = setup();
-    const noElicitation = (await t.approvals.decide(t.request({ elicit: undefined }))) as Extract<ApprovalOutcome, { kind: "unavailable" }>;
+    const noElicitation = (await t.approvals.decide(t.request({ elicit: undefined }))) as Extract<
+      ApprovalOutcome,
+      { kind: "unavailable" }
+    >;
     assert.equal(noElicitation.kind, "unavailable");
     assert.match(noElicitation.why, /Kubernetes approvals need --policy k8s:\/\/<namespace>\/<name>/);
     const failing = t.approvals.decide(t.request());
     await t.clock.advance(0);
-    t.broker.deliver({ jsonrpc: "2.0", id: t.sent[0]?.id, error: { code: -32602, message: "no forms here" } }, "s-1", "alice");
+    t.broker.deliver(
+      { jsonrpc: "2.0", id: t.sent[0]?.id, error: { code: -32602, message: "no forms here" } },
+      "s-1",
+      "alice",
+    );
     const outcome = (await failing) as Extract<ApprovalOutcome, { kind: "unavailable" }>;
     assert.equal(outcome.kind, "unavailable");
     assert.match(outcome.why, /^the client could not be asked, and this sidecar reads its policy from a file/);
@@ -92,13 +130,36 @@ describe("Approvals at the client (elicitation)", () => {
 
 describe("Approvals: what makes an approval from the API usable", () => {
   const t = setup();
-  const binding = t.approvals.binding({ policy, tool: "execute_flow", args: { flow_id: "f" }, grant: "alice", session: "s-1" });
+  const binding = t.approvals.binding({
+    policy,
+    tool: "execute_flow",
+    args: { flow_id: "f" },
+    grant: "alice",
+    session: "s-1",
+  });
   const kube: ApprovalSettings = { ...settings, via: "kubernetes" };
-  const approval = (over: { spec?: Partial<McpApprovalObject["spec"]>; status?: McpApprovalObject["status"]; metadata?: Partial<McpApprovalObject["metadata"]> } = {}): McpApprovalObject => ({
+  const approval = (
+    over: {
+      spec?: Partial<McpApprovalObject["spec"]>;
+      status?: McpApprovalObject["status"];
+      metadata?: Partial<McpApprovalObject["metadata"]>;
+    } = {},
+  ): McpApprovalObject => ({
     apiVersion: "mcpwarden.io/v1alpha1",
     kind: "McpApproval",
     metadata: { name: "execute-flow-abcde", namespace: "agents", creationTimestamp: iso(0), ...over.metadata },
-    spec: { policy: "kestra", policyGeneration: 3, tool: "execute_flow", caller: "alice", session: binding.session, argsDigest: binding.argsDigest, args: "{}", waitUntil: iso(60_000), expiresAt: iso(660_000), ...over.spec },
+    spec: {
+      policy: "kestra",
+      policyGeneration: 3,
+      tool: "execute_flow",
+      caller: "alice",
+      session: binding.session,
+      argsDigest: binding.argsDigest,
+      args: "{}",
+      waitUntil: iso(60_000),
+      expiresAt: iso(660_000),
+      ...over.spec,
+    },
     status: "status" in over ? over.status : { decision: "Approved", decidedBy: "ops-alice", decidedAt: iso(30_000) },
   });
 
@@ -115,21 +176,40 @@ describe("Approvals: what makes an approval from the API usable", () => {
     assert.equal(t.approvals.unusable(approval(), bound, kube), undefined);
     const cases: Array<[McpApprovalObject, RegExp]> = [
       [approval({ spec: { argsDigest: "0".repeat(64) } }), /bound to another request \(argsDigest\)/],
-      [approval({ spec: { caller: "bob", policyGeneration: 2 } }), /bound to another request \(policyGeneration, caller\)/],
+      [
+        approval({ spec: { caller: "bob", policyGeneration: 2 } }),
+        /bound to another request \(policyGeneration, caller\)/,
+      ],
       [approval({ spec: { session: undefined } }), /\(session\)/],
       [approval({ metadata: { deletionTimestamp: iso(1) } }), /being deleted/],
       [approval({ spec: { use: { at: iso(40_000), by: "kestra-1", via: "Kubernetes" } } }), /already used by kestra-1/],
       [approval({ status: undefined }), /not approved/],
       [approval({ status: { decision: "Denied", decidedBy: "ops-bob", decidedAt: iso(1) } }), /was denied/],
       [approval({ spec: { expiresAt: iso(86_400_000) } }), /expiry is later than the policy allows/],
-      [approval({ status: { decision: "Approved", decidedBy: "x", decidedAt: iso(3_600_000) } }), /decision time is not credible/],
-      [approval({ status: { decision: "Approved", decidedBy: "x", decidedAt: "not a time" } }), /decision time is not credible/],
+      [
+        approval({ status: { decision: "Approved", decidedBy: "x", decidedAt: iso(3_600_000) } }),
+        /decision time is not credible/,
+      ],
+      [
+        approval({ status: { decision: "Approved", decidedBy: "x", decidedAt: "not a time" } }),
+        /decision time is not credible/,
+      ],
     ];
     for (const [a, why] of cases) assert.match(t.approvals.unusable(a, bound, kube) ?? "usable", why);
     await t.clock.advance(580_000); // 640 s: past decidedAt + ttl (630 s), before expiry (660 s)
-    assert.match(t.approvals.unusable(approval(), bound, kube) ?? "usable", /approved longer ago than the policy's ttl/);
+    assert.match(
+      t.approvals.unusable(approval(), bound, kube) ?? "usable",
+      /approved longer ago than the policy's ttl/,
+    );
     await t.clock.advance(30_000); // 670 s: past expiry, though decided only 70 s ago
-    assert.match(t.approvals.unusable(approval({ status: { decision: "Approved", decidedBy: "x", decidedAt: iso(600_000) } }), bound, kube) ?? "usable", /expired/);
+    assert.match(
+      t.approvals.unusable(
+        approval({ status: { decision: "Approved", decidedBy: "x", decidedAt: iso(600_000) } }),
+        bound,
+        kube,
+      ) ?? "usable",
+      /expired/,
+    );
   });
 });
 
@@ -138,7 +218,11 @@ describe("ElicitationBroker", () => {
     const broker = new ElicitationBroker();
     assert.equal(broker.deliver({ jsonrpc: "2.0", id: 3, result: {} }, "s", "g"), false);
     assert.equal(broker.deliver({ jsonrpc: "2.0", id: "upstream-7", result: {} }, "s", "g"), false);
-    assert.equal(broker.deliver({ jsonrpc: "2.0", id: "mcp-warden-approval-unknown", result: {} }, "s", "g"), true, "ours by prefix: dropped, never forwarded");
+    assert.equal(
+      broker.deliver({ jsonrpc: "2.0", id: "mcp-warden-approval-unknown", result: {} }, "s", "g"),
+      true,
+      "ours by prefix: dropped, never forwarded",
+    );
   });
 
   it("knows which clients can show a form", () => {
@@ -146,6 +230,7 @@ describe("ElicitationBroker", () => {
     assert.equal(supportsFormElicitation({ elicitation: { form: {} } }), true);
     assert.equal(supportsFormElicitation({ elicitation: { form: {}, url: {} } }), true);
     assert.equal(supportsFormElicitation({ elicitation: { url: {} } }), false);
-    for (const c of [{}, { sampling: {} }, { elicitation: true }, { elicitation: [] }, null, "x"]) assert.equal(supportsFormElicitation(c), false);
+    for (const c of [{}, { sampling: {} }, { elicitation: true }, { elicitation: [] }, null, "x"])
+      assert.equal(supportsFormElicitation(c), false);
   });
 });

@@ -15,7 +15,13 @@ import type { ApprovalSettings } from "../../policy/compile.ts";
 import { sessionFingerprint } from "../sessions.ts";
 import { approvalQuestion, type ElicitationBroker } from "./elicitation.ts";
 import { ApprovalsUnavailableError, bindingOf } from "./approval-object.ts";
-import { deniedOnKubernetes, shortError, type ApprovalOutcome, type ApprovalRequest, type KubernetesLookup } from "./approval-request.ts";
+import {
+  deniedOnKubernetes,
+  shortError,
+  type ApprovalOutcome,
+  type ApprovalRequest,
+  type KubernetesLookup,
+} from "./approval-request.ts";
 import { ApprovalWait } from "./approval-wait.ts";
 import type { KubernetesApprovals } from "./kubernetes-approvals.ts";
 
@@ -54,11 +60,13 @@ export class Approvals {
     if (mismatched.length > 0) return `it is bound to another request (${mismatched.join(", ")})`;
     if (approval.metadata.deletionTimestamp) return "it is being deleted";
     if (approval.spec.use) return `it was already used by ${approval.spec.use.by}`;
-    if (approval.status?.decision !== "Approved") return approval.status?.decision === "Denied" ? "it was denied" : "it is not approved";
+    if (approval.status?.decision !== "Approved")
+      return approval.status?.decision === "Denied" ? "it was denied" : "it is not approved";
     const expiresAt = timeOf(approval.spec.expiresAt);
     const created = timeOf(approval.metadata.creationTimestamp);
     const decidedAt = timeOf(approval.status.decidedAt);
-    if (!(expiresAt <= created + settings.timeoutMs + settings.ttlMs + SKEW_MS)) return "its expiry is later than the policy allows";
+    if (!(expiresAt <= created + settings.timeoutMs + settings.ttlMs + SKEW_MS))
+      return "its expiry is later than the policy allows";
     if (!(decidedAt <= now + SKEW_MS) || !(decidedAt >= created - SKEW_MS)) return "its decision time is not credible";
     if (!(now < expiresAt)) return "it expired";
     if (!(now < decidedAt + settings.ttlMs)) return "it was approved longer ago than the policy's ttl";
@@ -89,7 +97,8 @@ export class Approvals {
 
   async decide(request: ApprovalRequest): Promise<ApprovalOutcome> {
     const { settings } = request;
-    const asking = (settings.via === "elicitation" || settings.via === "both") && request.hold && request.elicit !== undefined;
+    const asking =
+      (settings.via === "elicitation" || settings.via === "both") && request.hold && request.elicit !== undefined;
     const needKubernetes = settings.via !== "elicitation" || !asking;
     const binding = this.binding(request);
     // Only needed to request an approval or ask at the client (not for a retry that has one).
@@ -108,7 +117,10 @@ export class Approvals {
         approval = found.approval;
       }
     }
-    if (!request.hold) return approval ? { kind: "pending", approval: approval.metadata.name, waitedMs: 0, held: false } : { kind: "unavailable", why: kubernetesProblem ?? "the call cannot wait" };
+    if (!request.hold)
+      return approval
+        ? { kind: "pending", approval: approval.metadata.name, waitedMs: 0, held: false }
+        : { kind: "unavailable", why: kubernetesProblem ?? "the call cannot wait" };
     return this.#wait(request, { binding, preview, approval, asking, startedAt: this.#o.clock.now() });
   }
 
@@ -116,16 +128,28 @@ export class Approvals {
    * The McpApproval a 2026-07-28 approval round trip is bound to (ADR 0708): an unused one for this
    * exact request (approved or pending), else a new one; a denied one ends the call.
    */
-  async approvalForInput(request: ApprovalRequest): Promise<{ approval: McpApprovalObject } | { outcome: ApprovalOutcome } | { problem: string }> {
+  async approvalForInput(
+    request: ApprovalRequest,
+  ): Promise<{ approval: McpApprovalObject } | { outcome: ApprovalOutcome } | { problem: string }> {
     const found = await this.#requestOnKubernetes(request, this.binding(request), () => argumentsPreview(request.args));
-    if ("outcome" in found && found.outcome.kind === "approved" && found.outcome.approval) return { approval: found.outcome.approval };
+    if ("outcome" in found && found.outcome.kind === "approved" && found.outcome.approval)
+      return { approval: found.outcome.approval };
     return found;
   }
 
-  async #requestOnKubernetes(request: ApprovalRequest, binding: ApprovalBinding, preview: () => string): Promise<KubernetesLookup> {
+  async #requestOnKubernetes(
+    request: ApprovalRequest,
+    binding: ApprovalBinding,
+    preview: () => string,
+  ): Promise<KubernetesLookup> {
     const kubernetes = this.#o.kubernetes;
-    if (!kubernetes) return { problem: "this sidecar reads its policy from a file, and Kubernetes approvals need --policy k8s://<namespace>/<name>" };
-    if (request.policy.generation === undefined) return { problem: "the policy has no generation to bind an approval to" };
+    if (!kubernetes)
+      return {
+        problem:
+          "this sidecar reads its policy from a file, and Kubernetes approvals need --policy k8s://<namespace>/<name>",
+      };
+    if (request.policy.generation === undefined)
+      return { problem: "the policy has no generation to bind an approval to" };
     try {
       await kubernetes.ready(request.signal);
     } catch (error) {
@@ -134,7 +158,10 @@ export class Approvals {
     }
     const found = kubernetes.find(binding);
     const usable = found.find((a) => this.unusable(a, binding, request.settings) === undefined);
-    if (usable) return { outcome: { kind: "approved", via: "Kubernetes", approval: usable, decidedBy: usable.status?.decidedBy ?? "" } };
+    if (usable)
+      return {
+        outcome: { kind: "approved", via: "Kubernetes", approval: usable, decidedBy: usable.status?.decidedBy ?? "" },
+      };
     const now = this.#o.clock.now();
     const live = found.filter((a) => !a.spec.use && now < timeOf(a.spec.expiresAt));
     const denied = live.find((a) => a.status?.decision === "Denied");
@@ -145,12 +172,19 @@ export class Approvals {
       return { approval: pending };
     }
     try {
-      const created = await kubernetes.create(binding, {
-        args: preview(),
-        waitUntil: new Date(now + request.settings.timeoutMs),
-        expiresAt: new Date(now + request.settings.timeoutMs + request.settings.ttlMs),
-      }, request.signal);
-      this.#o.log.info({ approval: `${kubernetes.namespace}/${created.metadata.name}`, tool: request.tool, grant: request.grant }, "approval requested");
+      const created = await kubernetes.create(
+        binding,
+        {
+          args: preview(),
+          waitUntil: new Date(now + request.settings.timeoutMs),
+          expiresAt: new Date(now + request.settings.timeoutMs + request.settings.ttlMs),
+        },
+        request.signal,
+      );
+      this.#o.log.info(
+        { approval: `${kubernetes.namespace}/${created.metadata.name}`, tool: request.tool, grant: request.grant },
+        "approval requested",
+      );
       request.onApproval?.(created.metadata.name);
       return { approval: created };
     } catch (error) {
@@ -160,7 +194,16 @@ export class Approvals {
   }
 
   /** Waits for the decision: on the McpApproval, the person at the client, or both (ADR 0920). */
-  #wait(request: ApprovalRequest, w: { binding: ApprovalBinding; preview: () => string; approval: McpApprovalObject | undefined; asking: boolean; startedAt: number }): Promise<ApprovalOutcome> {
+  #wait(
+    request: ApprovalRequest,
+    w: {
+      binding: ApprovalBinding;
+      preview: () => string;
+      approval: McpApprovalObject | undefined;
+      asking: boolean;
+      startedAt: number;
+    },
+  ): Promise<ApprovalOutcome> {
     const kubernetes = this.#o.kubernetes;
     const elicit = w.asking ? request.elicit : undefined;
     const policyName = kubernetes ? `${kubernetes.namespace}/${kubernetes.policy}` : request.policy.name;
@@ -174,7 +217,15 @@ export class Approvals {
       signal: request.signal,
       startedAt: w.startedAt,
       approval: w.approval,
-      ask: elicit && ((withdrawn) => this.#o.broker.ask(elicit.target, approvalQuestion(request.tool, policyName, w.preview()), elicit.send, withdrawn)),
+      ask:
+        elicit &&
+        ((withdrawn) =>
+          this.#o.broker.ask(
+            elicit.target,
+            approvalQuestion(request.tool, policyName, w.preview()),
+            elicit.send,
+            withdrawn,
+          )),
       unusable: (approval) => this.unusable(approval, w.binding, request.settings),
       fallBack: () => this.#requestOnKubernetes(request, w.binding, w.preview),
     });

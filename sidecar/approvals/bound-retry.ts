@@ -32,14 +32,25 @@ export interface BoundRoundTrip {
 }
 
 /** Decides the retry from the McpApproval its state names; `signal` aborts when the client goes away. */
-export async function decideBoundRetry(deps: CallApprovalDeps, r: BoundRoundTrip, signal: AbortSignal): Promise<InputApprovalStep> {
+export async function decideBoundRetry(
+  deps: CallApprovalDeps,
+  r: BoundRoundTrip,
+  signal: AbortSignal,
+): Promise<InputApprovalStep> {
   const kubernetes = deps.approvalRuntime.approvals.kubernetes as KubernetesApprovals;
   let approval: McpApprovalObject | undefined;
   try {
     await kubernetes.ready(signal);
     approval = await kubernetes.read(r.approval, signal);
   } catch (error) {
-    return refuse(r, { decision: "approval_required", reason: "approval_unavailable", message: text.unavailableMessage({ tool: r.call.request.tool, why: `the McpApproval cannot be read: ${(error as Error).message.slice(0, 200)}` }) });
+    return refuse(r, {
+      decision: "approval_required",
+      reason: "approval_unavailable",
+      message: text.unavailableMessage({
+        tool: r.call.request.tool,
+        why: `the McpApproval cannot be read: ${(error as Error).message.slice(0, 200)}`,
+      }),
+    });
   }
   let waited = false;
   for (;;) {
@@ -51,27 +62,63 @@ export async function decideBoundRetry(deps: CallApprovalDeps, r: BoundRoundTrip
   }
 }
 
-type Step = { kind: "done"; run: () => Promise<InputApprovalStep> | InputApprovalStep } | { kind: "wait"; approval: McpApprovalObject };
+type Step =
+  | { kind: "done"; run: () => Promise<InputApprovalStep> | InputApprovalStep }
+  | { kind: "wait"; approval: McpApprovalObject };
 
 function refuse(r: BoundRoundTrip, verdict: Omit<Verdict, "rule">, record?: ApprovalRecord): InputApprovalStep {
   return { kind: "refuse", verdict: { ...verdict, rule: r.call.verdict.rule }, ...(record ? { record } : {}) };
 }
 
-function judge(deps: CallApprovalDeps, r: BoundRoundTrip, kubernetes: KubernetesApprovals, approval: McpApprovalObject | undefined, waited: boolean): Step {
+function judge(
+  deps: CallApprovalDeps,
+  r: BoundRoundTrip,
+  kubernetes: KubernetesApprovals,
+  approval: McpApprovalObject | undefined,
+  waited: boolean,
+): Step {
   const { approvals, clock } = deps.approvalRuntime;
   const tool = r.call.request.tool;
   const name = `${kubernetes.namespace}/${r.approval}`;
   const done = (run: () => Promise<InputApprovalStep> | InputApprovalStep): Step => ({ kind: "done", run });
   const refused = (problem: string, record?: ApprovalRecord) =>
-    done(() => refuse(r, { decision: "denied", reason: "approval_denied", message: `The approval state of this call is refused: ${problem}. Call '${tool}' again without requestState to be asked anew.` }, record ?? { name }));
+    done(() =>
+      refuse(
+        r,
+        {
+          decision: "denied",
+          reason: "approval_denied",
+          message: `The approval state of this call is refused: ${problem}. Call '${tool}' again without requestState to be asked anew.`,
+        },
+        record ?? { name },
+      ),
+    );
   if (!approval) return refused(`its approval ${name} no longer exists`);
-  const binding = approvals.binding({ policy: r.call.policy!, tool, args: r.call.request.args, grant: r.call.context.caller.grant, session: r.call.context.session });
+  const binding = approvals.binding({
+    policy: r.call.policy!,
+    tool,
+    args: r.call.request.args,
+    grant: r.call.context.caller.grant,
+    session: r.call.context.session,
+  });
   const mismatched = bindingMismatches(binding, bindingOf(approval));
-  if (mismatched.length > 0) return refused(`its approval ${name} is bound to another request (${mismatched.join(", ")})`);
-  if (approval.spec.use) return refused(`it has already been used (approval ${name} was used by ${approval.spec.use.by})`);
+  if (mismatched.length > 0)
+    return refused(`its approval ${name} is bound to another request (${mismatched.join(", ")})`);
+  if (approval.spec.use)
+    return refused(`it has already been used (approval ${name} was used by ${approval.spec.use.by})`);
   if (approval.status?.decision === "Denied") {
     const by = approval.status.decidedBy ?? "an approver";
-    return done(() => refuse(r, { decision: "denied", reason: "approval_denied", message: text.deniedMessage({ tool, approval: name, by, reason: approval.status?.reason }) }, { name, via: "Kubernetes", decidedBy: by }));
+    return done(() =>
+      refuse(
+        r,
+        {
+          decision: "denied",
+          reason: "approval_denied",
+          message: text.deniedMessage({ tool, approval: name, by, reason: approval.status?.reason }),
+        },
+        { name, via: "Kubernetes", decidedBy: by },
+      ),
+    );
   }
   const settings = r.call.awaitingApproval!.plan.approval!;
   if (approval.status?.decision === "Approved") {
@@ -81,26 +128,74 @@ function judge(deps: CallApprovalDeps, r: BoundRoundTrip, kubernetes: Kubernetes
   }
   const now = clock.now();
   if (!(now < Date.parse(approval.spec.expiresAt))) {
-    return done(() => refuse(r, { decision: "denied", reason: "approval_expired", message: text.expiredMessage({ tool, approval: name }) }, { name }));
+    return done(() =>
+      refuse(
+        r,
+        { decision: "denied", reason: "approval_expired", message: text.expiredMessage({ tool, approval: name }) },
+        { name },
+      ),
+    );
   }
   // Pending on Kubernetes: the person at the client decides, when asked and answering.
   if (settings.via !== "kubernetes" && r.reply) {
     const reply = r.reply;
-    if (!reply.approved) return done(() => refuse(r, reply.refusal, { name, via: "Elicitation", decidedBy: `${r.call.context.caller.grant} (at the client)` }));
-    return done(() => use(deps, r, kubernetes, approval, "Elicitation", `${r.call.context.caller.grant} (at the client)`));
+    if (!reply.approved)
+      return done(() =>
+        refuse(r, reply.refusal, {
+          name,
+          via: "Elicitation",
+          decidedBy: `${r.call.context.caller.grant} (at the client)`,
+        }),
+      );
+    return done(() =>
+      use(deps, r, kubernetes, approval, "Elicitation", `${r.call.context.caller.grant} (at the client)`),
+    );
   }
-  if (settings.via === "elicitation") return done(() => refuse(r, r.reply?.refusal ?? { decision: "denied", reason: "approval_denied", message: `The person at the client did not answer the approval question for '${tool}'. Call it again to be asked anew.` }, { name }));
+  if (settings.via === "elicitation")
+    return done(() =>
+      refuse(
+        r,
+        r.reply?.refusal ?? {
+          decision: "denied",
+          reason: "approval_denied",
+          message: `The person at the client did not answer the approval question for '${tool}'. Call it again to be asked anew.`,
+        },
+        { name },
+      ),
+    );
   // Pending for a person with kubectl: wait a while on this retry, then ask for another.
   const waitUntil = Date.parse(approval.spec.waitUntil);
   if (waited || !(now < waitUntil)) {
     if (now < waitUntil) return done(() => ({ kind: "ask", state: r.state, question: false, approval }));
-    return done(() => refuse(r, { decision: "approval_required", reason: "approval_required", message: text.pendingMessage({ tool, namespace: kubernetes.namespace, name: r.approval, waitedMs: settings.timeoutMs, ttlMs: settings.ttlMs, held: true }) }, { name }));
+    return done(() =>
+      refuse(
+        r,
+        {
+          decision: "approval_required",
+          reason: "approval_required",
+          message: text.pendingMessage({
+            tool,
+            namespace: kubernetes.namespace,
+            name: r.approval,
+            waitedMs: settings.timeoutMs,
+            ttlMs: settings.ttlMs,
+            held: true,
+          }),
+        },
+        { name },
+      ),
+    );
   }
   return { kind: "wait", approval };
 }
 
 /** The next version of the approval (undefined once deleted), or the same one after RETRY_WAIT_MS or its waitUntil. */
-function changeOf(deps: CallApprovalDeps, kubernetes: KubernetesApprovals, approval: McpApprovalObject, signal: AbortSignal): Promise<McpApprovalObject | undefined> {
+function changeOf(
+  deps: CallApprovalDeps,
+  kubernetes: KubernetesApprovals,
+  approval: McpApprovalObject,
+  signal: AbortSignal,
+): Promise<McpApprovalObject | undefined> {
   const { clock } = deps.approvalRuntime;
   const name = approval.metadata.name;
   return new Promise((resolve) => {
@@ -109,9 +204,11 @@ function changeOf(deps: CallApprovalDeps, kubernetes: KubernetesApprovals, appro
       for (const undo of cleanup) undo();
       resolve(value);
     };
-    cleanup.push(kubernetes.watch(name, (current) => {
-      if (current?.metadata.resourceVersion !== approval.metadata.resourceVersion) finish(current);
-    }));
+    cleanup.push(
+      kubernetes.watch(name, (current) => {
+        if (current?.metadata.resourceVersion !== approval.metadata.resourceVersion) finish(current);
+      }),
+    );
     const untilDeadline = Math.min(RETRY_WAIT_MS, Math.max(0, Date.parse(approval.spec.waitUntil) - clock.now()));
     const timer = clock.schedule(untilDeadline, () => finish(kubernetes.get(name) ?? approval));
     cleanup.push(() => timer.cancel());
@@ -125,17 +222,42 @@ function changeOf(deps: CallApprovalDeps, kubernetes: KubernetesApprovals, appro
 }
 
 /** Admits the call's limits and records the approval's one use (the atomic step); then it is forwarded. */
-async function use(deps: CallApprovalDeps, r: BoundRoundTrip, kubernetes: KubernetesApprovals, approval: McpApprovalObject, via: ApprovalUseType["via"], decidedBy: string): Promise<InputApprovalStep> {
+async function use(
+  deps: CallApprovalDeps,
+  r: BoundRoundTrip,
+  kubernetes: KubernetesApprovals,
+  approval: McpApprovalObject,
+  via: ApprovalUseType["via"],
+  decidedBy: string,
+): Promise<InputApprovalStep> {
   const { approvals } = deps.approvalRuntime;
   const name = `${kubernetes.namespace}/${approval.metadata.name}`;
   const admission = await deps.enforcer.admitApproved(r.call);
   if (admission.decision !== "allowed") {
     // Over a limit: the approval stays unused, for a retry once the limit allows.
-    return refuse(r, { decision: admission.decision, reason: admission.reason, message: admission.message, retryAfterSeconds: admission.retryAfterSeconds }, { name });
+    return refuse(
+      r,
+      {
+        decision: admission.decision,
+        reason: admission.reason,
+        message: admission.message,
+        retryAfterSeconds: admission.retryAfterSeconds,
+      },
+      { name },
+    );
   }
-  const binding = approvals.binding({ policy: r.call.policy!, tool: r.call.request.tool, args: r.call.request.args, grant: r.call.context.caller.grant, session: r.call.context.session });
+  const binding = approvals.binding({
+    policy: r.call.policy!,
+    tool: r.call.request.tool,
+    args: r.call.request.args,
+    grant: r.call.context.caller.grant,
+    session: r.call.context.session,
+  });
   const settings = r.call.awaitingApproval!.plan.approval!;
-  const usable = via === "Kubernetes" ? (a: McpApprovalObject) => approvals.unusable(a, binding, settings) : (a: McpApprovalObject) => approvals.unusableAfterElicitation(a, binding);
+  const usable =
+    via === "Kubernetes"
+      ? (a: McpApprovalObject) => approvals.unusable(a, binding, settings)
+      : (a: McpApprovalObject) => approvals.unusableAfterElicitation(a, binding);
   let why: string;
   try {
     const result = await kubernetes.consume(approval, via, usable);
@@ -146,5 +268,13 @@ async function use(deps: CallApprovalDeps, r: BoundRoundTrip, kubernetes: Kubern
   }
   await deps.enforcer.release(admission);
   deps.log.info({ approval: name, why }, "approval could not be used");
-  return refuse(r, { decision: "denied", reason: "approval_denied", message: `The approval state of this call is refused: it has already been used or can no longer be used (${why}). Call '${r.call.request.tool}' again without requestState to be asked anew.` }, { name });
+  return refuse(
+    r,
+    {
+      decision: "denied",
+      reason: "approval_denied",
+      message: `The approval state of this call is refused: it has already been used or can no longer be used (${why}). Call '${r.call.request.tool}' again without requestState to be asked anew.`,
+    },
+    { name },
+  );
 }

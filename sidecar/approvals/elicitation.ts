@@ -37,7 +37,12 @@ export class ElicitationBroker {
    * the client is told with `notifications/cancelled` (if it can still be reached) and this resolves
    * to cancel.
    */
-  async ask(target: ElicitationTarget, params: Record<string, unknown>, send: (message: Record<string, unknown>) => Promise<void>, signal: AbortSignal): Promise<ElicitationReply> {
+  async ask(
+    target: ElicitationTarget,
+    params: Record<string, unknown>,
+    send: (message: Record<string, unknown>) => Promise<void>,
+    signal: AbortSignal,
+  ): Promise<ElicitationReply> {
     const id = `${ELICITATION_ID_PREFIX}${randomBytes(16).toString("base64url")}`;
     const answered = new Promise<ElicitationReply>((resolve) => this.#outstanding.set(id, { ...target, resolve }));
     try {
@@ -51,7 +56,11 @@ export class ElicitationBroker {
       const first = await Promise.race([answered, aborted]);
       if (onAbort) signal.removeEventListener("abort", onAbort);
       if (first !== "aborted") return first;
-      await send({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: "decided elsewhere" } }).catch(() => undefined);
+      await send({
+        jsonrpc: "2.0",
+        method: "notifications/cancelled",
+        params: { requestId: id, reason: "decided elsewhere" },
+      }).catch(() => undefined);
       return { action: "cancel" };
     } finally {
       this.#outstanding.delete(id);
@@ -79,7 +88,13 @@ function readReply(message: Record<string, unknown>): ElicitationReply {
   const result = message.result as { action?: unknown; content?: unknown } | undefined;
   switch (result?.action) {
     case "accept":
-      return { action: "accept", content: typeof result.content === "object" && result.content !== null && !Array.isArray(result.content) ? (result.content as Record<string, unknown>) : {} };
+      return {
+        action: "accept",
+        content:
+          typeof result.content === "object" && result.content !== null && !Array.isArray(result.content)
+            ? (result.content as Record<string, unknown>)
+            : {},
+      };
     case "decline":
       return { action: "decline" };
     case "cancel":
@@ -106,8 +121,17 @@ export function approvalQuestion(tool: string, policy: string, preview: string):
     requestedSchema: {
       type: "object",
       properties: {
-        approve: { type: "boolean", title: `Run ${tool}`, description: "Approve this one call with exactly these arguments.", default: false },
-        reason: { type: "string", title: "Reason", description: "Why (optional; shown to the agent when you decline)." },
+        approve: {
+          type: "boolean",
+          title: `Run ${tool}`,
+          description: "Approve this one call with exactly these arguments.",
+          default: false,
+        },
+        reason: {
+          type: "string",
+          title: "Reason",
+          description: "Why (optional; shown to the agent when you decline).",
+        },
       },
       required: ["approve"],
     },

@@ -29,7 +29,8 @@ export interface KubernetesApprovalsOptions {
   informer?: { relistIntervalMs?: number; watchdogMs?: number; backoff?: { initialMs: number; maxMs: number } };
 }
 
-export type ConsumeResult = { ok: true; approval: McpApprovalObject } | { ok: false; current: McpApprovalObject | undefined; why: string };
+export type ConsumeResult =
+  { ok: true; approval: McpApprovalObject } | { ok: false; current: McpApprovalObject | undefined; why: string };
 
 export class KubernetesApprovals {
   readonly namespace: string;
@@ -57,7 +58,10 @@ export class KubernetesApprovals {
       ...(options.logger ? { logger: options.logger } : {}),
       ...options.informer,
     });
-    this.#informer.on("add", (o) => this.#put(o)).on("update", (o) => this.#put(o)).on("delete", (o) => this.#remove(o));
+    this.#informer
+      .on("add", (o) => this.#put(o))
+      .on("update", (o) => this.#put(o))
+      .on("delete", (o) => this.#remove(o));
     this.#informer.onError((error) => (this.#lastError = error));
   }
 
@@ -77,14 +81,18 @@ export class KubernetesApprovals {
     timer.cancel();
     signal?.removeEventListener("abort", onAbort);
     if (!this.#informer.synced) {
-      throw new ApprovalsUnavailableError(`cannot read McpApprovals in namespace ${this.namespace}${this.#lastError ? `: ${this.#lastError.message}` : ""}`);
+      throw new ApprovalsUnavailableError(
+        `cannot read McpApprovals in namespace ${this.namespace}${this.#lastError ? `: ${this.#lastError.message}` : ""}`,
+      );
     }
   }
 
   /** Valid approvals bound to exactly this request, newest first (objects being deleted left out). */
   find(binding: ApprovalBinding): McpApprovalObject[] {
     const found = [...(this.#byBinding.get(bindingKey(binding))?.values() ?? [])];
-    return found.filter((a) => !a.metadata.deletionTimestamp).sort((a, b) => (b.metadata.creationTimestamp ?? "").localeCompare(a.metadata.creationTimestamp ?? ""));
+    return found
+      .filter((a) => !a.metadata.deletionTimestamp)
+      .sort((a, b) => (b.metadata.creationTimestamp ?? "").localeCompare(a.metadata.creationTimestamp ?? ""));
   }
 
   get(name: string): McpApprovalObject | undefined {
@@ -109,7 +117,11 @@ export class KubernetesApprovals {
     }
   }
 
-  async create(binding: ApprovalBinding, fields: { args: string; waitUntil: Date; expiresAt: Date }, signal?: AbortSignal): Promise<McpApprovalObject> {
+  async create(
+    binding: ApprovalBinding,
+    fields: { args: string; waitUntil: Date; expiresAt: Date },
+    signal?: AbortSignal,
+  ): Promise<McpApprovalObject> {
     const spec = {
       policy: binding.policy,
       policyGeneration: binding.policyGeneration,
@@ -129,7 +141,8 @@ export class KubernetesApprovals {
     for (let attempt = 0; ; attempt++) {
       try {
         const parsed = parseApproval(await this.#client.create(this.namespace, { metadata, spec }, signal));
-        if (!parsed.ok) throw new Error(`the API server returned an McpApproval that does not validate: ${parsed.problem}`);
+        if (!parsed.ok)
+          throw new Error(`the API server returned an McpApproval that does not validate: ${parsed.problem}`);
         this.#put(parsed.approval);
         return parsed.approval;
       } catch (error) {
@@ -143,21 +156,34 @@ export class KubernetesApprovals {
    * Records the one use of an approval, on the version `usable` says can be used. A version that
    * changed meanwhile is read again and retried while it stays usable; another writer's use wins.
    */
-  async consume(approval: McpApprovalObject, via: ApprovalUseType["via"], usable: (current: McpApprovalObject) => string | undefined, signal?: AbortSignal): Promise<ConsumeResult> {
+  async consume(
+    approval: McpApprovalObject,
+    via: ApprovalUseType["via"],
+    usable: (current: McpApprovalObject) => string | undefined,
+    signal?: AbortSignal,
+  ): Promise<ConsumeResult> {
     let current = approval;
     for (let attempt = 0; attempt < 4; attempt++) {
       const problem = usable(current);
       if (problem !== undefined) return { ok: false, current, why: problem };
-      const use: ApprovalUseType = { at: new Date((this.#o.clock ?? systemClock).now()).toISOString(), by: this.#o.podName, via };
+      const use: ApprovalUseType = {
+        at: new Date((this.#o.clock ?? systemClock).now()).toISOString(),
+        by: this.#o.podName,
+        via,
+      };
       try {
-        const parsed = parseApproval(await this.#client.replace({ ...current, spec: { ...current.spec, use } }, signal));
+        const parsed = parseApproval(
+          await this.#client.replace({ ...current, spec: { ...current.spec, use } }, signal),
+        );
         if (!parsed.ok) return { ok: false, current: undefined, why: parsed.problem };
         this.#put(parsed.approval);
         return { ok: true, approval: parsed.approval };
       } catch (error) {
         if (isNotFound(error)) return { ok: false, current: undefined, why: "it was deleted" };
         if (!isConflict(error)) throw error;
-        const fresh = parseApproval(await this.#client.get(this.namespace, current.metadata.name, signal).catch(() => undefined));
+        const fresh = parseApproval(
+          await this.#client.get(this.namespace, current.metadata.name, signal).catch(() => undefined),
+        );
         if (!fresh.ok) return { ok: false, current: undefined, why: "it changed and cannot be read again" };
         current = fresh.approval;
       }
@@ -184,7 +210,10 @@ export class KubernetesApprovals {
     const parsed = parseApproval(object);
     const name = object.metadata?.name ?? "";
     if (!parsed.ok) {
-      this.#o.logger?.warn({ approval: `${this.namespace}/${name}`, problem: parsed.problem }, "ignoring an McpApproval that does not validate");
+      this.#o.logger?.warn(
+        { approval: `${this.namespace}/${name}`, problem: parsed.problem },
+        "ignoring an McpApproval that does not validate",
+      );
       this.#remove(object);
       return;
     }
@@ -225,6 +254,11 @@ export class KubernetesApprovals {
 
 /** A readable name stem from a tool name: `resume_execution` → `resume-execution`. */
 export function nameStem(tool: string): string {
-  const stem = tool.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40).replace(/-+$/, "");
+  const stem = tool
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 40)
+    .replace(/-+$/, "");
   return stem || "call";
 }

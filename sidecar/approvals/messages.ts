@@ -5,7 +5,14 @@ import { approveCommand } from "../../policy/approval/state.ts";
 
 const span = (ms: number) => describeWindow(`${ms}ms`, ms);
 
-export function pendingMessage(p: { tool: string; namespace: string; name: string; waitedMs: number; ttlMs: number; held: boolean }): string {
+export function pendingMessage(p: {
+  tool: string;
+  namespace: string;
+  name: string;
+  waitedMs: number;
+  ttlMs: number;
+  held: boolean;
+}): string {
   const waited = p.held ? ` No decision came within ${span(p.waitedMs)}.` : "";
   return (
     `Calls to '${p.tool}' need approval by a person. Approval ${p.namespace}/${p.name} is waiting for a decision.${waited} ` +
@@ -14,7 +21,12 @@ export function pendingMessage(p: { tool: string; namespace: string; name: strin
   );
 }
 
-export function deniedMessage(p: { tool: string; approval: string | undefined; by: string; reason: string | undefined }): string {
+export function deniedMessage(p: {
+  tool: string;
+  approval: string | undefined;
+  by: string;
+  reason: string | undefined;
+}): string {
   const which = p.approval ? `Approval ${p.approval} for '${p.tool}'` : `The call to '${p.tool}'`;
   const reason = p.reason ? `: ${p.reason}${/[.!?]$/.test(p.reason) ? "" : "."}` : ".";
   return `${which} was denied by ${p.by}${reason} Do not retry it with these arguments.`;

@@ -46,8 +46,13 @@ test("a state bound to an McpApproval carries its name under the signature; veri
   assert.equal(first.ok && first.approval, "deploy-x7k2q");
   assert.equal(signer.verify(state, binding).ok, true, "verify does not use the state up: the McpApproval's use does");
   const [body, mac] = state.split(".").slice(1) as [string, string];
-  const renamed = Buffer.from(JSON.stringify({ ...(JSON.parse(Buffer.from(body, "base64url").toString()) as object), a: "deploy-other" })).toString("base64url");
-  assert.deepEqual(signer.verify(`mcpwarden1.${renamed}.${mac}`, binding), { ok: false, problem: "its signature does not verify" });
+  const renamed = Buffer.from(
+    JSON.stringify({ ...(JSON.parse(Buffer.from(body, "base64url").toString()) as object), a: "deploy-other" }),
+  ).toString("base64url");
+  assert.deepEqual(signer.verify(`mcpwarden1.${renamed}.${mac}`, binding), {
+    ok: false,
+    problem: "its signature does not verify",
+  });
   const unbound = signer.redeem(signer.sign(binding, 60_000), binding);
   assert.equal(unbound.ok && unbound.approval, undefined);
 });

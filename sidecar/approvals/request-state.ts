@@ -33,7 +33,8 @@ interface Payload {
   a?: string;
 }
 
-export type StateCheck = { ok: true; nonce: string; expiresAt: number; approval: string | undefined } | { ok: false; problem: string };
+export type StateCheck =
+  { ok: true; nonce: string; expiresAt: number; approval: string | undefined } | { ok: false; problem: string };
 
 export class RequestStateSigner {
   private readonly key: Buffer;
@@ -56,7 +57,15 @@ export class RequestStateSigner {
   }
 
   sign(binding: StateBinding, ttlMs: number, approval?: string): string {
-    const payload: Payload = { p: binding.policy, g: binding.grant, t: binding.tool, d: argumentsDigest(binding.args), e: this.now() + ttlMs, n: randomBytes(16).toString("base64url"), ...(approval !== undefined ? { a: approval } : {}) };
+    const payload: Payload = {
+      p: binding.policy,
+      g: binding.grant,
+      t: binding.tool,
+      d: argumentsDigest(binding.args),
+      e: this.now() + ttlMs,
+      n: randomBytes(16).toString("base64url"),
+      ...(approval !== undefined ? { a: approval } : {}),
+    };
     const body = Buffer.from(JSON.stringify(payload)).toString("base64url");
     return `${STATE_PREFIX}${body}.${this.mac(body)}`;
   }
@@ -76,17 +85,25 @@ export class RequestStateSigner {
   verify(state: string, binding: StateBinding): StateCheck {
     if (!state.startsWith(STATE_PREFIX)) return { ok: false, problem: "it is not this sidecar's" };
     const [body, mac, extra] = state.slice(STATE_PREFIX.length).split(".");
-    if (body === undefined || mac === undefined || extra !== undefined) return { ok: false, problem: "it is malformed" };
+    if (body === undefined || mac === undefined || extra !== undefined)
+      return { ok: false, problem: "it is malformed" };
     const expected = Buffer.from(this.mac(body));
     const given = Buffer.from(mac);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, problem: "its signature does not verify" };
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      return { ok: false, problem: "its signature does not verify" };
     const payload = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as Payload;
     const now = this.now();
     if (payload.e <= now) return { ok: false, problem: "it has expired" };
-    if (payload.p !== binding.policy || payload.g !== binding.grant) return { ok: false, problem: "it was issued to another caller or policy" };
+    if (payload.p !== binding.policy || payload.g !== binding.grant)
+      return { ok: false, problem: "it was issued to another caller or policy" };
     if (payload.t !== binding.tool) return { ok: false, problem: `it was issued for tool '${payload.t}'` };
     if (payload.d !== argumentsDigest(binding.args)) return { ok: false, problem: "it was issued for other arguments" };
-    return { ok: true, nonce: payload.n, expiresAt: payload.e, approval: typeof payload.a === "string" ? payload.a : undefined };
+    return {
+      ok: true,
+      nonce: payload.n,
+      expiresAt: payload.e,
+      approval: typeof payload.a === "string" ? payload.a : undefined,
+    };
   }
 
   private mac(body: string): string {

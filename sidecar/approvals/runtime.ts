@@ -79,8 +79,18 @@ export async function createApprovalRuntime(o: ApprovalRuntimeOptions): Promise<
   const clock = o.clock ?? systemClock;
   let kubernetes: KubernetesApprovals | undefined;
   if (o.policy) {
-    const [{ KubernetesApprovals }, { loadKubeConfig }] = await Promise.all([import("./kubernetes-approvals.ts"), import("../../kube/kubeconfig.ts")]);
-    kubernetes = new KubernetesApprovals({ kubeConfig: o.kubeConfig ?? loadKubeConfig(), namespace: o.policy.namespace, policy: o.policy.name, podName: o.podName, clock, logger: o.log });
+    const [{ KubernetesApprovals }, { loadKubeConfig }] = await Promise.all([
+      import("./kubernetes-approvals.ts"),
+      import("../../kube/kubeconfig.ts"),
+    ]);
+    kubernetes = new KubernetesApprovals({
+      kubeConfig: o.kubeConfig ?? loadKubeConfig(),
+      namespace: o.policy.namespace,
+      policy: o.policy.name,
+      podName: o.podName,
+      clock,
+      logger: o.log,
+    });
   }
   const broker = new ElicitationBroker();
   const held = new HeldCalls();

@@ -12,7 +12,14 @@ import type { RefundClass } from "../../policy/schema-refund.ts";
 import { writeAudit } from "../observability/audit.ts";
 import type { SidecarMetrics } from "../observability/metrics.ts";
 import type { PolicyHolder } from "../policy-holder.ts";
-import { storeKind, versionOf, type CallerContext, type DecidedCall, type DecidedTarget, type UpstreamOutcome } from "../tool-call.ts";
+import {
+  storeKind,
+  versionOf,
+  type CallerContext,
+  type DecidedCall,
+  type DecidedTarget,
+  type UpstreamOutcome,
+} from "../tool-call.ts";
 
 export interface CompletionDeps {
   holder: PolicyHolder;
@@ -29,13 +36,23 @@ export class CallCompletion {
   }
 
   /** A tool call's refund, durations and audit line. Never throws. */
-  async toolCall(call: DecidedCall, outcome: UpstreamOutcome, upstreamStatus?: number, results?: ResultVerdict): Promise<void> {
+  async toolCall(
+    call: DecidedCall,
+    outcome: UpstreamOutcome,
+    upstreamStatus?: number,
+    results?: ResultVerdict,
+  ): Promise<void> {
     const refunded = await this.refund(call, refundClassOf(outcome, upstreamStatus), call.request.tool);
     const seconds = (performance.now() - call.startedAt) / 1000;
     const policy = call.policy?.name ?? "_none";
     this.deps.metrics.observeToolCall({ policy, decision: call.verdict.decision }, seconds, call.traceId);
     // A client that went away says nothing about the upstream's latency.
-    if (call.forward && outcome !== "cancelled") this.deps.metrics.observeUpstream({ policy, tool: call.toolLabel }, (performance.now() - (call.forwardedAt ?? call.startedAt)) / 1000, call.traceId);
+    if (call.forward && outcome !== "cancelled")
+      this.deps.metrics.observeUpstream(
+        { policy, tool: call.toolLabel },
+        (performance.now() - (call.forwardedAt ?? call.startedAt)) / 1000,
+        call.traceId,
+      );
     writeAudit(this.deps.audit, {
       ...auditContext(call.policy, call.context),
       requestId: call.request.id,
@@ -77,9 +94,14 @@ export class CallCompletion {
    * Gives back the limits a forwarded request consumed when its failure refunds them; true when
    * they were given back. A store that fails the refund is counted and logged, never thrown.
    */
-  private async refund(decided: { forward: boolean; admission: Admission | undefined; policy: CompiledPolicy | undefined }, failure: RefundClass | undefined, name: string): Promise<boolean> {
+  private async refund(
+    decided: { forward: boolean; admission: Admission | undefined; policy: CompiledPolicy | undefined },
+    failure: RefundClass | undefined,
+    name: string,
+  ): Promise<boolean> {
     const store = this.deps.holder.store;
-    if (!decided.forward || !decided.admission || !failure || !store || !reservationFor(decided.admission, failure)) return false;
+    if (!decided.forward || !decided.admission || !failure || !store || !reservationFor(decided.admission, failure))
+      return false;
     try {
       return await refundToolCall(decided.admission, store, failure);
     } catch (err) {

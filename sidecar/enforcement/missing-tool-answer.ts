@@ -33,17 +33,33 @@ export function probeName(): string {
 export function shapeOf(answer: unknown, probe: string): { shape: MissingToolShape } | { problem: string } {
   if (typeof answer !== "object" || answer === null) return { problem: "the answer is not a JSON-RPC message" };
   const size = Buffer.byteLength(JSON.stringify(answer));
-  if (size > MAX_TEMPLATE_BYTES) return { problem: `the answer has ${size} bytes (at most ${MAX_TEMPLATE_BYTES} are kept)` };
+  if (size > MAX_TEMPLATE_BYTES)
+    return { problem: `the answer has ${size} bytes (at most ${MAX_TEMPLATE_BYTES} are kept)` };
   const { error, result } = answer as { error?: unknown; result?: unknown };
   // A name the server wrote in another form (escaped, cut short) cannot be replaced by the tool's:
   // the answer would show agents the probe's name.
   const marker = probe.slice(PROBE_PREFIX.length, PROBE_PREFIX.length + 12);
-  if (marker !== "" && JSON.stringify(substitute(answer, probe, PLACEHOLDER)).includes(marker)) return { problem: "the answer names the absent tool in a form other than its name" };
-  if (isObject(error) && typeof error.code === "number" && Number.isInteger(error.code) && typeof error.message === "string") {
-    return { shape: { kind: "error", template: substitute(error, probe, PLACEHOLDER) as MissingToolShape["template"] & { code: number; message: string } } };
+  if (marker !== "" && JSON.stringify(substitute(answer, probe, PLACEHOLDER)).includes(marker))
+    return { problem: "the answer names the absent tool in a form other than its name" };
+  if (
+    isObject(error) &&
+    typeof error.code === "number" &&
+    Number.isInteger(error.code) &&
+    typeof error.message === "string"
+  ) {
+    return {
+      shape: {
+        kind: "error",
+        template: substitute(error, probe, PLACEHOLDER) as MissingToolShape["template"] & {
+          code: number;
+          message: string;
+        },
+      },
+    };
   }
   if (isObject(result)) {
-    if (result.isError !== true) return { problem: `the upstream answered a call of the absent tool ${probe} without isError: true` };
+    if (result.isError !== true)
+      return { problem: `the upstream answered a call of the absent tool ${probe} without isError: true` };
     return { shape: { kind: "result", template: substitute(result, probe, PLACEHOLDER) as Record<string, unknown> } };
   }
   return { problem: "the answer has neither an error nor a result object" };
@@ -83,6 +99,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 function substitute(value: unknown, from: string, to: string): unknown {
   if (typeof value === "string") return value.replaceAll(from, to);
   if (Array.isArray(value)) return value.map((v) => substitute(v, from, to));
-  if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replaceAll(from, to), substitute(v, from, to)]));
+  if (isObject(value))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replaceAll(from, to), substitute(v, from, to)]));
   return value;
 }

@@ -37,7 +37,12 @@ export interface TargetEnforcerDeps {
   known: KnownTargets;
 }
 
-const NO_POLICY: Verdict = { decision: "denied", reason: "no_policy", rule: "(no policy)", message: "No policy is loaded in the mcp-warden sidecar yet, so this request is refused. Retry in a few seconds." };
+const NO_POLICY: Verdict = {
+  decision: "denied",
+  reason: "no_policy",
+  rule: "(no policy)",
+  message: "No policy is loaded in the mcp-warden sidecar yet, so this request is refused. Retry in a few seconds.",
+};
 
 export class TargetEnforcer {
   private readonly deps: TargetEnforcerDeps;
@@ -55,17 +60,39 @@ export class TargetEnforcer {
   }
 
   /** The decision; undefined when the policy says nothing about this kind (the request passes uncounted). */
-  async decide(kind: TargetKind, id: RequestId, target: string, args: Record<string, unknown>, context: CallerContext, startedAt = performance.now()): Promise<DecidedTarget | undefined> {
+  async decide(
+    kind: TargetKind,
+    id: RequestId,
+    target: string,
+    args: Record<string, unknown>,
+    context: CallerContext,
+    startedAt = performance.now(),
+  ): Promise<DecidedTarget | undefined> {
     const base = { kind, id, target, args, context, startedAt };
     const { current: policy, store } = this.deps.holder;
-    if (!policy || !store) return this.account({ ...base, verdict: NO_POLICY, forward: false, policy, admission: undefined });
+    if (!policy || !store)
+      return this.account({ ...base, verdict: NO_POLICY, forward: false, policy, admission: undefined });
     const evaluation = evaluateTarget(policy, { kind, target, args, caller: context.caller });
     if (evaluation === undefined) return undefined;
     const call = { tool: target, args, caller: context.caller, session: context.session };
-    const admission = evaluation.decision === "allowed" ? await admitToolCall(policy, call, evaluation, store) : stripPlan(evaluation);
-    if (admission.reason === "store_unavailable") this.deps.metrics.rateLimitStoreErrors.inc({ store: storeKind(policy.spec) });
-    const verdict: Verdict = { decision: admission.decision, reason: admission.reason, rule: admission.rule, message: admission.message, retryAfterSeconds: admission.retryAfterSeconds };
-    return this.account({ ...base, verdict, forward: admission.decision === "allowed" || policy.mode === "Audit", policy, admission });
+    const admission =
+      evaluation.decision === "allowed" ? await admitToolCall(policy, call, evaluation, store) : stripPlan(evaluation);
+    if (admission.reason === "store_unavailable")
+      this.deps.metrics.rateLimitStoreErrors.inc({ store: storeKind(policy.spec) });
+    const verdict: Verdict = {
+      decision: admission.decision,
+      reason: admission.reason,
+      rule: admission.rule,
+      message: admission.message,
+      retryAfterSeconds: admission.retryAfterSeconds,
+    };
+    return this.account({
+      ...base,
+      verdict,
+      forward: admission.decision === "allowed" || policy.mode === "Audit",
+      policy,
+      admission,
+    });
   }
 
   /**
@@ -75,7 +102,12 @@ export class TargetEnforcer {
    * target that is hidden or denied refuses the request (limits are not drawn on; reading it later is
    * decided again). Undefined: the request may go on.
    */
-  refuseNaming(kind: TargetKind, targets: readonly string[], context: CallerContext, id: RequestId): DecidedTarget | undefined {
+  refuseNaming(
+    kind: TargetKind,
+    targets: readonly string[],
+    context: CallerContext,
+    id: RequestId,
+  ): DecidedTarget | undefined {
     const policy = this.deps.holder.current;
     const base = { kind, id, args: {}, context, startedAt: performance.now(), admission: undefined, forward: false };
     if (!policy) return this.account({ ...base, target: targets[0] ?? "", verdict: NO_POLICY, policy });
@@ -83,7 +115,12 @@ export class TargetEnforcer {
       const evaluation = evaluateTarget(policy, { kind, target, args: {}, caller: context.caller });
       if (evaluation === undefined) return undefined;
       if (evaluation.decision === "allowed" || policy.mode === "Audit") continue;
-      const verdict: Verdict = { decision: evaluation.decision, reason: evaluation.reason, rule: evaluation.rule, message: evaluation.message };
+      const verdict: Verdict = {
+        decision: evaluation.decision,
+        reason: evaluation.reason,
+        rule: evaluation.rule,
+        message: evaluation.message,
+      };
       return this.account({ ...base, target, verdict, policy });
     }
     return undefined;
@@ -91,8 +128,16 @@ export class TargetEnforcer {
 
   private account(decided: DecidedTarget): DecidedTarget {
     const block = decided.kind === "resource" ? decided.policy?.resources : decided.policy?.prompts;
-    const name = block?.names(decided.target) || this.deps.known.has(decided.kind, decided.target) ? decided.target : UNKNOWN_TOOL;
-    this.deps.metrics.requestsDecided.inc({ policy: decided.policy?.name ?? "_none", kind: decided.kind, name, decision: decided.verdict.decision, reason: decided.verdict.reason, mode: decided.policy?.mode ?? "Enforce" });
+    const name =
+      block?.names(decided.target) || this.deps.known.has(decided.kind, decided.target) ? decided.target : UNKNOWN_TOOL;
+    this.deps.metrics.requestsDecided.inc({
+      policy: decided.policy?.name ?? "_none",
+      kind: decided.kind,
+      name,
+      decision: decided.verdict.decision,
+      reason: decided.verdict.reason,
+      mode: decided.policy?.mode ?? "Enforce",
+    });
     return decided;
   }
 

@@ -3,7 +3,10 @@ import { describe, it } from "node:test";
 import { KnownTools } from "./tool-names.ts";
 import { ToolInputSchemas } from "./tool-input-schemas.ts";
 
-const tool = (name: string, properties: Record<string, unknown> = { flag: { type: "boolean" } }) => ({ name, inputSchema: { type: "object", properties, additionalProperties: false } });
+const tool = (name: string, properties: Record<string, unknown> = { flag: { type: "boolean" } }) => ({
+  name,
+  inputSchema: { type: "object", properties, additionalProperties: false },
+});
 
 function check(schemas: ToolInputSchemas, name: string, args: unknown): string | undefined {
   const schema = schemas.lookup(name);
@@ -49,7 +52,11 @@ describe("the catalogue of declared input schemas", () => {
     assert.equal(schemas.size, 2);
     assert.equal(schemas.lookup("c"), undefined);
     const noSchema = new ToolInputSchemas();
-    noSchema.learn([{ name: "bare" }, { name: "big", inputSchema: { type: "object", properties: { n: { const: 10n } } } }, { name: "list", inputSchema: [] }]);
+    noSchema.learn([
+      { name: "bare" },
+      { name: "big", inputSchema: { type: "object", properties: { n: { const: 10n } } } },
+      { name: "list", inputSchema: [] },
+    ]);
     assert.deepEqual(noSchema.lookup("bare"), { problem: "the tool declares no inputSchema" });
     assert.deepEqual(noSchema.lookup("big"), { problem: "the tool's inputSchema cannot be read as JSON" });
     assert.deepEqual(noSchema.lookup("list"), { problem: "the tool's inputSchema is not a JSON Schema object" });
@@ -64,7 +71,11 @@ describe("KnownTools and the upstream's tool lists", () => {
     assert.equal(known.inputSchemas.size, 2);
     assert.equal(known.lacks("zzz"), false, "without the sidecar's own listing, no name is known to be missing");
     known.replaceTools([tool("b")]);
-    assert.equal(known.has("a"), false, "a complete listing is the catalogue: a tool it no longer lists is one the server does not have");
+    assert.equal(
+      known.has("a"),
+      false,
+      "a complete listing is the catalogue: a tool it no longer lists is one the server does not have",
+    );
     assert.ok(known.lacks("a") && !known.lacks("b"));
     assert.equal(known.inputSchemas.lookup("a"), undefined);
   });
@@ -93,7 +104,12 @@ describe("warming the catalogue", () => {
     schemas.warm();
     schemas.learn([tool("c")]);
     schemas.warm(); // while warming: picked up when the first round ends
-    const compiledNow = () => ["a", "b", "c"].filter((n) => (schemas as unknown as { entries: Map<string, { compiled?: unknown }> }).entries.get(n)?.compiled !== undefined).length;
+    const compiledNow = () =>
+      ["a", "b", "c"].filter(
+        (n) =>
+          (schemas as unknown as { entries: Map<string, { compiled?: unknown }> }).entries.get(n)?.compiled !==
+          undefined,
+      ).length;
     assert.equal(compiledNow(), 0, "nothing compiled synchronously");
     await new Promise((r) => setImmediate(r));
     assert.equal(compiledNow(), 1, "one per turn");

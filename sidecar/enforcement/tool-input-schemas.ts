@@ -2,7 +2,11 @@
 // from the sidecar's own tools/list (a complete listing replaces what is known) and from the
 // tools/list answers agents receive through the proxy (pages merge in). Compiled on first use, each
 // distinct schema once; bounded, so a misbehaving upstream cannot grow it without limit.
-import { createDeclaredSchemaCompiler, type DeclaredInputSchemas, type DeclaredSchema } from "../../policy/input-schemas.ts";
+import {
+  createDeclaredSchemaCompiler,
+  type DeclaredInputSchemas,
+  type DeclaredSchema,
+} from "../../policy/input-schemas.ts";
 
 interface Entry {
   /**
@@ -103,7 +107,8 @@ export class ToolInputSchemas implements DeclaredInputSchemas {
 
   private compiled(text: string | undefined): DeclaredSchema {
     if (text === undefined) return { problem: "the tool declares no inputSchema" };
-    if (text.length > MAX_SCHEMA_CHARS) return { problem: `the tool's inputSchema is larger than ${MAX_SCHEMA_CHARS} characters` };
+    if (text.length > MAX_SCHEMA_CHARS)
+      return { problem: `the tool's inputSchema is larger than ${MAX_SCHEMA_CHARS} characters` };
     return this.compile(JSON.parse(text), text);
   }
 

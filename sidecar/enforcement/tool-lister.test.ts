@@ -26,7 +26,12 @@ describe("the sidecar's own tools/list", { timeout: 60_000 }, () => {
     const upstream = await startToolListServer({ tools: ["a", "b", "c", "d", "e"].map((n) => tool(n)), pageSize: 2 });
     cleanup.push(() => upstream.close());
     const known = new KnownTools();
-    const lister = new ToolLister({ url: new URL(`http://127.0.0.1:${upstream.port}/mcp`), knownTools: known, log: pino({ level: "silent" }), version: "test" });
+    const lister = new ToolLister({
+      url: new URL(`http://127.0.0.1:${upstream.port}/mcp`),
+      knownTools: known,
+      log: pino({ level: "silent" }),
+      version: "test",
+    });
     cleanup.push(() => lister.stop());
     lister.start();
     await eventually(() => assert.equal(known.inputSchemas.size, 5));
@@ -59,12 +64,26 @@ describe("the sidecar's own tools/list", { timeout: 60_000 }, () => {
     const known = new KnownTools();
     const lines: string[] = [];
     const log = pino({ level: "debug" }, { write: (s: string) => void lines.push(s) });
-    const lister = new ToolLister({ url: new URL(`http://127.0.0.1:${port}/mcp`), knownTools: known, log, version: "test", minDelayMs: 100, maxDelayMs: 400 });
+    const lister = new ToolLister({
+      url: new URL(`http://127.0.0.1:${port}/mcp`),
+      knownTools: known,
+      log,
+      version: "test",
+      minDelayMs: 100,
+      maxDelayMs: 400,
+    });
     cleanup.push(() => lister.stop());
     lister.start();
     await eventually(() => assert.ok(lines.some((l) => l.includes("cannot list the upstream's tools yet"))));
     assert.equal(lister.listed, false);
-    assert.equal(await Promise.race([known.toolListChanged().then(() => "settled"), new Promise((r) => setTimeout(() => r("waiting"), 3000))]), "settled", "a failed attempt settles its waiters too");
+    assert.equal(
+      await Promise.race([
+        known.toolListChanged().then(() => "settled"),
+        new Promise((r) => setTimeout(() => r("waiting"), 3000)),
+      ]),
+      "settled",
+      "a failed attempt settles its waiters too",
+    );
 
     let upstream = await startToolListServer({ port, tools: [tool("late")] });
     cleanup.push(() => upstream.close());
@@ -83,7 +102,12 @@ describe("the sidecar's own tools/list", { timeout: 60_000 }, () => {
     const upstream = await startToolListServer({ tools: ["a", "b", "c"].map((n) => tool(n)), pageSize: 2 });
     cleanup.push(() => upstream.close());
     const known = new KnownTools();
-    const lister = new ToolLister({ url: new URL(`http://127.0.0.1:${upstream.port}/mcp`), knownTools: known, log: pino({ level: "silent" }), version: "test" });
+    const lister = new ToolLister({
+      url: new URL(`http://127.0.0.1:${upstream.port}/mcp`),
+      knownTools: known,
+      log: pino({ level: "silent" }),
+      version: "test",
+    });
     cleanup.push(() => lister.stop());
     const catalogues: string[][] = [];
     lister.onCatalogue(() => {
@@ -93,9 +117,16 @@ describe("the sidecar's own tools/list", { timeout: 60_000 }, () => {
     lister.start();
     await eventually(() => assert.ok(known.missingTool.learnt));
     assert.deepEqual(catalogues, [["a", "b", "c"]], "every page, once, despite the listener before it failing");
-    assert.deepEqual(known.missingTool.learnt, { kind: "result", template: { isError: true, content: [{ type: "text", text: "Tool \u0000tool\u0000 not found" }] } });
+    assert.deepEqual(known.missingTool.learnt, {
+      kind: "result",
+      template: { isError: true, content: [{ type: "text", text: "Tool \u0000tool\u0000 not found" }] },
+    });
     assert.deepEqual(upstream.calls, [], "the probe ran nothing");
-    assert.deepEqual(known.answerMissing(4, "secret", false), { jsonrpc: "2.0", id: 4, result: { isError: true, content: [{ type: "text", text: "Tool secret not found" }] } });
+    assert.deepEqual(known.answerMissing(4, "secret", false), {
+      jsonrpc: "2.0",
+      id: 4,
+      result: { isError: true, content: [{ type: "text", text: "Tool secret not found" }] },
+    });
 
     remove();
     upstream.tools = [tool("d")];
@@ -104,12 +135,22 @@ describe("the sidecar's own tools/list", { timeout: 60_000 }, () => {
   });
 
   it("refuses a catalogue beyond its bounds, and keeps trying", async () => {
-    const upstream = await startToolListServer({ tools: Array.from({ length: 10_001 }, (_, i) => ({ name: `t${i}`, inputSchema: { type: "object" as const } })), pageSize: 5000 });
+    const upstream = await startToolListServer({
+      tools: Array.from({ length: 10_001 }, (_, i) => ({ name: `t${i}`, inputSchema: { type: "object" as const } })),
+      pageSize: 5000,
+    });
     cleanup.push(() => upstream.close());
     const known = new KnownTools();
     const lines: string[] = [];
     const log = pino({ level: "debug" }, { write: (s: string) => void lines.push(s) });
-    const lister = new ToolLister({ url: new URL(`http://127.0.0.1:${upstream.port}/mcp`), knownTools: known, log, version: "test", minDelayMs: 100, maxDelayMs: 200 });
+    const lister = new ToolLister({
+      url: new URL(`http://127.0.0.1:${upstream.port}/mcp`),
+      knownTools: known,
+      log,
+      version: "test",
+      minDelayMs: 100,
+      maxDelayMs: 200,
+    });
     cleanup.push(() => lister.stop());
     lister.start();
     await eventually(() => assert.ok(lines.some((l) => l.includes("more than 10000 tools"))));

@@ -72,7 +72,13 @@ export class ToolLister {
   private observe: ((message: JSONRPCMessage) => void) | undefined;
 
   constructor(options: ToolListerOptions) {
-    this.options = { minDelayMs: 1000, maxDelayMs: 10_000, requestTimeoutMs: 10_000, listingTimeoutMs: 60_000, ...options };
+    this.options = {
+      minDelayMs: 1000,
+      maxDelayMs: 10_000,
+      requestTimeoutMs: 10_000,
+      listingTimeoutMs: 60_000,
+      ...options,
+    };
     this.unsubscribe = options.knownTools.onToolListChanged(() => this.refresh());
   }
 
@@ -155,7 +161,10 @@ export class ToolLister {
         await this.dropClient();
         // The first failures are expected while the upstream starts (it starts after the sidecar).
         const level = failures === 1 || failures % 20 === 0 ? "warn" : "debug";
-        this.options.log[level]({ err: (err as Error).message, failures, retryInMs: delay }, "cannot list the upstream's tools yet; calls are decided meanwhile (strict argument checks deny tools not listed so far)");
+        this.options.log[level](
+          { err: (err as Error).message, failures, retryInMs: delay },
+          "cannot list the upstream's tools yet; calls are decided meanwhile (strict argument checks deny tools not listed so far)",
+        );
         await this.sleep(delay * (0.75 + Math.random() * 0.5));
         delay = Math.min(delay * 2, this.options.maxDelayMs);
       }
@@ -170,13 +179,19 @@ export class ToolLister {
     let cursor: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
       const timeout = Math.min(this.options.requestTimeoutMs, deadline - Date.now());
-      if (timeout <= 0) throw new Error(`the upstream's tools/list took longer than ${this.options.listingTimeoutMs} ms`);
-      const result = await client.request({ method: "tools/list", params: cursor === undefined ? {} : { cursor } }, ListPage, { timeout });
+      if (timeout <= 0)
+        throw new Error(`the upstream's tools/list took longer than ${this.options.listingTimeoutMs} ms`);
+      const result = await client.request(
+        { method: "tools/list", params: cursor === undefined ? {} : { cursor } },
+        ListPage,
+        { timeout },
+      );
       tools.push(...result.tools);
       if (tools.length > MAX_TOOLS) throw new Error(`the upstream's tools/list has more than ${MAX_TOOLS} tools`);
       cursor = result.nextCursor;
       if (cursor === undefined) return tools;
-      if (seen.has(cursor)) throw new Error(`the upstream's tools/list repeats the cursor ${JSON.stringify(cursor.slice(0, 64))}`);
+      if (seen.has(cursor))
+        throw new Error(`the upstream's tools/list repeats the cursor ${JSON.stringify(cursor.slice(0, 64))}`);
       seen.add(cursor);
     }
     throw new Error(`the upstream's tools/list has more than ${MAX_PAGES} pages`);
@@ -211,17 +226,41 @@ export class ToolLister {
     }
     const learnt = shapeOf(answer, name);
     if ("problem" in learnt) {
-      this.options.log.warn({ problem: learnt.problem }, "the upstream's answer for a missing tool is not imitated; hidden tools answer with JSON-RPC invalid params");
+      this.options.log.warn(
+        { problem: learnt.problem },
+        "the upstream's answer for a missing tool is not imitated; hidden tools answer with JSON-RPC invalid params",
+      );
     } else {
       this.options.knownTools.missingTool.learn(learnt.shape);
-      this.options.log.info({ kind: learnt.shape.kind }, "learnt how the upstream answers a missing tool; hidden tools answer the same");
+      this.options.log.info(
+        { kind: learnt.shape.kind },
+        "learnt how the upstream answers a missing tool; hidden tools answer the same",
+      );
     }
     const capabilities = client.getServerCapabilities();
     const [prompt, resource, template] = [probeName(), `${probeName()}:absent`, `${probeName()}:{absent}`];
     const targets = [
-      { kind: "prompt" as const, method: "prompts/get", has: capabilities?.prompts, probe: prompt, params: { name: prompt } },
-      { kind: "resource" as const, method: "resources/read", has: capabilities?.resources, probe: resource, params: { uri: resource } },
-      { kind: "template" as const, method: "completion/complete", has: capabilities?.completions, probe: template, params: { ref: { type: "ref/resource", uri: template }, argument: { name: "absent", value: "" } } },
+      {
+        kind: "prompt" as const,
+        method: "prompts/get",
+        has: capabilities?.prompts,
+        probe: prompt,
+        params: { name: prompt },
+      },
+      {
+        kind: "resource" as const,
+        method: "resources/read",
+        has: capabilities?.resources,
+        probe: resource,
+        params: { uri: resource },
+      },
+      {
+        kind: "template" as const,
+        method: "completion/complete",
+        has: capabilities?.completions,
+        probe: template,
+        params: { ref: { type: "ref/resource", uri: template }, argument: { name: "absent", value: "" } },
+      },
     ];
     for (const t of targets.filter((target) => target.has !== undefined)) {
       const missing = await this.askAbsent(client, t.method, t.params, t.kind);
@@ -234,7 +273,12 @@ export class ToolLister {
   }
 
   /** The upstream's answer, as it came, to a request for something absent; undefined when none came. */
-  private async askAbsent(client: Client, method: string, params: Record<string, unknown>, what: string): Promise<JSONRPCMessage | undefined> {
+  private async askAbsent(
+    client: Client,
+    method: string,
+    params: Record<string, unknown>,
+    what: string,
+  ): Promise<JSONRPCMessage | undefined> {
     let answer: JSONRPCMessage | undefined;
     let probeId: unknown;
     this.observe = (message) => {
@@ -250,7 +294,10 @@ export class ToolLister {
       await client.request({ method, params }, z.looseObject({}), { timeout: this.options.requestTimeoutMs });
     } catch (err) {
       if (!(err instanceof McpError) || answer === undefined) {
-        this.options.log.debug({ err: (err as Error).message }, `cannot learn how the upstream answers a missing ${what} yet`);
+        this.options.log.debug(
+          { err: (err as Error).message },
+          `cannot learn how the upstream answers a missing ${what} yet`,
+        );
         return undefined;
       }
     } finally {
@@ -304,7 +351,10 @@ export class ToolLister {
     client.onerror = () => undefined;
     const transport = client.transport as StreamableHTTPClientTransport | undefined;
     // Best effort: end the upstream session rather than leave it to expire.
-    await Promise.race([transport?.terminateSession().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+    await Promise.race([
+      transport?.terminateSession().catch(() => undefined),
+      new Promise((r) => setTimeout(r, 1000).unref()),
+    ]);
     await client.close().catch(() => undefined);
   }
 
@@ -338,9 +388,14 @@ const boundedFetch: typeof fetch = async (input, init) => {
   const limit = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
       seen += chunk.byteLength;
-      if (seen > MAX_ANSWER_BYTES) controller.error(new Error(`the upstream's answer is larger than ${MAX_ANSWER_BYTES} bytes`));
+      if (seen > MAX_ANSWER_BYTES)
+        controller.error(new Error(`the upstream's answer is larger than ${MAX_ANSWER_BYTES} bytes`));
       else controller.enqueue(chunk);
     },
   });
-  return new Response(res.body.pipeThrough(limit), { status: res.status, statusText: res.statusText, headers: res.headers });
+  return new Response(res.body.pipeThrough(limit), {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
 };

@@ -25,7 +25,11 @@ export class KnownTools {
   /** How the upstream answers a tool it does not have (hidden tools answer the same). */
   readonly missingTool = new MissingToolAnswer();
   /** How the upstream answers prompts/get of a prompt, resources/read of a resource and completion/complete of a resource template it does not have. */
-  readonly missingTarget = { prompt: new MissingToolAnswer(), resource: new MissingToolAnswer(), template: new MissingToolAnswer() };
+  readonly missingTarget = {
+    prompt: new MissingToolAnswer(),
+    resource: new MissingToolAnswer(),
+    template: new MissingToolAnswer(),
+  };
   private catalogued = false;
 
   constructor(limit = 10_000, onSize?: (size: number) => void) {
@@ -111,7 +115,11 @@ export class KnownTools {
 }
 
 function toolNames(tools: readonly unknown[]): string[] {
-  return tools.flatMap((t) => (typeof t === "object" && t !== null && typeof (t as { name?: unknown }).name === "string" ? [(t as { name: string }).name] : []));
+  return tools.flatMap((t) =>
+    typeof t === "object" && t !== null && typeof (t as { name?: unknown }).name === "string"
+      ? [(t as { name: string }).name]
+      : [],
+  );
 }
 
 export function followsNameGuidance(name: string): boolean {
@@ -119,10 +127,16 @@ export function followsNameGuidance(name: string): boolean {
 }
 
 /** Why a tool name is refused before policy evaluation, or undefined when it may be decided. */
-export function toolNameProblem(name: string, policy: CompiledPolicy | undefined, known: KnownTools): string | undefined {
+export function toolNameProblem(
+  name: string,
+  policy: CompiledPolicy | undefined,
+  known: KnownTools,
+): string | undefined {
   if (followsNameGuidance(name) || known.has(name) || policy?.namesTool(name)) return undefined;
-  return `Tool name ${JSON.stringify(name.length > 140 ? `${name.slice(0, 140)}…` : name)} is not a valid tool name: ` +
-    "use the exact name from tools/list (letters, digits, '_', '.', '-', '/'; at most 128 characters)";
+  return (
+    `Tool name ${JSON.stringify(name.length > 140 ? `${name.slice(0, 140)}…` : name)} is not a valid tool name: ` +
+    "use the exact name from tools/list (letters, digits, '_', '.', '-', '/'; at most 128 characters)"
+  );
 }
 
 /**

@@ -30,9 +30,14 @@ export function parseApiKeyGrants(text: string): ParsedGrants {
       return;
     }
     const name = line.slice(0, colon).trim();
-    const hex = line.slice(colon + 1).trim().toLowerCase();
-    if (!NAME.test(name)) problems.push(`${where}: invalid grant name ${JSON.stringify(name)} (letters, digits and _ . @ : / -)`);
-    else if (!HEX_DIGEST.test(hex)) problems.push(`${where}: the value for "${name}" must be the 64 hex digits of sha256(key), not the key itself`);
+    const hex = line
+      .slice(colon + 1)
+      .trim()
+      .toLowerCase();
+    if (!NAME.test(name))
+      problems.push(`${where}: invalid grant name ${JSON.stringify(name)} (letters, digits and _ . @ : / -)`);
+    else if (!HEX_DIGEST.test(hex))
+      problems.push(`${where}: the value for "${name}" must be the 64 hex digits of sha256(key), not the key itself`);
     else if (names.has(name)) problems.push(`${where}: grant "${name}" is listed twice`);
     else if (digests.has(hex)) problems.push(`${where}: grant "${name}" has the same key as an earlier grant`);
     else {

@@ -76,12 +76,19 @@ export class Authenticator {
     this.jwt = spec?.jwt && tokens ? new tokens.JwtVerifier(spec.jwt) : undefined;
     this.kubernetes = undefined;
     if (spec?.kubernetes) {
-      if (k8s && this.options.kubernetesApi) this.kubernetes = new k8s.KubernetesTokenVerifier(this.options.kubernetesApi, spec.kubernetes.audiences);
-      else log.error("identity.kubernetes is set but the Kubernetes API is unknown (not in a cluster, no --kubernetes-api): service-account tokens are refused");
+      if (k8s && this.options.kubernetesApi)
+        this.kubernetes = new k8s.KubernetesTokenVerifier(this.options.kubernetesApi, spec.kubernetes.audiences);
+      else
+        log.error(
+          "identity.kubernetes is set but the Kubernetes API is unknown (not in a cluster, no --kubernetes-api): service-account tokens are refused",
+        );
     }
     const file = this.options.apiKeysFile ?? spec?.apiKeys?.file;
     if (spec?.apiKeys?.secretRef && !file) {
-      log.error({ secret: spec.apiKeys.secretRef.name }, "identity.apiKeys.secretRef needs the Secret mounted into the sidecar and passed with --api-keys; API keys are refused");
+      log.error(
+        { secret: spec.apiKeys.secretRef.name },
+        "identity.apiKeys.secretRef needs the Secret mounted into the sidecar and passed with --api-keys; API keys are refused",
+      );
     }
     await this.watchGrants(file);
   }
@@ -114,10 +121,12 @@ export class Authenticator {
     if (!token) return { ok: false, problem: "invalid", message: "the Authorization header must be 'Bearer <token>'" };
     if (this.grants) {
       const name = matchApiKey(this.grants, token);
-      if (name !== undefined) return { ok: true, caller: { grant: apiKeyGrant(name), sub: name, groups: [], claims: {} }, method: "api_key" };
+      if (name !== undefined)
+        return { ok: true, caller: { grant: apiKeyGrant(name), sub: name, groups: [], claims: {} }, method: "api_key" };
     }
     const tokens = this.tokens;
-    if (!JWT_SHAPE.test(token) || !tokens || (!this.jwt && !this.kubernetes)) return { ok: false, problem: "invalid", message: "unknown credential" };
+    if (!JWT_SHAPE.test(token) || !tokens || (!this.jwt && !this.kubernetes))
+      return { ok: false, problem: "invalid", message: "unknown credential" };
     const issuer = tokens.unverifiedIssuer(token);
     try {
       if (this.kubernetes && (!this.jwt || issuer !== this.jwt.settings.issuer)) {
@@ -126,7 +135,14 @@ export class Authenticator {
       if (this.jwt) return { ok: true, caller: (await this.jwt.verify(token)).caller, method: "jwt" };
     } catch (err) {
       const problem = tokens.classifyVerificationError(err);
-      return { ok: false, problem, message: problem === "invalid" ? `invalid token: ${(err as Error).message}` : `cannot verify tokens right now: ${(err as Error).message}` };
+      return {
+        ok: false,
+        problem,
+        message:
+          problem === "invalid"
+            ? `invalid token: ${(err as Error).message}`
+            : `cannot verify tokens right now: ${(err as Error).message}`,
+      };
     }
     return { ok: false, problem: "invalid", message: "unknown credential" };
   }
@@ -144,13 +160,19 @@ export class Authenticator {
       onContent: (text) => {
         const parsed = parseApiKeyGrants(text);
         if (!parsed.ok) {
-          log.error({ file, problems: parsed.problems }, this.grants ? "invalid API-key file rejected; the previous grants stay in force" : "invalid API-key file rejected; API keys are refused");
+          log.error(
+            { file, problems: parsed.problems },
+            this.grants
+              ? "invalid API-key file rejected; the previous grants stay in force"
+              : "invalid API-key file rejected; API keys are refused",
+          );
           return;
         }
         this.grants = parsed.grants;
         log.info({ file, grants: parsed.grants.length }, "API-key grants loaded");
       },
-      onError: (err) => log.error({ err: err.message }, "cannot read the API-key file; the previous grants stay in force"),
+      onError: (err) =>
+        log.error({ err: err.message }, "cannot read the API-key file; the previous grants stay in force"),
     });
     return this.watched.ready;
   }

@@ -23,4 +23,3 @@ export function jwtGrant(subject: string): string {
 export function serviceAccountGrant(namespace: string, name: string): string {
   return `k8s:system:serviceaccount:${namespace}:${name}`;
 }
-

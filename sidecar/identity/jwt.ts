@@ -2,11 +2,31 @@
 // issuer, audience, expiry (required) and not-before with the configured clock skew. The JWKS location
 // comes from the policy or from the issuer's OpenID discovery document; keys are cached and refetched
 // when a token names an unknown key id (jose's cooldown bounds how often).
-import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type FetchImplementation, type JWTPayload } from "jose";
+import {
+  createRemoteJWKSet,
+  customFetch,
+  decodeJwt,
+  errors,
+  jwtVerify,
+  type FetchImplementation,
+  type JWTPayload,
+} from "jose";
 import type { CelCaller } from "../../policy/cel/environment.ts";
 import { jwtGrant } from "./grants.ts";
 
-export const ASYMMETRIC_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
+export const ASYMMETRIC_ALGORITHMS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+  "Ed25519",
+];
 
 export interface JwtSettings {
   issuer: string;
@@ -22,7 +42,10 @@ export class TokenRejected extends Error {
   override name = "TokenRejected";
 }
 
-export type FetchLike = (url: string, init: { headers?: Headers | Record<string, string>; signal?: AbortSignal }) => Promise<Response>;
+export type FetchLike = (
+  url: string,
+  init: { headers?: Headers | Record<string, string>; signal?: AbortSignal },
+) => Promise<Response>;
 
 /** Verifies tokens of one issuer. */
 export class JwtVerifier {
@@ -70,7 +93,10 @@ export class JwtVerifier {
     const response = await this.fetch(url, { signal: AbortSignal.timeout(5000) });
     if (!response.ok) throw new Error(`OpenID discovery at ${url} answered HTTP ${response.status}`);
     const doc = (await response.json()) as { jwks_uri?: unknown; issuer?: unknown };
-    if (doc.issuer !== this.settings.issuer) throw new Error(`OpenID discovery at ${url} names issuer ${JSON.stringify(doc.issuer)}, not ${this.settings.issuer}`);
+    if (doc.issuer !== this.settings.issuer)
+      throw new Error(
+        `OpenID discovery at ${url} names issuer ${JSON.stringify(doc.issuer)}, not ${this.settings.issuer}`,
+      );
     if (typeof doc.jwks_uri !== "string") throw new Error(`OpenID discovery at ${url} has no jwks_uri`);
     return doc.jwks_uri;
   }
@@ -80,7 +106,11 @@ export function callerFromClaims(payload: JWTPayload, subjectClaim: string, grou
   const sub = payload[subjectClaim];
   if (typeof sub !== "string" || sub === "") throw new TokenRejected(`token has no "${subjectClaim}" claim`);
   const rawGroups = payload[groupsClaim];
-  const groups = Array.isArray(rawGroups) ? rawGroups.filter((g): g is string => typeof g === "string") : typeof rawGroups === "string" ? [rawGroups] : [];
+  const groups = Array.isArray(rawGroups)
+    ? rawGroups.filter((g): g is string => typeof g === "string")
+    : typeof rawGroups === "string"
+      ? [rawGroups]
+      : [];
   return { grant: jwtGrant(sub), sub, groups, claims: payload };
 }
 

@@ -16,5 +16,9 @@ export function inClusterApiAccess(env: NodeJS.ProcessEnv = process.env): Kubern
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT ?? "443";
   if (!host) return undefined;
-  return { server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`, tokenFile: IN_CLUSTER_TOKEN_FILE, caFile: IN_CLUSTER_CA_FILE };
+  return {
+    server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    tokenFile: IN_CLUSTER_TOKEN_FILE,
+    caFile: IN_CLUSTER_CA_FILE,
+  };
 }

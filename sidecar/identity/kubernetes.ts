@@ -80,7 +80,14 @@ export class KubernetesTokenVerifier {
     const doc = (await response.json()) as { issuer?: unknown };
     if (typeof doc.issuer !== "string") throw new Error(`service-account issuer discovery at ${url} names no issuer`);
     return new JwtVerifier(
-      { issuer: doc.issuer, audiences: this.audiences, jwksUri: `${this.access.server}/openid/v1/jwks`, clockSkewSeconds: 30, subjectClaim: "sub", groupsClaim: "groups" },
+      {
+        issuer: doc.issuer,
+        audiences: this.audiences,
+        jwksUri: `${this.access.server}/openid/v1/jwks`,
+        clockSkewSeconds: 30,
+        subjectClaim: "sub",
+        groupsClaim: "groups",
+      },
       this.fetch,
     );
   }

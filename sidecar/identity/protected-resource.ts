@@ -14,11 +14,20 @@ function publicOrigin(req: IncomingMessage, publicUrl: URL | undefined): string 
   return `${proto}://${headerValue(req.headers, "host") ?? "localhost"}`;
 }
 
-export function protectedResourceMetadataUrl(req: IncomingMessage, publicUrl: URL | undefined, mcpPath: string): string {
+export function protectedResourceMetadataUrl(
+  req: IncomingMessage,
+  publicUrl: URL | undefined,
+  mcpPath: string,
+): string {
   return `${publicOrigin(req, publicUrl)}${WELL_KNOWN}${publicUrl ? publicUrl.pathname.replace(/\/$/, "") : mcpPath}`;
 }
 
-export function protectedResourceMetadata(req: IncomingMessage, publicUrl: URL | undefined, mcpPath: string, authorizationServers: readonly string[]): Record<string, unknown> {
+export function protectedResourceMetadata(
+  req: IncomingMessage,
+  publicUrl: URL | undefined,
+  mcpPath: string,
+  authorizationServers: readonly string[],
+): Record<string, unknown> {
   return {
     resource: publicUrl ? publicUrl.href : `${publicOrigin(req, publicUrl)}${mcpPath}`,
     authorization_servers: authorizationServers,

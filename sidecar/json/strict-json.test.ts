@@ -7,7 +7,11 @@ const limits = { maxDepth: 64 };
 const parse = (text: string) => parseStrictJson(text, limits);
 
 function rejects(text: string, pattern: RegExp): void {
-  assert.throws(() => parse(text), (err: unknown) => err instanceof JsonInputError && pattern.test(err.message), text);
+  assert.throws(
+    () => parse(text),
+    (err: unknown) => err instanceof JsonInputError && pattern.test(err.message),
+    text,
+  );
 }
 
 describe("parseStrictJson", () => {
@@ -20,7 +24,10 @@ describe("parseStrictJson", () => {
         try {
           read = parse(text).value;
         } catch (err) {
-          assert.match((err as Error).message, /beyond the integers every server reads alike|cannot be represented exactly/);
+          assert.match(
+            (err as Error).message,
+            /beyond the integers every server reads alike|cannot be represented exactly/,
+          );
           return;
         }
         assert.deepEqual(read, JSON.parse(text));
@@ -52,20 +59,26 @@ describe("parseStrictJson", () => {
 
   it("rejects with JsonInputError (never another error) everything JSON.parse rejects", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.json().map((j) => mutate(j))), (text) => {
-        let nativeOk = true;
-        try {
-          JSON.parse(text);
-        } catch {
-          nativeOk = false;
-        }
-        try {
-          parse(text);
-          assert.ok(nativeOk, `accepted ${JSON.stringify(text)} which JSON.parse rejects`);
-        } catch (err) {
-          assert.ok(err instanceof JsonInputError, `threw ${String(err)}`);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.json().map((j) => mutate(j)),
+        ),
+        (text) => {
+          let nativeOk = true;
+          try {
+            JSON.parse(text);
+          } catch {
+            nativeOk = false;
+          }
+          try {
+            parse(text);
+            assert.ok(nativeOk, `accepted ${JSON.stringify(text)} which JSON.parse rejects`);
+          } catch (err) {
+            assert.ok(err instanceof JsonInputError, `threw ${String(err)}`);
+          }
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -89,7 +102,10 @@ describe("parseStrictJson", () => {
     rejects(`{${many.join(",")},"k7":1}`, /duplicate object key "k7"/);
     rejects('{"params":{"arguments":{"x":[{"y":1,"y":2}]}}}', /duplicate object key "y"/);
     // The classic smuggling case: two names for the tool.
-    rejects('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_flows","name":"delete_flow"}}', /duplicate/);
+    rejects(
+      '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_flows","name":"delete_flow"}}',
+      /duplicate/,
+    );
     rejects('{"method":"tools/list","\\u006dethod":"tools/call"}', /duplicate object key "method"/);
   });
 
@@ -102,14 +118,30 @@ describe("parseStrictJson", () => {
   });
 
   it("rejects integer digits a double would round, and integers beyond 2^53 that serialise as other digits", () => {
-    for (const ok of ["9007199254740992", "-9007199254740992", "123456789012345", "10000000000000000000000", "1.5", "0", "-0", "1e20", "4.5e15"]) {
+    for (const ok of [
+      "9007199254740992",
+      "-9007199254740992",
+      "123456789012345",
+      "10000000000000000000000",
+      "1.5",
+      "0",
+      "-0",
+      "1e20",
+      "4.5e15",
+    ]) {
       assert.equal(parse(ok).value, JSON.parse(ok), ok);
     }
     for (const bad of ["9007199254740993", "-9007199254740993", "100000000000000000000000", "1".repeat(400)]) {
       rejects(`{"id":${bad}}`, /cannot be represented exactly|out of range/);
     }
     // 2^60 exactly, and the way JSON.stringify writes it (which Python reads as another integer).
-    for (const bad of ["1152921504606846976", "1152921504606847000", "98564270451588660", "1.152921504606846976e18", "-98564270451588656"]) {
+    for (const bad of [
+      "1152921504606846976",
+      "1152921504606847000",
+      "98564270451588660",
+      "1.152921504606846976e18",
+      "-98564270451588656",
+    ]) {
       rejects(`{"n":${bad}}`, /beyond the integers every server reads alike|cannot be represented exactly/);
     }
     rejects("1e400", /out of range/);
@@ -117,7 +149,10 @@ describe("parseStrictJson", () => {
   });
 
   it("reports where the problem is", () => {
-    assert.throws(() => parse('{"a":1,}'), (err: JsonInputError) => err.offset === 7 && /expected a string key/.test(err.message));
+    assert.throws(
+      () => parse('{"a":1,}'),
+      (err: JsonInputError) => err.offset === 7 && /expected a string key/.test(err.message),
+    );
     rejects("", /unexpected end/);
     rejects("[1,2] x", /unexpected data after/);
     rejects('"\u0001"', /control character U\+0001/);
@@ -127,7 +162,6 @@ describe("parseStrictJson", () => {
     rejects("NaN", /unexpected character 'N'/);
     rejects("01", /unexpected data/);
   });
-
 });
 
 describe("decodeUtf8", () => {
@@ -147,6 +181,12 @@ function escapeAll(s: string): string {
 function mutate(json: string): string {
   if (json.length === 0) return json;
   const i = json.length >> 1;
-  const variants = [json.slice(0, i), `${json.slice(0, i)},${json.slice(i)}`, `${json}}`, json.replace(/"/, ""), `${json.slice(0, i)}\\${json.slice(i)}`];
+  const variants = [
+    json.slice(0, i),
+    `${json.slice(0, i)},${json.slice(i)}`,
+    `${json}}`,
+    json.replace(/"/, ""),
+    `${json.slice(0, i)}\\${json.slice(i)}`,
+  ];
   return variants[json.length % variants.length] as string;
 }

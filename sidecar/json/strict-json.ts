@@ -161,7 +161,16 @@ class Scanner {
           continue;
         }
         // " \ / b f n r t
-        if (e !== QUOTE && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) {
+        if (
+          e !== QUOTE &&
+          e !== BACKSLASH &&
+          e !== 0x2f &&
+          e !== 0x62 &&
+          e !== 0x66 &&
+          e !== 0x6e &&
+          e !== 0x72 &&
+          e !== 0x74
+        ) {
           this.fail("invalid escape sequence");
         }
         this.pos += 2;
@@ -209,8 +218,14 @@ class Scanner {
     const value = Number(literal);
     const shown = literal.length > 40 ? `${literal.slice(0, 40)}…` : literal;
     if (!Number.isFinite(value)) this.fail(`number ${shown} is out of range`, at);
-    if (longInteger && BigInt(literal) !== BigInt(value)) this.fail(`integer ${shown} cannot be represented exactly`, at);
-    if (Number.isInteger(value) && !Number.isSafeInteger(value) && Math.abs(value) < 1e21 && BigInt(String(value)) !== BigInt(value)) {
+    if (longInteger && BigInt(literal) !== BigInt(value))
+      this.fail(`integer ${shown} cannot be represented exactly`, at);
+    if (
+      Number.isInteger(value) &&
+      !Number.isSafeInteger(value) &&
+      Math.abs(value) < 1e21 &&
+      BigInt(String(value)) !== BigInt(value)
+    ) {
       this.fail(`number ${shown} is beyond the integers every server reads alike (±2^53)`, at);
     }
   }

@@ -60,7 +60,11 @@ const NOT_READ = new Error("not read");
  * named `nested` are read too when its value is an object; one of them named in `stopAt` ends the
  * reading at once (undefined), the caller having no use for the rest.
  */
-export function topLevelMembers(text: string, nested: string, stopAt: readonly string[] = []): readonly Member[] | undefined {
+export function topLevelMembers(
+  text: string,
+  nested: string,
+  stopAt: readonly string[] = [],
+): readonly Member[] | undefined {
   try {
     const scanner = new Scanner(text, stopAt);
     scanner.spaces();

@@ -15,14 +15,22 @@ export type ParsedContentType = { ok: true; mediaType: MediaType } | { ok: false
 
 /** tchar of RFC 9110 §5.6.2, as a lookup table by character code. */
 const TCHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+  TCHAR[c.charCodeAt(0)] = 1;
 
 function isTchar(code: number): boolean {
   return code < 128 && TCHAR[code] === 1;
 }
 
 function isQdtext(code: number): boolean {
-  return code === 0x09 || code === 0x20 || code === 0x21 || (code >= 0x23 && code <= 0x5b) || (code >= 0x5d && code <= 0x7e) || (code >= 0x80 && code <= 0xff);
+  return (
+    code === 0x09 ||
+    code === 0x20 ||
+    code === 0x21 ||
+    (code >= 0x23 && code <= 0x5b) ||
+    (code >= 0x5d && code <= 0x7e) ||
+    (code >= 0x80 && code <= 0xff)
+  );
 }
 
 function isQuotedPairChar(code: number): boolean {
@@ -70,7 +78,8 @@ export function parseContentType(header: string): ParsedContentType {
     i = skipOws(text, i + 1);
     if (i >= text.length || text[i] === ";") continue; // an empty parameter is allowed by the grammar
     const name = readToken(text, i);
-    if (name.value === "" || text[name.end] !== "=") return { ok: false, problem: `malformed parameter at offset ${i}` };
+    if (name.value === "" || text[name.end] !== "=")
+      return { ok: false, problem: `malformed parameter at offset ${i}` };
     const key = name.value.toLowerCase();
     let value: { value: string; end: number } | undefined;
     if (text[name.end + 1] === '"') value = readQuotedString(text, name.end + 1);
@@ -85,4 +94,3 @@ export function parseContentType(header: string): ParsedContentType {
   }
   return { ok: true, mediaType: { essence: `${type.value}/${subtype.value}`.toLowerCase(), parameters } };
 }
-

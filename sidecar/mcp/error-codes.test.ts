@@ -21,7 +21,17 @@ test("every code answers.ts defines is JSON-RPC's, the protocol's own, or in -32
 
 test("no other sidecar source writes an error code literally", () => {
   const root = new URL("..", import.meta.url).pathname;
-  const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith(".ts") && !e.name.endsWith(".test.ts") ? [join(dir, e.name)] : []));
-  const offenders = files(root).filter((f) => !f.endsWith("answers.ts") && !f.endsWith("request-metadata.ts") && /-32[0-9]{3}\b/.test(readFileSync(f, "utf8")));
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory()
+        ? files(join(dir, e.name))
+        : e.name.endsWith(".ts") && !e.name.endsWith(".test.ts")
+          ? [join(dir, e.name)]
+          : [],
+    );
+  const offenders = files(root).filter(
+    (f) =>
+      !f.endsWith("answers.ts") && !f.endsWith("request-metadata.ts") && /-32[0-9]{3}\b/.test(readFileSync(f, "utf8")),
+  );
   assert.deepEqual(offenders, []);
 });

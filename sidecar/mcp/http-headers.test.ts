@@ -48,8 +48,17 @@ describe("connectionHeaderProblem", () => {
     assert.equal(connectionHeaderProblem({ connection: "Keep-Alive" }), undefined);
     assert.equal(connectionHeaderProblem({ connection: "close" }), undefined);
   });
-  for (const value of ["mcp-session-id", "keep-alive, Mcp-Session-Id", "authorization", "content-type", "te", "upgrade", "x-anything"]) {
-    it(`refuses Connection: ${value}`, () => assert.match(connectionHeaderProblem({ connection: value }) ?? "", /may only say close or keep-alive/));
+  for (const value of [
+    "mcp-session-id",
+    "keep-alive, Mcp-Session-Id",
+    "authorization",
+    "content-type",
+    "te",
+    "upgrade",
+    "x-anything",
+  ]) {
+    it(`refuses Connection: ${value}`, () =>
+      assert.match(connectionHeaderProblem({ connection: value }) ?? "", /may only say close or keep-alive/));
   }
 });
 
@@ -57,6 +66,7 @@ describe("hasRequestContentEncoding", () => {
   it("allows none or identity, refuses every coding", () => {
     assert.equal(hasRequestContentEncoding({}), false);
     assert.equal(hasRequestContentEncoding({ "content-encoding": "identity" }), false);
-    for (const coding of ["gzip", "deflate", "br", "identity, gzip", "", "x-gzip"]) assert.equal(hasRequestContentEncoding({ "content-encoding": coding }), true, coding);
+    for (const coding of ["gzip", "deflate", "br", "identity, gzip", "", "x-gzip"])
+      assert.equal(hasRequestContentEncoding({ "content-encoding": coding }), true, coding);
   });
 });

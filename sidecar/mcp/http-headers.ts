@@ -6,8 +6,15 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import { parseContentType } from "./content-type.ts";
 
 const HOP_BY_HOP = new Set([
-  "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-  "transfer-encoding", "upgrade",
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
 ]);
 
 /**
@@ -16,8 +23,20 @@ const HOP_BY_HOP = new Set([
  * forwarding headers the client could forge (the sidecar writes X-Forwarded-* itself).
  */
 const NOT_FORWARDED_UPSTREAM = new Set([
-  "authorization", "cookie", "host", "content-length", "expect", "accept-encoding", "http2-settings",
-  "content-type", "content-encoding", "forwarded", "x-real-ip", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
+  "authorization",
+  "cookie",
+  "host",
+  "content-length",
+  "expect",
+  "accept-encoding",
+  "http2-settings",
+  "content-type",
+  "content-encoding",
+  "forwarded",
+  "x-real-ip",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-forwarded-proto",
 ]);
 
 /** The only tokens a client's Connection header may carry (RFC 9112 §9.3, §9.6): none names a header. */
@@ -49,7 +68,9 @@ export interface ForwardedFor {
  */
 export function connectionHeaderProblem(incoming: IncomingHttpHeaders): string | undefined {
   const named = [...connectionTokens(incoming.connection)].filter((t) => !CONNECTION_OPTIONS.has(t));
-  return named.length === 0 ? undefined : `the Connection header may only say close or keep-alive, not ${named.map((t) => JSON.stringify(t)).join(", ")}`;
+  return named.length === 0
+    ? undefined
+    : `the Connection header may only say close or keep-alive, not ${named.map((t) => JSON.stringify(t)).join(", ")}`;
 }
 
 export interface UpstreamRequestOptions {
@@ -58,7 +79,11 @@ export interface UpstreamRequestOptions {
 }
 
 /** Request headers for the upstream leg. */
-export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, forwarded: ForwardedFor, options: UpstreamRequestOptions): Record<string, string | string[]> {
+export function upstreamRequestHeaders(
+  incoming: IncomingHttpHeaders,
+  forwarded: ForwardedFor,
+  options: UpstreamRequestOptions,
+): Record<string, string | string[]> {
   const named = connectionTokens(incoming.connection);
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(incoming)) {
@@ -77,7 +102,10 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, forwarded:
 }
 
 /** Response headers for the client, from undici's response headers. */
-export function downstreamResponseHeaders(upstream: Record<string, string | string[] | undefined>, options: { keepLength: boolean }): OutgoingHttpHeaders {
+export function downstreamResponseHeaders(
+  upstream: Record<string, string | string[] | undefined>,
+  options: { keepLength: boolean },
+): OutgoingHttpHeaders {
   const named = connectionTokens(upstream.connection);
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(upstream)) {
@@ -88,7 +116,10 @@ export function downstreamResponseHeaders(upstream: Record<string, string | stri
   return out;
 }
 
-export function headerValue(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>, name: string): string | undefined {
+export function headerValue(
+  headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>,
+  name: string,
+): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
 }

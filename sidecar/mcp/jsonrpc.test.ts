@@ -9,7 +9,17 @@ describe("classify", () => {
     assert.equal(classify({ jsonrpc: "2.0", method: "notifications/initialized" }).kind, "notification");
     assert.equal(classify({ jsonrpc: "2.0", id: 5, result: {} }).kind, "response");
     assert.equal(classify({ jsonrpc: "2.0", id: 5, error: { code: 1, message: "" } }).kind, "response");
-    for (const bad of [null, 1, "x", [], { id: 1 }, { method: 7, id: 1 }, { method: "tools/call", id: null }, { method: "tools/call", id: {} }, { method: "tools/call", id: Infinity }]) {
+    for (const bad of [
+      null,
+      1,
+      "x",
+      [],
+      { id: 1 },
+      { method: 7, id: 1 },
+      { method: "tools/call", id: null },
+      { method: "tools/call", id: {} },
+      { method: "tools/call", id: Infinity },
+    ]) {
       assert.equal(classify(bad).kind, "invalid", JSON.stringify(bad));
     }
   });
@@ -25,10 +35,27 @@ describe("classify", () => {
 
 describe("imitatesPolicedMethod", () => {
   it("flags case, width, space and invisible-character variants of tools/call and tools/list, not the methods themselves", () => {
-    for (const m of ["Tools/Call", "TOOLS/LIST", "tools/call ", " tools/call", "tools/call\u200b", "ｔｏｏｌｓ/ｃａｌｌ", "tools/\u00adcall", "tools/cal\u200dl", "Tools/list\ufeff", "tools/call\u0000", "tools/\u0001call", "tools/call\u007f", "tools/call\u2028", "tools/call\u00a0", "tools/call\u061c"]) {
+    for (const m of [
+      "Tools/Call",
+      "TOOLS/LIST",
+      "tools/call ",
+      " tools/call",
+      "tools/call\u200b",
+      "ｔｏｏｌｓ/ｃａｌｌ",
+      "tools/\u00adcall",
+      "tools/cal\u200dl",
+      "Tools/list\ufeff",
+      "tools/call\u0000",
+      "tools/\u0001call",
+      "tools/call\u007f",
+      "tools/call\u2028",
+      "tools/call\u00a0",
+      "tools/call\u061c",
+    ]) {
       assert.equal(imitatesPolicedMethod(m), true, JSON.stringify(m));
     }
-    for (const m of ["tools/call", "tools/list", "resources/read", "prompts/get", "tools/calls", "tool/call"]) assert.equal(imitatesPolicedMethod(m), false, m);
+    for (const m of ["tools/call", "tools/list", "resources/read", "prompts/get", "tools/calls", "tool/call"])
+      assert.equal(imitatesPolicedMethod(m), false, m);
   });
 
   it("keeps numeric and string ids apart", () => {

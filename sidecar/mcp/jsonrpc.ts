@@ -12,8 +12,21 @@ export type ClientMessage =
 
 /** Methods the sidecar acts on; a look-alike of one of these is never forwarded. */
 export const POLICED_METHODS: readonly string[] = [
-  "tools/call", "tools/list", "resources/read", "resources/list", "resources/templates/list", "prompts/get", "prompts/list",
-  "resources/subscribe", "subscriptions/listen", "completion/complete", "tasks/get", "tasks/result", "tasks/cancel", "tasks/update", "tasks/list",
+  "tools/call",
+  "tools/list",
+  "resources/read",
+  "resources/list",
+  "resources/templates/list",
+  "prompts/get",
+  "prompts/list",
+  "resources/subscribe",
+  "subscriptions/listen",
+  "completion/complete",
+  "tasks/get",
+  "tasks/result",
+  "tasks/cancel",
+  "tasks/update",
+  "tasks/list",
 ];
 
 /** The method a message is counted under: its own, or `_response` / `_invalid` (metrics). */
@@ -36,12 +49,25 @@ export function classify(raw: unknown): ClientMessage {
   const validId = typeof id === "string" || (typeof id === "number" && Number.isFinite(id));
   if (method === undefined) {
     if (Object.hasOwn(message, "result") || Object.hasOwn(message, "error")) return { kind: "response", raw: message };
-    return { kind: "invalid", id: validId ? id : null, method: undefined, problem: "a JSON-RPC message needs a method, a result or an error", raw };
+    return {
+      kind: "invalid",
+      id: validId ? id : null,
+      method: undefined,
+      problem: "a JSON-RPC message needs a method, a result or an error",
+      raw,
+    };
   }
   if (typeof method !== "string") {
     return { kind: "invalid", id: validId ? id : null, method: undefined, problem: "method must be a string", raw };
   }
-  if (CONTROL.test(method)) return { kind: "invalid", id: validId ? id : null, method: undefined, problem: "method must not contain control characters", raw };
+  if (CONTROL.test(method))
+    return {
+      kind: "invalid",
+      id: validId ? id : null,
+      method: undefined,
+      problem: "method must not contain control characters",
+      raw,
+    };
   if (!hasId) return { kind: "notification", method, params: message.params, raw: message };
   if (!validId) return { kind: "invalid", id: null, method, problem: "id must be a string or a number", raw };
   return { kind: "request", id, method, params: message.params, raw: message };

@@ -10,13 +10,22 @@ const read = classify({ jsonrpc: "2.0", id: 2, method: "resources/read", params:
 describe("request metadata headers", () => {
   it("accepts headers that mirror the body, plain or Base64", () => {
     assert.equal(metadataMismatch({ "mcp-method": "tools/call", "mcp-name": "get_weather" }, [call], false), undefined);
-    assert.equal(metadataMismatch({ "mcp-name": `=?base64?${Buffer.from("get_weather").toString("base64")}?=` }, [call], false), undefined);
-    assert.equal(metadataMismatch({ "mcp-method": "resources/read", "mcp-name": "file:///x" }, [read], false), undefined);
+    assert.equal(
+      metadataMismatch({ "mcp-name": `=?base64?${Buffer.from("get_weather").toString("base64")}?=` }, [call], false),
+      undefined,
+    );
+    assert.equal(
+      metadataMismatch({ "mcp-method": "resources/read", "mcp-name": "file:///x" }, [read], false),
+      undefined,
+    );
     assert.equal(metadataMismatch({}, [call], false), undefined);
   });
 
   it("rejects any disagreement, a malformed Base64 value, and headers on a batch", () => {
-    assert.match(metadataMismatch({ "mcp-name": "other" }, [call], false) ?? "", /Mcp-Name header value 'other' does not match body value 'get_weather'/);
+    assert.match(
+      metadataMismatch({ "mcp-name": "other" }, [call], false) ?? "",
+      /Mcp-Name header value 'other' does not match body value 'get_weather'/,
+    );
     assert.match(metadataMismatch({ "mcp-method": "tools/list" }, [call], false) ?? "", /Mcp-Method/);
     assert.match(metadataMismatch({ "mcp-name": "=?base64?***?=" }, [call], false) ?? "", /invalid/);
     assert.match(metadataMismatch({ "mcp-name": "get_weather" }, [read], false) ?? "", /does not match/);
@@ -37,12 +46,21 @@ describe("request metadata headers", () => {
   });
 
   it("recognises 2026-07-28 requests by their _meta or header, and answers them with resultType", () => {
-    const modern = classify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "x", _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28" } } });
+    const modern = classify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: "x", _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28" } },
+    });
     assert.equal(isModernMessage({}, modern), true);
     assert.equal(isModernMessage({ "mcp-protocol-version": "2026-07-28" }, call), true);
     assert.equal(isModernMessage({ "mcp-protocol-version": "2025-06-18" }, call), false);
     const verdict = { decision: "denied", reason: "default_deny", rule: "(default deny)", message: "no" } as const;
     assert.equal((decisionAnswer(1, "x", verdict, true).result as Record<string, unknown>).resultType, "complete");
-    assert.equal("resultType" in (decisionAnswer(1, "x", verdict).result as Record<string, unknown>), false, "older clients never see the field");
+    assert.equal(
+      "resultType" in (decisionAnswer(1, "x", verdict).result as Record<string, unknown>),
+      false,
+      "older clients never see the field",
+    );
   });
 });

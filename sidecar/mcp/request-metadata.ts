@@ -30,7 +30,8 @@ export function declaresModernRevision(headers: IncomingHttpHeaders): boolean {
 export function declaredRevision(message: ClientMessage): string | undefined {
   if (message.kind !== "request" && message.kind !== "notification") return undefined;
   const meta = (message.params as { _meta?: Record<string, unknown> } | undefined)?._meta;
-  const version = typeof meta === "object" && meta !== null ? meta["io.modelcontextprotocol/protocolVersion"] : undefined;
+  const version =
+    typeof meta === "object" && meta !== null ? meta["io.modelcontextprotocol/protocolVersion"] : undefined;
   return typeof version === "string" ? version : undefined;
 }
 
@@ -53,7 +54,11 @@ function nameSource(message: ClientMessage): unknown {
 const shown = (s: string) => (s.length > 200 ? `${s.slice(0, 200)}…` : s);
 
 /** What is wrong with the metadata headers of a POST, or undefined when they agree with the body. */
-export function metadataMismatch(headers: IncomingHttpHeaders, messages: readonly ClientMessage[], batch: boolean): string | undefined {
+export function metadataMismatch(
+  headers: IncomingHttpHeaders,
+  messages: readonly ClientMessage[],
+  batch: boolean,
+): string | undefined {
   const methodHeader = headerValue(headers, "mcp-method");
   const nameHeader = headerValue(headers, "mcp-name");
   if (methodHeader === undefined && nameHeader === undefined) return undefined;

@@ -103,7 +103,8 @@ export function dataValueSpan(raw: Buffer): { start: number; end: number } | und
   while (pos < raw.length) {
     let end = nextLineEnd(raw, pos);
     if (end === -1) end = raw.length;
-    const isData = end - pos >= 4 && raw.compare(DATA, 0, 4, pos, pos + 4) === 0 && (end - pos === 4 || raw[pos + 4] === COLON);
+    const isData =
+      end - pos >= 4 && raw.compare(DATA, 0, 4, pos, pos + 4) === 0 && (end - pos === 4 || raw[pos + 4] === COLON);
     if (isData) {
       if (span) return undefined;
       let start = Math.min(pos + 5, end);

@@ -98,7 +98,8 @@ export function auditFields(r: AuditRecord): string {
     `,"durationMs":${num(Math.round(r.durationSeconds * 1e6) / 1e3)}`;
   if (r.results) line += `,"results":${JSON.stringify(resultRecord(r.results))}`;
   if (r.traceId !== undefined) line += `,"traceId":${str(r.traceId)}`;
-  if (r.approval) line += `,"approval":{"name":${str(r.approval.name)},"via":${str(r.approval.via)},"decidedBy":${str(r.approval.decidedBy ? cut(r.approval.decidedBy) : undefined)}}`;
+  if (r.approval)
+    line += `,"approval":{"name":${str(r.approval.name)},"via":${str(r.approval.via)},"decidedBy":${str(r.approval.decidedBy ? cut(r.approval.decidedBy) : undefined)}}`;
   return line;
 }
 
@@ -122,8 +123,20 @@ interface PinoInternals {
   [key: symbol]: unknown;
 }
 type PinoSymbol =
-  | "formattersSym" | "hooksSym" | "streamSym" | "lsCacheSym" | "timeSym" | "mixinSym" | "msgPrefixSym" | "nestedKeySym"
-  | "serializersSym" | "stringifiersSym" | "needsMetadataGsym" | "chindingsSym" | "messageKeySym" | "endSym";
+  | "formattersSym"
+  | "hooksSym"
+  | "streamSym"
+  | "lsCacheSym"
+  | "timeSym"
+  | "mixinSym"
+  | "msgPrefixSym"
+  | "nestedKeySym"
+  | "serializersSym"
+  | "stringifiersSym"
+  | "needsMetadataGsym"
+  | "chindingsSym"
+  | "messageKeySym"
+  | "endSym";
 const INFO = 30;
 const writers = new WeakMap<Logger, DirectWriter | undefined>();
 
@@ -145,15 +158,28 @@ function plainWriter(audit: Logger): DirectWriter | undefined {
   const levelPrefix = (p[s.lsCacheSym] as Record<number, string> | undefined)?.[INFO];
   const time = p[s.timeSym] as ((this: Logger) => string) | undefined;
   const transforms =
-    formatters?.log !== undefined || hooks?.streamWrite !== undefined || p[s.mixinSym] != null || p[s.msgPrefixSym] != null || p[s.nestedKeySym] != null ||
+    formatters?.log !== undefined ||
+    hooks?.streamWrite !== undefined ||
+    p[s.mixinSym] != null ||
+    p[s.msgPrefixSym] != null ||
+    p[s.nestedKeySym] != null ||
     // pino's default serializer of `err` never applies: an audit line has no such field.
-    Object.keys((p[s.serializersSym] as object | undefined) ?? {}).some((key) => key !== "err") || Object.getOwnPropertySymbols((p[s.stringifiersSym] as object | undefined) ?? {}).length > 0 ||
+    Object.keys((p[s.serializersSym] as object | undefined) ?? {}).some((key) => key !== "err") ||
+    Object.getOwnPropertySymbols((p[s.stringifiersSym] as object | undefined) ?? {}).length > 0 ||
     Object.keys((p[s.stringifiersSym] as object | undefined) ?? {}).length > 0;
-  if (transforms || !stream || stream[s.needsMetadataGsym] === true || typeof levelPrefix !== "string" || typeof time !== "function") return undefined;
+  if (
+    transforms ||
+    !stream ||
+    stream[s.needsMetadataGsym] === true ||
+    typeof levelPrefix !== "string" ||
+    typeof time !== "function"
+  )
+    return undefined;
   const bindings = p[s.chindingsSym] as string;
   const messageKey = JSON.stringify(p[s.messageKeySym]);
   const end = p[s.endSym] as string;
-  return (fields, message) => stream.write(`${levelPrefix}${time.call(audit)}${bindings}${fields},${messageKey}:${str(message)}${end}`);
+  return (fields, message) =>
+    stream.write(`${levelPrefix}${time.call(audit)}${bindings}${fields},${messageKey}:${str(message)}${end}`);
 }
 
 /** The audit view of a result verdict: what was done, why, and how many matches of each detector. */

@@ -41,7 +41,10 @@ export function createLoggers(options: LoggerOptions = {}): Loggers {
   };
   setInterval(flushAsync, FLUSH_INTERVAL_MS).unref();
   const log = createLogger("sidecar", { level: options.level ?? "info", destination: logDestination });
-  const audit = pino({ ...LOG_LINE_FORMAT, name: "mcp-warden-audit", level: "info", base: { audit: true } }, auditDestination);
+  const audit = pino(
+    { ...LOG_LINE_FORMAT, name: "mcp-warden-audit", level: "info", base: { audit: true } },
+    auditDestination,
+  );
   return {
     log,
     audit,

@@ -24,14 +24,38 @@ export type RequestOutcome =
 
 /** Every JSON-RPC method of MCP revisions 2025-03-26 … 2026-07-28 (others are counted as `_other`). */
 const KNOWN_METHODS = new Set([
-  "initialize", "ping", "server/discover", "subscriptions/listen",
-  "tools/list", "tools/call", "resources/list", "resources/templates/list", "resources/read",
-  "resources/subscribe", "resources/unsubscribe", "prompts/list", "prompts/get", "completion/complete",
-  "logging/setLevel", "sampling/createMessage", "elicitation/create", "roots/list",
-  "tasks/get", "tasks/result", "tasks/list", "tasks/cancel",
-  "notifications/initialized", "notifications/cancelled", "notifications/progress", "notifications/message",
-  "notifications/roots/list_changed", "notifications/tools/list_changed", "notifications/resources/list_changed",
-  "notifications/resources/updated", "notifications/prompts/list_changed", "notifications/elicitation/complete",
+  "initialize",
+  "ping",
+  "server/discover",
+  "subscriptions/listen",
+  "tools/list",
+  "tools/call",
+  "resources/list",
+  "resources/templates/list",
+  "resources/read",
+  "resources/subscribe",
+  "resources/unsubscribe",
+  "prompts/list",
+  "prompts/get",
+  "completion/complete",
+  "logging/setLevel",
+  "sampling/createMessage",
+  "elicitation/create",
+  "roots/list",
+  "tasks/get",
+  "tasks/result",
+  "tasks/list",
+  "tasks/cancel",
+  "notifications/initialized",
+  "notifications/cancelled",
+  "notifications/progress",
+  "notifications/message",
+  "notifications/roots/list_changed",
+  "notifications/tools/list_changed",
+  "notifications/resources/list_changed",
+  "notifications/resources/updated",
+  "notifications/prompts/list_changed",
+  "notifications/elicitation/complete",
   "notifications/tasks/status",
 ]);
 
@@ -125,8 +149,16 @@ export class SidecarMetrics {
       labelNames: ["store"],
       registers,
     });
-    this.sessions = new Gauge({ name: "mcp_warden_sessions", help: "MCP sessions bound to a caller through this sidecar.", registers });
-    this.upstreamToolNames = new Gauge({ name: "mcp_warden_upstream_tools", help: "Tool names learnt from the upstream's tools/list answers.", registers });
+    this.sessions = new Gauge({
+      name: "mcp_warden_sessions",
+      help: "MCP sessions bound to a caller through this sidecar.",
+      registers,
+    });
+    this.upstreamToolNames = new Gauge({
+      name: "mcp_warden_upstream_tools",
+      help: "Tool names learnt from the upstream's tools/list answers.",
+      registers,
+    });
     this.spansDropped = new Counter({
       name: "mcp_warden_spans_dropped_total",
       help: "Sampled trace spans that never reached the OpenTelemetry collector (export failed or timed out, or the export queue was full). Calls are never held back for spans.",
@@ -176,18 +208,30 @@ export class SidecarMetrics {
     if (options.processMetrics ?? true) registerProcessMetrics(this.registry);
   }
 
-  countToolCall(labels: { policy: string; tool: string; decision: DecisionKind; reason: SidecarReason; mode: string }): void {
+  countToolCall(labels: {
+    policy: string;
+    tool: string;
+    decision: DecisionKind;
+    reason: SidecarReason;
+    mode: string;
+  }): void {
     this.toolCalls.inc(labels);
   }
 
   /** What result rules did to one result. */
   countResult(policy: string, tool: string, verdict: ResultVerdict): void {
     if (verdict.action === "withheld") this.resultsWithheld.inc({ policy, tool, reason: verdict.reason ?? "detector" });
-    else if (verdict.action === "redacted") for (const [detector, n] of Object.entries(verdict.detectors)) this.resultRedactions.inc({ policy, tool, detector }, n);
+    else if (verdict.action === "redacted")
+      for (const [detector, n] of Object.entries(verdict.detectors))
+        this.resultRedactions.inc({ policy, tool, detector }, n);
   }
 
   /** Observes a call's duration; a sampled trace's id becomes the bucket's exemplar. */
-  observeToolCall(labels: { policy: string; decision: DecisionKind }, seconds: number, traceId: string | undefined): void {
+  observeToolCall(
+    labels: { policy: string; decision: DecisionKind },
+    seconds: number,
+    traceId: string | undefined,
+  ): void {
     this.toolCallDuration.observe({ labels, value: seconds, exemplarLabels: exemplar(traceId) });
   }
 

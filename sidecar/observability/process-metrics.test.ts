@@ -37,7 +37,12 @@ describe("process metrics", () => {
     assert.ok((first.get("process_open_fds") ?? 0) > 0);
     const cpu = first.get("process_cpu_seconds_total") ?? 0;
     assert.ok(cpu > 0, "CPU since the process started, not since registration");
-    assert.equal(first.get(`nodejs_version_info{version="${process.version}",major="${process.versions.node.split(".")[0]}",minor="${process.versions.node.split(".")[1]}",patch="${process.versions.node.split(".")[2]}"}`), 1);
+    assert.equal(
+      first.get(
+        `nodejs_version_info{version="${process.version}",major="${process.versions.node.split(".")[0]}",minor="${process.versions.node.split(".")[1]}",patch="${process.versions.node.split(".")[2]}"}`,
+      ),
+      1,
+    );
     const start = first.get("process_start_time_seconds") ?? 0;
     assert.ok(Math.abs(start - (Date.now() / 1000 - process.uptime())) < 2);
     // Burn some CPU: the counter follows the process at the next scrape.

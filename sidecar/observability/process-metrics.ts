@@ -16,7 +16,11 @@ export function registerProcessMetrics(registry: Registry, options: ProcessMetri
   const registers = [registry];
   const descriptors = options.descriptorDirectory ?? "/proc/self/fd";
   registerCpuSeconds(registers);
-  new Gauge({ name: "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.", registers }).set(Math.round(Date.now() / 1000 - process.uptime()));
+  new Gauge({
+    name: "process_start_time_seconds",
+    help: "Start time of the process since unix epoch in seconds.",
+    registers,
+  }).set(Math.round(Date.now() / 1000 - process.uptime()));
   new Gauge({
     name: "process_resident_memory_bytes",
     help: "Resident memory size in bytes.",
@@ -38,7 +42,12 @@ export function registerProcessMetrics(registry: Registry, options: ProcessMetri
     });
   }
   registerHeap(registers);
-  new Gauge({ name: "nodejs_version_info", help: "Node.js version info.", labelNames: ["version", "major", "minor", "patch"], registers }).set(nodeVersion(), 1);
+  new Gauge({
+    name: "nodejs_version_info",
+    help: "Node.js version info.",
+    labelNames: ["version", "major", "minor", "patch"],
+    registers,
+  }).set(nodeVersion(), 1);
 }
 
 /** process_cpu_{user,system}_seconds_total and their sum: CPU used since the process started. */
@@ -58,7 +67,11 @@ function registerCpuSeconds(registers: Registry[]): void {
   };
   cpu("process_cpu_user_seconds_total", "Total user CPU time spent in seconds.", (u) => u.user / 1e6);
   cpu("process_cpu_system_seconds_total", "Total system CPU time spent in seconds.", (u) => u.system / 1e6);
-  cpu("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", (u) => (u.user + u.system) / 1e6);
+  cpu(
+    "process_cpu_seconds_total",
+    "Total user and system CPU time spent in seconds.",
+    (u) => (u.user + u.system) / 1e6,
+  );
 }
 
 /** The V8 heap and Node's external memory, each read as it is scraped. */

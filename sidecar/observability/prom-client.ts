@@ -8,7 +8,8 @@ import type * as PromClient from "prom-client";
 const require = createRequire(import.meta.url);
 
 export const Registry = require("prom-client/lib/registry") as typeof PromClient.Registry;
-export type Registry<T extends PromClient.RegistryContentType = PromClient.PrometheusContentType> = PromClient.Registry<T>;
+export type Registry<T extends PromClient.RegistryContentType = PromClient.PrometheusContentType> =
+  PromClient.Registry<T>;
 export const Counter = require("prom-client/lib/counter") as typeof PromClient.Counter;
 export type Counter<T extends string = string> = PromClient.Counter<T>;
 export const Gauge = require("prom-client/lib/gauge") as typeof PromClient.Gauge;

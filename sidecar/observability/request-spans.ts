@@ -11,7 +11,13 @@ import { sessionFingerprint } from "../sessions.ts";
 import { storeKind, versionOf, type ApprovalRecord, type CallerContext, type DecidedCall } from "../tool-call.ts";
 
 /** The server span of a POST: one MCP request (or a legacy batch of them, named `batch`). */
-export function requestSpan(tracing: Tracing, headers: IncomingHttpHeaders, messages: readonly ClientMessage[], batch: boolean, context: CallerContext): TraceSpan | undefined {
+export function requestSpan(
+  tracing: Tracing,
+  headers: IncomingHttpHeaders,
+  messages: readonly ClientMessage[],
+  batch: boolean,
+  context: CallerContext,
+): TraceSpan | undefined {
   if (!tracing.enabled) return undefined;
   const only = batch ? undefined : messages[0];
   const method = only && only.kind !== "response" && only.kind !== "invalid" ? only.method : undefined;
@@ -28,7 +34,8 @@ export function requestSpan(tracing: Tracing, headers: IncomingHttpHeaders, mess
     "gen_ai.operation.name": method === "tools/call" ? "execute_tool" : undefined,
     "gen_ai.tool.name": method === "tools/call" ? target : undefined,
     "gen_ai.prompt.name": method === "prompts/get" ? target : undefined,
-    "mcp.resource.uri": method === "resources/read" || method === "resources/subscribe" ? stringOf(params.uri) : undefined,
+    "mcp.resource.uri":
+      method === "resources/read" || method === "resources/subscribe" ? stringOf(params.uri) : undefined,
     "network.transport": "tcp",
     "network.protocol.name": "http",
     "http.request.method": "POST",
@@ -39,7 +46,10 @@ export function requestSpan(tracing: Tracing, headers: IncomingHttpHeaders, mess
 }
 
 /** The span of a tool call's policy decision (rate-limit store included), a child of its request's. */
-export async function decisionSpan(parent: TraceSpan | undefined, decide: () => Promise<DecidedCall> | DecidedCall): Promise<DecidedCall> {
+export async function decisionSpan(
+  parent: TraceSpan | undefined,
+  decide: () => Promise<DecidedCall> | DecidedCall,
+): Promise<DecidedCall> {
   const span = parent?.child("mcp_warden.policy.decision", "internal");
   const call = await decide();
   if (!span) return call;
@@ -79,11 +89,18 @@ export function approvalAttributes(call: DecidedCall, record: ApprovalRecord | u
 }
 
 /** The client span of the upstream request that carries the forwarded messages. */
-export function upstreamSpan(parent: TraceSpan | undefined, upstream: URL, messages: readonly ClientMessage[]): TraceSpan | undefined {
+export function upstreamSpan(
+  parent: TraceSpan | undefined,
+  upstream: URL,
+  messages: readonly ClientMessage[],
+): TraceSpan | undefined {
   if (!parent) return undefined;
   const only = messages.length === 1 ? messages[0] : undefined;
   const method = only?.kind === "request" || only?.kind === "notification" ? only.method : undefined;
-  const target = method === "tools/call" || method === "prompts/get" ? stringOf(paramsOf(only?.kind === "request" ? only.params : undefined).name) : undefined;
+  const target =
+    method === "tools/call" || method === "prompts/get"
+      ? stringOf(paramsOf(only?.kind === "request" ? only.params : undefined).name)
+      : undefined;
   const name = method === undefined ? "POST" : target === undefined ? method : `${method} ${target}`;
   return parent.child(name, "client", {
     "mcp.method.name": method,
@@ -111,7 +128,9 @@ function headerCarrier(headers: IncomingHttpHeaders): TraceCarrier {
 /** A request's trace context in `params._meta` (MCP's place for it; the MCP conventions name these keys). */
 function metaCarrier(params: Record<string, unknown>): TraceCarrier | undefined {
   const meta = paramsOf(params._meta);
-  return typeof meta.traceparent === "string" ? { traceparent: meta.traceparent, tracestate: stringOf(meta.tracestate) } : undefined;
+  return typeof meta.traceparent === "string"
+    ? { traceparent: meta.traceparent, tracestate: stringOf(meta.tracestate) }
+    : undefined;
 }
 
 function paramsOf(value: unknown): Record<string, unknown> {

@@ -21,15 +21,31 @@ export interface PolicyInForce {
 /** How long a shutdown waits for the last spans to be exported. */
 const FLUSH_ON_SHUTDOWN_MS = 2000;
 
-export async function startSidecarTracing(config: TracingSettings, holder: PolicyInForce, metrics: SidecarMetrics, log: Logger, version: string): Promise<Tracing> {
+export async function startSidecarTracing(
+  config: TracingSettings,
+  holder: PolicyInForce,
+  metrics: SidecarMetrics,
+  log: Logger,
+  version: string,
+): Promise<Tracing> {
   const tracing = await startTracing(config.tracing, {
     serviceName: "mcp-warden-sidecar",
     serviceVersion: version,
     samplingRatio: () => holder.current?.spec.sidecar?.traceSamplingRatio ?? config.traceSamplingRatio,
     onDropped: (spans) => metrics.spansDropped.inc(spans),
-    onExportError: (message) => log.warn({ err: message }, "trace export failed; spans are dropped until the collector answers"),
+    onExportError: (message) =>
+      log.warn({ err: message }, "trace export failed; spans are dropped until the collector answers"),
   });
-  if (tracing.enabled) log.info({ endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? "http://localhost:4318" }, "exporting traces (OTLP)");
+  if (tracing.enabled)
+    log.info(
+      {
+        endpoint:
+          process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+          process.env.OTEL_EXPORTER_OTLP_ENDPOINT ??
+          "http://localhost:4318",
+      },
+      "exporting traces (OTLP)",
+    );
   return tracing;
 }
 
@@ -37,6 +53,9 @@ export async function startSidecarTracing(config: TracingSettings, holder: Polic
 export async function stopTracing(tracing: Tracing): Promise<void> {
   if (!tracing.enabled) return;
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([tracing.shutdown().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, FLUSH_ON_SHUTDOWN_MS)))]);
+  await Promise.race([
+    tracing.shutdown().catch(() => undefined),
+    new Promise((resolve) => (timer = setTimeout(resolve, FLUSH_ON_SHUTDOWN_MS))),
+  ]);
   clearTimeout(timer);
 }

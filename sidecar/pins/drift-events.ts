@@ -9,7 +9,14 @@
 import type { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { isNotFound } from "../../kube/api-errors.ts";
-import { DRIFT_REPORT_ANNOTATION, DRIFT_REPORT_SOURCE, DRIFTED_REASON, MATCHING_REASON, driftEventName, writeDriftReport } from "../../policy/pins/drift-report.ts";
+import {
+  DRIFT_REPORT_ANNOTATION,
+  DRIFT_REPORT_SOURCE,
+  DRIFTED_REASON,
+  MATCHING_REASON,
+  driftEventName,
+  writeDriftReport,
+} from "../../policy/pins/drift-report.ts";
 import { API_GROUP, API_VERSION, KIND } from "../../policy/schema.ts";
 import { parsePolicyUrl } from "../policy-sources/kubernetes.ts";
 import type { DriftSnapshot } from "./drift-monitor.ts";
@@ -23,7 +30,10 @@ export interface DriftReporter {
   stop(): Promise<void>;
 }
 
-export function createDriftReporter(policyUrl: string, options: { kubeConfig: KubeConfig | undefined; podName: string; log: Logger }): DriftReporter | undefined {
+export function createDriftReporter(
+  policyUrl: string,
+  options: { kubeConfig: KubeConfig | undefined; podName: string; log: Logger },
+): DriftReporter | undefined {
   if (!policyUrl.startsWith("k8s://")) return undefined;
   return new EventDriftReporter({ ...parsePolicyUrl(policyUrl), ...options });
 }
@@ -86,20 +96,43 @@ class EventDriftReporter implements DriftReporter {
       pod,
       generation: snapshot.generation ?? null,
       mode: snapshot.mode,
-      tools: snapshot.drifted.map((d) => ({ tool: d.tool, state: d.state, pinned: d.pinned ?? null, live: d.live ?? null, fields: [...d.fields], diff: d.diff })),
+      tools: snapshot.drifted.map((d) => ({
+        tool: d.tool,
+        state: d.state,
+        pinned: d.pinned ?? null,
+        live: d.live ?? null,
+        fields: [...d.fields],
+        diff: d.diff,
+      })),
       omitted: 0,
     });
-    const listed = snapshot.drifted.slice(0, 20).map((d) => (d.state === "unpinned" ? `${d.tool} (no pin)` : `${d.tool} (pinned ${short(d.pinned)}, now ${short(d.live)})`));
+    const listed = snapshot.drifted
+      .slice(0, 20)
+      .map((d) =>
+        d.state === "unpinned" ? `${d.tool} (no pin)` : `${d.tool} (pinned ${short(d.pinned)}, now ${short(d.live)})`,
+      );
     const more = snapshot.drifted.length > 20 ? ` and ${snapshot.drifted.length - 20} more` : "";
-    const effect = snapshot.mode === "Enforce" ? "blocked until their pins are updated" : "reported only (pins mode " + snapshot.mode + ")";
+    const effect =
+      snapshot.mode === "Enforce"
+        ? "blocked until their pins are updated"
+        : "reported only (pins mode " + snapshot.mode + ")";
     const message = drifted
       ? `Pod ${pod}: ${snapshot.drifted.length} tool definition${snapshot.drifted.length === 1 ? " differs" : "s differ"} from spec.pins, ${effect}: ${listed.join(", ")}${more}. Review with: kubectl mcp-warden pins diff -n ${this.o.namespace} ${this.o.name}`
       : `Pod ${pod}: every listed tool definition matches spec.pins.`;
     return {
       apiVersion: "v1",
       kind: "Event",
-      metadata: { name: driftEventName(this.o.name, pod), namespace: this.o.namespace, annotations: { [DRIFT_REPORT_ANNOTATION]: text } },
-      involvedObject: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: KIND, namespace: this.o.namespace, name: this.o.name },
+      metadata: {
+        name: driftEventName(this.o.name, pod),
+        namespace: this.o.namespace,
+        annotations: { [DRIFT_REPORT_ANNOTATION]: text },
+      },
+      involvedObject: {
+        apiVersion: `${API_GROUP}/${API_VERSION}`,
+        kind: KIND,
+        namespace: this.o.namespace,
+        name: this.o.name,
+      },
       reason: drifted ? DRIFTED_REASON : MATCHING_REASON,
       message: message.length > 1024 ? `${message.slice(0, 1023)}…` : message,
       type: drifted ? "Warning" : "Normal",
@@ -115,17 +148,25 @@ class EventDriftReporter implements DriftReporter {
   private async write(event: ReturnType<EventDriftReporter["event"]>, key: string): Promise<void> {
     try {
       const kube = await import("@kubernetes/client-node");
-      this.api ??= (this.o.kubeConfig ?? (await import("../../kube/kubeconfig.ts")).loadKubeConfig()).makeApiClient(kube.CoreV1Api);
+      this.api ??= (this.o.kubeConfig ?? (await import("../../kube/kubeconfig.ts")).loadKubeConfig()).makeApiClient(
+        kube.CoreV1Api,
+      );
       const { namespace, name } = event.metadata;
       try {
-        await this.api.patchNamespacedEvent({ namespace, name, body: event as never }, kube.setHeaderOptions("Content-Type", kube.PatchStrategy.MergePatch));
+        await this.api.patchNamespacedEvent(
+          { namespace, name, body: event as never },
+          kube.setHeaderOptions("Content-Type", kube.PatchStrategy.MergePatch),
+        );
       } catch (error) {
         if (!isNotFound(error)) throw error;
         await this.api.createNamespacedEvent({ namespace, body: event as never });
       }
       this.written = key;
     } catch (error) {
-      this.o.log.warn({ err: (error as Error).message }, "cannot write the tool definition drift Event; retrying in 30 s");
+      this.o.log.warn(
+        { err: (error as Error).message },
+        "cannot write the tool definition drift Event; retrying in 30 s",
+      );
       clearTimeout(this.timer);
       this.timer = setTimeout(() => this.flush(false), 30_000);
       this.timer.unref();

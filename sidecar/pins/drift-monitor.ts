@@ -75,7 +75,8 @@ export class DriftMonitor {
     const policy = this.deps.holder.current;
     const pins = activePins(policy);
     if (policy?.name !== this.policyName || !pins) {
-      for (const tool of this.gauged) this.deps.metrics.toolDefinitionDrift.remove({ policy: this.policyName ?? "_none", tool });
+      for (const tool of this.gauged)
+        this.deps.metrics.toolDefinitionDrift.remove({ policy: this.policyName ?? "_none", tool });
       this.gauged.clear();
     }
     this.policyName = policy?.name;
@@ -165,12 +166,21 @@ export class DriftMonitor {
     if (same && !policyChanged) return;
     // A policy without pins reports only to take back an earlier report's drift.
     if (!policy || (!pins && before.size === 0)) return;
-    this.deps.report?.({ policy: policy.name, generation: policy.generation, mode: pins?.mode ?? "Off", drifted: this.current() });
+    this.deps.report?.({
+      policy: policy.name,
+      generation: policy.generation,
+      mode: pins?.mode ?? "Off",
+      drifted: this.current(),
+    });
   }
 }
 
 /** What the sidecar does about a drift: hidden, denied (on call), or only reported. */
-function actionOf(policy: CompiledPolicy, pins: PinsSpec, state: DriftedTool["state"]): "hidden" | "denied" | "reported" {
+function actionOf(
+  policy: CompiledPolicy,
+  pins: PinsSpec,
+  state: DriftedTool["state"],
+): "hidden" | "denied" | "reported" {
   if (pins.mode !== "Enforce" || policy.mode !== "Enforce") return "reported";
   if (state === "unpinned") return "hidden";
   return pins.onDrift === "hide" ? "hidden" : "denied";

@@ -68,7 +68,9 @@ export class LiveDefinitions {
   get(tool: string, pinned?: string): LiveDefinition | undefined {
     const views = this.live.get(tool);
     if (!views) return undefined;
-    const inForce = [views.shown, views.shown?.alternative, views.own, views.own?.alternative].filter((d) => d !== undefined);
+    const inForce = [views.shown, views.shown?.alternative, views.own, views.own?.alternative].filter(
+      (d) => d !== undefined,
+    );
     const first = inForce.find((d) => d.digest !== pinned) ?? inForce[0];
     const other = inForce.find((d) => d.digest !== first?.digest);
     return first && { digest: first.digest, definition: first.definition, ...(other ? { alternative: other } : {}) };
@@ -105,13 +107,20 @@ function listedDefinitions(tools: readonly unknown[]): Map<string, LiveDefinitio
     const entry = digestOf(tool);
     const earlier = listed.get(name);
     if (!earlier) listed.set(name, entry);
-    else if (!earlier.alternative && earlier.digest !== entry.digest) listed.set(name, { ...earlier, alternative: entry });
+    else if (!earlier.alternative && earlier.digest !== entry.digest)
+      listed.set(name, { ...earlier, alternative: entry });
   }
   return listed;
 }
 
 function sameDefinitions(a: LiveDefinition | undefined, b: LiveDefinition): boolean {
-  return a !== undefined && b.digest !== undefined && a.digest === b.digest && a.alternative?.digest === b.alternative?.digest && !a.alternative === !b.alternative;
+  return (
+    a !== undefined &&
+    b.digest !== undefined &&
+    a.digest === b.digest &&
+    a.alternative?.digest === b.alternative?.digest &&
+    !a.alternative === !b.alternative
+  );
 }
 
 function nameOf(tool: unknown): string | undefined {

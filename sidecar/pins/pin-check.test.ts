@@ -9,7 +9,12 @@ import { pinsHideTest, pinState, pinVerdict } from "./pin-check.ts";
 const A = { name: "a", description: "A" };
 const B = { name: "b", description: "B" };
 const policy = (pins: Record<string, unknown>, mode = "Enforce") =>
-  compilePolicy(loadPolicySpec({ mode, default: "allow", pins: { tools: { a: definitionDigest(A), b: definitionDigest(B) }, ...pins } }, "agents/p"));
+  compilePolicy(
+    loadPolicySpec(
+      { mode, default: "allow", pins: { tools: { a: definitionDigest(A), b: definitionDigest(B) }, ...pins } },
+      "agents/p",
+    ),
+  );
 
 describe("pin checks", () => {
   it("judge each tool against its pin and the live view", () => {
@@ -17,7 +22,10 @@ describe("pin checks", () => {
     live.observe([A, { ...B, description: "changed" }, { name: "c" }], true);
     const pins = policy({}).spec.pins;
     assert.ok(pins);
-    assert.deepEqual(["a", "b", "c", "d"].map((t) => pinState(pins, live, t)), ["matches", "drifted", "unpinned", "unknown"]);
+    assert.deepEqual(
+      ["a", "b", "c", "d"].map((t) => pinState(pins, live, t)),
+      ["matches", "drifted", "unpinned", "unknown"],
+    );
   });
 
   it("hide drifted tools, pinned tools not judged, and unpinned ones under newTools: hide", () => {
@@ -26,7 +34,11 @@ describe("pin checks", () => {
     const hide = pinsHideTest(policy({ newTools: "hide" }), live);
     assert.ok(hide);
     assert.deepEqual(["a", "b", "c"].map(hide), [false, true, true]);
-    assert.equal(pinsHideTest(policy({}), new LiveDefinitions())?.("a"), true, "a pinned tool the sidecar has not judged is not shown as reviewed");
+    assert.equal(
+      pinsHideTest(policy({}), new LiveDefinitions())?.("a"),
+      true,
+      "a pinned tool the sidecar has not judged is not shown as reviewed",
+    );
     assert.equal(pinsHideTest(policy({ onDrift: "deny" }), live), undefined, "deny lists everything");
   });
 
@@ -48,8 +60,16 @@ describe("pin checks", () => {
     const live = new LiveDefinitions();
     live.observe([{ ...A, description: "changed" }], false);
     live.observe([A], true);
-    assert.equal(pinState(pins, live, "a"), "drifted", "the sidecar's own listing does not clear what an agent was shown");
-    assert.equal(live.get("a", definitionDigest(A))?.definition.description, "changed", "the definition that differs from the pin comes first");
+    assert.equal(
+      pinState(pins, live, "a"),
+      "drifted",
+      "the sidecar's own listing does not clear what an agent was shown",
+    );
+    assert.equal(
+      live.get("a", definitionDigest(A))?.definition.description,
+      "changed",
+      "the definition that differs from the pin comes first",
+    );
     live.observe([A], false);
     assert.equal(pinState(pins, live, "a"), "matches", "an agent listing the pinned definition again clears it");
     const twice = new LiveDefinitions();

@@ -34,7 +34,10 @@ export function isDrift(pins: PinsSpec, state: PinState): boolean {
 }
 
 /** The tools/list filter the pins add, or undefined when they hide nothing. */
-export function pinsHideTest(policy: CompiledPolicy | undefined, live: LiveDefinitions): ((tool: string) => boolean) | undefined {
+export function pinsHideTest(
+  policy: CompiledPolicy | undefined,
+  live: LiveDefinitions,
+): ((tool: string) => boolean) | undefined {
   const pins = enforcedPins(policy);
   if (!pins || (pins.onDrift !== "hide" && pins.newTools !== "hide")) return undefined;
   return (tool) => {
@@ -60,13 +63,25 @@ export function pinVerdict(policy: CompiledPolicy, live: LiveDefinitions, tool: 
   const rule = pinned === undefined ? "/spec/pins/newTools" : `/spec/pins/tools/${escapePointer(tool)}`;
   if (state === "drifted") {
     const digest = live.get(tool, pinned)?.digest ?? "(not digestible)";
-    return deny("definition_drift", rule, `Tool '${tool}' changed its definition since it was reviewed (pinned ${short(pinned)}, now ${short(digest)}) and is not callable until the change is reviewed and its pin updated in policy ${policy.name}.`);
+    return deny(
+      "definition_drift",
+      rule,
+      `Tool '${tool}' changed its definition since it was reviewed (pinned ${short(pinned)}, now ${short(digest)}) and is not callable until the change is reviewed and its pin updated in policy ${policy.name}.`,
+    );
   }
   if (pinned === undefined && pins.newTools === "hide") {
-    return deny("definition_unpinned", rule, `Tool '${tool}' has no reviewed definition in policy ${policy.name} (spec.pins.newTools: hide) and is not callable until it is pinned.`);
+    return deny(
+      "definition_unpinned",
+      rule,
+      `Tool '${tool}' has no reviewed definition in policy ${policy.name} (spec.pins.newTools: hide) and is not callable until it is pinned.`,
+    );
   }
   if (state === "unknown" && pinned !== undefined) {
-    return deny("definition_unknown", rule, `Tool '${tool}' is pinned in policy ${policy.name} but the sidecar has not seen its definition yet, so it cannot tell whether it changed. Retry in a few seconds.`);
+    return deny(
+      "definition_unknown",
+      rule,
+      `Tool '${tool}' is pinned in policy ${policy.name} but the sidecar has not seen its definition yet, so it cannot tell whether it changed. Retry in a few seconds.`,
+    );
   }
   return undefined;
 }

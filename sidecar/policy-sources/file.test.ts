@@ -16,7 +16,8 @@ function writeWhole(file: string, text: string): void {
   renameSync(`${file}.tmp`, file);
 }
 
-const policy = (generation: number) => `apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: p, generation: ${generation}}\nspec: {default: deny}\n`;
+const policy = (generation: number) =>
+  `apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: p, generation: ${generation}}\nspec: {default: deny}\n`;
 
 function recorder() {
   const events: string[] = [];
@@ -104,7 +105,11 @@ describe("FilePolicySource", () => {
     writeFileSync(file, '{"version":"1","default":"deny","tools":{"resume_execution":{}}}');
     const names: string[] = [];
     const source = createPolicySource(file);
-    await source.start({ policy: (l) => names.push(`${l.format} ${l.name}`), invalid: () => undefined, trouble: () => undefined });
+    await source.start({
+      policy: (l) => names.push(`${l.format} ${l.name}`),
+      invalid: () => undefined,
+      trouble: () => undefined,
+    });
     assert.deepEqual(names, ["PolicyLayer kestra"]);
     assert.equal(source.description, `file ${file}`);
     await source.stop();

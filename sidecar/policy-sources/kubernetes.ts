@@ -29,7 +29,9 @@ export function parsePolicyUrl(url: string): PolicyReference {
   const namespace = match?.[1] ?? "";
   const name = match?.[2] ?? "";
   if (!match || !DNS_LABEL.test(namespace) || namespace.length > 63 || !DNS_SUBDOMAIN.test(name) || name.length > 253) {
-    throw new Error(`"${url}" is not an McpPolicy reference: expected k8s://<namespace>/<name>, e.g. k8s://agents/kestra`);
+    throw new Error(
+      `"${url}" is not an McpPolicy reference: expected k8s://<namespace>/<name>, e.g. k8s://agents/kestra`,
+    );
   }
   return { namespace, name };
 }
@@ -40,7 +42,12 @@ export interface KubernetesPolicySourceOptions extends PolicyReference {
   clock?: Clock;
   logger?: Logger;
   /** Informer timings; the defaults suit production. */
-  informer?: { relistIntervalMs?: number; watchdogMs?: number; inactivityTimeoutMs?: number; backoff?: { initialMs: number; maxMs: number } };
+  informer?: {
+    relistIntervalMs?: number;
+    watchdogMs?: number;
+    inactivityTimeoutMs?: number;
+    backoff?: { initialMs: number; maxMs: number };
+  };
 }
 
 interface McpPolicyObject extends KubeObject {
@@ -91,7 +98,14 @@ export class KubernetesPolicySource implements PolicySource {
     informer.on("add", deliver).on("update", deliver);
     informer.on("delete", () => {
       this.#delivered = undefined;
-      handlers.invalid(new PolicyError([{ path: [], message: `McpPolicy ${key} was deleted; the last policy stays in force until it is created again` }]));
+      handlers.invalid(
+        new PolicyError([
+          {
+            path: [],
+            message: `McpPolicy ${key} was deleted; the last policy stays in force until it is created again`,
+          },
+        ]),
+      );
     });
     let firstAttempt: (() => void) | undefined;
     const attempted = new Promise<void>((resolve) => (firstAttempt = resolve));

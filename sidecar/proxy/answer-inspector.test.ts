@@ -8,10 +8,18 @@ import { RequestIds } from "./request-ids.ts";
 
 const log = pino({ level: "silent" });
 
-function inspector(options: { hidden?: (t: string) => boolean; replayed?: (minted: number) => string | number | undefined; cancelledByClient?: (minted: number) => boolean } = {}) {
+function inspector(
+  options: {
+    hidden?: (t: string) => boolean;
+    replayed?: (minted: number) => string | number | undefined;
+    cancelledByClient?: (minted: number) => boolean;
+  } = {},
+) {
   const outcomes: string[] = [];
   const dropped: string[] = [];
-  const call = (name: string): PendingToolCall => ({ complete: (o: UpstreamOutcome, s?: number) => outcomes.push(`${name}:${o}:${s}`) });
+  const call = (name: string): PendingToolCall => ({
+    complete: (o: UpstreamOutcome, s?: number) => outcomes.push(`${name}:${o}:${s}`),
+  });
   const forwarded = new Map<number, ForwardedRequest>([
     [101, { clientId: 1, method: "tools/call", call: call("one") }],
     [102, { clientId: "two", method: "tools/call", call: call("two") }],
@@ -45,18 +53,41 @@ describe("AnswerInspector", () => {
       [202, { clientId: 2, method: "resources/read", call: { complete: () => undefined } }],
       [203, { clientId: 3, method: "resources/read" }],
     ]);
-    const i = new AnswerInspector({ forwarded, hidden: undefined, knownTools: new KnownTools(), status: 200, log, taskVisible: (id: string) => id === "mine" });
+    const i = new AnswerInspector({
+      forwarded,
+      hidden: undefined,
+      knownTools: new KnownTools(),
+      status: 200,
+      log,
+      taskVisible: (id: string) => id === "mine",
+    });
     const tasks = { tasks: [{ taskId: "mine" }, { taskId: "theirs" }], cacheScope: "public", ttlMs: 1000 };
-    assert.deepEqual(i.translateOne(answer(201, tasks)), answer(1, { tasks: [{ taskId: "mine" }], cacheScope: "private", ttlMs: 1000 }));
-    assert.deepEqual(i.translateOne(answer(202, { contents: [], cacheScope: "public" })), answer(2, { contents: [], cacheScope: "private" }));
-    assert.deepEqual(i.translateOne(answer(203, { contents: [], cacheScope: "public" })), answer(3, { contents: [], cacheScope: "public" }), "a read no policy block decided is untouched");
+    assert.deepEqual(
+      i.translateOne(answer(201, tasks)),
+      answer(1, { tasks: [{ taskId: "mine" }], cacheScope: "private", ttlMs: 1000 }),
+    );
+    assert.deepEqual(
+      i.translateOne(answer(202, { contents: [], cacheScope: "public" })),
+      answer(2, { contents: [], cacheScope: "private" }),
+    );
+    assert.deepEqual(
+      i.translateOne(answer(203, { contents: [], cacheScope: "public" })),
+      answer(3, { contents: [], cacheScope: "public" }),
+      "a read no policy block decided is untouched",
+    );
   });
 
   it("gives answers their client ids back and completes tool calls with the outcome their answers show", () => {
     const { i, outcomes, settled } = inspector();
     assert.deepEqual(i.translateOne(answer(101)), answer(1));
-    const batch = i.translate([{ jsonrpc: "2.0", id: 102, error: { code: -32603, message: "x" } }, answer(103, { isError: true, content: [] })]);
-    assert.deepEqual(batch, [{ jsonrpc: "2.0", id: "two", error: { code: -32603, message: "x" } }, answer(3, { isError: true, content: [] })]);
+    const batch = i.translate([
+      { jsonrpc: "2.0", id: 102, error: { code: -32603, message: "x" } },
+      answer(103, { isError: true, content: [] }),
+    ]);
+    assert.deepEqual(batch, [
+      { jsonrpc: "2.0", id: "two", error: { code: -32603, message: "x" } },
+      answer(3, { isError: true, content: [] }),
+    ]);
     assert.deepEqual(outcomes, ["one:ok:200", "two:rpc_error:200", "three:tool_error:200"]);
     assert.deepEqual(settled, [101, 102, 103]);
     assert.deepEqual(i.unanswered(), ["1", 5], 'id 1 and id "1" are different requests');
@@ -89,7 +120,11 @@ describe("AnswerInspector", () => {
     const { i, known } = inspector({ hidden: (t) => t === "secret" });
     const tools = () => ({ tools: [{ name: "open" }, { name: "secret" }, { title: "no name" }] });
     assert.deepEqual(i.translateOne(answer(104, tools())), answer("1", { tools: [{ name: "open" }] }));
-    assert.deepEqual(i.translateOne(answer(105, tools())), answer(5, { tools: [{ name: "open" }] }), "a ping's answer that carries tools is filtered too");
+    assert.deepEqual(
+      i.translateOne(answer(105, tools())),
+      answer(5, { tools: [{ name: "open" }] }),
+      "a ping's answer that carries tools is filtered too",
+    );
     assert.equal(known.has("open"), true);
     assert.equal(known.has("secret"), true, "names are learnt from tools/list answers before filtering");
   });
@@ -141,7 +176,11 @@ describe("RequestIds", () => {
     assert.equal(ids.clientId("session:a", a), 1, "but a replay of its answer can still be mapped");
     ids.interrupted("session:a", c);
     assert.equal(ids.outstanding("session:a", "1"), undefined);
-    assert.equal(ids.clientId("session:a", c), "1", "an interrupted request's answer can still be mapped when replayed");
+    assert.equal(
+      ids.clientId("session:a", c),
+      "1",
+      "an interrupted request's answer can still be mapped when replayed",
+    );
     ids.forget("session:a");
     assert.equal(ids.clientId("session:a", c), undefined);
   });

@@ -178,11 +178,20 @@ export class AnswerInspector {
     if (!read) return undefined;
     // A call with result rules needs its result read in full; so does a retry's, whose cache fields change.
     const pending = this.options.forwarded.get(read.minted);
-    if (pending?.call?.results || pending?.uncacheable === true || decidedRead(pending) || (this.options.unattributedResult && unattributed(pending))) return undefined;
+    if (
+      pending?.call?.results ||
+      pending?.uncacheable === true ||
+      decidedRead(pending) ||
+      (this.options.unattributedResult && unattributed(pending))
+    )
+      return undefined;
     const clientId = this.mapBack(read.minted, () => read.outcome);
     if (clientId === undefined) return { text: undefined };
     const id = JSON.stringify(clientId);
-    return { text: `${text.slice(0, read.idStart)}${id}${text.slice(read.idEnd)}`, idSpan: { start: read.idStart, end: read.idEnd, id } };
+    return {
+      text: `${text.slice(0, read.idStart)}${id}${text.slice(read.idEnd)}`,
+      idSpan: { start: read.idStart, end: read.idEnd, id },
+    };
   }
 
   /** One message (or a batch) as the client is to see it; undefined when nothing of it may pass. */
@@ -197,13 +206,15 @@ export class AnswerInspector {
 
   /** One message as the client is to see it, or undefined when it is dropped. */
   translateOne(message: unknown): unknown {
-    if (typeof message !== "object" || message === null || Array.isArray(message)) return this.drop("not a JSON-RPC message", message);
+    if (typeof message !== "object" || message === null || Array.isArray(message))
+      return this.drop("not a JSON-RPC message", message);
     const m = message as Json;
     if (typeof m.method === "string") {
       this.passing(m.method);
       return this.guardsServerMessages() ? this.guardServerMessage(m) : m;
     }
-    if (!Object.hasOwn(m, "result") && !Object.hasOwn(m, "error")) return this.drop("neither a request nor an answer", m.id);
+    if (!Object.hasOwn(m, "result") && !Object.hasOwn(m, "error"))
+      return this.drop("neither a request nor an answer", m.id);
     if (m.id === null && !Object.hasOwn(m, "result")) return m; // an error about no request in particular
     return this.answer(m);
   }
@@ -257,7 +268,8 @@ export class AnswerInspector {
     const filtered = this.filterTools(m.result, method === "tools/list");
     const filteredTargets = this.filterTargets(m.result, method);
     const filteredTasks = this.noteTasks(m.result, method);
-    if (filtered || filteredTargets || filteredTasks || request?.uncacheable === true || decidedRead(request)) uncacheable(m.result, request?.uncacheable === true);
+    if (filtered || filteredTargets || filteredTasks || request?.uncacheable === true || decidedRead(request))
+      uncacheable(m.result, request?.uncacheable === true);
     return m;
   }
 
@@ -266,7 +278,8 @@ export class AnswerInspector {
     const results = request?.call?.results;
     if (results && Object.hasOwn(m, "result")) m.result = results.inspect(m.result, this.messageBytes);
     else if (results && Object.hasOwn(m, "error")) m.error = results.notification(m.error) ?? withheldError(m.error);
-    else if (unattributed(request) && this.options.unattributedResult && Object.hasOwn(m, "result")) m.result = this.options.unattributedResult(m.result);
+    else if (unattributed(request) && this.options.unattributedResult && Object.hasOwn(m, "result"))
+      m.result = this.options.unattributedResult(m.result);
   }
 
   /**
@@ -319,7 +332,11 @@ export class AnswerInspector {
     for (const [field, kind, key, list] of TARGET_LISTS) {
       const items = (result as Json)[field];
       if (!Array.isArray(items)) continue;
-      if (method === list) this.options.knownTargets?.learn(kind, items.flatMap((i: unknown) => (typeof memberOf(i, key) === "string" ? [memberOf(i, key) as string] : [])));
+      if (method === list)
+        this.options.knownTargets?.learn(
+          kind,
+          items.flatMap((i: unknown) => (typeof memberOf(i, key) === "string" ? [memberOf(i, key) as string] : [])),
+        );
       const hidden = this.options.hiddenTarget;
       if (!hidden) continue;
       // An entry without a readable name cannot be shown not to be hidden: it goes too. Order is kept.
@@ -350,7 +367,10 @@ export class AnswerInspector {
 
   private drop(why: string, id: unknown): undefined {
     this.options.onDropped?.();
-    this.options.log.warn({ why, id: typeof id === "string" || typeof id === "number" ? id : typeof id }, "upstream message dropped");
+    this.options.log.warn(
+      { why, id: typeof id === "string" || typeof id === "number" ? id : typeof id },
+      "upstream message dropped",
+    );
     return undefined;
   }
 }
@@ -407,6 +427,13 @@ function callOutcome(message: Json): UpstreamOutcome {
 
 /** The error that stands for an upstream error the result rules withhold: its code, none of its text. */
 function withheldError(error: unknown): Json {
-  const code = typeof error === "object" && error !== null && Number.isInteger((error as Json).code) ? ((error as Json).code as number) : POLICY_DENIED;
-  return { code, message: "The error of the MCP server behind the policy proxy was withheld by policy: it contains data the result rules do not let pass" };
+  const code =
+    typeof error === "object" && error !== null && Number.isInteger((error as Json).code)
+      ? ((error as Json).code as number)
+      : POLICY_DENIED;
+  return {
+    code,
+    message:
+      "The error of the MCP server behind the policy proxy was withheld by policy: it contains data the result rules do not let pass",
+  };
 }

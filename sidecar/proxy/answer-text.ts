@@ -10,7 +10,13 @@ export type TextAnswer =
   /** A server request or notification: relayed unchanged. */
   | { readonly kind: "message"; readonly method: string }
   /** An answer under a numeric id: the id's span is replaced by the client's. */
-  | { readonly kind: "answer"; readonly minted: number; readonly idStart: number; readonly idEnd: number; readonly outcome: UpstreamOutcome };
+  | {
+      readonly kind: "answer";
+      readonly minted: number;
+      readonly idStart: number;
+      readonly idEnd: number;
+      readonly outcome: UpstreamOutcome;
+    };
 
 const TOP_KEYS = ["id", "result", "error", "method", "jsonrpc"];
 const RESULT_KEYS = ["tools", "isError", "resultType"];

@@ -8,7 +8,11 @@ import type { ProxyDeps } from "./exchange.ts";
 import type { ResultGuard } from "./result-guard.ts";
 
 /** A forwarded tools/call: its result rules read the answer first, so the audit line has their verdict. */
-export function toolCallCompletion(deps: Pick<ProxyDeps, "enforcer">, call: DecidedCall, results: ResultGuard | undefined): PendingToolCall {
+export function toolCallCompletion(
+  deps: Pick<ProxyDeps, "enforcer">,
+  call: DecidedCall,
+  results: ResultGuard | undefined,
+): PendingToolCall {
   const complete = once((outcome, status) => void deps.enforcer.complete(call, outcome, status, results?.verdict));
   return results ? { complete, results } : { complete };
 }

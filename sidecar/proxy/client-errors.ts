@@ -13,7 +13,8 @@ interface ClientError extends Error {
 /** The status and message for a request the HTTP parser refused. */
 export function clientErrorAnswer(err: ClientError): { status: number; message: string } {
   if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") return { status: 408, message: "The request did not arrive in time" };
-  if (err.code === "HPE_HEADER_OVERFLOW") return { status: 431, message: "Request headers larger than the server accepts" };
+  if (err.code === "HPE_HEADER_OVERFLOW")
+    return { status: 431, message: "Request headers larger than the server accepts" };
   return { status: 400, message: "Malformed HTTP request" };
 }
 
@@ -26,7 +27,9 @@ export function clientErrorHandler(onRefused: () => void): (err: ClientError, so
     const { status, message } = clientErrorAnswer(err);
     const body = JSON.stringify(rpcError(null, INVALID_REQUEST, message));
     if (socket.writable) {
-      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
     }
     socket.destroy();
   };

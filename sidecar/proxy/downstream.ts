@@ -46,7 +46,14 @@ export class HttpDownstream implements Downstream {
       this.res.writeHead(status, headers).end();
       return Promise.resolve();
     }
-    const body = messages.length === 0 ? rpcError(null, INVALID_REQUEST, `The MCP server behind the policy proxy answered HTTP ${status}`) : this.batch ? messages : messages.length === 1 ? messages[0] : messages;
+    const body =
+      messages.length === 0
+        ? rpcError(null, INVALID_REQUEST, `The MCP server behind the policy proxy answered HTTP ${status}`)
+        : this.batch
+          ? messages
+          : messages.length === 1
+            ? messages[0]
+            : messages;
     sendJson(this.res, status === 202 ? 200 : status, body, headers);
     return Promise.resolve();
   }

@@ -59,7 +59,11 @@ export function abortOnClientClose(res: ServerResponse): AbortController {
 
 export function forwardHeaders(ex: Exchange): Record<string, string | string[]> {
   const encrypted = (ex.req.socket as { encrypted?: boolean }).encrypted === true;
-  const forwarded = { remoteAddress: ex.req.socket.remoteAddress, host: ex.req.headers.host, proto: encrypted ? "https" as const : "http" as const };
+  const forwarded = {
+    remoteAddress: ex.req.socket.remoteAddress,
+    host: ex.req.headers.host,
+    proto: encrypted ? ("https" as const) : ("http" as const),
+  };
   // Only a POST carries a body upstream, and it is the sidecar's JSON.
   return upstreamRequestHeaders(ex.req.headers, forwarded, { jsonBody: ex.req.method === "POST" });
 }
@@ -69,7 +73,12 @@ export function forwardHeaders(ex: Exchange): Record<string, string | string[]> 
  * it forwarded (`forwarded`); a stream not tied to requests of its own (GET) passes the server's
  * requests and notifications, and an answer only when it replays one minted in the caller's session.
  */
-export function answerInspector(deps: ProxyDeps, ex: Exchange, status: number, forwarded?: Map<number, ForwardedRequest>): AnswerInspector {
+export function answerInspector(
+  deps: ProxyDeps,
+  ex: Exchange,
+  status: number,
+  forwarded?: Map<number, ForwardedRequest>,
+): AnswerInspector {
   const scope = idScope(ex.context.session, ex.context.caller.grant);
   const ids = deps.requestIds;
   return new AnswerInspector({
@@ -128,7 +137,8 @@ function hiddenToolsFilter(holder: PolicyHolder, knownTools: KnownTools): ToolFi
   const policy = holder.current;
   if (!policy) return HIDE_EVERY_TOOL;
   const pinned = pinsHideTest(policy, knownTools.definitions);
-  const listed = policy.mode === "Enforce" && policy.spec.hide?.length ? (tool: string) => policy.isHidden(tool) : undefined;
+  const listed =
+    policy.mode === "Enforce" && policy.spec.hide?.length ? (tool: string) => policy.isHidden(tool) : undefined;
   if (!pinned) return listed;
   return listed ? (tool) => listed(tool) || pinned(tool) : pinned;
 }

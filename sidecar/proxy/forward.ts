@@ -32,10 +32,24 @@ export async function forward(deps: ProxyDeps, ex: Exchange, forwarding: Forward
   // The upstream call's client span: the upstream receives its context in the traceparent header
   // and in each request's params._meta, where MCP carries it per message.
   // A POST of cancellations only may send nothing: it gets no upstream span.
-  const sends = forwarding.plans.some((p) => !(p.message.kind === "notification" && p.message.method === "notifications/cancelled"));
-  const span = sends ? upstreamSpan(ex.trace, deps.upstream.url, forwarding.plans.map((p) => p.message)) : undefined;
+  const sends = forwarding.plans.some(
+    (p) => !(p.message.kind === "notification" && p.message.method === "notifications/cancelled"),
+  );
+  const span = sends
+    ? upstreamSpan(
+        ex.trace,
+        deps.upstream.url,
+        forwarding.plans.map((p) => p.message),
+      )
+    : undefined;
   const context = span?.carrier();
-  const sent = upstreamMessages(forwarding.plans.map((p) => forwardedMessage(deps, p)), deps.requestIds, scope, forwarding.batch, context);
+  const sent = upstreamMessages(
+    forwarding.plans.map((p) => forwardedMessage(deps, p)),
+    deps.requestIds,
+    scope,
+    forwarding.batch,
+    context,
+  );
   const inspector = (status: number) => answerInspector(deps, ex, status, sent.forwarded);
   if (sent.body === undefined) {
     span?.end();
@@ -54,12 +68,25 @@ interface Sending {
   context: TraceCarrier | undefined;
 }
 
-async function send(deps: ProxyDeps, ex: Exchange, forwarding: Forwarding, out: Downstream, sending: Sending, span: ReturnType<typeof upstreamSpan>): Promise<void> {
+async function send(
+  deps: ProxyDeps,
+  ex: Exchange,
+  forwarding: Forwarding,
+  out: Downstream,
+  sending: Sending,
+  span: ReturnType<typeof upstreamSpan>,
+): Promise<void> {
   const { inspector } = sending;
   const controller = abortOnClientClose(ex.res);
   let upstream: Dispatcher.ResponseData;
   try {
-    upstream = await deps.upstream.request({ method: "POST", search: ex.search, headers: withTraceContext(forwardHeaders(ex), sending.context), body: sending.body, signal: controller.signal });
+    upstream = await deps.upstream.request({
+      method: "POST",
+      search: ex.search,
+      headers: withTraceContext(forwardHeaders(ex), sending.context),
+      body: sending.body,
+      signal: controller.signal,
+    });
   } catch (err) {
     const cancelled = controller.signal.aborted;
     // The request was delivered when the sidecar stopped waiting for its answer: the tool may be
@@ -71,15 +98,26 @@ async function send(deps: ProxyDeps, ex: Exchange, forwarding: Forwarding, out: 
     recordStatus(span, 0, timeout ? "timeout" : "connection_error");
     deps.log.warn({ err: (err as Error).message }, "upstream request failed");
     for (const p of forwarding.plans) deps.metrics.countRequest(methodOf(p.message), "upstream_error");
-    return out.fail(timeout ? 504 : 502, `The MCP server behind the policy proxy ${timeout ? "did not answer in time" : "cannot be reached"}`);
+    return out.fail(
+      timeout ? 504 : 502,
+      `The MCP server behind the policy proxy ${timeout ? "did not answer in time" : "cannot be reached"}`,
+    );
   }
   recordStatus(span, upstream.statusCode);
   noteSession(deps, ex, upstream.statusCode, upstream.headers, forwarding.initialize);
-  await relayAnswer(upstream, out, { inspector: inspector(upstream.statusCode), synthesized: forwarding.answers, maxInspectBytes: deps.config.maxInspectBytes, log: deps.log });
+  await relayAnswer(upstream, out, {
+    inspector: inspector(upstream.statusCode),
+    synthesized: forwarding.answers,
+    maxInspectBytes: deps.config.maxInspectBytes,
+    log: deps.log,
+  });
 }
 
 /** The sidecar's trace context replaces the client's: the upstream's parent is the sidecar's client span. */
-function withTraceContext(headers: Record<string, string | string[]>, context: TraceCarrier | undefined): Record<string, string | string[]> {
+function withTraceContext(
+  headers: Record<string, string | string[]>,
+  context: TraceCarrier | undefined,
+): Record<string, string | string[]> {
   if (context?.traceparent === undefined) return headers;
   const out: Record<string, string | string[]> = { ...headers, traceparent: context.traceparent };
   delete out.tracestate;
@@ -95,14 +133,26 @@ function forwardedMessage(deps: ProxyDeps, plan: MessagePlan): ForwardedMessage 
 }
 
 /** Binds a session the upstream just issued to the caller, or forgets one it no longer knows. */
-function noteSession(deps: ProxyDeps, ex: Exchange, status: number, headers: IncomingHttpHeaders, initialize: { elicitation: boolean } | undefined): void {
+function noteSession(
+  deps: ProxyDeps,
+  ex: Exchange,
+  status: number,
+  headers: IncomingHttpHeaders,
+  initialize: { elicitation: boolean } | undefined,
+): void {
   const issued = headerValue(headers, "mcp-session-id");
   const sent = headerValue(ex.req.headers, "mcp-session-id");
   if (sent !== undefined && status === 404) {
     deps.sessions.forget(sent);
     deps.requestIds.forget(idScope(sent, ex.context.caller.grant));
   }
-  if (initialize && issued !== undefined && status >= 200 && status < 300 && !deps.sessions.bind(issued, ex.context.caller.grant, initialize)) {
+  if (
+    initialize &&
+    issued !== undefined &&
+    status >= 200 &&
+    status < 300 &&
+    !deps.sessions.bind(issued, ex.context.caller.grant, initialize)
+  ) {
     deps.log.error("the upstream issued a session id already bound to another caller; it stays theirs");
   }
 }

@@ -24,7 +24,11 @@ export interface GateDeps {
 }
 
 /** The caller of a request that passes the gate; undefined when the gate answered it. */
-export async function passGate(deps: GateDeps, req: IncomingMessage, res: ServerResponse): Promise<Omit<CallerContext, "session"> | undefined> {
+export async function passGate(
+  deps: GateDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<Omit<CallerContext, "session"> | undefined> {
   const method = req.method === "GET" || req.method === "DELETE" ? req.method : "_invalid";
   const connection = connectionHeaderProblem(req.headers);
   if (connection !== undefined) {
@@ -46,7 +50,11 @@ export async function passGate(deps: GateDeps, req: IncomingMessage, res: Server
     if (req.method === "POST" && hasRequestContentEncoding(req.headers)) {
       // The upstream would decode what the sidecar never read (express.json inflates gzip, deflate, br).
       deps.metrics.countRequest(method, "rejected");
-      sendJson(res, 415, rpcError(null, INVALID_REQUEST, "Unsupported Media Type: the body must not have a Content-Encoding"));
+      sendJson(
+        res,
+        415,
+        rpcError(null, INVALID_REQUEST, "Unsupported Media Type: the body must not have a Content-Encoding"),
+      );
       return undefined;
     }
     return { caller: result.caller, authMethod: result.method };
@@ -57,9 +65,13 @@ export async function passGate(deps: GateDeps, req: IncomingMessage, res: Server
     return undefined;
   }
   const params: string[] = [];
-  if (deps.authenticator.usesOAuth) params.push(`resource_metadata="${protectedResourceMetadataUrl(req, deps.publicUrl, deps.mcpPath)}"`);
+  if (deps.authenticator.usesOAuth)
+    params.push(`resource_metadata="${protectedResourceMetadataUrl(req, deps.publicUrl, deps.mcpPath)}"`);
   else params.push('realm="mcp-warden"');
-  if (result.problem === "invalid") params.push('error="invalid_token"', `error_description="${result.message.replace(/["\\\r\n]/g, "'")}"`);
-  sendJson(res, 401, rpcError(null, INVALID_REQUEST, `Unauthorized: ${result.message}`), { "www-authenticate": `Bearer ${params.join(", ")}` });
+  if (result.problem === "invalid")
+    params.push('error="invalid_token"', `error_description="${result.message.replace(/["\\\r\n]/g, "'")}"`);
+  sendJson(res, 401, rpcError(null, INVALID_REQUEST, `Unauthorized: ${result.message}`), {
+    "www-authenticate": `Bearer ${params.join(", ")}`,
+  });
   return undefined;
 }

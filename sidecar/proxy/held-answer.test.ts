@@ -39,9 +39,20 @@ describe("HeldAnswer", () => {
 
   const hold = async (options: Partial<HeldAnswerOptions> = {}): Promise<Exchange & { clock: ManualClock }> => {
     const clock = new ManualClock();
-    nextOptions = { clock, keepAliveMs: 15_000, streaming: true, progressToken: undefined, timeoutMs: 60_000, describe: () => "waiting for approval agents/restart-x7k2p", ...options };
+    nextOptions = {
+      clock,
+      keepAliveMs: 15_000,
+      streaming: true,
+      progressToken: undefined,
+      timeoutMs: 60_000,
+      describe: () => "waiting for approval agents/restart-x7k2p",
+      ...options,
+    };
     const arrived = new Promise<{ held: HeldAnswer; res: ServerResponse }>((resolve) => (pending = resolve));
-    const ex = { answer: undefined, received: "", waiters: [] as Array<() => void> } as unknown as Exchange & { clock: ManualClock; waiters: Array<() => void> };
+    const ex = { answer: undefined, received: "", waiters: [] as Array<() => void> } as unknown as Exchange & {
+      clock: ManualClock;
+      waiters: Array<() => void>;
+    };
     request({ port, method: "POST" }, (answer) => {
       ex.answer = answer;
       answer.setEncoding("utf8");
@@ -55,17 +66,22 @@ describe("HeldAnswer", () => {
       held,
       res,
       clock,
-      events: (n: number) => new Promise<void>((resolve) => {
-        const check = () => (ex.received.split("\n\n").length - 1 >= n ? resolve() : ex.waiters.push(check));
-        check();
-      }),
+      events: (n: number) =>
+        new Promise<void>((resolve) => {
+          const check = () => (ex.received.split("\n\n").length - 1 >= n ? resolve() : ex.waiters.push(check));
+          check();
+        }),
     });
   };
 
   it("writes nothing before the first keep-alive is due", async () => {
     const ex = await hold({ progressToken: "p-1" });
     await ex.clock.advance(14_999);
-    assert.equal(ex.res.headersSent, false, "a decision before the first keep-alive is answered as if nothing was held");
+    assert.equal(
+      ex.res.headersSent,
+      false,
+      "a decision before the first keep-alive is answered as if nothing was held",
+    );
     assert.equal(ex.held.opened, false);
     ex.held.stop();
     ex.res.end();
@@ -78,11 +94,20 @@ describe("HeldAnswer", () => {
     assert.equal(ex.answer?.headers["content-type"], "text/event-stream");
     await ex.clock.advance(15_000);
     await ex.events(2);
-    const events = ex.received.split("\n\n").filter(Boolean).map((e) => JSON.parse(e.replace(/^event: message\ndata: /, "")) as { method: string; params: Record<string, unknown> });
-    assert.deepEqual(events.map((e) => e.params), [
-      { progressToken: "p-1", progress: 15, total: 60, message: "waiting for approval agents/restart-x7k2p" },
-      { progressToken: "p-1", progress: 30, total: 60, message: "waiting for approval agents/restart-x7k2p" },
-    ]);
+    const events = ex.received
+      .split("\n\n")
+      .filter(Boolean)
+      .map(
+        (e) =>
+          JSON.parse(e.replace(/^event: message\ndata: /, "")) as { method: string; params: Record<string, unknown> },
+      );
+    assert.deepEqual(
+      events.map((e) => e.params),
+      [
+        { progressToken: "p-1", progress: 15, total: 60, message: "waiting for approval agents/restart-x7k2p" },
+        { progressToken: "p-1", progress: 30, total: 60, message: "waiting for approval agents/restart-x7k2p" },
+      ],
+    );
     assert.equal(events[0]?.method, "notifications/progress");
     assert.equal(ex.held.ticks, 2);
     await ex.held.send({ jsonrpc: "2.0", id: 1, result: { content: [] } });
@@ -118,6 +143,13 @@ describe("HeldAnswer", () => {
     assert.equal(acceptsEventStream(undefined), false);
     assert.equal(progressTokenOf({ _meta: { progressToken: 7 } }), 7);
     assert.equal(progressTokenOf({ _meta: { progressToken: "abc" } }), "abc");
-    for (const params of [{}, { _meta: { progressToken: { x: 1 } } }, { _meta: null }, undefined, { _meta: { progressToken: Number.NaN } }]) assert.equal(progressTokenOf(params), undefined);
+    for (const params of [
+      {},
+      { _meta: { progressToken: { x: 1 } } },
+      { _meta: null },
+      undefined,
+      { _meta: { progressToken: Number.NaN } },
+    ])
+      assert.equal(progressTokenOf(params), undefined);
   });
 });

@@ -60,7 +60,11 @@ export class HeldAnswer {
   open(): TurnWriter {
     if (this.#writer) return this.#writer;
     if (!this.#o.streaming) throw new Error("the client does not accept an SSE answer");
-    this.#res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no" });
+    this.#res.writeHead(200, {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      "x-accel-buffering": "no",
+    });
     this.#writer = new TurnWriter(this.#res);
     return this.#writer;
   }
@@ -106,14 +110,21 @@ export class HeldAnswer {
     await this.send({
       jsonrpc: "2.0",
       method: "notifications/progress",
-      params: { progressToken: this.#o.progressToken, progress: elapsed, total: Math.round(this.#o.timeoutMs / 1000), message: what },
+      params: {
+        progressToken: this.#o.progressToken,
+        progress: elapsed,
+        total: Math.round(this.#o.timeoutMs / 1000),
+        message: what,
+      },
     });
   }
 }
 
 /** Whether an Accept header admits text/event-stream. */
 export function acceptsEventStream(accept: string | string[] | undefined): boolean {
-  const values = (Array.isArray(accept) ? accept.join(",") : (accept ?? "")).split(",").map((v) => v.split(";")[0]?.trim().toLowerCase());
+  const values = (Array.isArray(accept) ? accept.join(",") : (accept ?? ""))
+    .split(",")
+    .map((v) => v.split(";")[0]?.trim().toLowerCase());
   return values.includes("text/event-stream") || values.includes("text/*") || values.includes("*/*");
 }
 

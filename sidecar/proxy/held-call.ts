@@ -38,7 +38,8 @@ export async function holdToolCall(
     streaming,
     progressToken: progressTokenOf(message.params),
     timeoutMs: settings.timeoutMs,
-    describe: () => (waitingOn ? `waiting for approval ${approvals.namespace}/${waitingOn}` : "waiting for approval at the client"),
+    describe: () =>
+      waitingOn ? `waiting for approval ${approvals.namespace}/${waitingOn}` : "waiting for approval at the client",
   });
   const registration = deps.approvalRuntime.held.add(session, grant, message.id);
   const gone = new AbortController();
@@ -56,7 +57,10 @@ export async function holdToolCall(
       signal,
       onApproval: (name) => (waitingOn = name),
     });
-    const wait = ex.trace?.child("mcp_warden.approval.wait", "internal", { "gen_ai.tool.name": call.request.tool, "mcp_warden.approval.timeout_seconds": settings.timeoutMs / 1000 });
+    const wait = ex.trace?.child("mcp_warden.approval.wait", "internal", {
+      "gen_ai.tool.name": call.request.tool,
+      "mcp_warden.approval.timeout_seconds": settings.timeoutMs / 1000,
+    });
     const settled = await decideHeldCall(deps, call, request);
     wait?.setAttributes(approvalAttributes(settled.call, settled.call.approval));
     wait?.end();

@@ -52,22 +52,43 @@ async function carryOut(deps: ProxyDeps, ex: Exchange, plan: MessagePlan, step: 
   switch (step.kind) {
     case "ask": {
       const { result, record } = inputRequiredResult(deps, call, step);
-      const settled = deps.enforcer.settleApproval(call, call.verdict, { forward: false, ...(record ? { record } : {}) });
+      const settled = deps.enforcer.settleApproval(call, call.verdict, {
+        forward: false,
+        ...(record ? { record } : {}),
+      });
       deps.metrics.countRequest("tools/call", "answered");
       void deps.enforcer.complete(settled, "input_required");
       return sendJson(ex.res, 200, { jsonrpc: "2.0", id: message.id, result });
     }
     case "refuse": {
-      const settled = deps.enforcer.settleApproval(call, step.verdict, { forward: false, ...(step.record ? { record: step.record } : {}) });
+      const settled = deps.enforcer.settleApproval(call, step.verdict, {
+        forward: false,
+        ...(step.record ? { record: step.record } : {}),
+      });
       deps.metrics.countRequest("tools/call", "answered");
       void deps.enforcer.complete(settled, "not_forwarded");
       return sendJson(ex.res, 200, decisionAnswer(message.id, call.request.tool, step.verdict, true));
     }
     case "forward": {
-      const approved = deps.enforcer.settleApproval(call, { decision: "allowed", reason: "approved", rule: call.verdict.rule, message: "" }, { forward: true, admission: step.admission, record: step.record });
+      const approved = deps.enforcer.settleApproval(
+        call,
+        { decision: "allowed", reason: "approved", rule: call.verdict.rule, message: "" },
+        { forward: true, admission: step.admission, record: step.record },
+      );
       deps.metrics.countRequest("tools/call", "forwarded");
-      const forwarded = { ...plan, message: withoutApproval(message), forward: true, call: approved, outcome: "forwarded" as const };
-      return forward(deps, ex, { plans: [forwarded], answers: [], batch: false, initialize: undefined }, new HttpDownstream(ex.res, { batch: false, soleId: message.id }));
+      const forwarded = {
+        ...plan,
+        message: withoutApproval(message),
+        forward: true,
+        call: approved,
+        outcome: "forwarded" as const,
+      };
+      return forward(
+        deps,
+        ex,
+        { plans: [forwarded], answers: [], batch: false, initialize: undefined },
+        new HttpDownstream(ex.res, { batch: false, soleId: message.id }),
+      );
     }
     case "gone":
       return;

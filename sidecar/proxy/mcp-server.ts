@@ -6,7 +6,13 @@
 // authenticated caller is never served. Bodies are read raw (bounded) because the proxy parses them
 // itself, strictly. Handlers write to the response directly, so upstream streams pass through
 // without buffering.
-import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from "node:http";
+import {
+  createServer,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import { performance } from "node:perf_hooks";
 import type { CallerContext } from "../tool-call.ts";
 import type { Authenticator } from "../identity/authenticator.ts";
@@ -41,7 +47,10 @@ export interface McpServer {
  * other handler ever gets this one. Its grant is one no authenticated caller can have (every grant is
  * `anonymous` or prefixed by its identity method).
  */
-const PREFLIGHT: Omit<CallerContext, "session"> = Object.freeze({ caller: Object.freeze({ grant: "(cors-preflight)", sub: "", groups: [], claims: {} }), authMethod: "none" });
+const PREFLIGHT: Omit<CallerContext, "session"> = Object.freeze({
+  caller: Object.freeze({ grant: "(cors-preflight)", sub: "", groups: [], claims: {} }),
+  authMethod: "none",
+});
 
 /** Methods the endpoint refuses with 405 (anything else that is not served is 404): they would reach the upstream unparsed. */
 const NOT_ALLOWED = new Set(["PUT", "PATCH", "HEAD", "TRACE"]);
@@ -60,7 +69,11 @@ function invite(req: IncomingMessage, res: ServerResponse): void {
 /** The front's own refusals, framed as they always were (a JSON-RPC error, UTF-8 JSON). */
 function answer(res: ServerResponse, status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+  res.writeHead(status, {
+    ...headers,
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -71,12 +84,18 @@ export function createMcpServer(deps: McpServerDeps): McpServer {
   const rejected = () => deps.metrics.countRequest("_invalid", "rejected");
   let closing = false;
 
-  const notFound = (res: ServerResponse) => answer(res, 404, rpcError(null, INVALID_REQUEST, `Not found: the MCP endpoint is ${path}`));
+  const notFound = (res: ServerResponse) =>
+    answer(res, 404, rpcError(null, INVALID_REQUEST, `Not found: the MCP endpoint is ${path}`));
 
   /** A body that could not be read: refused; a body left unread (413) ends the connection. */
   const refuseBody = (res: ServerResponse, status: 400 | 413, message: string) => {
     rejected();
-    answer(res, status, rpcError(null, status === 400 ? PARSE_ERROR : INVALID_REQUEST, message), status === 413 ? { connection: "close" } : {});
+    answer(
+      res,
+      status,
+      rpcError(null, status === 400 ? PARSE_ERROR : INVALID_REQUEST, message),
+      status === 413 ? { connection: "close" } : {},
+    );
   };
 
   const exchange = (req: IncomingMessage, res: ServerResponse, caller: Omit<CallerContext, "session">): Exchange => ({
@@ -91,7 +110,10 @@ export function createMcpServer(deps: McpServerDeps): McpServer {
     try {
       await run();
     } catch (err) {
-      deps.log.error({ err: (err as Error).message, stack: (err as Error).stack, method: req.method }, "unexpected error handling an MCP request");
+      deps.log.error(
+        { err: (err as Error).message, stack: (err as Error).stack, method: req.method },
+        "unexpected error handling an MCP request",
+      );
       if (!res.headersSent) sendJson(res, 500, rpcError(null, INVALID_REQUEST, "Internal error in the policy proxy"));
       else res.destroy();
     }
@@ -110,7 +132,11 @@ export function createMcpServer(deps: McpServerDeps): McpServer {
     }
     const ex = exchange(req, res, caller);
     if (req.method === "GET") deps.inFlight.stream(res);
-    await serve(req, res, () => (req.method === "POST" ? handlePost(deps, ex, body) : handleStreamOrDelete(deps, ex, req.method as "GET" | "DELETE")));
+    await serve(req, res, () =>
+      req.method === "POST"
+        ? handlePost(deps, ex, body)
+        : handleStreamOrDelete(deps, ex, req.method as "GET" | "DELETE"),
+    );
   };
 
   // CORS preflight carries no credentials and no MCP message (stream.ts passes it on as it is): a
@@ -118,7 +144,8 @@ export function createMcpServer(deps: McpServerDeps): McpServer {
   // stands in for one.
   const preflight = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const connection = connectionHeaderProblem(req.headers);
-    if (connection !== undefined) return answer(res, 400, rpcError(null, INVALID_REQUEST, `Bad Request: ${connection}`));
+    if (connection !== undefined)
+      return answer(res, 400, rpcError(null, INVALID_REQUEST, `Bad Request: ${connection}`));
     if (announcesBody(req)) {
       invite(req, res);
       const read = await readRawBody(req, config.maxBodyBytes);
@@ -128,8 +155,14 @@ export function createMcpServer(deps: McpServerDeps): McpServer {
   };
 
   const metadata = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (!deps.authenticator.usesOAuth) return answer(res, 404, { error: "not_found", message: "this MCP endpoint does not accept OAuth tokens" });
-    answer(res, 200, protectedResourceMetadata(req, config.publicUrl, path, await deps.authenticator.authorizationServers()), { "cache-control": "max-age=300" });
+    if (!deps.authenticator.usesOAuth)
+      return answer(res, 404, { error: "not_found", message: "this MCP endpoint does not accept OAuth tokens" });
+    answer(
+      res,
+      200,
+      protectedResourceMetadata(req, config.publicUrl, path, await deps.authenticator.authorizationServers()),
+      { "cache-control": "max-age=300" },
+    );
   };
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -144,20 +177,32 @@ export function createMcpServer(deps: McpServerDeps): McpServer {
     const target = req.url;
     if (!isOriginForm(target)) {
       rejected();
-      return answer(res, 400, rpcError(null, INVALID_REQUEST, "Bad Request: the request target must be a path (origin-form), not an absolute URL"));
+      return answer(
+        res,
+        400,
+        rpcError(
+          null,
+          INVALID_REQUEST,
+          "Bad Request: the request target must be a path (origin-form), not an absolute URL",
+        ),
+      );
     }
     const query = (target as string).indexOf("?");
     const targetPath = query === -1 ? target : (target as string).slice(0, query);
     const method = req.method as string;
     if (targetPath !== path) {
-      if (method === "GET" && (targetPath === WELL_KNOWN || targetPath === `${WELL_KNOWN}${path}`)) return serve(req, res, () => metadata(req, res));
+      if (method === "GET" && (targetPath === WELL_KNOWN || targetPath === `${WELL_KNOWN}${path}`))
+        return serve(req, res, () => metadata(req, res));
       // Every other target, whatever it decodes to, is not the MCP endpoint.
       rejected();
       return notFound(res);
     }
     if (method === "POST" || method === "GET" || method === "DELETE") return endpoint(req, res);
     if (method === "OPTIONS") return preflight(req, res);
-    if (NOT_ALLOWED.has(method)) return answer(res, 405, rpcError(null, INVALID_REQUEST, "Method not allowed"), { allow: "GET, POST, DELETE, OPTIONS" });
+    if (NOT_ALLOWED.has(method))
+      return answer(res, 405, rpcError(null, INVALID_REQUEST, "Method not allowed"), {
+        allow: "GET, POST, DELETE, OPTIONS",
+      });
     rejected();
     return notFound(res);
   };

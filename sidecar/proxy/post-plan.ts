@@ -45,17 +45,38 @@ export function awaitsApproval(plan: MessagePlan): boolean {
   return plan.call?.awaitingApproval !== undefined;
 }
 
-export async function planMessages(deps: PlanDeps, messages: readonly ClientMessage[], context: CallerContext, headers: IncomingHttpHeaders, startedAt = performance.now(), trace?: TraceSpan): Promise<MessagePlan[]> {
+export async function planMessages(
+  deps: PlanDeps,
+  messages: readonly ClientMessage[],
+  context: CallerContext,
+  headers: IncomingHttpHeaders,
+  startedAt = performance.now(),
+  trace?: TraceSpan,
+): Promise<MessagePlan[]> {
   const plans: MessagePlan[] = [];
-  for (const message of messages) plans.push(await planMessage(deps, message, context, isModernMessage(headers, message), startedAt, trace));
+  for (const message of messages)
+    plans.push(await planMessage(deps, message, context, isModernMessage(headers, message), startedAt, trace));
   return plans;
 }
 
-async function planMessage(deps: PlanDeps, message: ClientMessage, context: CallerContext, modern: boolean, startedAt: number, trace: TraceSpan | undefined): Promise<MessagePlan> {
-  const answer = (id: RequestId | null, code: number, text: string): MessagePlan => ({ message, forward: false, answer: rpcError(id, code, text), outcome: "answered" });
+async function planMessage(
+  deps: PlanDeps,
+  message: ClientMessage,
+  context: CallerContext,
+  modern: boolean,
+  startedAt: number,
+  trace: TraceSpan | undefined,
+): Promise<MessagePlan> {
+  const answer = (id: RequestId | null, code: number, text: string): MessagePlan => ({
+    message,
+    forward: false,
+    answer: rpcError(id, code, text),
+    outcome: "answered",
+  });
   switch (message.kind) {
     case "response":
-      if (deps.approvalRuntime.broker.deliver(message.raw, context.session, context.caller.grant)) return { message, forward: false, outcome: "answered", taken: true };
+      if (deps.approvalRuntime.broker.deliver(message.raw, context.session, context.caller.grant))
+        return { message, forward: false, outcome: "answered", taken: true };
       return { message, forward: true, outcome: "forwarded" };
     case "invalid":
       return answer(message.id, INVALID_REQUEST, `Invalid Request: ${message.problem}`);
@@ -70,19 +91,23 @@ async function planMessage(deps: PlanDeps, message: ClientMessage, context: Call
       break;
   }
   const { id, method } = message;
-  if (imitatesPolicedMethod(method)) return answer(id, METHOD_NOT_FOUND, `Method not found: ${method} (method names are case-sensitive)`);
+  if (imitatesPolicedMethod(method))
+    return answer(id, METHOD_NOT_FOUND, `Method not found: ${method} (method names are case-sensitive)`);
   if (method === "resources/read" || method === "prompts/get") return planTarget(deps, message, context, startedAt);
-  if (method === "resources/subscribe" || method === "subscriptions/listen") return planSubscription(deps, message, context);
+  if (method === "resources/subscribe" || method === "subscriptions/listen")
+    return planSubscription(deps, message, context);
   if (method === "completion/complete") return planCompletion(deps, message, context);
   if (method === "tasks/get" || method === "tasks/result" || method === "tasks/cancel" || method === "tasks/update") {
     // A task is its creator's: another caller's looks like one that does not exist.
     const taskId = (message.params as { taskId?: unknown } | undefined)?.taskId;
-    if (typeof taskId !== "string" || !deps.targets.tasks.owns(taskId, context.caller.grant)) return answer(id, INVALID_PARAMS, "Task not found");
+    if (typeof taskId !== "string" || !deps.targets.tasks.owns(taskId, context.caller.grant))
+      return answer(id, INVALID_PARAMS, "Task not found");
   }
   if (method !== "tools/call") return { message, forward: true, outcome: "forwarded" };
 
   const params = message.params;
-  if (typeof params !== "object" || params === null || Array.isArray(params)) return answer(id, INVALID_PARAMS, "Invalid params: tools/call needs a params object");
+  if (typeof params !== "object" || params === null || Array.isArray(params))
+    return answer(id, INVALID_PARAMS, "Invalid params: tools/call needs a params object");
   const { name, arguments: args } = params as Record<string, unknown>;
   if (typeof name !== "string") return answer(id, INVALID_PARAMS, "Invalid params: params.name must be a string");
   if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args))) {
@@ -99,7 +124,13 @@ async function planMessage(deps: PlanDeps, message: ClientMessage, context: Call
   if (call.forward) return { message, forward: true, call, outcome: "forwarded" };
   if (call.awaitingApproval) return { message, forward: false, call, outcome: "answered" };
   void deps.enforcer.complete(call, "not_forwarded");
-  return { message, forward: false, answer: decisionAnswer(id, name, call.verdict, modern, missingTools(deps.knownTools, call.policy)), call, outcome: "answered" };
+  return {
+    message,
+    forward: false,
+    answer: decisionAnswer(id, name, call.verdict, modern, missingTools(deps.knownTools, call.policy)),
+    call,
+    outcome: "answered",
+  };
 }
 
 /**
@@ -107,74 +138,150 @@ async function planMessage(deps: PlanDeps, message: ClientMessage, context: Call
  * deny rule with the operator's reason) keeps its denial; see decision-answers.ts.
  */
 function missingTools(known: KnownTools, policy: CompiledPolicy | undefined): MissingTools {
-  return { lacks: (tool) => known.lacks(tool) && policy?.namesTool(tool) !== true, answerMissing: (id, tool, modern) => known.answerMissing(id, tool, modern) };
+  return {
+    lacks: (tool) => known.lacks(tool) && policy?.namesTool(tool) !== true,
+    answerMissing: (id, tool, modern) => known.answerMissing(id, tool, modern),
+  };
 }
 
 /** resources/read and prompts/get: decided by the policy's resources: and prompts: blocks when it has them. */
-async function planTarget(deps: PlanDeps, message: ClientMessage & { kind: "request" }, context: CallerContext, startedAt: number): Promise<MessagePlan> {
+async function planTarget(
+  deps: PlanDeps,
+  message: ClientMessage & { kind: "request" },
+  context: CallerContext,
+  startedAt: number,
+): Promise<MessagePlan> {
   const kind = message.method === "resources/read" ? "resource" : "prompt";
   const policy = deps.holder.current;
   const policed = policy === undefined || (kind === "resource" ? policy.resources : policy.prompts) !== undefined;
   const params = message.params as Record<string, unknown> | undefined;
-  const target = typeof params === "object" && params !== null && !Array.isArray(params) ? (kind === "resource" ? params.uri : params.name) : undefined;
+  const target =
+    typeof params === "object" && params !== null && !Array.isArray(params)
+      ? kind === "resource"
+        ? params.uri
+        : params.name
+      : undefined;
   const args = kind === "prompt" ? params?.arguments : undefined;
   // Prompt arguments are strings (MCP): a rule over args.city must not be passed by ["Atlantis"] that a
   // lenient server turns into the string it refuses.
-  const badArgs = args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args) || Object.values(args).some((v) => typeof v !== "string"));
+  const badArgs =
+    args !== undefined &&
+    (typeof args !== "object" ||
+      args === null ||
+      Array.isArray(args) ||
+      Object.values(args).some((v) => typeof v !== "string"));
   if (typeof target !== "string" || badArgs) {
     if (!policed) return { message, forward: true, outcome: "forwarded" };
-    const what = kind === "resource" ? "params.uri must be a string" : "params.name must be a string and params.arguments an object of strings";
-    return { message, forward: false, answer: rpcError(message.id, INVALID_PARAMS, `Invalid params: ${what}`), outcome: "answered" };
+    const what =
+      kind === "resource"
+        ? "params.uri must be a string"
+        : "params.name must be a string and params.arguments an object of strings";
+    return {
+      message,
+      forward: false,
+      answer: rpcError(message.id, INVALID_PARAMS, `Invalid params: ${what}`),
+      outcome: "answered",
+    };
   }
-  const decided = await deps.targets.decide(kind, message.id, target, (args ?? {}) as Record<string, unknown>, context, startedAt);
+  const decided = await deps.targets.decide(
+    kind,
+    message.id,
+    target,
+    (args ?? {}) as Record<string, unknown>,
+    context,
+    startedAt,
+  );
   if (decided === undefined) return { message, forward: true, outcome: "forwarded" };
   if (!decided.forward) {
     void deps.targets.complete(decided, "not_forwarded");
-    return { message, forward: false, answer: targetAnswer(deps, message.id, kind, target, decided.verdict), outcome: "answered" };
+    return {
+      message,
+      forward: false,
+      answer: targetAnswer(deps, message.id, kind, target, decided.verdict),
+      outcome: "answered",
+    };
   }
   return { message, forward: true, outcome: "forwarded", target: decided };
 }
 
 /** Subscriptions name only resources the caller may read (resources/subscribe: uri; subscriptions/listen: resourceSubscriptions). */
-function planSubscription(deps: PlanDeps, message: ClientMessage & { kind: "request" }, context: CallerContext): MessagePlan {
+function planSubscription(
+  deps: PlanDeps,
+  message: ClientMessage & { kind: "request" },
+  context: CallerContext,
+): MessagePlan {
   const params = message.params as Record<string, unknown> | undefined;
   const listen = (params?.notifications as Record<string, unknown> | undefined)?.resourceSubscriptions;
   const uris = message.method === "resources/subscribe" ? [params?.uri] : listen === undefined ? [] : listen;
   if (!Array.isArray(uris) || uris.some((u) => typeof u !== "string")) {
-    return { message, forward: false, answer: rpcError(message.id, INVALID_PARAMS, "Invalid params: subscribed resource URIs must be strings"), outcome: "answered" };
+    return {
+      message,
+      forward: false,
+      answer: rpcError(message.id, INVALID_PARAMS, "Invalid params: subscribed resource URIs must be strings"),
+      outcome: "answered",
+    };
   }
   const refused = deps.targets.refuseNaming("resource", uris as string[], context, message.id);
   if (!refused) return { message, forward: true, outcome: "forwarded" };
   void deps.targets.complete(refused, "not_forwarded");
-  return { message, forward: false, answer: targetDecisionAnswer(message.id, "resource", refused.target, refused.verdict), outcome: "answered" };
+  return {
+    message,
+    forward: false,
+    answer: targetDecisionAnswer(message.id, "resource", refused.target, refused.verdict),
+    outcome: "answered",
+  };
 }
 
 /**
  * Argument completion for a prompt or a resource template is decided like reading it: completions of
  * a hidden prompt would name it and leak its values, so it answers as the missing one would.
  */
-function planCompletion(deps: PlanDeps, message: ClientMessage & { kind: "request" }, context: CallerContext): MessagePlan {
+function planCompletion(
+  deps: PlanDeps,
+  message: ClientMessage & { kind: "request" },
+  context: CallerContext,
+): MessagePlan {
   const ref = (message.params as { ref?: { type?: unknown; name?: unknown; uri?: unknown } } | undefined)?.ref;
   const kind = ref?.type === "ref/prompt" ? "prompt" : ref?.type === "ref/resource" ? "resource" : undefined;
   const target = kind === "prompt" ? ref?.name : ref?.uri;
   if (kind === undefined || typeof target !== "string") {
-    const policed = deps.holder.current === undefined || deps.holder.current.prompts !== undefined || deps.holder.current.resources !== undefined;
+    const policed =
+      deps.holder.current === undefined ||
+      deps.holder.current.prompts !== undefined ||
+      deps.holder.current.resources !== undefined;
     if (!policed) return { message, forward: true, outcome: "forwarded" };
-    return { message, forward: false, answer: rpcError(message.id, INVALID_PARAMS, "Invalid params: ref must name a prompt (ref/prompt, name) or a resource template (ref/resource, uri)"), outcome: "answered" };
+    return {
+      message,
+      forward: false,
+      answer: rpcError(
+        message.id,
+        INVALID_PARAMS,
+        "Invalid params: ref must name a prompt (ref/prompt, name) or a resource template (ref/resource, uri)",
+      ),
+      outcome: "answered",
+    };
   }
   const refused = deps.targets.refuseNaming(kind, [target], context, message.id);
   if (!refused) return { message, forward: true, outcome: "forwarded" };
   void deps.targets.complete(refused, "not_forwarded");
   const template = deps.knownTools.missingTarget.template;
   const answer =
-    kind === "prompt" ? targetAnswer(deps, message.id, kind, target, refused.verdict)
-    : refused.verdict.reason === "hidden" && template.learnt ? template.answer(message.id, target)
-    : completionRefusal(message.id, kind, target, refused.verdict);
+    kind === "prompt"
+      ? targetAnswer(deps, message.id, kind, target, refused.verdict)
+      : refused.verdict.reason === "hidden" && template.learnt
+        ? template.answer(message.id, target)
+        : completionRefusal(message.id, kind, target, refused.verdict);
   return { message, forward: false, answer, outcome: "answered" };
 }
 
 /** A hidden prompt or resource answers as the upstream answers a missing one, once learnt (decision-answers.ts until then). */
-function targetAnswer(deps: PlanDeps, id: RequestId, kind: "resource" | "prompt", target: string, verdict: DecidedCall["verdict"]): unknown {
+function targetAnswer(
+  deps: PlanDeps,
+  id: RequestId,
+  kind: "resource" | "prompt",
+  target: string,
+  verdict: DecidedCall["verdict"],
+): unknown {
   const missing = deps.knownTools.missingTarget[kind];
   if (verdict.reason === "hidden" && missing.learnt) return missing.answer(id, target);
   return targetDecisionAnswer(id, kind, target, verdict);
@@ -183,7 +290,8 @@ function targetAnswer(deps: PlanDeps, id: RequestId, kind: "resource" | "prompt"
 /** A client cancelling a call held for approval ends its wait (the notification still goes upstream). */
 function cancelHeld(deps: PlanDeps, params: unknown, context: CallerContext): void {
   const id = (params as { requestId?: unknown } | undefined)?.requestId;
-  if (typeof id === "string" || (typeof id === "number" && Number.isFinite(id))) deps.approvalRuntime.held.cancel(context.session, context.caller.grant, id);
+  if (typeof id === "string" || (typeof id === "number" && Number.isFinite(id)))
+    deps.approvalRuntime.held.cancel(context.session, context.caller.grant, id);
 }
 
 /** Request ids must be unique within a batch: answers are matched to requests by id. */

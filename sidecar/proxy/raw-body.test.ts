@@ -42,8 +42,16 @@ describe("raw request bodies", () => {
   });
 
   it("refuses a body announced or found over the bound with 413", async () => {
-    assert.deepEqual(await send(["x".repeat(101)], { "content-length": "101" }), { ok: false, status: 413, message: "Request body larger than 100 bytes" });
-    assert.deepEqual(await send(["x".repeat(60), "x".repeat(60)]), { ok: false, status: 413, message: "Request body larger than 100 bytes" });
+    assert.deepEqual(await send(["x".repeat(101)], { "content-length": "101" }), {
+      ok: false,
+      status: 413,
+      message: "Request body larger than 100 bytes",
+    });
+    assert.deepEqual(await send(["x".repeat(60), "x".repeat(60)]), {
+      ok: false,
+      status: 413,
+      message: "Request body larger than 100 bytes",
+    });
   });
 
   it("holds a body of many one-byte chunks as its bytes, not as one Buffer object per chunk", async () => {

@@ -10,7 +10,10 @@ export type RawBody = { ok: true; body: Buffer } | { ok: false; status: 400 | 41
 
 /** Whether a DELETE or OPTIONS announces a body: it is read under the same bound and left unused (a GET's is never read). */
 export function announcesBody(req: IncomingMessage): boolean {
-  return req.headers["content-type"] !== undefined && (req.headers["transfer-encoding"] !== undefined || req.headers["content-length"] !== undefined);
+  return (
+    req.headers["content-type"] !== undefined &&
+    (req.headers["transfer-encoding"] !== undefined || req.headers["content-length"] !== undefined)
+  );
 }
 
 /** A body's bytes as they arrive: the first chunk as it is, then one buffer that grows by doubling (never past the bound). */
@@ -70,7 +73,8 @@ export function readRawBody(req: IncomingMessage, limit: number): Promise<RawBod
       else bytes.add(chunk);
     };
     const onEnd = () => {
-      if (announced !== undefined && bytes.length !== announced) finish({ ok: false, status: 400, message: "Request body size did not match Content-Length" });
+      if (announced !== undefined && bytes.length !== announced)
+        finish({ ok: false, status: 400, message: "Request body size did not match Content-Length" });
       else finish({ ok: true, body: bytes.body() });
     };
     const onError = (err: Error) => finish({ ok: false, status: 400, message: err.message });

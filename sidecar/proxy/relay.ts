@@ -32,16 +32,23 @@ export async function relayAnswer(upstream: Dispatcher.ResponseData, out: Downst
   const status = upstream.statusCode;
   const type = mediaType(headerValue(upstream.headers, "content-type"));
   const encoding = headerValue(upstream.headers, "content-encoding");
-  if (encoding !== undefined && encoding.toLowerCase() !== "identity") return refuse(upstream, out, plan, { contentEncoding: encoding });
+  if (encoding !== undefined && encoding.toLowerCase() !== "identity")
+    return refuse(upstream, out, plan, { contentEncoding: encoding });
   if (type === "text/event-stream" && status >= 200 && status < 300) return relayEvents(upstream, out, plan);
   return relayBody(upstream, out, plan, type);
 }
 
-async function relayBody(upstream: Dispatcher.ResponseData, out: Downstream, plan: RelayPlan, type: string | undefined): Promise<void> {
+async function relayBody(
+  upstream: Dispatcher.ResponseData,
+  out: Downstream,
+  plan: RelayPlan,
+  type: string | undefined,
+): Promise<void> {
   const status = upstream.statusCode;
   const bound = resultBound(plan);
   const body = await readBounded(upstream, bound ?? plan.maxInspectBytes).catch(() => undefined);
-  if (body === undefined && bound !== undefined && status >= 200 && status < 300) return withholdOversized(upstream, out, plan);
+  if (body === undefined && bound !== undefined && status >= 200 && status < 300)
+    return withholdOversized(upstream, out, plan);
   if (body === undefined) return refuse(upstream, out, plan, { tooLarge: plan.maxInspectBytes });
   let messages: unknown[] = [];
   if (body.length > 0 && type === "application/json") {
@@ -84,11 +91,17 @@ async function relayEvents(upstream: Dispatcher.ResponseData, out: Downstream, p
     }
     if (splitter.overflowed) {
       // The upstream answered; the sidecar cannot read it. No failure of the upstream: no refund.
-      plan.log.error({ status: upstream.statusCode, tooLarge: plan.maxInspectBytes }, "upstream answer cannot be inspected; refusing it");
+      plan.log.error(
+        { status: upstream.statusCode, tooLarge: plan.maxInspectBytes },
+        "upstream answer cannot be inspected; refusing it",
+      );
       await endStream(sink, out, plan, "unreadable").catch(() => out.destroy());
       return;
     }
-    plan.log.warn({ err: (err as Error).message, unanswered: inspector.unanswered().length }, "upstream SSE stream broke off");
+    plan.log.warn(
+      { err: (err as Error).message, unanswered: inspector.unanswered().length },
+      "upstream SSE stream broke off",
+    );
     await endStream(sink, out, plan, "connection_error").catch(() => out.destroy());
   }
 }
@@ -98,7 +111,8 @@ async function writeEvent(sink: EventSink, raw: Buffer, plan: RelayPlan): Promis
   const data = eventData(raw);
   if (data === undefined || data === "") return sink.write(raw);
   const fast = plan.inspector.fastTranslation(data);
-  if (fast?.idSpan) return writeSpliced(sink, raw, data, fast.idSpan) ?? sink.write(replaceEventData(raw, fast.text as string));
+  if (fast?.idSpan)
+    return writeSpliced(sink, raw, data, fast.idSpan) ?? sink.write(replaceEventData(raw, fast.text as string));
   const translated = fast ? fast.text : plan.inspector.translateFull(data);
   if (translated === null) {
     plan.log.warn({ bytes: raw.length }, "upstream SSE event is not JSON; dropped");
@@ -112,7 +126,12 @@ async function writeEvent(sink: EventSink, raw: Buffer, plan: RelayPlan): Promis
  * no copy of the (possibly large) event is made, so large answers leave no garbage behind but the
  * text that was read. Undefined when the event's data is not one line (then it is written anew).
  */
-function writeSpliced(sink: EventSink, raw: Buffer, data: string, idSpan: { start: number; end: number; id: string }): Promise<void> | undefined {
+function writeSpliced(
+  sink: EventSink,
+  raw: Buffer,
+  data: string,
+  idSpan: { start: number; end: number; id: string },
+): Promise<void> | undefined {
   const value = dataValueSpan(raw);
   // Only bytes that decode exactly to the text inspected are relayed as they are, and no line of the
   // event is invalid UTF-8 (an event written anew has such bytes replaced).
@@ -120,7 +139,11 @@ function writeSpliced(sink: EventSink, raw: Buffer, data: string, idSpan: { star
   const idStart = value.start + Buffer.byteLength(data.slice(0, idSpan.start));
   const idEnd = idStart + (idSpan.end - idSpan.start);
   // Written without a turn in between, so nothing else on the answer comes between the parts.
-  const parts = [sink.write(raw.subarray(0, idStart)), sink.write(Buffer.from(idSpan.id, "utf8")), sink.write(raw.subarray(idEnd))];
+  const parts = [
+    sink.write(raw.subarray(0, idStart)),
+    sink.write(Buffer.from(idSpan.id, "utf8")),
+    sink.write(raw.subarray(idEnd)),
+  ];
   return Promise.all(parts).then(() => undefined);
 }
 
@@ -128,7 +151,12 @@ function writeSpliced(sink: EventSink, raw: Buffer, data: string, idSpan: { star
  * Ends a streamed answer. Requests of the POST still unanswered get a JSON-RPC error; a stream with
  * none (a GET stream) that broke off is cut off, as the upstream's was.
  */
-async function endStream(sink: EventSink, out: Downstream, plan: RelayPlan, broke?: "connection_error" | "unreadable"): Promise<void> {
+async function endStream(
+  sink: EventSink,
+  out: Downstream,
+  plan: RelayPlan,
+  broke?: "connection_error" | "unreadable",
+): Promise<void> {
   const errors = unansweredErrors(plan.inspector, broke);
   // An answer the sidecar could not read may have been a result: only a real break-off is refunded.
   plan.inspector.finish(broke === "connection_error" ? "connection_error" : "unknown");
@@ -152,7 +180,12 @@ async function withholdOversized(upstream: Dispatcher.ResponseData, out: Downstr
   await out.answer(200, answerHeaders(upstream), [...answers, ...plan.synthesized]);
 }
 
-async function refuse(upstream: Dispatcher.ResponseData, out: Downstream, plan: RelayPlan, why: Record<string, unknown>): Promise<void> {
+async function refuse(
+  upstream: Dispatcher.ResponseData,
+  out: Downstream,
+  plan: RelayPlan,
+  why: Record<string, unknown>,
+): Promise<void> {
   discard(upstream);
   if (out.destroyed) return plan.inspector.finish("cancelled", upstream.statusCode);
   plan.log.error({ status: upstream.statusCode, ...why }, "upstream answer cannot be inspected; refusing it");
@@ -168,12 +201,19 @@ function discard(upstream: Dispatcher.ResponseData): void {
 
 function unansweredErrors(inspector: AnswerInspector, end?: "connection_error" | "unreadable"): unknown[] {
   if (end === "unreadable") return inspector.unanswered().map((id) => rpcError(id, CONNECTION_CLOSED, UNREADABLE));
-  const message = end ? "broke off its answer before answering this request" : "ended its answer without answering this request";
-  return inspector.unanswered().map((id) => rpcError(id, CONNECTION_CLOSED, `The MCP server behind the policy proxy ${message}`));
+  const message = end
+    ? "broke off its answer before answering this request"
+    : "ended its answer without answering this request";
+  return inspector
+    .unanswered()
+    .map((id) => rpcError(id, CONNECTION_CLOSED, `The MCP server behind the policy proxy ${message}`));
 }
 
 function answerHeaders(upstream: Dispatcher.ResponseData): Record<string, string | string[]> {
-  const headers = downstreamResponseHeaders(upstream.headers, { keepLength: false }) as Record<string, string | string[]>;
+  const headers = downstreamResponseHeaders(upstream.headers, { keepLength: false }) as Record<
+    string,
+    string | string[]
+  >;
   delete headers["content-encoding"];
   return headers;
 }

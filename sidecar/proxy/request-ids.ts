@@ -51,7 +51,8 @@ export class RequestIds {
     ids.outstanding.delete(key);
     ids.outstanding.set(key, minted);
     ids.clientIds.set(minted, clientId);
-    if (ids.outstanding.size > OUTSTANDING_KEPT) this.interrupted(scope, ids.outstanding.values().next().value as number);
+    if (ids.outstanding.size > OUTSTANDING_KEPT)
+      this.interrupted(scope, ids.outstanding.values().next().value as number);
     return minted;
   }
 
@@ -118,7 +119,13 @@ export class RequestIds {
     if (ids) {
       this.scopes.delete(name);
     } else {
-      ids = { outstanding: new Map(), clientIds: new Map(), interrupted: new Map(), answered: new Map(), cancelled: new Set() };
+      ids = {
+        outstanding: new Map(),
+        clientIds: new Map(),
+        interrupted: new Map(),
+        answered: new Map(),
+        cancelled: new Set(),
+      };
     }
     this.scopes.set(name, ids);
     if (this.scopes.size > this.maxScopes) this.scopes.delete(this.scopes.keys().next().value as string);

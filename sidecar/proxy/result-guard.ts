@@ -32,7 +32,12 @@ export function resultGuard(call: DecidedCall, metrics: SidecarMetrics): ResultG
   if (!policy || !plan) return undefined;
   let verdict: ResultVerdict | undefined;
   const maxBytes = policy.mode === "Enforce" ? plan.maxBytes?.limit : undefined;
-  const context = () => ({ policy: policy.name, tool: call.request.tool, args: call.request.args, caller: call.context.caller });
+  const context = () => ({
+    policy: policy.name,
+    tool: call.request.tool,
+    args: call.request.args,
+    caller: call.context.caller,
+  });
   return {
     get verdict() {
       return verdict;

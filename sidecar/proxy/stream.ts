@@ -22,12 +22,20 @@ export async function handleStreamOrDelete(deps: ProxyDeps, ex: Exchange, method
   deps.metrics.countRequest(method, "forwarded");
   ex.context = { ...ex.context, session };
   const inspector = answerInspector(deps, ex, upstream.statusCode);
-  if (session !== undefined && (upstream.statusCode === 404 || (method === "DELETE" && upstream.statusCode >= 200 && upstream.statusCode < 300))) {
+  if (
+    session !== undefined &&
+    (upstream.statusCode === 404 || (method === "DELETE" && upstream.statusCode >= 200 && upstream.statusCode < 300))
+  ) {
     deps.sessions.forget(session);
     deps.requestIds.forget(idScope(session, ex.context.caller.grant));
   }
   const out = new HttpDownstream(ex.res, { batch: false, soleId: null });
-  await relayAnswer(upstream, out, { inspector, synthesized: [], maxInspectBytes: deps.config.maxInspectBytes, log: deps.log });
+  await relayAnswer(upstream, out, {
+    inspector,
+    synthesized: [],
+    maxInspectBytes: deps.config.maxInspectBytes,
+    log: deps.log,
+  });
 }
 
 /** CORS preflight carries no credentials and no MCP message: it passes as it is. */
@@ -39,16 +47,33 @@ export async function handleOptions(deps: ProxyDeps, ex: Exchange): Promise<void
   ex.res.end();
 }
 
-async function send(deps: ProxyDeps, ex: Exchange, method: "GET" | "DELETE" | "OPTIONS"): Promise<Dispatcher.ResponseData | undefined> {
+async function send(
+  deps: ProxyDeps,
+  ex: Exchange,
+  method: "GET" | "DELETE" | "OPTIONS",
+): Promise<Dispatcher.ResponseData | undefined> {
   const controller = abortOnClientClose(ex.res);
   try {
-    return await deps.upstream.request({ method, search: ex.search, headers: forwardHeaders(ex), signal: controller.signal });
+    return await deps.upstream.request({
+      method,
+      search: ex.search,
+      headers: forwardHeaders(ex),
+      signal: controller.signal,
+    });
   } catch (err) {
     if (controller.signal.aborted) return undefined;
     const timeout = err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.ConnectTimeoutError;
     deps.log.warn({ err: (err as Error).message, method }, "upstream request failed");
     if (method !== "OPTIONS") deps.metrics.countRequest(method, "upstream_error");
-    sendJson(ex.res, timeout ? 504 : 502, rpcError(null, INVALID_REQUEST, `The MCP server behind the policy proxy ${timeout ? "did not answer in time" : "cannot be reached"}`));
+    sendJson(
+      ex.res,
+      timeout ? 504 : 502,
+      rpcError(
+        null,
+        INVALID_REQUEST,
+        `The MCP server behind the policy proxy ${timeout ? "did not answer in time" : "cannot be reached"}`,
+      ),
+    );
     return undefined;
   }
 }

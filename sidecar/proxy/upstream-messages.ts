@@ -20,13 +20,24 @@ export interface UpstreamMessages {
   readonly forwarded: Map<number, ForwardedRequest>;
 }
 
-export function upstreamMessages(messages: readonly ForwardedMessage[], ids: RequestIds, scope: string, batch: boolean, trace?: TraceCarrier): UpstreamMessages {
+export function upstreamMessages(
+  messages: readonly ForwardedMessage[],
+  ids: RequestIds,
+  scope: string,
+  batch: boolean,
+  trace?: TraceCarrier,
+): UpstreamMessages {
   const forwarded = new Map<number, ForwardedRequest>();
   const out: Record<string, unknown>[] = [];
   for (const { message, call } of messages) {
     if (message.kind === "request") {
       const minted = ids.mint(scope, message.id);
-      forwarded.set(minted, { clientId: message.id, method: message.method, ...(call ? { call } : {}), ...(carriesInputResponses(message.params) ? { uncacheable: true } : {}) });
+      forwarded.set(minted, {
+        clientId: message.id,
+        method: message.method,
+        ...(call ? { call } : {}),
+        ...(carriesInputResponses(message.params) ? { uncacheable: true } : {}),
+      });
       out.push(withTraceContext({ ...message.raw, id: minted }, trace));
     } else if (message.kind === "notification" && message.method === "notifications/cancelled") {
       const cancel = cancellation(message.raw, ids, scope);
@@ -50,7 +61,10 @@ function withTraceContext(request: Record<string, unknown>, trace: TraceCarrier 
   const meta = params._meta ?? {};
   if (!isObject(meta)) return request;
   const { traceparent: _parent, tracestate: _state, ...kept } = meta;
-  const context = { traceparent: trace.traceparent, ...(trace.tracestate !== undefined ? { tracestate: trace.tracestate } : {}) };
+  const context = {
+    traceparent: trace.traceparent,
+    ...(trace.tracestate !== undefined ? { tracestate: trace.tracestate } : {}),
+  };
   return { ...request, params: { ...params, _meta: { ...kept, ...context } } };
 }
 
@@ -58,7 +72,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function cancellation(raw: Record<string, unknown>, ids: RequestIds, scope: string): Record<string, unknown> | undefined {
+function cancellation(
+  raw: Record<string, unknown>,
+  ids: RequestIds,
+  scope: string,
+): Record<string, unknown> | undefined {
   const params = raw.params;
   if (typeof params !== "object" || params === null || Array.isArray(params)) return undefined;
   const requestId = (params as Record<string, unknown>).requestId;

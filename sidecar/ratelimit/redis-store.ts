@@ -10,7 +10,13 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRedisClient, writeBatcher, type RedisClient } from "./redis-client.ts";
 import type { RedisTarget } from "../../policy/ratelimit/redis-target.ts";
-import { RateLimitStoreError, type ConsumeResult, type LimitCheck, type RateLimitStore, type Reservation } from "../../policy/ratelimit/store.ts";
+import {
+  RateLimitStoreError,
+  type ConsumeResult,
+  type LimitCheck,
+  type RateLimitStore,
+  type Reservation,
+} from "../../policy/ratelimit/store.ts";
 
 const CONSUME_SCRIPT = readFileSync(new URL("./redis-sliding-window.lua", import.meta.url), "utf8");
 const REFUND_SCRIPT = readFileSync(new URL("./redis-refund.lua", import.meta.url), "utf8");
@@ -70,7 +76,11 @@ export class RedisSlidingWindowStore implements RateLimitStore {
     this.clock = options.clock;
     this.events = options.events ?? {};
     this.description = `Redis ${options.target.redacted} (key prefix "${options.keyPrefix}", timeout ${options.timeoutMs} ms)`;
-    this.client = createRedisClient({ target: options.target, timeoutMs: options.timeoutMs, connectionName: options.connectionName });
+    this.client = createRedisClient({
+      target: options.target,
+      timeoutMs: options.timeoutMs,
+      connectionName: options.connectionName,
+    });
     this.client.defineCommand("mcpWardenConsume", { lua: CONSUME_SCRIPT });
     this.client.defineCommand("mcpWardenRefund", { lua: REFUND_SCRIPT });
     this.scripts = this.client as unknown as ScriptCommands;
@@ -100,7 +110,11 @@ export class RedisSlidingWindowStore implements RateLimitStore {
       const timer = setTimeout(() => {
         this.client.off("ready", onReady);
         const cause = this.lastConnectionError;
-        reject(new Error(`${this.description} not reachable within ${timeoutMs} ms${cause ? `: ${cause.message}` : ""}`, { cause }));
+        reject(
+          new Error(`${this.description} not reachable within ${timeoutMs} ms${cause ? `: ${cause.message}` : ""}`, {
+            cause,
+          }),
+        );
       }, timeoutMs);
       this.client.once("ready", onReady);
     });
@@ -125,7 +139,10 @@ export class RedisSlidingWindowStore implements RateLimitStore {
       const check = checks[i] as LimitCheck;
       // One slot per call: a call whose checks disagree would be refused by Redis Cluster anyway.
       if (check.partition !== partition) {
-        throw this.failed("consume", new Error(`checks of one call have different partitions ("${partition}", "${check.partition}")`));
+        throw this.failed(
+          "consume",
+          new Error(`checks of one call have different partitions ("${partition}", "${check.partition}")`),
+        );
       }
       keys[i] = `${this.keyPrefix}{${tag}}${check.key}`;
       args[2 + 2 * i] = check.windowMs;
@@ -204,9 +221,11 @@ export class RedisSlidingWindowStore implements RateLimitStore {
     if (this.closed) return "the rate-limit store is closed";
     if (/timed out|Socket timeout/i.test(message)) return `Redis did not answer within ${this.timeoutMs} ms`;
     // Sent, but the connection went down before the answer: Redis may or may not have applied it.
-    if (/max retries per request|Connection is closed|ECONNRESET|EPIPE/i.test(message)) return "the connection to Redis was lost";
+    if (/max retries per request|Connection is closed|ECONNRESET|EPIPE/i.test(message))
+      return "the connection to Redis was lost";
     // Never sent.
-    if (/writeable|isn't ready|ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND/i.test(message)) return "no connection to Redis";
+    if (/writeable|isn't ready|ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND/i.test(message))
+      return "no connection to Redis";
     if (/different partitions|unexpected reply/.test(message)) return `rate-limit store error: ${message}`;
     // Redis answered with an error (OOM, READONLY, CLUSTERDOWN, …): its first word is the error class.
     const code = /^[A-Z]+\b/.exec(message)?.[0];

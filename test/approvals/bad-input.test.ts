@@ -18,7 +18,10 @@ import { messagesOf, rawInitialize, rawPost, toolCall } from "../support/raw-mcp
 import { startKestraDouble, type KestraDouble } from "../upstreams/kestra-double.ts";
 import { startApprovalCluster, type ApprovalCluster } from "./fixture.ts";
 
-const SPEC = { default: "deny", tools: [{ name: "restart_execution", action: "approve", approval: { timeout: "2s", ttl: "10m" } }] };
+const SPEC = {
+  default: "deny",
+  tools: [{ name: "restart_execution", action: "approve", approval: { timeout: "2s", ttl: "10m" } }],
+};
 const ALICE = { authorization: `Bearer ${KEYS.alice}` };
 const MODERN = { "mcp-protocol-version": "2025-06-18" };
 type Result = { isError?: boolean; content: { text: string }[] };
@@ -34,14 +37,28 @@ describe("approvals that must not unlock anything (real kube-apiserver)", { time
   const restarts = () => h.upstream.calls.filter((c) => c.tool === "restart_execution");
 
   /** Creates an approval by hand (as any pod of the namespace could) and has ops-alice approve it. */
-  const forge = async (name: string, spec: Record<string, unknown>, options: { namespace?: string; labels?: Record<string, string> } = {}) => {
+  const forge = async (
+    name: string,
+    spec: Record<string, unknown>,
+    options: { namespace?: string; labels?: Record<string, string> } = {},
+  ) => {
     const namespace = options.namespace ?? "agents";
     const now = Date.now();
     const doc = {
       apiVersion: "mcpwarden.io/v1alpha1",
       kind: "McpApproval",
       metadata: { name, namespace, labels: options.labels ?? { "mcpwarden.io/policy": "kestra" } },
-      spec: { policy: "kestra", policyGeneration: 1, tool: "restart_execution", caller: "apikey:alice", session: sessionFingerprint(session), args: "{}", waitUntil: new Date(now + 2_000).toISOString(), expiresAt: new Date(now + 600_000).toISOString(), ...spec },
+      spec: {
+        policy: "kestra",
+        policyGeneration: 1,
+        tool: "restart_execution",
+        caller: "apikey:alice",
+        session: sessionFingerprint(session),
+        args: "{}",
+        waitUntil: new Date(now + 2_000).toISOString(),
+        expiresAt: new Date(now + 600_000).toISOString(),
+        ...spec,
+      },
     };
     await k.cluster.kubectl(["apply", "-f", "-"], { input: stringify(doc) });
     if (namespace === "agents") await k.decide(name, "Approved");
@@ -51,7 +68,11 @@ describe("approvals that must not unlock anything (real kube-apiserver)", { time
   before(async () => {
     k = await startApprovalCluster("approvals-bad-input");
     await k.applyPolicy(SPEC);
-    h = await startHarness({ policy: "-", config: { policy: "k8s://agents/kestra" }, sidecar: { kubeConfig: k.sidecarKubeConfig, podName: "kestra-0" } });
+    h = await startHarness({
+      policy: "-",
+      config: { policy: "k8s://agents/kestra" },
+      sidecar: { kubeConfig: k.sidecarKubeConfig, podName: "kestra-0" },
+    });
     session = await rawInitialize(h.sidecar.url, ALICE, "2025-06-18");
   });
   after(async () => {
@@ -91,50 +112,109 @@ describe("approvals that must not unlock anything (real kube-apiserver)", { time
     const parsed = parseApproval(await asPod.get("agents", name));
     assert.ok(parsed.ok);
     const other = { ...args, execution_id: "something-worse" };
-    await assert.rejects(asPod.replace({ ...parsed.approval, spec: { ...parsed.approval.spec, argsDigest: argumentsDigest(other) } }), /the request an approval is for cannot change/);
+    await assert.rejects(
+      asPod.replace({ ...parsed.approval, spec: { ...parsed.approval.spec, argsDigest: argumentsDigest(other) } }),
+      /the request an approval is for cannot change/,
+    );
     await k.decide(name, "Approved");
     assert.match(textOf(await post(toolCall(4, "restart_execution", other))), /^\[APPROVAL REQUIRED\]/);
     assert.equal(restarts().filter((c) => c.arguments.execution_id === "something-worse").length, 0);
   });
 
   it("pays no attention to an approval name the client claims, or to answers to questions never asked", async () => {
-    const approved = (await k.approvals()).find((a) => a.status?.decision === "Approved" && !a.spec.use && a.metadata.name.startsWith("restart-execution-")) as McpApprovalObject;
+    const approved = (await k.approvals()).find(
+      (a) => a.status?.decision === "Approved" && !a.spec.use && a.metadata.name.startsWith("restart-execution-"),
+    ) as McpApprovalObject;
     assert.ok(approved, "an approved, unused approval exists (for other arguments)");
-    const claim = toolCall(5, "restart_execution", { namespace: "prod", flow_id: "f", execution_id: "claimed" }, { _meta: { "mcpwarden.io/approval": approved.metadata.name, approval: `agents/${approved.metadata.name}` } });
+    const claim = toolCall(
+      5,
+      "restart_execution",
+      { namespace: "prod", flow_id: "f", execution_id: "claimed" },
+      { _meta: { "mcpwarden.io/approval": approved.metadata.name, approval: `agents/${approved.metadata.name}` } },
+    );
     assert.match(textOf(await post(claim)), /^\[APPROVAL REQUIRED\]/);
     const requestsBefore = h.upstream.requests.length;
-    const fake = await post({ jsonrpc: "2.0", id: "mcp-warden-approval-AAAAAAAAAAAAAAAAAAAAAA", result: { action: "accept", content: { approve: true } } });
+    const fake = await post({
+      jsonrpc: "2.0",
+      id: "mcp-warden-approval-AAAAAAAAAAAAAAAAAAAAAA",
+      result: { action: "accept", content: { approve: true } },
+    });
     assert.equal(fake.status, 202);
     assert.equal(h.upstream.requests.length, requestsBefore, "an answer in the sidecar's id space is never forwarded");
     assert.equal(restarts().filter((c) => c.arguments.execution_id === "claimed").length, 0);
   });
 
   it("refuses decisions without RBAC on mcpapprovals/status (403), from pods of the namespace, in someone else's name, or by the caller", async () => {
-    const name = approvalNamed(textOf(await post(toolCall(6, "restart_execution", { namespace: "prod", flow_id: "f", execution_id: "rbac" })))) as string;
+    const name = approvalNamed(
+      textOf(await post(toolCall(6, "restart_execution", { namespace: "prod", flow_id: "f", execution_id: "rbac" }))),
+    ) as string;
     const current = parseApproval(await k.admin.get("agents", name));
     assert.ok(current.ok);
-    const decided = (by: string): McpApprovalObject => ({ ...current.approval, status: { decision: "Approved", decidedBy: by, decidedAt: new Date().toISOString() } });
+    const decided = (by: string): McpApprovalObject => ({
+      ...current.approval,
+      status: { decision: "Approved", decidedBy: by, decidedAt: new Date().toISOString() },
+    });
 
     // ops-carol may read approvals but was given nothing on their status.
     await k.apply([
-      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "approval-reader", namespace: "agents" }, rules: [{ apiGroups: ["mcpwarden.io"], resources: ["mcpapprovals"], verbs: ["get", "list"] }] },
-      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "approval-reader", namespace: "agents" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "approval-reader" }, subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "ops-carol" }] },
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "Role",
+        metadata: { name: "approval-reader", namespace: "agents" },
+        rules: [{ apiGroups: ["mcpwarden.io"], resources: ["mcpapprovals"], verbs: ["get", "list"] }],
+      },
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "RoleBinding",
+        metadata: { name: "approval-reader", namespace: "agents" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "approval-reader" },
+        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "ops-carol" }],
+      },
     ]);
     const carol = await k.cluster.userCredentials("ops-carol");
-    await assert.rejects(new McpApprovalClient(new KubeHttp(carol.kubeConfig)).replaceStatus(decided("ops-carol")), (e: unknown) => statusCodeOf(e) === 403);
-    await assert.rejects(decideApproval(new KubeHttp(carol.kubeConfig), { namespace: "agents", name, decision: "Approved" }), (e: unknown) => e instanceof DecisionError && /you \(ops-carol\) may not decide McpApprovals in namespace agents.*--clusterrole=mcp-warden-approver --user=ops-carol -n agents/.test(e.message));
-    await assert.rejects(decideApproval(new KubeHttp(k.outsider.kubeConfig), { namespace: "agents", name, decision: "Approved" }), (e: unknown) => e instanceof DecisionError && /may not read McpApprovals in namespace agents/.test(e.message));
+    await assert.rejects(
+      new McpApprovalClient(new KubeHttp(carol.kubeConfig)).replaceStatus(decided("ops-carol")),
+      (e: unknown) => statusCodeOf(e) === 403,
+    );
+    await assert.rejects(
+      decideApproval(new KubeHttp(carol.kubeConfig), { namespace: "agents", name, decision: "Approved" }),
+      (e: unknown) =>
+        e instanceof DecisionError &&
+        /you \(ops-carol\) may not decide McpApprovals in namespace agents.*--clusterrole=mcp-warden-approver --user=ops-carol -n agents/.test(
+          e.message,
+        ),
+    );
+    await assert.rejects(
+      decideApproval(new KubeHttp(k.outsider.kubeConfig), { namespace: "agents", name, decision: "Approved" }),
+      (e: unknown) => e instanceof DecisionError && /may not read McpApprovals in namespace agents/.test(e.message),
+    );
     // Every pod of the namespace holds the sidecar Role: it can use approvals, never decide them.
-    await assert.rejects(new McpApprovalClient(new KubeHttp(k.sidecarKubeConfig)).replaceStatus(decided("system:serviceaccount:agents:default")), (e: unknown) => statusCodeOf(e) === 403);
+    await assert.rejects(
+      new McpApprovalClient(new KubeHttp(k.sidecarKubeConfig)).replaceStatus(
+        decided("system:serviceaccount:agents:default"),
+      ),
+      (e: unknown) => statusCodeOf(e) === 403,
+    );
     // The API server checks the approver's name itself (ValidatingAdmissionPolicy).
     const asAlice = new McpApprovalClient(new KubeHttp(k.approver.kubeConfig));
-    await assert.rejects(asAlice.replaceStatus(decided("the-cto")), /status\.decidedBy must be the user deciding \(ops-alice\), not the-cto/);
+    await assert.rejects(
+      asAlice.replaceStatus(decided("the-cto")),
+      /status\.decidedBy must be the user deciding \(ops-alice\), not the-cto/,
+    );
     // Whatever identity method named the caller: the grant is the user name behind its method's prefix.
     for (const [i, caller] of ["ops-alice", "apikey:ops-alice", "jwt:ops-alice", "k8s:ops-alice"].entries()) {
-      await assert.rejects(forge(`self-approval-${i}`, { caller, argsDigest: "c".repeat(64) }), /a caller cannot decide the approval of its own tool call/, caller);
+      await assert.rejects(
+        forge(`self-approval-${i}`, { caller, argsDigest: "c".repeat(64) }),
+        /a caller cannot decide the approval of its own tool call/,
+        caller,
+      );
       assert.equal((await k.approvalWhere((a) => a.metadata.name === `self-approval-${i}`)).status, undefined);
     }
-    assert.equal((await k.approvalWhere((a) => a.metadata.name === name)).status, undefined, "nothing above decided it");
+    assert.equal(
+      (await k.approvalWhere((a) => a.metadata.name === name)).status,
+      undefined,
+      "nothing above decided it",
+    );
   });
 });
 
@@ -149,7 +229,11 @@ describe("two sidecar replicas and one approval (real kube-apiserver)", { timeou
       // Stateless, as 2026-07-28 servers and FastMCP's stateless mode run: no session in the binding,
       // so a retry can land on any replica.
       const upstream = await startKestraDouble({ sessions: false });
-      const proxy = await startProxy(upstream.url, { policy: "-", config: { policy: "k8s://agents/kestra" }, sidecar: { kubeConfig: k.sidecarKubeConfig, podName: pod } });
+      const proxy = await startProxy(upstream.url, {
+        policy: "-",
+        config: { policy: "k8s://agents/kestra" },
+        sidecar: { kubeConfig: k.sidecarKubeConfig, podName: pod },
+      });
       replicas.push({ proxy, upstream });
     }
   });
@@ -164,7 +248,9 @@ describe("two sidecar replicas and one approval (real kube-apiserver)", { timeou
   it("forwards exactly one of many concurrent retries across both replicas", async () => {
     const args = { namespace: "prod", flow_id: "f", execution_id: "race" };
     const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
-    const first = textOf(await rawPost(a.proxy.sidecar.url, toolCall(1, "restart_execution", args), { ...ALICE, ...MODERN }));
+    const first = textOf(
+      await rawPost(a.proxy.sidecar.url, toolCall(1, "restart_execution", args), { ...ALICE, ...MODERN }),
+    );
     const name = approvalNamed(first) as string;
     assert.ok(name, first);
     assert.equal((await k.approvalWhere((x) => x.metadata.name === name)).spec.session, undefined);
@@ -172,14 +258,20 @@ describe("two sidecar replicas and one approval (real kube-apiserver)", { timeou
     // Both replicas have seen the decision before the race starts.
     await Promise.all(replicas.map((r) => waitForDecision(r.proxy, name)));
     const answers = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => rawPost((i % 2 === 0 ? a : b).proxy.sidecar.url, toolCall(10 + i, "restart_execution", args), { ...ALICE, ...MODERN })),
+      Array.from({ length: 6 }, (_, i) =>
+        rawPost((i % 2 === 0 ? a : b).proxy.sidecar.url, toolCall(10 + i, "restart_execution", args), {
+          ...ALICE,
+          ...MODERN,
+        }),
+      ),
     );
     const ran = answers.filter((x) => resultOf(x).isError === undefined);
     assert.equal(ran.length, 1, answers.map(textOf).join("\n"));
     assert.equal(a.upstream.calls.length + b.upstream.calls.length, 1);
     const used = await k.approvalWhere((x) => x.metadata.name === name);
     assert.ok(["kestra-0", "kestra-1"].includes(used.spec.use?.by ?? ""));
-    for (const other of answers.filter((x) => resultOf(x).isError)) assert.match(textOf(other), /^\[APPROVAL REQUIRED\]/);
+    for (const other of answers.filter((x) => resultOf(x).isError))
+      assert.match(textOf(other), /^\[APPROVAL REQUIRED\]/);
   });
 });
 

@@ -63,7 +63,11 @@ describe("McpApproval CRD on a real API server", () => {
   });
 
   it("ignores a status sent at creation (decisions only go through the status subresource)", async () => {
-    await apply(approvalManifest("smuggled", { status: { decision: "Approved", decidedBy: "mallory", decidedAt: new Date().toISOString() } }));
+    await apply(
+      approvalManifest("smuggled", {
+        status: { decision: "Approved", decidedBy: "mallory", decidedAt: new Date().toISOString() },
+      }),
+    );
     const stored = await read("smuggled");
     assert.equal(stored.status, undefined);
   });
@@ -102,29 +106,100 @@ describe("McpApproval CRD on a real API server", () => {
   it("records the use once: it can be added, never changed or removed", async () => {
     await apply(approvalManifest("used-once"));
     const use = { at: new Date().toISOString(), by: "kestra-0", via: "Kubernetes" };
-    await cluster.kubectl(["patch", "mcpa", "used-once", "-n", "agents", "--type=merge", "-p", JSON.stringify({ spec: { use } })]);
+    await cluster.kubectl([
+      "patch",
+      "mcpa",
+      "used-once",
+      "-n",
+      "agents",
+      "--type=merge",
+      "-p",
+      JSON.stringify({ spec: { use } }),
+    ]);
     assert.deepEqual((await read("used-once")).spec.use, use);
-    await rejected(() => cluster.kubectl(["patch", "mcpa", "used-once", "-n", "agents", "--type=merge", "-p", JSON.stringify({ spec: { use: { ...use, by: "kestra-1" } } })]), /cannot change or be removed/);
-    await rejected(() => cluster.kubectl(["patch", "mcpa", "used-once", "-n", "agents", "--type=merge", "-p", JSON.stringify({ spec: { use: null } })]), /cannot change or be removed/);
+    await rejected(
+      () =>
+        cluster.kubectl([
+          "patch",
+          "mcpa",
+          "used-once",
+          "-n",
+          "agents",
+          "--type=merge",
+          "-p",
+          JSON.stringify({ spec: { use: { ...use, by: "kestra-1" } } }),
+        ]),
+      /cannot change or be removed/,
+    );
+    await rejected(
+      () =>
+        cluster.kubectl([
+          "patch",
+          "mcpa",
+          "used-once",
+          "-n",
+          "agents",
+          "--type=merge",
+          "-p",
+          JSON.stringify({ spec: { use: null } }),
+        ]),
+      /cannot change or be removed/,
+    );
   });
 
   it("keeps a decision final and complete, and a write on a stale resourceVersion fails", async () => {
     await apply(approvalManifest("decided"));
     const stale = await read("decided");
     await rejected(
-      () => cluster.kubectl(["patch", "mcpa", "decided", "-n", "agents", "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { decision: "Approved" } })]),
+      () =>
+        cluster.kubectl([
+          "patch",
+          "mcpa",
+          "decided",
+          "-n",
+          "agents",
+          "--subresource=status",
+          "--type=merge",
+          "-p",
+          JSON.stringify({ status: { decision: "Approved" } }),
+        ]),
       /decision, decidedBy and decidedAt are set together/,
     );
     const status = { decision: "Approved", decidedBy: "alice", decidedAt: new Date().toISOString(), reason: "ok" };
     await approvals.replaceStatus({ ...stale, status } as McpApprovalObject);
     assert.deepEqual((await read("decided")).status, status);
-    await rejected(() => approvals.replaceStatus({ ...stale, status: { ...status, decision: "Denied" } }), /409|Conflict|modified/);
     await rejected(
-      () => cluster.kubectl(["patch", "mcpa", "decided", "-n", "agents", "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { decision: "Denied" } })]),
+      () => approvals.replaceStatus({ ...stale, status: { ...status, decision: "Denied" } }),
+      /409|Conflict|modified/,
+    );
+    await rejected(
+      () =>
+        cluster.kubectl([
+          "patch",
+          "mcpa",
+          "decided",
+          "-n",
+          "agents",
+          "--subresource=status",
+          "--type=merge",
+          "-p",
+          JSON.stringify({ status: { decision: "Denied" } }),
+        ]),
       /a decision is final/,
     );
     await rejected(
-      () => cluster.kubectl(["patch", "mcpa", "decided", "-n", "agents", "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { reason: "changed my mind" } })]),
+      () =>
+        cluster.kubectl([
+          "patch",
+          "mcpa",
+          "decided",
+          "-n",
+          "agents",
+          "--subresource=status",
+          "--type=merge",
+          "-p",
+          JSON.stringify({ status: { reason: "changed my mind" } }),
+        ]),
       /a decision is final/,
     );
   });

@@ -5,7 +5,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { ElicitRequestSchema, ErrorCode, McpError, type ElicitRequest, type ElicitResult } from "@modelcontextprotocol/sdk/types.js";
+import {
+  ElicitRequestSchema,
+  ErrorCode,
+  McpError,
+  type ElicitRequest,
+  type ElicitResult,
+} from "@modelcontextprotocol/sdk/types.js";
 import { DecisionError } from "../../cli/approvals-decide.ts";
 import { argumentsDigest } from "../../policy/approval/binding.ts";
 import { KEYS, startHarness, type Harness } from "../support/sidecar-harness.ts";
@@ -34,7 +40,11 @@ describe("approval at the client with elicitation (real kube-apiserver for the f
   before(async () => {
     k = await startApprovalCluster("approvals-elicitation");
     await k.applyPolicy(SPEC);
-    h = await startHarness({ policy: "-", config: { policy: "k8s://agents/kestra" }, sidecar: { kubeConfig: k.sidecarKubeConfig, podName: "kestra-0" } });
+    h = await startHarness({
+      policy: "-",
+      config: { policy: "k8s://agents/kestra" },
+      sidecar: { kubeConfig: k.sidecarKubeConfig, podName: "kestra-0" },
+    });
     alice = await h.client(KEYS.alice, { capabilities: { elicitation: {} } });
     alice.setRequestHandler(ElicitRequestSchema, async (request, extra) => {
       questions.push(request);
@@ -51,22 +61,43 @@ describe("approval at the client with elicitation (real kube-apiserver for the f
     const args = { namespace: "company.team", flow_id: "asked" };
     const result = (await alice.callTool({ name: "execute_flow", arguments: args })) as ToolResult;
     assert.equal(result.isError, undefined, text(result));
-    assert.deepEqual(callsOf("execute_flow").map((c) => c.arguments), [args]);
-    const question = questions.at(-1)?.params as { message: string; requestedSchema: { properties: Record<string, { type: string }> } };
-    assert.match(question.message, /The agent wants to call 'execute_flow' with the arguments \{"flow_id":"asked","namespace":"company.team"\}\. Policy agents\/kestra needs a person to approve this call\./);
+    assert.deepEqual(
+      callsOf("execute_flow").map((c) => c.arguments),
+      [args],
+    );
+    const question = questions.at(-1)?.params as {
+      message: string;
+      requestedSchema: { properties: Record<string, { type: string }> };
+    };
+    assert.match(
+      question.message,
+      /The agent wants to call 'execute_flow' with the arguments \{"flow_id":"asked","namespace":"company.team"\}\. Policy agents\/kestra needs a person to approve this call\./,
+    );
     assert.equal(question.requestedSchema.properties.approve?.type, "boolean");
     assert.equal((await k.approvals()).length, 0, "elicitation alone needs no McpApproval");
     const audit = h.logs.auditLines.find((l) => l.tool === "execute_flow");
-    assert.deepEqual([audit?.reason, audit?.approval], ["approved", { name: null, via: "Elicitation", decidedBy: "apikey:alice (at the client)" }]);
+    assert.deepEqual(
+      [audit?.reason, audit?.approval],
+      ["approved", { name: null, via: "Elicitation", decidedBy: "apikey:alice (at the client)" }],
+    );
   });
 
   it("denies on decline, and on an unticked box with the person's reason", async () => {
     answer = () => Promise.resolve({ action: "decline" });
-    const declined = (await alice.callTool({ name: "execute_flow", arguments: { namespace: "n", flow_id: "declined" } })) as ToolResult;
-    assert.equal(text(declined), "[POLICY DENIED] The call to 'execute_flow' was denied by apikey:alice (at the client): declined at the client. Do not retry it with these arguments.");
+    const declined = (await alice.callTool({
+      name: "execute_flow",
+      arguments: { namespace: "n", flow_id: "declined" },
+    })) as ToolResult;
+    assert.equal(
+      text(declined),
+      "[POLICY DENIED] The call to 'execute_flow' was denied by apikey:alice (at the client): declined at the client. Do not retry it with these arguments.",
+    );
     assert.equal(declined._meta?.["mcpwarden.io/decision"]?.reason, "approval_denied");
     answer = () => Promise.resolve({ action: "accept", content: { approve: false, reason: "wrong namespace" } });
-    const unticked = (await alice.callTool({ name: "execute_flow", arguments: { namespace: "n", flow_id: "unticked" } })) as ToolResult;
+    const unticked = (await alice.callTool({
+      name: "execute_flow",
+      arguments: { namespace: "n", flow_id: "unticked" },
+    })) as ToolResult;
     assert.match(text(unticked), /^\[POLICY DENIED\] .*: wrong namespace/);
     assert.equal(callsOf("execute_flow").filter((c) => c.arguments.namespace === "n").length, 0);
   });
@@ -75,14 +106,18 @@ describe("approval at the client with elicitation (real kube-apiserver for the f
     const bob = await h.client(KEYS.bob);
     const args = { namespace: "company.team", flow_id: "no-elicitation" };
     const pending = bob.callTool({ name: "execute_flow", arguments: args }, undefined, { timeout: 60_000 });
-    const approval = await k.approvalWhere((a) => a.spec.caller === "apikey:bob" && a.spec.argsDigest === argumentsDigest(args));
+    const approval = await k.approvalWhere(
+      (a) => a.spec.caller === "apikey:bob" && a.spec.argsDigest === argumentsDigest(args),
+    );
     await k.decide(approval.metadata.name, "Approved");
     assert.equal(((await pending) as ToolResult).isError, undefined);
 
     answer = () => Promise.reject(new McpError(ErrorCode.InvalidParams, "this client cannot show forms"));
     const failing = { namespace: "company.team", flow_id: "client-error" };
     const afterError = alice.callTool({ name: "execute_flow", arguments: failing }, undefined, { timeout: 60_000 });
-    const fallback = await k.approvalWhere((a) => a.spec.caller === "apikey:alice" && a.spec.argsDigest === argumentsDigest(failing));
+    const fallback = await k.approvalWhere(
+      (a) => a.spec.caller === "apikey:alice" && a.spec.argsDigest === argumentsDigest(failing),
+    );
     await k.decide(fallback.metadata.name, "Approved");
     assert.equal(((await afterError) as ToolResult).isError, undefined);
     assert.equal(callsOf("execute_flow").filter((c) => c.arguments.namespace === "company.team").length, 3);
@@ -101,16 +136,28 @@ describe("approval at the client with elicitation (real kube-apiserver for the f
     await k.decide(approval.metadata.name, "Approved");
     assert.equal(((await pending) as ToolResult).isError, undefined);
     assert.equal(await withdrawn, true, "the client got notifications/cancelled for the question");
-    assert.equal((await k.approvalWhere((a) => a.metadata.name === approval.metadata.name)).spec.use?.via, "Kubernetes");
+    assert.equal(
+      (await k.approvalWhere((a) => a.metadata.name === approval.metadata.name)).spec.use?.via,
+      "Kubernetes",
+    );
   });
 
   it("with via both: an answer at the client wins, and its McpApproval records the use so it can never run again", async () => {
     answer = () => Promise.resolve({ action: "accept", content: { approve: true } });
     const args = { execution_id: "both-2", namespace: "prod", flow_id: "f" };
-    assert.equal(((await alice.callTool({ name: "restart_execution", arguments: args })) as ToolResult).isError, undefined);
+    assert.equal(
+      ((await alice.callTool({ name: "restart_execution", arguments: args })) as ToolResult).isError,
+      undefined,
+    );
     const approval = await k.approvalWhere((a) => a.spec.argsDigest === argumentsDigest(args));
-    assert.deepEqual({ via: approval.spec.use?.via, by: approval.spec.use?.by, decision: approval.status?.decision }, { via: "Elicitation", by: "kestra-0", decision: undefined });
-    await assert.rejects(k.decide(approval.metadata.name, "Approved"), (e: unknown) => e instanceof DecisionError && /already used .*approved at the client/.test(e.message));
+    assert.deepEqual(
+      { via: approval.spec.use?.via, by: approval.spec.use?.by, decision: approval.status?.decision },
+      { via: "Elicitation", by: "kestra-0", decision: undefined },
+    );
+    await assert.rejects(
+      k.decide(approval.metadata.name, "Approved"),
+      (e: unknown) => e instanceof DecisionError && /already used .*approved at the client/.test(e.message),
+    );
     assert.equal(callsOf("restart_execution").filter((c) => c.arguments.execution_id === "both-2").length, 1);
   });
 });

@@ -44,11 +44,24 @@ export async function startApprovalCluster(name: string): Promise<ApprovalCluste
     await cluster.kubectl(["apply", "-f", "-"], { input: docs.map((d) => stringify(d)).join("---\n") });
   };
   try {
-    await cluster.kubectl(["apply", "--server-side", "-f", join(root, MCP_POLICY_CRD_FILE), "-f", join(root, MCP_APPROVAL_CRD_FILE)]);
+    await cluster.kubectl([
+      "apply",
+      "--server-side",
+      "-f",
+      join(root, MCP_POLICY_CRD_FILE),
+      "-f",
+      join(root, MCP_APPROVAL_CRD_FILE),
+    ]);
     await cluster.waitForCrds(["mcppolicies.mcpwarden.io", "mcpapprovals.mcpwarden.io"]);
     await cluster.createNamespace("agents");
     await cluster.createNamespace("elsewhere", { waitForDefaultServiceAccount: false });
-    await apply([sidecarClusterRole(), sidecarRoleBinding("agents"), approverClusterRole(), approverRoleBinding("agents", [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "ops-alice" }]), ...decisionPolicy()]);
+    await apply([
+      sidecarClusterRole(),
+      sidecarRoleBinding("agents"),
+      approverClusterRole(),
+      approverRoleBinding("agents", [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "ops-alice" }]),
+      ...decisionPolicy(),
+    ]);
     const sidecar = await cluster.serviceAccountCredentials("agents", "default");
     const approver = await cluster.userCredentials("ops-alice");
     const outsider = await cluster.userCredentials("ops-bob");
@@ -65,18 +78,34 @@ export async function startApprovalCluster(name: string): Promise<ApprovalCluste
       outsider,
       admin,
       apply,
-      applyPolicy: (spec, policyName = "kestra") => apply([{ apiVersion: "mcpwarden.io/v1alpha1", kind: "McpPolicy", metadata: { name: policyName, namespace: "agents" }, spec }]),
+      applyPolicy: (spec, policyName = "kestra") =>
+        apply([
+          {
+            apiVersion: "mcpwarden.io/v1alpha1",
+            kind: "McpPolicy",
+            metadata: { name: policyName, namespace: "agents" },
+            spec,
+          },
+        ]),
       approvals: list,
       async approvalWhere(match, namespace) {
         let found: McpApprovalObject | undefined;
-        await eventually(async () => {
-          found = (await list(namespace)).find(match);
-          assert.ok(found, "no matching McpApproval yet");
-        }, { timeoutMs: 30_000 });
+        await eventually(
+          async () => {
+            found = (await list(namespace)).find(match);
+            assert.ok(found, "no matching McpApproval yet");
+          },
+          { timeoutMs: 30_000 },
+        );
         return found as McpApprovalObject;
       },
       async decide(approvalName, decision, reason) {
-        await decideApproval(new KubeHttp(approver.kubeConfig), { namespace: "agents", name: approvalName, decision, reason });
+        await decideApproval(new KubeHttp(approver.kubeConfig), {
+          namespace: "agents",
+          name: approvalName,
+          decision,
+          reason,
+        });
       },
       stop: () => cluster.stop(),
     };

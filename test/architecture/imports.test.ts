@@ -25,15 +25,21 @@ function productionFiles(): string[] {
 /** Each file's relative imports that resolve to another production file. */
 function importGraph(files: readonly string[]): Graph {
   const known = new Set(files);
-  return new Map(files.map((file) => {
-    const info = ts.preProcessFile(readFileSync(join(ROOT, file), "utf8"), true, true);
-    const targets = info.importedFiles
-      .map((imported) => imported.fileName)
-      .filter((name) => name.startsWith("."))
-      .map((name) => relative(ROOT, join(ROOT, dirname(file), name)).split("\\").join("/"))
-      .filter((target) => known.has(target));
-    return [file, [...new Set(targets)]];
-  }));
+  return new Map(
+    files.map((file) => {
+      const info = ts.preProcessFile(readFileSync(join(ROOT, file), "utf8"), true, true);
+      const targets = info.importedFiles
+        .map((imported) => imported.fileName)
+        .filter((name) => name.startsWith("."))
+        .map((name) =>
+          relative(ROOT, join(ROOT, dirname(file), name))
+            .split("\\")
+            .join("/"),
+        )
+        .filter((target) => known.has(target));
+      return [file, [...new Set(targets)]];
+    }),
+  );
 }
 
 /** The strongly connected components with more than one file, or a file importing itself (Tarjan). */
@@ -80,7 +86,8 @@ function upwardImports(graph: Graph): string[] {
     if (from === undefined) continue;
     for (const target of targets) {
       const to = layerOf(target);
-      if (to !== undefined && to > from) upward.push(`${file} (${SIDECAR_LAYERS[from]?.name}) → ${target} (${SIDECAR_LAYERS[to]?.name})`);
+      if (to !== undefined && to > from)
+        upward.push(`${file} (${SIDECAR_LAYERS[from]?.name}) → ${target} (${SIDECAR_LAYERS[to]?.name})`);
     }
   }
   return upward;
@@ -91,21 +98,42 @@ describe("the import graph of the production code", () => {
   const graph = importGraph(files);
 
   it("reads the files and their imports", () => {
-    assert.ok(files.includes("sidecar/proxy/post.ts") && files.includes("policy/compile.ts"), "the production folders are read");
-    assert.ok(graph.get("sidecar/sidecar.ts")?.includes("sidecar/proxy/mcp-server.ts"), "relative imports resolve to files");
+    assert.ok(
+      files.includes("sidecar/proxy/post.ts") && files.includes("policy/compile.ts"),
+      "the production folders are read",
+    );
+    assert.ok(
+      graph.get("sidecar/sidecar.ts")?.includes("sidecar/proxy/mcp-server.ts"),
+      "relative imports resolve to files",
+    );
   });
 
   it("finds a cycle when there is one", () => {
-    const graph = new Map([["a.ts", ["b.ts"]], ["b.ts", ["c.ts"]], ["c.ts", ["a.ts"]], ["d.ts", ["a.ts"]], ["e.ts", ["e.ts"]]]);
-    assert.deepEqual(cyclesOf(graph), [["a.ts", "b.ts", "c.ts"], ["e.ts"]].sort((x, y) => (x[0] as string).localeCompare(y[0] as string)));
+    const graph = new Map([
+      ["a.ts", ["b.ts"]],
+      ["b.ts", ["c.ts"]],
+      ["c.ts", ["a.ts"]],
+      ["d.ts", ["a.ts"]],
+      ["e.ts", ["e.ts"]],
+    ]);
+    assert.deepEqual(
+      cyclesOf(graph),
+      [["a.ts", "b.ts", "c.ts"], ["e.ts"]].sort((x, y) => (x[0] as string).localeCompare(y[0] as string)),
+    );
   });
 
   it("has no import cycles", () => {
-    assert.deepEqual(cyclesOf(graph).map((cycle) => cycle.join(" ↔ ")), []);
+    assert.deepEqual(
+      cyclesOf(graph).map((cycle) => cycle.join(" ↔ ")),
+      [],
+    );
   });
 
   it("places every sidecar file in a layer", () => {
-    assert.deepEqual(files.filter((file) => file.startsWith("sidecar/") && layerOf(file) === undefined), []);
+    assert.deepEqual(
+      files.filter((file) => file.startsWith("sidecar/") && layerOf(file) === undefined),
+      [],
+    );
   });
 
   it("imports inside the sidecar only from its own layer or the layers below", () => {

@@ -14,17 +14,33 @@ export const SIDECAR_LAYERS: readonly SidecarLayer[] = [
   { name: "wire", paths: ["sidecar/json/", "sidecar/mcp/", "sidecar/digest-cache.ts"] },
   { name: "vocabulary", paths: ["sidecar/tool-call.ts", "sidecar/sessions.ts"] },
   { name: "observability", paths: ["sidecar/observability/"] },
-  { name: "sources", paths: ["sidecar/watched-file.ts", "sidecar/policy-source.ts", "sidecar/policy-sources/", "sidecar/rate-limit-store.ts", "sidecar/ratelimit/"] },
+  {
+    name: "sources",
+    paths: [
+      "sidecar/watched-file.ts",
+      "sidecar/policy-source.ts",
+      "sidecar/policy-sources/",
+      "sidecar/rate-limit-store.ts",
+      "sidecar/ratelimit/",
+    ],
+  },
   { name: "identity", paths: ["sidecar/identity/"] },
   { name: "settings", paths: ["sidecar/config.ts", "sidecar/policy-holder.ts"] },
   { name: "pins", paths: ["sidecar/pins/"] },
   { name: "decisions", paths: ["sidecar/enforcement/", "sidecar/approvals/"] },
   { name: "proxy", paths: ["sidecar/proxy/"] },
-  { name: "wiring", paths: ["sidecar/sidecar.ts", "sidecar/admin-server.ts", "sidecar/in-flight.ts", "sidecar/shutdown.ts"] },
+  {
+    name: "wiring",
+    paths: ["sidecar/sidecar.ts", "sidecar/admin-server.ts", "sidecar/in-flight.ts", "sidecar/shutdown.ts"],
+  },
 ];
 
 /** The index of the layer a sidecar file belongs to, or undefined when the table does not place it. */
 export function layerOf(file: string): number | undefined {
-  const index = SIDECAR_LAYERS.findIndex((layer) => layer.paths.some((path) => (path.endsWith("/") ? file.startsWith(path) && !file.slice(path.length).includes("/") : file === path)));
+  const index = SIDECAR_LAYERS.findIndex((layer) =>
+    layer.paths.some((path) =>
+      path.endsWith("/") ? file.startsWith(path) && !file.slice(path.length).includes("/") : file === path,
+    ),
+  );
   return index === -1 ? undefined : index;
 }

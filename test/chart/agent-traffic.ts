@@ -35,7 +35,11 @@ export class AgentTraffic {
 
   async connect(): Promise<string[]> {
     const client = new Client({ name: "mcp-warden-chart-test-agent", version: "1.0.0" });
-    await client.connect(new StreamableHTTPClientTransport(new URL(this.#options.url), { requestInit: { headers: { authorization: `Bearer ${this.#options.apiKey}` } } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(this.#options.url), {
+        requestInit: { headers: { authorization: `Bearer ${this.#options.apiKey}` } },
+      }),
+    );
     this.#client = client;
     return (await client.listTools()).tools.map((t) => t.name);
   }

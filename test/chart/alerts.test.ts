@@ -26,14 +26,17 @@ interface RuleGroups {
 
 /** The PrometheusRule's spec as a Prometheus rules file (the values the promtool tests assume). */
 async function renderRules(set: Record<string, unknown> = {}): Promise<RuleGroups> {
-  const docs = await renderChart({ set: { "monitoring.prometheusRule.enabled": true, "monitoring.serviceMonitor.enabled": true, ...set } });
+  const docs = await renderChart({
+    set: { "monitoring.prometheusRule.enabled": true, "monitoring.serviceMonitor.enabled": true, ...set },
+  });
   return get<{ spec: RuleGroups }>(docs, "PrometheusRule", "mcp-warden").spec;
 }
 
 function promtool(args: string[], cwd: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
     execFile("promtool", args, { cwd, timeout: 60_000 }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== "number") reject(new Error(`promtool could not run (scripts/prerequisites.sh installs it): ${error.message}`));
+      if (error && typeof error.code !== "number")
+        reject(new Error(`promtool could not run (scripts/prerequisites.sh installs it): ${error.message}`));
       else resolve({ code: typeof error?.code === "number" ? error.code : 0, output: stdout + stderr });
     });
   });
@@ -65,14 +68,25 @@ describe("PrometheusRule alerts (promtool)", () => {
   });
 
   it("each have a promtool case where they fire and one where they stay quiet", () => {
-    const tests = (parse(readFileSync(TESTS_FILE, "utf8")) as { tests: Array<{ alert_rule_test?: Array<{ alertname: string; exp_alerts: unknown[] }> }> }).tests;
+    const tests = (
+      parse(readFileSync(TESTS_FILE, "utf8")) as {
+        tests: Array<{ alert_rule_test?: Array<{ alertname: string; exp_alerts: unknown[] }> }>;
+      }
+    ).tests;
     const cases = tests.flatMap((t) => t.alert_rule_test ?? []);
     for (const { alert } of alerts()) {
-      assert.ok(cases.some((c) => c.alertname === alert && c.exp_alerts.length > 0), `${alert} has no case where it fires`);
-      assert.ok(cases.some((c) => c.alertname === alert && c.exp_alerts.length === 0), `${alert} has no case where it stays quiet`);
+      assert.ok(
+        cases.some((c) => c.alertname === alert && c.exp_alerts.length > 0),
+        `${alert} has no case where it fires`,
+      );
+      assert.ok(
+        cases.some((c) => c.alertname === alert && c.exp_alerts.length === 0),
+        `${alert} has no case where it stays quiet`,
+      );
     }
     const known = new Set(alerts().map((a) => a.alert));
-    for (const c of cases) assert.ok(known.has(c.alertname), `a case for ${c.alertname}, which the chart does not define`);
+    for (const c of cases)
+      assert.ok(known.has(c.alertname), `a case for ${c.alertname}, which the chart does not define`);
   });
 
   it("fail when an alert changes behaviour (the unit tests bite)", async () => {

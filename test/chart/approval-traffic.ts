@@ -33,7 +33,11 @@ export class ApprovalTraffic {
 
   async connect(): Promise<void> {
     const client = new Client({ name: "mcp-warden-chart-test-approvals", version: "1.0.0" });
-    await client.connect(new StreamableHTTPClientTransport(new URL(this.#o.url), { requestInit: { headers: { authorization: `Bearer ${this.#o.apiKey}` } } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(this.#o.url), {
+        requestInit: { headers: { authorization: `Bearer ${this.#o.apiKey}` } },
+      }),
+    );
     this.#client = client;
   }
 
@@ -73,8 +77,18 @@ export class ApprovalTraffic {
     for (let attempt = 0; attempt < 200; attempt++) {
       for (const raw of await approvals.list(this.#o.namespace)) {
         const parsed = parseApproval(raw);
-        if (!parsed.ok || !parsed.approval.spec.args.includes(`"flow_id":"${flow}"`) || approvalState(parsed.approval, Date.now()) !== "Pending") continue;
-        await decideApproval(http, { namespace: this.#o.namespace, name: parsed.approval.metadata.name, decision, reason: decision === "Denied" ? "not now" : undefined });
+        if (
+          !parsed.ok ||
+          !parsed.approval.spec.args.includes(`"flow_id":"${flow}"`) ||
+          approvalState(parsed.approval, Date.now()) !== "Pending"
+        )
+          continue;
+        await decideApproval(http, {
+          namespace: this.#o.namespace,
+          name: parsed.approval.metadata.name,
+          decision,
+          reason: decision === "Denied" ? "not now" : undefined,
+        });
         return;
       }
       await sleep(100);

@@ -36,10 +36,18 @@ let helmHome: string | undefined;
 export function helm(args: string[]): Promise<string> {
   const binaries = findControlPlaneBinaries();
   helmHome ??= mkdtempSync(join(tmpdir(), "mcp-warden-helm-"));
-  const env = { ...process.env, HELM_CACHE_HOME: join(helmHome, "cache"), HELM_CONFIG_HOME: join(helmHome, "config"), HELM_DATA_HOME: join(helmHome, "data") };
+  const env = {
+    ...process.env,
+    HELM_CACHE_HOME: join(helmHome, "cache"),
+    HELM_CONFIG_HOME: join(helmHome, "config"),
+    HELM_DATA_HOME: join(helmHome, "data"),
+  };
   return new Promise((resolve, reject) => {
     execFile(binaries.helm, args, { env, maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }, (error, stdout, stderr) => {
-      const messages = stderr.split("\n").filter((line) => line && !/found symbolic link in path/.test(line)).join("\n");
+      const messages = stderr
+        .split("\n")
+        .filter((line) => line && !/found symbolic link in path/.test(line))
+        .join("\n");
       if (error) reject(new Error(`helm ${args.slice(0, 2).join(" ")} failed: ${messages || stdout}`));
       else resolve(stdout);
     });
@@ -51,9 +59,13 @@ export const kubeVersion = () => findControlPlaneBinaries().versions.kubernetes;
 
 export function templateArgs(options: RenderOptions = {}): string[] {
   return [
-    "template", options.releaseName ?? "mcp-warden", CHART_DIR,
-    "--namespace", options.namespace ?? "mcp-warden",
-    "--kube-version", options.kubeVersion ?? kubeVersion(),
+    "template",
+    options.releaseName ?? "mcp-warden",
+    CHART_DIR,
+    "--namespace",
+    options.namespace ?? "mcp-warden",
+    "--kube-version",
+    options.kubeVersion ?? kubeVersion(),
     ...(options.valuesFiles ?? []).flatMap((file) => ["--values", file]),
     ...Object.entries(options.set ?? {}).flatMap(([path, value]) => ["--set-json", `${path}=${JSON.stringify(value)}`]),
     ...(options.showOnly ?? []).flatMap((template) => ["--show-only", template]),
@@ -62,7 +74,9 @@ export function templateArgs(options: RenderOptions = {}): string[] {
 
 export async function renderChart(options: RenderOptions = {}): Promise<KubeDocument[]> {
   const text = await helm(templateArgs(options));
-  return parseAllDocuments(text).map((doc) => doc.toJS() as KubeDocument | null).filter((doc): doc is KubeDocument => doc !== null);
+  return parseAllDocuments(text)
+    .map((doc) => doc.toJS() as KubeDocument | null)
+    .filter((doc): doc is KubeDocument => doc !== null);
 }
 
 export function find<T = KubeDocument>(docs: KubeDocument[], kind: string, name?: string): T | undefined {
@@ -71,6 +85,9 @@ export function find<T = KubeDocument>(docs: KubeDocument[], kind: string, name?
 
 export function get<T = KubeDocument>(docs: KubeDocument[], kind: string, name?: string): T {
   const doc = find<T>(docs, kind, name);
-  if (!doc) throw new Error(`the chart rendered no ${kind}${name ? ` ${name}` : ""} (it rendered ${docs.map((d) => `${d.kind}/${d.metadata.name}`).join(", ")})`);
+  if (!doc)
+    throw new Error(
+      `the chart rendered no ${kind}${name ? ` ${name}` : ""} (it rendered ${docs.map((d) => `${d.kind}/${d.metadata.name}`).join(", ")})`,
+    );
   return doc;
 }

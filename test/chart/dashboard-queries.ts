@@ -21,16 +21,22 @@ interface DashboardJson {
 }
 
 export function dashboardTargets(dashboard: DashboardJson): DashboardTarget[] {
-  return dashboard.panels.filter((p) => p.type !== "row").flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, refId: t.refId, expr: t.expr })));
+  return dashboard.panels
+    .filter((p) => p.type !== "row")
+    .flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, refId: t.refId, expr: t.expr })));
 }
 
 /** Grafana's escaping of a single value for a Prometheus regex matcher. */
 export const regexValue = (value: string) => value.replace(/[\\^$*+?.()|[\]{}]/g, "\\\\$&");
 
 export function substitute(expr: string, selection: Selection, rateInterval: string): string {
-  const unknown = [...expr.matchAll(/\$(\w+)/g)].map((m) => m[1]).filter((name) => name !== "__rate_interval" && !(name && name in selection));
+  const unknown = [...expr.matchAll(/\$(\w+)/g)]
+    .map((m) => m[1])
+    .filter((name) => name !== "__rate_interval" && !(name && name in selection));
   if (unknown.length > 0) throw new Error(`unknown variables ${unknown.join(", ")} in ${expr}`);
-  return expr.replaceAll("$__rate_interval", rateInterval).replace(/\$(namespace|policy|tool)\b/g, (_m, name: keyof Selection) => selection[name]);
+  return expr
+    .replaceAll("$__rate_interval", rateInterval)
+    .replace(/\$(namespace|policy|tool)\b/g, (_m, name: keyof Selection) => selection[name]);
 }
 
 /** label_values(<selector>, <label>) of a variable, with the variables before it substituted. */

@@ -27,7 +27,9 @@ export function podTargets(pod: V1Pod): DiscoveredTarget[] {
     __meta_kubernetes_pod_phase: pod.status?.phase ?? "",
     __meta_kubernetes_pod_node_name: pod.spec?.nodeName ?? "",
     __meta_kubernetes_pod_host_ip: pod.status?.hostIP ?? "",
-    __meta_kubernetes_pod_ready: String(pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false),
+    __meta_kubernetes_pod_ready: String(
+      pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+    ),
   };
   for (const [key, value] of Object.entries(meta.labels ?? {})) {
     podLabels[`__meta_kubernetes_pod_label_${metaName(key)}`] = value;

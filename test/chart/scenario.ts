@@ -43,17 +43,29 @@ export function policyManifest(options: { brokenRule?: boolean } = {}): string {
 }
 
 /** Kestra's MCP server as a pod; the injector recognises the image and moves the server to loopback. */
-export function kestraPod(name: string, options: { adminPort?: number; annotations?: Record<string, string> } = {}): V1Pod {
+export function kestraPod(
+  name: string,
+  options: { adminPort?: number; annotations?: Record<string, string> } = {},
+): V1Pod {
   return {
     apiVersion: "v1",
     kind: "Pod",
     metadata: {
       name,
       labels: { app: "kestra-mcp" },
-      annotations: { ...(options.adminPort ? { "mcpwarden.io/admin-port": String(options.adminPort) } : {}), ...options.annotations },
+      annotations: {
+        ...(options.adminPort ? { "mcpwarden.io/admin-port": String(options.adminPort) } : {}),
+        ...options.annotations,
+      },
     },
     spec: {
-      containers: [{ name: "kestra", image: "ghcr.io/kestra-io/mcp-server-python:0.8.0", ports: [{ name: "http", containerPort: 8000 }] }],
+      containers: [
+        {
+          name: "kestra",
+          image: "ghcr.io/kestra-io/mcp-server-python:0.8.0",
+          ports: [{ name: "http", containerPort: 8000 }],
+        },
+      ],
     },
   };
 }
@@ -71,30 +83,64 @@ export interface Expectation {
 
 /** What each panel's targets return under the scenario's traffic (one entry per target, in order). */
 export const PANEL_EXPECTATIONS: Record<string, Expectation[]> = {
-  "Tool calls per second by decision": [{ labels: ["decision"], positive: { label: "decision", values: ["allowed", "denied", "rate_limited"] } }],
-  "Denied calls by tool": [{ labels: ["tool"], positive: { label: "tool", values: ["delete_flow_logs", "restart_execution", "force_run_execution"] } }],
-  "Denied calls by reason": [{ labels: ["reason"], positive: { label: "reason", values: ["tool_denied", "default_deny", "hidden"] } }],
+  "Tool calls per second by decision": [
+    { labels: ["decision"], positive: { label: "decision", values: ["allowed", "denied", "rate_limited"] } },
+  ],
+  "Denied calls by tool": [
+    {
+      labels: ["tool"],
+      positive: { label: "tool", values: ["delete_flow_logs", "restart_execution", "force_run_execution"] },
+    },
+  ],
+  "Denied calls by reason": [
+    { labels: ["reason"], positive: { label: "reason", values: ["tool_denied", "default_deny", "hidden"] } },
+  ],
   "Rate-limited calls by tool": [{ labels: ["tool"], positive: { label: "tool", values: ["resume_execution"] } }],
   "Upstream latency p50 / p99 by tool": [
     // resume_execution is forwarded twice a minute at most: its quantiles are NaN in most windows.
     { labels: ["tool"], positive: { label: "tool", values: ["list_namespaces"] } },
     { labels: ["tool"], positive: { label: "tool", values: ["list_namespaces"] } },
   ],
-  "Result redactions by detector": [{ labels: ["detector"], positive: { label: "detector", values: ["finance-namespace"] } }],
+  "Result redactions by detector": [
+    { labels: ["detector"], positive: { label: "detector", values: ["finance-namespace"] } },
+  ],
   "Results withheld by reason": [{ labels: ["reason"], positive: { label: "reason", values: ["condition"] } }],
-  "Policy versions in force": [{ labels: ["mode", "namespace", "policy", "version"], equals: { label: "policy", value: `${AGENTS}/${POLICY}`, is: 1 } }],
+  "Policy versions in force": [
+    {
+      labels: ["mode", "namespace", "policy", "version"],
+      equals: { label: "policy", value: `${AGENTS}/${POLICY}`, is: 1 },
+    },
+  ],
   "Sidecars without a policy": [{ labels: ["namespace"], equals: { label: "namespace", value: AGENTS, is: 0 } }],
   "Policy versions rejected": [{ labels: ["namespace", "pod"], atLeast: 0 }],
-  "Rate-limit store errors": [{ labels: ["namespace", "pod", "store"], equals: { label: "store", value: "memory", is: 0 } }],
-  "Drifted tool definitions": [{ labels: ["namespace", "policy"], equals: { label: "policy", value: `${AGENTS}/${POLICY}`, is: 0 } }],
-  "Pods selected but not enforced": [{ labels: ["namespace", "policy"], equals: { label: "policy", value: `${AGENTS}/${POLICY}`, is: 1 } }],
+  "Rate-limit store errors": [
+    { labels: ["namespace", "pod", "store"], equals: { label: "store", value: "memory", is: 0 } },
+  ],
+  "Drifted tool definitions": [
+    { labels: ["namespace", "policy"], equals: { label: "policy", value: `${AGENTS}/${POLICY}`, is: 0 } },
+  ],
+  "Pods selected but not enforced": [
+    { labels: ["namespace", "policy"], equals: { label: "policy", value: `${AGENTS}/${POLICY}`, is: 1 } },
+  ],
   // One request is left undecided; ApprovalTraffic keeps approving and denying others.
   "Approvals pending": [{ labels: [], atLeast: 1 }],
-  "Approvals by outcome": [{ labels: ["outcome"], positive: { label: "outcome", values: ["approved", "denied", "used"] } }],
-  "Time to decision p50 / p99": [{ labels: [], atLeast: 0 }, { labels: [], atLeast: 0 }],
-  "Injections by result": [{ labels: ["result"], positive: { label: "result", values: ["injected", "skipped", "rejected"] } }],
-  "Injections rejected or failed, by reason": [{ labels: ["reason", "result"], positive: { label: "reason", values: ["invalid_override"] } }],
-  "Webhook latency p50 / p99": [{ labels: [], atLeast: 0 }, { labels: [], atLeast: 0 }],
+  "Approvals by outcome": [
+    { labels: ["outcome"], positive: { label: "outcome", values: ["approved", "denied", "used"] } },
+  ],
+  "Time to decision p50 / p99": [
+    { labels: [], atLeast: 0 },
+    { labels: [], atLeast: 0 },
+  ],
+  "Injections by result": [
+    { labels: ["result"], positive: { label: "result", values: ["injected", "skipped", "rejected"] } },
+  ],
+  "Injections rejected or failed, by reason": [
+    { labels: ["reason", "result"], positive: { label: "reason", values: ["invalid_override"] } },
+  ],
+  "Webhook latency p50 / p99": [
+    { labels: [], atLeast: 0 },
+    { labels: [], atLeast: 0 },
+  ],
   "Webhook certificate expires in": [{ labels: [], atLeast: 20 * 86_400 }],
   "Controller leader": [{ labels: [], equals: { is: 1 } }],
 };

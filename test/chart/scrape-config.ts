@@ -26,7 +26,10 @@ export interface PodMonitor {
 
 export interface ServiceMonitor {
   metadata: { name: string; namespace?: string };
-  spec: { endpoints: Array<{ port: string; path?: string; interval?: string; honorLabels?: boolean }>; [other: string]: unknown };
+  spec: {
+    endpoints: Array<{ port: string; path?: string; interval?: string; honorLabels?: boolean }>;
+    [other: string]: unknown;
+  };
 }
 
 /** Prometheus's sanitised form of a Kubernetes label name in meta labels. */
@@ -36,15 +39,24 @@ const escape = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 function selectorRelabelings(selector: LabelSelector): Array<Record<string, unknown>> {
   const rules: Array<Record<string, unknown>> = [];
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    rules.push({ action: "keep", source_labels: [`__meta_kubernetes_pod_label_${metaName(key)}`, `__meta_kubernetes_pod_labelpresent_${metaName(key)}`], regex: `(${escape(value)});true` });
+    rules.push({
+      action: "keep",
+      source_labels: [
+        `__meta_kubernetes_pod_label_${metaName(key)}`,
+        `__meta_kubernetes_pod_labelpresent_${metaName(key)}`,
+      ],
+      regex: `(${escape(value)});true`,
+    });
   }
   for (const { key, operator, values = [] } of selector.matchExpressions ?? []) {
     const present = `__meta_kubernetes_pod_labelpresent_${metaName(key)}`;
     const label = `__meta_kubernetes_pod_label_${metaName(key)}`;
     if (operator === "Exists") rules.push({ action: "keep", source_labels: [present], regex: "true" });
     else if (operator === "DoesNotExist") rules.push({ action: "drop", source_labels: [present], regex: "true" });
-    else if (operator === "In") rules.push({ action: "keep", source_labels: [label, present], regex: `(${values.map(escape).join("|")});true` });
-    else if (operator === "NotIn") rules.push({ action: "drop", source_labels: [label, present], regex: `(${values.map(escape).join("|")});true` });
+    else if (operator === "In")
+      rules.push({ action: "keep", source_labels: [label, present], regex: `(${values.map(escape).join("|")});true` });
+    else if (operator === "NotIn")
+      rules.push({ action: "drop", source_labels: [label, present], regex: `(${values.map(escape).join("|")});true` });
     else throw new Error(`selector operator ${operator} is not translated`);
   }
   return rules;
@@ -52,18 +64,31 @@ function selectorRelabelings(selector: LabelSelector): Array<Record<string, unkn
 
 export function podMonitorScrapeConfig(monitor: PodMonitor, podDiscoveryUrl: string): Record<string, unknown> {
   const known = new Set(["namespaceSelector", "selector", "podMetricsEndpoints"]);
-  for (const field of Object.keys(monitor.spec)) if (!known.has(field)) throw new Error(`PodMonitor spec.${field} is not translated`);
+  for (const field of Object.keys(monitor.spec))
+    if (!known.has(field)) throw new Error(`PodMonitor spec.${field} is not translated`);
   const [endpoint, ...more] = monitor.spec.podMetricsEndpoints;
   if (!endpoint || more.length > 0) throw new Error("exactly one podMetricsEndpoint is translated");
-  for (const field of Object.keys(endpoint)) if (!["port", "path", "interval"].includes(field)) throw new Error(`podMetricsEndpoints[0].${field} is not translated`);
-  const namespaces = monitor.spec.namespaceSelector?.any ? undefined : (monitor.spec.namespaceSelector?.matchNames ?? [monitor.metadata.namespace ?? "default"]);
+  for (const field of Object.keys(endpoint))
+    if (!["port", "path", "interval"].includes(field))
+      throw new Error(`podMetricsEndpoints[0].${field} is not translated`);
+  const namespaces = monitor.spec.namespaceSelector?.any
+    ? undefined
+    : (monitor.spec.namespaceSelector?.matchNames ?? [monitor.metadata.namespace ?? "default"]);
   return {
     job_name: `podMonitor/${monitor.metadata.namespace}/${monitor.metadata.name}/0`,
     metrics_path: endpoint.path ?? "/metrics",
     ...(endpoint.interval ? { scrape_interval: endpoint.interval } : {}),
     http_sd_configs: [{ url: podDiscoveryUrl, refresh_interval: "1s" }],
     relabel_configs: [
-      ...(namespaces ? [{ action: "keep", source_labels: ["__meta_kubernetes_namespace"], regex: `(${namespaces.map(escape).join("|")})` }] : []),
+      ...(namespaces
+        ? [
+            {
+              action: "keep",
+              source_labels: ["__meta_kubernetes_namespace"],
+              regex: `(${namespaces.map(escape).join("|")})`,
+            },
+          ]
+        : []),
       { action: "drop", source_labels: ["__meta_kubernetes_pod_phase"], regex: "(Failed|Succeeded)" },
       ...selectorRelabelings(monitor.spec.selector),
       { action: "keep", source_labels: ["__meta_kubernetes_pod_container_port_name"], regex: escape(endpoint.port) },
@@ -94,7 +119,14 @@ export function serviceMonitorStaticConfig(monitor: ServiceMonitor, target: Oper
     static_configs: [
       {
         targets: [target.address],
-        labels: { job: target.service, namespace: target.namespace, service: target.service, pod: target.pod, container: "operator", endpoint: endpoint.port },
+        labels: {
+          job: target.service,
+          namespace: target.namespace,
+          service: target.service,
+          pod: target.pod,
+          container: "operator",
+          endpoint: endpoint.port,
+        },
       },
     ],
   };

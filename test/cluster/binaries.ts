@@ -56,8 +56,13 @@ export function findControlPlaneBinaries(env: NodeJS.ProcessEnv = process.env): 
     kubectl: join(dir, "kubectl"),
     helm: join(dir, "helm"),
   };
-  const missing = [binaries.etcd, binaries.kubeApiServer, binaries.kubeControllerManager, binaries.kubectl, binaries.helm]
-    .filter((file) => !isExecutable(file));
+  const missing = [
+    binaries.etcd,
+    binaries.kubeApiServer,
+    binaries.kubeControllerManager,
+    binaries.kubectl,
+    binaries.helm,
+  ].filter((file) => !isExecutable(file));
   if (missing.length > 0) {
     throw new Error(
       `the real control plane's binaries are missing: ${missing.join(", ")}. ` +

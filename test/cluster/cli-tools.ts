@@ -49,29 +49,63 @@ export interface ToolContext {
 }
 
 export async function runKubectl(context: ToolContext, args: string[], options: ToolOptions = {}): Promise<ToolResult> {
-  const fullArgs = [`--kubeconfig=${options.kubeconfig ?? context.kubeconfig}`, `--cache-dir=${join(context.dir, "kubectl-cache")}`, ...args];
-  return await run(context.kubectl, fullArgs, options, process.env, (code, stdout, stderr) => new KubectlError("kubectl", args, code, stdout, stderr));
+  const fullArgs = [
+    `--kubeconfig=${options.kubeconfig ?? context.kubeconfig}`,
+    `--cache-dir=${join(context.dir, "kubectl-cache")}`,
+    ...args,
+  ];
+  return await run(
+    context.kubectl,
+    fullArgs,
+    options,
+    process.env,
+    (code, stdout, stderr) => new KubectlError("kubectl", args, code, stdout, stderr),
+  );
 }
 
 export async function runHelm(context: ToolContext, args: string[], options: ToolOptions = {}): Promise<ToolResult> {
   const home = join(context.dir, "helm");
-  const env = { ...process.env, HELM_CACHE_HOME: join(home, "cache"), HELM_CONFIG_HOME: join(home, "config"), HELM_DATA_HOME: join(home, "data") };
+  const env = {
+    ...process.env,
+    HELM_CACHE_HOME: join(home, "cache"),
+    HELM_CONFIG_HOME: join(home, "config"),
+    HELM_DATA_HOME: join(home, "data"),
+  };
   const fullArgs = [`--kubeconfig=${options.kubeconfig ?? context.kubeconfig}`, ...args];
-  return await run(context.helm, fullArgs, options, env, (code, stdout, stderr) => new HelmError("helm", args, code, stdout, stderr));
+  return await run(
+    context.helm,
+    fullArgs,
+    options,
+    env,
+    (code, stdout, stderr) => new HelmError("helm", args, code, stdout, stderr),
+  );
 }
 
 type ErrorFactory = (exitCode: number | null, stdout: string, stderr: string) => ToolError;
 
-async function run(binary: string, args: string[], options: ToolOptions, env: NodeJS.ProcessEnv, fail: ErrorFactory): Promise<ToolResult> {
+async function run(
+  binary: string,
+  args: string[],
+  options: ToolOptions,
+  env: NodeJS.ProcessEnv,
+  fail: ErrorFactory,
+): Promise<ToolResult> {
   return await new Promise((resolve, reject) => {
-    const child = execFile(binary, args, { env, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) {
-        const code = typeof error.code === "number" ? error.code : null;
-        reject(fail(code, stdout, error.killed ? `${stderr}\n(killed after ${options.timeoutMs ?? 60_000} ms)` : stderr));
-      } else {
-        resolve({ stdout, stderr });
-      }
-    });
+    const child = execFile(
+      binary,
+      args,
+      { env, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error) {
+          const code = typeof error.code === "number" ? error.code : null;
+          reject(
+            fail(code, stdout, error.killed ? `${stderr}\n(killed after ${options.timeoutMs ?? 60_000} ms)` : stderr),
+          );
+        } else {
+          resolve({ stdout, stderr });
+        }
+      },
+    );
     child.stdin?.end(options.input ?? "");
   });
 }

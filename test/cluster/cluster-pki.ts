@@ -27,10 +27,21 @@ export async function createClusterPki(dir: string, extraIpAddresses: string[] =
       commonName: "kube-apiserver",
       usage: "server",
       // What in-cluster clients would use too, should a test hand the kubernetes Service's names around.
-      dnsNames: ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"],
+      dnsNames: [
+        "localhost",
+        "kubernetes",
+        "kubernetes.default",
+        "kubernetes.default.svc",
+        "kubernetes.default.svc.cluster.local",
+      ],
       ipAddresses: ["127.0.0.1", "10.0.0.1", ...extraIpAddresses],
     }),
-    ca.issue({ name: "admin", commonName: "mcp-warden-test-admin", organizations: ["system:masters"], usage: "client" }),
+    ca.issue({
+      name: "admin",
+      commonName: "mcp-warden-test-admin",
+      organizations: ["system:masters"],
+      usage: "client",
+    }),
     ca.issue({ name: "kube-controller-manager", commonName: "system:kube-controller-manager", usage: "client" }),
   ]);
   return { ca, webhookCa, serviceAccountKey, apiServerServing, admin, controllerManager };

@@ -29,7 +29,11 @@ export async function startEtcd(binaries: ControlPlaneBinaries, dir: string, tim
       logFile: join(dir, "logs", "etcd.log"),
     });
     try {
-      await waitUntilReady(() => etcdHealthy(ports.client), { description: "etcd /health", components: [etcd], timeoutMs });
+      await waitUntilReady(() => etcdHealthy(ports.client), {
+        description: "etcd /health",
+        components: [etcd],
+        timeoutMs,
+      });
       etcd.supervise();
       return { process: etcd, ports };
     } catch (error) {
@@ -82,7 +86,10 @@ export interface StartedApiServer {
 export async function startApiServer(launch: ApiServerLaunch): Promise<StartedApiServer> {
   for (let attempt = 1; ; attempt++) {
     const [port] = (await freePorts(1)) as [number];
-    const args = commandLine({ ...apiServerFlags(launch.dir, port, launch.etcdClientPort, launch.files, launch.host), ...launch.overrides });
+    const args = commandLine({
+      ...apiServerFlags(launch.dir, port, launch.etcdClientPort, launch.files, launch.host),
+      ...launch.overrides,
+    });
     const apiServer = await launchApiServer(launch, port, args).catch((error: unknown) => {
       if (attempt < portAttempts && error instanceof PortTakenError) return undefined;
       throw error;
@@ -94,7 +101,11 @@ export async function startApiServer(launch: ApiServerLaunch): Promise<StartedAp
 export class PortTakenError extends Error {}
 
 /** Starts the API server with a known command line (first start or restart) and waits for /readyz. */
-export async function launchApiServer(launch: ApiServerLaunch, port: number, args: string[]): Promise<ComponentProcess> {
+export async function launchApiServer(
+  launch: ApiServerLaunch,
+  port: number,
+  args: string[],
+): Promise<ComponentProcess> {
   const apiServer = ComponentProcess.spawn({
     name: "kube-apiserver",
     binary: launch.binaries.kubeApiServer,
@@ -111,7 +122,8 @@ export async function launchApiServer(launch: ApiServerLaunch, port: number, arg
     return apiServer;
   } catch (error) {
     await apiServer.stop({ signal: "SIGKILL" });
-    if (lostPortRace(apiServer)) throw new PortTakenError(`port ${port} was taken by another process`, { cause: error });
+    if (lostPortRace(apiServer))
+      throw new PortTakenError(`port ${port} was taken by another process`, { cause: error });
     throw error;
   }
 }
@@ -136,14 +148,17 @@ export async function startControllerManager(launch: ControllerManagerLaunch): P
     logFile: join(launch.dir, "logs", "kube-controller-manager.log"),
   });
   try {
-    await waitUntilReady(async () => {
-      await launch.core.readNamespacedServiceAccount({ namespace: "default", name: "default" });
-      return true;
-    }, {
-      description: "kube-controller-manager (the default ServiceAccount in namespace default)",
-      components: [controllerManager, ...launch.dependencies],
-      timeoutMs: launch.timeoutMs,
-    });
+    await waitUntilReady(
+      async () => {
+        await launch.core.readNamespacedServiceAccount({ namespace: "default", name: "default" });
+        return true;
+      },
+      {
+        description: "kube-controller-manager (the default ServiceAccount in namespace default)",
+        components: [controllerManager, ...launch.dependencies],
+        timeoutMs: launch.timeoutMs,
+      },
+    );
     controllerManager.supervise();
     return controllerManager;
   } catch (error) {

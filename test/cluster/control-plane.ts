@@ -3,7 +3,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { AdmissionregistrationV1Api, CoreV1Api } from "@kubernetes/client-node";
-import type { ApiConstructor, ApiType, KubeConfig, V1MutatingWebhookConfiguration, V1Namespace } from "@kubernetes/client-node";
+import type {
+  ApiConstructor,
+  ApiType,
+  KubeConfig,
+  V1MutatingWebhookConfiguration,
+  V1Namespace,
+} from "@kubernetes/client-node";
 import type { ControlPlaneBinaries } from "./binaries.ts";
 import type { ClusterPki } from "./cluster-pki.ts";
 import { launchApiServer, PortTakenError } from "./components.ts";
@@ -112,12 +118,20 @@ export class ControlPlane {
    * a CRD whose status has no conditions yet (right after it was created).
    */
   async waitForCrds(names: string[], timeoutMs = 60_000): Promise<void> {
-    await eventually(async () => {
-      for (const name of names) {
-        const { stdout } = await this.kubectl(["get", `crd/${name}`, "-o", 'jsonpath={.status.conditions[?(@.type=="Established")].status}']);
-        if (stdout.trim() !== "True") throw new Error(`crd/${name} is not Established yet`);
-      }
-    }, { timeoutMs });
+    await eventually(
+      async () => {
+        for (const name of names) {
+          const { stdout } = await this.kubectl([
+            "get",
+            `crd/${name}`,
+            "-o",
+            'jsonpath={.status.conditions[?(@.type=="Established")].status}',
+          ]);
+          if (stdout.trim() !== "True") throw new Error(`crd/${name} is not Established yet`);
+        }
+      },
+      { timeoutMs },
+    );
   }
 
   /** Runs helm against the cluster, as the admin (or as options.kubeconfig's user); rejects with HelmError. */
@@ -131,7 +145,11 @@ export class ControlPlane {
   }
 
   /** A token from the TokenRequest API, as the kubelet would project it into a pod. */
-  async requestServiceAccountToken(namespace: string, serviceAccount: string, options: ServiceAccountTokenOptions = {}): Promise<ServiceAccountToken> {
+  async requestServiceAccountToken(
+    namespace: string,
+    serviceAccount: string,
+    options: ServiceAccountTokenOptions = {},
+  ): Promise<ServiceAccountToken> {
     return await requestServiceAccountToken(this.client(CoreV1Api), namespace, serviceAccount, options);
   }
 
@@ -141,24 +159,46 @@ export class ControlPlane {
   }
 
   /** A kubeconfig that authenticates as the service account with a TokenRequest token. */
-  async serviceAccountCredentials(namespace: string, serviceAccount: string, expirationSeconds?: number): Promise<Credentials> {
-    return await serviceAccountCredentials(this.credentialContext(), this.client(CoreV1Api), namespace, serviceAccount, expirationSeconds);
+  async serviceAccountCredentials(
+    namespace: string,
+    serviceAccount: string,
+    expirationSeconds?: number,
+  ): Promise<Credentials> {
+    return await serviceAccountCredentials(
+      this.credentialContext(),
+      this.client(CoreV1Api),
+      namespace,
+      serviceAccount,
+      expirationSeconds,
+    );
   }
 
   /**
    * The files and environment the kubelet would give the pod's containers to reach the API (token
    * bound to the pod, ca.crt, namespace), for running a process such as the sidecar as that pod.
    */
-  async podServiceAccountVolume(namespace: string, podName: string, options: { expirationSeconds?: number } = {}): Promise<PodServiceAccountVolume> {
+  async podServiceAccountVolume(
+    namespace: string,
+    podName: string,
+    options: { expirationSeconds?: number } = {},
+  ): Promise<PodServiceAccountVolume> {
     const pathPrefix = await mkdtemp(join(this.dir, "credentials", `pod-${namespace}-${podName}-`));
-    return await writePodServiceAccountVolume({ core: this.client(CoreV1Api), server: this.server, caPem: this.caPem, pathPrefix }, namespace, podName, options);
+    return await writePodServiceAccountVolume(
+      { core: this.client(CoreV1Api), server: this.server, caPem: this.caPem, pathPrefix },
+      namespace,
+      podName,
+      options,
+    );
   }
 
   /**
    * A serving certificate for a local webhook server, from a CA of its own (not the cluster CA);
    * pass its caPem to registerMutatingWebhook(). Defaults to 127.0.0.1 and localhost.
    */
-  async issueServingCertificate(name: string, names: { dnsNames?: string[]; ipAddresses?: string[] } = {}): Promise<IssuedCertificate & { caPem: string }> {
+  async issueServingCertificate(
+    name: string,
+    names: { dnsNames?: string[]; ipAddresses?: string[] } = {},
+  ): Promise<IssuedCertificate & { caPem: string }> {
     const { webhookCa } = this.state.pki;
     const certificate = await webhookCa.issue({
       name: `serving-${name}`,
@@ -186,7 +226,9 @@ export class ControlPlane {
   async stopApiServer(options: { signal?: "SIGTERM" | "SIGKILL" } = {}): Promise<void> {
     const started = performance.now();
     await this.state.apiServer.stop({ signal: options.signal ?? "SIGTERM", graceMs: 15_000 });
-    process.stderr.write(`[cluster] ${this.state.label}: kube-apiserver stopped in ${seconds(performance.now() - started)}\n`);
+    process.stderr.write(
+      `[cluster] ${this.state.label}: kube-apiserver stopped in ${seconds(performance.now() - started)}\n`,
+    );
   }
 
   /** Starts the stopped API server again, on the same port with the same flags; resolves when ready. */
@@ -199,17 +241,31 @@ export class ControlPlane {
       state.apiServer = await launchApiServer(state.apiServerLaunch, state.apiServerPort, state.apiServerArgs);
     } catch (error) {
       if (error instanceof PortTakenError) {
-        throw new Error(`kube-apiserver cannot restart: another process took port ${state.apiServerPort} while it was stopped`, { cause: error });
+        throw new Error(
+          `kube-apiserver cannot restart: another process took port ${state.apiServerPort} while it was stopped`,
+          { cause: error },
+        );
       }
       throw error;
     }
-    recordOwnership(state.dir, [state.etcd, state.apiServer, state.controllerManager, ...(state.node?.components ?? [])]);
-    process.stderr.write(`[cluster] ${state.label}: kube-apiserver restarted in ${seconds(performance.now() - started)}\n`);
+    recordOwnership(state.dir, [
+      state.etcd,
+      state.apiServer,
+      state.controllerManager,
+      ...(state.node?.components ?? []),
+    ]);
+    process.stderr.write(
+      `[cluster] ${state.label}: kube-apiserver restarted in ${seconds(performance.now() - started)}\n`,
+    );
   }
 
   /** The last lines a component logged (its latest run). */
   logTail(component: ComponentName, lines = 40): string {
-    const byName = { "etcd": this.state.etcd, "kube-apiserver": this.state.apiServer, "kube-controller-manager": this.state.controllerManager };
+    const byName = {
+      etcd: this.state.etcd,
+      "kube-apiserver": this.state.apiServer,
+      "kube-controller-manager": this.state.controllerManager,
+    };
     return byName[component].logTail(lines);
   }
 
@@ -227,7 +283,10 @@ export class ControlPlane {
       } else {
         await rm(dir, { recursive: true, force: true });
       }
-      if (node) process.stderr.write(`[cluster] ${label}: node-backed cluster stopped and cleaned in ${seconds(performance.now() - started)}\n`);
+      if (node)
+        process.stderr.write(
+          `[cluster] ${label}: node-backed cluster stopped and cleaned in ${seconds(performance.now() - started)}\n`,
+        );
     })();
     await this.stopping;
   }
@@ -237,7 +296,12 @@ export class ControlPlane {
   }
 
   private toolContext(): ToolContext {
-    return { kubectl: this.binaries.kubectl, helm: this.binaries.helm, kubeconfig: this.adminKubeconfigPath, dir: this.dir };
+    return {
+      kubectl: this.binaries.kubectl,
+      helm: this.binaries.helm,
+      kubeconfig: this.adminKubeconfigPath,
+      dir: this.dir,
+    };
   }
 
   private credentialContext(): CredentialContext {

@@ -39,7 +39,8 @@ export async function requestServiceAccountToken(
     },
   });
   const { token, expirationTimestamp } = response.status ?? {};
-  if (!token || !expirationTimestamp) throw new Error(`TokenRequest for ${namespace}/${serviceAccount} returned no token`);
+  if (!token || !expirationTimestamp)
+    throw new Error(`TokenRequest for ${namespace}/${serviceAccount} returned no token`);
   return { token, expirationTimestamp: new Date(expirationTimestamp) };
 }
 
@@ -61,9 +62,18 @@ export interface CredentialContext {
 const fileStem = (name: string): string => name.replace(/[^A-Za-z0-9._-]/g, "_");
 
 /** A client certificate for `userName` in `groups`, signed by the cluster CA, as a kubeconfig. */
-export async function userCredentials(context: CredentialContext, userName: string, groups: string[] = []): Promise<Credentials> {
+export async function userCredentials(
+  context: CredentialContext,
+  userName: string,
+  groups: string[] = [],
+): Promise<Credentials> {
   const stem = `user-${fileStem(userName)}`;
-  const certificate = await context.ca.issue({ name: stem, commonName: userName, organizations: groups, usage: "client" });
+  const certificate = await context.ca.issue({
+    name: stem,
+    commonName: userName,
+    organizations: groups,
+    usage: "client",
+  });
   const kubeconfigPath = join(context.dir, `${stem}.kubeconfig`);
   const kubeConfig = await writeKubeconfig(kubeconfigPath, {
     server: context.server,
@@ -85,6 +95,12 @@ export async function serviceAccountCredentials(
   const { token } = await requestServiceAccountToken(core, namespace, serviceAccount, { expirationSeconds });
   const userName = `system:serviceaccount:${namespace}:${serviceAccount}`;
   const kubeconfigPath = join(context.dir, `sa-${fileStem(namespace)}-${fileStem(serviceAccount)}.kubeconfig`);
-  const kubeConfig = await writeKubeconfig(kubeconfigPath, { server: context.server, caPem: context.caPem, userName, user: { token }, namespace });
+  const kubeConfig = await writeKubeconfig(kubeconfigPath, {
+    server: context.server,
+    caPem: context.caPem,
+    userName,
+    user: { token },
+    namespace,
+  });
   return { userName, kubeconfigPath, kubeConfig };
 }

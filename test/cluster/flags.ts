@@ -17,7 +17,7 @@ export interface EtcdPorts {
 export function etcdFlags(dir: string, ports: EtcdPorts): Flags {
   const peer = `http://127.0.0.1:${ports.peer}`;
   return {
-    "name": "mcp-warden-test",
+    name: "mcp-warden-test",
     "data-dir": join(dir, "etcd"),
     "listen-client-urls": `http://127.0.0.1:${ports.client}`,
     "advertise-client-urls": `http://127.0.0.1:${ports.client}`,
@@ -38,7 +38,13 @@ export interface ApiServerFiles {
   serviceAccountPrivateKey: string;
 }
 
-export function apiServerFlags(dir: string, port: number, etcdClientPort: number, files: ApiServerFiles, host = "127.0.0.1"): Flags {
+export function apiServerFlags(
+  dir: string,
+  port: number,
+  etcdClientPort: number,
+  files: ApiServerFiles,
+  host = "127.0.0.1",
+): Flags {
   return {
     "advertise-address": host,
     "bind-address": host,
@@ -74,7 +80,7 @@ export interface ControllerManagerFiles {
 
 export function controllerManagerFlags(dir: string, files: ControllerManagerFiles): Flags {
   return {
-    "kubeconfig": files.kubeconfig,
+    kubeconfig: files.kubeconfig,
     "bind-address": "127.0.0.1",
     // No serving port: readiness is judged by what the controllers do (the default ServiceAccount).
     "secure-port": "0",
@@ -87,7 +93,7 @@ export function controllerManagerFlags(dir: string, files: ControllerManagerFile
     "root-ca-file": files.caCert,
     "cluster-signing-cert-file": files.caCert,
     "cluster-signing-key-file": files.caKey,
-    "controllers": "*,bootstrapsigner,tokencleaner",
+    controllers: "*,bootstrapsigner,tokencleaner",
     // The default client rate limit (20/s) paces the start of ~40 controllers, each fetching its
     // service account's token: 5 s instead of 1 s before the first namespace is usable.
     "kube-api-qps": "100",

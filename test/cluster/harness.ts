@@ -95,10 +95,19 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   }
   const host = network?.hostAddress ?? "127.0.0.1";
   // Certificates and etcd do not depend on each other.
-  const pkiReady = createClusterPki(dir, network ? [network.hostAddress, network.kubernetesServiceIp] : []).then(async (pki) => {
-    const kubeletClient = network ? await pki.ca.issue({ name: "kube-apiserver-kubelet-client", commonName: "kube-apiserver-kubelet-client", organizations: ["system:masters"], usage: "client" }) : undefined;
-    return { pki, kubeletClient, ms: performance.now() - started };
-  });
+  const pkiReady = createClusterPki(dir, network ? [network.hostAddress, network.kubernetesServiceIp] : []).then(
+    async (pki) => {
+      const kubeletClient = network
+        ? await pki.ca.issue({
+            name: "kube-apiserver-kubelet-client",
+            commonName: "kube-apiserver-kubelet-client",
+            organizations: ["system:masters"],
+            usage: "client",
+          })
+        : undefined;
+      return { pki, kubeletClient, ms: performance.now() - started };
+    },
+  );
   pkiReady.catch(() => undefined); // awaited below; handled now so a failure while etcd starts is not "unhandled"
   try {
     const etcdStarted = performance.now();
@@ -106,13 +115,16 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     record(etcd.process);
     const etcdMs = performance.now() - etcdStarted;
     const { pki, kubeletClient, ms: certificatesMs } = await pkiReady;
-    const nodeFlags: Flags = network && kubeletClient ? {
-      "service-cluster-ip-range": network.serviceCidr,
-      "kubelet-client-certificate": kubeletClient.certFile,
-      "kubelet-client-key": kubeletClient.keyFile,
-      "kubelet-certificate-authority": pki.ca.certFile,
-      "kubelet-preferred-address-types": "InternalIP",
-    } : {};
+    const nodeFlags: Flags =
+      network && kubeletClient
+        ? {
+            "service-cluster-ip-range": network.serviceCidr,
+            "kubelet-client-certificate": kubeletClient.certFile,
+            "kubelet-client-key": kubeletClient.keyFile,
+            "kubelet-certificate-authority": pki.ca.certFile,
+            "kubelet-preferred-address-types": "InternalIP",
+          }
+        : {};
 
     const apiServerStarted = performance.now();
     const apiServerLaunch: ApiServerLaunch = {
@@ -140,11 +152,16 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const controllerManagerStarted = performance.now();
     const adminKubeconfigPath = join(dir, "admin.kubeconfig");
     const kubeConfig = await writeKubeconfig(adminKubeconfigPath, {
-      server, caPem: pki.ca.certPem, userName: "admin", user: { clientCertPem: pki.admin.certPem, clientKeyPem: pki.admin.keyPem },
+      server,
+      caPem: pki.ca.certPem,
+      userName: "admin",
+      user: { clientCertPem: pki.admin.certPem, clientKeyPem: pki.admin.keyPem },
     });
     const controllerManagerKubeconfig = join(dir, "kube-controller-manager.kubeconfig");
     await writeKubeconfig(controllerManagerKubeconfig, {
-      server, caPem: pki.ca.certPem, userName: "system:kube-controller-manager",
+      server,
+      caPem: pki.ca.certPem,
+      userName: "system:kube-controller-manager",
       user: { clientCertPem: pki.controllerManager.certPem, clientKeyPem: pki.controllerManager.keyPem },
     });
     const controllerManager = await startControllerManager({
@@ -166,7 +183,14 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     let node: ClusterNode | undefined;
     if (network) {
       node = await startNode({
-        label, binaries, dir, network, pki, server, core: kubeConfig.makeApiClient(CoreV1Api), timeoutMs,
+        label,
+        binaries,
+        dir,
+        network,
+        pki,
+        server,
+        core: kubeConfig.makeApiClient(CoreV1Api),
+        timeoutMs,
         images: [await pauseImage(), ...(options.images ?? [])],
         dependencies: [apiServer.process, etcd.process, controllerManager],
       });
@@ -184,8 +208,23 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     };
     process.stderr.write(`[cluster] ${label}: ${describeStartup(startup)}; ${server}, logs in ${join(dir, "logs")}\n`);
     return new ControlPlane({
-      label, binaries, dir, keepDir, server, etcdUrl: `http://127.0.0.1:${etcd.ports.client}`, adminKubeconfigPath, kubeConfig, pki, startup,
-      apiServerLaunch, apiServerPort: apiServer.port, apiServerArgs: apiServer.args, etcd: etcd.process, apiServer: apiServer.process, controllerManager, node,
+      label,
+      binaries,
+      dir,
+      keepDir,
+      server,
+      etcdUrl: `http://127.0.0.1:${etcd.ports.client}`,
+      adminKubeconfigPath,
+      kubeConfig,
+      pki,
+      startup,
+      apiServerLaunch,
+      apiServerPort: apiServer.port,
+      apiServerArgs: apiServer.args,
+      etcd: etcd.process,
+      apiServer: apiServer.process,
+      controllerManager,
+      node,
     });
   } catch (error) {
     await Promise.all([
@@ -208,6 +247,8 @@ export function describeStartup(timings: StartupTimings): string {
   const node = timings.node
     ? `, node ${s(timings.node.totalMs)}: containerd ${s(timings.node.containerdMs)}, kubelet to Ready ${s(timings.node.kubeletMs)}, kube-proxy ${s(timings.node.kubeProxyMs)}`
     : "";
-  return `${timings.node ? "node-backed cluster" : "control plane"} ready in ${s(timings.totalMs)} (certificates ${s(timings.certificatesMs)}, etcd ${s(timings.etcdMs)}, ` +
-    `kube-apiserver ${s(timings.kubeApiServerMs)}, kube-controller-manager ${s(timings.kubeControllerManagerMs)}${node})`;
+  return (
+    `${timings.node ? "node-backed cluster" : "control plane"} ready in ${s(timings.totalMs)} (certificates ${s(timings.certificatesMs)}, etcd ${s(timings.etcdMs)}, ` +
+    `kube-apiserver ${s(timings.kubeApiServerMs)}, kube-controller-manager ${s(timings.kubeControllerManagerMs)}${node})`
+  );
 }

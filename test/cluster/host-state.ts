@@ -11,7 +11,13 @@ import { isAlive } from "../support/process-group.ts";
 
 export const STATE_DIR = "/run/mcp-warden-node";
 export const KERNEL_SYSCTLS = ["kernel/panic", "kernel/panic_on_oops", "vm/overcommit_memory"];
-export const HOST_PATHS = ["/var/lib/kubelet", "/var/log/containers", "/var/log/pods", "/var/lib/cni", "/run/containerd"];
+export const HOST_PATHS = [
+  "/var/lib/kubelet",
+  "/var/log/containers",
+  "/var/log/pods",
+  "/var/lib/cni",
+  "/run/containerd",
+];
 
 interface SavedState {
   sysctls: Record<string, string>;

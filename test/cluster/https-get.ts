@@ -18,20 +18,24 @@ export interface HttpsResponse {
 
 export async function httpsGet(url: string, options: HttpsGetOptions): Promise<HttpsResponse> {
   return await new Promise((resolve, reject) => {
-    const req = request(url, {
-      method: "GET",
-      ca: options.caPem,
-      cert: options.clientCertPem,
-      key: options.clientKeyPem,
-      headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
-      timeout: options.timeoutMs ?? 5_000,
-      agent: false,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-      res.on("error", reject);
-    });
+    const req = request(
+      url,
+      {
+        method: "GET",
+        ca: options.caPem,
+        cert: options.clientCertPem,
+        key: options.clientKeyPem,
+        headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
+        timeout: options.timeoutMs ?? 5_000,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+        res.on("error", reject);
+      },
+    );
     req.on("timeout", () => req.destroy(new Error(`GET ${url} timed out`)));
     req.on("error", reject);
     req.end();

@@ -16,7 +16,6 @@ import type { ControlPlane } from "./control-plane.ts";
 import type { Credentials } from "./credentials.ts";
 import { eventually } from "../support/eventually.ts";
 
-
 export const REPOSITORY_ROOT = join(import.meta.dirname, "..", "..");
 
 export interface McpWardenInstallation {
@@ -30,7 +29,10 @@ export async function installMcpWarden(cluster: ControlPlane): Promise<McpWarden
   await cluster.kubectl(["apply", "--server-side", "-f", join(CHART_DIR, "crds/")]);
   await cluster.waitForCrds([MCP_POLICY_CRD_NAME, MCP_APPROVAL_CRD_NAME]);
   await cluster.createNamespace(names.namespace);
-  const manifests = await renderChart({ namespace: names.namespace, showOnly: ["templates/serviceaccount.yaml", "templates/rbac.yaml"] });
+  const manifests = await renderChart({
+    namespace: names.namespace,
+    showOnly: ["templates/serviceaccount.yaml", "templates/rbac.yaml"],
+  });
   await cluster.kubectl(["apply", "-f", "-"], { input: manifests.map((m) => stringify(m)).join("---\n") });
   const operatorCredentials = await cluster.serviceAccountCredentials(names.namespace, names.serviceAccount);
   return { names, operatorCredentials };
@@ -40,8 +42,16 @@ export async function installMcpWarden(cluster: ControlPlane): Promise<McpWarden
  * Applies the injector's MutatingWebhookConfiguration (as the chart renders it) with the operator's
  * URL instead of its Service; the operator fills in the caBundle.
  */
-export async function applyWebhookConfiguration(cluster: ControlPlane, names: OperatorRbacNames, url: string): Promise<void> {
-  const configuration = renderWebhookConfiguration({ name: names.webhookConfiguration, operatorNamespace: names.namespace, url });
+export async function applyWebhookConfiguration(
+  cluster: ControlPlane,
+  names: OperatorRbacNames,
+  url: string,
+): Promise<void> {
+  const configuration = renderWebhookConfiguration({
+    name: names.webhookConfiguration,
+    operatorNamespace: names.namespace,
+    url,
+  });
   await cluster.kubectl(["apply", "-f", "-"], { input: stringify(configuration) });
 }
 
@@ -50,10 +60,21 @@ export async function applyWebhookConfiguration(cluster: ControlPlane, names: Op
  * `pod` (which a policy must select) comes back with the sidecar. The API server picks webhook
  * configurations and caBundle changes up through an informer, so this takes a moment.
  */
-export async function waitForInjection(cluster: ControlPlane, namespace: string, pod: V1Pod, timeoutMs = 30_000): Promise<void> {
+export async function waitForInjection(
+  cluster: ControlPlane,
+  namespace: string,
+  pod: V1Pod,
+  timeoutMs = 30_000,
+): Promise<void> {
   const core = cluster.client(CoreV1Api);
-  await eventually(async () => {
-    const created = await core.createNamespacedPod({ namespace, body: pod, dryRun: "All" });
-    if (!created.spec?.initContainers?.some((c) => c.name === SIDECAR_CONTAINER)) throw new Error(`a dry-run create of ${pod.metadata?.name ?? pod.metadata?.generateName} in ${namespace} was not injected yet`);
-  }, { timeoutMs });
+  await eventually(
+    async () => {
+      const created = await core.createNamespacedPod({ namespace, body: pod, dryRun: "All" });
+      if (!created.spec?.initContainers?.some((c) => c.name === SIDECAR_CONTAINER))
+        throw new Error(
+          `a dry-run create of ${pod.metadata?.name ?? pod.metadata?.generateName} in ${namespace} was not injected yet`,
+        );
+    },
+    { timeoutMs },
+  );
 }

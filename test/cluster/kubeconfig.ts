@@ -19,18 +19,30 @@ export interface KubeconfigSpec {
 const base64 = (text: string): string => Buffer.from(text, "utf8").toString("base64");
 
 export function kubeconfigText(spec: KubeconfigSpec): string {
-  const user = "token" in spec.user
-    ? { token: spec.user.token }
-    : { "client-certificate-data": base64(spec.user.clientCertPem), "client-key-data": base64(spec.user.clientKeyPem) };
+  const user =
+    "token" in spec.user
+      ? { token: spec.user.token }
+      : {
+          "client-certificate-data": base64(spec.user.clientCertPem),
+          "client-key-data": base64(spec.user.clientKeyPem),
+        };
   return stringify({
     apiVersion: "v1",
     kind: "Config",
-    clusters: [{ name: "mcp-warden-test", cluster: { server: spec.server, "certificate-authority-data": base64(spec.caPem) } }],
+    clusters: [
+      { name: "mcp-warden-test", cluster: { server: spec.server, "certificate-authority-data": base64(spec.caPem) } },
+    ],
     users: [{ name: spec.userName, user }],
-    contexts: [{
-      name: spec.userName,
-      context: { cluster: "mcp-warden-test", user: spec.userName, ...(spec.namespace ? { namespace: spec.namespace } : {}) },
-    }],
+    contexts: [
+      {
+        name: spec.userName,
+        context: {
+          cluster: "mcp-warden-test",
+          user: spec.userName,
+          ...(spec.namespace ? { namespace: spec.namespace } : {}),
+        },
+      },
+    ],
     "current-context": spec.userName,
   });
 }

@@ -66,7 +66,9 @@ export async function createNodeNetwork(dir: string): Promise<NodeNetwork> {
   for (let slot = 0; slot < MAX_SLOTS; slot++) {
     const network = slotAddresses(slot, netnsFile);
     try {
-      await run("ip", ["link", "add", network.hostVeth, "type", "veth", "peer", "name", `mcpw${slot}n`], { timeout: 10_000 });
+      await run("ip", ["link", "add", network.hostVeth, "type", "veth", "peer", "name", `mcpw${slot}n`], {
+        timeout: 10_000,
+      });
     } catch {
       continue; // taken by another cluster (or left behind by a killed one: the reaper frees it)
     }
@@ -110,7 +112,14 @@ async function setUp(network: NodeNetwork): Promise<void> {
     await sh("ip", ["route", "add", cidr, "via", network.nodeAddress, "dev", hostVeth]);
   }
   await sh("nft", ["add", "table", "inet", network.nftTable]);
-  await sh("nft", ["add", "chain", "inet", network.nftTable, "forward", "{ type filter hook forward priority -10 ; policy accept ; }"]);
+  await sh("nft", [
+    "add",
+    "chain",
+    "inet",
+    network.nftTable,
+    "forward",
+    "{ type filter hook forward priority -10 ; policy accept ; }",
+  ]);
   await sh("nft", ["add", "rule", "inet", network.nftTable, "forward", "iifname", hostVeth, "drop"]);
   await sh("nft", ["add", "rule", "inet", network.nftTable, "forward", "oifname", hostVeth, "drop"]);
 }

@@ -5,7 +5,17 @@
 // The facts behind each setting: /work/shared/reference/real-node.md; decisions: ADR 210.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
@@ -58,7 +68,15 @@ export class ClusterNode {
   private readonly cgroupName: string;
   private stopping: Promise<void> | undefined;
 
-  constructor(init: { name: string; network: NodeNetwork; dir: string; containerdSocket: string; startup: NodeStartTimings; components: ComponentProcess[]; cgroupName: string }) {
+  constructor(init: {
+    name: string;
+    network: NodeNetwork;
+    dir: string;
+    containerdSocket: string;
+    startup: NodeStartTimings;
+    components: ComponentProcess[];
+    cgroupName: string;
+  }) {
     this.name = init.name;
     this.network = init.network;
     this.dir = init.dir;
@@ -94,7 +112,13 @@ export class ClusterNode {
 
   /** Stops the node and removes everything it made on the host. Idempotent. */
   async stop(): Promise<void> {
-    this.stopping ??= tearDownNode({ dir: this.dir, network: this.network, cgroupName: this.cgroupName, containerdSocket: this.containerdSocket, components: this.components });
+    this.stopping ??= tearDownNode({
+      dir: this.dir,
+      network: this.network,
+      cgroupName: this.cgroupName,
+      containerdSocket: this.containerdSocket,
+      components: this.components,
+    });
     await this.stopping;
   }
 }
@@ -110,39 +134,68 @@ export async function startNode(launch: NodeLaunch): Promise<ClusterNode> {
   const netns = ["nsenter", `--net=${network.netnsFile}`];
   await acquireHostState(dirKey(dir));
   try {
-    for (const sub of ["containerd", "cni/net.d", "cni/ipam", "kubelet", "pod-logs", "volume-plugins", "runc", "pki"]) mkdirSync(join(nodeDir, sub), { recursive: true });
+    for (const sub of ["containerd", "cni/net.d", "cni/ipam", "kubelet", "pod-logs", "volume-plugins", "runc", "pki"])
+      mkdirSync(join(nodeDir, sub), { recursive: true });
     createCgroups(cgroupName);
 
     // Certificates of the node's components, from the cluster CA.
     const [kubeletClient, kubeletServing, kubeProxyClient, schedulerClient] = await Promise.all([
-      pki.ca.issue({ name: "kubelet-client", commonName: `system:node:${name}`, organizations: ["system:nodes"], usage: "client" }),
-      pki.ca.issue({ name: "kubelet-serving", commonName: name, usage: "server", dnsNames: [name], ipAddresses: [network.nodeAddress] }),
+      pki.ca.issue({
+        name: "kubelet-client",
+        commonName: `system:node:${name}`,
+        organizations: ["system:nodes"],
+        usage: "client",
+      }),
+      pki.ca.issue({
+        name: "kubelet-serving",
+        commonName: name,
+        usage: "server",
+        dnsNames: [name],
+        ipAddresses: [network.nodeAddress],
+      }),
       pki.ca.issue({ name: "kube-proxy", commonName: "system:kube-proxy", usage: "client" }),
       pki.ca.issue({ name: "kube-scheduler", commonName: "system:kube-scheduler", usage: "client" }),
     ]);
     const kubeconfig = async (file: string, userName: string, cert: { certPem: string; keyPem: string }) => {
       const path = join(nodeDir, file);
-      await writeKubeconfig(path, { server: launch.server, caPem: pki.ca.certPem, userName, user: { clientCertPem: cert.certPem, clientKeyPem: cert.keyPem } });
+      await writeKubeconfig(path, {
+        server: launch.server,
+        caPem: pki.ca.certPem,
+        userName,
+        user: { clientCertPem: cert.certPem, clientKeyPem: cert.keyPem },
+      });
       return path;
     };
 
     // containerd
     const containerdStarted = performance.now();
     writeFileSync(join(nodeDir, "containerd", "config.toml"), containerdConfig(nodeDir, containerdSocket));
-    writeFileSync(join(nodeDir, "cni", "net.d", "10-mcp-warden.conflist"), JSON.stringify(cniConfig(nodeDir, network), null, 2));
+    writeFileSync(
+      join(nodeDir, "cni", "net.d", "10-mcp-warden.conflist"),
+      JSON.stringify(cniConfig(nodeDir, network), null, 2),
+    );
     const containerd = ComponentProcess.spawn({
-      name: "containerd", binary: "/usr/bin/containerd", wrapper: netns,
+      name: "containerd",
+      binary: "/usr/bin/containerd",
+      wrapper: netns,
       args: ["--config", join(nodeDir, "containerd", "config.toml")],
       logFile: join(dir, "logs", "containerd.log"),
     });
     components.push(containerd);
-    await waitUntilReady(async () => {
-      if (!existsSync(containerdSocket)) return false;
-      await run("ctr", ["--address", containerdSocket, "version"], { timeout: 5_000 });
-      return true;
-    }, { description: "containerd's socket", components: [containerd], timeoutMs: launch.timeoutMs });
+    await waitUntilReady(
+      async () => {
+        if (!existsSync(containerdSocket)) return false;
+        await run("ctr", ["--address", containerdSocket, "version"], { timeout: 5_000 });
+        return true;
+      },
+      { description: "containerd's socket", components: [containerd], timeoutMs: launch.timeoutMs },
+    );
     containerd.supervise();
-    await Promise.all(launch.images.map((archive) => sh("ctr", ["--address", containerdSocket, "--namespace", "k8s.io", "images", "import", "--no-unpack", archive])));
+    await Promise.all(
+      launch.images.map((archive) =>
+        sh("ctr", ["--address", containerdSocket, "--namespace", "k8s.io", "images", "import", "--no-unpack", archive]),
+      ),
+    );
     const containerdMs = performance.now() - containerdStarted;
 
     // kubelet
@@ -152,9 +205,14 @@ export async function startNode(launch: NodeLaunch): Promise<ClusterNode> {
     const kubeletPki = join(nodeDir, "pki");
     copyFileSync(kubeletServing.certFile, join(kubeletPki, "kubelet.crt"));
     copyFileSync(kubeletServing.keyFile, join(kubeletPki, "kubelet.key"));
-    writeFileSync(join(nodeDir, "kubelet-config.yaml"), stringify(kubeletConfig(nodeDir, network, containerdSocket, pki.ca.certFile, cgroupName)));
+    writeFileSync(
+      join(nodeDir, "kubelet-config.yaml"),
+      stringify(kubeletConfig(nodeDir, network, containerdSocket, pki.ca.certFile, cgroupName)),
+    );
     const kubelet = ComponentProcess.spawn({
-      name: "kubelet", binary: launch.binaries.dir + "/kubelet", wrapper: netns,
+      name: "kubelet",
+      binary: launch.binaries.dir + "/kubelet",
+      wrapper: netns,
       args: [
         `--config=${join(nodeDir, "kubelet-config.yaml")}`,
         `--kubeconfig=${await kubeconfig("kubelet.kubeconfig", `system:node:${name}`, kubeletClient)}`,
@@ -167,24 +225,39 @@ export async function startNode(launch: NodeLaunch): Promise<ClusterNode> {
       logFile: join(dir, "logs", "kubelet.log"),
     });
     components.push(kubelet);
-    await waitUntilReady(async () => {
-      const node = await launch.core.readNode({ name });
-      return node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
-    }, { description: `node ${name} Ready`, components: [kubelet, containerd, ...launch.dependencies], timeoutMs: launch.timeoutMs });
+    await waitUntilReady(
+      async () => {
+        const node = await launch.core.readNode({ name });
+        return node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+      },
+      {
+        description: `node ${name} Ready`,
+        components: [kubelet, containerd, ...launch.dependencies],
+        timeoutMs: launch.timeoutMs,
+      },
+    );
     kubelet.supervise();
     const kubeletMs = performance.now() - kubeletStarted;
 
     // kube-proxy, and the scheduler (which needs nothing of the node but its registration).
     const kubeProxyStarted = performance.now();
-    writeFileSync(join(nodeDir, "kube-proxy.yaml"), stringify(kubeProxyConfig(network, name, await kubeconfig("kube-proxy.kubeconfig", "system:kube-proxy", kubeProxyClient))));
+    writeFileSync(
+      join(nodeDir, "kube-proxy.yaml"),
+      stringify(
+        kubeProxyConfig(network, name, await kubeconfig("kube-proxy.kubeconfig", "system:kube-proxy", kubeProxyClient)),
+      ),
+    );
     const kubeProxy = ComponentProcess.spawn({
-      name: "kube-proxy", binary: launch.binaries.dir + "/kube-proxy", wrapper: netns,
+      name: "kube-proxy",
+      binary: launch.binaries.dir + "/kube-proxy",
+      wrapper: netns,
       args: [`--config=${join(nodeDir, "kube-proxy.yaml")}`, "--v=1"],
       logFile: join(dir, "logs", "kube-proxy.log"),
     });
     components.push(kubeProxy);
     const scheduler = ComponentProcess.spawn({
-      name: "kube-scheduler", binary: launch.binaries.dir + "/kube-scheduler",
+      name: "kube-scheduler",
+      binary: launch.binaries.dir + "/kube-scheduler",
       args: [
         `--kubeconfig=${await kubeconfig("kube-scheduler.kubeconfig", "system:kube-scheduler", schedulerClient)}`,
         "--leader-elect=false",
@@ -195,15 +268,29 @@ export async function startNode(launch: NodeLaunch): Promise<ClusterNode> {
       logFile: join(dir, "logs", "kube-scheduler.log"),
     });
     components.push(scheduler);
-    await waitUntilReady(async () => {
-      const response = await fetch(`http://${network.nodeAddress}:10256/healthz`, { signal: AbortSignal.timeout(2_000) });
-      return response.ok;
-    }, { description: "kube-proxy /healthz", components: [kubeProxy, scheduler, kubelet, containerd], timeoutMs: launch.timeoutMs });
+    await waitUntilReady(
+      async () => {
+        const response = await fetch(`http://${network.nodeAddress}:10256/healthz`, {
+          signal: AbortSignal.timeout(2_000),
+        });
+        return response.ok;
+      },
+      {
+        description: "kube-proxy /healthz",
+        components: [kubeProxy, scheduler, kubelet, containerd],
+        timeoutMs: launch.timeoutMs,
+      },
+    );
     kubeProxy.supervise();
     scheduler.supervise();
     const kubeProxyMs = performance.now() - kubeProxyStarted;
     return new ClusterNode({
-      name, network, dir, containerdSocket, components, cgroupName,
+      name,
+      network,
+      dir,
+      containerdSocket,
+      components,
+      cgroupName,
       startup: { containerdMs, kubeletMs, kubeProxyMs, totalMs: performance.now() - started },
     });
   } catch (error) {
@@ -227,7 +314,8 @@ function createCgroups(name: string): void {
     mkdirSync(path, { recursive: true });
     if (hierarchy === "cpuset") {
       // A new cpuset has no cpus or mems until given its parent's.
-      for (const file of ["cpuset.cpus", "cpuset.mems"]) writeFileSync(join(path, file), readFileSync(join(CGROUP_ROOT, hierarchy, file), "utf8"));
+      for (const file of ["cpuset.cpus", "cpuset.mems"])
+        writeFileSync(join(path, file), readFileSync(join(CGROUP_ROOT, hierarchy, file), "utf8"));
     }
   }
 }
@@ -237,7 +325,9 @@ function cgroupTasks(path: string): number[] {
   const walk = (dir: string): void => {
     let entries: string[];
     try {
-      entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+      entries = readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name);
       pids.push(...readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number));
     } catch {
       return;
@@ -251,7 +341,9 @@ function cgroupTasks(path: string): number[] {
 function removeCgroupTree(path: string): void {
   let entries: string[];
   try {
-    entries = readdirSync(path, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    entries = readdirSync(path, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
   } catch {
     return;
   }
@@ -316,18 +408,31 @@ function cniConfig(nodeDir: string, network: NodeNetwork): object {
   return {
     cniVersion: "0.4.0",
     name: cniNetworkName(network),
-    plugins: [{
-      type: "bridge",
-      bridge: network.bridge,
-      isGateway: true,
-      ipMasq: false,
-      hairpinMode: true,
-      ipam: { type: "host-local", ranges: [[{ subnet: network.podCidr }]], routes: [{ dst: "0.0.0.0/0" }], dataDir: join(nodeDir, "cni", "ipam") },
-    }],
+    plugins: [
+      {
+        type: "bridge",
+        bridge: network.bridge,
+        isGateway: true,
+        ipMasq: false,
+        hairpinMode: true,
+        ipam: {
+          type: "host-local",
+          ranges: [[{ subnet: network.podCidr }]],
+          routes: [{ dst: "0.0.0.0/0" }],
+          dataDir: join(nodeDir, "cni", "ipam"),
+        },
+      },
+    ],
   };
 }
 
-function kubeletConfig(nodeDir: string, network: NodeNetwork, containerdSocket: string, caFile: string, cgroupName: string): object {
+function kubeletConfig(
+  nodeDir: string,
+  network: NodeNetwork,
+  containerdSocket: string,
+  caFile: string,
+  cgroupName: string,
+): object {
   return {
     apiVersion: "kubelet.config.k8s.io/v1beta1",
     kind: "KubeletConfiguration",
@@ -352,7 +457,12 @@ function kubeletConfig(nodeDir: string, network: NodeNetwork, containerdSocket: 
     // No image garbage collection or disk-pressure eviction on a shared disk: the images are imported, not pulled.
     imageGCHighThresholdPercent: 100,
     imageGCLowThresholdPercent: 99,
-    evictionHard: { "memory.available": "1Mi", "nodefs.available": "0%", "nodefs.inodesFree": "0%", "imagefs.available": "0%" },
+    evictionHard: {
+      "memory.available": "1Mi",
+      "nodefs.available": "0%",
+      "nodefs.inodesFree": "0%",
+      "imagefs.available": "0%",
+    },
     serializeImagePulls: false,
     // Pods report status quickly (the defaults pace a one-node cluster).
     nodeStatusUpdateFrequency: "4s",
@@ -406,7 +516,15 @@ function shimsOf(containerdSocket: string): { pid: number; socket: string | unde
     const id = value("-id");
     const namespace = value("-namespace");
     // containerd 1.6 names the shim's socket after sha256(<address>/<namespace>/<id>).
-    const socket = id && namespace ? join("/run/containerd/s", createHash("sha256").update(join(containerdSocket, namespace, id)).digest("hex")) : undefined;
+    const socket =
+      id && namespace
+        ? join(
+            "/run/containerd/s",
+            createHash("sha256")
+              .update(join(containerdSocket, namespace, id))
+              .digest("hex"),
+          )
+        : undefined;
     shims.push({ pid: Number(entry), socket });
   }
   return shims;
@@ -420,7 +538,9 @@ function shimsOf(containerdSocket: string): { pid: number; socket: string | unde
 export async function tearDownNode(node: NodeTearDown): Promise<void> {
   const { dir, network, cgroupName, containerdSocket, components } = node;
   const byName = (name: string) => components.find((c) => c.name === name);
-  await Promise.all(["kube-scheduler", "kube-proxy", "kubelet"].map(async (name) => await byName(name)?.stop({ graceMs: 3_000 })));
+  await Promise.all(
+    ["kube-scheduler", "kube-proxy", "kubelet"].map(async (name) => await byName(name)?.stop({ graceMs: 3_000 })),
+  );
   const killPods = () => {
     for (const pid of cgroupTasks(join(CGROUP_ROOT, "pids", cgroupName))) {
       try {
@@ -457,7 +577,8 @@ export async function tearDownNode(node: NodeTearDown): Promise<void> {
 
 async function unmountUnder(dir: string): Promise<void> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n")
+    const mounts = readFileSync("/proc/self/mountinfo", "utf8")
+      .split("\n")
       .map((line) => line.split(" ")[4] ?? "")
       .map((path) => path.replace(/\\040/g, " "))
       .filter((path) => path === dir || path.startsWith(`${dir}/`))
@@ -471,7 +592,8 @@ async function unmountUnder(dir: string): Promise<void> {
 function cleanSharedPaths(dir: string, network: NodeNetwork): void {
   const results = "/var/lib/cni/results";
   if (existsSync(results)) {
-    for (const entry of readdirSync(results)) if (entry.startsWith(`${cniNetworkName(network)}-`)) rmSync(join(results, entry), { force: true });
+    for (const entry of readdirSync(results))
+      if (entry.startsWith(`${cniNetworkName(network)}-`)) rmSync(join(results, entry), { force: true });
   }
   const links = "/var/log/containers";
   if (existsSync(links)) {

@@ -19,7 +19,10 @@ export const TEST_SIDECAR_IMAGE = "ghcr.io/mcp-warden/mcp-warden:0.1.0";
  * internals: timings of seconds, a logger): the installation's names and credentials, the webhook on
  * a loopback port the webhook configuration names by URL, no shutdown delay. Callers add the rest.
  */
-export function inProcessOperatorOptions(installation: McpWardenInstallation, o: { identity: string; webhookPort: number }): OperatorOptions {
+export function inProcessOperatorOptions(
+  installation: McpWardenInstallation,
+  o: { identity: string; webhookPort: number },
+): OperatorOptions {
   const { names, operatorCredentials } = installation;
   return {
     kubeConfig: operatorCredentials.kubeConfig,
@@ -93,7 +96,10 @@ export class OperatorProcess {
   }
 }
 
-export async function startOperatorProcess(cluster: ControlPlane, options: OperatorProcessOptions): Promise<OperatorProcess> {
+export async function startOperatorProcess(
+  cluster: ControlPlane,
+  options: OperatorProcessOptions,
+): Promise<OperatorProcess> {
   const fixedPorts = options.webhookPort !== undefined || options.adminPort !== undefined;
   for (let attempt = 1; ; attempt++) {
     const [freeWebhook, freeAdmin] = (await freePorts(2)) as [number, number];
@@ -103,15 +109,23 @@ export async function startOperatorProcess(cluster: ControlPlane, options: Opera
       name: `mcp-warden operator ${options.identity}`,
       binary: process.execPath,
       args: [
-        MCP_WARDEN_CLI, "operator",
-        "--kubeconfig", options.kubeconfigPath,
-        "--sidecar-image", TEST_SIDECAR_IMAGE,
-        "--webhook-listen", `127.0.0.1:${webhookPort}`,
-        "--admin-listen", `127.0.0.1:${adminPort}`,
+        MCP_WARDEN_CLI,
+        "operator",
+        "--kubeconfig",
+        options.kubeconfigPath,
+        "--sidecar-image",
+        TEST_SIDECAR_IMAGE,
+        "--webhook-listen",
+        `127.0.0.1:${webhookPort}`,
+        "--admin-listen",
+        `127.0.0.1:${adminPort}`,
         // The API server reaches a local operator by IP, so the serving certificate must name it.
-        "--webhook-host", "127.0.0.1",
-        "--shutdown-delay", String(options.shutdownDelaySeconds ?? 0),
-        "--log-level", "debug",
+        "--webhook-host",
+        "127.0.0.1",
+        "--shutdown-delay",
+        String(options.shutdownDelaySeconds ?? 0),
+        "--log-level",
+        "debug",
         ...(options.extraArgs ?? []),
       ],
       logFile: join(cluster.dir, "logs", `operator-${options.identity}.log`),

@@ -31,7 +31,11 @@ function controlPlaneDir(name: string, record?: object): string {
 
 void test("kills the components of a control plane whose owner is gone, and removes its dir", async () => {
   const orphan = sleeper();
-  const dir = controlPlaneDir("orphaned", { ownerPid: 2 ** 30, ownerStart: "1", components: [{ name: "etcd", pid: orphan.pid, binary: "/bin/sleep" }] });
+  const dir = controlPlaneDir("orphaned", {
+    ownerPid: 2 ** 30,
+    ownerStart: "1",
+    components: [{ name: "etcd", pid: orphan.pid, binary: "/bin/sleep" }],
+  });
   assert.deepEqual(reapOrphanedControlPlanes(root), [dir]);
   assert.equal(await orphan.exited, "SIGKILL");
   assert.equal(existsSync(dir), false);
@@ -43,7 +47,11 @@ void test("leaves alone a control plane whose owner runs, one that recorded noth
   recordOwnership(ownedDir, [{ name: "etcd", pid: owned.pid, binary: "/bin/sleep" }]);
   const unrecordedDir = controlPlaneDir("unrecorded");
   const reused = sleeper(); // a pid now used by another program than the recorded one
-  const reusedDir = controlPlaneDir("pid-reused", { ownerPid: 2 ** 30, ownerStart: "1", components: [{ name: "etcd", pid: reused.pid, binary: "/opt/etcd" }] });
+  const reusedDir = controlPlaneDir("pid-reused", {
+    ownerPid: 2 ** 30,
+    ownerStart: "1",
+    components: [{ name: "etcd", pid: reused.pid, binary: "/opt/etcd" }],
+  });
 
   assert.deepEqual(reapOrphanedControlPlanes(root), [reusedDir]);
   assert.ok(isAlive(owned.pid), "the running owner's component is kept");

@@ -35,7 +35,8 @@ const safeValue = /^[A-Za-z0-9][A-Za-z0-9 :._@*-]*$/;
 const safeName = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 function checked(value: string, what: string, pattern = safeValue): string {
-  if (!pattern.test(value)) throw new Error(`certificate ${what} ${JSON.stringify(value)} has characters this helper does not accept`);
+  if (!pattern.test(value))
+    throw new Error(`certificate ${what} ${JSON.stringify(value)} has characters this helper does not accept`);
   return value;
 }
 
@@ -76,13 +77,30 @@ export class CertificateAuthority {
     const certFile = join(dir, `${checked(name, "file name", safeName)}.crt`);
     const keyFile = join(dir, `${name}.key`);
     const configFile = join(dir, `${name}.cnf`);
-    await writeFile(configFile, opensslConfig({ commonName }, [
-      "basicConstraints = critical,CA:TRUE",
-      "keyUsage = critical,keyCertSign,cRLSign,digitalSignature",
-      "subjectKeyIdentifier = hash",
-    ]));
-    await openssl(["req", "-x509", "-new", ...newKey, "-days", "2", "-keyout", keyFile, "-out", certFile,
-      "-config", configFile, "-extensions", "ext"]);
+    await writeFile(
+      configFile,
+      opensslConfig({ commonName }, [
+        "basicConstraints = critical,CA:TRUE",
+        "keyUsage = critical,keyCertSign,cRLSign,digitalSignature",
+        "subjectKeyIdentifier = hash",
+      ]),
+    );
+    await openssl([
+      "req",
+      "-x509",
+      "-new",
+      ...newKey,
+      "-days",
+      "2",
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
+      "-config",
+      configFile,
+      "-extensions",
+      "ext",
+    ]);
     return new CertificateAuthority(dir, certFile, keyFile, await readFile(certFile, "utf8"));
   }
 
@@ -94,16 +112,38 @@ export class CertificateAuthority {
       ...(request.dnsNames ?? []).map((dns, index) => `DNS.${index + 1} = ${checked(dns, "DNS name")}`),
       ...(request.ipAddresses ?? []).map((ip, index) => `IP.${index + 1} = ${checked(ip, "IP address")}`),
     ];
-    if (request.usage === "server" && altNames.length === 0) throw new Error(`serving certificate ${request.name} needs DNS names or IP addresses`);
-    await writeFile(configFile, opensslConfig(request, [
-      "basicConstraints = critical,CA:FALSE",
-      "keyUsage = critical,digitalSignature,keyEncipherment",
-      `extendedKeyUsage = ${request.usage === "server" ? "serverAuth" : "clientAuth"}`,
-      "authorityKeyIdentifier = keyid",
-      ...(altNames.length > 0 ? ["subjectAltName = @alt", "[alt]", ...altNames] : []),
-    ]));
-    await openssl(["req", "-x509", "-new", ...newKey, "-days", String(request.days ?? 1), "-keyout", keyFile, "-out", certFile,
-      "-config", configFile, "-extensions", "ext", "-CA", this.certFile, "-CAkey", this.keyFile]);
+    if (request.usage === "server" && altNames.length === 0)
+      throw new Error(`serving certificate ${request.name} needs DNS names or IP addresses`);
+    await writeFile(
+      configFile,
+      opensslConfig(request, [
+        "basicConstraints = critical,CA:FALSE",
+        "keyUsage = critical,digitalSignature,keyEncipherment",
+        `extendedKeyUsage = ${request.usage === "server" ? "serverAuth" : "clientAuth"}`,
+        "authorityKeyIdentifier = keyid",
+        ...(altNames.length > 0 ? ["subjectAltName = @alt", "[alt]", ...altNames] : []),
+      ]),
+    );
+    await openssl([
+      "req",
+      "-x509",
+      "-new",
+      ...newKey,
+      "-days",
+      String(request.days ?? 1),
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
+      "-config",
+      configFile,
+      "-extensions",
+      "ext",
+      "-CA",
+      this.certFile,
+      "-CAkey",
+      this.keyFile,
+    ]);
     const [certPem, keyPem] = await Promise.all([readFile(certFile, "utf8"), readFile(keyFile, "utf8")]);
     return { certFile, keyFile, certPem, keyPem };
   }

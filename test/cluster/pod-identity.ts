@@ -49,5 +49,11 @@ export async function writePodServiceAccountVolume(
     writeFile(files.namespaceFile, namespace),
   ]);
   const url = new URL(context.server);
-  return { pathPrefix: context.pathPrefix, dir, ...files, serviceAccount, env: { KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port } };
+  return {
+    pathPrefix: context.pathPrefix,
+    dir,
+    ...files,
+    serviceAccount,
+    env: { KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port },
+  };
 }

@@ -12,7 +12,6 @@ import { ComponentProcess } from "./processes.ts";
 import { eventually } from "../support/eventually.ts";
 import { isAlive } from "../support/process-group.ts";
 
-
 const dir = mkdtempSync(join(tmpdir(), "mcp-warden-processes-test-"));
 const ownedComponents: number[] = [];
 after(() => {
@@ -22,7 +21,12 @@ after(() => {
 });
 
 void test("stop() sends SIGTERM to the whole process group", { timeout: 30_000 }, async () => {
-  const component = ComponentProcess.spawn({ name: "shell", binary: "/bin/sh", args: ["-c", "sleep 60 & wait"], logFile: join(dir, "term.log") });
+  const component = ComponentProcess.spawn({
+    name: "shell",
+    binary: "/bin/sh",
+    args: ["-c", "sleep 60 & wait"],
+    logFile: join(dir, "term.log"),
+  });
   assert.equal(component.running, true);
   assert.deepEqual(await component.stop({ graceMs: 10_000 }), { code: null, signal: "SIGTERM" });
   assert.equal(component.running, false);
@@ -30,7 +34,10 @@ void test("stop() sends SIGTERM to the whole process group", { timeout: 30_000 }
 
 void test("stop() escalates to SIGKILL when the process ignores SIGTERM", { timeout: 30_000 }, async () => {
   const component = ComponentProcess.spawn({
-    name: "stubborn", binary: "/bin/sh", args: ["-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done"], logFile: join(dir, "stubborn.log"),
+    name: "stubborn",
+    binary: "/bin/sh",
+    args: ["-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done"],
+    logFile: join(dir, "stubborn.log"),
   });
   await eventually(() => assert.match(component.logSinceStart(), /ready/));
   assert.deepEqual(await component.stop({ graceMs: 200 }), { code: null, signal: "SIGKILL" });
@@ -39,14 +46,28 @@ void test("stop() escalates to SIGKILL when the process ignores SIGTERM", { time
 void test("reads only the current run's log", { timeout: 30_000 }, async () => {
   const logFile = join(dir, "restarted.log");
   writeFileSync(logFile, "line from an earlier run\n");
-  const component = ComponentProcess.spawn({ name: "printer", binary: "/bin/sh", args: ["-c", "echo first; echo second"], logFile });
+  const component = ComponentProcess.spawn({
+    name: "printer",
+    binary: "/bin/sh",
+    args: ["-c", "echo first; echo second"],
+    logFile,
+  });
   assert.deepEqual(await component.exited, { code: 0, signal: null });
   assert.equal(component.logSinceStart(), "first\nsecond\n");
   assert.match(component.logTail(1), /--- last 1 lines of .*restarted\.log ---\nsecond$/);
 });
 
 void test("a binary that cannot be started is an error, not a crash", { timeout: 30_000 }, async () => {
-  assert.throws(() => ComponentProcess.spawn({ name: "missing", binary: join(dir, "no-such-binary"), args: [], logFile: join(dir, "missing.log") }), /could not start missing/);
+  assert.throws(
+    () =>
+      ComponentProcess.spawn({
+        name: "missing",
+        binary: join(dir, "no-such-binary"),
+        args: [],
+        logFile: join(dir, "missing.log"),
+      }),
+    /could not start missing/,
+  );
   await new Promise((resolve) => setImmediate(resolve)); // the spawn's "error" event arrives now; it must be handled
 });
 
@@ -57,7 +78,9 @@ async function ownerWithComponent(ending: string): Promise<{ owner: ReturnType<t
     const component = ComponentProcess.spawn({ name: "sleeper", binary: "/bin/sleep", args: ["60"], logFile: ${JSON.stringify(join(dir, "owned.log"))} });
     console.log(component.pid);
     ${ending}`;
-  const owner = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+  const owner = spawn(process.execPath, ["--input-type=module", "-e", script], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const lines = createInterface({ input: owner.stdout });
   const [line] = (await once(lines, "line")) as [string];
   lines.close();

@@ -46,7 +46,9 @@ export class ComponentProcess {
       child.once("exit", (code, signal) => {
         this.status = { code, signal };
         if (this.supervised && !this.stopping) {
-          process.stderr.write(`[cluster] ${this.name} (pid ${pid}) exited unexpectedly (${describeExit(this.status)})\n${this.logTail(20)}\n`);
+          process.stderr.write(
+            `[cluster] ${this.name} (pid ${pid}) exited unexpectedly (${describeExit(this.status)})\n${this.logTail(20)}\n`,
+          );
         }
         resolve(this.status);
       });
@@ -59,7 +61,10 @@ export class ComponentProcess {
     let child: ChildProcess;
     try {
       const [command, ...prefix] = spec.wrapper ?? [];
-      child = spawnGroup(command ?? spec.binary, command ? [...prefix, spec.binary, ...spec.args] : spec.args, { stdio: ["ignore", log, log], env: spec.env ?? process.env });
+      child = spawnGroup(command ?? spec.binary, command ? [...prefix, spec.binary, ...spec.args] : spec.args, {
+        stdio: ["ignore", log, log],
+        env: spec.env ?? process.env,
+      });
     } finally {
       closeSync(log);
     }
@@ -119,7 +124,11 @@ export class ComponentProcess {
   logTail(lines = 40): string {
     const text = this.logSinceStart();
     if (text === "") return `(nothing logged in ${this.logFile})`;
-    const tail = text.trimEnd().split("\n").slice(-lines).map((line) => (line.length > 400 ? `${line.slice(0, 400)}…` : line));
+    const tail = text
+      .trimEnd()
+      .split("\n")
+      .slice(-lines)
+      .map((line) => (line.length > 400 ? `${line.slice(0, 400)}…` : line));
     return [`--- last ${tail.length} lines of ${this.logFile} ---`, ...tail].join("\n");
   }
 }

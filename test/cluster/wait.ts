@@ -22,7 +22,9 @@ export async function waitUntilReady(probe: () => Promise<boolean>, options: Rea
   for (;;) {
     const dead = options.components.find((component) => !component.running);
     if (dead) {
-      throw new Error(`${options.description}: ${dead.name} exited (${describeExit(dead.exitStatus!)}) before it was ready\n${logs(options.components)}`);
+      throw new Error(
+        `${options.description}: ${dead.name} exited (${describeExit(dead.exitStatus!)}) before it was ready\n${logs(options.components)}`,
+      );
     }
     let outcome: string;
     try {
@@ -32,7 +34,9 @@ export async function waitUntilReady(probe: () => Promise<boolean>, options: Rea
       outcome = error instanceof Error ? error.message : String(error);
     }
     if (performance.now() >= deadline) {
-      throw new Error(`${options.description}: not ready after ${timeoutMs / 1000}s (last probe: ${outcome})\n${logs(options.components)}`);
+      throw new Error(
+        `${options.description}: not ready after ${timeoutMs / 1000}s (last probe: ${outcome})\n${logs(options.components)}`,
+      );
     }
     await sleep(options.intervalMs ?? 100);
   }

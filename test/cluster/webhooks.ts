@@ -24,7 +24,13 @@ export interface MutatingWebhookOptions {
   timeoutSeconds?: number;
 }
 
-const podCreate: V1RuleWithOperations = { operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"], scope: "Namespaced" };
+const podCreate: V1RuleWithOperations = {
+  operations: ["CREATE"],
+  apiGroups: [""],
+  apiVersions: ["v1"],
+  resources: ["pods"],
+  scope: "Namespaced",
+};
 
 /**
  * Creates the configuration. The API server picks it up through an informer, so the first requests
@@ -39,18 +45,20 @@ export async function registerMutatingWebhook(
       apiVersion: "admissionregistration.k8s.io/v1",
       kind: "MutatingWebhookConfiguration",
       metadata: { name: options.name },
-      webhooks: [{
-        name: `${options.name}.test.mcpwarden.io`,
-        clientConfig: { url: options.url, caBundle: Buffer.from(options.caPem, "utf8").toString("base64") },
-        rules: options.rules ?? [podCreate],
-        namespaceSelector: options.namespaceSelector,
-        objectSelector: options.objectSelector,
-        failurePolicy: options.failurePolicy ?? "Fail",
-        reinvocationPolicy: options.reinvocationPolicy ?? "Never",
-        sideEffects: "None",
-        admissionReviewVersions: ["v1"],
-        timeoutSeconds: options.timeoutSeconds ?? 5,
-      }],
+      webhooks: [
+        {
+          name: `${options.name}.test.mcpwarden.io`,
+          clientConfig: { url: options.url, caBundle: Buffer.from(options.caPem, "utf8").toString("base64") },
+          rules: options.rules ?? [podCreate],
+          namespaceSelector: options.namespaceSelector,
+          objectSelector: options.objectSelector,
+          failurePolicy: options.failurePolicy ?? "Fail",
+          reinvocationPolicy: options.reinvocationPolicy ?? "Never",
+          sideEffects: "None",
+          admissionReviewVersions: ["v1"],
+          timeoutSeconds: options.timeoutSeconds ?? 5,
+        },
+      ],
     },
   });
 }

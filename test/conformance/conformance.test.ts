@@ -14,7 +14,8 @@ import { mcpPolicy } from "../support/policy-yaml.ts";
 import { startServerEverything, type ServerEverything } from "../upstreams/server-everything.ts";
 
 const run = promisify(execFile);
-const CONFORMANCE = new URL("../../node_modules/@modelcontextprotocol/conformance/dist/index.js", import.meta.url).pathname;
+const CONFORMANCE = new URL("../../node_modules/@modelcontextprotocol/conformance/dist/index.js", import.meta.url)
+  .pathname;
 const POLICY = mcpPolicy(`
 default: allow
 identity: {anonymous: true}
@@ -32,7 +33,11 @@ interface Check {
 async function conformance(url: string): Promise<Map<string, string>> {
   const out = mkdtempSync(join(tmpdir(), "mcp-warden-conformance-"));
   // Exit status 1 means some check failed; the comparison below is what decides.
-  await run(process.execPath, [CONFORMANCE, "server", "--url", url, "--output-dir", out], { cwd: out, timeout: 240_000, maxBuffer: 64 << 20 }).catch((err: { code?: number; stderr?: string }) => {
+  await run(process.execPath, [CONFORMANCE, "server", "--url", url, "--output-dir", out], {
+    cwd: out,
+    timeout: 240_000,
+    maxBuffer: 64 << 20,
+  }).catch((err: { code?: number; stderr?: string }) => {
     if (typeof err.code !== "number") throw err;
   });
   const checks = new Map<string, string>();
@@ -69,8 +74,12 @@ describe("MCP conformance suite: directly and through the sidecar", { timeout: 6
     const proxied = await conformance(proxy.sidecar.url);
     const passing = [...directly].filter(([, status]) => status === "SUCCESS").map(([id]) => id);
     assert.ok(passing.length >= 10, `only ${passing.length} checks pass directly: ${JSON.stringify([...directly])}`);
-    const lost = passing.filter((id) => proxied.get(id) !== "SUCCESS").map((id) => `${id}: ${proxied.get(id) ?? "missing"}`);
+    const lost = passing
+      .filter((id) => proxied.get(id) !== "SUCCESS")
+      .map((id) => `${id}: ${proxied.get(id) ?? "missing"}`);
     assert.deepEqual(lost, [], "checks that pass directly but not through the sidecar");
-    process.stdout.write(`conformance: ${passing.length} checks pass directly, all of them through the sidecar (${directly.size} checks in all)\n`);
+    process.stdout.write(
+      `conformance: ${passing.length} checks pass directly, all of them through the sidecar (${directly.size} checks in all)\n`,
+    );
   });
 });

@@ -12,7 +12,11 @@ import { messagesIn } from "./raw-http.ts";
 import { startTestIssuer, type TestIssuer } from "../support/oidc-issuer.ts";
 import { JWT_AUDIENCE } from "./policy.ts";
 import { mcpHeaders, startStack, STACKS, type JwtIssuer, type Stack } from "./stack.ts";
-import { startUninspectableServer, UNINSPECTABLE_MODES, type UninspectableServer } from "./stacks/uninspectable-server.ts";
+import {
+  startUninspectableServer,
+  UNINSPECTABLE_MODES,
+  type UninspectableServer,
+} from "./stacks/uninspectable-server.ts";
 
 /** Small, so one caller's initializes would evict others' sessions if eviction were not per grant. */
 const SIDECAR_ARGS = ["--max-sessions", "8"];
@@ -54,14 +58,27 @@ for (const name of STACKS) {
       });
     }
 
-    test("property: no mutated request makes the upstream run what the sidecar did not decide", { timeout: 60_000 }, async () => {
-      const seed = Number(process.env.DIFFERENTIAL_SEED ?? Date.now() % 2 ** 31);
-      const run = await runProperty(stack, { cases: PROPERTY_CASES, seed, timeLimitMs: PROPERTY_TIME_LIMIT_MS, casesPerBatch: 40 });
-      assert.ok(run.cases >= 10, `only ${run.cases} cases ran in ${PROPERTY_TIME_LIMIT_MS} ms`);
-      if (run.bypassCount > 0 || run.unattributed.length > 0) stack.keepFiles();
-      assert.deepEqual(run.bypasses, [], `${run.bypassCount} of ${run.cases} cases (seed ${seed}, DIFFERENTIAL_SEED replays it) bypassed the policy; first ${run.bypasses.length} shown; tap log in ${stack.dir}`);
-      assert.deepEqual(run.unattributed, [], `over the whole run (seed ${seed})`);
-    });
+    test(
+      "property: no mutated request makes the upstream run what the sidecar did not decide",
+      { timeout: 60_000 },
+      async () => {
+        const seed = Number(process.env.DIFFERENTIAL_SEED ?? Date.now() % 2 ** 31);
+        const run = await runProperty(stack, {
+          cases: PROPERTY_CASES,
+          seed,
+          timeLimitMs: PROPERTY_TIME_LIMIT_MS,
+          casesPerBatch: 40,
+        });
+        assert.ok(run.cases >= 10, `only ${run.cases} cases ran in ${PROPERTY_TIME_LIMIT_MS} ms`);
+        if (run.bypassCount > 0 || run.unattributed.length > 0) stack.keepFiles();
+        assert.deepEqual(
+          run.bypasses,
+          [],
+          `${run.bypassCount} of ${run.cases} cases (seed ${seed}, DIFFERENTIAL_SEED replays it) bypassed the policy; first ${run.bypasses.length} shown; tap log in ${stack.dir}`,
+        );
+        assert.deepEqual(run.unattributed, [], `over the whole run (seed ${seed})`);
+      },
+    );
   });
 }
 
@@ -82,10 +99,16 @@ describe("differential: an upstream tools/list answer the sidecar cannot inspect
       const c = stack.begin();
       const caller = stack.caller();
       const session = await c.initialize(caller);
-      const res = await c.post(caller, session, { jsonrpc: "2.0", id: 7, method: "tools/list" }, [...mcpHeaders(caller, session), ["Accept-Encoding", "gzip, deflate, br"]]);
+      const res = await c.post(caller, session, { jsonrpc: "2.0", id: 7, method: "tools/list" }, [
+        ...mcpHeaders(caller, session),
+        ["Accept-Encoding", "gzip, deflate, br"],
+      ]);
       assert.deepEqual(await c.judge(), [], "the client got the hidden tool");
       const message = messagesIn(res).find((m) => m.id === 7);
-      assert.ok(res.status >= 500 || message?.error !== undefined, `expected an error answer, got ${res.status} ${res.text.slice(0, 200)}`);
+      assert.ok(
+        res.status >= 500 || message?.error !== undefined,
+        `expected an error answer, got ${res.status} ${res.text.slice(0, 200)}`,
+      );
     });
   }
 });

@@ -22,7 +22,8 @@ function shape(message: unknown, tool: string): unknown {
   return JSON.parse(JSON.stringify(rest).replaceAll(tool, "<tool>")) as unknown;
 }
 
-const LEARNT = (line: Record<string, unknown>) => typeof line.msg === "string" && line.msg.startsWith("learnt how the upstream answers a missing tool");
+const LEARNT = (line: Record<string, unknown>) =>
+  typeof line.msg === "string" && line.msg.startsWith("learnt how the upstream answers a missing tool");
 
 const SERVERS: readonly (StackName | "kestra-fastmcp3")[] = ["ts-express", "python-sdk", "fastmcp3", "kestra-fastmcp3"];
 
@@ -50,22 +51,39 @@ for (const server of SERVERS) {
       const [missing] = messagesIn(await c.post(caller, session, toolCall(12, MISSING, ARGS)));
       // The server's own answer, asked directly (no sidecar).
       const direct = await rawInitialize(stack.upstreamUrl, {}, PROTOCOL);
-      const [own] = messagesOf(await rawPost(stack.upstreamUrl, rawToolCall(13, MISSING, ARGS), { "mcp-session-id": direct, "mcp-protocol-version": PROTOCOL }));
+      const [own] = messagesOf(
+        await rawPost(stack.upstreamUrl, rawToolCall(13, MISSING, ARGS), {
+          "mcp-session-id": direct,
+          "mcp-protocol-version": PROTOCOL,
+        }),
+      );
       t.diagnostic(`${server} answers a missing tool with ${JSON.stringify(shape(own, MISSING))}`);
 
       assert.equal((hidden as { id?: unknown }).id, 11);
-      assert.deepEqual(shape(hidden, HIDDEN), shape(missing, MISSING), "hidden and missing are indistinguishable through the sidecar");
+      assert.deepEqual(
+        shape(hidden, HIDDEN),
+        shape(missing, MISSING),
+        "hidden and missing are indistinguishable through the sidecar",
+      );
       assert.deepEqual(shape(missing, MISSING), shape(own, MISSING), "and both are the server's own answer");
 
       assert.deepEqual(await c.judge(), []);
       assert.deepEqual(stack.executions(), [], "nothing ran on the server: not the hidden tool, not the probe");
       if (kestra) {
         const reached = (await kestra.calls()).map((c) => [c.tool, c.error, c.result]);
-        assert.deepEqual(reached, [[MISSING, `Unknown tool: '${MISSING}'`, undefined]], "only the direct call (no sidecar) reached FastMCP");
+        assert.deepEqual(
+          reached,
+          [[MISSING, `Unknown tool: '${MISSING}'`, undefined]],
+          "only the direct call (no sidecar) reached FastMCP",
+        );
         const probes = await kestra.probes();
         assert.ok(probes.length >= 1);
         for (const probe of probes) {
-          assert.match(probe.error ?? "", /^Unknown tool: 'mcp-warden-absent-[0-9a-f]{32}'$/, "FastMCP refused the probe");
+          assert.match(
+            probe.error ?? "",
+            /^Unknown tool: 'mcp-warden-absent-[0-9a-f]{32}'$/,
+            "FastMCP refused the probe",
+          );
           assert.equal(probe.result, undefined, "and ran nothing");
           assert.equal(probe.authorization, null, "the sidecar's own session carries no agent's credentials");
         }

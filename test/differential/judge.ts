@@ -29,7 +29,12 @@ export interface Evidence {
 /** One record line, with integers a double cannot hold kept exact (as bigint). */
 export function parseRecordLine(line: string): Execution {
   return JSON.parse(line, (_key, value: unknown, context?: { source?: string }) =>
-    typeof value === "number" && !Number.isSafeInteger(value) && context?.source !== undefined && /^-?\d+$/.test(context.source) ? BigInt(context.source) : value,
+    typeof value === "number" &&
+    !Number.isSafeInteger(value) &&
+    context?.source !== undefined &&
+    /^-?\d+$/.test(context.source)
+      ? BigInt(context.source)
+      : value,
   ) as Execution;
 }
 
@@ -75,33 +80,66 @@ export function findingsOf(evidence: Evidence): Finding[] {
   const used = new Set<number>();
   for (const [execution, run] of evidence.executions.entries()) {
     const keys = Object.keys(run.arguments);
-    const match = audits.findIndex((a, i) => !used.has(i) && a.tool === run.tool && a.decision === "allowed" && a.forwarded && keys.every((k) => a.keys.includes(k)));
+    const match = audits.findIndex(
+      (a, i) =>
+        !used.has(i) &&
+        a.tool === run.tool &&
+        a.decision === "allowed" &&
+        a.forwarded &&
+        keys.every((k) => a.keys.includes(k)),
+    );
     if (match === -1) {
-      found.push({ execution, text: `the upstream ran ${run.tool} ${show(run.arguments)} with no audit line that allowed and forwarded it` });
+      found.push({
+        execution,
+        text: `the upstream ran ${run.tool} ${show(run.arguments)} with no audit line that allowed and forwarded it`,
+      });
       continue;
     }
     used.add(match);
     const audit = audits[match] as AuditView;
-    if (audit.grant === "" || audit.method === "none") found.push({ execution, text: `the upstream ran ${run.tool} for an unauthenticated caller (grant "${audit.grant}", method ${audit.method})` });
-    const decided = evaluateToolCall(POLICY, { tool: run.tool, args: run.arguments, caller: { grant: audit.grant, sub: audit.grant, groups: [], claims: {} } });
-    if (decided.decision !== "allowed") found.push({ execution, text: `the upstream ran ${run.tool} ${show(run.arguments)}, which the policy decides ${decided.decision} (${decided.reason}) as the upstream read it` });
+    if (audit.grant === "" || audit.method === "none")
+      found.push({
+        execution,
+        text: `the upstream ran ${run.tool} for an unauthenticated caller (grant "${audit.grant}", method ${audit.method})`,
+      });
+    const decided = evaluateToolCall(POLICY, {
+      tool: run.tool,
+      args: run.arguments,
+      caller: { grant: audit.grant, sub: audit.grant, groups: [], claims: {} },
+    });
+    if (decided.decision !== "allowed")
+      found.push({
+        execution,
+        text: `the upstream ran ${run.tool} ${show(run.arguments)}, which the policy decides ${decided.decision} (${decided.reason}) as the upstream read it`,
+      });
   }
   const limited = evidence.executions.filter((r) => r.tool === TOOLS.limited).length;
   const budget = LIMIT_MAX * Math.max(1, evidence.limitedCallers);
-  if (limited > budget) found.push({ text: `the upstream ran ${TOOLS.limited} ${limited} times against a budget of ${budget} (max ${LIMIT_MAX} per minute per caller)` });
-  for (const [answer, res] of evidence.answers.entries()) found.push(...hiddenIn(res).map((text) => ({ answer, text })));
+  if (limited > budget)
+    found.push({
+      text: `the upstream ran ${TOOLS.limited} ${limited} times against a budget of ${budget} (max ${LIMIT_MAX} per minute per caller)`,
+    });
+  for (const [answer, res] of evidence.answers.entries())
+    found.push(...hiddenIn(res).map((text) => ({ answer, text })));
   return found;
 }
 
 function hiddenIn(answer: RawResponse): string[] {
   const messages = messagesIn(answer);
-  if (messages.length === 0) return answer.text.includes(TOOLS.hidden) ? [`an unparseable answer (${answer.status}) mentions ${TOOLS.hidden}: ${answer.text.slice(0, 300)}`] : [];
+  if (messages.length === 0)
+    return answer.text.includes(TOOLS.hidden)
+      ? [`an unparseable answer (${answer.status}) mentions ${TOOLS.hidden}: ${answer.text.slice(0, 300)}`]
+      : [];
   const listed: string[] = [];
   const walk = (node: unknown): void => {
     if (Array.isArray(node)) return node.forEach(walk);
     if (typeof node !== "object" || node === null) return;
     const tools = (node as Record<string, unknown>).tools;
-    if (Array.isArray(tools) && tools.some((t) => typeof t === "object" && t !== null && (t as Record<string, unknown>).name === TOOLS.hidden)) listed.push(`an answer (${answer.status}) lists the hidden tool ${TOOLS.hidden}`);
+    if (
+      Array.isArray(tools) &&
+      tools.some((t) => typeof t === "object" && t !== null && (t as Record<string, unknown>).name === TOOLS.hidden)
+    )
+      listed.push(`an answer (${answer.status}) lists the hidden tool ${TOOLS.hidden}`);
     Object.values(node).forEach(walk);
   };
   walk(messages);

@@ -16,20 +16,39 @@ for (const name of STACKS) {
   describe(`differential: ${name}, answers larger than the sidecar inspects`, () => {
     let stack: Stack;
     before(async () => {
-      stack = await startStack(name, { sidecarArgs: ["--max-inspect-bytes", String(MAX_INSPECT_BYTES)], answerPadding: ANSWER_PADDING });
+      stack = await startStack(name, {
+        sidecarArgs: ["--max-inspect-bytes", String(MAX_INSPECT_BYTES)],
+        answerPadding: ANSWER_PADDING,
+      });
     });
     after(async () => {
       await stack?.stop();
     });
 
-    test(`a limited call whose answer is too large to inspect is not refunded (at most ${LIMIT_MAX} runs)`, { timeout: 60_000 }, async () => {
-      const c = stack.begin();
-      const caller = stack.caller();
-      const session = await c.initialize(caller);
-      const answers = [];
-      for (let i = 0; i < CALLS; i++) answers.push(await c.post(caller, session, toolCall(600 + i, TOOLS.limited, { execution_id: `big-${i}` }), mcpHeaders(caller, session), 3000));
-      assert.ok(!answers[0]?.text.includes(" ".repeat(ANSWER_PADDING)), "the oversized answer was relayed uninspected");
-      assert.deepEqual(await c.judge(), [], "the upstream ran what the sidecar did not decide");
-    });
+    test(
+      `a limited call whose answer is too large to inspect is not refunded (at most ${LIMIT_MAX} runs)`,
+      { timeout: 60_000 },
+      async () => {
+        const c = stack.begin();
+        const caller = stack.caller();
+        const session = await c.initialize(caller);
+        const answers = [];
+        for (let i = 0; i < CALLS; i++)
+          answers.push(
+            await c.post(
+              caller,
+              session,
+              toolCall(600 + i, TOOLS.limited, { execution_id: `big-${i}` }),
+              mcpHeaders(caller, session),
+              3000,
+            ),
+          );
+        assert.ok(
+          !answers[0]?.text.includes(" ".repeat(ANSWER_PADDING)),
+          "the oversized answer was relayed uninspected",
+        );
+        assert.deepEqual(await c.judge(), [], "the upstream ran what the sidecar did not decide");
+      },
+    );
   });
 }

@@ -40,7 +40,10 @@ const LOOK_ALIKES: readonly ((s: string, at: number) => string)[] = [
   (s) => `${s}\u0000`,
   (s) => s.normalize("NFKD"),
 ];
-const lookAlike = (s: string) => fc.tuple(fc.nat(40), fc.nat(LOOK_ALIKES.length - 1)).map(([at, f]) => (LOOK_ALIKES[f] as (s: string, at: number) => string)(s, at % s.length));
+const lookAlike = (s: string) =>
+  fc
+    .tuple(fc.nat(40), fc.nat(LOOK_ALIKES.length - 1))
+    .map(([at, f]) => (LOOK_ALIKES[f] as (s: string, at: number) => string)(s, at % s.length));
 
 const CALLS: readonly (readonly [string, Json])[] = [
   [TOOLS.list, { namespace: "dev" }],
@@ -63,7 +66,18 @@ const CALLS: readonly (readonly [string, Json])[] = [
 const FORBIDDEN_NAMES = [TOOLS.hidden, TOOLS.denied];
 
 type Field = Exclude<keyof Mutation, "call">;
-const FIELDS: readonly Field[] = ["name", "method", "id", "batch", "duplicate", "encoding", "contentType", "target", "auth", "extraHeaders"];
+const FIELDS: readonly Field[] = [
+  "name",
+  "method",
+  "id",
+  "batch",
+  "duplicate",
+  "encoding",
+  "contentType",
+  "target",
+  "auth",
+  "extraHeaders",
+];
 
 /** Each case changes one or two things of a well-formed call, so most cases get past the front door. */
 export function mutationArbitrary(): fc.Arbitrary<Mutation> {
@@ -87,12 +101,26 @@ export function mutationArbitrary(): fc.Arbitrary<Mutation> {
       id: fc.oneof(
         fc.integer({ min: 1, max: 5000 }).map((value): IdForm => ({ kind: "number", value })),
         fc.integer({ min: 1, max: 5000 }).map((value): IdForm => ({ kind: "string", value: String(value) })),
-        fc.constantFrom<IdForm>({ kind: "literal", text: "1.0" }, { kind: "literal", text: "9007199254740993" }, { kind: "literal", text: "-0" }, { kind: "literal", text: "1e3" }, { kind: "string", value: "1\u0000" }),
+        fc.constantFrom<IdForm>(
+          { kind: "literal", text: "1.0" },
+          { kind: "literal", text: "9007199254740993" },
+          { kind: "literal", text: "-0" },
+          { kind: "literal", text: "1e3" },
+          { kind: "string", value: "1\u0000" },
+        ),
       ),
       batch: fc.constantFrom<Mutation["batch"]>("with-list", "with-ping", "twice"),
       duplicate: fc.constantFrom<Mutation["duplicate"]>("name-before", "name-after", "arguments-after"),
       encoding: fc.constantFrom<Mutation["encoding"]>("utf-7-smuggle", "utf-16le", "bom", "gzip"),
-      contentType: fc.constantFrom(UTF7_CONTENT_TYPE, "application/json; charset=utf-7", "application/json; charset=utf-16le", 'application/json; charset="utf-8"; charset=utf-7', "application/json, text/plain", "text/plain", "APPLICATION/JSON; Charset=UTF-7"),
+      contentType: fc.constantFrom(
+        UTF7_CONTENT_TYPE,
+        "application/json; charset=utf-7",
+        "application/json; charset=utf-16le",
+        'application/json; charset="utf-8"; charset=utf-7',
+        "application/json, text/plain",
+        "text/plain",
+        "APPLICATION/JSON; Charset=UTF-7",
+      ),
       target: fc.constantFrom("/%6Dcp", "/MCP", "/mcp/", "//mcp", "/./mcp", "/mcp?x=1", "http://x/mcp", "/mcp%00"),
       auth: fc.constantFrom<Mutation["auth"]>("none", "wrong", "lowercase-scheme", "two-headers"),
       extraHeaders: fc.subarray(
@@ -112,7 +140,8 @@ export function mutationArbitrary(): fc.Arbitrary<Mutation> {
       for (const field of chosen) (out as unknown as Record<string, unknown>)[field] = m[field];
       // A smuggled body means nothing unless a reader honours UTF-7: pair it with the quoted charset.
       if (out.encoding === "utf-7-smuggle" && !chosen.includes("contentType")) out.contentType = UTF7_CONTENT_TYPE;
-      if (out.encoding === "utf-16le" && !chosen.includes("contentType")) out.contentType = "application/json; charset=utf-16le";
+      if (out.encoding === "utf-16le" && !chosen.includes("contentType"))
+        out.contentType = "application/json; charset=utf-16le";
       return out;
     });
   });
@@ -125,10 +154,17 @@ function idText(id: IdForm): string {
 /** The JSON text of the mutated message(s), before the body encoding. */
 function bodyText(m: Mutation): string {
   const [tool, args] = m.call;
-  const message: Json = m.method === "tools/list" ? { jsonrpc: "2.0", id: 0, method: "tools/list" } : { jsonrpc: "2.0", id: 0, method: m.method, params: { name: m.name, arguments: args } };
+  const message: Json =
+    m.method === "tools/list"
+      ? { jsonrpc: "2.0", id: 0, method: "tools/list" }
+      : { jsonrpc: "2.0", id: 0, method: m.method, params: { name: m.name, arguments: args } };
   let text: string;
   if (m.encoding === "utf-7-smuggle" && m.method !== "tools/list") {
-    text = smuggle({ ...message, params: { name: TOOLS.list, arguments: { namespace: "dev" } } }, ["params"], `"name":${JSON.stringify(m.name)},"arguments":${JSON.stringify(args)}`);
+    text = smuggle(
+      { ...message, params: { name: TOOLS.list, arguments: { namespace: "dev" } } },
+      ["params"],
+      `"name":${JSON.stringify(m.name)},"arguments":${JSON.stringify(args)}`,
+    );
   } else {
     text = JSON.stringify(message);
   }
@@ -136,9 +172,15 @@ function bodyText(m: Mutation): string {
   const forbidden = JSON.stringify(TOOLS.hidden);
   if (m.duplicate === "name-before") text = text.replace('"name":', `"name":${forbidden},"name":`);
   if (m.duplicate === "name-after") text = text.replace(/("name":"[^"]*")/, `$1,"name":${forbidden}`);
-  if (m.duplicate === "arguments-after" && tool === TOOLS.flagged) text = text.replace('"auto_create":false', '"auto_create":false,"auto_create":true');
+  if (m.duplicate === "arguments-after" && tool === TOOLS.flagged)
+    text = text.replace('"auto_create":false', '"auto_create":false,"auto_create":true');
   if (m.batch === "single") return text;
-  const other = m.batch === "with-list" ? `{"jsonrpc":"2.0","id":${idText(m.id)},"method":"tools/list"}` : m.batch === "with-ping" ? `{"jsonrpc":"2.0","id":${idText(m.id)},"method":"ping"}` : text;
+  const other =
+    m.batch === "with-list"
+      ? `{"jsonrpc":"2.0","id":${idText(m.id)},"method":"tools/list"}`
+      : m.batch === "with-ping"
+        ? `{"jsonrpc":"2.0","id":${idText(m.id)},"method":"ping"}`
+        : text;
   return `[${text},${other}]`;
 }
 
@@ -165,8 +207,15 @@ export function toRequest(m: Mutation, caller: Caller, session: string): RawRequ
   if (m.auth === "key") headers.push(["Authorization", `Bearer ${caller.key}`]);
   if (m.auth === "wrong") headers.push(["Authorization", "Bearer wrong-key-000000"]);
   if (m.auth === "lowercase-scheme") headers.push(["Authorization", `bearer ${caller.key}`]);
-  if (m.auth === "two-headers") headers.push(["Authorization", "Bearer wrong-key-000000"], ["Authorization", `Bearer ${caller.key}`]);
+  if (m.auth === "two-headers")
+    headers.push(["Authorization", "Bearer wrong-key-000000"], ["Authorization", `Bearer ${caller.key}`]);
   if (m.encoding === "gzip") headers.push(["Content-Encoding", "gzip"]);
   const extra: HeaderList = m.extraHeaders;
-  return { method: "POST", target: m.target, headers: [...headers, ...extra], body: encode(m, bodyText(m)), readMs: 1500 };
+  return {
+    method: "POST",
+    target: m.target,
+    headers: [...headers, ...extra],
+    body: encode(m, bodyText(m)),
+    readMs: 1500,
+  };
 }

@@ -59,7 +59,8 @@ export const JWT_AUDIENCE = "mcp-warden-differential";
 const STRICT = compiles(document(`arguments: strict\n${TOOL_RULES}`));
 
 export function policyText(jwtIssuer?: string): string {
-  const identity = jwtIssuer === undefined ? "" : `identity:\n  jwt: {issuer: "${jwtIssuer}", audiences: ["${JWT_AUDIENCE}"]}\n`;
+  const identity =
+    jwtIssuer === undefined ? "" : `identity:\n  jwt: {issuer: "${jwtIssuer}", audiences: ["${JWT_AUDIENCE}"]}\n`;
   return document(`${STRICT ? "arguments: strict\n" : ""}${identity}${TOOL_RULES}`);
 }
 

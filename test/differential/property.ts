@@ -57,9 +57,11 @@ export async function runProperty(stack: Stack, options: RunOptions): Promise<Pr
     for (const finding of await batch.findings(300)) {
       // An execution recorded after the last answer belongs to the last case.
       const owner =
-        finding.execution !== undefined ? (sent.find((s) => (finding.execution as number) < s.executionsTo) ?? sent.at(-1))
-        : finding.answer !== undefined ? sent.find((s) => (finding.answer as number) < s.answersTo)
-        : undefined;
+        finding.execution !== undefined
+          ? (sent.find((s) => (finding.execution as number) < s.executionsTo) ?? sent.at(-1))
+          : finding.answer !== undefined
+            ? sent.find((s) => (finding.answer as number) < s.answersTo)
+            : undefined;
       if (owner === undefined) run.unattributed.push(finding.text);
       else byCase.set(owner, [...(byCase.get(owner) ?? []), finding.text]);
     }

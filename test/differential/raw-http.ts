@@ -31,12 +31,14 @@ export function header(res: RawResponse, name: string): string | undefined {
 
 export async function rawRequest(base: string, req: RawRequest): Promise<RawResponse> {
   const url = new URL(base);
-  const body = req.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body, "utf8");
+  const body =
+    req.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body, "utf8");
   const names = new Set(req.headers.map(([n]) => n.toLowerCase()));
   const headers: [string, string][] = [...req.headers.map(([n, v]) => [n, v] as [string, string])];
   if (!names.has("host")) headers.unshift(["Host", url.host]);
   if (!names.has("connection")) headers.push(["Connection", "close"]);
-  if (!names.has("content-length") && !names.has("transfer-encoding") && (body.length > 0 || req.method === "POST")) headers.push(["Content-Length", String(body.length)]);
+  if (!names.has("content-length") && !names.has("transfer-encoding") && (body.length > 0 || req.method === "POST"))
+    headers.push(["Content-Length", String(body.length)]);
   const head = `${req.method} ${req.target} HTTP/1.1\r\n${headers.map(([n, v]) => `${n}: ${v}\r\n`).join("")}\r\n`;
   const received = await exchange(url, Buffer.concat([Buffer.from(head, "latin1"), body]), req.readMs ?? 8_000);
   return parseResponse(received);
@@ -117,7 +119,13 @@ export function messagesIn(res: RawResponse): Json[] {
   if ((header(res, "content-type") ?? "").startsWith("text/event-stream")) {
     return res.text
       .split(/\r?\n\r?\n/)
-      .map((event) => event.split(/\r?\n/).filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n"))
+      .map((event) =>
+        event
+          .split(/\r?\n/)
+          .filter((l) => l.startsWith("data:"))
+          .map((l) => l.slice(5).trimStart())
+          .join("\n"),
+      )
       .filter((data) => data !== "")
       .flatMap(parse);
   }

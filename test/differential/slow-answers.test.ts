@@ -17,22 +17,36 @@ for (const name of STACKS) {
   describe(`differential: ${name}, answers slower than the upstream headers timeout`, () => {
     let stack: Stack;
     before(async () => {
-      stack = await startStack(name, { sidecarArgs: ["--upstream-headers-timeout", HEADERS_TIMEOUT], jsonResponse: true, actionWaitMs: ACTION_WAIT_MS });
+      stack = await startStack(name, {
+        sidecarArgs: ["--upstream-headers-timeout", HEADERS_TIMEOUT],
+        jsonResponse: true,
+        actionWaitMs: ACTION_WAIT_MS,
+      });
     });
     after(async () => {
       await stack?.stop();
     });
 
-    test(`a limited call the sidecar stopped waiting for is not refunded (at most ${LIMIT_MAX} runs)`, { timeout: 90_000 }, async () => {
-      const c = stack.begin();
-      const caller = stack.caller();
-      const session = await c.initialize(caller);
-      for (let i = 0; i < CALLS; i++) {
-        await c.post(caller, session, toolCall(700 + i, TOOLS.limited, { execution_id: `slow-${i}` }), mcpHeaders(caller, session), 3000);
-        // The run the sidecar stopped waiting for ends before the next call.
-        await new Promise((r) => setTimeout(r, ACTION_WAIT_MS));
-      }
-      assert.deepEqual(await c.judge(), [], "the upstream ran what the sidecar did not decide");
-    });
+    test(
+      `a limited call the sidecar stopped waiting for is not refunded (at most ${LIMIT_MAX} runs)`,
+      { timeout: 90_000 },
+      async () => {
+        const c = stack.begin();
+        const caller = stack.caller();
+        const session = await c.initialize(caller);
+        for (let i = 0; i < CALLS; i++) {
+          await c.post(
+            caller,
+            session,
+            toolCall(700 + i, TOOLS.limited, { execution_id: `slow-${i}` }),
+            mcpHeaders(caller, session),
+            3000,
+          );
+          // The run the sidecar stopped waiting for ends before the next call.
+          await new Promise((r) => setTimeout(r, ACTION_WAIT_MS));
+        }
+        assert.deepEqual(await c.judge(), [], "the upstream ran what the sidecar did not decide");
+      },
+    );
   });
 }

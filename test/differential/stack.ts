@@ -14,7 +14,8 @@ import { ACTION_WAIT_MS } from "./stacks/catalogue.ts";
 import { startTap, type Tap } from "./tap.ts";
 
 export type StackName = "ts-express" | "python-sdk" | "fastmcp3";
-export const STACKS: readonly StackName[] = (process.env.DIFFERENTIAL_STACKS?.split(",") as StackName[] | undefined) ?? ["ts-express", "python-sdk", "fastmcp3"];
+export const STACKS: readonly StackName[] = (process.env.DIFFERENTIAL_STACKS?.split(",") as
+  StackName[] | undefined) ?? ["ts-express", "python-sdk", "fastmcp3"];
 export const PROTOCOL = "2025-03-26";
 
 const TS_SERVER = new URL("./stacks/ts-express-server.ts", import.meta.url).pathname;
@@ -80,7 +81,13 @@ export interface Case {
   /** Sends raw bytes to the sidecar's MCP port and keeps the answer for the judge. */
   send(req: RawRequest): Promise<RawResponse>;
   /** POST of a JSON-RPC message (or raw body) with the caller's key and, when given, the session. */
-  post(caller: Caller | null, session: string | undefined, body: Json | Json[] | string | Buffer, headers?: HeaderList, readMs?: number): Promise<RawResponse>;
+  post(
+    caller: Caller | null,
+    session: string | undefined,
+    body: Json | Json[] | string | Buffer,
+    headers?: HeaderList,
+    readMs?: number,
+  ): Promise<RawResponse>;
   /** initialize + notifications/initialized; the session id. */
   initialize(caller: Caller): Promise<string>;
   /** Marks the number of callers whose limited-tool budgets this case drew on (default 1). */
@@ -104,14 +111,23 @@ export function mcpHeaders(caller: Caller | null, session?: string): [string, st
 }
 
 export function initializeMessage(id: number | string = 0): Json {
-  return { jsonrpc: "2.0", id, method: "initialize", params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: "differential", version: "1" } } };
+  return {
+    jsonrpc: "2.0",
+    id,
+    method: "initialize",
+    params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: "differential", version: "1" } },
+  };
 }
 
 export function toolCall(id: number | string, name: string, args: Json): Json {
   return { jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args } };
 }
 
-async function startUpstream(name: StackName, record: string, options: StackOptions): Promise<{ peer: Peer; url: string }> {
+async function startUpstream(
+  name: StackName,
+  record: string,
+  options: StackOptions,
+): Promise<{ peer: Peer; url: string }> {
   const padding = options.answerPadding ?? 0;
   const json = options.jsonResponse === true;
   const wait = options.actionWaitMs ?? ACTION_WAIT_MS;
@@ -119,7 +135,22 @@ async function startUpstream(name: StackName, record: string, options: StackOpti
   const peer =
     name === "ts-express"
       ? startPeer(process.execPath, [TS_SERVER, record, String(padding), json ? "json" : "sse", String(wait)])
-      : startPeer(venvPython(), [PY_SERVER, "--stack", name === "python-sdk" ? "mcp" : "fastmcp", "--record", record, "--answer-padding", String(padding), "--action-wait-ms", String(wait), ...(json ? ["--json-response"] : [])], { env });
+      : startPeer(
+          venvPython(),
+          [
+            PY_SERVER,
+            "--stack",
+            name === "python-sdk" ? "mcp" : "fastmcp",
+            "--record",
+            record,
+            "--answer-padding",
+            String(padding),
+            "--action-wait-ms",
+            String(wait),
+            ...(json ? ["--json-response"] : []),
+          ],
+          { env },
+        );
   const pid = peer.child.pid;
   if (pid !== undefined) {
     liveUpstreams.add(pid);
@@ -140,9 +171,17 @@ export async function startStack(which: StackName | GivenUpstream, options: Stac
   writeFileSync(recordFile, "");
   writeFileSync(join(dir, "policy.yaml"), policyText(options.jwt?.issuer));
   writeFileSync(join(dir, "api-keys"), API_KEYS_TEXT);
-  const upstream = typeof which === "string" ? await startUpstream(which, recordFile, options) : { url: which.url, peer: { stop: () => which.stop() } };
+  const upstream =
+    typeof which === "string"
+      ? await startUpstream(which, recordFile, options)
+      : { url: which.url, peer: { stop: () => which.stop() } };
   const tap = await startTap(upstream.url, join(dir, "tap.log"));
-  const sidecar = await startSidecarProcess({ policy: join(dir, "policy.yaml"), apiKeys: join(dir, "api-keys"), upstream: tap.url, args: options.sidecarArgs ?? [] }).catch(async (err: unknown) => {
+  const sidecar = await startSidecarProcess({
+    policy: join(dir, "policy.yaml"),
+    apiKeys: join(dir, "api-keys"),
+    upstream: tap.url,
+    args: options.sidecarArgs ?? [],
+  }).catch(async (err: unknown) => {
     await tap.close();
     await upstream.peer.stop();
     throw err;
@@ -150,7 +189,14 @@ export async function startStack(which: StackName | GivenUpstream, options: Stac
   if (typeof which === "string") {
     // Before any case: the sidecar's own session has listed the tools and learnt how the server
     // answers a missing tool (hidden tools answer alike).
-    await sidecar.waitForLog((l) => typeof l.msg === "string" && (l.msg.startsWith("learnt how the upstream answers a missing tool") || l.msg.startsWith("the upstream's answer for a missing tool is not imitated")), `${name}: the sidecar's own listing`, 30_000);
+    await sidecar.waitForLog(
+      (l) =>
+        typeof l.msg === "string" &&
+        (l.msg.startsWith("learnt how the upstream answers a missing tool") ||
+          l.msg.startsWith("the upstream's answer for a missing tool is not imitated")),
+      `${name}: the sidecar's own listing`,
+      30_000,
+    );
   }
   let nextCaller = 0;
   let keep = process.env.DIFFERENTIAL_KEEP !== undefined;
@@ -205,7 +251,12 @@ function beginCase(stack: Stack): Case {
     });
   const findings = async (settleMs = 300): Promise<Finding[]> => {
     await quiet(() => stack.executions().length + stack.sidecar.auditLines.length, settleMs);
-    return findingsOf({ executions: stack.executions().slice(recordFrom), audits: stack.sidecar.auditLines.slice(auditFrom), answers, limitedCallers });
+    return findingsOf({
+      executions: stack.executions().slice(recordFrom),
+      audits: stack.sidecar.auditLines.slice(auditFrom),
+      answers,
+      limitedCallers,
+    });
   };
   return {
     since,
@@ -214,7 +265,8 @@ function beginCase(stack: Stack): Case {
     async initialize(caller) {
       const res = await post(caller, undefined, initializeMessage());
       const session = header(res, "mcp-session-id");
-      if (!session) throw new Error(`${stack.name}: initialize gave no session: ${res.status} ${res.text.slice(0, 300)}`);
+      if (!session)
+        throw new Error(`${stack.name}: initialize gave no session: ${res.status} ${res.text.slice(0, 300)}`);
       await post(caller, session, { jsonrpc: "2.0", method: "notifications/initialized" });
       return session;
     },
@@ -223,7 +275,8 @@ function beginCase(stack: Stack): Case {
     async judge(settleMs = 300) {
       const found = (await findings(settleMs)).map((f) => f.text);
       if (found.length > 0) stack.keepFiles();
-      if (found.length > 0) found.push(`(${stack.name}; tap log ${stack.tap.logFile}; last bytes:\n${stack.tap.excerpt(since, 3000)})`);
+      if (found.length > 0)
+        found.push(`(${stack.name}; tap log ${stack.tap.logFile}; last bytes:\n${stack.tap.excerpt(since, 3000)})`);
       return found;
     },
     progress: () => ({ executions: stack.executions().length - recordFrom, answers: answers.length }),

@@ -73,9 +73,15 @@ export async function startTap(upstreamUrl: string, logFile: string): Promise<Ta
     url: `http://127.0.0.1:${port}${target.pathname}`,
     logFile,
     chunks,
-    sentSince: (t) => since(t).filter((c) => c.direction === ">").map((c) => c.data.toString("latin1")).join(""),
+    sentSince: (t) =>
+      since(t)
+        .filter((c) => c.direction === ">")
+        .map((c) => c.data.toString("latin1"))
+        .join(""),
     excerpt(t, bytes = 4000) {
-      const text = since(t).map((c) => `${c.direction}${c.connection} ${c.data.toString("latin1")}`).join("\n");
+      const text = since(t)
+        .map((c) => `${c.direction}${c.connection} ${c.data.toString("latin1")}`)
+        .join("\n");
       return text.length > bytes ? `…${text.slice(-bytes)}` : text;
     },
     async close() {

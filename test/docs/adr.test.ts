@@ -7,11 +7,18 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 
 const DIR = join(import.meta.dirname, "..", "..", "docs", "adr");
-const FILES = readdirSync(DIR).filter((f) => f.endsWith(".md")).sort();
+const FILES = readdirSync(DIR)
+  .filter((f) => f.endsWith(".md"))
+  .sort();
 const NUMBERS = new Set(FILES.map((f) => f.slice(0, 4)));
 
 /** Links one record names in its header, and the line the named record must carry in return. */
-const LINKS = { "Supersedes": "Superseded by", "Superseded by": "Supersedes", "Amends": "Amended by", "Amended by": "Amends" } as const;
+const LINKS = {
+  Supersedes: "Superseded by",
+  "Superseded by": "Supersedes",
+  Amends: "Amended by",
+  "Amended by": "Amends",
+} as const;
 type Link = keyof typeof LINKS;
 
 /** The header: the lines between the title and the first section. */
@@ -47,7 +54,10 @@ describe("architecture decision records", () => {
   it("each carry a Status and a Date line in their header", () => {
     for (const file of FILES) {
       const lines = header(file);
-      assert.ok(lines.some((l) => /^Status: (Proposed|Accepted|Superseded|Deprecated)$/.test(l)), `${file} has a Status line`);
+      assert.ok(
+        lines.some((l) => /^Status: (Proposed|Accepted|Superseded|Deprecated)$/.test(l)),
+        `${file} has a Status line`,
+      );
       const date = lines.find((l) => l.startsWith("Date: "))?.slice(6);
       assert.match(date ?? "", /^\d{4}-\d{2}-\d{2}$/, `${file} has a Date line`);
       assert.ok(!Number.isNaN(Date.parse(date!)), `${file}: ${date} is a date`);
@@ -61,7 +71,10 @@ describe("architecture decision records", () => {
         for (const number of numbers) {
           assert.ok(NUMBERS.has(number), `${file}: ${label} ${number} exists in docs/adr`);
           const other = FILES.find((f) => f.startsWith(number))!;
-          assert.ok(links(other).get(LINKS[label])?.includes(file.slice(0, 4)), `${other} says ${LINKS[label]}: ${file.slice(0, 4)}`);
+          assert.ok(
+            links(other).get(LINKS[label])?.includes(file.slice(0, 4)),
+            `${other} says ${LINKS[label]}: ${file.slice(0, 4)}`,
+          );
         }
       }
     }

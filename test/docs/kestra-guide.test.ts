@@ -45,9 +45,12 @@ function steps(): Step[] {
   return blocks.flatMap((block, i): Step[] => {
     if (block.lang === "sh") {
       const next = blocks[i + 1];
-      return [{ kind: "commands", block, commands: commandsOf(block), expected: next?.lang === "text" ? next : undefined }];
+      return [
+        { kind: "commands", block, commands: commandsOf(block), expected: next?.lang === "text" ? next : undefined },
+      ];
     }
-    if (block.marker?.startsWith("excerpt: ")) return [{ kind: "excerpt", block, file: block.marker.slice("excerpt: ".length) }];
+    if (block.marker?.startsWith("excerpt: "))
+      return [{ kind: "excerpt", block, file: block.marker.slice("excerpt: ".length) }];
     if (block.lang === "promql") return [{ kind: "queries", block, queries: block.text.split("\n").filter(Boolean) }];
     if (block.lang !== "text") throw new Error(`line ${block.line}: a ${block.lang} block this test does not check`);
     return [];
@@ -65,7 +68,9 @@ describe("docs/kestra.md, run as written", { timeout: 600_000 }, () => {
   /** The first kestra-mcp pod, its containers run here; started on first need. */
   const kestraPod = async (): Promise<RunningPod> => {
     if (pod) return pod;
-    const pods = (await oc.cluster.client(CoreV1Api).listNamespacedPod({ namespace: "agents", labelSelector: "app=kestra" })).items;
+    const pods = (
+      await oc.cluster.client(CoreV1Api).listNamespacedPod({ namespace: "agents", labelSelector: "app=kestra" })
+    ).items;
     const name = pods.map((p) => p.metadata?.name as string).sort()[0] as string;
     pod = await runInjectedPod(oc, "agents", name);
     return pod;
@@ -73,14 +78,28 @@ describe("docs/kestra.md, run as written", { timeout: 600_000 }, () => {
 
   /** agent.py, with the environment agent-pod.yaml gives it and a token minted as its projected volume is. */
   const runAgent = async (): Promise<string> => {
-    const agentPod = parse(readFileSync(join(workdir, "agent-pod.yaml"), "utf8")) as { spec: { containers: { env: { name: string; value: string }[] }[]; volumes: { projected?: { sources: { serviceAccountToken: { audience: string; expirationSeconds: number } }[] } }[] } };
+    const agentPod = parse(readFileSync(join(workdir, "agent-pod.yaml"), "utf8")) as {
+      spec: {
+        containers: { env: { name: string; value: string }[] }[];
+        volumes: {
+          projected?: { sources: { serviceAccountToken: { audience: string; expirationSeconds: number } }[] };
+        }[];
+      };
+    };
     const projected = agentPod.spec.volumes.find((v) => v.projected)?.projected?.sources[0]?.serviceAccountToken;
-    const token = await ok(`kubectl create token kestra-agent -n agents --audience ${projected?.audience} --duration ${projected?.expirationSeconds}s`);
+    const token = await ok(
+      `kubectl create token kestra-agent -n agents --audience ${projected?.audience} --duration ${projected?.expirationSeconds}s`,
+    );
     const tokenFile = join(workdir, "agent-token");
     writeFileSync(tokenFile, token);
     const running = await kestraPod();
-    assert.equal(agentPod.spec.containers[0]?.env.find((e) => e.name === "KESTRA_MCP_URL")?.value, "http://kestra-mcp.agents:8000/mcp");
-    const result = await runPeer(venvPython(), [join(workdir, "agent.py")], { env: { KESTRA_MCP_URL: running.url, KESTRA_MCP_TOKEN_FILE: tokenFile } });
+    assert.equal(
+      agentPod.spec.containers[0]?.env.find((e) => e.name === "KESTRA_MCP_URL")?.value,
+      "http://kestra-mcp.agents:8000/mcp",
+    );
+    const result = await runPeer(venvPython(), [join(workdir, "agent.py")], {
+      env: { KESTRA_MCP_URL: running.url, KESTRA_MCP_TOKEN_FILE: tokenFile },
+    });
     assert.equal(result.code, 0, result.stderr);
     return result.stdout;
   };
@@ -94,31 +113,53 @@ describe("docs/kestra.md, run as written", { timeout: 600_000 }, () => {
     const pods = (await oc.cluster.client(CoreV1Api).listNamespacedPod({ namespace: "agents" })).items;
     writeFileSync(join(workdir, "pods.json"), JSON.stringify(fileTargets(pods)));
     const scrape = readFileSync(join(workdir, "prometheus.yml"), "utf8");
-    const discovered = scrape.replace(/kubernetes_sd_configs:\n\s+- role: pod\n/, `file_sd_configs:\n      - files: [${join(workdir, "pods.json")}]\n`);
+    const discovered = scrape.replace(
+      /kubernetes_sd_configs:\n\s+- role: pod\n/,
+      `file_sd_configs:\n      - files: [${join(workdir, "pods.json")}]\n`,
+    );
     assert.notEqual(discovered, scrape);
-    const prom = await startPrometheus({ config: `${discovered.replace("scrape_interval: 15s", "scrape_interval: 1s")}
+    const prom = await startPrometheus({
+      config: `${discovered.replace("scrape_interval: 15s", "scrape_interval: 1s")}
   - job_name: local-sidecar
     static_configs:
       - targets: ["${new URL(running.adminUrl).host}"]
         labels: {namespace: agents, pod: ${running.pod.metadata?.name}}
-` });
+`,
+    });
     prometheus = prom;
     const injected = pods.filter((p) => p.spec?.initContainers?.some((c) => c.name === "mcp-warden"));
     assert.equal(injected.length, 2);
-    await eventually(async () => {
-      const [activeTargets, droppedTargets] = [await prom.targets(), await prom.droppedTargets()];
-      const kept = activeTargets.filter((t) => t.scrapePool === "mcp-warden-sidecars");
-      assert.deepEqual(
-        kept.map((t) => [t.labels.pod, t.labels.namespace, t.labels.mcp_policy, t.discoveredLabels.__address__?.split(":")[1]]).sort(),
-        injected.map((p) => [p.metadata?.name, "agents", "kestra", "9090"]).sort(),
-        "prometheus.yml keeps one target per sidecar, its admin port, and nothing else",
-      );
-      assert.ok(droppedTargets.length >= 2, "the sidecars' other port was discovered, and dropped");
-    }, { timeoutMs: 20_000 });
+    await eventually(
+      async () => {
+        const [activeTargets, droppedTargets] = [await prom.targets(), await prom.droppedTargets()];
+        const kept = activeTargets.filter((t) => t.scrapePool === "mcp-warden-sidecars");
+        assert.deepEqual(
+          kept
+            .map((t) => [
+              t.labels.pod,
+              t.labels.namespace,
+              t.labels.mcp_policy,
+              t.discoveredLabels.__address__?.split(":")[1],
+            ])
+            .sort(),
+          injected.map((p) => [p.metadata?.name, "agents", "kestra", "9090"]).sort(),
+          "prometheus.yml keeps one target per sidecar, its admin port, and nothing else",
+        );
+        assert.ok(droppedTargets.length >= 2, "the sidecars' other port was discovered, and dropped");
+      },
+      { timeoutMs: 20_000 },
+    );
     // Traffic while Prometheus watches, as in a cluster where it scrapes all along: the agent again.
-    await eventually(async () => assert.ok((await prom.query('count_over_time(up{job="local-sidecar"}[1m]) >= 2')).length > 0), { timeoutMs: 30_000 });
+    await eventually(
+      async () => assert.ok((await prom.query('count_over_time(up{job="local-sidecar"}[1m]) >= 2')).length > 0),
+      { timeoutMs: 30_000 },
+    );
     await runAgent();
-    await eventually(async () => assert.ok((await prom.query('increase(mcp_warden_tool_calls_total{decision="allowed"}[1m]) > 0')).length > 0), { timeoutMs: 30_000 });
+    await eventually(
+      async () =>
+        assert.ok((await prom.query('increase(mcp_warden_tool_calls_total{decision="allowed"}[1m]) > 0')).length > 0),
+      { timeoutMs: 30_000 },
+    );
     return prom;
   };
 
@@ -140,27 +181,47 @@ describe("docs/kestra.md, run as written", { timeout: 600_000 }, () => {
     {
       pattern: /^kubectl logs -n agents deployment\/kestra-mcp -c mcp-warden( \| .*)$/,
       why: "no container runtime: the local sidecar's standard output is the container log",
-      run: async (command) => await ok(command.replace(/^kubectl logs -n agents deployment\/kestra-mcp -c mcp-warden/, `cat "${(await kestraPod()).stdoutFile}"`)),
+      run: async (command) =>
+        await ok(
+          command.replace(
+            /^kubectl logs -n agents deployment\/kestra-mcp -c mcp-warden/,
+            `cat "${(await kestraPod()).stdoutFile}"`,
+          ),
+        ),
     },
   ];
 
   const ok = async (command: string): Promise<string> => {
     const admin = pod ? new URL(pod.adminUrl).host : "localhost:9090";
-    const result = await oc.sh(command.replaceAll("localhost:9090", admin), { cwd, env: { KESTRA_API_TOKEN: "kestra-token-for-tests" } });
+    const result = await oc.sh(command.replaceAll("localhost:9090", admin), {
+      cwd,
+      env: { KESTRA_API_TOKEN: "kestra-token-for-tests" },
+    });
     assert.equal(result.code, 0, `${command}\n${result.stderr}`);
     return result.stdout;
   };
 
   /** Before reading status, the operator has seen the pods as they are now (it resyncs every 2 s). */
   const operatorCaughtUp = async () => {
-    await eventually(async () => {
-      const core = oc.cluster.client(CoreV1Api);
-      const pods = (await core.listNamespacedPod({ namespace: "agents", labelSelector: "app=kestra" })).items.filter((p) => !p.metadata?.deletionTimestamp);
-      const status = (parse(await ok("kubectl get mcpp kestra -n agents -o yaml")) as { metadata: { generation: number }; status?: { observedGeneration?: number; selectedPods?: number; enforcedPods?: number } });
-      assert.equal(status.status?.observedGeneration, status.metadata.generation);
-      assert.equal(status.status?.selectedPods, pods.length);
-      assert.equal(status.status?.enforcedPods, pods.filter((p) => p.spec?.initContainers?.some((c) => c.name === "mcp-warden")).length);
-    }, { timeoutMs: 30_000 });
+    await eventually(
+      async () => {
+        const core = oc.cluster.client(CoreV1Api);
+        const pods = (await core.listNamespacedPod({ namespace: "agents", labelSelector: "app=kestra" })).items.filter(
+          (p) => !p.metadata?.deletionTimestamp,
+        );
+        const status = parse(await ok("kubectl get mcpp kestra -n agents -o yaml")) as {
+          metadata: { generation: number };
+          status?: { observedGeneration?: number; selectedPods?: number; enforcedPods?: number };
+        };
+        assert.equal(status.status?.observedGeneration, status.metadata.generation);
+        assert.equal(status.status?.selectedPods, pods.length);
+        assert.equal(
+          status.status?.enforcedPods,
+          pods.filter((p) => p.spec?.initContainers?.some((c) => c.name === "mcp-warden")).length,
+        );
+      },
+      { timeoutMs: 30_000 },
+    );
   };
 
   const run = async (command: string): Promise<string> => {
@@ -173,7 +234,11 @@ describe("docs/kestra.md, run as written", { timeout: 600_000 }, () => {
     if (command.startsWith("kubectl mcp-warden status")) await operatorCaughtUp();
     const stdout = await ok(command);
     if (command.endsWith("> mcppolicy.yaml")) {
-      assert.equal(readFileSync(join(workdir, "mcppolicy.yaml"), "utf8"), readFileSync(join(EXAMPLES, "mcppolicy.yaml"), "utf8"), "examples/kestra/mcppolicy.yaml is what the command prints");
+      assert.equal(
+        readFileSync(join(workdir, "mcppolicy.yaml"), "utf8"),
+        readFileSync(join(EXAMPLES, "mcppolicy.yaml"), "utf8"),
+        "examples/kestra/mcppolicy.yaml is what the command prints",
+      );
     }
     return stdout;
   };
@@ -197,7 +262,7 @@ describe("docs/kestra.md, run as written", { timeout: 600_000 }, () => {
         let output = "";
         for (const command of step.commands) output = await run(command);
         if (!step.expected) return;
-        if (step.commands.at(-1)?.includes("grep '\"decision\":")) sameAuditLine(output, step.expected.text);
+        if (step.commands.at(-1)?.includes('grep \'"decision":')) sameAuditLine(output, step.expected.text);
         else sameOutput(output, step.expected.text, `the output shown at line ${step.expected.line}`);
       });
     } else if (step.kind === "excerpt") {
@@ -215,11 +280,27 @@ describe("docs/kestra.md, run as written", { timeout: 600_000 }, () => {
         const dashboard = JSON.parse(readFileSync(join(workdir, "grafana-dashboard.json"), "utf8")) as DashboardJson;
         const queries = [...step.queries, ...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr))];
         assert.equal(queries.length, 4 + 6);
-        for (const query of queries) assert.ok((await prom.query(withGrafanaVariables(query))).length > 0, `no series for ${query}`);
-        const namespaces = await prom.query(`group by (namespace) (${/^label_values\((\w+), namespace\)$/.exec(dashboard.templating.list[1]?.definition ?? "")?.[1]})`);
-        assert.deepEqual(namespaces.map((s) => s.metric.namespace), ["agents"], "the dashboard's namespace variable lists the namespace");
-        const refused = await prom.query(withGrafanaVariables(dashboard.panels.find((p) => p.title === "Refused calls by tool and reason")?.targets[0]?.expr as string));
-        assert.deepEqual(refused.map((s) => [s.metric.tool, s.metric.reason]).sort(), [["execute_flow", "limit_exceeded"], ["generate_flow", "input_schema_mismatch"], ["manage_kv_store", "require_failed"], ["restart_execution", "invalid_arguments"]]);
+        for (const query of queries)
+          assert.ok((await prom.query(withGrafanaVariables(query))).length > 0, `no series for ${query}`);
+        const namespaces = await prom.query(
+          `group by (namespace) (${/^label_values\((\w+), namespace\)$/.exec(dashboard.templating.list[1]?.definition ?? "")?.[1]})`,
+        );
+        assert.deepEqual(
+          namespaces.map((s) => s.metric.namespace),
+          ["agents"],
+          "the dashboard's namespace variable lists the namespace",
+        );
+        const refused = await prom.query(
+          withGrafanaVariables(
+            dashboard.panels.find((p) => p.title === "Refused calls by tool and reason")?.targets[0]?.expr as string,
+          ),
+        );
+        assert.deepEqual(refused.map((s) => [s.metric.tool, s.metric.reason]).sort(), [
+          ["execute_flow", "limit_exceeded"],
+          ["generate_flow", "input_schema_mismatch"],
+          ["manage_kv_store", "require_failed"],
+          ["restart_execution", "invalid_arguments"],
+        ]);
       });
     }
   }
@@ -228,10 +309,23 @@ describe("docs/kestra.md, run as written", { timeout: 600_000 }, () => {
     const running = await kestraPod();
     assert.deepEqual(running.mcpContainer.command, kestraServerCommand(18000));
     assert.equal(running.mcpContainer.ports, undefined, "the server's port 8000 moved to the sidecar");
-    assert.deepEqual(running.sidecarContainer.ports?.map((p) => [p.name, p.containerPort]), [["mcp", 8000], ["warden-admin", 9090]]);
-    await eventually(async () => {
-      const metrics = await (await fetch(`${running.adminUrl}/metrics`)).text();
-      assert.match(metrics, /^mcp_warden_policy_info\{policy="agents\/kestra",[^}]*mode="Audit"\} 1$/m, "the running sidecar took the patched policy without a restart");
-    }, { timeoutMs: 20_000 });
+    assert.deepEqual(
+      running.sidecarContainer.ports?.map((p) => [p.name, p.containerPort]),
+      [
+        ["mcp", 8000],
+        ["warden-admin", 9090],
+      ],
+    );
+    await eventually(
+      async () => {
+        const metrics = await (await fetch(`${running.adminUrl}/metrics`)).text();
+        assert.match(
+          metrics,
+          /^mcp_warden_policy_info\{policy="agents\/kestra",[^}]*mode="Audit"\} 1$/m,
+          "the running sidecar took the patched policy without a restart",
+        );
+      },
+      { timeoutMs: 20_000 },
+    );
   });
 });

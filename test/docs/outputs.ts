@@ -33,7 +33,9 @@ export function sameAuditLine(actual: string, shown: string): void {
       assert.ok(key in record, `the audit line has ${key}`);
       record[key] = "<varies>";
     }
-    if (typeof record.retryAfterSeconds === "number") record.retryAfterSeconds = record.retryAfterSeconds > 0 && record.retryAfterSeconds <= 60 ? "<1-60>" : record.retryAfterSeconds;
+    if (typeof record.retryAfterSeconds === "number")
+      record.retryAfterSeconds =
+        record.retryAfterSeconds > 0 && record.retryAfterSeconds <= 60 ? "<1-60>" : record.retryAfterSeconds;
     return record;
   };
   assert.deepEqual(strip(lines[0] as string), strip(shown.trim()));
@@ -49,8 +51,13 @@ export function withGrafanaVariables(query: string): string {
 export function fileTargets(pods: V1Pod[]): { targets: string[]; labels: Record<string, string> }[] {
   const sanitize = (name: string) => name.replace(/[^a-zA-Z0-9_]/g, "_");
   return pods.flatMap((pod) => {
-    const podLabels = Object.fromEntries(Object.entries(pod.metadata?.labels ?? {}).map(([k, v]) => [`__meta_kubernetes_pod_label_${sanitize(k)}`, v]));
-    const containers = [...(pod.spec?.initContainers ?? []).map((c) => ({ c, init: "true" })), ...(pod.spec?.containers ?? []).map((c) => ({ c, init: "false" }))];
+    const podLabels = Object.fromEntries(
+      Object.entries(pod.metadata?.labels ?? {}).map(([k, v]) => [`__meta_kubernetes_pod_label_${sanitize(k)}`, v]),
+    );
+    const containers = [
+      ...(pod.spec?.initContainers ?? []).map((c) => ({ c, init: "true" })),
+      ...(pod.spec?.containers ?? []).map((c) => ({ c, init: "false" })),
+    ];
     return containers.flatMap(({ c, init }) =>
       (c.ports ?? []).map((port) => ({
         targets: [`${pod.status?.podIP}:${port.containerPort}`],

@@ -19,9 +19,19 @@ const policy = mcpPolicy(`default: allow\n${policyText}`);
 test("the example policy redacts, withholds by condition and by detector, as the page says", () => {
   const kv = policy.planFor("manage_kv_store").results!;
   const who = caller("alice");
-  const redacted = inspectResult(kv, { content: [{ type: "text", text: "badge EMP-123456, owner a.b@example.com" }] }, { policy: "p", tool: "manage_kv_store", args: { key: "k" }, caller: who });
-  assert.deepEqual(redacted.result, { content: [{ type: "text", text: "badge EMP-[REDACTED:employee-id], owner [REDACTED:email]" }] });
-  assert.equal(inspectResult(kv, { content: [] }, { policy: "p", tool: "manage_kv_store", args: { key: "secret/x" }, caller: who }).reason, "condition");
+  const redacted = inspectResult(
+    kv,
+    { content: [{ type: "text", text: "badge EMP-123456, owner a.b@example.com" }] },
+    { policy: "p", tool: "manage_kv_store", args: { key: "k" }, caller: who },
+  );
+  assert.deepEqual(redacted.result, {
+    content: [{ type: "text", text: "badge EMP-[REDACTED:employee-id], owner [REDACTED:email]" }],
+  });
+  assert.equal(
+    inspectResult(kv, { content: [] }, { policy: "p", tool: "manage_kv_store", args: { key: "secret/x" }, caller: who })
+      .reason,
+    "condition",
+  );
   const files = policy.planFor("namespace_file_get").results!;
   assert.equal(files.maxBytes?.limit, 65536);
   assert.ok(files.denyIf.has("private-key"));
@@ -35,7 +45,10 @@ test("the example case passes", async () => {
 
 test("the detector table lists every built-in detector, in order, and the groups as they are", () => {
   const rows = [...PAGE.matchAll(/^\| `([a-z0-9-]+)` \|/gm)].map((m) => m[1]);
-  assert.deepEqual(rows, BUILTIN_DETECTORS.map((d) => d.name));
+  assert.deepEqual(
+    rows,
+    BUILTIN_DETECTORS.map((d) => d.name),
+  );
   assert.deepEqual(DETECTOR_GROUPS.secrets, rows.slice(0, 13));
   assert.deepEqual(DETECTOR_GROUPS["personal-data"], rows.slice(13));
 });

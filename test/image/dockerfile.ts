@@ -43,7 +43,11 @@ export function parseDockerfile(text: string): Dockerfile {
   }
   const args: Record<string, string> = {};
   const stages: Stage[] = [];
-  const substitute = (value: string) => value.replace(/\$\{(\w+)\}|\$(\w+)/g, (_m, a: string | undefined, b: string | undefined) => args[(a ?? b) as string] ?? "");
+  const substitute = (value: string) =>
+    value.replace(
+      /\$\{(\w+)\}|\$(\w+)/g,
+      (_m, a: string | undefined, b: string | undefined) => args[(a ?? b) as string] ?? "",
+    );
   for (const line of logical) {
     const match = /^(\w+)\s+(.*)$/.exec(line);
     if (!match) throw new Error(`cannot parse Dockerfile line: ${line}`);
@@ -69,7 +73,11 @@ export function parseDockerfile(text: string): Dockerfile {
       args[(key as string).trim()] = value.trim();
     } else if (name === "FROM") {
       const [image, as, stageName] = tokens;
-      stages.push({ image: substitute(image as string), name: as?.toUpperCase() === "AS" ? stageName : undefined, instructions: [] });
+      stages.push({
+        image: substitute(image as string),
+        name: as?.toUpperCase() === "AS" ? stageName : undefined,
+        instructions: [],
+      });
     } else {
       const stage = stages.at(-1);
       if (!stage) throw new Error(`${name} before FROM`);
@@ -102,7 +110,14 @@ export function dockerignore(text: string): (path: string) => boolean {
     .filter((line) => line && !line.startsWith("#"))
     .map((line) => {
       const negated = line.startsWith("!");
-      return { negated, pattern: patternRegExp(normalize(negated ? line.slice(1) : line).replace(/\/$/, "").replace(/^\//, "")) };
+      return {
+        negated,
+        pattern: patternRegExp(
+          normalize(negated ? line.slice(1) : line)
+            .replace(/\/$/, "")
+            .replace(/^\//, ""),
+        ),
+      };
     });
   return (path: string) => {
     const parts = path.split("/");

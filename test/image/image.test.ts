@@ -26,10 +26,15 @@ const runtime = dockerfile.stages.at(-1) as Stage;
 const IMAGE_NODE_FLAGS = ["--max-semi-space-size=8"];
 const entrypoint = runtime.instructions.find((i) => i.name === "ENTRYPOINT")?.exec ?? [];
 /** What the stages copy from the build context (COPY <path>… <destination>). */
-const copiedSources = dockerfile.stages.flatMap((stage) => stage.instructions.filter((i) => i.name === "COPY" && !i.flags.from).flatMap((i) => i.words.slice(0, -1)));
+const copiedSources = dockerfile.stages.flatMap((stage) =>
+  stage.instructions.filter((i) => i.name === "COPY" && !i.flags.from).flatMap((i) => i.words.slice(0, -1)),
+);
 /** Every stage works in /app; a stage's /app is a directory of its own here. */
 const WORKDIR = "/app";
-const repositoryFiles = () => execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], { cwd: root, encoding: "utf8" }).split("\n").filter(Boolean);
+const repositoryFiles = () =>
+  execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], { cwd: root, encoding: "utf8" })
+    .split("\n")
+    .filter(Boolean);
 
 describe("Dockerfile", () => {
   it("is multi-stage: production dependencies installed apart, a Node 24 runtime without a shell", () => {
@@ -39,31 +44,67 @@ describe("Dockerfile", () => {
     const install = dependencies.instructions.find((i) => i.name === "RUN" && /npm ci/.test(i.raw));
     assert.match(install?.raw ?? "", /npm ci --omit=dev --ignore-scripts/);
     assert.equal(runtime.image, "gcr.io/distroless/nodejs24-debian12:nonroot");
-    assert.deepEqual(runtime.instructions.find((i) => i.name === "COPY" && i.flags.from)?.flags, { from: "dependencies" });
+    assert.deepEqual(runtime.instructions.find((i) => i.name === "COPY" && i.flags.from)?.flags, {
+      from: "dependencies",
+    });
   });
 
   it("runs as the numeric non-root user the chart and the injector set", async () => {
-    assert.deepEqual(runtime.instructions.filter((i) => i.name === "USER").map((i) => i.raw), [`${SIDECAR_UID}:${SIDECAR_UID}`]);
+    assert.deepEqual(
+      runtime.instructions.filter((i) => i.name === "USER").map((i) => i.raw),
+      [`${SIDECAR_UID}:${SIDECAR_UID}`],
+    );
     const deployment = get<V1Deployment>(await renderChart(), "Deployment");
     assert.equal(deployment.spec?.template.spec?.securityContext?.runAsUser, SIDECAR_UID);
   });
 
   it("has an exec-form ENTRYPOINT: Node running cli/mcp-warden.ts from /app", () => {
     assert.deepEqual(entrypoint, ["/nodejs/bin/node", ...IMAGE_NODE_FLAGS, "/app/cli/mcp-warden.js"]);
-    for (const stage of dockerfile.stages) assert.equal(stage.instructions.find((i) => i.name === "WORKDIR")?.raw, WORKDIR);
-    assert.equal(runtime.instructions.find((i) => i.name === "CMD"), undefined, "the chart and the injector give the subcommand as args");
+    for (const stage of dockerfile.stages)
+      assert.equal(stage.instructions.find((i) => i.name === "WORKDIR")?.raw, WORKDIR);
+    assert.equal(
+      runtime.instructions.find((i) => i.name === "CMD"),
+      undefined,
+      "the chart and the injector give the subcommand as args",
+    );
     const launcher = readFileSync(join(root, "cli", "bin", "mcp-warden"), "utf8");
-    assert.match(launcher, new RegExp(`exec "\\$node" ${IMAGE_NODE_FLAGS.join(" ")} "\\$root/cli/\\$entry"`), "cli/bin/mcp-warden runs Node with the image's flags");
+    assert.match(
+      launcher,
+      new RegExp(`exec "\\$node" ${IMAGE_NODE_FLAGS.join(" ")} "\\$root/cli/\\$entry"`),
+      "cli/bin/mcp-warden runs Node with the image's flags",
+    );
   });
 });
 
 describe(".dockerignore", () => {
   it("sends the runtime sources and the lockfile, and no tests, fixtures, node_modules or clone metadata", () => {
-    for (const path of ["package.json", "package-lock.json", "cli/main.ts", "sidecar/sidecar.ts", "operator/operator.ts", "kube/informer.ts", "sidecar/ratelimit/redis-sliding-window.lua"]) {
+    for (const path of [
+      "package.json",
+      "package-lock.json",
+      "cli/main.ts",
+      "sidecar/sidecar.ts",
+      "operator/operator.ts",
+      "kube/informer.ts",
+      "sidecar/ratelimit/redis-sliding-window.lua",
+    ]) {
       assert.ok(inContext(path), `${path} must be in the context`);
     }
-    for (const path of ["node_modules/yaml/package.json", ".git/HEAD", "test/cluster/harness.ts", "charts/mcp-warden/Chart.yaml", "docs/operator.md", "bench/README.md",
-      "cli/main.test.ts", "operator/injector/testdata/hostnetwork.yaml", "cli/testing.ts", "policy/testing.ts", "policy/catalog/testing.ts", "kube/manual-clock.testing.ts", "policy/ratelimit/store-conformance.testing.ts", "Dockerfile"]) {
+    for (const path of [
+      "node_modules/yaml/package.json",
+      ".git/HEAD",
+      "test/cluster/harness.ts",
+      "charts/mcp-warden/Chart.yaml",
+      "docs/operator.md",
+      "bench/README.md",
+      "cli/main.test.ts",
+      "operator/injector/testdata/hostnetwork.yaml",
+      "cli/testing.ts",
+      "policy/testing.ts",
+      "policy/catalog/testing.ts",
+      "kube/manual-clock.testing.ts",
+      "policy/ratelimit/store-conformance.testing.ts",
+      "Dockerfile",
+    ]) {
       assert.ok(!inContext(path), `${path} must not be in the context`);
     }
   });
@@ -78,7 +119,12 @@ describe(".dockerignore", () => {
 });
 
 /** A COPY line: from the context (ignore rules applied) or from an earlier stage's /app. */
-function copyInto(dir: string, copy: Stage["instructions"][number], context: string[], stageDirs: Map<string, string>): void {
+function copyInto(
+  dir: string,
+  copy: Stage["instructions"][number],
+  context: string[],
+  stageDirs: Map<string, string>,
+): void {
   const sources = copy.words.slice(0, -1);
   const destination = copy.words.at(-1) as string;
   const target = join(dir, destination);
@@ -92,7 +138,12 @@ function copyInto(dir: string, copy: Stage["instructions"][number], context: str
     const matched = context.filter((f) => f === source || f.startsWith(`${source}/`));
     assert.ok(matched.length > 0, `${source} is not in the build context`);
     for (const file of matched) {
-      const into = file === source ? (destination.endsWith("/") ? join(target, file) : target) : join(target, relative(source, file));
+      const into =
+        file === source
+          ? destination.endsWith("/")
+            ? join(target, file)
+            : target
+          : join(target, relative(source, file));
       mkdirSync(dirname(into), { recursive: true });
       cpSync(join(root, file), into);
     }
@@ -106,7 +157,12 @@ function runIn(dir: string, command: string): void {
     const words = step.split(/\s+/);
     if (words[0] === "npm") {
       assert.equal(words[1], "ci", `only npm ci is emulated, not ${step}`);
-      const out = execFileSync("npm", [...words.slice(1), "--prefer-offline"], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 300_000 });
+      const out = execFileSync("npm", [...words.slice(1), "--prefer-offline"], {
+        cwd: dir,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+        timeout: 300_000,
+      });
       assert.match(out, /added \d+ packages/);
     } else {
       execFileSync("sh", ["-c", step], { cwd: dir, stdio: ["ignore", "pipe", "pipe"], timeout: 300_000 });
@@ -121,7 +177,11 @@ describe("the image's /app, built without Docker", { timeout: 600_000 }, () => {
   let kestra: KestraDouble | undefined;
   /** Runs the ENTRYPOINT with the given args, /nodejs/bin/node being this Node and /app the rebuilt tree. */
   const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    runPeer(process.execPath, [...entrypoint.slice(1, -1), join(app, relative("/app", entrypoint.at(-1) as string)), ...args], { env: { ...env, NODE_ENV: "production" }, timeoutMs: 60_000 });
+    runPeer(
+      process.execPath,
+      [...entrypoint.slice(1, -1), join(app, relative("/app", entrypoint.at(-1) as string)), ...args],
+      { env: { ...env, NODE_ENV: "production" }, timeoutMs: 60_000 },
+    );
 
   before(() => {
     work = mkdtempSync(join(tmpdir(), "mcp-warden-image-"));
@@ -148,12 +208,23 @@ describe("the image's /app, built without Docker", { timeout: 600_000 }, () => {
   it("holds production dependencies only", () => {
     const modules = readdirSync(join(app, "node_modules"));
     for (const dev of ["typescript", "eslint", "fast-check", "node", "@modelcontextprotocol"]) {
-      if (dev === "@modelcontextprotocol") assert.deepEqual(readdirSync(join(app, "node_modules", dev)), ["sdk"], "the SDK only, not the test peers");
+      if (dev === "@modelcontextprotocol")
+        assert.deepEqual(readdirSync(join(app, "node_modules", dev)), ["sdk"], "the SDK only, not the test peers");
       else assert.ok(!modules.includes(dev), `${dev} is a development dependency`);
     }
-    const sources = readdirSync(app, { recursive: true, encoding: "utf8" }).filter((f) => !f.startsWith("node_modules/"));
-    assert.deepEqual(sources.filter((f) => f.endsWith(".ts")), [], "compiled JavaScript only");
-    assert.deepEqual(sources.filter((f) => /\.test\.js$|(^|\/|\.)testing\.js$/.test(f)), [], "no tests or test helpers");
+    const sources = readdirSync(app, { recursive: true, encoding: "utf8" }).filter(
+      (f) => !f.startsWith("node_modules/"),
+    );
+    assert.deepEqual(
+      sources.filter((f) => f.endsWith(".ts")),
+      [],
+      "compiled JavaScript only",
+    );
+    assert.deepEqual(
+      sources.filter((f) => /\.test\.js$|(^|\/|\.)testing\.js$/.test(f)),
+      [],
+      "no tests or test helpers",
+    );
   });
 
   it("starts the subcommands the chart's Deployment and the injector's sidecar use", async () => {
@@ -167,7 +238,9 @@ describe("the image's /app, built without Docker", { timeout: 600_000 }, () => {
     assert.equal(sidecarHelp.code, 0, sidecarHelp.stderr);
     assert.match(sidecarHelp.stdout, /^usage: mcp-warden sidecar --policy/);
     // The chart's whole command line parses: the run gets as far as looking for a cluster.
-    const operator = await run([...operatorArgs, "--kubeconfig", join(work, "no-such-kubeconfig")], { POD_NAMESPACE: "mcp-warden" });
+    const operator = await run([...operatorArgs, "--kubeconfig", join(work, "no-such-kubeconfig")], {
+      POD_NAMESPACE: "mcp-warden",
+    });
     assert.equal(operator.code, 1, `exit 2 would be a usage error: ${operator.stderr}`);
     assert.match(operator.stderr, /^mcp-warden operator: .*no-such-kubeconfig/);
   });
@@ -175,10 +248,15 @@ describe("the image's /app, built without Docker", { timeout: 600_000 }, () => {
   it("loads every runtime module, including those imported on demand, with production dependencies only", async () => {
     // Every runtime source, compiled, but the entrypoints themselves, which would run the command line.
     const entrypoints = ["cli/mcp-warden.ts", "cli/kubectl-plugin.ts"];
-    const modules = repositoryFiles().filter((f) => inContext(f) && f.endsWith(".ts") && !entrypoints.includes(f)).map((f) => join(app, f.replace(/\.ts$/, ".js")));
+    const modules = repositoryFiles()
+      .filter((f) => inContext(f) && f.endsWith(".ts") && !entrypoints.includes(f))
+      .map((f) => join(app, f.replace(/\.ts$/, ".js")));
     assert.ok(modules.length > 100);
     const script = join(work, "import-all.mjs");
-    writeFileSync(script, `for (const m of ${JSON.stringify(modules)}) await import(m);\nconsole.log("loaded", ${modules.length});\n`);
+    writeFileSync(
+      script,
+      `for (const m of ${JSON.stringify(modules)}) await import(m);\nconsole.log("loaded", ${modules.length});\n`,
+    );
     const result = await runPeer(process.execPath, [script], { timeoutMs: 60_000 });
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, new RegExp(`loaded ${modules.length}`));
@@ -188,10 +266,19 @@ describe("the image's /app, built without Docker", { timeout: 600_000 }, () => {
     kestra = await startKestraDouble({ answers: "json" });
     const [port, adminPort] = [await freePort(), await freePort()];
     const policy = join(work, "policy.yaml");
-    writeFileSync(policy, "apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: kestra, namespace: agents}\nspec:\n  identity: {anonymous: true}\n  default: deny\n  tools: [{name: list_namespaces}]\n");
+    writeFileSync(
+      policy,
+      "apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: kestra, namespace: agents}\nspec:\n  identity: {anonymous: true}\n  default: deny\n  tools: [{name: list_namespaces}]\n",
+    );
     // The injector's way: subcommand as args, everything else from MCP_WARDEN_* variables.
     const sidecar = startPeer(process.execPath, [...IMAGE_NODE_FLAGS, join(app, "cli", "mcp-warden.js"), "sidecar"], {
-      env: { NODE_ENV: "production", MCP_WARDEN_POLICY: policy, MCP_WARDEN_UPSTREAM: kestra.url, MCP_WARDEN_LISTEN: `127.0.0.1:${port}`, MCP_WARDEN_ADMIN_LISTEN: `127.0.0.1:${adminPort}` },
+      env: {
+        NODE_ENV: "production",
+        MCP_WARDEN_POLICY: policy,
+        MCP_WARDEN_UPSTREAM: kestra.url,
+        MCP_WARDEN_LISTEN: `127.0.0.1:${port}`,
+        MCP_WARDEN_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
+      },
     });
     peers.push(sidecar);
     await sidecar.waitFor(/"msg":"sidecar started"/);
@@ -203,11 +290,25 @@ describe("the image's /app, built without Docker", { timeout: 600_000 }, () => {
     const allowed = await rawPost(url, toolCall(2, "list_namespaces", {}), headers);
     assert.equal(allowed.status, 200);
     assert.doesNotMatch(allowed.text, /POLICY DENIED/);
-    const denied = await rawPost(url, toolCall(3, "delete_flow_logs", { namespace: "company.team", flow_id: "x" }), headers);
+    const denied = await rawPost(
+      url,
+      toolCall(3, "delete_flow_logs", { namespace: "company.team", flow_id: "x" }),
+      headers,
+    );
     assert.match(denied.text, /\[POLICY DENIED\]/);
-    assert.deepEqual(kestra.calls.map((c) => c.tool), ["list_namespaces"], "the denied call never reached the server");
+    assert.deepEqual(
+      kestra.calls.map((c) => c.tool),
+      ["list_namespaces"],
+      "the denied call never reached the server",
+    );
     const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
-    assert.match(metrics, /^mcp_warden_tool_calls_total\{policy="agents\/kestra",tool="delete_flow_logs",decision="denied",reason="default_deny",mode="Enforce"\} 1$/m);
-    assert.match(metrics, /^mcp_warden_tool_calls_total\{policy="agents\/kestra",tool="list_namespaces",decision="allowed",reason="rule_allowed",mode="Enforce"\} 1$/m);
+    assert.match(
+      metrics,
+      /^mcp_warden_tool_calls_total\{policy="agents\/kestra",tool="delete_flow_logs",decision="denied",reason="default_deny",mode="Enforce"\} 1$/m,
+    );
+    assert.match(
+      metrics,
+      /^mcp_warden_tool_calls_total\{policy="agents\/kestra",tool="list_namespaces",decision="allowed",reason="rule_allowed",mode="Enforce"\} 1$/m,
+    );
   });
 });

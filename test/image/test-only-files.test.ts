@@ -40,7 +40,10 @@ describe("modules only tests use", () => {
   const users = importers(files);
 
   it("finds the importers of the runtime's modules", () => {
-    assert.ok(users.get("policy/decide.ts")?.some((f) => !isTest(f)), "policy/decide.ts is imported by the sidecar");
+    assert.ok(
+      users.get("policy/decide.ts")?.some((f) => !isTest(f)),
+      "policy/decide.ts is imported by the sidecar",
+    );
     assert.ok(users.get("kube/manual-clock.testing.ts")?.every(isTest), "the ManualClock is imported by tests only");
   });
 
@@ -50,6 +53,9 @@ describe("modules only tests use", () => {
       const by = users.get(f) ?? [];
       return by.length > 0 && by.every(isTest);
     });
-    assert.deepEqual(testOnly.map((f) => `${f} (imported by ${users.get(f)!.join(", ")})`), []);
+    assert.deepEqual(
+      testOnly.map((f) => `${f} (imported by ${users.get(f)!.join(", ")})`),
+      [],
+    );
   });
 });

@@ -9,7 +9,11 @@ import { runPeer } from "../support/processes.ts";
 
 const INSPECTOR = new URL("../../node_modules/.bin/mcp-inspector", import.meta.url).pathname;
 const inspect = (url: string, args: string[], key?: string) =>
-  runPeer(INSPECTOR, ["--cli", url, "--transport", "http", ...(key ? ["--header", `Authorization: Bearer ${key}`] : []), ...args], { timeoutMs: 90_000 });
+  runPeer(
+    INSPECTOR,
+    ["--cli", url, "--transport", "http", ...(key ? ["--header", `Authorization: Bearer ${key}`] : []), ...args],
+    { timeoutMs: 90_000 },
+  );
 
 describe("MCP Inspector CLI ↔ sidecar ↔ Kestra double", { timeout: 240_000 }, () => {
   it("lists the same tools, byte for byte, directly and through a sidecar that hides none", async () => {
@@ -27,23 +31,47 @@ describe("MCP Inspector CLI ↔ sidecar ↔ Kestra double", { timeout: 240_000 }
   });
 
   it("shows allowed calls, denials (exit 5) and hidden tools under the first Kestra example plus a hide", async () => {
-    const h = await startHarness({ policy: mcpPolicy("default: deny\nhide: [force_run_execution]\ntools:\n  - name: resume_execution\n    limits: [{counter: resume_execution_rate, window: minute, max: 10}]") });
+    const h = await startHarness({
+      policy: mcpPolicy(
+        "default: deny\nhide: [force_run_execution]\ntools:\n  - name: resume_execution\n    limits: [{counter: resume_execution_rate, window: minute, max: 10}]",
+      ),
+    });
     try {
-      const allowed = await inspect(h.sidecar.url, ["--method", "tools/call", "--tool-name", "resume_execution", "--tool-arg", "namespace=company.team"], KEYS.alice);
+      const allowed = await inspect(
+        h.sidecar.url,
+        ["--method", "tools/call", "--tool-name", "resume_execution", "--tool-arg", "namespace=company.team"],
+        KEYS.alice,
+      );
       assert.equal(allowed.code, 0, allowed.stderr);
       assert.match(allowed.stdout, /RUNNING/);
-      const denied = await inspect(h.sidecar.url, ["--method", "tools/call", "--tool-name", "list_executions", "--tool-arg", "namespace=company.team"], KEYS.alice);
+      const denied = await inspect(
+        h.sidecar.url,
+        ["--method", "tools/call", "--tool-name", "list_executions", "--tool-arg", "namespace=company.team"],
+        KEYS.alice,
+      );
       assert.equal(denied.code, 5, denied.stderr);
       assert.match(denied.stdout, /\[POLICY DENIED\] Tool 'list_executions' is not allowed by policy 'agents\/kestra'/);
       const listed = await inspect(h.sidecar.url, ["--method", "tools/list"], KEYS.alice);
-      assert.equal((JSON.parse(listed.stdout) as { tools: { name: string }[] }).tools.some((t) => t.name === "force_run_execution"), false);
-      const hidden = await inspect(h.sidecar.url, ["--method", "tools/call", "--tool-name", "force_run_execution", "--tool-arg", "execution_id=e1"], KEYS.alice);
+      assert.equal(
+        (JSON.parse(listed.stdout) as { tools: { name: string }[] }).tools.some(
+          (t) => t.name === "force_run_execution",
+        ),
+        false,
+      );
+      const hidden = await inspect(
+        h.sidecar.url,
+        ["--method", "tools/call", "--tool-name", "force_run_execution", "--tool-arg", "execution_id=e1"],
+        KEYS.alice,
+      );
       assert.notEqual(hidden.code, 0);
       // The Inspector looks the tool up in tools/list first: hidden, it does not exist.
       assert.match(hidden.stdout + hidden.stderr, /Tool 'force_run_execution' not found on server/);
       const anonymous = await inspect(h.sidecar.url, ["--method", "tools/list"]);
       assert.notEqual(anonymous.code, 0, "without a key the sidecar refuses");
-      assert.deepEqual(h.upstream.calls.map((c) => c.tool), ["resume_execution"]);
+      assert.deepEqual(
+        h.upstream.calls.map((c) => c.tool),
+        ["resume_execution"],
+      );
     } finally {
       await h.close();
     }

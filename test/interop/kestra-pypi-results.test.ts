@@ -35,7 +35,10 @@ describe("result rules behind PyPI's Kestra MCP server", { timeout: 180_000 }, (
   before(async () => {
     kestra = await startKestraPypi();
     const put = async (key: string, value: string) => {
-      const response = await fetch(`${kestra.kestraApi}/namespaces/${NAMESPACE}/kv/${key}`, { method: "PUT", body: value });
+      const response = await fetch(`${kestra.kestraApi}/namespaces/${NAMESPACE}/kv/${key}`, {
+        method: "PUT",
+        body: value,
+      });
       assert.equal(response.status, 200);
     };
     await put("aws_credentials", `aws_access_key_id=${secrets.awsKeyId}\naws_secret_access_key=${secrets.awsSecret}`);
@@ -50,7 +53,10 @@ describe("result rules behind PyPI's Kestra MCP server", { timeout: 180_000 }, (
 
   const get = async (key: string) => {
     const client = await proxy.client(KEYS.alice);
-    const result = (await client.callTool({ name: "manage_kv_store", arguments: { namespace: NAMESPACE, action: "get", key } })) as CallToolResult;
+    const result = (await client.callTool({
+      name: "manage_kv_store",
+      arguments: { namespace: NAMESPACE, action: "get", key },
+    })) as CallToolResult;
     transcript.push(JSON.stringify(result));
     return result;
   };
@@ -61,7 +67,11 @@ describe("result rules behind PyPI's Kestra MCP server", { timeout: 180_000 }, (
     assert.match(aws, /\[REDACTED:aws-secret-access-key\]/);
     assert.match(JSON.stringify(await get("ci_token")), /\[REDACTED:github-token\]/);
     const reads = (await kestra.requests()).filter((r) => r.method === "GET" && r.path.includes("/kv/"));
-    assert.deepEqual(reads.map((r) => r.path.split("/").at(-1)), ["aws_credentials", "ci_token"], "the server read them from Kestra");
+    assert.deepEqual(
+      reads.map((r) => r.path.split("/").at(-1)),
+      ["aws_credentials", "ci_token"],
+      "the server read them from Kestra",
+    );
   });
 
   it("withholds the private key", async () => {
@@ -72,9 +82,19 @@ describe("result rules behind PyPI's Kestra MCP server", { timeout: 180_000 }, (
 
   it("shows no secret anywhere: answers, audit lines, log lines, metrics", async () => {
     const metrics = await (await fetch(`${proxy.sidecar.adminUrl}/metrics`)).text();
-    assert.match(metrics, /mcp_warden_results_withheld_total\{policy="agents\/kestra",tool="manage_kv_store",reason="detector"\} 1/);
-    const everything = [...transcript, ...proxy.logs.auditLines.map((l) => JSON.stringify(l)), ...proxy.logs.logLines.map((l) => JSON.stringify(l)), metrics].join("\n");
-    for (const secret of [secrets.awsKeyId, secrets.awsSecret, secrets.githubToken]) assert.ok(!everything.includes(secret));
-    for (const line of secrets.pem.split("\n").filter((l) => l.length > 20 && !l.startsWith("-----"))) assert.ok(!everything.includes(line));
+    assert.match(
+      metrics,
+      /mcp_warden_results_withheld_total\{policy="agents\/kestra",tool="manage_kv_store",reason="detector"\} 1/,
+    );
+    const everything = [
+      ...transcript,
+      ...proxy.logs.auditLines.map((l) => JSON.stringify(l)),
+      ...proxy.logs.logLines.map((l) => JSON.stringify(l)),
+      metrics,
+    ].join("\n");
+    for (const secret of [secrets.awsKeyId, secrets.awsSecret, secrets.githubToken])
+      assert.ok(!everything.includes(secret));
+    for (const line of secrets.pem.split("\n").filter((l) => l.length > 20 && !l.startsWith("-----")))
+      assert.ok(!everything.includes(line));
   });
 });

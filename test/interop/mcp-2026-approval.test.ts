@@ -25,22 +25,48 @@ tools:
     action: approve
     approval: {via: elicitation, ttl: 5m}
 `);
-const meta = { "io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" }, "io.modelcontextprotocol/clientCapabilities": { elicitation: { form: {} } } };
+const meta = {
+  "io.modelcontextprotocol/protocolVersion": MODERN,
+  "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" },
+  "io.modelcontextprotocol/clientCapabilities": { elicitation: { form: {} } },
+};
 type Result = Record<string, unknown> & { content?: { text: string }[]; isError?: boolean };
 
 async function connect(url: string, key: string, approve: boolean): Promise<Client> {
-  const client = new Client({ name: "v2-agent", version: "1.0.0" }, { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: { pin: MODERN } } });
-  client.setRequestHandler("elicitation/create", () => ({ action: "accept", content: { approve, ...(approve ? {} : { reason: "not today" }) } }));
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${key}` } } }));
+  const client = new Client(
+    { name: "v2-agent", version: "1.0.0" },
+    { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: { pin: MODERN } } },
+  );
+  client.setRequestHandler("elicitation/create", () => ({
+    action: "accept",
+    content: { approve, ...(approve ? {} : { reason: "not today" }) },
+  }));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${key}` } } }),
+  );
   return client;
 }
 
 describe("MCP 2026-07-28 approvals through InputRequiredResult and a signed requestState", { timeout: 60_000 }, () => {
   let server: V2Server;
   let proxy: ProxyHarness;
-  const call = async (key: string, args: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<Result> => {
-    const body = { jsonrpc: "2.0", id: 5, method: "tools/call", params: { name: "greet", arguments: args, ...extra, _meta: meta } };
-    const answer = await rawPost(proxy.sidecar.url, body, { authorization: `Bearer ${key}`, "mcp-protocol-version": MODERN, "mcp-method": "tools/call", "mcp-name": "greet" });
+  const call = async (
+    key: string,
+    args: Record<string, unknown>,
+    extra: Record<string, unknown> = {},
+  ): Promise<Result> => {
+    const body = {
+      jsonrpc: "2.0",
+      id: 5,
+      method: "tools/call",
+      params: { name: "greet", arguments: args, ...extra, _meta: meta },
+    };
+    const answer = await rawPost(proxy.sidecar.url, body, {
+      authorization: `Bearer ${key}`,
+      "mcp-protocol-version": MODERN,
+      "mcp-method": "tools/call",
+      "mcp-name": "greet",
+    });
     return (messagesOf(answer)[0] as { result: Result }).result;
   };
   const approve = { [APPROVAL_INPUT_KEY]: { action: "accept", content: { approve: true } } };
@@ -67,16 +93,25 @@ describe("MCP 2026-07-28 approvals through InputRequiredResult and a signed requ
     assert.equal(greets(), before + 1);
     await yes.close();
     await no.close();
-    await eventually(() => proxy.logs.auditLines.some((l) => l.reason === "approved"), "audit line of the approved call");
+    await eventually(
+      () => proxy.logs.auditLines.some((l) => l.reason === "approved"),
+      "audit line of the approved call",
+    );
     const asked = proxy.logs.auditLines.filter((l) => l.decision === "approval_required");
-    assert.ok(asked.length >= 2 && asked.every((l) => l.upstreamOutcome === "input_required" && l.succeeded === false && l.forwarded === false));
+    assert.ok(
+      asked.length >= 2 &&
+        asked.every((l) => l.upstreamOutcome === "input_required" && l.succeeded === false && l.forwarded === false),
+    );
   });
 
   it("refuses forged, edited, another caller's and replayed states; only the untouched one runs", async () => {
     const first = await call(KEYS.alice, { who: "grace" });
     assert.equal(first.resultType, "input_required");
     const state = first.requestState as string;
-    const inputRequests = first.inputRequests as Record<string, { method: string; params: { mode: string; requestedSchema: unknown } }>;
+    const inputRequests = first.inputRequests as Record<
+      string,
+      { method: string; params: { mode: string; requestedSchema: unknown } }
+    >;
     assert.equal(inputRequests[APPROVAL_INPUT_KEY]?.method, "elicitation/create");
     const before = greets();
     const refused = async (key: string, args: Record<string, unknown>, requestState: string, why: RegExp) => {
@@ -99,46 +134,69 @@ describe("MCP 2026-07-28 approvals through InputRequiredResult and a signed requ
   });
 });
 
-describe("2026-07-28 approval states across replicas (two sidecar processes, one key, one redis-server)", { timeout: 90_000 }, () => {
-  let server: V2Server;
-  let redis: RedisServer;
-  let replicas: SidecarProcess[] = [];
-  before(async () => {
-    server = await startV2Server("json");
-    redis = await startRedisServer();
-    const files = sidecarFiles(mcpPolicy(`
+describe(
+  "2026-07-28 approval states across replicas (two sidecar processes, one key, one redis-server)",
+  { timeout: 90_000 },
+  () => {
+    let server: V2Server;
+    let redis: RedisServer;
+    let replicas: SidecarProcess[] = [];
+    before(async () => {
+      server = await startV2Server("json");
+      redis = await startRedisServer();
+      const files = sidecarFiles(
+        mcpPolicy(`
 default: allow
 rateLimit: {store: redis, redis: {secretRef: {name: redis, key: url}, keyPrefix: "approvals-test:"}, failMode: closed}
 tools:
   - name: greet
     action: approve
     approval: {via: elicitation}
-`));
-    writeFileSync(join(files.dir, "state-key"), randomBytes(32));
-    const env = { MCP_WARDEN_REDIS_URL: redis.url, MCP_WARDEN_APPROVAL_STATE_KEY: join(files.dir, "state-key") };
-    replicas = await Promise.all([0, 1].map(() => startSidecarProcess({ policy: files.policy, apiKeys: files.apiKeys, upstream: server.url, env })));
-  });
-  after(async () => {
-    await Promise.all(replicas.map((r) => r.stop()));
-    await redis?.stop();
-    await server?.close();
-  });
+`),
+      );
+      writeFileSync(join(files.dir, "state-key"), randomBytes(32));
+      const env = { MCP_WARDEN_REDIS_URL: redis.url, MCP_WARDEN_APPROVAL_STATE_KEY: join(files.dir, "state-key") };
+      replicas = await Promise.all(
+        [0, 1].map(() =>
+          startSidecarProcess({ policy: files.policy, apiKeys: files.apiKeys, upstream: server.url, env }),
+        ),
+      );
+    });
+    after(async () => {
+      await Promise.all(replicas.map((r) => r.stop()));
+      await redis?.stop();
+      await server?.close();
+    });
 
-  it("a state issued by one replica is honoured by another, and only once across both", async () => {
-    const post = async (url: string, extra: Record<string, unknown>): Promise<Result> => {
-      const body = { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "greet", arguments: { who: "lin" }, ...extra, _meta: meta } };
-      const answer = await rawPost(url, body, { authorization: `Bearer ${KEYS.alice}`, "mcp-protocol-version": MODERN, "mcp-method": "tools/call", "mcp-name": "greet" });
-      return (messagesOf(answer)[0] as { result: Result }).result;
-    };
-    const [a, b] = replicas as [SidecarProcess, SidecarProcess];
-    const asked = await post(a.url, {});
-    assert.equal(asked.resultType, "input_required");
-    const retry = { requestState: asked.requestState, inputResponses: { [APPROVAL_INPUT_KEY]: { action: "accept", content: { approve: true } } } };
-    const before = server.calls.length;
-    assert.deepEqual((await post(b.url, retry)).content, [{ type: "text", text: "hello lin" }]);
-    const replay = await post(a.url, retry);
-    assert.equal(replay.isError, true);
-    assert.match(replay.content?.[0]?.text ?? "", /already been used/);
-    assert.deepEqual(server.calls.slice(before), ["greet"]);
-  });
-});
+    it("a state issued by one replica is honoured by another, and only once across both", async () => {
+      const post = async (url: string, extra: Record<string, unknown>): Promise<Result> => {
+        const body = {
+          jsonrpc: "2.0",
+          id: 1,
+          method: "tools/call",
+          params: { name: "greet", arguments: { who: "lin" }, ...extra, _meta: meta },
+        };
+        const answer = await rawPost(url, body, {
+          authorization: `Bearer ${KEYS.alice}`,
+          "mcp-protocol-version": MODERN,
+          "mcp-method": "tools/call",
+          "mcp-name": "greet",
+        });
+        return (messagesOf(answer)[0] as { result: Result }).result;
+      };
+      const [a, b] = replicas as [SidecarProcess, SidecarProcess];
+      const asked = await post(a.url, {});
+      assert.equal(asked.resultType, "input_required");
+      const retry = {
+        requestState: asked.requestState,
+        inputResponses: { [APPROVAL_INPUT_KEY]: { action: "accept", content: { approve: true } } },
+      };
+      const before = server.calls.length;
+      assert.deepEqual((await post(b.url, retry)).content, [{ type: "text", text: "hello lin" }]);
+      const replay = await post(a.url, retry);
+      assert.equal(replay.isError, true);
+      assert.match(replay.content?.[0]?.text ?? "", /already been used/);
+      assert.deepEqual(server.calls.slice(before), ["greet"]);
+    });
+  },
+);

@@ -30,16 +30,35 @@ describe("scope: session limits under stateless 2026-07-28", { timeout: 60_000 }
   });
 
   const greet = async (key: string, client: string) => {
-    const meta = { "io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientInfo": { name: client, version: "1" }, "io.modelcontextprotocol/clientCapabilities": {} };
-    const body = { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "greet", arguments: { who: client }, _meta: meta } };
-    const answer = await rawPost(proxy.sidecar.url, body, { authorization: `Bearer ${key}`, "mcp-protocol-version": MODERN, "mcp-method": "tools/call", "mcp-name": "greet" });
+    const meta = {
+      "io.modelcontextprotocol/protocolVersion": MODERN,
+      "io.modelcontextprotocol/clientInfo": { name: client, version: "1" },
+      "io.modelcontextprotocol/clientCapabilities": {},
+    };
+    const body = {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: "greet", arguments: { who: client }, _meta: meta },
+    };
+    const answer = await rawPost(proxy.sidecar.url, body, {
+      authorization: `Bearer ${key}`,
+      "mcp-protocol-version": MODERN,
+      "mcp-method": "tools/call",
+      "mcp-name": "greet",
+    });
     const text = (messagesOf(answer)[0] as { result: { content: { text: string }[] } }).result.content[0]?.text ?? "";
     return text.startsWith("[RATE LIMITED]") ? "rate_limited" : "allowed";
   };
 
   it("keys the budget on the caller's grant: new clientInfo names share it, another caller has its own", async () => {
     const before = server.calls.length;
-    const alice = [await greet(KEYS.alice, "agent-1"), await greet(KEYS.alice, "agent-2"), await greet(KEYS.alice, "agent-3"), await greet(KEYS.alice, "agent-4")];
+    const alice = [
+      await greet(KEYS.alice, "agent-1"),
+      await greet(KEYS.alice, "agent-2"),
+      await greet(KEYS.alice, "agent-3"),
+      await greet(KEYS.alice, "agent-4"),
+    ];
     assert.deepEqual(alice, ["allowed", "allowed", "rate_limited", "rate_limited"]);
     assert.equal(await greet(KEYS.bob, "agent-1"), "allowed");
     assert.equal(server.calls.length - before, 3, "the server ran two of alice's calls and bob's");

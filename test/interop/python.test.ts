@@ -29,7 +29,11 @@ const SCRIPT: [string, Record<string, unknown>][] = [
   ["prompts/get", { name: "summarise", arguments: { topic: "executions" } }],
 ];
 
-async function pythonClient(url: string, script: [string, Record<string, unknown>][], token?: string): Promise<Record<string, unknown>[]> {
+async function pythonClient(
+  url: string,
+  script: [string, Record<string, unknown>][],
+  token?: string,
+): Promise<Record<string, unknown>[]> {
   return await runPythonClient(url, script, token);
 }
 
@@ -39,7 +43,11 @@ async function startFastMcp(flags: string[]): Promise<{ peer: Peer; url: string 
   return { peer, url: `http://127.0.0.1:${match[1]}/mcp` };
 }
 
-for (const [mode, flags] of [["stateful SSE", []], ["JSON answers", ["--json"]], ["stateless", ["--stateless"]]] as const) {
+for (const [mode, flags] of [
+  ["stateful SSE", []],
+  ["JSON answers", ["--json"]],
+  ["stateless", ["--stateless"]],
+] as const) {
   describe(`Python mcp client ↔ sidecar ↔ FastMCP server (${mode})`, { timeout: 120_000 }, () => {
     let server: { peer: Peer; url: string };
     let proxy: ProxyHarness;
@@ -58,14 +66,37 @@ for (const [mode, flags] of [["stateful SSE", []], ["JSON answers", ["--json"]],
       const proxied = await pythonClient(proxy.sidecar.url, SCRIPT, KEYS.alice);
       assert.equal(proxied.length, SCRIPT.length + 1);
       const [directList, proxiedList] = [direct[1], proxied[1]] as { ok: { tools: { name: string }[] } }[];
-      assert.deepEqual(proxiedList?.ok.tools, directList?.ok.tools.filter((t) => t.name !== "delete_everything"), "tools/list minus the hidden tool, every other field intact");
+      assert.deepEqual(
+        proxiedList?.ok.tools,
+        directList?.ok.tools.filter((t) => t.name !== "delete_everything"),
+        "tools/list minus the hidden tool, every other field intact",
+      );
       assert.deepEqual([direct[0], ...direct.slice(2)], [proxied[0], ...proxied.slice(2)]);
     });
 
     it("enforces the policy on a Python client", async () => {
-      const lines = await pythonClient(proxy.sidecar.url, [["tools/call", { name: "add", arguments: { a: 500, b: 1 } }], ["tools/call", { name: "delete_everything", arguments: { confirm: true } }]], KEYS.alice);
-      assert.deepEqual(lines[1], { ok: { content: [{ text: "[POLICY DENIED] Sums over 100 need a human.", type: "text" }], isError: true, _meta: { "mcpwarden.io/decision": { decision: "denied", reason: "deny_if_matched", rule: "/spec/tools/0/denyIf/0" } } } });
-      assert.deepEqual(lines[2], { ok: { content: [{ text: "Unknown tool: 'delete_everything'", type: "text" }], isError: true } }, "as FastMCP answers a tool it does not have");
+      const lines = await pythonClient(
+        proxy.sidecar.url,
+        [
+          ["tools/call", { name: "add", arguments: { a: 500, b: 1 } }],
+          ["tools/call", { name: "delete_everything", arguments: { confirm: true } }],
+        ],
+        KEYS.alice,
+      );
+      assert.deepEqual(lines[1], {
+        ok: {
+          content: [{ text: "[POLICY DENIED] Sums over 100 need a human.", type: "text" }],
+          isError: true,
+          _meta: {
+            "mcpwarden.io/decision": { decision: "denied", reason: "deny_if_matched", rule: "/spec/tools/0/denyIf/0" },
+          },
+        },
+      });
+      assert.deepEqual(
+        lines[2],
+        { ok: { content: [{ text: "Unknown tool: 'delete_everything'", type: "text" }], isError: true } },
+        "as FastMCP answers a tool it does not have",
+      );
     });
 
     it("relays FastMCP's answers in meaning: the same status, media type and messages", async () => {
@@ -73,8 +104,19 @@ for (const [mode, flags] of [["stateful SSE", []], ["JSON answers", ["--json"]],
       const body = toolCall(5, "add", { a: 20, b: 22 });
       const exchange = async (url: string, headers: Record<string, string>) => {
         const session = mode === "stateless" ? undefined : await rawInitialize(url, headers, "2025-11-25");
-        const h = { ...headers, "mcp-protocol-version": "2025-11-25", ...(session ? { "mcp-session-id": session } : {}) };
-        return [await rawPost(url, body, h), await rawPost(url, { jsonrpc: "2.0", id: 6, method: "resources/read", params: { uri: "kestra://flows/x" } }, h)];
+        const h = {
+          ...headers,
+          "mcp-protocol-version": "2025-11-25",
+          ...(session ? { "mcp-session-id": session } : {}),
+        };
+        return [
+          await rawPost(url, body, h),
+          await rawPost(
+            url,
+            { jsonrpc: "2.0", id: 6, method: "resources/read", params: { uri: "kestra://flows/x" } },
+            h,
+          ),
+        ];
       };
       const direct = await exchange(server.url, {});
       const proxied = await exchange(proxy.sidecar.url, auth);
@@ -91,12 +133,28 @@ for (const [mode, flags] of [["stateful SSE", []], ["JSON answers", ["--json"]],
 
 describe("Python mcp client ↔ sidecar ↔ Kestra double", { timeout: 60_000 }, () => {
   it("enforces the first Kestra example on the Python client", async () => {
-    const h = await startHarness({ policy: '{"version":"1","default":"deny","tools":{"resume_execution":{"limits":[{"counter":"resume_execution_rate","window":"minute","max":10,"scope":"grant"}]}}}' });
+    const h = await startHarness({
+      policy:
+        '{"version":"1","default":"deny","tools":{"resume_execution":{"limits":[{"counter":"resume_execution_rate","window":"minute","max":10,"scope":"grant"}]}}}',
+    });
     try {
-      const lines = await pythonClient(h.sidecar.url, [["tools/call", { name: "resume_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } }], ["tools/call", { name: "list_executions", arguments: { namespace: "company.team" } }]], KEYS.alice);
+      const lines = await pythonClient(
+        h.sidecar.url,
+        [
+          [
+            "tools/call",
+            { name: "resume_execution", arguments: { namespace: "company.team", flow_id: "nightly-etl" } },
+          ],
+          ["tools/call", { name: "list_executions", arguments: { namespace: "company.team" } }],
+        ],
+        KEYS.alice,
+      );
       assert.equal((lines[1]?.ok as { isError?: boolean }).isError, false);
       assert.match(JSON.stringify(lines[2]), /\[POLICY DENIED\] Tool 'list_executions' is not allowed/);
-      assert.deepEqual(h.upstream.calls.map((c) => c.tool), ["resume_execution"]);
+      assert.deepEqual(
+        h.upstream.calls.map((c) => c.tool),
+        ["resume_execution"],
+      );
     } finally {
       await h.close();
     }
@@ -109,9 +167,15 @@ describe("TypeScript SDK client ↔ sidecar ↔ FastMCP server", { timeout: 60_0
     const proxy = await startProxy(server.url, { policy: POLICY });
     try {
       const client = await proxy.client(KEYS.alice);
-      assert.deepEqual((await client.listTools()).tools.map((t) => t.name).sort(), ["add", "count_with_progress", "echo"]);
+      assert.deepEqual((await client.listTools()).tools.map((t) => t.name).sort(), [
+        "add",
+        "count_with_progress",
+        "echo",
+      ]);
       const progress: number[] = [];
-      const result = (await client.callTool({ name: "count_with_progress", arguments: { steps: 3 } }, undefined, { onprogress: (p) => progress.push(p.progress) })) as { content: { text: string }[] };
+      const result = (await client.callTool({ name: "count_with_progress", arguments: { steps: 3 } }, undefined, {
+        onprogress: (p) => progress.push(p.progress),
+      })) as { content: { text: string }[] };
       assert.equal(result.content[0]?.text, "counted 3");
       assert.deepEqual(progress, [1, 2, 3]);
     } finally {

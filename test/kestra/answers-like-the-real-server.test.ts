@@ -44,7 +44,9 @@ describe("the Kestra test server answers as the real server's code does", { time
   before(async () => {
     [testServer, real] = await Promise.all([startKestraFastMcp(), startKestraPypi()]);
     [testClient, realClient] = await Promise.all([connect(testServer.url), connect(real.url)]);
-    const listed = answerOf((await testClient.callTool({ name: "list_executions", arguments: FLOW })) as CallToolResult) as { results: { id: string; state: { current: string } }[] };
+    const listed = answerOf(
+      (await testClient.callTool({ name: "list_executions", arguments: FLOW })) as CallToolResult,
+    ) as { results: { id: string; state: { current: string } }[] };
     for (const e of listed.results) if (e.state.current in ids) ids[e.state.current as keyof typeof ids] = e.id;
   });
   after(async () => {
@@ -57,7 +59,8 @@ describe("the Kestra test server answers as the real server's code does", { time
     await Promise.all([testServer.reset(), real.reset()]);
     const run = async (client: Client) => {
       const answers = [];
-      for (const [name, args] of calls) answers.push(answerOf((await client.callTool({ name, arguments: args })) as CallToolResult));
+      for (const [name, args] of calls)
+        answers.push(answerOf((await client.callTool({ name, arguments: args })) as CallToolResult));
       return answers;
     };
     return [await run(testClient), await run(realClient)];
@@ -65,30 +68,60 @@ describe("the Kestra test server answers as the real server's code does", { time
 
   it("list_namespaces: one line per namespace, '<id> (created)'", async () => {
     const [[mine], [theirs]] = await both([["list_namespaces", {}]]);
-    assert.deepEqual((mine as { results: string[] }).results, theirs, "the same lines (today's server wraps them in {results})");
+    assert.deepEqual(
+      (mine as { results: string[] }).results,
+      theirs,
+      "the same lines (today's server wraps them in {results})",
+    );
   });
 
   it("list_flows_in_namespace: Kestra's flow objects", async () => {
     const [[mine], [theirs]] = await both([["list_flows_in_namespace", { namespace: "company.team" }]]);
-    assert.deepEqual((mine as { results: unknown[] }).results, theirs, "the same flows (today's server wraps them in {results})");
+    assert.deepEqual(
+      (mine as { results: unknown[] }).results,
+      theirs,
+      "the same flows (today's server wraps them in {results})",
+    );
   });
 
   for (const [what, calls] of [
-    ["manage_kv_store get: Kestra's typed value", [["manage_kv_store", { namespace: "company.team", action: "get", key: "db_password" }]]],
-    ["execute_flow, then manage_executions get: the execution Kestra created", [["execute_flow", { ...FLOW, inputs: { date: "2026-05-04" } }], ["manage_executions", { action: "get", execution_id: "" }]]],
+    [
+      "manage_kv_store get: Kestra's typed value",
+      [["manage_kv_store", { namespace: "company.team", action: "get", key: "db_password" }]],
+    ],
+    [
+      "execute_flow, then manage_executions get: the execution Kestra created",
+      [
+        ["execute_flow", { ...FLOW, inputs: { date: "2026-05-04" } }],
+        ["manage_executions", { action: "get", execution_id: "" }],
+      ],
+    ],
     ["restart_execution by id: the restarted execution", [["restart_execution", { ...FLOW, execution_id: "FAILED" }]]],
     ["restart_execution without id: the latest failed one, restarted", [["restart_execution", FLOW]]],
     ["resume_execution by ids: Kestra's bulk answer", [["resume_execution", { execution_ids: ["PAUSED"] }]]],
-    ["resume_execution without ids: the latest paused one, mapped to Kestra's empty answer", [["resume_execution", FLOW]]],
-    ["manage_executions kill of a finished execution", [["manage_executions", { action: "kill", execution_id: "SUCCESS" }]]],
+    [
+      "resume_execution without ids: the latest paused one, mapped to Kestra's empty answer",
+      [["resume_execution", FLOW]],
+    ],
+    [
+      "manage_executions kill of a finished execution",
+      [["manage_executions", { action: "kill", execution_id: "SUCCESS" }]],
+    ],
   ] as [string, [string, Record<string, unknown>][]][]) {
     it(what, async () => {
       // Ids of seeded executions are named by state; the execution just started is read back by its id.
-      const named = (args: Record<string, unknown>) => JSON.parse(JSON.stringify(args).replace(/"(FAILED|PAUSED|SUCCESS)"/g, (_, state: keyof typeof ids) => JSON.stringify(ids[state]))) as Record<string, unknown>;
+      const named = (args: Record<string, unknown>) =>
+        JSON.parse(
+          JSON.stringify(args).replace(/"(FAILED|PAUSED|SUCCESS)"/g, (_, state: keyof typeof ids) =>
+            JSON.stringify(ids[state]),
+          ),
+        ) as Record<string, unknown>;
       const resolved = calls.map(([name, args]): [string, Record<string, unknown>] => [name, named(args)]);
       if (resolved.length === 2) {
         await Promise.all([testServer.reset(), real.reset()]);
-        const started = answerOf((await testClient.callTool({ name: resolved[0]![0], arguments: resolved[0]![1] })) as CallToolResult) as { id: string };
+        const started = answerOf(
+          (await testClient.callTool({ name: resolved[0]![0], arguments: resolved[0]![1] })) as CallToolResult,
+        ) as { id: string };
         (resolved[1]![1] as { execution_id: string }).execution_id = started.id;
       }
       const [mine, theirs] = await both(resolved);

@@ -21,10 +21,16 @@ export async function seededExecutions(url: string): Promise<SeededExecutions> {
   const client = new Client({ name: "seed-reader", version: "1.0.0" });
   await client.connect(new StreamableHTTPClientTransport(new URL(url)));
   try {
-    const result = (await client.callTool({ name: "list_executions", arguments: { namespace: "company.team" } })) as CallToolResult;
+    const result = (await client.callTool({
+      name: "list_executions",
+      arguments: { namespace: "company.team" },
+    })) as CallToolResult;
     const executions = (result.structuredContent as { results: { id: string; state: { current: string } }[] }).results;
     const byState = Object.fromEntries(executions.map((e) => [e.state.current, e.id])) as Record<string, string>;
-    const running = (await client.callTool({ name: "manage_executions", arguments: { action: "get", execution_id: byState.RUNNING } })) as CallToolResult;
+    const running = (await client.callTool({
+      name: "manage_executions",
+      arguments: { action: "get", execution_id: byState.RUNNING },
+    })) as CallToolResult;
     const taskRuns = (running.structuredContent as { taskRunList: { id: string }[] }).taskRunList;
     return { ...byState, runningTaskRun: (taskRuns.at(-1) as { id: string }).id } as unknown as SeededExecutions;
   } finally {
@@ -33,7 +39,8 @@ export async function seededExecutions(url: string): Promise<SeededExecutions> {
 }
 
 const FLOW = { namespace: "company.team", flow_id: "nightly-etl" };
-const FLOW_YAML = "id: weekly-report\nnamespace: company.team\ntasks:\n  - id: report\n    type: io.kestra.plugin.core.log.Log\n";
+const FLOW_YAML =
+  "id: weekly-report\nnamespace: company.team\ntasks:\n  - id: report\n    type: io.kestra.plugin.core.log.Log\n";
 
 /** The arguments (without `action`) for each tool. */
 export function realisticArguments(ids: SeededExecutions): (tool: CatalogTool) => Record<string, unknown> {
@@ -53,7 +60,13 @@ export function realisticArguments(ids: SeededExecutions): (tool: CatalogTool) =
     manage_executions: { execution_id: ids.SUCCESS, status: "WARNING" },
     add_execution_labels: { execution_id: ids.SUCCESS, labels: { reviewed: "yes" } },
     list_executions: { namespace: "company.team", count: 3 },
-    namespace_file_action: { namespace: "company.team", path: "/scripts/etl.py", to_path: "/scripts/old-etl.py", file_content: "print(1)", q: "etl" },
+    namespace_file_action: {
+      namespace: "company.team",
+      path: "/scripts/etl.py",
+      to_path: "/scripts/old-etl.py",
+      file_content: "print(1)",
+      q: "etl",
+    },
     namespace_directory_action: { namespace: "company.team", path: "/scripts", to_path: "/archive" },
     search_flows: { query: "etl" },
     find_flow: { query: "nightly" },

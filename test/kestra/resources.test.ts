@@ -21,11 +21,14 @@ resources:
 `);
 
 const reads = (kestra: KestraFastMcp): string[] =>
-  kestra.peer.output().split("\n").flatMap((l) => {
-    if (!l.startsWith("{")) return [];
-    const line = JSON.parse(l) as { event?: string; uri?: string };
-    return line.event === "resource_read" && line.uri ? [line.uri] : [];
-  });
+  kestra.peer
+    .output()
+    .split("\n")
+    .flatMap((l) => {
+      if (!l.startsWith("{")) return [];
+      const line = JSON.parse(l) as { event?: string; uri?: string };
+      return line.event === "resource_read" && line.uri ? [line.uri] : [];
+    });
 
 describe("Kestra test server resources under policy", { timeout: 120_000 }, () => {
   let kestra: KestraFastMcp;
@@ -40,19 +43,26 @@ describe("Kestra test server resources under policy", { timeout: 120_000 }, () =
   });
 
   it("Python SDK client: allowed, denied and hidden reads; the hidden template leaves the list", async () => {
-    const lines = await runPythonClient(proxy.sidecar.url, [
-      ["resources/read", { uri: "kestra://instance/info" }],
-      ["resources/read", { uri: "kestra://secrets/dev" }],
-      ["resources/read", { uri: "kestra://secrets/prod" }],
-      ["resources/list", {}],
-      ["resources/templates/list", {}],
-    ], KEYS.alice);
+    const lines = await runPythonClient(
+      proxy.sidecar.url,
+      [
+        ["resources/read", { uri: "kestra://instance/info" }],
+        ["resources/read", { uri: "kestra://secrets/dev" }],
+        ["resources/read", { uri: "kestra://secrets/prod" }],
+        ["resources/list", {}],
+        ["resources/templates/list", {}],
+      ],
+      KEYS.alice,
+    );
     const [, info, denied, hidden, list, templates] = lines as Record<string, Record<string, unknown>>[];
     assert.match(JSON.stringify(info?.ok), /OSS/);
     assert.equal(denied?.error?.code, -32010);
     assert.match(String(denied?.error?.message), /Secrets of dev are read through the Kestra UI/);
     assert.equal(hidden?.error?.code, -32002);
-    assert.deepEqual((list?.ok as { resources: { uri: string }[] }).resources.map((r) => r.uri), ["kestra://instance/info"]);
+    assert.deepEqual(
+      (list?.ok as { resources: { uri: string }[] }).resources.map((r) => r.uri),
+      ["kestra://instance/info"],
+    );
     assert.deepEqual((templates?.ok as { resourceTemplates: unknown[] }).resourceTemplates, []);
     assert.deepEqual(reads(kestra), ["kestra://instance/info"], "FastMCP ran only the allowed read");
   });
@@ -64,6 +74,10 @@ describe("Kestra test server resources under policy", { timeout: 120_000 }, () =
     await assert.rejects(client.readResource({ uri: "kestra://secrets/prod" }), (err: McpError) => err.code === -32002);
     assert.deepEqual(reads(kestra).slice(before), ["kestra://instance/info"]);
     const direct = await runPythonClient(kestra.url, [["resources/templates/list", {}]]);
-    assert.equal(((direct[1] as { ok: { resourceTemplates: unknown[] } }).ok.resourceTemplates).length, 1, "the server does serve the template");
+    assert.equal(
+      (direct[1] as { ok: { resourceTemplates: unknown[] } }).ok.resourceTemplates.length,
+      1,
+      "the server does serve the template",
+    );
   });
 });

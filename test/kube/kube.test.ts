@@ -35,8 +35,13 @@ describe("kube/ against a real API server", () => {
   let http: KubeHttp;
   const informers: Informer[] = [];
   const track = (informer: Informer) => (informers.push(informer), informer);
-  const configMap = (name: string, value = "1") => core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name }, data: { value } } });
-  const names = (informer: Informer) => informer.list(NS).map((o) => o.metadata?.name).sort();
+  const configMap = (name: string, value = "1") =>
+    core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name }, data: { value } } });
+  const names = (informer: Informer) =>
+    informer
+      .list(NS)
+      .map((o) => o.metadata?.name)
+      .sort();
 
   before(async () => {
     cluster = await startControlPlane({ name: "kube" });
@@ -51,27 +56,49 @@ describe("kube/ against a real API server", () => {
 
   it("lists, then follows adds, updates and deletes", async () => {
     await configMap("before");
-    const { informer, events } = record(track(new Informer({ http, path: `/api/v1/namespaces/${NS}/configmaps`, ...fast })));
+    const { informer, events } = record(
+      track(new Informer({ http, path: `/api/v1/namespaces/${NS}/configmaps`, ...fast })),
+    );
     informer.start();
     await informer.waitForSync();
     assert.ok(names(informer).includes("before"));
     await configMap("later");
-    await core.patchNamespacedConfigMap({ namespace: NS, name: "later", body: [{ op: "replace", path: "/data/value", value: "2" }] });
+    await core.patchNamespacedConfigMap({
+      namespace: NS,
+      name: "later",
+      body: [{ op: "replace", path: "/data/value", value: "2" }],
+    });
     await core.deleteNamespacedConfigMap({ namespace: NS, name: "later" });
-    await eventually(() => assert.deepEqual(events.filter((e) => e.endsWith(" later")), ["add later", "update later", "delete later"]));
-    assert.deepEqual(names(informer).filter((n) => n !== "kube-root-ca.crt"), ["before"]);
+    await eventually(() =>
+      assert.deepEqual(
+        events.filter((e) => e.endsWith(" later")),
+        ["add later", "update later", "delete later"],
+      ),
+    );
+    assert.deepEqual(
+      names(informer).filter((n) => n !== "kube-root-ca.crt"),
+      ["before"],
+    );
     await informer.stop();
   });
 
   it("resumes watches the server ends from the resourceVersion, without listing again", async () => {
-    const { informer, events } = record(track(new Informer({ http, path: `/api/v1/namespaces/${NS}/configmaps`, watchTimeoutSeconds: () => 1, ...fast })));
+    const { informer, events } = record(
+      track(new Informer({ http, path: `/api/v1/namespaces/${NS}/configmaps`, watchTimeoutSeconds: () => 1, ...fast })),
+    );
     informer.start();
     await informer.waitForSync();
-    await eventually(() => assert.ok(informer.stats.watches >= 3, `watches: ${informer.stats.watches}`), { timeoutMs: 15_000 });
+    await eventually(() => assert.ok(informer.stats.watches >= 3, `watches: ${informer.stats.watches}`), {
+      timeoutMs: 15_000,
+    });
     await configMap("resumed");
     await eventually(() => assert.ok(events.includes("add resumed")));
     assert.equal(informer.stats.lists, 1, "never listed again");
-    assert.equal(events.filter((e) => e.startsWith("add ")).length, informer.list().length, "no object was announced twice");
+    assert.equal(
+      events.filter((e) => e.startsWith("add ")).length,
+      informer.list().length,
+      "no object was announced twice",
+    );
     await informer.stop();
   });
 
@@ -79,7 +106,11 @@ describe("kube/ against a real API server", () => {
     await configMap("keep");
     await configMap("doomed");
     // Only 410 Gone may cause the re-list here (not a run of failed reconnects while the API is down).
-    const { informer, events } = record(track(new Informer({ http, path: `/api/v1/namespaces/${NS}/configmaps`, relistAfterWatchFailures: 1_000, ...fast })));
+    const { informer, events } = record(
+      track(
+        new Informer({ http, path: `/api/v1/namespaces/${NS}/configmaps`, relistAfterWatchFailures: 1_000, ...fast }),
+      ),
+    );
     const errors: Error[] = [];
     informer.onError((e) => errors.push(e));
     informer.start();
@@ -88,18 +119,29 @@ describe("kube/ against a real API server", () => {
 
     await cluster.stopApiServer();
     // Compact etcd to its current revision: the informer's resourceVersion is gone for good.
-    const range = (await (await fetch(`${cluster.etcdUrl}/v3/kv/range`, { method: "POST", body: JSON.stringify({ key: Buffer.from("/").toString("base64") }) })).json()) as { header: { revision: string } };
-    const compacted = await fetch(`${cluster.etcdUrl}/v3/kv/compaction`, { method: "POST", body: JSON.stringify({ revision: range.header.revision, physical: true }) });
+    const range = (await (
+      await fetch(`${cluster.etcdUrl}/v3/kv/range`, {
+        method: "POST",
+        body: JSON.stringify({ key: Buffer.from("/").toString("base64") }),
+      })
+    ).json()) as { header: { revision: string } };
+    const compacted = await fetch(`${cluster.etcdUrl}/v3/kv/compaction`, {
+      method: "POST",
+      body: JSON.stringify({ revision: range.header.revision, physical: true }),
+    });
     assert.equal(compacted.status, 200);
     await eventually(() => assert.ok(errors.length > 0, "the informer noticed the outage"), { timeoutMs: 20_000 });
     await cluster.startApiServer();
     await core.deleteNamespacedConfigMap({ namespace: NS, name: "doomed" });
     await configMap("born-after");
 
-    await eventually(() => {
-      assert.ok(events.includes("delete doomed"), events.join(", "));
-      assert.ok(events.includes("add born-after"), events.join(", "));
-    }, { timeoutMs: 60_000 });
+    await eventually(
+      () => {
+        assert.ok(events.includes("delete doomed"), events.join(", "));
+        assert.ok(events.includes("add born-after"), events.join(", "));
+      },
+      { timeoutMs: 60_000 },
+    );
     assert.ok(names(informer).includes("keep"));
     assert.ok(!names(informer).includes("doomed"));
     assert.ok(informer.stats.gone >= 1, `the resumed watch got 410 Gone (stats ${JSON.stringify(informer.stats)})`);
@@ -108,16 +150,32 @@ describe("kube/ against a real API server", () => {
   });
 
   it("restarts with a fresh list when nothing has been seen for too long (watchdog)", async () => {
-    const { informer, events } = record(track(new Informer({ http, path: `/api/v1/namespaces/${NS}/configmaps`, labelSelector: "quiet=yes", watchdogMs: 2_000, ...fast })));
+    const { informer, events } = record(
+      track(
+        new Informer({
+          http,
+          path: `/api/v1/namespaces/${NS}/configmaps`,
+          labelSelector: "quiet=yes",
+          watchdogMs: 2_000,
+          ...fast,
+        }),
+      ),
+    );
     informer.start();
     await informer.waitForSync();
-    await eventually(() => assert.ok(informer.stats.watchdogRestarts >= 1 && informer.stats.lists >= 2, JSON.stringify(informer.stats)), { timeoutMs: 15_000 });
+    await eventually(
+      () =>
+        assert.ok(informer.stats.watchdogRestarts >= 1 && informer.stats.lists >= 2, JSON.stringify(informer.stats)),
+      { timeoutMs: 15_000 },
+    );
     assert.deepEqual(events, [], "a re-list of unchanged objects announces nothing");
     await informer.stop();
   });
 
   it("periodic re-lists emit only real differences", async () => {
-    const { informer, events } = record(track(new Informer({ http, path: `/api/v1/namespaces/${NS}/configmaps`, relistIntervalMs: 500, ...fast })));
+    const { informer, events } = record(
+      track(new Informer({ http, path: `/api/v1/namespaces/${NS}/configmaps`, relistIntervalMs: 500, ...fast })),
+    );
     informer.start();
     await informer.waitForSync();
     const initial = events.length;
@@ -156,7 +214,10 @@ describe("kube/ against a real API server", () => {
     stopA.abort();
     await runA;
     await eventually(() => assert.ok(b.isLeader), { timeoutMs: 10_000 });
-    assert.ok(performance.now() - stoppedAt < 5_000, "a released lease is taken within a retry period or two, not a lease duration");
+    assert.ok(
+      performance.now() - stoppedAt < 5_000,
+      "a released lease is taken within a retry period or two, not a lease duration",
+    );
     const after = await coordination.readNamespacedLease({ namespace: NS, name: "election" });
     assert.equal(after.spec?.holderIdentity, "b");
     assert.equal(after.spec?.leaseTransitions, 1);

@@ -34,7 +34,9 @@ interface Golden {
 
 function goldenSidecars(): Golden[] {
   const goldens: Golden[] = [];
-  for (const file of readdirSync(testdata).filter((f) => f.endsWith(".yaml.golden")).sort()) {
+  for (const file of readdirSync(testdata)
+    .filter((f) => f.endsWith(".yaml.golden"))
+    .sort()) {
     const pod = parse(readFileSync(join(testdata, file), "utf8")) as V1Pod | null;
     const sidecar = pod?.spec?.initContainers?.find((c) => c.name === SIDECAR_CONTAINER);
     if (pod && sidecar) goldens.push({ file, pod, sidecar });
@@ -45,7 +47,9 @@ function goldenSidecars(): Golden[] {
 /** The container's environment as the kubelet gives it; Secret references stand for their value. */
 function environment(container: V1Container): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...KUBELET_ENV };
-  for (const variable of container.env ?? []) env[variable.name] = variable.value ?? `<${variable.valueFrom?.secretKeyRef?.name}/${variable.valueFrom?.secretKeyRef?.key}>`;
+  for (const variable of container.env ?? [])
+    env[variable.name] =
+      variable.value ?? `<${variable.valueFrom?.secretKeyRef?.name}/${variable.valueFrom?.secretKeyRef?.key}>`;
   return env;
 }
 
@@ -55,7 +59,9 @@ function mounted(container: V1Container, file: string | undefined): boolean {
 
 function policiesOf(caseFile: string): PolicyIndex {
   const index = new PolicyIndex();
-  for (const doc of parseAllDocuments(readFileSync(join(testdata, caseFile), "utf8")).map((d) => d.toJS() as McpPolicyObject & { kind?: string })) {
+  for (const doc of parseAllDocuments(readFileSync(join(testdata, caseFile), "utf8")).map(
+    (d) => d.toJS() as McpPolicyObject & { kind?: string },
+  )) {
     if (doc.kind === "McpPolicy") index.set(policyEntry(doc));
   }
   return index;
@@ -71,7 +77,8 @@ describe("the sidecar's environment contract", () => {
   for (const { file, pod, sidecar } of goldens) {
     it(`${file}: the sidecar's parser reads what the injector wrote`, () => {
       const names = new Set<string>(Object.values(SIDECAR_ENV));
-      for (const variable of sidecar.env ?? []) assert.ok(names.has(variable.name), `${variable.name} is part of the contract`);
+      for (const variable of sidecar.env ?? [])
+        assert.ok(names.has(variable.name), `${variable.name} is part of the contract`);
       assert.deepEqual(sidecar.args, ["sidecar"]);
       const config = parseSidecarConfig((sidecar.args ?? []).slice(1), environment(sidecar));
 
@@ -80,13 +87,20 @@ describe("the sidecar's environment contract", () => {
       const namespace = pod.metadata?.namespace as string;
       assert.deepEqual(parsePolicyUrl(config.policy), { namespace, name: status.policy });
       const entry = policiesOf(file.replace(/\.golden$/, "")).get(namespace, status.policy);
-      assert.equal(config.upstream.href, `http://127.0.0.1:${status.upstreamPort}${entry?.injection.upstreamPath ?? "/mcp"}`);
+      assert.equal(
+        config.upstream.href,
+        `http://127.0.0.1:${status.upstreamPort}${entry?.injection.upstreamPath ?? "/mcp"}`,
+      );
       assert.deepEqual(config.listen, { host: "0.0.0.0", port: status.port.number });
       assert.deepEqual(config.adminListen, { host: "0.0.0.0", port: status.adminPort });
-      assert.ok(sidecar.ports?.some((p) => p.containerPort === config.listen.port), "the sidecar's port is declared");
+      assert.ok(
+        sidecar.ports?.some((p) => p.containerPort === config.listen.port),
+        "the sidecar's port is declared",
+      );
       // Files the sidecar reads lie on volumes mounted into it.
       if (config.apiKeysFile !== undefined) assert.ok(mounted(sidecar, config.apiKeysFile), config.apiKeysFile);
-      if (config.approvalStateKeyFile !== undefined) assert.ok(mounted(sidecar, config.approvalStateKeyFile), config.approvalStateKeyFile);
+      if (config.approvalStateKeyFile !== undefined)
+        assert.ok(mounted(sidecar, config.approvalStateKeyFile), config.approvalStateKeyFile);
       assert.ok(mounted(sidecar, config.kubernetesApi?.tokenFile), "the service-account token is mounted");
       assert.ok(mounted(sidecar, config.kubernetesApi?.caFile), "the API server's CA is mounted");
       assert.equal(config.tracing, "off");
@@ -95,8 +109,14 @@ describe("the sidecar's environment contract", () => {
 
   it("an operator that names a collector turns the sidecar's tracing on", () => {
     const index = policiesOf("plain.yaml");
-    const pod = parseAllDocuments(readFileSync(join(testdata, "plain.yaml"), "utf8")).map((d) => d.toJS() as V1Pod).find((d) => d.kind === "Pod") as V1Pod;
-    const config = injectorConfig({ sidecarImage: "ghcr.io/mcp-warden/mcp-warden:0.1.0", operatorNamespace: "mcp-warden", otlpEndpoint: "http://collector.observability:4318" });
+    const pod = parseAllDocuments(readFileSync(join(testdata, "plain.yaml"), "utf8"))
+      .map((d) => d.toJS() as V1Pod)
+      .find((d) => d.kind === "Pod") as V1Pod;
+    const config = injectorConfig({
+      sidecarImage: "ghcr.io/mcp-warden/mcp-warden:0.1.0",
+      operatorNamespace: "mcp-warden",
+      otlpEndpoint: "http://collector.observability:4318",
+    });
     const outcome = decideInjection(structuredClone(pod), pod.metadata?.namespace ?? "default", index, config);
     const sidecar = outcome.pod?.spec?.initContainers?.find((c) => c.name === SIDECAR_CONTAINER) as V1Container;
     const env = environment(sidecar);

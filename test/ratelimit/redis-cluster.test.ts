@@ -59,7 +59,11 @@ tools:
     const admissions = await Promise.all(
       Array.from({ length: 300 }, (_, i) => {
         const grant = i % 2 === 0 ? "alice" : "bob";
-        return decideToolCall(policy, call("resume_execution", {}, caller(grant)), replicas[i % 3] as RedisSlidingWindowStore).then((a) => ({ grant, a }));
+        return decideToolCall(
+          policy,
+          call("resume_execution", {}, caller(grant)),
+          replicas[i % 3] as RedisSlidingWindowStore,
+        ).then((a) => ({ grant, a }));
       }),
     );
     for (const grant of ["alice", "bob"]) {
@@ -69,7 +73,10 @@ tools:
     }
     // Both budgets of a call (all-tools and the tool's own) sit under the caller's tag, on one master.
     const perMaster = await keysPerMaster(prefix);
-    assert.equal(perMaster.reduce((a, b) => a + b, 0), 4);
+    assert.equal(
+      perMaster.reduce((a, b) => a + b, 0),
+      4,
+    );
   });
 
   test("spreads callers over every master", async () => {
@@ -85,8 +92,14 @@ default: allow`);
     );
     assert.ok(decisions.every((d) => d.decision === "allowed"));
     const perMaster = await keysPerMaster(prefix);
-    assert.equal(perMaster.reduce((a, b) => a + b, 0), 60);
-    assert.ok(perMaster.every((n) => n >= 5), `keys per master: ${perMaster.join(", ")}`);
+    assert.equal(
+      perMaster.reduce((a, b) => a + b, 0),
+      60,
+    );
+    assert.ok(
+      perMaster.every((n) => n >= 5),
+      `keys per master: ${perMaster.join(", ")}`,
+    );
   });
 
   test("keeps a policy with a global limit in one slot, so its calls stay atomic", async () => {
@@ -104,14 +117,22 @@ tools:
     const admissions = await Promise.all(
       Array.from({ length: 300 }, (_, i) => {
         const grant = grants[i % 4] as string;
-        return decideToolCall(policy, call(`tool_${i % 5}`, {}, caller(grant)), replicas[i % 3] as RedisSlidingWindowStore).then((a) => ({ grant, a }));
+        return decideToolCall(
+          policy,
+          call(`tool_${i % 5}`, {}, caller(grant)),
+          replicas[i % 3] as RedisSlidingWindowStore,
+        ).then((a) => ({ grant, a }));
       }),
     );
     const allowed = admissions.filter((x) => x.a.decision === "allowed");
     assert.equal(allowed.length, 40);
     for (const grant of grants) assert.ok(allowed.filter((x) => x.grant === grant).length <= 25);
     const perMaster = await keysPerMaster(prefix);
-    assert.deepEqual(perMaster.filter((n) => n > 0), [1 + grants.length], `keys per master: ${perMaster.join(", ")}`);
+    assert.deepEqual(
+      perMaster.filter((n) => n > 0),
+      [1 + grants.length],
+      `keys per master: ${perMaster.join(", ")}`,
+    );
   });
 });
 
@@ -124,7 +145,9 @@ describe("RedisSlidingWindowStore when one master of the cluster hangs", () => {
     await Promise.all(grants.map((g) => store.consume([check(g)])));
     const owner = new Map<string, number>();
     for (const [index, node] of cluster.nodes.entries()) {
-      const keys = (await node.cli("--scan", "--pattern", store.redisKey({ key: "t|grant|*", partition: "*" }).replace("{*}", "*"))).split("\n");
+      const keys = (
+        await node.cli("--scan", "--pattern", store.redisKey({ key: "t|grant|*", partition: "*" }).replace("{*}", "*"))
+      ).split("\n");
       for (const key of keys) {
         const grant = /\|grant\|(.+)$/.exec(key)?.[1];
         if (grant) owner.set(grant, index);

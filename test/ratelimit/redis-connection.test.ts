@@ -14,7 +14,8 @@ import { makeTestCertificates, type TestCertificates } from "../support/tls.ts";
 const run = promisify(execFile);
 const CHILD = fileURLToPath(new URL("./fixtures/consume-once.ts", import.meta.url));
 /** What the store needs, and nothing more: its scripts and the commands they run, on its own keys. */
-const STORE_ACL = "on >store-pw ~mcp-warden:* resetchannels -@all +ping +hello +info +client|setname +eval +evalsha +time +zremrangebyscore +zcard +zrange +zadd +pexpire +zrem";
+const STORE_ACL =
+  "on >store-pw ~mcp-warden:* resetchannels -@all +ping +hello +info +client|setname +eval +evalsha +time +zremrangebyscore +zcard +zrange +zadd +pexpire +zrem";
 
 let certificates: TestCertificates;
 let tlsServer: RedisServer;
@@ -24,7 +25,9 @@ const stores: RedisSlidingWindowStore[] = [];
 before(async () => {
   certificates = await makeTestCertificates();
   tlsServer = await startRedisServer({ tls: certificates });
-  authServer = await startRedisServer({ args: ["--requirepass", "default-pw", "--user", "warden", ...STORE_ACL.split(" ")] });
+  authServer = await startRedisServer({
+    args: ["--requirepass", "default-pw", "--user", "warden", ...STORE_ACL.split(" ")],
+  });
 });
 after(async () => {
   await Promise.all(stores.map((s) => s.close()));
@@ -33,19 +36,28 @@ after(async () => {
 });
 
 function openStore(url: string): RedisSlidingWindowStore {
-  const store = new RedisSlidingWindowStore({ target: parseRedisUrl(url), keyPrefix: "mcp-warden:test:", timeoutMs: 1_000 });
+  const store = new RedisSlidingWindowStore({
+    target: parseRedisUrl(url),
+    keyPrefix: "mcp-warden:test:",
+    timeoutMs: 1_000,
+  });
   stores.push(store);
   return store;
 }
 
-async function consumeInChild(url: string, env: Record<string, string>): Promise<{ admitted?: boolean; error?: string }> {
+async function consumeInChild(
+  url: string,
+  env: Record<string, string>,
+): Promise<{ admitted?: boolean; error?: string }> {
   const { stdout } = await run(process.execPath, [CHILD, url], { env: { ...process.env, ...env }, timeout: 20_000 });
   return JSON.parse(stdout) as { admitted?: boolean; error?: string };
 }
 
 describe("Redis store connections", () => {
   test("connects over TLS to a server whose private CA is trusted through NODE_EXTRA_CA_CERTS", async () => {
-    assert.deepEqual(await consumeInChild(tlsServer.url, { NODE_EXTRA_CA_CERTS: certificates.caFile }), { admitted: true });
+    assert.deepEqual(await consumeInChild(tlsServer.url, { NODE_EXTRA_CA_CERTS: certificates.caFile }), {
+      admitted: true,
+    });
     assert.equal(await tlsServer.cli("zcard", "mcp-warden:child:{p}k"), "1");
   });
 
@@ -64,7 +76,10 @@ describe("Redis store connections", () => {
     ]);
     assert.ok(admitted.admitted);
     const refused = await store.consume([{ key: "a", windowMs: 60_000, max: 1, partition: "alice" }]);
-    assert.ok(!refused.admitted && refused.blocked === 0 && refused.retryAfterMs > 50_000 && refused.retryAfterMs <= 60_000, JSON.stringify(refused));
+    assert.ok(
+      !refused.admitted && refused.blocked === 0 && refused.retryAfterMs > 50_000 && refused.retryAfterMs <= 60_000,
+      JSON.stringify(refused),
+    );
     await store.refund(admitted.reservation);
     assert.equal((await store.consume([{ key: "a", windowMs: 60_000, max: 1, partition: "alice" }])).admitted, true);
   });

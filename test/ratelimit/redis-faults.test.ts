@@ -71,7 +71,12 @@ interface Outcome {
 }
 
 /** Keeps `workers` callers consuming until `done()`; every call is raced against a hang detector. */
-async function load(store: RedisSlidingWindowStore, calls: LimitCheck[][], done: () => boolean, workers = 8): Promise<Outcome[]> {
+async function load(
+  store: RedisSlidingWindowStore,
+  calls: LimitCheck[][],
+  done: () => boolean,
+  workers = 8,
+): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
   await Promise.all(
     Array.from({ length: workers }, async (_, worker) => {
@@ -79,8 +84,15 @@ async function load(store: RedisSlidingWindowStore, calls: LimitCheck[][], done:
       while (!done()) {
         const started = performance.now();
         const hang = sleep(HANG_MS, "hang" as const, { ref: false });
-        const result = await Promise.race([store.consume(checks).then((r) => ({ r }), (error: unknown) => ({ error })), hang]);
-        if (result === "hang") throw new Error(`a consume started at ${started.toFixed(0)} ms did not settle within ${HANG_MS} ms`);
+        const result = await Promise.race([
+          store.consume(checks).then(
+            (r) => ({ r }),
+            (error: unknown) => ({ error }),
+          ),
+          hang,
+        ]);
+        if (result === "hang")
+          throw new Error(`a consume started at ${started.toFixed(0)} ms did not settle within ${HANG_MS} ms`);
         outcomes.push({
           key: (checks[0] as LimitCheck).key,
           started,
@@ -97,7 +109,11 @@ async function load(store: RedisSlidingWindowStore, calls: LimitCheck[][], done:
 }
 
 /** Probes until a consume succeeds: milliseconds since `since`, and the failed probes. */
-async function firstSuccessAfter(store: RedisSlidingWindowStore, since: number, checks: LimitCheck[]): Promise<{ ms: number; failed: number }> {
+async function firstSuccessAfter(
+  store: RedisSlidingWindowStore,
+  since: number,
+  checks: LimitCheck[],
+): Promise<{ ms: number; failed: number }> {
   let failed = 0;
   for (;;) {
     try {
@@ -118,7 +134,10 @@ function assertSettledInTime(outcomes: Outcome[], from: number, to: number): num
   assert.ok(slowest <= SETTLE_BOUND_MS, `slowest call during the outage took ${slowest.toFixed(0)} ms`);
   for (const o of during.filter((x) => x.error !== undefined)) {
     assert.ok(o.error instanceof RateLimitStoreError, String(o.error));
-    assert.match(o.error.message, /^(Redis did not answer within 200 ms|the connection to Redis was lost|no connection to Redis)$/);
+    assert.match(
+      o.error.message,
+      /^(Redis did not answer within 200 ms|the connection to Redis was lost|no connection to Redis)$/,
+    );
   }
   return slowest;
 }
@@ -156,7 +175,11 @@ describe("Redis store under faults", () => {
     assert.ok(recovery.ms <= RECOVERY_BOUND_MS, `recovered ${recovery.ms.toFixed(0)} ms after Redis resumed`);
     const failed = outcomes.filter((o) => o.error !== undefined).length;
     assert.ok(failed > 0);
-    assert.equal(recorder.failures.filter((e) => e.operation === "consume").length, failed + recovery.failed, "every failure reached the hook");
+    assert.equal(
+      recorder.failures.filter((e) => e.operation === "consume").length,
+      failed + recovery.failed,
+      "every failure reached the hook",
+    );
     assert.deepEqual(recorder.availability.slice(0, 3), [true, false, true]);
 
     // Counters: a call that timed out or lost its connection was on the wire and may have been applied
@@ -164,14 +187,21 @@ describe("Redis store under faults", () => {
     // refused for want of a connection never counts. And no budget holds more than its max.
     const mine = outcomes.filter((o) => o.key === "open");
     const admitted = mine.filter((o) => o.admitted).length;
-    const inDoubt = mine.filter((o) => o.error instanceof RateLimitStoreError && o.error.message !== "no connection to Redis").length;
+    const inDoubt = mine.filter(
+      (o) => o.error instanceof RateLimitStoreError && o.error.message !== "no connection to Redis",
+    ).length;
     const counted = await countOf(store.redisKey(open));
-    assert.ok(counted >= admitted && counted <= admitted + inDoubt, `admitted ${admitted}, in doubt ${inDoubt}, counted ${counted}`);
+    assert.ok(
+      counted >= admitted && counted <= admitted + inDoubt,
+      `admitted ${admitted}, in doubt ${inDoubt}, counted ${counted}`,
+    );
     const limitedAdmitted = outcomes.filter((o) => o.key === "limited" && o.admitted).length;
     assert.equal(limitedAdmitted, 50);
     assert.equal(await countOf(store.redisKey(limited)), 50);
     const twin = await patientTwin(server.url, keyPrefix);
-    const burst = await Promise.all(Array.from({ length: 30 }, () => twin.consume([{ key: "after", windowMs: 60_000, max: 10, partition: "p" }])));
+    const burst = await Promise.all(
+      Array.from({ length: 30 }, () => twin.consume([{ key: "after", windowMs: 60_000, max: 10, partition: "p" }])),
+    );
     assert.equal(burst.filter((r) => r.admitted).length, 10);
     t.diagnostic(
       `${outcomes.length} calls, ${failed} refused; slowest during the outage ${slowest.toFixed(0)} ms; recovered ${recovery.ms.toFixed(0)} ms ` +
@@ -202,7 +232,9 @@ describe("Redis store under faults", () => {
     const outcomes = await running;
 
     const slowest = assertSettledInTime(outcomes, killedAt, restartedAt);
-    t.diagnostic(`${outcomes.length} calls; slowest during the outage ${slowest.toFixed(0)} ms; recovered ${recovery.ms.toFixed(0)} ms after the restart`);
+    t.diagnostic(
+      `${outcomes.length} calls; slowest during the outage ${slowest.toFixed(0)} ms; recovered ${recovery.ms.toFixed(0)} ms after the restart`,
+    );
     assert.ok(recovery.ms <= RECOVERY_BOUND_MS, `recovered ${recovery.ms.toFixed(0)} ms after Redis restarted`);
     assert.ok(recorder.availability.includes(false));
     assert.equal(recorder.availability.at(-1), true);
@@ -211,7 +243,8 @@ describe("Redis store under faults", () => {
     assert.equal(admittedBefore, 20);
     const twin = await patientTwin(server.url, keyPrefix);
     const burst = await Promise.all(Array.from({ length: 60 }, () => twin.consume([limited])));
-    const admittedAfter = outcomes.filter((o) => o.admitted && o.started >= killedAt).length + burst.filter((r) => r.admitted).length;
+    const admittedAfter =
+      outcomes.filter((o) => o.admitted && o.started >= killedAt).length + burst.filter((r) => r.admitted).length;
     assert.equal(admittedAfter, 20);
     assert.equal(await countOf(store.redisKey(limited)), 20);
   });
@@ -221,9 +254,14 @@ describe("Redis store under faults", () => {
     const recorder: Recorder = { failures: [], availability: [] };
     const store = openStore(`redis://127.0.0.1:${port}`, recorder);
     const started = performance.now();
-    await assert.rejects(store.consume([{ key: "k", windowMs: 1_000, max: 1, partition: "p" }]), { message: "no connection to Redis" });
+    await assert.rejects(store.consume([{ key: "k", windowMs: 1_000, max: 1, partition: "p" }]), {
+      message: "no connection to Redis",
+    });
     assert.ok(performance.now() - started <= SETTLE_BOUND_MS);
-    await assert.rejects(store.refund({ keys: ["k"], token: "x" }), (err: unknown) => err instanceof RateLimitStoreError && err.operation === "refund");
+    await assert.rejects(
+      store.refund({ keys: ["k"], token: "x" }),
+      (err: unknown) => err instanceof RateLimitStoreError && err.operation === "refund",
+    );
     assert.equal(store.available, false);
 
     const late = await startRedisServer({ port });
@@ -247,7 +285,11 @@ rateLimit: {store: redis, redis: {url: "redis://127.0.0.1:${port}"}, failMode: F
 tools:
   - name: resume_execution
     limits: [{window: minute, max: 10}]`;
-    const closed = await decideToolCall(mcpPolicy(limits.replace("FAILMODE", "closed")), call("resume_execution"), store);
+    const closed = await decideToolCall(
+      mcpPolicy(limits.replace("FAILMODE", "closed")),
+      call("resume_execution"),
+      store,
+    );
     assert.equal(closed.decision, "rate_limited");
     assert.equal(closed.reason, "store_unavailable");
     assert.match(closed.message, /rate-limit store is unavailable.*\(no connection to Redis\)/);

@@ -13,7 +13,12 @@ import { RedisSlidingWindowStore, type RedisStoreOptions } from "../../sidecar/r
 import { parseRedisUrl } from "../../policy/ratelimit/redis-target.ts";
 import { describeStoreConformance } from "../../policy/ratelimit/store-conformance.testing.ts";
 import { caller } from "../../policy/testing.ts";
-import { RateLimitStoreError, type ConsumeResult, type LimitCheck, type Reservation } from "../../policy/ratelimit/store.ts";
+import {
+  RateLimitStoreError,
+  type ConsumeResult,
+  type LimitCheck,
+  type Reservation,
+} from "../../policy/ratelimit/store.ts";
 import { startRedisServer, type RedisServer } from "../support/redis.ts";
 
 let server: RedisServer;
@@ -57,7 +62,7 @@ describe("RedisSlidingWindowStore on one redis-server", () => {
     assert.equal(await server.cli("zcard", key), "1");
     const ttl = Number(await server.cli("pttl", key));
     assert.ok(ttl > 59_000 && ttl <= 61_000, `PTTL ${ttl}`);
-    assert.equal(await server.cli("zscore", key, String(result.reservation.token)) !== "", true);
+    assert.equal((await server.cli("zscore", key, String(result.reservation.token))) !== "", true);
   });
 
   test("tags keys with the policy's prefix when the partition is empty (policies with a global limit)", async () => {
@@ -74,7 +79,9 @@ describe("RedisSlidingWindowStore on one redis-server", () => {
     const result = await store.consume([{ key: "clock", windowMs: 60_000, max: 1, partition: "x" }]);
     const afterTime = redisMicros(await server.cli("time"));
     assert.ok(result.admitted);
-    const score = Number(await server.cli("zscore", result.reservation.keys[0] as string, String(result.reservation.token)));
+    const score = Number(
+      await server.cli("zscore", result.reservation.keys[0] as string, String(result.reservation.token)),
+    );
     assert.ok(score >= before && score <= afterTime, `${before} <= ${score} <= ${afterTime}`);
   });
 
@@ -108,7 +115,8 @@ describe("RedisSlidingWindowStore on one redis-server", () => {
         { key: "a", windowMs: 1_000, max: 1, partition: "alice" },
         { key: "b", windowMs: 1_000, max: 1, partition: "bob" },
       ]),
-      (err: unknown) => err instanceof RateLimitStoreError && err.operation === "consume" && /different partitions/.test(err.message),
+      (err: unknown) =>
+        err instanceof RateLimitStoreError && err.operation === "consume" && /different partitions/.test(err.message),
     );
     assert.equal(failures.length, 1);
   });
@@ -128,7 +136,10 @@ describe("RedisSlidingWindowStore on one redis-server", () => {
     }));
     const admissions = await Promise.all(
       calls.map(({ replica, grant }) =>
-        decideToolCall(compiled, { tool: "resume_execution", args: {}, caller: caller(grant) }, replica).then((a) => ({ grant, a })),
+        decideToolCall(compiled, { tool: "resume_execution", args: {}, caller: caller(grant) }, replica).then((a) => ({
+          grant,
+          a,
+        })),
       ),
     );
     for (const grant of ["alice", "bob"]) {
@@ -136,7 +147,12 @@ describe("RedisSlidingWindowStore on one redis-server", () => {
       assert.equal(mine.filter((x) => x.a.decision === "allowed").length, 25, grant);
       const limited = mine.filter((x) => x.a.decision === "rate_limited");
       assert.equal(limited.length, 125);
-      assert.ok(limited.every((x) => x.a.reason === "limit_exceeded" && (x.a.retryAfterSeconds ?? 0) > 50 && (x.a.retryAfterSeconds ?? 0) <= 60));
+      assert.ok(
+        limited.every(
+          (x) =>
+            x.a.reason === "limit_exceeded" && (x.a.retryAfterSeconds ?? 0) > 50 && (x.a.retryAfterSeconds ?? 0) <= 60,
+        ),
+      );
       const key = `${prefix}{${grant}}resume_execution/limits/0|grant|${grant}`;
       assert.equal(await server.cli("zcard", key), "25");
     }
@@ -145,7 +161,11 @@ describe("RedisSlidingWindowStore on one redis-server", () => {
     await Promise.all(allowed.map((x) => refundToolCall(x.a, replicas[0] as RedisSlidingWindowStore)));
     const again = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        decideToolCall(compiled, { tool: "resume_execution", args: {}, caller: caller("alice") }, replicas[i % 3] as RedisSlidingWindowStore),
+        decideToolCall(
+          compiled,
+          { tool: "resume_execution", args: {}, caller: caller("alice") },
+          replicas[i % 3] as RedisSlidingWindowStore,
+        ),
       ),
     );
     assert.equal(again.filter((a) => a.decision === "allowed").length, 3);
@@ -165,9 +185,11 @@ describe("RedisSlidingWindowStore on one redis-server", () => {
     const admissions = await Promise.all(
       Array.from({ length: 300 }, (_, i) => {
         const grant = grants[i % 3] as string;
-        return decideToolCall(compiled, { tool: `tool_${i % 7}`, args: {}, caller: caller(grant) }, replicas[i % 3] as RedisSlidingWindowStore).then(
-          (a) => ({ grant, a }),
-        );
+        return decideToolCall(
+          compiled,
+          { tool: `tool_${i % 7}`, args: {}, caller: caller(grant) },
+          replicas[i % 3] as RedisSlidingWindowStore,
+        ).then((a) => ({ grant, a }));
       }),
     );
     const allowed = admissions.filter((x) => x.a.decision === "allowed");
@@ -195,7 +217,13 @@ describe("RedisSlidingWindowStore on one redis-server", () => {
     type Step = { kind: "wait"; ms: number } | { kind: "call"; budgets: number[] } | { kind: "refund"; pick: number };
     const step: fc.Arbitrary<Step> = fc.oneof(
       { weight: 2, arbitrary: fc.record({ kind: fc.constant("wait" as const), ms: fc.integer({ min: 0, max: 400 }) }) },
-      { weight: 5, arbitrary: fc.record({ kind: fc.constant("call" as const), budgets: fc.shuffledSubarray([0, 1, 2], { minLength: 1 }) }) },
+      {
+        weight: 5,
+        arbitrary: fc.record({
+          kind: fc.constant("call" as const),
+          budgets: fc.shuffledSubarray([0, 1, 2], { minLength: 1 }),
+        }),
+      },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant("refund" as const), pick: fc.nat() }) },
     );
     await fc.assert(
@@ -224,7 +252,10 @@ describe("RedisSlidingWindowStore on one redis-server", () => {
           } else if (held.length > 0) {
             const [r] = held.splice(s.pick % held.length, 1);
             if (!r) continue;
-            const subset = (res: Reservation): Reservation => ({ keys: r.refundable.map((i) => res.keys[i] as string), token: res.token });
+            const subset = (res: Reservation): Reservation => ({
+              keys: r.refundable.map((i) => res.keys[i] as string),
+              token: res.token,
+            });
             memory.refund(subset(r.memory));
             await redisStore.refund(subset(r.redis));
             seen.refunds++;

@@ -31,15 +31,31 @@ interface Session {
   stream?: Dispatcher.ResponseData;
 }
 
-async function post(url: string, headers: Record<string, string>, body: unknown): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
-  const res = await agent.request({ origin: new URL(url).origin, path: new URL(url).pathname, method: "POST", headers: { "content-type": "application/json", accept: ACCEPT_BOTH, ...headers }, body: JSON.stringify(body) });
+async function post(
+  url: string,
+  headers: Record<string, string>,
+  body: unknown,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+  const res = await agent.request({
+    origin: new URL(url).origin,
+    path: new URL(url).pathname,
+    method: "POST",
+    headers: { "content-type": "application/json", accept: ACCEPT_BOTH, ...headers },
+    body: JSON.stringify(body),
+  });
   return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
 }
 
 async function openSession(url: string): Promise<Session> {
-  const init = await post(url, auth, { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "scale", version: "1" } } });
+  const init = await post(url, auth, {
+    jsonrpc: "2.0",
+    id: 0,
+    method: "initialize",
+    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "scale", version: "1" } },
+  });
   const id = init.headers["mcp-session-id"];
-  if (init.status !== 200 || typeof id !== "string") throw new Error(`initialize: ${init.status} ${init.text.slice(0, 200)}`);
+  if (init.status !== 200 || typeof id !== "string")
+    throw new Error(`initialize: ${init.status} ${init.text.slice(0, 200)}`);
   const headers = { ...auth, "mcp-session-id": id, "mcp-protocol-version": "2025-06-18" };
   await post(url, headers, { jsonrpc: "2.0", method: "notifications/initialized" });
   return { headers };
@@ -47,11 +63,18 @@ async function openSession(url: string): Promise<Session> {
 
 async function openSessions(url: string, n: number): Promise<Session[]> {
   const sessions: Session[] = [];
-  for (let i = 0; i < n; i += 100) sessions.push(...(await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => openSession(url)))));
+  for (let i = 0; i < n; i += 100)
+    sessions.push(...(await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => openSession(url)))));
   return sessions;
 }
 
-const call = (url: string, session: Session, id: number) => post(url, session.headers, { jsonrpc: "2.0", id, method: "tools/call", params: { name: "list_namespaces", arguments: {} } });
+const call = (url: string, session: Session, id: number) =>
+  post(url, session.headers, {
+    jsonrpc: "2.0",
+    id,
+    method: "tools/call",
+    params: { name: "list_namespaces", arguments: {} },
+  });
 
 async function heapUsed(sidecar: SidecarProcess): Promise<number> {
   return (await sidecar.metric("nodejs_heap_size_used_bytes")) ?? Number.NaN;
@@ -65,7 +88,12 @@ describe("1,000 concurrent sessions through a sidecar process", { timeout: 300_0
   before(async () => {
     upstream = await startKestraDouble({ answers: "sse" });
     const files = sidecarFiles(mcpPolicy("default: allow"));
-    sidecar = await startSidecarProcess({ policy: files.policy, apiKeys: files.apiKeys, upstream: upstream.url, args: ["--max-sessions", String(SESSIONS)] });
+    sidecar = await startSidecarProcess({
+      policy: files.policy,
+      apiKeys: files.apiKeys,
+      upstream: upstream.url,
+      args: ["--max-sessions", String(SESSIONS)],
+    });
   });
   after(async () => {
     for (const s of sessions) s.stream?.body.destroy();
@@ -83,13 +111,30 @@ describe("1,000 concurrent sessions through a sidecar process", { timeout: 300_0
 
     sessions.push(...(await openSessions(sidecar.url, SESSIONS)));
     for (const s of sessions) {
-      s.stream = await agent.request({ origin: new URL(sidecar.url).origin, path: new URL(sidecar.url).pathname, method: "GET", headers: { ...s.headers, accept: "text/event-stream" } });
+      s.stream = await agent.request({
+        origin: new URL(sidecar.url).origin,
+        path: new URL(sidecar.url).pathname,
+        method: "GET",
+        headers: { ...s.headers, accept: "text/event-stream" },
+      });
       assert.equal(s.stream.statusCode, 200);
     }
     const answers = await Promise.all(sessions.map((s, i) => call(sidecar.url, s, i + 1)));
-    const failed = answers.filter((a) => a.status !== 200 || messagesOf(a).some((m) => "error" in m || (m.result as { isError?: boolean } | undefined)?.isError));
-    assert.equal(failed.length, 0, `${failed.length} calls failed, e.g. ${failed[0]?.status} ${failed[0]?.text.slice(0, 200)}`);
-    assert.equal(await sidecar.metric("mcp_warden_sessions"), SESSIONS, "the warm-up session was forgotten to make room");
+    const failed = answers.filter(
+      (a) =>
+        a.status !== 200 ||
+        messagesOf(a).some((m) => "error" in m || (m.result as { isError?: boolean } | undefined)?.isError),
+    );
+    assert.equal(
+      failed.length,
+      0,
+      `${failed.length} calls failed, e.g. ${failed[0]?.status} ${failed[0]?.text.slice(0, 200)}`,
+    );
+    assert.equal(
+      await sidecar.metric("mcp_warden_sessions"),
+      SESSIONS,
+      "the warm-up session was forgotten to make room",
+    );
     const loaded = { rss: sidecar.rssBytes(), heap: await heapUsed(sidecar) };
 
     const growth = loaded.rss - idle.rss;
@@ -98,20 +143,35 @@ describe("1,000 concurrent sessions through a sidecar process", { timeout: 300_0
         `RSS ${(loaded.rss / MiB).toFixed(0)} MiB (+${(growth / MiB).toFixed(0)} MiB, ${(growth / SESSIONS / 1024).toFixed(0)} KiB per session), heap ${(loaded.heap / MiB).toFixed(0)} MiB`,
     );
     assert.ok(growth <= RSS_GROWTH_BOUND, `RSS grew by ${(growth / MiB).toFixed(0)} MiB`);
-    assert.ok(loaded.heap - idle.heap <= HEAP_GROWTH_BOUND, `heap used grew by ${((loaded.heap - idle.heap) / MiB).toFixed(0)} MiB`);
+    assert.ok(
+      loaded.heap - idle.heap <= HEAP_GROWTH_BOUND,
+      `heap used grew by ${((loaded.heap - idle.heap) / MiB).toFixed(0)} MiB`,
+    );
   });
 
   it("keeps the session table at --max-sessions, forgetting the least recently used", async (t) => {
     // Use the sessions one after another, so their recency is their order.
-    for (const [i, s] of sessions.entries()) assert.equal((await post(sidecar.url, s.headers, { jsonrpc: "2.0", id: `ping-${i}`, method: "ping" })).status, 200);
+    for (const [i, s] of sessions.entries())
+      assert.equal(
+        (await post(sidecar.url, s.headers, { jsonrpc: "2.0", id: `ping-${i}`, method: "ping" })).status,
+        200,
+      );
     const more = await openSessions(sidecar.url, SESSIONS / 2);
     assert.equal(await sidecar.metric("mcp_warden_sessions"), SESSIONS);
     const upstreamRequests = upstream.requests.length;
     const oldest = await Promise.all(sessions.slice(0, SESSIONS / 2).map((s, i) => call(sidecar.url, s, 10_000 + i)));
     assert.deepEqual([...new Set(oldest.map((a) => a.status))], [404], "the first 500 sessions were forgotten");
     assert.equal(upstream.requests.length, upstreamRequests, "and their calls never reached the upstream");
-    const newest = await Promise.all([...sessions.slice(SESSIONS / 2), ...more].map((s, i) => call(sidecar.url, s, 20_000 + i)));
-    assert.deepEqual([...new Set(newest.map((a) => a.status))], [200], `the 1,000 most recently used still work: ${JSON.stringify(sidecar.logLines.filter((l) => l.level === "warn").slice(0, 3))}`);
-    t.diagnostic(`RSS after ${SESSIONS * 1.5} sessions: ${(sidecar.rssBytes() / MiB).toFixed(0)} MiB, heap ${((await heapUsed(sidecar)) / MiB).toFixed(0)} MiB`);
+    const newest = await Promise.all(
+      [...sessions.slice(SESSIONS / 2), ...more].map((s, i) => call(sidecar.url, s, 20_000 + i)),
+    );
+    assert.deepEqual(
+      [...new Set(newest.map((a) => a.status))],
+      [200],
+      `the 1,000 most recently used still work: ${JSON.stringify(sidecar.logLines.filter((l) => l.level === "warn").slice(0, 3))}`,
+    );
+    t.diagnostic(
+      `RSS after ${SESSIONS * 1.5} sessions: ${(sidecar.rssBytes() / MiB).toFixed(0)} MiB, heap ${((await heapUsed(sidecar)) / MiB).toFixed(0)} MiB`,
+    );
   });
 });

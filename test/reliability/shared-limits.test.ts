@@ -51,7 +51,16 @@ for (const kind of ["redis-server", "3-master Redis Cluster"] as const) {
       }
       const files = sidecarFiles(POLICY);
       // The URL arrives as the injector passes a Secret's key: MCP_WARDEN_REDIS_URL.
-      sidecars = await Promise.all([0, 1, 2].map(() => startSidecarProcess({ policy: files.policy, apiKeys: files.apiKeys, upstream: upstream.url, env: { MCP_WARDEN_REDIS_URL: url } })));
+      sidecars = await Promise.all(
+        [0, 1, 2].map(() =>
+          startSidecarProcess({
+            policy: files.policy,
+            apiKeys: files.apiKeys,
+            upstream: upstream.url,
+            env: { MCP_WARDEN_REDIS_URL: url },
+          }),
+        ),
+      );
     });
     after(async () => {
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
@@ -63,7 +72,13 @@ for (const kind of ["redis-server", "3-master Redis Cluster"] as const) {
     it(`admits exactly ${LIMIT} of ${CALLS / 2} concurrent calls per caller, and metrics and audit lines agree`, async (t) => {
       // One session per caller per sidecar, 50 calls in flight on each: 300 at once.
       const sessions = await Promise.all(
-        sidecars.flatMap((s, i) => GRANTS.map(async (grant) => ({ sidecar: i, grant, client: await connectClient(s.url, KEYS[grant], `${grant}-${i}`) }))),
+        sidecars.flatMap((s, i) =>
+          GRANTS.map(async (grant) => ({
+            sidecar: i,
+            grant,
+            client: await connectClient(s.url, KEYS[grant], `${grant}-${i}`),
+          })),
+        ),
       );
       clients.push(...sessions.map((s) => s.client));
       const perSession = CALLS / sessions.length;
@@ -72,7 +87,10 @@ for (const kind of ["redis-server", "3-master Redis Cluster"] as const) {
       const seen: Seen[] = await Promise.all(
         Array.from({ length: perSession }, (_, n) => n).flatMap((n) =>
           sessions.map(async ({ sidecar, grant, client }) => {
-            const result = await client.callTool({ name: "resume_execution", arguments: { execution_ids: [`${grant}-${sidecar}-${n}`] } });
+            const result = await client.callTool({
+              name: "resume_execution",
+              arguments: { execution_ids: [`${grant}-${sidecar}-${n}`] },
+            });
             return { sidecar, grant, outcome: outcomeOf(result) };
           }),
         ),
@@ -81,7 +99,10 @@ for (const kind of ["redis-server", "3-master Redis Cluster"] as const) {
       for (const grant of GRANTS) {
         const mine = seen.filter((s) => s.grant === grant);
         assert.deepEqual(tally(mine.map((s) => s.outcome)), { allowed: LIMIT, rate_limited: CALLS / 2 - LIMIT }, grant);
-        const reached = upstream.calls.filter((c) => c.tool === "resume_execution" && String((c.arguments.execution_ids as string[])[0]).startsWith(`${grant}-`));
+        const reached = upstream.calls.filter(
+          (c) =>
+            c.tool === "resume_execution" && String((c.arguments.execution_ids as string[])[0]).startsWith(`${grant}-`),
+        );
         assert.equal(reached.length, LIMIT, `calls of ${grant} that reached the upstream`);
       }
       assert.equal(upstream.calls.filter((c) => c.tool === "resume_execution").length, 2 * LIMIT);
@@ -89,19 +110,51 @@ for (const kind of ["redis-server", "3-master Redis Cluster"] as const) {
       // Each sidecar's metrics and audit lines say what its own clients saw.
       for (const [i, sidecar] of sidecars.entries()) {
         const mine = seen.filter((s) => s.sidecar === i);
-        const expected = { allowed: mine.filter((s) => s.outcome === "allowed").length, rate_limited: mine.filter((s) => s.outcome === "rate_limited").length };
+        const expected = {
+          allowed: mine.filter((s) => s.outcome === "allowed").length,
+          rate_limited: mine.filter((s) => s.outcome === "rate_limited").length,
+        };
         for (const decision of ["allowed", "rate_limited"] as const) {
-          const labels = { tool: "resume_execution", decision, reason: decision === "allowed" ? "rule_allowed" : "limit_exceeded" };
-          assert.equal((await sidecar.metricSum("mcp_warden_tool_calls_total", labels)), expected[decision], `sidecar ${i}: ${decision} in tool_calls_total`);
+          const labels = {
+            tool: "resume_execution",
+            decision,
+            reason: decision === "allowed" ? "rule_allowed" : "limit_exceeded",
+          };
+          assert.equal(
+            await sidecar.metricSum("mcp_warden_tool_calls_total", labels),
+            expected[decision],
+            `sidecar ${i}: ${decision} in tool_calls_total`,
+          );
         }
-        assert.equal(await sidecar.metricSum("mcp_warden_rate_limit_store_errors_total"), 0, `sidecar ${i}: no store errors`);
-        await eventually(() => sidecar.auditLines.filter((l) => l.tool === "resume_execution").length === perSession * GRANTS.length, `sidecar ${i}'s audit lines`);
+        assert.equal(
+          await sidecar.metricSum("mcp_warden_rate_limit_store_errors_total"),
+          0,
+          `sidecar ${i}: no store errors`,
+        );
+        await eventually(
+          () => sidecar.auditLines.filter((l) => l.tool === "resume_execution").length === perSession * GRANTS.length,
+          `sidecar ${i}'s audit lines`,
+        );
         for (const grant of GRANTS) {
-          const lines = sidecar.auditLines.filter((l) => l.tool === "resume_execution" && (l.caller as { grant: string }).grant === `apikey:${grant}`);
+          const lines = sidecar.auditLines.filter(
+            (l) => l.tool === "resume_execution" && (l.caller as { grant: string }).grant === `apikey:${grant}`,
+          );
           const clientView = tally(mine.filter((s) => s.grant === grant).map((s) => s.outcome));
-          assert.deepEqual(tally(lines.map((l) => String(l.decision))), clientView, `sidecar ${i}, ${grant}: audit lines`);
-          assert.ok(lines.filter((l) => l.decision === "allowed").every((l) => l.forwarded === true && l.upstreamOutcome === "ok" && l.refunded === false));
-          assert.ok(lines.filter((l) => l.decision === "rate_limited").every((l) => l.forwarded === false && l.reason === "limit_exceeded"));
+          assert.deepEqual(
+            tally(lines.map((l) => String(l.decision))),
+            clientView,
+            `sidecar ${i}, ${grant}: audit lines`,
+          );
+          assert.ok(
+            lines
+              .filter((l) => l.decision === "allowed")
+              .every((l) => l.forwarded === true && l.upstreamOutcome === "ok" && l.refunded === false),
+          );
+          assert.ok(
+            lines
+              .filter((l) => l.decision === "rate_limited")
+              .every((l) => l.forwarded === false && l.reason === "limit_exceeded"),
+          );
         }
       }
 
@@ -114,8 +167,14 @@ for (const kind of ["redis-server", "3-master Redis Cluster"] as const) {
         for (const key of keys) holders.push(`${key} on :${node.port}`);
       }
       assert.deepEqual([...budgets.values()], [LIMIT, LIMIT], JSON.stringify([...budgets]));
-      for (const grant of GRANTS) assert.ok([...budgets.keys()].some((k) => k.includes(`{apikey:${grant}}`) && k.endsWith(`|grant|apikey:${grant}`)), `a budget for ${grant}`);
-      const perSidecar = sidecars.map((_, i) => tally(seen.filter((s) => s.sidecar === i && s.outcome === "allowed").map((s) => s.grant)));
+      for (const grant of GRANTS)
+        assert.ok(
+          [...budgets.keys()].some((k) => k.includes(`{apikey:${grant}}`) && k.endsWith(`|grant|apikey:${grant}`)),
+          `a budget for ${grant}`,
+        );
+      const perSidecar = sidecars.map((_, i) =>
+        tally(seen.filter((s) => s.sidecar === i && s.outcome === "allowed").map((s) => s.grant)),
+      );
       t.diagnostic(`admitted per sidecar: ${JSON.stringify(perSidecar)}; budgets: ${holders.join(", ")}`);
     });
   });

@@ -30,7 +30,12 @@ for (const answers of ["sse", "json"] as const) {
     before(async () => {
       upstream = await startControllableServer({ answers });
       const files = sidecarFiles(mcpPolicy("default: allow"));
-      sidecar = await startSidecarProcess({ policy: files.policy, apiKeys: files.apiKeys, upstream: upstream.url, args: ["--shutdown-grace", "20s"] });
+      sidecar = await startSidecarProcess({
+        policy: files.policy,
+        apiKeys: files.apiKeys,
+        upstream: upstream.url,
+        args: ["--shutdown-grace", "20s"],
+      });
     });
     after(async () => {
       await sidecar?.stop();
@@ -38,7 +43,11 @@ for (const answers of ["sse", "json"] as const) {
     });
 
     it("answers everything sent before the signal, refuses what comes after cleanly, and exits 0", async (t) => {
-      const load = await startCallLoad({ targets: [{ url: sidecar.url, key: KEYS.alice }], workers: WORKERS, call: () => ({ name: "sleep", arguments: { ms: CALL_MS } }) });
+      const load = await startCallLoad({
+        targets: [{ url: sidecar.url, key: KEYS.alice }],
+        workers: WORKERS,
+        call: () => ({ name: "sleep", arguments: { ms: CALL_MS } }),
+      });
       const port = Number(new URL(sidecar.url).port);
       let records;
       let status;
@@ -74,20 +83,29 @@ for (const answers of ["sse", "json"] as const) {
         // leaves room for workers between two calls on a loaded machine.
         const stillInFlight = before.length - settledBefore;
         assert.ok(stillInFlight >= WORKERS / 4, `only ${stillInFlight} calls were in flight when SIGTERM came`);
-        const lost = before.filter((r) => r.status !== 200 || r.outcome !== "allowed" || r.text !== `slept ${CALL_MS} ms`);
+        const lost = before.filter(
+          (r) => r.status !== 200 || r.outcome !== "allowed" || r.text !== `slept ${CALL_MS} ms`,
+        );
         assert.deepEqual(lost.slice(0, 3), [], `${lost.length} calls sent before SIGTERM got no full answer`);
         const unclean = afterSignal.filter((r) => !(r.status === 200 && r.outcome === "allowed") && !refusedCleanly(r));
         assert.deepEqual(unclean.slice(0, 3), [], `${unclean.length} calls after SIGTERM ended uncleanly`);
         const answered = records.filter((r) => r.status === 200 && r.outcome === "allowed").length;
         assert.equal(upstream.slept, answered, "every call the upstream finished was answered, and only those");
-        assert.equal(sidecar.auditLines.filter((l) => l.tool === "sleep").length, answered, "every answered call has its audit line");
+        assert.equal(
+          sidecar.auditLines.filter((l) => l.tool === "sleep").length,
+          answered,
+          "every answered call has its audit line",
+        );
       } finally {
         await load.stop().catch(() => undefined);
       }
       assert.equal(refusedNew, "ECONNREFUSED");
       assert.deepEqual(status, { code: 0, signal: null });
       assert.ok(sidecar.logLines.some((l) => l.msg === "sidecar stopped"));
-      assert.equal(sidecar.logLines.some((l) => String(l.msg).startsWith("shutdown grace period over")), false);
+      assert.equal(
+        sidecar.logLines.some((l) => String(l.msg).startsWith("shutdown grace period over")),
+        false,
+      );
     });
   });
 }

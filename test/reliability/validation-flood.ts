@@ -20,13 +20,36 @@ export const KINDS: Kind[] = [
   { kind: "email 8 KB", args: { ms: 0, email: "a@" + "a.".repeat(4_000) + "-" }, outcome: "denied" },
   { kind: "hostname 8 KB", args: { ms: 0, host: "a-".repeat(4_000) + "!" }, outcome: "denied" },
   { kind: "uri 8 KB", args: { ms: 0, site: "a:" + "/a".repeat(4_000) + " " }, outcome: "denied" },
-  { kind: "date-time 8 KB", args: { ms: 0, when: "2024-01-01T00:00:00." + "1".repeat(8_000) + "Q" }, outcome: "denied" },
+  {
+    kind: "date-time 8 KB",
+    args: { ms: 0, when: "2024-01-01T00:00:00." + "1".repeat(8_000) + "Q" },
+    outcome: "denied",
+  },
   // (a+)+ against a's and one '!' is exponential on a backtracking engine; linear on RE2.
   { kind: "pattern 60 KB", args: { ms: 0, name: "a".repeat(60_000) + "!" }, outcome: "denied" },
   { kind: "pattern 100 KB", args: { ms: 0, name: "a".repeat(100_000) + "!" }, outcome: "denied" },
-  { kind: "uniqueItems 8,000 distinct strings", args: { ms: 0, tags: Array.from({ length: 8_000 }, (_, i) => `t${i}`) }, outcome: "allowed" },
-  { kind: "uniqueItems with a duplicate", args: { ms: 0, tags: [...Array.from({ length: 8_000 }, (_, i) => `t${i}`), "t0"] }, outcome: "denied" },
-  { kind: "well-formed", args: { ms: 0, url: "https://example.com/a", email: "a@example.com", host: "example.com", when: "2024-02-29T12:00:00Z", name: "abc" }, outcome: "allowed" },
+  {
+    kind: "uniqueItems 8,000 distinct strings",
+    args: { ms: 0, tags: Array.from({ length: 8_000 }, (_, i) => `t${i}`) },
+    outcome: "allowed",
+  },
+  {
+    kind: "uniqueItems with a duplicate",
+    args: { ms: 0, tags: [...Array.from({ length: 8_000 }, (_, i) => `t${i}`), "t0"] },
+    outcome: "denied",
+  },
+  {
+    kind: "well-formed",
+    args: {
+      ms: 0,
+      url: "https://example.com/a",
+      email: "a@example.com",
+      host: "example.com",
+      when: "2024-02-29T12:00:00Z",
+      name: "abc",
+    },
+    outcome: "allowed",
+  },
 ];
 
 /** Every worker goes through every kind, shifted so that different kinds are in flight together. */
@@ -46,7 +69,11 @@ export interface FloodRecord {
 
 if (import.meta.main) {
   const [url, key, ms, workers] = process.argv.slice(2);
-  const load = await startCallLoad({ targets: [{ url: url as string, key: key as string }], workers: Number(workers), call: (n, worker) => ({ name: "sleep", arguments: kindOf(n, worker).args }) });
+  const load = await startCallLoad({
+    targets: [{ url: url as string, key: key as string }],
+    workers: Number(workers),
+    call: (n, worker) => ({ name: "sleep", arguments: kindOf(n, worker).args }),
+  });
   await new Promise((resolve) => setTimeout(resolve, Number(ms)));
   const records = await load.stop();
   // Each worker's records are in its call order, so the n-th record of a worker is its n-th call.
@@ -54,7 +81,15 @@ if (import.meta.main) {
   for (const r of records) {
     const n = seen.get(r.worker) ?? 0;
     seen.set(r.worker, n + 1);
-    const line: FloodRecord = { worker: r.worker, n, kind: kindOf(n, r.worker).kind, status: r.status, outcome: r.outcome, reason: r.reason, text: r.text.slice(0, 200) };
+    const line: FloodRecord = {
+      worker: r.worker,
+      n,
+      kind: kindOf(n, r.worker).kind,
+      status: r.status,
+      outcome: r.outcome,
+      reason: r.reason,
+      text: r.text.slice(0, 200),
+    };
     process.stdout.write(JSON.stringify(line) + "\n");
   }
 }

@@ -69,7 +69,9 @@ function startProbes(adminUrl: string): { stop(): Promise<number[]> } {
     { eval: true, workerData: { url: `${adminUrl}/healthz`, every: PROBE_EVERY_MS } },
   );
   const result = new Promise<number[]>((resolve, reject) => {
-    worker.once("message", (message: number[] | { error: string }) => (Array.isArray(message) ? resolve(message) : reject(new Error(message.error))));
+    worker.once("message", (message: number[] | { error: string }) =>
+      Array.isArray(message) ? resolve(message) : reject(new Error(message.error)),
+    );
     worker.once("error", reject);
   });
   return {
@@ -85,7 +87,9 @@ function startProbes(adminUrl: string): { stop(): Promise<number[]> } {
 /** Runs the flood in a child process at a lower priority (nice 10), so the test's own callers yield
  * the CPU to the sidecar and the probes; resolves with what every call got. */
 function flood(url: string): Promise<FloodRecord[]> {
-  const child = spawn(process.execPath, [FLOOD, url, KEYS.alice, String(FLOOD_MS), String(WORKERS)], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [FLOOD, url, KEYS.alice, String(FLOOD_MS), String(WORKERS)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   setPriority(child.pid as number, 10);
   let stdout = "";
   let stderr = "";
@@ -94,7 +98,14 @@ function flood(url: string): Promise<FloodRecord[]> {
   return new Promise((resolve, reject) => {
     child.once("exit", (code) => {
       if (code !== 0) reject(new Error(`the flood exited ${code}:\n${stderr.slice(-2000)}`));
-      else resolve(stdout.trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as FloodRecord));
+      else
+        resolve(
+          stdout
+            .trim()
+            .split("\n")
+            .filter((l) => l !== "")
+            .map((l) => JSON.parse(l) as FloodRecord),
+        );
     });
   });
 }
@@ -105,7 +116,12 @@ describe("validation cannot stall the sidecar", { timeout: 60_000 }, () => {
   before(async () => {
     upstream = await startControllableServer({ answers: "json" });
     const files = sidecarFiles(POLICY);
-    sidecar = await startSidecarProcess({ policy: files.policy, apiKeys: files.apiKeys, upstream: upstream.url, discardAudit: true });
+    sidecar = await startSidecarProcess({
+      policy: files.policy,
+      apiKeys: files.apiKeys,
+      upstream: upstream.url,
+      discardAudit: true,
+    });
   });
   after(async () => {
     await sidecar?.stop();
@@ -126,7 +142,10 @@ describe("validation cannot stall the sidecar", { timeout: 60_000 }, () => {
       worstOf.push(worst);
       if (worst < LIVENESS_MS) break;
     }
-    assert.ok(Math.min(...worstOf) < LIVENESS_MS, `the slowest /healthz took ${worstOf.map((w) => `${w.toFixed(1)} ms`).join(", then ")}`);
+    assert.ok(
+      Math.min(...worstOf) < LIVENESS_MS,
+      `the slowest /healthz took ${worstOf.map((w) => `${w.toFixed(1)} ms`).join(", then ")}`,
+    );
   });
 
   async function floodOnce(t: { diagnostic(message: string): void }, attempt: number): Promise<number> {
@@ -138,7 +157,8 @@ describe("validation cannot stall the sidecar", { timeout: 60_000 }, () => {
     const expected = new Map(KINDS.map((k) => [k.kind, k.outcome]));
     const wrong = records.filter((r) => !decidedAs(r, expected.get(r.kind) as "allowed" | "denied"));
     const perKind = new Map<string, string[]>();
-    for (const r of records) perKind.set(r.kind, [...(perKind.get(r.kind) ?? []), r.reason ? `${r.outcome}/${r.reason}` : r.outcome]);
+    for (const r of records)
+      perKind.set(r.kind, [...(perKind.get(r.kind) ?? []), r.reason ? `${r.outcome}/${r.reason}` : r.outcome]);
     const worst = Math.max(...latencies);
     const sorted = [...latencies].sort((a, b) => a - b);
     t.diagnostic(
@@ -147,18 +167,46 @@ describe("validation cannot stall the sidecar", { timeout: 60_000 }, () => {
         [...perKind].map(([kind, outcomes]) => `${kind}: ${JSON.stringify(tally(outcomes))}`).join("; "),
     );
     assert.deepEqual(wrong.slice(0, 5), [], `${wrong.length} calls were not decided as expected`);
-    assert.ok(records.length >= KINDS.length * WORKERS, `only ${records.length} calls were made: the flood did not flood`);
-    assert.ok(latencies.length >= FLOOD_MS / (PROBE_EVERY_MS + LIVENESS_MS), `only ${latencies.length} probes were answered`);
+    assert.ok(
+      records.length >= KINDS.length * WORKERS,
+      `only ${records.length} calls were made: the flood did not flood`,
+    );
+    assert.ok(
+      latencies.length >= FLOOD_MS / (PROBE_EVERY_MS + LIVENESS_MS),
+      `only ${latencies.length} probes were answered`,
+    );
     return worst;
   }
 });
 
 describe("a sidecar refuses a policy whose schemas could stall it", { timeout: 60_000 }, () => {
   it("exits 1 at startup, naming the field", async () => {
-    const files = sidecarFiles(mcpPolicy("tools:\n  - name: a\n    arguments: {type: object, properties: {ids: {type: array, uniqueItems: true}}}"));
-    const run = await runPeer(process.execPath, [CLI, "sidecar", "--policy", files.policy, "--upstream", "http://127.0.0.1:9/mcp", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"], { timeoutMs: 30_000 });
+    const files = sidecarFiles(
+      mcpPolicy(
+        "tools:\n  - name: a\n    arguments: {type: object, properties: {ids: {type: array, uniqueItems: true}}}",
+      ),
+    );
+    const run = await runPeer(
+      process.execPath,
+      [
+        CLI,
+        "sidecar",
+        "--policy",
+        files.policy,
+        "--upstream",
+        "http://127.0.0.1:9/mcp",
+        "--listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
+      ],
+      { timeoutMs: 30_000 },
+    );
     assert.equal(run.code, 1);
-    assert.match(run.stderr, /is invalid\n {2}spec\.tools\[0\]\.arguments\.properties\.ids\.uniqueItems: uniqueItems needs items declared scalar/);
+    assert.match(
+      run.stderr,
+      /is invalid\n {2}spec\.tools\[0\]\.arguments\.properties\.ids\.uniqueItems: uniqueItems needs items declared scalar/,
+    );
   });
 });
 

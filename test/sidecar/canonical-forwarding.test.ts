@@ -17,12 +17,25 @@ interface Received {
 type Answer = { status: number; headers: Record<string, string>; body: string | Buffer };
 type Script = (message: Record<string, unknown>) => Answer | Promise<Answer>;
 
-const json = (value: unknown, headers: Record<string, string> = {}): Answer => ({ status: 200, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(value) });
-const result = (id: unknown, value: unknown = { content: [{ type: "text", text: "ran" }] }) => ({ jsonrpc: "2.0", id, result: value });
+const json = (value: unknown, headers: Record<string, string> = {}): Answer => ({
+  status: 200,
+  headers: { "content-type": "application/json", ...headers },
+  body: JSON.stringify(value),
+});
+const result = (id: unknown, value: unknown = { content: [{ type: "text", text: "ran" }] }) => ({
+  jsonrpc: "2.0",
+  id,
+  result: value,
+});
 const echo: Script = (m) => (m.id === undefined ? { status: 202, headers: {}, body: "" } : json(result(m.id)));
 
 /** An upstream that records each request and answers as the current script says. */
-async function scriptedUpstream(): Promise<{ url: string; received: Received[]; script: { current: Script }; server: Server }> {
+async function scriptedUpstream(): Promise<{
+  url: string;
+  received: Received[];
+  script: { current: Script };
+  server: Server;
+}> {
   const received: Received[] = [];
   const script = { current: echo };
   const server = createServer((req, res) => {
@@ -31,7 +44,9 @@ async function scriptedUpstream(): Promise<{ url: string; received: Received[]; 
     req.on("end", () => {
       const body = Buffer.concat(chunks).toString("utf8");
       received.push({ headers: req.headers, body });
-      void Promise.resolve(script.current(JSON.parse(body) as Record<string, unknown>)).then((answer) => res.writeHead(answer.status, answer.headers).end(answer.body));
+      void Promise.resolve(script.current(JSON.parse(body) as Record<string, unknown>)).then((answer) =>
+        res.writeHead(answer.status, answer.headers).end(answer.body),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -58,20 +73,35 @@ describe("canonical forwarding and minted ids (scripted upstream)", () => {
   });
 
   it("sends the decided message re-serialised, under a minted id, as application/json; the client gets its own id back", async () => {
-    const body = '{ "jsonrpc" : "2.0", "id" : "call-1", "method" : "tools/call",\n "params" : { "name" : "echo", "arguments" : { "text" : "\\u0068i \\u00e9", "n" : 1.50 }, "extra": {"kept": true} } }';
-    const answer = await rawPost(proxy.sidecar.url, body, { ...auth, "content-type": "application/json; charset=utf-8" });
+    const body =
+      '{ "jsonrpc" : "2.0", "id" : "call-1", "method" : "tools/call",\n "params" : { "name" : "echo", "arguments" : { "text" : "\\u0068i \\u00e9", "n" : 1.50 }, "extra": {"kept": true} } }';
+    const answer = await rawPost(proxy.sidecar.url, body, {
+      ...auth,
+      "content-type": "application/json; charset=utf-8",
+    });
     const sent = upstream.received[0] as Received;
     const message = JSON.parse(sent.body) as Record<string, unknown>;
     assert.equal(typeof message.id, "number", "the upstream sees the sidecar's id, not the client's");
-    assert.equal(sent.body, JSON.stringify({ jsonrpc: "2.0", id: message.id, method: "tools/call", params: { name: "echo", arguments: { text: "hi é", n: 1.5 }, extra: { kept: true } } }));
+    assert.equal(
+      sent.body,
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: message.id,
+        method: "tools/call",
+        params: { name: "echo", arguments: { text: "hi é", n: 1.5 }, extra: { kept: true } },
+      }),
+    );
     assert.equal(sent.headers["content-type"], "application/json", "the client's parameters never cross");
     assert.equal(sent.headers["content-encoding"], undefined);
     assert.deepEqual(messagesOf(answer), [result("call-1")]);
   });
 
-  it("gives 1001 and \"1001\" different ids upstream, so no upstream can alias them", async () => {
+  it('gives 1001 and "1001" different ids upstream, so no upstream can alias them', async () => {
     const session = { ...auth };
-    const [a, b] = await Promise.all([rawPost(proxy.sidecar.url, toolCall(1001, "echo"), session), rawPost(proxy.sidecar.url, toolCall("1001", "echo"), session)]);
+    const [a, b] = await Promise.all([
+      rawPost(proxy.sidecar.url, toolCall(1001, "echo"), session),
+      rawPost(proxy.sidecar.url, toolCall("1001", "echo"), session),
+    ]);
     const ids = upstream.received.map((r) => (JSON.parse(r.body) as { id: unknown }).id);
     assert.equal(new Set(ids.map(String)).size, 2, `distinct upstream ids: ${JSON.stringify(ids)}`);
     assert.ok(ids.every((id) => id !== 1001 && id !== "1001"));
@@ -80,7 +110,8 @@ describe("canonical forwarding and minted ids (scripted upstream)", () => {
   });
 
   it("drops an answer whose id was not minted for its stream, and answers the request itself", async () => {
-    upstream.script.current = (m) => json(result(typeof m.id === "number" ? m.id + 1 : 0, { tools: [{ name: "secret_tool" }] }));
+    upstream.script.current = (m) =>
+      json(result(typeof m.id === "number" ? m.id + 1 : 0, { tools: [{ name: "secret_tool" }] }));
     const answer = await rawPost(proxy.sidecar.url, toolCall(7, "echo"), auth);
     const [message] = messagesOf(answer);
     assert.equal(message?.id, 7);
@@ -103,8 +134,22 @@ describe("canonical forwarding and minted ids (scripted upstream)", () => {
 
   it("refuses answers it cannot read: encoded, unparseable, or of another media type", async () => {
     const cases: [string, Script][] = [
-      ["gzip", (m) => ({ status: 200, headers: { "content-type": "application/json", "content-encoding": "gzip" }, body: gzipSync(JSON.stringify(result(m.id, { tools: [{ name: "secret_tool" }] }))) })],
-      ["unparseable", () => ({ status: 200, headers: { "content-type": "application/json" }, body: '{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"secret_tool"}]' })],
+      [
+        "gzip",
+        (m) => ({
+          status: 200,
+          headers: { "content-type": "application/json", "content-encoding": "gzip" },
+          body: gzipSync(JSON.stringify(result(m.id, { tools: [{ name: "secret_tool" }] }))),
+        }),
+      ],
+      [
+        "unparseable",
+        () => ({
+          status: 200,
+          headers: { "content-type": "application/json" },
+          body: '{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"secret_tool"}]',
+        }),
+      ],
       ["text/plain", () => ({ status: 200, headers: { "content-type": "text/plain" }, body: "secret_tool" })],
     ];
     for (const [name, script] of cases) {
@@ -129,18 +174,30 @@ describe("canonical forwarding and minted ids (scripted upstream)", () => {
     const call = rawPost(proxy.sidecar.url, toolCall("slow", "echo"), auth);
     while (upstream.received.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
     const minted = (JSON.parse((upstream.received[0] as Received).body) as { id: number }).id;
-    const cancel = await rawPost(proxy.sidecar.url, { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: "slow", reason: "user" } }, auth);
+    const cancel = await rawPost(
+      proxy.sidecar.url,
+      { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: "slow", reason: "user" } },
+      auth,
+    );
     assert.equal(cancel.status, 202);
     assert.equal(await cancellation, minted, "the upstream is told to cancel the request it knows");
     await call;
-    const late = await rawPost(proxy.sidecar.url, { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: "slow" } }, auth);
+    const late = await rawPost(
+      proxy.sidecar.url,
+      { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: "slow" } },
+      auth,
+    );
     assert.equal(late.status, 202);
     assert.equal(upstream.received.length, 2, "a cancellation of nothing outstanding is not sent");
   });
 
   it("refuses a number every server would not read alike, before anything is sent", async () => {
     for (const n of ["1152921504606847000", "9007199254740993", "1e400"]) {
-      const answer = await rawPost(proxy.sidecar.url, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"n":${n}}}}`, auth);
+      const answer = await rawPost(
+        proxy.sidecar.url,
+        `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"n":${n}}}}`,
+        auth,
+      );
       assert.equal(answer.status, 400, n);
     }
     assert.equal(upstream.received.length, 0);

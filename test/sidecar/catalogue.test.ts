@@ -43,17 +43,46 @@ describe("the upstream's catalogue, known without any agent listing tools", () =
       assert.equal(listed.tools, 39);
       const agent = await connectClient(sidecar.url, KEYS.alice);
       assert.equal(outcomeOf(await agent.callTool({ name: "restart_execution", arguments: RESTART_ARGS })), "denied");
-      assert.equal(outcomeOf(await agent.callTool({ name: "restart_everything", arguments: {} })), "tool_error", "a name the server does not have answers as the server answers it");
+      assert.equal(
+        outcomeOf(await agent.callTool({ name: "restart_everything", arguments: {} })),
+        "tool_error",
+        "a name the server does not have answers as the server answers it",
+      );
       await agent.close();
 
-      assert.equal(await sidecar.metric("mcp_warden_tool_calls_total", { tool: "restart_execution", decision: "denied", reason: "default_deny" }), 1);
-      assert.equal(await sidecar.metric("mcp_warden_tool_calls_total", { tool: "_unknown", decision: "denied", reason: "default_deny" }), 1);
+      assert.equal(
+        await sidecar.metric("mcp_warden_tool_calls_total", {
+          tool: "restart_execution",
+          decision: "denied",
+          reason: "default_deny",
+        }),
+        1,
+      );
+      assert.equal(
+        await sidecar.metric("mcp_warden_tool_calls_total", {
+          tool: "_unknown",
+          decision: "denied",
+          reason: "default_deny",
+        }),
+        1,
+      );
       assert.equal(await sidecar.metric("mcp_warden_tool_calls_total", { tool: "restart_everything" }), undefined);
       assert.equal(await sidecar.metric("mcp_warden_upstream_tools"), 39);
       await eventually(() => sidecar.auditLines.length >= 2, "the audit lines of both calls");
-      assert.deepEqual(sidecar.auditLines.map((l) => [l.tool, l.decision, l.reason]), [["restart_execution", "denied", "default_deny"], ["restart_everything", "denied", "default_deny"]]);
-      assert.deepEqual((await kestra.calls()).map((c) => c.tool), [], "FastMCP ran none of the denied calls");
-      for (const probe of await kestra.probes()) assert.equal(probe.result, undefined, "the sidecar's probe ran nothing");
+      assert.deepEqual(
+        sidecar.auditLines.map((l) => [l.tool, l.decision, l.reason]),
+        [
+          ["restart_execution", "denied", "default_deny"],
+          ["restart_everything", "denied", "default_deny"],
+        ],
+      );
+      assert.deepEqual(
+        (await kestra.calls()).map((c) => c.tool),
+        [],
+        "FastMCP ran none of the denied calls",
+      );
+      for (const probe of await kestra.probes())
+        assert.equal(probe.result, undefined, "the sidecar's probe ran nothing");
     } finally {
       await sidecar.stop();
     }
@@ -71,15 +100,28 @@ describe("an upstream that is down when the sidecar starts", () => {
       const started = performance.now();
       const [denied] = messagesOf(await rawPost(sidecar.url, toolCall(1, "restart_execution", RESTART_ARGS), auth));
       const took = performance.now() - started;
-      assert.match(JSON.stringify(denied), /\[POLICY DENIED\] Tool 'restart_execution' is not allowed by policy 'agents\/kestra' \(default deny\)/);
+      assert.match(
+        JSON.stringify(denied),
+        /\[POLICY DENIED\] Tool 'restart_execution' is not allowed by policy 'agents\/kestra' \(default deny\)/,
+      );
       assert.ok(took < 1000, `decided in ${took.toFixed(0)} ms while the upstream is down`);
-      assert.equal(await sidecar.metric("mcp_warden_tool_calls_total", { tool: "_unknown", reason: "default_deny" }), 1, "before any listing, a name the policy does not name is _unknown");
-      await sidecar.waitForLog((l) => l.msg?.toString().startsWith("cannot list the upstream's tools yet") === true, "a listing failure while the upstream is down");
+      assert.equal(
+        await sidecar.metric("mcp_warden_tool_calls_total", { tool: "_unknown", reason: "default_deny" }),
+        1,
+        "before any listing, a name the policy does not name is _unknown",
+      );
+      await sidecar.waitForLog(
+        (l) => l.msg?.toString().startsWith("cannot list the upstream's tools yet") === true,
+        "a listing failure while the upstream is down",
+      );
 
       await upstream.restart();
       await sidecar.waitForLog(LISTED, "the listing once the upstream is up", 30_000);
       await rawPost(sidecar.url, toolCall(2, "restart_execution", RESTART_ARGS), auth);
-      assert.equal(await sidecar.metric("mcp_warden_tool_calls_total", { tool: "restart_execution", reason: "default_deny" }), 1);
+      assert.equal(
+        await sidecar.metric("mcp_warden_tool_calls_total", { tool: "restart_execution", reason: "default_deny" }),
+        1,
+      );
     } finally {
       await sidecar.stop();
       await upstream.stop();

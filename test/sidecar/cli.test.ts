@@ -16,7 +16,8 @@ import { freePort } from "../support/ports.ts";
 import { eventually } from "../support/eventually.ts";
 
 const CLI = new URL("../../cli/mcp-warden.ts", import.meta.url).pathname;
-const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runPeer(process.execPath, [CLI, ...args], { env, timeoutMs: 30_000 });
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  runPeer(process.execPath, [CLI, ...args], { env, timeoutMs: 30_000 });
 
 function files(policy: string) {
   const dir = mkdtempSync(join(tmpdir(), "mcp-warden-cli-"));
@@ -45,31 +46,64 @@ describe("mcp-warden sidecar (process)", { timeout: 90_000 }, () => {
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /--policy \(or MCP_WARDEN_POLICY\) is required/);
     const { policy } = files(mcpPolicy("default: sometimes"));
-    const invalid = await cli(["sidecar", "--policy", policy, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"]);
+    const invalid = await cli([
+      "sidecar",
+      "--policy",
+      policy,
+      "--listen",
+      "127.0.0.1:0",
+      "--admin-listen",
+      "127.0.0.1:0",
+    ]);
     assert.equal(invalid.code, 1);
     assert.match(invalid.stderr, /the policy from file .* is invalid\n {2}spec\.default: /);
-    const k8s = await cli(["sidecar", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"], { MCP_WARDEN_POLICY: "k8s://agents/kestra" });
+    const k8s = await cli(["sidecar", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"], {
+      MCP_WARDEN_POLICY: "k8s://agents/kestra",
+    });
     assert.equal(k8s.code, 1);
-    assert.match(k8s.stderr, /cannot read the policy from McpPolicy agents\/kestra: no Kubernetes configuration: not in a cluster/);
+    assert.match(
+      k8s.stderr,
+      /cannot read the policy from McpPolicy agents\/kestra: no Kubernetes configuration: not in a cluster/,
+    );
   });
 
   it("on SIGTERM stops being ready, lets the in-flight call finish, closes streams and exits 0", async () => {
     const upstream = await startControllableServer();
     const [port, adminPort] = [await freePort(), await freePort()];
     const { policy, keys } = files(mcpPolicy("default: allow"));
-    const sidecar = startPeer(process.execPath, [CLI, "sidecar", "--policy", policy, "--api-keys", keys, "--upstream", upstream.url, "--listen", `127.0.0.1:${port}`, "--admin-listen", `127.0.0.1:${adminPort}`, "--shutdown-grace", "20s"]);
+    const sidecar = startPeer(process.execPath, [
+      CLI,
+      "sidecar",
+      "--policy",
+      policy,
+      "--api-keys",
+      keys,
+      "--upstream",
+      upstream.url,
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--admin-listen",
+      `127.0.0.1:${adminPort}`,
+      "--shutdown-grace",
+      "20s",
+    ]);
     peers.push(sidecar);
     try {
       await sidecar.waitFor(/"msg":"sidecar started"/);
       const client = new Client({ name: "c", version: "1" });
-      const transport = new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: { authorization: `Bearer ${KEYS.alice}` } } });
+      const transport = new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${KEYS.alice}` } },
+      });
       await client.connect(transport);
       const call = client.callTool({ name: "gate", arguments: {} });
       await upstream.started;
       const exited = new Promise<number | null>((resolve) => sidecar.child.once("exit", (code) => resolve(code)));
       sidecar.child.kill("SIGTERM");
       await sidecar.waitFor(/"msg":"shutting down"/);
-      await eventually(async () => (await fetch(`http://127.0.0.1:${adminPort}/readyz`).catch(() => undefined))?.status === 503, "readiness to fail");
+      await eventually(
+        async () => (await fetch(`http://127.0.0.1:${adminPort}/readyz`).catch(() => undefined))?.status === 503,
+        "readiness to fail",
+      );
       await assert.rejects(fetch(`http://127.0.0.1:${port}/mcp`, { method: "POST" }), "no new connections");
       upstream.open();
       assert.deepEqual(((await call) as { content: unknown[] }).content, [{ type: "text", text: "gate passed" }]);
@@ -87,16 +121,31 @@ describe("mcp-warden sidecar (process)", { timeout: 90_000 }, () => {
     const upstream = await startControllableServer();
     const [port, adminPort] = [await freePort(), await freePort()];
     const { policy, keys } = files(mcpPolicy("default: allow"));
-    const sidecar = startPeer(process.execPath, [CLI, "sidecar", "--listen", `127.0.0.1:${port}`, "--admin-listen", `127.0.0.1:${adminPort}`], {
-      env: { MCP_WARDEN_POLICY: policy, MCP_WARDEN_API_KEYS: keys, MCP_WARDEN_UPSTREAM: upstream.url, MCP_WARDEN_SHUTDOWN_GRACE: "500ms" },
-    });
+    const sidecar = startPeer(
+      process.execPath,
+      [CLI, "sidecar", "--listen", `127.0.0.1:${port}`, "--admin-listen", `127.0.0.1:${adminPort}`],
+      {
+        env: {
+          MCP_WARDEN_POLICY: policy,
+          MCP_WARDEN_API_KEYS: keys,
+          MCP_WARDEN_UPSTREAM: upstream.url,
+          MCP_WARDEN_SHUTDOWN_GRACE: "500ms",
+        },
+      },
+    );
     peers.push(sidecar);
     try {
       await sidecar.waitFor(/"msg":"sidecar started"/);
       const client = new Client({ name: "c", version: "1" });
-      await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: { authorization: `Bearer ${KEYS.alice}` } } }));
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), {
+          requestInit: { headers: { authorization: `Bearer ${KEYS.alice}` } },
+        }),
+      );
       // A short client timeout: the SDK client waits for its own timeout after a stream is cut.
-      const call = client.callTool({ name: "gate", arguments: {} }, undefined, { timeout: 3000 }).catch((e: unknown) => e);
+      const call = client
+        .callTool({ name: "gate", arguments: {} }, undefined, { timeout: 3000 })
+        .catch((e: unknown) => e);
       await upstream.started;
       const exited = new Promise<number | null>((resolve) => sidecar.child.once("exit", (code) => resolve(code)));
       sidecar.child.kill("SIGTERM");

@@ -10,7 +10,12 @@ import { KEYS, startHarness, type Harness } from "../support/sidecar-harness.ts"
 import { mcpPolicy } from "../support/policy-yaml.ts";
 import { rawInitialize, rawPost, toolCall } from "../support/raw-mcp.ts";
 
-const INIT = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } });
+const INIT = JSON.stringify({
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+});
 
 interface RawHttpAnswer {
   status: number;
@@ -19,7 +24,12 @@ interface RawHttpAnswer {
 }
 
 /** Sends one request exactly as written (request line and headers), with `Connection: close`. */
-function rawHttp(url: string, requestLine: string, headers: Record<string, string>, body: Buffer | string = ""): Promise<RawHttpAnswer> {
+function rawHttp(
+  url: string,
+  requestLine: string,
+  headers: Record<string, string>,
+  body: Buffer | string = "",
+): Promise<RawHttpAnswer> {
   const { port } = new URL(url);
   const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body);
   const lines = [requestLine, "Host: 127.0.0.1", ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
@@ -42,7 +52,11 @@ function rawHttp(url: string, requestLine: string, headers: Record<string, strin
     socket.on("close", () => {
       const text = Buffer.concat(chunks).toString("utf8");
       const end = text.indexOf("\r\n\r\n");
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), head: text.slice(0, end), body: text.slice(end + 4) });
+      resolve({
+        status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0),
+        head: text.slice(0, end),
+        body: text.slice(end + 4),
+      });
     });
     socket.write(Buffer.concat([Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1"), bytes]));
   });
@@ -54,12 +68,20 @@ const alice = { Authorization: `Bearer ${KEYS.alice}` };
 describe("the front door", () => {
   let h: Harness;
   before(async () => {
-    h = await startHarness({ policy: mcpPolicy("default: allow"), config: { maxSessions: 10, maxSessionsPerGrant: 3 } });
+    h = await startHarness({
+      policy: mcpPolicy("default: allow"),
+      config: { maxSessions: 10, maxSessionsPerGrant: 3 },
+    });
   });
   after(() => h.close());
 
   /** Asserts the request gets `status` with a JSON-RPC error body and that the upstream received nothing. */
-  const refused = async (status: number, requestLine: string, headers: Record<string, string>, body: Buffer | string = INIT) => {
+  const refused = async (
+    status: number,
+    requestLine: string,
+    headers: Record<string, string>,
+    body: Buffer | string = INIT,
+  ) => {
     const before = h.upstream.requests.length;
     const answer = await rawHttp(h.sidecar.url, requestLine, headers, requestLine.startsWith("POST") ? body : "");
     assert.equal(answer.status, status, `${requestLine} ${JSON.stringify(headers)}: ${answer.body}`);
@@ -81,18 +103,38 @@ describe("the front door", () => {
     for (const headers of [{}, { Authorization: "Bearer wrong" }, alice]) {
       for (const target of ["http://x/mcp", "http://127.0.0.1/mcp", "https://x/mcp?a=b"]) {
         for (const method of ["POST", "GET", "DELETE"]) {
-          assert.match(await refused(400, `${method} ${target} HTTP/1.1`, { ...JSON_HEADERS, ...headers }), /origin-form/);
+          assert.match(
+            await refused(400, `${method} ${target} HTTP/1.1`, { ...JSON_HEADERS, ...headers }),
+            /origin-form/,
+          );
         }
       }
     }
   });
 
   it("refuses every other spelling of the MCP path with 404, authenticated or not", async () => {
-    const targets = ["/%6Dcp", "/%6dcp", "/m%63p", "/%6D%63%70", "//mcp", "/mcp/", "/mcp;x", "/MCP", "/Mcp", "/./mcp", "/x/../mcp", "/mcp%2F", "/mcp%00"];
+    const targets = [
+      "/%6Dcp",
+      "/%6dcp",
+      "/m%63p",
+      "/%6D%63%70",
+      "//mcp",
+      "/mcp/",
+      "/mcp;x",
+      "/MCP",
+      "/Mcp",
+      "/./mcp",
+      "/x/../mcp",
+      "/mcp%2F",
+      "/mcp%00",
+    ];
     for (const headers of [{}, alice]) {
       for (const target of targets) {
         for (const method of ["POST", "GET", "DELETE"]) {
-          assert.match(await refused(404, `${method} ${target} HTTP/1.1`, { ...JSON_HEADERS, ...headers }), /Not found: the MCP endpoint is \/mcp/);
+          assert.match(
+            await refused(404, `${method} ${target} HTTP/1.1`, { ...JSON_HEADERS, ...headers }),
+            /Not found: the MCP endpoint is \/mcp/,
+          );
         }
       }
     }
@@ -112,20 +154,53 @@ describe("the front door", () => {
 
   it("refuses a Connection header that names any header, for POST, GET and DELETE", async () => {
     const session = await rawInitialize(h.sidecar.url, { authorization: `Bearer ${KEYS.alice}` });
-    for (const named of ["mcp-session-id", "keep-alive, Mcp-Session-Id", "authorization", "mcp-protocol-version", "content-type", "x-custom"]) {
+    for (const named of [
+      "mcp-session-id",
+      "keep-alive, Mcp-Session-Id",
+      "authorization",
+      "mcp-protocol-version",
+      "content-type",
+      "x-custom",
+    ]) {
       for (const method of ["POST", "GET", "DELETE"]) {
-        const message = await refused(400, `${method} /mcp HTTP/1.1`, { ...JSON_HEADERS, ...alice, "Mcp-Session-Id": session, Connection: named }, JSON.stringify(toolCall(2, "list_namespaces")));
+        const message = await refused(
+          400,
+          `${method} /mcp HTTP/1.1`,
+          { ...JSON_HEADERS, ...alice, "Mcp-Session-Id": session, Connection: named },
+          JSON.stringify(toolCall(2, "list_namespaces")),
+        );
         assert.match(message, /Connection header may only say close or keep-alive/);
       }
     }
-    const ok = await rawHttp(h.sidecar.url, "POST /mcp HTTP/1.1", { ...JSON_HEADERS, ...alice, "Mcp-Session-Id": session, "Mcp-Protocol-Version": "2025-03-26", Connection: "keep-alive" }, JSON.stringify(toolCall(3, "list_namespaces")));
+    const ok = await rawHttp(
+      h.sidecar.url,
+      "POST /mcp HTTP/1.1",
+      {
+        ...JSON_HEADERS,
+        ...alice,
+        "Mcp-Session-Id": session,
+        "Mcp-Protocol-Version": "2025-03-26",
+        Connection: "keep-alive",
+      },
+      JSON.stringify(toolCall(3, "list_namespaces")),
+    );
     assert.equal(ok.status, 200, ok.body);
   });
 
   it("refuses a body with a Content-Encoding (415) and a Content-Type that is not plainly UTF-8 JSON", async () => {
     await refused(415, "POST /mcp HTTP/1.1", { ...JSON_HEADERS, ...alice, "Content-Encoding": "gzip" }, gzipSync(INIT));
-    await refused(415, "POST /mcp HTTP/1.1", { ...JSON_HEADERS, ...alice, "Content-Encoding": "identity, deflate" }, INIT);
-    for (const type of ['application/json; foo="; charset=utf-8"; charset=utf-7', "application/json; charset=utf-8; charset=utf-7", "application/json; charset=utf-7", "text/plain"]) {
+    await refused(
+      415,
+      "POST /mcp HTTP/1.1",
+      { ...JSON_HEADERS, ...alice, "Content-Encoding": "identity, deflate" },
+      INIT,
+    );
+    for (const type of [
+      'application/json; foo="; charset=utf-8"; charset=utf-7',
+      "application/json; charset=utf-8; charset=utf-7",
+      "application/json; charset=utf-7",
+      "text/plain",
+    ]) {
       await refused(415, "POST /mcp HTTP/1.1", { ...JSON_HEADERS, ...alice, "Content-Type": type }, INIT);
     }
   });
@@ -143,7 +218,14 @@ describe("the front door", () => {
         });
         socket.on("error", reject);
         socket.on("close", () => resolve(received));
-        const lines = ["POST /mcp HTTP/1.1", "Host: 127.0.0.1", "Expect: 100-continue", `Content-Length: ${INIT.length}`, "Connection: close", ...Object.entries({ ...JSON_HEADERS, ...headers }).map(([k, v]) => `${k}: ${v}`)];
+        const lines = [
+          "POST /mcp HTTP/1.1",
+          "Host: 127.0.0.1",
+          "Expect: 100-continue",
+          `Content-Length: ${INIT.length}`,
+          "Connection: close",
+          ...Object.entries({ ...JSON_HEADERS, ...headers }).map(([k, v]) => `${k}: ${v}`),
+        ];
         socket.write(`${lines.join("\r\n")}\r\n\r\n`);
       });
     const before = h.upstream.requests.length;
@@ -184,14 +266,21 @@ describe("the front door", () => {
 
 describe("sessions per grant", () => {
   it("one caller flooding initializes never evicts another caller's sessions", async () => {
-    const h = await startHarness({ policy: mcpPolicy("default: allow"), config: { maxSessions: 6, maxSessionsPerGrant: 3 } });
+    const h = await startHarness({
+      policy: mcpPolicy("default: allow"),
+      config: { maxSessions: 6, maxSessionsPerGrant: 3 },
+    });
     try {
       const aliceAuth = { authorization: `Bearer ${KEYS.alice}` };
       const mine = [await rawInitialize(h.sidecar.url, aliceAuth), await rawInitialize(h.sidecar.url, aliceAuth)];
       for (let i = 0; i < 20; i++) await rawInitialize(h.sidecar.url, { authorization: `Bearer ${KEYS.bob}` });
       assert.equal(h.sidecar.sessions.countOf("apikey:bob"), 3, "bob holds his quota, no more");
       for (const session of mine) {
-        const answer = await rawPost(h.sidecar.url, toolCall(7, "list_namespaces"), { ...aliceAuth, "mcp-session-id": session, "mcp-protocol-version": "2025-03-26" });
+        const answer = await rawPost(h.sidecar.url, toolCall(7, "list_namespaces"), {
+          ...aliceAuth,
+          "mcp-session-id": session,
+          "mcp-protocol-version": "2025-03-26",
+        });
         assert.equal(answer.status, 200, answer.text);
       }
     } finally {

@@ -12,7 +12,12 @@ import { startTestIssuer, type TestIssuer } from "../support/oidc-issuer.ts";
 import { eventually } from "../support/eventually.ts";
 
 const AUDIENCE = "https://mcp.agents.example/mcp";
-const INIT = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } };
+const INIT = {
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } },
+};
 const unsigned = (claims: Record<string, unknown>) =>
   `${Buffer.from(JSON.stringify({ alg: "none", typ: "JWT" })).toString("base64url")}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.`;
 const writeWhole = (file: string, text: string) => {
@@ -24,7 +29,8 @@ describe("API-key grants", () => {
   it("follow the grants file: new keys work, removed keys stop working, an invalid file changes nothing", async () => {
     const h = await startHarness({ policy: mcpPolicy("default: allow") });
     try {
-      const ok = async (key: string) => (await rawPost(h.sidecar.url, INIT, { authorization: `Bearer ${key}` })).status === 200;
+      const ok = async (key: string) =>
+        (await rawPost(h.sidecar.url, INIT, { authorization: `Bearer ${key}` })).status === 200;
       assert.equal(await ok(KEYS.alice), true);
       assert.equal(await ok("carol-key"), false);
       const file = `${h.dir}/api-keys`;
@@ -32,7 +38,10 @@ describe("API-key grants", () => {
       await eventually(() => ok("carol-key"), "carol's key to be accepted");
       assert.equal(await ok(KEYS.bob), false, "bob's grant was removed");
       writeWhole(file, "carol: carol-key\n");
-      await eventually(() => h.logs.logLines.some((l) => l.msg === "invalid API-key file rejected; the previous grants stay in force"), "the rejection");
+      await eventually(
+        () => h.logs.logLines.some((l) => l.msg === "invalid API-key file rejected; the previous grants stay in force"),
+        "the rejection",
+      );
       assert.equal(await ok("carol-key"), true);
     } finally {
       await h.close();
@@ -40,11 +49,18 @@ describe("API-key grants", () => {
   });
 
   it("make the grant the rate-limit budget and caller.grant in CEL", async () => {
-    const h = await startHarness({ policy: mcpPolicy("default: deny\ntools:\n  - name: list_namespaces\n    require: [\"caller.grant == 'apikey:alice'\"]") });
+    const h = await startHarness({
+      policy: mcpPolicy(
+        "default: deny\ntools:\n  - name: list_namespaces\n    require: [\"caller.grant == 'apikey:alice'\"]",
+      ),
+    });
     try {
       const alice = await h.client(KEYS.alice);
       const bob = await h.client(KEYS.bob);
-      assert.equal(((await alice.callTool({ name: "list_namespaces", arguments: {} })) as { isError?: boolean }).isError, undefined);
+      assert.equal(
+        ((await alice.callTool({ name: "list_namespaces", arguments: {} })) as { isError?: boolean }).isError,
+        undefined,
+      );
       assert.match(JSON.stringify(await bob.callTool({ name: "list_namespaces", arguments: {} })), /POLICY DENIED/);
     } finally {
       await h.close();
@@ -75,7 +91,8 @@ tools:
     await issuer.close();
   });
 
-  const post = (token: string | undefined, body: unknown = INIT) => rawPost(h.sidecar.url, body, token ? { authorization: `Bearer ${token}` } : {});
+  const post = (token: string | undefined, body: unknown = INIT) =>
+    rawPost(h.sidecar.url, body, token ? { authorization: `Bearer ${token}` } : {});
   const challenge = 'Bearer resource_metadata="https://mcp.agents.example/.well-known/oauth-protected-resource/mcp"';
 
   it("accepts a valid token, discovering the JWKS from the issuer", async () => {
@@ -91,14 +108,51 @@ tools:
   });
 
   const rejected: [string, () => Promise<string>, RegExp][] = [
-    ["an expired token", () => issuer.sign({ sub: "a" }, { expiresIn: Math.floor(Date.now() / 1000) - 120 }), /"exp" claim timestamp check failed/],
-    ["a token for another audience", () => issuer.sign({ sub: "a" }, { audience: "https://other.example" }), /unexpected "aud" claim value/],
-    ["a token from another issuer", () => issuer.sign({ sub: "a" }, { issuer: "https://evil.example" }), /unexpected "iss" claim value/],
-    ["a token signed by a key the issuer does not publish", () => issuer.sign({ sub: "a" }, { key: "stranger" }), /signature verification failed/],
-    ["an unsigned token (alg none)", () => Promise.resolve(unsigned({ sub: "a", iss: issuer.issuer, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 300 })), /unknown credential/],
-    ["a token signed with a shared secret (HS256)", () => new SignJWT({ sub: "a" }).setProtectedHeader({ alg: "HS256", kid: "test-key-1" }).setIssuer(issuer.issuer).setAudience(AUDIENCE).setExpirationTime("5m").sign(new TextEncoder().encode("x".repeat(32))), /alg/],
+    [
+      "an expired token",
+      () => issuer.sign({ sub: "a" }, { expiresIn: Math.floor(Date.now() / 1000) - 120 }),
+      /"exp" claim timestamp check failed/,
+    ],
+    [
+      "a token for another audience",
+      () => issuer.sign({ sub: "a" }, { audience: "https://other.example" }),
+      /unexpected "aud" claim value/,
+    ],
+    [
+      "a token from another issuer",
+      () => issuer.sign({ sub: "a" }, { issuer: "https://evil.example" }),
+      /unexpected "iss" claim value/,
+    ],
+    [
+      "a token signed by a key the issuer does not publish",
+      () => issuer.sign({ sub: "a" }, { key: "stranger" }),
+      /signature verification failed/,
+    ],
+    [
+      "an unsigned token (alg none)",
+      () =>
+        Promise.resolve(
+          unsigned({ sub: "a", iss: issuer.issuer, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 300 }),
+        ),
+      /unknown credential/,
+    ],
+    [
+      "a token signed with a shared secret (HS256)",
+      () =>
+        new SignJWT({ sub: "a" })
+          .setProtectedHeader({ alg: "HS256", kid: "test-key-1" })
+          .setIssuer(issuer.issuer)
+          .setAudience(AUDIENCE)
+          .setExpirationTime("5m")
+          .sign(new TextEncoder().encode("x".repeat(32))),
+      /alg/,
+    ],
     ["a token without a subject", () => issuer.sign({}), /no "sub" claim/],
-    ["a token not yet valid beyond the clock skew", () => issuer.sign({ sub: "a" }, { notBefore: Math.floor(Date.now() / 1000) + 300 }), /"nbf" claim timestamp check failed/],
+    [
+      "a token not yet valid beyond the clock skew",
+      () => issuer.sign({ sub: "a" }, { notBefore: Math.floor(Date.now() / 1000) + 300 }),
+      /"nbf" claim timestamp check failed/,
+    ],
   ];
   for (const [name, token, reason] of rejected) {
     it(`rejects ${name} with 401 invalid_token`, async () => {
@@ -133,11 +187,21 @@ tools:
     const admin = await h.client(await issuer.sign({ sub: "ops-1", roles: ["kv-admins"], tenant: "acme" }));
     const other = await h.client(await issuer.sign({ sub: "ops-2", roles: ["viewers"], tenant: "acme" }));
     const args = { namespace: "n", action: "get", key: "k" };
-    assert.equal(((await admin.callTool({ name: "manage_kv_store", arguments: args })) as { isError?: boolean }).isError, undefined);
+    assert.equal(
+      ((await admin.callTool({ name: "manage_kv_store", arguments: args })) as { isError?: boolean }).isError,
+      undefined,
+    );
     assert.match(JSON.stringify(await other.callTool({ name: "manage_kv_store", arguments: args })), /POLICY DENIED/);
-    assert.equal(((await admin.callTool({ name: "resume_execution", arguments: {} })) as { isError?: boolean }).isError, undefined);
+    assert.equal(
+      ((await admin.callTool({ name: "resume_execution", arguments: {} })) as { isError?: boolean }).isError,
+      undefined,
+    );
     assert.match(JSON.stringify(await admin.callTool({ name: "resume_execution", arguments: {} })), /RATE LIMITED/);
-    assert.equal(((await other.callTool({ name: "resume_execution", arguments: {} })) as { isError?: boolean }).isError, undefined, "ops-2 has a budget of its own");
+    assert.equal(
+      ((await other.callTool({ name: "resume_execution", arguments: {} })) as { isError?: boolean }).isError,
+      undefined,
+      "ops-2 has a budget of its own",
+    );
     const line = h.logs.auditLines.find((l) => l.tool === "manage_kv_store");
     assert.deepEqual(line?.caller, { grant: "jwt:ops-1", sub: "ops-1", method: "jwt" });
   });
@@ -158,13 +222,27 @@ tools:
       const token = await issuer.sign({ sub: "ops-9" });
       const byKey = await both.client("ops-9-api-key");
       const byToken = await both.client(token);
-      assert.equal(((await byKey.callTool({ name: "resume_execution", arguments: {} })) as { isError?: boolean }).isError, undefined);
+      assert.equal(
+        ((await byKey.callTool({ name: "resume_execution", arguments: {} })) as { isError?: boolean }).isError,
+        undefined,
+      );
       assert.match(JSON.stringify(await byKey.callTool({ name: "resume_execution", arguments: {} })), /RATE LIMITED/);
-      assert.equal(((await byToken.callTool({ name: "resume_execution", arguments: {} })) as { isError?: boolean }).isError, undefined, "the token's subject has its own budget");
-      assert.equal(((await byKey.callTool({ name: "list_namespaces", arguments: {} })) as { isError?: boolean }).isError, undefined);
+      assert.equal(
+        ((await byToken.callTool({ name: "resume_execution", arguments: {} })) as { isError?: boolean }).isError,
+        undefined,
+        "the token's subject has its own budget",
+      );
+      assert.equal(
+        ((await byKey.callTool({ name: "list_namespaces", arguments: {} })) as { isError?: boolean }).isError,
+        undefined,
+      );
       assert.match(JSON.stringify(await byToken.callTool({ name: "list_namespaces", arguments: {} })), /POLICY DENIED/);
       const keySession = await rawInitialize(both.sidecar.url, { authorization: "Bearer ops-9-api-key" });
-      const stolen = await rawPost(both.sidecar.url, toolCall(5, "resume_execution"), { authorization: `Bearer ${token}`, "mcp-session-id": keySession, "mcp-protocol-version": "2025-03-26" });
+      const stolen = await rawPost(both.sidecar.url, toolCall(5, "resume_execution"), {
+        authorization: `Bearer ${token}`,
+        "mcp-session-id": keySession,
+        "mcp-protocol-version": "2025-03-26",
+      });
       assert.equal(stolen.status, 404, "a session of the API key is not the token's");
       const grants = new Set(both.logs.auditLines.map((l) => (l.caller as { grant: string }).grant));
       assert.deepEqual([...grants].sort(), ["apikey:ops-9", "jwt:ops-9"]);
@@ -174,10 +252,15 @@ tools:
   });
 
   it("answers 503 (not 401) while the issuer's keys cannot be fetched", async () => {
-    const fresh = await startHarness({ policy: mcpPolicy(`identity:\n  jwt: {issuer: "${issuer.issuer}", audiences: ["${AUDIENCE}"]}\ndefault: allow`), apiKeys: null });
+    const fresh = await startHarness({
+      policy: mcpPolicy(`identity:\n  jwt: {issuer: "${issuer.issuer}", audiences: ["${AUDIENCE}"]}\ndefault: allow`),
+      apiKeys: null,
+    });
     try {
       issuer.setDown(true);
-      const answer = await rawPost(fresh.sidecar.url, INIT, { authorization: `Bearer ${await issuer.sign({ sub: "a" })}` });
+      const answer = await rawPost(fresh.sidecar.url, INIT, {
+        authorization: `Bearer ${await issuer.sign({ sub: "a" })}`,
+      });
       assert.equal(answer.status, 503, answer.text);
       assert.equal(answer.headers["retry-after"], "5");
     } finally {
@@ -194,18 +277,37 @@ describe("anonymous callers", () => {
       const answer = await rawPost(closed.sidecar.url, INIT);
       assert.equal(answer.status, 401);
       assert.equal(answer.headers["www-authenticate"], 'Bearer realm="mcp-warden"');
-      assert.equal((await fetch(`${new URL(closed.sidecar.url).origin}/.well-known/oauth-protected-resource`)).status, 404);
+      assert.equal(
+        (await fetch(`${new URL(closed.sidecar.url).origin}/.well-known/oauth-protected-resource`)).status,
+        404,
+      );
     } finally {
       await closed.close();
     }
-    const open = await startHarness({ policy: mcpPolicy("identity: {anonymous: true}\ndefault: deny\ntools:\n  - name: list_namespaces\n    limits: [{window: minute, max: 1}]") });
+    const open = await startHarness({
+      policy: mcpPolicy(
+        "identity: {anonymous: true}\ndefault: deny\ntools:\n  - name: list_namespaces\n    limits: [{window: minute, max: 1}]",
+      ),
+    });
     try {
       const first = await open.client();
       const second = await open.client();
-      assert.equal(((await first.callTool({ name: "list_namespaces", arguments: {} })) as { isError?: boolean }).isError, undefined);
-      assert.match(JSON.stringify(await second.callTool({ name: "list_namespaces", arguments: {} })), /RATE LIMITED/, "anonymous callers share one budget");
+      assert.equal(
+        ((await first.callTool({ name: "list_namespaces", arguments: {} })) as { isError?: boolean }).isError,
+        undefined,
+      );
+      assert.match(
+        JSON.stringify(await second.callTool({ name: "list_namespaces", arguments: {} })),
+        /RATE LIMITED/,
+        "anonymous callers share one budget",
+      );
       assert.equal((await rawPost(open.sidecar.url, INIT, { authorization: "Bearer wrong" })).status, 401);
-      assert.equal((await rawPost(open.sidecar.url, toolCall(1, "list_namespaces"), { authorization: `Bearer ${KEYS.alice}` })).status, 400, "a key still identifies its grant (no session: upstream's 400)");
+      assert.equal(
+        (await rawPost(open.sidecar.url, toolCall(1, "list_namespaces"), { authorization: `Bearer ${KEYS.alice}` }))
+          .status,
+        400,
+        "a key still identifies its grant (no session: upstream's 400)",
+      );
     } finally {
       await open.close();
     }

@@ -55,8 +55,12 @@ describe("KubernetesPolicySource on a real API server", () => {
     await cluster.waitForCrds(["mcppolicies.mcpwarden.io"]);
     await cluster.createNamespace("agents");
     await cluster.createNamespace("elsewhere", { waitForDefaultServiceAccount: false });
-    await cluster.kubectl(["apply", "-f", "-"], { input: [sidecarClusterRole(), sidecarRoleBinding("agents")].map((d) => stringify(d)).join("---\n") });
-    await cluster.kubectl(["apply", "-f", "-"], { input: manifest("kestra", { podSelector: { matchLabels: { app: "kestra" } }, tools: [{ name: "list_flows" }] }) });
+    await cluster.kubectl(["apply", "-f", "-"], {
+      input: [sidecarClusterRole(), sidecarRoleBinding("agents")].map((d) => stringify(d)).join("---\n"),
+    });
+    await cluster.kubectl(["apply", "-f", "-"], {
+      input: manifest("kestra", { podSelector: { matchLabels: { app: "kestra" } }, tools: [{ name: "list_flows" }] }),
+    });
 
     // What the injected projected volume gives the sidecar: token, cluster CA and namespace, read by
     // client-node's in-cluster configuration.
@@ -71,7 +75,10 @@ describe("KubernetesPolicySource on a real API server", () => {
     process.env.KUBERNETES_SERVICE_HOST = url.hostname;
     process.env.KUBERNETES_SERVICE_PORT = url.port;
     try {
-      podKubeConfig = loadKubeConfig({ env: { KUBERNETES_SERVICE_HOST: url.hostname }, serviceAccountRoot: join(cluster.dir, "pod-root") });
+      podKubeConfig = loadKubeConfig({
+        env: { KUBERNETES_SERVICE_HOST: url.hostname },
+        serviceAccountRoot: join(cluster.dir, "pod-root"),
+      });
     } finally {
       if (saved.host === undefined) delete process.env.KUBERNETES_SERVICE_HOST;
       else process.env.KUBERNETES_SERVICE_HOST = saved.host;
@@ -102,28 +109,51 @@ describe("KubernetesPolicySource on a real API server", () => {
     const first = handlers.policies[0] as LoadedPolicy;
     assert.equal(first.name, "agents/kestra");
     assert.equal(first.generation, 1);
-    assert.deepEqual(first.spec.tools?.map((t) => t.name), ["list_flows"]);
+    assert.deepEqual(
+      first.spec.tools?.map((t) => t.name),
+      ["list_flows"],
+    );
 
-    await cluster.kubectl(["apply", "-f", "-"], { input: manifest("kestra", { podSelector: { matchLabels: { app: "kestra" } }, default: "allow", tools: [{ name: "list_flows" }, { name: "force_*", action: "deny" }] }) });
+    await cluster.kubectl(["apply", "-f", "-"], {
+      input: manifest("kestra", {
+        podSelector: { matchLabels: { app: "kestra" } },
+        default: "allow",
+        tools: [{ name: "list_flows" }, { name: "force_*", action: "deny" }],
+      }),
+    });
     await eventually(() => assert.equal(handlers.policies.length, 2));
     assert.equal(handlers.policies[1]?.generation, 2);
     assert.equal(handlers.policies[1]?.spec.default, "allow");
 
-    await cluster.kubectl(["patch", "mcpp", "kestra", "-n", "agents", "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { selectedPods: 1 } })]);
+    await cluster.kubectl([
+      "patch",
+      "mcpp",
+      "kestra",
+      "-n",
+      "agents",
+      "--subresource=status",
+      "--type=merge",
+      "-p",
+      JSON.stringify({ status: { selectedPods: 1 } }),
+    ]);
     await new Promise((r) => setTimeout(r, 1_000));
     assert.equal(handlers.policies.length, 2, "a status update is not a new policy");
     assert.deepEqual([handlers.invalids.length, handlers.troubles.length], [0, 0]);
   });
 
   it("reports a deleted policy as invalid (the consumer keeps the last one) and delivers it again when recreated", async () => {
-    await cluster.kubectl(["apply", "-f", "-"], { input: manifest("temporary", { podSelector: { matchLabels: { app: "t" } } }) });
+    await cluster.kubectl(["apply", "-f", "-"], {
+      input: manifest("temporary", { podSelector: { matchLabels: { app: "t" } } }),
+    });
     const handlers = new Recorder();
     await source("temporary").start(handlers);
     await eventually(() => assert.equal(handlers.policies.length, 1));
     await cluster.kubectl(["delete", "mcpp", "temporary", "-n", "agents"]);
     await eventually(() => assert.equal(handlers.invalids.length, 1));
     assert.match(handlers.invalids[0]?.message ?? "", /McpPolicy agents\/temporary was deleted/);
-    await cluster.kubectl(["apply", "-f", "-"], { input: manifest("temporary", { podSelector: { matchLabels: { app: "t" } }, mode: "Audit" }) });
+    await cluster.kubectl(["apply", "-f", "-"], {
+      input: manifest("temporary", { podSelector: { matchLabels: { app: "t" } }, mode: "Audit" }),
+    });
     await eventually(() => assert.equal(handlers.policies.length, 2));
     assert.equal(handlers.policies[1]?.spec.mode, "Audit");
   });
@@ -152,9 +182,15 @@ describe("KubernetesPolicySource on a real API server", () => {
     await cluster.stopApiServer();
     await eventually(() => assert.ok(handlers.troubles.length > 0), { timeoutMs: 20_000 });
     assert.match(handlers.troubles[0]?.message ?? "", /cannot read McpPolicy agents\/kestra from the Kubernetes API/);
-    assert.deepEqual([handlers.policies.length, handlers.invalids.length], [1, 0], "nothing delivered while the API is away");
+    assert.deepEqual(
+      [handlers.policies.length, handlers.invalids.length],
+      [1, 0],
+      "nothing delivered while the API is away",
+    );
     await cluster.startApiServer();
-    await cluster.kubectl(["apply", "-f", "-"], { input: manifest("kestra", { podSelector: { matchLabels: { app: "kestra" } }, mode: "Audit" }) });
+    await cluster.kubectl(["apply", "-f", "-"], {
+      input: manifest("kestra", { podSelector: { matchLabels: { app: "kestra" } }, mode: "Audit" }),
+    });
     await eventually(() => assert.equal(handlers.policies.at(-1)?.spec.mode, "Audit"), { timeoutMs: 60_000 });
   });
 });

@@ -23,7 +23,9 @@ const BOUND_MS = 1000;
 const GIVE_UP_MS = 15_000;
 
 const policy = (generation: number, allowed: boolean) =>
-  mcpPolicy(`default: deny\ntools:\n  - name: list_flows_with_triggers\n${allowed ? "  - name: list_namespaces\n" : ""}`).replace("generation: 1", `generation: ${generation}`);
+  mcpPolicy(
+    `default: deny\ntools:\n  - name: list_flows_with_triggers\n${allowed ? "  - name: list_namespaces\n" : ""}`,
+  ).replace("generation: 1", `generation: ${generation}`);
 const KEYS_WITH_BOB = `${grantLine("alice", KEYS.alice)}\n${grantLine("bob", KEYS.bob)}\n`;
 const KEYS_WITHOUT_BOB = `${grantLine("alice", KEYS.alice)}\n`;
 
@@ -87,8 +89,15 @@ describe("hot reload beside a file written every 50 ms (real sidecar process)", 
     upstream = await startKestraDouble();
     volume = new ConfigMapVolume(dir, "policy.yaml", policy(1, true));
     writeFileSync(apiKeys(), KEYS_WITH_BOB);
-    busy = setInterval(() => appendFileSync(join(dir, "audit.log"), `${JSON.stringify({ msg: "an audit line", at: Date.now() })}\n`), 50);
-    sidecar = await startSidecarProcess({ policy: join(dir, "policy.yaml"), apiKeys: apiKeys(), upstream: upstream.url });
+    busy = setInterval(
+      () => appendFileSync(join(dir, "audit.log"), `${JSON.stringify({ msg: "an audit line", at: Date.now() })}\n`),
+      50,
+    );
+    sidecar = await startSidecarProcess({
+      policy: join(dir, "policy.yaml"),
+      apiKeys: apiKeys(),
+      upstream: upstream.url,
+    });
     alice = await connectClient(sidecar.url, KEYS.alice);
   });
   after(async () => {
@@ -113,14 +122,27 @@ describe("hot reload beside a file written every 50 ms (real sidecar process)", 
       );
     }
     const p99 = percentile(samples, 99);
-    t.diagnostic(`policy edit → enforced: median ${percentile(samples, 50).toFixed(0)} ms, p99 ${p99.toFixed(0)} ms over ${samples.length} edits`);
+    t.diagnostic(
+      `policy edit → enforced: median ${percentile(samples, 50).toFixed(0)} ms, p99 ${p99.toFixed(0)} ms over ${samples.length} edits`,
+    );
     assert.ok(p99 < BOUND_MS, `p99 ${p99.toFixed(0)} ms: ${samples.map((s) => s.toFixed(0)).join(", ")}`);
     assert.ok(upstream.calls.every((c) => c.tool === "list_namespaces"));
   });
 
   it("enforces every API-key revocation and restoration (in place and write-and-rename) within 1 s, p99", async (t) => {
     const bobStatus = async () =>
-      (await rawPost(sidecar.url, { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-03-26", capabilities: {}, clientInfo: { name: "bob", version: "1" } } }, { authorization: `Bearer ${KEYS.bob}` })).status;
+      (
+        await rawPost(
+          sidecar.url,
+          {
+            jsonrpc: "2.0",
+            id: 0,
+            method: "initialize",
+            params: { protocolVersion: "2025-03-26", capabilities: {}, clientInfo: { name: "bob", version: "1" } },
+          },
+          { authorization: `Bearer ${KEYS.bob}` },
+        )
+      ).status;
     const samples: number[] = [];
     for (let i = 0; i < EDITS; i++) {
       await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
@@ -136,7 +158,9 @@ describe("hot reload beside a file written every 50 ms (real sidecar process)", 
       samples.push(await timeEdit(write, async () => (await bobStatus()) === (revoke ? 401 : 200)));
     }
     const p99 = percentile(samples, 99);
-    t.diagnostic(`API-key edit → enforced: median ${percentile(samples, 50).toFixed(0)} ms, p99 ${p99.toFixed(0)} ms over ${samples.length} edits`);
+    t.diagnostic(
+      `API-key edit → enforced: median ${percentile(samples, 50).toFixed(0)} ms, p99 ${p99.toFixed(0)} ms over ${samples.length} edits`,
+    );
     assert.ok(p99 < BOUND_MS, `p99 ${p99.toFixed(0)} ms: ${samples.map((s) => s.toFixed(0)).join(", ")}`);
   });
 });

@@ -30,23 +30,40 @@ const SESSIONS = 20;
 function quantity(text: string): number {
   const match = /^(\d+(?:\.\d+)?)(m|Ki|Mi|Gi|k|M|G)?$/.exec(text);
   assert.ok(match, `unsupported quantity ${text}`);
-  const scale: Record<string, number> = { "": 1, m: 1e-3, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, k: 1e3, M: 1e6, G: 1e9 };
+  const scale: Record<string, number> = {
+    "": 1,
+    m: 1e-3,
+    Ki: 1024,
+    Mi: 1024 ** 2,
+    Gi: 1024 ** 3,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+  };
   return Number(match[1]) * (scale[match[2] ?? ""] as number);
 }
 
 function imageStart(): { nodeArgs: string[]; env: Record<string, string> } {
   const runtime = parseDockerfile(readFileSync(join(root, "Dockerfile"), "utf8")).stages.at(-1);
   const entrypoint = runtime?.instructions.find((i) => i.name === "ENTRYPOINT")?.exec ?? [];
-  const env = Object.fromEntries((runtime?.instructions ?? []).filter((i) => i.name === "ENV").flatMap((i) => i.words.map((w) => w.split("=", 2) as [string, string])));
+  const env = Object.fromEntries(
+    (runtime?.instructions ?? [])
+      .filter((i) => i.name === "ENV")
+      .flatMap((i) => i.words.map((w) => w.split("=", 2) as [string, string])),
+  );
   return { nodeArgs: entrypoint.slice(1, -1), env };
 }
 
-const peakRssBytes = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
+const peakRssBytes = (pid: number) =>
+  Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
 
 describe("the sidecar's resources", () => {
-  const chart = parse(readFileSync(join(root, "charts/mcp-warden/values.yaml"), "utf8")) as { sidecar: { resources: ResourceRequirements } };
+  const chart = parse(readFileSync(join(root, "charts/mcp-warden/values.yaml"), "utf8")) as {
+    sidecar: { resources: ResourceRequirements };
+  };
   /** What the chart gives injected sidecars: its values, or (empty) the operator's defaults. */
-  const resources = Object.keys(chart.sidecar.resources).length > 0 ? chart.sidecar.resources : DEFAULT_SIDECAR_RESOURCES;
+  const resources =
+    Object.keys(chart.sidecar.resources).length > 0 ? chart.sidecar.resources : DEFAULT_SIDECAR_RESOURCES;
   let upstream: KestraDouble;
   let sidecar: SidecarProcess;
 
@@ -57,7 +74,14 @@ describe("the sidecar's resources", () => {
     // The old-space cap the injector derives from the memory limit.
     const heap = heapEnv(resources);
     if (heap?.value) env[heap.name] = heap.value;
-    sidecar = await startSidecarProcess({ policy: files.policy, apiKeys: files.apiKeys, upstream: upstream.url, nodeArgs, env, discardAudit: true });
+    sidecar = await startSidecarProcess({
+      policy: files.policy,
+      apiKeys: files.apiKeys,
+      upstream: upstream.url,
+      nodeArgs,
+      env,
+      discardAudit: true,
+    });
   });
   after(async () => {
     await sidecar?.stop();
@@ -65,7 +89,10 @@ describe("the sidecar's resources", () => {
   });
 
   it("the chart gives injected sidecars a memory limit and CPU and memory requests", () => {
-    assert.ok(resources.limits?.memory && resources.requests?.memory && resources.requests.cpu, JSON.stringify(resources));
+    assert.ok(
+      resources.limits?.memory && resources.requests?.memory && resources.requests.cpu,
+      JSON.stringify(resources),
+    );
   });
 
   it("under the soak's traffic, peak memory stays under the limit and CPU inside the request", async () => {
@@ -84,7 +111,10 @@ describe("the sidecar's resources", () => {
     const figures = `${traffic.stats.sent} calls in ${seconds.toFixed(1)} s: peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB (limit ${resources.limits?.memory}; V8 heap now ${(heap / 2 ** 20).toFixed(0)} MiB), CPU ${cpu.toFixed(2)} s (request ${resources.requests?.cpu} grants ${granted.toFixed(2)} s)`;
     process.stderr.write(`${figures}\n`);
     assert.equal(traffic.stats.errors, 0, traffic.stats.errorSamples.join("\n"));
-    assert.ok(traffic.stats.outcomes.allowed > 0 && traffic.stats.outcomes.denied > 0 && traffic.stats.outcomes.listed > 0, JSON.stringify(traffic.stats.outcomes));
+    assert.ok(
+      traffic.stats.outcomes.allowed > 0 && traffic.stats.outcomes.denied > 0 && traffic.stats.outcomes.listed > 0,
+      JSON.stringify(traffic.stats.outcomes),
+    );
     assert.ok(peak < limit, figures);
     assert.ok(cpu <= granted, figures);
   });

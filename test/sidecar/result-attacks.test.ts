@@ -28,8 +28,12 @@ interface Scripted {
 }
 
 type Script = (minted: number) => Scripted;
-const json = (result: unknown): Script => () => ({ messages: [JSON.stringify({ jsonrpc: "2.0", id: 0, result }).replace('"id":0', '"id":{id}')] });
-const sse = (result: unknown, chunk = 3): Script => (minted) => ({ ...json(result)(minted), sse: true, chunk });
+const json =
+  (result: unknown): Script =>
+  () => ({ messages: [JSON.stringify({ jsonrpc: "2.0", id: 0, result }).replace('"id":0', '"id":{id}')] });
+const sse =
+  (result: unknown, chunk = 3): Script =>
+  (minted) => ({ ...json(result)(minted), sse: true, chunk });
 
 /** What each tool answers, by the `case` argument of its call. */
 const CASES: Record<string, Script> = {
@@ -37,36 +41,71 @@ const CASES: Record<string, Script> = {
   clean: json(textResult("clean")),
   sseSplit: sse(textResult(`aws_access_key_id = ${SECRET}`), 2),
   sseBom: () => ({ ...sse(textResult(`aws_access_key_id = ${SECRET}`), 2)(0), prefix: "\ufeff" }),
-  sseMultiLine: () => ({ sse: true, chunk: 5, messages: [`{"jsonrpc":"2.0","id":{id},\n"result":{"content":[{"type":"text",\n"text":"${SECRET}"}]}}`] }),
+  sseMultiLine: () => ({
+    sse: true,
+    chunk: 5,
+    messages: [`{"jsonrpc":"2.0","id":{id},\n"result":{"content":[{"type":"text",\n"text":"${SECRET}"}]}}`],
+  }),
   escapedJson: json(textResult(`{"key": "${ESCAPED}"}`)),
   escapedJsonPadded: json(textResult(`\n  {"key": "${ESCAPED}"}\n`)),
   escapedDeep: json(textResult(JSON.stringify(JSON.stringify(JSON.stringify(`{"key": "${ESCAPED}"}`))))),
-  escapedDeeper: json(textResult(JSON.stringify([JSON.stringify([JSON.stringify([JSON.stringify({ note: "line\nbreak" })])])]))),
-  escapedOnTheWire: () => ({ messages: [`{"jsonrpc":"2.0","id":{id},"result":{"content":[{"type":"text","text":"${ESCAPED}"}]}}`] }),
+  escapedDeeper: json(
+    textResult(JSON.stringify([JSON.stringify([JSON.stringify([JSON.stringify({ note: "line\nbreak" })])])])),
+  ),
+  escapedOnTheWire: () => ({
+    messages: [`{"jsonrpc":"2.0","id":{id},"result":{"content":[{"type":"text","text":"${ESCAPED}"}]}}`],
+  }),
   deep: json({ content: [], structuredContent: nest(40, { key: SECRET }) }),
   tooDeep: json({ content: [], structuredContent: nest(5000, SECRET) }),
   inKey: json({ content: [], structuredContent: { [SECRET]: 1, [`prefix ${SECRET}`]: { x: true } } }),
-  resource: json({ content: [{ type: "resource", resource: { uri: "file:///k", mimeType: "text/plain", text: SECRET } }] }),
-  resourceLink: json({ content: [{ type: "resource_link", uri: `s3://bucket/${SECRET}`, name: SECRET, description: SECRET }] }),
+  resource: json({
+    content: [{ type: "resource", resource: { uri: "file:///k", mimeType: "text/plain", text: SECRET } }],
+  }),
+  resourceLink: json({
+    content: [{ type: "resource_link", uri: `s3://bucket/${SECRET}`, name: SECRET, description: SECRET }],
+  }),
   meta: json({ content: [], _meta: { "example.com/debug": { env: `AWS_ACCESS_KEY_ID=${SECRET}` } } }),
   isError: json({ content: [{ type: "text", text: `failed with key ${SECRET}` }], isError: true }),
-  duplicateResult: () => ({ messages: [`{"jsonrpc":"2.0","id":{id},"result":{"content":[]},"result":{"content":[{"type":"text","text":"${SECRET}"}]}}`] }),
-  duplicateContent: () => ({ messages: [`{"jsonrpc":"2.0","id":{id},"result":{"content":[{"type":"text","text":"${SECRET}"}],"content":[]}}`] }),
+  duplicateResult: () => ({
+    messages: [
+      `{"jsonrpc":"2.0","id":{id},"result":{"content":[]},"result":{"content":[{"type":"text","text":"${SECRET}"}]}}`,
+    ],
+  }),
+  duplicateContent: () => ({
+    messages: [`{"jsonrpc":"2.0","id":{id},"result":{"content":[{"type":"text","text":"${SECRET}"}],"content":[]}}`],
+  }),
   logging: (minted) => ({
     sse: true,
     messages: [
-      JSON.stringify({ jsonrpc: "2.0", method: "notifications/message", params: { level: "info", logger: "kv", data: { read: SECRET } } }),
+      JSON.stringify({
+        jsonrpc: "2.0",
+        method: "notifications/message",
+        params: { level: "info", logger: "kv", data: { read: SECRET } },
+      }),
       ...json(textResult("done"))(minted).messages,
     ],
   }),
   sampling: (minted) => ({
     sse: true,
     messages: [
-      JSON.stringify({ jsonrpc: "2.0", id: 900, method: "sampling/createMessage", params: { maxTokens: 10, messages: [{ role: "user", content: { type: "text", text: `summarise ${SECRET}` } }] } }),
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: 900,
+        method: "sampling/createMessage",
+        params: { maxTokens: 10, messages: [{ role: "user", content: { type: "text", text: `summarise ${SECRET}` } }] },
+      }),
       ...json(textResult("done"))(minted).messages,
     ],
   }),
-  rpcError: () => ({ messages: [JSON.stringify({ jsonrpc: "2.0", id: 0, error: { code: -32603, message: `cannot parse ${SECRET}`, data: { read: SECRET } } }).replace('"id":0', '"id":{id}')] }),
+  rpcError: () => ({
+    messages: [
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: 0,
+        error: { code: -32603, message: `cannot parse ${SECRET}`, data: { read: SECRET } },
+      }).replace('"id":0', '"id":{id}'),
+    ],
+  }),
   nearBound: json(textResult(`${SECRET} ${"x".repeat(4096 - 120)}`)),
   overBound: json(textResult(`${SECRET} ${"x".repeat(4200)}`)),
 };
@@ -104,7 +143,17 @@ async function startRawUpstream(replay: () => string | undefined): Promise<RawUp
     const first = requests[0];
     if (first?.method === "initialize") {
       res.writeHead(200, { "content-type": "application/json", "mcp-session-id": "raw-session" });
-      res.end(JSON.stringify({ jsonrpc: "2.0", id: first.id, result: { protocolVersion: "2025-03-26", capabilities: { tools: {}, logging: {} }, serverInfo: { name: "raw", version: "1" } } }));
+      res.end(
+        JSON.stringify({
+          jsonrpc: "2.0",
+          id: first.id,
+          result: {
+            protocolVersion: "2025-03-26",
+            capabilities: { tools: {}, logging: {} },
+            serverInfo: { name: "raw", version: "1" },
+          },
+        }),
+      );
       return;
     }
     // A call with `swap` set gets the answer meant for the other call of its batch, under its own id.
@@ -113,7 +162,9 @@ async function startRawUpstream(replay: () => string | undefined): Promise<RawUp
       const id = r.id as number;
       minted.push(id);
       const params = (swapped ? requests[requests.length - 1 - i] : r)?.params as { arguments?: { case?: string } };
-      return (CASES[params.arguments?.case ?? ""] ?? json(textResult("?")))(id).messages.map((m) => m.replace("{id}", String(id)));
+      return (CASES[params.arguments?.case ?? ""] ?? json(textResult("?")))(id).messages.map((m) =>
+        m.replace("{id}", String(id)),
+      );
     });
     const script = CASES[(requests[0]?.params as { arguments: { case: string } }).arguments.case]?.(0);
     if (Array.isArray(parsed)) {
@@ -123,7 +174,17 @@ async function startRawUpstream(replay: () => string | undefined): Promise<RawUp
     const messages = scripts.flat();
     if (!script?.sse) return void res.writeHead(200, { "content-type": "application/json" }).end(messages[0]);
     res.writeHead(200, { "content-type": "text/event-stream" });
-    const stream = (script.prefix ?? "") + messages.map((m) => `${m.split("\n").map((line) => `data: ${line}`).join("\n")}\n\n`).join("");
+    const stream =
+      (script.prefix ?? "") +
+      messages
+        .map(
+          (m) =>
+            `${m
+              .split("\n")
+              .map((line) => `data: ${line}`)
+              .join("\n")}\n\n`,
+        )
+        .join("");
     const size = script.chunk ?? stream.length;
     for (let at = 0; at < stream.length; at += size) {
       res.write(stream.slice(at, at + size));
@@ -160,22 +221,50 @@ describe("result rules under attack", { timeout: 60_000 }, () => {
     upstream = await startRawUpstream(() => replay);
     proxy = await startProxy(upstream.url, { policy: POLICY });
     const auth = { authorization: `Bearer ${KEYS.alice}` };
-    headers = { ...auth, "mcp-session-id": await rawInitialize(proxy.sidecar.url, auth), "mcp-protocol-version": "2025-03-26" };
+    headers = {
+      ...auth,
+      "mcp-session-id": await rawInitialize(proxy.sidecar.url, auth),
+      "mcp-protocol-version": "2025-03-26",
+    };
   });
   after(async () => {
     await proxy?.close();
     await upstream?.close();
   });
-  const callCase = (tool: string, name: string, id = 1) => rawPost(proxy.sidecar.url, toolCall(id, tool, { case: name }), headers);
+  const callCase = (tool: string, name: string, id = 1) =>
+    rawPost(proxy.sidecar.url, toolCall(id, tool, { case: name }), headers);
   /** Neither the key nor its escaped spelling reached the agent, in any form. */
   const assertNoSecret = (answer: RawAnswer, what: string) => {
     assert.equal(answer.status, 200, what);
     const all = answer.text + JSON.stringify(messagesOf(answer));
-    for (const form of [SECRET, ESCAPED, "\\\\u0041KIA", "M5R2TY8WXK4P"]) assert.ok(!all.includes(form), `${what}: the agent got ${form}: ${answer.text.slice(0, 400)}`);
+    for (const form of [SECRET, ESCAPED, "\\\\u0041KIA", "M5R2TY8WXK4P"])
+      assert.ok(!all.includes(form), `${what}: the agent got ${form}: ${answer.text.slice(0, 400)}`);
   };
-  const resultOf = (answer: RawAnswer) => messagesOf(answer).find((m) => "result" in m)?.result as { content: { text?: string }[]; isError?: boolean; structuredContent?: unknown };
+  const resultOf = (answer: RawAnswer) =>
+    messagesOf(answer).find((m) => "result" in m)?.result as {
+      content: { text?: string }[];
+      isError?: boolean;
+      structuredContent?: unknown;
+    };
 
-  for (const name of ["json", "sseSplit", "sseBom", "sseMultiLine", "escapedJson", "escapedJsonPadded", "escapedDeep", "escapedOnTheWire", "deep", "inKey", "resource", "resourceLink", "meta", "isError", "duplicateResult", "duplicateContent"]) {
+  for (const name of [
+    "json",
+    "sseSplit",
+    "sseBom",
+    "sseMultiLine",
+    "escapedJson",
+    "escapedJsonPadded",
+    "escapedDeep",
+    "escapedOnTheWire",
+    "deep",
+    "inKey",
+    "resource",
+    "resourceLink",
+    "meta",
+    "isError",
+    "duplicateResult",
+    "duplicateContent",
+  ]) {
     it(`redact: ${name}`, async () => {
       const answer = await callCase("leak", name);
       assertNoSecret(answer, name);
@@ -198,7 +287,11 @@ describe("result rules under attack", { timeout: 60_000 }, () => {
     for (const name of ["json", "sseSplit", "escapedJsonPadded", "inKey", "isError", "nearBound"]) {
       const answer = await callCase("deny_kv", name);
       assertNoSecret(answer, name);
-      assert.match(resultOf(answer).content[0]?.text ?? "", /^\[RESULT WITHHELD\] The result of 'deny_kv' .*aws-access-key-id \(\d+ match/, name);
+      assert.match(
+        resultOf(answer).content[0]?.text ?? "",
+        /^\[RESULT WITHHELD\] The result of 'deny_kv' .*aws-access-key-id \(\d+ match/,
+        name,
+      );
     }
     const over = await callCase("deny_kv", "overBound");
     assertNoSecret(over, "overBound");
@@ -206,7 +299,11 @@ describe("result rules under attack", { timeout: 60_000 }, () => {
   });
 
   it("a JSON-RPC batch of calls answered by a JSON batch: each result by its own call's rules", async () => {
-    const answer = await rawPost(proxy.sidecar.url, [toolCall(1, "leak", { case: "json" }), toolCall(2, "deny_kv", { case: "inKey" })], headers);
+    const answer = await rawPost(
+      proxy.sidecar.url,
+      [toolCall(1, "leak", { case: "json" }), toolCall(2, "deny_kv", { case: "inKey" })],
+      headers,
+    );
     assertNoSecret(answer, "batch");
     const messages = messagesOf(answer);
     assert.deepEqual(messages.map((m) => m.id).sort(), [1, 2]);
@@ -215,9 +312,17 @@ describe("result rules under attack", { timeout: 60_000 }, () => {
   });
 
   it("an answer the upstream gives under another call's id is judged by the rules of the call that id names", async () => {
-    const answer = await rawPost(proxy.sidecar.url, [toolCall(1, "leak", { case: "clean", swap: true }), toolCall(2, "plain", { case: "json" })], headers);
+    const answer = await rawPost(
+      proxy.sidecar.url,
+      [toolCall(1, "leak", { case: "clean", swap: true }), toolCall(2, "plain", { case: "json" })],
+      headers,
+    );
     const messages = messagesOf(answer);
-    assert.match(JSON.stringify(messages.find((m) => m.id === 1)), /aws_access_key_id = \[REDACTED:aws-access-key-id\]/, "the secret meant for 'plain' came back as 'leak''s result, redacted");
+    assert.match(
+      JSON.stringify(messages.find((m) => m.id === 1)),
+      /aws_access_key_id = \[REDACTED:aws-access-key-id\]/,
+      "the secret meant for 'plain' came back as 'leak''s result, redacted",
+    );
     assert.match(JSON.stringify(messages.find((m) => m.id === 2)), /"text":"clean"/);
   });
 
@@ -225,7 +330,9 @@ describe("result rules under attack", { timeout: 60_000 }, () => {
     await callCase("leak", "json", 9);
     const minted = upstream.minted.at(-1);
     replay = JSON.stringify({ jsonrpc: "2.0", id: minted, result: textResult(`aws_access_key_id = ${SECRET}`) });
-    const res = await fetch(proxy.sidecar.url, { headers: { ...headers, accept: "text/event-stream", "last-event-id": "0" } });
+    const res = await fetch(proxy.sidecar.url, {
+      headers: { ...headers, accept: "text/event-stream", "last-event-id": "0" },
+    });
     const text = await res.text();
     replay = undefined;
     assert.ok(!text.includes(SECRET), text);
@@ -242,7 +349,8 @@ describe("result rules under attack", { timeout: 60_000 }, () => {
     for (const tool of ["leak", "deny_kv"]) {
       const answer = await callCase(tool, "rpcError");
       assertNoSecret(answer, `rpcError, ${tool}`);
-      const error = messagesOf(answer).find((m) => "error" in m)?.error as { code: number; message: string } | undefined;
+      const error = messagesOf(answer).find((m) => "error" in m)?.error as
+        { code: number; message: string } | undefined;
       assert.equal(error?.code, -32603, `${tool}: the error still reached the agent as an error`);
     }
   });

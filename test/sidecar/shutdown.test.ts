@@ -23,11 +23,20 @@ function readAll(socket: Socket): Promise<string> {
   });
 }
 
-const ping = (id: number) => JSON.stringify({ jsonrpc: "2.0", id, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } });
+const ping = (id: number) =>
+  JSON.stringify({
+    jsonrpc: "2.0",
+    id,
+    method: "initialize",
+    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+  });
 
 describe("shutdown", () => {
   it("answers a request that arrived on an idle keep-alive connection just before the shutdown, with Connection: close", async () => {
-    const h = await startHarness({ policy: mcpPolicy("default: allow"), upstream: { answers: "json", sessions: false } });
+    const h = await startHarness({
+      policy: mcpPolicy("default: allow"),
+      upstream: { answers: "json", sessions: false },
+    });
     try {
       const { port, pathname } = new URL(h.sidecar.url);
       const socket = connect(Number(port), "127.0.0.1");
@@ -52,10 +61,19 @@ describe("shutdown", () => {
       const answers = await everything;
       await stopped;
       const second = answers.slice(answers.indexOf("HTTP/1.1", 10));
-      assert.match(second, /^HTTP\/1\.1 200 /, `the second request was answered: ${JSON.stringify(answers.slice(-400))}`);
+      assert.match(
+        second,
+        /^HTTP\/1\.1 200 /,
+        `the second request was answered: ${JSON.stringify(answers.slice(-400))}`,
+      );
       assert.match(second, /\r\nconnection: close\r\n/i);
       assert.match(second, /"id":2/);
-      await assert.rejects(new Promise((resolve, reject) => connect(Number(port), "127.0.0.1").once("connect", resolve).once("error", reject)), /ECONNREFUSED/);
+      await assert.rejects(
+        new Promise((resolve, reject) =>
+          connect(Number(port), "127.0.0.1").once("connect", resolve).once("error", reject),
+        ),
+        /ECONNREFUSED/,
+      );
     } finally {
       await h.close();
     }

@@ -16,7 +16,14 @@ import { eventually } from "../support/eventually.ts";
 
 const POLICY = mcpPolicy("default: allow");
 
-async function withProxy<T>(options: Parameters<typeof startControllableServer>[0], config: Parameters<typeof startProxy>[1]["config"], body: (p: Awaited<ReturnType<typeof startProxy>>, upstream: Awaited<ReturnType<typeof startControllableServer>>) => Promise<T>): Promise<T> {
+async function withProxy<T>(
+  options: Parameters<typeof startControllableServer>[0],
+  config: Parameters<typeof startProxy>[1]["config"],
+  body: (
+    p: Awaited<ReturnType<typeof startProxy>>,
+    upstream: Awaited<ReturnType<typeof startControllableServer>>,
+  ) => Promise<T>,
+): Promise<T> {
   const upstream = await startControllableServer(options);
   const proxy = await startProxy(upstream.url, { policy: POLICY, config });
   try {
@@ -45,15 +52,19 @@ describe("streaming", () => {
 
   for (const answers of ["sse", "json"] as const) {
     it(`waits for a slow upstream longer than every sidecar client timeout (answers ${answers})`, async () => {
-      await withProxy({ answers }, { headersTimeoutMs: 200, requestTimeoutMs: 300, keepAliveTimeoutMs: 300 }, async (proxy, upstream) => {
-        const client = await proxy.client(KEYS.alice);
-        const result = client.callTool({ name: "gate", arguments: {} });
-        await upstream.started;
-        // Silence on the stream, or no answer headers at all (JSON): 4× the request timeout.
-        await new Promise((r) => setTimeout(r, 1200));
-        upstream.open();
-        assert.equal(((await result) as { content: { text: string }[] }).content[0]?.text, "gate passed");
-      });
+      await withProxy(
+        { answers },
+        { headersTimeoutMs: 200, requestTimeoutMs: 300, keepAliveTimeoutMs: 300 },
+        async (proxy, upstream) => {
+          const client = await proxy.client(KEYS.alice);
+          const result = client.callTool({ name: "gate", arguments: {} });
+          await upstream.started;
+          // Silence on the stream, or no answer headers at all (JSON): 4× the request timeout.
+          await new Promise((r) => setTimeout(r, 1200));
+          upstream.open();
+          assert.equal(((await result) as { content: { text: string }[] }).content[0]?.text, "gate passed");
+        },
+      );
     });
 
     it(`aborts the upstream request when the client disconnects mid-call (answers ${answers})`, async () => {
@@ -64,8 +75,19 @@ describe("streaming", () => {
         // No notifications/cancelled: the client just goes away (a crashed agent, a dropped connection).
         const call = request(proxy.sidecar.url, {
           method: "POST",
-          headers: { ...auth, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18", "content-type": "application/json", accept: ACCEPT_BOTH },
-          body: JSON.stringify({ jsonrpc: "2.0", id: 5, method: "tools/call", params: { name: "gate", arguments: {} } }),
+          headers: {
+            ...auth,
+            "mcp-session-id": session,
+            "mcp-protocol-version": "2025-06-18",
+            "content-type": "application/json",
+            accept: ACCEPT_BOTH,
+          },
+          body: JSON.stringify({
+            jsonrpc: "2.0",
+            id: 5,
+            method: "tools/call",
+            params: { name: "gate", arguments: {} },
+          }),
           signal: abort.signal,
         }).then(async (res) => res.body.text());
         await upstream.started;
@@ -99,8 +121,13 @@ describe("streaming", () => {
     for (const answers of ["sse", "json"] as const) {
       await withProxy({ answers }, {}, async (proxy) => {
         const client = await proxy.client(KEYS.alice, { capabilities: { elicitation: { form: {} } } });
-        client.setRequestHandler(ElicitRequestSchema, (req) => ({ action: "accept", content: { reply: `yes to ${req.params.message}` } }));
-        const result = (await client.callTool({ name: "ask", arguments: { question: "deploy?" } })) as { content: { text: string }[] };
+        client.setRequestHandler(ElicitRequestSchema, (req) => ({
+          action: "accept",
+          content: { reply: `yes to ${req.params.message}` },
+        }));
+        const result = (await client.callTool({ name: "ask", arguments: { question: "deploy?" } })) as {
+          content: { text: string }[];
+        };
         assert.equal(result.content[0]?.text, 'accept: {"reply":"yes to deploy?"}');
       });
     }
@@ -114,12 +141,19 @@ describe("streaming", () => {
     const server = createServer((req, res) => {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
       res.flushHeaders();
-      void seen.then(() => res.end('event: message\ndata: {"jsonrpc":"2.0","method":"notifications/tools/list_changed"}\n\n'));
+      void seen.then(() =>
+        res.end('event: message\ndata: {"jsonrpc":"2.0","method":"notifications/tools/list_changed"}\n\n'),
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const proxy = await startProxy(`http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`, { policy: POLICY });
+    const proxy = await startProxy(`http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`, {
+      policy: POLICY,
+    });
     try {
-      const res = await request(proxy.sidecar.url, { method: "GET", headers: { authorization: `Bearer ${KEYS.alice}`, accept: "text/event-stream" } });
+      const res = await request(proxy.sidecar.url, {
+        method: "GET",
+        headers: { authorization: `Bearer ${KEYS.alice}`, accept: "text/event-stream" },
+      });
       assert.equal(res.statusCode, 200);
       headersSeen();
       assert.match(await res.body.text(), /list_changed/);
@@ -133,7 +167,9 @@ describe("streaming", () => {
   it("relays notifications on the standalone GET stream", async () => {
     await withProxy({}, {}, async (proxy) => {
       const client = await proxy.client(KEYS.alice);
-      const changed = new Promise<void>((resolve) => client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
+      const changed = new Promise<void>((resolve) =>
+        client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()),
+      );
       await client.callTool({ name: "announce", arguments: {} });
       await changed;
     });
@@ -143,7 +179,13 @@ describe("streaming", () => {
     await withProxy({ resumable: true }, {}, async (proxy, upstream) => {
       const auth = { authorization: `Bearer ${KEYS.alice}` };
       const session = await rawInitialize(proxy.sidecar.url, auth, "2025-11-25");
-      const headers = { ...auth, "mcp-session-id": session, "mcp-protocol-version": "2025-11-25", "content-type": "application/json", accept: ACCEPT_BOTH };
+      const headers = {
+        ...auth,
+        "mcp-session-id": session,
+        "mcp-protocol-version": "2025-11-25",
+        "content-type": "application/json",
+        accept: ACCEPT_BOTH,
+      };
       const abort = new AbortController();
       const post = await request(proxy.sidecar.url, {
         method: "POST",
@@ -164,11 +206,28 @@ describe("streaming", () => {
       await upstream.started;
       upstream.open();
 
-      const bob = await request(proxy.sidecar.url, { method: "GET", headers: { authorization: `Bearer ${KEYS.bob}`, accept: "text/event-stream", "mcp-session-id": session, "last-event-id": lastEventId } });
+      const bob = await request(proxy.sidecar.url, {
+        method: "GET",
+        headers: {
+          authorization: `Bearer ${KEYS.bob}`,
+          accept: "text/event-stream",
+          "mcp-session-id": session,
+          "last-event-id": lastEventId,
+        },
+      });
       assert.equal(bob.statusCode, 404, "another caller cannot resume alice's stream");
       await bob.body.dump();
 
-      const resumed = await request(proxy.sidecar.url, { method: "GET", headers: { ...auth, accept: "text/event-stream", "mcp-session-id": session, "mcp-protocol-version": "2025-11-25", "last-event-id": lastEventId } });
+      const resumed = await request(proxy.sidecar.url, {
+        method: "GET",
+        headers: {
+          ...auth,
+          accept: "text/event-stream",
+          "mcp-session-id": session,
+          "mcp-protocol-version": "2025-11-25",
+          "last-event-id": lastEventId,
+        },
+      });
       assert.equal(resumed.statusCode, 200);
       let replay = "";
       for await (const chunk of resumed.body) {

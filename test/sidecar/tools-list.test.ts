@@ -28,12 +28,20 @@ async function pagedServer(answers: "sse" | "json") {
       const session = req.headers["mcp-session-id"];
       let transport = typeof session === "string" ? transports.get(session) : undefined;
       if (!transport) {
-        const created = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), enableJsonResponse: answers === "json", onsessioninitialized: (id) => void transports.set(id, created) });
+        const created = new StreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          enableJsonResponse: answers === "json",
+          onsessioninitialized: (id) => void transports.set(id, created),
+        });
         const server = new Server({ name: "paged", version: "1" }, { capabilities: { tools: {} } });
         server.setRequestHandler(ListToolsRequestSchema, (request) => {
           const start = Number(request.params?.cursor ?? 0);
           const next = start + 2;
-          return { tools: TOOLS.slice(start, next), ...(next < TOOLS.length ? { nextCursor: String(next) } : {}), _meta: { page: start / 2 } };
+          return {
+            tools: TOOLS.slice(start, next),
+            ...(next < TOOLS.length ? { nextCursor: String(next) } : {}),
+            _meta: { page: start / 2 },
+          };
         });
         await server.connect(created);
         transport = created;
@@ -66,16 +74,36 @@ describe("tools/list filtering", () => {
           pages.push(page);
           cursor = page.nextCursor;
         } while (cursor !== undefined);
-        assert.deepEqual(pages.map((p) => p.tools.map((t) => t.name)), [["alpha"], ["beta"], ["gamma", "delta"]]);
-        assert.deepEqual(pages.map((p) => p.nextCursor), ["2", "4", undefined]);
-        assert.deepEqual(pages.map((p) => p._meta), [{ page: 0 }, { page: 1 }, { page: 2 }]);
+        assert.deepEqual(
+          pages.map((p) => p.tools.map((t) => t.name)),
+          [["alpha"], ["beta"], ["gamma", "delta"]],
+        );
+        assert.deepEqual(
+          pages.map((p) => p.nextCursor),
+          ["2", "4", undefined],
+        );
+        assert.deepEqual(
+          pages.map((p) => p._meta),
+          [{ page: 0 }, { page: 1 }, { page: 2 }],
+        );
         // On the wire (the SDK client would drop fields it does not know): the same page, minus the hidden tool.
-        const direct = await rawPost(upstream.url, { jsonrpc: "2.0", id: 1, method: "tools/list" }, { "mcp-session-id": await rawInitialize(upstream.url) });
+        const direct = await rawPost(
+          upstream.url,
+          { jsonrpc: "2.0", id: 1, method: "tools/list" },
+          { "mcp-session-id": await rawInitialize(upstream.url) },
+        );
         const auth = { authorization: `Bearer ${KEYS.alice}` };
-        const proxied = await rawPost(proxy.sidecar.url, { jsonrpc: "2.0", id: 1, method: "tools/list" }, { ...auth, "mcp-session-id": await rawInitialize(proxy.sidecar.url, auth) });
+        const proxied = await rawPost(
+          proxy.sidecar.url,
+          { jsonrpc: "2.0", id: 1, method: "tools/list" },
+          { ...auth, "mcp-session-id": await rawInitialize(proxy.sidecar.url, auth) },
+        );
         const directResult = messagesOf(direct)[0]?.result as { tools: { name: string }[] };
         assert.ok(JSON.stringify(directResult).includes("x-vendor-extension"));
-        assert.deepEqual(messagesOf(proxied)[0]?.result, { ...directResult, tools: directResult.tools.filter((t) => t.name !== "secret_a") });
+        assert.deepEqual(messagesOf(proxied)[0]?.result, {
+          ...directResult,
+          tools: directResult.tools.filter((t) => t.name !== "secret_a"),
+        });
       } finally {
         await proxy.close();
         await upstream.close();

@@ -22,7 +22,9 @@ function upstream(hint: boolean): { server: Server; closes: ("client" | "server"
       const headers: Record<string, string> = { "content-type": "application/json" };
       // An explicit Connection header makes Node leave out its Keep-Alive hint, as uvicorn does.
       if (!hint) headers.connection = "keep-alive";
-      res.writeHead(200, headers).end(JSON.stringify({ jsonrpc: "2.0", id: 1, result: { content: [{ type: "text", text: "ok" }] } }));
+      res
+        .writeHead(200, headers)
+        .end(JSON.stringify({ jsonrpc: "2.0", id: 1, result: { content: [{ type: "text", text: "ok" }] } }));
     });
   });
   server.keepAliveTimeout = SERVER_IDLE_MS;
@@ -37,19 +39,28 @@ function upstream(hint: boolean): { server: Server; closes: ("client" | "server"
 
 describe("upstream connections", () => {
   for (const hint of [true, false]) {
-    it(`closes an idle upstream connection before the server does (${hint ? "with" : "without"} a Keep-Alive hint)`, { timeout: 20_000 }, async () => {
-      const { server, closes } = upstream(hint);
-      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-      const proxy = await startProxy(`http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`, { policy: mcpPolicy("default: allow"), apiKeys: undefined });
-      try {
-        const answer = await rawPost(proxy.sidecar.url, toolCall(1, "anything"), { authorization: `Bearer ${KEYS.alice}` });
-        assert.equal(answer.status, 200);
-        await eventually(() => closes.length === 1, "the idle connection to close", 15_000);
-        assert.deepEqual(closes, ["client"], "the sidecar let go of the idle connection first");
-      } finally {
-        await proxy.close();
-        server.close();
-      }
-    });
+    it(
+      `closes an idle upstream connection before the server does (${hint ? "with" : "without"} a Keep-Alive hint)`,
+      { timeout: 20_000 },
+      async () => {
+        const { server, closes } = upstream(hint);
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const proxy = await startProxy(`http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`, {
+          policy: mcpPolicy("default: allow"),
+          apiKeys: undefined,
+        });
+        try {
+          const answer = await rawPost(proxy.sidecar.url, toolCall(1, "anything"), {
+            authorization: `Bearer ${KEYS.alice}`,
+          });
+          assert.equal(answer.status, 200);
+          await eventually(() => closes.length === 1, "the idle connection to close", 15_000);
+          assert.deepEqual(closes, ["client"], "the sidecar let go of the idle connection first");
+        } finally {
+          await proxy.close();
+          server.close();
+        }
+      },
+    );
   }
 });

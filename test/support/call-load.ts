@@ -56,18 +56,35 @@ export interface RunningLoad {
 export async function startCallLoad(options: LoadOptions): Promise<RunningLoad> {
   const records: CallRecord[] = [];
   const hangMs = options.hangMs ?? 10_000;
-  const pools = options.targets.map((t) => new Pool(new URL(t.url).origin, { connections: options.workers, pipelining: 1 }));
+  const pools = options.targets.map(
+    (t) => new Pool(new URL(t.url).origin, { connections: options.workers, pipelining: 1 }),
+  );
   const post = async (target: number, headers: Record<string, string>, body: string): Promise<RawAnswer> => {
-    const res = await (pools[target] as Pool).request({ path: new URL((options.targets[target] as LoadTarget).url).pathname, method: "POST", headers, body });
+    const res = await (pools[target] as Pool).request({
+      path: new URL((options.targets[target] as LoadTarget).url).pathname,
+      method: "POST",
+      headers,
+      body,
+    });
     return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
   };
   const sessions = await Promise.all(
     options.targets.flatMap((t, target) =>
       Array.from({ length: options.workers }, async () => {
         const base = { "content-type": "application/json", accept: ACCEPT_BOTH, authorization: `Bearer ${t.key}` };
-        const init = await post(target, base, JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "load", version: "1" } } }));
+        const init = await post(
+          target,
+          base,
+          JSON.stringify({
+            jsonrpc: "2.0",
+            id: 0,
+            method: "initialize",
+            params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "load", version: "1" } },
+          }),
+        );
         const session = init.headers["mcp-session-id"];
-        if (init.status !== 200 || typeof session !== "string") throw new Error(`initialize through ${t.url}: ${init.status} ${init.text.slice(0, 200)}`);
+        if (init.status !== 200 || typeof session !== "string")
+          throw new Error(`initialize through ${t.url}: ${init.status} ${init.text.slice(0, 200)}`);
         const headers = { ...base, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" };
         await post(target, headers, JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }));
         return { target, headers };
@@ -89,11 +106,19 @@ export async function startCallLoad(options: LoadOptions): Promise<RunningLoad> 
   const workers = sessions.map(async ({ target, headers }, worker) => {
     for (let n = 0; !stopping; n++) {
       const { name, arguments: args } = options.call(n, worker);
-      const body = JSON.stringify({ jsonrpc: "2.0", id: n + 1, method: "tools/call", params: { name, arguments: args } });
+      const body = JSON.stringify({
+        jsonrpc: "2.0",
+        id: n + 1,
+        method: "tools/call",
+        params: { name, arguments: args },
+      });
       const started = performance.now();
       const hang = sleep(hangMs, "hang" as const, { ref: false });
       const tag = `${worker}.${n}`;
-      const answer = await Promise.race([post(target, { ...headers, "x-load-call": tag }, body).catch((err: unknown) => err as Error), hang]);
+      const answer = await Promise.race([
+        post(target, { ...headers, "x-load-call": tag }, body).catch((err: unknown) => err as Error),
+        hang,
+      ]);
       if (answer === "hang") {
         failure = new Error(`a call to ${name} through target ${target} did not settle within ${hangMs} ms`);
         stopping = true;
@@ -101,7 +126,15 @@ export async function startCallLoad(options: LoadOptions): Promise<RunningLoad> 
       }
       const sent = sentAt.get(tag);
       sentAt.delete(tag);
-      records.push({ target, worker, tool: name, started, settled: performance.now(), ...(sent !== undefined ? { sent } : {}), ...classify(answer) });
+      records.push({
+        target,
+        worker,
+        tool: name,
+        started,
+        settled: performance.now(),
+        ...(sent !== undefined ? { sent } : {}),
+        ...classify(answer),
+      });
       for (const w of waiters) w();
     }
   });
@@ -134,9 +167,23 @@ export async function startCallLoad(options: LoadOptions): Promise<RunningLoad> 
   };
 }
 
-function classify(answer: RawAnswer | Error): Pick<CallRecord, "status" | "outcome" | "reason" | "code" | "connection" | "text"> {
-  if (answer instanceof Error) return { status: 0, outcome: "failed", code: String((answer as NodeJS.ErrnoException).code ?? answer.name), text: answer.message };
-  if (answer.status !== 200) return { status: answer.status, outcome: "failed", connection: String(answer.headers.connection ?? ""), text: answer.text.slice(0, 500) };
+function classify(
+  answer: RawAnswer | Error,
+): Pick<CallRecord, "status" | "outcome" | "reason" | "code" | "connection" | "text"> {
+  if (answer instanceof Error)
+    return {
+      status: 0,
+      outcome: "failed",
+      code: String((answer as NodeJS.ErrnoException).code ?? answer.name),
+      text: answer.message,
+    };
+  if (answer.status !== 200)
+    return {
+      status: answer.status,
+      outcome: "failed",
+      connection: String(answer.headers.connection ?? ""),
+      text: answer.text.slice(0, 500),
+    };
   let message: Record<string, unknown> | undefined;
   try {
     message = messagesOf(answer).find((m) => "result" in m || "error" in m);
@@ -145,9 +192,23 @@ function classify(answer: RawAnswer | Error): Pick<CallRecord, "status" | "outco
   }
   if (!message) return { status: answer.status, outcome: "failed", text: answer.text.slice(0, 500) };
   if ("error" in message) return { status: answer.status, outcome: "error", text: JSON.stringify(message.error) };
-  const result = message.result as { isError?: boolean; content?: { text?: string }[]; _meta?: Record<string, { decision?: string; reason?: string }> };
+  const result = message.result as {
+    isError?: boolean;
+    content?: { text?: string }[];
+    _meta?: Record<string, { decision?: string; reason?: string }>;
+  };
   const text = result.content?.[0]?.text ?? "";
   const decision = result._meta?.["mcpwarden.io/decision"];
-  if (decision?.decision) return { status: answer.status, outcome: decision.decision as CallRecord["outcome"], reason: decision.reason, text };
-  return { status: answer.status, outcome: result.isError === true ? "tool_error" : "allowed", text: text.slice(0, 200) };
+  if (decision?.decision)
+    return {
+      status: answer.status,
+      outcome: decision.decision as CallRecord["outcome"],
+      reason: decision.reason,
+      text,
+    };
+  return {
+    status: answer.status,
+    outcome: result.isError === true ? "tool_error" : "allowed",
+    text: text.slice(0, 200),
+  };
 }

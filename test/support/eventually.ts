@@ -16,13 +16,24 @@ export interface WaitOptions {
  * at most `timeoutMs` (10 s), and a timeout says it "timed out waiting for <what>".
  */
 export async function eventually<T>(check: () => Promise<T> | T, options?: WaitOptions): Promise<T>;
-export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs?: number): Promise<void>;
-export async function eventually<T>(check: () => Promise<T> | T, optionsOrWhat: WaitOptions | string = {}, timeoutMs = 10_000): Promise<T | void> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs?: number,
+): Promise<void>;
+export async function eventually<T>(
+  check: () => Promise<T> | T,
+  optionsOrWhat: WaitOptions | string = {},
+  timeoutMs = 10_000,
+): Promise<T | void> {
   if (typeof optionsOrWhat === "string") {
     const what = optionsOrWhat;
-    return eventually(async () => {
-      if (!(await check())) throw new Error(`timed out waiting for ${what}`);
-    }, { timeoutMs, intervalMs: 10 });
+    return eventually(
+      async () => {
+        if (!(await check())) throw new Error(`timed out waiting for ${what}`);
+      },
+      { timeoutMs, intervalMs: 10 },
+    );
   }
   const timeout = optionsOrWhat.timeoutMs ?? 30_000;
   const deadline = performance.now() + timeout;

@@ -31,7 +31,10 @@ export async function runInjectedPod(oc: OperatorCluster, namespace: string, nam
   const pod = await oc.cluster.client(CoreV1Api).readNamespacedPod({ namespace, name });
   const sidecarContainer = pod.spec?.initContainers?.find((c) => c.name === "mcp-warden");
   if (!sidecarContainer) throw new Error(`pod ${namespace}/${name} has no mcp-warden sidecar`);
-  const status = JSON.parse(pod.metadata?.annotations?.["mcpwarden.io/status"] ?? "{}") as { container: string; upstreamPort: number };
+  const status = JSON.parse(pod.metadata?.annotations?.["mcpwarden.io/status"] ?? "{}") as {
+    container: string;
+    upstreamPort: number;
+  };
   const mcpContainer = pod.spec?.containers.find((c) => c.name === status.container) as V1Container;
 
   const dir = mkdtempSync(join(tmpdir(), `pod-${name}-`));
@@ -42,7 +45,9 @@ export async function runInjectedPod(oc: OperatorCluster, namespace: string, nam
 
   const kestra = await startKestraFastMcp();
   const [listen, admin] = [await freePort(), await freePort()];
-  const env: NodeJS.ProcessEnv = Object.fromEntries((sidecarContainer.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+  const env: NodeJS.ProcessEnv = Object.fromEntries(
+    (sidecarContainer.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]),
+  );
   const upstream = new URL(env.MCP_WARDEN_UPSTREAM as string);
   upstream.port = String(kestra.port);
   Object.assign(env, {
@@ -57,16 +62,23 @@ export async function runInjectedPod(oc: OperatorCluster, namespace: string, nam
   });
   const stdoutFile = join(dir, "stdout");
   const command = ["mcp-warden", ...(sidecarContainer.args ?? [])].join(" ");
-  const sidecar: Peer = startPeer("/bin/sh", ["-c", `exec ${command} >"${stdoutFile}" 2>"${join(dir, "stderr")}"`], { env: { ...oc.env, ...env } });
+  const sidecar: Peer = startPeer("/bin/sh", ["-c", `exec ${command} >"${stdoutFile}" 2>"${join(dir, "stderr")}"`], {
+    env: { ...oc.env, ...env },
+  });
   const adminUrl = `http://127.0.0.1:${admin}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const ready = await fetch(`${adminUrl}/readyz`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${adminUrl}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
     if (sidecar.child.exitCode !== null || Date.now() > deadline) {
       await kestra.stop();
       await sidecar.stop();
-      throw new Error(`the sidecar of ${name} did not become ready:\n${readFileSync(join(dir, "stderr"), "utf8").slice(-3000)}`);
+      throw new Error(
+        `the sidecar of ${name} did not become ready:\n${readFileSync(join(dir, "stderr"), "utf8").slice(-3000)}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

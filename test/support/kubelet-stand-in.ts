@@ -33,7 +33,11 @@ export function startKubeletStandIn(cluster: ControlPlane, namespace: string, in
                   podIP: addresses.get(name),
                   podIPs: [{ ip: addresses.get(name) }],
                   startTime: now,
-                  conditions: ["Initialized", "ContainersReady", "Ready", "PodScheduled"].map((type) => ({ type, status: "True", lastTransitionTime: now })),
+                  conditions: ["Initialized", "ContainersReady", "Ready", "PodScheduled"].map((type) => ({
+                    type,
+                    status: "True",
+                    lastTransitionTime: now,
+                  })),
                 },
               },
             },

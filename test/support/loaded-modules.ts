@@ -37,7 +37,11 @@ registerHooks({
 `,
   );
   const files = () => (existsSync(list) ? [...new Set(readFileSync(list, "utf8").split("\n").filter(Boolean))] : []);
-  return { nodeArgs: ["--import", hook], files, packages: () => new Set(files().flatMap((url) => packageOf(url) ?? [])) };
+  return {
+    nodeArgs: ["--import", hook],
+    files,
+    packages: () => new Set(files().flatMap((url) => packageOf(url) ?? [])),
+  };
 }
 
 /** The npm package a module file belongs to, or undefined for the project's own files. */

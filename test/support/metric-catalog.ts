@@ -15,7 +15,10 @@ export interface MetricInfo {
 /** Every mcp_warden_* metric family, with histogram series (_bucket/_sum/_count) under their own names. */
 export function metricCatalog(): Map<string, MetricInfo> {
   const catalog = new Map<string, MetricInfo>();
-  const registries = [new SidecarMetrics({ version: "test" }, { processMetrics: false }).registry, createOperatorMetrics({ version: "test", defaultMetrics: false }).registry];
+  const registries = [
+    new SidecarMetrics({ version: "test" }, { processMetrics: false }).registry,
+    createOperatorMetrics({ version: "test", defaultMetrics: false }).registry,
+  ];
   for (const registry of registries) {
     for (const metric of registry.getMetricsAsArray()) {
       const { name, labelNames, type } = metric as unknown as { name: string; labelNames: string[]; type: string };
@@ -42,7 +45,9 @@ export interface Selector {
 export function selectorsIn(expr: string): Selector[] {
   const selectors: Selector[] = [];
   for (const match of expr.matchAll(/\b(mcp_warden_[a-z_]+)\s*(\{([^}]*)\})?/g)) {
-    const labels = [...(match[3] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"/g)].map((m) => m[1] as string);
+    const labels = [...(match[3] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"/g)].map(
+      (m) => m[1] as string,
+    );
     selectors.push({ metric: match[1] as string, labels });
   }
   return selectors;
@@ -50,7 +55,12 @@ export function selectorsIn(expr: string): Selector[] {
 
 /** Labels named in by (…), without (…) and on (…) clauses. */
 export function groupingLabels(expr: string): string[] {
-  return [...expr.matchAll(/\b(?:by|without|on|ignoring)\s*\(([^)]*)\)/g)].flatMap((m) => (m[1] ?? "").split(",").map((l) => l.trim()).filter(Boolean));
+  return [...expr.matchAll(/\b(?:by|without|on|ignoring)\s*\(([^)]*)\)/g)].flatMap((m) =>
+    (m[1] ?? "")
+      .split(",")
+      .map((l) => l.trim())
+      .filter(Boolean),
+  );
 }
 
 /** Problems with the metrics and labels an expression uses; empty when all exist. */
@@ -66,11 +76,13 @@ export function checkExpression(expr: string, catalog = metricCatalog()): string
     }
     for (const label of info.labels) available.add(label);
     for (const label of labels) {
-      if (!info.labels.has(label) && !(TARGET_LABELS as readonly string[]).includes(label)) problems.push(`${metric} has no label ${label}`);
+      if (!info.labels.has(label) && !(TARGET_LABELS as readonly string[]).includes(label))
+        problems.push(`${metric} has no label ${label}`);
     }
   }
   for (const label of groupingLabels(expr)) {
-    if (!available.has(label)) problems.push(`grouping by ${label}, which none of ${selectors.map((s) => s.metric).join(", ")} has`);
+    if (!available.has(label))
+      problems.push(`grouping by ${label}, which none of ${selectors.map((s) => s.metric).join(", ")} has`);
   }
   return problems;
 }

@@ -5,8 +5,11 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   for (const line of text.split("\n")) {
     if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
     const labelText = line.slice(name.length).startsWith("{") ? line.slice(name.length + 1, line.indexOf("}")) : "";
-    const found = new Map([...labelText.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1] as string, m[2] as string]));
-    if (Object.entries(labels).every(([k, v]) => found.get(k) === v)) return Number(line.slice(line.lastIndexOf(" ") + 1));
+    const found = new Map(
+      [...labelText.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1] as string, m[2] as string]),
+    );
+    if (Object.entries(labels).every(([k, v]) => found.get(k) === v))
+      return Number(line.slice(line.lastIndexOf(" ") + 1));
   }
   return undefined;
 }

@@ -8,7 +8,16 @@ export interface TestIssuer {
   issuer: string;
   jwksUri: string;
   /** Signs a token with the issuer's key (or `key: "stranger"` for a key the JWKS does not have). */
-  sign(claims: JWTPayload, options?: { key?: "issuer" | "stranger"; expiresIn?: string | number; notBefore?: number; audience?: string | string[]; issuer?: string }): Promise<string>;
+  sign(
+    claims: JWTPayload,
+    options?: {
+      key?: "issuer" | "stranger";
+      expiresIn?: string | number;
+      notBefore?: number;
+      audience?: string | string[];
+      issuer?: string;
+    },
+  ): Promise<string>;
   /** Makes the JWKS endpoint fail (HTTP 500) or recover. */
   setDown(down: boolean): void;
   jwksRequests: number;
@@ -23,7 +32,9 @@ export async function startTestIssuer(audience: string): Promise<TestIssuer> {
   let issuer = "";
   const server = createServer((req, res) => {
     if (req.url === "/.well-known/openid-configuration") {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks`, id_token_signing_alg_values_supported: ["ES256"] }));
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks`, id_token_signing_alg_values_supported: ["ES256"] }));
     } else if (req.url === "/jwks") {
       state.jwksRequests++;
       if (state.down) res.writeHead(500).end();

@@ -27,7 +27,10 @@ export interface OperatorCluster {
 }
 
 /** `install: false` leaves installing mcp-warden (`npm install --global .`) to the test. */
-export async function startOperatorCluster(name: string, options: { install?: boolean } = {}): Promise<OperatorCluster> {
+export async function startOperatorCluster(
+  name: string,
+  options: { install?: boolean } = {},
+): Promise<OperatorCluster> {
   const cluster = await startControlPlane({ name });
   const home = mkdtempSync(join(tmpdir(), "mcp-warden-user-"));
   let operator: RunningOperator | undefined;
@@ -39,7 +42,11 @@ export async function startOperatorCluster(name: string, options: { install?: bo
       resyncIntervalMs: 2_000,
       ...(process.env.MCP_WARDEN_TEST_LOG === "1" ? { logger: createLogger("operator", { level: "debug" }) } : {}),
     });
-    await applyWebhookConfiguration(cluster, installation.names, `https://127.0.0.1:${operator.webhookPort}/mutate-pods`);
+    await applyWebhookConfiguration(
+      cluster,
+      installation.names,
+      `https://127.0.0.1:${operator.webhookPort}/mutate-pods`,
+    );
   } catch (error) {
     await operator?.stop();
     await cluster.stop();
@@ -54,14 +61,21 @@ export async function startOperatorCluster(name: string, options: { install?: bo
   const prefix = join(home, "npm-global");
   const env: NodeJS.ProcessEnv = {
     // Nothing of the npm running this suite (its npm_* settings) or of the developer's cluster.
-    ...Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith("npm_") || k.startsWith("KUBE")).map((k) => [k, undefined])),
+    ...Object.fromEntries(
+      Object.keys(process.env)
+        .filter((k) => k.startsWith("npm_") || k.startsWith("KUBE"))
+        .map((k) => [k, undefined]),
+    ),
     PATH: [join(prefix, "bin"), bin, "/usr/local/bin", "/usr/bin", "/bin"].join(":"),
     HOME: home,
     KUBECONFIG: cluster.adminKubeconfigPath,
     KUBECACHEDIR: join(home, ".kube", "cache"),
     npm_config_prefix: prefix,
   };
-  const install = options.install === false ? { code: 0, stderr: "" } : await runPeer("npm", ["install", "--global", "--no-audit", "--no-fund", REPO], { env, timeoutMs: 120_000 });
+  const install =
+    options.install === false
+      ? { code: 0, stderr: "" }
+      : await runPeer("npm", ["install", "--global", "--no-audit", "--no-fund", REPO], { env, timeoutMs: 120_000 });
   if (install.code !== 0) {
     await operator.stop();
     await cluster.stop();
@@ -73,7 +87,11 @@ export async function startOperatorCluster(name: string, options: { install?: bo
     operator: running,
     env,
     sh: (command, shOptions = {}) =>
-      runPeer("/bin/sh", ["-c", `cd "${shOptions.cwd ?? REPO}" && ${command}`], { env: { ...env, ...shOptions.env }, input: shOptions.input ?? "", timeoutMs: 60_000 }),
+      runPeer("/bin/sh", ["-c", `cd "${shOptions.cwd ?? REPO}" && ${command}`], {
+        env: { ...env, ...shOptions.env },
+        input: shOptions.input ?? "",
+        timeoutMs: 60_000,
+      }),
     async stop() {
       await running.stop();
       await cluster.stop();

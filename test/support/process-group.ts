@@ -7,7 +7,11 @@ const live = new Set<ChildProcess>();
 let hooksInstalled = false;
 
 /** Starts `command` as the leader of a new process group; the group is killed if the test process ends first. */
-export function spawnGroup(command: string, args: readonly string[], options: Omit<SpawnOptions, "detached"> = {}): ChildProcess {
+export function spawnGroup(
+  command: string,
+  args: readonly string[],
+  options: Omit<SpawnOptions, "detached"> = {},
+): ChildProcess {
   const child = spawn(command, args, { ...options, detached: true });
   live.add(child);
   child.once("exit", () => live.delete(child));
@@ -30,7 +34,11 @@ export function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
  * Stops the group: `signal` first (SIGTERM: the process's own graceful shutdown), then SIGKILL if the
  * leader has not exited after `graceMs` (never, when it is not given). Resolves once the leader exited.
  */
-export async function stopGroup(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM", graceMs?: number): Promise<void> {
+export async function stopGroup(
+  child: ChildProcess,
+  signal: NodeJS.Signals = "SIGTERM",
+  graceMs?: number,
+): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once("exit", resolve));
   signalGroup(child, signal);

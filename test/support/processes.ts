@@ -14,8 +14,16 @@ export interface Peer {
   stop(): Promise<void>;
 }
 
-export function startPeer(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Peer {
-  const child = spawnGroup(command, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env }, cwd: options.cwd });
+export function startPeer(
+  command: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Peer {
+  const child = spawnGroup(command, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...options.env },
+    cwd: options.cwd,
+  });
   let output = "";
   const waiters = new Set<() => void>();
   const collect = (d: Buffer) => {
@@ -32,11 +40,15 @@ export function startPeer(command: string, args: readonly string[], options: { e
     output: () => output,
     waitFor(pattern, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => done(new Error(`timed out waiting for ${pattern} from ${command}:\n${output.slice(-3000)}`)), timeoutMs);
+        const timer = setTimeout(
+          () => done(new Error(`timed out waiting for ${pattern} from ${command}:\n${output.slice(-3000)}`)),
+          timeoutMs,
+        );
         const check = () => {
           const match = pattern.exec(output);
           if (match) done(undefined, match);
-          else if (child.exitCode !== null) done(new Error(`${command} exited with ${child.exitCode} before ${pattern}:\n${output.slice(-3000)}`));
+          else if (child.exitCode !== null)
+            done(new Error(`${command} exited with ${child.exitCode} before ${pattern}:\n${output.slice(-3000)}`));
         };
         const done = (err?: Error, match?: RegExpMatchArray) => {
           clearTimeout(timer);
@@ -59,9 +71,16 @@ export interface RunResult {
 }
 
 /** Runs a command to completion (killed, with its group, after `timeoutMs`). */
-export function runPeer(command: string, args: readonly string[], options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+export function runPeer(
+  command: string,
+  args: readonly string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawnGroup(command, args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...options.env } });
+    const child = spawnGroup(command, args, {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, ...options.env },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout?.on("data", (d: Buffer) => (stdout += d.toString("utf8")));

@@ -76,12 +76,23 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
     ...(options.flags ?? []),
   ]);
   // A missing binary is an "error" event, not an exception.
-  const spawnError = new Promise<never>((_, reject) => peer.child.once("error", (e) => reject(new Error(`cannot start prometheus (scripts/prerequisites.sh installs it): ${e.message}`))));
+  const spawnError = new Promise<never>((_, reject) =>
+    peer.child.once("error", (e) =>
+      reject(new Error(`cannot start prometheus (scripts/prerequisites.sh installs it): ${e.message}`)),
+    ),
+  );
   spawnError.catch(() => undefined);
   const started = performance.now();
   for (;;) {
-    if (peer.child.exitCode !== null) throw new Error(`prometheus exited with ${peer.child.exitCode}:\n${peer.output().slice(-3000)}`);
-    const ready = await Promise.race([fetch(`${url}/-/ready`).then((r) => r.ok, () => false), spawnError]);
+    if (peer.child.exitCode !== null)
+      throw new Error(`prometheus exited with ${peer.child.exitCode}:\n${peer.output().slice(-3000)}`);
+    const ready = await Promise.race([
+      fetch(`${url}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      ),
+      spawnError,
+    ]);
     if (ready) break;
     if (performance.now() - started > 30_000) {
       await peer.stop();
@@ -93,25 +104,35 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
   const api = async <T>(path: string): Promise<T> => {
     const response = await fetch(`${url}${path}`);
     const body = (await response.json()) as { status: string; data: T; error?: string; errorType?: string };
-    if (body.status !== "success") throw new Error(`Prometheus ${path.split("?")[0]}: ${body.errorType}: ${body.error}`);
+    if (body.status !== "success")
+      throw new Error(`Prometheus ${path.split("?")[0]}: ${body.errorType}: ${body.error}`);
     return body.data;
   };
   return {
     url,
     dir,
     async query(expr) {
-      const data = await api<{ resultType: string; result: Sample[] }>(`/api/v1/query?query=${encodeURIComponent(expr)}`);
-      if (data.resultType !== "vector") throw new Error(`expected an instant vector from ${expr}, got ${data.resultType}`);
+      const data = await api<{ resultType: string; result: Sample[] }>(
+        `/api/v1/query?query=${encodeURIComponent(expr)}`,
+      );
+      if (data.resultType !== "vector")
+        throw new Error(`expected an instant vector from ${expr}, got ${data.resultType}`);
       return data.result;
     },
     async labelValues(label, selector) {
-      return await api<string[]>(`/api/v1/label/${encodeURIComponent(label)}/values?match[]=${encodeURIComponent(selector)}`);
+      return await api<string[]>(
+        `/api/v1/label/${encodeURIComponent(label)}/values?match[]=${encodeURIComponent(selector)}`,
+      );
     },
     async targets() {
       return (await api<{ activeTargets: Target[] }>("/api/v1/targets?state=active")).activeTargets;
     },
     async droppedTargets() {
-      return (await api<{ droppedTargets: Array<{ discoveredLabels: Record<string, string> }> }>("/api/v1/targets?state=dropped")).droppedTargets;
+      return (
+        await api<{ droppedTargets: Array<{ discoveredLabels: Record<string, string> }> }>(
+          "/api/v1/targets?state=dropped",
+        )
+      ).droppedTargets;
     },
     async rules() {
       return (await api<{ groups: Array<{ rules: RuleState[] }> }>("/api/v1/rules")).groups.flatMap((g) => g.rules);

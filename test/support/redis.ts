@@ -67,19 +67,38 @@ async function startOn(port: number, options: RedisServerOptions): Promise<Redis
   const dir = await mkdtemp(join(tmpdir(), "mcp-warden-redis-"));
   const logFile = join(dir, "redis.log");
   const listen = options.tls
-    ? ["--port", "0", "--tls-port", String(port), "--tls-cert-file", options.tls.certFile, "--tls-key-file", options.tls.keyFile,
-       "--tls-ca-cert-file", options.tls.caFile, "--tls-auth-clients", "no"]
+    ? [
+        "--port",
+        "0",
+        "--tls-port",
+        String(port),
+        "--tls-cert-file",
+        options.tls.certFile,
+        "--tls-key-file",
+        options.tls.keyFile,
+        "--tls-ca-cert-file",
+        options.tls.caFile,
+        "--tls-auth-clients",
+        "no",
+      ]
     : ["--port", String(port)];
   const ca = options.tls ? await readFile(options.tls.caFile, "utf8") : undefined;
   const args = [
     ...listen,
-    "--bind", HOST,
-    "--dir", dir,
-    "--save", "",
-    "--appendonly", "no",
-    "--protected-mode", "no",
-    "--daemonize", "no",
-    "--logfile", logFile,
+    "--bind",
+    HOST,
+    "--dir",
+    dir,
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--protected-mode",
+    "no",
+    "--daemonize",
+    "no",
+    "--logfile",
+    logFile,
     ...(options.args ?? []),
   ];
   let child: ChildProcess | undefined;
@@ -90,7 +109,9 @@ async function startOn(port: number, options: RedisServerOptions): Promise<Redis
     const started = child;
     const failed = new Promise<never>((_, reject) => {
       started.once("error", reject);
-      started.once("exit", (code, signal) => reject(new Error(`redis-server on port ${port} exited (${signal ?? code}) while starting`)));
+      started.once("exit", (code, signal) =>
+        reject(new Error(`redis-server on port ${port} exited (${signal ?? code}) while starting`)),
+      );
     });
     try {
       await Promise.race([waitForPing(port, START_TIMEOUT_MS, ca), failed]);
@@ -109,7 +130,8 @@ async function startOn(port: number, options: RedisServerOptions): Promise<Redis
   }
 
   const current = (): ChildProcess => {
-    if (!child || child.exitCode !== null || child.signalCode !== null) throw new Error(`redis-server on port ${port} is not running`);
+    if (!child || child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`redis-server on port ${port} is not running`);
     return child;
   };
   const kill = async () => {
@@ -131,7 +153,12 @@ async function startOn(port: number, options: RedisServerOptions): Promise<Redis
       await kill();
       await launch();
     },
-    cli: (...cliArgs) => redisCli(port, ...(options.tls ? ["--tls", "--cacert", options.tls.caFile, "--sni", "localhost"] : []), ...cliArgs),
+    cli: (...cliArgs) =>
+      redisCli(
+        port,
+        ...(options.tls ? ["--tls", "--cacert", options.tls.caFile, "--sni", "localhost"] : []),
+        ...cliArgs,
+      ),
     log: () => readFile(logFile, "utf8").catch(() => ""),
     stop: async () => {
       if (stopped) return;
@@ -160,14 +187,27 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
           startOn(
             // The cluster bus listens on port + 10000, so both must be free.
             await freeRedisPort({ withClusterBus: true }),
-            { args: ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"] },
+            {
+              args: [
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+                "--cluster-node-timeout",
+                "5000",
+              ],
+            },
           ),
         ),
       );
     }
-    await run("redis-cli", ["--cluster", "create", ...nodes.map((n) => `${HOST}:${n.port}`), "--cluster-replicas", "0", "--cluster-yes"], {
-      timeout: START_TIMEOUT_MS,
-    });
+    await run(
+      "redis-cli",
+      ["--cluster", "create", ...nodes.map((n) => `${HOST}:${n.port}`), "--cluster-replicas", "0", "--cluster-yes"],
+      {
+        timeout: START_TIMEOUT_MS,
+      },
+    );
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (const node of nodes) {
       for (;;) {
@@ -207,7 +247,8 @@ export async function waitForPing(port: number, timeoutMs: number, ca?: string):
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await ping(port, ca)) return;
-    if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
     await sleep(20);
   }
 }

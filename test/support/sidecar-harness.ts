@@ -25,7 +25,10 @@ export function captureLoggers(): Loggers & { logLines: LogLine[]; auditLines: L
   const logLines: LogLine[] = [];
   const auditLines: LogLine[] = [];
   const into = (lines: LogLine[]) => ({ write: (s: string) => void lines.push(JSON.parse(s) as LogLine) });
-  const common = { timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label: string) => ({ level: label }) } };
+  const common = {
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
   return {
     log: pino({ ...common, level: "debug" }, into(logLines)),
     audit: pino({ ...common, base: { audit: true } }, into(auditLines)),
@@ -92,7 +95,10 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
 }
 
 /** A sidecar in front of any upstream URL. */
-export async function startProxy(upstreamUrl: string, options: Omit<HarnessOptions, "upstream">): Promise<ProxyHarness> {
+export async function startProxy(
+  upstreamUrl: string,
+  options: Omit<HarnessOptions, "upstream">,
+): Promise<ProxyHarness> {
   const dir = mkdtempSync(join(tmpdir(), "mcp-warden-test-"));
   const policyFile = join(dir, "policy.yaml");
   writeFileSync(policyFile, options.policy);
@@ -111,7 +117,13 @@ export async function startProxy(upstreamUrl: string, options: Omit<HarnessOptio
     reloadDebounceMs: 20,
     ...options.config,
   });
-  const sidecar = await startSidecar({ config, loggers: logs, source: options.source, processMetrics: false, ...options.sidecar });
+  const sidecar = await startSidecar({
+    config,
+    loggers: logs,
+    source: options.source,
+    processMetrics: false,
+    ...options.sidecar,
+  });
   const clients: Client[] = [];
   return {
     sidecar,
@@ -119,13 +131,23 @@ export async function startProxy(upstreamUrl: string, options: Omit<HarnessOptio
     policyFile,
     logs,
     async client(key, clientOptions) {
-      const client = new Client({ name: clientOptions?.name ?? "test-agent", version: "1.0.0" }, { capabilities: clientOptions?.capabilities ?? {} });
+      const client = new Client(
+        { name: clientOptions?.name ?? "test-agent", version: "1.0.0" },
+        { capabilities: clientOptions?.capabilities ?? {} },
+      );
       const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
       await client.connect(new StreamableHTTPClientTransport(new URL(sidecar.url), { requestInit: { headers } }));
       clients.push(client);
       return client;
     },
-    catalogued: () => eventually(() => logs.logLines.some((l) => typeof l.msg === "string" && l.msg.startsWith("learnt how the upstream answers a missing tool")), "the sidecar's own listing and missing-tool probe"),
+    catalogued: () =>
+      eventually(
+        () =>
+          logs.logLines.some(
+            (l) => typeof l.msg === "string" && l.msg.startsWith("learnt how the upstream answers a missing tool"),
+          ),
+        "the sidecar's own listing and missing-tool probe",
+      ),
     async metric(name, labels = {}) {
       const text = await (await fetch(`${sidecar.adminUrl}/metrics`)).text();
       return metricValue(text, name, labels);

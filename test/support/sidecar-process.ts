@@ -24,7 +24,10 @@ export interface SidecarFiles {
 }
 
 /** A policy file and an API-key file (alice and bob of `KEYS` unless given) in a new directory. */
-export function sidecarFiles(policy: string, apiKeys = `${grantLine("alice", KEYS.alice)}\n${grantLine("bob", KEYS.bob)}\n`): SidecarFiles {
+export function sidecarFiles(
+  policy: string,
+  apiKeys = `${grantLine("alice", KEYS.alice)}\n${grantLine("bob", KEYS.bob)}\n`,
+): SidecarFiles {
   const dir = mkdtempSync(join(tmpdir(), "mcp-warden-sidecar-"));
   const files = { dir, policy: join(dir, "policy.yaml"), apiKeys: join(dir, "api-keys") };
   writeFileSync(files.policy, policy);
@@ -87,14 +90,21 @@ export async function startSidecarProcess(options: SidecarProcessOptions): Promi
     ...(options.nodeArgs ?? []),
     CLI,
     "sidecar",
-    "--policy", options.policy,
-    "--upstream", options.upstream,
-    "--listen", "127.0.0.1:0",
-    "--admin-listen", "127.0.0.1:0",
+    "--policy",
+    options.policy,
+    "--upstream",
+    options.upstream,
+    "--listen",
+    "127.0.0.1:0",
+    "--admin-listen",
+    "127.0.0.1:0",
     ...(options.apiKeys ? ["--api-keys", options.apiKeys] : []),
     ...(options.args ?? []),
   ];
-  const child = spawnGroup(process.execPath, args, { stdio: ["ignore", options.discardAudit ? "ignore" : "pipe", "pipe"], env: { ...process.env, ...options.env } });
+  const child = spawnGroup(process.execPath, args, {
+    stdio: ["ignore", options.discardAudit ? "ignore" : "pipe", "pipe"],
+    env: { ...process.env, ...options.env },
+  });
   const exited = new Promise<ExitStatus>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
 
   const auditLines: LogLine[] = [];
@@ -120,7 +130,11 @@ export async function startSidecarProcess(options: SidecarProcessOptions): Promi
     for (const w of waiters) w(undefined);
   });
 
-  const waitForLog = (predicate: (line: LogLine) => boolean, what: string, timeoutMs = START_TIMEOUT_MS): Promise<LogLine> =>
+  const waitForLog = (
+    predicate: (line: LogLine) => boolean,
+    what: string,
+    timeoutMs = START_TIMEOUT_MS,
+  ): Promise<LogLine> =>
     new Promise((resolve, reject) => {
       const found = [...logLines, ...auditLines].find(predicate);
       if (found) return resolve(found);
@@ -131,10 +145,18 @@ export async function startSidecarProcess(options: SidecarProcessOptions): Promi
         else resolve(line as LogLine);
       };
       const check = (line: LogLine | undefined) => {
-        if (line === undefined) done(new Error(`the sidecar exited (${child.exitCode ?? child.signalCode}) before ${what}:\n${tail(logLines, otherOutput)}`));
+        if (line === undefined)
+          done(
+            new Error(
+              `the sidecar exited (${child.exitCode ?? child.signalCode}) before ${what}:\n${tail(logLines, otherOutput)}`,
+            ),
+          );
         else if (predicate(line)) done(undefined, line);
       };
-      const timer = setTimeout(() => done(new Error(`timed out waiting for ${what}:\n${tail(logLines, otherOutput)}`)), timeoutMs);
+      const timer = setTimeout(
+        () => done(new Error(`timed out waiting for ${what}:\n${tail(logLines, otherOutput)}`)),
+        timeoutMs,
+      );
       waiters.add(check);
     });
 
@@ -162,7 +184,8 @@ export async function startSidecarProcess(options: SidecarProcessOptions): Promi
     metric: async (name, labels = {}) => metricValue(await metricsText(), name, labels),
     metricSum: async (name, labels = {}) => metricSum(await metricsText(), name, labels),
     readiness: async () => (await fetch(`${adminUrl}/readyz`).catch(() => undefined))?.status ?? 0,
-    rssBytes: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? 0) * 1024,
+    rssBytes: () =>
+      Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? 0) * 1024,
     waitForLog,
     signal: (signal) => signalGroup(child, signal),
     async stop(graceMs = 10_000) {

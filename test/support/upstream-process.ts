@@ -21,7 +21,9 @@ export async function startUpstreamProcess(spec: UpstreamSpec): Promise<Upstream
   let child: ChildProcess;
   let url = "";
   const launch = async (port: number) => {
-    child = spawnGroup(process.execPath, [SERVE, JSON.stringify({ ...spec, port })], { stdio: ["ignore", "pipe", "pipe"] });
+    child = spawnGroup(process.execPath, [SERVE, JSON.stringify({ ...spec, port })], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const started = child;
     url = await new Promise<string>((resolve, reject) => {
       let output = "";
@@ -32,7 +34,9 @@ export async function startUpstreamProcess(spec: UpstreamSpec): Promise<Upstream
       };
       started.stdout?.on("data", onData);
       started.stderr?.on("data", (d: Buffer) => (output += d.toString("utf8")));
-      started.once("exit", (code) => reject(new Error(`upstream exited (${code}) before it was ready:\n${output.slice(-2000)}`)));
+      started.once("exit", (code) =>
+        reject(new Error(`upstream exited (${code}) before it was ready:\n${output.slice(-2000)}`)),
+      );
     });
   };
   await launch(0);

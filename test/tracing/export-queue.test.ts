@@ -33,8 +33,17 @@ describe("the export queue's bound", { timeout: 60_000 }, () => {
     for (let i = 0; i < 5; i++) tracing.start(`span ${i}`, "internal", [])?.end();
     assert.equal(dropped, 3, "two fill the queue (and go out as one batch); three find it full");
     await tracing.flush();
-    const spans = await collector.waitFor((all) => all.filter((s) => s.service === "queue-bound").length >= 2, "the two queued spans");
-    assert.deepEqual(spans.filter((s) => s.service === "queue-bound").map((s) => s.name).sort(), ["span 0", "span 1"]);
+    const spans = await collector.waitFor(
+      (all) => all.filter((s) => s.service === "queue-bound").length >= 2,
+      "the two queued spans",
+    );
+    assert.deepEqual(
+      spans
+        .filter((s) => s.service === "queue-bound")
+        .map((s) => s.name)
+        .sort(),
+      ["span 0", "span 1"],
+    );
     // Once the batch is out, the queue takes spans again.
     tracing.start("span after", "internal", [])?.end();
     await tracing.flush();

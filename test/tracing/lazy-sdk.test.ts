@@ -19,13 +19,25 @@ describe("the OpenTelemetry SDK is loaded only when tracing is on", { timeout: 1
     const { status, text, loaded } = await probe("off");
     assert.equal(status, 200, text);
     assert.match(text, /called list_flows/);
-    assert.deepEqual(loaded.filter((url) => url.includes("/@opentelemetry/") && !url.includes("/@opentelemetry/api/")), []);
+    assert.deepEqual(
+      loaded.filter((url) => url.includes("/@opentelemetry/") && !url.includes("/@opentelemetry/api/")),
+      [],
+    );
   });
 
   it("with --tracing otlp, the SDK and the exporter of the protocol asked for are loaded, and no other", async () => {
     const { status, loaded } = await probe("otlp");
     assert.equal(status, 200);
-    for (const pkg of ["@opentelemetry/sdk-trace/", "@opentelemetry/exporter-trace-otlp-proto/"]) assert.ok(loaded.some((url) => url.includes(pkg)), `${pkg} loaded`);
-    for (const pkg of ["@opentelemetry/exporter-trace-otlp-grpc/", "/@grpc/grpc-js/", "@opentelemetry/exporter-trace-otlp-http/"]) assert.ok(!loaded.some((url) => url.includes(pkg)), `${pkg} not loaded`);
+    for (const pkg of ["@opentelemetry/sdk-trace/", "@opentelemetry/exporter-trace-otlp-proto/"])
+      assert.ok(
+        loaded.some((url) => url.includes(pkg)),
+        `${pkg} loaded`,
+      );
+    for (const pkg of [
+      "@opentelemetry/exporter-trace-otlp-grpc/",
+      "/@grpc/grpc-js/",
+      "@opentelemetry/exporter-trace-otlp-http/",
+    ])
+      assert.ok(!loaded.some((url) => url.includes(pkg)), `${pkg} not loaded`);
   });
 });

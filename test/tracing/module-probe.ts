@@ -23,14 +23,39 @@ const { grantLine } = await import("../../sidecar/identity/api-keys.ts");
 const upstream = await startRecordingUpstream();
 const dir = mkdtempSync(join(tmpdir(), "mcp-warden-probe-"));
 const policy = join(dir, "policy.yaml");
-writeFileSync(policy, "apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: probe, namespace: agents}\nspec:\n  default: allow\n");
+writeFileSync(
+  policy,
+  "apiVersion: mcpwarden.io/v1alpha1\nkind: McpPolicy\nmetadata: {name: probe, namespace: agents}\nspec:\n  default: allow\n",
+);
 const apiKeys = join(dir, "api-keys");
 writeFileSync(apiKeys, `${grantLine("probe", "probe-secret-key-0001")}\n`);
-const config = parseSidecarConfig(["--policy", policy, "--api-keys", apiKeys, "--upstream", upstream.url, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--tracing", process.argv[2] as string, "--log-level", "error"], {});
+const config = parseSidecarConfig(
+  [
+    "--policy",
+    policy,
+    "--api-keys",
+    apiKeys,
+    "--upstream",
+    upstream.url,
+    "--listen",
+    "127.0.0.1:0",
+    "--admin-listen",
+    "127.0.0.1:0",
+    "--tracing",
+    process.argv[2] as string,
+    "--log-level",
+    "error",
+  ],
+  {},
+);
 const sidecar = await startSidecar({ config, processMetrics: false });
 const answer = await fetch(sidecar.url, {
   method: "POST",
-  headers: { authorization: "Bearer probe-secret-key-0001", "content-type": "application/json", accept: "application/json, text/event-stream" },
+  headers: {
+    authorization: "Bearer probe-secret-key-0001",
+    "content-type": "application/json",
+    accept: "application/json, text/event-stream",
+  },
   body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "list_flows", arguments: {} } }),
 });
 const text = await answer.text();

@@ -35,7 +35,10 @@ export interface RunningCollector {
 }
 
 export function collectorBinary(): string {
-  return execFileSync("bash", [BUILD], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").at(-1) as string;
+  return execFileSync("bash", [BUILD], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
+    .trim()
+    .split("\n")
+    .at(-1) as string;
 }
 
 export async function startCollector(port?: number): Promise<RunningCollector> {
@@ -75,7 +78,8 @@ export async function startCollector(port?: number): Promise<RunningCollector> {
       for (;;) {
         const received = spans();
         if (predicate(received)) return received;
-        if (Date.now() > deadline) throw new Error(`the collector did not receive ${what}; it has: ${received.map((s) => s.name).join(", ")}`);
+        if (Date.now() > deadline)
+          throw new Error(`the collector did not receive ${what}; it has: ${received.map((s) => s.name).join(", ")}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     },
@@ -94,7 +98,16 @@ function parseSpans(text: string): ReceivedSpan[] {
       const service = String(attributesOf(rs.resource?.attributes)["service.name"] ?? "");
       for (const ss of rs.scopeSpans ?? []) {
         for (const s of ss.spans ?? []) {
-          spans.push({ traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId ?? "", name: s.name, kind: s.kind ?? 0, status: s.status ?? {}, attributes: attributesOf(s.attributes), service });
+          spans.push({
+            traceId: s.traceId,
+            spanId: s.spanId,
+            parentSpanId: s.parentSpanId ?? "",
+            name: s.name,
+            kind: s.kind ?? 0,
+            status: s.status ?? {},
+            attributes: attributesOf(s.attributes),
+            service,
+          });
         }
       }
     }
@@ -108,13 +121,28 @@ interface OtlpAttribute {
 }
 interface OtlpResourceSpans {
   resource?: { attributes?: OtlpAttribute[] };
-  scopeSpans?: { spans?: { traceId: string; spanId: string; parentSpanId?: string; name: string; kind?: number; status?: { code?: number; message?: string }; attributes?: OtlpAttribute[] }[] }[];
+  scopeSpans?: {
+    spans?: {
+      traceId: string;
+      spanId: string;
+      parentSpanId?: string;
+      name: string;
+      kind?: number;
+      status?: { code?: number; message?: string };
+      attributes?: OtlpAttribute[];
+    }[];
+  }[];
 }
 
 function attributesOf(list: OtlpAttribute[] | undefined): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
   for (const { key, value } of list ?? []) {
-    out[key] = value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : undefined) ?? value.doubleValue ?? value.boolValue ?? "";
+    out[key] =
+      value.stringValue ??
+      (value.intValue !== undefined ? Number(value.intValue) : undefined) ??
+      value.doubleValue ??
+      value.boolValue ??
+      "";
   }
   return out;
 }
@@ -122,11 +150,16 @@ function attributesOf(list: OtlpAttribute[] | undefined): Record<string, string 
 async function waitUntilListening(peer: Peer, port: number): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const ok = await fetch(`http://127.0.0.1:${port}/v1/traces`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })
+    const ok = await fetch(`http://127.0.0.1:${port}/v1/traces`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    })
       .then((r) => r.status < 500)
       .catch(() => false);
     if (ok) return;
-    if (peer.child.exitCode !== null || Date.now() > deadline) throw new Error(`the collector did not listen on ${port}: ${peer.output()}`);
+    if (peer.child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`the collector did not listen on ${port}: ${peer.output()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -22,12 +22,35 @@ describe("OTLP protocols into a real collector", { timeout: 60_000 }, () => {
       process.env.OTEL_EXPORTER_OTLP_ENDPOINT = protocol === "grpc" ? collector.grpcEndpoint : collector.endpoint;
       process.env.OTEL_EXPORTER_OTLP_PROTOCOL = protocol;
       let dropped = 0;
-      const tracing = await startTracing("otlp", { serviceName: `protocol-${protocol}`, serviceVersion: "t", samplingRatio: () => 1, onDropped: (n) => (dropped += n) });
-      tracing.start("tools/call list_flows", "server", [], { "mcp.method.name": "tools/call", "mcp_warden.batch.size": 2, "mcp_warden.forwarded": true })?.end();
+      const tracing = await startTracing("otlp", {
+        serviceName: `protocol-${protocol}`,
+        serviceVersion: "t",
+        samplingRatio: () => 1,
+        onDropped: (n) => (dropped += n),
+      });
+      tracing
+        .start("tools/call list_flows", "server", [], {
+          "mcp.method.name": "tools/call",
+          "mcp_warden.batch.size": 2,
+          "mcp_warden.forwarded": true,
+        })
+        ?.end();
       await tracing.shutdown();
-      const spans = await collector.waitFor((all) => all.some((s) => s.service === `protocol-${protocol}`), `the span sent over ${protocol}`);
+      const spans = await collector.waitFor(
+        (all) => all.some((s) => s.service === `protocol-${protocol}`),
+        `the span sent over ${protocol}`,
+      );
       const span = spans.find((s) => s.service === `protocol-${protocol}`);
-      assert.deepEqual([span?.name, span?.kind, span?.attributes["mcp.method.name"], span?.attributes["mcp_warden.batch.size"], span?.attributes["mcp_warden.forwarded"]], ["tools/call list_flows", 2, "tools/call", 2, true]);
+      assert.deepEqual(
+        [
+          span?.name,
+          span?.kind,
+          span?.attributes["mcp.method.name"],
+          span?.attributes["mcp_warden.batch.size"],
+          span?.attributes["mcp_warden.forwarded"],
+        ],
+        ["tools/call list_flows", 2, "tools/call", 2, true],
+      );
       assert.equal(dropped, 0);
     });
   }

@@ -8,7 +8,11 @@ import type { AddressInfo } from "node:net";
 
 export interface ReceivedRequest {
   headers: IncomingHttpHeaders;
-  message: { id?: unknown; method?: string; params?: { name?: string; arguments?: unknown; _meta?: Record<string, unknown> } };
+  message: {
+    id?: unknown;
+    method?: string;
+    params?: { name?: string; arguments?: unknown; _meta?: Record<string, unknown> };
+  };
 }
 
 export interface RecordingUpstream {
@@ -19,7 +23,11 @@ export interface RecordingUpstream {
   close(): Promise<void>;
 }
 
-const TOOLS = ["list_flows", "execute_flow", "delete_flow", "search"].map((name) => ({ name, description: name, inputSchema: { type: "object" } }));
+const TOOLS = ["list_flows", "execute_flow", "delete_flow", "search"].map((name) => ({
+  name,
+  description: name,
+  inputSchema: { type: "object" },
+}));
 
 /** `record: false` keeps nothing (benchmarks). */
 export async function startRecordingUpstream(options: { record?: boolean } = {}): Promise<RecordingUpstream> {
@@ -32,7 +40,8 @@ export async function startRecordingUpstream(options: { record?: boolean } = {})
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as ReceivedRequest["message"] | ReceivedRequest["message"][];
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as
+        ReceivedRequest["message"] | ReceivedRequest["message"][];
       const messages = Array.isArray(body) ? body : [body];
       if (options.record ?? true) for (const message of messages) received.push({ headers: req.headers, message });
       const answers = messages.filter((m) => m.id !== undefined && m.method !== undefined).map(answer);
@@ -47,7 +56,10 @@ export async function startRecordingUpstream(options: { record?: boolean } = {})
   return {
     url: `http://127.0.0.1:${port}/mcp`,
     received,
-    calls: (tool) => received.filter((r) => r.message.method === "tools/call" && (tool === undefined || r.message.params?.name === tool)),
+    calls: (tool) =>
+      received.filter(
+        (r) => r.message.method === "tools/call" && (tool === undefined || r.message.params?.name === tool),
+      ),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -60,7 +72,15 @@ function answer(message: ReceivedRequest["message"]): unknown {
   const { id, method, params } = message;
   switch (method) {
     case "initialize":
-      return { jsonrpc: "2.0", id, result: { protocolVersion: "2025-06-18", capabilities: { tools: {} }, serverInfo: { name: "recording", version: "1" } } };
+      return {
+        jsonrpc: "2.0",
+        id,
+        result: {
+          protocolVersion: "2025-06-18",
+          capabilities: { tools: {} },
+          serverInfo: { name: "recording", version: "1" },
+        },
+      };
     case "tools/list":
       return { jsonrpc: "2.0", id, result: { tools: TOOLS } };
     case "tools/call":

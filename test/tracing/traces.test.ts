@@ -46,19 +46,31 @@ describe("OpenTelemetry traces into a real collector", { timeout: 180_000 }, () 
   const alice = { authorization: `Bearer ${KEYS.alice}` };
   let nextId = 1;
   const call = async (tool: string, headers: Record<string, string> = {}, extra: Record<string, unknown> = {}) => {
-    const answer = await rawPost(sidecar.url, toolCall(nextId++, tool, {}, extra), { ...alice, "mcp-session-id": session, "mcp-protocol-version": "2025-03-26", ...headers });
+    const answer = await rawPost(sidecar.url, toolCall(nextId++, tool, {}, extra), {
+      ...alice,
+      "mcp-session-id": session,
+      "mcp-protocol-version": "2025-03-26",
+      ...headers,
+    });
     assert.equal(answer.status, 200, answer.text);
     return messagesOf(answer)[0] as { result?: { isError?: boolean; content: { text: string }[] } };
   };
   /** The spans of the trace whose server span is for `tool`, once the collector has them all. */
   const traceOf = async (tool: string, nth = 0, children = 1) => {
     let server: ReceivedSpan | undefined;
-    const spans = await collector.waitFor((all) => {
-      server = all.filter((s) => s.kind === SERVER && s.name === `tools/call ${tool}`)[nth];
-      return server !== undefined && all.filter((s) => s.parentSpanId === server?.spanId).length >= children;
-    }, `the spans of call ${nth + 1} of ${tool}`);
+    const spans = await collector.waitFor(
+      (all) => {
+        server = all.filter((s) => s.kind === SERVER && s.name === `tools/call ${tool}`)[nth];
+        return server !== undefined && all.filter((s) => s.parentSpanId === server?.spanId).length >= children;
+      },
+      `the spans of call ${nth + 1} of ${tool}`,
+    );
     const root = server as ReceivedSpan;
-    return { server: root, children: spans.filter((s) => s.parentSpanId === root.spanId), all: spans.filter((s) => s.traceId === root.traceId) };
+    return {
+      server: root,
+      children: spans.filter((s) => s.parentSpanId === root.spanId),
+      all: spans.filter((s) => s.traceId === root.traceId),
+    };
   };
 
   before(async () => {
@@ -70,7 +82,12 @@ describe("OpenTelemetry traces into a real collector", { timeout: 180_000 }, () 
       apiKeys: files.apiKeys,
       upstream: upstream.url,
       args: ["--tracing", "otlp"],
-      env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_BSP_SCHEDULE_DELAY: "100", OTEL_EXPORTER_OTLP_TIMEOUT: "1000", OTEL_RESOURCE_ATTRIBUTES: "deployment.environment.name=test" },
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
+        OTEL_BSP_SCHEDULE_DELAY: "100",
+        OTEL_EXPORTER_OTLP_TIMEOUT: "1000",
+        OTEL_RESOURCE_ATTRIBUTES: "deployment.environment.name=test",
+      },
     });
     session = await rawInitialize(sidecar.url, alice);
   });
@@ -87,14 +104,30 @@ describe("OpenTelemetry traces into a real collector", { timeout: 180_000 }, () 
     assert.equal(server.service, "mcp-warden-sidecar");
     assert.equal(server.parentSpanId, "", "no client context: the sidecar starts the trace");
     assert.deepEqual(
-      [server.attributes["mcp.method.name"], server.attributes["gen_ai.tool.name"], server.attributes["gen_ai.operation.name"], server.attributes["mcp_warden.caller.grant"], server.attributes["http.response.status_code"]],
+      [
+        server.attributes["mcp.method.name"],
+        server.attributes["gen_ai.tool.name"],
+        server.attributes["gen_ai.operation.name"],
+        server.attributes["mcp_warden.caller.grant"],
+        server.attributes["http.response.status_code"],
+      ],
       ["tools/call", "list_flows", "execute_tool", "apikey:alice", 200],
     );
-    assert.match(String(server.attributes["mcp.session.id"]), /^[0-9a-f]{16}$/, "the session's fingerprint, never the session id");
+    assert.match(
+      String(server.attributes["mcp.session.id"]),
+      /^[0-9a-f]{16}$/,
+      "the session's fingerprint, never the session id",
+    );
     assert.notEqual(server.attributes["mcp.session.id"], session);
     const decision = children.find((s) => s.name === "mcp_warden.policy.decision");
     assert.deepEqual(
-      [decision?.attributes["mcp_warden.decision"], decision?.attributes["mcp_warden.decision.reason"], decision?.attributes["mcp_warden.policy.rule"], decision?.attributes["mcp_warden.policy.name"], decision?.attributes["mcp_warden.policy.version"]],
+      [
+        decision?.attributes["mcp_warden.decision"],
+        decision?.attributes["mcp_warden.decision.reason"],
+        decision?.attributes["mcp_warden.policy.rule"],
+        decision?.attributes["mcp_warden.policy.name"],
+        decision?.attributes["mcp_warden.policy.version"],
+      ],
       ["allowed", "rule_allowed", "/spec/tools/0", "agents/kestra", "1"],
     );
     const client = children.find((s) => s.kind === CLIENT);
@@ -107,9 +140,13 @@ describe("OpenTelemetry traces into a real collector", { timeout: 180_000 }, () 
     assert.deepEqual([header?.[1], header?.[2]], [server.traceId, client?.spanId]);
     assert.deepEqual([meta?.[1], meta?.[2]], [server.traceId, client?.spanId]);
     // The audit line names the trace.
-    await eventually(() => sidecar.auditLines.some((l) => l.tool === "list_flows" && l.traceId === server.traceId), "the audit line of the call, with its trace id");
+    await eventually(
+      () => sidecar.auditLines.some((l) => l.tool === "list_flows" && l.traceId === server.traceId),
+      "the audit line of the call, with its trace id",
+    );
     // Never arguments or tokens.
-    for (const span of all) for (const value of Object.values(span.attributes)) assert.ok(!String(value).includes(KEYS.alice));
+    for (const span of all)
+      for (const value of Object.values(span.attributes)) assert.ok(!String(value).includes(KEYS.alice));
   });
 
   it("a denied call: the decision span says why, and nothing goes upstream", async () => {
@@ -117,7 +154,14 @@ describe("OpenTelemetry traces into a real collector", { timeout: 180_000 }, () 
     assert.equal(outcomeOf(answer.result), "denied");
     const { children } = await traceOf("delete_flow");
     const decision = children.find((s) => s.name === "mcp_warden.policy.decision");
-    assert.deepEqual([decision?.attributes["mcp_warden.decision"], decision?.attributes["mcp_warden.policy.rule"], decision?.attributes["mcp_warden.forwarded"]], ["denied", "/spec/tools/1", false]);
+    assert.deepEqual(
+      [
+        decision?.attributes["mcp_warden.decision"],
+        decision?.attributes["mcp_warden.policy.rule"],
+        decision?.attributes["mcp_warden.forwarded"],
+      ],
+      ["denied", "/spec/tools/1", false],
+    );
     assert.equal(children.filter((s) => s.kind === CLIENT).length, 0);
     assert.equal(upstream.calls("delete_flow").length, 0);
   });
@@ -140,7 +184,11 @@ describe("OpenTelemetry traces into a real collector", { timeout: 180_000 }, () 
     const fromHeader = await traceOf("list_flows", 1, 2);
     assert.deepEqual([fromHeader.server.traceId, fromHeader.server.parentSpanId], [traceA, parentA]);
     const [traceB, parentB] = [hex(16), hex(8)];
-    await call("list_flows", { traceparent: `00-${hex(16)}-${hex(8)}-01` }, { _meta: { traceparent: `00-${traceB}-${parentB}-01` } });
+    await call(
+      "list_flows",
+      { traceparent: `00-${hex(16)}-${hex(8)}-01` },
+      { _meta: { traceparent: `00-${traceB}-${parentB}-01` } },
+    );
     const fromMeta = await traceOf("list_flows", 2, 2);
     assert.deepEqual([fromMeta.server.traceId, fromMeta.server.parentSpanId], [traceB, parentB]);
     // The upstream's parent is the sidecar's span, not the client's.
@@ -151,19 +199,34 @@ describe("OpenTelemetry traces into a real collector", { timeout: 180_000 }, () 
 
   it("an approved call: the approval wait is a span of its own, then the upstream call", async () => {
     const agent = new Client({ name: "traced-agent", version: "1.0.0" }, { capabilities: { elicitation: {} } });
-    agent.setRequestHandler(ElicitRequestSchema, () => Promise.resolve({ action: "accept", content: { approve: true } }));
+    agent.setRequestHandler(ElicitRequestSchema, () =>
+      Promise.resolve({ action: "accept", content: { approve: true } }),
+    );
     await agent.connect(new StreamableHTTPClientTransport(new URL(sidecar.url), { requestInit: { headers: alice } }));
     try {
-      const result = await agent.callTool({ name: "execute_flow", arguments: { namespace: "company.team", flow_id: "traced" } });
+      const result = await agent.callTool({
+        name: "execute_flow",
+        arguments: { namespace: "company.team", flow_id: "traced" },
+      });
       assert.equal(outcomeOf(result), "allowed", JSON.stringify(result));
     } finally {
       await agent.close();
     }
     const { children } = await traceOf("execute_flow", 0, 3);
     const decision = children.find((s) => s.name === "mcp_warden.policy.decision");
-    assert.deepEqual([decision?.attributes["mcp_warden.decision"], decision?.attributes["mcp_warden.approval.required"]], ["approval_required", true]);
+    assert.deepEqual(
+      [decision?.attributes["mcp_warden.decision"], decision?.attributes["mcp_warden.approval.required"]],
+      ["approval_required", true],
+    );
     const wait = children.find((s) => s.name === "mcp_warden.approval.wait");
-    assert.deepEqual([wait?.attributes["mcp_warden.decision"], wait?.attributes["mcp_warden.decision.reason"], wait?.attributes["mcp_warden.approval.via"]], ["allowed", "approved", "Elicitation"]);
+    assert.deepEqual(
+      [
+        wait?.attributes["mcp_warden.decision"],
+        wait?.attributes["mcp_warden.decision.reason"],
+        wait?.attributes["mcp_warden.approval.via"],
+      ],
+      ["allowed", "approved", "Elicitation"],
+    );
     assert.equal(children.filter((s) => s.kind === CLIENT).length, 1);
     assert.equal(upstream.calls("execute_flow").length, 1);
   });
@@ -175,21 +238,31 @@ describe("OpenTelemetry traces into a real collector", { timeout: 180_000 }, () 
     const plainText = await plain.text();
     assert.doesNotMatch(plainText, /# \{trace_id=/);
     assert.match(plainText, /^mcp_warden_tool_calls_total\{/m, "Prometheus text keeps the counters' names");
-    const open = await fetch(`${sidecar.adminUrl}/metrics`, { headers: { accept: "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.2" } });
+    const open = await fetch(`${sidecar.adminUrl}/metrics`, {
+      headers: { accept: "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.2" },
+    });
     assert.match(String(open.headers.get("content-type")), /^application\/openmetrics-text; version=1\.0\.0/);
     const text = await open.text();
     assert.match(text, /# EOF\n$/);
-    const exemplars = [...text.matchAll(/^mcp_warden_(tool_call|upstream)_duration_seconds_bucket\{[^}]*\} \d+ # \{trace_id="([0-9a-f]{32})"\}/gm)].map((m) => m[2]);
+    const exemplars = [
+      ...text.matchAll(
+        /^mcp_warden_(tool_call|upstream)_duration_seconds_bucket\{[^}]*\} \d+ # \{trace_id="([0-9a-f]{32})"\}/gm,
+      ),
+    ].map((m) => m[2]);
     const exported = new Set(collector.spans().map((s) => s.traceId));
     assert.ok(exemplars.length > 0, "the histograms carry exemplars");
-    for (const id of exemplars) assert.ok(exported.has(id as string), `exemplar ${id} names a trace the collector received`);
+    for (const id of exemplars)
+      assert.ok(exported.has(id as string), `exemplar ${id} names a trace the collector received`);
     assert.ok(exported.has(server.traceId));
   });
 
   it("Prometheus (exemplar storage on) scrapes OpenMetrics and ingests the exemplars: Grafana's link from a latency bucket to its trace", async () => {
     const admin = new URL(sidecar.adminUrl);
     const prometheus = await startPrometheus({
-      config: { global: { scrape_interval: "1s" }, scrape_configs: [{ job_name: "sidecar", static_configs: [{ targets: [admin.host] }] }] },
+      config: {
+        global: { scrape_interval: "1s" },
+        scrape_configs: [{ job_name: "sidecar", static_configs: [{ targets: [admin.host] }] }],
+      },
       flags: ["--enable-feature=exemplar-storage"],
     });
     try {
@@ -200,12 +273,17 @@ describe("OpenTelemetry traces into a real collector", { timeout: 180_000 }, () 
       while (Date.now() < deadline) {
         const now = Date.now() / 1000;
         const query = encodeURIComponent("mcp_warden_tool_call_duration_seconds_bucket");
-        const body = (await (await fetch(`${prometheus.url}/api/v1/query_exemplars?query=${query}&start=${now - 600}&end=${now + 60}`)).json()) as { data?: { exemplars: { labels: { trace_id?: string } }[] }[] };
+        const body = (await (
+          await fetch(`${prometheus.url}/api/v1/query_exemplars?query=${query}&start=${now - 600}&end=${now + 60}`)
+        ).json()) as { data?: { exemplars: { labels: { trace_id?: string } }[] }[] };
         ingested = (body.data ?? []).flatMap((series) => series.exemplars.map((e) => e.labels.trace_id ?? ""));
         if (ingested.some((id) => exported.has(id))) break;
         await new Promise((r) => setTimeout(r, 500));
       }
-      assert.ok(ingested.some((id) => exported.has(id)), `Prometheus holds exemplars naming exported traces (got ${ingested.join(", ") || "none"}):\n${prometheus.log().slice(-2000)}`);
+      assert.ok(
+        ingested.some((id) => exported.has(id)),
+        `Prometheus holds exemplars naming exported traces (got ${ingested.join(", ") || "none"}):\n${prometheus.log().slice(-2000)}`,
+      );
     } finally {
       await prometheus.stop();
     }
@@ -216,7 +294,8 @@ describe("OpenTelemetry traces into a real collector", { timeout: 180_000 }, () 
     await collector.stop();
     for (let i = 0; i < 5; i++) assert.equal((await call("list_flows")).result?.content[0]?.text, "called list_flows");
     const deadline = Date.now() + 20_000;
-    while ((await sidecar.metricSum("mcp_warden_spans_dropped_total")) < 15 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    while ((await sidecar.metricSum("mcp_warden_spans_dropped_total")) < 15 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
     // Five calls of three spans each (request, decision, upstream call), none of them exported.
     assert.ok((await sidecar.metricSum("mcp_warden_spans_dropped_total")) >= 15);
   });

@@ -43,30 +43,52 @@ export async function startControllableServer(options: ControllableServerOptions
   const servers: McpServer[] = [];
 
   const newServer = () => {
-    const server = new McpServer({ name: "controllable", version: "1.0.0" }, { capabilities: { tools: { listChanged: true } } });
+    const server = new McpServer(
+      { name: "controllable", version: "1.0.0" },
+      { capabilities: { tools: { listChanged: true } } },
+    );
     server.registerTool("gate", { description: "Waits for the test", inputSchema: {} }, async (_args, extra) => {
       const token = extra._meta?.progressToken;
-      if (token !== undefined) await extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress: 1, total: 2, message: "started" } });
+      if (token !== undefined)
+        await extra.sendNotification({
+          method: "notifications/progress",
+          params: { progressToken: token, progress: 1, total: 2, message: "started" },
+        });
       markStarted();
-      await Promise.race([gate, new Promise<void>((resolve) => extra.signal.addEventListener("abort", () => resolve()))]);
+      await Promise.race([
+        gate,
+        new Promise<void>((resolve) => extra.signal.addEventListener("abort", () => resolve())),
+      ]);
       if (extra.signal.aborted) state.cancelled = true;
       return { content: [{ type: "text", text: "gate passed" }] };
     });
-    server.registerTool("sleep", { description: "Answers after ms milliseconds", inputSchema: { ms: z.number().int().min(0) } }, async ({ ms }, extra) => {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
-        extra.signal.addEventListener("abort", () => {
-          clearTimeout(timer);
-          resolve();
+    server.registerTool(
+      "sleep",
+      { description: "Answers after ms milliseconds", inputSchema: { ms: z.number().int().min(0) } },
+      async ({ ms }, extra) => {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          extra.signal.addEventListener("abort", () => {
+            clearTimeout(timer);
+            resolve();
+          });
         });
-      });
-      state.slept++;
-      return { content: [{ type: "text", text: `slept ${ms} ms` }] };
-    });
-    server.registerTool("ask", { description: "Asks the user", inputSchema: { question: z.string() } }, async ({ question }) => {
-      const answer = await server.server.elicitInput({ mode: "form", message: question, requestedSchema: { type: "object", properties: { reply: { type: "string" } }, required: ["reply"] } });
-      return { content: [{ type: "text", text: `${answer.action}: ${JSON.stringify(answer.content ?? {})}` }] };
-    });
+        state.slept++;
+        return { content: [{ type: "text", text: `slept ${ms} ms` }] };
+      },
+    );
+    server.registerTool(
+      "ask",
+      { description: "Asks the user", inputSchema: { question: z.string() } },
+      async ({ question }) => {
+        const answer = await server.server.elicitInput({
+          mode: "form",
+          message: question,
+          requestedSchema: { type: "object", properties: { reply: { type: "string" } }, required: ["reply"] },
+        });
+        return { content: [{ type: "text", text: `${answer.action}: ${JSON.stringify(answer.content ?? {})}` }] };
+      },
+    );
     server.registerTool("announce", { description: "Announces a tools change", inputSchema: {} }, () => {
       server.sendToolListChanged();
       return { content: [{ type: "text", text: "announced" }] };

@@ -17,7 +17,13 @@ import { Ajv } from "ajv";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { InMemoryEventStore } from "@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js";
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type Tool,
+} from "@modelcontextprotocol/sdk/types.js";
 import { PROBE_PREFIX } from "../../sidecar/enforcement/missing-tool-answer.ts";
 import { kestraResult, logLines, type ToolArguments } from "./kestra-results.ts";
 
@@ -86,7 +92,10 @@ export async function startKestraDouble(options: KestraDoubleOptions = {}): Prom
   const executionsPerPage = options.executionsPerPage ?? 13;
 
   const newServer = (): Server => {
-    const server = new Server({ name: "kestra-mcp-double", version: "1.0.0" }, { capabilities: { tools: { listChanged: true }, logging: {} } });
+    const server = new Server(
+      { name: "kestra-mcp-double", version: "1.0.0" },
+      { capabilities: { tools: { listChanged: true }, logging: {} } },
+    );
     server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
     server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
       const { name } = request.params;
@@ -95,7 +104,12 @@ export async function startKestraDouble(options: KestraDoubleOptions = {}): Prom
       // The sidecar's own session asks for a tool that cannot exist, to learn how a missing tool is
       // answered: not an agent's call, and nothing runs, so it is answered but not recorded.
       if (!validators.has(name) && name.startsWith(PROBE_PREFIX)) return unknownTool(name);
-      record(calls, { tool: name, arguments: args, sessionId: extra.sessionId, authorization: headers.authorization as string | undefined });
+      record(calls, {
+        tool: name,
+        arguments: args,
+        sessionId: extra.sessionId,
+        authorization: headers.authorization as string | undefined,
+      });
       executed.set(name, (executed.get(name) ?? 0) + 1);
       const validate = validators.get(name);
       // FastMCP 3 answers an unknown tool with a tool error, not a JSON-RPC error.
@@ -105,17 +119,30 @@ export async function startKestraDouble(options: KestraDoubleOptions = {}): Prom
         throw new McpError(ErrorCode.InternalError, `Kestra API unavailable while running ${name}`);
       }
       if (!validate(args)) {
-        const problems = (validate.errors ?? []).map((e) => `${e.instancePath || "(arguments)"} ${e.message ?? "is invalid"}`);
-        return { isError: true, content: [{ type: "text", text: `${problems.length} validation error(s) for ${name}: ${problems.join("; ")}` }] };
+        const problems = (validate.errors ?? []).map(
+          (e) => `${e.instancePath || "(arguments)"} ${e.message ?? "is invalid"}`,
+        );
+        return {
+          isError: true,
+          content: [
+            { type: "text", text: `${problems.length} validation error(s) for ${name}: ${problems.join("; ")}` },
+          ],
+        };
       }
       if (name === "follow_execution_logs") {
         for (const line of logLines(typeof args.execution_id === "string" ? args.execution_id : "unknown", 3)) {
-          await extra.sendNotification({ method: "notifications/message", params: { level: "info", logger: "kestra", data: line } });
+          await extra.sendNotification({
+            method: "notifications/message",
+            params: { level: "info", logger: "kestra", data: line },
+          });
         }
       }
       const result = kestraResult(name, args, { executionsPerPage });
       const withOutput = tools.find((t) => t.name === name)?.outputSchema !== undefined;
-      return { content: [{ type: "text", text: JSON.stringify(result) }], ...(withOutput ? { structuredContent: result } : {}) };
+      return {
+        content: [{ type: "text", text: JSON.stringify(result) }],
+        ...(withOutput ? { structuredContent: result } : {}),
+      };
     });
     return server;
   };
@@ -143,7 +170,9 @@ export async function startKestraDouble(options: KestraDoubleOptions = {}): Prom
       try {
         body = JSON.parse(text);
       } catch {
-        res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error" } }));
+        res
+          .writeHead(400, { "content-type": "application/json" })
+          .end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error" } }));
         return;
       }
       const failure = pendingHttpFailure(body, failures);
@@ -160,7 +189,9 @@ export async function startKestraDouble(options: KestraDoubleOptions = {}): Prom
     if (stateful && typeof sessionId === "string") {
       const transport = transports.get(sessionId);
       if (!transport) {
-        res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32001, message: "Session not found" } }));
+        res
+          .writeHead(404, { "content-type": "application/json" })
+          .end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32001, message: "Session not found" } }));
         return;
       }
       await transport.handleRequest(req, res, body);
@@ -226,7 +257,9 @@ async function readBody(req: IncomingMessage): Promise<string> {
 
 /** A docstring-length description (Args/Returns sections), as FastMCP publishes the real tools'. */
 function docstring(tool: Tool): string {
-  const props = Object.entries((tool.inputSchema.properties ?? {}) as Record<string, { type?: string; enum?: unknown[]; default?: unknown }>);
+  const props = Object.entries(
+    (tool.inputSchema.properties ?? {}) as Record<string, { type?: string; enum?: unknown[]; default?: unknown }>,
+  );
   const args = props.map(([name, schema]) => {
     const type = schema.type ?? "string | null";
     const choices = schema.enum ? ` One of: ${schema.enum.map(String).join(", ")}.` : "";

@@ -97,7 +97,11 @@ export async function startKestraFastMcp(options: KestraFastMcpOptions = {}): Pr
         if (!response.ok) throw new Error(`reset failed: ${response.status}`);
       },
       async kestraFault(fault) {
-        const response = await fetch(`${base}/_test/kestra-fault`, { method: "POST", body: JSON.stringify(fault), headers: { "content-type": "application/json" } });
+        const response = await fetch(`${base}/_test/kestra-fault`, {
+          method: "POST",
+          body: JSON.stringify(fault),
+          headers: { "content-type": "application/json" },
+        });
         if (!response.ok) throw new Error(`kestra-fault failed: ${response.status} ${await response.text()}`);
       },
       stop: () => peer.stop(),

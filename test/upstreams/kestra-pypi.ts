@@ -46,12 +46,16 @@ export interface KestraPypi {
 /** The PyPI Kestra server's virtualenv (scripts/prerequisites.sh builds it). */
 export function kestraPypiVenv(): string {
   const venv = join(process.env.MCP_WARDEN_CACHE ?? join(homedir(), ".cache", "mcp-warden"), "venv-kestra-pypi");
-  if (!existsSync(join(venv, "bin", "fastmcp"))) throw new Error(`${venv} is missing: run scripts/prerequisites.sh (npm test does)`);
+  if (!existsSync(join(venv, "bin", "fastmcp")))
+    throw new Error(`${venv} is missing: run scripts/prerequisites.sh (npm test does)`);
   return venv;
 }
 
 async function sitePackages(venv: string): Promise<string> {
-  const result = await runPeer(join(venv, "bin", "python"), ["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]);
+  const result = await runPeer(join(venv, "bin", "python"), [
+    "-c",
+    "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+  ]);
   if (result.code !== 0) throw new Error(result.stderr);
   return result.stdout.trim();
 }
@@ -73,7 +77,10 @@ async function onFreePort(start: (port: number) => Peer, ready: RegExp): Promise
 }
 
 function startKestraApi(port: number): Peer {
-  return startPeer(venvPython(), ["fake_kestra_api.py", String(port)], { cwd: join(KESTRA_SERVER_DIR, "src"), env: { PYTHONDONTWRITEBYTECODE: "1" } });
+  return startPeer(venvPython(), ["fake_kestra_api.py", String(port)], {
+    cwd: join(KESTRA_SERVER_DIR, "src"),
+    env: { PYTHONDONTWRITEBYTECODE: "1" },
+  });
 }
 
 export async function startKestraPypi(): Promise<KestraPypi> {
@@ -111,7 +118,11 @@ export async function startKestraPypi(): Promise<KestraPypi> {
         if (!response.ok) throw new Error(`reset failed: ${response.status}`);
       },
       async kestraFault(fault) {
-        const response = await fetch(`${apiBase}/_test/fault`, { method: "POST", body: JSON.stringify(fault), headers: { "content-type": "application/json" } });
+        const response = await fetch(`${apiBase}/_test/fault`, {
+          method: "POST",
+          body: JSON.stringify(fault),
+          headers: { "content-type": "application/json" },
+        });
         if (!response.ok) throw new Error(`fault failed: ${response.status} ${await response.text()}`);
       },
       async kestraReachable(reachable) {

@@ -21,7 +21,7 @@ function iso(ms: number): string {
 
 /** One execution object, about 0.8 KB of compact JSON, as Kestra's API returns it. */
 export function execution(namespace: string, index: number, flowId?: string): Record<string, unknown> {
-  const flow = flowId ?? (FLOWS[index % FLOWS.length]);
+  const flow = flowId ?? FLOWS[index % FLOWS.length];
   const id = kestraId(`${namespace}/${flow}/${index}`);
   const state = STATES[index % STATES.length] as string;
   const start = EPOCH - index * 3_600_000;
@@ -36,21 +36,33 @@ export function execution(namespace: string, index: number, flowId?: string): Re
     namespace,
     flowId: flow,
     flowRevision: 3 + (index % 5),
-    labels: [
-      { key: "system.correlationId", value: id },
-    ],
-    state: { current: state, histories, duration: `PT${((end - start) / 1000).toFixed(3)}S`, startDate: iso(start), endDate: state === "RUNNING" ? null : iso(end) },
+    labels: [{ key: "system.correlationId", value: id }],
+    state: {
+      current: state,
+      histories,
+      duration: `PT${((end - start) / 1000).toFixed(3)}S`,
+      startDate: iso(start),
+      endDate: state === "RUNNING" ? null : iso(end),
+    },
     originalId: id,
     deleted: false,
     metadata: { attemptNumber: 1, originalCreatedDate: iso(start) },
     scheduleDate: iso(start),
-    trigger: { id: "schedule", type: "io.kestra.plugin.core.trigger.Schedule", variables: { date: iso(start), next: iso(start + 86_400_000), previous: iso(start - 86_400_000) } },
+    trigger: {
+      id: "schedule",
+      type: "io.kestra.plugin.core.trigger.Schedule",
+      variables: { date: iso(start), next: iso(start + 86_400_000), previous: iso(start - 86_400_000) },
+    },
     inputs: { date: iso(start).slice(0, 10), dryRun: false },
   };
 }
 
 /** The structured result of a tool call; the server sends it as text and as structuredContent. */
-export function kestraResult(tool: string, args: ToolArguments, options: { executionsPerPage: number }): Record<string, unknown> {
+export function kestraResult(
+  tool: string,
+  args: ToolArguments,
+  options: { executionsPerPage: number },
+): Record<string, unknown> {
   const namespace = typeof args.namespace === "string" ? args.namespace : "company.team";
   switch (tool) {
     case "list_executions": {
@@ -62,14 +74,24 @@ export function kestraResult(tool: string, args: ToolArguments, options: { execu
     case "resume_execution":
     case "restart_execution":
     case "replay_execution": {
-      const ids = Array.isArray(args.execution_ids) ? (args.execution_ids as unknown[]).map(String) : [typeof args.execution_id === "string" ? args.execution_id : kestraId(`${namespace}/latest`)];
+      const ids = Array.isArray(args.execution_ids)
+        ? (args.execution_ids as unknown[]).map(String)
+        : [typeof args.execution_id === "string" ? args.execution_id : kestraId(`${namespace}/latest`)];
       const state = tool === "resume_execution" ? "RUNNING" : tool === "restart_execution" ? "RESTARTED" : "CREATED";
       return { count: ids.length, executions: ids.map((id) => ({ id, namespace, state: { current: state } })) };
     }
     case "list_namespaces":
-      return { results: ["company", "company.team", "company.finance", "dev.sandbox"].map((id) => ({ id, disabled: false })), total: 4 };
+      return {
+        results: ["company", "company.team", "company.finance", "dev.sandbox"].map((id) => ({ id, disabled: false })),
+        total: 4,
+      };
     case "manage_kv_store":
-      return { namespace, key: args.key ?? null, action: args.action ?? "get", value: args.action === "get" ? "stored-value" : null };
+      return {
+        namespace,
+        key: args.key ?? null,
+        action: args.action ?? "get",
+        value: args.action === "get" ? "stored-value" : null,
+      };
     default:
       return { tool, status: "ok", namespace, received: Object.keys(args).sort() };
   }

@@ -20,20 +20,34 @@ export interface SdkServer {
 
 function build(): McpServer {
   const server = new McpServer({ name: "sdk-interop", version: "1.0.0" }, { capabilities: { logging: {} } });
-  server.registerTool("echo", { description: "Echoes", inputSchema: { message: z.string() } }, ({ message }) => ({ content: [{ type: "text", text: message }] }));
+  server.registerTool("echo", { description: "Echoes", inputSchema: { message: z.string() } }, ({ message }) => ({
+    content: [{ type: "text", text: message }],
+  }));
   server.registerTool(
     "weather",
-    { description: "Structured weather", inputSchema: { city: z.string() }, outputSchema: { city: z.string(), celsius: z.number() } },
+    {
+      description: "Structured weather",
+      inputSchema: { city: z.string() },
+      outputSchema: { city: z.string(), celsius: z.number() },
+    },
     ({ city }) => {
       const data = { city, celsius: 21.5 };
       return { content: [{ type: "text", text: JSON.stringify(data) }], structuredContent: data };
     },
   );
-  server.registerTool("wipe_disk", { description: "Dangerous", inputSchema: {} }, () => ({ content: [{ type: "text", text: "wiped" }] }));
-  server.registerResource("readme", "docs://readme", { mimeType: "text/markdown" }, (uri) => ({ contents: [{ uri: uri.href, text: "# Readme\nUnicode: ✓ — «ok»" }] }));
-  server.registerPrompt("review", { description: "Review code", argsSchema: { language: z.string() } }, ({ language }) => ({
-    messages: [{ role: "user", content: { type: "text", text: `Review this ${language} code.` } }],
+  server.registerTool("wipe_disk", { description: "Dangerous", inputSchema: {} }, () => ({
+    content: [{ type: "text", text: "wiped" }],
   }));
+  server.registerResource("readme", "docs://readme", { mimeType: "text/markdown" }, (uri) => ({
+    contents: [{ uri: uri.href, text: "# Readme\nUnicode: ✓ — «ok»" }],
+  }));
+  server.registerPrompt(
+    "review",
+    { description: "Review code", argsSchema: { language: z.string() } },
+    ({ language }) => ({
+      messages: [{ role: "user", content: { type: "text", text: `Review this ${language} code.` } }],
+    }),
+  );
   return server;
 }
 
@@ -44,7 +58,9 @@ export async function startSdkServer(mode: SdkServerMode): Promise<SdkServer> {
     if (mode.stateful && typeof session === "string") {
       const t = transports.get(session);
       if (!t) {
-        res.writeHead(404, { "content-type": "application/json" }).end('{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}');
+        res
+          .writeHead(404, { "content-type": "application/json" })
+          .end('{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}');
         return;
       }
       await t.handleRequest(req, res);

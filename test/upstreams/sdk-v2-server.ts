@@ -19,42 +19,60 @@ export async function startV2Server(responseMode: "auto" | "sse" | "json" = "aut
   const calls: string[] = [];
   let markWaiting!: () => void;
   const waiting = new Promise<void>((resolve) => (markWaiting = resolve));
-  const handler = createMcpHandler(() => {
-    // Lists declared shareable by any cache: a sidecar that filters them must make them private.
-    const shared = { ttlMs: 60_000, cacheScope: "public" as const };
-    const server = new McpServer({ name: "v2-interop", version: "2.0.0" }, { cacheHints: { "tools/list": shared, "resources/list": shared, "prompts/list": shared } });
-    registerResourcesAndPrompts(server, calls);
-    server.registerTool("greet", { description: "Greets", inputSchema: z.object({ who: z.string() }) }, ({ who }) => {
-      calls.push("greet");
-      return { content: [{ type: "text", text: `hello ${who}` }] };
-    });
-    server.registerTool("deploy", { description: "Deploys after confirmation", inputSchema: z.object({ env: z.string() }) }, ({ env }, ctx) => {
-      const schema = z.object({ confirm: z.boolean() });
-      if (acceptedContent(ctx.mcpReq.inputResponses, "confirm", schema)?.confirm !== true) {
-        return inputRequired({ inputRequests: { confirm: inputRequired.elicit({ message: `Deploy to ${env}?`, requestedSchema: schema }) } });
-      }
-      calls.push("deploy");
-      return { content: [{ type: "text", text: `deployed to ${env}` }] };
-    });
-    server.registerTool("wait", { description: "Waits until cancelled (at most 10 s)", inputSchema: z.object({}) }, async (_args, ctx) => {
-      markWaiting();
-      const signal = ctx.mcpReq.signal;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 10_000);
-        signal.addEventListener("abort", () => {
-          clearTimeout(timer);
-          resolve();
-        });
+  const handler = createMcpHandler(
+    () => {
+      // Lists declared shareable by any cache: a sidecar that filters them must make them private.
+      const shared = { ttlMs: 60_000, cacheScope: "public" as const };
+      const server = new McpServer(
+        { name: "v2-interop", version: "2.0.0" },
+        { cacheHints: { "tools/list": shared, "resources/list": shared, "prompts/list": shared } },
+      );
+      registerResourcesAndPrompts(server, calls);
+      server.registerTool("greet", { description: "Greets", inputSchema: z.object({ who: z.string() }) }, ({ who }) => {
+        calls.push("greet");
+        return { content: [{ type: "text", text: `hello ${who}` }] };
       });
-      calls.push(signal.aborted ? "wait:cancelled" : "wait:done");
-      return { content: [{ type: "text", text: "waited" }] };
-    });
-    server.registerTool("wipe", { description: "Dangerous", inputSchema: z.object({}) }, () => {
-      calls.push("wipe");
-      return { content: [{ type: "text", text: "wiped" }] };
-    });
-    return server;
-  }, { responseMode });
+      server.registerTool(
+        "deploy",
+        { description: "Deploys after confirmation", inputSchema: z.object({ env: z.string() }) },
+        ({ env }, ctx) => {
+          const schema = z.object({ confirm: z.boolean() });
+          if (acceptedContent(ctx.mcpReq.inputResponses, "confirm", schema)?.confirm !== true) {
+            return inputRequired({
+              inputRequests: {
+                confirm: inputRequired.elicit({ message: `Deploy to ${env}?`, requestedSchema: schema }),
+              },
+            });
+          }
+          calls.push("deploy");
+          return { content: [{ type: "text", text: `deployed to ${env}` }] };
+        },
+      );
+      server.registerTool(
+        "wait",
+        { description: "Waits until cancelled (at most 10 s)", inputSchema: z.object({}) },
+        async (_args, ctx) => {
+          markWaiting();
+          const signal = ctx.mcpReq.signal;
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 10_000);
+            signal.addEventListener("abort", () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          });
+          calls.push(signal.aborted ? "wait:cancelled" : "wait:done");
+          return { content: [{ type: "text", text: "waited" }] };
+        },
+      );
+      server.registerTool("wipe", { description: "Dangerous", inputSchema: z.object({}) }, () => {
+        calls.push("wipe");
+        return { content: [{ type: "text", text: "wiped" }] };
+      });
+      return server;
+    },
+    { responseMode },
+  );
 
   const http = createServer((req, res) => {
     void (async () => {
@@ -67,7 +85,14 @@ export async function startV2Server(responseMode: "auto" | "sse" | "json" = "aut
       res.on("close", () => {
         if (!res.writableFinished) abort.abort();
       });
-      const response = await handler.fetch(new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, { method: req.method, headers, body: req.method === "POST" ? Buffer.concat(chunks) : undefined, signal: abort.signal }));
+      const response = await handler.fetch(
+        new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, {
+          method: req.method,
+          headers,
+          body: req.method === "POST" ? Buffer.concat(chunks) : undefined,
+          signal: abort.signal,
+        }),
+      );
       res.writeHead(response.status, Object.fromEntries(response.headers));
       if (response.body) for await (const chunk of response.body) res.write(chunk);
       res.end();
@@ -95,14 +120,21 @@ function registerResourcesAndPrompts(server: McpServer, calls: string[]): void {
       return { contents: [{ uri, mimeType: "text/plain", text: `contents of ${uri}` }] };
     });
   }
-  server.registerResource("kb://confirmed", "kb://confirmed", { mimeType: "text/plain", cacheHint: shared }, (_uri, ctx) => {
-    const schema = z.object({ confirm: z.boolean() });
-    if (acceptedContent(ctx.mcpReq.inputResponses, "confirm", schema)?.confirm !== true) {
-      return inputRequired({ inputRequests: { confirm: inputRequired.elicit({ message: "Read it?", requestedSchema: schema }) } });
-    }
-    calls.push("read:kb://confirmed");
-    return { contents: [{ uri: "kb://confirmed", mimeType: "text/plain", text: "confirmed contents" }] };
-  });
+  server.registerResource(
+    "kb://confirmed",
+    "kb://confirmed",
+    { mimeType: "text/plain", cacheHint: shared },
+    (_uri, ctx) => {
+      const schema = z.object({ confirm: z.boolean() });
+      if (acceptedContent(ctx.mcpReq.inputResponses, "confirm", schema)?.confirm !== true) {
+        return inputRequired({
+          inputRequests: { confirm: inputRequired.elicit({ message: "Read it?", requestedSchema: schema }) },
+        });
+      }
+      calls.push("read:kb://confirmed");
+      return { contents: [{ uri: "kb://confirmed", mimeType: "text/plain", text: "confirmed contents" }] };
+    },
+  );
   for (const name of ["summarise", "internal-debug", "exfiltrate"]) {
     server.registerPrompt(name, { description: name, argsSchema: z.object({ topic: z.string() }) }, ({ topic }) => {
       calls.push(`prompt:${name}`);

@@ -4,7 +4,8 @@
 import { startControllableServer, type ControllableServerOptions } from "./controllable-server.ts";
 import { startKestraDouble, type KestraDoubleOptions } from "./kestra-double.ts";
 
-export type UpstreamSpec = ({ kind: "controllable" } & ControllableServerOptions) | ({ kind: "kestra" } & KestraDoubleOptions);
+export type UpstreamSpec =
+  ({ kind: "controllable" } & ControllableServerOptions) | ({ kind: "kestra" } & KestraDoubleOptions);
 
 const spec = JSON.parse(process.argv[2] ?? '{"kind":"kestra"}') as UpstreamSpec;
 const { kind, ...options } = spec;

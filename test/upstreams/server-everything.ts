@@ -3,7 +3,8 @@
 import { freePort } from "../support/ports.ts";
 import { startPeer, type Peer } from "../support/processes.ts";
 
-const EVERYTHING = new URL("../../node_modules/@modelcontextprotocol/server-everything/dist/index.js", import.meta.url).pathname;
+const EVERYTHING = new URL("../../node_modules/@modelcontextprotocol/server-everything/dist/index.js", import.meta.url)
+  .pathname;
 
 export interface ServerEverything {
   /** Its MCP endpoint. */

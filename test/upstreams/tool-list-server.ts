@@ -64,7 +64,10 @@ export async function startToolListServer(options: ToolListServerOptions = {}): 
       }
       if (existing) return existing.transport.handleRequest(req, res);
       const headers = req.headers;
-      const server = new Server({ name: "tool-list-server", version: "1.0.0" }, { capabilities: { tools: { listChanged: true } } });
+      const server = new Server(
+        { name: "tool-list-server", version: "1.0.0" },
+        { capabilities: { tools: { listChanged: true } } },
+      );
       server.setRequestHandler(ListToolsRequestSchema, (request) => {
         const start = Number(request.params?.cursor ?? 0);
         seen.push(`tools/list ${start}`);
@@ -75,7 +78,8 @@ export async function startToolListServer(options: ToolListServerOptions = {}): 
       server.setRequestHandler(CallToolRequestSchema, (request) => {
         // Like the SDK's McpServer, a tool it does not have runs nothing (the sidecar asks for one to
         // learn how a missing tool is answered).
-        if (!state.tools.some((t) => t.name === request.params.name)) return { isError: true, content: [{ type: "text", text: `Tool ${request.params.name} not found` }] };
+        if (!state.tools.some((t) => t.name === request.params.name))
+          return { isError: true, content: [{ type: "text", text: `Tool ${request.params.name} not found` }] };
         calls.push({ tool: request.params.name, arguments: request.params.arguments ?? {} });
         return { content: [{ type: "text", text: `ran ${request.params.name}` }] };
       });

@@ -5,11 +5,14 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 
-export type Seen = { decision: "allowed" } | { decision: "denied" | "rate_limited" | "approval_required"; text: string };
+export type Seen =
+  { decision: "allowed" } | { decision: "denied" | "rate_limited" | "approval_required"; text: string };
 
 export async function connectAgent(url: string, token: string): Promise<Client> {
   const client = new Client({ name: "e2e-agent", version: "1.0.0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
+  );
   return client;
 }
 

@@ -26,7 +26,13 @@ import { eventually } from "../../support/eventually.ts";
  * left, the new one signs 5 s after it entered the caBundle, the old one leaves the bundle when it
  * expires; the serving certificate (20 s) is renewed on the way.
  */
-const TIMING: RotationTiming = { caValidityMs: 30_000, servingValidityMs: 20_000, renewFraction: 1 / 3, caPropagationMs: 5_000, recheckMs: 1_000 };
+const TIMING: RotationTiming = {
+  caValidityMs: 30_000,
+  servingValidityMs: 20_000,
+  renewFraction: 1 / 3,
+  caPropagationMs: 5_000,
+  recheckMs: 1_000,
+};
 const KESTRA: ServerOptions = { labels: { app: "kestra-mcp" } };
 
 interface Snapshot {
@@ -44,12 +50,16 @@ describe("e2e: webhook certificate rotation under load", () => {
   const cas = new Map<string, X509Certificate>();
 
   const bundle = async (): Promise<string[]> => {
-    const config = await cluster.client(AdmissionregistrationV1Api).readMutatingWebhookConfiguration({ name: webhookConfiguration });
-    return splitPemBundle(Buffer.from(config.webhooks?.[0]?.clientConfig.caBundle ?? "", "base64").toString()).map((pem) => {
-      const ca = new X509Certificate(pem);
-      cas.set(ca.fingerprint256, ca);
-      return ca.fingerprint256;
-    });
+    const config = await cluster
+      .client(AdmissionregistrationV1Api)
+      .readMutatingWebhookConfiguration({ name: webhookConfiguration });
+    return splitPemBundle(Buffer.from(config.webhooks?.[0]?.clientConfig.caBundle ?? "", "base64").toString()).map(
+      (pem) => {
+        const ca = new X509Certificate(pem);
+        cas.set(ca.fingerprint256, ca);
+        return ca.fingerprint256;
+      },
+    );
   };
   const servedBy = async (port: number): Promise<string | undefined> => {
     const raw = await new Promise<Buffer>((resolve, reject) => {
@@ -74,10 +84,17 @@ describe("e2e: webhook certificate rotation under load", () => {
       ...inProcessOperatorOptions(installation, { identity: "mcp-warden-operator-0", webhookPort }),
       version: "e2e",
       certificateTiming: TIMING,
-      logger: pino({ level: "debug", base: { identity: "mcp-warden-operator-0" } }, pino.destination({ dest: join(cluster.dir, "logs", "operator.log"), sync: true })),
+      logger: pino(
+        { level: "debug", base: { identity: "mcp-warden-operator-0" } },
+        pino.destination({ dest: join(cluster.dir, "logs", "operator.log"), sync: true }),
+      ),
     });
     await applyWebhookConfiguration(cluster, names, `https://127.0.0.1:${operator.webhookPort}/mutate-pods`);
-    await cluster.kubectl(["apply", "-f", "-"], { input: yaml(mcpPolicy("kestra", "agents", { podSelector: { matchLabels: KESTRA.labels }, upstream: { profile: "kestra" } })) });
+    await cluster.kubectl(["apply", "-f", "-"], {
+      input: yaml(
+        mcpPolicy("kestra", "agents", { podSelector: { matchLabels: KESTRA.labels }, upstream: { profile: "kestra" } }),
+      ),
+    });
     await waitForInjection(cluster, "agents", serverPod("probe", KESTRA));
   });
   after(async () => {
@@ -99,8 +116,12 @@ describe("e2e: webhook certificate rotation under load", () => {
     const creating = (async () => {
       while (rotating) {
         try {
-          const pod = await core.createNamespacedPod({ namespace: "agents", body: { ...serverPod("", KESTRA), metadata: { generateName: "rotation-", labels: KESTRA.labels } } });
-          if (!pod.spec?.initContainers?.some((c) => c.name === SIDECAR_CONTAINER)) failures.push(`${pod.metadata?.name} was created without the sidecar`);
+          const pod = await core.createNamespacedPod({
+            namespace: "agents",
+            body: { ...serverPod("", KESTRA), metadata: { generateName: "rotation-", labels: KESTRA.labels } },
+          });
+          if (!pod.spec?.initContainers?.some((c) => c.name === SIDECAR_CONTAINER))
+            failures.push(`${pod.metadata?.name} was created without the sidecar`);
           admitted++;
         } catch (error) {
           failures.push((error as Error).message.split("\n")[0] ?? "");
@@ -108,34 +129,59 @@ describe("e2e: webhook certificate rotation under load", () => {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     })();
-    const expiryBefore = Number(/mcp_warden_webhook_certificate_expiry_timestamp_seconds (\d+)/.exec(await operator.metrics.registry.metrics())?.[1]);
+    const expiryBefore = Number(
+      /mcp_warden_webhook_certificate_expiry_timestamp_seconds (\d+)/.exec(
+        await operator.metrics.registry.metrics(),
+      )?.[1],
+    );
     try {
       // Until the bundle holds only a CA other than the first, and the webhook serves under it.
-      await eventually(async () => {
-        const snapshot = { at: (performance.now() - started) / 1000, bundle: await bundle(), servedBy: await servedBy(operator.webhookPort) };
-        const last = timeline.at(-1);
-        if (!last || last.bundle.join() !== snapshot.bundle.join() || last.servedBy !== snapshot.servedBy) timeline.push(snapshot);
-        assert.equal(snapshot.bundle.length, 1);
-        assert.notEqual(snapshot.bundle[0], first);
-        assert.equal(snapshot.servedBy, snapshot.bundle[0]);
-      }, { timeoutMs: 120_000, intervalMs: 100 });
+      await eventually(
+        async () => {
+          const snapshot = {
+            at: (performance.now() - started) / 1000,
+            bundle: await bundle(),
+            servedBy: await servedBy(operator.webhookPort),
+          };
+          const last = timeline.at(-1);
+          if (!last || last.bundle.join() !== snapshot.bundle.join() || last.servedBy !== snapshot.servedBy)
+            timeline.push(snapshot);
+          assert.equal(snapshot.bundle.length, 1);
+          assert.notEqual(snapshot.bundle[0], first);
+          assert.equal(snapshot.servedBy, snapshot.bundle[0]);
+        },
+        { timeoutMs: 120_000, intervalMs: 100 },
+      );
     } finally {
       rotating = false;
       await creating;
     }
 
     const second = timeline.at(-1)?.bundle[0] as string;
-    const described = timeline.map((s) => `+${s.at.toFixed(1)} s bundle [${s.bundle.map((f) => (f === first ? "old" : f === second ? "new" : "other")).join(", ")}] serving from ${s.servedBy === first ? "old" : s.servedBy === second ? "new" : "?"}`);
+    const described = timeline.map(
+      (s) =>
+        `+${s.at.toFixed(1)} s bundle [${s.bundle.map((f) => (f === first ? "old" : f === second ? "new" : "other")).join(", ")}] serving from ${s.servedBy === first ? "old" : s.servedBy === second ? "new" : "?"}`,
+    );
     t.diagnostic(`rotation: ${described.join("; ")}`);
     t.diagnostic(`${admitted} pods admitted during the rotation, ${failures.length} failed`);
     assert.deepEqual(failures, [], "every admission succeeded");
     assert.ok(admitted >= 50, `pods were created throughout (${admitted})`);
     const firstTrusted = timeline.find((s) => s.bundle.includes(second))?.at as number;
     const firstServed = timeline.find((s) => s.servedBy === second)?.at as number;
-    assert.ok(timeline.some((s) => s.bundle.join() === [first, second].join()), "the new CA was staged next to the old one");
+    assert.ok(
+      timeline.some((s) => s.bundle.join() === [first, second].join()),
+      "the new CA was staged next to the old one",
+    );
     assert.ok(firstServed > firstTrusted, "the new CA was trusted before it signed what the webhook serves");
-    assert.ok(timeline.some((s) => s.bundle.join() === [second, first].join() && s.servedBy === second), "the old CA stayed trusted after the switch");
-    const expiryAfter = Number(/mcp_warden_webhook_certificate_expiry_timestamp_seconds (\d+)/.exec(await operator.metrics.registry.metrics())?.[1]);
+    assert.ok(
+      timeline.some((s) => s.bundle.join() === [second, first].join() && s.servedBy === second),
+      "the old CA stayed trusted after the switch",
+    );
+    const expiryAfter = Number(
+      /mcp_warden_webhook_certificate_expiry_timestamp_seconds (\d+)/.exec(
+        await operator.metrics.registry.metrics(),
+      )?.[1],
+    );
     assert.ok(expiryAfter > expiryBefore, "the expiry metric follows the certificate in use");
     const pods = (await core.listNamespacedPod({ namespace: "agents", labelSelector: "app=kestra-mcp" })).items;
     assert.equal(pods.length, admitted);

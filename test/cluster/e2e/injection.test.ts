@@ -13,7 +13,16 @@ import { after, before, describe, it } from "node:test";
 import { AppsV1Api, CoreV1Api, type V1Container, type V1Pod } from "@kubernetes/client-node";
 import { DEFAULT_SIDECAR_RESOURCES } from "../../../operator/injector/config.ts";
 import { heapEnv } from "../../../operator/injector/heap.ts";
-import { DEFAULT_ADMIN_PORT, DEFAULT_PROFILE_UPSTREAM_PORT, INJECT_POD_LABEL, POLICY_POD_LABEL, SIDECAR_CONTAINER, STATUS_ANNOTATION, TOKEN_MOUNT_PATH, TOKEN_VOLUME } from "../../../operator/names.ts";
+import {
+  DEFAULT_ADMIN_PORT,
+  DEFAULT_PROFILE_UPSTREAM_PORT,
+  INJECT_POD_LABEL,
+  POLICY_POD_LABEL,
+  SIDECAR_CONTAINER,
+  STATUS_ANNOTATION,
+  TOKEN_MOUNT_PATH,
+  TOKEN_VOLUME,
+} from "../../../operator/names.ts";
 import { startLabellingWebhook, type LabellingWebhook } from "../fixtures/labelling-webhook.ts";
 import { readControlPlaneVersions } from "../binaries.ts";
 import { KubectlError, startControlPlane, type ControlPlane } from "../harness.ts";
@@ -23,7 +32,10 @@ import { mcpPolicy, serverDeployment, serverPod, yaml, type ServerOptions } from
 import { eventually } from "../../support/eventually.ts";
 
 const INJECTION = { "mcpwarden.io/injection": "enabled" };
-const RESTRICTED = { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest" };
+const RESTRICTED = {
+  "pod-security.kubernetes.io/enforce": "restricted",
+  "pod-security.kubernetes.io/enforce-version": "latest",
+};
 /** The cluster's own Pod Security version, e.g. v1.35: a different label value than "latest". */
 const POD_SECURITY_VERSION = `v${minorVersion(readControlPlaneVersions().kubernetes)}`;
 const KESTRA: ServerOptions = { labels: { app: "kestra-mcp", "mcp-server": "kestra" } };
@@ -35,7 +47,8 @@ describe("e2e: injection into pods as the API server stores them", () => {
   let operator: OperatorProcess;
   let core: CoreV1Api;
   const apply = (...documents: object[]) => cluster.kubectl(["apply", "-f", "-"], { input: yaml(...documents) });
-  const podsOf = async (namespace: string, selector: string) => (await core.listNamespacedPod({ namespace, labelSelector: selector })).items;
+  const podsOf = async (namespace: string, selector: string) =>
+    (await core.listNamespacedPod({ namespace, labelSelector: selector })).items;
   const create = async (namespace: string, pod: V1Pod) => await core.createNamespacedPod({ namespace, body: pod });
   /**
    * What Pod Security "restricted" finds wrong with the pods stored in a namespace: a server-side
@@ -43,7 +56,17 @@ describe("e2e: injection into pods as the API server stores them", () => {
    * label changes from "latest" to the cluster's version).
    */
   const restrictedViolations = async (namespace: string) =>
-    (await cluster.kubectl(["label", "--dry-run=server", "--overwrite", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted", `pod-security.kubernetes.io/enforce-version=${POD_SECURITY_VERSION}`])).stderr;
+    (
+      await cluster.kubectl([
+        "label",
+        "--dry-run=server",
+        "--overwrite",
+        "namespace",
+        namespace,
+        "pod-security.kubernetes.io/enforce=restricted",
+        `pod-security.kubernetes.io/enforce-version=${POD_SECURITY_VERSION}`,
+      ])
+    ).stderr;
   const sidecars = (pod: V1Pod) => (pod.spec?.initContainers ?? []).filter((c) => c.name === SIDECAR_CONTAINER);
 
   before(async () => {
@@ -53,12 +76,25 @@ describe("e2e: injection into pods as the API server stores them", () => {
     await cluster.createNamespace("kestra", { labels: { ...INJECTION, ...RESTRICTED } });
     await cluster.createNamespace("plain");
     await cluster.createNamespace("loose", { labels: INJECTION });
-    operator = await startOperatorProcess(cluster, { identity: "mcp-warden-operator-0", namespace: names.namespace, kubeconfigPath: operatorCredentials.kubeconfigPath });
+    operator = await startOperatorProcess(cluster, {
+      identity: "mcp-warden-operator-0",
+      namespace: names.namespace,
+      kubeconfigPath: operatorCredentials.kubeconfigPath,
+    });
     await applyWebhookConfiguration(cluster, names, operator.webhookUrl);
     await apply(
-      mcpPolicy("kestra", "kestra", { podSelector: { matchLabels: { "mcp-server": "kestra" } }, upstream: { profile: "kestra" } }),
-      mcpPolicy("kestra", "plain", { podSelector: { matchLabels: { "mcp-server": "kestra" } }, upstream: { profile: "kestra" } }),
-      mcpPolicy("kestra", "loose", { podSelector: { matchLabels: { "mcp-server": "kestra" } }, upstream: { profile: "kestra" } }),
+      mcpPolicy("kestra", "kestra", {
+        podSelector: { matchLabels: { "mcp-server": "kestra" } },
+        upstream: { profile: "kestra" },
+      }),
+      mcpPolicy("kestra", "plain", {
+        podSelector: { matchLabels: { "mcp-server": "kestra" } },
+        upstream: { profile: "kestra" },
+      }),
+      mcpPolicy("kestra", "loose", {
+        podSelector: { matchLabels: { "mcp-server": "kestra" } },
+        upstream: { profile: "kestra" },
+      }),
     );
     await waitForInjection(cluster, "kestra", serverPod("probe", KESTRA));
   });
@@ -89,34 +125,83 @@ describe("e2e: injection into pods as the API server stores them", () => {
         // V8's old space capped under the default memory limit.
         NODE_OPTIONS: heapEnv(DEFAULT_SIDECAR_RESOURCES)?.value,
       });
-      assert.deepEqual(sidecar.ports?.map((p) => [p.name, p.containerPort]), [["mcp", 8000], ["warden-admin", DEFAULT_ADMIN_PORT]], "the sidecar took the port over, name and number");
-      assert.equal(sidecar.startupProbe?.httpGet?.path, "/readyz", "the MCP server starts only once the policy is loaded");
-      assert.deepEqual(sidecar.volumeMounts?.map((m) => [m.name, m.mountPath, m.readOnly]), [[TOKEN_VOLUME, TOKEN_MOUNT_PATH, true]]);
+      assert.deepEqual(
+        sidecar.ports?.map((p) => [p.name, p.containerPort]),
+        [
+          ["mcp", 8000],
+          ["warden-admin", DEFAULT_ADMIN_PORT],
+        ],
+        "the sidecar took the port over, name and number",
+      );
+      assert.equal(
+        sidecar.startupProbe?.httpGet?.path,
+        "/readyz",
+        "the MCP server starts only once the policy is loaded",
+      );
+      assert.deepEqual(
+        sidecar.volumeMounts?.map((m) => [m.name, m.mountPath, m.readOnly]),
+        [[TOKEN_VOLUME, TOKEN_MOUNT_PATH, true]],
+      );
 
       const kestra = pod.spec?.containers.find((c) => c.name === "kestra");
-      assert.deepEqual(kestra?.command, ["fastmcp", "run", "src/server.py:mcp", "--transport", "http", "--host", "127.0.0.1", "--port", String(DEFAULT_PROFILE_UPSTREAM_PORT)]);
+      assert.deepEqual(kestra?.command, [
+        "fastmcp",
+        "run",
+        "src/server.py:mcp",
+        "--transport",
+        "http",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(DEFAULT_PROFILE_UPSTREAM_PORT),
+      ]);
       assert.equal(kestra?.ports, undefined, "the MCP server no longer declares the port");
-      assert.ok(!kestra?.volumeMounts?.some((m) => m.name === TOKEN_VOLUME), "the sidecar's token is not mounted into the MCP server");
+      assert.ok(
+        !kestra?.volumeMounts?.some((m) => m.name === TOKEN_VOLUME),
+        "the sidecar's token is not mounted into the MCP server",
+      );
 
-      const token = pod.spec?.volumes?.find((v) => v.name === TOKEN_VOLUME)?.projected?.sources?.find((s) => s.serviceAccountToken);
+      const token = pod.spec?.volumes
+        ?.find((v) => v.name === TOKEN_VOLUME)
+        ?.projected?.sources?.find((s) => s.serviceAccountToken);
       assert.equal(token?.serviceAccountToken?.path, "token");
       const status = JSON.parse(pod.metadata?.annotations?.[STATUS_ANNOTATION] ?? "{}") as Record<string, unknown>;
-      assert.deepEqual([status.policy, status.profile, status.port, status.upstreamPort], ["kestra", "kestra", { name: "mcp", number: 8000 }, DEFAULT_PROFILE_UPSTREAM_PORT]);
+      assert.deepEqual(
+        [status.policy, status.profile, status.port, status.upstreamPort],
+        ["kestra", "kestra", { name: "mcp", number: 8000 }, DEFAULT_PROFILE_UPSTREAM_PORT],
+      );
       assert.equal(pod.metadata?.labels?.[POLICY_POD_LABEL], "kestra");
     }
     // The namespace enforces "restricted", so the API server admitted the pods under it; evaluating
     // the stored pods against that level again finds nothing (test 3 shows it finds a violation).
     assert.equal(await restrictedViolations("kestra"), "");
     await eventually(async () => {
-      const events = await core.listNamespacedEvent({ namespace: "kestra", fieldSelector: "reason=Injected,involvedObject.kind=ReplicaSet" });
-      assert.ok(events.items.some((e) => e.reportingInstance === "mcp-warden-operator-0" && /McpPolicy kestra governs container "kestra" on port 8000/.test(e.message ?? "")));
+      const events = await core.listNamespacedEvent({
+        namespace: "kestra",
+        fieldSelector: "reason=Injected,involvedObject.kind=ReplicaSet",
+      });
+      assert.ok(
+        events.items.some(
+          (e) =>
+            e.reportingInstance === "mcp-warden-operator-0" &&
+            /McpPolicy kestra governs container "kestra" on port 8000/.test(e.message ?? ""),
+        ),
+      );
     });
   });
 
   it("2. leaves the MCP container's own security context to the user: the Kestra image as root is refused by restricted, the sidecar is not", async () => {
-    await apply(serverDeployment("kestra-as-root", "kestra", 1, { labels: { app: "kestra-as-root", "mcp-server": "kestra" }, restricted: false }));
+    await apply(
+      serverDeployment("kestra-as-root", "kestra", 1, {
+        labels: { app: "kestra-as-root", "mcp-server": "kestra" },
+        restricted: false,
+      }),
+    );
     await eventually(async () => {
-      const events = await core.listNamespacedEvent({ namespace: "kestra", fieldSelector: "reason=FailedCreate,involvedObject.kind=ReplicaSet" });
+      const events = await core.listNamespacedEvent({
+        namespace: "kestra",
+        fieldSelector: "reason=FailedCreate,involvedObject.kind=ReplicaSet",
+      });
       const message = events.items.map((e) => e.message ?? "").find((m) => m.includes("violates PodSecurity"));
       assert.ok(message, "the ReplicaSet could not create the pod");
       assert.match(message, /container "kestra" must set securityContext\.allowPrivilegeEscalation=false/);
@@ -133,32 +218,53 @@ describe("e2e: injection into pods as the API server stores them", () => {
       assert.equal(stored.metadata?.annotations?.[STATUS_ANNOTATION], undefined);
       assert.equal(stored.metadata?.labels?.[POLICY_POD_LABEL], undefined);
       const [sent, kept] = [pod.spec?.containers[0], stored.spec?.containers[0]];
-      assert.deepEqual([kept?.command, kept?.ports?.map((p) => p.containerPort)], [sent?.command, sent?.ports?.map((p) => p.containerPort)]);
+      assert.deepEqual(
+        [kept?.command, kept?.ports?.map((p) => p.containerPort)],
+        [sent?.command, sent?.ports?.map((p) => p.containerPort)],
+      );
     };
     await untouched("plain", serverPod("unlabelled-namespace", KESTRA));
     await untouched("kestra", serverPod("opted-out", { labels: { ...KESTRA.labels, [INJECT_POD_LABEL]: "false" } }));
     await untouched("kestra", serverPod("unselected", { labels: { app: "something-else" } }));
     const before = await operator.metric("mcp_warden_injections_total", { result: "skipped", reason: "host_network" });
     // "loose" has no Pod Security label: "restricted" (and "baseline") forbid hostNetwork themselves.
-    const { stderr } = await cluster.kubectl(["apply", "-n", "loose", "-f", "-"], { input: yaml(serverPod("host-network", { ...KESTRA, hostNetwork: true, restricted: false })) });
-    assert.match(stderr, /Warning: mcp-warden: pod uses hostNetwork, so mcp-warden does not inject it: McpPolicy kestra is NOT enforced on this pod/);
+    const { stderr } = await cluster.kubectl(["apply", "-n", "loose", "-f", "-"], {
+      input: yaml(serverPod("host-network", { ...KESTRA, hostNetwork: true, restricted: false })),
+    });
+    assert.match(
+      stderr,
+      /Warning: mcp-warden: pod uses hostNetwork, so mcp-warden does not inject it: McpPolicy kestra is NOT enforced on this pod/,
+    );
     const stored = await core.readNamespacedPod({ namespace: "loose", name: "host-network" });
     assert.equal(stored.spec?.initContainers, undefined);
     assert.match(await restrictedViolations("loose"), /host-network: host namespaces, hostPort/);
-    assert.equal(await operator.metric("mcp_warden_injections_total", { result: "skipped", reason: "host_network" }), (before ?? 0) + 1);
+    assert.equal(
+      await operator.metric("mcp_warden_injections_total", { result: "skipped", reason: "host_network" }),
+      (before ?? 0) + 1,
+    );
   });
 
   it("3. refuses a pod that two policies select, naming both, and stores nothing", async () => {
-    await apply(mcpPolicy("kestra-too", "loose", { podSelector: { matchExpressions: [{ key: "app", operator: "In", values: ["kestra-mcp"] }] }, upstream: { profile: "kestra" } }));
+    await apply(
+      mcpPolicy("kestra-too", "loose", {
+        podSelector: { matchExpressions: [{ key: "app", operator: "In", values: ["kestra-mcp"] }] },
+        upstream: { profile: "kestra" },
+      }),
+    );
     const error = await eventually(async () => {
-      const failure = await cluster.kubectl(["apply", "-n", "loose", "-f", "-"], { input: yaml(serverPod("contested", KESTRA)) }).then(
-        () => assert.fail("the API server created a pod two policies select"),
-        (e: unknown) => e,
-      );
+      const failure = await cluster
+        .kubectl(["apply", "-n", "loose", "-f", "-"], { input: yaml(serverPod("contested", KESTRA)) })
+        .then(
+          () => assert.fail("the API server created a pod two policies select"),
+          (e: unknown) => e,
+        );
       assert.ok(failure instanceof KubectlError);
       return failure;
     });
-    assert.match(error.stderr, /admission webhook "inject\.mcpwarden\.io" denied the request: mcp-warden: pod is selected by 2 McpPolicies in namespace loose \(kestra, kestra-too\)/);
+    assert.match(
+      error.stderr,
+      /admission webhook "inject\.mcpwarden\.io" denied the request: mcp-warden: pod is selected by 2 McpPolicies in namespace loose \(kestra, kestra-too\)/,
+    );
     await assert.rejects(core.readNamespacedPod({ namespace: "loose", name: "contested" }), /HTTP-Code: 404/);
     await cluster.kubectl(["delete", "mcpp", "kestra-too", "-n", "loose"]);
   });
@@ -166,11 +272,21 @@ describe("e2e: injection into pods as the API server stores them", () => {
   it("4. re-applying a Deployment changes nothing: same pods, same ReplicaSet, one sidecar each", async () => {
     const apps = cluster.client(AppsV1Api);
     const before = await podsOf("kestra", DEPLOYMENT_PODS);
-    const generation = (await apps.readNamespacedDeployment({ namespace: "kestra", name: "kestra-mcp" })).metadata?.generation;
+    const generation = (await apps.readNamespacedDeployment({ namespace: "kestra", name: "kestra-mcp" })).metadata
+      ?.generation;
     const { stdout } = await apply(serverDeployment("kestra-mcp", "kestra", 2, KESTRA));
-    assert.match(stdout, /deployment\.apps\/kestra-mcp unchanged/, "injection changed pods, never the Deployment the user applies");
-    assert.equal((await apps.readNamespacedDeployment({ namespace: "kestra", name: "kestra-mcp" })).metadata?.generation, generation);
-    const replicaSets = (await apps.listNamespacedReplicaSet({ namespace: "kestra" })).items.filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.name === "kestra-mcp"));
+    assert.match(
+      stdout,
+      /deployment\.apps\/kestra-mcp unchanged/,
+      "injection changed pods, never the Deployment the user applies",
+    );
+    assert.equal(
+      (await apps.readNamespacedDeployment({ namespace: "kestra", name: "kestra-mcp" })).metadata?.generation,
+      generation,
+    );
+    const replicaSets = (await apps.listNamespacedReplicaSet({ namespace: "kestra" })).items.filter((rs) =>
+      rs.metadata?.ownerReferences?.some((o) => o.name === "kestra-mcp"),
+    );
     assert.equal(replicaSets.length, 1, "no new rollout");
     const after = await podsOf("kestra", DEPLOYMENT_PODS);
     assert.deepEqual(after.map((p) => p.metadata?.uid).sort(), before.map((p) => p.metadata?.uid).sort());
@@ -184,17 +300,31 @@ describe("e2e: injection into pods as the API server stores them", () => {
       labeller = await startLabellingWebhook(certificate, { key: "example.com/labelled", value: "true" });
       // Named after mcp-warden's configuration, so the API server calls it second; its change makes
       // the API server call mcp-warden again (reinvocationPolicy: IfNeeded).
-      await cluster.registerMutatingWebhook({ name: "zz-labeller", url: labeller.url, caPem: certificate.caPem, namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kestra" } } });
+      await cluster.registerMutatingWebhook({
+        name: "zz-labeller",
+        url: labeller.url,
+        caPem: certificate.caPem,
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kestra" } },
+      });
       await eventually(async () => {
-        const dryRun = await core.createNamespacedPod({ namespace: "kestra", body: serverPod("probe", { labels: { app: "probe" } }), dryRun: "All" });
+        const dryRun = await core.createNamespacedPod({
+          namespace: "kestra",
+          body: serverPod("probe", { labels: { app: "probe" } }),
+          dryRun: "All",
+        });
         assert.equal(dryRun.metadata?.labels?.["example.com/labelled"], "true");
       });
-      const reinvoked = (await operator.metric("mcp_warden_injections_total", { result: "skipped", reason: "already_injected" })) ?? 0;
+      const reinvoked =
+        (await operator.metric("mcp_warden_injections_total", { result: "skipped", reason: "already_injected" })) ?? 0;
       const pod = await create("kestra", serverPod("reinvoked", KESTRA));
       assert.equal(pod.metadata?.labels?.["example.com/labelled"], "true", "the second webhook changed the pod");
       assert.equal(sidecars(pod).length, 1);
       assert.equal(pod.spec?.volumes?.filter((v) => v.name === TOKEN_VOLUME).length, 1);
-      assert.equal(await operator.metric("mcp_warden_injections_total", { result: "skipped", reason: "already_injected" }), reinvoked + 1, "mcp-warden was called again and left the pod alone");
+      assert.equal(
+        await operator.metric("mcp_warden_injections_total", { result: "skipped", reason: "already_injected" }),
+        reinvoked + 1,
+        "mcp-warden was called again and left the pod alone",
+      );
     } finally {
       await cluster.kubectl(["delete", "mutatingwebhookconfiguration", "zz-labeller", "--ignore-not-found"]);
       await labeller?.close();
@@ -204,7 +334,15 @@ describe("e2e: injection into pods as the API server stores them", () => {
   it("4. a pod created from an injected pod's own YAML keeps its one sidecar", async () => {
     const [original] = await podsOf("kestra", DEPLOYMENT_PODS);
     assert.ok(original);
-    const { stdout } = await cluster.kubectl(["get", "pod", original.metadata?.name as string, "-n", "kestra", "-o", "json"]);
+    const { stdout } = await cluster.kubectl([
+      "get",
+      "pod",
+      original.metadata?.name as string,
+      "-n",
+      "kestra",
+      "-o",
+      "json",
+    ]);
     const copy = JSON.parse(stdout) as V1Pod;
     const labels = { ...copy.metadata?.labels };
     delete labels["pod-template-hash"]; // so the ReplicaSet does not adopt it
@@ -213,8 +351,14 @@ describe("e2e: injection into pods as the API server stores them", () => {
     const stored = await create("kestra", copy);
     assert.equal(sidecars(stored).length, 1);
     assert.deepEqual(sidecars(stored)[0], sidecars(original)[0]);
-    assert.deepEqual(stored.spec?.containers.find((c) => c.name === "kestra")?.command, original.spec?.containers.find((c) => c.name === "kestra")?.command);
-    assert.equal(stored.metadata?.annotations?.[STATUS_ANNOTATION], original.metadata?.annotations?.[STATUS_ANNOTATION]);
+    assert.deepEqual(
+      stored.spec?.containers.find((c) => c.name === "kestra")?.command,
+      original.spec?.containers.find((c) => c.name === "kestra")?.command,
+    );
+    assert.equal(
+      stored.metadata?.annotations?.[STATUS_ANNOTATION],
+      original.metadata?.annotations?.[STATUS_ANNOTATION],
+    );
   });
 });
 

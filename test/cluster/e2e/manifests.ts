@@ -24,7 +24,11 @@ export function yaml(...documents: object[]): string {
  * The security context "restricted" asks of every container. The Kestra image runs as root, so its
  * container needs one too in such a namespace (the injected sidecar already has its own).
  */
-export const RESTRICTED_POD_SECURITY = { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } };
+export const RESTRICTED_POD_SECURITY = {
+  runAsNonRoot: true,
+  runAsUser: 1000,
+  seccompProfile: { type: "RuntimeDefault" },
+};
 export const RESTRICTED_CONTAINER_SECURITY = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
 
 export interface ServerOptions {
@@ -73,7 +77,12 @@ export function serverPod(name: string, options: ServerOptions): V1Pod {
  * a rolling update would wait for them forever, Recreate deletes the old pods (unscheduled pods go
  * at once) and creates the new ones.
  */
-export function serverDeployment(name: string, namespace: string, replicas: number, options: ServerOptions): V1Deployment {
+export function serverDeployment(
+  name: string,
+  namespace: string,
+  replicas: number,
+  options: ServerOptions,
+): V1Deployment {
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -82,7 +91,10 @@ export function serverDeployment(name: string, namespace: string, replicas: numb
       replicas,
       strategy: { type: "Recreate" },
       selector: { matchLabels: options.labels },
-      template: { metadata: { labels: options.labels, ...(options.annotations ? { annotations: options.annotations } : {}) }, spec: serverPodSpec(options) },
+      template: {
+        metadata: { labels: options.labels, ...(options.annotations ? { annotations: options.annotations } : {}) },
+        spec: serverPodSpec(options),
+      },
     },
   };
 }

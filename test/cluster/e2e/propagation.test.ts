@@ -22,7 +22,14 @@ import { MCP_WARDEN_CLI, startOperatorProcess, type OperatorProcess } from "../o
 import { runPodContainer, type PodContainer } from "../pod-container.ts";
 import { freePorts } from "../../support/ports.ts";
 import { callTool, connectAgent, percentile, type Seen } from "./agent.ts";
-import { mcpPolicy, serverDeployment, serverPod, yaml, type McpPolicySpecInput, type ServerOptions } from "./manifests.ts";
+import {
+  mcpPolicy,
+  serverDeployment,
+  serverPod,
+  yaml,
+  type McpPolicySpecInput,
+  type ServerOptions,
+} from "./manifests.ts";
 import { eventually } from "../../support/eventually.ts";
 
 const CHANGES = 20;
@@ -53,21 +60,35 @@ describe("e2e: a real sidecar process enforcing the McpPolicy it reads from the 
       change % 2 === 1 ? { name: TOGGLED } : { name: TOGGLED, action: "deny", reason: `change ${change}` },
     ],
   });
-  const applyChange = (change: number) => cluster.kubectl(["apply", "-f", "-"], { input: yaml(mcpPolicy("kestra", "agents", spec(change))) });
+  const applyChange = (change: number) =>
+    cluster.kubectl(["apply", "-f", "-"], { input: yaml(mcpPolicy("kestra", "agents", spec(change))) });
   /** The same change as one API request (a merge patch of the rules), answered once etcd has it. */
   const patchChange = (change: number) =>
     cluster.client(CustomObjectsApi).patchNamespacedCustomObject(
-      { group: API_GROUP, version: API_VERSION, namespace: "agents", plural: MCP_POLICY_PLURAL, name: "kestra", body: { spec: { tools: spec(change).tools } } },
+      {
+        group: API_GROUP,
+        version: API_VERSION,
+        namespace: "agents",
+        plural: MCP_POLICY_PLURAL,
+        name: "kestra",
+        body: { spec: { tools: spec(change).tools } },
+      },
       setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
     );
   const shows = (seen: Seen, change: number) =>
-    change % 2 === 1 ? seen.decision === "allowed" : seen.decision === "denied" && new RegExp(`\\bchange ${change}\\b`).test(seen.text);
+    change % 2 === 1
+      ? seen.decision === "allowed"
+      : seen.decision === "denied" && new RegExp(`\\bchange ${change}\\b`).test(seen.text);
 
   /**
    * Makes a change while an agent calls the toggled tool back to back: ms from the change's request
    * returning (kubectl exiting, or the API answering) to the first call decided by it, and from its start.
    */
-  const measure = async (change: number, how: "kubectl" | "api" = "kubectl", timeoutMs = 30_000): Promise<{ fromReturn: number; fromStart: number }> => {
+  const measure = async (
+    change: number,
+    how: "kubectl" | "api" = "kubectl",
+    timeoutMs = 30_000,
+  ): Promise<{ fromReturn: number; fromStart: number }> => {
     let seenAt = 0;
     const polling = (async () => {
       const deadline = performance.now() + timeoutMs;
@@ -87,27 +108,57 @@ describe("e2e: a real sidecar process enforcing the McpPolicy it reads from the 
   before(async () => {
     cluster = await startControlPlane({ name: "e2e-propagation" });
     const { names, operatorCredentials } = await installMcpWarden(cluster);
-    await cluster.createNamespace("agents", { labels: { "mcpwarden.io/injection": "enabled", "pod-security.kubernetes.io/enforce": "restricted" } });
-    await cluster.client(CoreV1Api).createNamespacedServiceAccount({ namespace: "agents", body: { metadata: { name: "agent" } } });
-    operator = await startOperatorProcess(cluster, { identity: "mcp-warden-operator-0", namespace: names.namespace, kubeconfigPath: operatorCredentials.kubeconfigPath });
+    await cluster.createNamespace("agents", {
+      labels: { "mcpwarden.io/injection": "enabled", "pod-security.kubernetes.io/enforce": "restricted" },
+    });
+    await cluster
+      .client(CoreV1Api)
+      .createNamespacedServiceAccount({ namespace: "agents", body: { metadata: { name: "agent" } } });
+    operator = await startOperatorProcess(cluster, {
+      identity: "mcp-warden-operator-0",
+      namespace: names.namespace,
+      kubeconfigPath: operatorCredentials.kubeconfigPath,
+    });
     await applyWebhookConfiguration(cluster, names, operator.webhookUrl);
 
     // The pod's ports are picked free on this machine, since its "pod network" is the host's loopback.
     [listenPort, adminPort, upstreamPort] = (await freePorts(3)) as [number, number, number];
     await applyChange(0);
-    const server: ServerOptions = { labels: { app: "kestra-mcp" }, port: listenPort, annotations: { [ADMIN_PORT_ANNOTATION]: String(adminPort) } };
+    const server: ServerOptions = {
+      labels: { app: "kestra-mcp" },
+      port: listenPort,
+      annotations: { [ADMIN_PORT_ANNOTATION]: String(adminPort) },
+    };
     await waitForInjection(cluster, "agents", serverPod("probe", server));
     await cluster.kubectl(["apply", "-f", "-"], { input: yaml(serverDeployment("kestra-mcp", "agents", 1, server)) });
     const pod = await eventually(async () => {
-      const [found] = (await cluster.client(CoreV1Api).listNamespacedPod({ namespace: "agents", labelSelector: "app=kestra-mcp" })).items;
+      const [found] = (
+        await cluster.client(CoreV1Api).listNamespacedPod({ namespace: "agents", labelSelector: "app=kestra-mcp" })
+      ).items;
       assert.ok(found?.metadata?.name);
       return found;
     });
     // The operator grants the namespace's service accounts read access to McpPolicies.
-    await eventually(() => cluster.kubectl(["auth", "can-i", "watch", "mcppolicies.mcpwarden.io", "-n", "agents", "--as", "system:serviceaccount:agents:default"]));
+    await eventually(() =>
+      cluster.kubectl([
+        "auth",
+        "can-i",
+        "watch",
+        "mcppolicies.mcpwarden.io",
+        "-n",
+        "agents",
+        "--as",
+        "system:serviceaccount:agents:default",
+      ]),
+    );
 
     kestra = await startKestraDouble({ host: "127.0.0.1", port: upstreamPort });
-    sidecar = await runPodContainer(cluster, { namespace: "agents", pod: pod.metadata?.name as string, container: SIDECAR_CONTAINER, entrypoint: [process.execPath, MCP_WARDEN_CLI] });
+    sidecar = await runPodContainer(cluster, {
+      namespace: "agents",
+      pod: pod.metadata?.name as string,
+      container: SIDECAR_CONTAINER,
+      entrypoint: [process.execPath, MCP_WARDEN_CLI],
+    });
     agentToken = (await cluster.requestServiceAccountToken("agents", "agent", { audiences: ["mcp-warden"] })).token;
     agent = await connectAgent(`http://127.0.0.1:${listenPort}/mcp`, agentToken);
     clients.push(agent);
@@ -133,10 +184,18 @@ describe("e2e: a real sidecar process enforcing the McpPolicy it reads from the 
     const denied = await callTool(agent, TOGGLED, TOGGLED_ARGS);
     assert.equal(denied.decision, "denied");
     assert.ok(shows(denied, 0), JSON.stringify(denied));
-    assert.equal((await callTool(agent, "delete_flow_logs", { namespace: "company.team", flow_id: "etl" })).decision, "denied", "default: deny");
+    assert.equal(
+      (await callTool(agent, "delete_flow_logs", { namespace: "company.team", flow_id: "etl" })).decision,
+      "denied",
+      "default: deny",
+    );
     assert.equal(kestra.calls.length, before + 1, "denied calls never reach the MCP server");
 
-    const anonymous = await fetch(`http://127.0.0.1:${listenPort}/mcp`, { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream" }, body: "{}" });
+    const anonymous = await fetch(`http://127.0.0.1:${listenPort}/mcp`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: "{}",
+    });
     assert.equal(anonymous.status, 401);
     const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
     assert.equal(metricValue(metrics, "mcp_warden_tool_calls_total", { tool: TOGGLED, decision: "denied" }), 1);
@@ -152,11 +211,20 @@ describe("e2e: a real sidecar process enforcing the McpPolicy it reads from the 
       into.fromStart.push(measured.fromStart);
     }
     const ms = (v: number) => `${v.toFixed(0)} ms`;
-    const figures = (values: number[]) => `p50 ${ms(percentile(values, 50))}, p99 ${ms(percentile(values, 99))}, max ${ms(Math.max(...values))}`;
-    t.diagnostic(`propagation over ${CHANGES} kubectl applies, kubectl returned → sidecar enforcing: ${figures(kubectl.fromReturn)} (target p99 ≤ 1 s; ${kubectl.fromReturn.filter((v) => v === 0).length} enforced before kubectl had exited)`);
+    const figures = (values: number[]) =>
+      `p50 ${ms(percentile(values, 50))}, p99 ${ms(percentile(values, 99))}, max ${ms(Math.max(...values))}`;
+    t.diagnostic(
+      `propagation over ${CHANGES} kubectl applies, kubectl returned → sidecar enforcing: ${figures(kubectl.fromReturn)} (target p99 ≤ 1 s; ${kubectl.fromReturn.filter((v) => v === 0).length} enforced before kubectl had exited)`,
+    );
     t.diagnostic(`  kubectl started → sidecar enforcing: ${figures(kubectl.fromStart)}`);
-    t.diagnostic(`propagation over ${CHANGES} API patches, API answered → sidecar enforcing: ${figures(api.fromReturn)}; request sent → enforcing: ${figures(api.fromStart)}`);
-    const reloads = metricValue(await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text(), "mcp_warden_policy_reloads_total", { result: "success" });
+    t.diagnostic(
+      `propagation over ${CHANGES} API patches, API answered → sidecar enforcing: ${figures(api.fromReturn)}; request sent → enforcing: ${figures(api.fromStart)}`,
+    );
+    const reloads = metricValue(
+      await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text(),
+      "mcp_warden_policy_reloads_total",
+      { result: "success" },
+    );
     assert.ok((reloads ?? 0) >= 2 * CHANGES, `every change was loaded (${reloads} reloads)`);
   });
 
@@ -176,7 +244,11 @@ describe("e2e: a real sidecar process enforcing the McpPolicy it reads from the 
     clients.push(second);
     assert.equal((await callTool(second, "search_flows", { query: "etl" })).decision, "allowed");
     assert.equal((await callTool(agent, "search_flows", { query: "etl" })).decision, "allowed");
-    assert.equal((await callTool(second, "search_flows", { query: "etl" })).decision, "rate_limited", "the limit of 3 per hour counts on through the outage");
+    assert.equal(
+      (await callTool(second, "search_flows", { query: "etl" })).decision,
+      "rate_limited",
+      "the limit of 3 per hour counts on through the outage",
+    );
     // Long enough for the sidecar's watch to have failed and retried several times.
     await sleep(Math.max(0, 6_000 - (performance.now() - outage)));
     await during();
@@ -187,9 +259,18 @@ describe("e2e: a real sidecar process enforcing the McpPolicy it reads from the 
     // The sidecar's watch retries with a backoff that doubles from 1 s up to 30 s (+20 % jitter):
     // after an outage it may take that long to look again.
     const caughtUp = await measure(last + 1, "kubectl", 60_000);
-    t.diagnostic(`API server outage of ${((back - outage) / 1000).toFixed(1)} s; after its restart, kubectl apply returned → sidecar enforcing in ${caughtUp.fromReturn.toFixed(0)} ms`);
-    assert.equal((await callTool(agent, "search_flows", { query: "etl" })).decision, "rate_limited", "a new policy version keeps the counters");
+    t.diagnostic(
+      `API server outage of ${((back - outage) / 1000).toFixed(1)} s; after its restart, kubectl apply returned → sidecar enforcing in ${caughtUp.fromReturn.toFixed(0)} ms`,
+    );
+    assert.equal(
+      (await callTool(agent, "search_flows", { query: "etl" })).decision,
+      "rate_limited",
+      "a new policy version keeps the counters",
+    );
     const apps = cluster.client(AppsV1Api);
-    assert.equal((await apps.readNamespacedDeployment({ namespace: "agents", name: "kestra-mcp" })).status?.replicas, 1);
+    assert.equal(
+      (await apps.readNamespacedDeployment({ namespace: "agents", name: "kestra-mcp" })).status?.replicas,
+      1,
+    );
   });
 });

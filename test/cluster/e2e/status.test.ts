@@ -25,15 +25,26 @@ describe("e2e: McpPolicy status as kubectl shows it", () => {
   let cluster: ControlPlane;
   let operator: OperatorProcess;
   let core: CoreV1Api;
-  const apply = (manifest: string, namespace = "agents") => cluster.kubectl(["apply", "-n", namespace, "-f", "-"], { input: manifest });
+  const apply = (manifest: string, namespace = "agents") =>
+    cluster.kubectl(["apply", "-n", namespace, "-f", "-"], { input: manifest });
   const stored = async (namespace: string, name: string) =>
-    (await cluster.client(CustomObjectsApi).getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: MCP_POLICY_PLURAL, name })) as {
+    (await cluster.client(CustomObjectsApi).getNamespacedCustomObject({
+      group: API_GROUP,
+      version: API_VERSION,
+      namespace,
+      plural: MCP_POLICY_PLURAL,
+      name,
+    })) as {
       metadata: { generation: number };
       status?: McpPolicyStatusType;
     };
   const condition = async (namespace: string, name: string, type: string) => {
     const policy = await stored(namespace, name);
-    return { generation: policy.metadata.generation, status: policy.status, condition: policy.status?.conditions?.find((c) => c.type === type) };
+    return {
+      generation: policy.metadata.generation,
+      status: policy.status,
+      condition: policy.status?.conditions?.find((c) => c.type === type),
+    };
   };
   const cli = async (...args: string[]) => {
     const run = await runPeer(process.execPath, [MCP_WARDEN_CLI, ...args]);
@@ -41,7 +52,10 @@ describe("e2e: McpPolicy status as kubectl shows it", () => {
     return run.stdout;
   };
   const rejected = async (manifest: string): Promise<string> => {
-    const error = await apply(manifest).then(() => assert.fail("the API server accepted an invalid McpPolicy"), (e: unknown) => e);
+    const error = await apply(manifest).then(
+      () => assert.fail("the API server accepted an invalid McpPolicy"),
+      (e: unknown) => e,
+    );
     assert.ok(error instanceof KubectlError);
     return error.stderr;
   };
@@ -51,8 +65,16 @@ describe("e2e: McpPolicy status as kubectl shows it", () => {
   before(async () => {
     // What `mcp-warden policy init` and `policy import` write, made while the control plane starts.
     written = Promise.all([
-      ...["strict", "balanced", "read-only"].map((level) => cli("policy", "init", "--server", "kestra", "--level", level, "--name", `kestra-${level}`)),
-      cli("policy", "import", join(REPOSITORY_ROOT, "examples", "kestra-restart.policylayer.json"), "--name", "kestra-restart"),
+      ...["strict", "balanced", "read-only"].map((level) =>
+        cli("policy", "init", "--server", "kestra", "--level", level, "--name", `kestra-${level}`),
+      ),
+      cli(
+        "policy",
+        "import",
+        join(REPOSITORY_ROOT, "examples", "kestra-restart.policylayer.json"),
+        "--name",
+        "kestra-restart",
+      ),
     ]);
     written.catch(() => undefined); // awaited by the test; a failure is reported there
     cluster = await startControlPlane({ name: "e2e-status" });
@@ -60,7 +82,11 @@ describe("e2e: McpPolicy status as kubectl shows it", () => {
     const { names, operatorCredentials } = await installMcpWarden(cluster);
     await cluster.createNamespace("agents", { labels: INJECTION });
     await cluster.createNamespace("legacy", { labels: INJECTION });
-    operator = await startOperatorProcess(cluster, { identity: "mcp-warden-operator-0", namespace: names.namespace, kubeconfigPath: operatorCredentials.kubeconfigPath });
+    operator = await startOperatorProcess(cluster, {
+      identity: "mcp-warden-operator-0",
+      namespace: names.namespace,
+      kubeconfigPath: operatorCredentials.kubeconfigPath,
+    });
     await applyWebhookConfiguration(cluster, names, operator.webhookUrl);
   });
   after(async () => {
@@ -76,13 +102,30 @@ describe("e2e: McpPolicy status as kubectl shows it", () => {
     await cluster.kubectl(["wait", "--for=condition=Ready", "mcpp", ...names, "-n", "agents", "--timeout=60s"]);
     for (const name of names) {
       const { generation, status, condition: ready } = await condition("agents", name, "Ready");
-      assert.deepEqual([ready?.status, ready?.reason, ready?.observedGeneration, status?.observedGeneration], ["True", "Accepted", generation, generation], name);
+      assert.deepEqual(
+        [ready?.status, ready?.reason, ready?.observedGeneration, status?.observedGeneration],
+        ["True", "Accepted", generation, generation],
+        name,
+      );
     }
     const { stdout } = await cluster.kubectl(["get", "mcpp", "-n", "agents", "--no-headers"]);
-    assert.equal(stdout.trim().split("\n").filter((line) => /^\S+\s+Enforce\s+deny\s+True\s+0\s+0\s+/.test(line)).length, names.length, stdout);
+    assert.equal(
+      stdout
+        .trim()
+        .split("\n")
+        .filter((line) => /^\S+\s+Enforce\s+deny\s+True\s+0\s+0\s+/.test(line)).length,
+      names.length,
+      stdout,
+    );
 
     // A change is a new generation, and Ready says which one it describes.
-    await apply(yaml(mcpPolicy("kestra-restart", "agents", { tools: [{ name: "restart_execution", limits: [{ counter: "restart", window: "minute", max: 5 }] }] })));
+    await apply(
+      yaml(
+        mcpPolicy("kestra-restart", "agents", {
+          tools: [{ name: "restart_execution", limits: [{ counter: "restart", window: "minute", max: 5 }] }],
+        }),
+      ),
+    );
     await eventually(async () => {
       const { generation, condition: ready } = await condition("agents", "kestra-restart", "Ready");
       assert.equal(generation, 2);
@@ -91,9 +134,20 @@ describe("e2e: McpPolicy status as kubectl shows it", () => {
   });
 
   it("1. what the schema can check is refused by the API server, naming the field", async () => {
-    assert.match(await rejected(yaml(mcpPolicy("typo", "agents", { tools: [{ name: "x", action: "permit" as "allow" }] }))), /spec\.tools\[0\]\.action: Unsupported value: "permit"/);
-    assert.match(await rejected(yaml(mcpPolicy("useless", "agents", { tools: [{ name: "x", action: "deny", require: ["true"] }] }))), /spec\.tools\[0\]\.require: Forbidden: require has no effect on a rule whose action is deny/);
-    assert.match(await rejected(yaml({ ...mcpPolicy("unknown", "agents", {}), spec: { podSelecter: {} } })), /unknown field "spec\.podSelecter"/);
+    assert.match(
+      await rejected(yaml(mcpPolicy("typo", "agents", { tools: [{ name: "x", action: "permit" as "allow" }] }))),
+      /spec\.tools\[0\]\.action: Unsupported value: "permit"/,
+    );
+    assert.match(
+      await rejected(
+        yaml(mcpPolicy("useless", "agents", { tools: [{ name: "x", action: "deny", require: ["true"] }] })),
+      ),
+      /spec\.tools\[0\]\.require: Forbidden: require has no effect on a rule whose action is deny/,
+    );
+    assert.match(
+      await rejected(yaml({ ...mcpPolicy("unknown", "agents", {}), spec: { podSelecter: {} } })),
+      /unknown field "spec\.podSelecter"/,
+    );
     const { stdout } = await cluster.kubectl(["get", "mcpp", "-n", "agents", "-o", "name"]);
     assert.doesNotMatch(stdout, /typo|useless|unknown/, "nothing was stored");
   });
@@ -113,23 +167,38 @@ describe("e2e: McpPolicy status as kubectl shows it", () => {
     assert.equal(ready?.observedGeneration, 1);
     assert.match(ready?.message ?? "", /spec\.tools\[0\]\.name: "manage_kv_store" is hidden by hide/);
     assert.match(ready?.message ?? "", /spec\.tools\[1\]\.require\[0\]: /);
-    const events = await core.listNamespacedEvent({ namespace: "agents", fieldSelector: "involvedObject.name=broken,reason=InvalidRule" });
+    const events = await core.listNamespacedEvent({
+      namespace: "agents",
+      fieldSelector: "involvedObject.name=broken,reason=InvalidRule",
+    });
     assert.equal(events.items[0]?.type, "Warning");
 
-    await apply(yaml(mcpPolicy("broken", "agents", { hide: ["manage_kv_store"], tools: [{ name: "list_executions", require: ["args.namespace.startsWith('dev.')"] }] })));
+    await apply(
+      yaml(
+        mcpPolicy("broken", "agents", {
+          hide: ["manage_kv_store"],
+          tools: [{ name: "list_executions", require: ["args.namespace.startsWith('dev.')"] }],
+        }),
+      ),
+    );
     await cluster.kubectl(["wait", "--for=condition=Ready", "mcpp/broken", "-n", "agents", "--timeout=60s"]);
     assert.equal((await condition("agents", "broken", "Ready")).condition?.observedGeneration, 2);
   });
 
   it("9. lists pods created before their policy as un-enforced with the fix, and a rollout restart clears them", async () => {
     const labels = { app: "kestra-mcp" };
-    await cluster.kubectl(["apply", "-f", "-"], { input: yaml(serverDeployment("kestra-mcp", "legacy", 2, { labels })) });
+    await cluster.kubectl(["apply", "-f", "-"], {
+      input: yaml(serverDeployment("kestra-mcp", "legacy", 2, { labels })),
+    });
     const early = await eventually(async () => {
       const pods = (await core.listNamespacedPod({ namespace: "legacy", labelSelector: "app=kestra-mcp" })).items;
       assert.equal(pods.length, 2);
       return pods.map((p) => p.metadata?.name as string).sort();
     });
-    await apply(yaml(mcpPolicy("kestra", "legacy", { podSelector: { matchLabels: labels }, upstream: { profile: "kestra" } })), "legacy");
+    await apply(
+      yaml(mcpPolicy("kestra", "legacy", { podSelector: { matchLabels: labels }, upstream: { profile: "kestra" } })),
+      "legacy",
+    );
     const message = await eventually(async () => {
       const { status, condition: pods } = await condition("legacy", "kestra", "PodsEnforced");
       assert.deepEqual([status?.selectedPods, status?.enforcedPods, status?.unguardedPods], [2, 0, early]);
@@ -144,11 +213,14 @@ describe("e2e: McpPolicy status as kubectl shows it", () => {
     });
 
     await cluster.kubectl(fix[1].split(" "));
-    await eventually(async () => {
-      const { status, condition: pods } = await condition("legacy", "kestra", "PodsEnforced");
-      assert.deepEqual([status?.selectedPods, status?.enforcedPods, status?.unguardedPods], [2, 2, []]);
-      assert.deepEqual([pods?.status, pods?.reason], ["True", "AllPodsEnforced"]);
-    }, { timeoutMs: 60_000 });
+    await eventually(
+      async () => {
+        const { status, condition: pods } = await condition("legacy", "kestra", "PodsEnforced");
+        assert.deepEqual([status?.selectedPods, status?.enforcedPods, status?.unguardedPods], [2, 2, []]);
+        assert.deepEqual([pods?.status, pods?.reason], ["True", "AllPodsEnforced"]);
+      },
+      { timeoutMs: 60_000 },
+    );
     const pods = (await core.listNamespacedPod({ namespace: "legacy", labelSelector: "app=kestra-mcp" })).items;
     assert.equal(pods.length, 2);
     for (const pod of pods) {

@@ -4,5 +4,11 @@ import { pauseImage } from "./pause.ts";
 import { agentImageArchive, kestraImageArchive, projectImageArchive } from "./images.ts";
 
 const started = performance.now();
-for (const archive of [await pauseImage(), await projectImageArchive(), await kestraImageArchive(), await agentImageArchive()]) console.log(archive);
+for (const archive of [
+  await pauseImage(),
+  await projectImageArchive(),
+  await kestraImageArchive(),
+  await agentImageArchive(),
+])
+  console.log(archive);
 process.stderr.write(`images ready in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);

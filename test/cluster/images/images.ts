@@ -12,7 +12,21 @@
 // - the agent image: the project's image (its Node and MCP SDK) with test/cluster/images/agent.js,
 //   a small HTTP-driven MCP client for in-cluster callers.
 import { execFile, execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -30,7 +44,8 @@ function hostNpm(): string {
     if (!dir || !existsSync(candidate)) continue;
     const root = dirname(dirname(realpathSync(candidate)));
     try {
-      if ((JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name?: string }).name === "npm") return root;
+      if ((JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name?: string }).name === "npm")
+        return root;
     } catch {
       // not an npm package layout
     }
@@ -54,13 +69,25 @@ export function projectImage(): string {
   return `${PROJECT_IMAGE_REPOSITORY}:${projectImageTag()}`;
 }
 
-async function exec(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<string> {
+async function exec(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<string> {
   try {
-    const { stdout } = await run(command, args, { cwd: options.cwd, env: options.env ?? process.env, timeout: options.timeoutMs ?? 900_000, maxBuffer: 256 * 1024 * 1024 });
+    const { stdout } = await run(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      timeout: options.timeoutMs ?? 900_000,
+      maxBuffer: 256 * 1024 * 1024,
+    });
     return stdout;
   } catch (error) {
     const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
-    throw new Error(`${command} ${args.join(" ")} failed: ${(stderr || stdout).trim().split("\n").slice(-30).join("\n")}`, { cause: error });
+    throw new Error(
+      `${command} ${args.join(" ")} failed: ${(stderr || stdout).trim().split("\n").slice(-30).join("\n")}`,
+      { cause: error },
+    );
   }
 }
 
@@ -70,16 +97,31 @@ function workDir(stem: string): string {
 
 /** A Debian root filesystem holding the packages (and their dependencies), unpacked, as a tar. */
 async function debianRootfs(packages: string[]): Promise<string> {
-  return await cachedArchive("debian", contentHash([DEBIAN_SUITE, DEBIAN_MIRROR, ...packages]), async (out) => {
-    // --variant=extract is the one that works here: packages (and their dependencies) are unpacked, not configured.
-    await exec("mmdebstrap", ["--quiet", "--variant=extract", `--include=${packages.join(",")}`, DEBIAN_SUITE, `${out}.tmp.tar`, DEBIAN_MIRROR]);
-    renameSync(`${out}.tmp.tar`, out);
-  }, "rootfs.tar");
+  return await cachedArchive(
+    "debian",
+    contentHash([DEBIAN_SUITE, DEBIAN_MIRROR, ...packages]),
+    async (out) => {
+      // --variant=extract is the one that works here: packages (and their dependencies) are unpacked, not configured.
+      await exec("mmdebstrap", [
+        "--quiet",
+        "--variant=extract",
+        `--include=${packages.join(",")}`,
+        DEBIAN_SUITE,
+        `${out}.tmp.tar`,
+        DEBIAN_MIRROR,
+      ]);
+      renameSync(`${out}.tmp.tar`, out);
+    },
+    "rootfs.tar",
+  );
 }
 
 function passwd(root: string): void {
   mkdirSync(join(root, "etc"), { recursive: true });
-  writeFileSync(join(root, "etc", "passwd"), "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n");
+  writeFileSync(
+    join(root, "etc", "passwd"),
+    "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n",
+  );
   writeFileSync(join(root, "etc", "group"), "root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n");
   mkdirSync(join(root, "home", "nonroot"), { recursive: true });
   chmodSync(join(root, "home", "nonroot"), 0o700);
@@ -95,61 +137,86 @@ async function linkedLibraries(binary: string): Promise<string[]> {
 
 /** Substitute for gcr.io/distroless/nodejs24-debian12:nonroot. */
 async function distrolessNodeBase(): Promise<string> {
-  return await cachedArchive("distroless-node", contentHash(["distroless-node-1", { file: NODE_BINARY }, { file: HOST_CA_BUNDLE }]), async (out) => {
-    const work = workDir("distroless");
-    try {
-      const root = join(work, "root");
-      mkdirSync(join(root, "nodejs", "bin"), { recursive: true });
-      cpSync(NODE_BINARY, join(root, "nodejs", "bin", "node"));
-      for (const library of await linkedLibraries(NODE_BINARY)) {
-        mkdirSync(join(root, dirname(library)), { recursive: true });
-        copyFileSync(library, join(root, library));
+  return await cachedArchive(
+    "distroless-node",
+    contentHash(["distroless-node-1", { file: NODE_BINARY }, { file: HOST_CA_BUNDLE }]),
+    async (out) => {
+      const work = workDir("distroless");
+      try {
+        const root = join(work, "root");
+        mkdirSync(join(root, "nodejs", "bin"), { recursive: true });
+        cpSync(NODE_BINARY, join(root, "nodejs", "bin", "node"));
+        for (const library of await linkedLibraries(NODE_BINARY)) {
+          mkdirSync(join(root, dirname(library)), { recursive: true });
+          copyFileSync(library, join(root, library));
+        }
+        mkdirSync(join(root, "etc", "ssl", "certs"), { recursive: true });
+        cpSync(HOST_CA_BUNDLE, join(root, "etc", "ssl", "certs", "ca-certificates.crt"));
+        passwd(root);
+        await writeOciArchive(out, "gcr.io/distroless/nodejs24-debian12:nonroot", [root], {
+          entrypoint: ["/nodejs/bin/node"],
+          user: "65532",
+          workingDir: "/home/nonroot",
+          env: [
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
+          ],
+        });
+      } finally {
+        rmSync(work, { recursive: true, force: true });
       }
-      mkdirSync(join(root, "etc", "ssl", "certs"), { recursive: true });
-      cpSync(HOST_CA_BUNDLE, join(root, "etc", "ssl", "certs", "ca-certificates.crt"));
-      passwd(root);
-      await writeOciArchive(out, "gcr.io/distroless/nodejs24-debian12:nonroot", [root], {
-        entrypoint: ["/nodejs/bin/node"],
-        user: "65532",
-        workingDir: "/home/nonroot",
-        env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"],
-      });
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 }
 
 /** Substitute for docker.io/library/node:24-bookworm-slim: Debian, Node 24 and npm. */
 async function nodeBuildBase(): Promise<string> {
-  const packages = ["dash", "bash", "coreutils", "libstdc++6", "libgcc-s1", "ca-certificates", "findutils", "grep", "sed"];
+  const packages = [
+    "dash",
+    "bash",
+    "coreutils",
+    "libstdc++6",
+    "libgcc-s1",
+    "ca-certificates",
+    "findutils",
+    "grep",
+    "sed",
+  ];
   const rootfs = await debianRootfs(packages);
   const npm = hostNpm();
   const npmVersion = (JSON.parse(readFileSync(join(npm, "package.json"), "utf8")) as { version: string }).version;
-  return await cachedArchive("node-bookworm-slim", contentHash(["node-bookworm-slim-1", rootfs, npmVersion, { file: NODE_BINARY }, { file: HOST_CA_BUNDLE }]), async (out) => {
-    const work = workDir("node-slim");
-    try {
-      const base = join(work, "base");
-      const node = join(work, "node");
-      mkdirSync(base);
-      await exec("tar", ["-C", base, "-xf", rootfs]);
-      mkdirSync(join(node, "usr", "local", "bin"), { recursive: true });
-      mkdirSync(join(node, "usr", "local", "lib", "node_modules"), { recursive: true });
-      cpSync(NODE_BINARY, join(node, "usr", "local", "bin", "node"));
-      cpSync(npm, join(node, "usr", "local", "lib", "node_modules", "npm"), { recursive: true });
-      symlinkSync("../lib/node_modules/npm/bin/npm-cli.js", join(node, "usr", "local", "bin", "npm"));
-      symlinkSync("../lib/node_modules/npm/bin/npx-cli.js", join(node, "usr", "local", "bin", "npx"));
-      // Extracted, not configured: the CA bundle ca-certificates would generate is the host's.
-      mkdirSync(join(node, "etc", "ssl", "certs"), { recursive: true });
-      cpSync(HOST_CA_BUNDLE, join(node, "etc", "ssl", "certs", "ca-certificates.crt"));
-      await writeOciArchive(out, "docker.io/library/node:24-bookworm-slim", [base, node], {
-        cmd: ["node"],
-        env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt", "HOME=/root"],
-      });
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
-  });
+  return await cachedArchive(
+    "node-bookworm-slim",
+    contentHash(["node-bookworm-slim-1", rootfs, npmVersion, { file: NODE_BINARY }, { file: HOST_CA_BUNDLE }]),
+    async (out) => {
+      const work = workDir("node-slim");
+      try {
+        const base = join(work, "base");
+        const node = join(work, "node");
+        mkdirSync(base);
+        await exec("tar", ["-C", base, "-xf", rootfs]);
+        mkdirSync(join(node, "usr", "local", "bin"), { recursive: true });
+        mkdirSync(join(node, "usr", "local", "lib", "node_modules"), { recursive: true });
+        cpSync(NODE_BINARY, join(node, "usr", "local", "bin", "node"));
+        cpSync(npm, join(node, "usr", "local", "lib", "node_modules", "npm"), { recursive: true });
+        symlinkSync("../lib/node_modules/npm/bin/npm-cli.js", join(node, "usr", "local", "bin", "npm"));
+        symlinkSync("../lib/node_modules/npm/bin/npx-cli.js", join(node, "usr", "local", "bin", "npx"));
+        // Extracted, not configured: the CA bundle ca-certificates would generate is the host's.
+        mkdirSync(join(node, "etc", "ssl", "certs"), { recursive: true });
+        cpSync(HOST_CA_BUNDLE, join(node, "etc", "ssl", "certs", "ca-certificates.crt"));
+        await writeOciArchive(out, "docker.io/library/node:24-bookworm-slim", [base, node], {
+          cmd: ["node"],
+          env: [
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt",
+            "HOME=/root",
+          ],
+        });
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
+    },
+  );
 }
 
 /** The files `docker build` sends as context (.dockerignore applied), for the image's content hash. */
@@ -160,7 +227,9 @@ function contextFiles(): string[] {
 }
 
 function execFileSyncLines(command: string, args: string[], cwd: string): string[] {
-  return execFileSync(command, args, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }).split("\n").filter(Boolean);
+  return execFileSync(command, args, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 })
+    .split("\n")
+    .filter(Boolean);
 }
 
 function buildahArgs(storage: string): string[] {
@@ -169,7 +238,10 @@ function buildahArgs(storage: string): string[] {
 
 /** Loads an OCI archive into buildah's storage under `name`. */
 async function buildahLoad(storage: string, archive: string, name: string): Promise<void> {
-  const id = (await exec("buildah", [...buildahArgs(storage), "pull", "--quiet", `oci-archive:${archive}`])).trim().split("\n").at(-1)!;
+  const id = (await exec("buildah", [...buildahArgs(storage), "pull", "--quiet", `oci-archive:${archive}`]))
+    .trim()
+    .split("\n")
+    .at(-1)!;
   await exec("buildah", [...buildahArgs(storage), "tag", id, name]);
 }
 
@@ -180,9 +252,20 @@ async function buildahLoad(storage: string, archive: string, name: string): Prom
 async function buildahExport(storage: string, image: string, out: string): Promise<void> {
   const layout = `${out}.layout`;
   rmSync(layout, { recursive: true, force: true });
-  await exec("buildah", [...buildahArgs(storage), "push", "--quiet", "--format", "oci", image, `oci:${layout}:${image}`]);
-  const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8")) as { manifests: { annotations?: Record<string, string> }[] };
-  for (const manifest of index.manifests) manifest.annotations = { ...manifest.annotations, "io.containerd.image.name": image };
+  await exec("buildah", [
+    ...buildahArgs(storage),
+    "push",
+    "--quiet",
+    "--format",
+    "oci",
+    image,
+    `oci:${layout}:${image}`,
+  ]);
+  const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8")) as {
+    manifests: { annotations?: Record<string, string> }[];
+  };
+  for (const manifest of index.manifests)
+    manifest.annotations = { ...manifest.annotations, "io.containerd.image.name": image };
   writeFileSync(join(layout, "index.json"), JSON.stringify(index));
   await exec("tar", ["-C", layout, "--numeric-owner", "-cf", `${out}.tmp`, "."]);
   renameSync(`${out}.tmp`, out);
@@ -211,15 +294,38 @@ async function withBuildah<T>(stem: string, action: (storage: string) => Promise
 export async function projectImageArchive(): Promise<string> {
   const dockerfile = readFileSync(join(REPO, "Dockerfile"), "utf8");
   const froms = [...new Set(parseDockerfile(dockerfile).stages.map((stage) => stage.image))];
-  const bases = { "docker.io/library/node:24-bookworm-slim": await nodeBuildBase(), "gcr.io/distroless/nodejs24-debian12:nonroot": await distrolessNodeBase() } as Record<string, string>;
-  for (const from of froms) if (!(from in bases)) throw new Error(`the Dockerfile's FROM ${from} has no local substitute (test/cluster/images/images.ts)`);
+  const bases = {
+    "docker.io/library/node:24-bookworm-slim": await nodeBuildBase(),
+    "gcr.io/distroless/nodejs24-debian12:nonroot": await distrolessNodeBase(),
+  } as Record<string, string>;
+  for (const from of froms)
+    if (!(from in bases))
+      throw new Error(`the Dockerfile's FROM ${from} has no local substitute (test/cluster/images/images.ts)`);
   const image = projectImage();
-  const hash = contentHash([image, ...Object.values(bases).map((archive) => basename(archive)), ...contextFiles().flatMap((file) => [file, { file: join(REPO, file) }]), { file: join(REPO, "Dockerfile") }, { file: join(REPO, ".dockerignore") }]);
+  const hash = contentHash([
+    image,
+    ...Object.values(bases).map((archive) => basename(archive)),
+    ...contextFiles().flatMap((file) => [file, { file: join(REPO, file) }]),
+    { file: join(REPO, "Dockerfile") },
+    { file: join(REPO, ".dockerignore") },
+  ]);
   return await cachedArchive("mcp-warden", hash, async (out) => {
     await withBuildah("mcp-warden", async (storage) => {
       for (const [name, archive] of Object.entries(bases)) await buildahLoad(storage, archive, name);
-      await exec("buildah", [...buildahArgs(storage), "bud", "--quiet", "--isolation", "chroot", "--pull-never", "--layers=false",
-        "-f", join(REPO, "Dockerfile"), "-t", image, REPO]);
+      await exec("buildah", [
+        ...buildahArgs(storage),
+        "bud",
+        "--quiet",
+        "--isolation",
+        "chroot",
+        "--pull-never",
+        "--layers=false",
+        "-f",
+        join(REPO, "Dockerfile"),
+        "-t",
+        image,
+        REPO,
+      ]);
       await buildahExport(storage, image, out);
     });
   });
@@ -232,7 +338,13 @@ export async function kestraImageArchive(): Promise<string> {
   const venv = realpathSync(join(process.env.MCP_WARDEN_CACHE || join(homedir(), ".cache", "mcp-warden"), "venv"));
   const rootfs = await debianRootfs(["python3.11", "dash", "coreutils", "ca-certificates", "libffi8", "libssl3"]);
   const serverFiles = listFiles(join(REPO, "test", "python", "kestra", "src"));
-  const hash = contentHash(["kestra-1", KESTRA_IMAGE, basename(rootfs), { file: requirements }, ...serverFiles.map((file) => ({ file }))]);
+  const hash = contentHash([
+    "kestra-1",
+    KESTRA_IMAGE,
+    basename(rootfs),
+    { file: requirements },
+    ...serverFiles.map((file) => ({ file })),
+  ]);
   return await cachedArchive("kestra", hash, async (out) => {
     const work = workDir("kestra");
     try {
@@ -243,12 +355,22 @@ export async function kestraImageArchive(): Promise<string> {
       // The pinned packages as the virtualenv holds them, for Debian's Python 3.11.
       const site = join(app, "usr", "local", "lib", "python3.11", "dist-packages");
       mkdirSync(dirname(site), { recursive: true });
-      cpSync(join(venv, "lib", "python3.11", "site-packages"), site, { recursive: true, filter: (path) => !path.includes("__pycache__") });
+      cpSync(join(venv, "lib", "python3.11", "site-packages"), site, {
+        recursive: true,
+        filter: (path) => !path.includes("__pycache__"),
+      });
       const bin = join(app, "usr", "local", "bin");
       mkdirSync(bin, { recursive: true });
-      writeFileSync(join(bin, "fastmcp"), "#!/usr/bin/python3.11\nimport sys\nfrom fastmcp.cli import app\nsys.exit(app())\n", { mode: 0o755 });
+      writeFileSync(
+        join(bin, "fastmcp"),
+        "#!/usr/bin/python3.11\nimport sys\nfrom fastmcp.cli import app\nsys.exit(app())\n",
+        { mode: 0o755 },
+      );
       mkdirSync(join(app, "app"), { recursive: true });
-      cpSync(join(REPO, "test", "python", "kestra", "src"), join(app, "app", "src"), { recursive: true, filter: (path) => !path.includes("__pycache__") });
+      cpSync(join(REPO, "test", "python", "kestra", "src"), join(app, "app", "src"), {
+        recursive: true,
+        filter: (path) => !path.includes("__pycache__"),
+      });
       mkdirSync(join(app, "etc", "ssl", "certs"), { recursive: true });
       cpSync(HOST_CA_BUNDLE, join(app, "etc", "ssl", "certs", "ca-certificates.crt"));
       symlinkSync("/usr/bin/python3.11", join(bin, "python"));
@@ -256,7 +378,12 @@ export async function kestraImageArchive(): Promise<string> {
         // Like the real image: the stdio server by default; the injector's profile rewrites the command.
         entrypoint: ["python", "src/server.py"],
         workingDir: "/app",
-        env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/tmp", "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1"],
+        env: [
+          "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+          "HOME=/tmp",
+          "PYTHONDONTWRITEBYTECODE=1",
+          "PYTHONUNBUFFERED=1",
+        ],
       });
     } finally {
       rmSync(work, { recursive: true, force: true });
@@ -268,16 +395,38 @@ export async function kestraImageArchive(): Promise<string> {
 export async function agentImageArchive(): Promise<string> {
   const project = await projectImageArchive();
   const agent = join(HERE, "agent.js");
-  return await cachedArchive("agent", contentHash(["agent-1", AGENT_IMAGE, basename(project), { file: agent }]), async (out) => {
-    await withBuildah("agent", async (storage) => {
-      await buildahLoad(storage, project, projectImage());
-      const container = (await exec("buildah", [...buildahArgs(storage), "from", "--quiet", "--pull-never", projectImage()])).trim();
-      await exec("buildah", [...buildahArgs(storage), "copy", "--chown", "0:0", container, agent, "/app/agent.js"]);
-      await exec("buildah", [...buildahArgs(storage), "config", "--entrypoint", JSON.stringify(["/nodejs/bin/node", "/app/agent.js"]), "--cmd", "", container]);
-      await exec("buildah", [...buildahArgs(storage), "commit", "--quiet", "--format", "oci", container, AGENT_IMAGE]);
-      await buildahExport(storage, AGENT_IMAGE, out);
-    });
-  });
+  return await cachedArchive(
+    "agent",
+    contentHash(["agent-1", AGENT_IMAGE, basename(project), { file: agent }]),
+    async (out) => {
+      await withBuildah("agent", async (storage) => {
+        await buildahLoad(storage, project, projectImage());
+        const container = (
+          await exec("buildah", [...buildahArgs(storage), "from", "--quiet", "--pull-never", projectImage()])
+        ).trim();
+        await exec("buildah", [...buildahArgs(storage), "copy", "--chown", "0:0", container, agent, "/app/agent.js"]);
+        await exec("buildah", [
+          ...buildahArgs(storage),
+          "config",
+          "--entrypoint",
+          JSON.stringify(["/nodejs/bin/node", "/app/agent.js"]),
+          "--cmd",
+          "",
+          container,
+        ]);
+        await exec("buildah", [
+          ...buildahArgs(storage),
+          "commit",
+          "--quiet",
+          "--format",
+          "oci",
+          container,
+          AGENT_IMAGE,
+        ]);
+        await buildahExport(storage, AGENT_IMAGE, out);
+      });
+    },
+  );
 }
 
 function listFiles(dir: string): string[] {

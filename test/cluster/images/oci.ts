@@ -4,7 +4,17 @@
 // oci-archive:` take it). Images are built once per content hash into the cache, under a lock.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -32,7 +42,9 @@ async function sha256File(file: string): Promise<string> {
 }
 
 export async function tarDirectory(source: string, out: string): Promise<void> {
-  await run("tar", ["-C", source, "--numeric-owner", "--sort=name", "--mtime=@0", "-cf", out, "."], { maxBuffer: 16 * 1024 * 1024 });
+  await run("tar", ["-C", source, "--numeric-owner", "--sort=name", "--mtime=@0", "-cf", out, "."], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
 }
 
 /** Writes an OCI archive of the layers (root directories, lowest first) named `name` (repo:tag). */
@@ -47,7 +59,11 @@ export async function writeOciArchive(out: string, name: string, layers: string[
     await tarDirectory(layer, tar);
     const digest = await sha256File(tar);
     renameSync(tar, join(blobs, digest));
-    layerDescriptors.push({ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: `sha256:${digest}`, size: statSync(join(blobs, digest)).size });
+    layerDescriptors.push({
+      mediaType: "application/vnd.oci.image.layer.v1.tar",
+      digest: `sha256:${digest}`,
+      size: statSync(join(blobs, digest)).size,
+    });
   }
   const blob = (mediaType: string, value: object) => {
     const text = JSON.stringify(value);
@@ -68,15 +84,28 @@ export async function writeOciArchive(out: string, name: string, layers: string[
       ...(config.labels ? { Labels: config.labels } : {}),
     },
     rootfs: { type: "layers", diff_ids: layerDescriptors.map((l) => l.digest) },
-    history: layerDescriptors.map(() => ({ created: "1970-01-01T00:00:00Z", created_by: "mcp-warden test/cluster/images" })),
+    history: layerDescriptors.map(() => ({
+      created: "1970-01-01T00:00:00Z",
+      created_by: "mcp-warden test/cluster/images",
+    })),
   });
-  const manifest = blob("application/vnd.oci.image.manifest.v1+json", { schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: imageConfig, layers: layerDescriptors });
+  const manifest = blob("application/vnd.oci.image.manifest.v1+json", {
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: imageConfig,
+    layers: layerDescriptors,
+  });
   const tag = name.slice(name.lastIndexOf(":") + 1);
   writeFileSync(join(staging, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-  writeFileSync(join(staging, "index.json"), JSON.stringify({
-    schemaVersion: 2,
-    manifests: [{ ...manifest, annotations: { "io.containerd.image.name": name, "org.opencontainers.image.ref.name": tag } }],
-  }));
+  writeFileSync(
+    join(staging, "index.json"),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        { ...manifest, annotations: { "io.containerd.image.name": name, "org.opencontainers.image.ref.name": tag } },
+      ],
+    }),
+  );
   await run("tar", ["-C", staging, "--numeric-owner", "-cf", `${out}.tmp`, "oci-layout", "index.json", "blobs"]);
   renameSync(`${out}.tmp`, out);
   rmSync(staging, { recursive: true, force: true });
@@ -97,7 +126,12 @@ export function contentHash(parts: (string | { file: string })[]): string {
  * a time per archive across processes (a lock dir holding the builder's pid; a dead builder's lock is
  * broken).
  */
-export async function cachedArchive(stem: string, hash: string, build: (out: string) => Promise<void>, extension = "oci.tar"): Promise<string> {
+export async function cachedArchive(
+  stem: string,
+  hash: string,
+  build: (out: string) => Promise<void>,
+  extension = "oci.tar",
+): Promise<string> {
   const dir = imageCacheDir();
   mkdirSync(dir, { recursive: true });
   const out = join(dir, `${stem}-${hash}.${extension}`);
@@ -136,7 +170,10 @@ export async function cachedArchive(stem: string, hash: string, build: (out: str
 /** Keeps the three newest archives of a stem (other worktrees may still use a recent one). */
 function pruneOlder(dir: string, stem: string, extension: string, keep: string): void {
   const pattern = new RegExp(`^${stem}-[0-9a-f]{16}\\.${extension.replace(/\./g, "\\.")}$`);
-  const archives = readdirSync(dir).filter((entry) => pattern.test(entry)).map((entry) => join(dir, entry))
-    .filter((path) => path !== keep).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  const archives = readdirSync(dir)
+    .filter((entry) => pattern.test(entry))
+    .map((entry) => join(dir, entry))
+    .filter((path) => path !== keep)
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
   for (const old of archives.slice(2)) rmSync(old, { force: true });
 }

@@ -26,14 +26,32 @@ export const OPERATOR_NS = "mcp-warden";
 export const AGENTS = "agents";
 export const CALLERS = "callers";
 export const AGENT_SA = "agent";
-export const RESTRICTED = { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest" };
+export const RESTRICTED = {
+  "pod-security.kubernetes.io/enforce": "restricted",
+  "pod-security.kubernetes.io/enforce-version": "latest",
+};
 export const KESTRA_LABELS = { app: "kestra-mcp" };
 
 /** A seed policy as `mcp-warden policy import` writes it, completed as a user deploys it. */
 export async function seedPolicy(seed: "resume" | "restart", extra: Record<string, unknown> = {}): Promise<string> {
-  const { stdout } = await run(process.execPath, [join(REPO, "cli", "mcp-warden.ts"), "policy", "import", join(REPO, "examples", `kestra-${seed}.policylayer.json`), "--name", "kestra", "--namespace", AGENTS]);
+  const { stdout } = await run(process.execPath, [
+    join(REPO, "cli", "mcp-warden.ts"),
+    "policy",
+    "import",
+    join(REPO, "examples", `kestra-${seed}.policylayer.json`),
+    "--name",
+    "kestra",
+    "--namespace",
+    AGENTS,
+  ]);
   const policy = parse(stdout) as { spec: Record<string, unknown> };
-  policy.spec = { podSelector: { matchLabels: KESTRA_LABELS }, upstream: { profile: "kestra" }, identity: { kubernetes: {} }, ...policy.spec, ...extra };
+  policy.spec = {
+    podSelector: { matchLabels: KESTRA_LABELS },
+    upstream: { profile: "kestra" },
+    identity: { kubernetes: {} },
+    ...policy.spec,
+    ...extra,
+  };
   return stringify(policy);
 }
 
@@ -51,26 +69,34 @@ export function kestraDeployment(replicas = 1, annotations: Record<string, strin
         spec: {
           securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
           terminationGracePeriodSeconds: 5,
-          containers: [{
-            name: "kestra",
-            image: KESTRA_IMAGE,
-            imagePullPolicy: "IfNotPresent",
-            env: [{ name: "KESTRA_BASE_URL", value: "http://kestra.kestra.svc:8080/api/v1" }],
-            ports: [{ name: "mcp", containerPort: 8000 }],
-            // Ready once the server listens. The sidecar's own readiness says nothing about the
-            // server behind it (it starts first), and a probe of the "mcp" port would reach the
-            // sidecar, which refuses unauthenticated requests: so the probe runs in the container,
-            // against the loopback port the Kestra profile moves the server to.
-            readinessProbe: {
-              exec: { command: ["python", "-c", `import socket; socket.create_connection(("127.0.0.1", ${DEFAULT_PROFILE_UPSTREAM_PORT}), 1)`] },
-              periodSeconds: 1,
-              timeoutSeconds: 3,
+          containers: [
+            {
+              name: "kestra",
+              image: KESTRA_IMAGE,
+              imagePullPolicy: "IfNotPresent",
+              env: [{ name: "KESTRA_BASE_URL", value: "http://kestra.kestra.svc:8080/api/v1" }],
+              ports: [{ name: "mcp", containerPort: 8000 }],
+              // Ready once the server listens. The sidecar's own readiness says nothing about the
+              // server behind it (it starts first), and a probe of the "mcp" port would reach the
+              // sidecar, which refuses unauthenticated requests: so the probe runs in the container,
+              // against the loopback port the Kestra profile moves the server to.
+              readinessProbe: {
+                exec: {
+                  command: [
+                    "python",
+                    "-c",
+                    `import socket; socket.create_connection(("127.0.0.1", ${DEFAULT_PROFILE_UPSTREAM_PORT}), 1)`,
+                  ],
+                },
+                periodSeconds: 1,
+                timeoutSeconds: 3,
+              },
+              // The server keeps answering while the endpoint removal reaches kube-proxy: without this,
+              // a terminating pod's sidecar (which outlives its main container) answers 502 meanwhile.
+              lifecycle: { preStop: { sleep: { seconds: 3 } } },
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
             },
-            // The server keeps answering while the endpoint removal reaches kube-proxy: without this,
-            // a terminating pod's sidecar (which outlives its main container) answers 502 meanwhile.
-            lifecycle: { preStop: { sleep: { seconds: 3 } } },
-            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
-          }],
+          ],
         },
       },
     },
@@ -81,7 +107,11 @@ export const KESTRA_SERVICE = {
   apiVersion: "v1",
   kind: "Service",
   metadata: { name: "kestra-mcp", namespace: AGENTS },
-  spec: { selector: KESTRA_LABELS, sessionAffinity: "ClientIP", ports: [{ name: "mcp", port: 8000, targetPort: "mcp" }] },
+  spec: {
+    selector: KESTRA_LABELS,
+    sessionAffinity: "ClientIP",
+    ports: [{ name: "mcp", port: 8000, targetPort: "mcp" }],
+  },
 };
 
 export function yamlDocs(...documents: object[]): string {
@@ -90,7 +120,10 @@ export function yamlDocs(...documents: object[]): string {
 
 export async function installChart(cluster: NodeCluster, extraArgs: string[] = []): Promise<number> {
   const started = performance.now();
-  await cluster.helm(["install", "mcp-warden", CHART_DIR, "--namespace", OPERATOR_NS, "--wait", "--timeout", "5m", ...extraArgs], { timeoutMs: 330_000 });
+  await cluster.helm(
+    ["install", "mcp-warden", CHART_DIR, "--namespace", OPERATOR_NS, "--wait", "--timeout", "5m", ...extraArgs],
+    { timeoutMs: 330_000 },
+  );
   return performance.now() - started;
 }
 
@@ -105,7 +138,9 @@ export function sidecarStatus(pod: V1Pod) {
 }
 
 export async function kestraPods(core: CoreV1Api): Promise<V1Pod[]> {
-  return (await core.listNamespacedPod({ namespace: AGENTS, labelSelector: "app=kestra-mcp" })).items.filter((p) => !p.metadata?.deletionTimestamp);
+  return (await core.listNamespacedPod({ namespace: AGENTS, labelSelector: "app=kestra-mcp" })).items.filter(
+    (p) => !p.metadata?.deletionTimestamp,
+  );
 }
 
 /** The agent pod in the callers namespace, with its service account. */
@@ -119,15 +154,31 @@ export async function startAgent(cluster: NodeCluster, core: CoreV1Api, name = "
 /** The tools the Kestra container logged calls of, without the sidecar's own probe of a tool that cannot exist (ADR 0122). */
 export async function kestraLoggedCalls(cluster: NodeCluster, pod: string): Promise<string[]> {
   const { stdout } = await cluster.kubectl(["logs", "-n", AGENTS, pod, "-c", "kestra"]);
-  const events = stdout.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as { event?: string; tool?: string });
-  return events.flatMap((e) => (e.event === "tool_call" && e.tool !== undefined && !e.tool.startsWith(PROBE_PREFIX) ? [e.tool] : []));
+  const events = stdout
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as { event?: string; tool?: string });
+  return events.flatMap((e) =>
+    e.event === "tool_call" && e.tool !== undefined && !e.tool.startsWith(PROBE_PREFIX) ? [e.tool] : [],
+  );
 }
 
 /** An MCP client in the test process, through the Kestra Service, as the agent's service account. */
 export async function serviceClient(cluster: NodeCluster, serviceIp: string, token?: string): Promise<Client> {
-  const bearer = token ?? (await cluster.requestServiceAccountToken(CALLERS, AGENT_SA, { audiences: ["mcp-warden"], expirationSeconds: 3600 })).token;
+  const bearer =
+    token ??
+    (
+      await cluster.requestServiceAccountToken(CALLERS, AGENT_SA, {
+        audiences: ["mcp-warden"],
+        expirationSeconds: 3600,
+      })
+    ).token;
   const client = new Client({ name: "node-e2e", version: "1.0.0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`http://${serviceIp}:8000/mcp`), { requestInit: { headers: { authorization: `Bearer ${bearer}` } } }));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`http://${serviceIp}:8000/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${bearer}` } },
+    }),
+  );
   return client;
 }
 
@@ -140,7 +191,12 @@ export interface CallProbe {
 }
 
 /** Calls `call` (a denied tool) through the Service, a new session each time, until stopped. */
-export function probeCalls(cluster: NodeCluster, serviceIp: string, token: string, call: { name: string; arguments: Record<string, unknown> }): CallProbe {
+export function probeCalls(
+  cluster: NodeCluster,
+  serviceIp: string,
+  token: string,
+  call: { name: string; arguments: Record<string, unknown> },
+): CallProbe {
   const outcomes = { enforced: 0, failed: 0, passed: 0 };
   const errors = new Map<string, number>();
   let stopped = false;
@@ -177,12 +233,16 @@ export function textOf(result: unknown): string {
 }
 
 export async function waitForDeploymentPods(core: CoreV1Api, count: number, timeoutMs = 180_000): Promise<V1Pod[]> {
-  return await eventually(async () => {
-    const pods = await kestraPods(core);
-    const ready = pods.filter((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
-    if (pods.length !== count || ready.length !== count) throw new Error(`${ready.length}/${pods.length} Kestra pods Ready, want ${count}`);
-    return ready;
-  }, { timeoutMs, intervalMs: 250 });
+  return await eventually(
+    async () => {
+      const pods = await kestraPods(core);
+      const ready = pods.filter((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+      if (pods.length !== count || ready.length !== count)
+        throw new Error(`${ready.length}/${pods.length} Kestra pods Ready, want ${count}`);
+      return ready;
+    },
+    { timeoutMs, intervalMs: 250 },
+  );
 }
 
 export function percentile(values: number[], p: number): number {

@@ -37,7 +37,9 @@ const rawJSON = (JSON as unknown as { rawJSON: (this: void, text: string) => unk
 
 /** Integers a double holds only approximately are written exactly, so the record says what zod read. */
 function exactJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === "number" && Number.isInteger(v) && !Number.isSafeInteger(v) ? rawJSON(BigInt(v).toString()) : v));
+  return JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === "number" && Number.isInteger(v) && !Number.isSafeInteger(v) ? rawJSON(BigInt(v).toString()) : v,
+  );
 }
 
 function record(tool: string, args: Record<string, unknown>) {
@@ -58,10 +60,18 @@ function build(): McpServer {
   });
   server.registerTool(TOOLS.denied, { inputSchema: id }, (args) => record(TOOLS.denied, args));
   server.registerTool(TOOLS.hidden, { inputSchema: id }, (args) => record(TOOLS.hidden, args));
-  server.registerTool(TOOLS.flagged, { inputSchema: { namespace: z.string(), auto_create: z.boolean() } }, (args) => record(TOOLS.flagged, args));
-  server.registerTool(TOOLS.targets, { inputSchema: { execution_ids: z.array(z.string()) } }, (args) => record(TOOLS.targets, args));
-  server.registerTool(TOOLS.counted, { inputSchema: { count: z.number().int() } }, (args) => record(TOOLS.counted, args));
-  server.registerTool(TOOLS.formatted, { inputSchema: { source: z.string() } }, (args) => record(TOOLS.formatted, args));
+  server.registerTool(TOOLS.flagged, { inputSchema: { namespace: z.string(), auto_create: z.boolean() } }, (args) =>
+    record(TOOLS.flagged, args),
+  );
+  server.registerTool(TOOLS.targets, { inputSchema: { execution_ids: z.array(z.string()) } }, (args) =>
+    record(TOOLS.targets, args),
+  );
+  server.registerTool(TOOLS.counted, { inputSchema: { count: z.number().int() } }, (args) =>
+    record(TOOLS.counted, args),
+  );
+  server.registerTool(TOOLS.formatted, { inputSchema: { source: z.string() } }, (args) =>
+    record(TOOLS.formatted, args),
+  );
   return server;
 }
 
@@ -72,7 +82,9 @@ const handle: Handler = (req, res) => {
   const session = req.headers["mcp-session-id"];
   const known = typeof session === "string" ? transports.get(session) : undefined;
   if (typeof session === "string" && !known) {
-    res.writeHead(404, { "content-type": "application/json" }).end('{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}');
+    res
+      .writeHead(404, { "content-type": "application/json" })
+      .end('{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}');
     return;
   }
   const serve = async () => {
@@ -91,7 +103,9 @@ const handle: Handler = (req, res) => {
 app.post("/mcp", handle);
 app.get("/mcp", handle);
 app.delete("/mcp", handle);
-const http = app.listen(0, "127.0.0.1", () => process.stdout.write(`READY http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp\n`));
+const http = app.listen(0, "127.0.0.1", () =>
+  process.stdout.write(`READY http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp\n`),
+);
 process.once("SIGTERM", () => {
   http.closeAllConnections();
   http.close(() => process.exit(0));

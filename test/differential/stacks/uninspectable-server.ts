@@ -9,7 +9,12 @@ import { gzipSync } from "node:zlib";
 import { TOOLS } from "./catalogue.ts";
 
 export type UninspectableMode = "gzip" | "unparseable-json" | "unparseable-sse" | "utf16-json";
-export const UNINSPECTABLE_MODES: readonly UninspectableMode[] = ["gzip", "unparseable-json", "unparseable-sse", "utf16-json"];
+export const UNINSPECTABLE_MODES: readonly UninspectableMode[] = [
+  "gzip",
+  "unparseable-json",
+  "unparseable-sse",
+  "utf16-json",
+];
 
 export interface UninspectableServer {
   readonly url: string;
@@ -20,7 +25,11 @@ export interface UninspectableServer {
 type Json = Record<string, unknown>;
 
 function toolsList(id: unknown): Json {
-  return { jsonrpc: "2.0", id, result: { tools: Object.values(TOOLS).map((name) => ({ name, inputSchema: { type: "object" } })) } };
+  return {
+    jsonrpc: "2.0",
+    id,
+    result: { tools: Object.values(TOOLS).map((name) => ({ name, inputSchema: { type: "object" } })) },
+  };
 }
 
 function answerToolsList(mode: UninspectableMode, id: unknown, res: ServerResponse): void {
@@ -33,7 +42,9 @@ function answerToolsList(mode: UninspectableMode, id: unknown, res: ServerRespon
       res.writeHead(200, { "content-type": "application/json" }).end(`${text.slice(0, -1)},}`);
       return;
     case "unparseable-sse":
-      res.writeHead(200, { "content-type": "text/event-stream" }).end(`event: message\ndata: ${text.slice(0, -1)},}\n\n`);
+      res
+        .writeHead(200, { "content-type": "text/event-stream" })
+        .end(`event: message\ndata: ${text.slice(0, -1)},}\n\n`);
       return;
     case "utf16-json":
       res.writeHead(200, { "content-type": "application/json; charset=utf-16le" }).end(Buffer.from(text, "utf16le"));
@@ -57,7 +68,14 @@ export async function startUninspectableServer(): Promise<UninspectableServer> {
     }
     if (!("id" in message)) return void res.writeHead(202).end();
     if (message.method === "tools/list") return answerToolsList(mode, message.id, res);
-    const result = message.method === "initialize" ? { protocolVersion: "2025-03-26", capabilities: { tools: {} }, serverInfo: { name: "uninspectable", version: "1" } } : {};
+    const result =
+      message.method === "initialize"
+        ? {
+            protocolVersion: "2025-03-26",
+            capabilities: { tools: {} },
+            serverInfo: { name: "uninspectable", version: "1" },
+          }
+        : {};
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (message.method === "initialize") headers["mcp-session-id"] = randomUUID();
     res.writeHead(200, headers).end(JSON.stringify({ jsonrpc: "2.0", id: message.id, result }));

@@ -10,7 +10,8 @@ export const LIMITED_TOOL = "resume_execution";
 export const LIMITED_MAX = 40;
 export const HIDDEN_TOOL = "force_run_execution";
 
-export const FUZZ_POLICY_TEXT = mcpPolicy(`
+export const FUZZ_POLICY_TEXT = mcpPolicy(
+  `
 default: deny
 hide: [${HIDDEN_TOOL}]
 tools:
@@ -27,15 +28,37 @@ tools:
     action: deny
     reason: "Deleting is not for agents."
   - name: execute_flow
-    action: approve`, "fuzz");
+    action: approve`,
+  "fuzz",
+);
 
 export const FUZZ_POLICY: CompiledPolicy = compilePolicy(parsePolicyText(FUZZ_POLICY_TEXT, "fuzz"));
 
 /** Tool names the generators pick from: allowed, denied, hidden, approval, glob matches, unknown. */
 export const TOOL_NAMES = [
-  "list_namespaces", "list_flows", "manage_kv_store", LIMITED_TOOL, "get_flow", "get_execution", "delete_flow",
-  "delete_flow_logs", "execute_flow", HIDDEN_TOOL, "search_flows", "restart_execution", "no_such_tool",
+  "list_namespaces",
+  "list_flows",
+  "manage_kv_store",
+  LIMITED_TOOL,
+  "get_flow",
+  "get_execution",
+  "delete_flow",
+  "delete_flow_logs",
+  "execute_flow",
+  HIDDEN_TOOL,
+  "search_flows",
+  "restart_execution",
+  "no_such_tool",
 ] as const;
 
 /** What the spy's tools/list offers (the hidden tool among them: the sidecar must remove it). */
-export const UPSTREAM_TOOLS = ["list_namespaces", "list_flows", "manage_kv_store", LIMITED_TOOL, "get_flow", "delete_flow", "execute_flow", HIDDEN_TOOL];
+export const UPSTREAM_TOOLS = [
+  "list_namespaces",
+  "list_flows",
+  "manage_kv_store",
+  LIMITED_TOOL,
+  "get_flow",
+  "delete_flow",
+  "execute_flow",
+  HIDDEN_TOOL,
+];

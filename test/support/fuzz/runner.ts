@@ -61,13 +61,22 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   let auditLines = 0;
   let longestAuditLine = 0;
   const loggers = {
-    log: pino({ level: "warn" }, { write: (s: string) => void (/"level":50|"level":60/.test(s) && internalErrors.length < 20 && internalErrors.push(s)) }),
-    audit: pino({ level: "info" }, {
-      write: (s: string) => {
-        auditLines++;
-        longestAuditLine = Math.max(longestAuditLine, s.length);
+    log: pino(
+      { level: "warn" },
+      {
+        write: (s: string) =>
+          void (/"level":50|"level":60/.test(s) && internalErrors.length < 20 && internalErrors.push(s)),
       },
-    }),
+    ),
+    audit: pino(
+      { level: "info" },
+      {
+        write: (s: string) => {
+          auditLines++;
+          longestAuditLine = Math.max(longestAuditLine, s.length);
+        },
+      },
+    ),
     flush() {},
   };
   const sidecar: RunningSidecar = await startSidecar({
@@ -86,15 +95,31 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     processMetrics: false,
   });
   const origin = new URL(sidecar.url).origin;
-  const pool = new Pool(origin, { connections: groupSize, pipelining: 1, headersTimeout: BAD_ANSWER_MS, bodyTimeout: BAD_ANSWER_MS });
-  const report: FuzzReport = { seed, requests: 0, messages: 0, byStatus: {}, forwarded: spy.stats, decisions: {}, auditLines: 0, longestAuditLine: 0, seconds: 0 };
+  const pool = new Pool(origin, {
+    connections: groupSize,
+    pipelining: 1,
+    headersTimeout: BAD_ANSWER_MS,
+    bodyTimeout: BAD_ANSWER_MS,
+  });
+  const report: FuzzReport = {
+    seed,
+    requests: 0,
+    messages: 0,
+    byStatus: {},
+    forwarded: spy.stats,
+    decisions: {},
+    auditLines: 0,
+    longestAuditLine: 0,
+    seconds: 0,
+  };
   const started = performance.now();
   try {
     let own = await openSession(pool, sidecar.url);
     const send = async (r: FuzzRequest) => {
       const answer = await sendOne(pool, r, own);
       // A DELETE in the session the runner keeps ended it: keep one open.
-      if (r.method === "DELETE" && r.headers["mcp-session-id"] === OWN_SESSION && answer.status < 300) own = await openSession(pool, sidecar.url);
+      if (r.method === "DELETE" && r.headers["mcp-session-id"] === OWN_SESSION && answer.status < 300)
+        own = await openSession(pool, sidecar.url);
       return answer;
     };
     let nextProgress = options.progressEvery ?? Infinity;
@@ -107,10 +132,19 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           report.messages += request.messages;
           report.byStatus[answer.status] = (report.byStatus[answer.status] ?? 0) + 1;
           const problem = judge(request, answer);
-          if (problem) throw new Error(`${problem}\nrequest: ${describe(request)}\nanswer: ${answer.status} ${answer.text.slice(0, 500)}`);
+          if (problem)
+            throw new Error(
+              `${problem}\nrequest: ${describe(request)}\nanswer: ${answer.status} ${answer.text.slice(0, 500)}`,
+            );
         }
-        if (spy.violations.length > 0) throw new Error(`the upstream received what the policy forbids:\n${spy.violations.join("\n")}\ngroup:\n${group.map(describe).join("\n")}`);
-        if (internalErrors.length > 0) throw new Error(`the sidecar logged an internal error:\n${internalErrors.join("\n")}\ngroup:\n${group.map(describe).join("\n")}`);
+        if (spy.violations.length > 0)
+          throw new Error(
+            `the upstream received what the policy forbids:\n${spy.violations.join("\n")}\ngroup:\n${group.map(describe).join("\n")}`,
+          );
+        if (internalErrors.length > 0)
+          throw new Error(
+            `the sidecar logged an internal error:\n${internalErrors.join("\n")}\ngroup:\n${group.map(describe).join("\n")}`,
+          );
         if (report.requests >= nextProgress) {
           nextProgress += options.progressEvery ?? Infinity;
           options.onProgress?.({ ...report, seconds: (performance.now() - started) / 1000 });
@@ -120,16 +154,31 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       { numRuns: Math.ceil(options.cases / groupSize), seed, endOnFailure: true },
     );
     if (details.failed) {
-      const cause = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
-      throw new Error(`fuzzing failed after ${report.requests} requests (seed ${seed}, path "${details.counterexamplePath ?? ""}"):\n${cause}`);
+      const cause =
+        details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+      throw new Error(
+        `fuzzing failed after ${report.requests} requests (seed ${seed}, path "${details.counterexamplePath ?? ""}"):\n${cause}`,
+      );
     }
     // Still serving, and healthy.
-    const after = await post(pool, sidecar.url, { authorization: `Bearer ${KEYS.alice}`, "mcp-session-id": await openSession(pool, sidecar.url) }, JSON.stringify({ jsonrpc: "2.0", id: "final", method: "tools/call", params: { name: "list_namespaces", arguments: {} } }));
-    if (after.status !== 200 || !after.text.includes("ran list_namespaces")) throw new Error(`the sidecar no longer serves a plain call: ${after.status} ${after.text.slice(0, 300)}`);
+    const after = await post(
+      pool,
+      sidecar.url,
+      { authorization: `Bearer ${KEYS.alice}`, "mcp-session-id": await openSession(pool, sidecar.url) },
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: "final",
+        method: "tools/call",
+        params: { name: "list_namespaces", arguments: {} },
+      }),
+    );
+    if (after.status !== 200 || !after.text.includes("ran list_namespaces"))
+      throw new Error(`the sidecar no longer serves a plain call: ${after.status} ${after.text.slice(0, 300)}`);
     const health = await fetch(`${sidecar.adminUrl}/healthz`);
     if (health.status !== 200) throw new Error(`healthz answered ${health.status}`);
     const metrics = await (await fetch(`${sidecar.adminUrl}/metrics`)).text();
-    for (const decision of ["allowed", "denied", "rate_limited", "approval_required"]) report.decisions[decision] = sumOf(metrics, decision);
+    for (const decision of ["allowed", "denied", "rate_limited", "approval_required"])
+      report.decisions[decision] = sumOf(metrics, decision);
   } finally {
     report.seconds = (performance.now() - started) / 1000;
     report.auditLines = auditLines;
@@ -149,21 +198,39 @@ interface Answer {
 }
 
 async function post(pool: Pool, url: string, headers: Record<string, string>, body: string): Promise<Answer> {
-  const res = await pool.request({ path: new URL(url).pathname, method: "POST", headers: { "content-type": "application/json", accept: ACCEPT_BOTH, ...headers }, body });
+  const res = await pool.request({
+    path: new URL(url).pathname,
+    method: "POST",
+    headers: { "content-type": "application/json", accept: ACCEPT_BOTH, ...headers },
+    body,
+  });
   return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
 }
 
 async function openSession(pool: Pool, url: string): Promise<string> {
-  const init = await post(pool, url, { authorization: `Bearer ${KEYS.alice}` }, JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "fuzz", version: "1" } } }));
+  const init = await post(
+    pool,
+    url,
+    { authorization: `Bearer ${KEYS.alice}` },
+    JSON.stringify({
+      jsonrpc: "2.0",
+      id: 0,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "fuzz", version: "1" } },
+    }),
+  );
   const session = init.headers["mcp-session-id"];
-  if (init.status !== 200 || typeof session !== "string") throw new Error(`initialize through the sidecar: ${init.status} ${init.text}`);
+  if (init.status !== 200 || typeof session !== "string")
+    throw new Error(`initialize through the sidecar: ${init.status} ${init.text}`);
   return session;
 }
 
 async function sendOne(pool: Pool, r: FuzzRequest, own: string): Promise<Answer> {
   const headers = { ...r.headers };
   if (headers["mcp-session-id"] === OWN_SESSION) headers["mcp-session-id"] = own;
-  if (headers.authorization !== undefined) headers.authorization = headers.authorization === "valid" ? `Bearer ${KEYS.alice}` : headers.authorization.replace("valid", KEYS.alice);
+  if (headers.authorization !== undefined)
+    headers.authorization =
+      headers.authorization === "valid" ? `Bearer ${KEYS.alice}` : headers.authorization.replace("valid", KEYS.alice);
   // A stream has no length known up front: undici sends it chunked.
   const body = r.body === undefined ? undefined : r.chunked ? Readable.from(chunks(r.body)) : r.body;
   try {
@@ -183,7 +250,13 @@ function judge(request: FuzzRequest, answer: Answer): string | undefined {
   if (answer.status === 0) return `no answer: ${answer.error?.message ?? "?"}`;
   if (answer.status >= 500) return `the sidecar answered ${answer.status} to a client's request`;
   const type = String(answer.headers["content-type"] ?? "");
-  if (request.method === "POST" && request.path === "/mcp" && answer.status >= 400 && !/"error":\{"code":-?\d+/.test(answer.text)) return "a refused POST without a JSON-RPC error";
+  if (
+    request.method === "POST" &&
+    request.path === "/mcp" &&
+    answer.status >= 400 &&
+    !/"error":\{"code":-?\d+/.test(answer.text)
+  )
+    return "a refused POST without a JSON-RPC error";
   if (answer.status === 200 && (type.startsWith("application/json") || type.startsWith("text/event-stream"))) {
     let messages: Record<string, unknown>[];
     try {
@@ -193,19 +266,27 @@ function judge(request: FuzzRequest, answer: Answer): string | undefined {
     }
     for (const m of messages) {
       const tools = (m.result as { tools?: { name?: unknown }[] } | undefined)?.tools;
-      if (Array.isArray(tools) && tools.some((t) => t.name === HIDDEN_TOOL)) return "a tools/list answer with the hidden tool in it";
+      if (Array.isArray(tools) && tools.some((t) => t.name === HIDDEN_TOOL))
+        return "a tools/list answer with the hidden tool in it";
     }
   }
   return undefined;
 }
 
 function describe(r: FuzzRequest): string {
-  const body = r.body === undefined ? "" : r.body.length > 300 ? `${r.body.subarray(0, 300).toString("latin1")}…(${r.body.length} bytes)` : r.body.toString("latin1");
+  const body =
+    r.body === undefined
+      ? ""
+      : r.body.length > 300
+        ? `${r.body.subarray(0, 300).toString("latin1")}…(${r.body.length} bytes)`
+        : r.body.toString("latin1");
   return `${r.method} ${r.path} ${JSON.stringify(r.headers)}${r.chunked ? " chunked" : ""} ${JSON.stringify(body)}`;
 }
 
 function sumOf(metrics: string, decision: string): number {
   let sum = 0;
-  for (const line of metrics.split("\n")) if (line.startsWith("mcp_warden_tool_calls_total{") && line.includes(`decision="${decision}"`)) sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+  for (const line of metrics.split("\n"))
+    if (line.startsWith("mcp_warden_tool_calls_total{") && line.includes(`decision="${decision}"`))
+      sum += Number(line.slice(line.lastIndexOf(" ") + 1));
   return sum;
 }

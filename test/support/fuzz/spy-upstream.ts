@@ -38,23 +38,34 @@ export async function startSpyUpstream(): Promise<SpyUpstream> {
 
   const checkMessage = (message: unknown): void => {
     stats.messages++;
-    if (typeof message !== "object" || message === null || Array.isArray(message)) return violation(`forwarded a non-object message: ${JSON.stringify(message)}`);
+    if (typeof message !== "object" || message === null || Array.isArray(message))
+      return violation(`forwarded a non-object message: ${JSON.stringify(message)}`);
     const m = message as Json;
     if (typeof m.method !== "string") return;
-    if (imitatesPolicedMethod(m.method)) return violation(`forwarded the look-alike method ${JSON.stringify(m.method)}`);
+    if (imitatesPolicedMethod(m.method))
+      return violation(`forwarded the look-alike method ${JSON.stringify(m.method)}`);
     if (m.method !== "tools/call") return;
     stats.toolCalls++;
-    if (typeof m.id !== "string" && typeof m.id !== "number") return violation(`forwarded a tools/call without a usable id: ${JSON.stringify(m).slice(0, 200)}`);
+    if (typeof m.id !== "string" && typeof m.id !== "number")
+      return violation(`forwarded a tools/call without a usable id: ${JSON.stringify(m).slice(0, 200)}`);
     const params = m.params as Json | undefined;
-    if (typeof params !== "object" || params === null || Array.isArray(params)) return violation(`forwarded a tools/call without params: ${JSON.stringify(m)}`);
+    if (typeof params !== "object" || params === null || Array.isArray(params))
+      return violation(`forwarded a tools/call without params: ${JSON.stringify(m)}`);
     const { name, arguments: args } = params;
-    if (typeof name !== "string") return violation(`forwarded a tools/call whose name is not a string: ${JSON.stringify(name)}`);
-    if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args))) return violation(`forwarded ${name} with arguments that are not an object`);
+    if (typeof name !== "string")
+      return violation(`forwarded a tools/call whose name is not a string: ${JSON.stringify(name)}`);
+    if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args)))
+      return violation(`forwarded ${name} with arguments that are not an object`);
     if (SIDECAR_PROBE.test(name)) return;
-    if (!TOOL_NAME.test(name) && !UPSTREAM_TOOLS.includes(name)) return violation(`forwarded a tool name a strict server would not take: ${JSON.stringify(name)}`);
+    if (!TOOL_NAME.test(name) && !UPSTREAM_TOOLS.includes(name))
+      return violation(`forwarded a tool name a strict server would not take: ${JSON.stringify(name)}`);
     const evaluation = evaluateToolCall(FUZZ_POLICY, { tool: name, args: (args ?? {}) as Json, caller: CALLER });
-    if (evaluation.decision !== "allowed") return violation(`forwarded ${name} ${JSON.stringify(args)}, which the policy decides ${evaluation.decision} (${evaluation.reason})`);
-    if (name === LIMITED_TOOL && ++stats.limitedCalls > LIMITED_MAX) violation(`forwarded ${LIMITED_TOOL} ${stats.limitedCalls} times; its budget is ${LIMITED_MAX} per hour`);
+    if (evaluation.decision !== "allowed")
+      return violation(
+        `forwarded ${name} ${JSON.stringify(args)}, which the policy decides ${evaluation.decision} (${evaluation.reason})`,
+      );
+    if (name === LIMITED_TOOL && ++stats.limitedCalls > LIMITED_MAX)
+      violation(`forwarded ${LIMITED_TOOL} ${stats.limitedCalls} times; its budget is ${LIMITED_MAX} per hour`);
   };
 
   const answer = (m: Json): Json | undefined => {
@@ -62,7 +73,11 @@ export async function startSpyUpstream(): Promise<SpyUpstream> {
     const reply = (result: unknown) => ({ jsonrpc: "2.0", id: m.id, result });
     switch (m.method) {
       case "initialize":
-        return reply({ protocolVersion: "2025-06-18", capabilities: { tools: {} }, serverInfo: { name: "spy", version: "1" } });
+        return reply({
+          protocolVersion: "2025-06-18",
+          capabilities: { tools: {} },
+          serverInfo: { name: "spy", version: "1" },
+        });
       case "ping":
         return reply({});
       case "tools/list":
@@ -84,14 +99,22 @@ export async function startSpyUpstream(): Promise<SpyUpstream> {
       parsed = JSON.parse(body.toString("utf8"));
     } catch {
       violation(`forwarded a body that is not JSON: ${JSON.stringify(body.toString("utf8").slice(0, 200))}`);
-      return void res.writeHead(400, { "content-type": "application/json" }).end('{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}');
+      return void res
+        .writeHead(400, { "content-type": "application/json" })
+        .end('{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}');
     }
     const messages = Array.isArray(parsed) ? parsed : [parsed];
     if (messages.length === 0) violation("forwarded an empty batch");
     for (const message of messages) checkMessage(message);
-    const answers = messages.flatMap((m) => (typeof m === "object" && m !== null ? [answer(m as Json)].filter((a) => a !== undefined) : []));
+    const answers = messages.flatMap((m) =>
+      typeof m === "object" && m !== null ? [answer(m as Json)].filter((a) => a !== undefined) : [],
+    );
     const headers: Record<string, string> = {};
-    if (messages.some((m) => (m as Json | null)?.method === "initialize") && req.headers["mcp-session-id"] === undefined) headers["mcp-session-id"] = `spy-session-${++sessions}`;
+    if (
+      messages.some((m) => (m as Json | null)?.method === "initialize") &&
+      req.headers["mcp-session-id"] === undefined
+    )
+      headers["mcp-session-id"] = `spy-session-${++sessions}`;
     if (answers.length === 0) return void res.writeHead(202, headers).end();
     sse = !sse;
     if (sse && String(req.headers.accept ?? "").includes("text/event-stream")) {
@@ -100,7 +123,9 @@ export async function startSpyUpstream(): Promise<SpyUpstream> {
       return;
     }
     const text = JSON.stringify(Array.isArray(parsed) ? answers : answers[0]);
-    res.writeHead(200, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(text) }).end(text);
+    res
+      .writeHead(200, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(text) })
+      .end(text);
   };
 
   const server = createServer((req, res) => {
