@@ -464,10 +464,13 @@ describe("mcp-warden on running pods, installed with helm: the scenarios of ADR 
     assert.equal(outcomes.passed, 0);
     assert.ok(outcomes.enforced > 0);
     await cluster.kubectl(["scale", "deployment/kestra-mcp", "-n", AGENTS, "--replicas=1"]);
+    // The next scenarios read one pod's Kestra log: the pod scaled away must be gone, not just marked.
+    await waitForDeploymentPods(core, 1);
   });
 
   it("8. human approval end to end: a held call in a pod, approved with kubectl mcp-warden by a user with the approver role, forwarded once", async (t) => {
-    const [pod] = await kestraPods(core);
+    // The one pod the Service can route to: its Kestra log is where the forwarded call shows.
+    const [pod] = await waitForDeploymentPods(core, 1);
     const { adminPort } = injection(pod!);
     // The policy in force, as the running sidecar publishes it (its digest changes with the policy).
     const policyInfo = async () =>
